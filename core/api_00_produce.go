@@ -1,0 +1,228 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Produce: advertised v0-11, served v3-11
+//
+// Behavior:
+//   - v0-2 carry message formats 0 and 1 and are refused per partition
+//     with UNSUPPORTED_FOR_MESSAGE_FORMAT; they are advertised only because
+//     older librdkafka disables compression unless it sees Produce v0.
+//   - Each partition's records must be exactly one record batch of magic
+//     2 with a valid CRC (CORRUPT_MESSAGE otherwise), no larger than
+//     max.message.bytes (MESSAGE_TOO_LARGE). Transactional and control
+//     batches are refused (INVALID_RECORD): transactions are not offered.
+//   - Batches stay bytes: the broker rewrites the base offset and leader
+//     epoch in the header (and, for LogAppendTime topics, the max
+//     timestamp and CRC) and never decodes records.
+//   - Idempotent batches follow Kafka's sequence rules: a retry of one of
+//     the producer's last 5 batches answers NONE with the original offset;
+//     a gap answers OUT_OF_ORDER_SEQUENCE_NUMBER; an older epoch answers
+//     INVALID_PRODUCER_EPOCH.
+//   - acks=0 gets no response, except that an error closes the
+//     connection so the producer notices, as Kafka does. acks=1 and -1 are
+//     answered once every partition's batch is acknowledgeable (written,
+//     and synced where the flush policy demands it). With one replica the
+//     ISR is the leader, so acks=-1 waits for nothing more.
+
+func (b *Broker) handleProduce(r Request) {
+	req := r.Body.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+		for _, t := range req.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition, rp.ErrorCode, rp.LogAppendTime, rp.LogStartOffset = p.Partition, errInvalidRequiredAcks, -1, -1
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		b.respond(r, resp)
+		return
+	}
+	pending := 1 // released after the loop, so a synchronous finish cannot answer early
+	failed := false
+	finish := func() {
+		pending--
+		if pending > 0 {
+			return
+		}
+		if req.Acks == 0 {
+			if failed {
+				b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: "acks=0 produce failed"})
+				return
+			}
+			b.respond(r, nil)
+			return
+		}
+		b.respond(r, resp)
+	}
+	for _, t := range req.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic = t.Topic
+		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
+		resp.Topics = append(resp.Topics, rt)
+		slots := resp.Topics[len(resp.Topics)-1].Partitions
+		for i, p := range t.Partitions {
+			rp := &slots[i]
+			*rp = kmsg.NewProduceResponseTopicPartition()
+			rp.Partition, rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = p.Partition, -1, -1, -1
+			pending++
+			b.producePartition(r.Header.Version, t.Topic, p, rp, func(code int16) {
+				if code != errNone {
+					failed = true
+				}
+				finish()
+			})
+		}
+	}
+	finish()
+}
+
+// producePartition validates and appends one partition's batch, filling rp;
+// done runs exactly once, when rp is final.
+func (b *Broker) producePartition(version int16, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
+	fail := func(code int16, msg string) {
+		rp.ErrorCode = code
+		if version >= 8 && msg != "" {
+			rp.ErrorMessage = errMsg(msg)
+		}
+		done(code)
+	}
+	p := b.partitionOf(topicName, in.Partition)
+	switch {
+	case version < 3:
+		fail(errUnsupportedFormat, "produce v0-2 (message formats 0 and 1) is not supported")
+		return
+	case p == nil:
+		fail(errUnknownTopic, "")
+		return
+	case p.offline:
+		fail(errStorage, "the partition's log is offline after a storage error")
+		return
+	}
+	h, err := b.validateBatch(p, in.Records)
+	if err != nil {
+		fail(err.code, err.msg)
+		return
+	}
+	ps, outcome, dup := b.checkSequence(p, h)
+	switch outcome {
+	case seqDuplicate:
+		rp.BaseOffset, rp.LogStartOffset = int64(dup.BaseOffset), int64(p.logStart)
+		if dup.Timestamp >= 0 && b.logAppendTime(p) {
+			rp.LogAppendTime = dup.Timestamp
+		}
+		// A duplicate is acknowledged once the original is.
+		b.whenCovered(p, dup.LastOffset, func(err error) { b.finishProduce(p, rp, err, done) })
+		return
+	case seqOutOfOrder:
+		fail(errOutOfOrderSequence, fmt.Sprintf("sequence %d does not follow the producer's last", h.BaseSequence))
+		return
+	case seqFencedEpoch:
+		fail(errInvalidProducerEpoch, "producer epoch is older than the current one")
+		return
+	}
+	base, maxTime := b.appendBatch(p, in.Records, h, func(err error) { b.finishProduce(p, rp, err, done) })
+	rp.BaseOffset = int64(base)
+	if b.logAppendTime(p) {
+		rp.LogAppendTime = maxTime
+	}
+	if ps != nil {
+		ps.remember(ProducerBatch{ProducerID: h.ProducerID, ProducerEpoch: h.ProducerEpoch,
+			FirstSeq: h.BaseSequence, LastSeq: h.BaseSequence + h.LastOffsetDelta,
+			BaseOffset: base, LastOffset: base + Offset(h.LastOffsetDelta), Timestamp: rp.LogAppendTime}, b.cfg.ProducerWindow)
+	}
+}
+
+func (b *Broker) finishProduce(p *partition, rp *kmsg.ProduceResponseTopicPartition, err error, done func(int16)) {
+	if err != nil {
+		code := errStorage
+		if p.deleted {
+			code = errUnknownTopic
+		}
+		rp.ErrorCode, rp.BaseOffset, rp.LogAppendTime = code, -1, -1
+		done(code)
+		return
+	}
+	rp.LogStartOffset = int64(p.logStart)
+	done(errNone)
+}
+
+func (b *Broker) logAppendTime(p *partition) bool {
+	v, _ := b.cfg.topicValue(p.topic, mustTopicConfig("message.timestamp.type"))
+	return v == "LogAppendTime"
+}
+
+// whenCovered runs fn once offset is below the high watermark (or at once
+// if it already is), or with the error if the partition goes offline first.
+func (b *Broker) whenCovered(p *partition, last Offset, fn func(error)) {
+	if last < p.hwm {
+		fn(nil)
+		return
+	}
+	for _, op := range p.inflight {
+		if op.last >= last {
+			prev := op.done
+			op.done = func(err error) { prev(err); fn(err) }
+			return
+		}
+	}
+	panic(fmt.Sprintf("core: offset %d of %s neither committed nor in flight", last, p.tp))
+}
+
+type produceErr struct {
+	code int16
+	msg  string
+}
+
+// validateBatch checks the records of one partition produce: exactly one
+// magic-2 batch with a valid CRC, within max.message.bytes.
+func (b *Broker) validateBatch(p *partition, records []byte) (BatchHeader, *produceErr) {
+	if len(records) == 0 {
+		return BatchHeader{}, &produceErr{errInvalidRecord, "no record batch"}
+	}
+	if int64(len(records)) > b.cfg.topicInt(p.topic, "max.message.bytes") {
+		return BatchHeader{}, &produceErr{errMessageTooLarge, fmt.Sprintf("batch of %d bytes exceeds max.message.bytes", len(records))}
+	}
+	if int64(len(records)) > b.cfg.topicInt(p.topic, "segment.bytes") {
+		return BatchHeader{}, &produceErr{errRecordListTooLarge, "batch larger than segment.bytes"}
+	}
+	h, err := ParseBatchHeader(records)
+	if err == ErrBatchMagic {
+		return h, &produceErr{errCorruptMessage, "record batch magic is not 2"}
+	}
+	if err != nil || h.Size() != len(records) {
+		if err == nil && h.Size() < len(records) {
+			return h, &produceErr{errInvalidRecord, "produce requests may carry exactly one record batch per partition"}
+		}
+		return h, &produceErr{errCorruptMessage, "truncated or malformed record batch"}
+	}
+	if _, err := CheckBatch(records); err != nil {
+		return h, &produceErr{errCorruptMessage, err.Error()}
+	}
+	if h.Attributes&(AttrTransactional|AttrControl) != 0 {
+		return h, &produceErr{errInvalidRecord, "transactional and control batches are not accepted"}
+	}
+	if h.RecordCount == 0 {
+		return h, &produceErr{errInvalidRecord, "record batch holds no records"}
+	}
+	return h, nil
+}
+
+// checkSequence applies idempotence to an idempotent batch; plain batches
+// (producer id -1) always append.
+func (b *Broker) checkSequence(p *partition, h BatchHeader) (*producerState, seqOutcome, *ProducerBatch) {
+	if h.ProducerID < 0 {
+		return nil, seqAppend, nil
+	}
+	ps := p.producer(h.ProducerID, b.cfg)
+	outcome, dup := ps.check(h, p.everWritten)
+	return ps, outcome, dup
+}

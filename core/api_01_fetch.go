@@ -1,0 +1,252 @@
+package core
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Fetch: v4-16
+//
+// Behavior:
+//   - Sessionless only: requests with SessionID 0 are answered with
+//     SessionID 0, which tells the client no session was created (KIP-227
+//     allows this); a non-zero SessionID gets FETCH_SESSION_ID_NOT_FOUND.
+//   - v13+ address topics by id (UNKNOWN_TOPIC_ID for unknown ids).
+//   - Consumers read up to the high watermark; with no transactions the
+//     last stable offset equals it, for read_committed too.
+//   - Long poll: when fewer than MinBytes are available the request parks
+//     until data arrives on one of its partitions or MaxWaitMillis passes.
+//     At most queued.max.requests fetches park; beyond that they are
+//     answered at once with what there is.
+//   - Partition and response byte limits apply at batch granularity, but
+//     the first partition with data returns at least one whole batch even
+//     when it is larger than both limits, as Kafka does.
+
+// fetchWait is one fetch request in progress: its reads, or its park.
+type fetchWait struct {
+	r        Request
+	req      *kmsg.FetchRequest
+	deadline Instant
+	parts    []*fetchPart
+	reading  int // reads outstanding
+	parked   bool
+	done     bool
+}
+
+// fetchPart is one requested partition and its result so far.
+type fetchPart struct {
+	topicIdx, partIdx int
+	p                 *partition
+	code              int16
+	offset            Offset
+	maxBytes          int32
+	data              []byte
+}
+
+func (b *Broker) handleFetch(r Request) {
+	req := r.Body.(*kmsg.FetchRequest)
+	if req.SessionID != 0 {
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode = errFetchSessionNotFound
+		b.respond(r, resp)
+		return
+	}
+	fw := &fetchWait{r: r, req: req, deadline: b.now + Instant(int64(req.MaxWaitMillis)*1e6)}
+	for ti, t := range req.Topics {
+		p0 := b.fetchTopic(r.Header.Version, t)
+		for pi, rp := range t.Partitions {
+			fp := &fetchPart{topicIdx: ti, partIdx: pi, offset: Offset(rp.FetchOffset), maxBytes: rp.PartitionMaxBytes}
+			fp.p, fp.code = b.resolveFetchPartition(r.Header.Version, p0, t, rp)
+			fw.parts = append(fw.parts, fp)
+		}
+	}
+	b.readFetch(fw)
+}
+
+// fetchTopic resolves a requested topic by name (v4-12) or id (v13+).
+func (b *Broker) fetchTopic(version int16, t kmsg.FetchRequestTopic) *topic {
+	if version >= 13 {
+		return b.topicsByID[TopicID(t.TopicID)]
+	}
+	return b.topics[t.Topic]
+}
+
+func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchRequestTopic, rp kmsg.FetchRequestTopicPartition) (*partition, int16) {
+	if t == nil {
+		if version >= 13 {
+			return nil, errUnknownTopicID
+		}
+		return nil, errUnknownTopic
+	}
+	if rp.Partition < 0 || int(rp.Partition) >= len(t.parts) {
+		return nil, errUnknownTopic
+	}
+	p := t.parts[rp.Partition]
+	if p.offline {
+		return p, errStorage
+	}
+	if code := checkEpoch(p, rp.CurrentLeaderEpoch); code != errNone {
+		return p, code
+	}
+	if off := Offset(rp.FetchOffset); off < p.logStart || off > p.written {
+		return p, errOffsetOutOfRange
+	}
+	return p, errNone
+}
+
+// readFetch emits a Read for every readable partition of fw; the response
+// is built when all have completed.
+func (b *Broker) readFetch(fw *fetchWait) {
+	for _, fp := range fw.parts {
+		fp.data = nil
+		if fp.p != nil && fp.code == errNone && fp.p.offline {
+			fp.code = errStorage
+			if fp.p.deleted {
+				fp.code = errUnknownTopic
+			}
+		}
+		if fp.code != errNone || fp.offset >= fp.p.hwm {
+			continue
+		}
+		fw.reading++
+		fp := fp
+		tok := b.await(func(ev Event) {
+			rd := ev.(ReadDone)
+			fw.reading--
+			if rd.Err != nil {
+				fp.code = errStorage
+			} else {
+				fp.data = rd.Data
+			}
+			if fw.reading == 0 {
+				b.fetchReadsDone(fw)
+			}
+		})
+		b.emit(Read{Token: tok, Partition: fp.p.tp, Offset: fp.offset, Below: fp.p.hwm,
+			MaxBytes: fp.maxBytes, MinOne: true})
+	}
+	if fw.reading == 0 {
+		b.fetchReadsDone(fw)
+	}
+}
+
+func (b *Broker) fetchReadsDone(fw *fetchWait) {
+	resp, size, hasErr := b.buildFetchResponse(fw)
+	if size >= int(fw.req.MinBytes) || hasErr || fw.req.MaxWaitMillis <= 0 || b.now >= fw.deadline || len(b.fetches) >= b.cfg.QueuedMaxRequests {
+		fw.done = true
+		b.respond(fw.r, resp)
+		return
+	}
+	fw.parked = true
+	b.fetches = append(b.fetches, fw)
+}
+
+// buildFetchResponse assembles the response from the reads, applying the
+// response byte limit at batch boundaries.
+func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bool) {
+	req := fw.req
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	limit := int(req.MaxBytes)
+	if limit <= 0 || limit > int(b.cfg.FetchMaxBytes) {
+		limit = int(b.cfg.FetchMaxBytes)
+	}
+	size, hasErr := 0, false
+	for _, t := range req.Topics {
+		rt := kmsg.NewFetchResponseTopic()
+		rt.Topic, rt.TopicID = t.Topic, t.TopicID
+		resp.Topics = append(resp.Topics, rt)
+	}
+	for _, fp := range fw.parts {
+		rp := kmsg.NewFetchResponseTopicPartition()
+		rp.Partition = req.Topics[fp.topicIdx].Partitions[fp.partIdx].Partition
+		rp.ErrorCode = fp.code
+		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
+		if fp.p != nil {
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = int64(fp.p.hwm), int64(fp.p.hwm), int64(fp.p.logStart)
+		}
+		if fp.code != errNone {
+			hasErr = true
+		}
+		data := trimBatches(fp.data, limit-size, size == 0)
+		size += len(data)
+		if data == nil {
+			data = []byte{} // an empty record set, never null: clients reject null
+		}
+		rp.RecordBatches = data
+		rt := &resp.Topics[fp.topicIdx]
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	return resp, size, hasErr
+}
+
+// trimBatches keeps the whole batches of data that fit in room; when first
+// is true at least one batch is kept regardless.
+func trimBatches(data []byte, room int, first bool) []byte {
+	n := 0
+	for n < len(data) {
+		h, err := ParseBatchHeader(data[n:])
+		if err != nil || n+h.Size() > len(data) {
+			break
+		}
+		if n+h.Size() > room && !(first && n == 0) {
+			break
+		}
+		n += h.Size()
+	}
+	return data[:n]
+}
+
+// wakeFetches re-reads parked fetches that include p.
+func (b *Broker) wakeFetches(p *partition) {
+	var woken []*fetchWait
+	kept := b.fetches[:0]
+	for _, fw := range b.fetches {
+		if fw.includes(p) {
+			woken = append(woken, fw)
+			continue
+		}
+		kept = append(kept, fw)
+	}
+	b.fetches = kept
+	for _, fw := range woken {
+		fw.parked = false
+		b.readFetch(fw)
+	}
+}
+
+func (fw *fetchWait) includes(p *partition) bool {
+	for _, fp := range fw.parts {
+		if fp.p == p {
+			return true
+		}
+	}
+	return false
+}
+
+// expireFetches answers parked fetches whose wait is over.
+func (b *Broker) expireFetches() {
+	var due []*fetchWait
+	kept := b.fetches[:0]
+	for _, fw := range b.fetches {
+		if b.now >= fw.deadline {
+			due = append(due, fw)
+			continue
+		}
+		kept = append(kept, fw)
+	}
+	b.fetches = kept
+	for _, fw := range due {
+		fw.parked = false
+		b.readFetch(fw) // the deadline has passed: this read answers
+	}
+}
+
+// dropConn forgets parked requests of a closed connection.
+func (b *Broker) dropConn(c ConnID) {
+	kept := b.fetches[:0]
+	for _, fw := range b.fetches {
+		if fw.r.Conn != c {
+			kept = append(kept, fw)
+		}
+	}
+	b.fetches = kept
+}

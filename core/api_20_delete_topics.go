@@ -1,0 +1,87 @@
+package core
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// errTopicDeleted fails work still pending on a deleted topic.
+var errTopicDeleted = errors.New("topic deleted")
+
+// DeleteTopics: v1-6
+//
+// Behavior:
+//   - Topics are named (v1-5) or, from v6, named or given by id.
+//   - Deletion is immediate: the topic disappears from metadata, its
+//     partition logs are deleted, parked fetches on it are answered, and
+//     the answer waits for the coordination store to drop its znodes.
+//   - An unknown topic answers UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID
+//     when given by id).
+
+func (b *Broker) handleDeleteTopics(r Request) {
+	req := r.Body.(*kmsg.DeleteTopicsRequest)
+	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	type want struct {
+		name *string
+		id   [16]byte
+	}
+	var wants []want
+	if r.Header.Version >= 6 {
+		for _, t := range req.Topics {
+			wants = append(wants, want{t.Topic, t.TopicID})
+		}
+	} else {
+		for _, n := range req.TopicNames {
+			n := n
+			wants = append(wants, want{name: &n})
+		}
+	}
+	resp.Topics = make([]kmsg.DeleteTopicsResponseTopic, len(wants))
+	pending := 1
+	finish := func() {
+		if pending--; pending == 0 {
+			b.respond(r, resp)
+		}
+	}
+	for i, w := range wants {
+		out := &resp.Topics[i]
+		*out = kmsg.NewDeleteTopicsResponseTopic()
+		out.Topic, out.TopicID = w.name, w.id
+		var t *topic
+		if w.name != nil {
+			t = b.topics[*w.name]
+		} else {
+			t = b.topicsByID[TopicID(w.id)]
+		}
+		if t == nil {
+			out.ErrorCode = errUnknownTopic
+			if w.name == nil {
+				out.ErrorCode = errUnknownTopicID
+			}
+			continue
+		}
+		name := t.name
+		out.Topic, out.TopicID = &name, t.id
+		pending++
+		b.deleteTopic(t, func(err error) {
+			if err != nil {
+				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg(err.Error())
+			}
+			finish()
+		})
+	}
+	finish()
+}
+
+func (b *Broker) deleteTopic(t *topic, done func(error)) {
+	delete(b.topics, t.name)
+	delete(b.topicsByID, t.id)
+	for _, p := range t.parts {
+		p.offline, p.deleted = true, true // pending work fails rather than resurrecting it
+		b.takeOffline(p, errTopicDeleted)
+		b.emit(DeleteLog{Partition: p.tp})
+	}
+	b.coordWrite(CoordDelete, zkConfigs+t.name, nil, nil)
+	b.coordWrite(CoordDelete, zkTopics+t.name, nil, done)
+}

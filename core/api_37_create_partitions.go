@@ -1,0 +1,72 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// CreatePartitions: v0-3
+//
+// Behavior:
+//   - Count is the new total; it must exceed the current count
+//     (INVALID_PARTITIONS). An assignment must give this broker alone for
+//     each new partition (INVALID_REPLICA_ASSIGNMENT).
+//   - ValidateOnly checks and changes nothing. The answer waits for the
+//     topic znode to be rewritten.
+
+func (b *Broker) handleCreatePartitions(r Request) {
+	req := r.Body.(*kmsg.CreatePartitionsRequest)
+	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	resp.Topics = make([]kmsg.CreatePartitionsResponseTopic, len(req.Topics))
+	pending := 1
+	finish := func() {
+		if pending--; pending == 0 {
+			b.respond(r, resp)
+		}
+	}
+	for i, rt := range req.Topics {
+		out := &resp.Topics[i]
+		*out = kmsg.NewCreatePartitionsResponseTopic()
+		out.Topic = rt.Topic
+		t := b.topics[rt.Topic]
+		if t == nil {
+			out.ErrorCode = errUnknownTopic
+			continue
+		}
+		if code, msg := b.checkNewPartitions(t, rt); code != errNone {
+			out.ErrorCode, out.ErrorMessage = code, errMsg(msg)
+			continue
+		}
+		if req.ValidateOnly {
+			continue
+		}
+		b.addPartitions(t, rt.Count)
+		pending++
+		b.coordWrite(CoordSet, zkTopics+t.name, b.topicZnodeData(t), func(err error) {
+			if err != nil {
+				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg(err.Error())
+			}
+			finish()
+		})
+	}
+	finish()
+}
+
+func (b *Broker) checkNewPartitions(t *topic, rt kmsg.CreatePartitionsRequestTopic) (int16, string) {
+	cur := int32(len(t.parts))
+	if rt.Count <= cur || rt.Count > 1<<20 {
+		return errInvalidPartitions, fmt.Sprintf("topic has %d partitions; the new count %d must be larger", cur, rt.Count)
+	}
+	if rt.Assignment != nil {
+		if int32(len(rt.Assignment)) != rt.Count-cur {
+			return errInvalidAssignment, "assignment must list each new partition"
+		}
+		for _, a := range rt.Assignment {
+			if len(a.Replicas) != 1 || a.Replicas[0] != int32(b.cfg.BrokerID) {
+				return errInvalidAssignment, fmt.Sprintf("new partitions must be assigned to broker %d alone", b.cfg.BrokerID)
+			}
+		}
+	}
+	return errNone, ""
+}

@@ -1,0 +1,293 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Broker is one broker's deterministic state machine. It is not safe for
+// concurrent use: its runtime calls Step serially.
+type Broker struct {
+	cfg       Config
+	rng       splitmix
+	now       Instant
+	clusterID string
+
+	topics     map[string]*topic // by name; iterate via b.topicNames()
+	topicsByID map[TopicID]*topic
+
+	nextToken Token
+	// waits maps each outstanding effect's token to the continuation
+	// that consumes its completion event.
+	waits map[Token]func(ev Event)
+
+	fetches []*fetchWait // parked fetches, in arrival order
+
+	pids pidAllocator
+
+	lastRetention Instant
+	out           []Effect // the effects of the current Step
+}
+
+// New builds a broker from its configuration and what the runtime
+// recovered from disk. It fails on invalid configuration or on recovered
+// metadata it cannot parse.
+func New(cfg Config, rec Recovered) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Broker{
+		cfg:        cfg,
+		rng:        splitmix{state: cfg.Seed},
+		topics:     map[string]*topic{},
+		topicsByID: map[TopicID]*topic{},
+		waits:      map[Token]func(Event){},
+	}
+	if err := b.recover(rec); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Startup returns the effects a fresh broker needs before serving: the
+// cluster id znode when none was recovered.
+func (b *Broker) Startup(out []Effect) []Effect {
+	b.out = out
+	if b.clusterID == "" {
+		var id [16]byte
+		b.rng.fill(id[:])
+		b.clusterID = encodeUUID(id)
+		b.coordWrite(CoordCreate, zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID}), nil)
+	}
+	return b.out
+}
+
+// ClusterID returns the cluster id.
+func (b *Broker) ClusterID() string { return b.clusterID }
+
+func (b *Broker) recover(rec Recovered) error {
+	byPath := map[string][]byte{}
+	for _, z := range rec.Znodes {
+		byPath[z.Path] = z.Data
+	}
+	if data, ok := byPath[zkClusterID]; ok {
+		var z clusterIDZnode
+		if err := json.Unmarshal(data, &z); err != nil {
+			return fmt.Errorf("recover %s: %w", zkClusterID, err)
+		}
+		b.clusterID = z.ID
+	}
+	if data, ok := byPath[zkProducerID]; ok {
+		var z producerIDZnode
+		if err := json.Unmarshal(data, &z); err != nil {
+			return fmt.Errorf("recover %s: %w", zkProducerID, err)
+		}
+		end, err := strconv.ParseInt(z.BlockEnd, 10, 64)
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", zkProducerID, err)
+		}
+		// Ids up to the persisted block's end may have been handed out:
+		// the next block starts after it.
+		b.pids.next, b.pids.end = ProducerID(end+1), ProducerID(end+1)
+	}
+	for _, path := range sortedKeys(byPath) {
+		name, ok := strings.CutPrefix(path, zkTopics)
+		if !ok || strings.Contains(name, "/") {
+			continue
+		}
+		if err := b.recoverTopic(name, byPath[path], byPath[zkConfigs+name]); err != nil {
+			return err
+		}
+	}
+	for _, rp := range rec.Partitions {
+		t := b.topics[rp.Partition.Topic]
+		if t == nil || int(rp.Partition.Partition) >= len(t.parts) {
+			continue // an orphaned log; the runtime removes it
+		}
+		t.parts[rp.Partition.Partition].restore(rp, b.cfg)
+	}
+	return nil
+}
+
+func (b *Broker) recoverTopic(name string, data, cfgData []byte) error {
+	var z topicZnode
+	if err := json.Unmarshal(data, &z); err != nil {
+		return fmt.Errorf("recover topic %s: %w", name, err)
+	}
+	id, err := decodeUUID(z.TopicID)
+	if err != nil {
+		return fmt.Errorf("recover topic %s: %w", name, err)
+	}
+	t := &topic{name: name, id: id, configs: map[string]string{}}
+	if cfgData != nil {
+		var cz configZnode
+		if err := json.Unmarshal(cfgData, &cz); err != nil {
+			return fmt.Errorf("recover topic %s config: %w", name, err)
+		}
+		if err := validateTopicConfigs(cz.Config); err != nil {
+			return fmt.Errorf("recover topic %s config: %w", name, err)
+		}
+		for k, v := range cz.Config {
+			t.configs[k] = v
+		}
+	}
+	for i := 0; i < len(z.Partitions); i++ {
+		if _, ok := z.Partitions[strconv.Itoa(i)]; !ok {
+			return fmt.Errorf("recover topic %s: partition %d missing", name, i)
+		}
+		t.parts = append(t.parts, newPartition(t, int32(i)))
+	}
+	b.topics[name] = t
+	b.topicsByID[id] = t
+	return nil
+}
+
+// Step consumes one event and appends the resulting effects to out.
+func (b *Broker) Step(out []Effect, in Event) []Effect {
+	b.out = out
+	switch ev := in.(type) {
+	case Request:
+		b.handleRequest(ev)
+	case Tick:
+		b.tick(ev.Now)
+	case ConnClosed:
+		b.dropConn(ev.Conn)
+	case Appended:
+		b.complete(ev.Token, ev)
+	case Synced:
+		b.complete(ev.Token, ev)
+	case ReadDone:
+		b.complete(ev.Token, ev)
+	case TimeFound:
+		b.complete(ev.Token, ev)
+	case Retained:
+		b.complete(ev.Token, ev)
+	case CoordResult:
+		b.complete(ev.Token, ev)
+	default:
+		panic(fmt.Sprintf("core: unknown event %T", in))
+	}
+	out, b.out = b.out, nil
+	return out
+}
+
+func (b *Broker) emit(e Effect) { b.out = append(b.out, e) }
+
+// await registers the continuation for an effect's completion and returns
+// the token to put in the effect.
+func (b *Broker) await(k func(Event)) Token {
+	b.nextToken++
+	b.waits[b.nextToken] = k
+	return b.nextToken
+}
+
+func (b *Broker) complete(tok Token, ev Event) {
+	k, ok := b.waits[tok]
+	if !ok {
+		panic(fmt.Sprintf("core: completion %T for unknown token %d", ev, tok))
+	}
+	delete(b.waits, tok)
+	k(ev)
+}
+
+// coordWrite emits a coordination write; done (optional) gets its error.
+func (b *Broker) coordWrite(kind CoordOpKind, path string, data []byte, done func(error)) {
+	tok := b.await(func(ev Event) {
+		if done != nil {
+			done(ev.(CoordResult).Err)
+		}
+	})
+	b.emit(CoordOp{Token: tok, Kind: kind, Path: path, Data: data})
+}
+
+func (b *Broker) respond(r Request, body kmsg.Response) {
+	if body != nil {
+		body.SetVersion(r.Header.Version)
+	}
+	b.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body})
+}
+
+func (b *Broker) tick(now Instant) {
+	if now < b.now {
+		now = b.now // the core's time never runs backwards
+	}
+	b.now = now
+	b.expireFetches()
+	for _, name := range b.topicNames() {
+		for _, p := range b.topics[name].parts {
+			b.maybeTimedFlush(p)
+		}
+	}
+	if int64(b.now-b.lastRetention) >= b.cfg.RetentionCheckMs*1e6 {
+		b.lastRetention = b.now
+		b.applyRetention()
+	}
+}
+
+func (b *Broker) applyRetention() {
+	for _, name := range b.topicNames() {
+		t := b.topics[name]
+		for _, p := range t.parts {
+			if p.offline || p.retaining {
+				continue
+			}
+			p.retaining = true
+			p := p
+			tok := b.await(func(ev Event) {
+				r := ev.(Retained)
+				p.retaining = false
+				if r.Err != nil {
+					b.takeOffline(p, r.Err)
+					return
+				}
+				if r.LogStartOffset > p.logStart {
+					p.logStart = r.LogStartOffset
+				}
+			})
+			b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, Config: b.cfg.logConfig(t)})
+		}
+	}
+}
+
+func (b *Broker) topicNames() []string { return sortedKeys(b.topics) }
+
+func (b *Broker) partitionOf(name string, idx int32) *partition {
+	t := b.topics[name]
+	if t == nil || idx < 0 || int(idx) >= len(t.parts) {
+		return nil
+	}
+	return t.parts[idx]
+}
+
+// splitmix is a tiny seeded PRNG (SplitMix64); the core may not use
+// math/rand, and every random choice must derive from the configured seed.
+type splitmix struct{ state uint64 }
+
+func (s *splitmix) next() uint64 {
+	s.state += 0x9e3779b97f4a7c15
+	z := s.state
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func (s *splitmix) fill(p []byte) {
+	for i := range p {
+		if i%8 == 0 {
+			v := s.next()
+			for j := 0; j < 8 && i+j < len(p); j++ {
+				p[i+j] = byte(v >> (8 * j))
+			}
+		}
+	}
+}
+
+// sortPartitions orders partitions deterministically.
+func sortPartitions(ps []TopicPartition) {
+	sort.Slice(ps, func(i, j int) bool { return ps[i].Less(ps[j]) })
+}

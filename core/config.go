@@ -1,0 +1,330 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is a broker's configuration, resolved from Kafka's property names
+// (server.properties). New validates it; every limit here is explicit.
+type Config struct {
+	BrokerID            BrokerID
+	Listener            Endpoint // listeners: where the broker accepts connections
+	AdvertisedListener  Endpoint // advertised.listeners: what Metadata tells clients
+	LogDirs             []string
+	NumPartitions       int32
+	DefaultReplication  int16
+	AutoCreateTopics    bool
+	Log                 LogConfig // broker defaults for topic log settings
+	FlushIntervalMsgs   int64     // log.flush.interval.messages
+	FlushIntervalMs     int64     // log.flush.interval.ms; math.MaxInt64 = never
+	MessageMaxBytes     int32     // message.max.bytes: largest record batch accepted
+	RequestMaxBytes     int32     // socket.request.max.bytes: largest request frame
+	FetchMaxBytes       int32     // fetch.max.bytes: cap on one fetch response
+	QueuedMaxRequests   int       // queued.max.requests: parked requests per broker
+	TimestampType       string    // log.message.timestamp.type
+	RetentionCheckMs    int64     // log.retention.check.interval.ms
+	MinInsyncReplicas   int32     // min.insync.replicas
+	ZookeeperConnect    string    // zookeeper.connect; empty = embedded coordinator
+	ZookeeperSessionMs  int64     // zookeeper.session.timeout.ms
+	ProducerWindow      int       // idempotence window per producer (Kafka: 5)
+	ProducersPerPartMax int       // bound on producer ids remembered per partition
+
+	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
+	// supplies it; it is not a property.
+	Seed uint64
+
+	// Set lists the property names given explicitly (file or override),
+	// so DescribeConfigs can tell static from default values.
+	Set map[string]string
+}
+
+// Endpoint is one PLAINTEXT listener address.
+type Endpoint struct {
+	Host string
+	Port int32
+}
+
+func (e Endpoint) String() string {
+	host := e.Host
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return "PLAINTEXT://" + host + ":" + strconv.Itoa(int(e.Port))
+}
+
+// property describes one broker property: its Kafka name, default, and how
+// to apply a value to a Config.
+type property struct {
+	name  string
+	def   string
+	apply func(c *Config, v string) error
+	// topic is the topic-level config this broker property provides the
+	// default for (DescribeConfigs synonyms), or "".
+	topic string
+}
+
+func intProp(name, def string, min, max int64, set func(*Config, int64), topic string) property {
+	return property{name: name, def: def, topic: topic, apply: func(c *Config, v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not an integer", name, v)
+		}
+		if n < min || n > max {
+			return fmt.Errorf("%s: %d is out of range [%d, %d]", name, n, min, max)
+		}
+		set(c, n)
+		return nil
+	}}
+}
+
+func boolProp(name, def string, set func(*Config, bool)) property {
+	return property{name: name, def: def, apply: func(c *Config, v string) error {
+		switch strings.TrimSpace(strings.ToLower(v)) {
+		case "true":
+			set(c, true)
+		case "false":
+			set(c, false)
+		default:
+			return fmt.Errorf("%s: %q is not true or false", name, v)
+		}
+		return nil
+	}}
+}
+
+func ignoredIntProp(name, def string) property {
+	return intProp(name, def, math.MinInt64, math.MaxInt64, func(*Config, int64) {}, "")
+}
+
+const maxLong = "9223372036854775807"
+
+// properties is the table of every property the broker accepts, sorted by
+// name when listed. Names and defaults are Kafka's.
+var properties = []property{
+	intProp("broker.id", "0", 0, math.MaxInt32, func(c *Config, n int64) { c.BrokerID = BrokerID(n) }, ""),
+	{name: "listeners", def: "PLAINTEXT://:9092", apply: func(c *Config, v string) error {
+		e, err := parseListener("listeners", v)
+		c.Listener = e
+		return err
+	}},
+	{name: "advertised.listeners", def: "", apply: func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		e, err := parseListener("advertised.listeners", v)
+		c.AdvertisedListener = e
+		return err
+	}},
+	{name: "log.dirs", def: "/tmp/kafka-logs", apply: func(c *Config, v string) error {
+		c.LogDirs = nil
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				c.LogDirs = append(c.LogDirs, d)
+			}
+		}
+		if len(c.LogDirs) != 1 {
+			return fmt.Errorf("log.dirs: exactly one directory is supported, got %q", v)
+		}
+		return nil
+	}},
+	intProp("num.partitions", "1", 1, 1<<20, func(c *Config, n int64) { c.NumPartitions = int32(n) }, ""),
+	intProp("default.replication.factor", "1", 1, 1, func(c *Config, n int64) { c.DefaultReplication = int16(n) }, ""),
+	boolProp("auto.create.topics.enable", "true", func(c *Config, b bool) { c.AutoCreateTopics = b }),
+	intProp("log.segment.bytes", "1073741824", 14, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentBytes = n }, "segment.bytes"),
+	intProp("log.roll.ms", "604800000", 1, math.MaxInt64, func(c *Config, n int64) { c.Log.SegmentMs = n }, "segment.ms"),
+	intProp("log.roll.hours", "168", 1, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentMs = n * 3600000 }, ""),
+	intProp("log.retention.ms", "604800000", -1, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionMs = n }, "retention.ms"),
+	intProp("log.retention.minutes", "10080", -1, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 60000) }, ""),
+	intProp("log.retention.hours", "168", -1, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 3600000) }, ""),
+	intProp("log.retention.bytes", "-1", -1, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionBytes = n }, "retention.bytes"),
+	intProp("log.retention.check.interval.ms", "300000", 1, math.MaxInt64, func(c *Config, n int64) { c.RetentionCheckMs = n }, ""),
+	intProp("log.index.interval.bytes", "4096", 0, math.MaxInt32, func(c *Config, n int64) { c.Log.IndexIntervalBytes = int32(n) }, "index.interval.bytes"),
+	intProp("log.index.size.max.bytes", "10485760", 4, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentIndexBytes = int32(n) }, "segment.index.bytes"),
+	intProp("log.flush.interval.messages", maxLong, 1, math.MaxInt64, func(c *Config, n int64) { c.FlushIntervalMsgs = n }, "flush.messages"),
+	intProp("log.flush.interval.ms", maxLong, 0, math.MaxInt64, func(c *Config, n int64) { c.FlushIntervalMs = n }, "flush.ms"),
+	{name: "log.message.timestamp.type", def: "CreateTime", topic: "message.timestamp.type", apply: func(c *Config, v string) error {
+		if v != "CreateTime" && v != "LogAppendTime" {
+			return fmt.Errorf("log.message.timestamp.type: %q is not CreateTime or LogAppendTime", v)
+		}
+		c.TimestampType = v
+		return nil
+	}},
+	{name: "log.cleanup.policy", def: "delete", topic: "cleanup.policy", apply: func(c *Config, v string) error {
+		if v != "delete" {
+			return fmt.Errorf("log.cleanup.policy: only delete is supported, got %q", v)
+		}
+		return nil
+	}},
+	intProp("message.max.bytes", "1048588", 0, math.MaxInt32, func(c *Config, n int64) { c.MessageMaxBytes = int32(n) }, "max.message.bytes"),
+	intProp("socket.request.max.bytes", "104857600", 1024, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
+	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
+	intProp("queued.max.requests", "500", 1, 1<<20, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
+	intProp("min.insync.replicas", "1", 1, 1, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
+	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}),
+	boolProp("delete.topic.enable", "true", func(*Config, bool) {}),
+	{name: "zookeeper.connect", def: "", apply: func(c *Config, v string) error {
+		c.ZookeeperConnect = strings.TrimSpace(v)
+		if c.ZookeeperConnect != "" {
+			return fmt.Errorf("zookeeper.connect: clustering through ZooKeeper is not available yet; leave it unset for the embedded coordinator")
+		}
+		return nil
+	}},
+	intProp("zookeeper.session.timeout.ms", "18000", 1, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperSessionMs = n }, ""),
+	intProp("max.producers.per.partition", "10000", 1, 1<<24, func(c *Config, n int64) { c.ProducersPerPartMax = int(n) }, ""),
+	// Accepted for compatibility with Kafka's sample server.properties;
+	// the runtime sizes these itself.
+	ignoredIntProp("num.network.threads", "3"),
+	ignoredIntProp("num.io.threads", "8"),
+	ignoredIntProp("socket.send.buffer.bytes", "102400"),
+	ignoredIntProp("socket.receive.buffer.bytes", "102400"),
+	ignoredIntProp("num.recovery.threads.per.data.dir", "1"),
+	ignoredIntProp("offsets.topic.replication.factor", "1"),
+	ignoredIntProp("transaction.state.log.replication.factor", "1"),
+	ignoredIntProp("transaction.state.log.min.isr", "1"),
+	ignoredIntProp("group.initial.rebalance.delay.ms", "3000"),
+	ignoredIntProp("zookeeper.connection.timeout.ms", "18000"),
+}
+
+// precedence: when both are set, the finer-grained property wins, as in
+// Kafka (log.retention.ms over minutes over hours, log.roll.ms over hours).
+var precedence = map[string][]string{
+	"log.retention.ms": {"log.retention.hours", "log.retention.minutes"},
+	"log.roll.ms":      {"log.roll.hours"},
+}
+
+func minusOneOr(n, unit int64) int64 {
+	if n < 0 {
+		return -1
+	}
+	return n * unit
+}
+
+func parseListener(name, v string) (Endpoint, error) {
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, ",") {
+		return Endpoint{}, fmt.Errorf("%s: one listener is supported, got %q", name, v)
+	}
+	rest, ok := strings.CutPrefix(v, "PLAINTEXT://")
+	if !ok {
+		return Endpoint{}, fmt.Errorf("%s: only PLAINTEXT://host:port listeners are supported, got %q", name, v)
+	}
+	i := strings.LastIndexByte(rest, ':')
+	if i < 0 {
+		return Endpoint{}, fmt.Errorf("%s: %q has no port", name, v)
+	}
+	host, port := strings.TrimSuffix(strings.TrimPrefix(rest[:i], "["), "]"), rest[i+1:]
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return Endpoint{}, fmt.Errorf("%s: bad port in %q", name, v)
+	}
+	return Endpoint{Host: host, Port: int32(p)}, nil
+}
+
+// ParseProperties resolves properties (later entries override earlier ones)
+// over Kafka's defaults. An unknown name or an invalid value is an error
+// naming the property.
+func ParseProperties(set map[string]string) (Config, error) {
+	var c Config
+	c.ProducerWindow = 5
+	byName := make(map[string]property, len(properties))
+	for _, p := range properties {
+		byName[p.name] = p
+	}
+	var unknown []string
+	for name := range set {
+		if _, ok := byName[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return c, fmt.Errorf("unknown properties: %s", strings.Join(unknown, ", "))
+	}
+	for _, p := range properties { // defaults first, in table order
+		if err := p.apply(&c, p.def); err != nil {
+			panic(fmt.Sprintf("default of %s invalid: %v", p.name, err))
+		}
+	}
+	names := make([]string, 0, len(set))
+	for name := range set {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
+	for _, name := range names {
+		if err := byName[name].apply(&c, set[name]); err != nil {
+			return c, err
+		}
+	}
+	if c.AdvertisedListener == (Endpoint{}) {
+		c.AdvertisedListener = c.Listener
+	}
+	if c.AdvertisedListener.Host == "" || c.AdvertisedListener.Host == "0.0.0.0" {
+		c.AdvertisedListener.Host = "localhost"
+	}
+	c.Set = set
+	return c, c.Validate()
+}
+
+// rank orders coarse properties before the fine ones that override them.
+func rank(name string) string {
+	for fine, coarse := range precedence {
+		if name == fine {
+			return "1" + name
+		}
+		for _, c := range coarse {
+			if name == c {
+				return "0" + name
+			}
+		}
+	}
+	return "0" + name
+}
+
+// DefaultConfig returns the configuration with every property at Kafka's
+// default, listening on 127.0.0.1:9092.
+func DefaultConfig() Config {
+	c, err := ParseProperties(map[string]string{"listeners": "PLAINTEXT://127.0.0.1:9092"})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Validate checks cross-property constraints.
+func (c Config) Validate() error {
+	if c.MessageMaxBytes > c.RequestMaxBytes {
+		return fmt.Errorf("message.max.bytes (%d) must not exceed socket.request.max.bytes (%d)", c.MessageMaxBytes, c.RequestMaxBytes)
+	}
+	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 {
+		return fmt.Errorf("internal limits must be positive")
+	}
+	return nil
+}
+
+// BrokerProperties lists every property with its value and whether it was
+// set explicitly, sorted by name, for DescribeConfigs on the broker.
+func (c Config) BrokerProperties() []ConfigEntry {
+	out := make([]ConfigEntry, 0, len(properties))
+	for _, p := range properties {
+		v, set := c.Set[p.name]
+		if !set {
+			v = p.def
+			if p.name == "listeners" || p.name == "advertised.listeners" {
+				v = map[string]string{"listeners": c.Listener.String(), "advertised.listeners": c.AdvertisedListener.String()}[p.name]
+			}
+		}
+		out = append(out, ConfigEntry{Name: p.name, Value: v, Set: set})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ConfigEntry is one resolved configuration value.
+type ConfigEntry struct {
+	Name  string
+	Value string
+	Set   bool // given explicitly rather than defaulted
+}

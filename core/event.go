@@ -1,0 +1,243 @@
+package core
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// Event is the closed set of inputs to Broker.Step.
+type Event interface{ isEvent() }
+
+// Effect is the closed set of outputs of Broker.Step. The runtime executes
+// effects in the order they were emitted.
+type Effect interface{ isEffect() }
+
+// RequestHeader is the decoded Kafka request header.
+type RequestHeader struct {
+	Key           int16
+	Version       int16
+	CorrelationID int32
+	ClientID      string
+}
+
+// Request is one decoded request on a connection. Seq numbers the requests
+// of one connection from 0, so that the runtime can write responses in
+// request order whatever order they complete in. Body is nil when the
+// runtime could not decode a body of that version (only ever for
+// ApiVersions, which must still be answered).
+type Request struct {
+	Conn   ConnID
+	Seq    uint64
+	Header RequestHeader
+	Body   kmsg.Request
+}
+
+// Tick carries the runtime clock's current instant. Ticks drive timeouts
+// (fetch long polls), time-based rolling, retention and flushing.
+type Tick struct{ Now Instant }
+
+// Appended completes an Append effect.
+type Appended struct {
+	Token Token
+	Err   error
+}
+
+// Synced completes a Sync effect: everything appended to the partition
+// before the Sync was emitted is durable unless Err is set.
+type Synced struct {
+	Token Token
+	Err   error
+}
+
+// ReadDone completes a Read effect with whole batches.
+type ReadDone struct {
+	Token Token
+	Data  []byte
+	Err   error
+}
+
+// TimeFound completes a FindTime effect. Found is false when no batch has
+// a timestamp at or after the one asked for.
+type TimeFound struct {
+	Token     Token
+	Offset    Offset
+	Timestamp int64
+	Found     bool
+	Err       error
+}
+
+// Retained completes a Retain effect with the partition's new log start.
+type Retained struct {
+	Token          Token
+	LogStartOffset Offset
+	Err            error
+}
+
+// CoordResult completes a CoordOp.
+type CoordResult struct {
+	Token Token
+	Err   error
+}
+
+// ConnClosed says a connection is gone; parked requests on it are dropped.
+type ConnClosed struct{ Conn ConnID }
+
+func (Request) isEvent()     {}
+func (Tick) isEvent()        {}
+func (Appended) isEvent()    {}
+func (Synced) isEvent()      {}
+func (ReadDone) isEvent()    {}
+func (TimeFound) isEvent()   {}
+func (Retained) isEvent()    {}
+func (CoordResult) isEvent() {}
+func (ConnClosed) isEvent()  {}
+
+// Respond answers request Seq on Conn. A nil Body means the request gets no
+// response bytes (acks=0 produce) but still releases its place in order.
+type Respond struct {
+	Conn          ConnID
+	Seq           uint64
+	CorrelationID int32
+	Body          kmsg.Response
+}
+
+// CloseConn closes a connection once the responses to every request
+// before Seq (the request that caused the close) are written.
+type CloseConn struct {
+	Conn   ConnID
+	Seq    uint64
+	Reason string
+}
+
+// CreateLog creates an empty partition log (idempotent if it exists).
+type CreateLog struct {
+	Partition TopicPartition
+	Config    LogConfig
+}
+
+// DeleteLog removes a partition log and its files.
+type DeleteLog struct{ Partition TopicPartition }
+
+// Append writes whole, already validated batches at the log end. Data's
+// first batch has base offset Base; the store rolls segments as Config says
+// using Now for segment age.
+type Append struct {
+	Token     Token
+	Partition TopicPartition
+	Data      []byte
+	Base      Offset
+	Last      Offset
+	MaxTime   int64 // largest batch MaxTimestamp in Data, ms
+	Now       Instant
+	Config    LogConfig
+}
+
+// Sync makes everything appended to the partition before it durable. The
+// core emits an acknowledgement that depends on durability only after the
+// matching Synced event, so an acknowledgement cannot overtake its data
+// however the runtime delays, reorders or fails completions.
+type Sync struct {
+	Token     Token
+	Partition TopicPartition
+}
+
+// Read returns whole batches starting with the batch holding Offset, up to
+// MaxBytes (but at least one batch when MinOne), never including a batch
+// whose base offset is at or past Below.
+type Read struct {
+	Token     Token
+	Partition TopicPartition
+	Offset    Offset
+	Below     Offset
+	MaxBytes  int32
+	MinOne    bool
+}
+
+// FindTime looks up the first offset whose batch timestamp is >= Timestamp.
+type FindTime struct {
+	Token     Token
+	Partition TopicPartition
+	Timestamp int64
+	Below     Offset
+}
+
+// Retain applies the retention policy in Config, deleting whole segments
+// that are older than RetentionMs or beyond RetentionBytes; the active
+// segment is never deleted.
+type Retain struct {
+	Token     Token
+	Partition TopicPartition
+	Now       Instant
+	Config    LogConfig
+}
+
+// CoordOpKind is the kind of a coordination write.
+type CoordOpKind int8
+
+const (
+	CoordCreate CoordOpKind = iota + 1 // create a znode (and parents); fails if it exists
+	CoordSet                           // create or overwrite a znode
+	CoordDelete                        // delete a znode and its children; absent is fine
+)
+
+// CoordOp writes to the coordination store (ZooKeeper layout).
+type CoordOp struct {
+	Token Token
+	Kind  CoordOpKind
+	Path  string
+	Data  []byte
+}
+
+func (Respond) isEffect()   {}
+func (CloseConn) isEffect() {}
+func (CreateLog) isEffect() {}
+func (DeleteLog) isEffect() {}
+func (Append) isEffect()    {}
+func (Sync) isEffect()      {}
+func (Read) isEffect()      {}
+func (FindTime) isEffect()  {}
+func (Retain) isEffect()    {}
+func (CoordOp) isEffect()   {}
+
+// LogConfig is the part of a topic's configuration the segment store
+// needs. Values are resolved (topic override or broker default).
+type LogConfig struct {
+	SegmentBytes       int64 // segment.bytes
+	SegmentMs          int64 // segment.ms
+	RetentionMs        int64 // retention.ms; -1 keeps forever
+	RetentionBytes     int64 // retention.bytes; -1 keeps any size
+	IndexIntervalBytes int32 // index.interval.bytes
+	SegmentIndexBytes  int32 // segment.index.bytes
+}
+
+// Znode is one node of the coordination store as recovered at startup.
+type Znode struct {
+	Path string
+	Data []byte
+}
+
+// ProducerBatch is what the idempotence window remembers of one batch.
+type ProducerBatch struct {
+	ProducerID    ProducerID
+	ProducerEpoch int16
+	FirstSeq      int32
+	LastSeq       int32
+	BaseOffset    Offset
+	LastOffset    Offset
+	Timestamp     int64
+}
+
+// RecoveredPartition summarizes a partition log after recovery.
+type RecoveredPartition struct {
+	Partition      TopicPartition
+	LogStartOffset Offset
+	LogEndOffset   Offset
+	LeaderEpoch    LeaderEpoch
+	// Producers holds, in offset order, the last batches written by each
+	// idempotent producer (at most the window per producer), so that
+	// deduplication survives restarts.
+	Producers []ProducerBatch
+}
+
+// Recovered is everything the runtime recovered from disk, handed to New.
+type Recovered struct {
+	Znodes     []Znode
+	Partitions []RecoveredPartition
+}

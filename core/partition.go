@@ -1,0 +1,277 @@
+package core
+
+import "sort"
+
+// partition is one partition's offsets and producer state. The log bytes
+// live in the segment store; the core knows offsets only.
+//
+// Invariants: logStart <= hwm <= written <= leo. leo is the next offset to
+// assign (it includes appends still in flight); written is the end of the
+// appends the store has completed, in order; hwm is the end of the prefix
+// of appends that are written and, where the flush policy demanded it,
+// synced: only that prefix is visible to consumers and acknowledged.
+type partition struct {
+	tp       TopicPartition
+	topic    *topic
+	epoch    LeaderEpoch
+	logStart Offset
+	leo      Offset
+	written  Offset
+	hwm      Offset
+
+	// inflight lists the appends not yet covered by hwm, in offset order.
+	inflight []*appendOp
+	// unsyncedMsgs counts records appended since the last Sync was emitted.
+	unsyncedMsgs int64
+	lastSync     Instant
+	syncing      bool // a Sync is outstanding
+
+	producers   map[ProducerID]*producerState
+	offline     bool // a storage error took the log offline
+	retaining   bool // a Retain is outstanding
+	deleted     bool // the topic was deleted
+	everWritten bool
+}
+
+// appendOp is one batch on its way into the log.
+type appendOp struct {
+	base, last Offset
+	records    int64
+	appended   bool
+	needsSync  bool
+	synced     bool
+	failed     error
+	done       func(err error) // called once the append is acknowledgeable or failed
+}
+
+func newPartition(t *topic, idx int32) *partition {
+	return &partition{
+		tp:        TopicPartition{Topic: t.name, Partition: idx},
+		topic:     t,
+		producers: map[ProducerID]*producerState{},
+	}
+}
+
+// restore applies what recovery found in the log.
+func (p *partition) restore(rp RecoveredPartition, cfg Config) {
+	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogEndOffset
+	p.epoch = rp.LeaderEpoch
+	p.everWritten = rp.LogEndOffset > 0
+	for _, pb := range rp.Producers {
+		p.producer(pb.ProducerID, cfg).remember(pb, cfg.ProducerWindow)
+	}
+}
+
+// append assigns offsets to one validated batch and emits the effects
+// that write it; done runs when the batch is acknowledgeable.
+func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done func(error)) (Offset, int64) {
+	base := p.leo
+	SetBaseOffset(batch, base, p.epoch)
+	maxTime := h.MaxTimestamp
+	if v, _ := b.cfg.topicValue(p.topic, mustTopicConfig("message.timestamp.type")); v == "LogAppendTime" {
+		maxTime = b.now.Millis()
+		SetLogAppendTime(batch, maxTime)
+	}
+	n := int64(h.LastOffsetDelta) + 1
+	op := &appendOp{base: base, last: base + Offset(n) - 1, records: n, done: done}
+	p.leo += Offset(n)
+	p.everWritten = true
+	p.inflight = append(p.inflight, op)
+	tok := b.await(func(ev Event) { b.appended(p, op, ev.(Appended).Err) })
+	b.emit(Append{Token: tok, Partition: p.tp, Data: batch, Base: base, Last: op.last,
+		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
+	p.unsyncedMsgs += n
+	if p.unsyncedMsgs >= b.cfg.topicInt(p.topic, "flush.messages") {
+		op.needsSync = true
+		b.syncPartition(p)
+	}
+	return base, maxTime
+}
+
+func mustTopicConfig(name string) topicConfig {
+	tc, ok := findTopicConfig(name)
+	if !ok {
+		panic("unknown topic config " + name)
+	}
+	return tc
+}
+
+// syncPartition emits a Sync covering every append emitted so far.
+func (b *Broker) syncPartition(p *partition) {
+	covered := len(p.inflight)
+	ops := append([]*appendOp(nil), p.inflight[:covered]...)
+	p.unsyncedMsgs = 0
+	p.lastSync = b.now
+	p.syncing = true
+	tok := b.await(func(ev Event) {
+		p.syncing = false
+		if err := ev.(Synced).Err; err != nil {
+			b.takeOffline(p, err)
+			return
+		}
+		for _, op := range ops {
+			op.synced = true
+		}
+		b.advance(p)
+	})
+	b.emit(Sync{Token: tok, Partition: p.tp})
+}
+
+func (b *Broker) maybeTimedFlush(p *partition) {
+	if p.offline || p.syncing || p.unsyncedMsgs == 0 {
+		return
+	}
+	if int64(b.now-p.lastSync) >= b.cfg.topicInt(p.topic, "flush.ms")*1e6 || b.cfg.topicInt(p.topic, "flush.ms") == 0 {
+		b.syncPartition(p)
+	}
+}
+
+func (b *Broker) appended(p *partition, op *appendOp, err error) {
+	if err != nil {
+		op.failed = err
+		b.takeOffline(p, err)
+		return
+	}
+	op.appended = true
+	if op.last+1 > p.written {
+		p.written = op.last + 1
+	}
+	b.advance(p)
+}
+
+// advance moves the high watermark over the acknowledgeable prefix of
+// in-flight appends and releases their acknowledgements in order.
+func (b *Broker) advance(p *partition) {
+	i := 0
+	for ; i < len(p.inflight); i++ {
+		op := p.inflight[i]
+		if !op.appended || (op.needsSync && !op.synced) {
+			break
+		}
+		p.hwm = op.last + 1
+		op.done(nil)
+	}
+	if i == 0 {
+		return
+	}
+	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
+	b.wakeFetches(p)
+}
+
+// takeOffline applies the storage-error policy: the partition stops
+// serving (KAFKA_STORAGE_ERROR) until restart and recovery, and every
+// append not yet acknowledged fails with that error, because it may or may
+// not be on disk.
+func (b *Broker) takeOffline(p *partition, err error) {
+	if !p.offline {
+		p.offline = true
+	}
+	for _, op := range p.inflight {
+		op.done(err)
+	}
+	p.inflight = nil
+	b.wakeFetches(p)
+}
+
+// producerState is the idempotence window of one producer on one
+// partition: its epoch and its last few batches.
+type producerState struct {
+	id      ProducerID
+	epoch   int16
+	batches []ProducerBatch // oldest first, at most cfg.ProducerWindow
+	lastUse Offset
+}
+
+func (p *partition) producer(id ProducerID, cfg Config) *producerState {
+	ps := p.producers[id]
+	if ps == nil {
+		if len(p.producers) >= cfg.ProducersPerPartMax {
+			p.evictProducer()
+		}
+		ps = &producerState{id: id, epoch: -1}
+		p.producers[id] = ps
+	}
+	return ps
+}
+
+// evictProducer forgets the producer that wrote least recently (ties by
+// id), keeping the map within max.producers.per.partition.
+func (p *partition) evictProducer() {
+	ids := make([]ProducerID, 0, len(p.producers))
+	for id := range p.producers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, c := p.producers[ids[i]], p.producers[ids[j]]
+		if a.lastUse != c.lastUse {
+			return a.lastUse < c.lastUse
+		}
+		return ids[i] < ids[j]
+	})
+	delete(p.producers, ids[0])
+}
+
+func (ps *producerState) remember(pb ProducerBatch, window int) {
+	if pb.ProducerEpoch != ps.epoch {
+		ps.batches = ps.batches[:0]
+		ps.epoch = pb.ProducerEpoch
+	}
+	ps.batches = append(ps.batches, pb)
+	if len(ps.batches) > window {
+		ps.batches = append(ps.batches[:0], ps.batches[len(ps.batches)-window:]...)
+	}
+	ps.lastUse = pb.LastOffset
+}
+
+// seqOutcome is the idempotence verdict on a batch.
+type seqOutcome int8
+
+const (
+	seqAppend    seqOutcome = iota // new, in sequence: append it
+	seqDuplicate                   // a retry of a batch in the window
+	seqOutOfOrder
+	seqFencedEpoch
+)
+
+// check applies Kafka's sequence rules (KIP-98, KIP-360) to a batch.
+func (ps *producerState) check(h BatchHeader, partitionEverWritten bool) (seqOutcome, *ProducerBatch) {
+	last := h.BaseSequence + h.LastOffsetDelta
+	for i := range ps.batches {
+		pb := &ps.batches[i]
+		if pb.ProducerEpoch == h.ProducerEpoch && pb.FirstSeq == h.BaseSequence && pb.LastSeq == last {
+			return seqDuplicate, pb
+		}
+	}
+	switch {
+	case ps.epoch == -1 && len(ps.batches) == 0:
+		// Unknown producer: any first sequence is accepted, except on a
+		// partition that never held a record (KAFKA-15591), where only 0 is.
+		if !partitionEverWritten && h.BaseSequence != 0 {
+			return seqOutOfOrder, nil
+		}
+		return seqAppend, nil
+	case h.ProducerEpoch < ps.epoch:
+		return seqFencedEpoch, nil
+	case h.ProducerEpoch > ps.epoch:
+		if h.BaseSequence != 0 {
+			return seqOutOfOrder, nil
+		}
+		return seqAppend, nil
+	}
+	if len(ps.batches) == 0 {
+		return seqAppend, nil
+	}
+	prev := ps.batches[len(ps.batches)-1].LastSeq
+	if h.BaseSequence != nextSeq(prev) {
+		return seqOutOfOrder, nil
+	}
+	return seqAppend, nil
+}
+
+// nextSeq follows Kafka's wrap-around of sequence numbers at MaxInt32.
+func nextSeq(s int32) int32 {
+	if s == 1<<31-1 {
+		return 0
+	}
+	return s + 1
+}

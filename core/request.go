@@ -1,0 +1,128 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// apiRange is one API key the broker implements and the versions it
+// advertises. Every advertised version is handled and tested.
+type apiRange struct {
+	key      int16
+	min, max int16
+	// minServed is the lowest version actually served. Produce is
+	// advertised from v0 because older librdkafka disables compression
+	// unless it sees v0 (KAFKA-18659), but v0-2 carry message formats 0
+	// and 1, which are refused.
+	minServed int16
+	handle    func(b *Broker, r Request)
+}
+
+// apis is sorted by key. ApiVersions lists exactly these.
+var apis []apiRange
+
+func init() { apis = apiTable() }
+
+func apiTable() []apiRange {
+	return []apiRange{
+		{key: 0, min: 0, max: 11, minServed: 3, handle: (*Broker).handleProduce},
+		{key: 1, min: 4, max: 16, minServed: 4, handle: (*Broker).handleFetch},
+		{key: 2, min: 1, max: 6, minServed: 1, handle: (*Broker).handleListOffsets},
+		{key: 3, min: 0, max: 12, minServed: 0, handle: (*Broker).handleMetadata},
+		{key: 18, min: 0, max: 3, minServed: 0, handle: (*Broker).handleApiVersions},
+		{key: 19, min: 2, max: 7, minServed: 2, handle: (*Broker).handleCreateTopics},
+		{key: 20, min: 1, max: 6, minServed: 1, handle: (*Broker).handleDeleteTopics},
+		{key: 22, min: 0, max: 4, minServed: 0, handle: (*Broker).handleInitProducerID},
+		{key: 32, min: 1, max: 4, minServed: 1, handle: (*Broker).handleDescribeConfigs},
+		{key: 37, min: 0, max: 3, minServed: 0, handle: (*Broker).handleCreatePartitions},
+	}
+}
+
+// SupportedAPIs returns the advertised (key, min, max) triples.
+func SupportedAPIs() []kmsg.ApiVersionsResponseApiKey {
+	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(apis))
+	for _, a := range apis {
+		k := kmsg.NewApiVersionsResponseApiKey()
+		k.ApiKey, k.MinVersion, k.MaxVersion = a.key, a.min, a.max
+		out = append(out, k)
+	}
+	return out
+}
+
+func findAPI(key int16) (apiRange, bool) {
+	for _, a := range apis {
+		if a.key == key {
+			return a, true
+		}
+	}
+	return apiRange{}, false
+}
+
+func (b *Broker) handleRequest(r Request) {
+	a, ok := findAPI(r.Header.Key)
+	if !ok {
+		b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("unsupported API key %d", r.Header.Key)})
+		return
+	}
+	if r.Header.Key == 18 { // ApiVersions answers even versions it does not know
+		a.handle(b, r)
+		return
+	}
+	v := r.Header.Version
+	if v < a.min || v > a.max || r.Body == nil {
+		b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("unsupported version %d of API key %d (supported %d-%d)", v, r.Header.Key, a.min, a.max)})
+		return
+	}
+	if r.Body.Key() != r.Header.Key || r.Body.GetVersion() != v {
+		panic(fmt.Sprintf("core: request body %d v%d under header %d v%d", r.Body.Key(), r.Body.GetVersion(), r.Header.Key, v))
+	}
+	a.handle(b, r)
+}
+
+// errMsg returns a pointer to msg, for the optional ErrorMessage fields.
+func errMsg(msg string) *string { return &msg }
+
+var (
+	errNone                 = int16(0)
+	errOffsetOutOfRange     = kerr.OffsetOutOfRange.Code
+	errCorruptMessage       = kerr.CorruptMessage.Code
+	errUnknownTopic         = kerr.UnknownTopicOrPartition.Code
+	errLeaderNotAvailable   = kerr.LeaderNotAvailable.Code
+	errMessageTooLarge      = kerr.MessageTooLarge.Code
+	errInvalidTopic         = kerr.InvalidTopicException.Code
+	errRecordListTooLarge   = kerr.RecordListTooLarge.Code
+	errInvalidRequiredAcks  = kerr.InvalidRequiredAcks.Code
+	errUnsupportedVersion   = kerr.UnsupportedVersion.Code
+	errTopicExists          = kerr.TopicAlreadyExists.Code
+	errInvalidPartitions    = kerr.InvalidPartitions.Code
+	errInvalidReplication   = kerr.InvalidReplicationFactor.Code
+	errInvalidAssignment    = kerr.InvalidReplicaAssignment.Code
+	errInvalidConfig        = kerr.InvalidConfig.Code
+	errInvalidRequest       = kerr.InvalidRequest.Code
+	errUnsupportedFormat    = kerr.UnsupportedForMessageFormat.Code
+	errOutOfOrderSequence   = kerr.OutOfOrderSequenceNumber.Code
+	errInvalidProducerEpoch = kerr.InvalidProducerEpoch.Code
+	errStorage              = kerr.KafkaStorageError.Code
+	errFencedLeaderEpoch    = kerr.FencedLeaderEpoch.Code
+	errUnknownLeaderEpoch   = kerr.UnknownLeaderEpoch.Code
+	errFetchSessionNotFound = kerr.FetchSessionIDNotFound.Code
+	errUnknownTopicID       = kerr.UnknownTopicID.Code
+	errInvalidRecord        = kerr.InvalidRecord.Code
+	errUnknownServer        = kerr.UnknownServerError.Code
+	errTxnalIDAuth          = kerr.TransactionalIDAuthorizationFailed.Code
+	errRequestTimedOut      = kerr.RequestTimedOut.Code
+)
+
+// checkEpoch validates a client's CurrentLeaderEpoch (-1 = not given).
+func checkEpoch(p *partition, current int32) int16 {
+	switch {
+	case current < 0 || LeaderEpoch(current) == p.epoch:
+		return errNone
+	case LeaderEpoch(current) < p.epoch:
+		return errFencedLeaderEpoch
+	default:
+		return errUnknownLeaderEpoch
+	}
+}

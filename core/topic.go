@@ -1,0 +1,278 @@
+package core
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// topic is one topic's metadata. Partitions are numbered 0..len-1.
+type topic struct {
+	name    string
+	id      TopicID
+	parts   []*partition
+	configs map[string]string // explicit topic-level overrides only
+}
+
+// topicConfig describes a topic-level config: its Kafka name, the broker
+// property that supplies its default, its Kafka type, and validation.
+type topicConfig struct {
+	name     string
+	synonym  string // broker property providing the default
+	kind     kmsg.ConfigType
+	validate func(string) error
+}
+
+// Kafka's ConfigType numbers (DescribeConfigs v3+).
+const (
+	cfgBoolean kmsg.ConfigType = 1
+	cfgString  kmsg.ConfigType = 2
+	cfgInt     kmsg.ConfigType = 3
+	cfgLong    kmsg.ConfigType = 5
+	cfgList    kmsg.ConfigType = 7
+)
+
+// Kafka's ConfigSource numbers (DescribeConfigs v1+).
+const (
+	srcDynamicTopic kmsg.ConfigSource = 1
+	srcStaticBroker kmsg.ConfigSource = 4
+	srcDefault      kmsg.ConfigSource = 5
+)
+
+func validLong(min int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+		if n < min {
+			return fmt.Errorf("%d is below the minimum %d", n, min)
+		}
+		return nil
+	}
+}
+
+func validInt(min int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a 32-bit integer", v)
+		}
+		if n < min {
+			return fmt.Errorf("%d is below the minimum %d", n, min)
+		}
+		return nil
+	}
+}
+
+func validOneOf(vals ...string) func(string) error {
+	return func(v string) error {
+		for _, ok := range vals {
+			if v == ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of %s", v, strings.Join(vals, ", "))
+	}
+}
+
+// topicConfigs lists the topic-level configs, sorted by name.
+var topicConfigs = []topicConfig{
+	{"cleanup.policy", "log.cleanup.policy", cfgList, validOneOf("delete")},
+	{"flush.messages", "log.flush.interval.messages", cfgLong, validLong(1)},
+	{"flush.ms", "log.flush.interval.ms", cfgLong, validLong(0)},
+	{"index.interval.bytes", "log.index.interval.bytes", cfgInt, validInt(0)},
+	{"max.message.bytes", "message.max.bytes", cfgInt, validInt(0)},
+	{"message.timestamp.type", "log.message.timestamp.type", cfgString, validOneOf("CreateTime", "LogAppendTime")},
+	{"min.insync.replicas", "min.insync.replicas", cfgInt, validOneOf("1")},
+	{"retention.bytes", "log.retention.bytes", cfgLong, validLong(-1)},
+	{"retention.ms", "log.retention.ms", cfgLong, validLong(-1)},
+	{"segment.bytes", "log.segment.bytes", cfgInt, validInt(14)},
+	{"segment.index.bytes", "log.index.size.max.bytes", cfgInt, validInt(4)},
+	{"segment.ms", "log.roll.ms", cfgLong, validLong(1)},
+	{"unclean.leader.election.enable", "unclean.leader.election.enable", cfgBoolean, validOneOf("true", "false")},
+}
+
+func findTopicConfig(name string) (topicConfig, bool) {
+	i := sort.Search(len(topicConfigs), func(i int) bool { return topicConfigs[i].name >= name })
+	if i < len(topicConfigs) && topicConfigs[i].name == name {
+		return topicConfigs[i], true
+	}
+	return topicConfig{}, false
+}
+
+// validateTopicConfigs checks every override; the error names the config.
+func validateTopicConfigs(cfgs map[string]string) error {
+	for _, name := range sortedKeys(cfgs) {
+		tc, ok := findTopicConfig(name)
+		if !ok {
+			return fmt.Errorf("unknown topic config %s", name)
+		}
+		if err := tc.validate(cfgs[name]); err != nil {
+			return fmt.Errorf("invalid value for %s: %v", name, err)
+		}
+	}
+	return nil
+}
+
+// brokerDefault returns the broker-level value behind a topic config.
+func (c Config) brokerDefault(tc topicConfig) (string, kmsg.ConfigSource) {
+	if v, ok := c.Set[tc.synonym]; ok {
+		return v, srcStaticBroker
+	}
+	switch tc.synonym { // values resolved from coarser properties
+	case "log.retention.ms":
+		return strconv.FormatInt(c.Log.RetentionMs, 10), sourceOf(c, "log.retention.hours", "log.retention.minutes")
+	case "log.roll.ms":
+		return strconv.FormatInt(c.Log.SegmentMs, 10), sourceOf(c, "log.roll.hours")
+	}
+	for _, p := range properties {
+		if p.name == tc.synonym {
+			return p.def, srcDefault
+		}
+	}
+	panic("topic config without broker synonym: " + tc.name)
+}
+
+func sourceOf(c Config, names ...string) kmsg.ConfigSource {
+	for _, n := range names {
+		if _, ok := c.Set[n]; ok {
+			return srcStaticBroker
+		}
+	}
+	return srcDefault
+}
+
+// value resolves a topic config for t: the override, else the broker's.
+func (c Config) topicValue(t *topic, tc topicConfig) (string, kmsg.ConfigSource) {
+	if v, ok := t.configs[tc.name]; ok {
+		return v, srcDynamicTopic
+	}
+	return c.brokerDefault(tc)
+}
+
+func (c Config) topicInt(t *topic, name string) int64 {
+	tc, ok := findTopicConfig(name)
+	if !ok {
+		panic("unknown topic config " + name)
+	}
+	v, _ := c.topicValue(t, tc)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		panic(fmt.Sprintf("validated config %s=%q not an integer", name, v))
+	}
+	return n
+}
+
+// logConfig resolves the store-facing settings of t.
+func (c Config) logConfig(t *topic) LogConfig {
+	return LogConfig{
+		SegmentBytes:       c.topicInt(t, "segment.bytes"),
+		SegmentMs:          c.topicInt(t, "segment.ms"),
+		RetentionMs:        c.topicInt(t, "retention.ms"),
+		RetentionBytes:     c.topicInt(t, "retention.bytes"),
+		IndexIntervalBytes: int32(c.topicInt(t, "index.interval.bytes")),
+		SegmentIndexBytes:  int32(c.topicInt(t, "segment.index.bytes")),
+	}
+}
+
+// validTopicName applies Kafka's rules: 1..249 characters of [a-zA-Z0-9._-],
+// and not "." or "..".
+func validTopicName(name string) error {
+	if name == "" || name == "." || name == ".." {
+		return fmt.Errorf("topic name %q is illegal", name)
+	}
+	if len(name) > 249 {
+		return fmt.Errorf("topic name is longer than 249 characters")
+	}
+	for _, r := range name {
+		ok := r == '.' || r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			return fmt.Errorf("topic name %q contains a character other than ASCII alphanumerics, '.', '_' and '-'", name)
+		}
+	}
+	return nil
+}
+
+// Coordination store layout (Kafka's ZooKeeper paths).
+const (
+	zkTopics     = "/brokers/topics/"
+	zkConfigs    = "/config/topics/"
+	zkClusterID  = "/cluster/id"
+	zkProducerID = "/latest_producer_id_block"
+)
+
+// topicZnode is Kafka's /brokers/topics/<t> document.
+type topicZnode struct {
+	Version    int                `json:"version"`
+	TopicID    string             `json:"topic_id"`
+	Partitions map[string][]int32 `json:"partitions"`
+	Adding     map[string][]int32 `json:"adding_replicas"`
+	Removing   map[string][]int32 `json:"removing_replicas"`
+}
+
+type configZnode struct {
+	Version int               `json:"version"`
+	Config  map[string]string `json:"config"`
+}
+
+type clusterIDZnode struct {
+	Version string `json:"version"`
+	ID      string `json:"id"`
+}
+
+type producerIDZnode struct {
+	Version    int    `json:"version"`
+	Broker     int32  `json:"broker"`
+	BlockStart string `json:"block_start"`
+	BlockEnd   string `json:"block_end"`
+}
+
+// encodeUUID renders an id the way Kafka's Uuid.toString does: URL-safe
+// base64 without padding.
+func encodeUUID(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+func decodeUUID(s string) ([16]byte, error) {
+	var id [16]byte
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return id, fmt.Errorf("bad uuid %q", s)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+func (b *Broker) topicZnodeData(t *topic) []byte {
+	z := topicZnode{Version: 3, TopicID: encodeUUID(t.id), Partitions: map[string][]int32{},
+		Adding: map[string][]int32{}, Removing: map[string][]int32{}}
+	for i := range t.parts {
+		z.Partitions[strconv.Itoa(i)] = []int32{int32(b.cfg.BrokerID)}
+	}
+	data, err := json.Marshal(z) // encoding/json sorts map keys: deterministic
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+func mustJSON(v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,289 @@
+// Package driver runs a core.Broker over the kio ports.
+package driver
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+	"cloudkafka/io/segment"
+)
+
+// Transport is where the driver sends what the core says to clients.
+type Transport interface {
+	// Respond delivers the response to request seq of conn; a nil frame
+	// means the request has no response but releases its place in order.
+	Respond(conn core.ConnID, seq uint64, frame []byte)
+	// Close closes conn once the responses to every request before seq
+	// are written.
+	Close(conn core.ConnID, seq uint64, reason string)
+}
+
+// Driver runs one broker core over the ports: it feeds events to Step and
+// executes the effects, feeding their completions back in. The realio
+// event loop and the simulator are its only callers.
+//
+//	for each event ev:
+//	    queue = [ev]
+//	    loop:
+//	        while queue not empty:
+//	            effects = broker.Step(effects[:0], queue.pop())
+//	            execute effects in order; completions join the queue
+//	        if syncs were requested: sync each partition once (group
+//	            commit) and queue the Synced completions; continue loop
+//
+// Storage effects complete synchronously here; Sync effects are gathered
+// until the queue is empty, so one fsync per partition covers every
+// append of the burst.
+type Driver struct {
+	broker    *core.Broker
+	fs        kio.FS
+	dir       string
+	coord     kio.Coordinator
+	transport Transport
+	logs      map[core.TopicPartition]*segment.Log
+	defaults  core.LogConfig
+
+	queue   []core.Event
+	effects []core.Effect
+	syncs   map[core.TopicPartition][]core.Token
+	frame   []byte
+
+	// Logf reports what the driver decided on its own (recovery results,
+	// storage errors, closed connections).
+	Logf func(format string, args ...any)
+}
+
+// Open recovers the coordination store and every partition log under dir
+// and builds the broker.
+func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Transport, logf func(string, ...any)) (*Driver, error) {
+	d := &Driver{fs: fs, dir: dir, coord: coord, transport: t, logs: map[core.TopicPartition]*segment.Log{},
+		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf}
+	if d.Logf == nil {
+		d.Logf = func(string, ...any) {}
+	}
+	znodes, err := coord.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load coordination store: %w", err)
+	}
+	rec := core.Recovered{Znodes: znodes}
+	known := knownPartitions(znodes)
+	if err := fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("create log dir: %w", err)
+	}
+	names, err := fs.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list log dir: %w", err)
+	}
+	for _, name := range names {
+		tp, ok := parsePartitionDir(name)
+		if !ok {
+			continue
+		}
+		if !known[tp] {
+			d.Logf("removing orphaned partition directory %s", name)
+			if err := fs.RemoveAll(path.Join(dir, name)); err != nil {
+				return nil, fmt.Errorf("remove orphaned %s: %w", name, err)
+			}
+			continue
+		}
+		l, err := segment.Open(fs, path.Join(dir, name), cfg.Log)
+		if err != nil {
+			return nil, fmt.Errorf("recover %s: %w", name, err)
+		}
+		d.logs[tp] = l
+		rp := l.Recovered()
+		rp.Partition = tp
+		rec.Partitions = append(rec.Partitions, rp)
+		d.Logf("recovered %s: log start %d, log end %d", tp, rp.LogStartOffset, rp.LogEndOffset)
+	}
+	d.broker, err = core.New(cfg, rec)
+	if err != nil {
+		return nil, err
+	}
+	d.execute(d.broker.Startup(nil))
+	d.drain()
+	return d, nil
+}
+
+// Broker exposes the core, for tests and metrics.
+func (d *Driver) Broker() *core.Broker { return d.broker }
+
+// knownPartitions lists the partitions the coordination store describes.
+func knownPartitions(znodes []core.Znode) map[core.TopicPartition]bool {
+	known := map[core.TopicPartition]bool{}
+	for _, z := range znodes {
+		name, ok := strings.CutPrefix(z.Path, "/brokers/topics/")
+		if !ok || strings.Contains(name, "/") {
+			continue
+		}
+		n := strings.Count(string(z.Data), "\":[") // one per partition entry
+		for i := 0; i < n; i++ {
+			known[core.TopicPartition{Topic: name, Partition: int32(i)}] = true
+		}
+	}
+	return known
+}
+
+// partitionDir names a partition's directory as Kafka does: topic-N.
+func partitionDir(tp core.TopicPartition) string {
+	return tp.Topic + "-" + strconv.Itoa(int(tp.Partition))
+}
+
+func parsePartitionDir(name string) (core.TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return core.TopicPartition{}, false
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	if err != nil || n < 0 {
+		return core.TopicPartition{}, false
+	}
+	return core.TopicPartition{Topic: name[:i], Partition: int32(n)}, true
+}
+
+// Handle processes one event and everything it sets off.
+func (d *Driver) Handle(ev core.Event) {
+	d.queue = append(d.queue, ev)
+	d.drain()
+}
+
+func (d *Driver) drain() {
+	for {
+		for len(d.queue) > 0 {
+			ev := d.queue[0]
+			d.queue = d.queue[1:]
+			d.effects = d.broker.Step(d.effects[:0], ev)
+			d.execute(d.effects)
+		}
+		if len(d.syncs) == 0 {
+			return
+		}
+		d.groupCommit()
+	}
+}
+
+// groupCommit syncs every partition with a requested Sync once, in
+// partition order, and completes all of its tokens.
+func (d *Driver) groupCommit() {
+	tps := make([]core.TopicPartition, 0, len(d.syncs))
+	for tp := range d.syncs {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
+	for _, tp := range tps {
+		var err error
+		if l := d.logs[tp]; l == nil {
+			err = fmt.Errorf("sync %s: no such log", tp)
+		} else if err = l.Sync(); err != nil {
+			d.Logf("sync %s failed: %v", tp, err)
+		}
+		for _, tok := range d.syncs[tp] {
+			d.queue = append(d.queue, core.Synced{Token: tok, Err: err})
+		}
+		delete(d.syncs, tp)
+	}
+}
+
+func (d *Driver) execute(effects []core.Effect) {
+	for _, e := range effects {
+		switch e := e.(type) {
+		case core.Respond:
+			var frame []byte
+			if e.Body != nil {
+				frame = kio.AppendResponse(nil, e.CorrelationID, e.Body)
+			}
+			d.transport.Respond(e.Conn, e.Seq, frame)
+		case core.CloseConn:
+			d.Logf("closing connection %d: %s", e.Conn, e.Reason)
+			d.transport.Close(e.Conn, e.Seq, e.Reason)
+		case core.Sync:
+			d.syncs[e.Partition] = append(d.syncs[e.Partition], e.Token)
+		case core.CoordOp:
+			d.queue = append(d.queue, core.CoordResult{Token: e.Token, Err: d.coord.Apply(e)})
+		default:
+			d.executeStorage(e)
+		}
+	}
+}
+
+func (d *Driver) executeStorage(e core.Effect) {
+	switch e := e.(type) {
+	case core.CreateLog:
+		if d.logs[e.Partition] != nil {
+			return
+		}
+		l, err := segment.Open(d.fs, path.Join(d.dir, partitionDir(e.Partition)), e.Config)
+		if err != nil {
+			d.Logf("create log %s failed: %v", e.Partition, err)
+			return // appends to it fail and take the partition offline
+		}
+		d.logs[e.Partition] = l
+	case core.DeleteLog:
+		if l := d.logs[e.Partition]; l != nil {
+			if err := l.Delete(); err != nil {
+				d.Logf("delete log %s: %v", e.Partition, err)
+			}
+			delete(d.logs, e.Partition)
+		}
+	case core.Append:
+		err := d.noLog(e.Partition)
+		if err == nil {
+			err = d.logs[e.Partition].Append(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
+		}
+		if err != nil {
+			d.Logf("append to %s failed: %v", e.Partition, err)
+		}
+		d.queue = append(d.queue, core.Appended{Token: e.Token, Err: err})
+	case core.Read:
+		rd := core.ReadDone{Token: e.Token, Err: d.noLog(e.Partition)}
+		if rd.Err == nil {
+			rd.Data, rd.Err = d.logs[e.Partition].Read(e.Offset, e.Below, e.MaxBytes, e.MinOne)
+		}
+		d.queue = append(d.queue, rd)
+	case core.FindTime:
+		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}
+		if tf.Err == nil {
+			tf.Offset, tf.Timestamp, tf.Found, tf.Err = d.logs[e.Partition].FindTime(e.Timestamp, e.Below)
+		}
+		d.queue = append(d.queue, tf)
+	case core.Retain:
+		r := core.Retained{Token: e.Token, Err: d.noLog(e.Partition)}
+		if r.Err == nil {
+			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.Config)
+		}
+		d.queue = append(d.queue, r)
+	default:
+		panic(fmt.Sprintf("driver: unknown effect %T", e))
+	}
+}
+
+func (d *Driver) noLog(tp core.TopicPartition) error {
+	if d.logs[tp] == nil {
+		return fmt.Errorf("no log for %s", tp)
+	}
+	return nil
+}
+
+// Close syncs and closes every log; the broker must not be used after.
+func (d *Driver) Close() error {
+	tps := make([]core.TopicPartition, 0, len(d.logs))
+	for tp := range d.logs {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
+	var first error
+	for _, tp := range tps {
+		if err := d.logs[tp].Sync(); err != nil && first == nil {
+			first = fmt.Errorf("sync %s: %w", tp, err)
+		}
+		if err := d.logs[tp].Close(); err != nil && first == nil {
+			first = fmt.Errorf("close %s: %w", tp, err)
+		}
+	}
+	return first
+}

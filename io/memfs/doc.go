@@ -1,0 +1,51 @@
+// Package memfs is a crashable in-memory kio.FS for tests and the
+// simulator, modelled on pebble's vfs.MemFS with crash support and errorfs.
+//
+// # Durability model
+//
+// Every file keeps two images: the written bytes (what reads see) and the
+// synced bytes (what survives a crash). File.Sync copies the written image
+// to the synced image.
+//
+// Names follow POSIX-style directory durability, as pebble's MemFS does:
+// the FS keeps the current namespace and a durable namespace. Creating,
+// renaming or removing a file changes the current namespace at once; the
+// durable namespace of a directory catches up only on SyncDir of that
+// directory. So a file that was created and synced but whose directory was
+// never synced vanishes in a crash, and a removed file whose removal was not
+// made durable comes back (with its synced content).
+//
+// Directories themselves are a simplification: MkdirAll, Remove of an empty
+// directory and RemoveAll are durable at once (the runtime creates and
+// removes directories rarely, and every caller makes those idempotent).
+//
+//	          write           Sync            Crash
+//	written ─────────▶ ... ───────▶ synced ──────────▶ written = synced
+//	                                                   (+ maybe a torn prefix
+//	                                                    of the unsynced tail,
+//	                                                    + maybe garbage bytes)
+//
+// # Crash
+//
+// Crash(rng) replaces the current namespace with the durable one and every
+// file's content with its synced image. CrashPolicy decides, per file and
+// from rng only, whether a random prefix of the unsynced tail (bytes past
+// the synced length) survives too — a torn write — and whether random
+// garbage follows it, as on a file system that extended the size before the
+// data reached the disk. Unsynced overwrites inside the synced length are
+// always lost. Handles opened before a crash fail with ErrStale afterwards.
+//
+// # Faults
+//
+// Inject, when set, is called before every operation with the operation's
+// name and path; a non-nil result fails the operation without effect. The
+// names are the Op* constants. Corrupt flips a bit in both images of a file,
+// as a media error would.
+//
+// # Determinism
+//
+// ReadDir is sorted, Crash visits files in name order and draws only from
+// the rng it is given, and nothing reads a clock. The FS is safe for
+// concurrent use (one mutex) so that realio-style tests can share it, but
+// the simulator drives it from one goroutine.
+package memfs

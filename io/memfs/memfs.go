@@ -1,0 +1,482 @@
+package memfs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	kio "cloudkafka/io"
+)
+
+// Operation names passed to FS.Inject.
+const (
+	OpMkdirAll  = "mkdirall"
+	OpReadDir   = "readdir"
+	OpOpen      = "open"
+	OpRemove    = "remove"
+	OpRemoveAll = "removeall"
+	OpRename    = "rename"
+	OpSyncDir   = "syncdir"
+	OpRead      = "read"
+	OpWrite     = "write"
+	OpSize      = "size"
+	OpTruncate  = "truncate"
+	OpSync      = "sync"
+	OpClose     = "close"
+)
+
+// ErrStale is returned by a File that was opened before the last Crash or
+// was closed.
+var ErrStale = errors.New("memfs: file handle closed or invalidated by a crash")
+
+// CrashPolicy says what a Crash keeps of the unsynced tail of each file.
+// Probabilities are in [0, 1]; the zero policy drops every unsynced byte.
+type CrashPolicy struct {
+	// TornTailProb is the chance that a file keeps a uniformly random
+	// prefix (possibly empty, possibly whole) of its unsynced tail.
+	TornTailProb float64
+	// GarbageProb is the chance that a file additionally ends in 1 to
+	// GarbageBytesMax random bytes after whatever was kept.
+	GarbageProb     float64
+	GarbageBytesMax int
+}
+
+// node is one file's content. Invariant: synced is never aliased by data.
+type node struct {
+	data   []byte // written image, what reads see
+	synced []byte // durable image, what a crash leaves
+}
+
+// FS is a crashable in-memory file system. The zero value is not usable;
+// call New.
+type FS struct {
+	// Inject, when non-nil, is called before every operation (see the Op*
+	// names) with the path it concerns; a non-nil error fails the
+	// operation, which then has no effect. Exists is not hooked: it cannot
+	// fail.
+	Inject func(op, path string) error
+	// Policy governs Crash.
+	Policy CrashPolicy
+
+	mu      sync.Mutex
+	dirs    map[string]bool  // existing directories; durable at once
+	files   map[string]*node // current namespace
+	durable map[string]*node // namespace as of each directory's last SyncDir
+	gen     uint64           // incremented by Crash; older handles are stale
+}
+
+var _ kio.FS = (*FS)(nil)
+
+// New returns an empty file system holding only the root directories "/"
+// and ".".
+func New() *FS {
+	return &FS{
+		dirs:    map[string]bool{"/": true, ".": true},
+		files:   map[string]*node{},
+		durable: map[string]*node{},
+	}
+}
+
+func (m *FS) inject(op, name string) error {
+	if m.Inject == nil {
+		return nil
+	}
+	if err := m.Inject(op, name); err != nil {
+		return fmt.Errorf("memfs: %s %s: %w", op, name, err)
+	}
+	return nil
+}
+
+func notExist(op, name string) error {
+	return &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+}
+
+// MkdirAll creates dir and its parents.
+func (m *FS) MkdirAll(dir string) error {
+	dir = path.Clean(dir)
+	if err := m.inject(OpMkdirAll, dir); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d := dir; !m.dirs[d]; d = path.Dir(d) {
+		if _, ok := m.files[d]; ok {
+			return &fs.PathError{Op: OpMkdirAll, Path: d, Err: fs.ErrExist}
+		}
+		m.dirs[d] = true
+	}
+	return nil
+}
+
+// ReadDir lists the files and directories directly in dir, sorted.
+func (m *FS) ReadDir(dir string) ([]string, error) {
+	dir = path.Clean(dir)
+	if err := m.inject(OpReadDir, dir); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirs[dir] {
+		return nil, notExist(OpReadDir, dir)
+	}
+	var names []string
+	for name := range m.files {
+		if path.Dir(name) == dir {
+			names = append(names, path.Base(name))
+		}
+	}
+	for d := range m.dirs {
+		if d != dir && path.Dir(d) == dir {
+			names = append(names, path.Base(d))
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// OpenFile opens name for reading and writing, creating it when create is
+// set. A created file's name is durable only after SyncDir of its parent.
+func (m *FS) OpenFile(name string, create bool) (kio.File, error) {
+	name = path.Clean(name)
+	if err := m.inject(OpOpen, name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[name]
+	switch {
+	case ok:
+	case m.dirs[name]:
+		return nil, &fs.PathError{Op: OpOpen, Path: name, Err: errors.New("is a directory")}
+	case !create:
+		return nil, notExist(OpOpen, name)
+	case !m.dirs[path.Dir(name)]:
+		return nil, notExist(OpOpen, path.Dir(name))
+	default:
+		n = &node{}
+		m.files[name] = n
+	}
+	return &file{fs: m, n: n, name: name, gen: m.gen}, nil
+}
+
+// Exists reports whether name is a file or directory now.
+func (m *FS) Exists(name string) bool {
+	name = path.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.files[name]
+	return ok || m.dirs[name]
+}
+
+// Remove deletes a file (durable after SyncDir) or an empty directory
+// (durable at once).
+func (m *FS) Remove(name string) error {
+	name = path.Clean(name)
+	if err := m.inject(OpRemove, name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.files[name]; ok {
+		delete(m.files, name)
+		return nil
+	}
+	if !m.dirs[name] {
+		return notExist(OpRemove, name)
+	}
+	for other := range m.files {
+		if path.Dir(other) == name {
+			return &fs.PathError{Op: OpRemove, Path: name, Err: errors.New("directory not empty")}
+		}
+	}
+	for d := range m.dirs {
+		if d != name && path.Dir(d) == name {
+			return &fs.PathError{Op: OpRemove, Path: name, Err: errors.New("directory not empty")}
+		}
+	}
+	delete(m.dirs, name)
+	m.forgetDurableUnder(name)
+	return nil
+}
+
+// RemoveAll deletes dir and everything under it, durably at once. A
+// missing dir is not an error.
+func (m *FS) RemoveAll(dir string) error {
+	dir = path.Clean(dir)
+	if err := m.inject(OpRemoveAll, dir); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.files, dir)
+	delete(m.durable, dir)
+	for name := range m.files {
+		if under(name, dir) {
+			delete(m.files, name)
+		}
+	}
+	for d := range m.dirs {
+		if d == dir || under(d, dir) {
+			delete(m.dirs, d)
+		}
+	}
+	m.forgetDurableUnder(dir)
+	return nil
+}
+
+func (m *FS) forgetDurableUnder(dir string) {
+	for name := range m.durable {
+		if under(name, dir) {
+			delete(m.durable, name)
+		}
+	}
+}
+
+func under(name, dir string) bool {
+	if dir == "/" {
+		return strings.HasPrefix(name, "/") && name != "/"
+	}
+	return strings.HasPrefix(name, dir+"/")
+}
+
+// Rename moves the file oldName to newName, replacing it. Only files can be
+// renamed. The change is durable after SyncDir of both parents.
+func (m *FS) Rename(oldName, newName string) error {
+	oldName, newName = path.Clean(oldName), path.Clean(newName)
+	if err := m.inject(OpRename, oldName); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[oldName]
+	if !ok {
+		return notExist(OpRename, oldName)
+	}
+	if !m.dirs[path.Dir(newName)] {
+		return notExist(OpRename, path.Dir(newName))
+	}
+	if m.dirs[newName] {
+		return &fs.PathError{Op: OpRename, Path: newName, Err: errors.New("is a directory")}
+	}
+	delete(m.files, oldName)
+	m.files[newName] = n
+	return nil
+}
+
+// SyncDir makes the current names directly in dir durable.
+func (m *FS) SyncDir(dir string) error {
+	dir = path.Clean(dir)
+	if err := m.inject(OpSyncDir, dir); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirs[dir] {
+		return notExist(OpSyncDir, dir)
+	}
+	for name := range m.durable {
+		if path.Dir(name) == dir {
+			if _, ok := m.files[name]; !ok {
+				delete(m.durable, name)
+			}
+		}
+	}
+	for name, n := range m.files {
+		if path.Dir(name) == dir {
+			m.durable[name] = n
+		}
+	}
+	return nil
+}
+
+// Crash simulates a power loss: the namespace reverts to the durable one
+// and each file to its synced image, plus what Policy keeps of the unsynced
+// tail, drawn from rng. Open handles become stale.
+func (m *FS) Crash(rng *rand.Rand) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(m.durable))
+	for name := range m.durable {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	seen := map[*node]bool{}
+	m.files = make(map[string]*node, len(names))
+	for _, name := range names {
+		n := m.durable[name]
+		m.files[name] = n
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		n.data = m.Policy.survivor(n, rng)
+		n.synced = slices.Clone(n.data)
+	}
+	m.gen++
+}
+
+// survivor returns the content a crash leaves of n.
+func (p CrashPolicy) survivor(n *node, rng *rand.Rand) []byte {
+	out := slices.Clone(n.synced)
+	if tail := len(n.data) - len(n.synced); tail > 0 && rng.Float64() < p.TornTailProb {
+		keep := rng.IntN(tail + 1)
+		out = append(out, n.data[len(n.synced):len(n.synced)+keep]...)
+	}
+	if p.GarbageBytesMax > 0 && rng.Float64() < p.GarbageProb {
+		g := make([]byte, 1+rng.IntN(p.GarbageBytesMax))
+		for i := range g {
+			g[i] = byte(rng.Uint32())
+		}
+		out = append(out, g...)
+	}
+	return out
+}
+
+// Corrupt flips the lowest bit of the byte at off in both the written and
+// the synced image of name, as a media error would.
+func (m *FS) Corrupt(name string, off int64) error {
+	name = path.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[name]
+	if !ok {
+		return notExist("corrupt", name)
+	}
+	if off < 0 || off >= int64(len(n.data)) {
+		return fmt.Errorf("memfs: corrupt %s: offset %d outside size %d", name, off, len(n.data))
+	}
+	n.data[off] ^= 1
+	if off < int64(len(n.synced)) {
+		n.synced[off] ^= 1
+	}
+	return nil
+}
+
+// ReadFile returns a copy of the written image of name.
+func (m *FS) ReadFile(name string) ([]byte, error) {
+	name = path.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[name]
+	if !ok {
+		return nil, notExist("readfile", name)
+	}
+	return slices.Clone(n.data), nil
+}
+
+// SyncedSize returns the length of the synced image of name.
+func (m *FS) SyncedSize(name string) (int64, error) {
+	name = path.Clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n, ok := m.files[name]
+	if !ok {
+		return 0, notExist("syncedsize", name)
+	}
+	return int64(len(n.synced)), nil
+}
+
+// file is an open handle. It stays bound to its node even if the name is
+// removed or renamed, as on POSIX.
+type file struct {
+	fs     *FS
+	n      *node
+	name   string
+	gen    uint64
+	closed bool
+}
+
+// begin runs the fault hook and locks the FS; on success the caller must
+// unlock.
+func (f *file) begin(op string) error {
+	if err := f.fs.inject(op, f.name); err != nil {
+		return err
+	}
+	f.fs.mu.Lock()
+	if f.closed || f.gen != f.fs.gen {
+		f.fs.mu.Unlock()
+		return fmt.Errorf("%s %s: %w", op, f.name, ErrStale)
+	}
+	return nil
+}
+
+func (f *file) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.begin(OpRead); err != nil {
+		return 0, err
+	}
+	defer f.fs.mu.Unlock()
+	if off < 0 {
+		return 0, &fs.PathError{Op: OpRead, Path: f.name, Err: fs.ErrInvalid}
+	}
+	if off >= int64(len(f.n.data)) {
+		return 0, io.EOF
+	}
+	k := copy(p, f.n.data[off:])
+	if k < len(p) {
+		return k, io.EOF
+	}
+	return k, nil
+}
+
+func (f *file) WriteAt(p []byte, off int64) (int, error) {
+	if err := f.begin(OpWrite); err != nil {
+		return 0, err
+	}
+	defer f.fs.mu.Unlock()
+	if off < 0 {
+		return 0, &fs.PathError{Op: OpWrite, Path: f.name, Err: fs.ErrInvalid}
+	}
+	if end := off + int64(len(p)); end > int64(len(f.n.data)) {
+		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
+	}
+	copy(f.n.data[off:], p)
+	return len(p), nil
+}
+
+func (f *file) Size() (int64, error) {
+	if err := f.begin(OpSize); err != nil {
+		return 0, err
+	}
+	defer f.fs.mu.Unlock()
+	return int64(len(f.n.data)), nil
+}
+
+func (f *file) Truncate(size int64) error {
+	if err := f.begin(OpTruncate); err != nil {
+		return err
+	}
+	defer f.fs.mu.Unlock()
+	if size < 0 {
+		return &fs.PathError{Op: OpTruncate, Path: f.name, Err: fs.ErrInvalid}
+	}
+	if size <= int64(len(f.n.data)) {
+		f.n.data = f.n.data[:size:size]
+		return nil
+	}
+	f.n.data = append(f.n.data, make([]byte, size-int64(len(f.n.data)))...)
+	return nil
+}
+
+func (f *file) Sync() error {
+	if err := f.begin(OpSync); err != nil {
+		return err
+	}
+	defer f.fs.mu.Unlock()
+	f.n.synced = slices.Clone(f.n.data)
+	return nil
+}
+
+func (f *file) Close() error {
+	if err := f.begin(OpClose); err != nil {
+		return err
+	}
+	defer f.fs.mu.Unlock()
+	f.closed = true
+	return nil
+}

@@ -1,0 +1,212 @@
+package memfs
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	kio "cloudkafka/io"
+)
+
+func mustOpen(t *testing.T, m *FS, name string) kio.File {
+	t.Helper()
+	f, err := m.OpenFile(name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func write(t *testing.T, f kio.File, off int64, s string) {
+	t.Helper()
+	if _, err := f.WriteAt([]byte(s), off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func content(t *testing.T, m *FS, name string) string {
+	t.Helper()
+	b, err := m.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestCrashKeepsOnlySyncedData(t *testing.T) {
+	m := New()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	f := mustOpen(t, m, "/d/a")
+	write(t, f, 0, "hello")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SyncDir("/d"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, f, 5, " world")
+	write(t, f, 0, "J")
+	m.Crash(rand.New(rand.NewPCG(1, 2)))
+	if got := content(t, m, "/d/a"); got != "hello" {
+		t.Fatalf("got %q; want %q", got, "hello")
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, ErrStale) {
+		t.Fatalf("write on stale handle: got %v; want ErrStale", err)
+	}
+}
+
+func TestNamesNeedSyncDir(t *testing.T) {
+	m := New()
+	_ = m.MkdirAll("/d")
+	f := mustOpen(t, m, "/d/new")
+	write(t, f, 0, "data")
+	_ = f.Sync()
+	old := mustOpen(t, m, "/d/old")
+	_ = old.Sync()
+	_ = m.SyncDir("/d")
+	g := mustOpen(t, m, "/d/unsynced-name")
+	_ = g.Sync()
+	if err := m.Remove("/d/old"); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 2)))
+	names, err := m.ReadDir("/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"new", "old"}; !slices.Equal(names, want) {
+		t.Fatalf("got %v; want %v", names, want)
+	}
+}
+
+func TestRenameDurableAfterSyncDir(t *testing.T) {
+	m := New()
+	_ = m.MkdirAll("/d")
+	f := mustOpen(t, m, "/d/tmp")
+	write(t, f, 0, "v1")
+	_ = f.Sync()
+	if err := m.Rename("/d/tmp", "/d/final"); err != nil {
+		t.Fatal(err)
+	}
+	_ = m.SyncDir("/d")
+	m.Crash(rand.New(rand.NewPCG(1, 2)))
+	if got := content(t, m, "/d/final"); got != "v1" {
+		t.Fatalf("got %q; want v1", got)
+	}
+	if m.Exists("/d/tmp") {
+		t.Fatal("tmp survived the rename")
+	}
+}
+
+func TestTornTailIsPrefixOfUnsynced(t *testing.T) {
+	for seed := range uint64(50) {
+		m := New()
+		m.Policy = CrashPolicy{TornTailProb: 1}
+		f := mustOpen(t, m, "/f")
+		write(t, f, 0, "synced|")
+		_ = f.Sync()
+		_ = m.SyncDir("/")
+		write(t, f, 7, "unsynced-tail")
+		m.Crash(rand.New(rand.NewPCG(seed, 0)))
+		got := content(t, m, "/f")
+		if !bytes.HasPrefix([]byte("synced|unsynced-tail"), []byte(got)) || len(got) < 7 {
+			t.Fatalf("seed %d: got %q; want a prefix of the written data at least the synced part", seed, got)
+		}
+	}
+}
+
+func TestCrashIsDeterministic(t *testing.T) {
+	run := func() string {
+		m := New()
+		m.Policy = CrashPolicy{TornTailProb: 0.5, GarbageProb: 0.5, GarbageBytesMax: 16}
+		for _, n := range []string{"/a", "/b", "/c"} {
+			f := mustOpen(t, m, n)
+			write(t, f, 0, "base")
+			_ = f.Sync()
+			write(t, f, 4, "-unsynced-bytes")
+		}
+		_ = m.SyncDir("/")
+		m.Crash(rand.New(rand.NewPCG(7, 7)))
+		return content(t, m, "/a") + content(t, m, "/b") + content(t, m, "/c")
+	}
+	if a, b := run(), run(); a != b {
+		t.Fatalf("got %q then %q; want equal", a, b)
+	}
+}
+
+func TestInjectFailsWithoutEffect(t *testing.T) {
+	m := New()
+	boom := errors.New("disk full")
+	f := mustOpen(t, m, "/f")
+	m.Inject = func(op, path string) error {
+		if op == OpWrite || op == OpSync {
+			return boom
+		}
+		return nil
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, boom) {
+		t.Fatalf("got %v; want %v", err, boom)
+	}
+	if err := f.Sync(); !errors.Is(err, boom) {
+		t.Fatalf("got %v; want %v", err, boom)
+	}
+	if n, _ := f.Size(); n != 0 {
+		t.Fatalf("got size %d; want 0", n)
+	}
+}
+
+func TestCorruptFlipsDurably(t *testing.T) {
+	m := New()
+	f := mustOpen(t, m, "/f")
+	write(t, f, 0, "abc")
+	_ = f.Sync()
+	_ = m.SyncDir("/")
+	if err := m.Corrupt("/f", 1); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(0, 0)))
+	if got := content(t, m, "/f"); got != "acc" {
+		t.Fatalf("got %q; want %q", got, "acc")
+	}
+}
+
+func TestDirectoryOps(t *testing.T) {
+	m := New()
+	if _, err := m.OpenFile("/nodir/f", true); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("got %v; want ErrNotExist", err)
+	}
+	_ = m.MkdirAll("/a/b/c")
+	mustOpen(t, m, "/a/b/f")
+	names, _ := m.ReadDir("/a/b")
+	if want := []string{"c", "f"}; !slices.Equal(names, want) {
+		t.Fatalf("got %v; want %v", names, want)
+	}
+	if err := m.Remove("/a/b"); err == nil {
+		t.Fatal("removed a non-empty directory")
+	}
+	if err := m.RemoveAll("/a"); err != nil {
+		t.Fatal(err)
+	}
+	if m.Exists("/a/b/f") || m.Exists("/a") {
+		t.Fatal("RemoveAll left entries")
+	}
+	if err := m.RemoveAll("/a"); err != nil {
+		t.Fatalf("RemoveAll of a missing dir: %v", err)
+	}
+}
+
+func TestReadAtEOF(t *testing.T) {
+	m := New()
+	f := mustOpen(t, m, "/f")
+	write(t, f, 0, "abc")
+	buf := make([]byte, 5)
+	n, err := f.ReadAt(buf, 1)
+	if n != 2 || err == nil {
+		t.Fatalf("got n=%d err=%v; want 2 and io.EOF", n, err)
+	}
+}

@@ -1,0 +1,101 @@
+package segment
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// epochEntry says that leader epoch Epoch wrote from offset Start.
+type epochEntry struct {
+	Epoch core.LeaderEpoch
+	Start core.Offset
+}
+
+// epochCache is the leader epoch cache derived from batch headers.
+// Invariant: epochs and start offsets strictly increase.
+type epochCache struct {
+	entries []epochEntry
+	dirty   bool // changed since the checkpoint file was written
+}
+
+// note records batch h's epoch if it is newer than every earlier one.
+func (c *epochCache) note(h core.BatchHeader) {
+	if h.PartitionLeaderEpoch < 0 {
+		return
+	}
+	if n := len(c.entries); n > 0 && h.PartitionLeaderEpoch <= c.entries[n-1].Epoch {
+		return
+	}
+	c.entries = append(c.entries, epochEntry{h.PartitionLeaderEpoch, h.BaseOffset})
+	c.dirty = true
+}
+
+// latest returns the newest epoch, or -1 if there is none.
+func (c *epochCache) latest() core.LeaderEpoch {
+	if len(c.entries) == 0 {
+		return noLeaderEpoch
+	}
+	return c.entries[len(c.entries)-1].Epoch
+}
+
+// truncateFromStart drops entries wholly below start and moves the first
+// kept one to start, as Kafka's LeaderEpochFileCache.truncateFromStart.
+func (c *epochCache) truncateFromStart(start core.Offset) {
+	i := -1
+	for j, e := range c.entries {
+		if e.Start <= start {
+			i = j
+		}
+	}
+	if i < 0 || (i == 0 && c.entries[0].Start == start) {
+		return
+	}
+	c.entries = c.entries[i:]
+	c.entries[0].Start = start
+	c.dirty = true
+}
+
+// encode renders Kafka's checkpoint text: version 0, the count, then one
+// "epoch startOffset" line per entry.
+func (c *epochCache) encode() []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "0\n%d\n", len(c.entries))
+	for _, e := range c.entries {
+		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.Start)
+	}
+	return []byte(b.String())
+}
+
+// writeCheckpoint replaces dir's leader-epoch-checkpoint atomically: write
+// and fsync a temporary file, then rename it. The caller syncs dir.
+func (c *epochCache) writeCheckpoint(fsys kio.FS, dir string) error {
+	final := path.Join(dir, epochFile)
+	tmp := final + tmpExt
+	f, err := fsys.OpenFile(tmp, true)
+	if err != nil {
+		return fmt.Errorf("segment: open %s: %w", tmp, err)
+	}
+	data := c.encode()
+	err = f.Truncate(0)
+	if err == nil {
+		_, err = f.WriteAt(data, 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("segment: write %s: %w", tmp, err)
+	}
+	if err := fsys.Rename(tmp, final); err != nil {
+		return fmt.Errorf("segment: rename %s: %w", tmp, err)
+	}
+	c.dirty = false
+	return nil
+}

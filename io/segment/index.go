@@ -1,0 +1,115 @@
+package segment
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	kio "cloudkafka/io"
+)
+
+// Entry sizes of the index files; part of the format, do not change.
+const (
+	offsetEntrySize = 8
+	timeEntrySize   = 12
+)
+
+// indexWriter buffers entries for one index file and writes them at its
+// end. Invariant: size is the file's length once flushed plus len(buf).
+type indexWriter struct {
+	f    kio.File
+	name string
+	size int64  // bytes of entries, flushed or buffered
+	buf  []byte // entries not yet written
+}
+
+// flushBytesMax bounds the buffer of an indexWriter during recovery.
+const flushBytesMax = 64 << 10
+
+func (w *indexWriter) entries(entrySize int) int64 { return w.size / int64(entrySize) }
+
+func (w *indexWriter) add(entry []byte) error {
+	w.buf = append(w.buf, entry...)
+	w.size += int64(len(entry))
+	if len(w.buf) >= flushBytesMax {
+		return w.flush()
+	}
+	return nil
+}
+
+func (w *indexWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	at := w.size - int64(len(w.buf))
+	if _, err := w.f.WriteAt(w.buf, at); err != nil {
+		return fmt.Errorf("segment: write %s: %w", w.name, err)
+	}
+	w.buf = w.buf[:0]
+	return nil
+}
+
+func (w *indexWriter) addOffset(rel uint32, pos uint32) error {
+	var e [offsetEntrySize]byte
+	binary.BigEndian.PutUint32(e[0:], rel)
+	binary.BigEndian.PutUint32(e[4:], pos)
+	return w.add(e[:])
+}
+
+func (w *indexWriter) addTime(ts int64, rel uint32) error {
+	var e [timeEntrySize]byte
+	binary.BigEndian.PutUint64(e[0:], uint64(ts))
+	binary.BigEndian.PutUint32(e[8:], rel)
+	return w.add(e[:])
+}
+
+// entry reads entry i of size entrySize; the writer must be flushed.
+func (w *indexWriter) entry(i int64, entrySize int, dst []byte) error {
+	if _, err := w.f.ReadAt(dst[:entrySize], i*int64(entrySize)); err != nil {
+		return fmt.Errorf("segment: read %s entry %d: %w", w.name, i, err)
+	}
+	return nil
+}
+
+// lookupOffset returns the position of the last offset index entry whose
+// relative offset is <= rel, or 0. It binary-searches the file with one
+// 8-byte read per probe, so it never loads the index.
+func (w *indexWriter) lookupOffset(rel uint32) (int64, error) {
+	var e [offsetEntrySize]byte
+	lo, hi := int64(0), w.entries(offsetEntrySize) // answer in [lo-1, hi)
+	pos := int64(0)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if err := w.entry(mid, offsetEntrySize, e[:]); err != nil {
+			return 0, err
+		}
+		if binary.BigEndian.Uint32(e[0:]) <= rel {
+			pos = int64(binary.BigEndian.Uint32(e[4:]))
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return pos, nil
+}
+
+// lookupTime returns the relative offset of the last time index entry
+// whose timestamp is < ts, and whether there is one.
+func (w *indexWriter) lookupTime(ts int64) (uint32, bool, error) {
+	var e [timeEntrySize]byte
+	lo, hi := int64(0), w.entries(timeEntrySize)
+	var rel uint32
+	found := false
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if err := w.entry(mid, timeEntrySize, e[:]); err != nil {
+			return 0, false, err
+		}
+		if int64(binary.BigEndian.Uint64(e[0:])) < ts {
+			rel, found = binary.BigEndian.Uint32(e[8:]), true
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return rel, found, nil
+}

@@ -1,0 +1,494 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"sort"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// Errors of the Log. IO errors from the FS are wrapped with %w after them.
+var (
+	// ErrOffsetOutOfRange: a read below the log start or past the log end.
+	ErrOffsetOutOfRange = errors.New("segment: offset out of range")
+	// ErrBadAppend: Append got data that does not parse as whole batches or
+	// whose offsets do not follow the log end; a caller bug.
+	ErrBadAppend = errors.New("segment: bad append")
+	// ErrCorrupt: a recovered segment no longer parses (changed on disk
+	// after Open); reopening the log repairs it by truncation.
+	ErrCorrupt = errors.New("segment: corrupt segment")
+	// ErrFailed: an earlier write or sync failed; reopen the log.
+	ErrFailed = errors.New("segment: log failed, reopen it")
+	// ErrClosed: the Log was closed or deleted.
+	ErrClosed = errors.New("segment: log closed")
+)
+
+// Log is one partition's log: a directory of segments. It is not safe for
+// concurrent use.
+//
+// Invariants while usable: len(segs) >= 1; segs are in base order and
+// contiguous (segs[i+1].base == segs[i].next); only the last (active)
+// segment may be empty.
+type Log struct {
+	fs        kio.FS
+	dir       string
+	segs      []*segment
+	epochs    epochCache
+	producers producerState
+	dirDirty  bool  // names in dir changed since the last SyncDir
+	failed    error // sticky; wraps ErrFailed
+	closed    bool
+}
+
+// Open opens the partition log in dir, creating dir if missing, and
+// recovers it (see the package doc): every batch is verified, the log is
+// truncated at the first invalid one and the indexes are rebuilt.
+func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
+	if err := fsys.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("segment: mkdir %s: %w", dir, err)
+	}
+	names, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
+	}
+	l := &Log{fs: fsys, dir: dir}
+	bases, strays := dirListing(names)
+	for _, n := range strays {
+		if err := l.remove(path.Join(dir, n)); err != nil {
+			return nil, err
+		}
+	}
+	if err := l.recoverSegments(bases, cfg); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	if err := l.syncDirIfDirty(); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	return l, nil
+}
+
+// recoverSegments opens and scans the segments in order, cutting the log
+// at the first invalid batch or discontinuity, and leaves at least one
+// segment open.
+func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
+	cut := false
+	for _, base := range bases {
+		if !cut && len(l.segs) > 0 && base != l.active().next {
+			cut = true
+		}
+		if cut {
+			if err := l.removeSegmentFiles(base); err != nil {
+				return err
+			}
+			continue
+		}
+		if len(l.segs) > 0 {
+			if err := l.active().seal(); err != nil {
+				return err
+			}
+		}
+		s, err := openSegment(l.fs, l.dir, base)
+		if err != nil {
+			return err
+		}
+		l.segs = append(l.segs, s)
+		if cut, err = s.recover(cfg.IndexIntervalBytes, l.noteBatch); err != nil {
+			return err
+		}
+	}
+	if len(l.segs) == 0 {
+		return l.addSegment(0)
+	}
+	return nil
+}
+
+// noteBatch updates the state derived from batch headers.
+func (l *Log) noteBatch(h core.BatchHeader) {
+	l.producers.note(h)
+	l.epochs.note(h)
+}
+
+func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
+
+// addSegment creates an empty active segment at base.
+func (l *Log) addSegment(base core.Offset) error {
+	s, err := openSegment(l.fs, l.dir, base)
+	if err == nil {
+		err = s.log.Truncate(0)
+	}
+	if err != nil {
+		return fmt.Errorf("segment: create %d in %s: %w", base, l.dir, err)
+	}
+	l.segs = append(l.segs, s)
+	l.dirDirty = true
+	return nil
+}
+
+func (l *Log) remove(name string) error {
+	if err := l.fs.Remove(name); err != nil {
+		return fmt.Errorf("segment: remove %s: %w", name, err)
+	}
+	l.dirDirty = true
+	return nil
+}
+
+// removeSegmentFiles deletes the three files of the segment at base,
+// whichever exist.
+func (l *Log) removeSegmentFiles(base core.Offset) error {
+	for _, ext := range []string{logExt, indexExt, timeIndexExt} {
+		if name := fileName(l.dir, base, ext); l.fs.Exists(name) {
+			if err := l.remove(name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *Log) syncDirIfDirty() error {
+	if !l.dirDirty {
+		return nil
+	}
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", l.dir, err)
+	}
+	l.dirDirty = false
+	return nil
+}
+
+func (l *Log) closeFiles() error {
+	var first error
+	for _, s := range l.segs {
+		if err := s.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// usable returns why the log cannot be used, or nil.
+func (l *Log) usable() error {
+	if l.closed {
+		return ErrClosed
+	}
+	return l.failed
+}
+
+// fail poisons the log with err and returns the poisoned error.
+func (l *Log) fail(err error) error {
+	if l.failed == nil {
+		l.failed = fmt.Errorf("%w: %w", ErrFailed, err)
+	}
+	return l.failed
+}
+
+// Recovered summarizes the log as it is now; right after Open that is what
+// recovery found. Partition is parsed from a "<topic>-<n>" directory name.
+func (l *Log) Recovered() core.RecoveredPartition {
+	return core.RecoveredPartition{
+		Partition:      partitionOf(path.Base(l.dir)),
+		LogStartOffset: l.LogStartOffset(),
+		LogEndOffset:   l.LogEndOffset(),
+		LeaderEpoch:    l.epochs.latest(),
+		Producers:      l.producers.list(),
+	}
+}
+
+// LogStartOffset is the first offset kept: the first segment's base.
+func (l *Log) LogStartOffset() core.Offset { return l.segs[0].base }
+
+// LogEndOffset is the offset the next appended record will get at least.
+func (l *Log) LogEndOffset() core.Offset { return l.active().next }
+
+// Size is the total bytes of the .log files.
+func (l *Log) Size() int64 {
+	var n int64
+	for _, s := range l.segs {
+		n += s.size
+	}
+	return n
+}
+
+// Dir is the partition directory.
+func (l *Log) Dir() string { return l.dir }
+
+// segmentFor returns the index of the segment holding offset o: the last
+// one whose base is <= o.
+func (l *Log) segmentFor(o core.Offset) int {
+	i := sort.Search(len(l.segs), func(i int) bool { return l.segs[i].base > o })
+	return max(i-1, 0)
+}
+
+// Append writes data, one or more whole batches whose offsets were
+// assigned (first base offset base, last offset last, base >= the log end
+// offset), at the log end, first rolling the active segment as cfg says
+// (see shouldRoll). The batches become durable at the next Sync.
+// maxTimestampMs is accepted for symmetry with core.Append and not used:
+// timestamps come from the batch headers, so that the time index Append
+// writes equals the one recovery rebuilds.
+func (l *Log) Append(data []byte, base, last core.Offset, maxTimestampMs int64, nowMs int64, cfg core.LogConfig) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	hs, err := l.checkAppend(data, base, last)
+	if err != nil {
+		return err
+	}
+	if err := l.maybeRoll(int64(len(data)), len(hs), last, nowMs, cfg); err != nil {
+		return l.fail(err)
+	}
+	s := l.active()
+	if last-s.base > math.MaxInt32 || s.size+int64(len(data)) > segmentBytesMax {
+		return fmt.Errorf("%w: offsets %d..%d or %d bytes do not fit segment %d", ErrBadAppend, base, last, len(data), s.base)
+	}
+	if _, err := s.log.WriteAt(data, s.size); err != nil {
+		return l.fail(fmt.Errorf("segment: write %s: %w", s.name, err))
+	}
+	s.dirty = true
+	if s.size == 0 {
+		s.rollBaseMs = nowMs
+	}
+	pos := s.size
+	for _, h := range hs {
+		if err := s.noteBatch(h, pos, cfg.IndexIntervalBytes); err != nil {
+			return l.fail(err)
+		}
+		l.noteBatch(h)
+		pos += int64(h.Size())
+	}
+	if err := s.flush(); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// checkAppend parses data's headers and checks that the batches are whole,
+// ordered and follow the log end offset.
+func (l *Log) checkAppend(data []byte, base, last core.Offset) ([]core.BatchHeader, error) {
+	var hs []core.BatchHeader
+	prev := l.LogEndOffset() - 1
+	err := core.SplitBatches(data, func(_ []byte, h core.BatchHeader) error {
+		if h.LastOffsetDelta < 0 || h.BaseOffset <= prev {
+			return fmt.Errorf("batch at offset %d after offset %d", h.BaseOffset, prev)
+		}
+		prev = h.LastOffset()
+		hs = append(hs, h)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrBadAppend, err)
+	case len(hs) == 0:
+		return nil, fmt.Errorf("%w: no batches", ErrBadAppend)
+	case hs[0].BaseOffset != base || prev != last:
+		return nil, fmt.Errorf("%w: batches span %d..%d, caller said %d..%d", ErrBadAppend, hs[0].BaseOffset, prev, base, last)
+	}
+	return hs, nil
+}
+
+// shouldRoll reports whether an append of n bytes in batches batches with
+// last offset last must go to a new segment: the active one is non-empty
+// and the append would overflow segment.bytes, the 2 GiB position limit,
+// segment.index.bytes or the relative offset range, or the segment is
+// older than segment.ms (SegmentMs <= 0 disables age rolling).
+func shouldRoll(s *segment, n int64, batches int, last core.Offset, nowMs int64, cfg core.LogConfig) bool {
+	if s.size == 0 {
+		return false
+	}
+	idxFull := cfg.SegmentIndexBytes > 0 &&
+		(s.idx.size+int64(batches)*offsetEntrySize > int64(cfg.SegmentIndexBytes) ||
+			s.tidx.size+int64(batches+1)*timeEntrySize > int64(cfg.SegmentIndexBytes))
+	return s.size+n > cfg.SegmentBytes ||
+		s.size+n > segmentBytesMax ||
+		idxFull ||
+		last-s.base > math.MaxInt32 ||
+		(cfg.SegmentMs > 0 && nowMs-s.rollBaseMs > cfg.SegmentMs)
+}
+
+func (l *Log) maybeRoll(n int64, batches int, last core.Offset, nowMs int64, cfg core.LogConfig) error {
+	s := l.active()
+	if !shouldRoll(s, n, batches, last, nowMs, cfg) {
+		return nil
+	}
+	if err := s.seal(); err != nil {
+		return err
+	}
+	return l.addSegment(s.next)
+}
+
+// Sync makes everything appended so far durable: it fsyncs every .log
+// written since the last Sync in offset order, rewrites the leader epoch
+// checkpoint if it changed, and fsyncs the directory if names changed.
+func (l *Log) Sync() error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	for _, s := range l.segs {
+		if !s.dirty {
+			continue
+		}
+		if err := s.log.Sync(); err != nil {
+			return l.fail(fmt.Errorf("segment: sync %s: %w", s.name, err))
+		}
+		s.dirty = false
+	}
+	if l.epochs.dirty {
+		if err := l.epochs.writeCheckpoint(l.fs, l.dir); err != nil {
+			return l.fail(err)
+		}
+		l.dirDirty = true
+	}
+	if err := l.syncDirIfDirty(); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// Read returns a fresh copy of whole batches, beginning with the batch
+// holding offset (or the first after it), in offset order across
+// segments. It stops before a batch whose base offset is >= below and
+// before a batch that would take the total past maxBytes, except that
+// with minOne the first batch is returned whatever its size. offset must
+// be within [LogStartOffset, LogEndOffset]; at the end it returns nothing.
+func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]byte, error) {
+	if err := l.usable(); err != nil {
+		return nil, err
+	}
+	if offset < l.LogStartOffset() || offset > l.LogEndOffset() {
+		return nil, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.LogStartOffset(), l.LogEndOffset())
+	}
+	var out []byte
+	for i := l.segmentFor(offset); i < len(l.segs); i++ {
+		s := l.segs[i]
+		start, end, full, err := s.readRange(offset, below, int64(maxBytes)-int64(len(out)), minOne && len(out) == 0)
+		if err != nil {
+			return nil, err
+		}
+		if end > start {
+			n := len(out)
+			out = append(out, make([]byte, end-start)...)
+			if _, err := s.log.ReadAt(out[n:], start); err != nil {
+				return nil, fmt.Errorf("segment: read %s at %d: %w", s.name, start, err)
+			}
+		}
+		if full {
+			break
+		}
+	}
+	return out, nil
+}
+
+// FindTime returns the base offset and MaxTimestamp of the first batch
+// whose MaxTimestamp is >= ts, if that batch's base offset is below below.
+// (Kafka's ListOffsets answers with the first record's offset; decoding
+// records is left to the caller.)
+func (l *Log) FindTime(ts int64, below core.Offset) (off core.Offset, batchTs int64, found bool, err error) {
+	if err := l.usable(); err != nil {
+		return 0, 0, false, err
+	}
+	for _, s := range l.segs {
+		if s.maxTs < ts {
+			continue
+		}
+		h, ok, err := s.findTime(ts)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if !ok {
+			return 0, 0, false, fmt.Errorf("%w: %s: no batch reaches its max timestamp %d", ErrCorrupt, s.name, s.maxTs)
+		}
+		if h.BaseOffset >= below {
+			return 0, 0, false, nil
+		}
+		return h.BaseOffset, h.MaxTimestamp, true, nil
+	}
+	return 0, 0, false, nil
+}
+
+// Retain deletes whole non-active segments, oldest first: those whose
+// largest timestamp is more than RetentionMs before nowMs (a segment
+// without timestamps is never old), then, as Kafka does, the oldest while
+// the remaining total stays >= RetentionBytes. Negative settings disable
+// each rule. It returns the new log start offset.
+func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
+	if err := l.usable(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for ; n < len(l.segs)-1 && cfg.RetentionMs >= 0; n++ {
+		if s := l.segs[n]; s.maxTs == noTimestamp || nowMs-s.maxTs <= cfg.RetentionMs {
+			break
+		}
+	}
+	if cfg.RetentionBytes >= 0 {
+		rest := l.Size()
+		for _, s := range l.segs[:n] {
+			rest -= s.size
+		}
+		for ; n < len(l.segs)-1 && rest-l.segs[n].size >= cfg.RetentionBytes; n++ {
+			rest -= l.segs[n].size
+		}
+	}
+	if n == 0 {
+		return l.LogStartOffset(), nil
+	}
+	return l.dropHead(n)
+}
+
+// dropHead deletes the first n segments and syncs the directory.
+func (l *Log) dropHead(n int) (core.Offset, error) {
+	for _, s := range l.segs[:n] {
+		s.close()
+		if err := l.removeSegmentFiles(s.base); err != nil {
+			return 0, l.fail(err)
+		}
+	}
+	l.segs = l.segs[n:]
+	start := l.LogStartOffset()
+	l.producers.truncateHead(start)
+	l.epochs.truncateFromStart(start)
+	if err := l.syncDirIfDirty(); err != nil {
+		return 0, l.fail(err)
+	}
+	return start, nil
+}
+
+// Close syncs the log (unless it failed), syncs the indexes and closes
+// every file. The Log is unusable afterwards.
+func (l *Log) Close() error {
+	if l.closed {
+		return ErrClosed
+	}
+	err := l.Sync()
+	for _, s := range l.segs {
+		for _, f := range []kio.File{s.idx.f, s.tidx.f} {
+			if serr := f.Sync(); serr != nil && err == nil && l.failed == nil {
+				err = fmt.Errorf("segment: sync index of %s: %w", s.name, serr)
+			}
+		}
+	}
+	if cerr := l.closeFiles(); err == nil {
+		err = cerr
+	}
+	l.closed = true
+	return err
+}
+
+// Delete closes the log and removes its directory with every file in it.
+func (l *Log) Delete() error {
+	if l.closed {
+		return ErrClosed
+	}
+	l.closeFiles()
+	l.closed = true
+	if err := l.fs.RemoveAll(l.dir); err != nil {
+		return fmt.Errorf("segment: remove %s: %w", l.dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,345 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"path"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// noTimestamp is Kafka's RecordBatch.NO_TIMESTAMP.
+const noTimestamp = -1
+
+// segmentBytesMax keeps file positions within the index's int32.
+const segmentBytesMax = math.MaxInt32
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// errOffsets marks a batch whose offsets break the segment's ordering.
+var errOffsets = errors.New("record batch offsets not increasing or outside the segment")
+
+// segment is one .log file and its two indexes.
+//
+// Invariants: size is the byte length of the whole batches in the .log
+// (the file is exactly that long); next is the last batch's last offset + 1,
+// or base when empty; the index writers are flushed between calls.
+type segment struct {
+	base core.Offset
+	log  kio.File
+	name string // path of the .log
+	idx  indexWriter
+	tidx indexWriter
+
+	size         int64
+	next         core.Offset
+	lastIndexPos int64       // position of the batch of the last .index entry, 0 if none
+	maxTs        int64       // largest batch MaxTimestamp, noTimestamp if none
+	maxTsOffset  core.Offset // last offset of the first batch holding maxTs
+	lastTimeTs   int64       // timestamp of the last .timeindex entry, noTimestamp if none
+	rollBaseMs   int64       // age base for segment.ms; meaningful when size > 0
+	dirty        bool        // .log written since its last fsync
+}
+
+func fileName(dir string, base core.Offset, ext string) string {
+	return path.Join(dir, fmt.Sprintf("%020d%s", int64(base), ext))
+}
+
+// openSegment opens (or creates) the three files of the segment at base
+// and truncates both indexes: the caller either recovers the segment,
+// which rebuilds them, or starts it empty.
+func openSegment(fsys kio.FS, dir string, base core.Offset) (*segment, error) {
+	s := &segment{base: base, next: base, name: fileName(dir, base, logExt),
+		maxTs: noTimestamp, maxTsOffset: base, lastTimeTs: noTimestamp}
+	var err error
+	if s.log, err = fsys.OpenFile(s.name, true); err != nil {
+		return nil, fmt.Errorf("segment: open %s: %w", s.name, err)
+	}
+	for _, w := range []*indexWriter{&s.idx, &s.tidx} {
+		ext := indexExt
+		if w == &s.tidx {
+			ext = timeIndexExt
+		}
+		w.name = fileName(dir, base, ext)
+		if w.f, err = fsys.OpenFile(w.name, true); err == nil {
+			err = w.f.Truncate(0)
+		}
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("segment: open %s: %w", w.name, err)
+		}
+	}
+	return s, nil
+}
+
+// close closes the files it opened and returns the first error.
+func (s *segment) close() error {
+	var first error
+	for _, f := range []kio.File{s.log, s.idx.f, s.tidx.f} {
+		if f == nil {
+			continue
+		}
+		if err := f.Close(); err != nil && first == nil {
+			first = fmt.Errorf("segment: close %s: %w", s.name, err)
+		}
+	}
+	return first
+}
+
+// rel converts an offset of this segment to its index form.
+func (s *segment) rel(o core.Offset) uint32 {
+	d := o - s.base
+	if d < 0 || d > math.MaxInt32 {
+		panic(fmt.Sprintf("segment: offset %d outside segment %d", o, s.base))
+	}
+	return uint32(d)
+}
+
+// noteBatch accounts the batch h just placed at pos: indexes, timestamps,
+// size and next offset. Append and recovery both call it, batch by batch,
+// so the indexes Append writes equal those recovery rebuilds.
+func (s *segment) noteBatch(h core.BatchHeader, pos int64, intervalBytes int32) error {
+	if pos != s.size || h.BaseOffset < s.next {
+		panic(fmt.Sprintf("segment: batch %d at %d does not follow size %d next %d", h.BaseOffset, pos, s.size, s.next))
+	}
+	if h.MaxTimestamp > s.maxTs {
+		s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
+	}
+	if pos-s.lastIndexPos > int64(intervalBytes) {
+		if err := s.idx.addOffset(s.rel(h.LastOffset()), uint32(pos)); err != nil {
+			return err
+		}
+		if err := s.maybeAddTime(); err != nil {
+			return err
+		}
+		s.lastIndexPos = pos
+	}
+	s.size = pos + int64(h.Size())
+	s.next = h.LastOffset() + 1
+	return nil
+}
+
+// maybeAddTime appends a .timeindex entry when the running maximum
+// timestamp passed the last entry's.
+func (s *segment) maybeAddTime() error {
+	if s.maxTs <= s.lastTimeTs {
+		return nil
+	}
+	s.lastTimeTs = s.maxTs
+	return s.tidx.addTime(s.maxTs, s.rel(s.maxTsOffset))
+}
+
+// seal is called when the segment stops being active: it records the final
+// maximum timestamp in the time index, as Kafka's onBecomeInactiveSegment.
+func (s *segment) seal() error {
+	if err := s.maybeAddTime(); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+func (s *segment) flush() error {
+	if err := s.idx.flush(); err != nil {
+		return err
+	}
+	return s.tidx.flush()
+}
+
+// recover scans the whole .log, validating every batch, rebuilding both
+// indexes and calling visit for each valid batch in order. At the first
+// invalid batch it truncates and fsyncs the .log and reports truncated.
+func (s *segment) recover(intervalBytes int32, visit func(core.BatchHeader)) (truncated bool, err error) {
+	fileSize, err := s.log.Size()
+	if err != nil {
+		return false, fmt.Errorf("segment: size %s: %w", s.name, err)
+	}
+	r := newBlockReader(s.log, s.name, fileSize)
+	for s.size < fileSize {
+		h, bad, err := s.checkBatchAt(r, s.size)
+		if err != nil {
+			return false, err
+		}
+		if bad != nil {
+			break
+		}
+		if s.size == 0 {
+			s.rollBaseMs = h.MaxTimestamp
+		}
+		if err := s.noteBatch(h, s.size, intervalBytes); err != nil {
+			return false, err
+		}
+		visit(h)
+	}
+	if err := s.flush(); err != nil {
+		return false, err
+	}
+	if s.size == fileSize {
+		return false, nil
+	}
+	if err := s.log.Truncate(s.size); err != nil {
+		return true, fmt.Errorf("segment: truncate %s to %d: %w", s.name, s.size, err)
+	}
+	if err := s.log.Sync(); err != nil {
+		return true, fmt.Errorf("segment: sync %s: %w", s.name, err)
+	}
+	return true, nil
+}
+
+// checkBatchAt validates the batch at pos fully (header, length, CRC,
+// codec, counts, offsets). bad says why it is invalid; err is an IO error.
+func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, bad, err error) {
+	hdr, err := r.peek(pos, core.BatchHeaderSize)
+	if errors.Is(err, errPastEnd) {
+		return h, core.ErrBatchShort, nil
+	}
+	if err != nil {
+		return h, nil, err
+	}
+	if h, bad = core.ParseBatchHeader(hdr); bad != nil {
+		return h, bad, nil
+	}
+	size := int64(h.Size())
+	if pos+size > r.end || pos+size > segmentBytesMax {
+		return h, core.ErrBatchShort, nil
+	}
+	if size <= readBlockBytes {
+		b, err := r.peek(pos, int(size))
+		if err != nil {
+			return h, nil, err
+		}
+		if _, bad = core.CheckBatch(b); bad != nil {
+			return h, bad, nil
+		}
+	} else if bad, err = checkLargeBatch(r, pos, h); bad != nil || err != nil {
+		return h, bad, err
+	}
+	if h.BaseOffset < s.next || h.LastOffset()-s.base > math.MaxInt32 {
+		return h, errOffsets, nil
+	}
+	return h, nil, nil
+}
+
+// checkLargeBatch does core.CheckBatch's work for a batch larger than the
+// read window, computing the CRC block by block.
+func checkLargeBatch(r *blockReader, pos int64, h core.BatchHeader) (bad, err error) {
+	const crcStart = 21 // first byte covered by the CRC; see core.BatchHeader
+	crc := uint32(0)
+	end := pos + int64(h.Size())
+	for p := pos + crcStart; p < end; {
+		n := int(min(readBlockBytes, end-p))
+		b, err := r.peek(p, n)
+		if err != nil {
+			return nil, err
+		}
+		crc = crc32.Update(crc, crcTable, b)
+		p += int64(n)
+	}
+	switch {
+	case crc != h.CRC:
+		return core.ErrBatchCRC, nil
+	case h.Compression() > 4:
+		return core.ErrBatchCodec, nil
+	case h.RecordCount < 0 || h.LastOffsetDelta < 0 || (h.RecordCount > 0 && h.LastOffsetDelta != h.RecordCount-1):
+		return core.ErrBatchCounts, nil
+	}
+	return nil, nil
+}
+
+// headerAt reads the header of the batch at pos of a recovered segment. A
+// header that does not parse or overruns the segment means the file
+// changed under us (media corruption after recovery): ErrCorrupt.
+func (s *segment) headerAt(r *blockReader, pos int64) (core.BatchHeader, error) {
+	hdr, err := r.peek(pos, core.BatchHeaderSize)
+	if errors.Is(err, errPastEnd) {
+		return core.BatchHeader{}, fmt.Errorf("%w: %s: header at %d past size %d", ErrCorrupt, s.name, pos, s.size)
+	}
+	if err != nil {
+		return core.BatchHeader{}, err
+	}
+	h, err := core.ParseBatchHeader(hdr)
+	if err != nil {
+		return h, fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.name, pos, err)
+	}
+	if pos+int64(h.Size()) > s.size {
+		return h, fmt.Errorf("%w: %s: batch at %d overruns size %d", ErrCorrupt, s.name, pos, s.size)
+	}
+	return h, nil
+}
+
+// positionOf returns the position of the first batch whose last offset is
+// >= o (s.size if none), using the offset index then reading forward.
+func (s *segment) positionOf(r *blockReader, o core.Offset) (int64, error) {
+	pos := int64(0)
+	if o > s.base && s.size > 0 {
+		var err error
+		if pos, err = s.idx.lookupOffset(s.rel(min(o, s.next-1))); err != nil {
+			return 0, err
+		}
+	}
+	for pos < s.size {
+		h, err := s.headerAt(r, pos)
+		if err != nil {
+			return 0, err
+		}
+		if h.LastOffset() >= o {
+			return pos, nil
+		}
+		pos += int64(h.Size())
+	}
+	return pos, nil
+}
+
+// readRange returns the byte range [start, end) of whole batches from the
+// one holding offset o: batches with base offset < below, at most budget
+// bytes unless minOne lets the first batch through alone. full reports
+// that the range ended for a reason other than the segment's end.
+func (s *segment) readRange(o, below core.Offset, budget int64, minOne bool) (start, end int64, full bool, err error) {
+	r := newBlockReader(s.log, s.name, s.size)
+	if start, err = s.positionOf(r, o); err != nil {
+		return 0, 0, false, err
+	}
+	for end = start; end < s.size; {
+		h, err := s.headerAt(r, end)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if h.BaseOffset >= below {
+			return start, end, true, nil
+		}
+		if end+int64(h.Size())-start > budget && !(minOne && end == start) {
+			return start, end, true, nil
+		}
+		end += int64(h.Size())
+	}
+	return start, end, false, nil
+}
+
+// findTime returns the first batch with MaxTimestamp >= ts, using the time
+// index for a start offset and the offset index for its position.
+func (s *segment) findTime(ts int64) (core.BatchHeader, bool, error) {
+	rel, ok, err := s.tidx.lookupTime(ts)
+	if err != nil {
+		return core.BatchHeader{}, false, err
+	}
+	r := newBlockReader(s.log, s.name, s.size)
+	pos := int64(0)
+	if ok {
+		if pos, err = s.positionOf(r, s.base+core.Offset(rel)); err != nil {
+			return core.BatchHeader{}, false, err
+		}
+	}
+	for pos < s.size {
+		h, err := s.headerAt(r, pos)
+		if err != nil {
+			return h, false, err
+		}
+		if h.MaxTimestamp >= ts {
+			return h, true, nil
+		}
+		pos += int64(h.Size())
+	}
+	return core.BatchHeader{}, false, nil
+}

@@ -1,0 +1,290 @@
+package realio
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	stdio "io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+	"cloudkafka/io/driver"
+)
+
+// Server is the production runtime of one broker: a TCP listener whose
+// connection goroutines decode frames and feed one event loop, which alone
+// drives the broker core through the driver.
+//
+//	conn reader ──Request──▶ events ──▶ loop: driver.Handle ──▶ Transport
+//	ticker ──────Tick──────▶   chan                               │
+//	conn writer ◀── responses, in request order ◀─────────────────┘
+type Server struct {
+	cfg    core.Config
+	ln     net.Listener
+	driver *driver.Driver
+	logf   func(string, ...any)
+
+	events chan core.Event
+	quit   chan struct{}
+	done   chan struct{}
+
+	mu     sync.Mutex
+	conns  map[core.ConnID]*conn
+	nextID atomic.Uint64
+	wg     sync.WaitGroup
+}
+
+// TickInterval is how often the loop tells the core the time; it bounds
+// how late a long-poll fetch or a timed flush can be.
+const TickInterval = 10 * time.Millisecond
+
+// Start recovers the log directory, opens the listener and serves.
+func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
+	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
+		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{}}
+	fs := OSFS{}
+	dir := cfg.LogDirs[0]
+	if err := fs.MkdirAll(dir); err != nil {
+		return nil, fmt.Errorf("create log.dirs %s: %w", dir, err)
+	}
+	coord, err := kio.OpenFileCoordinator(fs, dir)
+	if err != nil {
+		return nil, err
+	}
+	if s.driver, err = driver.Open(cfg, fs, dir, coord, s, logf); err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(cfg.Listener.Host, fmt.Sprint(cfg.Listener.Port))
+	if s.ln, err = net.Listen("tcp", addr); err != nil {
+		s.driver.Close()
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	logf("cluster %s: broker %d listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, s.ln.Addr(), dir)
+	go s.loop()
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+// Addr is the listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Shutdown stops accepting, closes connections, stops the loop, and syncs
+// and closes every log.
+func (s *Server) Shutdown() error {
+	s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.closeAfter(0, "broker shutting down")
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	close(s.quit)
+	<-s.done
+	return s.driver.Close()
+}
+
+func (s *Server) loop() {
+	defer close(s.done)
+	t := time.NewTicker(TickInterval)
+	defer t.Stop()
+	s.driver.Handle(core.Tick{Now: core.Instant(time.Now().UnixNano())})
+	for {
+		select {
+		case ev := <-s.events:
+			s.driver.Handle(ev)
+		case <-t.C:
+			s.driver.Handle(core.Tick{Now: core.Instant(time.Now().UnixNano())})
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64][]byte{},
+			slots: make(chan struct{}, s.cfg.QueuedMaxRequests)}
+		c.cond = sync.NewCond(&c.mu)
+		s.mu.Lock()
+		s.conns[c.id] = c
+		s.mu.Unlock()
+		s.wg.Add(2)
+		go c.read()
+		go c.write()
+	}
+}
+
+// send hands an event to the loop unless the server is stopping.
+func (s *Server) send(ev core.Event) bool {
+	select {
+	case s.events <- ev:
+		return true
+	case <-s.quit:
+		return false
+	}
+}
+
+// Respond implements driver.Transport; it runs on the loop goroutine.
+func (s *Server) Respond(id core.ConnID, seq uint64, frame []byte) {
+	s.mu.Lock()
+	c := s.conns[id]
+	s.mu.Unlock()
+	if c != nil {
+		c.deliver(seq, frame)
+	}
+}
+
+// Close implements driver.Transport.
+func (s *Server) Close(id core.ConnID, seq uint64, reason string) {
+	s.mu.Lock()
+	c := s.conns[id]
+	s.mu.Unlock()
+	if c != nil {
+		c.closeAfter(seq, reason)
+	}
+}
+
+// conn is one client connection. Requests are numbered as they are read;
+// responses are written strictly in that order. At most
+// queued.max.requests requests of one connection are in flight: the reader
+// stops reading until the writer catches up.
+type conn struct {
+	s     *Server
+	id    core.ConnID
+	nc    net.Conn
+	slots chan struct{}
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	pending  map[uint64][]byte // completed responses not yet written (nil = none)
+	done     map[uint64]bool   // which seqs have completed
+	next     uint64            // next seq to write
+	closeAt  uint64            // when closing: close once every seq below it is written
+	closing  bool
+	reason   string
+	finished bool
+}
+
+func (c *conn) read() {
+	defer c.s.wg.Done()
+	defer func() {
+		c.mu.Lock()
+		c.finished = true
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	}()
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	var size [4]byte
+	for seq := uint64(0); ; seq++ {
+		if _, err := stdio.ReadFull(r, size[:]); err != nil {
+			return
+		}
+		n := int32(binary.BigEndian.Uint32(size[:]))
+		if n < 0 || n > c.s.cfg.RequestMaxBytes {
+			c.s.logf("closing connection %d from %s: request of %d bytes exceeds socket.request.max.bytes (%d)", c.id, c.nc.RemoteAddr(), n, c.s.cfg.RequestMaxBytes)
+			c.closeAfter(seq, "oversized request")
+			return
+		}
+		frame := make([]byte, n)
+		if _, err := stdio.ReadFull(r, frame); err != nil {
+			if !errors.Is(err, stdio.EOF) {
+				c.s.logf("closing connection %d from %s: truncated request frame: %v", c.id, c.nc.RemoteAddr(), err)
+			}
+			return
+		}
+		h, body, err := kio.DecodeRequest(frame)
+		if err != nil {
+			c.s.logf("closing connection %d from %s: %v", c.id, c.nc.RemoteAddr(), err)
+			c.closeAfter(seq, err.Error())
+			return
+		}
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.s.quit:
+			return
+		}
+		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body}) {
+			return
+		}
+	}
+}
+
+// deliver records the response to seq (nil frame: none) for the writer.
+func (c *conn) deliver(seq uint64, frame []byte) {
+	c.mu.Lock()
+	if c.done == nil {
+		c.done = map[uint64]bool{}
+	}
+	c.pending[seq] = frame
+	c.done[seq] = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// closeAfter closes the connection once the responses to every request
+// before seq are written.
+func (c *conn) closeAfter(seq uint64, reason string) {
+	c.mu.Lock()
+	if !c.closing || seq < c.closeAt {
+		c.closing, c.reason, c.closeAt = true, reason, seq
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *conn) write() {
+	defer c.s.wg.Done()
+	defer c.teardown()
+	w := bufio.NewWriterSize(c.nc, 64<<10)
+	for {
+		c.mu.Lock()
+		for !c.done[c.next] && !(c.closing && c.next >= c.closeAt) && !(c.finished && len(c.slots) == 0) {
+			c.cond.Wait()
+		}
+		if (c.closing && c.next >= c.closeAt) || !c.done[c.next] {
+			c.mu.Unlock()
+			w.Flush()
+			return
+		}
+		frame := c.pending[c.next]
+		delete(c.pending, c.next)
+		delete(c.done, c.next)
+		c.next++
+		more := c.done[c.next]
+		c.mu.Unlock()
+		<-c.slots
+		if frame != nil {
+			if _, err := w.Write(frame); err != nil {
+				return
+			}
+		}
+		if !more {
+			if err := w.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *conn) teardown() {
+	c.nc.Close()
+	c.s.mu.Lock()
+	delete(c.s.conns, c.id)
+	c.s.mu.Unlock()
+	select {
+	case c.s.events <- core.ConnClosed{Conn: c.id}:
+	case <-c.s.quit:
+	}
+}
