@@ -132,6 +132,7 @@ func (b *Broker) recoverTopic(name string, data, cfgData []byte) error {
 		if err := validateTopicConfigs(cz.Config); err != nil {
 			return fmt.Errorf("recover topic %s config: %w", name, err)
 		}
+		// order-independent: copied into a map
 		for k, v := range cz.Config {
 			t.configs[k] = v
 		}

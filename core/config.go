@@ -234,6 +234,7 @@ func ParseProperties(set map[string]string) (Config, error) {
 		byName[p.name] = p
 	}
 	var unknown []string
+	// order-independent: names collected, then sorted
 	for name := range set {
 		if _, ok := byName[name]; !ok {
 			unknown = append(unknown, name)
@@ -249,6 +250,7 @@ func ParseProperties(set map[string]string) (Config, error) {
 		}
 	}
 	names := make([]string, 0, len(set))
+	// order-independent: names collected, then sorted
 	for name := range set {
 		names = append(names, name)
 	}
@@ -270,6 +272,7 @@ func ParseProperties(set map[string]string) (Config, error) {
 
 // rank orders coarse properties before the fine ones that override them.
 func rank(name string) string {
+	// order-independent: a membership test
 	for fine, coarse := range precedence {
 		if name == fine {
 			return "1" + name

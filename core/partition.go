@@ -198,6 +198,7 @@ func (p *partition) producer(id ProducerID, cfg Config) *producerState {
 // id), keeping the map within max.producers.per.partition.
 func (p *partition) evictProducer() {
 	ids := make([]ProducerID, 0, len(p.producers))
+	// order-independent: ids collected, then sorted
 	for id := range p.producers {
 		ids = append(ids, id)
 	}

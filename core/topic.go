@@ -270,6 +270,7 @@ func mustJSON(v any) []byte {
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
+	// order-independent: keys collected, then sorted
 	for k := range m {
 		keys = append(keys, k)
 	}

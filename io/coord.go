@@ -75,6 +75,7 @@ func OpenFileCoordinator(fs FS, dir string) (*FileCoordinator, error) {
 // Load implements Coordinator.
 func (c *FileCoordinator) Load() ([]core.Znode, error) {
 	out := make([]core.Znode, 0, len(c.nodes))
+	// order-independent: collected, then sorted
 	for p, d := range c.nodes {
 		out = append(out, core.Znode{Path: p, Data: d})
 	}
@@ -85,6 +86,7 @@ func (c *FileCoordinator) Load() ([]core.Znode, error) {
 // Apply implements Coordinator.
 func (c *FileCoordinator) Apply(op core.CoordOp) error {
 	next := make(map[string][]byte, len(c.nodes)+1)
+	// order-independent: copied into a map
 	for p, d := range c.nodes {
 		next[p] = d
 	}
@@ -97,6 +99,7 @@ func (c *FileCoordinator) Apply(op core.CoordOp) error {
 	case core.CoordSet:
 		next[op.Path] = op.Data
 	case core.CoordDelete:
+		// order-independent: deletes by predicate
 		for p := range next {
 			if p == op.Path || strings.HasPrefix(p, op.Path+"/") {
 				delete(next, p)
@@ -114,6 +117,7 @@ func (c *FileCoordinator) Apply(op core.CoordOp) error {
 
 func (c *FileCoordinator) persist(nodes map[string][]byte) error {
 	s := snapshot{Version: 1}
+	// order-independent: collected, then sorted
 	for p, d := range nodes {
 		s.Znodes = append(s.Znodes, core.Znode{Path: p, Data: d})
 	}

@@ -52,17 +52,24 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log.dirs %s: %w", dir, err)
 	}
+	addr := net.JoinHostPort(cfg.Listener.Host, fmt.Sprint(cfg.Listener.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	if port := int32(ln.Addr().(*net.TCPAddr).Port); cfg.AdvertisedListener.Port == 0 {
+		cfg.AdvertisedListener.Port = port // listeners asked for any free port
+	}
+	s.cfg = cfg
 	coord, err := kio.OpenFileCoordinator(fs, dir)
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
 	if s.driver, err = driver.Open(cfg, fs, dir, coord, s, logf); err != nil {
+		ln.Close()
 		return nil, err
-	}
-	addr := net.JoinHostPort(cfg.Listener.Host, fmt.Sprint(cfg.Listener.Port))
-	if s.ln, err = net.Listen("tcp", addr); err != nil {
-		s.driver.Close()
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	logf("cluster %s: broker %d listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, s.ln.Addr(), dir)
 	go s.loop()

@@ -171,6 +171,7 @@ func (d *Driver) drain() {
 // partition order, and completes all of its tokens.
 func (d *Driver) groupCommit() {
 	tps := make([]core.TopicPartition, 0, len(d.syncs))
+	// order-independent: collected, then sorted
 	for tp := range d.syncs {
 		tps = append(tps, tp)
 	}
@@ -272,6 +273,7 @@ func (d *Driver) noLog(tp core.TopicPartition) error {
 // Close syncs and closes every log; the broker must not be used after.
 func (d *Driver) Close() error {
 	tps := make([]core.TopicPartition, 0, len(d.logs))
+	// order-independent: collected, then sorted
 	for tp := range d.logs {
 		tps = append(tps, tp)
 	}
