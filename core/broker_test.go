@@ -1,0 +1,220 @@
+package core_test
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+)
+
+func TestProduceAssignsOffsetsByRewritingHeader(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	for i, want := range []int64{0, 3, 6} {
+		got := h.produce("t", 0, batchOpts{records: 3})
+		if got.ErrorCode != 0 || got.BaseOffset != want {
+			t.Fatalf("produce %d: got error %d offset %d; want 0 and %d", i, got.ErrorCode, got.BaseOffset, want)
+		}
+	}
+	tp := core.TopicPartition{Topic: "t", Partition: 0}
+	for i, b := range h.logs[tp] {
+		hd, err := core.CheckBatch(b)
+		if err != nil {
+			t.Fatalf("stored batch %d: %v", i, err)
+		}
+		if want := core.Offset(3 * i); hd.BaseOffset != want {
+			t.Errorf("stored batch %d base offset %d; want %d", i, hd.BaseOffset, want)
+		}
+	}
+}
+
+func TestAckWaitsForSyncUnderFlushPolicy(t *testing.T) {
+	h := newHarness(t, map[string]string{"log.flush.interval.messages": "1"})
+	h.createTopic("t", 1, nil)
+	seq := h.send(1, 9, produceReq("t", 0, -1, makeBatch(batchOpts{})))
+	h.deliver(notSynced)
+	if r := h.response(seq); r != nil {
+		t.Fatalf("produce answered before its data was synced")
+	}
+	fseq := h.send(2, 11, fetchReq("t", 0, 0, 0, 0))
+	h.deliver(notSynced)
+	fr := h.mustResponse(fseq).(*kmsg.FetchResponse)
+	if p := fr.Topics[0].Partitions[0]; p.HighWatermark != 0 || len(p.RecordBatches) != 0 {
+		t.Fatalf("unsynced data visible: high watermark %d, %d bytes; want 0 and 0", p.HighWatermark, len(p.RecordBatches))
+	}
+	h.deliverAll()
+	resp := h.mustResponse(seq).(*kmsg.ProduceResponse)
+	if p := resp.Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("got error %d offset %d; want 0 0", p.ErrorCode, p.BaseOffset)
+	}
+}
+
+func TestDefaultFlushPolicyAcksOnWrite(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	seq := h.send(1, 9, produceReq("t", 0, 1, makeBatch(batchOpts{})))
+	for _, ev := range h.held {
+		if _, ok := ev.(core.Synced); ok {
+			t.Fatalf("default policy emitted a Sync for one message")
+		}
+	}
+	h.deliverAll()
+	if p := h.mustResponse(seq).(*kmsg.ProduceResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 {
+		t.Fatalf("got error %d; want 0", p.ErrorCode)
+	}
+}
+
+func TestAcksZeroHasNoResponseBody(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	seq := h.send(1, 9, produceReq("t", 0, 0, makeBatch(batchOpts{})))
+	h.deliverAll()
+	if _, ok := h.mustResponse(seq).(nilResponse); !ok {
+		t.Fatalf("acks=0 produce got a response body")
+	}
+	seq = h.send(1, 9, produceReq("t", 0, 0, makeBatch(batchOpts{badCRC: true})))
+	h.deliverAll()
+	if len(h.closes) != 1 || h.closes[0].Seq != seq {
+		t.Fatalf("failed acks=0 produce: got closes %+v; want one close at seq %d", h.closes, seq)
+	}
+}
+
+func TestIdempotentSequences(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 1}); p.ErrorCode != 45 {
+		t.Fatalf("first sequence 1 on an empty partition: got %d; want OUT_OF_ORDER_SEQUENCE_NUMBER 45", p.ErrorCode)
+	}
+	a := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 0, records: 2})
+	b := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 2, records: 2})
+	if a.ErrorCode != 0 || b.ErrorCode != 0 || b.BaseOffset != 2 {
+		t.Fatalf("in-sequence batches: got %d/%d at %d; want 0/0 at 2", a.ErrorCode, b.ErrorCode, b.BaseOffset)
+	}
+	dup := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 0, records: 2})
+	if dup.ErrorCode != 0 || dup.BaseOffset != 0 {
+		t.Fatalf("retried batch: got error %d offset %d; want 0 and the original offset 0", dup.ErrorCode, dup.BaseOffset)
+	}
+	if n := len(h.logs[core.TopicPartition{Topic: "t"}]); n != 2 {
+		t.Fatalf("log holds %d batches; want 2 (the retry is not stored)", n)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 9}); p.ErrorCode != 45 {
+		t.Fatalf("gap: got %d; want 45", p.ErrorCode)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 1, seq: 0}); p.ErrorCode != 0 {
+		t.Fatalf("new epoch from 0: got %d; want 0", p.ErrorCode)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 4}); p.ErrorCode != 47 {
+		t.Fatalf("old epoch: got %d; want INVALID_PRODUCER_EPOCH 47", p.ErrorCode)
+	}
+}
+
+func TestRecoveredProducerWindowDeduplicates(t *testing.T) {
+	cfg := core.DefaultConfig()
+	cfg.Seed = 1
+	first := newHarnessFrom(t, cfg, core.Recovered{})
+	first.createTopic("t", 1, nil)
+	first.produce("t", 0, batchOpts{pid: 3, epoch: 0, seq: 0, records: 2})
+	var rec core.Recovered
+	// What the coordinator holds and what the segment store would scan.
+	for _, e := range first.coordWrites() {
+		rec.Znodes = append(rec.Znodes, e)
+	}
+	rec.Partitions = []core.RecoveredPartition{{Partition: core.TopicPartition{Topic: "t"}, LogEndOffset: 2,
+		Producers: []core.ProducerBatch{{ProducerID: 3, ProducerEpoch: 0, FirstSeq: 0, LastSeq: 1, BaseOffset: 0, LastOffset: 1}}}}
+	h := newHarnessFrom(t, cfg, rec)
+	if p := h.produce("t", 0, batchOpts{pid: 3, epoch: 0, seq: 0, records: 2}); p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("retry after restart: got error %d offset %d; want 0 at 0", p.ErrorCode, p.BaseOffset)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 3, epoch: 0, seq: 2}); p.ErrorCode != 0 || p.BaseOffset != 2 {
+		t.Fatalf("next after restart: got error %d offset %d; want 0 at 2", p.ErrorCode, p.BaseOffset)
+	}
+}
+
+func TestStorageErrorTakesPartitionOffline(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	h.failAppends = true
+	if p := h.produce("t", 0, batchOpts{}); p.ErrorCode != 56 {
+		t.Fatalf("failed append: got %d; want KAFKA_STORAGE_ERROR 56", p.ErrorCode)
+	}
+	h.failAppends = false
+	if p := h.produce("t", 0, batchOpts{}); p.ErrorCode != 56 {
+		t.Fatalf("produce to offline partition: got %d; want 56", p.ErrorCode)
+	}
+}
+
+func TestFetchLongPoll(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	seq := h.send(2, 11, fetchReq("t", 0, 0, 500, 1))
+	h.deliverAll()
+	if h.response(seq) != nil {
+		t.Fatalf("fetch with nothing to read answered before MaxWait")
+	}
+	h.produce("t", 0, batchOpts{records: 2})
+	r := h.mustResponse(seq).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	if r.HighWatermark != 2 || len(r.RecordBatches) == 0 {
+		t.Fatalf("woken fetch: got high watermark %d with %d bytes; want 2 with data", r.HighWatermark, len(r.RecordBatches))
+	}
+	seq = h.send(2, 11, fetchReq("t", 0, 2, 500, 1))
+	h.deliverAll()
+	h.tick(499)
+	if h.response(seq) != nil {
+		t.Fatalf("fetch answered before its MaxWait")
+	}
+	h.tick(1)
+	h.deliverAll()
+	if r := h.mustResponse(seq).(*kmsg.FetchResponse).Topics[0].Partitions[0]; len(r.RecordBatches) != 0 || r.ErrorCode != 0 {
+		t.Fatalf("expired fetch: got %d bytes error %d; want empty and 0", len(r.RecordBatches), r.ErrorCode)
+	}
+}
+
+func TestFetchReturnsOneBatchOverLimit(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	h.produce("t", 0, batchOpts{records: 50})
+	req := fetchReq("t", 0, 0, 0, 0)
+	req.Topics[0].Partitions[0].PartitionMaxBytes = 10
+	req.MaxBytes = 10
+	seq := h.send(2, 11, req)
+	h.deliverAll()
+	r := h.mustResponse(seq).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	if hd, err := core.CheckBatch(r.RecordBatches); err != nil || hd.RecordCount != 50 {
+		t.Fatalf("got %d bytes (%v); want the whole 50-record batch", len(r.RecordBatches), err)
+	}
+}
+
+func TestUnsupportedVersionClosesConnection(t *testing.T) {
+	h := newHarness(t, nil)
+	seq := h.send(3, 3, kmsg.NewPtrFetchRequest())
+	if len(h.closes) != 1 || h.closes[0].Seq != seq || h.closes[0].Conn != 3 {
+		t.Fatalf("Fetch v3: got closes %+v; want conn 3 closed at seq %d", h.closes, seq)
+	}
+}
+
+func TestApiVersionsTooNew(t *testing.T) {
+	h := newHarness(t, nil)
+	h.seq++
+	h.step(core.Request{Conn: 1, Seq: h.seq, Header: core.RequestHeader{Key: 18, Version: 9}})
+	resp := h.mustResponse(h.seq).(*kmsg.ApiVersionsResponse)
+	if resp.ErrorCode != 35 || resp.GetVersion() != 0 || len(resp.ApiKeys) == 0 {
+		t.Fatalf("got error %d at v%d with %d keys; want 35 at v0 with the key list", resp.ErrorCode, resp.GetVersion(), len(resp.ApiKeys))
+	}
+}
+
+func TestSameSeedSameIdentities(t *testing.T) {
+	ids := func() (string, [16]byte) {
+		h := newHarness(t, nil)
+		h.createTopic("t", 1, nil)
+		req := kmsg.NewPtrMetadataRequest()
+		seq := h.send(1, 12, req)
+		resp := h.mustResponse(seq).(*kmsg.MetadataResponse)
+		return *resp.ClusterID, resp.Topics[0].TopicID
+	}
+	c1, t1 := ids()
+	c2, t2 := ids()
+	if c1 != c2 || t1 != t2 || t1 == ([16]byte{}) {
+		t.Fatalf("got cluster %s/%s topic %x/%x; want equal, non-zero ids for equal seeds", c1, c2, t1, t2)
+	}
+}

@@ -1,0 +1,289 @@
+package core_test
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"sort"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+)
+
+// harness drives a core.Broker with no process, socket or file: storage
+// effects are executed against an in-memory list of batches, and their
+// completions are held until the test delivers them, so a test controls
+// exactly what has been written or synced.
+type harness struct {
+	t           *testing.T
+	b           *core.Broker
+	now         core.Instant
+	seq         uint64
+	logs        map[core.TopicPartition][][]byte
+	held        []core.Event // completions not yet delivered
+	resps       []core.Respond
+	closes      []core.CloseConn
+	effects     []core.Effect
+	failAppends bool
+	coord       map[string][]byte
+}
+
+func newHarness(t *testing.T, props map[string]string) *harness {
+	t.Helper()
+	if props == nil {
+		props = map[string]string{}
+	}
+	cfg, err := core.ParseProperties(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 42
+	return newHarnessFrom(t, cfg, core.Recovered{})
+}
+
+func newHarnessFrom(t *testing.T, cfg core.Config, rec core.Recovered) *harness {
+	b, err := core.New(cfg, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}}
+	h.exec(b.Startup(nil))
+	h.deliverAll()
+	h.step(core.Tick{Now: h.now})
+	return h
+}
+
+func (h *harness) step(ev core.Event) {
+	h.effects = h.b.Step(h.effects[:0], ev)
+	h.exec(h.effects)
+}
+
+func (h *harness) exec(effects []core.Effect) {
+	for _, e := range effects {
+		switch e := e.(type) {
+		case core.Respond:
+			h.resps = append(h.resps, e)
+		case core.CloseConn:
+			h.closes = append(h.closes, e)
+		case core.CreateLog:
+			if h.logs[e.Partition] == nil {
+				h.logs[e.Partition] = [][]byte{}
+			}
+		case core.DeleteLog:
+			delete(h.logs, e.Partition)
+		case core.Append:
+			if h.failAppends {
+				h.held = append(h.held, core.Appended{Token: e.Token, Err: errDisk})
+				continue
+			}
+			h.logs[e.Partition] = append(h.logs[e.Partition], append([]byte(nil), e.Data...))
+			h.held = append(h.held, core.Appended{Token: e.Token})
+		case core.Sync:
+			h.held = append(h.held, core.Synced{Token: e.Token})
+		case core.Read:
+			h.held = append(h.held, core.ReadDone{Token: e.Token, Data: h.read(e)})
+		case core.FindTime:
+			h.held = append(h.held, core.TimeFound{Token: e.Token})
+		case core.Retain:
+			h.held = append(h.held, core.Retained{Token: e.Token})
+		case core.CoordOp:
+			if h.coord == nil {
+				h.coord = map[string][]byte{}
+			}
+			if e.Kind == core.CoordDelete {
+				delete(h.coord, e.Path)
+			} else {
+				h.coord[e.Path] = e.Data
+			}
+			h.held = append(h.held, core.CoordResult{Token: e.Token})
+		default:
+			h.t.Fatalf("unexpected effect %T", e)
+		}
+	}
+}
+
+type diskErr struct{}
+
+func (diskErr) Error() string { return "injected disk error" }
+
+var errDisk = diskErr{}
+
+func (h *harness) read(r core.Read) []byte {
+	var out []byte
+	for _, b := range h.logs[r.Partition] {
+		hd, err := core.ParseBatchHeader(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if hd.LastOffset() < r.Offset || hd.BaseOffset >= r.Below {
+			continue
+		}
+		if len(out)+len(b) > int(r.MaxBytes) && !(r.MinOne && len(out) == 0) {
+			break
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+// deliver delivers held completions of the given kinds, in order.
+func (h *harness) deliver(keep func(core.Event) bool) int {
+	n := 0
+	for {
+		i := -1
+		for j, ev := range h.held {
+			if keep(ev) {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			return n
+		}
+		ev := h.held[i]
+		h.held = append(h.held[:i], h.held[i+1:]...)
+		h.step(ev)
+		n++
+	}
+}
+
+func (h *harness) deliverAll() { h.deliver(func(core.Event) bool { return true }) }
+
+func notSynced(ev core.Event) bool { _, ok := ev.(core.Synced); return !ok }
+
+func (h *harness) tick(ms int64) {
+	h.now += core.Instant(ms * 1e6)
+	h.step(core.Tick{Now: h.now})
+}
+
+// send issues a request at version v on conn and returns its seq.
+func (h *harness) send(conn core.ConnID, v int16, req kmsg.Request) uint64 {
+	req.SetVersion(v)
+	h.seq++
+	h.step(core.Request{Conn: conn, Seq: h.seq, Header: core.RequestHeader{Key: req.Key(), Version: v, CorrelationID: int32(h.seq)}, Body: req})
+	return h.seq
+}
+
+// response returns and removes the response to seq, or nil if none yet.
+func (h *harness) response(seq uint64) kmsg.Response {
+	for i, r := range h.resps {
+		if r.Seq == seq {
+			h.resps = append(h.resps[:i], h.resps[i+1:]...)
+			if r.Body == nil {
+				return nilResponse{}
+			}
+			return r.Body
+		}
+	}
+	return nil
+}
+
+// nilResponse marks an answered request that had no response body.
+type nilResponse struct{ kmsg.Response }
+
+func (h *harness) mustResponse(seq uint64) kmsg.Response {
+	h.t.Helper()
+	r := h.response(seq)
+	if r == nil {
+		h.t.Fatalf("request %d has no response", seq)
+	}
+	return r
+}
+
+func (h *harness) createTopic(name string, parts int32, configs map[string]string) {
+	h.t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, parts, 1
+	for k, v := range configs {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = k, kmsg.StringPtr(v)
+		rt.Configs = append(rt.Configs, c)
+	}
+	req.Topics = append(req.Topics, rt)
+	seq := h.send(1, 5, req)
+	h.deliverAll()
+	resp := h.mustResponse(seq).(*kmsg.CreateTopicsResponse)
+	if code := resp.Topics[0].ErrorCode; code != 0 {
+		h.t.Fatalf("create topic %s: error %d", name, code)
+	}
+}
+
+type batchOpts struct {
+	pid     int64
+	epoch   int16
+	seq     int32
+	records int
+	maxTime int64
+	badCRC  bool
+}
+
+func makeBatch(o batchOpts) []byte {
+	if o.records == 0 {
+		o.records = 1
+	}
+	if o.pid == 0 {
+		o.pid, o.epoch, o.seq = -1, -1, -1
+	}
+	rb := kmsg.NewRecordBatch()
+	rb.Magic, rb.ProducerID, rb.ProducerEpoch, rb.FirstSequence = 2, o.pid, o.epoch, o.seq
+	rb.NumRecords, rb.LastOffsetDelta = int32(o.records), int32(o.records-1)
+	rb.FirstTimestamp, rb.MaxTimestamp = o.maxTime, o.maxTime
+	for i := 0; i < o.records; i++ {
+		r := kmsg.NewRecord()
+		r.OffsetDelta = int32(i)
+		r.Value = []byte{byte(i)}
+		rb.Records = r.AppendTo(rb.Records)
+	}
+	b := rb.AppendTo(nil)
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	if o.badCRC {
+		b[len(b)-1] ^= 0xff
+	}
+	return b
+}
+
+func produceReq(topic string, part int32, acks int16, batch []byte) *kmsg.ProduceRequest {
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = acks, 1000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = part, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+func fetchReq(topic string, part int32, offset int64, maxWaitMs, minBytes int32) *kmsg.FetchRequest {
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.SessionEpoch = maxWaitMs, minBytes, 1<<20, -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch = part, offset, 1<<20, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+// produce sends one batch and delivers every completion; it returns the
+// partition response.
+func (h *harness) produce(topic string, part int32, o batchOpts) kmsg.ProduceResponseTopicPartition {
+	h.t.Helper()
+	seq := h.send(1, 9, produceReq(topic, part, -1, makeBatch(o)))
+	h.deliverAll()
+	return h.mustResponse(seq).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+}
+
+// coordWrites returns the coordination store's znodes, sorted by path.
+func (h *harness) coordWrites() []core.Znode {
+	var out []core.Znode
+	for p, d := range h.coord {
+		out = append(out, core.Znode{Path: p, Data: d})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
