@@ -23,16 +23,17 @@
 //	written ─────────▶ ... ───────▶ synced ──────────▶ written = synced
 //	                                                   (+ maybe a torn prefix
 //	                                                    of the unsynced tail,
-//	                                                    + maybe garbage bytes)
+//	                                                    its end maybe garbage)
 //
 // # Crash
 //
 // Crash(rng) replaces the current namespace with the durable one and every
 // file's content with its synced image. CrashPolicy decides, per file and
 // from rng only, whether a random prefix of the unsynced tail (bytes past
-// the synced length) survives too — a torn write — and whether random
-// garbage follows it, as on a file system that extended the size before the
-// data reached the disk. Unsynced overwrites inside the synced length are
+// the synced length) survives too — a torn write — and whether the end of
+// that prefix is random garbage, as on a file system that extended the size
+// before the data reached the disk. A crash never leaves a file longer than
+// it was written. Unsynced overwrites inside the synced length are
 // always lost. Handles opened before a crash fail with ErrStale afterwards.
 //
 // # Faults

@@ -9,7 +9,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 
 	kio "cloudkafka/io"
 )
@@ -41,8 +40,9 @@ type CrashPolicy struct {
 	// TornTailProb is the chance that a file keeps a uniformly random
 	// prefix (possibly empty, possibly whole) of its unsynced tail.
 	TornTailProb float64
-	// GarbageProb is the chance that a file additionally ends in 1 to
-	// GarbageBytesMax random bytes after whatever was kept.
+	// GarbageProb is the chance that, of a kept torn prefix, the last 1 to
+	// GarbageBytesMax bytes are random instead of what was written, as on
+	// a file system that extended the size before the data reached disk.
 	GarbageProb     float64
 	GarbageBytesMax int
 }
@@ -64,7 +64,6 @@ type FS struct {
 	// Policy governs Crash.
 	Policy CrashPolicy
 
-	mu      sync.Mutex
 	dirs    map[string]bool  // existing directories; durable at once
 	files   map[string]*node // current namespace
 	durable map[string]*node // namespace as of each directory's last SyncDir
@@ -103,8 +102,6 @@ func (m *FS) MkdirAll(dir string) error {
 	if err := m.inject(OpMkdirAll, dir); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for d := dir; !m.dirs[d]; d = path.Dir(d) {
 		if _, ok := m.files[d]; ok {
 			return &fs.PathError{Op: OpMkdirAll, Path: d, Err: fs.ErrExist}
@@ -120,17 +117,17 @@ func (m *FS) ReadDir(dir string) ([]string, error) {
 	if err := m.inject(OpReadDir, dir); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.dirs[dir] {
 		return nil, notExist(OpReadDir, dir)
 	}
 	var names []string
+	// order-independent: names collected, then sorted
 	for name := range m.files {
 		if path.Dir(name) == dir {
 			names = append(names, path.Base(name))
 		}
 	}
+	// order-independent: names collected, then sorted
 	for d := range m.dirs {
 		if d != dir && path.Dir(d) == dir {
 			names = append(names, path.Base(d))
@@ -147,8 +144,6 @@ func (m *FS) OpenFile(name string, create bool) (kio.File, error) {
 	if err := m.inject(OpOpen, name); err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	n, ok := m.files[name]
 	switch {
 	case ok:
@@ -168,8 +163,6 @@ func (m *FS) OpenFile(name string, create bool) (kio.File, error) {
 // Exists reports whether name is a file or directory now.
 func (m *FS) Exists(name string) bool {
 	name = path.Clean(name)
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	_, ok := m.files[name]
 	return ok || m.dirs[name]
 }
@@ -181,8 +174,6 @@ func (m *FS) Remove(name string) error {
 	if err := m.inject(OpRemove, name); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if _, ok := m.files[name]; ok {
 		delete(m.files, name)
 		return nil
@@ -190,11 +181,13 @@ func (m *FS) Remove(name string) error {
 	if !m.dirs[name] {
 		return notExist(OpRemove, name)
 	}
+	// order-independent: an existence test
 	for other := range m.files {
 		if path.Dir(other) == name {
 			return &fs.PathError{Op: OpRemove, Path: name, Err: errors.New("directory not empty")}
 		}
 	}
+	// order-independent: an existence test
 	for d := range m.dirs {
 		if d != name && path.Dir(d) == name {
 			return &fs.PathError{Op: OpRemove, Path: name, Err: errors.New("directory not empty")}
@@ -212,15 +205,15 @@ func (m *FS) RemoveAll(dir string) error {
 	if err := m.inject(OpRemoveAll, dir); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	delete(m.files, dir)
 	delete(m.durable, dir)
+	// order-independent: deletes by predicate
 	for name := range m.files {
 		if under(name, dir) {
 			delete(m.files, name)
 		}
 	}
+	// order-independent: deletes by predicate
 	for d := range m.dirs {
 		if d == dir || under(d, dir) {
 			delete(m.dirs, d)
@@ -231,6 +224,7 @@ func (m *FS) RemoveAll(dir string) error {
 }
 
 func (m *FS) forgetDurableUnder(dir string) {
+	// order-independent: deletes by predicate
 	for name := range m.durable {
 		if under(name, dir) {
 			delete(m.durable, name)
@@ -252,8 +246,6 @@ func (m *FS) Rename(oldName, newName string) error {
 	if err := m.inject(OpRename, oldName); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	n, ok := m.files[oldName]
 	if !ok {
 		return notExist(OpRename, oldName)
@@ -275,11 +267,10 @@ func (m *FS) SyncDir(dir string) error {
 	if err := m.inject(OpSyncDir, dir); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.dirs[dir] {
 		return notExist(OpSyncDir, dir)
 	}
+	// order-independent: deletes by predicate
 	for name := range m.durable {
 		if path.Dir(name) == dir {
 			if _, ok := m.files[name]; !ok {
@@ -287,6 +278,7 @@ func (m *FS) SyncDir(dir string) error {
 			}
 		}
 	}
+	// order-independent: copies by predicate
 	for name, n := range m.files {
 		if path.Dir(name) == dir {
 			m.durable[name] = n
@@ -299,9 +291,8 @@ func (m *FS) SyncDir(dir string) error {
 // and each file to its synced image, plus what Policy keeps of the unsynced
 // tail, drawn from rng. Open handles become stale.
 func (m *FS) Crash(rng *rand.Rand) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	names := make([]string, 0, len(m.durable))
+	// order-independent: names collected, then sorted
 	for name := range m.durable {
 		names = append(names, name)
 	}
@@ -321,19 +312,23 @@ func (m *FS) Crash(rng *rand.Rand) {
 	m.gen++
 }
 
-// survivor returns the content a crash leaves of n.
+// survivor returns the content a crash leaves of n: the synced image,
+// then maybe a prefix of the unsynced tail whose last bytes may be garbage.
+// Nothing survives past the written length: a file system cannot invent
+// data beyond a size that was never written.
 func (p CrashPolicy) survivor(n *node, rng *rand.Rand) []byte {
 	out := slices.Clone(n.synced)
-	if tail := len(n.data) - len(n.synced); tail > 0 && rng.Float64() < p.TornTailProb {
-		keep := rng.IntN(tail + 1)
-		out = append(out, n.data[len(n.synced):len(n.synced)+keep]...)
+	tail := len(n.data) - len(n.synced)
+	if tail <= 0 || rng.Float64() >= p.TornTailProb {
+		return out
 	}
-	if p.GarbageBytesMax > 0 && rng.Float64() < p.GarbageProb {
-		g := make([]byte, 1+rng.IntN(p.GarbageBytesMax))
-		for i := range g {
-			g[i] = byte(rng.Uint32())
+	keep := rng.IntN(tail + 1)
+	out = append(out, n.data[len(n.synced):len(n.synced)+keep]...)
+	if keep > 0 && p.GarbageBytesMax > 0 && rng.Float64() < p.GarbageProb {
+		g := 1 + rng.IntN(min(keep, p.GarbageBytesMax))
+		for i := len(out) - g; i < len(out); i++ {
+			out[i] = byte(rng.Uint32())
 		}
-		out = append(out, g...)
 	}
 	return out
 }
@@ -342,8 +337,6 @@ func (p CrashPolicy) survivor(n *node, rng *rand.Rand) []byte {
 // the synced image of name, as a media error would.
 func (m *FS) Corrupt(name string, off int64) error {
 	name = path.Clean(name)
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	n, ok := m.files[name]
 	if !ok {
 		return notExist("corrupt", name)
@@ -361,8 +354,6 @@ func (m *FS) Corrupt(name string, off int64) error {
 // ReadFile returns a copy of the written image of name.
 func (m *FS) ReadFile(name string) ([]byte, error) {
 	name = path.Clean(name)
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	n, ok := m.files[name]
 	if !ok {
 		return nil, notExist("readfile", name)
@@ -373,8 +364,6 @@ func (m *FS) ReadFile(name string) ([]byte, error) {
 // SyncedSize returns the length of the synced image of name.
 func (m *FS) SyncedSize(name string) (int64, error) {
 	name = path.Clean(name)
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	n, ok := m.files[name]
 	if !ok {
 		return 0, notExist("syncedsize", name)
@@ -398,9 +387,7 @@ func (f *file) begin(op string) error {
 	if err := f.fs.inject(op, f.name); err != nil {
 		return err
 	}
-	f.fs.mu.Lock()
 	if f.closed || f.gen != f.fs.gen {
-		f.fs.mu.Unlock()
 		return fmt.Errorf("%s %s: %w", op, f.name, ErrStale)
 	}
 	return nil
@@ -410,7 +397,6 @@ func (f *file) ReadAt(p []byte, off int64) (int, error) {
 	if err := f.begin(OpRead); err != nil {
 		return 0, err
 	}
-	defer f.fs.mu.Unlock()
 	if off < 0 {
 		return 0, &fs.PathError{Op: OpRead, Path: f.name, Err: fs.ErrInvalid}
 	}
@@ -428,7 +414,6 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	if err := f.begin(OpWrite); err != nil {
 		return 0, err
 	}
-	defer f.fs.mu.Unlock()
 	if off < 0 {
 		return 0, &fs.PathError{Op: OpWrite, Path: f.name, Err: fs.ErrInvalid}
 	}
@@ -443,7 +428,6 @@ func (f *file) Size() (int64, error) {
 	if err := f.begin(OpSize); err != nil {
 		return 0, err
 	}
-	defer f.fs.mu.Unlock()
 	return int64(len(f.n.data)), nil
 }
 
@@ -451,7 +435,6 @@ func (f *file) Truncate(size int64) error {
 	if err := f.begin(OpTruncate); err != nil {
 		return err
 	}
-	defer f.fs.mu.Unlock()
 	if size < 0 {
 		return &fs.PathError{Op: OpTruncate, Path: f.name, Err: fs.ErrInvalid}
 	}
@@ -467,7 +450,6 @@ func (f *file) Sync() error {
 	if err := f.begin(OpSync); err != nil {
 		return err
 	}
-	defer f.fs.mu.Unlock()
 	f.n.synced = slices.Clone(f.n.data)
 	return nil
 }
@@ -476,7 +458,6 @@ func (f *file) Close() error {
 	if err := f.begin(OpClose); err != nil {
 		return err
 	}
-	defer f.fs.mu.Unlock()
 	f.closed = true
 	return nil
 }

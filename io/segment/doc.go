@@ -78,7 +78,8 @@
 // epoch. Retention moves the first entry's start up to the log start
 // offset, as Kafka's truncateFromStart does. The file is rewritten (tmp +
 // rename) by Sync when the cache changed; Open rebuilds the cache from the
-// batches and does not trust the file.
+// batches and does not trust the file (it only compares it, to avoid a
+// rewrite when nothing changed).
 //
 // No recovery-point checkpoint is written: Open verifies every segment.
 //
@@ -93,21 +94,24 @@
 // to the previous segment's next offset. At the first failure the segment
 // is truncated there and synced, and every later segment is deleted (then
 // the directory is synced). So any prefix of valid batches followed by any
-// bytes recovers to exactly that prefix. Orphan index files, leftover
-// temporary files and segments are removed; the indexes of every kept
-// segment are rebuilt from its .log.
+// bytes recovers to exactly that prefix. Index files without a .log and
+// leftover .tmp/.deleted files are removed; the indexes of every kept
+// segment are rebuilt from its .log, and the producer windows and leader
+// epoch cache from its batch headers.
 //
 // # Segment age (segment.ms)
 //
 // A segment's age base is the nowMs of the Append that wrote its first
 // batch; after a restart it is the MaxTimestamp of its first batch, as
 // Kafka's rollingBasedTimestamp. A segment rolls when it is non-empty and
-// nowMs - base >= SegmentMs.
+// nowMs - base > SegmentMs (SegmentMs <= 0 disables age rolling).
 //
 // # Durability
 //
 // Append writes; Sync fsyncs every .log written since the last Sync, in
-// offset order, then the directory if names changed. A failed write or sync
+// offset order, then the directory if names changed. Retain and the
+// deletions of recovery sync the directory before they return; TruncateTo
+// ends with a Sync. A failed write or sync
 // poisons the Log: every later call returns ErrFailed wrapping the cause,
 // and the owner must reopen it (recovery repairs whatever the failure
 // left), the way Kafka takes a log directory offline.

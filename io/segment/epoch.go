@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"strings"
@@ -68,6 +69,24 @@ func (c *epochCache) encode() []byte {
 		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.Start)
 	}
 	return []byte(b.String())
+}
+
+// matchesFile reports whether dir's checkpoint file already holds exactly
+// the cache, so that reopening a log does not rewrite it.
+func (c *epochCache) matchesFile(fsys kio.FS, dir string) bool {
+	name := path.Join(dir, epochFile)
+	if !fsys.Exists(name) {
+		return len(c.entries) == 0
+	}
+	f, err := fsys.OpenFile(name, false)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want := c.encode()
+	got := make([]byte, len(want)+1)
+	n, _ := f.ReadAt(got, 0)
+	return bytes.Equal(got[:n], want)
 }
 
 // writeCheckpoint replaces dir's leader-epoch-checkpoint atomically: write

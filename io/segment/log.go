@@ -1,10 +1,12 @@
 package segment
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"sort"
 
 	"cloudkafka/core"
@@ -48,8 +50,8 @@ type Log struct {
 // recovers it (see the package doc): every batch is verified, the log is
 // truncated at the first invalid one and the indexes are rebuilt.
 func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
-	if err := fsys.MkdirAll(dir); err != nil {
-		return nil, fmt.Errorf("segment: mkdir %s: %w", dir, err)
+	if err := makeDir(fsys, dir); err != nil {
+		return nil, err
 	}
 	names, err := fsys.ReadDir(dir)
 	if err != nil {
@@ -70,7 +72,23 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	l.epochs.dirty = !l.epochs.matchesFile(fsys, dir)
 	return l, nil
+}
+
+// makeDir creates dir if missing and then syncs its parent, so that the
+// new partition directory itself survives a crash.
+func makeDir(fsys kio.FS, dir string) error {
+	if fsys.Exists(dir) {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir); err != nil {
+		return fmt.Errorf("segment: mkdir %s: %w", dir, err)
+	}
+	if err := fsys.SyncDir(path.Dir(dir)); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", path.Dir(dir), err)
+	}
+	return nil
 }
 
 // recoverSegments opens and scans the segments in order, cutting the log
@@ -372,7 +390,7 @@ func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]by
 		}
 		if end > start {
 			n := len(out)
-			out = append(out, make([]byte, end-start)...)
+			out = slices.Grow(out, int(end-start))[:n+int(end-start)]
 			if _, err := s.log.ReadAt(out[n:], start); err != nil {
 				return nil, fmt.Errorf("segment: read %s at %d: %w", s.name, start, err)
 			}
@@ -490,5 +508,87 @@ func (l *Log) Delete() error {
 	if err := l.fs.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("segment: remove %s: %w", l.dir, err)
 	}
+	return nil
+}
+
+// TruncateTo removes every batch whose last offset is >= offset, as a
+// follower does after OffsetForLeaderEpoch: the batch holding offset goes
+// too, so the new log end offset is at a batch boundary <= offset. Later
+// segments are deleted, the cut segment is rescanned (its indexes
+// rebuilt) and becomes active, and the producer and epoch state are
+// rebuilt from the remaining batch headers. Everything kept is durable
+// on return (TruncateTo ends with a Sync, also when offset is at or past
+// the end and nothing is cut). offset must be >= LogStartOffset.
+func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if offset < l.LogStartOffset() {
+		return fmt.Errorf("%w: truncate to %d below start %d", ErrOffsetOutOfRange, offset, l.LogStartOffset())
+	}
+	if offset >= l.LogEndOffset() {
+		return l.Sync()
+	}
+	i := l.segmentFor(offset)
+	for _, s := range l.segs[i+1:] {
+		s.close()
+		if err := l.removeSegmentFiles(s.base); err != nil {
+			return l.fail(err)
+		}
+	}
+	l.segs = l.segs[:i+1]
+	if err := l.cutActive(offset, cfg); err != nil {
+		return l.fail(err)
+	}
+	if err := l.rebuildDerived(); err != nil {
+		return l.fail(err)
+	}
+	return l.Sync()
+}
+
+// cutActive truncates the (now last) segment before the batch holding
+// offset, fsyncs it and reopens it so that its indexes are rebuilt.
+func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
+	s := l.active()
+	pos, err := s.positionOf(newBlockReader(s.log, s.name, s.size), offset)
+	if err != nil {
+		return err
+	}
+	if err := s.log.Truncate(pos); err != nil {
+		return fmt.Errorf("segment: truncate %s to %d: %w", s.name, pos, err)
+	}
+	if err := s.log.Sync(); err != nil {
+		return fmt.Errorf("segment: sync %s: %w", s.name, err)
+	}
+	if err := s.close(); err != nil {
+		return err
+	}
+	ns, err := openSegment(l.fs, l.dir, s.base)
+	if err != nil {
+		return err
+	}
+	l.segs[len(l.segs)-1] = ns
+	_, err = ns.recover(cfg.IndexIntervalBytes, func(core.BatchHeader) {})
+	return err
+}
+
+// rebuildDerived recomputes the producer and epoch state from the headers
+// of every segment, reading headers only.
+func (l *Log) rebuildDerived() error {
+	l.producers = producerState{}
+	old := l.epochs.encode()
+	l.epochs = epochCache{}
+	for _, s := range l.segs {
+		r := newBlockReader(s.log, s.name, s.size)
+		for pos := int64(0); pos < s.size; {
+			h, err := s.headerAt(r, pos)
+			if err != nil {
+				return err
+			}
+			l.noteBatch(h)
+			pos += int64(h.Size())
+		}
+	}
+	l.epochs.dirty = !bytes.Equal(old, l.epochs.encode())
 	return nil
 }

@@ -61,6 +61,7 @@ func incrementSequence(seq, d int32) int32 {
 // truncateHead forgets batches below the log start offset, so that the
 // state equals what recovery would rebuild from the remaining segments.
 func (p *producerState) truncateHead(start core.Offset) {
+	// order-independent: trims each window independently
 	for id, w := range p.windows {
 		w.batches = slices.DeleteFunc(w.batches, func(b core.ProducerBatch) bool { return b.BaseOffset < start })
 		if len(w.batches) == 0 {
@@ -72,6 +73,7 @@ func (p *producerState) truncateHead(start core.Offset) {
 // list returns every remembered batch, ordered by base offset.
 func (p *producerState) list() []core.ProducerBatch {
 	var out []core.ProducerBatch
+	// order-independent: collected, then sorted
 	for _, w := range p.windows {
 		out = append(out, w.batches...)
 	}
