@@ -13,9 +13,11 @@ import (
 //     with UNSUPPORTED_FOR_MESSAGE_FORMAT; they are advertised only because
 //     older librdkafka disables compression unless it sees Produce v0.
 //   - Each partition's records must be exactly one record batch of magic
-//     2 with a valid CRC (CORRUPT_MESSAGE otherwise), no larger than
-//     max.message.bytes (MESSAGE_TOO_LARGE). Transactional and control
-//     batches are refused (INVALID_RECORD): transactions are not offered.
+//     2 (INVALID_RECORD otherwise) with a valid CRC (CORRUPT_MESSAGE), no
+//     larger than max.message.bytes (MESSAGE_TOO_LARGE). Transactional and
+//     control batches are refused (INVALID_RECORD): transactions are not
+//     offered. Before v8, which introduced INVALID_RECORD, those answers
+//     are CORRUPT_MESSAGE, as Kafka maps them.
 //   - Batches stay bytes: the broker rewrites the base offset and leader
 //     epoch in the header (and, for LogAppendTime topics, the max
 //     timestamp and CRC) and never decodes records.
@@ -89,6 +91,9 @@ func (b *Broker) handleProduce(r Request) {
 // done runs exactly once, when rp is final.
 func (b *Broker) producePartition(version int16, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
 	fail := func(code int16, msg string) {
+		if code == errInvalidRecord && version < 8 {
+			code = errCorruptMessage // INVALID_RECORD arrived with v8 (KIP-467)
+		}
 		rp.ErrorCode = code
 		if version >= 8 && msg != "" {
 			rp.ErrorMessage = errMsg(msg)
@@ -196,7 +201,7 @@ func (b *Broker) validateBatch(p *partition, records []byte) (BatchHeader, *prod
 	}
 	h, err := ParseBatchHeader(records)
 	if err == ErrBatchMagic {
-		return h, &produceErr{errCorruptMessage, "record batch magic is not 2"}
+		return h, &produceErr{errInvalidRecord, "produce v3+ accepts only record batches of magic 2"}
 	}
 	if err != nil || h.Size() != len(records) {
 		if err == nil && h.Size() < len(records) {

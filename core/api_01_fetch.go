@@ -166,7 +166,13 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		if fp.code != errNone {
 			hasErr = true
 		}
-		data := trimBatches(fp.data, limit-size, size == 0)
+		// The partition limit and the response limit both apply, except
+		// that the first partition with data returns at least one batch.
+		room := limit - size
+		if int(fp.maxBytes) < room {
+			room = int(fp.maxBytes)
+		}
+		data := trimBatches(fp.data, room, size == 0)
 		size += len(data)
 		if data == nil {
 			data = []byte{} // an empty record set, never null: clients reject null
