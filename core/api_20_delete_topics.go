@@ -12,7 +12,8 @@ var errTopicDeleted = errors.New("topic deleted")
 // DeleteTopics: v1-6
 //
 // Behavior:
-//   - Topics are named (v1-5) or, from v6, named or given by id.
+//   - Topics are named (v1-5) or, from v6, named or given by id (both at
+//     once is INVALID_REQUEST).
 //   - Deletion is immediate: the topic disappears from metadata, its
 //     partition logs are deleted, parked fetches on it are answered, and
 //     the answer waits for the coordination store to drop its znodes.
@@ -48,6 +49,10 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		out := &resp.Topics[i]
 		*out = kmsg.NewDeleteTopicsResponseTopic()
 		out.Topic, out.TopicID = w.name, w.id
+		if w.name != nil && w.id != ([16]byte{}) {
+			out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("give a topic name or a topic id, not both")
+			continue
+		}
 		var t *topic
 		if w.name != nil {
 			t = b.topics[*w.name]

@@ -218,3 +218,17 @@ func TestSameSeedSameIdentities(t *testing.T) {
 		t.Fatalf("got cluster %s/%s topic %x/%x; want equal, non-zero ids for equal seeds", c1, c2, t1, t2)
 	}
 }
+
+func TestDeleteTopicsNameAndIDTogether(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	rt := kmsg.NewDeleteTopicsRequestTopic()
+	rt.Topic, rt.TopicID = kmsg.StringPtr("t"), [16]byte{1}
+	req.Topics = append(req.Topics, rt)
+	seq := h.send(1, 6, req)
+	h.deliverAll()
+	if code := h.mustResponse(seq).(*kmsg.DeleteTopicsResponse).Topics[0].ErrorCode; code != 42 {
+		t.Fatalf("got error %d; want INVALID_REQUEST 42", code)
+	}
+}
