@@ -1,0 +1,150 @@
+package sim
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// errDisconnected completes every in-flight call of a connection that
+// broke: the request may or may not have been processed.
+var errDisconnected = errors.New("connection lost")
+
+// client is the connection half of every simulated client: one
+// connection at a time, pipelined requests answered in order, reconnect
+// with backoff. The workload on top (admin, producer, consumer) sees
+// callbacks only.
+type client struct {
+	w        *world
+	name     string
+	conn     *conn
+	dialing  bool
+	stopped  bool
+	corr     int32
+	inflight []*call // sent, unanswered, in send order
+
+	backoffMin, backoffMax core.Instant
+	onReady                func() // connected; may send
+}
+
+type call struct {
+	corr int32
+	req  kmsg.Request
+	done func(kmsg.Response, error)
+}
+
+func newClient(w *world, name string) *client {
+	return &client{w: w, name: name, backoffMin: 5e6, backoffMax: 200e6}
+}
+
+func (c *client) ready() bool { return c.conn != nil }
+
+// ensureConn dials unless connected or dialing.
+func (c *client) ensureConn() {
+	if c.conn != nil || c.dialing || c.stopped {
+		return
+	}
+	c.dialing = true
+	c.w.dial(c)
+}
+
+func (c *client) backoff() core.Instant {
+	return c.backoffMin + core.Instant(c.w.rng.Int64N(int64(c.backoffMax-c.backoffMin)+1))
+}
+
+func (c *client) dialFailed() {
+	c.dialing = false
+	c.w.after(c.backoff(), c.ensureConn)
+}
+
+func (c *client) connected(cn *conn) {
+	c.dialing = false
+	c.conn = cn
+	if c.onReady != nil {
+		c.onReady()
+	}
+}
+
+// send pipelines req on the current connection; done gets the decoded
+// response or errDisconnected. The caller checks ready first.
+func (c *client) send(req kmsg.Request, done func(kmsg.Response, error)) {
+	if c.conn == nil {
+		panic("sim: send without a connection")
+	}
+	c.corr++
+	frame := kio.AppendRequest(nil, c.corr, c.name, req)
+	c.inflight = append(c.inflight, &call{corr: c.corr, req: req, done: done})
+	c.w.sendToBroker(c.conn, frame)
+}
+
+// receive matches a response frame to the oldest in-flight call.
+func (c *client) receive(cn *conn, frame []byte) {
+	if cn != c.conn {
+		return
+	}
+	if len(c.inflight) == 0 {
+		c.w.failf("protocol", "%s got a response with no request in flight", c.name)
+		c.abandon(cn)
+		return
+	}
+	k := c.inflight[0]
+	c.inflight = c.inflight[1:]
+	resp, err := decodeResponse(k.req, frame)
+	if err == nil && int32(binary.BigEndian.Uint32(frame[4:])) != k.corr {
+		err = errors.New("correlation id does not match the oldest request")
+	}
+	if err != nil {
+		c.w.failf("protocol", "%s: response to key %d v%d: %v", c.name, k.req.Key(), k.req.GetVersion(), err)
+		k.done(nil, errDisconnected)
+		c.abandon(cn)
+		return
+	}
+	k.done(resp, nil)
+}
+
+// decodeResponse parses a response frame (length prefix included) at
+// the request's version: length, correlation id, a tagged-field section
+// when the response is flexible (never for ApiVersions), then the body.
+func decodeResponse(req kmsg.Request, frame []byte) (kmsg.Response, error) {
+	if len(frame) < 8 || int(binary.BigEndian.Uint32(frame)) != len(frame)-4 {
+		return nil, errors.New("bad frame length")
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	body := frame[8:]
+	if resp.IsFlexible() && resp.Key() != 18 {
+		n, k := binary.Uvarint(body)
+		if k <= 0 || n != 0 {
+			return nil, errors.New("bad response header tags")
+		}
+		body = body[k:]
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// abandon drops a connection the client no longer trusts.
+func (c *client) abandon(cn *conn) {
+	c.w.resetConn(cn)
+	c.lost(cn)
+}
+
+// lost fails every in-flight call of cn and schedules a reconnect.
+func (c *client) lost(cn *conn) {
+	if cn != c.conn {
+		return
+	}
+	c.conn = nil
+	calls := c.inflight
+	c.inflight = nil
+	for _, k := range calls {
+		k.done(nil, errDisconnected)
+	}
+	c.w.after(c.backoff(), c.ensureConn)
+}

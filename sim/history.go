@@ -1,0 +1,95 @@
+package sim
+
+import "cloudkafka/core"
+
+// OpKind is the kind of a recorded client operation.
+type OpKind uint8
+
+const (
+	OpProduce OpKind = iota + 1 // one record batch to one partition
+	OpFetch                     // one Fetch request over some partitions
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpProduce:
+		return "produce"
+	case OpFetch:
+		return "fetch"
+	}
+	return "unknown"
+}
+
+// Outcome is what the client knows about an operation when it ends.
+type Outcome uint8
+
+const (
+	// Pending: the operation had not completed when the run ended.
+	// Checkers treat it as indefinite.
+	Pending Outcome = iota
+	// OK: acknowledged (produce) or answered (fetch).
+	OK
+	// Failed: definitely had no effect.
+	Failed
+	// Indefinite: may or may not have taken effect (lost connection,
+	// retries exhausted after an ambiguous attempt).
+	Indefinite
+)
+
+func (o Outcome) String() string {
+	return [...]string{"pending", "ok", "failed", "indefinite"}[o]
+}
+
+// Op is one client operation in the history. Call and Return are virtual
+// instants: the operation took effect, if at all, somewhere in
+// [Call, Return]. Return is zero while Pending.
+type Op struct {
+	ID      int
+	Client  string
+	Kind    OpKind
+	Call    core.Instant
+	Return  core.Instant
+	Outcome Outcome
+
+	// Produce: Values were produced as one batch to Partition; when OK
+	// they sit at Offset, Offset+1, ... Idempotent says the producer used
+	// a producer id and sequence numbers. ErrorCode is the last Kafka
+	// error seen (0 if none). Attempts counts sends.
+	Partition  int32
+	Values     []string
+	Offset     core.Offset
+	Idempotent bool
+	ErrorCode  int16
+	Attempts   int
+
+	// Fetch: one entry per partition asked for.
+	Fetches []FetchPart
+}
+
+// FetchPart is one partition of a fetch: asked at From, the broker
+// answered ErrorCode and HighWatermark and these records (only records at
+// or past From; a fetch returns whole batches).
+type FetchPart struct {
+	Partition     int32
+	From          core.Offset
+	ErrorCode     int16
+	HighWatermark core.Offset
+	Records       []ReadRecord
+}
+
+// ReadRecord is one record a consumer read.
+type ReadRecord struct {
+	Offset core.Offset
+	Value  string
+}
+
+// History is every operation of a run, in invocation order.
+type History struct {
+	Ops []*Op
+}
+
+func (h *History) begin(op *Op) *Op {
+	op.ID = len(h.Ops)
+	h.Ops = append(h.Ops, op)
+	return op
+}

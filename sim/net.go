@@ -1,0 +1,228 @@
+package sim
+
+import (
+	"fmt"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// netParams is the simulated network's latency model: every frame takes
+// latencyMin plus a uniform share of latencyJitter, and with spikeProb a
+// spike of up to spikeMax more. Frames of one connection and direction
+// never overtake each other (TCP).
+type netParams struct {
+	latencyMin    core.Instant
+	latencyJitter core.Instant
+	spikeProb     float64
+	spikeMax      core.Instant
+}
+
+func (w *world) latency() core.Instant {
+	n := w.net
+	d := n.latencyMin
+	if n.latencyJitter > 0 {
+		d += core.Instant(w.rng.Int64N(int64(n.latencyJitter)))
+	}
+	if n.spikeProb > 0 && w.rng.Float64() < n.spikeProb {
+		d += core.Instant(w.rng.Int64N(int64(n.spikeMax) + 1))
+		w.count("latency-spike")
+	}
+	return d
+}
+
+// conn is one simulated TCP connection. Each side has its own idea of
+// whether it is open: data in flight towards a side that closed is lost.
+type conn struct {
+	id          core.ConnID
+	cl          *client
+	incarnation int // the broker incarnation it was accepted by
+	brokerOpen  bool
+	clientOpen  bool
+	// Arrival instant of the last frame scheduled in each direction, so
+	// that frames of one direction arrive in order.
+	toBrokerLast core.Instant
+	toClientLast core.Instant
+
+	reqSeq    uint64              // next request sequence number (broker side)
+	respNext  uint64              // next response to write, in request order
+	respReady map[uint64][]byte   // completed responses waiting for their turn (nil = none)
+	respHas   map[uint64]struct{} // which seqs are in respReady
+	closeAt   uint64              // with closing: close once respNext reaches it
+	closing   bool
+}
+
+// dial opens a connection for cl: the SYN reaches the broker after one
+// latency, the answer comes back after another.
+func (w *world) dial(cl *client) {
+	w.after(w.latency(), func() {
+		if !w.up {
+			w.after(w.latency(), cl.dialFailed)
+			return
+		}
+		w.nextConn++
+		c := &conn{id: w.nextConn, cl: cl, incarnation: w.incarnation, brokerOpen: true, clientOpen: true,
+			respReady: map[uint64][]byte{}, respHas: map[uint64]struct{}{}}
+		w.conns[c.id] = c
+		w.connList = append(w.connList, c)
+		w.trace.fold(w.now, trConnect, uint64(c.id), 0, []byte(cl.name))
+		c.toClientLast = w.now + w.latency()
+		w.schedule(c.toClientLast, func() {
+			if !c.clientOpen {
+				cl.dialFailed()
+				return
+			}
+			cl.connected(c)
+		})
+	})
+}
+
+// sendToBroker puts a request frame (with its length prefix) on the wire.
+func (w *world) sendToBroker(c *conn, frame []byte) {
+	at := max(w.now+w.latency(), c.toBrokerLast)
+	c.toBrokerLast = at
+	w.schedule(at, func() {
+		if !c.brokerOpen || !w.up || c.incarnation != w.incarnation {
+			return
+		}
+		w.deliverRequest(c, frame)
+	})
+}
+
+func (w *world) deliverRequest(c *conn, frame []byte) {
+	w.trace.fold(w.now, trRequest, uint64(c.id), c.reqSeq, frame)
+	h, body, err := kio.DecodeRequest(frame[4:])
+	if err != nil {
+		// The sim's clients only send valid frames: this is a codec bug.
+		w.failf("codec", "broker could not decode a request from %s: %v", c.cl.name, err)
+		w.closeConn(c, "undecodable request")
+		return
+	}
+	seq := c.reqSeq
+	c.reqSeq++
+	w.handle(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body})
+}
+
+// transport is the driver's Transport for one broker incarnation.
+type transport struct {
+	w           *world
+	incarnation int
+}
+
+func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
+	w := t.w
+	w.trace.fold(w.now, trRespond, uint64(id), seq, frame)
+	c := w.conns[id]
+	if c == nil || !c.brokerOpen || t.incarnation != w.incarnation {
+		return
+	}
+	if _, dup := c.respHas[seq]; dup || seq < c.respNext {
+		w.failf("driver", "second response to request %d on connection %d", seq, id)
+		return
+	}
+	c.respReady[seq] = frame
+	c.respHas[seq] = struct{}{}
+	w.flushResponses(c)
+}
+
+func (t *transport) Close(id core.ConnID, seq uint64, reason string) {
+	w := t.w
+	w.trace.fold(w.now, trClose, uint64(id), seq, []byte(reason))
+	c := w.conns[id]
+	if c == nil || !c.brokerOpen || t.incarnation != w.incarnation {
+		return
+	}
+	w.failf("broker-close", "broker closed connection %d of %s at request %d: %s", id, c.cl.name, seq, reason)
+	c.closing, c.closeAt = true, seq
+	w.flushResponses(c)
+}
+
+// flushResponses writes the responses that are next in request order.
+func (w *world) flushResponses(c *conn) {
+	for {
+		if _, ok := c.respHas[c.respNext]; !ok {
+			break
+		}
+		frame := c.respReady[c.respNext]
+		delete(c.respReady, c.respNext)
+		delete(c.respHas, c.respNext)
+		c.respNext++
+		if frame != nil {
+			w.sendToClient(c, frame)
+		}
+	}
+	if c.closing && c.respNext >= c.closeAt {
+		w.closeConn(c, "closed by the broker")
+	}
+}
+
+func (w *world) sendToClient(c *conn, frame []byte) {
+	at := max(w.now+w.latency(), c.toClientLast)
+	c.toClientLast = at
+	w.schedule(at, func() {
+		if !c.clientOpen {
+			return
+		}
+		w.trace.fold(w.now, trDeliver, uint64(c.id), 0, frame)
+		c.cl.receive(c, frame)
+	})
+}
+
+// closeConn is an orderly close by the broker: data already written still
+// reaches the client, then the client sees the end of the stream.
+func (w *world) closeConn(c *conn, reason string) {
+	w.forgetConn(c)
+	at := max(w.now+w.latency(), c.toClientLast)
+	c.toClientLast = at
+	w.schedule(at, func() { w.clientLost(c) })
+	// As its own event: this may run inside the driver's Handle, which
+	// must not be re-entered.
+	w.after(0, func() { w.brokerLost(c) })
+}
+
+// resetConn breaks a connection abruptly (a network fault): both sides
+// lose what is in flight and learn of it after a latency.
+func (w *world) resetConn(c *conn) {
+	w.trace.fold(w.now, trFault, uint64(c.id), 0, []byte("reset"))
+	w.forgetConn(c)
+	c.clientOpen = false
+	cl := c.cl
+	w.after(w.latency(), func() {
+		w.trace.fold(w.now, trDisconnect, uint64(c.id), 0, nil)
+		cl.lost(c)
+	})
+	w.after(w.latency(), func() { w.brokerLost(c) })
+}
+
+func (w *world) clientLost(c *conn) {
+	if !c.clientOpen {
+		return
+	}
+	c.clientOpen = false
+	w.trace.fold(w.now, trDisconnect, uint64(c.id), 0, nil)
+	c.cl.lost(c)
+}
+
+// brokerLost tells the broker a connection is gone, if the broker that
+// accepted it is still running.
+func (w *world) brokerLost(c *conn) {
+	if !w.up || c.incarnation != w.incarnation {
+		return
+	}
+	w.trace.fold(w.now, trConnClosed, uint64(c.id), 0, nil)
+	w.handle(core.ConnClosed{Conn: c.id})
+}
+
+// forgetConn closes the broker side of c and drops it from the tables.
+func (w *world) forgetConn(c *conn) {
+	c.brokerOpen = false
+	delete(w.conns, c.id)
+	for i, o := range w.connList {
+		if o == c {
+			w.connList = append(w.connList[:i], w.connList[i+1:]...)
+			break
+		}
+	}
+}
+
+func (c *conn) String() string { return fmt.Sprintf("conn %d (%s)", c.id, c.cl.name) }

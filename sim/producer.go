@@ -1,0 +1,353 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+)
+
+// producer is a simulated Kafka producer. Plain producers (acks=1 or -1)
+// retry a batch up to attemptsMax times; idempotent producers get a
+// producer id with InitProducerId, number their records per partition and
+// retry forever in sequence order, as Kafka's producer does with
+// enable.idempotence=true. Each batch is one Op in the history; its
+// records' values are "<producer>#<n>", unique in the run.
+type producer struct {
+	w          *world
+	cl         *client
+	idempotent bool
+	acks       int16
+	version    int16 // Produce version
+	pidVersion int16 // InitProducerId version
+
+	requestsInflightMax  int // requests in flight on the connection
+	requestsInflight     int
+	batchesPerPartMax    int // batches in flight per partition (Kafka: 5 with idempotence)
+	queuedPerPartMax     int // batches waiting per partition before new ones are held back
+	intervalMax          core.Instant
+	recordsPerBatchMax   int
+	attemptsMax          int
+	producerID           int64
+	producerEpoch        int16
+	pidState             int8 // pidNone, pidAsking, pidReady
+	parts                []*prodPart
+	nextRecord           int
+	stopped              bool // draining: no new batches
+	broken               bool // a definite error broke the sequence: stop
+	pumpScheduledAt      core.Instant
+	pumpScheduled        bool
+	opsStarted, opsAcked int
+}
+
+const (
+	pidNone int8 = iota
+	pidAsking
+	pidReady
+)
+
+type prodPart struct {
+	partition int32
+	nextSeq   int32
+	queue     []*pbatch // unacknowledged, in creation (sequence) order
+}
+
+type pbatch struct {
+	op        *Op
+	seq       int32 // base sequence (idempotent only)
+	inflight  bool
+	ambiguous bool // an attempt may have been written
+	notBefore core.Instant
+}
+
+func (p *producer) start() {
+	p.cl.onReady = p.pump
+	p.cl.ensureConn()
+	p.w.after(core.Instant(p.w.rng.Int64N(int64(p.intervalMax))), p.produceLoop)
+}
+
+// produceLoop makes a new batch now and then until the producer stops.
+func (p *producer) produceLoop() {
+	if p.stopped || p.broken {
+		return
+	}
+	part := p.parts[p.w.rng.IntN(len(p.parts))]
+	if len(part.queue) < p.queuedPerPartMax {
+		p.newBatch(part)
+		p.pump()
+	}
+	p.w.after(1+core.Instant(p.w.rng.Int64N(int64(p.intervalMax))), p.produceLoop)
+}
+
+func (p *producer) newBatch(part *prodPart) {
+	n := 1 + p.w.rng.IntN(p.recordsPerBatchMax)
+	values := make([]string, n)
+	for i := range values {
+		values[i] = fmt.Sprintf("%s#%d", p.cl.name, p.nextRecord)
+		p.nextRecord++
+	}
+	op := p.w.hist.begin(&Op{Client: p.cl.name, Kind: OpProduce, Call: p.w.now,
+		Partition: part.partition, Values: values, Offset: -1, Idempotent: p.idempotent})
+	b := &pbatch{op: op, seq: -1}
+	if p.idempotent {
+		b.seq = part.nextSeq
+		part.nextSeq += int32(n)
+	}
+	part.queue = append(part.queue, b)
+	p.opsStarted++
+}
+
+// pump sends what may be sent now.
+func (p *producer) pump() {
+	if p.broken {
+		return
+	}
+	if !p.cl.ready() {
+		p.cl.ensureConn()
+		return
+	}
+	if p.idempotent && p.pidState != pidReady {
+		if p.pidState == pidNone {
+			p.initProducerID()
+		}
+		return
+	}
+	for p.requestsInflight < p.requestsInflightMax {
+		batches := p.sendable()
+		if len(batches) == 0 {
+			break
+		}
+		p.sendProduce(batches)
+	}
+}
+
+// sendable picks at most one batch per partition: the oldest queued one
+// whose backoff is over and, for idempotent producers, whose predecessors
+// are all in flight (sequence order on the wire) within the window.
+func (p *producer) sendable() []*pbatch {
+	var out []*pbatch
+	var wake core.Instant
+	for _, part := range p.parts {
+		inflight := 0
+		for _, b := range part.queue {
+			if b.inflight {
+				inflight++
+				continue
+			}
+			if inflight >= p.batchesPerPartMax {
+				break
+			}
+			if b.notBefore > p.w.now {
+				if wake == 0 || b.notBefore < wake {
+					wake = b.notBefore
+				}
+				if p.idempotent {
+					break
+				}
+				continue
+			}
+			out = append(out, b)
+			break
+		}
+	}
+	if len(out) == 0 && wake != 0 {
+		p.pumpAt(wake)
+	}
+	return out
+}
+
+func (p *producer) pumpAt(at core.Instant) {
+	if p.pumpScheduled && p.pumpScheduledAt <= at {
+		return
+	}
+	p.pumpScheduled, p.pumpScheduledAt = true, at
+	p.w.schedule(at, func() {
+		if p.pumpScheduledAt == at {
+			p.pumpScheduled = false
+		}
+		p.pump()
+	})
+}
+
+func (p *producer) sendProduce(batches []*pbatch) {
+	req := kmsg.NewPtrProduceRequest()
+	req.SetVersion(p.version)
+	req.Acks = p.acks
+	req.TimeoutMillis = 30000
+	t := kmsg.NewProduceRequestTopic()
+	t.Topic = p.w.topic
+	for _, b := range batches {
+		b.inflight = true
+		b.op.Attempts++
+		pid, epoch := int64(-1), int16(-1)
+		if p.idempotent {
+			pid, epoch = p.producerID, p.producerEpoch
+		}
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition = b.op.Partition
+		rp.Records = encodeBatch(batchSpec{values: b.op.Values, producerID: pid, producerEpoch: epoch,
+			baseSequence: b.seq, timestampMs: b.op.Call.Millis()})
+		t.Partitions = append(t.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, t)
+	p.requestsInflight++
+	p.cl.send(req, func(r kmsg.Response, err error) {
+		p.requestsInflight--
+		p.produced(batches, r, err)
+		p.pump()
+	})
+}
+
+func (p *producer) produced(batches []*pbatch, r kmsg.Response, err error) {
+	if err != nil {
+		for _, b := range batches {
+			b.ambiguous = true
+			p.retry(b, 0)
+		}
+		return
+	}
+	resp := r.(*kmsg.ProduceResponse)
+	for _, b := range batches {
+		rp := findProducePartition(resp, p.w.topic, b.op.Partition)
+		switch {
+		case rp == nil:
+			p.w.failf("protocol", "%s: produce response lacks partition %d", p.cl.name, b.op.Partition)
+			b.ambiguous = true
+			p.retry(b, 0)
+		case rp.ErrorCode == 0:
+			p.ack(b, core.Offset(rp.BaseOffset))
+		case kerr.IsRetriable(kerr.ErrorForCode(rp.ErrorCode)) || p.predecessorUnacked(b, rp.ErrorCode):
+			// A retriable error may still have written the batch (KAFKA-13574).
+			b.ambiguous = true
+			p.retry(b, rp.ErrorCode)
+		default:
+			p.fail(b, rp.ErrorCode)
+		}
+	}
+}
+
+func findProducePartition(resp *kmsg.ProduceResponse, topic string, partition int32) *kmsg.ProduceResponseTopicPartition {
+	for i := range resp.Topics {
+		if resp.Topics[i].Topic != topic {
+			continue
+		}
+		for j := range resp.Topics[i].Partitions {
+			if rp := &resp.Topics[i].Partitions[j]; rp.Partition == partition {
+				return rp
+			}
+		}
+	}
+	return nil
+}
+
+// predecessorUnacked says an OUT_OF_ORDER_SEQUENCE_NUMBER is the expected
+// result of an earlier batch of the partition not having been written yet.
+func (p *producer) predecessorUnacked(b *pbatch, code int16) bool {
+	if !p.idempotent || code != kerr.OutOfOrderSequenceNumber.Code {
+		return false
+	}
+	part := p.partOf(b)
+	return part.queue[0] != b
+}
+
+func (p *producer) partOf(b *pbatch) *prodPart {
+	for _, part := range p.parts {
+		if part.partition == b.op.Partition {
+			return part
+		}
+	}
+	panic("sim: batch of an unknown partition")
+}
+
+func (p *producer) remove(b *pbatch) {
+	part := p.partOf(b)
+	for i, o := range part.queue {
+		if o == b {
+			part.queue = append(part.queue[:i], part.queue[i+1:]...)
+			return
+		}
+	}
+	panic("sim: batch not queued")
+}
+
+func (p *producer) ack(b *pbatch, base core.Offset) {
+	if p.idempotent && p.partOf(b).queue[0] != b {
+		p.w.failf("idempotence", "%s: batch at sequence %d of partition %d acknowledged before an earlier batch", p.cl.name, b.seq, b.op.Partition)
+	}
+	p.remove(b)
+	b.op.Outcome, b.op.Return, b.op.Offset = OK, p.w.now, base
+	p.opsAcked++
+	end := base + core.Offset(len(b.op.Values))
+	if end > p.w.ackedEnd[b.op.Partition] {
+		p.w.ackedEnd[b.op.Partition] = end
+	}
+}
+
+func (p *producer) retry(b *pbatch, code int16) {
+	b.inflight = false
+	if code != 0 {
+		b.op.ErrorCode = code
+	}
+	if !p.idempotent && b.op.Attempts >= p.attemptsMax {
+		p.remove(b)
+		b.op.Outcome, b.op.Return = Indefinite, p.w.now
+		return
+	}
+	b.notBefore = p.w.now + p.cl.backoff()
+	p.pumpAt(b.notBefore)
+}
+
+// fail ends a batch on a non-retriable error. The sim never provokes one,
+// so the checker reports it; an idempotent producer's sequence is broken
+// by it and the producer stops, leaving its other batches pending.
+func (p *producer) fail(b *pbatch, code int16) {
+	p.remove(b)
+	b.inflight = false
+	b.op.ErrorCode, b.op.Return = code, p.w.now
+	b.op.Outcome = Failed
+	if b.ambiguous {
+		b.op.Outcome = Indefinite
+	}
+	if p.idempotent {
+		p.broken = true
+	}
+}
+
+func (p *producer) initProducerID() {
+	p.pidState = pidAsking
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.SetVersion(p.pidVersion)
+	req.TransactionTimeoutMillis = 60000
+	p.cl.send(req, func(r kmsg.Response, err error) {
+		p.pidState = pidNone
+		if err != nil {
+			return // pump runs again on reconnect
+		}
+		resp := r.(*kmsg.InitProducerIDResponse)
+		switch {
+		case resp.ErrorCode == 0:
+			p.pidState, p.producerID, p.producerEpoch = pidReady, resp.ProducerID, resp.ProducerEpoch
+			p.pump()
+		case kerr.IsRetriable(kerr.ErrorForCode(resp.ErrorCode)):
+			p.w.after(p.cl.backoff(), p.pump)
+		default:
+			p.w.failf("init-producer-id", "%s: InitProducerId failed: %s", p.cl.name, errName(resp.ErrorCode))
+			p.broken = true
+		}
+	})
+}
+
+// idle says the producer has nothing left to do.
+func (p *producer) idle() bool {
+	if p.broken {
+		return true
+	}
+	for _, part := range p.parts {
+		if len(part.queue) > 0 {
+			return false
+		}
+	}
+	return true
+}

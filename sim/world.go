@@ -1,0 +1,495 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"time"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+	"cloudkafka/io/driver"
+)
+
+// Config says what one simulation run does. Everything not here is drawn
+// from the seed.
+type Config struct {
+	Seed      uint64
+	Duration  time.Duration // simulated time with workload and faults; the drain phase follows
+	Producers int           // 0 draws 1-4
+	Consumers int           // 0 draws 1-3
+	Faults    bool          // inject the seed's fault mix
+	canary    canary        // a planted bug; set only by this package's tests
+	// Logf, when set, receives the broker driver's log lines and the
+	// world's own notes, prefixed with the virtual time.
+	Logf func(format string, args ...any)
+}
+
+// canary is a deliberately planted bug that the checks must catch. It is
+// reachable only from this package's tests: Config.canary is unexported.
+type canary uint8
+
+const (
+	canaryNone canary = iota
+	// canaryLyingSync makes half of the segment files' Syncs report
+	// success without making data durable, so crashes lose acknowledged
+	// writes. Needs crashes: the run forces the crash fault on.
+	canaryLyingSync
+	// canaryMisrecordRead makes consumers record about one read in a
+	// thousand at the wrong offset.
+	canaryMisrecordRead
+)
+
+// Result is what a run found.
+type Result struct {
+	Seed         uint64
+	TraceHash    uint64
+	TraceRecords int     // events and effects folded into TraceHash
+	SimSeconds   float64 // virtual time the run covered, drain included
+	Mix          string  // the seed's draws: workload, network, faults
+	Ops          OpCounts
+	Faults       []FaultCount // by name
+	Converged    bool         // the drain phase caught up
+	Failures     []string
+	History      *History
+}
+
+// OpCounts summarizes the history.
+type OpCounts struct {
+	Produces, ProducesOK, ProducesIndefinite, ProducesFailed int
+	Fetches, RecordsRead                                     int
+}
+
+// Total is the number of operations checked.
+func (o OpCounts) Total() int { return o.Produces + o.Fetches }
+
+// FaultCount is how often one fault kind fired.
+type FaultCount struct {
+	Name  string
+	Count int
+}
+
+// Failed says whether any check failed.
+func (r Result) Failed() bool { return len(r.Failures) > 0 }
+
+// epoch is the virtual clock's start, so that record timestamps look
+// like real ones (2023-11-14T22:13:20Z).
+const epoch core.Instant = 1_700_000_000 * 1e9
+
+const (
+	dataDir       = "/data"
+	tickInterval  = core.Instant(10e6)
+	drainMax      = core.Instant(60e9)
+	drainPoll     = core.Instant(50e6)
+	pcgStream     = 0x636b73696d // "cksim"
+	phaseSetup    = 0
+	phaseFaults   = 1
+	phaseDrain    = 2
+	phaseFinished = 3
+)
+
+// world is one simulated Cloud Kafka deployment: a broker over a
+// crashable disk, a network, clients and faults, all driven by one event
+// queue in one goroutine. Every random choice comes from rng.
+type world struct {
+	cfg   Config
+	rng   *rand.Rand
+	now   core.Instant
+	seq   uint64
+	queue eventQueue
+	trace *tracer
+	phase int
+	end   core.Instant // when the fault phase ends
+
+	fs          *simFS
+	brokerProps map[string]string
+	drv         *driver.Driver
+	up          bool
+	incarnation int
+
+	net      netParams
+	conns    map[core.ConnID]*conn // lookups only, never iterated
+	connList []*conn               // open (broker side) connections, by id
+	nextConn core.ConnID
+
+	topic      string
+	partitions int32
+	admin      *admin
+	producers  []*producer
+	consumers  []*consumer
+	faults     []fault
+	ackedEnd   []core.Offset // per partition: end of the highest acknowledged batch
+
+	hist        History
+	failures    []string
+	faultCounts map[string]int
+	mix         []string
+	converged   bool
+
+	crashAt      *crashPoint   // armed crash at a storage operation, or nil
+	crashDownMax core.Instant  // downtime after a crash point fires
+	inBroker     bool          // inside handle: a crash point may fire
+	ioErr        *ioErrorPoint // armed IO error, or nil
+}
+
+// Run simulates one seed and checks its history.
+func Run(cfg Config) Result {
+	w := newWorld(cfg)
+	w.setup()
+	w.loop()
+	return w.result()
+}
+
+func newWorld(cfg Config) *world {
+	if cfg.Duration <= 0 {
+		cfg.Duration = 30 * time.Second
+	}
+	w := &world{
+		cfg:         cfg,
+		rng:         rand.New(rand.NewPCG(cfg.Seed, pcgStream)),
+		now:         epoch,
+		trace:       newTracer(),
+		conns:       map[core.ConnID]*conn{},
+		faultCounts: map[string]int{},
+		topic:       "sim",
+	}
+	w.end = epoch + core.Instant(cfg.Duration)
+	w.fs = newSimFS(w)
+	return w
+}
+
+func (w *world) logf(format string, args ...any) {
+	if w.cfg.Logf != nil {
+		w.cfg.Logf("%s "+format, append([]any{fmtInstant(w.now)}, args...)...)
+	}
+}
+
+// setup draws the seed's configuration, starts the broker and the admin.
+func (w *world) setup() {
+	w.drawBroker()
+	w.drawNetwork()
+	w.partitions = 1 + w.rng.Int32N(4)
+	w.ackedEnd = make([]core.Offset, w.partitions)
+	w.drawClients()
+	if w.cfg.Faults || w.cfg.canary == canaryLyingSync {
+		w.faults = drawFaults(w)
+		if w.cfg.canary == canaryLyingSync && !hasFault(w.faults, "crash") {
+			w.faults = append(w.faults, &crashFault{meanInterval: 2e9, downMax: 100e6})
+		}
+	}
+	w.mix = append(w.mix, "faults="+describeFaults(w.faults))
+	w.restart()
+	w.schedule(w.now+tickInterval, w.tickLoop)
+	w.admin.start()
+}
+
+func hasFault(fs []fault, name string) bool {
+	for _, f := range fs {
+		if f.name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *world) drawBroker() {
+	segment := []int64{4 << 10, 16 << 10, 128 << 10, 1 << 30}[w.rng.IntN(4)]
+	index := []int64{0, 256, 4096}[w.rng.IntN(3)]
+	w.brokerProps = map[string]string{
+		"log.dirs":                    dataDir,
+		"auto.create.topics.enable":   "false",
+		"log.flush.interval.messages": "1", // acknowledged implies durable
+		"log.segment.bytes":           strconv.FormatInt(segment, 10),
+		"log.index.interval.bytes":    strconv.FormatInt(index, 10),
+	}
+	w.mix = append(w.mix, fmt.Sprintf("segment=%d index=%d", segment, index))
+	p := w.rng.Float64()
+	w.fs.Policy.TornTailProb = p
+	w.fs.Policy.GarbageProb = w.rng.Float64() / 2
+	w.fs.Policy.GarbageBytesMax = 16
+	w.mix = append(w.mix, fmt.Sprintf("torn=%.2f", p))
+}
+
+func (w *world) drawNetwork() {
+	w.net = netParams{latencyMin: core.Instant(10e3 + w.rng.Int64N(1e6)), latencyJitter: core.Instant(w.rng.Int64N(3e6))}
+	if w.cfg.Faults && w.rng.IntN(2) == 0 {
+		w.net.spikeProb = w.rng.Float64() * 0.05
+		w.net.spikeMax = core.Instant(w.rng.Int64N(300e6))
+	}
+	w.mix = append(w.mix, fmt.Sprintf("latency=%s+%s spikes=%.3f<%s",
+		fmtDur(w.net.latencyMin), fmtDur(w.net.latencyJitter), w.net.spikeProb, fmtDur(w.net.spikeMax)))
+}
+
+func (w *world) drawClients() {
+	w.admin = &admin{w: w, cl: newClient(w, "admin"), version: 2 + int16(w.rng.IntN(6))}
+	np, nc := w.cfg.Producers, w.cfg.Consumers
+	if np <= 0 {
+		np = 1 + w.rng.IntN(4)
+	}
+	if nc <= 0 {
+		nc = 1 + w.rng.IntN(3)
+	}
+	idem := 0
+	for i := 0; i < np; i++ {
+		p := &producer{w: w, cl: newClient(w, fmt.Sprintf("p%d", i)),
+			idempotent: w.rng.IntN(2) == 0, acks: []int16{1, -1}[w.rng.IntN(2)],
+			version: 3 + int16(w.rng.IntN(9)), pidVersion: int16(w.rng.IntN(5)),
+			requestsInflightMax: 1 + w.rng.IntN(5), batchesPerPartMax: 1 + w.rng.IntN(5),
+			queuedPerPartMax: 20, intervalMax: core.Instant(1e6 + w.rng.Int64N(50e6)),
+			recordsPerBatchMax: 1 + w.rng.IntN(8), attemptsMax: 3 + w.rng.IntN(20)}
+		for part := int32(0); part < w.partitions; part++ {
+			p.parts = append(p.parts, &prodPart{partition: part})
+		}
+		if p.idempotent {
+			idem++
+		}
+		w.producers = append(w.producers, p)
+	}
+	for i := 0; i < nc; i++ {
+		c := &consumer{w: w, cl: newClient(w, fmt.Sprintf("c%d", i)), version: 4 + int16(w.rng.IntN(9)),
+			pos: make([]core.Offset, w.partitions), maxWaitMs: w.rng.Int32N(500),
+			maxBytes: 1 + w.rng.Int32N(1<<16), partMaxBytes: 1 + w.rng.Int32N(1<<16), isolation: int8(w.rng.IntN(2))}
+		w.consumers = append(w.consumers, c)
+	}
+	w.mix = append(w.mix, fmt.Sprintf("partitions=%d producers=%d(idempotent %d) consumers=%d", w.partitions, np, idem, nc))
+}
+
+// topicReady starts the workload and the faults once the topic exists.
+func (w *world) topicReady() {
+	if w.phase != phaseSetup {
+		return
+	}
+	w.phase = phaseFaults
+	w.logf("topic ready; workload and faults start")
+	for _, p := range w.producers {
+		p.start()
+	}
+	for _, c := range w.consumers {
+		c.start()
+	}
+	for _, f := range w.faults {
+		f.arm(w)
+	}
+	w.schedule(w.end, w.startDrain)
+}
+
+func (w *world) faulting() bool { return w.phase == phaseFaults }
+
+// startDrain stops faults and new produces; the run ends once every
+// producer is idle and every consumer has read every acknowledged record.
+func (w *world) startDrain() {
+	w.phase = phaseDrain
+	w.logf("drain: faults and new produces stop")
+	for _, p := range w.producers {
+		p.stopped = true
+	}
+	w.drainCheck()
+}
+
+func (w *world) drainCheck() {
+	if w.phase != phaseDrain {
+		return
+	}
+	if w.up && w.drained() {
+		w.converged = true
+		w.phase = phaseFinished
+		return
+	}
+	if w.now-w.end >= drainMax {
+		w.failf("liveness", "no convergence %s after faults stopped: %s", fmtDur(drainMax), w.lagReport())
+		w.phase = phaseFinished
+		return
+	}
+	w.after(drainPoll, w.drainCheck)
+}
+
+func (w *world) drained() bool {
+	for _, p := range w.producers {
+		if !p.idle() {
+			return false
+		}
+	}
+	for _, c := range w.consumers {
+		if !c.caughtUp() {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *world) lagReport() string {
+	s := fmt.Sprintf("broker up=%v acked ends %v;", w.up, w.ackedEnd)
+	for _, p := range w.producers {
+		q := 0
+		for _, part := range p.parts {
+			q += len(part.queue)
+		}
+		s += fmt.Sprintf(" %s queued=%d broken=%v;", p.cl.name, q, p.broken)
+	}
+	for _, c := range w.consumers {
+		s += fmt.Sprintf(" %s at %v;", c.cl.name, c.pos)
+	}
+	return s
+}
+
+// loop runs events until the run finishes or nothing is left to do.
+func (w *world) loop() {
+	hardEnd := w.end + drainMax + 10e9
+	for w.phase != phaseFinished {
+		ev, ok := w.next()
+		if !ok {
+			w.failf("liveness", "event queue ran dry at %s", fmtInstant(w.now))
+			return
+		}
+		if ev.at > hardEnd {
+			w.failf("liveness", "setup did not finish: %s", w.lagReport())
+			return
+		}
+		w.now = ev.at
+		ev.fn()
+	}
+}
+
+func (w *world) tickLoop() {
+	if w.phase == phaseFinished {
+		return
+	}
+	if w.up {
+		w.trace.fold(w.now, trTick, 0, 0, nil)
+		w.handle(core.Tick{Now: w.now})
+	}
+	w.after(tickInterval, w.tickLoop)
+}
+
+// crash stops the broker as a power loss would: connections die without
+// a goodbye, the disk keeps what the crash policy says.
+func (w *world) crash() {
+	w.logf("crash")
+	w.trace.fold(w.now, trCrash, uint64(w.incarnation), 0, nil)
+	w.up, w.drv = false, nil
+	for _, c := range w.connList {
+		c.brokerOpen = false
+		if c.clientOpen {
+			c.clientOpen = false
+			cl, c := c.cl, c
+			w.after(w.latency(), func() {
+				w.trace.fold(w.now, trDisconnect, uint64(c.id), 0, nil)
+				cl.lost(c)
+			})
+		}
+		delete(w.conns, c.id)
+	}
+	w.connList = nil
+	w.fs.Crash(w.rng)
+}
+
+// restart recovers the broker from the disk, as after a reboot.
+func (w *world) restart() {
+	if w.up || w.phase == phaseFinished {
+		return
+	}
+	w.incarnation++
+	w.trace.fold(w.now, trRestart, uint64(w.incarnation), 0, nil)
+	cfg, err := core.ParseProperties(w.brokerProps)
+	if err != nil {
+		w.fatalf("config", "broker properties: %v", err)
+		return
+	}
+	cfg.Seed = w.rng.Uint64()
+	coord, err := w.openCoordinator()
+	if err != nil {
+		w.fatalf("recovery", "coordinator: %v", err)
+		return
+	}
+	if coord == nil {
+		return
+	}
+	drv, err := w.open(cfg, coord)
+	if err != nil {
+		w.fatalf("recovery", "driver: %v", err)
+		return
+	}
+	if drv == nil {
+		return // a crash point fired during recovery; a restart is scheduled
+	}
+	w.drv, w.up = drv, true
+	w.logf("broker up (incarnation %d)", w.incarnation)
+	w.trace.fold(w.now, trTick, 0, 0, nil)
+	w.handle(core.Tick{Now: w.now})
+}
+
+func (w *world) openCoordinator() (c *kio.FileCoordinator, err error) {
+	defer w.recoverBroker()
+	w.inBroker = true
+	c, err = kio.OpenFileCoordinator(w.fs, dataDir)
+	w.inBroker = false
+	return c, err
+}
+
+// open runs recovery under the crash-point guard.
+func (w *world) open(cfg core.Config, coord kio.Coordinator) (drv *driver.Driver, err error) {
+	defer w.recoverBroker()
+	w.inBroker = true
+	drv, err = driver.Open(cfg, w.fs, dataDir, coord, &transport{w: w, incarnation: w.incarnation}, w.logf)
+	w.inBroker = false
+	return drv, err
+}
+
+func (w *world) count(fault string) {
+	w.faultCounts[fault]++
+	w.trace.fold(w.now, trFault, 0, 0, []byte(fault))
+}
+
+// failf records a check failure seen while running.
+func (w *world) failf(kind, format string, args ...any) {
+	msg := fmt.Sprintf("%s: at %s: %s", kind, fmtInstant(w.now), fmt.Sprintf(format, args...))
+	w.logf("FAIL %s", msg)
+	if len(w.failures) < 50 {
+		w.failures = append(w.failures, msg)
+	}
+}
+
+// fatalf records a failure after which the run cannot go on.
+func (w *world) fatalf(kind, format string, args ...any) {
+	w.failf(kind, format, args...)
+	w.phase = phaseFinished
+}
+
+func (w *world) result() Result {
+	r := Result{Seed: w.cfg.Seed, TraceHash: w.trace.sum(), TraceRecords: w.trace.n,
+		SimSeconds: float64(w.now-epoch) / 1e9, Converged: w.converged, History: &w.hist}
+	r.Mix = fmt.Sprint(w.mix)
+	r.Mix = r.Mix[1 : len(r.Mix)-1]
+	for _, op := range w.hist.Ops {
+		switch op.Kind {
+		case OpProduce:
+			r.Ops.Produces++
+			switch op.Outcome {
+			case OK:
+				r.Ops.ProducesOK++
+			case Failed:
+				r.Ops.ProducesFailed++
+			default:
+				r.Ops.ProducesIndefinite++
+			}
+		case OpFetch:
+			r.Ops.Fetches++
+			for _, fp := range op.Fetches {
+				r.Ops.RecordsRead += len(fp.Records)
+			}
+		}
+	}
+	names := make([]string, 0, len(w.faultCounts))
+	// order-independent: names collected, then sorted
+	for name := range w.faultCounts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		r.Faults = append(r.Faults, FaultCount{name, w.faultCounts[name]})
+	}
+	r.Failures = append(r.Failures, w.failures...)
+	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
+	return r
+}
