@@ -13,7 +13,10 @@ import (
 	"cloudkafka/io/segment"
 )
 
-// Transport is where the driver sends what the core says to clients.
+// Transport is where the driver sends what the core says to clients. Its
+// methods run inside Handle and must not call Handle again. After Close,
+// the transport's owner reports the connection gone with a ConnClosed event
+// once the connection is really closed.
 type Transport interface {
 	// Respond delivers the response to request seq of conn; a nil frame
 	// means the request has no response but releases its place in order.
@@ -56,6 +59,14 @@ type Driver struct {
 	// Logf reports what the driver decided on its own (recovery results,
 	// storage errors, closed connections).
 	Logf func(format string, args ...any)
+
+	// Hold, when set, sees every completion of an effect the driver
+	// executed (Appended, Synced, ReadDone, TimeFound, Retained,
+	// CoordResult) and may keep it: the operation has happened, but the
+	// core learns of it only when the caller passes the event to Handle.
+	// The simulator uses it to delay, reorder and fail completions and to
+	// crash between an operation and its acknowledgement.
+	Hold func(core.Event) bool
 }
 
 // Open recovers the coordination store and every partition log under dir
@@ -184,7 +195,7 @@ func (d *Driver) groupCommit() {
 			d.Logf("sync %s failed: %v", tp, err)
 		}
 		for _, tok := range d.syncs[tp] {
-			d.queue = append(d.queue, core.Synced{Token: tok, Err: err})
+			d.complete(core.Synced{Token: tok, Err: err})
 		}
 		delete(d.syncs, tp)
 	}
@@ -205,7 +216,7 @@ func (d *Driver) execute(effects []core.Effect) {
 		case core.Sync:
 			d.syncs[e.Partition] = append(d.syncs[e.Partition], e.Token)
 		case core.CoordOp:
-			d.queue = append(d.queue, core.CoordResult{Token: e.Token, Err: d.coord.Apply(e)})
+			d.complete(core.CoordResult{Token: e.Token, Err: d.coord.Apply(e)})
 		default:
 			d.executeStorage(e)
 		}
@@ -239,28 +250,36 @@ func (d *Driver) executeStorage(e core.Effect) {
 		if err != nil {
 			d.Logf("append to %s failed: %v", e.Partition, err)
 		}
-		d.queue = append(d.queue, core.Appended{Token: e.Token, Err: err})
+		d.complete(core.Appended{Token: e.Token, Err: err})
 	case core.Read:
 		rd := core.ReadDone{Token: e.Token, Err: d.noLog(e.Partition)}
 		if rd.Err == nil {
 			rd.Data, rd.Err = d.logs[e.Partition].Read(e.Offset, e.Below, e.MaxBytes, e.MinOne)
 		}
-		d.queue = append(d.queue, rd)
+		d.complete(rd)
 	case core.FindTime:
 		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}
 		if tf.Err == nil {
 			tf.Offset, tf.Timestamp, tf.Found, tf.Err = d.logs[e.Partition].FindTime(e.Timestamp, e.Below)
 		}
-		d.queue = append(d.queue, tf)
+		d.complete(tf)
 	case core.Retain:
 		r := core.Retained{Token: e.Token, Err: d.noLog(e.Partition)}
 		if r.Err == nil {
 			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.Config)
 		}
-		d.queue = append(d.queue, r)
+		d.complete(r)
 	default:
 		panic(fmt.Sprintf("driver: unknown effect %T", e))
 	}
+}
+
+// complete queues a completion for the core unless Hold keeps it.
+func (d *Driver) complete(ev core.Event) {
+	if d.Hold != nil && d.Hold(ev) {
+		return
+	}
+	d.queue = append(d.queue, ev)
 }
 
 func (d *Driver) noLog(tp core.TopicPartition) error {
