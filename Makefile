@@ -1,0 +1,63 @@
+# Cloud Kafka developer targets. `make help` lists them.
+
+GO       ?= go
+SEEDS    ?= 100
+FUZZTIME ?= 20s
+# Extra flags for the benchmark, e.g. BENCHFLAGS='-targets kfake -records 50000'.
+BENCHFLAGS ?=
+
+.PHONY: help run deps test vet unit race fuzz-short sim sim-long fuzz bench lint clean
+
+help:
+	@echo 'make run        one broker on 127.0.0.1:9092, data under ./data'
+	@echo 'make deps       install the Debian packages the tests need'
+	@echo 'make test       deps, vet, all tests, race tests, a short fuzz run (FUZZTIME=$(FUZZTIME))'
+	@echo 'make sim        simulate SEEDS=$(SEEDS) seeds'
+	@echo 'make sim-long   simulate 10000 seeds'
+	@echo 'make fuzz       fuzz the request decoder for FUZZTIME (default 2m here)'
+	@echo 'make bench      produce/consume benchmark against Cloud Kafka and kfake'
+	@echo 'make lint       gofmt and go vet'
+
+run:
+	$(GO) run ./cmd/cloudkafka config/server.properties
+
+deps:
+	scripts/deps.sh
+
+# The whole suite: keep it under 20 minutes on 2 cores.
+test: deps vet unit race fuzz-short
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 20m ./...
+
+race:
+	$(GO) test -count=1 -race -timeout 20m ./realio/... ./io/...
+
+# FUZZTIME=0 skips the fuzz run.
+fuzz-short:
+ifneq ($(FUZZTIME),0)
+	$(GO) test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./fuzz/
+endif
+
+sim:
+	$(GO) run ./cmd/cksim -seeds $(SEEDS)
+
+sim-long:
+	$(MAKE) sim SEEDS=10000
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=$(if $(filter command line environment,$(origin FUZZTIME)),$(FUZZTIME),2m)
+
+bench:
+	$(GO) run ./cmd/ckbench $(BENCHFLAGS)
+
+lint:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf ./data

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// cell is one point of the matrix.
+type cell struct {
+	size       int    // record value bytes
+	acks       string // "1" or "all"
+	partitions int
+	records    int
+}
+
+func (c cell) String() string {
+	return fmt.Sprintf("size=%dB acks=%s partitions=%d records=%d", c.size, c.acks, c.partitions, c.records)
+}
+
+// result is what one cell measured on one target.
+type result struct {
+	target         string
+	cell           cell
+	produceElapsed time.Duration
+	latencyP50     time.Duration
+	latencyP99     time.Duration
+	consumeElapsed time.Duration
+}
+
+func (r result) produceRate() float64 { return float64(r.cell.records) / r.produceElapsed.Seconds() }
+func (r result) produceMBps() float64 {
+	return float64(r.cell.records) * float64(r.cell.size) / r.produceElapsed.Seconds() / 1e6
+}
+func (r result) consumeRate() float64 { return float64(r.cell.records) / r.consumeElapsed.Seconds() }
+
+var topicSeq atomic.Int64
+
+// runCell creates a topic, produces and consumes c.records records, and
+// deletes the topic again. The whole cell is bounded by o.deadline.
+func runCell(ctx context.Context, seeds []string, c cell, o options) (result, error) {
+	r := result{cell: c}
+	ctx, cancel := context.WithTimeout(ctx, o.deadline)
+	defer cancel()
+	topic := fmt.Sprintf("ckbench-%d-%s-%d-%d-%d", c.size, c.acks, c.partitions, time.Now().UnixNano(), topicSeq.Add(1))
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return r, err
+	}
+	defer adm.Close()
+	admin := kadm.NewClient(adm)
+	if _, err := admin.CreateTopic(ctx, int32(c.partitions), 1, nil, topic); err != nil {
+		return r, fmt.Errorf("creating topic %s: %w", topic, err)
+	}
+	defer func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer dcancel()
+		admin.DeleteTopic(dctx, topic) // best effort: the target is discarded anyway
+	}()
+	if err := produce(ctx, seeds, topic, c, o, &r); err != nil {
+		return r, err
+	}
+	if err := consume(ctx, seeds, topic, c, &r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		kgo.DefaultProduceTopic(topic),
+		kgo.MaxBufferedRecords(o.inflight),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+	}
+	if c.acks == "1" {
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
+	}
+	return opts
+}
+
+// produce sends c.records records and fills r's produce fields. Produce
+// blocks while o.inflight records are buffered, which bounds memory.
+func produce(ctx context.Context, seeds []string, topic string, c cell, o options, r *result) error {
+	cl, err := kgo.NewClient(producerOpts(seeds, topic, c, o)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	latencies := make([]time.Duration, c.records)
+	var (
+		mu       sync.Mutex
+		failed   int
+		firstErr error
+	)
+	value := make([]byte, c.size)
+	for i := range value {
+		value[i] = byte('a' + i%26)
+	}
+	start := time.Now()
+	for i := 0; i < c.records && ctx.Err() == nil; i++ {
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
+			latencies[i] = time.Since(sent)
+			if err != nil {
+				mu.Lock()
+				failed++
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return fmt.Errorf("producing: deadline of %v exceeded: %w", o.deadline, err)
+	}
+	r.produceElapsed = time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if ctx.Err() != nil {
+		return fmt.Errorf("producing: deadline of %v exceeded: %w", o.deadline, ctx.Err())
+	}
+	if failed > 0 {
+		return fmt.Errorf("producing: %d of %d records failed; first: %w", failed, c.records, firstErr)
+	}
+	r.latencyP50, r.latencyP99 = percentiles(latencies)
+	return nil
+}
+
+// consume reads every partition from the start until c.records records have
+// arrived, and fills r's consume fields.
+func consume(ctx context.Context, seeds []string, topic string, c cell, r *result) error {
+	assign := map[int32]kgo.Offset{}
+	for p := 0; p < c.partitions; p++ {
+		assign[int32(p)] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(seeds...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}),
+	)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	start := time.Now()
+	got := 0
+	for got < c.records {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return fmt.Errorf("consuming: deadline exceeded after %d of %d records", got, c.records)
+		}
+		for _, fe := range fetches.Errors() {
+			if !errors.Is(fe.Err, context.Canceled) {
+				return fmt.Errorf("consuming partition %d: %w", fe.Partition, fe.Err)
+			}
+		}
+		got += fetches.NumRecords()
+	}
+	r.consumeElapsed = time.Since(start)
+	if got != c.records {
+		return fmt.Errorf("consuming: got %d records; want %d", got, c.records)
+	}
+	return nil
+}
+
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)*50/100], s[len(s)*99/100]
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+const (
+	brokerStartTimeout = 15 * time.Second
+	brokerStopTimeout  = 10 * time.Second
+)
+
+// startTarget returns the seed brokers of target and a function that stops
+// whatever startTarget started.
+func startTarget(ctx context.Context, o options, target string) ([]string, func(), error) {
+	switch {
+	case target == targetKfake:
+		c, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("starting kfake: %w", err)
+		}
+		return c.ListenAddrs(), c.Close, nil
+	case o.brokers != "":
+		return splitList(o.brokers), func() {}, nil
+	default:
+		return startBroker(ctx, o)
+	}
+}
+
+// startBroker builds (unless -broker-bin) and runs a Cloud Kafka broker on a
+// free loopback port with a temporary data directory.
+func startBroker(ctx context.Context, o options) ([]string, func(), error) {
+	dir, err := os.MkdirTemp("", "ckbench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	removeDir := func() { os.RemoveAll(dir) }
+	bin := o.brokerBin
+	if bin == "" {
+		bin = filepath.Join(dir, "cloudkafka")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cloudkafka")
+		build.Dir, err = moduleRoot()
+		if err != nil {
+			removeDir()
+			return nil, nil, err
+		}
+		if out, err := build.CombinedOutput(); err != nil {
+			removeDir()
+			return nil, nil, fmt.Errorf("building the broker: %w\n%s", err, out)
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		removeDir()
+		return nil, nil, err
+	}
+	args := []string{
+		"--override", "listeners=PLAINTEXT://" + addr,
+		"--override", "log.dirs=" + filepath.Join(dir, "data"),
+		"--override", "num.partitions=1",
+	}
+	for _, kv := range splitList(o.brokerArgs) {
+		args = append(args, "--override", kv)
+	}
+	cmd := exec.Command(bin, args...)
+	logf, err := os.Create(filepath.Join(dir, "broker.log"))
+	if err != nil {
+		removeDir()
+		return nil, nil, err
+	}
+	var logw io.Writer = logf
+	if o.brokerLogOut {
+		logw = io.MultiWriter(logf, os.Stderr)
+	}
+	cmd.Stdout, cmd.Stderr = logw, logw
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		removeDir()
+		return nil, nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		stopBroker(cmd, exited)
+		logf.Close()
+		removeDir()
+	}
+	if err := waitListening(addr, exited); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("%w; broker log was %s", err, tailFile(logf.Name()))
+	}
+	return []string{addr}, stop, nil
+}
+
+// stopBroker sends SIGTERM and waits, then SIGKILL if it does not exit.
+func stopBroker(cmd *exec.Cmd, exited chan error) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(brokerStopTimeout):
+		fmt.Fprintf(os.Stderr, "ckbench: broker did not exit %v after SIGTERM; killing it\n", brokerStopTimeout)
+		cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// waitListening polls until addr accepts a TCP connection, the process
+// exits, or brokerStartTimeout passes.
+func waitListening(addr string, exited chan error) error {
+	deadline := time.Now().Add(brokerStartTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			exited <- err
+			return fmt.Errorf("broker exited before listening on %s: %v", addr, err)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("broker did not accept TCP connections on %s within %v", addr, brokerStartTimeout)
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// moduleRoot finds the directory of go.mod, from which ./cmd/cloudkafka builds.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the cloudkafka module: run ckbench from the repository, or pass -broker-bin or -brokers")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func tailFile(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return "\n" + string(b)
+}
+
+// printTable prints one row per result, with the ratio of records/s to the
+// kfake row of the same cell when there is one.
+func printTable(w io.Writer, results []result) {
+	ref := map[cell]result{}
+	for _, r := range results {
+		if r.target == targetKfake {
+			ref[r.cell] = r
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tsize\tacks\tpartitions\trecords/s\tMB/s\tp50\tp99\tconsume rec/s\tproduce vs kfake\tconsume vs kfake\t")
+	for _, r := range results {
+		prodRatio, consRatio := "-", "-"
+		if k, ok := ref[r.cell]; ok {
+			prodRatio = fmt.Sprintf("%.2f", r.produceRate()/k.produceRate())
+			consRatio = fmt.Sprintf("%.2f", r.consumeRate()/k.consumeRate())
+		}
+		fmt.Fprintf(tw, "%s\t%d B\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t%.0f\t%s\t%s\t\n",
+			r.target, r.cell.size, r.cell.acks, r.cell.partitions, r.produceRate(), r.produceMBps(),
+			roundLatency(r.latencyP50), roundLatency(r.latencyP99), r.consumeRate(), prodRatio, consRatio)
+	}
+	tw.Flush()
+}
+
+func roundLatency(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= 10*time.Microsecond:
+		return d.Round(time.Microsecond)
+	default:
+		return d
+	}
+}

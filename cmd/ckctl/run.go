@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// brokersDefault is used when neither -b nor $CKCTL_BROKERS is given.
+const brokersDefault = "127.0.0.1:9092"
+
+// errUsage marks a command-line mistake; run prints the usage after it.
+var errUsage = errors.New("usage")
+
+const usageText = `usage: ckctl [-b host:port,...] [-timeout 30s] COMMAND
+
+commands:
+  topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
+  topic list
+  topic describe NAME
+  topic delete NAME
+  produce TOPIC [-k key] [-p partition] [-v]
+  consume TOPIC [-o earliest|latest|N] [-n count] [-p partition] [-idle 2s]
+
+The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `.
+`
+
+// globals are the flags that every command accepts.
+type globals struct {
+	brokers string
+	// timeout bounds each administrative request (not produce or consume).
+	timeout time.Duration
+}
+
+// env is what a command reads and writes; tests run commands in-process.
+type env struct {
+	g      globals
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run executes one ckctl invocation and returns its exit code: 0 on success,
+// 1 on a failed operation, 2 on a usage error.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	err := dispatch(ctx, e, args)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, usageText)
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "ckctl: %v\n\n%s", err, usageText)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "ckctl: %v\n", err)
+		return 1
+	}
+}
+
+func dispatch(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("ckctl", &e.g)
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	cmd, rest := rest[0], rest[1:]
+	switch cmd {
+	case "topic", "topics":
+		return topicCommand(ctx, e, rest)
+	case "produce":
+		return produceCommand(ctx, e, rest)
+	case "consume":
+		return consumeCommand(ctx, e, rest)
+	case "help":
+		return flag.ErrHelp
+	default:
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}
+
+func topicCommand(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: topic needs a subcommand: create, list, describe or delete", errUsage)
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "create":
+		return topicCreate(ctx, e, rest)
+	case "list", "ls":
+		return topicList(ctx, e, rest)
+	case "describe":
+		return topicDescribe(ctx, e, rest)
+	case "delete":
+		return topicDelete(ctx, e, rest)
+	default:
+		return fmt.Errorf("%w: unknown topic subcommand %q", errUsage, sub)
+	}
+}
+
+// newFlagSet returns a flag set that also carries the global flags, so that
+// -b may stand before or after the command.
+func newFlagSet(name string, g *globals) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	brokers := os.Getenv("CKCTL_BROKERS")
+	if brokers == "" {
+		brokers = brokersDefault
+	}
+	if g.brokers != "" {
+		brokers = g.brokers
+	}
+	timeout := 30 * time.Second
+	if g.timeout != 0 {
+		timeout = g.timeout
+	}
+	fs.StringVar(&g.brokers, "b", brokers, "comma-separated seed brokers host:port")
+	fs.StringVar(&g.brokers, "brokers", brokers, "comma-separated seed brokers host:port")
+	fs.DurationVar(&g.timeout, "timeout", timeout, "bound on each administrative request")
+	return fs
+}
+
+// parseInterleaved parses flags that may appear before, between or after
+// positional arguments, and returns the positional ones in order. A lone
+// "--" ends flag parsing.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			// flag.Parse stops at "--" and drops it; the rest is positional.
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+		// At the top level, stop at the command word so that the command's
+		// own flags are left for its flag set.
+		if fs.Name() == "ckctl" {
+			return append(positional, args...), nil
+		}
+	}
+}
+
+// exactArgs checks the count of positional arguments.
+func exactArgs(what string, got []string, want int) error {
+	if len(got) != want {
+		return fmt.Errorf("%w: %s takes %d argument(s), got %d: %q", errUsage, what, want, len(got), got)
+	}
+	return nil
+}
+
+// newClient returns a kgo client for the configured brokers.
+func (e *env) newClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	seeds := splitBrokers(e.g.brokers)
+	if len(seeds) == 0 {
+		return nil, fmt.Errorf("%w: no brokers given", errUsage)
+	}
+	base := []kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		kgo.ClientID("ckctl"),
+		kgo.DialTimeout(5 * time.Second),
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("creating client for %s: %w", e.g.brokers, err)
+	}
+	return cl, nil
+}
+
+// newAdmin returns a kadm client; close it with Close on the returned client.
+func (e *env) newAdmin() (*kadm.Client, error) {
+	cl, err := e.newClient()
+	if err != nil {
+		return nil, err
+	}
+	return kadm.NewClient(cl), nil
+}
+
+func splitBrokers(s string) []string {
+	var out []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// adminContext bounds one administrative operation.
+func (e *env) adminContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.g.timeout)
+}

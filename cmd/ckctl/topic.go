@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// configFlags collects repeated -c key=value flags.
+type configFlags map[string]*string
+
+func (c configFlags) String() string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+"="+*c[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func (c configFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("config %q is not key=value", s)
+	}
+	c[k] = &v
+	return nil
+}
+
+func topicCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("topic create", &e.g)
+	partitions := fs.Int("p", -1, "number of partitions (-1: broker default)")
+	fs.IntVar(partitions, "partitions", -1, "number of partitions (-1: broker default)")
+	replicas := fs.Int("r", -1, "replication factor (-1: broker default)")
+	fs.IntVar(replicas, "replicas", -1, "replication factor (-1: broker default)")
+	configs := configFlags{}
+	fs.Var(configs, "c", "topic config key=value (repeatable)")
+	fs.Var(configs, "config", "topic config key=value (repeatable)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := exactArgs("topic create", pos, 1); err != nil {
+		return err
+	}
+	if *partitions == 0 || *partitions < -1 || *partitions > 1<<20 {
+		return fmt.Errorf("%w: -p %d: partitions must be positive or -1", errUsage, *partitions)
+	}
+	if *replicas == 0 || *replicas < -1 || *replicas > 1<<15-1 {
+		return fmt.Errorf("%w: -r %d: replicas must be positive or -1", errUsage, *replicas)
+	}
+	adm, err := e.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	actx, cancel := e.adminContext(ctx)
+	defer cancel()
+	name := pos[0]
+	resp, err := adm.CreateTopic(actx, int32(*partitions), int16(*replicas), configs, name)
+	if err != nil {
+		return fmt.Errorf("creating topic %q: %w%s", name, err, errMessage(resp.ErrMessage))
+	}
+	fmt.Fprintf(e.stdout, "created topic %s (partitions %d, replicas %d)\n",
+		name, resp.NumPartitions, resp.ReplicationFactor)
+	return nil
+}
+
+func topicList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("topic list", &e.g)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := exactArgs("topic list", pos, 0); err != nil {
+		return err
+	}
+	adm, err := e.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	actx, cancel := e.adminContext(ctx)
+	defer cancel()
+	topics, err := adm.ListTopics(actx)
+	if err != nil {
+		return fmt.Errorf("listing topics: %w", err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPARTITIONS\tREPLICAS")
+	for _, t := range topics.Sorted() {
+		if t.Err != nil {
+			fmt.Fprintf(tw, "%s\t-\t-\t%v\n", t.Topic, t.Err)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\n", t.Topic, len(t.Partitions), replicaCount(t))
+	}
+	return tw.Flush()
+}
+
+// replicaCount is the replication factor of a topic as seen in metadata:
+// the replica count of its first partition.
+func replicaCount(t kadm.TopicDetail) int {
+	for _, p := range t.Partitions.Sorted() {
+		return len(p.Replicas)
+	}
+	return 0
+}
+
+func topicDescribe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("topic describe", &e.g)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := exactArgs("topic describe", pos, 1); err != nil {
+		return err
+	}
+	name := pos[0]
+	adm, err := e.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	actx, cancel := e.adminContext(ctx)
+	defer cancel()
+	topics, err := adm.ListTopics(actx, name)
+	if err != nil {
+		return fmt.Errorf("describing topic %q: %w", name, err)
+	}
+	t, ok := topics[name]
+	if !ok {
+		return fmt.Errorf("describing topic %q: not in the metadata response", name)
+	}
+	if t.Err != nil {
+		return fmt.Errorf("describing topic %q: %w", name, t.Err)
+	}
+	configs, err := adm.DescribeTopicConfigs(actx, name)
+	if err != nil {
+		return fmt.Errorf("describing configs of topic %q: %w", name, err)
+	}
+	starts, startErr := adm.ListStartOffsets(actx, name)
+	ends, endErr := adm.ListEndOffsets(actx, name)
+
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "NAME\t%s\n", t.Topic)
+	fmt.Fprintf(tw, "INTERNAL\t%t\n", t.IsInternal)
+	fmt.Fprintf(tw, "PARTITIONS\t%d\n", len(t.Partitions))
+	fmt.Fprintf(tw, "REPLICAS\t%d\n\n", replicaCount(t))
+	fmt.Fprintln(tw, "PARTITION\tLEADER\tEPOCH\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK\tERROR")
+	for _, p := range t.Partitions.Sorted() {
+		perr := ""
+		if p.Err != nil {
+			perr = p.Err.Error()
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%s\t%s\t%s\n", p.Partition, p.Leader, p.LeaderEpoch,
+			p.Replicas, p.ISR, offsetCell(starts, startErr, name, p.Partition),
+			offsetCell(ends, endErr, name, p.Partition), perr)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "CONFIG\tVALUE\tSOURCE")
+	for _, rc := range configs {
+		if rc.Err != nil {
+			fmt.Fprintf(tw, "(error)\t%v%s\t\n", rc.Err, errMessage(rc.ErrMessage))
+			continue
+		}
+		cs := append([]kadm.Config(nil), rc.Configs...)
+		sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
+		for _, c := range cs {
+			v := c.MaybeValue()
+			if c.Sensitive {
+				v = "(sensitive)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Key, v, c.Source)
+		}
+	}
+	return tw.Flush()
+}
+
+// offsetCell renders one listed offset, or "-" when it could not be listed.
+func offsetCell(offs kadm.ListedOffsets, err error, topic string, partition int32) string {
+	if err != nil {
+		return "-"
+	}
+	o, ok := offs.Lookup(topic, partition)
+	if !ok || o.Err != nil {
+		return "-"
+	}
+	return fmt.Sprint(o.Offset)
+}
+
+func topicDelete(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("topic delete", &e.g)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := exactArgs("topic delete", pos, 1); err != nil {
+		return err
+	}
+	name := pos[0]
+	adm, err := e.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	actx, cancel := e.adminContext(ctx)
+	defer cancel()
+	resp, err := adm.DeleteTopic(actx, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		return fmt.Errorf("deleting topic %q: %w%s", name, err, errMessage(resp.ErrMessage))
+	}
+	fmt.Fprintf(e.stdout, "deleted topic %s\n", name)
+	return nil
+}
+
+func errMessage(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " (" + m + ")"
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the end-to-end tests use when they are
+# missing: kcat and the confluent_kafka Python module. Quick and
+# silent when everything is present. Under CI=true, a tool still missing
+# afterwards is an error; elsewhere it is a warning, and the tests that need
+# it skip themselves.
+set -euo pipefail
+
+# Debian's python3-confluent-kafka installs for the system interpreter, which
+# a python3 earlier in PATH (pyenv, a virtualenv) may not see.
+PYTHON=/usr/bin/python3
+
+have_kcat()      { command -v kcat >/dev/null 2>&1; }
+have_confluent() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import confluent_kafka' >/dev/null 2>&1; }
+
+missing=()
+have_kcat      || missing+=(kcat)
+have_confluent || missing+=(python3-confluent-kafka)
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	SUDO=()
+	if [ "$(id -u)" -ne 0 ]; then
+		SUDO=(sudo)
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	if ! "${SUDO[@]}" apt-get update -qq ||
+		! "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+		echo "deps: apt-get could not install ${missing[*]}" >&2
+	fi
+fi
+
+still=()
+have_kcat      || still+=("kcat (Debian package kcat)")
+have_confluent || still+=("confluent_kafka for $PYTHON (Debian package python3-confluent-kafka)")
+
+if [ ${#still[@]} -gt 0 ]; then
+	for tool in "${still[@]}"; do
+		echo "deps: missing: $tool" >&2
+	done
+	if [ "${CI:-}" = "true" ]; then
+		echo "deps: CI=true and test dependencies are missing; failing" >&2
+		exit 1
+	fi
+	echo "deps: continuing; tests that need the missing tools will skip" >&2
+fi
