@@ -50,7 +50,8 @@ func (b *Broker) handleFetch(r Request) {
 		b.respond(r, resp)
 		return
 	}
-	fw := &fetchWait{r: r, req: req, deadline: b.now + Instant(int64(req.MaxWaitMillis)*1e6)}
+	wait := int64(req.MaxWaitMillis) // int32 milliseconds cannot overflow in nanoseconds
+	fw := &fetchWait{r: r, req: req, deadline: b.now + Instant(wait*1e6)}
 	for ti, t := range req.Topics {
 		p0 := b.fetchTopic(r.Header.Version, t)
 		for pi, rp := range t.Partitions {

@@ -224,7 +224,7 @@ func (b *Broker) tick(now Instant) {
 			b.maybeTimedFlush(p)
 		}
 	}
-	if int64(b.now-b.lastRetention) >= b.cfg.RetentionCheckMs*1e6 {
+	if (b.now - b.lastRetention).Millis() >= b.cfg.RetentionCheckMs {
 		b.lastRetention = b.now
 		b.applyRetention()
 	}

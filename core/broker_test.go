@@ -232,3 +232,59 @@ func TestDeleteTopicsNameAndIDTogether(t *testing.T) {
 		t.Fatalf("got error %d; want INVALID_REQUEST 42", code)
 	}
 }
+
+func TestFlushPolicies(t *testing.T) {
+	syncs := func(h *harness) int {
+		n := 0
+		for _, ev := range h.held {
+			if _, ok := ev.(core.Synced); ok {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run("default never syncs on its own", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.createTopic("t", 1, nil)
+		h.send(1, 9, produceReq("t", 0, 1, makeBatch(batchOpts{})))
+		h.tick(60_000)
+		if n := syncs(h); n != 0 {
+			t.Fatalf("got %d syncs under the default policy; want 0", n)
+		}
+	})
+	t.Run("flush.ms syncs on a tick", func(t *testing.T) {
+		h := newHarness(t, map[string]string{"log.flush.interval.ms": "100"})
+		h.createTopic("t", 1, nil)
+		seq := h.send(1, 9, produceReq("t", 0, 1, makeBatch(batchOpts{})))
+		h.deliver(notSynced)
+		if h.response(seq) == nil {
+			t.Fatalf("flush.ms delayed the acknowledgement")
+		}
+		h.tick(50)
+		if n := syncs(h); n != 0 {
+			t.Fatalf("synced after 50 ms with flush.ms=100")
+		}
+		h.tick(60)
+		if n := syncs(h); n != 1 {
+			t.Fatalf("got %d syncs after 110 ms; want 1", n)
+		}
+	})
+	t.Run("flush.messages counts records", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.createTopic("t", 1, map[string]string{"flush.messages": "5"})
+		first := h.send(1, 9, produceReq("t", 0, 1, makeBatch(batchOpts{records: 3})))
+		h.deliver(notSynced)
+		if syncs(h) != 0 || h.response(first) == nil {
+			t.Fatalf("3 of 5 messages: want no sync and an immediate acknowledgement")
+		}
+		second := h.send(1, 9, produceReq("t", 0, 1, makeBatch(batchOpts{records: 3})))
+		h.deliver(notSynced)
+		if syncs(h) != 1 || h.response(second) != nil {
+			t.Fatalf("6 of 5 messages: want one sync and the acknowledgement held for it")
+		}
+		h.deliverAll()
+		if h.response(second) == nil {
+			t.Fatalf("acknowledgement missing after the sync")
+		}
+	})
+}

@@ -21,10 +21,11 @@ type partition struct {
 
 	// inflight lists the appends not yet covered by hwm, in offset order.
 	inflight []*appendOp
-	// unsyncedMsgs counts records appended since the last Sync was emitted.
-	unsyncedMsgs int64
-	lastSync     Instant
-	syncing      bool // a Sync is outstanding
+	// unsyncedMsgs counts records appended since the last Sync was
+	// emitted; unsyncedSince is when the first of them was appended.
+	unsyncedMsgs  int64
+	unsyncedSince Instant
+	syncing       bool // a Sync is outstanding
 
 	producers   map[ProducerID]*producerState
 	offline     bool // a storage error took the log offline
@@ -80,6 +81,9 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	tok := b.await(func(ev Event) { b.appended(p, op, ev.(Appended).Err) })
 	b.emit(Append{Token: tok, Partition: p.tp, Data: batch, Base: base, Last: op.last,
 		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
+	if p.unsyncedMsgs == 0 {
+		p.unsyncedSince = b.now
+	}
 	p.unsyncedMsgs += n
 	if p.unsyncedMsgs >= b.cfg.topicInt(p.topic, "flush.messages") {
 		op.needsSync = true
@@ -101,7 +105,6 @@ func (b *Broker) syncPartition(p *partition) {
 	covered := len(p.inflight)
 	ops := append([]*appendOp(nil), p.inflight[:covered]...)
 	p.unsyncedMsgs = 0
-	p.lastSync = b.now
 	p.syncing = true
 	tok := b.await(func(ev Event) {
 		p.syncing = false
@@ -121,7 +124,9 @@ func (b *Broker) maybeTimedFlush(p *partition) {
 	if p.offline || p.syncing || p.unsyncedMsgs == 0 {
 		return
 	}
-	if int64(b.now-p.lastSync) >= b.cfg.topicInt(p.topic, "flush.ms")*1e6 || b.cfg.topicInt(p.topic, "flush.ms") == 0 {
+	// Compared in milliseconds: flush.ms defaults to the largest long,
+	// which would overflow in nanoseconds.
+	if (b.now - p.unsyncedSince).Millis() >= b.cfg.topicInt(p.topic, "flush.ms") {
 		b.syncPartition(p)
 	}
 }
