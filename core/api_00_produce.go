@@ -136,6 +136,9 @@ func (b *Broker) producePartition(version int16, topicName string, in kmsg.Produ
 	}
 	base, maxTime := b.appendBatch(p, in.Records, h, func(err error) { b.finishProduce(p, rp, err, done) })
 	rp.BaseOffset = int64(base)
+	if bugOn(BugOffsetOffByOne) && h.RecordCount > 1 {
+		rp.BaseOffset++ // BUG SITE (simbugs): BugOffsetOffByOne reports base+1.
+	}
 	if b.logAppendTime(p) {
 		rp.LogAppendTime = maxTime
 	}

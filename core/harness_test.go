@@ -234,6 +234,7 @@ func makeBatch(o batchOpts) []byte {
 		r := kmsg.NewRecord()
 		r.OffsetDelta = int32(i)
 		r.Value = []byte{byte(i)}
+		r.Length = int32(len(r.AppendTo(nil)) - 1) // the body after a one-byte zero length
 		rb.Records = r.AppendTo(rb.Records)
 	}
 	b := rb.AppendTo(nil)

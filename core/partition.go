@@ -58,6 +58,9 @@ func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogEndOffset
 	p.epoch = rp.LeaderEpoch
 	p.everWritten = rp.LogEndOffset > 0
+	if bugOn(BugForgetProducerWindow) {
+		return // BUG SITE (simbugs): BugForgetProducerWindow ignores rp.Producers.
+	}
 	for _, pb := range rp.Producers {
 		p.producer(pb.ProducerID, cfg).remember(pb, cfg.ProducerWindow)
 	}
@@ -150,7 +153,8 @@ func (b *Broker) advance(p *partition) {
 	i := 0
 	for ; i < len(p.inflight); i++ {
 		op := p.inflight[i]
-		if !op.appended || (op.needsSync && !op.synced) {
+		// BUG SITE (simbugs): BugAckBeforeSync acknowledges without the sync.
+		if !op.appended || (op.needsSync && !op.synced && !bugOn(BugAckBeforeSync)) {
 			break
 		}
 		p.hwm = op.last + 1

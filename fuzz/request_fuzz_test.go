@@ -65,6 +65,7 @@ func seedFrames() [][]byte {
 func batch() []byte {
 	rec := kmsg.NewRecord()
 	rec.Value = []byte("value")
+	rec.Length = int32(len(rec.AppendTo(nil)) - 1) // the body after a one-byte zero length
 	rb := kmsg.NewRecordBatch()
 	rb.Magic, rb.ProducerID, rb.ProducerEpoch, rb.FirstSequence = 2, -1, -1, -1
 	rb.NumRecords = 1

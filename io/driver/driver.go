@@ -256,6 +256,9 @@ func (d *Driver) executeStorage(e core.Effect) {
 		if rd.Err == nil {
 			rd.Data, rd.Err = d.logs[e.Partition].Read(e.Offset, e.Below, e.MaxBytes, e.MinOne)
 		}
+		if rd.Err != nil {
+			d.Logf("read of %s at offset %d refused: %v", e.Partition, e.Offset, rd.Err)
+		}
 		d.complete(rd)
 	case core.FindTime:
 		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}

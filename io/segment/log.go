@@ -368,7 +368,7 @@ func (l *Log) Sync() error {
 	return nil
 }
 
-// Read returns a fresh copy of whole batches, beginning with the batch
+// Read returns a fresh copy of whole, CRC-checked batches, beginning with the batch
 // holding offset (or the first after it), in offset order across
 // segments. It stops before a batch whose base offset is >= below and
 // before a batch that would take the total past maxBytes, except that
@@ -398,6 +398,14 @@ func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]by
 		if full {
 			break
 		}
+	}
+	// Data damaged on the medium after recovery is refused, never served:
+	// every batch handed out is checked against its CRC.
+	if err := core.SplitBatches(out, func(b []byte, _ core.BatchHeader) error {
+		_, err := core.CheckBatch(b)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("%w: read at offset %d: %v", ErrCorrupt, offset, err)
 	}
 	return out, nil
 }

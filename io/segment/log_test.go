@@ -613,3 +613,25 @@ func TestTruncateToMatchesReopen(t *testing.T) {
 		t.Fatalf("after crash got %+v; want %+v", got, want)
 	}
 }
+
+func TestReadRefusesDamagedBatch(t *testing.T) {
+	fsys := memfs.New()
+	cfg := core.LogConfig{SegmentBytes: 1 << 20, SegmentMs: -1, RetentionMs: -1, RetentionBytes: -1, IndexIntervalBytes: 4096, SegmentIndexBytes: 1 << 20}
+	l, err := Open(fsys, "/d/t-0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := makeBatch(spec{records: 3})
+	if err := l.Append(b, 0, 2, 0, 0, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Read(0, 3, 1<<20, true); err != nil {
+		t.Fatalf("intact read: %v", err)
+	}
+	if err := fsys.Corrupt("/d/t-0/00000000000000000000.log", int64(len(b)-1)); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := l.Read(0, 3, 1<<20, true); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("read of a damaged batch: got %d bytes, err %v; want ErrCorrupt", len(data), err)
+	}
+}

@@ -211,7 +211,10 @@ func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, b
 			return h, nil, err
 		}
 		if _, bad = core.CheckBatch(b); bad != nil {
-			return h, bad, nil
+			// BUG SITE (simbugs): BugSkipRecoveryCRC keeps a batch whose CRC is wrong.
+			if !(bad == core.ErrBatchCRC && bugOn(BugSkipRecoveryCRC)) {
+				return h, bad, nil
+			}
 		}
 	} else if bad, err = checkLargeBatch(r, pos, h); bad != nil || err != nil {
 		return h, bad, err

@@ -1,0 +1,27 @@
+package core
+
+// Bug names a deliberate defect that the simulator's checks must catch (a
+// checker that cannot fail proves nothing; see DESIGN.md "Simulation and
+// checking"). Each bug site is one or two lines marked
+// "// BUG SITE (simbugs): ...", guarded by bugOn(b). Without the simbugs
+// build tag bugOn is the constant false (bugs_off.go), so production builds
+// compile every site away and nothing can switch a bug on; with the tag
+// (bugs_on.go) tests switch bugs with SetBug.
+type Bug uint8
+
+const (
+	bugNone Bug = iota
+	// BugAckBeforeSync acknowledges a produce (and advances the high
+	// watermark over it) once its append is written, without waiting for
+	// the Sync that log.flush.interval.messages demands. A crash or a
+	// failed sync then loses acknowledged records.
+	BugAckBeforeSync
+	// BugOffsetOffByOne reports base offset + 1 in the produce response for
+	// batches of more than one record: the client learns wrong offsets.
+	BugOffsetOffByOne
+	// BugForgetProducerWindow drops the idempotence windows recovery
+	// rebuilt from the log, so a producer's retry of a batch written before
+	// a crash is appended again as a new batch.
+	BugForgetProducerWindow
+	bugCount
+)

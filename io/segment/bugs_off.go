@@ -1,0 +1,7 @@
+//go:build !simbugs
+
+package segment
+
+// bugOn is false in every build without the simbugs tag: the compiler
+// removes the bug sites. See Bug.
+func bugOn(Bug) bool { return false }
