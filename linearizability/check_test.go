@@ -1,0 +1,512 @@
+package linearizability
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+const testTimeout = 10 * time.Second
+
+func ok(call, ret int64, offset int64, vals ...string) Produce {
+	return Produce{Call: call, Return: ret, Values: vals, Outcome: OK, Offset: offset}
+}
+
+func maybe(call int64, vals ...string) Produce {
+	return Produce{Call: call, Values: vals, Outcome: Unknown}
+}
+
+// fetch builds an answered fetch whose records sit at from, from+1, ...
+func fetch(call, ret, from, hw int64, vals ...string) Fetch {
+	f := Fetch{Call: call, Return: ret, From: from, HighWatermark: hw, OK: true}
+	for i, v := range vals {
+		f.Records = append(f.Records, Record{Offset: from + int64(i), Value: v})
+	}
+	return f
+}
+
+func TestHandBuilt(t *testing.T) {
+	cases := []struct {
+		name string
+		want porcupine.CheckResult
+		h    PartitionHistory
+	}{
+		{"empty", porcupine.Ok, PartitionHistory{}},
+		{"concurrent produces, ack order follows call order", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a"), ok(5, 15, 1, "b", "c")},
+			Fetches:  []Fetch{fetch(20, 30, 0, 3, "a", "b", "c")},
+		}},
+		{"concurrent produces, later call gets the lower offset", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 1, "a"), ok(5, 15, 0, "b")},
+			Fetches:  []Fetch{fetch(20, 30, 0, 2, "b", "a")},
+		}},
+		{"fetches overlapping a produce see before and after", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 100, 0, "a")},
+			Fetches: []Fetch{
+				fetch(10, 20, 0, 1, "a"),
+				fetch(5, 90, 0, 0), // may have linearized before the append
+				fetch(30, 40, 1, 1),
+			},
+		}},
+		{"fetch returns a prefix (size limit) and records before From", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Fetches: []Fetch{
+				fetch(20, 30, 1, 3, "b"),
+				{Call: 40, Return: 50, From: 1, HighWatermark: 3, OK: true,
+					Records: []Record{{0, "a"}, {1, "b"}, {2, "c"}}},
+				{Call: 40, Return: 50, From: 0, HighWatermark: 7, OK: false}, // error: ignored
+			},
+		}},
+		{"indefinite produce that happened (read)", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{maybe(0, "x"), ok(20, 30, 1, "a")},
+			Fetches:  []Fetch{fetch(40, 50, 0, 2, "x", "a")},
+		}},
+		{"indefinite produce that happened (offsets imply it)", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{maybe(0, "x"), ok(20, 30, 1, "a")},
+		}},
+		{"indefinite produce that did not happen", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{maybe(0, "x"), ok(20, 30, 0, "a")},
+			Fetches:  []Fetch{fetch(40, 50, 0, 1, "a")},
+		}},
+		{"indefinite produce applied after its neighbours", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{maybe(0, "x"), ok(20, 30, 0, "a")},
+			Fetches:  []Fetch{fetch(40, 50, 0, 1, "a"), fetch(60, 70, 0, 2, "a", "x")},
+		}},
+		{"failed produce is ignored", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{{Call: 0, Return: 5, Values: []string{"f"}, Outcome: Failed}, ok(10, 20, 0, "a")},
+			Fetches:  []Fetch{fetch(40, 50, 0, 1, "a")},
+		}},
+		{"list offsets", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b")},
+			Lists: []ListOffsets{
+				{Call: 20, Return: 30, Latest: true, Offset: 2},
+				{Call: 1, Return: 9, Latest: true, Offset: 0},
+				{Call: 1, Return: 9, Latest: false, Offset: 0},
+			},
+		}},
+		{"non-idempotent retry appended twice", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{{Call: 0, Return: 10, Values: []string{"a"}, Outcome: OK, Offset: 1, Duplicates: 1}},
+			Fetches:  []Fetch{fetch(20, 30, 0, 2, "a", "a")},
+		}},
+		{"fetch past the high watermark reads nothing", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a")},
+			Fetches:  []Fetch{fetch(20, 30, 5, 1)},
+		}},
+
+		{"unread indefinite produce fills a gap below an acknowledged one", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{maybe(0, "x"), ok(30, 40, 1, "b")},
+			Fetches:  []Fetch{fetch(10, 20, 0, 0), fetch(50, 60, 1, 2, "b")},
+		}},
+		{"unread indefinite produce with an unread acknowledged one", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{maybe(0, "x", "y"), ok(30, 40, 0, "b"), maybe(35, "z")},
+			Fetches:  []Fetch{fetch(50, 60, 3, 3), fetch(70, 80, 1, 4, "x", "y")},
+		}},
+		{"stale read with an unread indefinite produce", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{maybe(0, "x"), ok(30, 40, 1, "b")},
+			Fetches:  []Fetch{fetch(10, 20, 0, 0), fetch(50, 60, 2, 1)},
+		}},
+
+		{"lost acknowledged write", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a"), maybe(0, "c")},
+			Fetches:  []Fetch{fetch(20, 30, 0, 1, "c")},
+		}},
+		{"lost acknowledged write under a later one", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a"), ok(20, 30, 1, "b")},
+			Fetches:  []Fetch{fetch(40, 50, 0, 2, "b")},
+		}},
+		{"read of a value never produced", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a")},
+			Fetches:  []Fetch{fetch(20, 30, 0, 1, "ghost")},
+		}},
+		{"two values at one offset (reads)", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{maybe(0, "a"), maybe(0, "b")},
+			Fetches:  []Fetch{fetch(10, 20, 0, 1, "a"), fetch(30, 40, 0, 1, "b")},
+		}},
+		{"two values at one offset (acks)", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a"), ok(5, 15, 0, "b")},
+		}},
+		{"high watermark goes backwards", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a"), ok(0, 10, 1, "b")},
+			Fetches:  []Fetch{fetch(20, 30, 2, 2), fetch(40, 50, 0, 1, "a")},
+		}},
+		{"high watermark goes backwards (list offsets)", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{maybe(0, "a")},
+			Lists:    []ListOffsets{{Call: 10, Return: 20, Latest: true, Offset: 1}, {Call: 30, Return: 40, Latest: true, Offset: 0}},
+		}},
+		{"stale read", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a")},
+			Fetches:  []Fetch{fetch(20, 30, 0, 0)},
+		}},
+		{"records skip an offset", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Fetches: []Fetch{{Call: 20, Return: 30, From: 0, HighWatermark: 3, OK: true,
+				Records: []Record{{0, "a"}, {2, "c"}}}},
+		}},
+		{"records past the high watermark", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b")},
+			Fetches:  []Fetch{fetch(5, 30, 0, 1, "a", "b")},
+		}},
+		{"indefinite produce read before its call", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{maybe(100, "x")},
+			Fetches:  []Fetch{fetch(10, 20, 0, 1, "x")},
+		}},
+		{"retry duplicate without Duplicates", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 1, "a")},
+			Fetches:  []Fetch{fetch(20, 30, 0, 2, "a", "a")},
+		}},
+		{"earliest offset is not 0", porcupine.Illegal, PartitionHistory{
+			Lists: []ListOffsets{{Call: 0, Return: 1, Offset: 3}},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := CheckPartition(c.h, testTimeout)
+			if r.Verdict != c.want {
+				t.Fatalf("got %v, want %v", r, c.want)
+			}
+			if r.Passed() != (c.want == porcupine.Ok) {
+				t.Fatalf("Passed() = %v for %v", r.Passed(), r.Verdict)
+			}
+		})
+	}
+}
+
+func TestLogState(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	root := newRoot()
+	var flat []string
+	s := root
+	for i := 0; i < 2000; i++ {
+		var b []string
+		for range 1 + rng.IntN(4) {
+			b = append(b, fmt.Sprintf("v%d", len(flat)+len(b)))
+		}
+		s = s.appendBatch(b)
+		flat = append(flat, b...)
+		if s.end != int64(len(flat)) {
+			t.Fatalf("end %d, want %d", s.end, len(flat))
+		}
+		from := rng.IntN(len(flat))
+		n := rng.IntN(len(flat) - from + 1)
+		if !s.matches(int64(from), flat[from:from+n]) {
+			t.Fatalf("log does not match itself at %d+%d", from, n)
+		}
+		if n > 0 {
+			bad := append([]string(nil), flat[from:from+n]...)
+			bad[rng.IntN(n)] = "x"
+			if s.matches(int64(from), bad) {
+				t.Fatalf("log matches a wrong value at %d+%d", from, n)
+			}
+		}
+	}
+	// the same values appended through a different node chain
+	u := root
+	for i := 0; i < len(flat); {
+		n := min(1+i%3, len(flat)-i)
+		u = u.appendBatch(flat[i : i+n])
+		i += n
+	}
+	if u.hash != s.hash || u.end != s.end {
+		t.Fatal("equal logs hash differently")
+	}
+	if !equalLog(s, s) || equalLog(s, s.parent) {
+		t.Fatal("equalLog")
+	}
+	if got := s.tail(3); strings.Join(got, ",") != strings.Join(flat[len(flat)-3:], ",") {
+		t.Fatalf("tail %v", got)
+	}
+}
+
+// genHistory produces a history from a sequential log: clients issue
+// operations one after another, every operation takes effect at a random
+// instant inside its interval, and outputs come from the log at that
+// instant. It is linearizable by construction.
+//
+// With finalRead, a last fetch reads the whole log after everything else,
+// as the simulator's final polls do.
+func genHistory(rng *rand.Rand, clients, opsPerClient int, pUnknown float64, finalRead bool) PartitionHistory {
+	type ev struct {
+		at     int64
+		client int
+		call   int64
+		ret    int64
+		kind   int // 0 produce, 1 fetch, 2 list latest, 3 list earliest
+		vals   []string
+		apply  bool
+		unsure bool
+	}
+	var evs []ev
+	for c := 0; c < clients; c++ {
+		t := int64(rng.IntN(50))
+		seq := 0
+		for range opsPerClient {
+			call := t + int64(rng.IntN(40))
+			ret := call + 1 + int64(rng.IntN(200))
+			e := ev{client: c, call: call, ret: ret, at: call + rng.Int64N(ret-call+1), apply: true}
+			switch x := rng.IntN(20); {
+			case x < 9:
+				e.kind = 0
+				for range 1 + rng.IntN(3) {
+					e.vals = append(e.vals, fmt.Sprintf("c%d#%d", c, seq))
+					seq++
+				}
+				if rng.Float64() < pUnknown {
+					e.unsure = true
+					e.apply = rng.IntN(2) == 0
+					// an indefinite produce may take effect long after
+					e.at = call + rng.Int64N(1000)
+				}
+			case x < 18:
+				e.kind = 1
+			case x < 19:
+				e.kind = 2
+			default:
+				e.kind = 3
+			}
+			evs = append(evs, e)
+			t = ret
+		}
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].at < evs[j].at })
+	var h PartitionHistory
+	var log []string
+	for _, e := range evs {
+		n := int64(len(log))
+		switch e.kind {
+		case 0:
+			if e.unsure {
+				h.Produces = append(h.Produces, maybe(e.call, e.vals...))
+			} else {
+				h.Produces = append(h.Produces, ok(e.call, e.ret, n, e.vals...))
+			}
+			if e.apply {
+				log = append(log, e.vals...)
+			}
+		case 1:
+			from := max(n-int64(rng.IntN(8)), 0)
+			if rng.IntN(10) == 0 {
+				from = rng.Int64N(n + 1)
+			}
+			k := rng.Int64N(min(n-from, 6) + 1)
+			h.Fetches = append(h.Fetches, fetch(e.call, e.ret, from, n, log[from:from+k]...))
+		case 2:
+			h.Lists = append(h.Lists, ListOffsets{Call: e.call, Return: e.ret, Latest: true, Offset: n})
+		case 3:
+			h.Lists = append(h.Lists, ListOffsets{Call: e.call, Return: e.ret, Offset: 0})
+		}
+	}
+	if finalRead {
+		end := int64(0)
+		for _, e := range evs {
+			end = max(end, e.ret, e.at)
+		}
+		h.Fetches = append(h.Fetches, fetch(end+1, end+2, 0, int64(len(log)), log...))
+	}
+	return h
+}
+
+// mutateRecord changes one read value to one never produced.
+func mutateRecord(rng *rand.Rand, h PartitionHistory) (PartitionHistory, bool) {
+	var with []int
+	for i, f := range h.Fetches {
+		if len(f.Records) > 0 {
+			with = append(with, i)
+		}
+	}
+	if len(with) == 0 {
+		return h, false
+	}
+	i := with[rng.IntN(len(with))]
+	fs := append([]Fetch(nil), h.Fetches...)
+	recs := append([]Record(nil), fs[i].Records...)
+	recs[rng.IntN(len(recs))].Value = "mutant"
+	fs[i].Records = recs
+	h.Fetches = fs
+	return h, true
+}
+
+func TestRandomized(t *testing.T) {
+	for seed := uint64(0); seed < 60; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		pUnknown := 0.0
+		if seed%2 == 1 {
+			pUnknown = 0.05
+		}
+		h := genHistory(rng, 2+int(seed%4), 25+int(seed%50), pUnknown, seed%3 == 0)
+		r := CheckPartition(h, testTimeout)
+		if r.Verdict != porcupine.Ok {
+			t.Fatalf("seed %d: legal history of %d ops: %v", seed, h.Len(), r)
+		}
+		m, changed := mutateRecord(rng, h)
+		if !changed {
+			continue
+		}
+		if r := CheckPartition(m, testTimeout); r.Verdict != porcupine.Illegal {
+			t.Fatalf("seed %d: mutated history: %v, want Illegal", seed, r)
+		}
+	}
+}
+
+func TestCut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	h := genHistory(rng, 4, 200, 0.02, false)
+	c := Cut(h, 300)
+	if n := c.Len(); n > 300 || n < 250 {
+		t.Fatalf("cut to %d ops, want about 300", n)
+	}
+	if r := CheckPartition(c, testTimeout); r.Verdict != porcupine.Ok {
+		t.Fatalf("cut history: %v", r)
+	}
+	if Cut(h, h.Len()).Len() != h.Len() {
+		t.Fatal("Cut shortened a history that fits")
+	}
+	// a produce acknowledged after the boundary becomes indefinite
+	small := PartitionHistory{
+		Produces: []Produce{ok(0, 100, 0, "a"), ok(10, 20, 1, "b")},
+		Fetches:  []Fetch{fetch(30, 40, 0, 2, "a", "b"), fetch(50, 60, 0, 2, "a", "b")},
+	}
+	c = Cut(small, 3)
+	if len(c.Produces) != 2 || c.Produces[0].Outcome != Unknown || len(c.Fetches) != 0 {
+		t.Fatalf("cut: %+v", c)
+	}
+	if r := CheckPartition(c, testTimeout); r.Verdict != porcupine.Ok {
+		t.Fatalf("cut small history: %v", r)
+	}
+}
+
+func TestVisualization(t *testing.T) {
+	h := PartitionHistory{
+		Partition: 3,
+		Produces:  []Produce{ok(0, 10, 0, "apple", "pear"), maybe(5, "plum")},
+		Fetches:   []Fetch{fetch(20, 30, 0, 2, "apple", "banana")},
+	}
+	r := CheckPartition(h, testTimeout)
+	if r.Verdict != porcupine.Illegal {
+		t.Fatalf("got %v", r)
+	}
+	path := filepath.Join(t.TempDir(), "partition-3.html")
+	if err := WriteVisualization(path, h, r); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"banana", "apple", "plum", "not checked"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("visualization does not mention %q", want)
+		}
+	}
+
+	// a nondeterministic model (an indefinite produce that may or may
+	// not have appended), legal
+	rng := rand.New(rand.NewPCG(5, 5))
+	h = genHistory(rng, 3, 30, 0.1, false)
+	r = CheckPartition(h, testTimeout)
+	if r.Verdict != porcupine.Ok {
+		t.Fatalf("got %v", r)
+	}
+	path = filepath.Join(t.TempDir(), "random.html")
+	if err := WriteVisualization(path, h, r); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = os.ReadFile(path); err != nil || !strings.Contains(string(b), h.Produces[0].Values[0]) {
+		t.Fatalf("visualization %s: %v", path, err)
+	}
+}
+
+// TestThroughput checks histories of 1,000 operations from 4 concurrent
+// clients and logs the rate.
+func TestThroughput(t *testing.T) {
+	for _, c := range []struct {
+		pUnknown  float64
+		finalRead bool
+	}{{0, false}, {0.01, false}, {0.01, true}, {0.05, true}} {
+		pUnknown := c.pUnknown
+		var ops int
+		var took time.Duration
+		for seed := uint64(0); seed < 5; seed++ {
+			rng := rand.New(rand.NewPCG(seed, 11))
+			h := genHistory(rng, 4, 250, pUnknown, c.finalRead)
+			r := CheckPartition(h, testTimeout)
+			if r.Verdict != porcupine.Ok {
+				t.Fatalf("seed %d: %v", seed, r)
+			}
+			ops += r.Ops
+			took += r.Elapsed
+		}
+		t.Logf("indefinite %.0f%%, final read %v: %d ops in %v: %.0f ops/s", pUnknown*100, c.finalRead, ops, took, float64(ops)/took.Seconds())
+	}
+}
+
+func BenchmarkCheck1000(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 11))
+	h := genHistory(rng, 4, 250, 0.01, false)
+	b.ResetTimer()
+	for b.Loop() {
+		if r := CheckPartition(h, testTimeout); r.Verdict != porcupine.Ok {
+			b.Fatal(r)
+		}
+	}
+	b.ReportMetric(float64(h.Len()*b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// TestNarrowingKeepsVerdicts compares verdicts with and without the
+// narrowing of indefinite produces on small histories, legal and mutated
+// in several ways.
+func TestNarrowingKeepsVerdicts(t *testing.T) {
+	defer func() { narrowIndefinite = true }()
+	counts := map[porcupine.CheckResult]int{}
+	for seed := uint64(0); seed < 1000; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		h := genHistory(rng, 3, 5+int(seed%8), 0.2, seed%4 == 0)
+		switch seed % 5 {
+		case 1:
+			h, _ = mutateRecord(rng, h)
+		case 2: // a fetch's high watermark off by one
+			if len(h.Fetches) > 0 {
+				fs := append([]Fetch(nil), h.Fetches...)
+				i := rng.IntN(len(fs))
+				fs[i].HighWatermark += int64(1 - 2*rng.IntN(2))
+				h.Fetches = fs
+			}
+		case 3: // an acknowledged offset off by one
+			ps := append([]Produce(nil), h.Produces...)
+			for i := range ps {
+				if ps[i].Outcome == OK {
+					ps[i].Offset += int64(1 - 2*rng.IntN(2))
+					break
+				}
+			}
+			h.Produces = ps
+		case 4: // a read record dropped from the middle of a fetch
+			for i, f := range h.Fetches {
+				if len(f.Records) >= 3 {
+					fs := append([]Fetch(nil), h.Fetches...)
+					fs[i].Records = append(append([]Record(nil), f.Records[:1]...), f.Records[2:]...)
+					h.Fetches = fs
+					break
+				}
+			}
+		}
+		narrowIndefinite = true
+		a := CheckPartition(h, testTimeout)
+		narrowIndefinite = false
+		b := CheckPartition(h, testTimeout)
+		if a.Verdict != b.Verdict || a.Verdict == porcupine.Unknown {
+			t.Fatalf("seed %d: narrowed %v, plain %v", seed, a, b)
+		}
+		counts[a.Verdict]++
+	}
+	t.Logf("verdicts: %v", counts)
+	if counts[porcupine.Ok] < 200 || counts[porcupine.Illegal] < 200 {
+		t.Fatalf("unbalanced verdicts %v", counts)
+	}
+}

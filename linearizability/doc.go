@@ -1,0 +1,66 @@
+// Package linearizability checks recorded histories of one Cloud Kafka
+// partition against a sequential specification of a committed log, with
+// porcupine (github.com/anishathalye/porcupine).
+//
+// The package does not depend on the simulator: callers (the simulator,
+// real-cluster tests) translate what they recorded into a
+// [PartitionHistory] and call [CheckPartition], then, on failure or when
+// asked, [WriteVisualization].
+//
+// # Sequential specification
+//
+// The state is the committed log of the partition: the sequence of record
+// values at offsets 0, 1, 2, .... The log start offset is always 0 (no
+// retention, no compaction, no transactions) and every acknowledged
+// record is committed (one replica, or acks=all). Operations:
+//
+//   - Produce OK (values, base offset b): appends the values as one batch;
+//     legal only if the log length is b at the linearization point.
+//   - Produce Unknown (indefinite or pending): either appends the values
+//     somewhere after its call, at whatever offset the log has reached, or
+//     has no effect at all. It never returns: it is concurrent with every
+//     operation that begins after its call. Narrowings that never make an
+//     illegal history legal keep this cheap (each is argued in build and
+//     unseenBounds, and a test compares verdicts with and without them):
+//     a read value carried by no other produce proves the append and
+//     bounds it by the reading fetch's return; an unread one is bounded
+//     by the first observation that leaves it no free offset, or dropped
+//     when no offset below everything observed is free for it; values
+//     nobody read are all the same value in the model's log.
+//   - Produce Failed: definitely no effect; left out of the history.
+//   - Fetch OK (From, HighWatermark, Records): legal iff the log length is
+//     HighWatermark at the linearization point and Records are a
+//     contiguous prefix of log[From:HighWatermark] (empty allowed: a fetch
+//     may return fewer records than are available). Records below From
+//     (the rest of the batch that contains From) are dropped before
+//     checking. A From above HighWatermark must come with no records.
+//     Failed or unanswered fetches read nothing and are left out.
+//   - ListOffsets latest: the returned offset is the log length; earliest:
+//     the returned offset is 0.
+//
+// # Soundness assumptions
+//
+//   - One partition is one porcupine history. Reads are served by the
+//     partition leader and validated against its epoch; a deposed leader's
+//     or a follower's answers must not be passed in (Kafka does not
+//     promise they are linearizable).
+//   - The high watermark reported by a fetch is the committed length at
+//     one instant inside the fetch's interval, and the broker exposes only
+//     committed records.
+//   - Values are compared as strings. Workloads should make them unique
+//     (the checker stays sound if they are not, it only loses the
+//     "a read value proves its indefinite produce happened" shortcut).
+//   - A non-idempotent producer that sent a batch more than once may have
+//     appended it more than once: set [Produce.Duplicates] and each extra
+//     send becomes an Unknown append of the same values.
+//   - Histories must be bounded: porcupine is exponential in concurrency.
+//     Keep about 1,000 operations per partition ([Cut] takes a sound
+//     prefix) and always pass a timeout.
+//
+// # Verdicts
+//
+// [Result.Verdict] is porcupine.Ok, porcupine.Illegal, or porcupine.Unknown
+// when the timeout expired first. Unknown proves nothing: callers must
+// report it as a failure (inconclusive check), never as a pass; see
+// [Result.Passed].
+package linearizability

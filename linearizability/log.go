@@ -1,0 +1,145 @@
+package linearizability
+
+// logState is one immutable version of the committed log: a chain of
+// batches from the newest back to an empty root. Appending allocates one
+// node and shares the whole prefix, so porcupine can keep thousands of
+// states in its cache cheaply. Nodes are never mutated after creation,
+// which keeps the model's Step pure.
+//
+// Each node carries a jump pointer to an ancestor (Myers' skew-binary
+// scheme), so finding the batch that holds an offset takes O(log batches)
+// steps, and a cumulative hash of every value in the log, so unequal
+// states are told apart in O(1) in almost all cases.
+type logState struct {
+	parent *logState
+	jump   *logState
+	depth  int32
+	base   int64    // offset of vals[0]
+	end    int64    // log length: base + len(vals)
+	vals   []string // the batch; shared with the operation, never written
+	hash   uint64   // hash of every value in the log, in order
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func newRoot() *logState {
+	r := &logState{hash: fnvOffset}
+	r.jump = r
+	return r
+}
+
+// appendBatch returns the log with vals appended. An empty batch leaves
+// the log unchanged.
+func (s *logState) appendBatch(vals []string) *logState {
+	if len(vals) == 0 {
+		return s
+	}
+	h := s.hash
+	for _, v := range vals {
+		for i := 0; i < len(v); i++ {
+			h ^= uint64(v[i])
+			h *= fnvPrime
+		}
+		// a separator byte outside UTF-8's single bytes, so that
+		// ["ab"] and ["a", "b"] hash differently
+		h ^= 0xff
+		h *= fnvPrime
+	}
+	jump := s
+	if j1 := s.jump; s.depth-j1.depth == j1.depth-j1.jump.depth {
+		jump = j1.jump
+	}
+	return &logState{
+		parent: s,
+		jump:   jump,
+		depth:  s.depth + 1,
+		base:   s.end,
+		end:    s.end + int64(len(vals)),
+		vals:   vals,
+		hash:   h,
+	}
+}
+
+// find returns the batch holding offset off; 0 <= off < s.end.
+func (s *logState) find(off int64) *logState {
+	x := s
+	for x.base > off {
+		if x.jump.base > off {
+			x = x.jump
+		} else {
+			x = x.parent
+		}
+	}
+	return x
+}
+
+// matches reports whether vals equal log[from : from+len(vals)]; the
+// caller has checked that the range lies inside the log.
+func (s *logState) matches(from int64, vals []string) bool {
+	if len(vals) == 0 {
+		return true
+	}
+	x := s.find(from + int64(len(vals)) - 1)
+	for i := len(vals) - 1; i >= 0; i-- {
+		off := from + int64(i)
+		for off < x.base {
+			x = x.parent
+		}
+		if x.vals[off-x.base] != vals[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// equalLog reports whether two logs hold the same values. Logs reached
+// through different orders of one set of operations share their common
+// prefix, so the walk stops at the first shared node; batches split
+// differently compare unequal, which only costs the checker a cache miss.
+func equalLog(a, b *logState) bool {
+	if a == b {
+		return true
+	}
+	if a.end != b.end || a.hash != b.hash {
+		return false
+	}
+	for a != b {
+		if a == nil || b == nil || a.base != b.base || len(a.vals) != len(b.vals) {
+			return false
+		}
+		if len(a.vals) > 0 && &a.vals[0] != &b.vals[0] {
+			for i := range a.vals {
+				if a.vals[i] != b.vals[i] {
+					return false
+				}
+			}
+		}
+		a, b = a.parent, b.parent
+	}
+	return true
+}
+
+// hashLog is porcupine's state hash: equal logs hash equally.
+func hashLog(s *logState) uint64 {
+	return s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15
+}
+
+// tail returns up to n of the log's last values, oldest first.
+func (s *logState) tail(n int) []string {
+	if int64(n) > s.end {
+		n = int(s.end)
+	}
+	out := make([]string, n)
+	x := s
+	for i := n - 1; i >= 0; i-- {
+		off := s.end - int64(n-i)
+		for off < x.base {
+			x = x.parent
+		}
+		out[i] = x.vals[off-x.base]
+	}
+	return out
+}
