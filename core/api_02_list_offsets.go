@@ -1,15 +1,36 @@
 package core
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
 
 // ListOffsets: v1-6
 //
 // Behavior:
 //   - Timestamp -2 answers the log start offset, -1 the high watermark
 //     (equal to the last stable offset: there are no transactions).
-//   - A timestamp >= 0 answers the first offset of the first batch whose
-//     max timestamp is at or after it, among committed batches, with that
-//     batch's timestamp; none answers offset -1 and timestamp -1.
+//   - A timestamp >= 0 answers, as Kafka does, the offset and timestamp
+//     of the first committed record whose timestamp is at or after it
+//     (every record of a LogAppendTime batch has the batch's append time),
+//     with the leader epoch of the batch holding it; none answers offset
+//     -1 and timestamp -1. The segment store finds the first batch whose
+//     MaxTimestamp reaches the target (FindTime); the core reads that one
+//     batch and decodes its records (records.go).
+//   - A batch whose MaxTimestamp reaches the target but none of whose
+//     records do (possible only for a batch whose producer wrote a
+//     MaxTimestamp above its records': the produce path validates headers,
+//     not records) is passed over and the scan goes on with the next batch,
+//     batch by batch, skipping batches whose MaxTimestamp is below the
+//     target, as Kafka's segment search does. Answering that batch's base
+//     offset instead would name a record earlier than the target.
+//   - A stored batch that fails its CRC or whose records cannot be decoded
+//     (or decompress beyond the limit in records.go) answers
+//     KAFKA_STORAGE_ERROR, as does a failed read: the stored data, not the
+//     request, is at fault, and the client retries or fails over.
+//   - A read that fails because retention deleted the batch after the
+//     lookup found it restarts the lookup from the new log start.
 //   - Other negative timestamps (max-timestamp -3, tiered -4/-5) need
 //     versions that are not advertised and answer INVALID_REQUEST.
 //   - v4+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH).
@@ -55,19 +76,123 @@ func (b *Broker) handleListOffsets(r Request) {
 				out.ErrorCode = errInvalidRequest
 			default:
 				pending++
-				tok := b.await(func(ev Event) {
-					tf := ev.(TimeFound)
-					switch {
-					case tf.Err != nil:
-						out.ErrorCode = errStorage
-					case tf.Found:
-						out.Offset, out.Timestamp = int64(tf.Offset), tf.Timestamp
-					}
-					finish()
-				})
-				b.emit(FindTime{Token: tok, Partition: p.tp, Timestamp: ts, Below: p.hwm})
+				b.findTime(&timeLookup{p: p, ts: ts, out: out, done: finish})
 			}
 		}
 	}
 	finish()
+}
+
+// timeLookup is one partition's ListOffsets-by-timestamp in progress. It
+// ends by calling done exactly once, with out holding the answer: the
+// record found, or offset and timestamp -1, or an error code.
+type timeLookup struct {
+	p    *partition
+	ts   int64 // the target timestamp, ms
+	out  *kmsg.ListOffsetsResponseTopicPartition
+	done func()
+	// restartedAt is the log start offset when the lookup last restarted
+	// after retention overtook it; a restart needs the log start to have
+	// moved past it, so restarts are bounded by retention's progress.
+	restartedAt Offset
+}
+
+// findTime asks the segment store for the first batch whose MaxTimestamp
+// reaches the target, then reads it.
+func (b *Broker) findTime(l *timeLookup) {
+	tok := b.await(func(ev Event) {
+		tf := ev.(TimeFound)
+		switch {
+		case tf.Err != nil:
+			b.failTimeLookup(l)
+		case !tf.Found:
+			l.done()
+		default:
+			b.readTimeBatch(l, tf.Offset)
+		}
+	})
+	b.emit(FindTime{Token: tok, Partition: l.p.tp, Timestamp: l.ts, Below: l.p.hwm})
+}
+
+// readTimeBatch reads exactly the one batch holding offset and answers
+// from its records, or moves on to the next batch.
+func (b *Broker) readTimeBatch(l *timeLookup, offset Offset) {
+	if offset >= l.p.hwm {
+		l.done() // no committed record qualifies: -1, -1
+		return
+	}
+	tok := b.await(func(ev Event) {
+		rd := ev.(ReadDone)
+		switch {
+		case rd.Err != nil && offset < l.p.logStart && l.p.logStart > l.restartedAt && !l.p.offline:
+			l.restartedAt = l.p.logStart
+			b.findTime(l)
+		case rd.Err != nil:
+			b.failTimeLookup(l)
+		default:
+			next, answered := b.answerFromBatches(l, rd.Data)
+			switch {
+			case answered:
+				l.done()
+			case next <= offset:
+				// The store returned a batch ending before the offset
+				// asked for: reading on could loop forever.
+				b.failTimeLookup(l)
+			default:
+				b.readTimeBatch(l, next)
+			}
+		}
+	})
+	b.emit(Read{Token: tok, Partition: l.p.tp, Offset: offset, Below: l.p.hwm, MaxBytes: 1, MinOne: true})
+}
+
+// answerFromBatches looks for the answer in the batches read (one, with
+// MaxBytes 1). answered is true when out holds the answer (or an error);
+// otherwise the scan continues at next.
+func (b *Broker) answerFromBatches(l *timeLookup, data []byte) (next Offset, answered bool) {
+	if len(data) == 0 {
+		return 0, true // nothing below the high watermark any more
+	}
+	maxMessageBytes := b.cfg.topicInt(l.p.topic, "max.message.bytes")
+	err := SplitBatches(data, func(batch []byte, _ BatchHeader) error {
+		h, err := CheckBatch(batch)
+		if err != nil {
+			return err
+		}
+		next = h.LastOffset() + 1
+		if h.MaxTimestamp < l.ts {
+			return nil // no record of this batch can qualify
+		}
+		off, ts, found, err := findRecordTime(batch, h, l.ts, l.p.logStart, recordsBytesMax(maxMessageBytes, len(batch)))
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			return nil
+		}
+		answered = true
+		if off < l.p.hwm {
+			l.out.Offset, l.out.Timestamp, l.out.LeaderEpoch = int64(off), ts, int32(h.PartitionLeaderEpoch)
+		}
+		return errStopScan
+	})
+	if err != nil && !errors.Is(err, errStopScan) {
+		l.out.ErrorCode = errStorage
+		return 0, true
+	}
+	return next, answered
+}
+
+// errStopScan ends a SplitBatches walk once the answer is found.
+var errStopScan = errors.New("answer found")
+
+// failTimeLookup answers a lookup whose storage failed: unknown topic if
+// the topic was deleted meanwhile, otherwise KAFKA_STORAGE_ERROR.
+func (b *Broker) failTimeLookup(l *timeLookup) {
+	l.out.ErrorCode = errStorage
+	if l.p.deleted {
+		l.out.ErrorCode = errUnknownTopic
+	}
+	l.out.Offset, l.out.Timestamp = -1, -1
+	l.done()
 }

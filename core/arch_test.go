@@ -27,8 +27,8 @@ import (
 //     comment on the line above, because Go randomizes map order and it
 //     must never leak into behaviour.
 //
-// The core, further, may import only standard-library data packages,
-// kmsg and kerr (no time, math/rand, io/fs, and so on).
+// The core, further, may import only standard-library data packages, the
+// compression codecs, kmsg and kerr (no time, math/rand, io/fs, and so on).
 
 var deterministicPatterns = []string{"cloudkafka/core", "cloudkafka/io", "cloudkafka/io/...", "cloudkafka/sim/..."}
 
@@ -42,6 +42,8 @@ var coreAllowed = map[string]bool{
 	"fmt": true, "hash/crc32": true, "math": true, "regexp": true, "sort": true,
 	"strconv": true, "strings": true, "bytes": true, "slices": true,
 	"github.com/twmb/franz-go/pkg/kmsg": true, "github.com/twmb/franz-go/pkg/kerr": true,
+	"github.com/klauspost/compress/gzip": true, "github.com/klauspost/compress/snappy": true,
+	"github.com/klauspost/compress/zstd": true, "github.com/pierrec/lz4/v4": true,
 }
 
 var wallClock = map[string]bool{"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true,
