@@ -2,6 +2,7 @@
 package driver
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -124,7 +125,9 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 // Broker exposes the core, for tests and metrics.
 func (d *Driver) Broker() *core.Broker { return d.broker }
 
-// knownPartitions lists the partitions the coordination store describes.
+// knownPartitions lists the partitions the coordination store describes
+// (the "partitions" map of each /brokers/topics/<t> znode). A znode that
+// does not parse describes none; the core reports it when it recovers.
 func knownPartitions(znodes []core.Znode) map[core.TopicPartition]bool {
 	known := map[core.TopicPartition]bool{}
 	for _, z := range znodes {
@@ -132,9 +135,17 @@ func knownPartitions(znodes []core.Znode) map[core.TopicPartition]bool {
 		if !ok || strings.Contains(name, "/") {
 			continue
 		}
-		n := strings.Count(string(z.Data), "\":[") // one per partition entry
-		for i := 0; i < n; i++ {
-			known[core.TopicPartition{Topic: name, Partition: int32(i)}] = true
+		var doc struct {
+			Partitions map[string][]int32 `json:"partitions"`
+		}
+		if json.Unmarshal(z.Data, &doc) != nil {
+			continue
+		}
+		// order-independent: fills a set
+		for p := range doc.Partitions {
+			if n, err := strconv.Atoi(p); err == nil && n >= 0 {
+				known[core.TopicPartition{Topic: name, Partition: int32(n)}] = true
+			}
 		}
 	}
 	return known
