@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Extra flags for the benchmark, e.g. BENCHFLAGS='-targets kfake -records 50000'.
 BENCHFLAGS ?=
 
-.PHONY: help run deps test vet unit race fuzz-short sim sim-long fuzz bench lint clean
+.PHONY: help run deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
 
 help:
 	@echo 'make run        one broker on 127.0.0.1:9092, data under ./data'
@@ -25,7 +25,7 @@ deps:
 	scripts/deps.sh
 
 # The whole suite: keep it under 20 minutes on 2 cores.
-test: deps vet unit race fuzz-short
+test: deps vet unit race bugs fuzz-short
 
 vet:
 	$(GO) vet ./...
@@ -35,6 +35,11 @@ unit:
 
 race:
 	$(GO) test -count=1 -race -timeout 20m ./realio/... ./io/...
+
+# Deliberate bugs, compiled in only with the simbugs tag: each must be
+# caught by the simulator's checkers within its stated number of seeds.
+bugs:
+	$(GO) test -tags simbugs -run TestDeliberateBugs -count=1 ./sim
 
 # FUZZTIME=0 skips the fuzz run.
 fuzz-short:

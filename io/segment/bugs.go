@@ -9,10 +9,17 @@ type Bug uint8
 
 const (
 	bugNone Bug = iota
-	// BugSkipRecoveryCRC makes recovery accept a batch whose header parses
-	// and whose length fits in the file without checking its CRC, so a
-	// torn tail whose last bytes are garbage survives a crash and is
-	// served to consumers.
+	// BugSkipRecoveryCRC makes recovery trust any batch whose header
+	// parses: it checks neither the CRC nor that the file holds the whole
+	// batch (the length need only fit the segment), so a torn batch left
+	// by a crash survives recovery, padded with zeros, and the log end
+	// counts its offsets. (Skipping only the CRC would rarely be caught:
+	// the simulator's crashes tear batches often but leave a whole batch
+	// with a bad CRC, a flipped bit or a garbage end, only rarely.)
 	BugSkipRecoveryCRC
+	// BugSkipDirSync makes Sync skip the directory fsync, so a segment
+	// created by a roll, and the acknowledged batches in it, vanish in a
+	// crash (see io/memfs: names are durable only after SyncDir).
+	BugSkipDirSync
 	bugCount
 )

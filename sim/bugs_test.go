@@ -1,0 +1,109 @@
+//go:build simbugs
+
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"cloudkafka/core"
+	"cloudkafka/io/segment"
+)
+
+// deliberateBug is one planted defect of the broker or its storage and
+// how soon the checks must catch it.
+type deliberateBug struct {
+	name string
+	set  func(on bool)
+	// seedsMax is the stated bound: some seed in 1..seedsMax must fail
+	// with one of the wanted kinds. It is several times the first seed
+	// measured to catch the bug and large against the share of seeds that
+	// catch it (noted per bug below), so that changes to what the seeds
+	// draw do not make the test flaky.
+	seedsMax uint64
+	want     []string // failure kinds, any of which counts as caught
+}
+
+// bugRunDuration is the simulated fault phase of each run: long enough
+// for several crashes and segment rolls, short enough that the whole test
+// stays within seconds.
+const bugRunDuration = 20 * time.Second
+
+// deliberateBugs lists the bugs behind the simbugs build tag (core.Bug,
+// segment.Bug). The comment on each states what catches it.
+var deliberateBugs = []deliberateBug{
+	// Acknowledgements go out before their sync; when the sync fails
+	// (io-error) the restart drops the unsynced tail: acknowledged records
+	// are lost and their offsets reassigned. About one seed in four.
+	{"AckBeforeSync", func(on bool) { core.SetBug(core.BugAckBeforeSync, on) }, 40,
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress"}},
+	// Every batch of more than one record is acknowledged one offset too
+	// high. Every seed.
+	{"OffsetOffByOne", func(on bool) { core.SetBug(core.BugOffsetOffByOne, on) }, 10,
+		[]string{"wrong-value", "duplicate-assignment"}},
+	// A torn batch survives recovery, padded with zeros; reads refuse it
+	// (Log.Read checks CRCs) with KAFKA_STORAGE_ERROR for ever, so the
+	// consumers never catch up: a liveness failure. About one seed in four.
+	{"SkipRecoveryCRC", func(on bool) { segment.SetBug(segment.BugSkipRecoveryCRC, on) }, 40,
+		[]string{"liveness", "corrupt-read", "phantom", "inconsistent-offset", "wrong-value"}},
+	// An idempotent producer retries, across a crash, a batch that was
+	// written but whose acknowledgement was lost: it is appended again.
+	// About one seed in two.
+	{"ForgetProducerWindow", func(on bool) { core.SetBug(core.BugForgetProducerWindow, on) }, 20,
+		[]string{"duplicate"}},
+	// A rolled segment's name is not durable: a crash loses it and the
+	// acknowledged batches in it. About one seed in two.
+	{"SkipDirSync", func(on bool) { segment.SetBug(segment.BugSkipDirSync, on) }, 20,
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress", "fetch-error"}},
+}
+
+// TestDeliberateBugs proves the checks can fail: each deliberate bug,
+// switched on, must be caught by a failure of a wanted kind within its
+// stated number of seeds, and the catching seed must pass with the bug
+// switched off (so it was the bug, not the seed, that failed).
+//
+//	go test -tags simbugs -run TestDeliberateBugs -count=1 ./sim
+func TestDeliberateBugs(t *testing.T) {
+	for _, bug := range deliberateBugs {
+		t.Run(bug.name, func(t *testing.T) {
+			bug.set(true)
+			t.Cleanup(func() { bug.set(false) })
+			cfg, r, ok := catchBug(bug)
+			if !ok {
+				t.Fatalf("%s not caught within %d seeds of %s (want a failure of kind %s)",
+					bug.name, bug.seedsMax, bugRunDuration, strings.Join(bug.want, ", "))
+			}
+			t.Logf("%s caught at seed %d of at most %d (%s):\n  %s", bug.name, cfg.Seed, bug.seedsMax, r.Mix, strings.Join(r.Failures, "\n  "))
+			bug.set(false)
+			if clean := Run(cfg); clean.Failed() {
+				t.Errorf("SEED=%d fails with %s switched off, so it does not show the bug:\n  %s\nreplay: %s",
+					cfg.Seed, bug.name, strings.Join(clean.Failures, "\n  "), replay(cfg))
+			}
+		})
+	}
+}
+
+// catchBug runs seeds 1..seedsMax with faults until one fails with a
+// wanted kind.
+func catchBug(bug deliberateBug) (Config, Result, bool) {
+	for seed := uint64(1); seed <= bug.seedsMax; seed++ {
+		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true}
+		r := Run(cfg)
+		if hasFailureKind(r.Failures, bug.want) {
+			return cfg, r, true
+		}
+	}
+	return Config{}, Result{}, false
+}
+
+func hasFailureKind(failures, kinds []string) bool {
+	for _, f := range failures {
+		for _, kind := range kinds {
+			if strings.HasPrefix(f, kind+":") {
+				return true
+			}
+		}
+	}
+	return false
+}
