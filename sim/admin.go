@@ -1,19 +1,63 @@
 package sim
 
 import (
+	"fmt"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // admin creates the workload's topic with CreateTopics, retrying across
-// lost connections and crashes. A retry that finds the topic already
-// there (TOPIC_ALREADY_EXISTS) counts as success: the first attempt did it.
+// lost connections and crashes; a retry that finds the topic already
+// there (TOPIC_ALREADY_EXISTS) counts as success: the first attempt did
+// it. During the fault phase it then changes the cluster now and then:
+// CreatePartitions on the workload's topic (producers and consumers use
+// the new partitions once the admin learns of them) and CreateTopics of
+// extra topics. After every change it reads Metadata, which must show
+// every acknowledged change, even after crashes: an acknowledged admin
+// change is durable. The drain phase waits for one such Metadata.
+//
+// Each request is an OpAdmin in the history. A change answered with a
+// definite (non-retriable) error must not show up afterwards.
 type admin struct {
-	w       *world
-	cl      *client
-	version int16 // CreateTopics version
-	done    bool
-	asking  bool
+	w        *world
+	cl       *client
+	version  int16 // CreateTopics version
+	cpVer    int16 // CreatePartitions version
+	mdVer    int16 // Metadata version
+	done     bool  // the workload's topic exists
+	asking   bool
+	changeAt changeRequest // the change to make next, if any
+	extras   int           // extra topics asked for so far
+	acked    []adminTopic  // acknowledged topics and partition counts, by name order of creation
+	refused  []adminTopic  // changes refused with a definite error
+	check    bool          // a Metadata read is due
+	verifyAt int           // complete Metadata reads asked for since the drain began
+}
+
+// adminTopic is a topic with a partition count.
+type adminTopic struct {
+	name       string
+	partitions int32
+}
+
+// changeRequest is a pending admin change; zero is none.
+type changeRequest struct {
+	create     bool // CreateTopics; else CreatePartitions
+	topic      string
+	partitions int32
+	tries      int
+}
+
+const (
+	partitionsMax   = 8
+	extraTopicsMax  = 3
+	adminChangeMean = 8e9
+)
+
+func newAdmin(w *world) *admin {
+	return &admin{w: w, cl: newClient(w, "admin"), version: 2 + int16(w.rng.IntN(6)),
+		cpVer: int16(w.rng.IntN(4)), mdVer: 1 + int16(w.rng.IntN(12))}
 }
 
 func (a *admin) start() {
@@ -21,25 +65,82 @@ func (a *admin) start() {
 	a.cl.ensureConn()
 }
 
+// startChanges begins the fault phase's admin changes.
+func (a *admin) startChanges() {
+	a.w.after(a.w.expInterval(adminChangeMean), a.changeLoop)
+}
+
+func (a *admin) changeLoop() {
+	if !a.w.faulting() {
+		return
+	}
+	if a.changeAt.topic == "" {
+		switch {
+		case a.w.rng.IntN(2) == 0 && a.w.partitions < partitionsMax:
+			n := min(partitionsMax, a.w.partitions+1+a.w.rng.Int32N(2))
+			a.changeAt = changeRequest{topic: a.w.topic, partitions: n}
+		case a.extras < extraTopicsMax:
+			a.extras++
+			a.changeAt = changeRequest{create: true, topic: fmt.Sprintf("extra%d", a.extras), partitions: 1 + a.w.rng.Int32N(3)}
+		}
+		a.pump()
+	}
+	a.w.after(a.w.expInterval(adminChangeMean), a.changeLoop)
+}
+
+// verify asks for a final Metadata read once faults have stopped.
+func (a *admin) verify() {
+	a.check = true
+	a.pump()
+}
+
+// verified says a Metadata read after the drain began showed every
+// acknowledged change.
+func (a *admin) verified() bool { return a.verifyAt > 0 }
+
 func (a *admin) pump() {
-	if a.done || a.asking {
+	if a.asking {
 		return
 	}
 	if !a.cl.ready() {
 		a.cl.ensureConn()
 		return
 	}
+	switch {
+	case !a.done:
+		a.createMain()
+	case a.check:
+		a.metadata()
+	case a.changeAt.topic != "" && a.w.faulting():
+		a.change()
+	}
+}
+
+func (a *admin) begin(what string) *Op {
+	a.asking = true
+	return a.w.hist.begin(&Op{Client: a.cl.name, Kind: OpAdmin, Call: a.w.now, Admin: what})
+}
+
+// end finishes a request; the next one, if any, follows after a backoff
+// (or a reconnect).
+func (a *admin) end(op *Op, outcome Outcome, code int16) {
+	a.asking = false
+	op.Return, op.Outcome, op.ErrorCode = a.w.now, outcome, code
+	a.w.after(a.cl.backoff(), a.pump)
+}
+
+func (a *admin) createMain() {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.SetVersion(a.version)
 	req.TimeoutMillis = 30000
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = a.w.topic, a.w.partitions, 1
 	req.Topics = append(req.Topics, t)
-	a.asking = true
+	op := a.begin(fmt.Sprintf("create-topics %s %d", a.w.topic, a.w.partitions))
 	a.cl.send(req, func(r kmsg.Response, err error) {
-		a.asking = false
 		if err != nil {
-			return // pump runs again on reconnect
+			a.end(op, Indefinite, 0)
+			return
 		}
 		resp := r.(*kmsg.CreateTopicsResponse)
 		if len(resp.Topics) != 1 {
@@ -48,13 +149,174 @@ func (a *admin) pump() {
 		}
 		switch code := resp.Topics[0].ErrorCode; {
 		case code == 0 || code == kerr.TopicAlreadyExists.Code:
+			a.end(op, OK, code)
 			a.done = true
-			a.cl.stopped = true
+			a.acked = append(a.acked, adminTopic{a.w.topic, a.w.partitions})
 			a.w.topicReady()
 		case kerr.IsRetriable(kerr.ErrorForCode(code)):
-			a.w.after(a.cl.backoff(), a.pump)
+			a.end(op, Indefinite, code)
 		default:
 			a.w.fatalf("admin", "CreateTopics failed: %s", errName(code))
 		}
 	})
+}
+
+// change sends the pending CreateTopics or CreatePartitions.
+func (a *admin) change() {
+	ch := &a.changeAt
+	ch.tries++
+	var req kmsg.Request
+	var what string
+	if ch.create {
+		r := kmsg.NewPtrCreateTopicsRequest()
+		r.SetVersion(a.version)
+		r.TimeoutMillis = 30000
+		t := kmsg.NewCreateTopicsRequestTopic()
+		t.Topic, t.NumPartitions, t.ReplicationFactor = ch.topic, ch.partitions, 1
+		r.Topics = append(r.Topics, t)
+		req, what = r, fmt.Sprintf("create-topics %s %d", ch.topic, ch.partitions)
+	} else {
+		r := kmsg.NewPtrCreatePartitionsRequest()
+		r.SetVersion(a.cpVer)
+		r.TimeoutMillis = 30000
+		t := kmsg.NewCreatePartitionsRequestTopic()
+		t.Topic, t.Count = ch.topic, ch.partitions
+		r.Topics = append(r.Topics, t)
+		req, what = r, fmt.Sprintf("create-partitions %s %d", ch.topic, ch.partitions)
+	}
+	op := a.begin(what)
+	a.cl.send(req, func(r kmsg.Response, err error) {
+		if err != nil {
+			a.end(op, Indefinite, 0)
+			a.check = true // learn what happened from Metadata
+			return
+		}
+		code, ok := changeCode(r)
+		if !ok {
+			a.w.failf("protocol", "admin: %s answered no topic", what)
+			a.end(op, Indefinite, 0)
+			return
+		}
+		a.changed(op, *ch, code)
+	})
+}
+
+func changeCode(r kmsg.Response) (int16, bool) {
+	switch r := r.(type) {
+	case *kmsg.CreateTopicsResponse:
+		if len(r.Topics) == 1 {
+			return r.Topics[0].ErrorCode, true
+		}
+	case *kmsg.CreatePartitionsResponse:
+		if len(r.Topics) == 1 {
+			return r.Topics[0].ErrorCode, true
+		}
+	}
+	return 0, false
+}
+
+// changed handles the answer to a change. A retry of a change whose
+// earlier attempt was indefinite may find it done (TOPIC_ALREADY_EXISTS,
+// INVALID_PARTITIONS): Metadata then tells.
+func (a *admin) changed(op *Op, ch changeRequest, code int16) {
+	a.check = true
+	switch {
+	case code == 0:
+		a.end(op, OK, 0)
+		a.acked = append(a.acked, adminTopic{ch.topic, ch.partitions})
+		if !ch.create {
+			a.w.addPartitions(ch.partitions)
+		}
+		// A refused change that this one covers is now legitimately seen.
+		kept := a.refused[:0]
+		for _, t := range a.refused {
+			if t.name != ch.topic || t.partitions > ch.partitions {
+				kept = append(kept, t)
+			}
+		}
+		a.refused = kept
+		a.changeAt = changeRequest{}
+	case indefiniteCode(code) || code == kerr.UnknownServerError.Code:
+		// UNKNOWN_SERVER_ERROR says the broker does not know what
+		// happened (the coordinator write failed after the change was
+		// made in memory): indefinite, as Jepsen's clients treat it.
+		a.end(op, Indefinite, code)
+	case ch.tries > 1 && (code == kerr.TopicAlreadyExists.Code || code == kerr.InvalidPartitions.Code):
+		a.end(op, Indefinite, code) // an earlier attempt may have done it
+		a.changeAt = changeRequest{}
+	default:
+		a.end(op, Failed, code)
+		a.w.logf("admin: %s refused: %s", op.Admin, errName(code))
+		if ch.tries == 1 {
+			a.refused = append(a.refused, adminTopic{ch.topic, ch.partitions})
+		}
+		a.changeAt = changeRequest{}
+	}
+}
+
+// metadata reads the topics the admin knows of and checks them against
+// the acknowledged and refused changes.
+func (a *admin) metadata() {
+	req := kmsg.NewPtrMetadataRequest()
+	req.SetVersion(a.mdVer)
+	names := []string{a.w.topic}
+	for i := 1; i <= a.extras; i++ {
+		names = append(names, fmt.Sprintf("extra%d", i))
+	}
+	for _, n := range names {
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr(n)
+		req.Topics = append(req.Topics, t)
+	}
+	op := a.begin("metadata")
+	verifying := a.w.phase == phaseDrain
+	a.cl.send(req, func(r kmsg.Response, err error) {
+		if err != nil {
+			a.end(op, Indefinite, 0)
+			return
+		}
+		resp := r.(*kmsg.MetadataResponse)
+		op.Seen = map[string]int32{}
+		retry := false
+		for _, t := range resp.Topics {
+			if t.Topic == nil {
+				continue
+			}
+			switch {
+			case t.ErrorCode == 0:
+				op.Seen[*t.Topic] = int32(len(t.Partitions))
+			case t.ErrorCode != kerr.UnknownTopicOrPartition.Code:
+				retry = true // e.g. LEADER_NOT_AVAILABLE: ask again
+			}
+		}
+		a.end(op, OK, 0)
+		a.checkSeen(op)
+		if n := op.Seen[a.w.topic]; n > a.w.partitions {
+			a.w.addPartitions(n)
+		}
+		switch {
+		case retry:
+		case verifying:
+			a.check = false
+			a.verifyAt++
+		case a.w.phase != phaseDrain:
+			a.check = false // a read sent before the drain does not verify it
+		}
+	})
+}
+
+// checkSeen fails the run if a Metadata answer lacks an acknowledged
+// change (admin-lost) or shows one the broker refused definitely
+// (admin-refused-applied).
+func (a *admin) checkSeen(op *Op) {
+	for _, t := range a.acked {
+		if got := op.Seen[t.name]; got < t.partitions {
+			a.w.failf("admin-lost", "metadata op %d shows topic %s with %d partitions; %d were acknowledged", op.ID, t.name, got, t.partitions)
+		}
+	}
+	for _, t := range a.refused {
+		if got := op.Seen[t.name]; got >= t.partitions {
+			a.w.failf("admin-refused-applied", "metadata op %d shows topic %s with %d partitions; creating %d was refused with a definite error", op.ID, t.name, got, t.partitions)
+		}
+	}
 }

@@ -49,7 +49,10 @@ type readAt struct {
 //   - produced values are unique (the workload's own invariant);
 //   - inconsistent-offset: one (partition, offset) read with two values;
 //   - phantom: a value read that no produce carried, or in another partition;
-//   - aborted-read: a value read whose produce failed definitely;
+//   - aborted-read: a value read whose produce failed definitely (a
+//     definite error must mean "not written": the broker may answer only
+//     retriable errors or KAFKA_STORAGE_ERROR, both indefinite, for a
+//     write that may have reached the log);
 //   - duplicate-assignment: two acknowledged produces claim one offset;
 //   - lost-write / wrong-value: an acknowledged record not read at its
 //     acknowledged offset with its value;
@@ -60,7 +63,12 @@ type readAt struct {
 //   - hwm-regress / stale-read: a fetch that began after another ended saw
 //     a lower high watermark than that one saw or read, or than an
 //     acknowledged produce that ended before it had reached;
-//   - fetch-error / produce-error: an error code the sim never provokes.
+//   - hwm-regress / stale-read also for ListOffsets latest answers;
+//   - log-start: ListOffsets earliest above 0 (nothing is ever deleted);
+//   - fetch-error / produce-error / list-offsets-error: a non-retriable
+//     error code (OFFSET_OUT_OF_RANGE included: a position reached by
+//     reading never falls out of range without retention or truncation
+//     of acknowledged data).
 func CheckHistory(h *History, complete bool) []string {
 	var c checker
 	produced := c.indexProduced(h)
@@ -69,7 +77,36 @@ func CheckHistory(h *History, complete bool) []string {
 	c.checkContiguous(h)
 	c.checkIdempotent(h, produced)
 	c.checkRealTime(h)
+	c.checkListed(h)
 	return c.failures
+}
+
+// checkListed checks ListOffsets answers: nothing is ever deleted (no
+// retention, compaction or DeleteRecords in the sim), so the earliest
+// offset is 0; and no partition answers a non-retriable error.
+func (c *checker) checkListed(h *History) {
+	for _, op := range h.Ops {
+		if op.Kind != OpListOffsets || op.Outcome != OK {
+			continue
+		}
+		for _, lo := range op.Listed {
+			switch {
+			case lo.ErrorCode != 0 && !indefiniteCode(lo.ErrorCode):
+				c.fail("list-offsets-error", "op %d (%s) partition %d got %s", op.ID, op.Client, lo.Partition, errName(lo.ErrorCode))
+			case lo.ErrorCode == 0 && lo.Timestamp == -2 && lo.Offset != 0:
+				c.fail("log-start", "op %d (%s) partition %d: earliest offset %d; nothing was deleted", op.ID, op.Client, lo.Partition, lo.Offset)
+			}
+		}
+	}
+}
+
+// indefiniteCode says an error code leaves a write's outcome open: a
+// retriable error (the write may have happened, KAFKA-13574) or
+// KAFKA_STORAGE_ERROR (the log went offline after the data may have
+// reached the disk).
+func indefiniteCode(code int16) bool {
+	err := kerr.ErrorForCode(code)
+	return kerr.IsRetriable(err) || err == kerr.KafkaStorageError
 }
 
 func (c *checker) indexProduced(h *History) map[string]*Op {
@@ -84,7 +121,7 @@ func (c *checker) indexProduced(h *History) map[string]*Op {
 			}
 			produced[v] = op
 		}
-		if op.Outcome == Failed || (op.ErrorCode != 0 && !kerr.IsRetriable(kerr.ErrorForCode(op.ErrorCode))) {
+		if op.Outcome == Failed || (op.ErrorCode != 0 && !indefiniteCode(op.ErrorCode)) {
 			c.fail("produce-error", "op %d (%s) to partition %d ended with error %s", op.ID, op.Client, op.Partition, errName(op.ErrorCode))
 		}
 	}
@@ -100,7 +137,7 @@ func (c *checker) indexReads(h *History, produced map[string]*Op) map[int32]map[
 			continue
 		}
 		for _, fp := range op.Fetches {
-			if fp.ErrorCode != 0 && !kerr.IsRetriable(kerr.ErrorForCode(fp.ErrorCode)) {
+			if fp.ErrorCode != 0 && !indefiniteCode(fp.ErrorCode) {
 				c.fail("fetch-error", "op %d (%s) partition %d at offset %d got %s", op.ID, op.Client, fp.Partition, fp.From, errName(fp.ErrorCode))
 			}
 			m := reads[fp.Partition]
@@ -275,8 +312,9 @@ func (c *checker) checkRealTime(h *History) {
 	}
 	marks := map[int32][]mark{}
 	type probe struct {
-		op *Op
-		fp *FetchPart
+		op        *Op
+		partition int32
+		hwm       core.Offset // the high watermark (or latest offset) it saw
 	}
 	var probes []probe
 	for _, op := range h.Ops {
@@ -292,7 +330,15 @@ func (c *checker) checkRealTime(h *History) {
 				}
 				floor := fp.HighWatermark
 				marks[fp.Partition] = append(marks[fp.Partition], mark{op.Return, floor, op, "fetch"})
-				probes = append(probes, probe{op, fp})
+				probes = append(probes, probe{op, fp.Partition, fp.HighWatermark})
+			}
+		case op.Kind == OpListOffsets && op.Outcome == OK:
+			for _, lo := range op.Listed {
+				if lo.ErrorCode != 0 || lo.Timestamp != -1 {
+					continue
+				}
+				marks[lo.Partition] = append(marks[lo.Partition], mark{op.Return, lo.Offset, op, "list-offsets latest"})
+				probes = append(probes, probe{op, lo.Partition, lo.Offset})
 			}
 		}
 	}
@@ -309,24 +355,24 @@ func (c *checker) checkRealTime(h *History) {
 	}
 	state := map[int32]*best{}
 	for _, pr := range probes {
-		ms := marks[pr.fp.Partition]
-		b := state[pr.fp.Partition]
+		ms := marks[pr.partition]
+		b := state[pr.partition]
 		if b == nil {
 			b = &best{floor: -1}
-			state[pr.fp.Partition] = b
+			state[pr.partition] = b
 		}
 		for ; b.i < len(ms) && ms[b.i].at < pr.op.Call; b.i++ {
 			if ms[b.i].floor > b.floor {
 				b.floor, b.m = ms[b.i].floor, &ms[b.i]
 			}
 		}
-		if b.m != nil && pr.fp.HighWatermark < b.floor {
+		if b.m != nil && pr.hwm < b.floor {
 			kind := "hwm-regress"
 			if b.m.why == "acknowledged produce" {
 				kind = "stale-read"
 			}
-			c.fail(kind, "fetch op %d (%s) began at %s and saw partition %d high watermark %d; %s op %d ended at %s having reached %d",
-				pr.op.ID, pr.op.Client, fmtInstant(pr.op.Call), pr.fp.Partition, pr.fp.HighWatermark, b.m.why, b.m.op.ID, fmtInstant(b.m.at), b.floor)
+			c.fail(kind, "%s op %d (%s) began at %s and saw partition %d high watermark %d; %s op %d ended at %s having reached %d",
+				pr.op.Kind, pr.op.ID, pr.op.Client, fmtInstant(pr.op.Call), pr.partition, pr.hwm, b.m.why, b.m.op.ID, fmtInstant(b.m.at), b.floor)
 		}
 	}
 }

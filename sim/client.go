@@ -16,8 +16,10 @@ var errDisconnected = errors.New("connection lost")
 
 // client is the connection half of every simulated client: one
 // connection at a time, pipelined requests answered in order, reconnect
-// with backoff. The workload on top (admin, producer, consumer) sees
-// callbacks only.
+// with backoff. A request unanswered for requestTimeout makes the client
+// give up the connection, as Kafka clients do (request.timeout.ms): every
+// call in flight on it ends with errDisconnected, an indefinite outcome.
+// The workload on top (admin, producer, consumer) sees callbacks only.
 type client struct {
 	w        *world
 	name     string
@@ -28,17 +30,22 @@ type client struct {
 	inflight []*call // sent, unanswered, in send order
 
 	backoffMin, backoffMax core.Instant
-	onReady                func() // connected; may send
+	requestTimeout         core.Instant // also the connect timeout
+	timerSet               bool         // a timeout check is scheduled
+	closesExpected         bool         // acks=0: the broker closes the connection on errors
+	onReady                func()       // connected; may send
 }
 
 type call struct {
-	corr int32
-	req  kmsg.Request
-	done func(kmsg.Response, error)
+	corr     int32
+	req      kmsg.Request
+	done     func(kmsg.Response, error)
+	deadline core.Instant
 }
 
 func newClient(w *world, name string) *client {
-	return &client{w: w, name: name, backoffMin: 5e6, backoffMax: 200e6}
+	return &client{w: w, name: name, backoffMin: 5e6, backoffMax: 200e6,
+		requestTimeout: core.Instant(2e9 + w.rng.Int64N(8e9))}
 }
 
 func (c *client) ready() bool { return c.conn != nil }
@@ -77,8 +84,37 @@ func (c *client) send(req kmsg.Request, done func(kmsg.Response, error)) {
 	}
 	c.corr++
 	frame := kio.AppendRequest(nil, c.corr, c.name, req)
-	c.inflight = append(c.inflight, &call{corr: c.corr, req: req, done: done})
+	c.inflight = append(c.inflight, &call{corr: c.corr, req: req, done: done, deadline: c.w.now + c.requestTimeout})
 	c.w.sendToBroker(c.conn, frame)
+	c.armTimeout()
+}
+
+// sendOneWay writes a request that gets no response (an acks=0 produce).
+func (c *client) sendOneWay(req kmsg.Request) {
+	if c.conn == nil {
+		panic("sim: send without a connection")
+	}
+	c.corr++
+	c.w.sendToBroker(c.conn, kio.AppendRequest(nil, c.corr, c.name, req))
+}
+
+// armTimeout schedules a check at the oldest call's deadline. Deadlines
+// grow in send order, so the oldest call is the first to expire.
+func (c *client) armTimeout() {
+	if c.timerSet || len(c.inflight) == 0 {
+		return
+	}
+	c.timerSet = true
+	c.w.schedule(c.inflight[0].deadline, func() {
+		c.timerSet = false
+		if c.conn != nil && len(c.inflight) > 0 && c.inflight[0].deadline <= c.w.now {
+			c.w.logf("%s: request %d timed out; dropping %s", c.name, c.inflight[0].corr, c.conn)
+			c.w.timeouts++
+			c.abandon(c.conn)
+			return
+		}
+		c.armTimeout()
+	})
 }
 
 // receive matches a response frame to the oldest in-flight call.

@@ -1,32 +1,95 @@
 package sim
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
 )
 
-// consumer reads every partition sequentially from offset 0 with
-// sessionless Fetch requests, one at a time. Each Fetch is one Op; its
-// position in a partition advances past the records it returned.
+// consumer reads every partition sequentially with sessionless Fetch
+// requests, one request at a time, as a consumer with manual assignment
+// does. Each Fetch is one Op; its position in a partition advances past
+// the records it returned.
+//
+// Positions start unknown and are resolved with ListOffsets by the
+// consumer's reset policy (auto.offset.reset: earliest or latest), and
+// again after OFFSET_OUT_OF_RANGE or when the consumer restarts without
+// committed offsets (it forgets its positions now and then). Retriable
+// errors (NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR, ...) are retried
+// after a backoff. The first consumer always resets to earliest and never
+// restarts, so that it reads every record.
 type consumer struct {
 	w       *world
 	cl      *client
 	version int16 // Fetch version (names only: v4-12)
 
-	pos          []core.Offset // next offset per partition
+	pos          []core.Offset // next offset per partition; unknown when < 0
+	reset        int64         // ListOffsets timestamp for unknown positions: -2 earliest, -1 latest
+	listVersion  int16         // ListOffsets version
+	restartMean  core.Instant  // mean time between restarts; 0 never
 	maxWaitMs    int32
 	maxBytes     int32
 	partMaxBytes int32
 	isolation    int8
+	pollGap      core.Instant // at most this long between one answer and the next request (processing)
 	busy         bool
 	stopped      bool
 	fetches      int
 }
 
+// logUniform draws from [2^lo, 2^hi) with every power of two equally
+// likely: small fetch sizes are exercised without every seed's consumers
+// crawling.
+func logUniform(w *world, lo, hi int) int32 {
+	e := lo + w.rng.IntN(hi-lo)
+	return 1<<e + w.rng.Int32N(1<<e)
+}
+
+// posUnknown marks a partition whose position must be resolved.
+const posUnknown core.Offset = -1
+
+func newConsumer(w *world, name string, first bool) *consumer {
+	c := &consumer{w: w, cl: newClient(w, name), version: 4 + int16(w.rng.IntN(9)),
+		pos: make([]core.Offset, w.partitions), reset: -2, listVersion: 1 + int16(w.rng.IntN(6)),
+		maxWaitMs: w.rng.Int32N(500), maxBytes: logUniform(w, 10, 17),
+		partMaxBytes: logUniform(w, 8, 15), isolation: int8(w.rng.IntN(2)),
+		pollGap: core.Instant(2e6 + w.rng.Int64N(40e6))}
+	c.cl.requestTimeout += core.Instant(c.maxWaitMs) * 1e6
+	if !first {
+		if w.rng.IntN(2) == 0 {
+			c.reset = -1
+		}
+		if w.rng.IntN(2) == 0 {
+			c.restartMean = core.Instant(10e9 + w.rng.Int64N(60e9))
+		}
+	}
+	for i := range c.pos {
+		c.pos[i] = posUnknown
+	}
+	return c
+}
+
 func (c *consumer) start() {
 	c.cl.onReady = c.pump
 	c.cl.ensureConn()
+	if c.restartMean > 0 {
+		c.restartLoop()
+	}
+}
+
+// restartLoop forgets every position now and then, as a consumer
+// process restarting without committed offsets would.
+func (c *consumer) restartLoop() {
+	c.w.after(c.w.expInterval(c.restartMean), func() {
+		if !c.w.faulting() {
+			return
+		}
+		for i := range c.pos {
+			c.pos[i] = posUnknown
+		}
+		c.restartLoop()
+	})
 }
 
 func (c *consumer) pump() {
@@ -37,6 +100,104 @@ func (c *consumer) pump() {
 		c.cl.ensureConn()
 		return
 	}
+	for _, off := range c.pos {
+		if off < 0 {
+			c.listOffsets()
+			return
+		}
+	}
+	c.fetch()
+}
+
+// finish ends a request: the next one follows after a short pause, or a
+// backoff after an error.
+func (c *consumer) finish(backoff bool) {
+	c.busy = false
+	delay := core.Instant(c.w.rng.Int64N(int64(c.pollGap)))
+	if backoff {
+		delay = c.cl.backoff()
+	}
+	c.w.after(delay, c.pump)
+}
+
+// listOffsets resolves every unknown position by the reset policy.
+func (c *consumer) listOffsets() {
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.SetVersion(c.listVersion)
+	req.ReplicaID = -1
+	req.IsolationLevel = c.isolation
+	t := kmsg.NewListOffsetsRequestTopic()
+	t.Topic = c.w.topic
+	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
+	for i, off := range c.pos {
+		if off >= 0 {
+			continue
+		}
+		p := kmsg.NewListOffsetsRequestTopicPartition()
+		p.Partition, p.Timestamp, p.CurrentLeaderEpoch = int32(i), c.reset, -1
+		t.Partitions = append(t.Partitions, p)
+		op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: c.reset, Offset: -1})
+	}
+	req.Topics = append(req.Topics, t)
+	c.w.hist.begin(op)
+	c.busy = true
+	c.cl.send(req, func(r kmsg.Response, err error) {
+		op.Return = c.w.now
+		if err != nil {
+			op.Outcome = Indefinite
+			c.busy = false
+			return // pump runs again on reconnect
+		}
+		op.Outcome = OK
+		c.finish(c.listed(op, r.(*kmsg.ListOffsetsResponse)))
+	})
+}
+
+// listed records a ListOffsets answer and adopts its offsets; it says
+// whether an error asks for a backoff.
+func (c *consumer) listed(op *Op, resp *kmsg.ListOffsetsResponse) bool {
+	backoff := false
+	for i := range op.Listed {
+		lo := &op.Listed[i]
+		rp := findListPartition(resp, c.w.topic, lo.Partition)
+		if rp == nil {
+			c.w.failf("protocol", "%s: ListOffsets response lacks partition %d", c.cl.name, lo.Partition)
+			backoff = true
+			continue
+		}
+		lo.ErrorCode = rp.ErrorCode
+		if rp.ErrorCode != 0 {
+			backoff = true
+			continue
+		}
+		lo.Offset = core.Offset(rp.Offset)
+		if lo.Offset < 0 {
+			c.w.failf("protocol", "%s: ListOffsets answered offset %d for partition %d", c.cl.name, lo.Offset, lo.Partition)
+			backoff = true
+			continue
+		}
+		if int(lo.Partition) < len(c.pos) && c.pos[lo.Partition] < 0 {
+			c.pos[lo.Partition] = lo.Offset
+		}
+	}
+	return backoff
+}
+
+func findListPartition(resp *kmsg.ListOffsetsResponse, topic string, partition int32) *kmsg.ListOffsetsResponseTopicPartition {
+	for i := range resp.Topics {
+		if resp.Topics[i].Topic != topic {
+			continue
+		}
+		for j := range resp.Topics[i].Partitions {
+			if rp := &resp.Topics[i].Partitions[j]; rp.Partition == partition {
+				return rp
+			}
+		}
+	}
+	return nil
+}
+
+func (c *consumer) fetch() {
 	req := kmsg.NewPtrFetchRequest()
 	req.SetVersion(c.version)
 	req.ReplicaID = -1
@@ -49,8 +210,9 @@ func (c *consumer) pump() {
 	t.Topic = c.w.topic
 	op := &Op{Client: c.cl.name, Kind: OpFetch, Call: c.w.now}
 	for i, off := range c.pos {
-		// Ask for a random non-empty subset of partitions.
-		if len(c.pos) > 1 && c.w.rng.IntN(3) == 0 && !(i == len(c.pos)-1 && len(t.Partitions) == 0) {
+		// Ask for a random non-empty subset of partitions while faults
+		// run; for all of them, as a real consumer does, once they stop.
+		if c.w.faulting() && len(c.pos) > 1 && c.w.rng.IntN(3) == 0 && !(i == len(c.pos)-1 && len(t.Partitions) == 0) {
 			continue
 		}
 		p := kmsg.NewFetchRequestTopicPartition()
@@ -63,19 +225,14 @@ func (c *consumer) pump() {
 	c.busy = true
 	c.fetches++
 	c.cl.send(req, func(r kmsg.Response, err error) {
-		c.busy = false
 		op.Return = c.w.now
 		if err != nil {
 			op.Outcome = Indefinite
+			c.busy = false
 			return // pump runs again on reconnect
 		}
 		op.Outcome = OK
-		retry := c.fetched(op, r.(*kmsg.FetchResponse))
-		delay := core.Instant(c.w.rng.Int64N(2e6))
-		if retry {
-			delay = c.cl.backoff()
-		}
-		c.w.after(delay, c.pump)
+		c.finish(c.fetched(op, r.(*kmsg.FetchResponse)))
 	})
 }
 
@@ -96,32 +253,45 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 			continue
 		}
 		fp.ErrorCode, fp.HighWatermark = rp.ErrorCode, core.Offset(rp.HighWatermark)
+		if rp.ErrorCode == kerr.OffsetOutOfRange.Code {
+			// Re-resolve by the reset policy, as a real consumer does.
+			// The checker reports it: without retention or truncation
+			// of acknowledged data, a position reached by reading never
+			// falls out of range.
+			c.pos[fp.Partition] = posUnknown
+			continue
+		}
 		if rp.ErrorCode != 0 {
 			backoff = true // retriable or not, wait before asking again
 			continue
 		}
-		recs, err := decodeBatches(rp.RecordBatches)
-		if err != nil {
-			c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
-			backoff = true
-		}
-		for _, r := range recs {
-			if r.offset < fp.From {
-				continue // a fetch returns whole batches
-			}
-			if r.offset >= fp.HighWatermark {
-				c.w.failf("read-past-hwm", "%s: partition %d offset %d read past the high watermark %d", c.cl.name, fp.Partition, r.offset, fp.HighWatermark)
-			}
-			if c.w.cfg.canary == canaryMisrecordRead && c.w.rng.IntN(1000) == 0 {
-				r.offset++ // planted bug: the consumer records the wrong offset
-			}
-			fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value})
-		}
-		if n := len(fp.Records); n > 0 {
-			c.pos[fp.Partition] = fp.Records[n-1].Offset + 1
-		}
+		c.record(fp, rp.RecordBatches)
 	}
 	return backoff
+}
+
+// record decodes one partition's batches into fp and advances the
+// position past them.
+func (c *consumer) record(fp *FetchPart, batches []byte) {
+	recs, err := decodeBatches(batches)
+	if err != nil {
+		c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
+	}
+	for _, r := range recs {
+		if r.offset < fp.From {
+			continue // a fetch returns whole batches
+		}
+		if r.offset >= fp.HighWatermark {
+			c.w.failf("read-past-hwm", "%s: partition %d offset %d read past the high watermark %d", c.cl.name, fp.Partition, r.offset, fp.HighWatermark)
+		}
+		if c.w.cfg.canary == canaryMisrecordRead && c.w.rng.IntN(1000) == 0 {
+			r.offset++ // planted bug: the consumer records the wrong offset
+		}
+		fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value})
+	}
+	if n := len(fp.Records); n > 0 && c.pos[fp.Partition] >= 0 {
+		c.pos[fp.Partition] = fp.Records[n-1].Offset + 1
+	}
 }
 
 func findFetchPartition(resp *kmsg.FetchResponse, topic string, partition int32) *kmsg.FetchResponseTopicPartition {

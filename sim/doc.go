@@ -15,22 +15,60 @@
 // Events are closures ordered by (virtual instant, sequence number). The
 // broker runs the production driver (io/driver) over the crashable memfs,
 // so the real segment store and recovery run under the sim's crashes.
-// Storage effects complete synchronously inside one Handle, so crashes
-// between events never find unsynced data; crash points (fault
-// crash-at-io) crash the broker just before a chosen file operation,
-// inside Handle, by unwinding it with a panic that world.handle recovers.
+// Storage effects run synchronously inside one Handle; their completions
+// pass the driver's Hold hook, through which a slow disk delivers them
+// late (so a crash can fall between a write and its acknowledgement).
+// Crash points (fault crash-at-io) crash the broker just before a chosen
+// file operation, inside Handle, by unwinding it with a panic that
+// world.handle recovers.
+//
+// # Faults (swarm: each seed draws a subset and its rates)
+//
+//   - crash: power loss; unsynced data lost or torn per the seed's memfs
+//     crash policy; restart with recovery.
+//   - crash-at-io: crash just before a chosen file operation.
+//   - bit-flip: before a crash, a bit flips in a segment's unsynced tail
+//     (a flip in synced data is media damage one replica cannot survive:
+//     TestSyncedBitFlip shows recovery truncates there instead of serving
+//     it).
+//   - io-error: a segment write or fsync fails (EIO); the partition goes
+//     offline with KAFKA_STORAGE_ERROR until the broker is restarted.
+//   - disk-full: for a window every segment write fails with ENOSPC; when
+//     space is freed the broker is restarted.
+//   - slow-disk: for a window a share of storage and coordination
+//     completions reach the broker late, possibly reordered.
+//   - pause: the broker process stops (SIGSTOP, GC); events queue and are
+//     handled in order when it resumes.
+//   - clock-jump-forward / clock-jump-back: the broker's clock moves; the
+//     core keeps its own time monotonic.
+//   - partition: frames between the broker and one client (or all) stall,
+//     in one direction or both; clients time out (request.timeout),
+//     reconnect, and their in-flight operations become indefinite.
+//   - conn-reset, latency-spike: a connection breaks; a frame is late.
+//
+// # Clients
+//
+// Idempotent producers (retries, up to five batches in flight per
+// partition), plain producers with acks 0, 1 or all, consumers that
+// resolve positions with ListOffsets (earliest or latest) at start, after
+// OFFSET_OUT_OF_RANGE and after restarts, and an admin that creates the
+// topic, adds partitions and creates topics during the run and checks
+// Metadata for every acknowledged change. Timeouts and lost connections
+// are indefinite outcomes, never failures; so are retriable errors and
+// KAFKA_STORAGE_ERROR.
 //
 // # A run
 //
 //  1. Setup: the seed draws the broker's segment and index sizes, the disk's
-//     crash policy (torn tails, garbage), latency, the clients (count,
-//     idempotence, acks, API versions, pipelining) and the fault mix
-//     (swarm testing). The admin creates the topic.
-//  2. Faults: producers and consumers run while faults fire, for
-//     Config.Duration of virtual time.
-//  3. Drain: faults stop, producers finish what they started, and the
-//     run converges once every consumer has read every acknowledged
-//     record — or fails for liveness after a minute.
+//     crash policy (torn tails, garbage), latency, the clients and the
+//     fault mix. The admin creates the topic.
+//  2. Faults: clients run while faults fire, for Config.Duration of
+//     virtual time.
+//  3. Drain (liveness): faults stop; a probe producer writes one batch to
+//     every partition and must be acknowledged (every partition writable),
+//     the admin's Metadata must show every acknowledged change, and every
+//     consumer must read every acknowledged record. It fails after a
+//     minute without consumer progress or five minutes in all.
 //  4. Check: CheckHistory runs the queue checks over the recorded history.
 //
 // The broker runs with log.flush.interval.messages=1: an acknowledgement

@@ -45,8 +45,69 @@ func drawFaults(w *world) []fault {
 	if w.rng.Float64() < 0.6 {
 		out = append(out, &connResetFault{meanInterval: core.Instant(50e6 + w.rng.Int64N(3e9))})
 	}
+	if w.rng.Float64() < 0.4 {
+		out = append(out, &slowDiskFault{
+			meanInterval: core.Instant(500e6 + w.rng.Int64N(10e9)),
+			lengthMax:    core.Instant(100e6 + w.rng.Int64N(5e9)),
+			probMax:      0.05 + w.rng.Float64()*0.95,
+			delayMax:     core.Instant(1e6 + w.rng.Int64N(2e9)),
+		})
+	}
+	if w.rng.Float64() < 0.3 {
+		out = append(out, &diskFullFault{
+			meanInterval: core.Instant(2e9 + w.rng.Int64N(20e9)),
+			lengthMax:    core.Instant(10e6 + w.rng.Int64N(3e9)),
+		})
+	}
+	if w.rng.Float64() < 0.4 {
+		out = append(out, &partitionFault{
+			meanInterval: core.Instant(500e6 + w.rng.Int64N(10e9)),
+			lengthMax:    core.Instant(10e6 + w.rng.Int64N(15e9)),
+		})
+	}
+	if w.rng.Float64() < 0.4 {
+		out = append(out, &clockJumpFault{
+			meanInterval: core.Instant(500e6 + w.rng.Int64N(10e9)),
+			forwardMax:   core.Instant(1e9 + w.rng.Int64N(3600e9)),
+			backMax:      core.Instant(1e6 + w.rng.Int64N(10e9)),
+		})
+	}
+	if w.rng.Float64() < 0.4 {
+		out = append(out, &pauseFault{
+			meanInterval: core.Instant(500e6 + w.rng.Int64N(10e9)),
+			lengthMax:    core.Instant(1e6 + w.rng.Int64N(8e9)),
+		})
+	}
+	if len(out) == 0 {
+		// Swarm testing wants a non-empty subset: a run without faults
+		// is what the quiet phases already give.
+		out = append(out, &connResetFault{meanInterval: core.Instant(50e6 + w.rng.Int64N(3e9))})
+	}
+	if causesCrashes(out) && w.rng.Float64() < 0.5 {
+		w.bitFlipProb = 0.1 + w.rng.Float64()*0.9
+		out = append(out, bitFlipMarker{w.bitFlipProb})
+	}
 	return out
 }
+
+func causesCrashes(fs []fault) bool {
+	for _, f := range fs {
+		switch f.name() {
+		case "crash", "crash-at-io", "io-error", "disk-full":
+			return true
+		}
+	}
+	return false
+}
+
+// bitFlipMarker records in the mix that crashes of this seed may first
+// flip a bit in an unsynced tail (see world.flipUnsyncedBit); the crash
+// paths do the flipping.
+type bitFlipMarker struct{ prob float64 }
+
+func (f bitFlipMarker) name() string     { return "bit-flip" }
+func (f bitFlipMarker) describe() string { return fmt.Sprintf("bit-flip(p=%.2f)", f.prob) }
+func (f bitFlipMarker) arm(*world)       {}
 
 func describeFaults(fs []fault) string {
 	if len(fs) == 0 {
@@ -116,6 +177,8 @@ func (f *connResetFault) arm(w *world) {
 
 func fmtDur(d core.Instant) string {
 	switch {
+	case d < 0:
+		return "-" + fmtDur(-d)
 	case d >= 1e9:
 		return fmt.Sprintf("%.1fs", float64(d)/1e9)
 	case d >= 1e6:
@@ -174,5 +237,170 @@ func (f *ioErrorFault) arm(w *world) {
 		op := []string{memfs.OpWrite, memfs.OpSync}[w.rng.IntN(2)]
 		w.ioErr = &ioErrorPoint{op: op, skip: w.rng.IntN(20), restartMax: f.restartMax}
 		f.arm(w)
+	})
+}
+
+// window schedules a fault's occurrences: after an exponential interval
+// with the mean, fire runs if the world is still in the fault phase; the
+// fault then rearms. fire must arrange its own healing.
+func (w *world) window(mean core.Instant, fire func()) {
+	w.after(w.expInterval(mean), func() {
+		if !w.faulting() {
+			return
+		}
+		fire()
+		w.window(mean, fire)
+	})
+}
+
+// slowDiskFault opens windows during which a share of the storage and
+// coordination completions reach the broker late (see world.hold).
+type slowDiskFault struct {
+	meanInterval, lengthMax core.Instant
+	probMax                 float64
+	delayMax                core.Instant
+	prob                    float64 // of the current window
+}
+
+func (f *slowDiskFault) name() string { return "slow-disk" }
+func (f *slowDiskFault) describe() string {
+	return fmt.Sprintf("slow-disk(every~%s,for<%s,p<%.2f,delay<%s)", fmtDur(f.meanInterval), fmtDur(f.lengthMax), f.probMax, fmtDur(f.delayMax))
+}
+
+func (f *slowDiskFault) arm(w *world) {
+	w.window(f.meanInterval, func() {
+		if w.slowDisk != nil {
+			return
+		}
+		f.prob = w.rng.Float64() * f.probMax
+		w.slowDisk = f
+		w.after(1+core.Instant(w.rng.Int64N(int64(f.lengthMax))), func() { w.slowDisk = nil })
+	})
+}
+
+// diskFullFault opens windows during which every write fails with
+// ENOSPC. When space is freed, a broker that hit the full disk (and took
+// partitions offline) is restarted by its operator.
+type diskFullFault struct{ meanInterval, lengthMax core.Instant }
+
+func (f *diskFullFault) name() string { return "disk-full" }
+func (f *diskFullFault) describe() string {
+	return fmt.Sprintf("disk-full(every~%s,for<%s)", fmtDur(f.meanInterval), fmtDur(f.lengthMax))
+}
+
+func (f *diskFullFault) arm(w *world) {
+	w.window(f.meanInterval, func() {
+		if w.now < w.diskFullEnd || !w.up {
+			return
+		}
+		w.diskFullEnd = w.now + 1 + core.Instant(w.rng.Int64N(int64(f.lengthMax)))
+		w.diskFullHits = 0
+		w.schedule(w.diskFullEnd, func() {
+			// Whichever incarnation hit the full disk, the one running
+			// now may have partitions offline: restart it.
+			if w.diskFullHits > 0 && w.up {
+				w.logf("disk space freed; restarting the broker")
+				w.crash()
+				w.after(1e6, w.restart)
+			}
+		})
+	})
+}
+
+// partitionFault cuts the network between clients and the broker for a
+// while: one client or all of them (the broker isolated), both
+// directions or one (asymmetric). Frames stall; clients time out, drop
+// the connection and redial, which fails until the path heals.
+type partitionFault struct{ meanInterval, lengthMax core.Instant }
+
+func (f *partitionFault) name() string { return "partition" }
+func (f *partitionFault) describe() string {
+	return fmt.Sprintf("partition(every~%s,for<%s)", fmtDur(f.meanInterval), fmtDur(f.lengthMax))
+}
+
+func (f *partitionFault) arm(w *world) {
+	w.window(f.meanInterval, func() {
+		clients := w.clients()
+		if w.rng.IntN(4) != 0 {
+			i := w.rng.IntN(len(clients))
+			clients = clients[i : i+1]
+		}
+		until := w.now + 1 + core.Instant(w.rng.Int64N(int64(f.lengthMax)))
+		var c cut
+		switch w.rng.IntN(4) {
+		case 0:
+			c.toBroker = until
+		case 1:
+			c.toClient = until
+		default:
+			c.toBroker, c.toClient = until, until
+		}
+		w.count(f.name())
+		for _, cl := range clients {
+			cc := c
+			w.cuts[cl] = &cc
+			w.logf("partition: %s cut (to broker until %s, to client until %s)", cl.name, fmtInstant(c.toBroker), fmtInstant(c.toClient))
+			w.schedule(until, func() {
+				if w.cuts[cl] == &cc {
+					delete(w.cuts, cl)
+				}
+			})
+		}
+	})
+}
+
+// clients lists every client of the world, in a fixed order.
+func (w *world) clients() []*client {
+	out := []*client{w.admin.cl}
+	for _, p := range w.producers {
+		out = append(out, p.cl)
+	}
+	for _, c := range w.consumers {
+		out = append(out, c.cl)
+	}
+	return out
+}
+
+// clockJumpFault moves the broker's clock: forward (an NTP step, a VM
+// migrated) or backward. The core clamps its time to be monotonic, so a
+// backward jump freezes the broker's time until virtual time catches up.
+// Forward jumps stay below an hour: retention (7 days) must not delete
+// acknowledged data, which would be Kafka's documented behaviour.
+type clockJumpFault struct{ meanInterval, forwardMax, backMax core.Instant }
+
+func (f *clockJumpFault) name() string { return "clock-jump" }
+func (f *clockJumpFault) describe() string {
+	return fmt.Sprintf("clock-jump(every~%s,+%s,-%s)", fmtDur(f.meanInterval), fmtDur(f.forwardMax), fmtDur(f.backMax))
+}
+
+func (f *clockJumpFault) arm(w *world) {
+	w.window(f.meanInterval, func() {
+		if w.rng.IntN(2) == 0 {
+			w.clockSkew += 1 + core.Instant(w.rng.Int64N(int64(f.forwardMax)))
+			w.count("clock-jump-forward")
+		} else {
+			w.clockSkew -= 1 + core.Instant(w.rng.Int64N(int64(f.backMax)))
+			w.count("clock-jump-back")
+		}
+		w.logf("broker clock skew now %s", fmtDur(w.clockSkew))
+	})
+}
+
+// pauseFault stops the broker process for a while (SIGSTOP, a long GC
+// pause, a frozen VM): it handles nothing, then catches up in order.
+type pauseFault struct{ meanInterval, lengthMax core.Instant }
+
+func (f *pauseFault) name() string { return "pause" }
+func (f *pauseFault) describe() string {
+	return fmt.Sprintf("pause(every~%s,for<%s)", fmtDur(f.meanInterval), fmtDur(f.lengthMax))
+}
+
+func (f *pauseFault) arm(w *world) {
+	w.window(f.meanInterval, func() {
+		if !w.up || w.paused {
+			return
+		}
+		w.count(f.name())
+		w.pause(1 + core.Instant(w.rng.Int64N(int64(f.lengthMax))))
 	})
 }

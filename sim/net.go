@@ -52,9 +52,54 @@ type conn struct {
 	closing   bool
 }
 
+// cut is a network partition between one client and the broker: frames
+// in a direction stall until its instant (TCP retransmits them once the
+// path heals, unless the connection was given up meanwhile). Zero means
+// that direction flows; both set is a full partition.
+type cut struct {
+	toBroker, toClient core.Instant
+}
+
+// stalledUntil says until when frames from cl (toBroker) or to cl stall.
+func (w *world) stalledUntil(cl *client, toBroker bool) core.Instant {
+	c := w.cuts[cl]
+	switch {
+	case c == nil:
+		return 0
+	case toBroker && c.toBroker > w.now:
+		return c.toBroker
+	case !toBroker && c.toClient > w.now:
+		return c.toClient
+	}
+	return 0
+}
+
+// arrival is when a frame sent now towards the broker (or the client)
+// of c arrives: after a latency, after the previous frame of that
+// direction, and after a partition of the path heals.
+func (w *world) arrival(c *conn, toBroker bool) core.Instant {
+	at := w.now + w.latency()
+	if until := w.stalledUntil(c.cl, toBroker); until > 0 {
+		at = max(at, until+w.latency())
+	}
+	if toBroker {
+		at = max(at, c.toBrokerLast)
+		c.toBrokerLast = at
+	} else {
+		at = max(at, c.toClientLast)
+		c.toClientLast = at
+	}
+	return at
+}
+
 // dial opens a connection for cl: the SYN reaches the broker after one
-// latency, the answer comes back after another.
+// latency, the answer comes back after another. Across a partition the
+// SYN is lost and the client's connect attempt times out.
 func (w *world) dial(cl *client) {
+	if w.stalledUntil(cl, true) > 0 || w.stalledUntil(cl, false) > 0 {
+		w.after(cl.requestTimeout, cl.dialFailed)
+		return
+	}
 	w.after(w.latency(), func() {
 		if !w.up {
 			w.after(w.latency(), cl.dialFailed)
@@ -66,8 +111,7 @@ func (w *world) dial(cl *client) {
 		w.conns[c.id] = c
 		w.connList = append(w.connList, c)
 		w.trace.fold(w.now, trConnect, uint64(c.id), 0, []byte(cl.name))
-		c.toClientLast = w.now + w.latency()
-		w.schedule(c.toClientLast, func() {
+		w.schedule(w.arrival(c, false), func() {
 			if !c.clientOpen {
 				cl.dialFailed()
 				return
@@ -79,9 +123,7 @@ func (w *world) dial(cl *client) {
 
 // sendToBroker puts a request frame (with its length prefix) on the wire.
 func (w *world) sendToBroker(c *conn, frame []byte) {
-	at := max(w.now+w.latency(), c.toBrokerLast)
-	c.toBrokerLast = at
-	w.schedule(at, func() {
+	w.schedule(w.arrival(c, true), func() {
 		if !c.brokerOpen || !w.up || c.incarnation != w.incarnation {
 			return
 		}
@@ -132,7 +174,9 @@ func (t *transport) Close(id core.ConnID, seq uint64, reason string) {
 	if c == nil || !c.brokerOpen || t.incarnation != w.incarnation {
 		return
 	}
-	w.failf("broker-close", "broker closed connection %d of %s at request %d: %s", id, c.cl.name, seq, reason)
+	if !c.cl.closesExpected {
+		w.failf("broker-close", "broker closed connection %d of %s at request %d: %s", id, c.cl.name, seq, reason)
+	}
 	c.closing, c.closeAt = true, seq
 	w.flushResponses(c)
 }
@@ -157,9 +201,7 @@ func (w *world) flushResponses(c *conn) {
 }
 
 func (w *world) sendToClient(c *conn, frame []byte) {
-	at := max(w.now+w.latency(), c.toClientLast)
-	c.toClientLast = at
-	w.schedule(at, func() {
+	w.schedule(w.arrival(c, false), func() {
 		if !c.clientOpen {
 			return
 		}
@@ -172,9 +214,7 @@ func (w *world) sendToClient(c *conn, frame []byte) {
 // reaches the client, then the client sees the end of the stream.
 func (w *world) closeConn(c *conn, reason string) {
 	w.forgetConn(c)
-	at := max(w.now+w.latency(), c.toClientLast)
-	c.toClientLast = at
-	w.schedule(at, func() { w.clientLost(c) })
+	w.schedule(w.arrival(c, false), func() { w.clientLost(c) })
 	// As its own event: this may run inside the driver's Handle, which
 	// must not be re-entered.
 	w.after(0, func() { w.brokerLost(c) })
@@ -191,7 +231,8 @@ func (w *world) resetConn(c *conn) {
 		w.trace.fold(w.now, trDisconnect, uint64(c.id), 0, nil)
 		cl.lost(c)
 	})
-	w.after(w.latency(), func() { w.brokerLost(c) })
+	// The broker hears of it once the path lets the reset through.
+	w.schedule(max(w.now, w.stalledUntil(cl, true))+w.latency(), func() { w.brokerLost(c) })
 }
 
 func (w *world) clientLost(c *conn) {

@@ -9,8 +9,9 @@ import (
 	"cloudkafka/core"
 )
 
-// producer is a simulated Kafka producer. Plain producers (acks=1 or -1)
-// retry a batch up to attemptsMax times; idempotent producers get a
+// producer is a simulated Kafka producer. Plain producers with acks=0
+// send and forget (every batch's outcome is indefinite); with acks=1 or
+// -1 they retry a batch up to attemptsMax times; idempotent producers get a
 // producer id with InitProducerId, number their records per partition and
 // retry forever in sequence order, as Kafka's producer does with
 // enable.idempotence=true. Each batch is one Op in the history; its
@@ -192,6 +193,15 @@ func (p *producer) sendProduce(batches []*pbatch) {
 		t.Partitions = append(t.Partitions, rp)
 	}
 	req.Topics = append(req.Topics, t)
+	if p.acks == 0 {
+		// No response will come: the outcome is indefinite at once.
+		p.cl.sendOneWay(req)
+		for _, b := range batches {
+			p.remove(b)
+			b.op.Outcome, b.op.Return = Indefinite, p.w.now
+		}
+		return
+	}
 	p.requestsInflight++
 	p.cl.send(req, func(r kmsg.Response, err error) {
 		p.requestsInflight--
@@ -218,8 +228,9 @@ func (p *producer) produced(batches []*pbatch, r kmsg.Response, err error) {
 			p.retry(b, 0)
 		case rp.ErrorCode == 0:
 			p.ack(b, core.Offset(rp.BaseOffset))
-		case kerr.IsRetriable(kerr.ErrorForCode(rp.ErrorCode)) || p.predecessorUnacked(b, rp.ErrorCode):
-			// A retriable error may still have written the batch (KAFKA-13574).
+		case indefiniteCode(rp.ErrorCode) || p.predecessorUnacked(b, rp.ErrorCode):
+			// A retriable error may still have written the batch
+			// (KAFKA-13574); so may KAFKA_STORAGE_ERROR.
 			b.ambiguous = true
 			p.retry(b, rp.ErrorCode)
 		default:

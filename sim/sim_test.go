@@ -1,11 +1,34 @@
 package sim
 
 import (
+	"bufio"
+	"flag"
 	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
+
+// The CI batch: `make test` runs the defaults; a quicker local run can pass
+// for example -sim.seeds=20 -sim.duration=30s.
+var (
+	simSeeds       = flag.Int("sim.seeds", 200, "seeds TestSeeds runs, with faults")
+	simFrom        = flag.Uint64("sim.from", 1, "first seed of TestSeeds")
+	simDuration    = flag.Duration("sim.duration", 2*time.Minute, "simulated fault phase per seed in TestSeeds")
+	simParallel    = flag.Int("sim.parallel", runtime.GOMAXPROCS(0), "worlds simulated at once (each is one goroutine)")
+	simRepeatEvery = flag.Int("sim.repeat-every", 10, "TestSeeds reruns every n-th seed and compares trace hashes")
+)
+
+// faultKinds are the fault counters a batch of seeds must all see fire.
+var faultKinds = []string{
+	"crash", "crash-at-io", "io-error", "disk-full", "slow-disk", "bit-flip",
+	"conn-reset", "partition", "latency-spike", "clock-jump-forward", "clock-jump-back", "pause",
+}
 
 // replay is the command that reruns a seed, for failure messages.
 func replay(cfg Config) string {
@@ -13,56 +36,148 @@ func replay(cfg Config) string {
 		cfg.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, cfg.Faults)
 }
 
+// runAll simulates the configurations, parallel worlds at a time, and
+// returns their results in order. Histories are dropped: a batch would
+// otherwise hold every operation of every seed.
+func runAll(cfgs []Config, parallel int) []Result {
+	// A world's heap is mostly file bytes and history; collecting less
+	// often buys about a third more simulated time per second.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	out := make([]Result, len(cfgs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(1, parallel) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r := Run(cfgs[i])
+				r.History = nil
+				out[i] = r
+			}
+		}()
+	}
+	for i := range cfgs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
 // TestDeterminism runs seeds twice: equal seeds give equal traces, and
 // different seeds different ones.
 func TestDeterminism(t *testing.T) {
-	seen := map[uint64]uint64{}
-	for seed := uint64(100); seed < 105; seed++ {
+	var cfgs []Config
+	for seed := uint64(100); seed < 106; seed++ {
 		cfg := Config{Seed: seed, Duration: 3 * time.Second, Faults: true}
-		a, b := Run(cfg), Run(cfg)
+		cfgs = append(cfgs, cfg, cfg)
+	}
+	rs := runAll(cfgs, *simParallel)
+	seen := map[uint64]uint64{}
+	for i := 0; i < len(rs); i += 2 {
+		a, b, cfg := rs[i], rs[i+1], cfgs[i]
 		if a.TraceHash != b.TraceHash || a.TraceRecords != b.TraceRecords {
 			t.Errorf("seed %d: trace %016x (%d records) then %016x (%d records); want equal\nreplay: %s",
-				seed, a.TraceHash, a.TraceRecords, b.TraceHash, b.TraceRecords, replay(cfg))
+				cfg.Seed, a.TraceHash, a.TraceRecords, b.TraceHash, b.TraceRecords, replay(cfg))
 		}
 		if a.TraceRecords < 1000 {
-			t.Errorf("seed %d: only %d trace records; the run did almost nothing", seed, a.TraceRecords)
+			t.Errorf("seed %d: only %d trace records; the run did almost nothing", cfg.Seed, a.TraceRecords)
 		}
 		if other, dup := seen[a.TraceHash]; dup {
-			t.Errorf("seeds %d and %d have the same trace %016x", other, seed, a.TraceHash)
+			t.Errorf("seeds %d and %d have the same trace %016x", other, cfg.Seed, a.TraceHash)
 		}
-		seen[a.TraceHash] = seed
+		seen[a.TraceHash] = cfg.Seed
 	}
 }
 
-// TestSeeds runs a batch of seeds with their fault mixes and requires
-// every check to pass and the batch to have exercised crashes.
+// TestSeeds is the CI batch: -sim.seeds seeds from -sim.from, each with
+// its fault mix for -sim.duration, every check passing; every fault kind
+// fires somewhere in the batch; and every -sim.repeat-every-th seed runs
+// again with an equal trace hash (the determinism check at full length).
 func TestSeeds(t *testing.T) {
-	n, dur := 20, 30*time.Second
-	if testing.Short() {
-		n, dur = 5, 3*time.Second
+	var cfgs []Config
+	for i := 0; i < *simSeeds; i++ {
+		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true})
 	}
+	start := time.Now()
+	rs := runAll(cfgs, *simParallel)
+	wall := time.Since(start)
 	faults := map[string]int{}
-	ops := 0
-	for seed := uint64(1); seed <= uint64(n); seed++ {
-		cfg := Config{Seed: seed, Duration: dur, Faults: true}
-		r := Run(cfg)
+	ops, simSeconds, failed := 0, 0.0, 0
+	for i, r := range rs {
 		for _, f := range r.Faults {
 			faults[f.Name] += f.Count
 		}
 		ops += r.Ops.Total()
+		simSeconds += r.SimSeconds
 		if r.Failed() {
-			t.Errorf("SEED=%d failed (%s):\n  %s\nreplay: %s", seed, r.Mix, strings.Join(r.Failures, "\n  "), replay(cfg))
+			failed++
+			t.Errorf("SEED=%d failed (%s):\n  %s\nreplay: %s", r.Seed, r.Mix, strings.Join(r.Failures, "\n  "), replay(cfgs[i]))
 		}
 		if r.Ops.ProducesOK == 0 || r.Ops.RecordsRead == 0 {
-			t.Errorf("SEED=%d made no progress: %+v", seed, r.Ops)
+			t.Errorf("SEED=%d made no progress: %+v", r.Seed, r.Ops)
 		}
 	}
-	for _, name := range []string{"crash", "crash-at-io", "io-error", "conn-reset", "latency-spike"} {
-		if faults[name] == 0 {
-			t.Errorf("no %s fault fired in %d seeds", name, n)
+	if len(rs) >= 100 {
+		for _, name := range faultKinds {
+			if faults[name] == 0 {
+				t.Errorf("no %s fault fired in %d seeds", name, len(rs))
+			}
 		}
 	}
-	t.Logf("%d seeds, %d operations checked, faults %v", n, ops, faults)
+	t.Logf("%d seeds (%d failed), %d operations checked, %.0f simulated seconds in %.1fs wall (%.0fx on %d workers); faults %v",
+		len(rs), failed, ops, simSeconds, wall.Seconds(), simSeconds/wall.Seconds(), *simParallel, faults)
+
+	var again []Config
+	var first []Result
+	for i := 0; *simRepeatEvery > 0 && i < len(cfgs); i += *simRepeatEvery {
+		again, first = append(again, cfgs[i]), append(first, rs[i])
+	}
+	for i, r := range runAll(again, *simParallel) {
+		if r.TraceHash != first[i].TraceHash || r.TraceRecords != first[i].TraceRecords {
+			t.Errorf("seed %d: trace %016x (%d records) then %016x (%d records); want equal\nreplay: %s",
+				r.Seed, first[i].TraceHash, first[i].TraceRecords, r.TraceHash, r.TraceRecords, replay(again[i]))
+		}
+	}
+}
+
+// TestRegressions replays every seed in testdata/regressions.txt: seeds
+// that once failed, each line "<seed> [<duration>] # why".
+func TestRegressions(t *testing.T) {
+	f, err := os.Open("testdata/regressions.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cfgs []Config
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text, _, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(text)
+		if len(fields) == 0 {
+			continue
+		}
+		seed, err := strconv.ParseUint(fields[0], 10, 64)
+		if err != nil {
+			t.Fatalf("regressions.txt:%d: seed %q: %v", line, fields[0], err)
+		}
+		cfg := Config{Seed: seed, Duration: 2 * time.Minute, Faults: true}
+		if len(fields) > 1 {
+			if cfg.Duration, err = time.ParseDuration(fields[1]); err != nil {
+				t.Fatalf("regressions.txt:%d: duration %q: %v", line, fields[1], err)
+			}
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range runAll(cfgs, *simParallel) {
+		if r.Failed() {
+			t.Errorf("regression SEED=%d failed (%s):\n  %s\nreplay: %s", r.Seed, r.Mix, strings.Join(r.Failures, "\n  "), replay(cfgs[i]))
+		}
+	}
 }
 
 // TestCanaries plants bugs the checks must catch within a stated number

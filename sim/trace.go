@@ -35,6 +35,7 @@ const (
 	trRestart    = 'O' // broker restarted (incarnation)
 	trFS         = 'F' // file-system operation (op, size)
 	trFault      = 'f' // fault injected (fault name in bytes)
+	trHeld       = 'H' // a held storage completion delivered to the broker
 )
 
 func newTracer() *tracer { return &tracer{h: fnv.New64a()} }

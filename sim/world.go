@@ -19,6 +19,7 @@ type Config struct {
 	Duration  time.Duration // simulated time with workload and faults; the drain phase follows
 	Producers int           // 0 draws 1-4
 	Consumers int           // 0 draws 1-3
+	Brokers   int           // 0 or 1: clusters are not simulated yet
 	Faults    bool          // inject the seed's fault mix
 	canary    canary        // a planted bug; set only by this package's tests
 	// Logf, when set, receives the broker driver's log lines and the
@@ -49,7 +50,8 @@ type Result struct {
 	SimSeconds   float64 // virtual time the run covered, drain included
 	Mix          string  // the seed's draws: workload, network, faults
 	Ops          OpCounts
-	Faults       []FaultCount // by name
+	Faults       []FaultCount // by name, only those that fired
+	Timeouts     int          // client requests given up after request.timeout
 	Converged    bool         // the drain phase caught up
 	Failures     []string
 	History      *History
@@ -59,10 +61,11 @@ type Result struct {
 type OpCounts struct {
 	Produces, ProducesOK, ProducesIndefinite, ProducesFailed int
 	Fetches, RecordsRead                                     int
+	ListOffsets, Admin                                       int
 }
 
 // Total is the number of operations checked.
-func (o OpCounts) Total() int { return o.Produces + o.Fetches }
+func (o OpCounts) Total() int { return o.Produces + o.Fetches + o.ListOffsets + o.Admin }
 
 // FaultCount is how often one fault kind fired.
 type FaultCount struct {
@@ -80,7 +83,8 @@ const epoch core.Instant = 1_700_000_000 * 1e9
 const (
 	dataDir       = "/data"
 	tickInterval  = core.Instant(10e6)
-	drainMax      = core.Instant(60e9)
+	drainMax      = core.Instant(60e9)  // the drain fails after this long without consumer progress
+	drainHardMax  = core.Instant(300e9) // or after this long in all
 	drainPoll     = core.Instant(50e6)
 	pcgStream     = 0x636b73696d // "cksim"
 	phaseSetup    = 0
@@ -109,6 +113,7 @@ type world struct {
 	incarnation int
 
 	net      netParams
+	cuts     map[*client]*cut      // client partitions in force; lookups only
 	conns    map[core.ConnID]*conn // lookups only, never iterated
 	connList []*conn               // open (broker side) connections, by id
 	nextConn core.ConnID
@@ -118,6 +123,7 @@ type world struct {
 	admin      *admin
 	producers  []*producer
 	consumers  []*consumer
+	probe      *producer // the liveness phase's writer, or nil
 	faults     []fault
 	ackedEnd   []core.Offset // per partition: end of the highest acknowledged batch
 
@@ -127,10 +133,23 @@ type world struct {
 	mix         []string
 	converged   bool
 
+	drainRead     core.Offset  // consumers' positions summed at the last progress
+	drainProgress core.Instant // when the consumers last made progress
+
 	crashAt      *crashPoint   // armed crash at a storage operation, or nil
 	crashDownMax core.Instant  // downtime after a crash point fires
 	inBroker     bool          // inside handle: a crash point may fire
 	ioErr        *ioErrorPoint // armed IO error, or nil
+
+	// The broker's process and devices as faults leave them.
+	clockSkew    core.Instant   // the broker's clock minus virtual time; jumps either way
+	paused       bool           // the broker process is stopped (SIGSTOP, a long GC)
+	pausedEvents []core.Event   // what reached it meanwhile, in order
+	slowDisk     *slowDiskFault // holds storage completions, or nil
+	diskFullEnd  core.Instant   // writes fail with ENOSPC before this instant
+	diskFullHits int            // writes refused in the current disk-full window
+	bitFlipProb  float64        // chance that a crash first flips a bit in an unsynced tail
+	timeouts     int            // client requests that timed out
 }
 
 // Run simulates one seed and checks its history.
@@ -151,11 +170,15 @@ func newWorld(cfg Config) *world {
 		now:         epoch,
 		trace:       newTracer(),
 		conns:       map[core.ConnID]*conn{},
+		cuts:        map[*client]*cut{},
 		faultCounts: map[string]int{},
 		topic:       "sim",
 	}
 	w.end = epoch + core.Instant(cfg.Duration)
 	w.fs = newSimFS(w)
+	if cfg.Brokers > 1 {
+		w.fatalf("config", "%d brokers asked for; the simulator runs one broker", cfg.Brokers)
+	}
 	return w
 }
 
@@ -179,6 +202,9 @@ func (w *world) setup() {
 		}
 	}
 	w.mix = append(w.mix, "faults="+describeFaults(w.faults))
+	if w.phase == phaseFinished {
+		return // the configuration was refused
+	}
 	w.restart()
 	w.schedule(w.now+tickInterval, w.tickLoop)
 	w.admin.start()
@@ -222,7 +248,7 @@ func (w *world) drawNetwork() {
 }
 
 func (w *world) drawClients() {
-	w.admin = &admin{w: w, cl: newClient(w, "admin"), version: 2 + int16(w.rng.IntN(6))}
+	w.admin = newAdmin(w)
 	np, nc := w.cfg.Producers, w.cfg.Consumers
 	if np <= 0 {
 		np = 1 + w.rng.IntN(4)
@@ -230,29 +256,65 @@ func (w *world) drawClients() {
 	if nc <= 0 {
 		nc = 1 + w.rng.IntN(3)
 	}
-	idem := 0
+	idem, acks0 := 0, 0
 	for i := 0; i < np; i++ {
-		p := &producer{w: w, cl: newClient(w, fmt.Sprintf("p%d", i)),
-			idempotent: w.rng.IntN(2) == 0, acks: []int16{1, -1}[w.rng.IntN(2)],
-			version: 3 + int16(w.rng.IntN(9)), pidVersion: int16(w.rng.IntN(5)),
-			requestsInflightMax: 1 + w.rng.IntN(5), batchesPerPartMax: 1 + w.rng.IntN(5),
-			queuedPerPartMax: 20, intervalMax: core.Instant(1e6 + w.rng.Int64N(50e6)),
-			recordsPerBatchMax: 1 + w.rng.IntN(8), attemptsMax: 3 + w.rng.IntN(20)}
-		for part := int32(0); part < w.partitions; part++ {
-			p.parts = append(p.parts, &prodPart{partition: part})
-		}
+		p := w.newProducer(fmt.Sprintf("p%d", i), w.rng.IntN(2) == 0)
 		if p.idempotent {
 			idem++
+		}
+		if p.acks == 0 {
+			acks0++
 		}
 		w.producers = append(w.producers, p)
 	}
 	for i := 0; i < nc; i++ {
-		c := &consumer{w: w, cl: newClient(w, fmt.Sprintf("c%d", i)), version: 4 + int16(w.rng.IntN(9)),
-			pos: make([]core.Offset, w.partitions), maxWaitMs: w.rng.Int32N(500),
-			maxBytes: 1 + w.rng.Int32N(1<<16), partMaxBytes: 1 + w.rng.Int32N(1<<16), isolation: int8(w.rng.IntN(2))}
-		w.consumers = append(w.consumers, c)
+		w.consumers = append(w.consumers, newConsumer(w, fmt.Sprintf("c%d", i), i == 0))
 	}
-	w.mix = append(w.mix, fmt.Sprintf("partitions=%d producers=%d(idempotent %d) consumers=%d", w.partitions, np, idem, nc))
+	w.mix = append(w.mix, fmt.Sprintf("partitions=%d producers=%d(idempotent %d, acks=0 %d) consumers=%d",
+		w.partitions, np, idem, acks0, nc))
+}
+
+// newProducer draws a producer's settings. Idempotent producers use
+// acks=1 or all (Kafka's producer refuses acks=0 with idempotence);
+// plain ones any of 0, 1 and all.
+func (w *world) newProducer(name string, idempotent bool) *producer {
+	acks := []int16{1, -1}[w.rng.IntN(2)]
+	if !idempotent && w.rng.IntN(5) == 0 {
+		acks = 0
+	}
+	p := &producer{w: w, cl: newClient(w, name),
+		idempotent: idempotent, acks: acks,
+		version: 3 + int16(w.rng.IntN(9)), pidVersion: int16(w.rng.IntN(5)),
+		requestsInflightMax: 1 + w.rng.IntN(5), batchesPerPartMax: 1 + w.rng.IntN(5),
+		queuedPerPartMax: 20, intervalMax: core.Instant(10e6 + w.rng.Int64N(200e6)),
+		recordsPerBatchMax: 1 + w.rng.IntN(8), attemptsMax: 3 + w.rng.IntN(20)}
+	p.cl.closesExpected = acks == 0 // the broker closes on a failed acks=0 produce
+	for part := int32(0); part < w.partitions; part++ {
+		p.parts = append(p.parts, &prodPart{partition: part})
+	}
+	return p
+}
+
+// addPartitions grows the workload's topic to n partitions once the admin
+// learned the broker has them: producers start writing to them and
+// consumers reading them.
+func (w *world) addPartitions(n int32) {
+	if n <= w.partitions {
+		return
+	}
+	w.logf("topic %s now has %d partitions", w.topic, n)
+	for part := w.partitions; part < n; part++ {
+		w.ackedEnd = append(w.ackedEnd, 0)
+		for _, p := range append(w.producers, w.probe) {
+			if p != nil {
+				p.parts = append(p.parts, &prodPart{partition: part})
+			}
+		}
+		for _, c := range w.consumers {
+			c.pos = append(c.pos, 0)
+		}
+	}
+	w.partitions = n
 }
 
 // topicReady starts the workload and the faults once the topic exists.
@@ -271,19 +333,32 @@ func (w *world) topicReady() {
 	for _, f := range w.faults {
 		f.arm(w)
 	}
+	w.admin.startChanges()
 	w.schedule(w.end, w.startDrain)
 }
 
 func (w *world) faulting() bool { return w.phase == phaseFaults }
 
 // startDrain stops faults and new produces; the run ends once every
-// producer is idle and every consumer has read every acknowledged record.
+// producer is idle, a fresh produce to every partition was acknowledged
+// (each partition is writable again), the admin's acknowledged changes
+// are all visible, and every consumer has read every acknowledged record.
 func (w *world) startDrain() {
 	w.phase = phaseDrain
+	w.drainProgress = w.now
 	w.logf("drain: faults and new produces stop")
 	for _, p := range w.producers {
 		p.stopped = true
 	}
+	w.probe = w.newProducer("probe", false)
+	w.probe.acks, w.probe.attemptsMax, w.probe.stopped = -1, 1<<30, true
+	w.probe.cl.closesExpected = false
+	for _, part := range w.probe.parts {
+		w.probe.newBatch(part)
+	}
+	w.probe.cl.onReady = w.probe.pump
+	w.probe.pump()
+	w.admin.verify()
 	w.drainCheck()
 }
 
@@ -296,12 +371,27 @@ func (w *world) drainCheck() {
 		w.phase = phaseFinished
 		return
 	}
-	if w.now-w.end >= drainMax {
-		w.failf("liveness", "no convergence %s after faults stopped: %s", fmtDur(drainMax), w.lagReport())
+	if read := w.recordsRead(); read > w.drainRead {
+		w.drainRead, w.drainProgress = read, w.now
+	}
+	if w.now-w.drainProgress >= drainMax || w.now-w.end >= drainHardMax {
+		w.failf("liveness", "no convergence %s after faults stopped (consumers idle for %s): %s",
+			fmtDur(w.now-w.end), fmtDur(w.now-w.drainProgress), w.lagReport())
 		w.phase = phaseFinished
 		return
 	}
 	w.after(drainPoll, w.drainCheck)
+}
+
+// recordsRead sums the consumers' positions: it grows while they catch up.
+func (w *world) recordsRead() core.Offset {
+	var n core.Offset
+	for _, c := range w.consumers {
+		for _, off := range c.pos {
+			n += max(off, 0)
+		}
+	}
+	return n
 }
 
 func (w *world) drained() bool {
@@ -309,6 +399,9 @@ func (w *world) drained() bool {
 		if !p.idle() {
 			return false
 		}
+	}
+	if !w.probe.idle() || !w.admin.verified() {
+		return false
 	}
 	for _, c := range w.consumers {
 		if !c.caughtUp() {
@@ -319,8 +412,11 @@ func (w *world) drained() bool {
 }
 
 func (w *world) lagReport() string {
-	s := fmt.Sprintf("broker up=%v acked ends %v;", w.up, w.ackedEnd)
-	for _, p := range w.producers {
+	s := fmt.Sprintf("broker up=%v paused=%v acked ends %v; admin verified=%v;", w.up, w.paused, w.ackedEnd, w.admin.verified())
+	for _, p := range append(w.producers, w.probe) {
+		if p == nil {
+			continue
+		}
 		q := 0
 		for _, part := range p.parts {
 			q += len(part.queue)
@@ -335,31 +431,47 @@ func (w *world) lagReport() string {
 
 // loop runs events until the run finishes or nothing is left to do.
 func (w *world) loop() {
-	hardEnd := w.end + drainMax + 10e9
+	if w.runUntil(w.end+drainHardMax+10e9) && w.phase != phaseFinished {
+		w.failf("liveness", "setup did not finish: %s", w.lagReport())
+	}
+}
+
+// runUntil runs events up to instant until or the end of the run; it
+// says whether it stopped at until.
+func (w *world) runUntil(until core.Instant) bool {
 	for w.phase != phaseFinished {
-		ev, ok := w.next()
-		if !ok {
+		if len(w.queue) == 0 {
 			w.failf("liveness", "event queue ran dry at %s", fmtInstant(w.now))
-			return
+			return false
 		}
-		if ev.at > hardEnd {
-			w.failf("liveness", "setup did not finish: %s", w.lagReport())
-			return
+		if w.queue[0].at > until {
+			return true
 		}
+		ev, _ := w.next()
 		w.now = ev.at
 		ev.fn()
 	}
+	return false
 }
+
+// brokerNow is the broker's clock: virtual time plus the skew clock
+// jumps left. The core never lets its own time run backwards.
+func (w *world) brokerNow() core.Instant { return w.now + w.clockSkew }
 
 func (w *world) tickLoop() {
 	if w.phase == phaseFinished {
 		return
 	}
-	if w.up {
-		w.trace.fold(w.now, trTick, 0, 0, nil)
-		w.handle(core.Tick{Now: w.now})
+	if w.up && !w.paused {
+		w.tick()
 	}
 	w.after(tickInterval, w.tickLoop)
+}
+
+func (w *world) tick() {
+	now := w.brokerNow()
+	w.trace.fold(w.now, trTick, uint64(now), 0, nil)
+	w.handle(core.Tick{Now: now})
 }
 
 // crash stops the broker as a power loss would: connections die without
@@ -368,6 +480,7 @@ func (w *world) crash() {
 	w.logf("crash")
 	w.trace.fold(w.now, trCrash, uint64(w.incarnation), 0, nil)
 	w.up, w.drv = false, nil
+	w.paused, w.pausedEvents = false, nil
 	for _, c := range w.connList {
 		c.brokerOpen = false
 		if c.clientOpen {
@@ -381,6 +494,9 @@ func (w *world) crash() {
 		delete(w.conns, c.id)
 	}
 	w.connList = nil
+	if w.bitFlipProb > 0 && w.faulting() && w.rng.Float64() < w.bitFlipProb {
+		w.flipUnsyncedBit()
+	}
 	w.fs.Crash(w.rng)
 }
 
@@ -413,10 +529,10 @@ func (w *world) restart() {
 	if drv == nil {
 		return // a crash point fired during recovery; a restart is scheduled
 	}
+	drv.Hold = w.hold
 	w.drv, w.up = drv, true
 	w.logf("broker up (incarnation %d)", w.incarnation)
-	w.trace.fold(w.now, trTick, 0, 0, nil)
-	w.handle(core.Tick{Now: w.now})
+	w.tick()
 }
 
 func (w *world) openCoordinator() (c *kio.FileCoordinator, err error) {
@@ -458,7 +574,7 @@ func (w *world) fatalf(kind, format string, args ...any) {
 
 func (w *world) result() Result {
 	r := Result{Seed: w.cfg.Seed, TraceHash: w.trace.sum(), TraceRecords: w.trace.n,
-		SimSeconds: float64(w.now-epoch) / 1e9, Converged: w.converged, History: &w.hist}
+		SimSeconds: float64(w.now-epoch) / 1e9, Converged: w.converged, History: &w.hist, Timeouts: w.timeouts}
 	r.Mix = fmt.Sprint(w.mix)
 	r.Mix = r.Mix[1 : len(r.Mix)-1]
 	for _, op := range w.hist.Ops {
@@ -478,6 +594,10 @@ func (w *world) result() Result {
 			for _, fp := range op.Fetches {
 				r.Ops.RecordsRead += len(fp.Records)
 			}
+		case OpListOffsets:
+			r.Ops.ListOffsets++
+		case OpAdmin:
+			r.Ops.Admin++
 		}
 	}
 	names := make([]string, 0, len(w.faultCounts))

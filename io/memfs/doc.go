@@ -46,7 +46,12 @@
 // # Determinism
 //
 // ReadDir is sorted, Crash visits files in name order and draws only from
-// the rng it is given, and nothing reads a clock. The FS is safe for
-// concurrent use (one mutex) so that realio-style tests can share it, but
-// the simulator drives it from one goroutine.
+// the rng it is given, and nothing reads a clock. The FS has no locks: it
+// is driven from one goroutine, as the simulator does.
+//
+// # Cost
+//
+// Sync copies only the bytes written or truncated since the file's last
+// Sync, so a segment file that grows by appends costs O(append) per sync
+// rather than O(file).
 package memfs

@@ -47,10 +47,22 @@ type CrashPolicy struct {
 	GarbageBytesMax int
 }
 
-// node is one file's content. Invariant: synced is never aliased by data.
+// node is one file's content. Invariant: synced is never aliased by data,
+// and data[:same] == synced[:same].
 type node struct {
 	data   []byte // written image, what reads see
 	synced []byte // durable image, what a crash leaves
+	// same is a length up to which the two images are known equal, so
+	// that Sync copies only what changed since the last one: without it a
+	// sync of a growing segment file costs its whole size.
+	same int
+}
+
+// dirty lowers same to off: the images may differ from off on.
+func (n *node) dirty(off int64) {
+	if off < int64(n.same) {
+		n.same = int(off)
+	}
 }
 
 // FS is a crashable in-memory file system. The zero value is not usable;
@@ -308,6 +320,7 @@ func (m *FS) Crash(rng *rand.Rand) {
 		seen[n] = true
 		n.data = m.Policy.survivor(n, rng)
 		n.synced = slices.Clone(n.data)
+		n.same = len(n.data)
 	}
 	m.gen++
 }
@@ -349,6 +362,29 @@ func (m *FS) Corrupt(name string, off int64) error {
 		n.synced[off] ^= 1
 	}
 	return nil
+}
+
+// Files lists every file of the current namespace, sorted. Like Corrupt,
+// it is a test hook: it does not go through Inject.
+func (m *FS) Files() []string {
+	names := make([]string, 0, len(m.files))
+	// order-independent: names collected, then sorted
+	for name := range m.files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// WrittenSize returns the length of the written image of name, without
+// going through Inject.
+func (m *FS) WrittenSize(name string) (int64, error) {
+	name = path.Clean(name)
+	n, ok := m.files[name]
+	if !ok {
+		return 0, notExist("writtensize", name)
+	}
+	return int64(len(n.data)), nil
 }
 
 // ReadFile returns a copy of the written image of name.
@@ -417,8 +453,10 @@ func (f *file) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, &fs.PathError{Op: OpWrite, Path: f.name, Err: fs.ErrInvalid}
 	}
-	if end := off + int64(len(p)); end > int64(len(f.n.data)) {
-		f.n.data = append(f.n.data, make([]byte, end-int64(len(f.n.data)))...)
+	f.n.dirty(off)
+	if end, old := off+int64(len(p)), int64(len(f.n.data)); end > old {
+		f.n.data = slices.Grow(f.n.data, int(end-old))[:end]
+		clear(f.n.data[old:max(old, off)]) // a hole before off reads as zeros
 	}
 	copy(f.n.data[off:], p)
 	return len(p), nil
@@ -438,6 +476,7 @@ func (f *file) Truncate(size int64) error {
 	if size < 0 {
 		return &fs.PathError{Op: OpTruncate, Path: f.name, Err: fs.ErrInvalid}
 	}
+	f.n.dirty(size)
 	if size <= int64(len(f.n.data)) {
 		f.n.data = f.n.data[:size:size]
 		return nil
@@ -450,7 +489,10 @@ func (f *file) Sync() error {
 	if err := f.begin(OpSync); err != nil {
 		return err
 	}
-	f.n.synced = slices.Clone(f.n.data)
+	// Only the bytes from same on can differ; the synced buffer is the
+	// node's own, so appending to it never touches data.
+	f.n.synced = append(f.n.synced[:f.n.same], f.n.data[f.n.same:]...)
+	f.n.same = len(f.n.data)
 	return nil
 }
 

@@ -210,3 +210,49 @@ func TestReadAtEOF(t *testing.T) {
 		t.Fatalf("got n=%d err=%v; want 2 and io.EOF", n, err)
 	}
 }
+
+// TestIncrementalSync checks that Sync, which copies only what changed
+// since the last one, leaves exactly the written image durable after
+// appends, overwrites inside the synced prefix, truncation and holes.
+func TestIncrementalSync(t *testing.T) {
+	m := New()
+	f := mustOpen(t, m, "/a")
+	if err := m.SyncDir("/"); err != nil {
+		t.Fatal(err)
+	}
+	sync := func() {
+		t.Helper()
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		do   func()
+		want string
+	}{
+		{func() { write(t, f, 0, "abcdef") }, "abcdef"},
+		{func() { write(t, f, 6, "gh") }, "abcdefgh"},
+		{func() { write(t, f, 1, "XY") }, "aXYdefgh"},
+		{func() {
+			if err := f.Truncate(3); err != nil {
+				t.Fatal(err)
+			}
+		}, "aXY"},
+		{func() { write(t, f, 5, "Z") }, "aXY\x00\x00Z"},
+		{func() {
+			if err := f.Truncate(2); err != nil {
+				t.Fatal(err)
+			}
+			write(t, f, 2, "QRS")
+		}, "aXQRS"},
+	}
+	for i, s := range steps {
+		s.do()
+		sync()
+		m.Crash(rand.New(rand.NewPCG(uint64(i), 0)))
+		if got := content(t, m, "/a"); got != s.want {
+			t.Fatalf("step %d: after sync and crash got %q; want %q", i, got, s.want)
+		}
+		f = mustOpen(t, m, "/a")
+	}
+}
