@@ -36,42 +36,56 @@ func (b *Broker) handleMetadata(r Request) {
 		return
 	}
 	autoCreate := b.cfg.AutoCreateTopics && (v < 4 || req.AllowAutoTopicCreation)
-	for _, rt := range req.Topics {
+	resp.Topics = make([]kmsg.MetadataResponseTopic, len(req.Topics))
+	pending := 1 // the answer waits for auto-creations to be persisted
+	finish := func() {
+		if pending--; pending == 0 {
+			b.respond(r, resp)
+		}
+	}
+	for i, rt := range req.Topics {
+		slot := &resp.Topics[i]
 		var t *topic
 		if rt.Topic != nil {
 			t = b.topics[*rt.Topic]
 		} else {
 			t = b.topicsByID[TopicID(rt.TopicID)]
 		}
-		if t == nil {
-			t = b.metadataMissing(rt, autoCreate, resp)
-			if t == nil {
-				continue
-			}
+		if t != nil {
+			*slot = b.metadataTopic(t)
+			continue
 		}
-		resp.Topics = append(resp.Topics, b.metadataTopic(t))
+		*slot = metadataError(rt, errUnknownTopic)
+		switch {
+		case rt.Topic == nil:
+			slot.ErrorCode = errUnknownTopicID
+		case !autoCreate:
+		case validTopicName(*rt.Topic) != nil:
+			slot.ErrorCode = errInvalidTopic
+		case b.creating[*rt.Topic]:
+			slot.ErrorCode = errLeaderNotAvailable
+		default:
+			pending++
+			b.createTopic(*rt.Topic, b.cfg.NumPartitions, map[string]string{}, func(t *topic, err error) {
+				if err != nil {
+					slot.ErrorCode = errLeaderNotAvailable
+				} else {
+					*slot = b.metadataTopic(t)
+				}
+				finish()
+			})
+		}
 	}
-	b.respond(r, resp)
+	finish()
 }
 
-// metadataMissing answers a topic that does not exist: auto-created, or an
-// error entry appended to resp.
-func (b *Broker) metadataMissing(rt kmsg.MetadataRequestTopic, autoCreate bool, resp *kmsg.MetadataResponse) *topic {
+// metadataError is the entry for a topic that cannot be described.
+func metadataError(rt kmsg.MetadataRequestTopic, code int16) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	mt.Topic, mt.TopicID = rt.Topic, rt.TopicID
-	mt.ErrorCode = errUnknownTopic
+	mt.ErrorCode = code
 	mt.AuthorizedOperations = -2147483648
-	if rt.Topic == nil {
-		mt.ErrorCode = errUnknownTopicID
-	} else if autoCreate {
-		if err := validTopicName(*rt.Topic); err != nil {
-			mt.ErrorCode = errInvalidTopic
-		} else {
-			return b.createTopic(*rt.Topic, b.cfg.NumPartitions, map[string]string{}, nil)
-		}
-	}
-	resp.Topics = append(resp.Topics, mt)
-	return nil
+	return mt
 }
 
 func (b *Broker) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
@@ -93,22 +107,29 @@ func (b *Broker) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
 	return mt
 }
 
-// createTopic creates a topic in memory at once and persists it; done
-// (optional) receives the coordination write's error.
-func (b *Broker) createTopic(name string, parts int32, configs map[string]string, done func(error)) *topic {
+// createTopic persists a new topic and only then makes it exist: its
+// partitions, logs and metadata appear once the coordination store has
+// the topic znode, so a failed write leaves nothing behind that a restart
+// would not also find. done receives the topic, or the write's error.
+func (b *Broker) createTopic(name string, parts int32, configs map[string]string, done func(*topic, error)) {
 	var id TopicID
 	for id == (TopicID{}) {
 		b.rng.fill(id[:])
 	}
-	t := &topic{name: name, id: id, configs: configs}
-	b.topics[name] = t
-	b.topicsByID[id] = t
-	b.addPartitions(t, parts)
-	if len(configs) > 0 {
-		b.coordWrite(CoordSet, zkConfigs+name, mustJSON(configZnode{Version: 1, Config: configs}), nil)
-	}
-	b.coordWrite(CoordCreate, zkTopics+name, b.topicZnodeData(t), done)
-	return t
+	t := &topic{name: name, id: id, configs: configs, partsTarget: parts}
+	b.creating[name] = true
+	b.coordWrite(CoordSet, zkConfigs+name, mustJSON(configZnode{Version: 1, Config: configs}), nil)
+	b.coordWrite(CoordCreate, zkTopics+name, b.topicZnodeData(t, parts), func(err error) {
+		delete(b.creating, name)
+		if err != nil {
+			done(nil, err)
+			return
+		}
+		b.topics[name] = t
+		b.topicsByID[id] = t
+		b.addPartitions(t, parts)
+		done(t, nil)
+	})
 }
 
 func (b *Broker) addPartitions(t *topic, total int32) {

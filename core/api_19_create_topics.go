@@ -55,14 +55,16 @@ func (b *Broker) handleCreateTopics(r Request) {
 			continue
 		}
 		pending++
-		t := b.createTopic(rt.Topic, parts, configs, func(err error) {
+		b.createTopic(rt.Topic, parts, configs, func(t *topic, err error) {
 			if err != nil {
 				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg("persisting topic metadata failed: "+err.Error())
+				out.NumPartitions, out.ReplicationFactor = -1, -1
+			} else {
+				out.TopicID = t.id
+				b.fillCreatedConfigs(out, t)
 			}
 			finish()
 		})
-		out.TopicID = t.id
-		b.fillCreatedConfigs(out, t)
 	}
 	finish()
 }
@@ -72,7 +74,7 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 	if err := validTopicName(rt.Topic); err != nil {
 		return 0, nil, errInvalidTopic, err.Error()
 	}
-	if b.topics[rt.Topic] != nil {
+	if b.topics[rt.Topic] != nil || b.creating[rt.Topic] {
 		return 0, nil, errTopicExists, fmt.Sprintf("topic %q already exists", rt.Topic)
 	}
 	parts, rf := rt.NumPartitions, rt.ReplicationFactor

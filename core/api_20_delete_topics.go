@@ -14,9 +14,11 @@ var errTopicDeleted = errors.New("topic deleted")
 // Behavior:
 //   - Topics are named (v1-5) or, from v6, named or given by id (both at
 //     once is INVALID_REQUEST).
-//   - Deletion is immediate: the topic disappears from metadata, its
-//     partition logs are deleted, parked fetches on it are answered, and
-//     the answer waits for the coordination store to drop its znodes.
+//   - Once the coordination store has dropped the topic znode, the topic
+//     disappears from metadata, its partition logs are deleted, parked
+//     fetches on it are answered, and the request is answered. If that
+//     write fails the topic stays whole and the answer is
+//     UNKNOWN_SERVER_ERROR.
 //   - An unknown topic answers UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID
 //     when given by id).
 
@@ -59,7 +61,7 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		} else {
 			t = b.topicsByID[TopicID(w.id)]
 		}
-		if t == nil {
+		if t == nil || t.deleting {
 			out.ErrorCode = errUnknownTopic
 			if w.name == nil {
 				out.ErrorCode = errUnknownTopicID
@@ -79,14 +81,24 @@ func (b *Broker) handleDeleteTopics(r Request) {
 	finish()
 }
 
+// deleteTopic removes the topic znode first and only then the topic and
+// its logs, so a failed write leaves the topic whole.
 func (b *Broker) deleteTopic(t *topic, done func(error)) {
-	delete(b.topics, t.name)
-	delete(b.topicsByID, t.id)
-	for _, p := range t.parts {
-		p.offline, p.deleted = true, true // pending work fails rather than resurrecting it
-		b.takeOffline(p, errTopicDeleted)
-		b.emit(DeleteLog{Partition: p.tp})
-	}
-	b.coordWrite(CoordDelete, zkConfigs+t.name, nil, nil)
-	b.coordWrite(CoordDelete, zkTopics+t.name, nil, done)
+	t.deleting = true
+	b.coordWrite(CoordDelete, zkTopics+t.name, nil, func(err error) {
+		t.deleting = false
+		if err != nil {
+			done(err)
+			return
+		}
+		delete(b.topics, t.name)
+		delete(b.topicsByID, t.id)
+		for _, p := range t.parts {
+			p.offline, p.deleted = true, true // pending work fails rather than resurrecting it
+			b.takeOffline(p, errTopicDeleted)
+			b.emit(DeleteLog{Partition: p.tp})
+		}
+		b.coordWrite(CoordDelete, zkConfigs+t.name, nil, nil)
+		done(nil)
+	})
 }

@@ -12,8 +12,8 @@ import (
 //   - Count is the new total; it must exceed the current count
 //     (INVALID_PARTITIONS). An assignment must give this broker alone for
 //     each new partition (INVALID_REPLICA_ASSIGNMENT).
-//   - ValidateOnly checks and changes nothing. The answer waits for the
-//     topic znode to be rewritten.
+//   - ValidateOnly checks and changes nothing. The new partitions exist,
+//     and the answer is sent, once the topic znode lists them.
 
 func (b *Broker) handleCreatePartitions(r Request) {
 	req := r.Body.(*kmsg.CreatePartitionsRequest)
@@ -41,11 +41,16 @@ func (b *Broker) handleCreatePartitions(r Request) {
 		if req.ValidateOnly {
 			continue
 		}
-		b.addPartitions(t, rt.Count)
+		// The partitions exist only once the topic znode lists them.
+		t.partsTarget = rt.Count
 		pending++
-		b.coordWrite(CoordSet, zkTopics+t.name, b.topicZnodeData(t), func(err error) {
+		count := rt.Count
+		b.coordWrite(CoordSet, zkTopics+t.name, b.topicZnodeData(t, count), func(err error) {
 			if err != nil {
+				t.partsTarget = int32(len(t.parts))
 				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg(err.Error())
+			} else if b.topics[t.name] == t {
+				b.addPartitions(t, count)
 			}
 			finish()
 		})
@@ -54,7 +59,10 @@ func (b *Broker) handleCreatePartitions(r Request) {
 }
 
 func (b *Broker) checkNewPartitions(t *topic, rt kmsg.CreatePartitionsRequestTopic) (int16, string) {
-	cur := int32(len(t.parts))
+	cur := t.partsTarget
+	if t.deleting {
+		return errUnknownTopic, "topic is being deleted"
+	}
 	if rt.Count <= cur || rt.Count > 1<<20 {
 		return errInvalidPartitions, fmt.Sprintf("topic has %d partitions; the new count %d must be larger", cur, rt.Count)
 	}

@@ -20,6 +20,7 @@ type Broker struct {
 
 	topics     map[string]*topic // by name; iterate via b.topicNames()
 	topicsByID map[TopicID]*topic
+	creating   map[string]bool // names whose topic znode write is outstanding
 
 	nextToken Token
 	// waits maps each outstanding effect's token to the continuation
@@ -46,6 +47,7 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 		rng:        splitmix{state: cfg.Seed},
 		topics:     map[string]*topic{},
 		topicsByID: map[TopicID]*topic{},
+		creating:   map[string]bool{},
 		waits:      map[Token]func(Event){},
 	}
 	if err := b.recover(rec); err != nil {
@@ -54,10 +56,17 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 	return b, nil
 }
 
-// Startup returns the effects a fresh broker needs before serving: the
+// Startup returns the effects a broker needs before serving: a log for
+// every partition (creating those a crash left without one) and the
 // cluster id znode when none was recovered.
 func (b *Broker) Startup(out []Effect) []Effect {
 	b.out = out
+	for _, name := range b.topicNames() {
+		t := b.topics[name]
+		for _, p := range t.parts {
+			b.emit(CreateLog{Partition: p.tp, Config: b.cfg.logConfig(t)})
+		}
+	}
 	if b.clusterID == "" {
 		var id [16]byte
 		b.rng.fill(id[:])
@@ -143,6 +152,7 @@ func (b *Broker) recoverTopic(name string, data, cfgData []byte) error {
 		}
 		t.parts = append(t.parts, newPartition(t, int32(i)))
 	}
+	t.partsTarget = int32(len(t.parts))
 	b.topics[name] = t
 	b.topicsByID[id] = t
 	return nil

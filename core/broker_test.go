@@ -288,3 +288,51 @@ func TestFlushPolicies(t *testing.T) {
 		}
 	})
 }
+
+func TestFailedMetadataWriteChangesNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	h.createTopic("t", 1, nil)
+	h.failCoord = true
+	logs := len(h.logs)
+
+	ct := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "u", 2, 1
+	ct.Topics = append(ct.Topics, rt)
+	seq := h.send(1, 5, ct)
+	h.deliverAll()
+	if code := h.mustResponse(seq).(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode; code == 0 {
+		t.Fatalf("create with a failing coordinator: got error %d; want an error", code)
+	}
+
+	cp := kmsg.NewPtrCreatePartitionsRequest()
+	cpt := kmsg.NewCreatePartitionsRequestTopic()
+	cpt.Topic, cpt.Count = "t", 3
+	cp.Topics = append(cp.Topics, cpt)
+	seq = h.send(1, 3, cp)
+	h.deliverAll()
+	if code := h.mustResponse(seq).(*kmsg.CreatePartitionsResponse).Topics[0].ErrorCode; code == 0 {
+		t.Fatalf("create partitions with a failing coordinator: got no error")
+	}
+
+	dt := kmsg.NewPtrDeleteTopicsRequest()
+	dt.TopicNames = []string{"t"}
+	seq = h.send(1, 5, dt)
+	h.deliverAll()
+	if code := h.mustResponse(seq).(*kmsg.DeleteTopicsResponse).Topics[0].ErrorCode; code == 0 {
+		t.Fatalf("delete with a failing coordinator: got no error")
+	}
+
+	md := kmsg.NewPtrMetadataRequest()
+	seq = h.send(1, 12, md)
+	resp := h.mustResponse(seq).(*kmsg.MetadataResponse)
+	if len(resp.Topics) != 1 || *resp.Topics[0].Topic != "t" || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("metadata after failed writes: got %d topics; want t alone with 1 partition", len(resp.Topics))
+	}
+	if len(h.logs) != logs {
+		t.Fatalf("got %d logs; want %d: no log may be created or deleted by a failed write", len(h.logs), logs)
+	}
+	if p := h.produce("t", 0, batchOpts{}); p.ErrorCode != 0 {
+		t.Fatalf("produce after failed writes: got %d; want 0", p.ErrorCode)
+	}
+}

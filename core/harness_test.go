@@ -27,6 +27,7 @@ type harness struct {
 	effects     []core.Effect
 	failAppends bool
 	coord       map[string][]byte
+	failCoord   bool
 }
 
 func newHarness(t *testing.T, props map[string]string) *harness {
@@ -88,6 +89,10 @@ func (h *harness) exec(effects []core.Effect) {
 		case core.Retain:
 			h.held = append(h.held, core.Retained{Token: e.Token})
 		case core.CoordOp:
+			if h.failCoord {
+				h.held = append(h.held, core.CoordResult{Token: e.Token, Err: errDisk})
+				continue
+			}
 			if h.coord == nil {
 				h.coord = map[string][]byte{}
 			}

@@ -17,6 +17,10 @@ type topic struct {
 	id      TopicID
 	parts   []*partition
 	configs map[string]string // explicit topic-level overrides only
+	// partsTarget is the partition count once pending CreatePartitions
+	// writes complete (len(parts) when none is pending).
+	partsTarget int32
+	deleting    bool // a DeleteTopics write is outstanding
 }
 
 // topicConfig describes a topic-level config: its Kafka name, the broker
@@ -247,10 +251,10 @@ func decodeUUID(s string) ([16]byte, error) {
 	return id, nil
 }
 
-func (b *Broker) topicZnodeData(t *topic) []byte {
+func (b *Broker) topicZnodeData(t *topic, parts int32) []byte {
 	z := topicZnode{Version: 3, TopicID: encodeUUID(t.id), Partitions: map[string][]int32{},
 		Adding: map[string][]int32{}, Removing: map[string][]int32{}}
-	for i := range t.parts {
+	for i := 0; i < int(parts); i++ {
 		z.Partitions[strconv.Itoa(i)] = []int32{int32(b.cfg.BrokerID)}
 	}
 	data, err := json.Marshal(z) // encoding/json sorts map keys: deterministic

@@ -150,29 +150,16 @@ func (w *world) maybeIOError(op, path string) error {
 	return errInjected
 }
 
-// diskFullCoordinator lets disk-full windows fail the coordination
-// store's writes too (see maybeDiskFull).
-var diskFullCoordinator = false
-
 // errNoSpace is what a write returns on a full disk, as ENOSPC would.
 var errNoSpace = errors.New("no space left on device")
 
-// maybeDiskFull fails every write of the broker while a disk-full window
-// is open. The broker takes the partition offline (a storage error); the
-// window's end frees the space and restarts the broker if a write failed.
-//
-// The coordination store's snapshot is spared: the core answers a failed
-// coordinator write of CreateTopics or CreatePartitions with
-// UNKNOWN_SERVER_ERROR but keeps the change in memory, where Metadata and
-// Produce see it until a restart forgets it (and removes the partition
-// directories as orphans, acknowledged records with them). Until the core
-// rolls such changes back, ENOSPC there would fail most seeds for that one
-// bug; set diskFullCoordinator to reproduce it.
+// maybeDiskFull fails every write of the broker, the coordination store's
+// snapshot included, while a disk-full window is open. The broker takes
+// the partition offline (a storage error) or refuses the metadata change;
+// the window's end frees the space and restarts the broker if a write
+// failed.
 func (w *world) maybeDiskFull(op, path string) error {
 	if op != memfs.OpWrite || w.now >= w.diskFullEnd || !w.inBroker || w.drv == nil {
-		return nil
-	}
-	if !diskFullCoordinator && strings.Contains(path, kio.CoordinatorFile) { // the snapshot and its .tmp
 		return nil
 	}
 	w.diskFullHits++
