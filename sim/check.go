@@ -60,6 +60,9 @@ type readAt struct {
 //     an offset (offsets are contiguous: no compaction, no transactions);
 //   - duplicate: a value of an idempotent producer read at two offsets;
 //   - reorder: an idempotent producer's records out of order in a partition;
+//   - nonmonotonic-send / nonmonotonic-poll: a client's later produce
+//     landing below its earlier acknowledged one, or a consumer's fetch not
+//     starting where its previous one left off (monotonic.go);
 //   - hwm-regress / stale-read: a fetch that began after another ended saw
 //     a lower high watermark than that one saw or read, or than an
 //     acknowledged produce that ended before it had reached;
@@ -78,6 +81,7 @@ func CheckHistory(h *History, complete bool) []string {
 	c.checkIdempotent(h, produced)
 	c.checkRealTime(h)
 	c.checkListed(h)
+	c.checkMonotonic(h)
 	return c.failures
 }
 

@@ -53,6 +53,13 @@ func TestCheckHistory(t *testing.T) {
 			h.Ops[1].Offset, h.Ops[2].Offset = 3, 2
 			fetch(h, 4).Records[0].Value, fetch(h, 4).Records[1].Value = "p1#1", "p1#0"
 		}, "reorder"},
+		{"nonmonotonic send", func(h *History) {
+			h.begin(&Op{Client: "p0", Kind: OpProduce, Call: 21, Return: 25, Outcome: OK, Partition: 0, Values: []string{"p0#2"}, Offset: 1})
+		}, "nonmonotonic-send"},
+		{"nonmonotonic poll", func(h *History) {
+			h.begin(&Op{Client: "c0", Kind: OpFetch, Call: 80, Return: 90, Outcome: OK, Fetches: []FetchPart{
+				{Partition: 0, From: 1, HighWatermark: 4, Records: []ReadRecord{{1, "p0#1"}}}}})
+		}, "nonmonotonic-poll"},
 		{"hwm regress", func(h *History) { fetch(h, 3).HighWatermark = 5; fetch(h, 4).HighWatermark = 4 }, "hwm-regress"},
 		{"stale read", func(h *History) { fetch(h, 3).HighWatermark = 2 }, "stale-read"},
 		{"fetch error", func(h *History) { fetch(h, 4).ErrorCode = kerr.OffsetOutOfRange.Code }, "fetch-error"},
