@@ -99,6 +99,19 @@
 // segment are rebuilt from its .log, and the producer windows and leader
 // epoch cache from its batch headers.
 //
+// # Reads (Read)
+//
+// A read locates its first batch, then copies once. The position comes
+// from the segment's read hint when the offset is where the previous read
+// of the segment stopped (a consumer's next fetch), else from the offset
+// index and a forward scan of 61-byte headers through a 4 KiB window the
+// Log reuses. Then one ReadAt copies [start, start+maxBytes) (bounded by
+// the segment's size) straight into the result, which is allocated once,
+// and the batch headers are walked in those bytes: the walk cuts at
+// maxBytes and at the below offset and verifies the CRC of every batch it
+// keeps, so the bytes checked are the bytes returned. Only with minOne and
+// a first batch larger than what was read does a second ReadAt follow.
+//
 // # Segment age (segment.ms)
 //
 // A segment's age base is the nowMs of the Append that wrote its first

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"slices"
 	"sort"
 
 	"cloudkafka/core"
@@ -44,6 +43,7 @@ type Log struct {
 	dirDirty  bool  // names in dir changed since the last SyncDir
 	failed    error // sticky; wraps ErrFailed
 	closed    bool
+	scanBuf   []byte // window of the header scans of Read and FindTime, reused
 }
 
 // Open opens the partition log in dir, creating dir if missing, and
@@ -371,12 +371,17 @@ func (l *Log) Sync() error {
 	return nil
 }
 
-// Read returns a fresh copy of whole, CRC-checked batches, beginning with the batch
-// holding offset (or the first after it), in offset order across
+// Read returns a fresh copy of whole, CRC-checked batches, beginning with
+// the batch holding offset (or the first after it), in offset order across
 // segments. It stops before a batch whose base offset is >= below and
 // before a batch that would take the total past maxBytes, except that
 // with minOne the first batch is returned whatever its size. offset must
 // be within [LogStartOffset, LogEndOffset]; at the end it returns nothing.
+//
+// Data damaged on the medium after recovery is refused, never served:
+// every batch handed out is checked against its CRC, in the very bytes
+// handed out (see segment.readFrom). The result is allocated once, sized
+// by maxBytes and the bytes the log holds past offset.
 func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]byte, error) {
 	if err := l.usable(); err != nil {
 		return nil, err
@@ -387,30 +392,48 @@ func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]by
 	var out []byte
 	for i := l.segmentFor(offset); i < len(l.segs); i++ {
 		s := l.segs[i]
-		start, end, full, err := s.readRange(offset, below, int64(maxBytes)-int64(len(out)), minOne && len(out) == 0)
+		r := l.scanner(s)
+		start, err := s.positionOf(&r, offset)
 		if err != nil {
 			return nil, err
 		}
-		if end > start {
-			n := len(out)
-			out = slices.Grow(out, int(end-start))[:n+int(end-start)]
-			if _, err := s.log.ReadAt(out[n:], start); err != nil {
-				return nil, fmt.Errorf("segment: read %s at %d: %w", s.name, start, err)
-			}
+		if start == s.size {
+			continue // offset lies past this segment's batches
+		}
+		if out == nil {
+			out = make([]byte, 0, chunkBytes(int64(maxBytes), l.bytesFrom(i, start), minOne))
+		}
+		full := false
+		if out, full, err = s.readFrom(out, start, below, int64(maxBytes)-int64(len(out)), minOne && len(out) == 0); err != nil {
+			return nil, err
 		}
 		if full {
 			break
 		}
 	}
-	// Data damaged on the medium after recovery is refused, never served:
-	// every batch handed out is checked against its CRC.
-	if err := core.SplitBatches(out, func(b []byte, _ core.BatchHeader) error {
-		_, err := core.CheckBatch(b)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("%w: read at offset %d: %v", ErrCorrupt, offset, err)
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
+}
+
+// bytesFrom is the number of bytes of the log from position start of
+// segment i to the log end.
+func (l *Log) bytesFrom(i int, start int64) int64 {
+	n := l.segs[i].size - start
+	for _, s := range l.segs[i+1:] {
+		n += s.size
+	}
+	return n
+}
+
+// scanner is a blockReader of s over the Log's reused scan window, for
+// locating a position by headers; its bytes are not kept between calls.
+func (l *Log) scanner(s *segment) blockReader {
+	if l.scanBuf == nil {
+		l.scanBuf = make([]byte, 0, scanWindowBytes)
+	}
+	return reuseBlockReader(s.log, s.name, s.size, l.scanBuf)
 }
 
 // FindTime returns the base offset and MaxTimestamp of the first batch
@@ -425,7 +448,8 @@ func (l *Log) FindTime(ts int64, below core.Offset) (off core.Offset, batchTs in
 		if s.maxTs < ts {
 			continue
 		}
-		h, ok, err := s.findTime(ts)
+		r := l.scanner(s)
+		h, ok, err := s.findTime(&r, ts)
 		if err != nil {
 			return 0, 0, false, err
 		}

@@ -358,3 +358,65 @@ func drawJunk(t *rapid.T, leo core.Offset) []byte {
 		return next
 	}
 }
+
+// TestConsumerReadsMatchModel drives consumers that read on from where
+// their last read stopped, as fetches do (the segment read hint serves
+// those), between appends, truncations, retention, reopens and crashes,
+// and compares every answer with the model.
+func TestConsumerReadsMatchModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		fsys := memfs.New()
+		fsys.Policy = memfs.CrashPolicy{TornTailProb: 0.7, GarbageProb: 0.5, GarbageBytesMax: 64}
+		cfg := drawCfg(t)
+		l, err := Open(fsys, testDir, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &model{}
+		cursors := make([]core.Offset, rapid.IntRange(1, 3).Draw(t, "consumers"))
+		now := int64(1000)
+		for range rapid.IntRange(1, 100).Draw(t, "steps") {
+			now += rapid.Int64Range(0, 40).Draw(t, "tick")
+			switch rapid.IntRange(0, 9).Draw(t, "op") {
+			case 0, 1, 2:
+				stepAppend(t, l, m, cfg, now)
+			case 3, 4, 5, 6:
+				i := rapid.IntRange(0, len(cursors)-1).Draw(t, "consumer")
+				cursors[i] = stepReadOn(t, l, m, cursors[i])
+			case 7:
+				stepTruncate(t, l, m, cfg)
+			case 8:
+				stepRetain(t, l, m, cfg, now)
+			case 9:
+				if rapid.Bool().Draw(t, "crash") {
+					fsys.Crash(rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "crashSeed"), 0)))
+				} else if err := l.Close(); err != nil {
+					t.Fatal(err)
+				} else {
+					m.synced = len(m.batches)
+				}
+				l = reopen(t, fsys, cfg, m)
+			}
+		}
+	})
+}
+
+// stepReadOn reads from cursor (moved into the log's range first, as a
+// consumer resets its position) up to a drawn bound and returns where the
+// consumer reads next: one past the last offset returned.
+func stepReadOn(t *rapid.T, l *Log, m *model, cursor core.Offset) core.Offset {
+	cursor = min(max(cursor, l.LogStartOffset()), l.LogEndOffset())
+	below := m.leo() - core.Offset(rapid.IntRange(0, 3).Draw(t, "belowBack"))
+	maxBytes := rapid.SampledFrom([]int32{1, 100, 300, 1000, 1 << 20}).Draw(t, "maxBytes")
+	got, err := l.Read(cursor, below, maxBytes, true)
+	if err != nil {
+		t.Fatalf("Read(%d, %d, %d, true): %v", cursor, below, maxBytes, err)
+	}
+	if want := m.read(cursor, below, maxBytes, true); !bytes.Equal(got, want) {
+		t.Fatalf("Read(%d, %d, %d, true): got %d bytes; want %d", cursor, below, maxBytes, len(got), len(want))
+	}
+	if hs := headers(t, got); len(hs) > 0 {
+		return hs[len(hs)-1].LastOffset() + 1
+	}
+	return cursor
+}

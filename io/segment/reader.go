@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"cloudkafka/core"
 	kio "cloudkafka/io"
 )
 
@@ -26,11 +27,31 @@ type blockReader struct {
 	off  int64
 }
 
-// readBlockBytes is the window of a blockReader.
+// readBlockBytes is the window of a blockReader that scans a whole file
+// (recovery, rebuilding derived state).
 const readBlockBytes = 64 << 10
 
+// scanWindowBytes is the window of the blockReader a Log reuses to find a
+// position for Read and FindTime: the scan runs forward from an index
+// entry, which lies at most about IndexIntervalBytes (Kafka's default is
+// 4 KiB) plus one batch before the target, so one page usually holds every
+// header of the scan.
+const scanWindowBytes = 4 << 10
+
+// newBlockReader is a blockReader of the first end bytes of f whose window
+// is readBlockBytes, or less for a shorter file: a scan of a small
+// segment allocates no more than the segment's size (but at least one
+// header, so that peeking a header past the end reports errPastEnd).
 func newBlockReader(f kio.File, name string, end int64) *blockReader {
-	return &blockReader{f: f, name: name, end: end, buf: make([]byte, 0, readBlockBytes)}
+	window := min(max(end, core.BatchHeaderSize), readBlockBytes)
+	return &blockReader{f: f, name: name, end: end, buf: make([]byte, 0, window)}
+}
+
+// reuseBlockReader is a blockReader of f over buf's capacity, empty: no
+// bytes of an earlier use of buf are trusted, since the file may have
+// changed since.
+func reuseBlockReader(f kio.File, name string, end int64, buf []byte) blockReader {
+	return blockReader{f: f, name: name, end: end, buf: buf[:0]}
 }
 
 // peek returns the n bytes at pos, valid until the next call. n must not

@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math"
 	"path"
+	"slices"
 
 	"cloudkafka/core"
 	kio "cloudkafka/io"
@@ -17,7 +18,13 @@ const noTimestamp = -1
 // segmentBytesMax keeps file positions within the index's int32.
 const segmentBytesMax = math.MaxInt32
 
+// crcTable is made once: crc32.Checksum with the Castagnoli table uses the
+// CPU's CRC-32C instruction (SSE4.2, ARMv8) where there is one.
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// crcStart is the first byte of a batch covered by its CRC; see
+// core.BatchHeader.
+const crcStart = 21
 
 // errOffsets marks a batch whose offsets break the segment's ordering.
 var errOffsets = errors.New("record batch offsets not increasing or outside the segment")
@@ -42,6 +49,14 @@ type segment struct {
 	lastTimeTs   int64       // timestamp of the last .timeindex entry, noTimestamp if none
 	rollBaseMs   int64       // age base for segment.ms; meaningful when size > 0
 	dirty        bool        // .log written since its last fsync
+
+	// The read hint: the batch at hintPos is the first whose last offset
+	// is >= hintNext, remembered where the last read stopped, so that a
+	// consumer's next fetch skips the index lookup and header scan. It
+	// holds while hintPos > 0 (and <= size): appends never move batches,
+	// and TruncateTo replaces the segment it cuts.
+	hintNext core.Offset
+	hintPos  int64
 }
 
 func fileName(dir string, base core.Offset, ext string) string {
@@ -208,12 +223,12 @@ func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, b
 	if pos+size > r.end || pos+size > segmentBytesMax {
 		return h, core.ErrBatchShort, nil
 	}
-	if size <= readBlockBytes {
+	if size <= int64(cap(r.buf)) {
 		b, err := r.peek(pos, int(size))
 		if err != nil {
 			return h, nil, err
 		}
-		if _, bad = core.CheckBatch(b); bad != nil {
+		if bad = verifyBatch(b, h); bad != nil {
 			return h, bad, nil
 		}
 	} else if bad, err = checkLargeBatch(r, pos, h); bad != nil || err != nil {
@@ -226,13 +241,12 @@ func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, b
 }
 
 // checkLargeBatch does core.CheckBatch's work for a batch larger than the
-// read window, computing the CRC block by block.
+// read window, computing the CRC window by window.
 func checkLargeBatch(r *blockReader, pos int64, h core.BatchHeader) (bad, err error) {
-	const crcStart = 21 // first byte covered by the CRC; see core.BatchHeader
 	crc := uint32(0)
 	end := pos + int64(h.Size())
 	for p := pos + crcStart; p < end; {
-		n := int(min(readBlockBytes, end-p))
+		n := int(min(int64(cap(r.buf)), end-p))
 		b, err := r.peek(p, n)
 		if err != nil {
 			return nil, err
@@ -240,15 +254,10 @@ func checkLargeBatch(r *blockReader, pos int64, h core.BatchHeader) (bad, err er
 		crc = crc32.Update(crc, crcTable, b)
 		p += int64(n)
 	}
-	switch {
-	case crc != h.CRC:
+	if crc != h.CRC {
 		return core.ErrBatchCRC, nil
-	case h.Compression() > 4:
-		return core.ErrBatchCodec, nil
-	case h.RecordCount < 0 || h.LastOffsetDelta < 0 || (h.RecordCount > 0 && h.LastOffsetDelta != h.RecordCount-1):
-		return core.ErrBatchCounts, nil
 	}
-	return nil, nil
+	return checkFields(h), nil
 }
 
 // headerAt reads the header of the batch at pos of a recovered segment. A
@@ -273,14 +282,19 @@ func (s *segment) headerAt(r *blockReader, pos int64) (core.BatchHeader, error) 
 }
 
 // positionOf returns the position of the first batch whose last offset is
-// >= o (s.size if none), using the offset index then reading forward.
+// >= o (s.size if none): the read hint's position when o is where the last
+// read stopped, else the offset index's entry and a forward scan of
+// headers from there.
 func (s *segment) positionOf(r *blockReader, o core.Offset) (int64, error) {
-	pos := int64(0)
-	if o > s.base && s.size > 0 {
-		var err error
-		if pos, err = s.idx.lookupOffset(s.rel(min(o, s.next-1))); err != nil {
-			return 0, err
-		}
+	if o <= s.base || s.size == 0 {
+		return 0, nil // every batch's last offset is >= s.base
+	}
+	if s.hintPos > 0 && s.hintNext == o && s.hintPos <= s.size {
+		return s.hintPos, nil
+	}
+	pos, err := s.idx.lookupOffset(s.rel(min(o, s.next-1)))
+	if err != nil {
+		return 0, err
 	}
 	for pos < s.size {
 		h, err := s.headerAt(r, pos)
@@ -295,39 +309,116 @@ func (s *segment) positionOf(r *blockReader, o core.Offset) (int64, error) {
 	return pos, nil
 }
 
-// readRange returns the byte range [start, end) of whole batches from the
-// one holding offset o: batches with base offset < below, at most budget
-// bytes unless minOne lets the first batch through alone. full reports
-// that the range ended for a reason other than the segment's end.
-func (s *segment) readRange(o, below core.Offset, budget int64, minOne bool) (start, end int64, full bool, err error) {
-	r := newBlockReader(s.log, s.name, s.size)
-	if start, err = s.positionOf(r, o); err != nil {
-		return 0, 0, false, err
+// minOneReadBytes is what a read that must return one batch reads at
+// least, whatever its budget, so that a batch of up to this size costs one
+// file read (a ListOffsets lookup reads with a budget of 1 byte).
+const minOneReadBytes = 4 << 10
+
+// chunkBytes is how much a read of budget bytes reads at once when avail
+// bytes follow its start: the budget, or with minOne enough for a typical
+// first batch, never past avail.
+func chunkBytes(budget, avail int64, minOne bool) int64 {
+	n := min(max(budget, 0), avail)
+	if minOne {
+		n = max(n, min(minOneReadBytes, avail))
 	}
-	for end = start; end < s.size; {
-		h, err := s.headerAt(r, end)
-		if err != nil {
-			return 0, 0, false, err
+	return n
+}
+
+// readFrom appends to out the whole batches of s from position start (a
+// batch boundary): batches with base offset < below, at most budget bytes
+// unless minOne lets the first batch through alone. full reports that the
+// read stopped for a reason other than the segment's end.
+//
+// It reads [start, start+chunk) with one ReadAt straight into out, then
+// walks the batch headers in those bytes, cutting at the bound and
+// verifying each batch it keeps: the bytes checked are the bytes
+// returned. Only a first batch larger than the chunk costs a second read.
+// The bytes of a cut-off batch past the bound are read and dropped.
+func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget int64, minOne bool) ([]byte, bool, error) {
+	n := len(out)
+	out, err := s.readAppend(out, start, chunkBytes(budget, s.size-start, minOne))
+	if err != nil {
+		return nil, false, err
+	}
+	k, pos := n, start // out[k:] holds the file's bytes from pos, a batch boundary
+	for k < len(out) {
+		first := minOne && k == n
+		if len(out)-k < core.BatchHeaderSize {
+			if pos+core.BatchHeaderSize > s.size {
+				return nil, false, fmt.Errorf("%w: %s: header at %d past size %d", ErrCorrupt, s.name, pos, s.size)
+			}
+			break // the chunk ends within the header: past the budget
+		}
+		h, perr := core.ParseBatchHeader(out[k:])
+		if perr != nil {
+			return nil, false, fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.name, pos, perr)
 		}
 		if h.BaseOffset >= below {
-			return start, end, true, nil
+			break
 		}
-		if end+int64(h.Size())-start > budget && !(minOne && end == start) {
-			return start, end, true, nil
+		size := h.Size()
+		if pos+int64(size) > s.size {
+			return nil, false, fmt.Errorf("%w: %s: batch at %d overruns size %d", ErrCorrupt, s.name, pos, s.size)
 		}
-		end += int64(h.Size())
+		if !first && int64(k-n+size) > budget {
+			break
+		}
+		if have := len(out) - k; size > have { // only a first batch outgrows the chunk
+			if out, err = s.readAppend(out, pos+int64(have), int64(size-have)); err != nil {
+				return nil, false, err
+			}
+		}
+		if verr := verifyBatch(out[k:k+size], h); verr != nil {
+			return nil, false, fmt.Errorf("%w: %s at %d: %w", ErrCorrupt, s.name, pos, verr)
+		}
+		k, pos = k+size, pos+int64(size)
+		s.hintNext, s.hintPos = h.LastOffset()+1, pos
 	}
-	return start, end, false, nil
+	return out[:k], pos < s.size, nil
+}
+
+// readAppend appends the n bytes of the .log at pos to out.
+func (s *segment) readAppend(out []byte, pos, n int64) ([]byte, error) {
+	k := len(out)
+	out = slices.Grow(out, int(n))[:k+int(n)]
+	if _, err := s.log.ReadAt(out[k:], pos); err != nil {
+		return nil, fmt.Errorf("segment: read %s at %d: %w", s.name, pos, err)
+	}
+	return out, nil
+}
+
+// verifyBatch checks what core.CheckBatch checks beyond the header that
+// h was parsed from b: length, CRC, codec and record counts.
+func verifyBatch(b []byte, h core.BatchHeader) error {
+	if len(b) != h.Size() {
+		return core.ErrBatchLength
+	}
+	if crc32.Checksum(b[crcStart:], crcTable) != h.CRC {
+		return core.ErrBatchCRC
+	}
+	return checkFields(h)
+}
+
+// checkFields checks the header fields not covered by parsing: codec and
+// record counts.
+func checkFields(h core.BatchHeader) error {
+	switch {
+	case h.Compression() > 4:
+		return core.ErrBatchCodec
+	case h.RecordCount < 0 || h.LastOffsetDelta < 0 || (h.RecordCount > 0 && h.LastOffsetDelta != h.RecordCount-1):
+		return core.ErrBatchCounts
+	}
+	return nil
 }
 
 // findTime returns the first batch with MaxTimestamp >= ts, using the time
 // index for a start offset and the offset index for its position.
-func (s *segment) findTime(ts int64) (core.BatchHeader, bool, error) {
+func (s *segment) findTime(r *blockReader, ts int64) (core.BatchHeader, bool, error) {
 	rel, ok, err := s.tidx.lookupTime(ts)
 	if err != nil {
 		return core.BatchHeader{}, false, err
 	}
-	r := newBlockReader(s.log, s.name, s.size)
 	pos := int64(0)
 	if ok {
 		if pos, err = s.positionOf(r, s.base+core.Offset(rel)); err != nil {
