@@ -109,6 +109,21 @@ func AppendResponse(dst []byte, corr int32, body kmsg.Response) []byte {
 	return dst
 }
 
+// ResponseSizeHint estimates a response frame's size so that it can be
+// encoded into one allocation: the record bytes of a fetch dominate it.
+func ResponseSizeHint(body kmsg.Response) int {
+	n := 512
+	if f, ok := body.(*kmsg.FetchResponse); ok {
+		for _, t := range f.Topics {
+			n += 64 + len(t.Topic)
+			for _, p := range t.Partitions {
+				n += 64 + len(p.RecordBatches)
+			}
+		}
+	}
+	return n
+}
+
 // AppendRequest appends a whole request frame, for clients of our own (the
 // simulator's, tests, tools).
 func AppendRequest(dst []byte, corr int32, clientID string, req kmsg.Request) []byte {

@@ -218,7 +218,7 @@ func (d *Driver) execute(effects []core.Effect) {
 		case core.Respond:
 			var frame []byte
 			if e.Body != nil {
-				frame = kio.AppendResponse(nil, e.CorrelationID, e.Body)
+				frame = kio.AppendResponse(make([]byte, 0, kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
 		case core.CloseConn:
