@@ -2,6 +2,8 @@ package linearizability
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -12,13 +14,15 @@ type Result struct {
 	// Verdict is porcupine.Ok, porcupine.Illegal, or porcupine.Unknown
 	// when the timeout expired. Unknown must be reported as a failure.
 	Verdict porcupine.CheckResult
-	Ops     int           // operations checked
+	Ops     int           // operations checked (after narrowing and cutting)
+	Total   int           // operations of the whole history, narrowed, before cutting
+	CutAt   int64         // the offset the check was cut at (see Cut), or -1
 	Elapsed time.Duration // wall-clock time of the check
 	// Info holds the linearization (Ok) or the longest partial
 	// linearizations (Illegal, Unknown), for WriteVisualization.
 	Info porcupine.LinearizationInfo
 
-	model porcupine.Model
+	built built
 }
 
 // Passed reports whether the history was proven linearizable. Illegal and
@@ -26,7 +30,11 @@ type Result struct {
 func (r Result) Passed() bool { return r.Verdict == porcupine.Ok }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%s (%d ops in %v)", r.Verdict, r.Ops, r.Elapsed.Round(time.Millisecond))
+	cut := ""
+	if r.CutAt >= 0 {
+		cut = fmt.Sprintf(" of %d, cut at offset %d", r.Total, r.CutAt)
+	}
+	return fmt.Sprintf("%s (%d ops%s in %v)", r.Verdict, r.Ops, cut, r.Elapsed.Round(time.Millisecond))
 }
 
 // CheckPartition checks that h is linearizable with respect to the
@@ -34,18 +42,20 @@ func (r Result) String() string {
 // timeout bounds the search; timeout <= 0 means no bound, which callers
 // should avoid (the problem is NP-complete). Bound h with Cut first.
 func CheckPartition(h PartitionHistory, timeout time.Duration) Result {
-	ops, model, _ := build(h)
 	if timeout < 0 {
 		timeout = 0
 	}
 	start := time.Now()
-	verdict, info := porcupine.CheckOperationsVerbose(model, ops, timeout)
+	b := build(h)
+	verdict, info := porcupine.CheckOperationsVerbose(b.model, b.ops, timeout)
 	return Result{
 		Verdict: verdict,
-		Ops:     len(ops),
+		Ops:     len(b.ops),
+		Total:   b.total,
+		CutAt:   b.cutAt,
 		Elapsed: time.Since(start),
 		Info:    info,
-		model:   model,
+		built:   b,
 	}
 }
 
@@ -54,22 +64,29 @@ func CheckPartition(h PartitionHistory, timeout time.Duration) Result {
 // described with its offsets and values, and the (partial) linearization
 // with the log's tail after each step. Indefinite produces the checker
 // proved invisible appear as "not checked" annotations. r must come from
-// CheckPartition(h, ...).
+// CheckPartition(h, ...). The directory of path is created if missing.
 func WriteVisualization(path string, h PartitionHistory, r Result) error {
-	ops, model, dropped := build(h)
-	if r.model.Init != nil {
-		model = r.model
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b := r.built
+	if b.model.Init == nil {
+		b = build(h)
 	}
 	info := r.Info
 	var first int64
-	if len(ops) > 0 {
-		first = ops[0].Call
+	if len(b.ops) > 0 {
+		first = b.ops[0].Call
+	}
+	details := r.String()
+	if b.cutAt >= 0 {
+		details += fmt.Sprintf("; only operations below offset %d are shown and checked", b.cutAt)
 	}
 	info.AddAnnotations(append([]porcupine.Annotation{{
 		Tag:         "checker",
 		Start:       first,
 		Description: fmt.Sprintf("partition %d: %s", h.Partition, r.Verdict),
-		Details:     r.String(),
-	}}, dropped...))
-	return porcupine.VisualizePath(model, info, path)
+		Details:     details,
+	}}, b.dropped...))
+	return porcupine.VisualizePath(b.model, info, path)
 }

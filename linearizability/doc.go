@@ -19,14 +19,17 @@
 //   - Produce Unknown (indefinite or pending): either appends the values
 //     somewhere after its call, at whatever offset the log has reached, or
 //     has no effect at all. It never returns: it is concurrent with every
-//     operation that begins after its call. Narrowings that never make an
-//     illegal history legal keep this cheap (each is argued in build and
-//     unseenBounds, and a test compares verdicts with and without them):
-//     a read value carried by no other produce proves the append and
-//     bounds it by the reading fetch's return; an unread one is bounded
+//     operation that begins after its call. Left like that, a few dozen
+//     of them make porcupine's search exponential, so they are narrowed
+//     using what the whole history observed (reduce.go argues each step;
+//     none can make an illegal history legal, and a test compares
+//     verdicts with and without them): a copy whose values some fetch
+//     returned appends exactly at the offset they were read at, before
+//     the first observation of a longer log; one nobody read is bounded
 //     by the first observation that leaves it no free offset, or dropped
-//     when no offset below everything observed is free for it; values
-//     nobody read are all the same value in the model's log.
+//     when no offset below everything observed is free for it (as when a
+//     run ends by reading the whole log); values nobody read are all the
+//     same value in the model's log.
 //   - Produce Failed: definitely no effect; left out of the history.
 //   - Fetch OK (From, HighWatermark, Records): legal iff the log length is
 //     HighWatermark at the linearization point and Records are a
@@ -49,13 +52,19 @@
 //     committed records.
 //   - Values are compared as strings. Workloads should make them unique
 //     (the checker stays sound if they are not, it only loses the
-//     "a read value proves its indefinite produce happened" shortcut).
+//     narrowings, below).
 //   - A non-idempotent producer that sent a batch more than once may have
 //     appended it more than once: set [Produce.Duplicates] and each extra
-//     send becomes an Unknown append of the same values.
-//   - Histories must be bounded: porcupine is exponential in concurrency.
-//     Keep about 1,000 operations per partition ([Cut] takes a sound
-//     prefix) and always pass a timeout.
+//     send becomes an Unknown append of the same values (narrowed like
+//     the others: placed where read, else usually dropped).
+//   - The narrowings rely on unique values; produces carrying a value
+//     another produce carries are checked with the plain encoding (every
+//     indefinite copy may append anywhere after its call, and is kept by
+//     any cut), which is sound but slow.
+//   - Checks must be bounded: porcupine is exponential in concurrency.
+//     Bound each partition's check to about 1,000 operations ([Cut]
+//     checks a sound prefix, by log offset, and still narrows with the
+//     whole history) and always pass a timeout.
 //
 // # Verdicts
 //

@@ -1,7 +1,5 @@
 package linearizability
 
-import "sort"
-
 // Outcome is what a producer learned about one produce.
 type Outcome uint8
 
@@ -85,11 +83,13 @@ type PartitionHistory struct {
 	Produces  []Produce
 	Fetches   []Fetch
 	Lists     []ListOffsets
+
+	maxOps int // set by Cut: the check's bound, 0 for none
 }
 
-// Len is the number of operations the checker will consider: produces
-// that did not fail (each possible duplicate counts), answered fetches
-// and list-offsets.
+// Len is the number of operations in h the checker considers before
+// narrowing and cutting: produces that did not fail (each possible
+// duplicate counts), answered fetches and list-offsets.
 func (h PartitionHistory) Len() int {
 	n := len(h.Lists)
 	for _, p := range h.Produces {
@@ -105,89 +105,30 @@ func (h PartitionHistory) Len() int {
 	return n
 }
 
-// Cut returns the prefix of h up to a time boundary T, holding at most
-// maxOps operations (counted as by Len), so that the check stays
-// tractable: porcupine is exponential in concurrency and histories of
-// about 1,000 operations per partition are the practical bound.
+// Cut bounds the check of h to a prefix of at most maxOps operations,
+// so that it stays tractable: porcupine is exponential in concurrency and
+// histories of about 1,000 operations per partition are the practical
+// bound. The returned history still holds every operation of h: the ones
+// outside the prefix are used only to narrow the ones inside it (see
+// reduce.go), which is what keeps indefinite produces cheap: their fate
+// is usually decided by reads made much later, such as a run's final
+// reads of the whole log.
 //
-// T is chosen just before the call of the first operation that does not
-// fit. Whole operations are kept: operations called after T are dropped;
-// operations called before T but returning after it are cut as if still
-// pending at T: a produce becomes Unknown (its acknowledgement is
-// forgotten), a fetch or list-offsets is dropped (a pending read has no
-// effect). The prefix of a linearizable history is linearizable, so a
-// violation found in the cut history is a violation of h; the cut only
-// loses what happened after T.
-//
-// Checking later windows would need the log's state at the window's start,
-// which a history does not determine. The cut also loses the final reads,
-// which are what lets the checker narrow indefinite produces (an
-// indefinite produce nobody read is then cheap), so a cut history with many
-// indefinite produces is slower to refute. Callers wanting full coverage
-// should keep runs short enough not to need cutting.
+// The prefix is cut at a log offset K rather than at an instant: after
+// narrowing, it holds the appends that can have landed below K and the
+// reads and latest offsets that observed a log length of at most K (and
+// every earliest offset). In a linearization of h, these are the
+// operations before the first append at or above K, less some reads: a
+// valid sequential history whose real-time order is h's. So the prefix of
+// a linearizable history is linearizable, and a violation found in it is
+// a violation of h; the cut only loses the reads of longer logs. K is the
+// largest offset that keeps at most maxOps operations, and at most a few
+// (maybeMax) narrowed indefinite produces that may or may not have
+// appended: those are what porcupine's search is exponential in, and they
+// gather where nobody read the log, typically at its very end. Result.Ops counts
+// the operations checked; [PartitionHistory.Len] those of the whole
+// history.
 func Cut(h PartitionHistory, maxOps int) PartitionHistory {
-	if h.Len() <= maxOps {
-		return h
-	}
-	type call struct {
-		at int64
-		n  int
-	}
-	var calls []call
-	for _, p := range h.Produces {
-		if p.Outcome != Failed {
-			calls = append(calls, call{p.Call, 1 + max(p.Duplicates, 0)})
-		}
-	}
-	for _, f := range h.Fetches {
-		if f.OK {
-			calls = append(calls, call{f.Call, 1})
-		}
-	}
-	for _, l := range h.Lists {
-		calls = append(calls, call{l.Call, 1})
-	}
-	sort.Slice(calls, func(i, j int) bool { return calls[i].at < calls[j].at })
-	// T: the largest boundary such that the operations called at or
-	// before it number at most maxOps.
-	kept, i := 0, 0
-	var t int64
-	first := true
-	for i < len(calls) {
-		j, n := i, 0
-		for j < len(calls) && calls[j].at == calls[i].at {
-			n += calls[j].n
-			j++
-		}
-		if kept+n > maxOps {
-			break
-		}
-		kept += n
-		t, first = calls[i].at, false
-		i = j
-	}
-	out := PartitionHistory{Partition: h.Partition}
-	if first {
-		return out
-	}
-	for _, p := range h.Produces {
-		if p.Outcome == Failed || p.Call > t {
-			continue
-		}
-		if p.Outcome == OK && p.Return > t {
-			p.Outcome, p.Offset, p.Return = Unknown, 0, 0
-		}
-		out.Produces = append(out.Produces, p)
-	}
-	for _, f := range h.Fetches {
-		if f.OK && f.Call <= t && f.Return <= t {
-			out.Fetches = append(out.Fetches, f)
-		}
-	}
-	for _, l := range h.Lists {
-		if l.Call <= t && l.Return <= t {
-			out.Lists = append(out.Lists, l)
-		}
-	}
-	return out
+	h.maxOps = max(maxOps, 0)
+	return h
 }

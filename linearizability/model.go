@@ -1,7 +1,9 @@
 package linearizability
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,9 +14,10 @@ import (
 // fetch returned.
 const unreadValue = "\x00unread"
 
-// narrowIndefinite enables the narrowing of indefinite produces (proven
-// ones get a return time; unread ones are bounded or dropped). Tests turn
-// it off to compare verdicts against the plain encoding.
+// narrowIndefinite enables the narrowings of reduce.go (read copies
+// placed at their offsets, appends bounded by observation, unread copies
+// bounded or dropped, unread values collapsed). Tests turn it off to
+// compare verdicts against the plain encoding.
 var narrowIndefinite = true
 
 type opKind uint8
@@ -36,10 +39,10 @@ type op struct {
 	// no fetch returned replaced by unreadValue (see build).
 	logVals []string
 	offset  int64 // produce: base offset; list: the answer
-	// must: an indefinite produce one of whose values was read and
-	// carried by no other produce, so it did take effect.
-	must bool
-	dup  bool // an extra copy of a non-idempotent produce
+	// placed: a copy of an indefinite produce (or a duplicate of any
+	// produce) that a read placed at offset; it appends exactly there.
+	placed bool
+	dup    bool // an extra copy of a non-idempotent produce
 
 	from, hwm int64
 	recs      []string // fetch: values at from, from+1, ...
@@ -60,9 +63,6 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s.appendBatch(o.logVals), nil, 1
 	case opProduceMaybe:
-		if o.must {
-			return s.appendBatch(o.logVals), nil, 1
-		}
 		return s, s.appendBatch(o.logVals), 2
 	case opFetch:
 		if o.bad != "" || s.end != o.hwm {
@@ -92,61 +92,117 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 	return nil, nil, 0
 }
 
+// candidate is one operation of the whole history, narrowed, before the
+// cut: its interval (ret < 0: never returns), its input, and its cut key.
+type candidate struct {
+	call, ret int64
+	in        *op
+	fetch     *Fetch // a fetch's op is made after the cut: in is nil
+	// key decides whether the cut at offset K keeps the operation. An
+	// append is kept when key < K (the lowest offset it can append at),
+	// or always when key < 0 (its offset is unknown); a read when
+	// key <= K (the log length it observed).
+	key int64
+}
+
+func (c candidate) append() bool {
+	return c.fetch == nil && (c.in.kind == opProduce || c.in.kind == opProduceMaybe)
+}
+
+// fetchOp is the porcupine input of an answered fetch.
+func fetchOp(f *Fetch) *op {
+	o := &op{kind: opFetch, from: f.From, hwm: f.HighWatermark, label: f.Label}
+	if f.From < 0 {
+		o.bad = fmt.Sprintf("negative fetch offset %d", f.From)
+	}
+	next := f.From
+	for _, r := range f.Records {
+		if r.Offset < f.From {
+			continue
+		}
+		if r.Offset != next && o.bad == "" {
+			o.bad = fmt.Sprintf("expected offset %d, got %d", next, r.Offset)
+		}
+		o.recs = append(o.recs, r.Value)
+		next = r.Offset + 1
+	}
+	return o
+}
+
+// maybeMax bounds, in a cut history, the narrowed indefinite appends that
+// may or may not have happened (unread copies with a free offset left for
+// them): each doubles the ways porcupine must consider, and a burst of
+// them at the unread end of a run's log (records appended after the last
+// acknowledged one, which the final reads need not reach) is the one
+// shape of history that stays slow after narrowing.
+const maybeMax = 8
+
+// built is a history ready for porcupine.
+type built struct {
+	ops     []porcupine.Operation
+	model   porcupine.Model
+	dropped []porcupine.Annotation // indefinite produces left out, for the visualization
+	total   int                    // operations before the cut
+	cutAt   int64                  // the cut's offset K, or -1 if nothing was cut
+}
+
 // build turns a history into porcupine operations and the model to check
-// them with: a deterministic model when no produce is indefinite, else a
-// nondeterministic one (porcupine's power-set construction, whose state is
-// the set of logs the history so far allows).
-//
-// dropped lists the indefinite produces left out because they cannot have
-// had a visible effect (see unseenBounds), as annotations for the
-// visualization.
-func build(h PartitionHistory) (ops []porcupine.Operation, model porcupine.Model, dropped []porcupine.Annotation) {
-	// carriers counts, per value, the produces (and copies) carrying it;
-	// read marks values some fetch returned.
-	carriers := map[string]int{}
+// them with: a deterministic model when no operation may or may not
+// append, else a nondeterministic one (porcupine's power-set construction,
+// whose state is the set of logs the history so far allows). The
+// narrowings are argued in reduce.go; the cut in [Cut].
+func build(h PartitionHistory) built {
+	// Per value: how many produces carry it (a batch carrying it twice
+	// counts twice) and the distinct offsets fetches returned it at.
+	type valueInfo struct {
+		carriers int
+		readAt   []int64
+	}
+	index := make(map[string]int32, len(h.Produces)*4)
+	infos := make([]valueInfo, 1, 1+len(h.Produces)*4) // infos[0]: a value seen nowhere
+	info := func(v string) *valueInfo {
+		i, ok := index[v]
+		if !ok {
+			i = int32(len(infos))
+			index[v] = i
+			infos = append(infos, valueInfo{})
+		}
+		return &infos[i]
+	}
+	lookup := func(v string) *valueInfo { return &infos[index[v]] }
 	for _, p := range h.Produces {
 		if p.Outcome == Failed {
 			continue
 		}
 		for _, v := range p.Values {
-			carriers[v] += 1 + max(p.Duplicates, 0)
+			info(v).carriers++
 		}
 	}
-	// readBy: per value, the earliest return of a fetch that read it.
-	readBy := map[string]int64{}
 	for _, f := range h.Fetches {
-		if f.OK {
-			for _, r := range f.Records {
-				if t, seen := readBy[r.Value]; !seen || f.Return < t {
-					readBy[r.Value] = f.Return
-				}
+		if !f.OK {
+			continue
+		}
+		for _, r := range f.Records {
+			if r.Offset < f.From {
+				continue
+			}
+			if vi := info(r.Value); !slices.Contains(vi.readAt, r.Offset) {
+				vi.readAt = append(vi.readAt, r.Offset)
 			}
 		}
 	}
-	// proven: when an indefinite produce surely took effect, by when.
-	// A value carried by one produce only and read by a fetch proves
-	// the produce appended before that fetch returned. Bounding the
-	// return keeps the produce from being concurrent with the rest of
-	// the history, which is what makes indefinite produces expensive.
-	proven := func(vals []string) (int64, bool) {
-		by, ok := int64(0), false
+	read := func(v string) bool { return len(lookup(v).readAt) > 0 }
+	unique := func(vals []string) bool {
 		for _, v := range vals {
-			if t, seen := readBy[v]; seen && carriers[v] == 1 && (!ok || t < by) {
-				by, ok = t, true
+			if lookup(v).carriers != 1 {
+				return false
 			}
 		}
-		return by, ok
+		return true
 	}
+	obs := newObservations(h)
 
-	unseen := newUnseenBounds(h, readBy)
-
-	// A value no fetch returned is never compared with anything that
-	// matches it, so replacing it by a value no fetch returned either
-	// changes no step's outcome; it makes logs that differ only in which
-	// unread produce filled a slot equal, which collapses porcupine's
-	// search over indefinite produces.
-	_, substitute := readBy[unreadValue]
-	substitute = !substitute && narrowIndefinite
+	substitute := narrowIndefinite && !read(unreadValue)
 	produceOp := func(kind opKind, p Produce) *op {
 		o := &op{kind: kind, vals: p.Values, logVals: p.Values, offset: p.Offset, label: p.Label}
 		if !substitute {
@@ -154,7 +210,7 @@ func build(h PartitionHistory) (ops []porcupine.Operation, model porcupine.Model
 		}
 		copied := false
 		for i, v := range p.Values {
-			if _, read := readBy[v]; !read {
+			if !read(v) {
 				if !copied {
 					o.logVals, copied = append([]string(nil), p.Values...), true
 				}
@@ -163,110 +219,186 @@ func build(h PartitionHistory) (ops []porcupine.Operation, model porcupine.Model
 		}
 		return o
 	}
-	mustOp := func(p Produce) *op {
-		o := produceOp(opProduceMaybe, p)
-		o.must = true
-		return o
+
+	var cands []candidate
+	var dropped []porcupine.Annotation
+	var last int64
+	note := func(t int64) { last = max(last, t) }
+	add := func(call, ret int64, in *op, key int64) {
+		cands = append(cands, candidate{call: call, ret: ret, in: in, key: key})
+		note(call)
+		note(ret)
 	}
-	dupOp := func(p Produce) *op {
-		o := produceOp(opProduceMaybe, p)
-		o.dup = true
-		return o
+	// bounded shortens an append at offset off to end by the earliest
+	// observation of a longer log; it never ends before its call.
+	bounded := func(call, ret, off int64) int64 {
+		if by, ok := obs.observedBy(off); ok && (ret < 0 || by < ret) {
+			ret = by
+		}
+		if ret >= 0 {
+			ret = max(ret, call)
+		}
+		return ret
 	}
 
-	type timed struct {
-		call, ret int64 // ret < 0: never returns
-		in        *op
+	// Narrowed produces: place read copies, collect unplaced ones.
+	type unplaced struct {
+		p   Produce
+		dup bool
 	}
-	var timedOps []timed
-	var last int64
-	note := func(t int64) {
-		if t > last {
-			last = t
-		}
-	}
-	nondet := false
+	var rest []unplaced
+	var occupied [][2]int64
 	for _, p := range h.Produces {
-		switch p.Outcome {
-		case OK:
-			timedOps = append(timedOps, timed{p.Call, p.Return, produceOp(opProduce, p)})
-			note(p.Return)
-		case Unknown:
-			if by, ok := proven(p.Values); ok && narrowIndefinite {
-				// read before it was sent: keep porcupine's interval
-				// well-formed; the read then cannot be explained
-				by = max(by, p.Call)
-				timedOps = append(timedOps, timed{p.Call, by, mustOp(p)})
-				note(by)
-			} else if len(p.Values) == 0 {
-				continue
-			} else if by, bounded, drop := unseen.bound(p.Values, carriers); drop && narrowIndefinite {
-				dropped = append(dropped, porcupine.Annotation{
-					Tag:         "not checked",
-					Start:       p.Call,
-					Description: "indefinite produce " + quoteList(p.Values),
-					Details:     "never read and no offset left for it below what was observed: treated as having no effect. " + p.Label,
-				})
-				continue
-			} else if bounded && narrowIndefinite {
-				by = max(by, p.Call)
-				nondet = true
-				timedOps = append(timedOps, timed{p.Call, by, produceOp(opProduceMaybe, p)})
-				note(by)
-			} else {
-				nondet = true
-				timedOps = append(timedOps, timed{p.Call, -1, produceOp(opProduceMaybe, p)})
-			}
-		default:
+		if p.Outcome == Failed || !narrowIndefinite || !unique(p.Values) {
 			continue
 		}
-		note(p.Call)
-		for range max(p.Duplicates, 0) {
-			nondet = true
-			timedOps = append(timedOps, timed{p.Call, -1, dupOp(p)})
+		copies := 1 + max(p.Duplicates, 0)
+		n := int64(len(p.Values))
+		var bases []int64
+		for i, v := range p.Values {
+			for _, o := range lookup(v).readAt {
+				if b := o - int64(i); !slices.Contains(bases, b) {
+					bases = append(bases, b)
+				}
+			}
+		}
+		slices.Sort(bases)
+		if p.Outcome == OK {
+			in := produceOp(opProduce, p)
+			add(p.Call, bounded(p.Call, p.Return, p.Offset), in, p.Offset)
+			occupied = append(occupied, [2]int64{p.Offset, p.Offset + n})
+			copies--
+			bases = slices.DeleteFunc(bases, func(b int64) bool { return b == p.Offset })
+		}
+		for _, b := range bases {
+			if copies == 0 {
+				break // more copies read than sent: the surplus reads stay unexplained
+			}
+			in := produceOp(opProduce, p)
+			in.offset, in.placed, in.dup = b, true, p.Outcome == OK
+			add(p.Call, bounded(p.Call, -1, b), in, b)
+			occupied = append(occupied, [2]int64{max(b, 0), b + n})
+			copies--
+		}
+		for i := range copies {
+			if n > 0 {
+				rest = append(rest, unplaced{p, p.Outcome == OK || i > 0})
+			}
 		}
 	}
-	for _, f := range h.Fetches {
+	unseen := newUnseenBounds(h, obs, occupied)
+	for _, u := range rest {
+		in := produceOp(opProduceMaybe, u.p)
+		in.dup = u.dup
+		by, isBounded, oMin, drop := unseen.bound(int64(len(u.p.Values)))
+		what := "indefinite produce "
+		if u.dup {
+			what = "possible duplicate of produce "
+		}
+		switch {
+		case drop:
+			dropped = append(dropped, porcupine.Annotation{
+				Tag:         "not checked",
+				Start:       u.p.Call,
+				Description: what + quoteList(u.p.Values),
+				Details:     "never read and no offset left for it below what was observed: treated as having no effect. " + u.p.Label,
+			})
+		case isBounded && by <= u.p.Call:
+			dropped = append(dropped, porcupine.Annotation{
+				Tag:         "not checked",
+				Start:       u.p.Call,
+				Description: what + quoteList(u.p.Values),
+				Details:     "never read, and the free offsets left for it were observed taken before it was sent: treated as having no effect. " + u.p.Label,
+			})
+		case isBounded:
+			add(u.p.Call, max(by, u.p.Call), in, oMin)
+		default:
+			add(u.p.Call, -1, in, oMin)
+		}
+	}
+
+	// Produces left as they are (narrowing off, or values not unique).
+	for _, p := range h.Produces {
+		if p.Outcome == Failed || (narrowIndefinite && unique(p.Values)) {
+			continue
+		}
+		switch p.Outcome {
+		case OK:
+			add(p.Call, p.Return, produceOp(opProduce, p), p.Offset)
+		case Unknown:
+			if len(p.Values) > 0 {
+				add(p.Call, -1, produceOp(opProduceMaybe, p), -1)
+			}
+		}
+		for range max(p.Duplicates, 0) {
+			in := produceOp(opProduceMaybe, p)
+			in.dup = true
+			add(p.Call, -1, in, -1)
+		}
+	}
+
+	for i := range h.Fetches {
+		f := &h.Fetches[i]
 		if !f.OK {
 			continue
 		}
-		o := &op{kind: opFetch, from: f.From, hwm: f.HighWatermark, label: f.Label}
-		if f.From < 0 {
-			o.bad = fmt.Sprintf("negative fetch offset %d", f.From)
-		}
-		next := f.From
+		// the op is made only if the cut keeps it (fetchOp)
+		key := f.HighWatermark
 		for _, r := range f.Records {
-			if r.Offset < f.From {
-				continue
-			}
-			if r.Offset != next && o.bad == "" {
-				o.bad = fmt.Sprintf("expected offset %d, got %d", next, r.Offset)
-			}
-			o.recs = append(o.recs, r.Value)
-			next = r.Offset + 1
+			key = max(key, r.Offset+1)
 		}
-		timedOps = append(timedOps, timed{f.Call, f.Return, o})
+		cands = append(cands, candidate{call: f.Call, ret: f.Return, fetch: f, key: key})
 		note(f.Call)
 		note(f.Return)
 	}
 	for _, l := range h.Lists {
-		k := opListEarliest
 		if l.Latest {
-			k = opListLatest
+			add(l.Call, l.Return, &op{kind: opListLatest, offset: l.Offset, label: l.Label}, l.Offset)
+		} else {
+			add(l.Call, l.Return, &op{kind: opListEarliest, offset: l.Offset, label: l.Label}, 0)
 		}
-		timedOps = append(timedOps, timed{l.Call, l.Return, &op{kind: k, offset: l.Offset, label: l.Label}})
-		note(l.Call)
-		note(l.Return)
+	}
+
+	b := built{dropped: dropped, total: len(cands), cutAt: -1}
+	maybes := 0
+	for _, c := range cands {
+		if c.key >= 0 && c.append() && c.in.kind == opProduceMaybe {
+			maybes++
+		}
+	}
+	if h.maxOps > 0 && (len(cands) > h.maxOps || maybes > maybeMax) {
+		k := cutOffset(cands, h.maxOps, maybeMax)
+		b.cutAt = k
+		kept := cands[:0]
+		for _, c := range cands {
+			if c.append() && (c.key < 0 || c.key < k) || !c.append() && c.key <= k {
+				kept = append(kept, c)
+			}
+		}
+		cands = kept
+		// annotate only the dropped produces sent while kept operations ran
+		var lastCall int64
+		for _, c := range cands {
+			lastCall = max(lastCall, c.call)
+		}
+		b.dropped = slices.DeleteFunc(b.dropped, func(a porcupine.Annotation) bool { return a.Start > lastCall })
 	}
 
 	// Operations that never return end after everything else. Lanes for
 	// the visualization: greedy interval colouring (a client may have
 	// several requests in flight, so client names do not make lanes).
 	never := last + 1
-	sort.SliceStable(timedOps, func(i, j int) bool { return timedOps[i].call < timedOps[j].call })
+	nondet := false
+	slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(a.call, b.call) })
 	var laneEnd []int64
-	ops = make([]porcupine.Operation, len(timedOps))
-	for i, t := range timedOps {
+	b.ops = make([]porcupine.Operation, len(cands))
+	for i, t := range cands {
+		if t.fetch != nil {
+			t.in = fetchOp(t.fetch)
+		}
+		if t.in.kind == opProduceMaybe {
+			nondet = true
+		}
 		ret := t.ret
 		if ret < 0 {
 			ret = never
@@ -283,9 +415,55 @@ func build(h PartitionHistory) (ops []porcupine.Operation, model porcupine.Model
 			laneEnd = append(laneEnd, 0)
 		}
 		laneEnd[lane] = ret
-		ops[i] = porcupine.Operation{ClientId: lane, Input: t.in, Call: t.call, Return: ret, Metadata: t.in.label}
+		b.ops[i] = porcupine.Operation{ClientId: lane, Input: t.in, Call: t.call, Return: ret, Metadata: t.in.label}
 	}
-	return ops, newModel(nondet), dropped
+	b.model = newModel(nondet)
+	return b
+}
+
+// cutOffset returns the largest offset K at which the cut keeps at most
+// maxOps of cands and at most maybeMax of the narrowed appends that may or
+// may not have happened (or the smallest K considered, if none does).
+func cutOffset(cands []candidate, maxOps, maybeMax int) int64 {
+	var appendKeys, maybeKeys, readKeys []int64
+	always := 0
+	for _, c := range cands {
+		switch {
+		case !c.append():
+			readKeys = append(readKeys, c.key)
+		case c.key < 0:
+			always++
+		default:
+			appendKeys = append(appendKeys, c.key)
+			if c.in.kind == opProduceMaybe {
+				maybeKeys = append(maybeKeys, c.key)
+			}
+		}
+	}
+	slices.Sort(appendKeys)
+	slices.Sort(maybeKeys)
+	slices.Sort(readKeys)
+	tooMany := func(k int64) bool {
+		a, _ := slices.BinarySearch(appendKeys, k) // keys < k
+		m, _ := slices.BinarySearch(maybeKeys, k)
+		r, _ := slices.BinarySearch(readKeys, k+1) // keys <= k
+		return always+a+r > maxOps || m > maybeMax
+	}
+	ks := append(slices.Clone(readKeys), appendKeys...)
+	for i := range appendKeys {
+		ks = append(ks, appendKeys[i]+1)
+	}
+	slices.Sort(ks)
+	ks = slices.Compact(ks)
+	// tooMany is monotone in k: the largest k that is not
+	i := sort.Search(len(ks), func(i int) bool { return tooMany(ks[i]) })
+	if i == 0 {
+		if len(ks) == 0 {
+			return 0
+		}
+		return min(ks[0], 0)
+	}
+	return ks[i-1]
 }
 
 func newModel(nondet bool) porcupine.Model {
@@ -360,13 +538,17 @@ func describeOp(in, _ any) string {
 	o := in.(*op)
 	switch o.kind {
 	case opProduce:
-		return fmt.Sprintf("produce %s → offset %d..%d", quoteList(o.vals), o.offset, o.offset+int64(len(o.vals))-1)
-	case opProduceMaybe:
+		at := fmt.Sprintf("offset %d..%d", o.offset, o.offset+int64(len(o.vals))-1)
 		switch {
-		case o.dup:
+		case o.placed && o.dup:
+			return fmt.Sprintf("duplicate of produce %s, read at %s", quoteList(o.vals), at)
+		case o.placed:
+			return fmt.Sprintf("indefinite produce %s, read at %s", quoteList(o.vals), at)
+		}
+		return fmt.Sprintf("produce %s → %s", quoteList(o.vals), at)
+	case opProduceMaybe:
+		if o.dup {
 			return fmt.Sprintf("possible duplicate of produce %s (appended or not)", quoteList(o.vals))
-		case o.must:
-			return fmt.Sprintf("indefinite produce %s (read, so appended)", quoteList(o.vals))
 		}
 		return fmt.Sprintf("indefinite produce %s (appended or not)", quoteList(o.vals))
 	case opFetch:

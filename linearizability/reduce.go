@@ -1,37 +1,63 @@
 package linearizability
 
 import (
+	"cmp"
 	"slices"
 	"sort"
 )
 
-// unseenBounds narrows indefinite produces that nobody read. Such a
-// produce is the expensive kind for porcupine: it may append or not, and
-// it never returns, so it is concurrent with everything after its call.
+// Narrowing. Porcupine is exponential in the number of operations that
+// are concurrent with one another, and an indefinite produce is the worst
+// kind: it may append or not and never returns, so it is concurrent with
+// everything after its call. Faults make many of them (lost connections,
+// crashes, acks=0, a plain producer's retries). The narrowings below turn
+// them into cheap operations using what the whole history observed,
+// including the reads after the checked prefix (see [Cut]).
 //
-// Both narrowings below only remove linearizations (a shorter interval,
-// or the no-effect branch chosen outright), so they can never turn an
-// illegal history into a legal one. They keep every legal history legal,
-// by this argument. Let U be an indefinite produce of b values, none of
-// them read and none carried by another produce. If U appended at offset
-// o, then no fetch returned a record in [o, o+b) (it would have read one
-// of U's values) and no acknowledged produce owns an offset there. Let M
-// be the largest log length anything observed (a high watermark, an
-// acknowledged produce's end, a latest offset, a returned record). Then
-// either
-//   - o >= M: every operation that observes the log's length or content
-//     linearized before U, so U may as well have had no effect; or
-//   - o < M and [o, min(o+b, M)) holds no returned or acknowledged
-//     record. Take the largest such o: every operation that observed a
-//     length > o did so after U appended (offset o is U's), so U
-//     linearized before the earliest return among them.
+// Every narrowing only removes linearizations: it fixes an indefinite
+// produce's offset, chooses its no-effect branch, or shortens an
+// interval. So none can make an illegal history legal; a violation the
+// narrowed check finds is a violation of the history. Each is argued
+// below to keep every legal history legal, assuming the produce's values
+// are carried by no other produce (unique values). Produces whose values
+// are not unique are not narrowed. TestNarrowingKeepsVerdicts compares
+// verdicts with and without narrowing.
 //
-// Hence: no such o < M means U is dropped; otherwise U's return is that
-// earliest return (and it still may or may not have appended).
-type unseenBounds struct {
-	m    int64
-	gaps [][2]int64 // [start, end) within [0, m) with no returned record and no acknowledged one, highest first
-	obs  []obs      // observed lengths, by length descending
+// Placing read copies. A copy of a produce P (P itself, or one of its
+// possible duplicates) that appended at base offset b put P's values at
+// b, b+1, ...; offsets never change, so a fetch that returned P's i-th
+// value at offset o proves that some copy of P appended at base o-i. Each
+// distinct base so proven needs its own copy. An acknowledged P's own copy
+// sits at its acknowledged offset; the other proven bases are given to
+// its remaining copies as appends at exactly that base. In a legal
+// history these are exactly the copies that appended at those bases, so
+// fixing their offsets removes no legal linearization. (More proven bases
+// than copies cannot be legal; the surplus reads are then unexplained and
+// the check fails.)
+//
+// Bounding appends by observation. An append at offset o happened before
+// any operation observed a log length above o: a fetch whose high
+// watermark exceeds o or that returned a record at o or above, an
+// acknowledged produce at a higher offset (or ending above o), a latest
+// offset above o. So the append linearized before the earliest return of
+// those (observedBy), and its interval can end there.
+//
+// Unread copies. Every copy not placed by a read is handled by
+// unseenBounds: dropped (no effect) when no offset below everything
+// observed is free for it, else bounded.
+//
+// Values nobody read. A value no fetch returned is never compared with
+// anything that matches it, so replacing it in the model's log by one
+// common placeholder changes no step's outcome; it makes logs that differ
+// only in which unread produce filled a slot equal, which collapses
+// porcupine's search.
+
+// observations indexes what the history observed of the log's length:
+// each entry says "the log held at least length records before ret".
+type observations struct {
+	byLength []obs // by length descending
+	minRet   []int64
+	m        int64 // the largest length observed
 }
 
 type obs struct {
@@ -39,24 +65,97 @@ type obs struct {
 	ret    int64
 }
 
-func newUnseenBounds(h PartitionHistory, readBy map[string]int64) *unseenBounds {
-	u := &unseenBounds{}
-	see := func(length, ret int64) {
-		u.obs = append(u.obs, obs{length, ret})
-		u.m = max(u.m, length)
-	}
-	var ranges [][2]int64
+func newObservations(h PartitionHistory) *observations {
+	var os []obs
 	for _, f := range h.Fetches {
 		if !f.OK {
 			continue
 		}
-		see(f.HighWatermark, f.Return)
+		// the high watermark, or a record returned above it (an
+		// illegal fetch)
+		length := f.HighWatermark
+		for _, r := range f.Records {
+			if r.Offset >= f.From {
+				length = max(length, r.Offset+1)
+			}
+		}
+		os = append(os, obs{length, f.Return})
+	}
+	for _, p := range h.Produces {
+		if p.Outcome == OK {
+			// at its point the length was Offset, after it the end
+			os = append(os, obs{p.Offset + int64(len(p.Values)), p.Return})
+		}
+	}
+	for _, l := range h.Lists {
+		if l.Latest {
+			os = append(os, obs{l.Offset, l.Return})
+		}
+	}
+	slices.SortFunc(os, func(a, b obs) int { return cmp.Compare(b.length, a.length) })
+	o := &observations{byLength: os, minRet: make([]int64, len(os))}
+	for i, x := range os {
+		o.minRet[i] = x.ret
+		if i > 0 {
+			o.minRet[i] = min(o.minRet[i-1], x.ret)
+		}
+	}
+	if len(os) > 0 {
+		o.m = max(os[0].length, 0)
+	}
+	return o
+}
+
+// observedBy returns the earliest return of an operation that observed a
+// length above off, if any did.
+func (o *observations) observedBy(off int64) (int64, bool) {
+	// entries with length > off form a prefix of byLength
+	n := sort.Search(len(o.byLength), func(i int) bool { return o.byLength[i].length <= off })
+	if n == 0 {
+		return 0, false
+	}
+	return o.minRet[n-1], true
+}
+
+// unseenBounds narrows the copies of produces that no read placed. Let U
+// be such a copy of b values, carried by no other produce. If U appended
+// at offset o, then no fetch returned a record in [o, o+b) (it would have
+// returned one of U's values, which would have placed a copy there), and
+// no acknowledged or placed copy owns an offset there. Let M be the
+// largest log length anything observed. Then either
+//   - o >= M: every operation that observes the log's length or content
+//     linearized before U, and every append whose offset is fixed is
+//     below M, so U may as well have had no effect; or
+//   - o < M and [o, min(o+b, M)) is free: no returned, acknowledged or
+//     placed record. Take the largest such o, oMax: every operation that
+//     observed a length > oMax did so after U appended, so U linearized
+//     before the earliest return among them.
+//
+// Hence: no such o < M means U is dropped; otherwise U's return is that
+// earliest return (and it still may or may not have appended), and the
+// smallest such o, oMin, is the lowest offset it can hold (which [Cut]
+// uses). When that earliest return is not after U's call, U cannot have
+// appended below M at all (it would have linearized before it was sent),
+// so it is dropped too.
+type unseenBounds struct {
+	obs  *observations
+	gaps [][2]int64 // [start, end) within [0, m) with no returned, acknowledged or placed record, highest first
+}
+
+// newUnseenBounds indexes the free offsets below everything observed;
+// occupied holds the [start, end) ranges of placed copies.
+func newUnseenBounds(h PartitionHistory, o *observations, occupied [][2]int64) *unseenBounds {
+	u := &unseenBounds{obs: o}
+	ranges := slices.Clone(occupied)
+	for _, f := range h.Fetches {
+		if !f.OK {
+			continue
+		}
 		start, end := int64(-1), int64(-1)
 		for _, r := range f.Records {
 			if r.Offset < f.From || r.Offset < 0 {
 				continue
 			}
-			see(r.Offset+1, f.Return)
 			if r.Offset != end {
 				if start >= 0 {
 					ranges = append(ranges, [2]int64{start, end})
@@ -70,70 +169,58 @@ func newUnseenBounds(h PartitionHistory, readBy map[string]int64) *unseenBounds 
 		}
 	}
 	for _, p := range h.Produces {
-		if p.Outcome == OK {
-			// at its point the length was Offset; after it, the end
-			see(p.Offset, p.Return)
-			u.m = max(u.m, p.Offset+int64(len(p.Values)))
-			if len(p.Values) > 0 && p.Offset >= 0 {
-				ranges = append(ranges, [2]int64{p.Offset, p.Offset + int64(len(p.Values))})
-			}
+		if p.Outcome == OK && len(p.Values) > 0 && p.Offset >= 0 {
+			ranges = append(ranges, [2]int64{p.Offset, p.Offset + int64(len(p.Values))})
 		}
 	}
-	for _, l := range h.Lists {
-		if l.Latest {
-			see(l.Offset, l.Return)
-		}
-	}
-	sort.Slice(ranges, func(i, j int) bool { return ranges[i][0] < ranges[j][0] })
+	slices.SortFunc(ranges, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	m := o.m
 	var cur int64
 	for _, r := range ranges {
-		if r[0] > cur && cur < u.m {
-			u.gaps = append(u.gaps, [2]int64{cur, min(r[0], u.m)})
+		if r[0] > cur && cur < m {
+			u.gaps = append(u.gaps, [2]int64{cur, min(r[0], m)})
 		}
 		cur = max(cur, r[1])
 	}
-	if cur < u.m {
-		u.gaps = append(u.gaps, [2]int64{cur, u.m})
+	if cur < m {
+		u.gaps = append(u.gaps, [2]int64{cur, m})
 	}
 	slices.Reverse(u.gaps)
-	sort.Slice(u.obs, func(i, j int) bool { return u.obs[i].length > u.obs[j].length })
 	return u
 }
 
-// bound returns, for an indefinite produce of vals that was not read, the
-// latest instant it can have appended by (bounded), or drop when it
-// cannot have appended before anything observed the log. Produces whose
-// values other produces also carry are left alone (neither).
-func (u *unseenBounds) bound(vals []string, carriers map[string]int) (by int64, bounded, drop bool) {
-	for _, v := range vals {
-		if carriers[v] != 1 {
-			return 0, false, false
+// bound returns, for an unplaced copy of b values, the latest instant it
+// can have appended by (bounded) and the lowest offset it can have
+// appended at (oMin), or drop when it cannot have appended before
+// anything observed the log.
+func (u *unseenBounds) bound(b int64) (by int64, bounded bool, oMin int64, drop bool) {
+	m := u.obs.m
+	fits := func(g [2]int64) (lo, hi int64, ok bool) {
+		if g[1] == m {
+			// the copy may run past M
+			return g[0], m - 1, true
 		}
+		if g[1]-b >= g[0] {
+			return g[0], g[1] - b, true
+		}
+		return 0, 0, false
 	}
-	b := int64(len(vals))
 	oMax := int64(-1)
 	for _, g := range u.gaps {
-		switch {
-		case g[1] == u.m:
-			oMax = u.m - 1
-		case g[1]-b >= g[0]:
-			oMax = g[1] - b
-		default:
-			continue
-		}
-		break
-	}
-	if oMax < 0 {
-		return 0, false, true
-	}
-	by, found := int64(0), false
-	for _, o := range u.obs {
-		if o.length <= oMax {
+		if _, hi, ok := fits(g); ok {
+			oMax = hi
 			break
 		}
-		if !found || o.ret < by {
-			by, found = o.ret, true
+	}
+	if oMax < 0 {
+		return 0, false, 0, true
+	}
+	for i := len(u.gaps) - 1; i >= 0; i-- {
+		if lo, _, ok := fits(u.gaps[i]); ok {
+			oMin = lo
+			break
 		}
 	}
-	return by, found, false
+	by, bounded = u.obs.observedBy(oMax)
+	return by, bounded, oMin, false
 }

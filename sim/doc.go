@@ -69,7 +69,13 @@
 //     the admin's Metadata must show every acknowledged change, and every
 //     consumer must read every acknowledged record. It fails after a
 //     minute without consumer progress or five minutes in all.
-//  4. Check: CheckHistory runs the queue checks over the recorded history.
+//  4. Check: CheckHistory runs the queue checks over the recorded history
+//     (check.go, monotonic.go), and CheckLinearizable checks each
+//     partition's history against a porcupine model of a partition log
+//     (linearize.go, package linearizability): about the first 1,000
+//     operations per partition, with a timeout whose expiry is a failure.
+//     A failing partition's porcupine visualization is written as HTML
+//     when Config.VizDir is set (cksim -viz).
 //
 // The broker runs with log.flush.interval.messages=1: an acknowledgement
 // implies the data was synced, so no acknowledged record may be lost by

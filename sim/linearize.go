@@ -6,16 +6,23 @@ import (
 	"sort"
 	"time"
 
+	"github.com/anishathalye/porcupine"
+
 	"cloudkafka/linearizability"
 )
 
-// Linearizability bounds: each partition's history is cut to its first
-// LinearizeOpsMax operations (a sound prefix), and porcupine gets
-// LinearizeTimeout per partition. An undecided check is a failure.
+// Linearizability bounds: each partition's check is cut to a prefix of at
+// most LinearizeOpsMax operations (see linearizability.Cut), and porcupine
+// gets LinearizeTimeout per partition. An undecided check is a failure.
+// Narrowed histories of faulty runs check in milliseconds; the timeout
+// only bounds a pathological one.
 const (
 	LinearizeOpsMax  = 1000
 	LinearizeTimeout = 10 * time.Second
 )
+
+// linearizeTimeout is LinearizeTimeout; tests shorten it.
+var linearizeTimeout = LinearizeTimeout
 
 // partitionHistories translates a run's history into one porcupine history
 // per partition, in partition order. Pending and indefinite produces may or
@@ -42,6 +49,18 @@ func partitionHistories(h *History) []linearizability.PartitionHistory {
 					f.Records = append(f.Records, linearizability.Record{Offset: int64(r.Offset), Value: r.Value})
 				}
 				get(fp.Partition).Fetches = append(get(fp.Partition).Fetches, f)
+			}
+		case OpListOffsets:
+			if op.Outcome != OK {
+				continue
+			}
+			for _, lo := range op.Listed {
+				if lo.ErrorCode != 0 || (lo.Timestamp != -1 && lo.Timestamp != -2) {
+					continue
+				}
+				get(lo.Partition).Lists = append(get(lo.Partition).Lists, linearizability.ListOffsets{
+					Call: int64(op.Call), Return: int64(op.Return), Latest: lo.Timestamp == -1,
+					Offset: int64(lo.Offset), Label: fmt.Sprintf("op %d %s", op.ID, op.Client)})
 			}
 		}
 	}
@@ -76,20 +95,35 @@ func linearizeProduce(op *Op) linearizability.Produce {
 }
 
 // CheckLinearizable checks every partition's history against the
-// partition-log model. When vizDir is not empty, each failing partition's
-// porcupine visualization is written there as an HTML file named by seed
-// and partition, and its path is part of the failure.
+// partition-log model and returns one line per failing partition and the
+// number of operations checked. Each partition's history is bounded with
+// linearizability.Cut to LinearizeOpsMax operations (the rest of the run
+// still narrows indefinite produces) and its check to LinearizeTimeout;
+// a check that times out is a failure. When vizDir is not empty, each
+// failing partition's porcupine visualization is written there as
+// seed-<seed>-partition-<p>.html, and its path is part of the failure.
 func CheckLinearizable(h *History, seed uint64, vizDir string) ([]string, int) {
+	failures, checked, _ := checkLinearizable(h, seed, vizDir)
+	return failures, checked
+}
+
+// checkLinearizable is CheckLinearizable that also returns the wall-clock
+// time the checks took (the simulator itself never reads the clock).
+func checkLinearizable(h *History, seed uint64, vizDir string) ([]string, int, time.Duration) {
 	var failures []string
 	checked := 0
+	var took time.Duration
 	for _, ph := range partitionHistories(h) {
-		ph = linearizability.Cut(ph, LinearizeOpsMax)
-		r := linearizability.CheckPartition(ph, LinearizeTimeout)
+		r := linearizability.CheckPartition(linearizability.Cut(ph, LinearizeOpsMax), linearizeTimeout)
 		checked += r.Ops
+		took += r.Elapsed
 		if r.Passed() {
 			continue
 		}
 		msg := fmt.Sprintf("linearizability: partition %d: %s", ph.Partition, r)
+		if r.Verdict == porcupine.Unknown {
+			msg += " (inconclusive: the check timed out)"
+		}
 		if vizDir != "" {
 			path := filepath.Join(vizDir, fmt.Sprintf("seed-%d-partition-%d.html", seed, ph.Partition))
 			if err := linearizability.WriteVisualization(path, ph, r); err != nil {
@@ -100,5 +134,5 @@ func CheckLinearizable(h *History, seed uint64, vizDir string) ([]string, int) {
 		}
 		failures = append(failures, msg)
 	}
-	return failures, checked
+	return failures, checked, took
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,7 +106,10 @@ func TestSeeds(t *testing.T) {
 	wall := time.Since(start)
 	faults := map[string]int{}
 	ops, simSeconds, failed := 0, 0.0, 0
+	linOps, linWall := 0, make([]time.Duration, 0, len(rs))
 	for i, r := range rs {
+		linOps += r.Linearized
+		linWall = append(linWall, r.LinearizeWall)
 		for _, f := range r.Faults {
 			faults[f.Name] += f.Count
 		}
@@ -128,6 +132,16 @@ func TestSeeds(t *testing.T) {
 	}
 	t.Logf("%d seeds (%d failed), %d operations checked, %.0f simulated seconds in %.1fs wall (%.0fx on %d workers); faults %v",
 		len(rs), failed, ops, simSeconds, wall.Seconds(), simSeconds/wall.Seconds(), *simParallel, faults)
+	if len(linWall) > 0 {
+		slices.Sort(linWall)
+		var sum time.Duration
+		for _, d := range linWall {
+			sum += d
+		}
+		q := func(f float64) time.Duration { return linWall[int(f*float64(len(linWall)-1))].Round(time.Millisecond) }
+		t.Logf("linearizability: %d operations checked in %.1fs of checks; per seed mean %v, median %v, p90 %v, max %v",
+			linOps, sum.Seconds(), (sum / time.Duration(len(linWall))).Round(time.Millisecond), q(0.5), q(0.9), q(1))
+	}
 
 	var again []Config
 	var first []Result

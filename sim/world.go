@@ -25,6 +25,10 @@ type Config struct {
 	// Logf, when set, receives the broker driver's log lines and the
 	// world's own notes, prefixed with the virtual time.
 	Logf func(format string, args ...any)
+	// VizDir, when set, is where a failing linearizability check writes
+	// its porcupine visualization (seed-<seed>-partition-<p>.html); ""
+	// writes none.
+	VizDir string
 }
 
 // canary is a deliberately planted bug that the checks must catch. It is
@@ -55,6 +59,12 @@ type Result struct {
 	Converged    bool         // the drain phase caught up
 	Failures     []string
 	History      *History
+	// Linearized is how many operations the per-partition
+	// linearizability check covered (see CheckLinearizable), and
+	// LinearizeWall the wall-clock time porcupine and the narrowing
+	// took; neither is part of the trace.
+	Linearized    int
+	LinearizeWall time.Duration
 }
 
 // OpCounts summarizes the history.
@@ -611,5 +621,8 @@ func (w *world) result() Result {
 	}
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
+	var lin []string
+	lin, r.Linearized, r.LinearizeWall = checkLinearizable(&w.hist, w.cfg.Seed, w.cfg.VizDir)
+	r.Failures = append(r.Failures, lin...)
 	return r
 }

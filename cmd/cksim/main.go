@@ -6,13 +6,17 @@
 // the command that replays it. Output is in seed order. The last lines
 // sum the batch: seeds, failures, operations checked, simulated seconds
 // per wall second, and how often each fault kind fired. The exit status
-// is 1 if any seed failed.
+// is 1 if any seed failed. A failing seed's report is also written to
+// -viz DIR as seed-N.txt, next to the porcupine visualizations
+// (seed-N-partition-P.html) of partitions that failed the
+// linearizability check.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"sort"
@@ -35,6 +39,8 @@ func main() {
 	faults := flag.Bool("faults", true, "inject the seed's fault mix")
 	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "worlds simulated at once")
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
+	viz := flag.String("viz", filepath.Join(os.TempDir(), "cksim"),
+		"directory for failing seeds' reports (seed-N.txt) and linearizability visualizations (seed-N-partition-P.html); empty: none")
 	flag.Parse()
 	if *brokers != 1 {
 		fmt.Fprintf(os.Stderr, "cksim: -brokers %d: the simulator runs one broker for now\n", *brokers)
@@ -71,7 +77,7 @@ func main() {
 	cfgs := make([]sim.Config, len(list))
 	for i, s := range list {
 		cfgs[i] = sim.Config{Seed: s, Duration: *duration, Producers: *producers, Consumers: *consumers,
-			Brokers: *brokers, Faults: *faults}
+			Brokers: *brokers, Faults: *faults, VizDir: *viz}
 		if *verbose {
 			cfgs[i].Logf = func(format string, args ...any) { fmt.Printf("  "+format+"\n", args...) }
 		}
@@ -82,16 +88,19 @@ func main() {
 		debug.SetGCPercent(400)
 	}
 	var simSeconds float64
-	var ops, failed int
+	var ops, linearized, failed int
+	var linWall time.Duration
 	kinds := map[string]int{}
 	start := time.Now()
 	runOrdered(cfgs, *parallel, func(r sim.Result, cfg sim.Config) {
 		simSeconds += r.SimSeconds
 		ops += r.Ops.Total()
+		linearized += r.Linearized
+		linWall += r.LinearizeWall
 		for _, f := range r.Faults {
 			kinds[f.Name] += f.Count
 		}
-		report(r, cfg)
+		report(r, cfg, *viz)
 		if r.Failed() {
 			failed++
 		}
@@ -107,8 +116,8 @@ func main() {
 		fired = append(fired, fmt.Sprintf("%s=%d", name, kinds[name]))
 	}
 	fmt.Printf("faults: %s\n", strings.Join(fired, " "))
-	fmt.Printf("seeds=%d failed=%d ops_checked=%d sim_seconds=%.1f wall_seconds=%.1f sim_per_wall=%.1f parallel=%d\n",
-		len(list), failed, ops, simSeconds, wall, simSeconds/wall, *parallel)
+	fmt.Printf("seeds=%d failed=%d ops_checked=%d linearized_ops=%d linearize_seconds=%.1f sim_seconds=%.1f wall_seconds=%.1f sim_per_wall=%.1f parallel=%d\n",
+		len(list), failed, ops, linearized, linWall.Seconds(), simSeconds, wall, simSeconds/wall, *parallel)
 	if failed > 0 {
 		os.Exit(1)
 	}
@@ -146,7 +155,7 @@ func runOrdered(cfgs []sim.Config, parallel int, emit func(sim.Result, sim.Confi
 	wg.Wait()
 }
 
-func report(r sim.Result, cfg sim.Config) {
+func report(r sim.Result, cfg sim.Config, dir string) {
 	fmt.Printf("SEED=%d trace=%016x\n", r.Seed, r.TraceHash)
 	status := "ok"
 	if r.Failed() {
@@ -156,17 +165,38 @@ func report(r sim.Result, cfg sim.Config) {
 	for _, f := range r.Faults {
 		faults += fmt.Sprintf(" %s=%d", f.Name, f.Count)
 	}
-	fmt.Printf("  %s sim=%.1fs produces=%d (ok %d, indefinite %d, failed %d) fetches=%d records_read=%d list_offsets=%d admin=%d timeouts=%d faults:%s | %s\n",
+	fmt.Printf("  %s sim=%.1fs produces=%d (ok %d, indefinite %d, failed %d) fetches=%d records_read=%d list_offsets=%d admin=%d timeouts=%d linearized=%d in %v faults:%s | %s\n",
 		status, r.SimSeconds, r.Ops.Produces, r.Ops.ProducesOK, r.Ops.ProducesIndefinite, r.Ops.ProducesFailed,
-		r.Ops.Fetches, r.Ops.RecordsRead, r.Ops.ListOffsets, r.Ops.Admin, r.Timeouts, faults, r.Mix)
+		r.Ops.Fetches, r.Ops.RecordsRead, r.Ops.ListOffsets, r.Ops.Admin, r.Timeouts,
+		r.Linearized, r.LinearizeWall.Round(time.Millisecond), faults, r.Mix)
 	if !r.Failed() {
 		return
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SEED=%d trace=%016x (%d records)\n%s\n", r.Seed, r.TraceHash, r.TraceRecords, r.Mix)
 	for _, f := range r.Failures {
-		fmt.Printf("  FAILURE %s\n", f)
+		fmt.Fprintf(&b, "FAILURE %s\n", f)
 	}
-	fmt.Printf("  replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -faults=%v\n",
+	fmt.Fprintf(&b, "replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -faults=%v\n",
 		r.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, cfg.Faults)
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")[2:] {
+		fmt.Printf("  %s\n", line)
+	}
+	if dir == "" {
+		return
+	}
+	// The sim keeps a hash of the trace, not the trace: the report (and
+	// the replay command, which regenerates everything) is what is kept.
+	path := filepath.Join(dir, fmt.Sprintf("seed-%d.txt", r.Seed))
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(path, []byte(b.String()), 0o644)
+	}
+	if err != nil {
+		fmt.Printf("  report not written: %v\n", err)
+		return
+	}
+	fmt.Printf("  report: %s\n", path)
 }
 
 func isFlagSet(name string) bool {
