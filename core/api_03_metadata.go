@@ -64,6 +64,8 @@ func (b *Broker) handleMetadata(r Request) {
 			slot.ErrorCode = errInvalidTopic
 		case b.creating[*rt.Topic]:
 			slot.ErrorCode = errLeaderNotAvailable
+		case b.partitionRoom() < b.cfg.NumPartitions:
+			slot.ErrorCode = errInvalidPartitions
 		default:
 			pending++
 			b.createTopic(*rt.Topic, b.cfg.NumPartitions, map[string]string{}, func(t *topic, err error) {
@@ -118,9 +120,11 @@ func (b *Broker) createTopic(name string, parts int32, configs map[string]string
 	}
 	t := &topic{name: name, id: id, configs: configs, partsTarget: parts}
 	b.creating[name] = true
+	b.creatingParts += parts
 	b.coordWrite(CoordSet, zkConfigs+name, mustJSON(configZnode{Version: 1, Config: configs}), nil)
 	b.coordWrite(CoordCreate, zkTopics+name, b.topicZnodeData(t, parts), func(err error) {
 		delete(b.creating, name)
+		b.creatingParts -= parts
 		if err != nil {
 			done(nil, err)
 			return

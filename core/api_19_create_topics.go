@@ -13,6 +13,9 @@ import (
 //     and default.replication.factor. With one broker a replication factor
 //     other than 1 is INVALID_REPLICATION_FACTOR, and a manual assignment
 //     must name this broker once per partition (INVALID_REPLICA_ASSIGNMENT).
+//   - The broker holds at most max.partitions.per.broker partitions in all;
+//     a creation beyond that is INVALID_PARTITIONS (so is a CreatePartitions
+//     or an auto-creation).
 //   - Configs are validated against the topic-level configs
 //     (INVALID_CONFIG with a message naming the config).
 //   - ValidateOnly checks everything and creates nothing.
@@ -95,8 +98,11 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 	if rf == -1 {
 		rf = b.cfg.DefaultReplication
 	}
-	if parts <= 0 || parts > 1<<20 {
+	if parts <= 0 {
 		return 0, nil, errInvalidPartitions, fmt.Sprintf("number of partitions %d is invalid", parts)
+	}
+	if room := b.partitionRoom(); parts > room {
+		return 0, nil, errInvalidPartitions, fmt.Sprintf("%d partitions would exceed max.partitions.per.broker (%d more allowed)", parts, room)
 	}
 	if rf != 1 {
 		return 0, nil, errInvalidReplication, fmt.Sprintf("replication factor %d is larger than the 1 available broker", rf)

@@ -63,8 +63,11 @@ func (b *Broker) checkNewPartitions(t *topic, rt kmsg.CreatePartitionsRequestTop
 	if t.deleting {
 		return errUnknownTopic, "topic is being deleted"
 	}
-	if rt.Count <= cur || rt.Count > 1<<20 {
+	if rt.Count <= cur {
 		return errInvalidPartitions, fmt.Sprintf("topic has %d partitions; the new count %d must be larger", cur, rt.Count)
+	}
+	if room := b.partitionRoom(); rt.Count-cur > room {
+		return errInvalidPartitions, fmt.Sprintf("%d more partitions would exceed max.partitions.per.broker (%d more allowed)", rt.Count-cur, room)
 	}
 	if rt.Assignment != nil {
 		if int32(len(rt.Assignment)) != rt.Count-cur {

@@ -21,6 +21,8 @@ type Broker struct {
 	topics     map[string]*topic // by name; iterate via b.topicNames()
 	topicsByID map[TopicID]*topic
 	creating   map[string]bool // names whose topic znode write is outstanding
+	// creatingParts counts the partitions of those creations.
+	creatingParts int32
 
 	nextToken Token
 	// waits maps each outstanding effect's token to the continuation

@@ -336,3 +336,38 @@ func TestFailedMetadataWriteChangesNothing(t *testing.T) {
 		t.Fatalf("produce after failed writes: got %d; want 0", p.ErrorCode)
 	}
 }
+
+func TestPartitionsMax(t *testing.T) {
+	h := newHarness(t, map[string]string{"max.partitions.per.broker": "4"})
+	h.createTopic("t", 3, nil)
+	create := func(name string, parts int32) int16 {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, parts, 1
+		req.Topics = append(req.Topics, rt)
+		seq := h.send(1, 5, req)
+		h.deliverAll()
+		return h.mustResponse(seq).(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode
+	}
+	grow := func(name string, count int32) int16 {
+		req := kmsg.NewPtrCreatePartitionsRequest()
+		rt := kmsg.NewCreatePartitionsRequestTopic()
+		rt.Topic, rt.Count = name, count
+		req.Topics = append(req.Topics, rt)
+		seq := h.send(1, 3, req)
+		h.deliverAll()
+		return h.mustResponse(seq).(*kmsg.CreatePartitionsResponse).Topics[0].ErrorCode
+	}
+	if code := create("u", 2); code != 37 {
+		t.Fatalf("3+2 partitions with a limit of 4: got %d; want INVALID_PARTITIONS 37", code)
+	}
+	if code := grow("t", 5); code != 37 {
+		t.Fatalf("growing to 5 with a limit of 4: got %d; want 37", code)
+	}
+	if code := grow("t", 4); code != 0 {
+		t.Fatalf("growing to 4 with a limit of 4: got %d; want 0", code)
+	}
+	if code := create("v", 1); code != 37 {
+		t.Fatalf("a fifth partition: got %d; want 37", code)
+	}
+}

@@ -30,6 +30,7 @@ type Config struct {
 	MinInsyncReplicas   int32     // min.insync.replicas
 	ZookeeperConnect    string    // zookeeper.connect; empty = embedded coordinator
 	ZookeeperSessionMs  int64     // zookeeper.session.timeout.ms
+	PartitionsMax       int32     // max.partitions.per.broker: bound on all partitions
 	ProducerWindow      int       // idempotence window per producer (Kafka: 5)
 	ProducersPerPartMax int       // bound on producer ids remembered per partition
 
@@ -174,6 +175,7 @@ var properties = []property{
 	}},
 	intProp("zookeeper.session.timeout.ms", "18000", 1, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperSessionMs = n }, ""),
 	intProp("max.producers.per.partition", "10000", 1, 1<<24, func(c *Config, n int64) { c.ProducersPerPartMax = int(n) }, ""),
+	intProp("max.partitions.per.broker", "100000", 1, 1<<24, func(c *Config, n int64) { c.PartitionsMax = int32(n) }, ""),
 	// Accepted for compatibility with Kafka's sample server.properties;
 	// the runtime sizes these itself.
 	ignoredIntProp("num.network.threads", "3"),

@@ -281,3 +281,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// partitionRoom returns how many more partitions max.partitions.per.broker
+// allows, counting those of creations and growths still being persisted.
+func (b *Broker) partitionRoom() int32 {
+	var n int32
+	// order-independent: a sum
+	for _, t := range b.topics {
+		n += t.partsTarget
+	}
+	n += b.creatingParts
+	return b.cfg.PartitionsMax - n
+}

@@ -102,6 +102,7 @@ func FuzzRequest(f *testing.F) {
 func newBroker(t *testing.T, out *frames) *driver.Driver {
 	cfg := core.DefaultConfig()
 	cfg.Seed = 1
+	cfg.PartitionsMax = 64 // keeps each input's work small; the limit itself is under test
 	fs := memfs.New()
 	coord, err := kio.OpenFileCoordinator(fs, "/data")
 	if err != nil {
