@@ -14,6 +14,8 @@ import (
 //   - Producer ids are allocated in blocks of pidBlockSize recorded in
 //     /latest_producer_id_block before any id of the block is handed out,
 //     so ids stay unique across restarts.
+//   - If persisting a new block fails, waiting requests get the retriable
+//     COORDINATOR_NOT_AVAILABLE and the next request tries again.
 //   - A transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
 //     transactions are not offered.
 
@@ -62,7 +64,9 @@ func (b *Broker) servePIDs() {
 		if err != nil {
 			for _, r := range a.waiting {
 				resp := r.Body.(*kmsg.InitProducerIDRequest).ResponseKind().(*kmsg.InitProducerIDResponse)
-				resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = errUnknownServer, -1, -1
+				// Retriable: the producer tries again, as it would
+				// while a coordinator is unavailable.
+				resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = errCoordinatorNotAvailable, -1, -1
 				b.respond(r, resp)
 			}
 			a.waiting = nil

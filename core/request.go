@@ -85,34 +85,35 @@ func (b *Broker) handleRequest(r Request) {
 func errMsg(msg string) *string { return &msg }
 
 var (
-	errNone                 = int16(0)
-	errOffsetOutOfRange     = kerr.OffsetOutOfRange.Code
-	errCorruptMessage       = kerr.CorruptMessage.Code
-	errUnknownTopic         = kerr.UnknownTopicOrPartition.Code
-	errLeaderNotAvailable   = kerr.LeaderNotAvailable.Code
-	errMessageTooLarge      = kerr.MessageTooLarge.Code
-	errInvalidTopic         = kerr.InvalidTopicException.Code
-	errRecordListTooLarge   = kerr.RecordListTooLarge.Code
-	errInvalidRequiredAcks  = kerr.InvalidRequiredAcks.Code
-	errUnsupportedVersion   = kerr.UnsupportedVersion.Code
-	errTopicExists          = kerr.TopicAlreadyExists.Code
-	errInvalidPartitions    = kerr.InvalidPartitions.Code
-	errInvalidReplication   = kerr.InvalidReplicationFactor.Code
-	errInvalidAssignment    = kerr.InvalidReplicaAssignment.Code
-	errInvalidConfig        = kerr.InvalidConfig.Code
-	errInvalidRequest       = kerr.InvalidRequest.Code
-	errUnsupportedFormat    = kerr.UnsupportedForMessageFormat.Code
-	errOutOfOrderSequence   = kerr.OutOfOrderSequenceNumber.Code
-	errInvalidProducerEpoch = kerr.InvalidProducerEpoch.Code
-	errStorage              = kerr.KafkaStorageError.Code
-	errFencedLeaderEpoch    = kerr.FencedLeaderEpoch.Code
-	errUnknownLeaderEpoch   = kerr.UnknownLeaderEpoch.Code
-	errFetchSessionNotFound = kerr.FetchSessionIDNotFound.Code
-	errUnknownTopicID       = kerr.UnknownTopicID.Code
-	errInvalidRecord        = kerr.InvalidRecord.Code
-	errUnknownServer        = kerr.UnknownServerError.Code
-	errTxnalIDAuth          = kerr.TransactionalIDAuthorizationFailed.Code
-	errRequestTimedOut      = kerr.RequestTimedOut.Code
+	errNone                    = int16(0)
+	errOffsetOutOfRange        = kerr.OffsetOutOfRange.Code
+	errCorruptMessage          = kerr.CorruptMessage.Code
+	errUnknownTopic            = kerr.UnknownTopicOrPartition.Code
+	errLeaderNotAvailable      = kerr.LeaderNotAvailable.Code
+	errMessageTooLarge         = kerr.MessageTooLarge.Code
+	errInvalidTopic            = kerr.InvalidTopicException.Code
+	errRecordListTooLarge      = kerr.RecordListTooLarge.Code
+	errInvalidRequiredAcks     = kerr.InvalidRequiredAcks.Code
+	errUnsupportedVersion      = kerr.UnsupportedVersion.Code
+	errTopicExists             = kerr.TopicAlreadyExists.Code
+	errInvalidPartitions       = kerr.InvalidPartitions.Code
+	errInvalidReplication      = kerr.InvalidReplicationFactor.Code
+	errInvalidAssignment       = kerr.InvalidReplicaAssignment.Code
+	errInvalidConfig           = kerr.InvalidConfig.Code
+	errInvalidRequest          = kerr.InvalidRequest.Code
+	errUnsupportedFormat       = kerr.UnsupportedForMessageFormat.Code
+	errOutOfOrderSequence      = kerr.OutOfOrderSequenceNumber.Code
+	errInvalidProducerEpoch    = kerr.InvalidProducerEpoch.Code
+	errStorage                 = kerr.KafkaStorageError.Code
+	errFencedLeaderEpoch       = kerr.FencedLeaderEpoch.Code
+	errUnknownLeaderEpoch      = kerr.UnknownLeaderEpoch.Code
+	errFetchSessionNotFound    = kerr.FetchSessionIDNotFound.Code
+	errUnknownTopicID          = kerr.UnknownTopicID.Code
+	errInvalidRecord           = kerr.InvalidRecord.Code
+	errUnknownServer           = kerr.UnknownServerError.Code
+	errTxnalIDAuth             = kerr.TransactionalIDAuthorizationFailed.Code
+	errRequestTimedOut         = kerr.RequestTimedOut.Code
+	errCoordinatorNotAvailable = kerr.CoordinatorNotAvailable.Code
 )
 
 // checkEpoch validates a client's CurrentLeaderEpoch (-1 = not given).

@@ -247,7 +247,11 @@ func (a *admin) changed(op *Op, ch changeRequest, code int16) {
 	default:
 		a.end(op, Failed, code)
 		a.w.logf("admin: %s refused: %s", op.Admin, errName(code))
-		if ch.tries == 1 {
+		// TOPIC_ALREADY_EXISTS and INVALID_PARTITIONS refuse a change
+		// the topic may already cover (another change got there first);
+		// only other refusals say the state must stay below it.
+		covered := code == kerr.TopicAlreadyExists.Code || code == kerr.InvalidPartitions.Code
+		if ch.tries == 1 && !covered {
 			a.refused = append(a.refused, adminTopic{ch.topic, ch.partitions})
 		}
 		a.changeAt = changeRequest{}

@@ -292,8 +292,10 @@ func (l *Log) checkAppend(data []byte, base, last core.Offset) ([]core.BatchHead
 	var hs []core.BatchHeader
 	prev := l.LogEndOffset() - 1
 	err := core.SplitBatches(data, func(_ []byte, h core.BatchHeader) error {
-		if h.LastOffsetDelta < 0 || h.BaseOffset <= prev {
-			return fmt.Errorf("batch at offset %d after offset %d", h.BaseOffset, prev)
+		// Offsets are contiguous: nothing (compaction, transaction
+		// markers) leaves gaps, so recovery can treat one as damage.
+		if h.LastOffsetDelta < 0 || h.BaseOffset != prev+1 {
+			return fmt.Errorf("batch at offset %d does not follow offset %d", h.BaseOffset, prev)
 		}
 		prev = h.LastOffset()
 		hs = append(hs, h)

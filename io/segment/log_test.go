@@ -509,8 +509,8 @@ func TestBadAppend(t *testing.T) {
 	if l.LogEndOffset() != 2 {
 		t.Fatalf("got LEO %d; want 2", l.LogEndOffset())
 	}
-	if err := l.Append(makeBatch(spec{base: 10}), 10, 10, 0, 0, cfg); err != nil {
-		t.Fatalf("append with a gap: %v", err)
+	if err := l.Append(makeBatch(spec{base: 10}), 10, 10, 0, 0, cfg); !errors.Is(err, ErrBadAppend) {
+		t.Fatalf("append with a gap: got %v; want ErrBadAppend", err)
 	}
 }
 
@@ -633,5 +633,28 @@ func TestReadRefusesDamagedBatch(t *testing.T) {
 	}
 	if data, err := l.Read(0, 3, 1<<20, true); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("read of a damaged batch: got %d bytes, err %v; want ErrCorrupt", len(data), err)
+	}
+}
+
+// A damaged base offset is outside the CRC; recovery catches it as a break
+// in the contiguous offsets and truncates there.
+func TestRecoveryTruncatesAtDamagedBaseOffset(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	l := openLog(t, fsys, cfg)
+	first := makeBatch(spec{base: 0, records: 2})
+	second := makeBatch(spec{base: 2, records: 2})
+	if err := l.Append(append(append([]byte(nil), first...), second...), 0, 3, 0, 0, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Corrupt(path.Join(testDir, "00000000000000000000.log"), int64(len(first)+5)); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, fsys, cfg)
+	if got := l.LogEndOffset(); got != 2 {
+		t.Fatalf("log end after a damaged base offset: got %d; want 2", got)
 	}
 }

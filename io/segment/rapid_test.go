@@ -125,7 +125,7 @@ func TestLogMatchesModel(t *testing.T) {
 }
 
 func stepAppend(t *rapid.T, l *Log, m *model, cfg core.LogConfig, now int64) {
-	base := m.leo() + core.Offset(rapid.SampledFrom([]int{0, 0, 0, 3}).Draw(t, "gap"))
+	base := m.leo()
 	var data []byte
 	var added []modelBatch
 	n := rapid.IntRange(1, 3).Draw(t, "batches")

@@ -234,7 +234,9 @@ func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, b
 	} else if bad, err = checkLargeBatch(r, pos, h); bad != nil || err != nil {
 		return h, bad, err
 	}
-	if h.BaseOffset < s.next || h.LastOffset()-s.base > math.MaxInt32 {
+	// The base offset is not covered by the CRC: a damaged one shows only
+	// as a break in the contiguous offsets.
+	if h.BaseOffset != s.next || h.LastOffset()-s.base > math.MaxInt32 {
 		return h, errOffsets, nil
 	}
 	return h, nil, nil
