@@ -43,6 +43,10 @@ type op struct {
 	// produce) that a read placed at offset; it appends exactly there.
 	placed bool
 	dup    bool // an extra copy of a non-idempotent produce
+	// at: for a narrowed unread indefinite copy, the [lo, hi] ranges of
+	// base offsets it can have appended at (see unseenBounds.offsets); at
+	// any other log length it had no effect. nil: anywhere.
+	at [][2]int64
 
 	from, hwm int64
 	recs      []string // fetch: values at from, from+1, ...
@@ -63,6 +67,9 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s.appendBatch(o.logVals), nil, 1
 	case opProduceMaybe:
+		if o.at != nil && !inRanges(o.at, s.end) {
+			return s, nil, 1
+		}
 		return s, s.appendBatch(o.logVals), 2
 	case opFetch:
 		if o.bad != "" || s.end != o.hwm {
@@ -291,6 +298,7 @@ func build(h PartitionHistory) built {
 		in := produceOp(opProduceMaybe, u.p)
 		in.dup = u.dup
 		by, isBounded, oMin, drop := unseen.bound(int64(len(u.p.Values)))
+		in.at = unseen.offsets(int64(len(u.p.Values)))
 		what := "indefinite produce "
 		if u.dup {
 			what = "possible duplicate of produce "

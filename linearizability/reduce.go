@@ -2,6 +2,7 @@ package linearizability
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sort"
 )
@@ -223,4 +224,48 @@ func (u *unseenBounds) bound(b int64) (by int64, bounded bool, oMin int64, drop 
 	}
 	by, bounded = u.obs.observedBy(oMax)
 	return by, bounded, oMin, false
+}
+
+// offsets returns the base offsets at which an unplaced copy of b values
+// can have appended, as [lo, hi] ranges in ascending order: the offsets o
+// of a gap with [o, min(o+b, M)) free, and every o >= M. The copy's op
+// appends only when the log's length is in one of them (step), and
+// otherwise has no effect.
+//
+// Sound: by the argument above (unseenBounds), in a legal linearization
+// the copy, if it appended at o, found [o, min(o+b, M)) free, since a
+// returned, acknowledged or placed record there would sit on the same
+// offset as one of its values (offsets never change; two appends never
+// share an offset; a fetch that returned a record at p in [o, o+b)
+// linearized after the copy appended, as it saw a length above p >= o, so
+// it would have returned the copy's value, which nobody read). So o is
+// in one of these ranges, and the linearizations removed, those in which
+// the copy appended at another offset, cannot explain the history.
+// Without this, an unread copy may append early in porcupine's search in
+// the slot of an acknowledged produce not yet linearized, a branch only
+// refuted when that produce returns, much later: with a few such copies
+// the search is exponential in the produces pending meanwhile.
+func (u *unseenBounds) offsets(b int64) [][2]int64 {
+	m := u.obs.m
+	out := [][2]int64{{m, math.MaxInt64}}
+	for _, g := range u.gaps { // highest first
+		switch {
+		case g[1] == m:
+			out[0][0] = g[0] // the copy may run past M
+		case g[1]-b >= g[0]:
+			out = append(out, [2]int64{g[0], g[1] - b})
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// inRanges reports whether x lies in one of the [lo, hi] ranges rs.
+func inRanges(rs [][2]int64, x int64) bool {
+	for _, r := range rs {
+		if r[0] <= x && x <= r[1] {
+			return true
+		}
+	}
+	return false
 }
