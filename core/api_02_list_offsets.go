@@ -38,12 +38,7 @@ import (
 func (b *Broker) handleListOffsets(r Request) {
 	req := r.Body.(*kmsg.ListOffsetsRequest)
 	resp := req.ResponseKind().(*kmsg.ListOffsetsResponse)
-	pending := 1
-	finish := func() {
-		if pending--; pending == 0 {
-			b.respond(r, resp)
-		}
-	}
+	g := b.gather(r, resp)
 	for _, t := range req.Topics {
 		rt := kmsg.NewListOffsetsResponseTopic()
 		rt.Topic = t.Topic
@@ -75,12 +70,12 @@ func (b *Broker) handleListOffsets(r Request) {
 			case ts < 0:
 				out.ErrorCode = errInvalidRequest
 			default:
-				pending++
-				b.findTime(&timeLookup{p: p, ts: ts, out: out, done: finish})
+				g.add()
+				b.findTime(&timeLookup{p: p, ts: ts, out: out, done: g.done})
 			}
 		}
 	}
-	finish()
+	g.done()
 }
 
 // timeLookup is one partition's ListOffsets-by-timestamp in progress. It

@@ -37,12 +37,7 @@ func (b *Broker) handleMetadata(r Request) {
 	}
 	autoCreate := b.cfg.AutoCreateTopics && (v < 4 || req.AllowAutoTopicCreation)
 	resp.Topics = make([]kmsg.MetadataResponseTopic, len(req.Topics))
-	pending := 1 // the answer waits for auto-creations to be persisted
-	finish := func() {
-		if pending--; pending == 0 {
-			b.respond(r, resp)
-		}
-	}
+	g := b.gather(r, resp) // the answer waits for every lookup and write below
 	for i, rt := range req.Topics {
 		slot := &resp.Topics[i]
 		var t *topic
@@ -67,18 +62,18 @@ func (b *Broker) handleMetadata(r Request) {
 		case b.partitionRoom() < b.cfg.NumPartitions:
 			slot.ErrorCode = errInvalidPartitions
 		default:
-			pending++
+			g.add()
 			b.createTopic(*rt.Topic, b.cfg.NumPartitions, map[string]string{}, func(t *topic, err error) {
 				if err != nil {
 					slot.ErrorCode = errLeaderNotAvailable
 				} else {
 					*slot = b.metadataTopic(t)
 				}
-				finish()
+				g.done()
 			})
 		}
 	}
-	finish()
+	g.done()
 }
 
 // metadataError is the entry for a topic that cannot be described.

@@ -33,12 +33,7 @@ func (b *Broker) handleCreateTopics(r Request) {
 		seen[t.Topic]++
 	}
 	resp.Topics = make([]kmsg.CreateTopicsResponseTopic, len(req.Topics))
-	pending := 1
-	finish := func() {
-		if pending--; pending == 0 {
-			b.respond(r, resp)
-		}
-	}
+	g := b.gather(r, resp)
 	for i, rt := range req.Topics {
 		out := &resp.Topics[i]
 		*out = kmsg.NewCreateTopicsResponseTopic()
@@ -57,7 +52,7 @@ func (b *Broker) handleCreateTopics(r Request) {
 			b.fillCreatedConfigs(out, &topic{name: rt.Topic, configs: configs})
 			continue
 		}
-		pending++
+		g.add()
 		b.createTopic(rt.Topic, parts, configs, func(t *topic, err error) {
 			if err != nil {
 				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg("persisting topic metadata failed: "+err.Error())
@@ -66,10 +61,10 @@ func (b *Broker) handleCreateTopics(r Request) {
 				out.TopicID = t.id
 				b.fillCreatedConfigs(out, t)
 			}
-			finish()
+			g.done()
 		})
 	}
-	finish()
+	g.done()
 }
 
 // checkNewTopic validates one topic of a CreateTopics request.

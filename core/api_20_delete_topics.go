@@ -41,12 +41,7 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		}
 	}
 	resp.Topics = make([]kmsg.DeleteTopicsResponseTopic, len(wants))
-	pending := 1
-	finish := func() {
-		if pending--; pending == 0 {
-			b.respond(r, resp)
-		}
-	}
+	g := b.gather(r, resp)
 	for i, w := range wants {
 		out := &resp.Topics[i]
 		*out = kmsg.NewDeleteTopicsResponseTopic()
@@ -70,15 +65,15 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		}
 		name := t.name
 		out.Topic, out.TopicID = &name, t.id
-		pending++
+		g.add()
 		b.deleteTopic(t, func(err error) {
 			if err != nil {
 				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg(err.Error())
 			}
-			finish()
+			g.done()
 		})
 	}
-	finish()
+	g.done()
 }
 
 // deleteTopic removes the topic znode first and only then the topic and

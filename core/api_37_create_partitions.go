@@ -19,12 +19,7 @@ func (b *Broker) handleCreatePartitions(r Request) {
 	req := r.Body.(*kmsg.CreatePartitionsRequest)
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	resp.Topics = make([]kmsg.CreatePartitionsResponseTopic, len(req.Topics))
-	pending := 1
-	finish := func() {
-		if pending--; pending == 0 {
-			b.respond(r, resp)
-		}
-	}
+	g := b.gather(r, resp)
 	for i, rt := range req.Topics {
 		out := &resp.Topics[i]
 		*out = kmsg.NewCreatePartitionsResponseTopic()
@@ -43,7 +38,7 @@ func (b *Broker) handleCreatePartitions(r Request) {
 		}
 		// The partitions exist only once the topic znode lists them.
 		t.partsTarget = rt.Count
-		pending++
+		g.add()
 		count := rt.Count
 		b.coordWrite(CoordSet, zkTopics+t.name, b.topicZnodeData(t, count), func(err error) {
 			if err != nil {
@@ -52,10 +47,10 @@ func (b *Broker) handleCreatePartitions(r Request) {
 			} else if b.topics[t.name] == t {
 				b.addPartitions(t, count)
 			}
-			finish()
+			g.done()
 		})
 	}
-	finish()
+	g.done()
 }
 
 func (b *Broker) checkNewPartitions(t *topic, rt kmsg.CreatePartitionsRequestTopic) (int16, string) {

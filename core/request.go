@@ -81,6 +81,29 @@ func (b *Broker) handleRequest(r Request) {
 	a.handle(b, r)
 }
 
+// gather answers a request once every piece of work it waits on is done:
+// the handler adds one per asynchronous piece and calls done for each, and
+// once more itself when it has issued them all, so a piece that completes
+// at once cannot answer early.
+type gather struct {
+	b       *Broker
+	r       Request
+	resp    kmsg.Response
+	pending int
+}
+
+func (b *Broker) gather(r Request, resp kmsg.Response) *gather {
+	return &gather{b: b, r: r, resp: resp, pending: 1}
+}
+
+func (g *gather) add() { g.pending++ }
+
+func (g *gather) done() {
+	if g.pending--; g.pending == 0 {
+		g.b.respond(g.r, g.resp)
+	}
+}
+
 // errMsg returns a pointer to msg, for the optional ErrorMessage fields.
 func errMsg(msg string) *string { return &msg }
 
