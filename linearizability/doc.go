@@ -27,8 +27,9 @@
 //     returned appends exactly at the offset they were read at, before
 //     the first observation of a longer log; one nobody read appends
 //     only at an offset left free for it (no read, acknowledged or
-//     placed record there), is bounded by the first observation that
-//     leaves it no free offset, or dropped
+//     placed record there), starts no earlier than the last operation
+//     that saw the log short of every such offset, is bounded by the
+//     first observation that leaves it no free offset, or dropped
 //     when no offset below everything observed is free for it (as when a
 //     run ends by reading the whole log); values nobody read are all the
 //     same value in the model's log.

@@ -255,6 +255,7 @@ func build(h PartitionHistory) built {
 	}
 	var rest []unplaced
 	var occupied [][2]int64
+	var placedAt []lengthAt
 	for _, p := range h.Produces {
 		if p.Outcome == Failed || !narrowIndefinite || !unique(p.Values) {
 			continue
@@ -285,6 +286,7 @@ func build(h PartitionHistory) built {
 			in.offset, in.placed, in.dup = b, true, p.Outcome == OK
 			add(p.Call, bounded(p.Call, -1, b), in, b)
 			occupied = append(occupied, [2]int64{max(b, 0), b + n})
+			placedAt = append(placedAt, lengthAt{b, p.Call})
 			copies--
 		}
 		for i := range copies {
@@ -293,7 +295,7 @@ func build(h PartitionHistory) built {
 			}
 		}
 	}
-	unseen := newUnseenBounds(h, obs, occupied)
+	unseen := newUnseenBounds(h, obs, occupied, placedAt)
 	for _, u := range rest {
 		in := produceOp(opProduceMaybe, u.p)
 		in.dup = u.dup
@@ -302,6 +304,22 @@ func build(h PartitionHistory) built {
 		what := "indefinite produce "
 		if u.dup {
 			what = "possible duplicate of produce "
+		}
+		// it has an effect only after T (unseenBounds.notBefore)
+		call := u.p.Call
+		t, late := unseen.notBefore(oMin)
+		switch {
+		case drop:
+		case late && isBounded && t > by:
+			dropped = append(dropped, porcupine.Annotation{
+				Tag:         "not checked",
+				Start:       u.p.Call,
+				Description: what + quoteList(u.p.Values),
+				Details:     "never read, and the free offsets left for it were observed taken before the log reached them: treated as having no effect. " + u.p.Label,
+			})
+			continue
+		case late && t > call && (!isBounded || t < by):
+			call = t
 		}
 		switch {
 		case drop:
@@ -319,9 +337,9 @@ func build(h PartitionHistory) built {
 				Details:     "never read, and the free offsets left for it were observed taken before it was sent: treated as having no effect. " + u.p.Label,
 			})
 		case isBounded:
-			add(u.p.Call, max(by, u.p.Call), in, oMin)
+			add(call, max(by, call), in, oMin)
 		default:
-			add(u.p.Call, -1, in, oMin)
+			add(call, -1, in, oMin)
 		}
 	}
 

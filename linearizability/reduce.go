@@ -141,17 +141,43 @@ func (o *observations) observedBy(off int64) (int64, bool) {
 type unseenBounds struct {
 	obs  *observations
 	gaps [][2]int64 // [start, end) within [0, m) with no returned, acknowledged or placed record, highest first
+	// short indexes the operations whose linearization point saw a
+	// known log length: by that length ascending, with the running
+	// maximum of their calls (see notBefore).
+	short    []int64 // lengths, ascending
+	shortMax []int64 // shortMax[i]: the latest call among short[:i+1]
+}
+
+// lengthAt is an operation that, in any legal linearization, saw the log
+// at exactly length at its linearization point, which is not before
+// call: an answered fetch (its high watermark), a latest offset, an
+// acknowledged produce or a placed copy (its base offset).
+type lengthAt struct {
+	length, call int64
 }
 
 // newUnseenBounds indexes the free offsets below everything observed;
-// occupied holds the [start, end) ranges of placed copies.
-func newUnseenBounds(h PartitionHistory, o *observations, occupied [][2]int64) *unseenBounds {
+// occupied holds the [start, end) ranges of placed copies, placedAt their
+// base offsets and calls.
+func newUnseenBounds(h PartitionHistory, o *observations, occupied [][2]int64, placedAt []lengthAt) *unseenBounds {
 	u := &unseenBounds{obs: o}
 	ranges := slices.Clone(occupied)
+	seen := slices.Clone(placedAt)
+	for _, p := range h.Produces {
+		if p.Outcome == OK {
+			seen = append(seen, lengthAt{p.Offset, p.Call})
+		}
+	}
+	for _, l := range h.Lists {
+		if l.Latest {
+			seen = append(seen, lengthAt{l.Offset, l.Call})
+		}
+	}
 	for _, f := range h.Fetches {
 		if !f.OK {
 			continue
 		}
+		seen = append(seen, lengthAt{f.HighWatermark, f.Call})
 		start, end := int64(-1), int64(-1)
 		for _, r := range f.Records {
 			if r.Offset < f.From || r.Offset < 0 {
@@ -187,7 +213,47 @@ func newUnseenBounds(h PartitionHistory, o *observations, occupied [][2]int64) *
 		u.gaps = append(u.gaps, [2]int64{cur, m})
 	}
 	slices.Reverse(u.gaps)
+	slices.SortFunc(seen, func(a, b lengthAt) int { return cmp.Compare(a.length, b.length) })
+	for i, x := range seen {
+		u.short = append(u.short, x.length)
+		u.shortMax = append(u.shortMax, x.call)
+		if i > 0 {
+			u.shortMax[i] = max(u.shortMax[i], u.shortMax[i-1])
+		}
+	}
 	return u
+}
+
+// notBefore returns the latest call of an operation whose linearization
+// point saw a log length of at most oMin, the lowest offset an unplaced
+// copy can have appended at (see bound), if any: the copy can have had an
+// effect only when linearized after that instant.
+//
+// Sound: let U be an unplaced copy whose allowed offsets (offsets) are
+// all >= oMin, and X an operation that saw length λ <= oMin at its point
+// (a fetch's high watermark, a latest offset, an acknowledged produce's
+// or placed copy's base offset: in a legal linearization each saw exactly
+// that length). If U appended, it did so at a length ℓ >= oMin and left
+// the log at ℓ+b > λ; lengths only grow, so X, which saw λ, is before U,
+// and U's point is after X's, which is not before X's call. So in a
+// legal linearization where U's point is at or before T, the latest such
+// call, U took its no-effect branch. That branch leaves the log as it is
+// and is open to U at every point of its interval (step), so moving U's
+// point anywhere in (T, U's return] gives a legal linearization with
+// every other operation where it was. Hence starting U's interval at T
+// (when T is before its return; else U never appended and is dropped)
+// removes only linearizations that have an equivalent one left. Without
+// this, the copies of a burst of unread produces sent long before the
+// log reached the offsets left for them (records after the last one
+// read) are concurrent, as no-ops, with everything since they were sent,
+// and porcupine's search tries each subset of them consumed early, each
+// refuted only when the final reads show the log full.
+func (u *unseenBounds) notBefore(oMin int64) (int64, bool) {
+	n := sort.Search(len(u.short), func(i int) bool { return u.short[i] > oMin })
+	if n == 0 {
+		return 0, false
+	}
+	return u.shortMax[n-1], true
 }
 
 // bound returns, for an unplaced copy of b values, the latest instant it

@@ -32,3 +32,30 @@ func TestUnreadIndefiniteKeptToFreeOffsets(t *testing.T) {
 	}
 	t.Log(r)
 }
+
+// TestUnreadIndefiniteStartWhenLogReachesThem checks partition 4 of
+// simulator seed 482437230 (cksim -duration 30s): an acks=0 producer left
+// eight indefinite produces (13 records) that nobody read, sent between
+// 25.9s and 28.9s of virtual time, and only offsets 80..92, which the log
+// reached at about 37.9s, left free for them. Each could still be
+// linearized, as a no-op, anywhere since it was sent, concurrently with
+// 26 acknowledged produces pending for 9s; porcupine tried every subset
+// of them consumed early, each refuted only by the final read of a
+// 93-record log, and the check timed out on 118 ops (Ok in 40s without a
+// timeout). Their intervals now start when the log can have reached the
+// offsets left for them (unseenBounds.notBefore).
+func TestUnreadIndefiniteStartWhenLogReachesThem(t *testing.T) {
+	b, err := os.ReadFile("testdata/seed-482437230-partition-4.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h PartitionHistory
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatal(err)
+	}
+	r := CheckPartition(Cut(h, 1000), 10*time.Second)
+	if r.Verdict != porcupine.Ok {
+		t.Fatalf("got %v, want Ok", r)
+	}
+	t.Log(r)
+}
