@@ -213,3 +213,26 @@ func splitBrokers(s string) []string {
 func (e *env) adminContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, e.g.timeout)
 }
+
+// withAdmin runs fn with an admin client and a context bounded by the
+// request timeout, closing both afterwards.
+func (e *env) withAdmin(ctx context.Context, fn func(context.Context, *kadm.Client) error) error {
+	adm, err := e.newAdmin()
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	actx, cancel := e.adminContext(ctx)
+	defer cancel()
+	return fn(actx, adm)
+}
+
+// positional parses flags interleaved with arguments and requires exactly
+// want arguments.
+func positional(fs *flag.FlagSet, what string, args []string, want int) ([]string, error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, exactArgs(what, pos, want)
+}

@@ -44,11 +44,8 @@ func topicCreate(ctx context.Context, e *env, args []string) error {
 	configs := configFlags{}
 	fs.Var(configs, "c", "topic config key=value (repeatable)")
 	fs.Var(configs, "config", "topic config key=value (repeatable)")
-	pos, err := parseInterleaved(fs, args)
+	pos, err := positional(fs, "topic create", args, 1)
 	if err != nil {
-		return err
-	}
-	if err := exactArgs("topic create", pos, 1); err != nil {
 		return err
 	}
 	if *partitions == 0 || *partitions < -1 || *partitions > 1<<20 {
@@ -57,40 +54,28 @@ func topicCreate(ctx context.Context, e *env, args []string) error {
 	if *replicas == 0 || *replicas < -1 || *replicas > 1<<15-1 {
 		return fmt.Errorf("%w: -r %d: replicas must be positive or -1", errUsage, *replicas)
 	}
-	adm, err := e.newAdmin()
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	actx, cancel := e.adminContext(ctx)
-	defer cancel()
 	name := pos[0]
-	resp, err := adm.CreateTopic(actx, int32(*partitions), int16(*replicas), configs, name)
-	if err != nil {
-		return fmt.Errorf("creating topic %q: %w%s", name, err, errMessage(resp.ErrMessage))
-	}
-	fmt.Fprintf(e.stdout, "created topic %s (partitions %d, replicas %d)\n",
-		name, resp.NumPartitions, resp.ReplicationFactor)
-	return nil
+	return e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) error {
+		resp, err := adm.CreateTopic(actx, int32(*partitions), int16(*replicas), configs, name)
+		if err != nil {
+			return fmt.Errorf("creating topic %q: %w%s", name, err, errMessage(resp.ErrMessage))
+		}
+		fmt.Fprintf(e.stdout, "created topic %s (partitions %d, replicas %d)\n",
+			name, resp.NumPartitions, resp.ReplicationFactor)
+		return nil
+	})
 }
 
 func topicList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic list", &e.g)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	if _, err := positional(fs, "topic list", args, 0); err != nil {
 		return err
 	}
-	if err := exactArgs("topic list", pos, 0); err != nil {
+	var topics kadm.TopicDetails
+	err := e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) (err error) {
+		topics, err = adm.ListTopics(actx)
 		return err
-	}
-	adm, err := e.newAdmin()
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	actx, cancel := e.adminContext(ctx)
-	defer cancel()
-	topics, err := adm.ListTopics(actx)
+	})
 	if err != nil {
 		return fmt.Errorf("listing topics: %w", err)
 	}
@@ -117,11 +102,8 @@ func replicaCount(t kadm.TopicDetail) int {
 
 func topicDescribe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic describe", &e.g)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := positional(fs, "topic describe", args, 1)
 	if err != nil {
-		return err
-	}
-	if err := exactArgs("topic describe", pos, 1); err != nil {
 		return err
 	}
 	name := pos[0]
@@ -199,30 +181,22 @@ func offsetCell(offs kadm.ListedOffsets, err error, topic string, partition int3
 
 func topicDelete(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic delete", &e.g)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := positional(fs, "topic delete", args, 1)
 	if err != nil {
-		return err
-	}
-	if err := exactArgs("topic delete", pos, 1); err != nil {
 		return err
 	}
 	name := pos[0]
-	adm, err := e.newAdmin()
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	actx, cancel := e.adminContext(ctx)
-	defer cancel()
-	resp, err := adm.DeleteTopic(actx, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		return fmt.Errorf("deleting topic %q: %w%s", name, err, errMessage(resp.ErrMessage))
-	}
-	fmt.Fprintf(e.stdout, "deleted topic %s\n", name)
-	return nil
+	return e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) error {
+		resp, err := adm.DeleteTopic(actx, name)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			return fmt.Errorf("deleting topic %q: %w%s", name, err, errMessage(resp.ErrMessage))
+		}
+		fmt.Fprintf(e.stdout, "deleted topic %s\n", name)
+		return nil
+	})
 }
 
 func errMessage(m string) string {
