@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cloudkafka/core/cover"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -120,6 +121,7 @@ func (b *Broker) producePartition(version int16, topicName string, in kmsg.Produ
 	ps, outcome, dup := b.checkSequence(p, h)
 	switch outcome {
 	case seqDuplicate:
+		b.cover(cover.DedupDepth(ps.depthOf(dup)))
 		rp.BaseOffset, rp.LogStartOffset = int64(dup.BaseOffset), int64(p.logStart)
 		if dup.Timestamp >= 0 && b.logAppendTime(p) {
 			rp.LogAppendTime = dup.Timestamp

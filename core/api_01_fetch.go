@@ -2,6 +2,8 @@ package core
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // Fetch: v4-16
@@ -89,6 +91,9 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 		return p, code
 	}
 	if off := Offset(rp.FetchOffset); off < p.logStart || off > p.written {
+		if off < p.logStart {
+			b.cover(cover.FetchBelowLogStart)
+		}
 		return p, errOffsetOutOfRange
 	}
 	return p, errNone
@@ -117,6 +122,7 @@ func (b *Broker) readFetch(fw *fetchWait) {
 				fp.code = errStorage
 			} else {
 				fp.data = rd.Data
+				b.coverMidBatch(fp)
 			}
 			if fw.reading == 0 {
 				b.fetchReadsDone(fw)
@@ -202,8 +208,8 @@ func trimBatches(data []byte, room int, first bool) []byte {
 	return data[:n]
 }
 
-// wakeFetches re-reads parked fetches that include p.
-func (b *Broker) wakeFetches(p *partition) {
+// wakeFetches re-reads parked fetches that include p and says how many.
+func (b *Broker) wakeFetches(p *partition) int {
 	var woken []*fetchWait
 	kept := b.fetches[:0]
 	for _, fw := range b.fetches {
@@ -217,6 +223,14 @@ func (b *Broker) wakeFetches(p *partition) {
 	for _, fw := range woken {
 		fw.parked = false
 		b.readFetch(fw)
+	}
+	return len(woken)
+}
+
+// coverMidBatch counts a read that starts inside its first batch.
+func (b *Broker) coverMidBatch(fp *fetchPart) {
+	if h, err := ParseBatchHeader(fp.data); err == nil && h.BaseOffset < fp.offset {
+		b.cover(cover.MidBatchRead)
 	}
 }
 
@@ -241,6 +255,9 @@ func (b *Broker) expireFetches() {
 		kept = append(kept, fw)
 	}
 	b.fetches = kept
+	if len(due) > 0 {
+		b.cover(cover.FetchExpired)
+	}
 	for _, fw := range due {
 		fw.parked = false
 		b.readFetch(fw) // the deadline has passed: this read answers

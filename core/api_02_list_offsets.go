@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cloudkafka/core/cover"
 	"errors"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -62,6 +63,9 @@ func (b *Broker) handleListOffsets(r Request) {
 				continue
 			}
 			out.LeaderEpoch = int32(p.epoch)
+			if p.leo > p.hwm {
+				b.cover(cover.ListOffsetsDuringAppend)
+			}
 			switch ts := in.Timestamp; {
 			case ts == -2:
 				out.Offset = int64(p.logStart)
@@ -168,6 +172,7 @@ func (b *Broker) answerFromBatches(l *timeLookup, data []byte) (next Offset, ans
 		answered = true
 		if off < l.p.hwm {
 			l.out.Offset, l.out.Timestamp, l.out.LeaderEpoch = int64(off), ts, int32(h.PartitionLeaderEpoch)
+			b.cover(cover.TimestampLookup)
 		}
 		return errStopScan
 	})

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // Broker is one broker's deterministic state machine. It is not safe for
@@ -190,6 +192,9 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 }
 
 func (b *Broker) emit(e Effect) { b.out = append(b.out, e) }
+
+// cover counts a coverage point (see package cover); it changes nothing.
+func (b *Broker) cover(p cover.Point) { b.cfg.Coverage.Hit(p) }
 
 // await registers the continuation for an effect's completion and returns
 // the token to put in the effect.

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"cloudkafka/core/cover"
 )
 
 // Config is a broker's configuration, resolved from Kafka's property names
@@ -37,6 +39,10 @@ type Config struct {
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
 	Seed uint64
+	// Coverage, when set, counts the coverage points the core and the
+	// segment store reach (see package cover); the simulator sets it.
+	// Nil in production. Not a property.
+	Coverage *cover.Counts
 
 	// Set lists the property names given explicitly (file or override),
 	// so DescribeConfigs can tell static from default values.

@@ -1,6 +1,10 @@
 package core
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
+)
 
 // Event is the closed set of inputs to Broker.Step.
 type Event interface{ isEvent() }
@@ -205,6 +209,9 @@ type LogConfig struct {
 	RetentionBytes     int64 // retention.bytes; -1 keeps any size
 	IndexIntervalBytes int32 // index.interval.bytes
 	SegmentIndexBytes  int32 // segment.index.bytes
+	// Coverage counts the segment store's coverage points; nil counts
+	// nothing. It is the broker's Config.Coverage, not a topic setting.
+	Coverage *cover.Counts
 }
 
 // Znode is one node of the coordination store as recovered at startup.

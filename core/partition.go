@@ -1,6 +1,10 @@
 package core
 
-import "sort"
+import (
+	"sort"
+
+	"cloudkafka/core/cover"
+)
 
 // partition is one partition's offsets and producer state. The log bytes
 // live in the segment store; the core knows offsets only.
@@ -75,6 +79,13 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	if v, _ := b.cfg.topicValue(p.topic, mustTopicConfig("message.timestamp.type")); v == "LogAppendTime" {
 		maxTime = b.now.Millis()
 		SetLogAppendTime(batch, maxTime)
+		b.cover(cover.LogAppendTimeBatch)
+	}
+	if h.Compression() != 0 {
+		b.cover(cover.CompressedBatchAppended)
+	}
+	if len(batch) > 64<<10 {
+		b.cover(cover.LargeBatchAppended)
 	}
 	n := int64(h.LastOffsetDelta) + 1
 	op := &appendOp{base: base, last: base + Offset(n) - 1, records: n, done: done}
@@ -130,6 +141,7 @@ func (b *Broker) maybeTimedFlush(p *partition) {
 	// Compared in milliseconds: flush.ms defaults to the largest long,
 	// which would overflow in nanoseconds.
 	if (b.now - p.unsyncedSince).Millis() >= b.cfg.topicInt(p.topic, "flush.ms") {
+		b.cover(cover.TimedFlush)
 		b.syncPartition(p)
 	}
 }
@@ -164,7 +176,9 @@ func (b *Broker) advance(p *partition) {
 		return
 	}
 	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
-	b.wakeFetches(p)
+	if b.wakeFetches(p) > 0 {
+		b.cover(cover.FetchWokenByData)
+	}
 }
 
 // takeOffline applies the storage-error policy: the partition stops
@@ -231,6 +245,17 @@ func (ps *producerState) remember(pb ProducerBatch, window int) {
 		ps.batches = append(ps.batches[:0], ps.batches[len(ps.batches)-window:]...)
 	}
 	ps.lastUse = pb.LastOffset
+}
+
+// depthOf says how far from the newest batch of the window pb is: 1 for
+// the newest.
+func (ps *producerState) depthOf(pb *ProducerBatch) int {
+	for i := range ps.batches {
+		if &ps.batches[i] == pb {
+			return len(ps.batches) - i
+		}
+	}
+	panic("core: duplicate batch not in its producer's window")
 }
 
 // seqOutcome is the idempotence verdict on a batch.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"cloudkafka/core/cover"
 )
 
 // The CI batch: `make test` runs the defaults; a quicker local run can pass
@@ -105,6 +107,7 @@ func TestSeeds(t *testing.T) {
 	rs := runAll(cfgs, *simParallel)
 	wall := time.Since(start)
 	faults := map[string]int{}
+	var coverage cover.Counts
 	ops, simSeconds, failed := 0, 0.0, 0
 	linOps, linWall := 0, make([]time.Duration, 0, len(rs))
 	for i, r := range rs {
@@ -113,6 +116,7 @@ func TestSeeds(t *testing.T) {
 		for _, f := range r.Faults {
 			faults[f.Name] += f.Count
 		}
+		coverage.Add(&r.Coverage)
 		ops += r.Ops.Total()
 		simSeconds += r.SimSeconds
 		if r.Failed() {
@@ -130,6 +134,7 @@ func TestSeeds(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("coverage: %s", FormatCoverage(&coverage))
 	t.Logf("%d seeds (%d failed), %d operations checked, %.0f simulated seconds in %.1fs wall (%.0fx on %d workers); faults %v",
 		len(rs), failed, ops, simSeconds, wall.Seconds(), simSeconds/wall.Seconds(), *simParallel, faults)
 	if len(linWall) > 0 {

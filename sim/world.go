@@ -5,9 +5,11 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"cloudkafka/core"
+	"cloudkafka/core/cover"
 	kio "cloudkafka/io"
 	"cloudkafka/io/driver"
 )
@@ -65,6 +67,9 @@ type Result struct {
 	// took; neither is part of the trace.
 	Linearized    int
 	LinearizeWall time.Duration
+	// Coverage counts the coverage points the broker reached (see
+	// package cover); CoverageTest requires each to fire in a batch.
+	Coverage cover.Counts
 }
 
 // OpCounts summarizes the history.
@@ -160,6 +165,8 @@ type world struct {
 	diskFullHits int            // writes refused in the current disk-full window
 	bitFlipProb  float64        // chance that a crash first flips a bit in an unsynced tail
 	timeouts     int            // client requests that timed out
+
+	coverage cover.Counts // the broker's coverage points, over every incarnation
 }
 
 // Run simulates one seed and checks its history.
@@ -523,6 +530,7 @@ func (w *world) restart() {
 		return
 	}
 	cfg.Seed = w.rng.Uint64()
+	cfg.Coverage = &w.coverage
 	coord, err := w.openCoordinator()
 	if err != nil {
 		w.fatalf("recovery", "coordinator: %v", err)
@@ -584,7 +592,8 @@ func (w *world) fatalf(kind, format string, args ...any) {
 
 func (w *world) result() Result {
 	r := Result{Seed: w.cfg.Seed, TraceHash: w.trace.sum(), TraceRecords: w.trace.n,
-		SimSeconds: float64(w.now-epoch) / 1e9, Converged: w.converged, History: &w.hist, Timeouts: w.timeouts}
+		SimSeconds: float64(w.now-epoch) / 1e9, Converged: w.converged, History: &w.hist, Timeouts: w.timeouts,
+		Coverage: w.coverage}
 	r.Mix = fmt.Sprint(w.mix)
 	r.Mix = r.Mix[1 : len(r.Mix)-1]
 	for _, op := range w.hist.Ops {
@@ -625,4 +634,14 @@ func (w *world) result() Result {
 	lin, r.Linearized, r.LinearizeWall = checkLinearizable(&w.hist, w.cfg.Seed, w.cfg.VizDir)
 	r.Failures = append(r.Failures, lin...)
 	return r
+}
+
+// FormatCoverage prints every coverage point with its count, in the
+// points' order: "name=n name=n ...".
+func FormatCoverage(c *cover.Counts) string {
+	parts := make([]string, 0, len(cover.Points()))
+	for _, p := range cover.Points() {
+		parts = append(parts, fmt.Sprintf("%s=%d", p, c.Of(p)))
+	}
+	return strings.Join(parts, " ")
 }

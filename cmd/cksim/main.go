@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"cloudkafka/core/cover"
 	"cloudkafka/sim"
 )
 
@@ -91,6 +92,7 @@ func main() {
 	var ops, linearized, failed int
 	var linWall time.Duration
 	kinds := map[string]int{}
+	var coverage cover.Counts
 	start := time.Now()
 	runOrdered(cfgs, *parallel, func(r sim.Result, cfg sim.Config) {
 		simSeconds += r.SimSeconds
@@ -100,6 +102,7 @@ func main() {
 		for _, f := range r.Faults {
 			kinds[f.Name] += f.Count
 		}
+		coverage.Add(&r.Coverage)
 		report(r, cfg, *viz)
 		if r.Failed() {
 			failed++
@@ -116,6 +119,7 @@ func main() {
 		fired = append(fired, fmt.Sprintf("%s=%d", name, kinds[name]))
 	}
 	fmt.Printf("faults: %s\n", strings.Join(fired, " "))
+	fmt.Printf("coverage: %s\n", sim.FormatCoverage(&coverage))
 	fmt.Printf("seeds=%d failed=%d ops_checked=%d linearized_ops=%d linearize_seconds=%.1f sim_seconds=%.1f wall_seconds=%.1f sim_per_wall=%.1f parallel=%d\n",
 		len(list), failed, ops, linearized, linWall.Seconds(), simSeconds, wall, simSeconds/wall, *parallel)
 	if failed > 0 {

@@ -73,6 +73,7 @@ type Driver struct {
 // Open recovers the coordination store and every partition log under dir
 // and builds the broker.
 func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Transport, logf func(string, ...any)) (*Driver, error) {
+	cfg.Log.Coverage = cfg.Coverage
 	d := &Driver{fs: fs, dir: dir, coord: coord, transport: t, logs: map[core.TopicPartition]*segment.Log{},
 		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf}
 	if d.Logf == nil {

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"cloudkafka/core"
+	"cloudkafka/core/cover"
 	kio "cloudkafka/io"
 )
 
@@ -99,6 +100,7 @@ func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
 	for _, base := range bases {
 		if !cut && len(l.segs) > 0 && base != l.active().next {
 			cut = true
+			cfg.Coverage.Hit(cover.RecoveryCutSegment)
 		}
 		if cut {
 			if err := l.removeSegmentFiles(base); err != nil {
@@ -116,7 +118,7 @@ func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
 			return err
 		}
 		l.segs = append(l.segs, s)
-		if cut, err = s.recover(cfg.IndexIntervalBytes, l.noteBatch); err != nil {
+		if cut, err = s.recover(cfg.IndexIntervalBytes, cfg.Coverage, l.noteBatch); err != nil {
 			return err
 		}
 	}
@@ -336,6 +338,11 @@ func (l *Log) maybeRoll(n int64, batches int, last core.Offset, nowMs int64, cfg
 	if !shouldRoll(s, n, batches, last, nowMs, cfg) {
 		return nil
 	}
+	if cfg.SegmentMs > 0 && nowMs-s.rollBaseMs > cfg.SegmentMs {
+		cfg.Coverage.Hit(cover.SegmentRolledByTime)
+	} else {
+		cfg.Coverage.Hit(cover.SegmentRolledBySize)
+	}
 	if err := s.seal(); err != nil {
 		return err
 	}
@@ -493,6 +500,7 @@ func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
 	if n == 0 {
 		return l.LogStartOffset(), nil
 	}
+	cfg.Coverage.Hit(cover.RetentionDeletedSegment)
 	return l.dropHead(n)
 }
 
@@ -605,7 +613,7 @@ func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
 		return err
 	}
 	l.segs[len(l.segs)-1] = ns
-	_, err = ns.recover(cfg.IndexIntervalBytes, func(core.BatchHeader) {})
+	_, err = ns.recover(cfg.IndexIntervalBytes, nil, func(core.BatchHeader) {})
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"cloudkafka/core"
+	"cloudkafka/core/cover"
 	kio "cloudkafka/io"
 )
 
@@ -166,7 +167,7 @@ func (s *segment) flush() error {
 // recover scans the whole .log, validating every batch, rebuilding both
 // indexes and calling visit for each valid batch in order. At the first
 // invalid batch it truncates and fsyncs the .log and reports truncated.
-func (s *segment) recover(intervalBytes int32, visit func(core.BatchHeader)) (truncated bool, err error) {
+func (s *segment) recover(intervalBytes int32, cov *cover.Counts, visit func(core.BatchHeader)) (truncated bool, err error) {
 	fileSize, err := s.log.Size()
 	if err != nil {
 		return false, fmt.Errorf("segment: size %s: %w", s.name, err)
@@ -178,6 +179,7 @@ func (s *segment) recover(intervalBytes int32, visit func(core.BatchHeader)) (tr
 			return false, err
 		}
 		if bad != nil {
+			cov.Hit(cutPoint(bad))
 			break
 		}
 		if s.size == 0 {
@@ -201,6 +203,21 @@ func (s *segment) recover(intervalBytes int32, visit func(core.BatchHeader)) (tr
 		return true, fmt.Errorf("segment: sync %s: %w", s.name, err)
 	}
 	return true, nil
+}
+
+// cutPoint names the coverage point of a recovery cut for its reason.
+func cutPoint(bad error) cover.Point {
+	switch {
+	case errors.Is(bad, core.ErrBatchShort):
+		return cover.RecoveryCutShort
+	case errors.Is(bad, core.ErrBatchLength):
+		return cover.RecoveryCutLength
+	case errors.Is(bad, core.ErrBatchMagic):
+		return cover.RecoveryCutMagic
+	case errors.Is(bad, errOffsets):
+		return cover.RecoveryCutOffsets
+	}
+	return cover.RecoveryCutCRC // CRC, codec and counts: the CRC covers the last two
 }
 
 // checkBatchAt validates the batch at pos fully (header, length, CRC,

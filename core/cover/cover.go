@@ -1,0 +1,155 @@
+// Package cover counts coverage points: named places in the broker core
+// and the storage code that the simulator must reach. A point that fires
+// in none of a batch of seeds shows a path the simulator claims to prove
+// but never runs (FoundationDB's "sometimes" probes); the simulator's CI
+// test fails then.
+//
+// Counts belong to one broker world, never to the process: the core and
+// the segment store get a *Counts through their configuration, and a nil
+// *Counts counts nothing, as in production. The core stays deterministic:
+// counting changes no behaviour.
+package cover
+
+// Point is one named coverage point.
+type Point uint8
+
+// The points. Add a point here and to names; the simulator's coverage
+// test requires each to fire in the CI seeds.
+const (
+	pointNone Point = iota
+	// RetentionDeletedSegment: retention deleted at least one segment.
+	RetentionDeletedSegment
+	// TimestampLookup: ListOffsets by timestamp answered an offset.
+	TimestampLookup
+	// MidBatchRead: a fetch started inside a batch (not at its base).
+	MidBatchRead
+	// RecoveryCutShort: recovery cut at a batch that ends past the file.
+	RecoveryCutShort
+	// RecoveryCutLength: recovery cut at a length field out of range.
+	RecoveryCutLength
+	// RecoveryCutMagic: recovery cut at a magic byte that is not 2.
+	RecoveryCutMagic
+	// RecoveryCutCRC: recovery cut at a batch whose CRC does not match.
+	RecoveryCutCRC
+	// RecoveryCutOffsets: recovery cut at a CRC-valid batch whose base
+	// offset does not follow its predecessor (the base offset is outside
+	// the CRC; stale batches past the tail look like this too).
+	RecoveryCutOffsets
+	// RecoveryCutSegment: recovery dropped segments after a break in
+	// their base offsets.
+	RecoveryCutSegment
+	// DedupWindow1..5: a retried idempotent batch was found in its
+	// producer's window, n batches from the newest (1 is the newest).
+	DedupWindow1
+	DedupWindow2
+	DedupWindow3
+	DedupWindow4
+	DedupWindow5
+	// ListOffsetsDuringAppend: ListOffsets answered while an append to
+	// the partition was in flight (past the high watermark).
+	ListOffsetsDuringAppend
+	// SyncCoveredLaterAppends: one sync made durable appends issued after
+	// the Sync that asked for it.
+	SyncCoveredLaterAppends
+	// CompressedBatchAppended: a compressed batch was appended.
+	CompressedBatchAppended
+	// LargeBatchAppended: a batch over 64 KiB was appended.
+	LargeBatchAppended
+	// SegmentRolledByTime: a segment rolled because of segment.ms.
+	SegmentRolledByTime
+	// SegmentRolledBySize: a segment rolled because of segment.bytes.
+	SegmentRolledBySize
+	// TimedFlush: flush.ms made the core sync a partition.
+	TimedFlush
+	// LogAppendTimeBatch: a batch was stamped with the broker's time.
+	LogAppendTimeBatch
+	// FetchWokenByData: a parked fetch was woken by new data.
+	FetchWokenByData
+	// FetchExpired: a parked fetch was answered at its MaxWaitMs.
+	FetchExpired
+	// FetchBelowLogStart: a fetch below the log start was refused with
+	// OFFSET_OUT_OF_RANGE.
+	FetchBelowLogStart
+	pointCount
+)
+
+var names = [pointCount]string{
+	RetentionDeletedSegment: "retention-deleted-segment",
+	TimestampLookup:         "timestamp-lookup",
+	MidBatchRead:            "mid-batch-read",
+	RecoveryCutShort:        "recovery-cut-short",
+	RecoveryCutLength:       "recovery-cut-length",
+	RecoveryCutMagic:        "recovery-cut-magic",
+	RecoveryCutCRC:          "recovery-cut-crc",
+	RecoveryCutOffsets:      "recovery-cut-offsets",
+	RecoveryCutSegment:      "recovery-cut-segment",
+	DedupWindow1:            "dedup-window-1",
+	DedupWindow2:            "dedup-window-2",
+	DedupWindow3:            "dedup-window-3",
+	DedupWindow4:            "dedup-window-4",
+	DedupWindow5:            "dedup-window-5",
+	ListOffsetsDuringAppend: "list-offsets-during-append",
+	SyncCoveredLaterAppends: "sync-covered-later-appends",
+	CompressedBatchAppended: "compressed-batch-appended",
+	LargeBatchAppended:      "large-batch-appended",
+	SegmentRolledByTime:     "segment-rolled-by-time",
+	SegmentRolledBySize:     "segment-rolled-by-size",
+	TimedFlush:              "timed-flush",
+	LogAppendTimeBatch:      "log-append-time-batch",
+	FetchWokenByData:        "fetch-woken-by-data",
+	FetchExpired:            "fetch-expired",
+	FetchBelowLogStart:      "fetch-below-log-start",
+}
+
+func (p Point) String() string {
+	if p > pointNone && p < pointCount {
+		return names[p]
+	}
+	return "unknown"
+}
+
+// Points lists every point, in declaration order.
+func Points() []Point {
+	out := make([]Point, 0, pointCount-1)
+	for p := pointNone + 1; p < pointCount; p++ {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Counts holds how often each point fired in one world. The zero value is
+// ready; a nil *Counts ignores hits.
+type Counts struct{ n [pointCount]uint64 }
+
+// Hit counts one firing of p.
+func (c *Counts) Hit(p Point) {
+	if c != nil {
+		c.n[p]++
+	}
+}
+
+// Of returns how often p fired.
+func (c *Counts) Of(p Point) uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.n[p]
+}
+
+// Add adds o's counts to c.
+func (c *Counts) Add(o *Counts) {
+	if o == nil {
+		return
+	}
+	for i := range c.n {
+		c.n[i] += o.n[i]
+	}
+}
+
+// DedupDepth returns the DedupWindow point of depth d (1 = newest).
+func DedupDepth(d int) Point {
+	if d < 1 || d > 5 {
+		panic("cover: dedup depth outside the window")
+	}
+	return DedupWindow1 + Point(d-1)
+}
