@@ -10,6 +10,13 @@
 // -viz DIR as seed-N.txt, next to the porcupine visualizations
 // (seed-N-partition-P.html) of partitions that failed the
 // linearizability check.
+//
+// With -compare REF, cksim also builds the cksim of git revision REF and
+// runs it over the same seeds and flags, then lists the seeds whose trace
+// differs from the reference and sums them: a change planted on purpose
+// is either not exercised (same traces), exercised but not caught
+// (differing traces that pass) or caught (differing traces that fail).
+// See compare.go. A failed build or run of the reference exits 2.
 package main
 
 import (
@@ -42,6 +49,7 @@ func main() {
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
 	viz := flag.String("viz", filepath.Join(os.TempDir(), "cksim"),
 		"directory for failing seeds' reports (seed-N.txt) and linearizability visualizations (seed-N-partition-P.html); empty: none")
+	compareRef := flag.String("compare", "", "git revision (commit, branch, tag, HEAD) whose cksim runs the same seeds; lists the seeds whose trace differs")
 	flag.Parse()
 	if *brokers != 1 {
 		fmt.Fprintf(os.Stderr, "cksim: -brokers %d: the simulator runs one broker for now\n", *brokers)
@@ -56,23 +64,18 @@ func main() {
 		*consumers = *clients - *producers
 	}
 
-	var list []uint64
-	switch {
-	case *seeds > 0:
-		start := *from
-		if !isFlagSet("from") {
-			// A fresh range each time; printed so that it can be replayed.
-			start = uint64(time.Now().UnixNano()) % 1_000_000_000
-		}
-		for i := 0; i < *seeds; i++ {
-			list = append(list, start+uint64(i))
-		}
-		fmt.Printf("cksim: seeds %d..%d (replay the range with -seeds %d -from %d)\n", start, start+uint64(*seeds)-1, *seeds, start)
-	case isFlagSet("seed"):
-		list = []uint64{*seed}
-	default:
-		fmt.Fprintln(os.Stderr, "cksim: give -seed N or -seeds K [-from N]")
+	list, err := seedList(*seed, *seeds, *from)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cksim: %v\n", err)
 		os.Exit(2)
+	}
+	var ref *reference
+	if *compareRef != "" {
+		if ref, err = buildReference(*compareRef); err != nil {
+			fmt.Fprintf(os.Stderr, "cksim: -compare %s: %v\n", *compareRef, err)
+			os.Exit(2)
+		}
+		defer ref.remove()
 	}
 
 	cfgs := make([]sim.Config, len(list))
@@ -88,43 +91,93 @@ func main() {
 		// less often buys about a third more simulated time per second.
 		debug.SetGCPercent(400)
 	}
-	var simSeconds float64
-	var ops, linearized, failed int
-	var linWall time.Duration
-	kinds := map[string]int{}
-	var coverage cover.Counts
+	sums := tally{faults: map[string]int{}, outcomes: map[uint64]outcome{}}
 	start := time.Now()
 	runOrdered(cfgs, *parallel, func(r sim.Result, cfg sim.Config) {
-		simSeconds += r.SimSeconds
-		ops += r.Ops.Total()
-		linearized += r.Linearized
-		linWall += r.LinearizeWall
-		for _, f := range r.Faults {
-			kinds[f.Name] += f.Count
-		}
-		coverage.Add(&r.Coverage)
 		report(r, cfg, *viz)
-		if r.Failed() {
-			failed++
-		}
+		sums.add(r)
 	})
-	wall := time.Since(start).Seconds()
-	names := make([]string, 0, len(kinds))
-	for name := range kinds {
+	sums.print(time.Since(start), *parallel)
+	code := 0
+	if sums.failed > 0 {
+		code = 1
+	}
+	if ref != nil {
+		if err := ref.compare(list, referenceFlags(cfgs[0], *parallel), sums.outcomes); err != nil {
+			fmt.Fprintf(os.Stderr, "cksim: -compare %s: %v\n", *compareRef, err)
+			code = 2
+		}
+		ref.remove() // os.Exit skips the deferred call
+	}
+	os.Exit(code)
+}
+
+// tally sums a batch's results for its last lines, and keeps each seed's
+// outcome for -compare.
+type tally struct {
+	seeds, failed, ops, linearized int
+	simSeconds                     float64
+	linearizeWall                  time.Duration
+	faults                         map[string]int // firings by fault kind
+	outcomes                       map[uint64]outcome
+	coverage                       cover.Counts // coverage points over the batch
+}
+
+func (t *tally) add(r sim.Result) {
+	t.seeds++
+	if r.Failed() {
+		t.failed++
+	}
+	t.ops += r.Ops.Total()
+	t.linearized += r.Linearized
+	t.simSeconds += r.SimSeconds
+	t.linearizeWall += r.LinearizeWall
+	for _, f := range r.Faults {
+		t.faults[f.Name] += f.Count
+	}
+	t.outcomes[r.Seed] = outcome{trace: r.TraceHash, failed: r.Failed()}
+	t.coverage.Add(&r.Coverage)
+}
+
+// print writes the batch's last lines: the faults that fired, by kind in
+// name order, then the totals.
+func (t *tally) print(wall time.Duration, parallel int) {
+	names := make([]string, 0, len(t.faults))
+	for name := range t.faults {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	var fired []string
 	for _, name := range names {
-		fired = append(fired, fmt.Sprintf("%s=%d", name, kinds[name]))
+		fired = append(fired, fmt.Sprintf("%s=%d", name, t.faults[name]))
 	}
 	fmt.Printf("faults: %s\n", strings.Join(fired, " "))
-	fmt.Printf("coverage: %s\n", sim.FormatCoverage(&coverage))
+	fmt.Printf("coverage: %s\n", sim.FormatCoverage(&t.coverage))
 	fmt.Printf("seeds=%d failed=%d ops_checked=%d linearized_ops=%d linearize_seconds=%.1f sim_seconds=%.1f wall_seconds=%.1f sim_per_wall=%.1f parallel=%d\n",
-		len(list), failed, ops, linearized, linWall.Seconds(), simSeconds, wall, simSeconds/wall, *parallel)
-	if failed > 0 {
-		os.Exit(1)
+		t.seeds, t.failed, t.ops, t.linearized, t.linearizeWall.Seconds(), t.simSeconds, wall.Seconds(), t.simSeconds/wall.Seconds(), parallel)
+}
+
+// seedList returns the seeds to run: the one -seed, or -seeds of them
+// from -from (or from a clock-derived start, printed so it can be replayed).
+func seedList(seed uint64, seeds int, from uint64) ([]uint64, error) {
+	var list []uint64
+	switch {
+	case seeds > 0:
+		start := from
+		if !isFlagSet("from") {
+			// A fresh range each time; printed so that it can be replayed.
+			start = uint64(time.Now().UnixNano()) % 1_000_000_000
+		}
+		for i := 0; i < seeds; i++ {
+			list = append(list, start+uint64(i))
+		}
+		fmt.Printf("cksim: seeds %d..%d (replay the range with -seeds %d -from %d)\n", start, start+uint64(seeds)-1, seeds, start)
+	case isFlagSet("seed"):
+		list = []uint64{seed}
+	default:
+		return nil, fmt.Errorf("give -seed N or -seeds K [-from N]")
 	}
+	return list, nil
 }
 
 // runOrdered runs the worlds, parallel at a time, and hands each result
