@@ -87,14 +87,23 @@ func (w *world) maybeCrashAt(op, path string) {
 // here and becomes a crash; any other panic is a broker bug that ends
 // the run with its stack. A paused broker process does not run: the
 // event waits, in order, as data waits in a socket buffer.
+//
+// Requests waiting in the burst inbox go first, in one burst with ev, so
+// that nothing overtakes a request that arrived before it.
 func (w *world) handle(ev core.Event) {
+	evs := append(w.inbox, ev)
+	w.inbox = nil
+	w.handleBurst(evs)
+}
+
+func (w *world) handleBurst(evs []core.Event) {
 	if w.paused {
-		w.pausedEvents = append(w.pausedEvents, ev)
+		w.pausedEvents = append(w.pausedEvents, evs...)
 		return
 	}
 	defer w.recoverBroker()
 	w.inBroker = true
-	w.drv.Handle(ev)
+	w.drv.HandleBurst(evs)
 	w.inBroker = false
 }
 

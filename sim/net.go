@@ -142,7 +142,24 @@ func (w *world) deliverRequest(c *conn, frame []byte) {
 	}
 	seq := c.reqSeq
 	c.reqSeq++
-	w.handle(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body})
+	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body}
+	if w.burstWindow == 0 {
+		w.handle(ev)
+		return
+	}
+	// Requests arriving within the window are read in one wakeup and
+	// handled in one burst (one group commit covers all their appends).
+	w.inbox = append(w.inbox, ev)
+	if len(w.inbox) == 1 {
+		inc := w.incarnation
+		w.after(core.Instant(w.rng.Int64N(int64(w.burstWindow))), func() {
+			if w.up && w.incarnation == inc && len(w.inbox) > 0 {
+				evs := w.inbox
+				w.inbox = nil
+				w.handleBurst(evs)
+			}
+		})
+	}
 }
 
 // transport is the driver's Transport for one broker incarnation.

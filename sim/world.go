@@ -167,6 +167,10 @@ type world struct {
 	timeouts     int            // client requests that timed out
 
 	coverage cover.Counts // the broker's coverage points, over every incarnation
+
+	storage     storageExec  // asynchronous storage, when the seed draws it
+	burstWindow core.Instant // requests arriving within it are handled together; 0 handles each alone
+	inbox       []core.Event // requests waiting for their burst
 }
 
 // Run simulates one seed and checks its history.
@@ -208,6 +212,7 @@ func (w *world) logf(format string, args ...any) {
 // setup draws the seed's configuration, starts the broker and the admin.
 func (w *world) setup() {
 	w.drawBroker()
+	w.drawStorage()
 	w.drawNetwork()
 	w.partitions = 1 + w.rng.Int32N(4)
 	w.ackedEnd = make([]core.Offset, w.partitions)
@@ -255,13 +260,16 @@ func (w *world) drawBroker() {
 }
 
 func (w *world) drawNetwork() {
+	if w.rng.IntN(2) == 0 {
+		w.burstWindow = core.Instant(100e3 + w.rng.Int64N(3e6))
+	}
 	w.net = netParams{latencyMin: core.Instant(10e3 + w.rng.Int64N(1e6)), latencyJitter: core.Instant(w.rng.Int64N(3e6))}
 	if w.cfg.Faults && w.rng.IntN(2) == 0 {
 		w.net.spikeProb = w.rng.Float64() * 0.05
 		w.net.spikeMax = core.Instant(w.rng.Int64N(300e6))
 	}
-	w.mix = append(w.mix, fmt.Sprintf("latency=%s+%s spikes=%.3f<%s",
-		fmtDur(w.net.latencyMin), fmtDur(w.net.latencyJitter), w.net.spikeProb, fmtDur(w.net.spikeMax)))
+	w.mix = append(w.mix, fmt.Sprintf("latency=%s+%s spikes=%.3f<%s burst=%s",
+		fmtDur(w.net.latencyMin), fmtDur(w.net.latencyJitter), w.net.spikeProb, fmtDur(w.net.spikeMax), fmtDur(w.burstWindow)))
 }
 
 func (w *world) drawClients() {
@@ -498,6 +506,8 @@ func (w *world) crash() {
 	w.trace.fold(w.now, trCrash, uint64(w.incarnation), 0, nil)
 	w.up, w.drv = false, nil
 	w.paused, w.pausedEvents = false, nil
+	w.inbox = nil
+	w.storage.queues = map[core.TopicPartition]*storageQueue{}
 	for _, c := range w.connList {
 		c.brokerOpen = false
 		if c.clientOpen {
@@ -548,6 +558,7 @@ func (w *world) restart() {
 		return // a crash point fired during recovery; a restart is scheduled
 	}
 	drv.Hold = w.hold
+	drv.Defer = w.deferStorage
 	w.drv, w.up = drv, true
 	w.logf("broker up (incarnation %d)", w.incarnation)
 	w.tick()

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"cloudkafka/core"
+	"cloudkafka/core/cover"
 	kio "cloudkafka/io"
 	"cloudkafka/io/segment"
 )
@@ -68,6 +69,24 @@ type Driver struct {
 	// The simulator uses it to delay, reorder and fail completions and to
 	// crash between an operation and its acknowledgement.
 	Hold func(core.Event) bool
+
+	// Defer, when set, may take a storage effect (CreateLog, DeleteLog,
+	// Append, Sync, Read, FindTime, Retain) instead of executing it now,
+	// by returning true. Whoever takes it must execute it later with
+	// Perform, keeping each partition's effects in the order they were
+	// taken (an Append may run before a Sync taken earlier: a sync that
+	// covers more is still correct), and pass the completion to Handle.
+	// The simulator uses it to make storage truly asynchronous: the write
+	// and the fsync themselves happen late, not just their news.
+	Defer func(core.Effect) bool
+
+	coverage *cover.Counts
+	// appendsTaken and appendsDone count, per partition, the Appends
+	// emitted and the Appends executed; syncMarks holds appendsTaken at
+	// each Sync's emission, so that Perform can tell a sync that covers
+	// appends issued after it (a coverage point).
+	appendsTaken, appendsDone map[core.TopicPartition]int
+	syncMarks                 map[core.Token]int
 }
 
 // Open recovers the coordination store and every partition log under dir
@@ -75,7 +94,9 @@ type Driver struct {
 func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Transport, logf func(string, ...any)) (*Driver, error) {
 	cfg.Log.Coverage = cfg.Coverage
 	d := &Driver{fs: fs, dir: dir, coord: coord, transport: t, logs: map[core.TopicPartition]*segment.Log{},
-		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf}
+		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf, coverage: cfg.Coverage,
+		appendsTaken: map[core.TopicPartition]int{}, appendsDone: map[core.TopicPartition]int{},
+		syncMarks: map[core.Token]int{}}
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
 	}
@@ -175,6 +196,14 @@ func (d *Driver) Handle(ev core.Event) {
 	d.drain()
 }
 
+// HandleBurst processes several events that arrived together (requests
+// read from sockets in one wakeup) before the group commit, so that one
+// fsync per partition covers the appends of all of them.
+func (d *Driver) HandleBurst(evs []core.Event) {
+	d.queue = append(d.queue, evs...)
+	d.drain()
+}
+
 func (d *Driver) drain() {
 	for {
 		for len(d.queue) > 0 {
@@ -226,25 +255,70 @@ func (d *Driver) execute(effects []core.Effect) {
 			d.Logf("closing connection %d: %s", e.Conn, e.Reason)
 			d.transport.Close(e.Conn, e.Seq, e.Reason)
 		case core.Sync:
+			if d.Defer != nil {
+				d.syncMarks[e.Token] = d.appendsTaken[e.Partition]
+				if d.Defer(e) {
+					continue
+				}
+				delete(d.syncMarks, e.Token)
+			}
 			d.syncs[e.Partition] = append(d.syncs[e.Partition], e.Token)
 		case core.CoordOp:
 			d.complete(core.CoordResult{Token: e.Token, Err: d.coord.Apply(e)})
 		default:
-			d.executeStorage(e)
+			if a, ok := e.(core.Append); ok && d.Defer != nil {
+				d.appendsTaken[a.Partition]++
+			}
+			if d.Defer != nil && d.Defer(e) {
+				continue
+			}
+			if ev := d.Perform(e); ev != nil {
+				d.complete(ev)
+			}
 		}
 	}
 }
 
-func (d *Driver) executeStorage(e core.Effect) {
+// Perform executes one storage effect now and returns its completion
+// (nil for CreateLog and DeleteLog, which have none). Handle calls it for
+// the effects Defer did not take; Defer's taker calls it for the others.
+func (d *Driver) Perform(e core.Effect) core.Event {
+	switch e := e.(type) {
+	case core.Sync:
+		return d.performSync(e)
+	case core.Append:
+		if d.Defer != nil {
+			d.appendsDone[e.Partition]++
+		}
+	}
+	return d.executeStorage(e)
+}
+
+// performSync syncs one partition's log for a Sync that Defer took.
+func (d *Driver) performSync(e core.Sync) core.Event {
+	if d.appendsDone[e.Partition] > d.syncMarks[e.Token] {
+		d.coverage.Hit(cover.SyncCoveredLaterAppends)
+	}
+	delete(d.syncMarks, e.Token)
+	err := d.noLog(e.Partition)
+	if err == nil {
+		if err = d.logs[e.Partition].Sync(); err != nil {
+			d.Logf("sync %s failed: %v", e.Partition, err)
+		}
+	}
+	return core.Synced{Token: e.Token, Err: err}
+}
+
+func (d *Driver) executeStorage(e core.Effect) core.Event {
 	switch e := e.(type) {
 	case core.CreateLog:
 		if d.logs[e.Partition] != nil {
-			return
+			return nil
 		}
 		l, err := segment.Open(d.fs, path.Join(d.dir, partitionDir(e.Partition)), e.Config)
 		if err != nil {
 			d.Logf("create log %s failed: %v", e.Partition, err)
-			return // appends to it fail and take the partition offline
+			return nil // appends to it fail and take the partition offline
 		}
 		d.logs[e.Partition] = l
 	case core.DeleteLog:
@@ -262,7 +336,7 @@ func (d *Driver) executeStorage(e core.Effect) {
 		if err != nil {
 			d.Logf("append to %s failed: %v", e.Partition, err)
 		}
-		d.complete(core.Appended{Token: e.Token, Err: err})
+		return core.Appended{Token: e.Token, Err: err}
 	case core.Read:
 		rd := core.ReadDone{Token: e.Token, Err: d.noLog(e.Partition)}
 		if rd.Err == nil {
@@ -271,22 +345,23 @@ func (d *Driver) executeStorage(e core.Effect) {
 		if rd.Err != nil {
 			d.Logf("read of %s at offset %d refused: %v", e.Partition, e.Offset, rd.Err)
 		}
-		d.complete(rd)
+		return rd
 	case core.FindTime:
 		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}
 		if tf.Err == nil {
 			tf.Offset, tf.Timestamp, tf.Found, tf.Err = d.logs[e.Partition].FindTime(e.Timestamp, e.Below)
 		}
-		d.complete(tf)
+		return tf
 	case core.Retain:
 		r := core.Retained{Token: e.Token, Err: d.noLog(e.Partition)}
 		if r.Err == nil {
 			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.Config)
 		}
-		d.complete(r)
+		return r
 	default:
 		panic(fmt.Sprintf("driver: unknown effect %T", e))
 	}
+	return nil
 }
 
 // complete queues a completion for the core unless Hold keeps it.

@@ -1,0 +1,141 @@
+package sim
+
+import (
+	"fmt"
+
+	"cloudkafka/core"
+)
+
+// storageExec is the simulated kernel's IO queue: it makes the broker's
+// storage truly asynchronous. When a seed turns it on, every storage
+// effect (CreateLog, DeleteLog, Append, Sync, Read, FindTime, Retain)
+// waits in a per-partition queue and is executed later, in an event of
+// its own: the write and the fsync themselves happen late, not just the
+// news of them. Partitions' queues run independently, so operations
+// complete out of order across partitions; within one partition they run
+// in order, except that a Sync may first run the Appends queued behind it,
+// so that one fsync covers appends issued both before and after the Sync
+// that asked for it (which is still what the Sync promised).
+//
+// A crash discards the queues: the process that issued the operations is
+// gone, and nothing it had not yet written reaches the disk.
+type storageExec struct {
+	on       bool
+	delayMax core.Instant // each queued operation waits up to this long
+	pullProb float64      // chance that a Sync first runs the Appends behind it
+	queues   map[core.TopicPartition]*storageQueue
+}
+
+type storageQueue struct {
+	effects   []core.Effect
+	scheduled bool
+}
+
+func (w *world) drawStorage() {
+	s := &w.storage
+	s.queues = map[core.TopicPartition]*storageQueue{}
+	if w.rng.Float64() < 0.4 {
+		w.mix = append(w.mix, "storage=sync")
+		return
+	}
+	s.on = true
+	if w.rng.IntN(4) > 0 {
+		s.delayMax = core.Instant(100e3 + w.rng.Int64N(20e6))
+	}
+	s.pullProb = w.rng.Float64()
+	w.mix = append(w.mix, fmt.Sprintf("storage=async(delay<%s,pull=%.2f)", fmtDur(s.delayMax), s.pullProb))
+}
+
+// effectPartition is the partition a storage effect concerns.
+func effectPartition(e core.Effect) core.TopicPartition {
+	switch e := e.(type) {
+	case core.CreateLog:
+		return e.Partition
+	case core.DeleteLog:
+		return e.Partition
+	case core.Append:
+		return e.Partition
+	case core.Sync:
+		return e.Partition
+	case core.Read:
+		return e.Partition
+	case core.FindTime:
+		return e.Partition
+	case core.Retain:
+		return e.Partition
+	}
+	panic(fmt.Sprintf("sim: %T is not a storage effect", e))
+}
+
+// deferStorage is the driver's Defer hook.
+func (w *world) deferStorage(e core.Effect) bool {
+	s := &w.storage
+	if !s.on {
+		return false
+	}
+	tp := effectPartition(e)
+	q := s.queues[tp]
+	if q == nil {
+		q = &storageQueue{}
+		s.queues[tp] = q
+	}
+	q.effects = append(q.effects, e)
+	w.scheduleStorage(tp, q)
+	return true
+}
+
+func (w *world) scheduleStorage(tp core.TopicPartition, q *storageQueue) {
+	if q.scheduled || len(q.effects) == 0 {
+		return
+	}
+	q.scheduled = true
+	inc := w.incarnation
+	w.after(core.Instant(w.rng.Int64N(int64(w.storage.delayMax)+1)), func() {
+		if !w.up || w.incarnation != inc {
+			return // crashed meanwhile: the queue is gone with the process
+		}
+		q.scheduled = false
+		w.runStorage(q)
+		if w.up && w.incarnation == inc {
+			w.scheduleStorage(tp, q)
+		}
+	})
+}
+
+// runStorage executes the queue's head (a Sync perhaps with the Appends
+// behind it first) and hands the completions to the broker.
+func (w *world) runStorage(q *storageQueue) {
+	head := q.effects[0]
+	batch := []core.Effect{head}
+	if _, ok := head.(core.Sync); ok && w.rng.Float64() < w.storage.pullProb {
+		n := 1
+		for n < len(q.effects) {
+			if _, ok := q.effects[n].(core.Append); !ok {
+				break
+			}
+			n++
+		}
+		batch = append(append([]core.Effect(nil), q.effects[1:n]...), head)
+	}
+	q.effects = q.effects[len(batch):]
+	inc := w.incarnation
+	for _, e := range batch {
+		ev, ok := w.perform(e)
+		if !ok || !w.up || w.incarnation != inc {
+			return // a crash point fired
+		}
+		if ev != nil && !w.hold(ev) {
+			w.handle(ev)
+		}
+	}
+}
+
+// perform executes one storage effect under the crash-point guard; ok is
+// false when a crash point fired instead.
+func (w *world) perform(e core.Effect) (ev core.Event, ok bool) {
+	defer w.recoverBroker()
+	w.inBroker = true
+	ev = w.drv.Perform(e)
+	w.inBroker = false
+	return ev, true
+}
