@@ -25,11 +25,16 @@ type partition struct {
 
 	// inflight lists the appends not yet covered by hwm, in offset order.
 	inflight []*appendOp
+	// syncedEnd is the end of the appends covered by completed Syncs:
+	// everything below it is durable. flush.messages bounds the records
+	// past it, as Kafka counts unflushed messages from its recovery point.
+	syncedEnd Offset
 	// unsyncedMsgs counts records appended since the last Sync was
-	// emitted; unsyncedSince is when the first of them was appended.
+	// emitted; unsyncedSince is when the first of them was appended
+	// (flush.ms counts from it).
 	unsyncedMsgs  int64
 	unsyncedSince Instant
-	syncing       bool // a Sync is outstanding
+	syncsPending  int // Syncs emitted and not completed
 
 	producers   map[ProducerID]*producerState
 	offline     bool // a storage error took the log offline
@@ -60,6 +65,7 @@ func newPartition(t *topic, idx int32) *partition {
 // restore applies what recovery found in the log.
 func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogEndOffset
+	p.syncedEnd = rp.LogEndOffset
 	p.epoch = rp.LeaderEpoch
 	p.everWritten = rp.LogEndOffset > 0
 	if bugOn(BugForgetProducerWindow) {
@@ -99,7 +105,11 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 		p.unsyncedSince = b.now
 	}
 	p.unsyncedMsgs += n
-	if p.unsyncedMsgs >= b.cfg.topicInt(p.topic, "flush.messages") {
+	// A batch that takes the records past the durable point to
+	// flush.messages is acknowledged only once a sync covers it. Counting
+	// from the durable point (not from the last Sync emitted) keeps the
+	// bound while earlier Syncs, a timed flush's among them, are pending.
+	if p.leo-p.syncedEnd >= Offset(b.cfg.topicInt(p.topic, "flush.messages")) {
 		op.needsSync = true
 		b.syncPartition(p)
 	}
@@ -116,15 +126,18 @@ func mustTopicConfig(name string) topicConfig {
 
 // syncPartition emits a Sync covering every append emitted so far.
 func (b *Broker) syncPartition(p *partition) {
-	covered := len(p.inflight)
-	ops := append([]*appendOp(nil), p.inflight[:covered]...)
+	ops := append([]*appendOp(nil), p.inflight...)
+	end := p.leo
 	p.unsyncedMsgs = 0
-	p.syncing = true
+	p.syncsPending++
 	tok := b.await(func(ev Event) {
-		p.syncing = false
+		p.syncsPending--
 		if err := ev.(Synced).Err; err != nil {
 			b.takeOffline(p, err)
 			return
+		}
+		if end > p.syncedEnd {
+			p.syncedEnd = end
 		}
 		for _, op := range ops {
 			op.synced = true
@@ -135,7 +148,7 @@ func (b *Broker) syncPartition(p *partition) {
 }
 
 func (b *Broker) maybeTimedFlush(p *partition) {
-	if p.offline || p.syncing || p.unsyncedMsgs == 0 {
+	if p.offline || p.syncsPending > 0 || p.unsyncedMsgs == 0 {
 		return
 	}
 	// Compared in milliseconds: flush.ms defaults to the largest long,

@@ -177,8 +177,22 @@ func TestHandBuilt(t *testing.T) {
 			Produces: []Produce{ok(0, 10, 1, "a")},
 			Fetches:  []Fetch{fetch(20, 30, 0, 2, "a", "a")},
 		}},
-		{"earliest offset is not 0", porcupine.Illegal, PartitionHistory{
+		{"earliest offset past the log end", porcupine.Illegal, PartitionHistory{
 			Lists: []ListOffsets{{Call: 0, Return: 1, Offset: 3}},
+		}},
+		{"retention moves the log start forward", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 1}, {Call: 40, Return: 50, Offset: 2}},
+			Fetches:  []Fetch{fetch(60, 70, 2, 3, "c")},
+		}},
+		{"log start moves back", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 2}, {Call: 40, Return: 50, Offset: 1}},
+		}},
+		{"fetch answered below the log start", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 2}},
+			Fetches:  []Fetch{fetch(40, 50, 1, 3, "b", "c")},
 		}},
 	}
 	for _, c := range cases {

@@ -16,6 +16,7 @@ type logState struct {
 	depth  int32
 	base   int64    // offset of vals[0]
 	end    int64    // log length: base + len(vals)
+	start  int64    // log start offset: retention deleted everything below it
 	vals   []string // the batch; shared with the operation, never written
 	hash   uint64   // hash of every value in the log, in order
 }
@@ -58,9 +59,18 @@ func (s *logState) appendBatch(vals []string) *logState {
 		depth:  s.depth + 1,
 		base:   s.end,
 		end:    s.end + int64(len(vals)),
+		start:  s.start,
 		vals:   vals,
 		hash:   h,
 	}
+}
+
+// withStart returns the log with its log start offset moved to start
+// (retention deleted what lies below); the values stay shared.
+func (s *logState) withStart(start int64) *logState {
+	n := *s
+	n.start = start
+	return &n
 }
 
 // find returns the batch holding offset off; 0 <= off < s.end.
@@ -103,7 +113,7 @@ func equalLog(a, b *logState) bool {
 	if a == b {
 		return true
 	}
-	if a.end != b.end || a.hash != b.hash {
+	if a.end != b.end || a.hash != b.hash || a.start != b.start {
 		return false
 	}
 	for a != b {
@@ -124,7 +134,7 @@ func equalLog(a, b *logState) bool {
 
 // hashLog is porcupine's state hash: equal logs hash equally.
 func hashLog(s *logState) uint64 {
-	return s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15
+	return s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15 ^ uint64(s.start)*0xbf58476d1ce4e5b9
 }
 
 // tail returns up to n of the log's last values, oldest first.

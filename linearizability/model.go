@@ -72,7 +72,9 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s, s.appendBatch(o.logVals), 2
 	case opFetch:
-		if o.bad != "" || s.end != o.hwm {
+		// A fetch below the log start is refused (OFFSET_OUT_OF_RANGE),
+		// never answered with records.
+		if o.bad != "" || s.end != o.hwm || o.from < s.start {
 			return nil, nil, 0
 		}
 		if o.from > o.hwm {
@@ -91,10 +93,15 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s, nil, 1
 	case opListEarliest:
-		if o.offset != 0 {
+		// Retention only ever moves the log start forward, and never
+		// past the log end.
+		switch {
+		case o.offset < s.start || o.offset > s.end:
 			return nil, nil, 0
+		case o.offset == s.start:
+			return s, nil, 1
 		}
-		return s, nil, 1
+		return s.withStart(o.offset), nil, 1
 	}
 	return nil, nil, 0
 }
@@ -381,7 +388,7 @@ func build(h PartitionHistory) built {
 		if l.Latest {
 			add(l.Call, l.Return, &op{kind: opListLatest, offset: l.Offset, label: l.Label}, l.Offset)
 		} else {
-			add(l.Call, l.Return, &op{kind: opListEarliest, offset: l.Offset, label: l.Label}, 0)
+			add(l.Call, l.Return, &op{kind: opListEarliest, offset: l.Offset, label: l.Label}, l.Offset)
 		}
 	}
 

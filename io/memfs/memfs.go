@@ -503,3 +503,56 @@ func (f *file) Close() error {
 	f.closed = true
 	return nil
 }
+
+// ProcessCrash simulates the death of the process alone (kill -9): the
+// kernel keeps every written byte and name, durable or not, and only the
+// open handles become stale.
+func (m *FS) ProcessCrash() { m.gen++ }
+
+// DurableNames lists the files of dir that a power loss now would leave,
+// sorted. Like Files, it is a test hook that bypasses Inject.
+func (m *FS) DurableNames(dir string) []string {
+	dir = path.Clean(dir)
+	var names []string
+	// order-independent: names collected, then sorted
+	for name := range m.durable {
+		if path.Dir(name) == dir {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// DurableData returns the synced image that a power loss now would leave
+// under name (nil if the name is not durable). The slice is the file
+// system's own: callers must not modify or keep it.
+func (m *FS) DurableData(name string) []byte {
+	if n := m.durable[path.Clean(name)]; n != nil {
+		return n.synced
+	}
+	return nil
+}
+
+// WrittenData returns the written image of name (nil if absent). The
+// slice is the file system's own: callers must not modify or keep it.
+func (m *FS) WrittenData(name string) []byte {
+	if n := m.files[path.Clean(name)]; n != nil {
+		return n.data
+	}
+	return nil
+}
+
+// WrittenNames lists the files of dir in the current namespace, sorted.
+func (m *FS) WrittenNames(dir string) []string {
+	dir = path.Clean(dir)
+	var names []string
+	// order-independent: names collected, then sorted
+	for name := range m.files {
+		if path.Dir(name) == dir {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
