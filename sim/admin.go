@@ -135,6 +135,11 @@ func (a *admin) createMain() {
 	req.TimeoutMillis = 30000
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = a.w.topic, a.w.partitions, 1
+	for _, kv := range a.w.policy.configs {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])
+		t.Configs = append(t.Configs, c)
+	}
 	req.Topics = append(req.Topics, t)
 	op := a.begin(fmt.Sprintf("create-topics %s %d", a.w.topic, a.w.partitions))
 	a.cl.send(req, func(r kmsg.Response, err error) {

@@ -218,7 +218,7 @@ func (c *consumer) fetch() {
 		p := kmsg.NewFetchRequestTopicPartition()
 		p.Partition, p.FetchOffset, p.PartitionMaxBytes = int32(i), int64(off), c.partMaxBytes
 		t.Partitions = append(t.Partitions, p)
-		op.Fetches = append(op.Fetches, FetchPart{Partition: int32(i), From: off, HighWatermark: -1})
+		op.Fetches = append(op.Fetches, FetchPart{Partition: int32(i), From: off, HighWatermark: -1, LogStart: -1})
 	}
 	req.Topics = append(req.Topics, t)
 	c.w.hist.begin(op)
@@ -253,6 +253,9 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 			continue
 		}
 		fp.ErrorCode, fp.HighWatermark = rp.ErrorCode, core.Offset(rp.HighWatermark)
+		if c.version >= 5 {
+			fp.LogStart = core.Offset(rp.LogStartOffset)
+		}
 		if rp.ErrorCode == kerr.OffsetOutOfRange.Code {
 			// Re-resolve by the reset policy, as a real consumer does.
 			// The checker reports it: without retention or truncation

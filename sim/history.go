@@ -97,6 +97,7 @@ type FetchPart struct {
 	From          core.Offset
 	ErrorCode     int16
 	HighWatermark core.Offset
+	LogStart      core.Offset // the log start offset answered (Fetch v5+), else -1
 	Records       []ReadRecord
 }
 
@@ -109,6 +110,11 @@ type ReadRecord struct {
 // History is every operation of a run, in invocation order.
 type History struct {
 	Ops []*Op
+	// Retention says the workload topic has retention.ms or
+	// retention.bytes small enough to delete records during the run:
+	// records below a log start the broker reported may be gone, and a
+	// consumer below it gets OFFSET_OUT_OF_RANGE.
+	Retention bool
 }
 
 func (h *History) begin(op *Op) *Op {

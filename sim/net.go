@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"cloudkafka/core"
 	kio "cloudkafka/io"
 )
@@ -50,6 +52,9 @@ type conn struct {
 	respHas   map[uint64]struct{} // which seqs are in respReady
 	closeAt   uint64              // with closing: close once respNext reaches it
 	closing   bool
+	// checked holds the Produce, Fetch and ListOffsets requests awaiting
+	// a response, by sequence number, for checkResponse.
+	checked map[uint64]kmsg.Request
 }
 
 // cut is a network partition between one client and the broker: frames
@@ -142,6 +147,12 @@ func (w *world) deliverRequest(c *conn, frame []byte) {
 	}
 	seq := c.reqSeq
 	c.reqSeq++
+	if k := body.Key(); k <= 2 {
+		if c.checked == nil {
+			c.checked = map[uint64]kmsg.Request{}
+		}
+		c.checked[seq] = body
+	}
 	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body}
 	if w.burstWindow == 0 {
 		w.handle(ev)
@@ -178,6 +189,12 @@ func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 	if _, dup := c.respHas[seq]; dup || seq < c.respNext {
 		w.failf("driver", "second response to request %d on connection %d", seq, id)
 		return
+	}
+	if req, ok := c.checked[seq]; ok {
+		delete(c.checked, seq)
+		if frame != nil {
+			w.checkResponse(req, frame)
+		}
 	}
 	c.respReady[seq] = frame
 	c.respHas[seq] = struct{}{}

@@ -168,6 +168,9 @@ type world struct {
 
 	coverage cover.Counts // the broker's coverage points, over every incarnation
 
+	policy      topicPolicy  // the workload topic's configuration
+	coreClock   core.Instant // the latest time a tick gave the broker (its clock never runs back)
+	disk        diskView     // the checks' own reading of the disk (durable.go)
 	storage     storageExec  // asynchronous storage, when the seed draws it
 	burstWindow core.Instant // requests arriving within it are handled together; 0 handles each alone
 	inbox       []core.Event // requests waiting for their burst
@@ -212,6 +215,8 @@ func (w *world) logf(format string, args ...any) {
 // setup draws the seed's configuration, starts the broker and the admin.
 func (w *world) setup() {
 	w.drawBroker()
+	w.drawPolicy()
+	w.hist.Retention = w.policy.retentionMs >= 0 || w.policy.retentionBytes >= 0
 	w.drawStorage()
 	w.drawNetwork()
 	w.partitions = 1 + w.rng.Int32N(4)
@@ -245,11 +250,10 @@ func (w *world) drawBroker() {
 	segment := []int64{4 << 10, 16 << 10, 128 << 10, 1 << 30}[w.rng.IntN(4)]
 	index := []int64{0, 256, 4096}[w.rng.IntN(3)]
 	w.brokerProps = map[string]string{
-		"log.dirs":                    dataDir,
-		"auto.create.topics.enable":   "false",
-		"log.flush.interval.messages": "1", // acknowledged implies durable
-		"log.segment.bytes":           strconv.FormatInt(segment, 10),
-		"log.index.interval.bytes":    strconv.FormatInt(index, 10),
+		"log.dirs":                  dataDir,
+		"auto.create.topics.enable": "false",
+		"log.segment.bytes":         strconv.FormatInt(segment, 10),
+		"log.index.interval.bytes":  strconv.FormatInt(index, 10),
 	}
 	w.mix = append(w.mix, fmt.Sprintf("segment=%d index=%d", segment, index))
 	p := w.rng.Float64()
@@ -495,6 +499,7 @@ func (w *world) tickLoop() {
 
 func (w *world) tick() {
 	now := w.brokerNow()
+	w.coreClock = max(w.coreClock, now)
 	w.trace.fold(w.now, trTick, uint64(now), 0, nil)
 	w.handle(core.Tick{Now: now})
 }
@@ -521,6 +526,11 @@ func (w *world) crash() {
 		delete(w.conns, c.id)
 	}
 	w.connList = nil
+	w.disk.forget()
+	if w.policy.processCrash {
+		w.fs.ProcessCrash() // the page cache keeps every written byte
+		return
+	}
 	if w.bitFlipProb > 0 && w.faulting() && w.rng.Float64() < w.bitFlipProb {
 		w.flipUnsyncedBit()
 	}

@@ -69,6 +69,9 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	// The names recovery kept may not be durable yet (a process crash
+	// keeps names a power loss would not): make them so.
+	l.dirDirty = true
 	if err := l.syncDirIfDirty(); err != nil {
 		l.closeFiles()
 		return nil, err

@@ -194,6 +194,12 @@ func (s *segment) recover(intervalBytes int32, cov *cover.Counts, visit func(cor
 		return false, err
 	}
 	if s.size == fileSize {
+		// What recovery keeps it will serve, and the broker counts it
+		// durable: after a process crash the page cache may still hold
+		// it unsynced, so make it durable now.
+		if err := s.log.Sync(); err != nil {
+			return false, fmt.Errorf("segment: sync %s: %w", s.name, err)
+		}
 		return false, nil
 	}
 	if err := s.log.Truncate(s.size); err != nil {

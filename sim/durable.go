@@ -1,0 +1,245 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+)
+
+// diskView is the checks' own reading of the broker's disk, independent
+// of the segment store: it walks the batch headers of a partition's
+// segment files, in the durable image (what a power loss now would
+// leave: synced bytes under durable names) and in the written image (what
+// reads can see). It remembers every batch's last offset and max
+// timestamp it has seen, so that a later log start can be checked
+// against what retention was allowed to delete.
+//
+// Parsing is incremental per file and image; a crash forgets everything.
+type diskView struct {
+	files   map[string]*parsedFile // by image and path; lookups only
+	batches map[int32][]seenBatch  // per partition, by last offset; written image only
+	starts  map[int32]core.Offset  // highest log start a response revealed, per partition
+}
+
+type parsedFile struct {
+	pos  int         // bytes parsed
+	next core.Offset // offset after the last batch parsed
+	bad  bool        // a batch did not follow: the image ends there
+}
+
+type seenBatch struct {
+	last  core.Offset
+	maxTs int64
+}
+
+func (d *diskView) forget() { d.files = nil }
+
+// logEnd returns the end offset of partition part's log in the durable or
+// the written image: the walk stops at the first batch that is torn or
+// does not follow its predecessor, as recovery would.
+func (w *world) logEnd(part int32, durable bool) core.Offset {
+	d := &w.disk
+	if d.files == nil {
+		d.files = map[string]*parsedFile{}
+	}
+	dir := path.Join(dataDir, w.topic+"-"+strconv.Itoa(int(part)))
+	names := w.fs.WrittenNames(dir)
+	if durable {
+		names = w.fs.DurableNames(dir)
+	}
+	end := core.Offset(-1)
+	for _, name := range names {
+		base, ok := segmentBase(name)
+		if !ok || (end >= 0 && base != end) {
+			if ok && end >= 0 {
+				break // a break in the segments: recovery drops the rest
+			}
+			continue
+		}
+		data := w.fs.WrittenData(name)
+		if durable {
+			data = w.fs.DurableData(name)
+		}
+		end = w.disk.parse(fmt.Sprint(durable, name), data, base, part, !durable)
+	}
+	return max(end, 0)
+}
+
+func segmentBase(name string) (core.Offset, bool) {
+	b, ok := strings.CutSuffix(path.Base(name), ".log")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(b, 10, 64)
+	return core.Offset(n), err == nil
+}
+
+// parse walks data's batch headers from where the last call stopped and
+// returns the end offset of the valid prefix.
+func (d *diskView) parse(key string, data []byte, base core.Offset, part int32, note bool) core.Offset {
+	f := d.files[key]
+	if f == nil || f.pos > len(data) {
+		f = &parsedFile{next: base}
+		d.files[key] = f
+	}
+	for !f.bad && f.pos+core.BatchHeaderSize <= len(data) {
+		h, err := core.ParseBatchHeader(data[f.pos:])
+		if err != nil || f.pos+h.Size() > len(data) {
+			break // torn: maybe completed by a later write
+		}
+		if h.BaseOffset != f.next {
+			f.bad = true
+			break
+		}
+		if note {
+			d.noteBatch(part, h)
+		}
+		f.pos += h.Size()
+		f.next = h.LastOffset() + 1
+	}
+	return f.next
+}
+
+func (d *diskView) noteBatch(part int32, h core.BatchHeader) {
+	if d.batches == nil {
+		d.batches = map[int32][]seenBatch{}
+	}
+	bs := d.batches[part]
+	if n := len(bs); n > 0 && bs[n-1].last >= h.LastOffset() {
+		return // seen before, or rewritten after a crash: keep the first
+	}
+	d.batches[part] = append(bs, seenBatch{h.LastOffset(), h.MaxTimestamp})
+}
+
+// checkResponse holds every Produce, Fetch and ListOffsets answer to the
+// flush policy at the instant the broker sends it, against the disk: an
+// acknowledged or visible offset beyond the durable end is allowed only
+// within flush.messages-1 records, and nothing visible lies beyond what
+// was written. It also checks what a revealed log start says retention
+// deleted. These checks fire on the first occurrence, with no crash
+// needed to expose them.
+func (w *world) checkResponse(req kmsg.Request, frame []byte) {
+	resp, err := decodeResponse(req, frame)
+	if err != nil {
+		return // the client reports undecodable responses
+	}
+	switch r := resp.(type) {
+	case *kmsg.ProduceResponse:
+		w.checkProduceResponse(req.(*kmsg.ProduceRequest), r)
+	case *kmsg.FetchResponse:
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				if (t.Topic == w.topic || req.GetVersion() >= 13) && p.ErrorCode == 0 {
+					w.checkVisible("fetch high watermark", p.Partition, core.Offset(p.HighWatermark))
+					w.checkLogStart(p.Partition, core.Offset(p.LogStartOffset))
+				}
+			}
+		}
+	case *kmsg.ListOffsetsResponse:
+		w.checkListResponse(req.(*kmsg.ListOffsetsRequest), r)
+	}
+}
+
+func (w *world) checkProduceResponse(req *kmsg.ProduceRequest, r *kmsg.ProduceResponse) {
+	for _, t := range r.Topics {
+		if t.Topic != w.topic {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				continue
+			}
+			n := producedRecords(req, p.Partition)
+			w.checkVisible("acknowledged produce", p.Partition, core.Offset(p.BaseOffset)+n)
+		}
+	}
+}
+
+// producedRecords counts the records of the request's batch for part.
+func producedRecords(req *kmsg.ProduceRequest, part int32) core.Offset {
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			if p.Partition == part {
+				if h, err := core.ParseBatchHeader(p.Records); err == nil {
+					return core.Offset(h.LastOffsetDelta) + 1
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func (w *world) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffsetsResponse) {
+	for ti, t := range r.Topics {
+		if t.Topic != w.topic || ti >= len(req.Topics) {
+			continue
+		}
+		for pi, p := range t.Partitions {
+			if p.ErrorCode != 0 || pi >= len(req.Topics[ti].Partitions) {
+				continue
+			}
+			switch req.Topics[ti].Partitions[pi].Timestamp {
+			case -1:
+				w.checkVisible("ListOffsets latest", p.Partition, core.Offset(p.Offset))
+			case -2:
+				w.checkLogStart(p.Partition, core.Offset(p.Offset))
+			default:
+				if p.Offset >= 0 {
+					w.checkVisible("ListOffsets by timestamp", p.Partition, core.Offset(p.Offset)+1)
+				}
+			}
+		}
+	}
+}
+
+// checkVisible checks that offsets below end, which the broker just
+// acknowledged or exposed, are written, and durable but for fewer than
+// flush.messages records.
+func (w *world) checkVisible(what string, part int32, end core.Offset) {
+	if written := w.logEnd(part, false); end > written {
+		w.failf("visibility", "%s exposes partition %d up to offset %d; only %d are written", what, part, end, written)
+		return
+	}
+	slack := core.Offset(w.policy.flushMessages - 1)
+	if w.policy.flushMessages == math.MaxInt64 {
+		return
+	}
+	if durable := w.logEnd(part, true); end-durable > slack {
+		w.failf("durability", "%s exposes partition %d up to offset %d; only %d are durable (flush.messages=%d)",
+			what, part, end, durable, w.policy.flushMessages)
+	}
+}
+
+// checkLogStart checks a revealed log start: retention by time alone may
+// delete a segment only once its newest timestamp is more than
+// retention.ms before the broker's clock, so every batch below the new
+// log start must be that old.
+func (w *world) checkLogStart(part int32, start core.Offset) {
+	d := &w.disk
+	if d.starts == nil {
+		d.starts = map[int32]core.Offset{}
+	}
+	prev := d.starts[part]
+	if start <= prev {
+		return
+	}
+	d.starts[part] = start
+	if w.policy.retentionMs < 0 || w.policy.retentionBytes >= 0 {
+		return // no time rule, or size may explain any deletion
+	}
+	w.logEnd(part, false) // note the batches written so far
+	nowMs := w.coreClock.Millis()
+	for _, b := range d.batches[part] {
+		if b.last >= prev && b.last < start && nowMs-b.maxTs <= w.policy.retentionMs {
+			w.failf("retention", "partition %d log start moved to %d, deleting the batch ending at %d with timestamp %d; the broker's clock %d is within retention.ms=%d of it",
+				part, start, b.last, b.maxTs, nowMs, w.policy.retentionMs)
+			return
+		}
+	}
+}
