@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -124,7 +125,8 @@ func (d *diskView) noteBatch(part int32, h core.BatchHeader) {
 // was written. It also checks what a revealed log start says retention
 // deleted. These checks fire on the first occurrence, with no crash
 // needed to expose them.
-func (w *world) checkResponse(req kmsg.Request, frame []byte) {
+func (w *world) checkResponse(cr checkedRequest, frame []byte) {
+	req := cr.req
 	resp, err := decodeResponse(req, frame)
 	if err != nil {
 		return // the client reports undecodable responses
@@ -133,6 +135,7 @@ func (w *world) checkResponse(req kmsg.Request, frame []byte) {
 	case *kmsg.ProduceResponse:
 		w.checkProduceResponse(req.(*kmsg.ProduceRequest), r)
 	case *kmsg.FetchResponse:
+		w.checkFetchLatency(req.(*kmsg.FetchRequest), cr.at)
 		for _, t := range r.Topics {
 			for _, p := range t.Partitions {
 				if (t.Topic == w.topic || req.GetVersion() >= 13) && p.ErrorCode == 0 {
@@ -156,7 +159,9 @@ func (w *world) checkProduceResponse(req *kmsg.ProduceRequest, r *kmsg.ProduceRe
 				continue
 			}
 			n := producedRecords(req, p.Partition)
-			w.checkVisible("acknowledged produce", p.Partition, core.Offset(p.BaseOffset)+n)
+			end := core.Offset(p.BaseOffset) + n
+			w.checkVisible("acknowledged produce", p.Partition, end)
+			w.noteCommitted(p.Partition, end)
 		}
 	}
 }
@@ -242,4 +247,68 @@ func (w *world) checkLogStart(part int32, start core.Offset) {
 			return
 		}
 	}
+}
+
+// commitMark says the broker had committed partition offsets below end
+// at instant at (it acknowledged a produce ending there).
+type commitMark struct {
+	at  core.Instant
+	end core.Offset
+}
+
+func (w *world) noteCommitted(part int32, end core.Offset) {
+	if w.commits == nil {
+		w.commits = map[int32][]commitMark{}
+	}
+	ms := w.commits[part]
+	if n := len(ms); n > 0 && ms[n-1].end >= end {
+		return
+	}
+	w.commits[part] = append(ms, commitMark{w.now, end})
+}
+
+// committedAt returns when the broker first acknowledged data past offset
+// from in partition part, if it has.
+func (w *world) committedAt(part int32, from core.Offset) (core.Instant, bool) {
+	ms := w.commits[part]
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].end > from })
+	if i == len(ms) {
+		return 0, false
+	}
+	return ms[i].at, true
+}
+
+// disturb marks the broker's timing as disturbed by a fault until d from
+// now (a pause, a held completion, a clock stepped back): latency checks
+// skip responses whose wait overlaps it.
+func (w *world) disturb(d core.Instant) {
+	w.disturbedUntil = max(w.disturbedUntil, w.now+d)
+}
+
+// checkFetchLatency: a fetch (MinBytes 1) must be answered promptly once
+// one of its partitions has committed data at or past its fetch offset:
+// a parked long poll is woken by the data, not by MaxWaitMs. The bound
+// covers the storage reads a woken fetch issues; stretches disturbed by
+// faults are not judged.
+func (w *world) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
+	ready := core.Instant(-1)
+	for _, t := range req.Topics {
+		if req.GetVersion() < 13 && t.Topic != w.topic {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if at, ok := w.committedAt(p.Partition, core.Offset(p.FetchOffset)); ok {
+				at = max(at, arrived)
+				if ready < 0 || at < ready {
+					ready = at
+				}
+			}
+		}
+	}
+	bound := 2*w.storage.delayMax + w.burstWindow + 20e6
+	if ready < 0 || w.disturbedUntil > ready || w.now-ready <= bound {
+		return
+	}
+	w.failf("slow-fetch", "a fetch that reached the broker at %s was answered at %s, %s after data it could read was committed (bound %s)",
+		fmtInstant(arrived), fmtInstant(w.now), fmtDur(w.now-ready), fmtDur(bound))
 }

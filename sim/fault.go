@@ -379,7 +379,9 @@ func (f *clockJumpFault) arm(w *world) {
 			w.clockSkew += 1 + core.Instant(w.rng.Int64N(int64(f.forwardMax)))
 			w.count("clock-jump-forward")
 		} else {
-			w.clockSkew -= 1 + core.Instant(w.rng.Int64N(int64(f.backMax)))
+			back := 1 + core.Instant(w.rng.Int64N(int64(f.backMax)))
+			w.clockSkew -= back
+			w.disturb(back) // the broker's time stands still meanwhile
 			w.count("clock-jump-back")
 		}
 		w.logf("broker clock skew now %s", fmtDur(w.clockSkew))

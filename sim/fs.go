@@ -191,6 +191,7 @@ func (w *world) hold(ev core.Event) bool {
 		return false
 	}
 	delay := 1 + core.Instant(w.rng.Int64N(int64(f.delayMax)))
+	w.disturb(delay)
 	w.count("slow-disk")
 	inc := w.incarnation
 	w.after(delay, func() {
@@ -207,6 +208,7 @@ func (w *world) hold(ev core.Event) bool {
 // What arrives meanwhile is handled in order when it resumes.
 func (w *world) pause(d core.Instant) {
 	w.paused = true
+	w.disturb(d)
 	w.trace.fold(w.now, trFault, uint64(d), 0, []byte("pause"))
 	inc := w.incarnation
 	w.after(d, func() {

@@ -54,7 +54,14 @@ type conn struct {
 	closing   bool
 	// checked holds the Produce, Fetch and ListOffsets requests awaiting
 	// a response, by sequence number, for checkResponse.
-	checked map[uint64]kmsg.Request
+	checked map[uint64]checkedRequest
+}
+
+// checkedRequest is a request awaiting its response, with the instant it
+// reached the broker.
+type checkedRequest struct {
+	req kmsg.Request
+	at  core.Instant
 }
 
 // cut is a network partition between one client and the broker: frames
@@ -149,9 +156,9 @@ func (w *world) deliverRequest(c *conn, frame []byte) {
 	c.reqSeq++
 	if k := body.Key(); k <= 2 {
 		if c.checked == nil {
-			c.checked = map[uint64]kmsg.Request{}
+			c.checked = map[uint64]checkedRequest{}
 		}
-		c.checked[seq] = body
+		c.checked[seq] = checkedRequest{body, w.now}
 	}
 	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body}
 	if w.burstWindow == 0 {
@@ -190,10 +197,10 @@ func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 		w.failf("driver", "second response to request %d on connection %d", seq, id)
 		return
 	}
-	if req, ok := c.checked[seq]; ok {
+	if cr, ok := c.checked[seq]; ok {
 		delete(c.checked, seq)
 		if frame != nil {
-			w.checkResponse(req, frame)
+			w.checkResponse(cr, frame)
 		}
 	}
 	c.respReady[seq] = frame

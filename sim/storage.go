@@ -15,7 +15,9 @@ import (
 // complete out of order across partitions; within one partition they run
 // in order, except that a Sync may first run the Appends queued behind it,
 // so that one fsync covers appends issued both before and after the Sync
-// that asked for it (which is still what the Sync promised).
+// that asked for it (which is still what the Sync promised). Reads
+// (Read, FindTime) do not queue behind writes, as reads served from the
+// page cache do not: the core reads only what completed appends wrote.
 //
 // A crash discards the queues: the process that issued the operations is
 // gone, and nothing it had not yet written reaches the disk.
@@ -72,6 +74,16 @@ func (w *world) deferStorage(e core.Effect) bool {
 	s := &w.storage
 	if !s.on {
 		return false
+	}
+	switch e.(type) {
+	case core.Read, core.FindTime:
+		inc := w.incarnation
+		w.after(core.Instant(w.rng.Int64N(int64(s.delayMax)+1)), func() {
+			if w.up && w.incarnation == inc {
+				w.runStorage(&storageQueue{effects: []core.Effect{e}})
+			}
+		})
+		return true
 	}
 	tp := effectPartition(e)
 	q := s.queues[tp]

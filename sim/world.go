@@ -168,12 +168,14 @@ type world struct {
 
 	coverage cover.Counts // the broker's coverage points, over every incarnation
 
-	policy      topicPolicy  // the workload topic's configuration
-	coreClock   core.Instant // the latest time a tick gave the broker (its clock never runs back)
-	disk        diskView     // the checks' own reading of the disk (durable.go)
-	storage     storageExec  // asynchronous storage, when the seed draws it
-	burstWindow core.Instant // requests arriving within it are handled together; 0 handles each alone
-	inbox       []core.Event // requests waiting for their burst
+	policy         topicPolicy            // the workload topic's configuration
+	coreClock      core.Instant           // the latest time a tick gave the broker (its clock never runs back)
+	commits        map[int32][]commitMark // per partition, when acknowledged ends were reached
+	disturbedUntil core.Instant           // faults disturb the broker's timing until then
+	disk           diskView               // the checks' own reading of the disk (durable.go)
+	storage        storageExec            // asynchronous storage, when the seed draws it
+	burstWindow    core.Instant           // requests arriving within it are handled together; 0 handles each alone
+	inbox          []core.Event           // requests waiting for their burst
 }
 
 // Run simulates one seed and checks its history.
