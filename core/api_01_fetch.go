@@ -110,7 +110,7 @@ func (b *Broker) readFetch(fw *fetchWait) {
 				fp.code = errUnknownTopic
 			}
 		}
-		if fp.code != errNone || fp.offset >= fp.p.hwm {
+		if fp.code != errNone || fp.offset >= fp.p.hwm && !bugOn(BugFetchPastHighWatermark) {
 			continue
 		}
 		fw.reading++
@@ -128,7 +128,11 @@ func (b *Broker) readFetch(fw *fetchWait) {
 				b.fetchReadsDone(fw)
 			}
 		})
-		b.emit(Read{Token: tok, Partition: fp.p.tp, Offset: fp.offset, Below: fp.p.hwm,
+		below := fp.p.hwm
+		if bugOn(BugFetchPastHighWatermark) {
+			below = fp.p.written // BUG SITE (simbugs): BugFetchPastHighWatermark reads unacknowledged data.
+		}
+		b.emit(Read{Token: tok, Partition: fp.p.tp, Offset: fp.offset, Below: below,
 			MaxBytes: fp.maxBytes, MinOne: true})
 	}
 	if fw.reading == 0 {

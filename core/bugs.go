@@ -23,5 +23,16 @@ const (
 	// rebuilt from the log, so a producer's retry of a batch written before
 	// a crash is appended again as a new batch.
 	BugForgetProducerWindow
+	// BugHighWatermarkAtWrite advances the high watermark over an append
+	// once it is written, without waiting for the sync the flush policy
+	// demands (the acknowledgement still waits): consumers see records a
+	// crash may lose.
+	BugHighWatermarkAtWrite
+	// BugFetchPastHighWatermark lets a fetch read up to the written end
+	// instead of the high watermark.
+	BugFetchPastHighWatermark
+	// BugLongPollNotWoken leaves parked fetches parked when new data
+	// arrives: they wait their full MaxWaitMs.
+	BugLongPollNotWoken
 	bugCount
 )

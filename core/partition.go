@@ -175,6 +175,9 @@ func (b *Broker) appended(p *partition, op *appendOp, err error) {
 // advance moves the high watermark over the acknowledgeable prefix of
 // in-flight appends and releases their acknowledgements in order.
 func (b *Broker) advance(p *partition) {
+	if bugOn(BugHighWatermarkAtWrite) {
+		p.hwm = max(p.hwm, p.written) // BUG SITE (simbugs): BugHighWatermarkAtWrite ignores the sync.
+	}
 	i := 0
 	for ; i < len(p.inflight); i++ {
 		op := p.inflight[i]
@@ -182,13 +185,16 @@ func (b *Broker) advance(p *partition) {
 		if !op.appended || (op.needsSync && !op.synced && !bugOn(BugAckBeforeSync)) {
 			break
 		}
-		p.hwm = op.last + 1
+		p.hwm = max(p.hwm, op.last+1)
 		op.done(nil)
 	}
 	if i == 0 {
 		return
 	}
 	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
+	if bugOn(BugLongPollNotWoken) {
+		return // BUG SITE (simbugs): BugLongPollNotWoken leaves long polls parked.
+	}
 	if b.wakeFetches(p) > 0 {
 		b.cover(cover.FetchWokenByData)
 	}

@@ -56,6 +56,23 @@ var deliberateBugs = []deliberateBug{
 	// acknowledged batches in it. About one seed in two.
 	{"SkipDirSync", func(on bool) { segment.SetBug(segment.BugSkipDirSync, on) }, 20,
 		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress", "fetch-error"}},
+	// The high watermark covers written but unsynced records: the next
+	// fetch answer exposes offsets the disk does not hold durably
+	// (any flush policy bounds it). First caught at seed 1.
+	{"HighWatermarkAtWrite", func(on bool) { core.SetBug(core.BugHighWatermarkAtWrite, on) }, 10,
+		[]string{"durability"}},
+	// Fetches read past the high watermark whenever an append is written
+	// but not yet committed. First caught at seed 1.
+	{"FetchPastHighWatermark", func(on bool) { core.SetBug(core.BugFetchPastHighWatermark, on) }, 10,
+		[]string{"read-past-hwm", "visibility", "durability"}},
+	// Retention deletes a segment whose newest batch is younger than
+	// retention.ms (seeds with retention.ms alone). First caught at seed 1.
+	{"RetentionByOldest", func(on bool) { segment.SetBug(segment.BugRetentionByOldest, on) }, 15,
+		[]string{"retention"}},
+	// A parked fetch waits its full MaxWaitMs though data arrived.
+	// First caught at seed 1.
+	{"LongPollNotWoken", func(on bool) { core.SetBug(core.BugLongPollNotWoken, on) }, 10,
+		[]string{"slow-fetch"}},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

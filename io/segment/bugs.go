@@ -21,5 +21,8 @@ const (
 	// created by a roll, and the acknowledged batches in it, vanish in a
 	// crash (see io/memfs: names are durable only after SyncDir).
 	BugSkipDirSync
+	// BugRetentionByOldest ages a segment by its oldest batch instead of
+	// its newest, so retention.ms deletes records younger than it.
+	BugRetentionByOldest
 	bugCount
 )

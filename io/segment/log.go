@@ -487,7 +487,12 @@ func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
 	}
 	n := 0
 	for ; n < len(l.segs)-1 && cfg.RetentionMs >= 0; n++ {
-		if s := l.segs[n]; s.maxTs == noTimestamp || nowMs-s.maxTs <= cfg.RetentionMs {
+		s := l.segs[n]
+		age := s.maxTs
+		if bugOn(BugRetentionByOldest) {
+			age = s.rollBaseMs // BUG SITE (simbugs): BugRetentionByOldest ages by the oldest batch.
+		}
+		if s.maxTs == noTimestamp || nowMs-age <= cfg.RetentionMs {
 			break
 		}
 	}
