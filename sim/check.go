@@ -86,6 +86,7 @@ func CheckHistory(h *History, complete bool) []string {
 	c.checkIdempotent(h, produced)
 	c.checkRealTime(h)
 	c.checkListed(h)
+	c.checkTimeLookups(h, reads, produced)
 	c.checkMonotonic(h)
 	return c.failures
 }
@@ -418,4 +419,71 @@ func errName(code int16) string {
 // fmtInstant prints a virtual instant as seconds since the sim's start.
 func fmtInstant(t core.Instant) string {
 	return fmt.Sprintf("%.6fs", float64(t-epoch)/1e9)
+}
+
+// checkTimeLookups checks ListOffsets by timestamp T against the history:
+// the answered record's timestamp is >= T and, with CreateTime (each
+// batch stamped with its produce's Call instant), equals the timestamp of
+// the record read at that offset; and no record read at a lower offset,
+// still retained when the lookup ran, has a timestamp >= T. Retained is
+// judged from the log start the first operation after the lookup saw:
+// the log start only grows, so it bounds the one the lookup met.
+func (c *checker) checkTimeLookups(h *History, reads map[int32]map[core.Offset]readAt, produced map[string]*Op) {
+	ops := append([]*Op(nil), h.Ops...)
+	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	for _, op := range h.Ops {
+		if op.Kind != OpListOffsets || op.Outcome != OK {
+			continue
+		}
+		for _, lo := range op.Listed {
+			if lo.Timestamp < 0 || lo.ErrorCode != 0 || lo.Offset < 0 {
+				continue
+			}
+			if lo.Answered < lo.Timestamp {
+				c.fail("time-lookup", "op %d partition %d: time %d answered offset %d with earlier timestamp %d", op.ID, lo.Partition, lo.Timestamp, lo.Offset, lo.Answered)
+				continue
+			}
+			if h.LogAppendTime {
+				continue
+			}
+			stamp := func(off core.Offset) (int64, bool) {
+				r, ok := reads[lo.Partition][off]
+				if !ok || produced[r.value] == nil {
+					return 0, false
+				}
+				return produced[r.value].Call.Millis(), true
+			}
+			if ts, ok := stamp(lo.Offset); ok && ts != lo.Answered {
+				c.fail("time-lookup", "op %d partition %d: offset %d answered with timestamp %d; its record has %d", op.ID, lo.Partition, lo.Offset, lo.Answered, ts)
+			}
+			start, ok := logStartAfter(ops, op.Return, lo.Partition)
+			for off := start; ok && off < lo.Offset; off++ {
+				if ts, known := stamp(off); known && ts >= lo.Timestamp {
+					c.fail("time-lookup", "op %d partition %d: time %d answered offset %d, but offset %d has timestamp %d", op.ID, lo.Partition, lo.Timestamp, lo.Offset, off, ts)
+					break
+				}
+			}
+		}
+	}
+}
+
+// logStartAfter returns the log start reported by the first operation
+// (in call order) that began after instant t, if any.
+func logStartAfter(ops []*Op, t core.Instant, part int32) (core.Offset, bool) {
+	for _, op := range ops {
+		if op.Call <= t || op.Outcome != OK {
+			continue
+		}
+		for _, fp := range op.Fetches {
+			if fp.Partition == part && fp.ErrorCode == 0 && fp.LogStart >= 0 {
+				return fp.LogStart, true
+			}
+		}
+		for _, lo := range op.Listed {
+			if lo.Partition == part && lo.ErrorCode == 0 && lo.Timestamp == -2 {
+				return lo.Offset, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -33,9 +33,18 @@ type consumer struct {
 	partMaxBytes int32
 	isolation    int8
 	pollGap      core.Instant // at most this long between one answer and the next request (processing)
-	busy         bool
-	stopped      bool
-	fetches      int
+	// maxPollRecords keeps at most this many records of a partition per
+	// fetch, as max.poll.records does: the next fetch resumes mid-batch.
+	// 0 keeps all.
+	maxPollRecords int
+	seekProb       float64 // chance, per fetch, of seeking a partition first
+	probeProb      float64 // chance, per fetch, of a ListOffsets probe first (earliest, latest, by time)
+	lastHWM        []core.Offset
+	skipped        int  // the partition skipped by the last fetch, or -1
+	leader         bool // the first consumer: reads every record, never restarts
+	busy           bool
+	stopped        bool
+	fetches        int
 }
 
 // logUniform draws from [2^lo, 2^hi) with every power of two equally
@@ -66,6 +75,18 @@ func newConsumer(w *world, name string, first bool) *consumer {
 	}
 	for i := range c.pos {
 		c.pos[i] = posUnknown
+	}
+	c.lastHWM = make([]core.Offset, len(c.pos))
+	c.leader = first
+	c.skipped = -1
+	if w.rng.IntN(2) == 0 {
+		c.maxPollRecords = 1 + w.rng.IntN(5)
+	}
+	if w.rng.IntN(2) == 0 {
+		c.seekProb = w.rng.Float64() * 0.1
+	}
+	if w.rng.IntN(4) != 0 {
+		c.probeProb = w.rng.Float64() * 0.2
 	}
 	return c
 }
@@ -106,7 +127,66 @@ func (c *consumer) pump() {
 			return
 		}
 	}
+	if c.w.rng.Float64() < c.probeProb {
+		c.probe()
+		return
+	}
+	if c.w.faulting() && c.w.rng.Float64() < c.seekProb {
+		c.seek()
+	}
 	c.fetch()
+}
+
+// seek moves one partition's position to an offset drawn below the high
+// watermark last seen (mid-batch as often as not); the first consumer,
+// which must read everything, only seeks backwards.
+func (c *consumer) seek() {
+	part := c.w.rng.IntN(len(c.pos))
+	hi := c.lastHWM[part]
+	if !c.first() {
+		hi = max(hi, c.pos[part])
+	} else {
+		hi = min(hi, c.pos[part])
+	}
+	to := core.Offset(c.w.rng.Int64N(int64(hi) + 1))
+	c.pos[part] = to
+	c.w.hist.begin(&Op{Client: c.cl.name, Kind: OpSeek, Call: c.w.now, Return: c.w.now, Outcome: OK,
+		Partition: int32(part), Offset: to})
+}
+
+func (c *consumer) first() bool { return c.leader }
+
+// probe asks ListOffsets for every partition: earliest, latest or the
+// first offset at or after a time drawn since the run began, concurrent
+// with appends. Positions do not change; the answers are checked.
+func (c *consumer) probe() {
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.SetVersion(c.listVersion)
+	req.ReplicaID = -1
+	req.IsolationLevel = c.isolation
+	t := kmsg.NewListOffsetsRequestTopic()
+	t.Topic = c.w.topic
+	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
+	for i := range c.pos {
+		ts := []int64{-2, -1, (epoch + core.Instant(c.w.rng.Int64N(int64(c.w.now-epoch)+1))).Millis()}[c.w.rng.IntN(3)]
+		p := kmsg.NewListOffsetsRequestTopicPartition()
+		p.Partition, p.Timestamp, p.CurrentLeaderEpoch = int32(i), ts, -1
+		t.Partitions = append(t.Partitions, p)
+		op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: ts, Offset: -1, Answered: -1})
+	}
+	req.Topics = append(req.Topics, t)
+	c.w.hist.begin(op)
+	c.busy = true
+	c.cl.send(req, func(r kmsg.Response, err error) {
+		op.Return = c.w.now
+		if err != nil {
+			op.Outcome = Indefinite
+			c.busy = false
+			return
+		}
+		op.Outcome = OK
+		c.finish(c.listed(op, r.(*kmsg.ListOffsetsResponse)))
+	})
 }
 
 // finish ends a request: the next one follows after a short pause, or a
@@ -170,7 +250,10 @@ func (c *consumer) listed(op *Op, resp *kmsg.ListOffsetsResponse) bool {
 			backoff = true
 			continue
 		}
-		lo.Offset = core.Offset(rp.Offset)
+		lo.Offset, lo.Answered = core.Offset(rp.Offset), rp.Timestamp
+		if lo.Timestamp >= 0 {
+			continue // by time: -1 (none) is a valid answer; positions stay
+		}
 		if lo.Offset < 0 {
 			c.w.failf("protocol", "%s: ListOffsets answered offset %d for partition %d", c.cl.name, lo.Offset, lo.Partition)
 			backoff = true
@@ -209,10 +292,14 @@ func (c *consumer) fetch() {
 	t := kmsg.NewFetchRequestTopic()
 	t.Topic = c.w.topic
 	op := &Op{Client: c.cl.name, Kind: OpFetch, Call: c.w.now}
+	skipped := c.skipped
+	c.skipped = -1
 	for i, off := range c.pos {
 		// Ask for a random non-empty subset of partitions while faults
-		// run; for all of them, as a real consumer does, once they stop.
-		if c.w.faulting() && len(c.pos) > 1 && c.w.rng.IntN(3) == 0 && !(i == len(c.pos)-1 && len(t.Partitions) == 0) {
+		// run (never skipping one twice in a row); for all of them, as a
+		// real consumer does, once they stop.
+		if c.w.faulting() && len(c.pos) > 1 && i != skipped && c.skipped < 0 && c.w.rng.IntN(3) == 0 && !(i == len(c.pos)-1 && len(t.Partitions) == 0) {
+			c.skipped = i
 			continue
 		}
 		p := kmsg.NewFetchRequestTopicPartition()
@@ -253,6 +340,9 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 			continue
 		}
 		fp.ErrorCode, fp.HighWatermark = rp.ErrorCode, core.Offset(rp.HighWatermark)
+		if rp.ErrorCode == 0 && int(fp.Partition) < len(c.lastHWM) {
+			c.lastHWM[fp.Partition] = fp.HighWatermark
+		}
 		if c.version >= 5 {
 			fp.LogStart = core.Offset(rp.LogStartOffset)
 		}
@@ -291,6 +381,9 @@ func (c *consumer) record(fp *FetchPart, batches []byte) {
 			r.offset++ // planted bug: the consumer records the wrong offset
 		}
 		fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value})
+		if c.maxPollRecords > 0 && len(fp.Records) == c.maxPollRecords {
+			break // the rest waits for the next poll, which resumes mid-batch
+		}
 	}
 	if n := len(fp.Records); n > 0 && c.pos[fp.Partition] >= 0 {
 		c.pos[fp.Partition] = fp.Records[n-1].Offset + 1

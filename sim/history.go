@@ -10,6 +10,7 @@ const (
 	OpFetch                         // one Fetch request over some partitions
 	OpListOffsets                   // one ListOffsets request over some partitions
 	OpAdmin                         // one CreateTopics, CreatePartitions or Metadata request
+	OpSeek                          // a consumer moved its position (Partition, Offset) itself
 )
 
 func (k OpKind) String() string {
@@ -22,6 +23,8 @@ func (k OpKind) String() string {
 		return "list-offsets"
 	case OpAdmin:
 		return "admin"
+	case OpSeek:
+		return "seek"
 	}
 	return "unknown"
 }
@@ -81,12 +84,14 @@ type Op struct {
 }
 
 // ListedOffset is one partition of a ListOffsets: asked for Timestamp
-// (-2 earliest, -1 latest), answered ErrorCode and Offset.
+// (-2 earliest, -1 latest, else a time in ms), answered ErrorCode, Offset
+// and, by timestamp, the record's Answered timestamp.
 type ListedOffset struct {
 	Partition int32
 	Timestamp int64
 	ErrorCode int16
 	Offset    core.Offset
+	Answered  int64
 }
 
 // FetchPart is one partition of a fetch: asked at From, the broker
@@ -115,6 +120,9 @@ type History struct {
 	// records below a log start the broker reported may be gone, and a
 	// consumer below it gets OFFSET_OUT_OF_RANGE.
 	Retention bool
+	// LogAppendTime says records carry the broker's append time, not the
+	// producer's (the workload stamps each batch with its Call instant).
+	LogAppendTime bool
 }
 
 func (h *History) begin(op *Op) *Op {

@@ -41,6 +41,8 @@ func (c *checker) checkMonotonic(h *History) {
 			for _, lo := range op.Listed {
 				delete(next, key{op.Client, lo.Partition}) // a new position may follow
 			}
+		case OpSeek:
+			delete(next, key{op.Client, op.Partition})
 		case OpFetch:
 			if op.Outcome != OK {
 				continue

@@ -219,6 +219,7 @@ func (w *world) setup() {
 	w.drawBroker()
 	w.drawPolicy()
 	w.hist.Retention = w.policy.retentionMs >= 0 || w.policy.retentionBytes >= 0
+	w.hist.LogAppendTime = w.policy.logAppendTime
 	w.drawStorage()
 	w.drawNetwork()
 	w.partitions = 1 + w.rng.Int32N(4)
@@ -343,6 +344,7 @@ func (w *world) addPartitions(n int32) {
 		}
 		for _, c := range w.consumers {
 			c.pos = append(c.pos, 0)
+			c.lastHWM = append(c.lastHWM, 0)
 		}
 	}
 	w.partitions = n
