@@ -77,9 +77,14 @@
 //     A failing partition's porcupine visualization is written as HTML
 //     when Config.VizDir is set (cksim -viz).
 //
-// The broker runs with log.flush.interval.messages=1: an acknowledgement
-// implies the data was synced, so no acknowledged record may be lost by
-// any crash.
+// Each seed draws the topic's flush policy (policy.go). Under
+// flush.messages=1 an acknowledgement implies the data was synced, so no
+// acknowledged record may be lost by a power loss; under a policy that
+// acknowledges before fsync, crashes are process crashes (the page cache
+// survives), as Kafka promises nothing more. Either way every answer is
+// held against the disk's durable image when it is sent (durable.go).
+// Storage may be asynchronous (storage.go) and requests may arrive in
+// bursts.
 //
 // # Determinism
 //
