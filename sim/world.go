@@ -511,10 +511,7 @@ func (w *world) crash() {
 		delete(w.conns, c.id)
 	}
 	w.connList = nil
-	if w.bitFlipProb > 0 && w.faulting() && w.rng.Float64() < w.bitFlipProb {
-		w.flipUnsyncedBit()
-	}
-	w.fs.Crash(w.rng)
+	w.crashDisk()
 }
 
 // restart recovers the broker from the disk, as after a reboot.
