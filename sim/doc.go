@@ -31,6 +31,25 @@
 //     (a flip in synced data is media damage one replica cannot survive:
 //     TestSyncedBitFlip shows recovery truncates there instead of serving
 //     it).
+//   - header-flip: before a crash, bits flip in one header field of a
+//     batch in a segment's unsynced tail, a field the CRC does not cover
+//     (base offset, batch length, partition leader epoch, magic, the CRC
+//     itself), and the crash keeps the tail through that batch. Recovery
+//     cuts there, except for a damaged leader epoch, which no check can
+//     see (Kafka's recovery does not either).
+//   - header-tear: a crash cuts a segment's unsynced tail at a place
+//     inside the 61-byte header of one of its batches.
+//   - stale-batch: after a crash, a copy of an older CRC-valid batch of a
+//     segment lies past the segment's surviving end, where its lost tail
+//     was (an old write replayed); recovery cuts at the offsets going
+//     backwards, and nothing stale is ever served.
+//   - segment-gap: before a crash the file system commits a partition
+//     directory's names on its own (as a journal commit may), and the
+//     crash loses the unsynced tail of a segment that a later segment
+//     follows; recovery drops the later segments at the break. It cannot
+//     fire while log.flush.interval.messages=1: the driver syncs every
+//     append before another can roll the segment, so only the active
+//     segment ever has an unsynced tail.
 //   - io-error: a segment write or fsync fails (EIO); the partition goes
 //     offline with KAFKA_STORAGE_ERROR until the broker is restarted.
 //   - disk-full: for a window every segment write fails with ENOSPC; when
@@ -45,6 +64,12 @@
 //     in one direction or both; clients time out (request.timeout),
 //     reconnect, and their in-flight operations become indefinite.
 //   - conn-reset, latency-spike: a connection breaks; a frame is late.
+//
+// The targeted kinds (header-flip, header-tear, stale-batch, segment-gap;
+// corrupt.go) touch only bytes written after a file's last fsync, and
+// stale-batch only where the crash lost such bytes: nothing the disk had
+// made durable is damaged, whatever the flush policy, so (acknowledged
+// implying synced) nothing acknowledged is.
 //
 // # Clients
 //

@@ -87,6 +87,9 @@ func drawFaults(w *world) []fault {
 		w.bitFlipProb = 0.1 + w.rng.Float64()*0.9
 		out = append(out, bitFlipMarker{w.bitFlipProb})
 	}
+	if causesCrashes(out) {
+		out = append(out, drawCorruption(w)...)
+	}
 	return out
 }
 

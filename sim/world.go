@@ -535,10 +535,7 @@ func (w *world) crash() {
 		w.fs.ProcessCrash() // the page cache keeps every written byte
 		return
 	}
-	if w.bitFlipProb > 0 && w.faulting() && w.rng.Float64() < w.bitFlipProb {
-		w.flipUnsyncedBit()
-	}
-	w.fs.Crash(w.rng)
+	w.crashDisk()
 }
 
 // restart recovers the broker from the disk, as after a reboot.

@@ -43,6 +43,14 @@
 // names are the Op* constants. Corrupt flips a bit in both images of a file,
 // as a media error would.
 //
+// Test hooks shape a crash for the simulator's targeted faults, none of
+// them through Inject: Flip flips chosen bits (damage in the unsynced tail
+// reaches the disk only if the crash keeps it); KeepOnCrash pins how much
+// of a file's unsynced tail the next Crash keeps, in place of the policy's
+// draw; Extend appends bytes to both images of a file whose images have
+// equal lengths (old data replayed past a file's end); CommitNames makes
+// a directory's names durable as a journal commit would.
+//
 // # Determinism
 //
 // ReadDir is sorted, Crash visits files in name order and draws only from

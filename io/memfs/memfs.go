@@ -80,6 +80,9 @@ type FS struct {
 	files   map[string]*node // current namespace
 	durable map[string]*node // namespace as of each directory's last SyncDir
 	gen     uint64           // incremented by Crash; older handles are stale
+	// keeps pins what the next Crash leaves of a file (KeepOnCrash): the
+	// length of its image, in place of Policy's draw. Lookups only.
+	keeps map[*node]int64
 }
 
 var _ kio.FS = (*FS)(nil)
@@ -279,6 +282,19 @@ func (m *FS) SyncDir(dir string) error {
 	if err := m.inject(OpSyncDir, dir); err != nil {
 		return err
 	}
+	return m.commitNames(dir)
+}
+
+// CommitNames does what SyncDir does without being asked through the FS
+// interface, as a journaling file system may commit a directory's names
+// on its own at any time (POSIX promises durability after fsync of the
+// directory, never loss without it). Like Corrupt, it is a test hook: it
+// does not go through Inject.
+func (m *FS) CommitNames(dir string) error {
+	return m.commitNames(path.Clean(dir))
+}
+
+func (m *FS) commitNames(dir string) error {
 	if !m.dirs[dir] {
 		return notExist(OpSyncDir, dir)
 	}
@@ -318,11 +334,29 @@ func (m *FS) Crash(rng *rand.Rand) {
 			continue
 		}
 		seen[n] = true
-		n.data = m.Policy.survivor(n, rng)
+		if keep, ok := m.keeps[n]; ok {
+			n.data = kept(n, keep)
+		} else {
+			n.data = m.Policy.survivor(n, rng)
+		}
 		n.synced = slices.Clone(n.data)
 		n.same = len(n.data)
 	}
+	m.keeps = nil
 	m.gen++
+}
+
+// kept returns the content a crash leaves of n when KeepOnCrash pinned
+// it to size bytes: the synced image, then the written image from there
+// up to size. Clamped, so that a write or sync after the pin can neither
+// make a crash invent bytes nor lose synced ones.
+func kept(n *node, size int64) []byte {
+	out := slices.Clone(n.synced)
+	end := min(max(int(size), len(n.synced)), len(n.data))
+	if end > len(out) {
+		out = append(out, n.data[len(out):end]...)
+	}
+	return out
 }
 
 // survivor returns the content a crash leaves of n: the synced image,
@@ -349,6 +383,15 @@ func (p CrashPolicy) survivor(n *node, rng *rand.Rand) []byte {
 // Corrupt flips the lowest bit of the byte at off in both the written and
 // the synced image of name, as a media error would.
 func (m *FS) Corrupt(name string, off int64) error {
+	return m.Flip(name, off, 1)
+}
+
+// Flip flips the bits of mask in the byte at off in both the written and
+// the synced image of name (in the synced one only if off lies within
+// it). Flipping bits at or past the synced length damages only data a
+// crash may lose anyway: with KeepOnCrash, a torn write that left wrong
+// bytes. Like Corrupt, it is a test hook: it does not go through Inject.
+func (m *FS) Flip(name string, off int64, mask byte) error {
 	name = path.Clean(name)
 	n, ok := m.files[name]
 	if !ok {
@@ -357,10 +400,54 @@ func (m *FS) Corrupt(name string, off int64) error {
 	if off < 0 || off >= int64(len(n.data)) {
 		return fmt.Errorf("memfs: corrupt %s: offset %d outside size %d", name, off, len(n.data))
 	}
-	n.data[off] ^= 1
+	n.data[off] ^= mask
 	if off < int64(len(n.synced)) {
-		n.synced[off] ^= 1
+		n.synced[off] ^= mask
 	}
+	return nil
+}
+
+// KeepOnCrash makes the next Crash leave name with exactly size bytes:
+// its synced image, then its written image from the synced length up to
+// size, whatever Policy would draw. It is a torn write that stops at a
+// chosen place, so a test can make a crash keep damage it planted in the
+// unsynced tail, or cut a tail where it wants. size must lie between the
+// synced and the written length. The pin holds for the next Crash only
+// (and follows the file if it is renamed); a later call replaces it.
+// Like Corrupt, it is a test hook: it does not go through Inject.
+func (m *FS) KeepOnCrash(name string, size int64) error {
+	name = path.Clean(name)
+	n, ok := m.files[name]
+	if !ok {
+		return notExist("keeponcrash", name)
+	}
+	if size < int64(len(n.synced)) || size > int64(len(n.data)) {
+		return fmt.Errorf("memfs: keep %s: size %d outside synced %d..written %d", name, size, len(n.synced), len(n.data))
+	}
+	if m.keeps == nil {
+		m.keeps = map[*node]int64{}
+	}
+	m.keeps[n] = size
+	return nil
+}
+
+// Extend appends b to both images of name, as bytes that reached the
+// disk without a write the file system acknowledged: an old write
+// replayed past the end of a file after a crash. The images must have
+// equal lengths (as after a Crash), so that no unsynced data becomes
+// durable through it. Like Corrupt, it is a test hook: it does not go
+// through Inject.
+func (m *FS) Extend(name string, b []byte) error {
+	name = path.Clean(name)
+	n, ok := m.files[name]
+	if !ok {
+		return notExist("extend", name)
+	}
+	if len(n.data) != len(n.synced) {
+		return fmt.Errorf("memfs: extend %s: written %d and synced %d lengths differ", name, len(n.data), len(n.synced))
+	}
+	n.data = append(n.data, b...)
+	n.synced = append(n.synced, b...)
 	return nil
 }
 

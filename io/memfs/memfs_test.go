@@ -256,3 +256,156 @@ func TestIncrementalSync(t *testing.T) {
 		f = mustOpen(t, m, "/a")
 	}
 }
+
+// syncedFile returns an FS holding /f with "synced|" durable and
+// "unsynced-tail" written after it.
+func syncedFile(t *testing.T, p CrashPolicy) (*FS, kio.File) {
+	t.Helper()
+	m := New()
+	m.Policy = p
+	f := mustOpen(t, m, "/f")
+	write(t, f, 0, "synced|")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SyncDir("/"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, f, 7, "unsynced-tail")
+	return m, f
+}
+
+func TestKeepOnCrashPinsTheSurvivor(t *testing.T) {
+	// Whatever the policy would draw (drop all, or keep with garbage),
+	// the pin decides, for one crash.
+	policies := []CrashPolicy{{}, {TornTailProb: 1, GarbageProb: 1, GarbageBytesMax: 16}}
+	for _, p := range policies {
+		for _, tc := range []struct {
+			size int64
+			want string
+		}{{7, "synced|"}, {10, "synced|uns"}, {20, "synced|unsynced-tail"}} {
+			m, _ := syncedFile(t, p)
+			if err := m.KeepOnCrash("/f", tc.size); err != nil {
+				t.Fatal(err)
+			}
+			m.Crash(rand.New(rand.NewPCG(3, 3)))
+			if got := content(t, m, "/f"); got != tc.want {
+				t.Fatalf("policy %+v, keep %d: got %q; want %q", p, tc.size, got, tc.want)
+			}
+			if n, _ := m.SyncedSize("/f"); n != int64(len(tc.want)) {
+				t.Fatalf("synced size %d; want %d", n, len(tc.want))
+			}
+			// The pin is spent: the next crash follows the policy.
+			f := mustOpen(t, m, "/f")
+			write(t, f, int64(len(tc.want)), "more")
+			m.Crash(rand.New(rand.NewPCG(3, 3)))
+			if p.TornTailProb == 0 && content(t, m, "/f") != tc.want {
+				t.Fatalf("second crash kept %q; want %q", content(t, m, "/f"), tc.want)
+			}
+		}
+	}
+}
+
+func TestKeepOnCrashRefusesSizesOutsideTheTail(t *testing.T) {
+	m, _ := syncedFile(t, CrashPolicy{})
+	for _, size := range []int64{-1, 6, 21} {
+		if err := m.KeepOnCrash("/f", size); err == nil {
+			t.Fatalf("keep %d: got nil; want an error (synced 7, written 20)", size)
+		}
+	}
+	if err := m.KeepOnCrash("/missing", 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("got %v; want ErrNotExist", err)
+	}
+}
+
+func TestKeepOnCrashCannotInventOrLose(t *testing.T) {
+	// A truncation after the pin leaves less to keep; a sync after it
+	// makes more durable. The crash clamps to what exists.
+	m, f := syncedFile(t, CrashPolicy{})
+	if err := m.KeepOnCrash("/f", 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(12); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if got := content(t, m, "/f"); got != "synced|unsyn" {
+		t.Fatalf("got %q; want %q", got, "synced|unsyn")
+	}
+	m, f = syncedFile(t, CrashPolicy{})
+	if err := m.KeepOnCrash("/f", 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if got := content(t, m, "/f"); got != "synced|unsynced-tail" {
+		t.Fatalf("got %q; want %q", got, "synced|unsynced-tail")
+	}
+}
+
+func TestFlipInTailSurvivesOnlyWhenKept(t *testing.T) {
+	m, _ := syncedFile(t, CrashPolicy{})
+	if err := m.Flip("/f", 8, 0x20); err != nil { // 'n' -> 'N'
+		t.Fatal(err)
+	}
+	if got := content(t, m, "/f"); got != "synced|uNsynced-tail" {
+		t.Fatalf("written image %q; want %q", got, "synced|uNsynced-tail")
+	}
+	if err := m.KeepOnCrash("/f", 9); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if got := content(t, m, "/f"); got != "synced|uN" {
+		t.Fatalf("got %q; want %q", got, "synced|uN")
+	}
+	// A flip in synced data is in both images.
+	if err := m.Flip("/f", 0, 0x20); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if got := content(t, m, "/f"); got != "Synced|uN" {
+		t.Fatalf("got %q; want %q", got, "Synced|uN")
+	}
+}
+
+func TestExtendIsDurable(t *testing.T) {
+	m, _ := syncedFile(t, CrashPolicy{})
+	if err := m.Extend("/f", []byte("x")); err == nil {
+		t.Fatal("extend with an unsynced tail: got nil; want an error")
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if err := m.Extend("/f", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if got := content(t, m, "/f"); got != "synced|old" {
+		t.Fatalf("got %q; want %q", got, "synced|old")
+	}
+}
+
+func TestCommitNamesIsSyncDirWithoutInject(t *testing.T) {
+	m := New()
+	m.Inject = func(op, path string) error {
+		if op == OpSyncDir {
+			return errors.New("refused")
+		}
+		return nil
+	}
+	f := mustOpen(t, m, "/new")
+	write(t, f, 0, "data")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CommitNames("/"); err != nil {
+		t.Fatal(err)
+	}
+	m.Crash(rand.New(rand.NewPCG(1, 1)))
+	if got := content(t, m, "/new"); got != "data" {
+		t.Fatalf("got %q; want %q", got, "data")
+	}
+	if err := m.CommitNames("/nodir"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("got %v; want ErrNotExist", err)
+	}
+}
