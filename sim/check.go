@@ -149,7 +149,12 @@ func (c *checker) indexProduced(h *History) map[string]*Op {
 			}
 			produced[v] = op
 		}
-		if op.Outcome == Failed || (op.ErrorCode != 0 && !indefiniteCode(op.ErrorCode)) {
+		// Retention may delete the batch an idempotent retry repeats, and
+		// with it the broker's memory of its sequence: the retry then
+		// gets OUT_OF_ORDER_SEQUENCE_NUMBER, as from Kafka, though the
+		// first attempt was written.
+		retriedPastRetention := h.Retention && op.Outcome == Indefinite && op.ErrorCode == kerr.OutOfOrderSequenceNumber.Code
+		if op.Outcome == Failed || (op.ErrorCode != 0 && !indefiniteCode(op.ErrorCode) && !retriedPastRetention) {
 			c.fail("produce-error", "op %d (%s) to partition %d ended with error %s", op.ID, op.Client, op.Partition, errName(op.ErrorCode))
 		}
 	}
@@ -431,6 +436,26 @@ func fmtInstant(t core.Instant) string {
 func (c *checker) checkTimeLookups(h *History, reads map[int32]map[core.Offset]readAt, produced map[string]*Op) {
 	ops := append([]*Op(nil), h.Ops...)
 	sort.SliceStable(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	stamps := map[int32][]int64{} // per partition, by offset: the record's timestamp, -1 unknown
+	stampsOf := func(part int32) []int64 {
+		if st, ok := stamps[part]; ok {
+			return st
+		}
+		var st []int64
+		// order-independent: fills a slice indexed by offset
+		for off, r := range reads[part] {
+			p := produced[r.value]
+			if p == nil || off < 0 {
+				continue
+			}
+			for int64(len(st)) <= int64(off) {
+				st = append(st, -1)
+			}
+			st[off] = p.Call.Millis()
+		}
+		stamps[part] = st
+		return st
+	}
 	for _, op := range h.Ops {
 		if op.Kind != OpListOffsets || op.Outcome != OK {
 			continue
@@ -446,20 +471,14 @@ func (c *checker) checkTimeLookups(h *History, reads map[int32]map[core.Offset]r
 			if h.LogAppendTime {
 				continue
 			}
-			stamp := func(off core.Offset) (int64, bool) {
-				r, ok := reads[lo.Partition][off]
-				if !ok || produced[r.value] == nil {
-					return 0, false
-				}
-				return produced[r.value].Call.Millis(), true
-			}
-			if ts, ok := stamp(lo.Offset); ok && ts != lo.Answered {
-				c.fail("time-lookup", "op %d partition %d: offset %d answered with timestamp %d; its record has %d", op.ID, lo.Partition, lo.Offset, lo.Answered, ts)
+			st := stampsOf(lo.Partition)
+			if lo.Offset < core.Offset(len(st)) && st[lo.Offset] >= 0 && st[lo.Offset] != lo.Answered {
+				c.fail("time-lookup", "op %d partition %d: offset %d answered with timestamp %d; its record has %d", op.ID, lo.Partition, lo.Offset, lo.Answered, st[lo.Offset])
 			}
 			start, ok := logStartAfter(ops, op.Return, lo.Partition)
-			for off := start; ok && off < lo.Offset; off++ {
-				if ts, known := stamp(off); known && ts >= lo.Timestamp {
-					c.fail("time-lookup", "op %d partition %d: time %d answered offset %d, but offset %d has timestamp %d", op.ID, lo.Partition, lo.Timestamp, lo.Offset, off, ts)
+			for off := start; ok && off < lo.Offset && off < core.Offset(len(st)); off++ {
+				if st[off] >= lo.Timestamp {
+					c.fail("time-lookup", "op %d partition %d: time %d answered offset %d, but offset %d has timestamp %d", op.ID, lo.Partition, lo.Timestamp, lo.Offset, off, st[off])
 					break
 				}
 			}

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"math"
 	"path"
 	"sort"
@@ -23,9 +22,26 @@ import (
 //
 // Parsing is incremental per file and image; a crash forgets everything.
 type diskView struct {
-	files   map[string]*parsedFile // by image and path; lookups only
-	batches map[int32][]seenBatch  // per partition, by last offset; written image only
-	starts  map[int32]core.Offset  // highest log start a response revealed, per partition
+	files   map[fileKey]*parsedFile // by image and path; lookups only
+	lists   map[listKey][]segName   // segment listings, valid while names is current
+	names   uint64                  // the file system's NamesVersion the lists were taken at
+	batches map[int32][]seenBatch   // per partition, by last offset; written image only
+	starts  map[int32]core.Offset   // highest log start a response revealed, per partition
+}
+
+type fileKey struct {
+	durable bool
+	name    string
+}
+
+type segName struct {
+	name string
+	base core.Offset
+}
+
+type listKey struct {
+	durable bool
+	part    int32
 }
 
 type parsedFile struct {
@@ -39,7 +55,7 @@ type seenBatch struct {
 	maxTs int64
 }
 
-func (d *diskView) forget() { d.files = nil }
+func (d *diskView) forget() { d.files, d.lists = nil, nil }
 
 // logEnd returns the end offset of partition part's log in the durable or
 // the written image: the walk stops at the first batch that is torn or
@@ -47,29 +63,47 @@ func (d *diskView) forget() { d.files = nil }
 func (w *world) logEnd(part int32, durable bool) core.Offset {
 	d := &w.disk
 	if d.files == nil {
-		d.files = map[string]*parsedFile{}
+		d.files = map[fileKey]*parsedFile{}
 	}
-	dir := path.Join(dataDir, w.topic+"-"+strconv.Itoa(int(part)))
-	names := w.fs.WrittenNames(dir)
-	if durable {
-		names = w.fs.DurableNames(dir)
-	}
+	names := w.segmentNames(part, durable)
 	end := core.Offset(-1)
-	for _, name := range names {
-		base, ok := segmentBase(name)
-		if !ok || (end >= 0 && base != end) {
-			if ok && end >= 0 {
-				break // a break in the segments: recovery drops the rest
-			}
-			continue
+	for _, sn := range names {
+		if end >= 0 && sn.base != end {
+			break // a break in the segments: recovery drops the rest
 		}
-		data := w.fs.WrittenData(name)
+		data := w.fs.WrittenData(sn.name)
 		if durable {
-			data = w.fs.DurableData(name)
+			data = w.fs.DurableData(sn.name)
 		}
-		end = w.disk.parse(fmt.Sprint(durable, name), data, base, part, !durable)
+		end = w.disk.parse(fileKey{durable, sn.name}, data, sn.base, part, !durable)
 	}
 	return max(end, 0)
+}
+
+// segmentNames lists a partition's segment files in one image, from a
+// cache that holds while no file name changes.
+func (w *world) segmentNames(part int32, durable bool) []segName {
+	d := &w.disk
+	if v := w.fs.NamesVersion(); d.lists == nil || d.names != v {
+		d.lists, d.names = map[listKey][]segName{}, v
+	}
+	k := listKey{durable, part}
+	if names, ok := d.lists[k]; ok {
+		return names
+	}
+	dir := path.Join(dataDir, w.topic+"-"+strconv.Itoa(int(part)))
+	all := w.fs.WrittenNames(dir)
+	if durable {
+		all = w.fs.DurableNames(dir)
+	}
+	var names []segName
+	for _, n := range all {
+		if base, ok := segmentBase(n); ok {
+			names = append(names, segName{n, base})
+		}
+	}
+	d.lists[k] = names
+	return names
 }
 
 func segmentBase(name string) (core.Offset, bool) {
@@ -83,7 +117,7 @@ func segmentBase(name string) (core.Offset, bool) {
 
 // parse walks data's batch headers from where the last call stopped and
 // returns the end offset of the valid prefix.
-func (d *diskView) parse(key string, data []byte, base core.Offset, part int32, note bool) core.Offset {
+func (d *diskView) parse(key fileKey, data []byte, base core.Offset, part int32, note bool) core.Offset {
 	f := d.files[key]
 	if f == nil || f.pos > len(data) {
 		f = &parsedFile{next: base}

@@ -83,6 +83,9 @@ type FS struct {
 	// keeps pins what the next Crash leaves of a file (KeepOnCrash): the
 	// length of its image, in place of Policy's draw. Lookups only.
 	keeps map[*node]int64
+	// names counts changes to either namespace (current or durable), so
+	// that test hooks' callers can cache listings.
+	names uint64
 }
 
 var _ kio.FS = (*FS)(nil)
@@ -171,6 +174,7 @@ func (m *FS) OpenFile(name string, create bool) (kio.File, error) {
 	default:
 		n = &node{}
 		m.files[name] = n
+		m.names++
 	}
 	return &file{fs: m, n: n, name: name, gen: m.gen}, nil
 }
@@ -191,6 +195,7 @@ func (m *FS) Remove(name string) error {
 	}
 	if _, ok := m.files[name]; ok {
 		delete(m.files, name)
+		m.names++
 		return nil
 	}
 	if !m.dirs[name] {
@@ -220,6 +225,7 @@ func (m *FS) RemoveAll(dir string) error {
 	if err := m.inject(OpRemoveAll, dir); err != nil {
 		return err
 	}
+	m.names++
 	delete(m.files, dir)
 	delete(m.durable, dir)
 	// order-independent: deletes by predicate
@@ -273,6 +279,7 @@ func (m *FS) Rename(oldName, newName string) error {
 	}
 	delete(m.files, oldName)
 	m.files[newName] = n
+	m.names++
 	return nil
 }
 
@@ -298,6 +305,7 @@ func (m *FS) commitNames(dir string) error {
 	if !m.dirs[dir] {
 		return notExist(OpSyncDir, dir)
 	}
+	m.names++
 	// order-independent: deletes by predicate
 	for name := range m.durable {
 		if path.Dir(name) == dir {
@@ -344,6 +352,7 @@ func (m *FS) Crash(rng *rand.Rand) {
 	}
 	m.keeps = nil
 	m.gen++
+	m.names++
 }
 
 // kept returns the content a crash leaves of n when KeepOnCrash pinned
@@ -591,6 +600,11 @@ func (f *file) Close() error {
 	return nil
 }
 
+// NamesVersion changes whenever a file name is created, removed or
+// renamed, or a directory synced or the file system crashed: a listing
+// taken at one version holds until it changes.
+func (m *FS) NamesVersion() uint64 { return m.names }
+
 // ProcessCrash simulates the death of the process alone (kill -9): the
 // kernel keeps every written byte and name, durable or not, and only the
 // open handles become stale.
@@ -612,19 +626,21 @@ func (m *FS) DurableNames(dir string) []string {
 }
 
 // DurableData returns the synced image that a power loss now would leave
-// under name (nil if the name is not durable). The slice is the file
-// system's own: callers must not modify or keep it.
+// under name, a clean path as the listings give (nil if the name is not
+// durable). The slice is the file system's own: callers must not modify
+// or keep it.
 func (m *FS) DurableData(name string) []byte {
-	if n := m.durable[path.Clean(name)]; n != nil {
+	if n := m.durable[name]; n != nil {
 		return n.synced
 	}
 	return nil
 }
 
-// WrittenData returns the written image of name (nil if absent). The
-// slice is the file system's own: callers must not modify or keep it.
+// WrittenData returns the written image of name, a clean path as the
+// listings give (nil if absent). The slice is the file system's own:
+// callers must not modify or keep it.
 func (m *FS) WrittenData(name string) []byte {
-	if n := m.files[path.Clean(name)]; n != nil {
+	if n := m.files[name]; n != nil {
 		return n.data
 	}
 	return nil
