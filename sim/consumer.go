@@ -45,6 +45,7 @@ type consumer struct {
 	busy           bool
 	stopped        bool
 	fetches        int
+	decompressor   decompressor // keeps codec decoders between fetches
 }
 
 // logUniform draws from [2^lo, 2^hi) with every power of two equally
@@ -366,7 +367,7 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 // record decodes one partition's batches into fp and advances the
 // position past them.
 func (c *consumer) record(fp *FetchPart, batches []byte) {
-	recs, err := decodeBatches(batches)
+	recs, err := c.decompressor.decodeBatches(batches)
 	if err != nil {
 		c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
 	}

@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -16,6 +19,10 @@ import (
 // retry forever in sequence order, as Kafka's producer does with
 // enable.idempotence=true. Each batch is one Op in the history; its
 // records' values are "<producer>#<n>", unique in the run.
+//
+// Each producer keeps one compression codec, as compression.type does,
+// and some make a batch large now and then by giving its records large
+// keys of random bytes (see largeKeys).
 type producer struct {
 	w          *world
 	cl         *client
@@ -31,6 +38,9 @@ type producer struct {
 	intervalMax          core.Instant
 	recordsPerBatchMax   int
 	attemptsMax          int
+	compressor           compressor
+	largePerMille        int // batches per thousand made large; 0 never
+	largeBatchBytesMax   int // bound on a large batch's keys, in bytes
 	producerID           int64
 	producerEpoch        int16
 	pidState             int8 // pidNone, pidAsking, pidReady
@@ -57,7 +67,8 @@ type prodPart struct {
 
 type pbatch struct {
 	op        *Op
-	seq       int32 // base sequence (idempotent only)
+	keys      [][]byte // one per value, kept for retries; nil for null keys
+	seq       int32    // base sequence (idempotent only)
 	inflight  bool
 	ambiguous bool // an attempt may have been written
 	notBefore core.Instant
@@ -92,12 +103,82 @@ func (p *producer) newBatch(part *prodPart) {
 	op := p.w.hist.begin(&Op{Client: p.cl.name, Kind: OpProduce, Call: p.w.now,
 		Partition: part.partition, Values: values, Offset: -1, Idempotent: p.idempotent})
 	b := &pbatch{op: op, seq: -1}
+	if p.largePerMille > 0 && p.w.rng.IntN(1000) < p.largePerMille {
+		b.keys = p.largeKeys(n)
+	}
 	if p.idempotent {
 		b.seq = part.nextSeq
 		part.nextSeq += int32(n)
 	}
 	part.queue = append(part.queue, b)
 	p.opsStarted++
+}
+
+// Large batches: their keys total largeBatchBytesMin to
+// producer.largeBatchBytesMax bytes, so that the batch is over 64 KiB on
+// the wire whatever the codec (random bytes do not compress). The upper
+// bound stays well under the broker's default max.message.bytes (1 MiB)
+// and under the seed's segment.bytes, less largeBatchOverheadMax for the
+// batch header, the values and the codec's framing: Kafka refuses a batch
+// larger than a segment with RECORD_LIST_TOO_LARGE, which would break an
+// idempotent producer's sequence.
+const (
+	largeBatchBytesMin    = 64<<10 + 1<<10
+	largeBatchBytesCap    = 300 << 10
+	largeBatchOverheadMax = 4 << 10
+)
+
+// largeKeys returns n keys of random bytes that together make a large
+// batch. The size is the minimum plus a uniform draw below a uniform
+// bound: most large batches stay near 64 KiB, which keeps the bytes a
+// seed moves (and the simulator's speed) moderate, and a few reach the
+// maximum. The bytes come from a ChaCha8 stream seeded from the world's
+// rng: much faster per byte than drawing words from the rng itself.
+func (p *producer) largeKeys(n int) [][]byte {
+	rng := p.w.rng
+	total := largeBatchBytesMin + rng.IntN(1+rng.IntN(p.largeBatchBytesMax-largeBatchBytesMin+1))
+	per := total / n
+	var seed [32]byte
+	for i := 0; i < len(seed); i += 8 {
+		binary.LittleEndian.PutUint64(seed[i:], rng.Uint64())
+	}
+	buf := make([]byte, per*n)
+	_, _ = rand.NewChaCha8(seed).Read(buf) // never fails
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = buf[i*per : (i+1)*per : (i+1)*per]
+	}
+	return keys
+}
+
+// drawBatches draws the producer's codec, snappy framing and share of
+// large batches, and returns them for the world's mix. About two
+// producers in five leave compression off, Kafka's default. Seeds whose
+// segments cannot hold a large batch get none.
+func (p *producer) drawBatches() string {
+	rng := p.w.rng
+	if rng.IntN(5) >= 2 {
+		p.compressor.codec = 1 + rng.IntN(codecCount-1)
+	}
+	if p.compressor.codec == codecSnappy {
+		p.compressor.xerial = rng.IntN(2) == 0
+	}
+	segment, err := strconv.Atoi(p.w.brokerProps["log.segment.bytes"])
+	if err != nil {
+		panic(fmt.Sprintf("sim: log.segment.bytes: %v", err))
+	}
+	p.largeBatchBytesMax = min(largeBatchBytesCap, segment-largeBatchOverheadMax)
+	if rng.IntN(3) != 0 && p.largeBatchBytesMax > largeBatchBytesMin {
+		p.largePerMille = 5 + rng.IntN(16)
+	}
+	desc := fmt.Sprintf("%s=%s", p.cl.name, codecName(p.compressor.codec))
+	if p.compressor.xerial {
+		desc += "-xerial"
+	}
+	if p.largePerMille > 0 {
+		desc += fmt.Sprintf(",large=%.1f%%", float64(p.largePerMille)/10)
+	}
+	return desc
 }
 
 // pump sends what may be sent now.
@@ -188,8 +269,8 @@ func (p *producer) sendProduce(batches []*pbatch) {
 		}
 		rp := kmsg.NewProduceRequestTopicPartition()
 		rp.Partition = b.op.Partition
-		rp.Records = encodeBatch(batchSpec{values: b.op.Values, producerID: pid, producerEpoch: epoch,
-			baseSequence: b.seq, timestampMs: b.op.Call.Millis()})
+		rp.Records = encodeBatch(batchSpec{values: b.op.Values, keys: b.keys, producerID: pid, producerEpoch: epoch,
+			baseSequence: b.seq, timestampMs: b.op.Call.Millis(), compressor: &p.compressor})
 		t.Partitions = append(t.Partitions, rp)
 	}
 	req.Topics = append(req.Topics, t)

@@ -321,6 +321,7 @@ func (w *world) newProducer(name string, idempotent bool) *producer {
 		queuedPerPartMax: 20, intervalMax: core.Instant(10e6 + w.rng.Int64N(200e6)),
 		recordsPerBatchMax: 1 + w.rng.IntN(8), attemptsMax: 3 + w.rng.IntN(20)}
 	p.cl.closesExpected = acks == 0 // the broker closes on a failed acks=0 produce
+	w.mix = append(w.mix, p.drawBatches())
 	for part := int32(0); part < w.partitions; part++ {
 		p.parts = append(p.parts, &prodPart{partition: part})
 	}
