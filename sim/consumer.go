@@ -35,17 +35,22 @@ type consumer struct {
 	pollGap      core.Instant // at most this long between one answer and the next request (processing)
 	// maxPollRecords keeps at most this many records of a partition per
 	// fetch, as max.poll.records does: the next fetch resumes mid-batch.
-	// 0 keeps all.
+	// 0 keeps all; so does the drain, where consumers must catch up.
 	maxPollRecords int
 	seekProb       float64 // chance, per fetch, of seeking a partition first
 	probeProb      float64 // chance, per fetch, of a ListOffsets probe first (earliest, latest, by time)
 	lastHWM        []core.Offset
 	skipped        int  // the partition skipped by the last fetch, or -1
 	leader         bool // the first consumer: reads every record, never restarts
-	busy           bool
-	stopped        bool
-	fetches        int
-	decompressor   decompressor // keeps codec decoders between fetches
+	// awaitFrom is, per partition, the offset of an acknowledged record
+	// this consumer was caught up to when it was acknowledged, or -1;
+	// awaitAt is when. See world.expectDelivery.
+	awaitFrom    []core.Offset
+	awaitAt      []core.Instant
+	busy         bool
+	stopped      bool
+	fetches      int
+	decompressor decompressor // keeps codec decoders between fetches
 }
 
 // logUniform draws from [2^lo, 2^hi) with every power of two equally
@@ -79,6 +84,8 @@ func newConsumer(w *world, name string, first bool) *consumer {
 	}
 	c.lastHWM = make([]core.Offset, len(c.pos))
 	c.leader = first
+	c.awaitFrom, c.awaitAt = make([]core.Offset, len(c.pos)), make([]core.Instant, len(c.pos))
+	c.clearAwaits()
 	c.skipped = -1
 	if w.rng.IntN(2) == 0 {
 		c.maxPollRecords = 1 + w.rng.IntN(5)
@@ -110,6 +117,7 @@ func (c *consumer) restartLoop() {
 		for i := range c.pos {
 			c.pos[i] = posUnknown
 		}
+		c.clearAwaits()
 		c.restartLoop()
 	})
 }
@@ -151,6 +159,7 @@ func (c *consumer) seek() {
 	}
 	to := core.Offset(c.w.rng.Int64N(int64(hi) + 1))
 	c.pos[part] = to
+	c.awaitFrom[part] = -1
 	c.w.hist.begin(&Op{Client: c.cl.name, Kind: OpSeek, Call: c.w.now, Return: c.w.now, Outcome: OK,
 		Partition: int32(part), Offset: to})
 }
@@ -353,6 +362,7 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 			// of acknowledged data, a position reached by reading never
 			// falls out of range.
 			c.pos[fp.Partition] = posUnknown
+			c.awaitFrom[fp.Partition] = -1
 			continue
 		}
 		if rp.ErrorCode != 0 {
@@ -382,12 +392,15 @@ func (c *consumer) record(fp *FetchPart, batches []byte) {
 			r.offset++ // planted bug: the consumer records the wrong offset
 		}
 		fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value})
-		if c.maxPollRecords > 0 && len(fp.Records) == c.maxPollRecords {
+		if c.maxPollRecords > 0 && len(fp.Records) == c.maxPollRecords && c.w.faulting() {
 			break // the rest waits for the next poll, which resumes mid-batch
 		}
 	}
 	if n := len(fp.Records); n > 0 && c.pos[fp.Partition] >= 0 {
 		c.pos[fp.Partition] = fp.Records[n-1].Offset + 1
+		if c.awaitFrom[fp.Partition] >= 0 && c.pos[fp.Partition] > c.awaitFrom[fp.Partition] {
+			c.awaitFrom[fp.Partition] = -1 // delivered
+		}
 	}
 }
 
@@ -409,6 +422,51 @@ func findFetchPartition(resp *kmsg.FetchResponse, topic string, partition int32)
 func (c *consumer) caughtUp() bool {
 	for p, off := range c.pos {
 		if off < c.w.ackedEnd[p] {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *consumer) clearAwaits() {
+	for i := range c.awaitFrom {
+		c.awaitFrom[i] = -1
+	}
+}
+
+// clientSettle is how long after a fault the delivery check waits before
+// judging again: long enough for request timeouts, reconnects and a
+// restarted broker's recovery.
+const clientSettle = core.Instant(12e9)
+
+// expectDelivery is told of every acknowledged produce. A consumer caught
+// up on every partition, whose next record of part is the one just
+// acknowledged at base, must read it within a bound: a poll gap, a long
+// poll that left part out, one that includes it, and their round trips.
+// Stretches after faults are not judged.
+func (w *world) expectDelivery(part int32, base core.Offset) {
+	for _, c := range w.consumers {
+		if c.pos[part] != base || c.awaitFrom[part] >= 0 || !c.caughtUpTo(w.ackedEnd) {
+			continue
+		}
+		c.awaitFrom[part], c.awaitAt[part] = base, w.now
+		rtt := 2 * (w.net.latencyMin + w.net.latencyJitter)
+		bound := 2*(core.Instant(c.maxWaitMs)*1e6+c.pollGap) + 4*rtt + 2*w.storage.delayMax + w.burstWindow + 200e6
+		at, c := w.now, c
+		w.after(bound, func() {
+			if c.awaitFrom[part] != base || c.awaitAt[part] != at || w.clientDisturbedUntil > at || w.phase == phaseFinished {
+				return
+			}
+			w.failf("slow-delivery", "%s was caught up when partition %d offset %d was acknowledged at %s, and has not read it %s later",
+				c.cl.name, part, base, fmtInstant(at), fmtDur(w.now-at))
+		})
+	}
+}
+
+// caughtUpTo says the consumer's positions reach ends on every partition.
+func (c *consumer) caughtUpTo(ends []core.Offset) bool {
+	for p, off := range c.pos {
+		if off < ends[p] {
 			return false
 		}
 	}

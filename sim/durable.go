@@ -317,6 +317,7 @@ func (w *world) committedAt(part int32, from core.Offset) (core.Instant, bool) {
 // skip responses whose wait overlaps it.
 func (w *world) disturb(d core.Instant) {
 	w.disturbedUntil = max(w.disturbedUntil, w.now+d)
+	w.clientDisturbedUntil = max(w.clientDisturbedUntil, w.now+d+clientSettle)
 }
 
 // checkFetchLatency: a fetch (MinBytes 1) must be answered promptly once

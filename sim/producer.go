@@ -372,6 +372,7 @@ func (p *producer) ack(b *pbatch, base core.Offset) {
 	b.op.Outcome, b.op.Return, b.op.Offset = OK, p.w.now, base
 	p.opsAcked++
 	end := base + core.Offset(len(b.op.Values))
+	p.w.expectDelivery(b.op.Partition, base)
 	if end > p.w.ackedEnd[b.op.Partition] {
 		p.w.ackedEnd[b.op.Partition] = end
 	}

@@ -172,10 +172,12 @@ type world struct {
 	coreClock      core.Instant           // the latest time a tick gave the broker (its clock never runs back)
 	commits        map[int32][]commitMark // per partition, when acknowledged ends were reached
 	disturbedUntil core.Instant           // faults disturb the broker's timing until then
-	disk           diskView               // the checks' own reading of the disk (durable.go)
-	storage        storageExec            // asynchronous storage, when the seed draws it
-	burstWindow    core.Instant           // requests arriving within it are handled together; 0 handles each alone
-	inbox          []core.Event           // requests waiting for their burst
+	// clientDisturbedUntil: faults may delay what clients see until then.
+	clientDisturbedUntil core.Instant
+	disk                 diskView     // the checks' own reading of the disk (durable.go)
+	storage              storageExec  // asynchronous storage, when the seed draws it
+	burstWindow          core.Instant // requests arriving within it are handled together; 0 handles each alone
+	inbox                []core.Event // requests waiting for their burst
 }
 
 // Run simulates one seed and checks its history.
@@ -346,6 +348,7 @@ func (w *world) addPartitions(n int32) {
 		for _, c := range w.consumers {
 			c.pos = append(c.pos, 0)
 			c.lastHWM = append(c.lastHWM, 0)
+			c.awaitFrom, c.awaitAt = append(c.awaitFrom, -1), append(c.awaitAt, 0)
 		}
 	}
 	w.partitions = n
@@ -594,6 +597,9 @@ func (w *world) open(cfg core.Config, coord kio.Coordinator) (drv *driver.Driver
 }
 
 func (w *world) count(fault string) {
+	// Any fault may delay what clients see (reconnects, request
+	// timeouts of up to 10s): the delivery check waits for quiet.
+	w.clientDisturbedUntil = max(w.clientDisturbedUntil, w.now+clientSettle)
 	w.faultCounts[fault]++
 	w.trace.fold(w.now, trFault, 0, 0, []byte(fault))
 }
