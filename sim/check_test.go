@@ -64,6 +64,42 @@ func TestCheckHistory(t *testing.T) {
 		{"stale read", func(h *History) { fetch(h, 3).HighWatermark = 2 }, "stale-read"},
 		{"fetch error", func(h *History) { fetch(h, 4).ErrorCode = kerr.OffsetOutOfRange.Code }, "fetch-error"},
 		{"produce error", func(h *History) { h.Ops[0].ErrorCode = kerr.MessageTooLarge.Code }, "produce-error"},
+		// Retention: a record below a reported log start is not lost, a
+		// consumer below it may get OFFSET_OUT_OF_RANGE; without
+		// retention both still fail (the cases above).
+		{"retention explains unread", func(h *History) {
+			h.Retention = true
+			fetch(h, 4).Records, fetch(h, 4).ErrorCode = nil, kerr.OffsetOutOfRange.Code
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 80, Return: 90, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: -2, Offset: 4}}})
+		}, ""},
+		{"retention does not explain above the log start", func(h *History) {
+			h.Retention = true
+			fetch(h, 4).Records = fetch(h, 4).Records[:1]
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 80, Return: 90, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: -2, Offset: 3}}})
+		}, "lost-write"},
+		{"time lookup answers an earlier time", func(h *History) {
+			msCalls(h)
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 80, Return: 90, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: 16, Offset: 2, Answered: 15}}})
+		}, "time-lookup"},
+		{"time lookup skips an earlier match", func(h *History) {
+			// p1#0 (offset 2) was produced at 15, p1#1 (offset 3) at 16:
+			// the first record at or after time 15 is offset 2.
+			msCalls(h)
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 80, Return: 90, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: 15, Offset: 3, Answered: 16}}})
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 100, Return: 110, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: -2, Offset: 0}}})
+		}, "time-lookup"},
+		{"time lookup answered right", func(h *History) {
+			msCalls(h)
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 80, Return: 90, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: 15, Offset: 2, Answered: 15}}})
+			h.begin(&Op{Client: "c1", Kind: OpListOffsets, Call: 100, Return: 110, Outcome: OK,
+				Listed: []ListedOffset{{Partition: 0, Timestamp: -2, Offset: 0}}})
+		}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +119,16 @@ func TestCheckHistory(t *testing.T) {
 			}
 			t.Fatalf("got failures %q; want one of kind %s", got, tc.want)
 		})
+	}
+}
+
+// msCalls moves the base history's produces to millisecond instants, so
+// that their records' timestamps (the Call instant in ms) are 10, 15, 16.
+func msCalls(h *History) {
+	for _, op := range h.Ops {
+		if op.Kind == OpProduce {
+			op.Call, op.Return = op.Call*1e6, op.Return*1e6
+		}
 	}
 }
 
