@@ -167,6 +167,12 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		resp.Topics = append(resp.Topics, rt)
 	}
 	for _, fp := range fw.parts {
+		if fp.code == errNone && fp.offset < fp.p.logStart {
+			// Retention moved the log start past the offset while the
+			// read was in flight: answer as a fetch arriving now would,
+			// so that the response's data and offsets agree.
+			fp.code, fp.data = errOffsetOutOfRange, nil
+		}
 		rp := kmsg.NewFetchResponseTopicPartition()
 		rp.Partition = req.Topics[fp.topicIdx].Partitions[fp.partIdx].Partition
 		rp.ErrorCode = fp.code

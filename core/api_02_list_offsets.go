@@ -110,7 +110,7 @@ func (b *Broker) findTime(l *timeLookup) {
 			b.readTimeBatch(l, tf.Offset)
 		}
 	})
-	b.emit(FindTime{Token: tok, Partition: l.p.tp, Timestamp: l.ts, Below: l.p.hwm})
+	b.emit(FindTime{Token: tok, Partition: l.p.tp, Timestamp: l.ts, From: l.p.logStart, Below: l.p.hwm})
 }
 
 // readTimeBatch reads exactly the one batch holding offset and answers

@@ -154,11 +154,13 @@ type Read struct {
 	MinOne    bool
 }
 
-// FindTime looks up the first offset whose batch timestamp is >= Timestamp.
+// FindTime looks up the first batch at or past From (the log start the
+// broker advertises) whose timestamp is >= Timestamp, below Below.
 type FindTime struct {
 	Token     Token
 	Partition TopicPartition
 	Timestamp int64
+	From      Offset
 	Below     Offset
 }
 

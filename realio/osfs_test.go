@@ -145,7 +145,7 @@ func TestSegmentLogOverOSFS(t *testing.T) {
 	if err != nil || !bytes.Equal(got, all) {
 		t.Fatalf("got %d bytes, %v; want %d", len(got), err, len(all))
 	}
-	if off, ts, ok, err := l.FindTime(1030, 120); err != nil || !ok || off != 60 || ts != 1030 {
+	if off, ts, ok, err := l.FindTime(1030, 0, 120); err != nil || !ok || off != 60 || ts != 1030 {
 		t.Fatalf("FindTime: got %d %d %v %v; want 60 1030 true", off, ts, ok, err)
 	}
 	cfg.RetentionBytes = 3000

@@ -349,7 +349,7 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 	case core.FindTime:
 		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}
 		if tf.Err == nil {
-			tf.Offset, tf.Timestamp, tf.Found, tf.Err = d.logs[e.Partition].FindTime(e.Timestamp, e.Below)
+			tf.Offset, tf.Timestamp, tf.Found, tf.Err = d.logs[e.Partition].FindTime(e.Timestamp, e.From, e.Below)
 		}
 		return tf
 	case core.Retain:

@@ -36,9 +36,13 @@ var (
 // contiguous (segs[i+1].base == segs[i].next); only the last (active)
 // segment may be empty.
 type Log struct {
-	fs        kio.FS
-	dir       string
-	segs      []*segment
+	fs   kio.FS
+	dir  string
+	segs []*segment
+	// start is the log start offset: segs[0].base <= start <= the log
+	// end. Retention moves it (durably, see start.go) before it deletes
+	// the segments wholly below it.
+	start     core.Offset
 	epochs    epochCache
 	producers producerState
 	dirDirty  bool  // names in dir changed since the last SyncDir
@@ -69,6 +73,18 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	ckpt := readStart(fsys, dir)
+	l.start = min(max(ckpt, l.segs[0].base), l.LogEndOffset())
+	if ckpt > l.start {
+		// The crash lost the tail the checkpoint's start lay in: offsets
+		// written from here on are new and must stay above the start.
+		if err := writeStart(fsys, dir, l.start); err != nil {
+			l.closeFiles()
+			return nil, err
+		}
+	}
+	l.producers.truncateHead(l.start)
+	l.epochs.truncateFromStart(l.start)
 	// The names recovery kept may not be durable yet (a process crash
 	// keeps names a power loss would not): make them so.
 	l.dirDirty = true
@@ -224,7 +240,7 @@ func (l *Log) Recovered() core.RecoveredPartition {
 }
 
 // LogStartOffset is the first offset kept: the first segment's base.
-func (l *Log) LogStartOffset() core.Offset { return l.segs[0].base }
+func (l *Log) LogStartOffset() core.Offset { return l.start }
 
 // LogEndOffset is the offset the next appended record will get at least.
 func (l *Log) LogEndOffset() core.Offset { return l.active().next }
@@ -233,7 +249,9 @@ func (l *Log) LogEndOffset() core.Offset { return l.active().next }
 func (l *Log) Size() int64 {
 	var n int64
 	for _, s := range l.segs {
-		n += s.size
+		if s.next > l.start {
+			n += s.size // segments wholly below the log start await deletion
+		}
 	}
 	return n
 }
@@ -398,8 +416,11 @@ func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]by
 	if err := l.usable(); err != nil {
 		return nil, err
 	}
-	if offset < l.LogStartOffset() || offset > l.LogEndOffset() {
-		return nil, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.LogStartOffset(), l.LogEndOffset())
+	// Segments below the log start stay readable until the next
+	// retention pass deletes them: the broker, which decides what its
+	// clients may read, adopts a new log start only after Retain returns.
+	if offset < l.segs[0].base || offset > l.LogEndOffset() {
+		return nil, fmt.Errorf("%w: %d not in [%d, %d]", ErrOffsetOutOfRange, offset, l.segs[0].base, l.LogEndOffset())
 	}
 	var out []byte
 	for i := l.segmentFor(offset); i < len(l.segs); i++ {
@@ -449,19 +470,19 @@ func (l *Log) scanner(s *segment) blockReader {
 }
 
 // FindTime returns the base offset and MaxTimestamp of the first batch
-// whose MaxTimestamp is >= ts, if that batch's base offset is below below.
-// (Kafka's ListOffsets answers with the first record's offset; decoding
-// records is left to the caller.)
-func (l *Log) FindTime(ts int64, below core.Offset) (off core.Offset, batchTs int64, found bool, err error) {
+// at or past offset from whose MaxTimestamp is >= ts, if that batch's
+// base offset is below below. (Kafka's ListOffsets answers with the first
+// record's offset; decoding records is left to the caller.)
+func (l *Log) FindTime(ts int64, from, below core.Offset) (off core.Offset, batchTs int64, found bool, err error) {
 	if err := l.usable(); err != nil {
 		return 0, 0, false, err
 	}
 	for _, s := range l.segs {
-		if s.maxTs < ts {
-			continue
+		if s.maxTs < ts || s.next <= from {
+			continue // too old, or wholly below from
 		}
 		r := l.scanner(s)
-		h, ok, err := s.findTime(&r, ts)
+		h, ok, err := s.findTime(&r, ts, from)
 		if err != nil {
 			return 0, 0, false, err
 		}
@@ -476,15 +497,38 @@ func (l *Log) FindTime(ts int64, below core.Offset) (off core.Offset, batchTs in
 	return 0, 0, false, nil
 }
 
-// Retain deletes whole non-active segments, oldest first: those whose
-// largest timestamp is more than RetentionMs before nowMs (a segment
-// without timestamps is never old), then, as Kafka does, the oldest while
-// the remaining total stays >= RetentionBytes. Negative settings disable
-// each rule. It returns the new log start offset.
+// Retain applies retention in two steps (see start.go). It first deletes
+// the segments wholly below the log start a previous pass adopted. Then
+// it finds the whole non-active segments the policy expires, oldest
+// first: those whose largest timestamp is more than RetentionMs before
+// nowMs (a segment without timestamps is never old), then, as Kafka does,
+// the oldest while the remaining total stays >= RetentionBytes (negative
+// settings disable each rule). Their end becomes the new log start,
+// checkpointed durably before Retain returns it; the segments themselves
+// go in the next pass.
 func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
 	if err := l.usable(); err != nil {
 		return 0, err
 	}
+	if err := l.deleteBelowStart(cfg); err != nil {
+		return 0, err
+	}
+	n := l.expired(nowMs, cfg)
+	if n == 0 {
+		return l.start, nil
+	}
+	start := l.segs[n].base
+	if err := writeStart(l.fs, l.dir, start); err != nil {
+		return 0, l.fail(err)
+	}
+	l.start = start
+	l.producers.truncateHead(start)
+	l.epochs.truncateFromStart(start)
+	return start, nil
+}
+
+// expired counts the leading segments the retention policy expires.
+func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 	n := 0
 	for ; n < len(l.segs)-1 && cfg.RetentionMs >= 0; n++ {
 		s := l.segs[n]
@@ -505,29 +549,31 @@ func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
 			rest -= l.segs[n].size
 		}
 	}
-	if n == 0 {
-		return l.LogStartOffset(), nil
-	}
-	cfg.Coverage.Hit(cover.RetentionDeletedSegment)
-	return l.dropHead(n)
+	return n
 }
 
-// dropHead deletes the first n segments and syncs the directory.
-func (l *Log) dropHead(n int) (core.Offset, error) {
+// deleteBelowStart deletes the segments wholly below the log start and
+// syncs the directory.
+func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
+	n := 0
+	for n < len(l.segs)-1 && l.segs[n].next <= l.start {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	cfg.Coverage.Hit(cover.RetentionDeletedSegment)
 	for _, s := range l.segs[:n] {
 		s.close()
 		if err := l.removeSegmentFiles(s.base); err != nil {
-			return 0, l.fail(err)
+			return l.fail(err)
 		}
 	}
 	l.segs = l.segs[n:]
-	start := l.LogStartOffset()
-	l.producers.truncateHead(start)
-	l.epochs.truncateFromStart(start)
 	if err := l.syncDirIfDirty(); err != nil {
-		return 0, l.fail(err)
+		return l.fail(err)
 	}
-	return start, nil
+	return nil
 }
 
 // Close syncs the log (unless it failed), syncs the indexes and closes

@@ -15,6 +15,7 @@ const (
 	tmpExt        = ".tmp"
 	deletedExt    = ".deleted"
 	epochFile     = "leader-epoch-checkpoint"
+	startFile     = "log-start-offset-checkpoint"
 	baseDigits    = 20
 	noLeaderEpoch = core.LeaderEpoch(-1)
 )

@@ -439,16 +439,18 @@ func checkFields(h core.BatchHeader) error {
 
 // findTime returns the first batch with MaxTimestamp >= ts, using the time
 // index for a start offset and the offset index for its position.
-func (s *segment) findTime(r *blockReader, ts int64) (core.BatchHeader, bool, error) {
+func (s *segment) findTime(r *blockReader, ts int64, minOffset core.Offset) (core.BatchHeader, bool, error) {
 	rel, ok, err := s.tidx.lookupTime(ts)
 	if err != nil {
 		return core.BatchHeader{}, false, err
 	}
-	pos := int64(0)
+	from := s.base
 	if ok {
-		if pos, err = s.positionOf(r, s.base+core.Offset(rel)); err != nil {
-			return core.BatchHeader{}, false, err
-		}
+		from = s.base + core.Offset(rel)
+	}
+	pos, err := s.positionOf(r, max(from, minOffset))
+	if err != nil {
+		return core.BatchHeader{}, false, err
 	}
 	for pos < s.size {
 		h, err := s.headerAt(r, pos)

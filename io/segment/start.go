@@ -1,0 +1,90 @@
+package segment
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// The log start offset checkpoint. Retention adopts a new log start in
+// two steps, as Kafka does: the new start is made durable here (and
+// reported to the broker) before any segment below it is deleted, and the
+// segments wholly below it are deleted by the next retention pass. So a
+// reader never meets a deleted segment above the log start the broker
+// advertises, and a crash never brings the log start back: recovery takes
+// the larger of the checkpoint and the first segment's base.
+//
+// Format (Kafka's checkpoint text, one entry for this partition):
+//
+//	0
+//	1
+//	<topic> <partition> <log start offset>
+//
+// Part of the format; do not change.
+
+// readStart returns the checkpointed log start of the log in dir, or -1
+// when there is none or it does not parse (a torn checkpoint is ignored:
+// the segments' own bases then bound the log start).
+func readStart(fsys kio.FS, dir string) core.Offset {
+	name := path.Join(dir, startFile)
+	if !fsys.Exists(name) {
+		return -1
+	}
+	f, err := fsys.OpenFile(name, false)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	buf := make([]byte, 512)
+	n, _ := f.ReadAt(buf, 0)
+	lines := strings.Split(strings.TrimSpace(string(buf[:n])), "\n")
+	if len(lines) != 3 || lines[0] != "0" || lines[1] != "1" {
+		return -1
+	}
+	fields := strings.Fields(lines[2])
+	if len(fields) != 3 {
+		return -1
+	}
+	off, err := strconv.ParseInt(fields[2], 10, 64)
+	if err != nil || off < 0 {
+		return -1
+	}
+	return core.Offset(off)
+}
+
+// writeStart replaces dir's log start checkpoint atomically and durably:
+// write and fsync a temporary file, rename it, fsync the directory.
+func writeStart(fsys kio.FS, dir string, start core.Offset) error {
+	tp := partitionOf(path.Base(dir))
+	data := fmt.Sprintf("0\n1\n%s %d %d\n", tp.Topic, tp.Partition, start)
+	final := path.Join(dir, startFile)
+	tmp := final + tmpExt
+	f, err := fsys.OpenFile(tmp, true)
+	if err != nil {
+		return fmt.Errorf("segment: open %s: %w", tmp, err)
+	}
+	err = f.Truncate(0)
+	if err == nil {
+		_, err = f.WriteAt([]byte(data), 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("segment: write %s: %w", tmp, err)
+	}
+	if err := fsys.Rename(tmp, final); err != nil {
+		return fmt.Errorf("segment: rename %s: %w", tmp, err)
+	}
+	if err := fsys.SyncDir(dir); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", dir, err)
+	}
+	return nil
+}
