@@ -267,7 +267,7 @@ func (b *Broker) applyRetention() {
 					p.logStart = r.LogStartOffset
 				}
 			})
-			b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, Config: b.cfg.logConfig(t)})
+			b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, HighWatermark: p.hwm, Config: b.cfg.logConfig(t)})
 		}
 	}
 }

@@ -168,10 +168,11 @@ type FindTime struct {
 // that are older than RetentionMs or beyond RetentionBytes; the active
 // segment is never deleted.
 type Retain struct {
-	Token     Token
-	Partition TopicPartition
-	Now       Instant
-	Config    LogConfig
+	Token         Token
+	Partition     TopicPartition
+	Now           Instant
+	HighWatermark Offset // only segments wholly below it may expire
+	Config        LogConfig
 }
 
 // CoordOpKind is the kind of a coordination write.
@@ -211,6 +212,9 @@ type LogConfig struct {
 	RetentionBytes     int64 // retention.bytes; -1 keeps any size
 	IndexIntervalBytes int32 // index.interval.bytes
 	SegmentIndexBytes  int32 // segment.index.bytes
+	// ProducersMax bounds the producers whose windows the store keeps
+	// once their batches are deleted (max.producers.per.partition).
+	ProducersMax int
 	// Coverage counts the segment store's coverage points; nil counts
 	// nothing. It is the broker's Config.Coverage, not a topic setting.
 	Coverage *cover.Counts

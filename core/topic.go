@@ -182,6 +182,7 @@ func (c Config) logConfig(t *topic) LogConfig {
 		RetentionBytes:     c.topicInt(t, "retention.bytes"),
 		IndexIntervalBytes: int32(c.topicInt(t, "index.interval.bytes")),
 		SegmentIndexBytes:  int32(c.topicInt(t, "segment.index.bytes")),
+		ProducersMax:       c.ProducersPerPartMax,
 		Coverage:           c.Coverage,
 	}
 }

@@ -149,7 +149,7 @@ func TestSegmentLogOverOSFS(t *testing.T) {
 		t.Fatalf("FindTime: got %d %d %v %v; want 60 1030 true", off, ts, ok, err)
 	}
 	cfg.RetentionBytes = 3000
-	start, err := l.Retain(0, cfg)
+	start, err := l.Retain(0, l.LogEndOffset(), cfg)
 	if err != nil || start == 0 {
 		t.Fatalf("Retain: got %d, %v; want a new start", start, err)
 	}

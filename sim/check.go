@@ -149,12 +149,7 @@ func (c *checker) indexProduced(h *History) map[string]*Op {
 			}
 			produced[v] = op
 		}
-		// Retention may delete the batch an idempotent retry repeats, and
-		// with it the broker's memory of its sequence: the retry then
-		// gets OUT_OF_ORDER_SEQUENCE_NUMBER, as from Kafka, though the
-		// first attempt was written.
-		retriedPastRetention := h.Retention && op.Outcome == Indefinite && op.ErrorCode == kerr.OutOfOrderSequenceNumber.Code
-		if op.Outcome == Failed || (op.ErrorCode != 0 && !indefiniteCode(op.ErrorCode) && !retriedPastRetention) {
+		if op.Outcome == Failed || (op.ErrorCode != 0 && !indefiniteCode(op.ErrorCode)) {
 			c.fail("produce-error", "op %d (%s) to partition %d ended with error %s", op.ID, op.Client, op.Partition, errName(op.ErrorCode))
 		}
 	}
@@ -255,12 +250,9 @@ func (c *checker) checkContiguous(h *History) {
 // checkIdempotent checks idempotent producers' records: each value at one
 // offset, and per partition in the order the producer made them.
 //
-// Retention is the exception Kafka documents: once it deletes every batch
-// of a producer, a restarted broker rebuilds no state for it and accepts
-// the producer's next batch with any sequence, a retry included. A copy
-// whose first instance retention later deleted is therefore allowed.
+// Retention does not excuse a duplicate: as in Kafka, a producer's state
+// outlives its deleted batches (the store's producer snapshot).
 func (c *checker) checkIdempotent(h *History, produced map[string]*Op) {
-	starts := logStarts(h)
 	seenAt := map[string]core.Offset{}
 	type key struct {
 		client    string
@@ -276,7 +268,7 @@ func (c *checker) checkIdempotent(h *History, produced map[string]*Op) {
 			continue
 		}
 		if off, ok := seenAt[rs.Value]; ok {
-			if off != rs.Offset && !(h.Retention && off < starts[rs.partition]) {
+			if off != rs.Offset {
 				c.fail("duplicate", "idempotent value %q read at offsets %d and %d of partition %d", rs.Value, off, rs.Offset, rs.partition)
 			}
 			continue

@@ -139,6 +139,12 @@ func TestSeeds(t *testing.T) {
 				t.Errorf("no %s fault fired in %d seeds", name, len(rs))
 			}
 		}
+		// Coverage that fails when silent: every point must fire.
+		for _, p := range cover.Points() {
+			if coverage.Of(p) == 0 {
+				t.Errorf("coverage point %s fired in none of %d seeds", p, len(rs))
+			}
+		}
 	}
 	t.Logf("coverage: %s", FormatCoverage(&coverage))
 	t.Logf("%d seeds (%d failed), %d operations checked, %.0f simulated seconds in %.1fs wall (%.0fx on %d workers); faults %v",

@@ -92,7 +92,7 @@ type Driver struct {
 // Open recovers the coordination store and every partition log under dir
 // and builds the broker.
 func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Transport, logf func(string, ...any)) (*Driver, error) {
-	cfg.Log.Coverage = cfg.Coverage
+	cfg.Log.Coverage, cfg.Log.ProducersMax = cfg.Coverage, cfg.ProducersPerPartMax
 	d := &Driver{fs: fs, dir: dir, coord: coord, transport: t, logs: map[core.TopicPartition]*segment.Log{},
 		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf, coverage: cfg.Coverage,
 		appendsTaken: map[core.TopicPartition]int{}, appendsDone: map[core.TopicPartition]int{},
@@ -355,7 +355,7 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 	case core.Retain:
 		r := core.Retained{Token: e.Token, Err: d.noLog(e.Partition)}
 		if r.Err == nil {
-			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.Config)
+			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.HighWatermark, e.Config)
 		}
 		return r
 	default:

@@ -63,6 +63,9 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
 	}
 	l := &Log{fs: fsys, dir: dir}
+	for _, pb := range readProducers(fsys, dir) {
+		l.producers.remember(pb)
+	}
 	bases, strays := dirListing(names)
 	for _, n := range strays {
 		if err := l.remove(path.Join(dir, n)); err != nil {
@@ -83,7 +86,6 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 			return nil, err
 		}
 	}
-	l.producers.truncateHead(l.start)
 	l.epochs.truncateFromStart(l.start)
 	// The names recovery kept may not be durable yet (a process crash
 	// keeps names a power loss would not): make them so.
@@ -505,8 +507,9 @@ func (l *Log) FindTime(ts int64, from, below core.Offset) (off core.Offset, batc
 // the oldest while the remaining total stays >= RetentionBytes (negative
 // settings disable each rule). Their end becomes the new log start,
 // checkpointed durably before Retain returns it; the segments themselves
-// go in the next pass.
-func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
+// go in the next pass. As in Kafka, only segments wholly below
+// highWatermark expire: the log start never passes the high watermark.
+func (l *Log) Retain(nowMs int64, highWatermark core.Offset, cfg core.LogConfig) (core.Offset, error) {
 	if err := l.usable(); err != nil {
 		return 0, err
 	}
@@ -514,7 +517,10 @@ func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
 		return 0, err
 	}
 	n := l.expired(nowMs, cfg)
-	if n == 0 {
+	for n > 0 && l.segs[n-1].next > highWatermark {
+		n--
+	}
+	if n == 0 || l.segs[n].base <= l.start {
 		return l.start, nil
 	}
 	start := l.segs[n].base
@@ -522,7 +528,6 @@ func (l *Log) Retain(nowMs int64, cfg core.LogConfig) (core.Offset, error) {
 		return 0, l.fail(err)
 	}
 	l.start = start
-	l.producers.truncateHead(start)
 	l.epochs.truncateFromStart(start)
 	return start, nil
 }
@@ -563,6 +568,11 @@ func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
 		return nil
 	}
 	cfg.Coverage.Hit(cover.RetentionDeletedSegment)
+	// The producers' windows outlive the batches they describe.
+	l.producers.trim(cfg.ProducersMax)
+	if err := writeProducers(l.fs, l.dir, l.producers.list()); err != nil {
+		return l.fail(err)
+	}
 	for _, s := range l.segs[:n] {
 		s.close()
 		if err := l.removeSegmentFiles(s.base); err != nil {

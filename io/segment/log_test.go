@@ -209,7 +209,7 @@ func TestRetentionByTime(t *testing.T) {
 	l := openLog(t, fsys, cfg)
 	appendN(t, l, cfg, 40, 3, 1000) // ts 1000..1039, ~6 batches a segment
 	cfg.RetentionMs = 20
-	start, err := l.Retain(1040, cfg) // deletes segments whose max ts < 1020
+	start, err := l.Retain(1040, l.LogEndOffset(), cfg) // deletes segments whose max ts < 1020
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestRetentionByTime(t *testing.T) {
 	if data, err := l.Read(start-1, 1000, 100, true); err != nil || len(data) == 0 {
 		t.Fatalf("read below start before deletion: got %d bytes, %v; want the batch", len(data), err)
 	}
-	if again, err := l.Retain(1040, cfg); err != nil || again != start || l.segs[0].base != start {
+	if again, err := l.Retain(1040, l.LogEndOffset(), cfg); err != nil || again != start || l.segs[0].base != start {
 		t.Fatalf("second pass: start %d, first segment %d, err %v; want both %d", again, l.segs[0].base, err, start)
 	}
 	if got := readStart(fsys, l.Dir()); got != start {
@@ -232,7 +232,7 @@ func TestRetentionByTime(t *testing.T) {
 	}
 	cfg.RetentionMs = 0
 	for range 2 {
-		if _, err := l.Retain(1<<40, cfg); err != nil {
+		if _, err := l.Retain(1<<40, l.LogEndOffset(), cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -254,7 +254,7 @@ func TestRetentionBySize(t *testing.T) {
 	appendN(t, l, cfg, 40, 3, 1000)
 	cfg.RetentionBytes = 2000
 	for range 2 { // the second pass deletes what the first expired
-		if _, err := l.Retain(0, cfg); err != nil {
+		if _, err := l.Retain(0, l.LogEndOffset(), cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -562,7 +562,7 @@ func TestRetainTrimsDerivedStateLikeRecovery(t *testing.T) {
 		}
 	}
 	cfg.RetentionBytes = 1500
-	if _, err := l.Retain(0, cfg); err != nil {
+	if _, err := l.Retain(0, l.LogEndOffset(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	before := l.Recovered()

@@ -16,6 +16,7 @@ const (
 	deletedExt    = ".deleted"
 	epochFile     = "leader-epoch-checkpoint"
 	startFile     = "log-start-offset-checkpoint"
+	producersFile = "producer-snapshot"
 	baseDigits    = 20
 	noLeaderEpoch = core.LeaderEpoch(-1)
 )

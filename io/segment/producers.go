@@ -58,18 +58,6 @@ func incrementSequence(seq, d int32) int32 {
 	return seq + d
 }
 
-// truncateHead forgets batches below the log start offset, so that the
-// state equals what recovery would rebuild from the remaining segments.
-func (p *producerState) truncateHead(start core.Offset) {
-	// order-independent: trims each window independently
-	for id, w := range p.windows {
-		w.batches = slices.DeleteFunc(w.batches, func(b core.ProducerBatch) bool { return b.BaseOffset < start })
-		if len(w.batches) == 0 {
-			delete(p.windows, id)
-		}
-	}
-}
-
 // list returns every remembered batch, ordered by base offset.
 func (p *producerState) list() []core.ProducerBatch {
 	var out []core.ProducerBatch
@@ -79,4 +67,45 @@ func (p *producerState) list() []core.ProducerBatch {
 	}
 	slices.SortFunc(out, func(a, b core.ProducerBatch) int { return cmp.Compare(a.BaseOffset, b.BaseOffset) })
 	return out
+}
+
+// remember adds a batch recovered from the producer snapshot, or skips it
+// when the window already holds it or a later batch.
+func (p *producerState) remember(b core.ProducerBatch) {
+	if p.windows == nil {
+		p.windows = map[core.ProducerID]*window{}
+	}
+	w := p.windows[b.ProducerID]
+	if w == nil || w.epoch != b.ProducerEpoch {
+		w = &window{epoch: b.ProducerEpoch}
+		p.windows[b.ProducerID] = w
+	}
+	if n := len(w.batches); n > 0 && w.batches[n-1].BaseOffset >= b.BaseOffset {
+		return
+	}
+	if len(w.batches) == ProducerWindow {
+		w.batches = slices.Delete(w.batches, 0, 1)
+	}
+	w.batches = append(w.batches, b)
+}
+
+// trim keeps the max producers that wrote last, as the broker bounds the
+// producers it remembers (max.producers.per.partition).
+func (p *producerState) trim(max int) {
+	if max <= 0 || len(p.windows) <= max {
+		return
+	}
+	type last struct {
+		id  core.ProducerID
+		off core.Offset
+	}
+	var all []last
+	// order-independent: collected, then sorted
+	for id, w := range p.windows {
+		all = append(all, last{id, w.batches[len(w.batches)-1].LastOffset})
+	}
+	slices.SortFunc(all, func(a, b last) int { return cmp.Or(cmp.Compare(b.off, a.off), cmp.Compare(a.id, b.id)) })
+	for _, l := range all[max:] {
+		delete(p.windows, l.id)
+	}
 }

@@ -203,7 +203,7 @@ func stepRetain(t *rapid.T, l *Log, m *model, cfg core.LogConfig, now int64) {
 	}
 	startBefore := l.LogStartOffset()
 	activeBase := l.active().base
-	start, err := l.Retain(now, cfg)
+	start, err := l.Retain(now, l.LogEndOffset(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

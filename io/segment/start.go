@@ -61,30 +61,5 @@ func readStart(fsys kio.FS, dir string) core.Offset {
 func writeStart(fsys kio.FS, dir string, start core.Offset) error {
 	tp := partitionOf(path.Base(dir))
 	data := fmt.Sprintf("0\n1\n%s %d %d\n", tp.Topic, tp.Partition, start)
-	final := path.Join(dir, startFile)
-	tmp := final + tmpExt
-	f, err := fsys.OpenFile(tmp, true)
-	if err != nil {
-		return fmt.Errorf("segment: open %s: %w", tmp, err)
-	}
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = f.WriteAt([]byte(data), 0)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("segment: write %s: %w", tmp, err)
-	}
-	if err := fsys.Rename(tmp, final); err != nil {
-		return fmt.Errorf("segment: rename %s: %w", tmp, err)
-	}
-	if err := fsys.SyncDir(dir); err != nil {
-		return fmt.Errorf("segment: sync dir %s: %w", dir, err)
-	}
-	return nil
+	return writeFileDurably(fsys, path.Join(dir, startFile), []byte(data))
 }

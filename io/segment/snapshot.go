@@ -1,0 +1,116 @@
+package segment
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// The producer snapshot keeps the idempotence windows that retention would
+// otherwise take with the segments it deletes: as in Kafka, a producer's
+// state outlives its batches (until max.producers.per.partition pushes it
+// out), so a retry of a deleted batch is still recognized after a
+// restart. Retention writes it durably before it deletes segments;
+// recovery reads it first and then the segments' own headers.
+//
+// Format (text): "0" (version), the count, then one line per batch:
+//
+//	<producer id> <epoch> <first seq> <last seq> <base offset> <last offset> <max timestamp>
+//
+// Part of the format; do not change.
+
+func writeProducers(fsys kio.FS, dir string, batches []core.ProducerBatch) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "0\n%d\n", len(batches))
+	for _, pb := range batches {
+		fmt.Fprintf(&b, "%d %d %d %d %d %d %d\n", pb.ProducerID, pb.ProducerEpoch, pb.FirstSeq, pb.LastSeq, pb.BaseOffset, pb.LastOffset, pb.Timestamp)
+	}
+	return writeFileDurably(fsys, path.Join(dir, producersFile), []byte(b.String()))
+}
+
+// readProducers returns the snapshot's batches in file order, or none when
+// it is missing or does not parse (the segments then rebuild what they
+// still hold).
+func readProducers(fsys kio.FS, dir string) []core.ProducerBatch {
+	data := readSmallFile(fsys, path.Join(dir, producersFile), 16<<20)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) < 2 || lines[0] != "0" {
+		return nil
+	}
+	n, err := strconv.Atoi(lines[1])
+	if err != nil || n != len(lines)-2 {
+		return nil
+	}
+	out := make([]core.ProducerBatch, 0, n)
+	for _, line := range lines[2:] {
+		var v [7]int64
+		f := strings.Fields(line)
+		if len(f) != 7 {
+			return nil
+		}
+		for i := range v {
+			if v[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
+				return nil
+			}
+		}
+		out = append(out, core.ProducerBatch{ProducerID: core.ProducerID(v[0]), ProducerEpoch: int16(v[1]),
+			FirstSeq: int32(v[2]), LastSeq: int32(v[3]), BaseOffset: core.Offset(v[4]), LastOffset: core.Offset(v[5]), Timestamp: v[6]})
+	}
+	return out
+}
+
+// readSmallFile returns up to max bytes of name, or nil if it is absent
+// or unreadable.
+func readSmallFile(fsys kio.FS, name string, max int64) []byte {
+	if !fsys.Exists(name) {
+		return nil
+	}
+	f, err := fsys.OpenFile(name, false)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil || size > max {
+		return nil
+	}
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		return nil
+	}
+	return buf
+}
+
+// writeFileDurably replaces name atomically and durably: write and fsync
+// a temporary file, rename it, fsync the directory.
+func writeFileDurably(fsys kio.FS, name string, data []byte) error {
+	tmp := name + tmpExt
+	f, err := fsys.OpenFile(tmp, true)
+	if err != nil {
+		return fmt.Errorf("segment: open %s: %w", tmp, err)
+	}
+	err = f.Truncate(0)
+	if err == nil {
+		_, err = f.WriteAt(data, 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("segment: write %s: %w", tmp, err)
+	}
+	if err := fsys.Rename(tmp, name); err != nil {
+		return fmt.Errorf("segment: rename %s: %w", tmp, err)
+	}
+	if err := fsys.SyncDir(path.Dir(name)); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", path.Dir(name), err)
+	}
+	return nil
+}
