@@ -63,9 +63,6 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
 	}
 	l := &Log{fs: fsys, dir: dir}
-	for _, pb := range readProducers(fsys, dir) {
-		l.producers.remember(pb)
-	}
 	bases, strays := dirListing(names)
 	for _, n := range strays {
 		if err := l.remove(path.Join(dir, n)); err != nil {
@@ -76,6 +73,7 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		l.closeFiles()
 		return nil, err
 	}
+	l.producers = l.producers.withSnapshot(readProducers(fsys, dir), l.segs[0].base)
 	ckpt := readStart(fsys, dir)
 	l.start = min(max(ckpt, l.segs[0].base), l.LogEndOffset())
 	if ckpt > l.start {
@@ -698,6 +696,7 @@ func (l *Log) rebuildDerived() error {
 			pos += int64(h.Size())
 		}
 	}
+	l.producers = l.producers.withSnapshot(readProducers(l.fs, l.dir), l.segs[0].base)
 	l.epochs.dirty = !bytes.Equal(old, l.epochs.encode())
 	return nil
 }

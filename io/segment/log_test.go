@@ -672,3 +672,43 @@ func TestRecoveryTruncatesAtDamagedBaseOffset(t *testing.T) {
 		t.Fatalf("log end after a damaged base offset: got %d; want 2", got)
 	}
 }
+
+// TestProducersOutliveRetention: once retention deleted every batch of a
+// producer, its idempotence window still comes back after a restart (the
+// producer snapshot), as Kafka keeps producer state past the log start.
+func TestProducersOutliveRetention(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	l := openLog(t, fsys, cfg)
+	for i := range 3 {
+		base := l.LogEndOffset()
+		b := makeBatch(spec{base: base, records: 2, pid: 7, seq: int32(2 * i), maxTs: 10, valueBytes: 300})
+		if err := l.Append(b, base, base+1, 10, 10, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendN(t, l, cfg, 20, 1, 100_000) // producer-less batches, rolling segments
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RetentionMs = 1000
+	for range 2 { // adopt, then delete
+		if _, err := l.Retain(100_000, l.LogEndOffset(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.segs[0].base <= 3 {
+		t.Fatalf("first segment at %d; want the producer's first batches (offsets 0-3) deleted", l.segs[0].base)
+	}
+	fsys.Crash(rand.New(rand.NewPCG(1, 1)))
+	got := openLog(t, fsys, cfg).Recovered()
+	var seqs []int32
+	for _, b := range got.Producers {
+		if b.ProducerID == 7 {
+			seqs = append(seqs, b.LastSeq)
+		}
+	}
+	if !slices.Equal(seqs, []int32{1, 3, 5}) {
+		t.Fatalf("producer 7 after retention and a crash: last sequences %v; want [1 3 5]", seqs)
+	}
+}

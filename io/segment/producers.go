@@ -69,8 +69,8 @@ func (p *producerState) list() []core.ProducerBatch {
 	return out
 }
 
-// remember adds a batch recovered from the producer snapshot, or skips it
-// when the window already holds it or a later batch.
+// remember adds a batch to its producer's window in offset order, or
+// skips it when the window already holds it or a later batch.
 func (p *producerState) remember(b core.ProducerBatch) {
 	if p.windows == nil {
 		p.windows = map[core.ProducerID]*window{}
@@ -108,4 +108,21 @@ func (p *producerState) trim(max int) {
 	for _, l := range all[max:] {
 		delete(p.windows, l.id)
 	}
+}
+
+// withSnapshot merges the windows rebuilt from the segments with the
+// snapshot's batches that lie below base, the first segment's base (the
+// deleted ones; the segments describe everything from base on, and a
+// crash may have cut batches the snapshot still lists above it).
+func (p *producerState) withSnapshot(snap []core.ProducerBatch, base core.Offset) producerState {
+	var out producerState
+	for _, b := range snap {
+		if b.LastOffset < base {
+			out.remember(b)
+		}
+	}
+	for _, b := range p.list() {
+		out.remember(b)
+	}
+	return out
 }
