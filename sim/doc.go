@@ -74,9 +74,13 @@
 // # Clients
 //
 // Idempotent producers (retries, up to five batches in flight per
-// partition), plain producers with acks 0, 1 or all, consumers that
-// resolve positions with ListOffsets (earliest or latest) at start, after
-// OFFSET_OUT_OF_RANGE and after restarts, and an admin that creates the
+// partition), plain producers with acks 0, 1 or all, each with its
+// compression codec (none, gzip, snappy raw or framed, lz4, zstd) and now
+// and then a batch over 64 KiB; consumers that resolve positions with
+// ListOffsets (earliest or latest) at start, after OFFSET_OUT_OF_RANGE and
+// after restarts, seek (mid-batch too), keep max.poll.records of a fetch
+// so that the next one resumes mid-batch, and probe ListOffsets for
+// earliest, latest and by timestamp; and an admin that creates the
 // topic, adds partitions and creates topics during the run and checks
 // Metadata for every acknowledged change. Timeouts and lost connections
 // are indefinite outcomes, never failures; so are retriable errors and
