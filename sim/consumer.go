@@ -207,6 +207,9 @@ func (c *consumer) finish(backoff bool) {
 	if backoff {
 		delay = c.cl.backoff()
 	}
+	if c.w.cfg.canary == canaryStallConsumer && c.w.rng.IntN(20) == 0 {
+		delay = 5e9 // planted: the consumer stops polling for a while
+	}
 	c.w.after(delay, c.pump)
 }
 

@@ -222,6 +222,7 @@ func TestCanaries(t *testing.T) {
 	}{
 		{canaryLyingSync, "lying-sync", 5, []string{"lost-write", "inconsistent-offset", "hwm-regress", "stale-read", "fetch-error", "wrong-value"}},
 		{canaryMisrecordRead, "misrecord-read", 3, []string{"gap", "inconsistent-offset", "wrong-value", "lost-write"}},
+		{canaryStallConsumer, "stall-consumer", 3, []string{"slow-delivery"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -46,6 +46,9 @@ const (
 	// canaryMisrecordRead makes consumers record about one read in a
 	// thousand at the wrong offset.
 	canaryMisrecordRead
+	// canaryStallConsumer makes consumers stop polling for 5s after one
+	// answer in twenty: acknowledged records reach them late.
+	canaryStallConsumer
 )
 
 // Result is what a run found.
