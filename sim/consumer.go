@@ -170,19 +170,27 @@ func (c *consumer) first() bool { return c.leader }
 // first offset at or after a time drawn since the run began, concurrent
 // with appends. Positions do not change; the answers are checked.
 func (c *consumer) probe() {
+	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
+	for i := range c.pos {
+		ts := []int64{-2, -1, (epoch + core.Instant(c.w.rng.Int64N(int64(c.w.now-epoch)+1))).Millis()}[c.w.rng.IntN(3)]
+		op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: ts, Offset: -1, Answered: -1})
+	}
+	c.sendList(op)
+}
+
+// sendList sends op's ListOffsets (one partition per Listed entry) and
+// records the answer in op.
+func (c *consumer) sendList(op *Op) {
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.SetVersion(c.listVersion)
 	req.ReplicaID = -1
 	req.IsolationLevel = c.isolation
 	t := kmsg.NewListOffsetsRequestTopic()
 	t.Topic = c.w.topic
-	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
-	for i := range c.pos {
-		ts := []int64{-2, -1, (epoch + core.Instant(c.w.rng.Int64N(int64(c.w.now-epoch)+1))).Millis()}[c.w.rng.IntN(3)]
+	for _, lo := range op.Listed {
 		p := kmsg.NewListOffsetsRequestTopicPartition()
-		p.Partition, p.Timestamp, p.CurrentLeaderEpoch = int32(i), ts, -1
+		p.Partition, p.Timestamp, p.CurrentLeaderEpoch = lo.Partition, lo.Timestamp, -1
 		t.Partitions = append(t.Partitions, p)
-		op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: ts, Offset: -1, Answered: -1})
 	}
 	req.Topics = append(req.Topics, t)
 	c.w.hist.begin(op)
@@ -192,7 +200,7 @@ func (c *consumer) probe() {
 		if err != nil {
 			op.Outcome = Indefinite
 			c.busy = false
-			return
+			return // pump runs again on reconnect
 		}
 		op.Outcome = OK
 		c.finish(c.listed(op, r.(*kmsg.ListOffsetsResponse)))
@@ -215,35 +223,13 @@ func (c *consumer) finish(backoff bool) {
 
 // listOffsets resolves every unknown position by the reset policy.
 func (c *consumer) listOffsets() {
-	req := kmsg.NewPtrListOffsetsRequest()
-	req.SetVersion(c.listVersion)
-	req.ReplicaID = -1
-	req.IsolationLevel = c.isolation
-	t := kmsg.NewListOffsetsRequestTopic()
-	t.Topic = c.w.topic
 	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
 	for i, off := range c.pos {
-		if off >= 0 {
-			continue
+		if off < 0 {
+			op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: c.reset, Offset: -1, Answered: -1})
 		}
-		p := kmsg.NewListOffsetsRequestTopicPartition()
-		p.Partition, p.Timestamp, p.CurrentLeaderEpoch = int32(i), c.reset, -1
-		t.Partitions = append(t.Partitions, p)
-		op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: c.reset, Offset: -1})
 	}
-	req.Topics = append(req.Topics, t)
-	c.w.hist.begin(op)
-	c.busy = true
-	c.cl.send(req, func(r kmsg.Response, err error) {
-		op.Return = c.w.now
-		if err != nil {
-			op.Outcome = Indefinite
-			c.busy = false
-			return // pump runs again on reconnect
-		}
-		op.Outcome = OK
-		c.finish(c.listed(op, r.(*kmsg.ListOffsetsResponse)))
-	})
+	c.sendList(op)
 }
 
 // listed records a ListOffsets answer and adopts its offsets; it says

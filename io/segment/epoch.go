@@ -92,28 +92,8 @@ func (c *epochCache) matchesFile(fsys kio.FS, dir string) bool {
 // writeCheckpoint replaces dir's leader-epoch-checkpoint atomically: write
 // and fsync a temporary file, then rename it. The caller syncs dir.
 func (c *epochCache) writeCheckpoint(fsys kio.FS, dir string) error {
-	final := path.Join(dir, epochFile)
-	tmp := final + tmpExt
-	f, err := fsys.OpenFile(tmp, true)
-	if err != nil {
-		return fmt.Errorf("segment: open %s: %w", tmp, err)
-	}
-	data := c.encode()
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = f.WriteAt(data, 0)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("segment: write %s: %w", tmp, err)
-	}
-	if err := fsys.Rename(tmp, final); err != nil {
-		return fmt.Errorf("segment: rename %s: %w", tmp, err)
+	if err := writeFileAtomic(fsys, path.Join(dir, epochFile), c.encode()); err != nil {
+		return err
 	}
 	c.dirty = false
 	return nil

@@ -27,18 +27,7 @@ func (p *producerState) note(h core.BatchHeader) {
 	if h.ProducerID < 0 || h.BaseSequence < 0 || h.Attributes&core.AttrControl != 0 {
 		return
 	}
-	if p.windows == nil {
-		p.windows = map[core.ProducerID]*window{}
-	}
-	w := p.windows[h.ProducerID]
-	if w == nil || w.epoch != h.ProducerEpoch {
-		w = &window{epoch: h.ProducerEpoch}
-		p.windows[h.ProducerID] = w
-	}
-	if len(w.batches) == ProducerWindow {
-		w.batches = slices.Delete(w.batches, 0, 1)
-	}
-	w.batches = append(w.batches, core.ProducerBatch{
+	p.remember(core.ProducerBatch{
 		ProducerID:    h.ProducerID,
 		ProducerEpoch: h.ProducerEpoch,
 		FirstSeq:      h.BaseSequence,

@@ -85,9 +85,22 @@ func readSmallFile(fsys kio.FS, name string, max int64) []byte {
 	return buf
 }
 
-// writeFileDurably replaces name atomically and durably: write and fsync
-// a temporary file, rename it, fsync the directory.
+// writeFileDurably replaces name atomically and durably: writeFileAtomic,
+// then fsync the directory.
 func writeFileDurably(fsys kio.FS, name string, data []byte) error {
+	if err := writeFileAtomic(fsys, name, data); err != nil {
+		return err
+	}
+	if err := fsys.SyncDir(path.Dir(name)); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", path.Dir(name), err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces name atomically: write and fsync a temporary
+// file, then rename it. The rename is durable once the directory is
+// synced.
+func writeFileAtomic(fsys kio.FS, name string, data []byte) error {
 	tmp := name + tmpExt
 	f, err := fsys.OpenFile(tmp, true)
 	if err != nil {
@@ -108,9 +121,6 @@ func writeFileDurably(fsys kio.FS, name string, data []byte) error {
 	}
 	if err := fsys.Rename(tmp, name); err != nil {
 		return fmt.Errorf("segment: rename %s: %w", tmp, err)
-	}
-	if err := fsys.SyncDir(path.Dir(name)); err != nil {
-		return fmt.Errorf("segment: sync dir %s: %w", path.Dir(name), err)
 	}
 	return nil
 }
