@@ -216,8 +216,10 @@ func (w *world) pause(d core.Instant) {
 			return
 		}
 		w.paused = false
-		q := w.pausedEvents
-		w.pausedEvents = nil
+		// What waited during the pause came before requests still in
+		// the burst inbox: handle it first, in order.
+		q := append(w.pausedEvents, w.inbox...)
+		w.pausedEvents, w.inbox = nil, nil
 		w.tick()
 		for _, ev := range q {
 			if !w.up || w.incarnation != inc || w.paused {
