@@ -293,11 +293,17 @@ func (c *consumer) fetch() {
 	op := &Op{Client: c.cl.name, Kind: OpFetch, Call: c.w.now}
 	skipped := c.skipped
 	c.skipped = -1
-	for i, off := range c.pos {
+	// Partitions are asked for in an order that rotates from one fetch to
+	// the next, as Kafka's consumer does (KIP-74), so that a busy
+	// partition cannot take every response's byte budget.
+	n := len(c.pos)
+	for k := range n {
+		i := (c.fetches + k) % n
+		off := c.pos[i]
 		// Ask for a random non-empty subset of partitions while faults
 		// run (never skipping one twice in a row); for all of them, as a
 		// real consumer does, once they stop.
-		if c.w.faulting() && len(c.pos) > 1 && i != skipped && c.skipped < 0 && c.w.rng.IntN(3) == 0 && !(i == len(c.pos)-1 && len(t.Partitions) == 0) {
+		if c.w.faulting() && n > 1 && i != skipped && c.skipped < 0 && c.w.rng.IntN(3) == 0 && !(k == n-1 && len(t.Partitions) == 0) {
 			c.skipped = i
 			continue
 		}
@@ -435,12 +441,16 @@ const clientSettle = core.Instant(12e9)
 // Stretches after faults are not judged.
 func (w *world) expectDelivery(part int32, base core.Offset) {
 	for _, c := range w.consumers {
-		if c.pos[part] != base || c.awaitFrom[part] >= 0 || !c.caughtUpTo(w.ackedEnd) {
+		if c.pos[part] != base || c.awaitFrom[part] >= 0 || !c.caughtUpTo(w.ackedEnd) || !c.caughtUpTo(c.lastHWM) {
 			continue
 		}
 		c.awaitFrom[part], c.awaitAt[part] = base, w.now
 		rtt := 2 * (w.net.latencyMin + w.net.latencyJitter)
-		bound := 2*(core.Instant(c.maxWaitMs)*1e6+c.pollGap) + 4*rtt + 2*w.storage.delayMax + w.burstWindow + 200e6
+		// A long poll that left part out, then up to one fetch per
+		// partition until the rotation puts part first, each with its
+		// poll gap, round trip and storage reads.
+		round := c.pollGap + rtt + 2*w.storage.delayMax + w.burstWindow
+		bound := 2*core.Instant(c.maxWaitMs)*1e6 + core.Instant(len(c.pos)+2)*round + 200e6
 		at, c := w.now, c
 		w.after(bound, func() {
 			if c.awaitFrom[part] != base || c.awaitAt[part] != at || w.clientDisturbedUntil > at || w.phase == phaseFinished {
