@@ -612,11 +612,14 @@ func (m *FS) ProcessCrash() { m.gen++ }
 
 // DurableNames lists the files of dir that a power loss now would leave,
 // sorted. Like Files, it is a test hook that bypasses Inject.
-func (m *FS) DurableNames(dir string) []string {
+func (m *FS) DurableNames(dir string) []string { return namesIn(m.durable, dir) }
+
+// namesIn lists the names of ns directly in dir, sorted.
+func namesIn(ns map[string]*node, dir string) []string {
 	dir = path.Clean(dir)
 	var names []string
 	// order-independent: names collected, then sorted
-	for name := range m.durable {
+	for name := range ns {
 		if path.Dir(name) == dir {
 			names = append(names, name)
 		}
@@ -647,15 +650,4 @@ func (m *FS) WrittenData(name string) []byte {
 }
 
 // WrittenNames lists the files of dir in the current namespace, sorted.
-func (m *FS) WrittenNames(dir string) []string {
-	dir = path.Clean(dir)
-	var names []string
-	// order-independent: names collected, then sorted
-	for name := range m.files {
-		if path.Dir(name) == dir {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	return names
-}
+func (m *FS) WrittenNames(dir string) []string { return namesIn(m.files, dir) }
