@@ -1,6 +1,7 @@
 package linearizability
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,4 +90,17 @@ func WriteVisualization(path string, h PartitionHistory, r Result) error {
 		Details:     details,
 	}}, b.dropped...))
 	return porcupine.VisualizePath(b.model, info, path)
+}
+
+// WriteHistory writes h as JSON to path, the form the package's
+// regression tests read back to replay a check.
+func WriteHistory(path string, h PartitionHistory) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }

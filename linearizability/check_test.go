@@ -210,7 +210,7 @@ func TestHandBuilt(t *testing.T) {
 
 func TestLogState(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	root := newRoot()
+	root := newRoot(0)
 	var flat []string
 	s := root
 	for i := 0; i < 2000; i++ {
@@ -248,6 +248,20 @@ func TestLogState(t *testing.T) {
 	}
 	if !equalLog(s, s) || equalLog(s, s.parent) {
 		t.Fatal("equalLog")
+	}
+	// batched differently, the same values: one state
+	if !equalLog(s, u) || !equalLog(u, s) {
+		t.Fatal("equalLog tells apart logs that differ only in batching")
+	}
+	// one value changed halfway, after the same values batched the
+	// same way: a different state, even with the hash forced equal
+	v := root
+	half := len(flat) / 2
+	v = v.appendBatch(flat[:half])
+	v = v.appendBatch(append([]string{"x"}, flat[half+1:]...))
+	v.hash = s.hash
+	if equalLog(s, v) || equalLog(v, s) {
+		t.Fatal("equalLog: logs with a different value compare equal")
 	}
 	if got := s.tail(3); strings.Join(got, ",") != strings.Join(flat[len(flat)-3:], ",") {
 		t.Fatalf("tail %v", got)
@@ -514,10 +528,15 @@ func TestNarrowingKeepsVerdicts(t *testing.T) {
 	defer func() { narrowIndefinite = true }()
 	const plainTimeout = 500 * time.Millisecond
 	counts := map[porcupine.CheckResult]int{}
-	undecided := 0
+	undecided, chained := 0, 0
 	for seed := uint64(0); seed < 1000; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
-		h := genHistory(rng, 3, 5+int(seed%8), 0.2, 0.05, seed%4 == 0)
+		pDup := 0.05
+		if seed%3 == 2 {
+			// many retried batches: unread copies of one size, chained
+			pDup = 0.15
+		}
+		h := genHistory(rng, 3, 5+int(seed%8), 0.2, pDup, seed%4 == 0)
 		switch seed % 5 {
 		case 1:
 			h, _ = mutateRecord(rng, h)
@@ -548,6 +567,9 @@ func TestNarrowingKeepsVerdicts(t *testing.T) {
 			}
 		}
 		narrowIndefinite = true
+		if longestChain(build(h)) >= 2 {
+			chained++
+		}
 		a := CheckPartition(h, testTimeout)
 		c := CheckPartition(Cut(h, h.Len()/2), testTimeout)
 		narrowIndefinite = false
@@ -569,10 +591,27 @@ func TestNarrowingKeepsVerdicts(t *testing.T) {
 		}
 		counts[a.Verdict]++
 	}
-	t.Logf("verdicts: %v; plain encoding undecided within %v: %d", counts, plainTimeout, undecided)
+	t.Logf("verdicts: %v; plain encoding undecided within %v: %d; histories with chained copies: %d", counts, plainTimeout, undecided, chained)
 	if counts[porcupine.Ok] < 200 || counts[porcupine.Illegal] < 200 || undecided > 20 {
 		t.Fatalf("unbalanced verdicts %v, %d undecided", counts, undecided)
 	}
+	if chained < 50 {
+		t.Fatalf("only %d histories ordered interchangeable copies (chainCopies); the comparison does not cover it", chained)
+	}
+}
+
+// longestChain is the most members a chain of interchangeable copies
+// has in b (see chainCopies).
+func longestChain(b built) int {
+	n := map[int32]int{}
+	best := 0
+	for _, o := range b.ops {
+		if in := o.Input.(*op); in.chain > 0 {
+			n[in.chain]++
+			best = max(best, n[in.chain])
+		}
+	}
+	return best
 }
 
 // TestUnknownIsFailure gives porcupine no time: the verdict is Unknown,

@@ -1,5 +1,7 @@
 package linearizability
 
+import "slices"
+
 // logState is one immutable version of the committed log: a chain of
 // batches from the newest back to an empty root. Appending allocates one
 // node and shares the whole prefix, so porcupine can keep thousands of
@@ -19,6 +21,11 @@ type logState struct {
 	start  int64    // log start offset: retention deleted everything below it
 	vals   []string // the batch; shared with the operation, never written
 	hash   uint64   // hash of every value in the log, in order
+	// done counts, per chain of interchangeable unread copies (see
+	// chainCopies), the members linearized so far; shared, never
+	// written. Not a property of the log but of the search: it is the
+	// same in every state reached through one set of operations.
+	done []int32
 }
 
 const (
@@ -26,8 +33,10 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-func newRoot() *logState {
-	r := &logState{hash: fnvOffset}
+// newRoot returns the empty log, with chains chains of interchangeable copies
+// (see chainCopies), none of their members linearized.
+func newRoot(chains int) *logState {
+	r := &logState{hash: fnvOffset, done: make([]int32, chains)}
 	r.jump = r
 	return r
 }
@@ -62,6 +71,7 @@ func (s *logState) appendBatch(vals []string) *logState {
 		start:  s.start,
 		vals:   vals,
 		hash:   h,
+		done:   s.done,
 	}
 }
 
@@ -70,6 +80,15 @@ func (s *logState) appendBatch(vals []string) *logState {
 func (s *logState) withStart(start int64) *logState {
 	n := *s
 	n.start = start
+	return &n
+}
+
+// withDone returns the log with one more member of chain c (1-based)
+// counted as linearized.
+func (s *logState) withDone(c int32) *logState {
+	n := *s
+	n.done = slices.Clone(s.done)
+	n.done[c-1]++
 	return &n
 }
 
@@ -105,36 +124,54 @@ func (s *logState) matches(from int64, vals []string) bool {
 	return true
 }
 
-// equalLog reports whether two logs hold the same values. Logs reached
-// through different orders of one set of operations share their common
-// prefix, so the walk stops at the first shared node; batches split
-// differently compare unequal, which only costs the checker a cache miss.
+// equalLog reports whether two logs hold the same values (and the same
+// start and chain counts). They are compared value by value from the
+// end, whatever batches hold them: logs that differ only in how their
+// values were batched are one state to porcupine, which matters for the
+// placeholder runs of unread copies appended in different orders (see
+// chainCopies). Logs reached through different orders of one set of
+// operations share their common prefix, so the walk stops at the first
+// node both hold at the same offset.
 func equalLog(a, b *logState) bool {
 	if a == b {
 		return true
 	}
-	if a.end != b.end || a.hash != b.hash || a.start != b.start {
+	if a.end != b.end || a.hash != b.hash || a.start != b.start || !slices.Equal(a.done, b.done) {
 		return false
 	}
-	for a != b {
-		if a == nil || b == nil || a.base != b.base || len(a.vals) != len(b.vals) {
-			return false
+	x, y := a, b
+	for i := a.end; i > 0; { // [i, end) compared
+		for x.base >= i {
+			x = x.parent
 		}
-		if len(a.vals) > 0 && &a.vals[0] != &b.vals[0] {
-			for i := range a.vals {
-				if a.vals[i] != b.vals[i] {
+		for y.base >= i {
+			y = y.parent
+		}
+		if x == y {
+			return true
+		}
+		lo := max(x.base, y.base)
+		if x.base == y.base && x.end == y.end && &x.vals[0] == &y.vals[0] {
+			// one batch, in nodes copied by withStart or withDone
+		} else {
+			for j := i - 1; j >= lo; j-- {
+				if x.vals[j-x.base] != y.vals[j-y.base] {
 					return false
 				}
 			}
 		}
-		a, b = a.parent, b.parent
+		i = lo
 	}
 	return true
 }
 
 // hashLog is porcupine's state hash: equal logs hash equally.
 func hashLog(s *logState) uint64 {
-	return s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15 ^ uint64(s.start)*0xbf58476d1ce4e5b9
+	h := s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15 ^ uint64(s.start)*0xbf58476d1ce4e5b9
+	for _, d := range s.done {
+		h = (h ^ uint64(d)) * fnvPrime
+	}
+	return h
 }
 
 // tail returns up to n of the log's last values, oldest first.

@@ -47,6 +47,10 @@ type op struct {
 	// base offsets it can have appended at (see unseenBounds.offsets); at
 	// any other log length it had no effect. nil: anywhere.
 	at [][2]int64
+	// chain, rank: for an unread copy interchangeable with others (see
+	// chainCopies), its chain (1-based; 0: none) and its rank in it; it
+	// linearizes only after the members ranked before it.
+	chain, rank int32
 
 	from, hwm int64
 	recs      []string // fetch: values at from, from+1, ...
@@ -67,6 +71,12 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s.appendBatch(o.logVals), nil, 1
 	case opProduceMaybe:
+		if o.chain > 0 {
+			if s.done[o.chain-1] != o.rank {
+				return nil, nil, 0
+			}
+			s = s.withDone(o.chain)
+		}
 		if o.at != nil && !inRanges(o.at, s.end) {
 			return s, nil, 1
 		}
@@ -306,6 +316,10 @@ func build(h PartitionHistory) built {
 	for _, u := range rest {
 		in := produceOp(opProduceMaybe, u.p)
 		in.dup = u.dup
+		if substitute {
+			// no fetch compares anything with it (see chainCopies)
+			in.logVals = slices.Repeat([]string{unreadValue}, len(u.p.Values))
+		}
 		by, isBounded, oMin, drop := unseen.bound(int64(len(u.p.Values)))
 		in.at = unseen.offsets(int64(len(u.p.Values)))
 		what := "indefinite produce "
@@ -450,7 +464,7 @@ func build(h PartitionHistory) built {
 		laneEnd[lane] = ret
 		b.ops[i] = porcupine.Operation{ClientId: lane, Input: t.in, Call: t.call, Return: ret, Metadata: t.in.label}
 	}
-	b.model = newModel(nondet)
+	b.model = newModel(nondet, chainCopies(b.ops, substitute))
 	return b
 }
 
@@ -499,8 +513,8 @@ func cutOffset(cands []candidate, maxOps, maybeMax int) int64 {
 	return ks[i-1]
 }
 
-func newModel(nondet bool) porcupine.Model {
-	root := newRoot()
+func newModel(nondet bool, chains int) porcupine.Model {
+	root := newRoot(chains)
 	equal := func(a, b any) bool { return equalLog(a.(*logState), b.(*logState)) }
 	hash := func(s any) uint64 { return hashLog(s.(*logState)) }
 	describeState := func(s any) string { return describeLog(s.(*logState)) }

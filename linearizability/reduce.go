@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/anishathalye/porcupine"
 )
 
 // Narrowing. Porcupine is exponential in the number of operations that
@@ -334,4 +336,70 @@ func inRanges(rs [][2]int64, x int64) bool {
 		}
 	}
 	return false
+}
+
+// chainCopies orders interchangeable unread copies and returns how many
+// chains it made. Unread copies are what porcupine's search is
+// exponential in: a burst of a plain producer's retried batches leaves
+// one possible duplicate per batch, all unread, and after narrowing
+// often with the very same interval (unseenBounds.notBefore and bound
+// give every copy of b values the same ones, unless its own call or
+// return is tighter). Porcupine then tries every subset of them
+// linearized early, though it only matters how many of each size were.
+//
+// An unplaced copy of b values appends only at offsets in its at ranges
+// (unseenBounds.offsets), where no fetch returned a record, so no step
+// ever compares its values with anything, and build stores them all as
+// the placeholder. So two unplaced copies of b values are the same
+// operation but for their intervals. A chain is a set of them whose
+// calls and returns are sorted alike (c1 <= c2 <= ... and r1 <= r2 <=
+// ...); its members are ranked in that order, and each linearizes only
+// after those ranked before it (step checks the count in the state).
+//
+// Sound: take a legal linearization and the points p1 < ... < pk the
+// members of a chain take in it. Give the i-th point, with the effect
+// the member there had (append, or none), to the member ranked i. Member
+// i's interval holds p_i: by the exchange argument for intervals sorted
+// alike, if member j > i holds p_i and member i holds p_l with l > i,
+// then c_i <= c_j <= p_i < p_l <= r_i <= r_j, so each holds the other's
+// point, and swapping them keeps every point inside its interval. The
+// logs after each step are unchanged (the members carry the same values
+// and the same at ranges), so every other operation sees what it saw. So
+// a legal linearization with the members in rank order remains, and the
+// ordering only removes linearizations. Every chain is one more counter
+// in the state, which is a function of the set of operations linearized,
+// so porcupine's cache loses nothing by it.
+func chainCopies(ops []porcupine.Operation, substitute bool) int {
+	if !substitute {
+		return 0
+	}
+	type chain struct {
+		id   int32
+		size int
+		at   [][2]int64
+		last int64 // the return of its last member
+		n    int32
+	}
+	var chains []*chain
+	for i := range ops { // by call, ascending
+		o := ops[i].Input.(*op)
+		if o.kind != opProduceMaybe || o.at == nil {
+			continue
+		}
+		var c *chain
+		for _, x := range chains {
+			if x.size == len(o.logVals) && slices.Equal(x.at, o.at) && x.last <= ops[i].Return {
+				c = x
+				break
+			}
+		}
+		if c == nil {
+			c = &chain{id: int32(len(chains) + 1), size: len(o.logVals), at: o.at}
+			chains = append(chains, c)
+		}
+		o.chain, o.rank = c.id, c.n
+		c.n++
+		c.last = ops[i].Return
+	}
+	return len(chains)
 }

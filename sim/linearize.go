@@ -101,7 +101,9 @@ func linearizeProduce(op *Op) linearizability.Produce {
 // still narrows indefinite produces) and its check to LinearizeTimeout;
 // a check that times out is a failure. When vizDir is not empty, each
 // failing partition's porcupine visualization is written there as
-// seed-<seed>-partition-<p>.html, and its path is part of the failure.
+// seed-<seed>-partition-<p>.html, with the partition's history beside it
+// as seed-<seed>-partition-<p>.json, and their paths are part of the
+// failure.
 func CheckLinearizable(h *History, seed uint64, vizDir string) ([]string, int) {
 	failures, checked, _ := checkLinearizable(h, seed, vizDir)
 	return failures, checked
@@ -130,6 +132,13 @@ func checkLinearizable(h *History, seed uint64, vizDir string) ([]string, int, t
 				msg += fmt.Sprintf(" (visualization not written: %v)", err)
 			} else {
 				msg += " (visualization: " + path + ")"
+			}
+			// the history itself, to replay the check in a unit test
+			hpath := filepath.Join(vizDir, fmt.Sprintf("seed-%d-partition-%d.json", seed, ph.Partition))
+			if err := linearizability.WriteHistory(hpath, ph); err != nil {
+				msg += fmt.Sprintf(" (history not written: %v)", err)
+			} else {
+				msg += " (history: " + hpath + ")"
 			}
 		}
 		failures = append(failures, msg)
