@@ -35,6 +35,8 @@ type Broker struct {
 
 	pids pidAllocator
 
+	groups *groupCoordinator
+
 	lastRetention Instant
 	out           []Effect // the effects of the current Step
 }
@@ -54,6 +56,7 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 		creating:   map[string]bool{},
 		waits:      map[Token]func(Event){},
 	}
+	b.groups = newGroupCoordinator(b)
 	if err := b.recover(rec); err != nil {
 		return nil, err
 	}
@@ -77,6 +80,7 @@ func (b *Broker) Startup(out []Effect) []Effect {
 		b.clusterID = encodeUUID(id)
 		b.coordWrite(CoordCreate, zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID}), nil)
 	}
+	b.groups.startup()
 	return b.out
 }
 
@@ -236,6 +240,7 @@ func (b *Broker) tick(now Instant) {
 	}
 	b.now = now
 	b.expireFetches()
+	b.groups.tick()
 	for _, name := range b.topicNames() {
 		for _, p := range b.topics[name].parts {
 			b.maybeTimedFlush(p)

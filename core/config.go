@@ -35,6 +35,7 @@ type Config struct {
 	PartitionsMax       int32     // max.partitions.per.broker: bound on all partitions
 	ProducerWindow      int       // idempotence window per producer (Kafka: 5)
 	ProducersPerPartMax int       // bound on producer ids remembered per partition
+	Groups              GroupConfig
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
@@ -192,7 +193,6 @@ var properties = []property{
 	ignoredIntProp("offsets.topic.replication.factor", "1"),
 	ignoredIntProp("transaction.state.log.replication.factor", "1"),
 	ignoredIntProp("transaction.state.log.min.isr", "1"),
-	ignoredIntProp("group.initial.rebalance.delay.ms", "3000"),
 	ignoredIntProp("zookeeper.connection.timeout.ms", "18000"),
 }
 

@@ -31,6 +31,9 @@ type Request struct {
 	Seq    uint64
 	Header RequestHeader
 	Body   kmsg.Request
+	// ClientHost is the client's address as Kafka shows it ("/" and the
+	// IP), for DescribeGroups.
+	ClientHost string
 }
 
 // Tick carries the runtime clock's current instant. Ticks drive timeouts

@@ -31,12 +31,23 @@ func apiTable() []apiRange {
 		{key: 1, min: 4, max: 16, minServed: 4, handle: (*Broker).handleFetch},
 		{key: 2, min: 1, max: 6, minServed: 1, handle: (*Broker).handleListOffsets},
 		{key: 3, min: 0, max: 12, minServed: 0, handle: (*Broker).handleMetadata},
+		{key: 8, min: 0, max: 9, minServed: 0, handle: (*Broker).handleOffsetCommit},
+		{key: 9, min: 0, max: 9, minServed: 0, handle: (*Broker).handleOffsetFetch},
+		{key: 10, min: 0, max: 6, minServed: 0, handle: (*Broker).handleFindCoordinator},
+		{key: 11, min: 0, max: 9, minServed: 0, handle: (*Broker).handleJoinGroup},
+		{key: 12, min: 0, max: 4, minServed: 0, handle: (*Broker).handleHeartbeat},
+		{key: 13, min: 0, max: 5, minServed: 0, handle: (*Broker).handleLeaveGroup},
+		{key: 14, min: 0, max: 5, minServed: 0, handle: (*Broker).handleSyncGroup},
+		{key: 15, min: 0, max: 5, minServed: 0, handle: (*Broker).handleDescribeGroups},
+		{key: 16, min: 0, max: 5, minServed: 0, handle: (*Broker).handleListGroups},
 		{key: 18, min: 0, max: 3, minServed: 0, handle: (*Broker).handleApiVersions},
 		{key: 19, min: 2, max: 7, minServed: 2, handle: (*Broker).handleCreateTopics},
 		{key: 20, min: 1, max: 6, minServed: 1, handle: (*Broker).handleDeleteTopics},
 		{key: 22, min: 0, max: 4, minServed: 0, handle: (*Broker).handleInitProducerID},
 		{key: 32, min: 1, max: 4, minServed: 1, handle: (*Broker).handleDescribeConfigs},
 		{key: 37, min: 0, max: 3, minServed: 0, handle: (*Broker).handleCreatePartitions},
+		{key: 42, min: 0, max: 2, minServed: 0, handle: (*Broker).handleDeleteGroups},
+		{key: 47, min: 0, max: 0, minServed: 0, handle: (*Broker).handleOffsetDelete},
 	}
 }
 

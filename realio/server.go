@@ -124,6 +124,10 @@ func (s *Server) accept() {
 		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64][]byte{},
 			slots: make(chan struct{}, s.cfg.QueuedMaxRequests)}
 		c.cond = sync.NewCond(&c.mu)
+		c.host = "/" + nc.RemoteAddr().String()
+		if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
+			c.host = "/" + host
+		}
 		s.mu.Lock()
 		s.conns[c.id] = c
 		s.mu.Unlock()
@@ -171,6 +175,7 @@ type conn struct {
 	s     *Server
 	id    core.ConnID
 	nc    net.Conn
+	host  string // the client's address as Kafka shows it: "/" and the IP
 	slots chan struct{}
 
 	mu       sync.Mutex
@@ -222,7 +227,7 @@ func (c *conn) read() {
 		case <-c.s.quit:
 			return
 		}
-		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body}) {
+		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host}) {
 			return
 		}
 	}

@@ -160,7 +160,7 @@ func (w *world) deliverRequest(c *conn, frame []byte) {
 		}
 		c.checked[seq] = checkedRequest{body, w.now}
 	}
-	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body}
+	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: "/" + c.cl.name}
 	if w.burstWindow == 0 {
 		w.handle(ev)
 		return

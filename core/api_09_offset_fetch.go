@@ -1,0 +1,73 @@
+package core
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// OffsetFetch: v0-9
+//
+// Behavior:
+//   - A partition with no committed offset answers offset -1, metadata ""
+//     (v0, as Kafka's ZooKeeper-backed v0: UNKNOWN_TOPIC_OR_PARTITION).
+//   - v2+ may ask for every committed partition (null topics), and carry
+//     a group-level error code; a group-level error answers no
+//     partitions, as in Kafka.
+//   - v7+ RequireStable: a partition with a commit being written answers
+//     UNSTABLE_OFFSET_COMMIT.
+//   - v8+ ask for several groups, each answered with its own error code.
+
+func (b *Broker) handleOffsetFetch(r Request) {
+	req := r.Body.(*kmsg.OffsetFetchRequest)
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	v := r.Header.Version
+	if v >= 8 {
+		for _, rg := range req.Groups {
+			g := kmsg.NewOffsetFetchResponseGroup()
+			g.Group = rg.Group
+			var tps []TopicPartition
+			for _, t := range rg.Topics {
+				for _, p := range t.Partitions {
+					tps = append(tps, TopicPartition{Topic: t.Topic, Partition: p})
+				}
+			}
+			code, parts := b.groups.fetchOffsets(rg.Group, tps, rg.Topics == nil, req.RequireStable)
+			g.ErrorCode = code
+			for _, fp := range parts {
+				i := len(g.Topics) - 1
+				if i < 0 || g.Topics[i].Topic != fp.tp.Topic {
+					t := kmsg.NewOffsetFetchResponseGroupTopic()
+					t.Topic = fp.tp.Topic
+					g.Topics = append(g.Topics, t)
+					i++
+				}
+				g.Topics[i].Partitions = append(g.Topics[i].Partitions, fp.OffsetFetchResponseGroupTopicPartition)
+			}
+			resp.Groups = append(resp.Groups, g)
+		}
+		b.respond(r, resp)
+		return
+	}
+	var tps []TopicPartition
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			tps = append(tps, TopicPartition{Topic: t.Topic, Partition: p})
+		}
+	}
+	all := req.Topics == nil && v >= 2
+	code, parts := b.groups.fetchOffsets(req.Group, tps, all, v >= 7 && req.RequireStable)
+	resp.ErrorCode = code
+	for _, fp := range parts {
+		i := len(resp.Topics) - 1
+		if i < 0 || resp.Topics[i].Topic != fp.tp.Topic {
+			t := kmsg.NewOffsetFetchResponseTopic()
+			t.Topic = fp.tp.Topic
+			resp.Topics = append(resp.Topics, t)
+			i++
+		}
+		rp := kmsg.NewOffsetFetchResponseTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch, rp.Metadata, rp.ErrorCode = fp.Partition, fp.Offset, fp.LeaderEpoch, fp.Metadata, fp.ErrorCode
+		if v == 0 && rp.ErrorCode == errNone && rp.Offset < 0 {
+			rp.ErrorCode = errUnknownTopic
+		}
+		resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, rp)
+	}
+	b.respond(r, resp)
+}

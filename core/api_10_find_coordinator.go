@@ -1,0 +1,71 @@
+package core
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// FindCoordinator: v0-6
+//
+// Behavior:
+//   - Group keys (key type 0; v0 has only group keys) are served by this
+//     broker, the leader of every partition of __consumer_offsets. The
+//     first request creates the topic (offsets.topic.num.partitions),
+//     and the answer is COORDINATOR_NOT_AVAILABLE until it exists, as in
+//     Kafka.
+//   - Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE: there is
+//     no transaction coordinator. Share keys (type 2) get
+//     INVALID_REQUEST, as from a broker without share groups (and before
+//     v6); an unknown key type gets INVALID_REQUEST.
+//   - v4+ answer each key of CoordinatorKeys; before v4 the one key is
+//     answered at the top level, with an ErrorMessage from v1.
+
+func (b *Broker) handleFindCoordinator(r Request) {
+	req := r.Body.(*kmsg.FindCoordinatorRequest)
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	v := r.Header.Version
+	if v < 4 {
+		code, msg := b.coordinatorFor(req.CoordinatorType, req.CoordinatorKey, v)
+		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = code, -1, "", -1
+		if code == errNone {
+			resp.NodeID, resp.Host, resp.Port = int32(b.cfg.BrokerID), b.cfg.AdvertisedListener.Host, b.cfg.AdvertisedListener.Port
+		} else if msg != "" {
+			resp.ErrorMessage = errMsg(msg)
+		}
+		b.respond(r, resp)
+		return
+	}
+	for _, key := range req.CoordinatorKeys {
+		c := kmsg.NewFindCoordinatorResponseCoordinator()
+		c.Key = key
+		code, msg := b.coordinatorFor(req.CoordinatorType, key, v)
+		c.ErrorCode, c.NodeID, c.Host, c.Port = code, -1, "", -1
+		if code == errNone {
+			c.NodeID, c.Host, c.Port = int32(b.cfg.BrokerID), b.cfg.AdvertisedListener.Host, b.cfg.AdvertisedListener.Port
+		} else if msg != "" {
+			c.ErrorMessage = errMsg(msg)
+		}
+		resp.Coordinators = append(resp.Coordinators, c)
+	}
+	b.respond(r, resp)
+}
+
+// coordinatorFor says whether this broker coordinates keys of keyType.
+func (b *Broker) coordinatorFor(keyType int8, key string, version int16) (int16, string) {
+	switch keyType {
+	case 0:
+		b.groups.ensureTopic()
+		if b.topics[OffsetsTopic] == nil {
+			return errCoordinatorNotAvailable, "the offsets topic is being created"
+		}
+		if p := b.partitionOf(OffsetsTopic, b.groups.partitionOf(key)); p == nil || p.offline {
+			return errCoordinatorNotAvailable, "the group's offsets partition is offline"
+		}
+		return errNone, ""
+	case 1:
+		return errCoordinatorNotAvailable, "transactions are not supported"
+	case 2:
+		if version < 6 {
+			return errInvalidRequest, "share coordinators need FindCoordinator v6"
+		}
+		return errInvalidRequest, "share groups are not supported"
+	}
+	return errInvalidRequest, "unknown coordinator type"
+}

@@ -1,0 +1,17 @@
+package core
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// Heartbeat: v0-4
+//
+// Behavior: keeps the member's session; REBALANCE_IN_PROGRESS tells it to
+// rejoin, ILLEGAL_GENERATION and UNKNOWN_MEMBER_ID that it fell out, and
+// FENCED_INSTANCE_ID (v3+) that another member took its
+// group.instance.id. While the group loads, the answer is a blind success.
+
+func (b *Broker) handleHeartbeat(r Request) {
+	req := r.Body.(*kmsg.HeartbeatRequest)
+	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	resp.ErrorCode = b.groups.heartbeat(req.Group, req.MemberID, req.InstanceID, req.Generation)
+	b.respond(r, resp)
+}

@@ -1,0 +1,40 @@
+package core
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// LeaveGroup: v0-5
+//
+// Behavior:
+//   - v0-2 carry one member id; v3+ a batch of members, each by member id
+//     or (administrative removal) by group.instance.id alone.
+//   - v3+ answer each member; v0-2 carry only one error: the top-level
+//     one, else the member's.
+
+func (b *Broker) handleLeaveGroup(r Request) {
+	req := r.Body.(*kmsg.LeaveGroupRequest)
+	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	var members []leaveMember
+	if r.Header.Version < 3 {
+		members = []leaveMember{{memberID: req.MemberID}}
+	} else {
+		for _, m := range req.Members {
+			members = append(members, leaveMember{memberID: m.MemberID, instanceID: m.InstanceID})
+		}
+	}
+	resp.ErrorCode = b.groups.leave(req.Group, members)
+	if r.Header.Version < 3 {
+		if resp.ErrorCode == errNone && len(members) == 1 {
+			resp.ErrorCode = members[0].code
+		}
+		b.respond(r, resp)
+		return
+	}
+	if resp.ErrorCode == errNone {
+		for _, m := range members {
+			rm := kmsg.NewLeaveGroupResponseMember()
+			rm.MemberID, rm.InstanceID, rm.ErrorCode = m.memberID, m.instanceID, m.code
+			resp.Members = append(resp.Members, rm)
+		}
+	}
+	b.respond(r, resp)
+}

@@ -1,0 +1,53 @@
+package core
+
+import "math"
+
+// GroupConfig is the group coordinator's part of the broker configuration,
+// with Kafka's property names and defaults.
+type GroupConfig struct {
+	MinSessionTimeoutMs     int32 // group.min.session.timeout.ms
+	MaxSessionTimeoutMs     int32 // group.max.session.timeout.ms
+	MaxSize                 int32 // group.max.size: members per group
+	InitialRebalanceDelayMs int32 // group.initial.rebalance.delay.ms
+
+	OffsetsPartitions     int32 // offsets.topic.num.partitions
+	OffsetsSegmentBytes   int32 // offsets.topic.segment.bytes
+	OffsetsRetentionMs    int64 // offsets.retention.minutes, in ms
+	OffsetsCheckMs        int64 // offsets.retention.check.interval.ms
+	OffsetMetadataMax     int32 // offset.metadata.max.bytes (characters, as Kafka counts them)
+	OffsetsLoadBufferSize int32 // offsets.load.buffer.size: bytes read per step of a load
+	OffsetsCommitTimeout  int32 // offsets.commit.timeout.ms
+}
+
+// OffsetsTopic is the internal topic that holds committed offsets and
+// group metadata.
+const OffsetsTopic = "__consumer_offsets"
+
+// NewMemberJoinTimeoutMs bounds how long a new member's first JoinGroup may
+// wait for its rebalance (Kafka's GroupCoordinator.NewMemberJoinTimeoutMs).
+const NewMemberJoinTimeoutMs = 5 * 60 * 1000
+
+// groupProperties are the broker properties of the group coordinator.
+var groupProperties = []property{
+	intProp("group.min.session.timeout.ms", "6000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Groups.MinSessionTimeoutMs = int32(n) }, ""),
+	intProp("group.max.session.timeout.ms", "1800000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Groups.MaxSessionTimeoutMs = int32(n) }, ""),
+	intProp("group.max.size", "2147483647", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.MaxSize = int32(n) }, ""),
+	intProp("group.initial.rebalance.delay.ms", "3000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Groups.InitialRebalanceDelayMs = int32(max(n, 0)) }, ""),
+	intProp("offsets.topic.num.partitions", "50", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsPartitions = int32(n) }, ""),
+	intProp("offsets.topic.segment.bytes", "104857600", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsSegmentBytes = int32(n) }, ""),
+	intProp("offsets.retention.minutes", "10080", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsRetentionMs = n * 60000 }, ""),
+	intProp("offsets.retention.check.interval.ms", "600000", 1, math.MaxInt64, func(c *Config, n int64) { c.Groups.OffsetsCheckMs = n }, ""),
+	intProp("offset.metadata.max.bytes", "4096", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetMetadataMax = int32(n) }, ""),
+	intProp("offsets.load.buffer.size", "5242880", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsLoadBufferSize = int32(n) }, ""),
+	intProp("offsets.commit.timeout.ms", "5000", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsCommitTimeout = int32(n) }, ""),
+	// One replica acknowledges every write here, and the offsets topic is
+	// written uncompressed: accepted with Kafka's ranges, no effect.
+	ignoredRangeProp("offsets.commit.required.acks", "-1", -1, math.MaxInt16),
+	ignoredRangeProp("offsets.topic.compression.codec", "0", 0, 4),
+}
+
+func init() { properties = append(properties, groupProperties...) }
+
+func ignoredRangeProp(name, def string, min, max int64) property {
+	return intProp(name, def, min, max, func(*Config, int64) {}, "")
+}
