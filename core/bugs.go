@@ -34,5 +34,9 @@ const (
 	// BugLongPollNotWoken leaves parked fetches parked when new data
 	// arrives: they wait their full MaxWaitMs.
 	BugLongPollNotWoken
+	// BugStaleGenerationCommit accepts an OffsetCommit from a member of
+	// the group whose generation is not the group's: a member that missed
+	// a rebalance overwrites the offsets of a partition it no longer owns.
+	BugStaleGenerationCommit
 	bugCount
 )

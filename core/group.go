@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // The group coordinator: Kafka's classic group protocol (JoinGroup,
@@ -161,6 +163,11 @@ type group struct {
 	joinDelay      int64  // the initial delay in force
 	joinRemaining  int64  // what the initial delay may still extend by
 	syncSeq        uint64
+
+	// stored: the group's metadata is in __consumer_offsets (a replayed
+	// record, not a tombstone): it survives with no members and no
+	// offsets, as Kafka loads it.
+	stored bool
 
 	offsets map[TopicPartition]*committed
 	// inflight counts, per partition, the commits being written: offsets
@@ -601,6 +608,7 @@ func (gc *groupCoordinator) newMemberJoin(r Request, g *group, p joinParams) {
 	}
 	if p.requireKnownMember {
 		g.pending[id] = gc.schedule(timerPending, g, id, int64(p.sessionTimeoutMs))
+		gc.b.cover(cover.GroupMemberIDRequired)
 		gc.replyJoin(r, joinError(id, errMemberIDRequired))
 		return
 	}
@@ -713,6 +721,7 @@ func (gc *groupCoordinator) updateMember(m *member, p joinParams, r *Request) {
 // joins with no member id; it takes over the member under a new id, and
 // the old id is fenced.
 func (gc *groupCoordinator) replaceStatic(r Request, g *group, oldID, newID string, p joinParams) {
+	gc.b.cover(cover.GroupStaticMemberReplaced)
 	oldLeader := g.leaderOrEmpty()
 	m := g.member(oldID)
 	gc.answerJoin(m, joinError(oldID, errFencedInstanceID))
@@ -865,6 +874,7 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 		gc.storeGroup(g, nil, func(int16) {})
 		return
 	}
+	gc.b.cover(cover.GroupRebalanceCompleted)
 	name := g.selectProtocol()
 	g.protocolName = &name
 	g.subscribed = g.computeSubscribed()
@@ -919,6 +929,7 @@ func (gc *groupCoordinator) onHeartbeatExpired(g *group, m *member) {
 		m.hbSeq = 0
 		return
 	}
+	gc.b.cover(cover.GroupSessionExpired)
 	gc.removeMemberAndUpdate(g, m)
 }
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 var errUnstableOffsetCommit = kerr.UnstableOffsetCommit.Code
@@ -53,6 +55,9 @@ func (gc *groupCoordinator) commit(p commitParams, done func()) {
 	}
 	if !p.unchecked {
 		if code := gc.validateCommit(g, p); code != errNone {
+			if code == errIllegalGeneration {
+				gc.b.cover(cover.GroupStaleCommitRejected)
+			}
 			fail(code)
 			gc.dropIfUnused(g)
 			return
@@ -82,8 +87,8 @@ func (gc *groupCoordinator) validateCommit(g *group, p commitParams) int16 {
 		if code := g.validateMember(p.memberID, p.instanceID); code != errNone {
 			return code
 		}
-		if p.generation != g.generation {
-			return errIllegalGeneration
+		if p.generation != g.generation && !bugOn(BugStaleGenerationCommit) {
+			return errIllegalGeneration // BUG SITE (simbugs): BugStaleGenerationCommit skips this check.
 		}
 		return errNone
 	case g.state != groupEmpty:

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // The durable copy of the coordinator's state: records in
@@ -214,6 +216,7 @@ func (gc *groupCoordinator) replay(part int32, batch []byte, h BatchHeader) {
 	if h.Attributes&AttrControl != 0 {
 		return
 	}
+	gc.b.cover(cover.GroupOffsetsReplayed)
 	it, err := newRecordIter(batch, h, int(gc.b.cfg.MessageMaxBytes)+len(batch))
 	if err != nil {
 		return
@@ -253,6 +256,7 @@ func (gc *groupCoordinator) replay(part int32, batch []byte, h BatchHeader) {
 			g := gc.loadingGroup(k.Group, part)
 			if r.Value == nil {
 				g.resetMembership()
+				g.stored = false
 				continue
 			}
 			var v kmsg.GroupMetadataValue
@@ -284,6 +288,7 @@ func (g *group) resetMembership() {
 // members, or Empty.
 func (g *group) restore(v kmsg.GroupMetadataValue) {
 	g.resetMembership()
+	g.stored = true
 	pt := v.ProtocolType
 	g.protocolType = &pt
 	g.generation, g.protocolName, g.leader, g.stateMs = v.Generation, v.Protocol, v.Leader, v.CurrentStateTimestamp
@@ -318,7 +323,7 @@ func (gc *groupCoordinator) loaded(part int32) {
 		if g.part != part {
 			continue
 		}
-		if len(g.members) == 0 && len(g.offsets) == 0 {
+		if !g.stored && len(g.offsets) == 0 {
 			delete(gc.groups, id) // deleted: its tombstones were replayed
 			continue
 		}

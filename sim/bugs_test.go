@@ -73,6 +73,11 @@ var deliberateBugs = []deliberateBug{
 	// First caught at seed 1.
 	{"LongPollNotWoken", func(on bool) { core.SetBug(core.BugLongPollNotWoken, on) }, 10,
 		[]string{"slow-fetch"}},
+	// The coordinator accepts a commit whose generation is not the
+	// group's: a group member's commit sent with its previous generation
+	// after it synced a new one is acknowledged. First caught at seed 6.
+	{"StaleGenerationCommit", func(on bool) { core.SetBug(core.BugStaleGenerationCommit, on) }, 40,
+		[]string{"stale-commit"}},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

@@ -11,6 +11,9 @@ const (
 	OpListOffsets                   // one ListOffsets request over some partitions
 	OpAdmin                         // one CreateTopics, CreatePartitions or Metadata request
 	OpSeek                          // a consumer moved its position (Partition, Offset) itself
+	OpSync                          // a group member's SyncGroup: its assignment for a generation
+	OpCommit                        // a group member's OffsetCommit of one partition (Partition, Offset)
+	OpOffsetFetch                   // a group member's OffsetFetch (Committed)
 )
 
 func (k OpKind) String() string {
@@ -25,6 +28,12 @@ func (k OpKind) String() string {
 		return "admin"
 	case OpSeek:
 		return "seek"
+	case OpSync:
+		return "sync-group"
+	case OpCommit:
+		return "offset-commit"
+	case OpOffsetFetch:
+		return "offset-fetch"
 	}
 	return "unknown"
 }
@@ -81,6 +90,28 @@ type Op struct {
 	// for Metadata, the partition count seen per topic.
 	Admin string
 	Seen  map[string]int32
+
+	// Group operations (the group simGroup): the Member id and the
+	// Generation the request carried. Sync: the partitions the member
+	// was Assigned and, from the leader, the assignment it Sent. Commit:
+	// Partition and Offset, with ErrorCode. OffsetFetch: what was
+	// Committed.
+	Member   string
+	Instance string // a static member's group.instance.id, or ""
+	// Earlier: a static member's earlier member ids (its instance
+	// rejoined under new ones), newest last.
+	Earlier    []string
+	Generation int32
+	Assigned   []int32
+	Sent       map[string][]int32
+	Committed  []CommittedOffset
+}
+
+// CommittedOffset is one partition's committed offset as an OffsetFetch
+// answered it (-1: none).
+type CommittedOffset struct {
+	Partition int32
+	Offset    core.Offset
 }
 
 // ListedOffset is one partition of a ListOffsets: asked for Timestamp

@@ -34,12 +34,18 @@ func (w *world) drawPolicy() {
 	case r < 0.8:
 		p.flushMessages = 2 + w.rng.Int64N(30)
 	}
-	if p.flushMessages != math.MaxInt64 {
-		if w.rng.IntN(2) == 0 {
-			set("flush.messages", p.flushMessages)
-		} else {
-			w.brokerProps["log.flush.interval.messages"] = strconv.FormatInt(p.flushMessages, 10)
-		}
+	// The broker's default also governs __consumer_offsets: it is 1
+	// unless the seed draws a broker-level policy, so that committed
+	// offsets and group metadata are durable once acknowledged (a
+	// broker-level flush.messages above 1 makes crashes process crashes).
+	// An unset workload policy is then set on the topic itself.
+	brokerLevel := p.flushMessages != math.MaxInt64 && w.rng.IntN(2) == 0
+	switch {
+	case brokerLevel:
+		w.brokerProps["log.flush.interval.messages"] = strconv.FormatInt(p.flushMessages, 10)
+	default:
+		w.brokerProps["log.flush.interval.messages"] = "1"
+		set("flush.messages", p.flushMessages)
 	}
 	if w.rng.IntN(2) == 0 {
 		set("flush.ms", 1+w.rng.Int64N(3000))

@@ -141,7 +141,8 @@ type world struct {
 	admin      *admin
 	producers  []*producer
 	consumers  []*consumer
-	probe      *producer // the liveness phase's writer, or nil
+	members    []*groupMember // the consumer group's members
+	probe      *producer      // the liveness phase's writer, or nil
 	faults     []fault
 	ackedEnd   []core.Offset // per partition: end of the highest acknowledged batch
 
@@ -262,6 +263,14 @@ func (w *world) drawBroker() {
 		"auto.create.topics.enable": "false",
 		"log.segment.bytes":         strconv.FormatInt(segment, 10),
 		"log.index.interval.bytes":  strconv.FormatInt(index, 10),
+		// group members' sessions are short, so that the run sees them
+		// expire; the initial rebalance delay is drawn
+		"group.min.session.timeout.ms":     "500",
+		"group.initial.rebalance.delay.ms": strconv.Itoa(w.rng.IntN(1000)),
+		"offsets.topic.num.partitions":     strconv.Itoa(1 + w.rng.IntN(8)),
+		// Offsets never expire within a run, so the group is never
+		// deleted and its generations only grow (the checks rely on it).
+		"offsets.retention.check.interval.ms": "9223372036854775807",
 	}
 	w.mix = append(w.mix, fmt.Sprintf("segment=%d index=%d", segment, index))
 	p := w.rng.Float64()
@@ -306,6 +315,9 @@ func (w *world) drawClients() {
 	}
 	for i := 0; i < nc; i++ {
 		w.consumers = append(w.consumers, newConsumer(w, fmt.Sprintf("c%d", i), i == 0))
+	}
+	for i := range w.rng.IntN(4) {
+		w.members = append(w.members, w.newGroupMember(fmt.Sprintf("g%d", i)))
 	}
 	w.mix = append(w.mix, fmt.Sprintf("partitions=%d producers=%d(idempotent %d, acks=0 %d) consumers=%d",
 		w.partitions, np, idem, acks0, nc))
@@ -369,6 +381,9 @@ func (w *world) topicReady() {
 	}
 	for _, c := range w.consumers {
 		c.start()
+	}
+	for _, m := range w.members {
+		m.start()
 	}
 	for _, f := range w.faults {
 		f.arm(w)
@@ -448,7 +463,25 @@ func (w *world) drained() bool {
 			return false
 		}
 	}
-	return true
+	return w.groupSettled()
+}
+
+// groupSettled says the group's members are all in one generation that
+// assigns every partition, and have committed every acknowledged record.
+func (w *world) groupSettled() bool {
+	if len(w.members) == 0 {
+		return true
+	}
+	owned := map[int32]bool{}
+	for _, m := range w.members {
+		if !m.settled() || m.generation != w.members[0].generation {
+			return false
+		}
+		for _, p := range m.assigned {
+			owned[p] = true
+		}
+	}
+	return len(owned) == int(w.partitions)
 }
 
 func (w *world) lagReport() string {
@@ -465,6 +498,10 @@ func (w *world) lagReport() string {
 	}
 	for _, c := range w.consumers {
 		s += fmt.Sprintf(" %s at %v;", c.cl.name, c.pos)
+	}
+	for _, m := range w.members {
+		s += fmt.Sprintf(" %s state=%d generation=%d assigned=%v pos=%v committed=%v needOffset=%v busy=%v/%v/%v/%v;", m.name, m.state, m.generation,
+			m.assigned, m.pos, m.committed, m.needOffset, m.coordBusy, m.hbOut, m.commitOut, m.fetchOut)
 	}
 	return s
 }
@@ -662,6 +699,7 @@ func (w *world) result() Result {
 	}
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
+	r.Failures = append(r.Failures, checkGroups(&w.hist)...)
 	var lin []string
 	lin, r.Linearized, r.LinearizeWall = checkLinearizable(&w.hist, w.cfg.Seed, w.cfg.VizDir)
 	r.Failures = append(r.Failures, lin...)

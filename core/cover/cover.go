@@ -70,35 +70,59 @@ const (
 	// FetchBelowLogStart: a fetch below the log start was refused with
 	// OFFSET_OUT_OF_RANGE.
 	FetchBelowLogStart
+	// GroupMemberIDRequired: a JoinGroup (v4+) was answered
+	// MEMBER_ID_REQUIRED with the member's new id.
+	GroupMemberIDRequired
+	// GroupRebalanceCompleted: a group's rebalance ended in a new
+	// generation with members.
+	GroupRebalanceCompleted
+	// GroupSessionExpired: a member was removed when its session timed
+	// out.
+	GroupSessionExpired
+	// GroupStaticMemberReplaced: a group.instance.id rejoined under a new
+	// member id, fencing the old one.
+	GroupStaticMemberReplaced
+	// GroupStaleCommitRejected: an OffsetCommit from another generation
+	// was refused with ILLEGAL_GENERATION.
+	GroupStaleCommitRejected
+	// GroupOffsetsReplayed: loading a __consumer_offsets partition
+	// replayed records.
+	GroupOffsetsReplayed
 	pointCount
 )
 
 var names = [pointCount]string{
-	RetentionDeletedSegment: "retention-deleted-segment",
-	TimestampLookup:         "timestamp-lookup",
-	MidBatchRead:            "mid-batch-read",
-	RecoveryCutShort:        "recovery-cut-short",
-	RecoveryCutLength:       "recovery-cut-length",
-	RecoveryCutMagic:        "recovery-cut-magic",
-	RecoveryCutCRC:          "recovery-cut-crc",
-	RecoveryCutOffsets:      "recovery-cut-offsets",
-	RecoveryCutSegment:      "recovery-cut-segment",
-	DedupWindow1:            "dedup-window-1",
-	DedupWindow2:            "dedup-window-2",
-	DedupWindow3:            "dedup-window-3",
-	DedupWindow4:            "dedup-window-4",
-	DedupWindow5:            "dedup-window-5",
-	ListOffsetsDuringAppend: "list-offsets-during-append",
-	SyncCoveredLaterAppends: "sync-covered-later-appends",
-	CompressedBatchAppended: "compressed-batch-appended",
-	LargeBatchAppended:      "large-batch-appended",
-	SegmentRolledByTime:     "segment-rolled-by-time",
-	SegmentRolledBySize:     "segment-rolled-by-size",
-	TimedFlush:              "timed-flush",
-	LogAppendTimeBatch:      "log-append-time-batch",
-	FetchWokenByData:        "fetch-woken-by-data",
-	FetchExpired:            "fetch-expired",
-	FetchBelowLogStart:      "fetch-below-log-start",
+	RetentionDeletedSegment:   "retention-deleted-segment",
+	TimestampLookup:           "timestamp-lookup",
+	MidBatchRead:              "mid-batch-read",
+	RecoveryCutShort:          "recovery-cut-short",
+	RecoveryCutLength:         "recovery-cut-length",
+	RecoveryCutMagic:          "recovery-cut-magic",
+	RecoveryCutCRC:            "recovery-cut-crc",
+	RecoveryCutOffsets:        "recovery-cut-offsets",
+	RecoveryCutSegment:        "recovery-cut-segment",
+	DedupWindow1:              "dedup-window-1",
+	DedupWindow2:              "dedup-window-2",
+	DedupWindow3:              "dedup-window-3",
+	DedupWindow4:              "dedup-window-4",
+	DedupWindow5:              "dedup-window-5",
+	ListOffsetsDuringAppend:   "list-offsets-during-append",
+	SyncCoveredLaterAppends:   "sync-covered-later-appends",
+	CompressedBatchAppended:   "compressed-batch-appended",
+	LargeBatchAppended:        "large-batch-appended",
+	SegmentRolledByTime:       "segment-rolled-by-time",
+	SegmentRolledBySize:       "segment-rolled-by-size",
+	TimedFlush:                "timed-flush",
+	LogAppendTimeBatch:        "log-append-time-batch",
+	FetchWokenByData:          "fetch-woken-by-data",
+	FetchExpired:              "fetch-expired",
+	FetchBelowLogStart:        "fetch-below-log-start",
+	GroupMemberIDRequired:     "group-member-id-required",
+	GroupRebalanceCompleted:   "group-rebalance-completed",
+	GroupSessionExpired:       "group-session-expired",
+	GroupStaticMemberReplaced: "group-static-member-replaced",
+	GroupStaleCommitRejected:  "group-stale-commit-rejected",
+	GroupOffsetsReplayed:      "group-offsets-replayed",
 }
 
 func (p Point) String() string {
