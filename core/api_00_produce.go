@@ -19,6 +19,9 @@ import (
 //     control batches are refused (INVALID_RECORD): transactions are not
 //     offered. Before v8, which introduced INVALID_RECORD, those answers
 //     are CORRUPT_MESSAGE, as Kafka maps them.
+//   - The internal topic __consumer_offsets refuses appends with
+//     INVALID_TOPIC_EXCEPTION, except from the client id "__admin_client",
+//     as in Kafka.
 //   - Batches stay bytes: the broker rewrites the base offset and leader
 //     epoch in the header (and, for LogAppendTime topics, the max
 //     timestamp and CRC) and never decodes records.
@@ -31,6 +34,10 @@ import (
 //     answered once every partition's batch is acknowledgeable (written,
 //     and synced where the flush policy demands it). With one replica the
 //     ISR is the leader, so acks=-1 waits for nothing more.
+
+// adminClientID is the client id Kafka lets append to internal topics
+// (AdminUtils.ADMIN_CLIENT_ID).
+const adminClientID = "__admin_client"
 
 func (b *Broker) handleProduce(r Request) {
 	req := r.Body.(*kmsg.ProduceRequest)
@@ -77,7 +84,7 @@ func (b *Broker) handleProduce(r Request) {
 			*rp = kmsg.NewProduceResponseTopicPartition()
 			rp.Partition, rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = p.Partition, -1, -1, -1
 			pending++
-			b.producePartition(r.Header.Version, t.Topic, p, rp, func(code int16) {
+			b.producePartition(r.Header.Version, r.Header.ClientID, t.Topic, p, rp, func(code int16) {
 				if code != errNone {
 					failed = true
 				}
@@ -90,7 +97,7 @@ func (b *Broker) handleProduce(r Request) {
 
 // producePartition validates and appends one partition's batch, filling rp;
 // done runs exactly once, when rp is final.
-func (b *Broker) producePartition(version int16, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
+func (b *Broker) producePartition(version int16, clientID, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
 	fail := func(code int16, msg string) {
 		if code == errInvalidRecord && version < 8 {
 			code = errCorruptMessage // INVALID_RECORD arrived with v8 (KIP-467)
@@ -108,6 +115,9 @@ func (b *Broker) producePartition(version int16, topicName string, in kmsg.Produ
 		return
 	case p == nil:
 		fail(errUnknownTopic, "")
+		return
+	case topicName == OffsetsTopic && clientID != adminClientID:
+		fail(errInvalidTopic, "cannot append to internal topic "+OffsetsTopic)
 		return
 	case p.offline:
 		fail(errStorage, "the partition's log is offline after a storage error")

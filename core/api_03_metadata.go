@@ -89,6 +89,7 @@ func (b *Broker) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.name
 	mt.Topic, mt.TopicID = &name, t.id
+	mt.IsInternal = name == OffsetsTopic
 	mt.AuthorizedOperations = -2147483648
 	self := int32(b.cfg.BrokerID)
 	for _, p := range t.parts {
@@ -136,5 +137,8 @@ func (b *Broker) addPartitions(t *topic, total int32) {
 		p := newPartition(t, i)
 		t.parts = append(t.parts, p)
 		b.emit(CreateLog{Partition: p.tp, Config: b.cfg.logConfig(t)})
+		if t.name == OffsetsTopic {
+			b.groups.parts[i] = partLoaded // new and empty: nothing to load
+		}
 	}
 }

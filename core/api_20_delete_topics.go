@@ -94,6 +94,9 @@ func (b *Broker) deleteTopic(t *topic, done func(error)) {
 			b.emit(DeleteLog{Partition: p.tp})
 		}
 		b.coordWrite(CoordDelete, zkConfigs+t.name, nil, nil)
+		if t.name == OffsetsTopic {
+			b.groups.unload()
+		}
 		done(nil)
 	})
 }

@@ -349,13 +349,7 @@ func (gc *groupCoordinator) ensureTopic() {
 	gc.creating = true
 	configs := map[string]string{"segment.bytes": strconv.Itoa(int(gc.cfg.OffsetsSegmentBytes))}
 	gc.b.createTopic(OffsetsTopic, n, configs, func(t *topic, err error) {
-		gc.creating = false
-		if err != nil {
-			return
-		}
-		for _, p := range t.parts {
-			gc.parts[p.tp.Partition] = partLoaded // new and empty
-		}
+		gc.creating = false // addPartitions marked the new partitions loaded
 	})
 }
 
