@@ -1,8 +1,8 @@
 package main
 
-// A real broker for the tests that need one: TestMain builds the cloudkafka
-// binary once, and startBroker runs it as a process on a free loopback port
-// with its own data directory. Every wait is bounded and says what it
+// The tests run ckctl in-process against a real broker: TestMain builds the
+// cloudkafka binary once, and startBroker runs it as a process on a free
+// loopback port with its own data directory. Every wait is bounded and says what it
 // waited for.
 
 import (

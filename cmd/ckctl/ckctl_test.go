@@ -7,19 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// newCluster starts an in-memory single-broker cluster for the test.
+// newCluster starts a single broker process for the test.
 func newCluster(t *testing.T) string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatalf("starting kfake cluster: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return strings.Join(c.ListenAddrs(), ",")
+	return startBroker(t)
 }
 
 // ckctl runs one invocation in-process and returns its exit code and output.
