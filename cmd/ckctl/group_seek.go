@@ -97,13 +97,15 @@ func groupSeek(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("fetching the committed offsets of group %q: %w", group, err)
 		}
+		var only kadm.TopicsSet // nil: every partition of topics
 		if len(topics) == 0 {
-			topics = old.Partitions().Topics()
+			only = old.Partitions()
+			topics = only.Topics()
 			if len(topics) == 0 {
 				return fmt.Errorf("group %q has no committed offsets to reset; name the topics with --topics", group)
 			}
 		}
-		plan, err := seekPlan(actx, adm, group, topics, old, target)
+		plan, err := seekPlan(actx, adm, group, topics, only, old, target)
 		if err != nil {
 			return err
 		}
@@ -143,8 +145,9 @@ type seekRow struct {
 	err       error // resolving or committing failed
 }
 
-// seekPlan resolves the new offset of every partition of topics.
-func seekPlan(ctx context.Context, adm *kadm.Client, group string, topics []string,
+// seekPlan resolves the new offset of every partition of topics, or only of
+// those in only when it is not nil.
+func seekPlan(ctx context.Context, adm *kadm.Client, group string, topics []string, only kadm.TopicsSet,
 	old kadm.OffsetResponses, target seekTarget) ([]seekRow, error) {
 	starts, err := adm.ListStartOffsets(ctx, topics...)
 	if err != nil {
@@ -167,6 +170,9 @@ func seekPlan(ctx context.Context, adm *kadm.Client, group string, topics []stri
 	}
 	var plan []seekRow
 	ends.Each(func(end kadm.ListedOffset) {
+		if only != nil && !only.Lookup(end.Topic, end.Partition) {
+			return
+		}
 		r := seekRow{topic: end.Topic, partition: end.Partition, old: -1, err: end.Err}
 		if o, ok := old.Lookup(end.Topic, end.Partition); ok && o.Err == nil {
 			r.old = o.At

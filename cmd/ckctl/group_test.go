@@ -269,6 +269,14 @@ func TestGroupSeek(t *testing.T) {
 	mustCkctl(t, b, "", "group", "seek", "g", "--to", "1", "--topics", "events,other")
 	checkCommitted(t, b, "g", map[string]map[int32]int64{"events": {0: 1, 1: 1}, "other": {0: 1}})
 
+	// Without --topics only the committed partitions move.
+	commitOffsets(t, b, "half", map[string]map[int32]int64{"events": {1: 4}})
+	out = mustCkctl(t, b, "", "group", "seek", "half", "--to", "earliest")
+	if hasLinePrefixFields(out, "events", "0") {
+		t.Errorf("seek half: got %q; want no row for events partition 0 (never committed)", out)
+	}
+	checkCommitted(t, b, "half", map[string]map[int32]int64{"events": {1: 0}})
+
 	// A new group may be seeded with --topics; without it there is nothing
 	// to reset.
 	mustCkctl(t, b, "", "group", "seek", "fresh", "--to", "earliest", "--topics", "other")
