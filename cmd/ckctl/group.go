@@ -169,7 +169,7 @@ func printGroup(w io.Writer, l kadm.DescribedGroupLag) error {
 		if r.Member != nil {
 			member, client, host = r.Member.MemberID, dash(r.Member.ClientID), dash(r.Member.ClientHost)
 		}
-		current, end, lag, perr := "-", "-", "-", ""
+		current, end, lag, perr := "-", "-", "-", "" // perr: a tab and the error, if any
 		if r.Commit.At >= 0 {
 			current = strconv.FormatInt(r.Commit.At, 10)
 		}
@@ -177,11 +177,11 @@ func printGroup(w io.Writer, l kadm.DescribedGroupLag) error {
 			end = strconv.FormatInt(r.End.Offset, 10)
 		}
 		if r.Err != nil {
-			perr = r.Err.Error()
+			perr = "\t" + r.Err.Error()
 		} else {
 			lag = strconv.FormatInt(r.Lag, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Topic, r.Partition, current, end, lag,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", r.Topic, r.Partition, current, end, lag,
 			member, client, host, perr)
 	}
 	return tw.Flush()

@@ -254,17 +254,17 @@ func seekExecute(ctx context.Context, adm *kadm.Client, e *env, group string, pl
 	fmt.Fprintln(tw, "TOPIC\tPARTITION\tOLD-OFFSET\tNEW-OFFSET\tERROR")
 	failed := 0
 	for _, r := range plan {
-		oldCell, newCell, errCell := "-", "-", ""
+		oldCell, newCell, errCell := "-", "-", "" // errCell: a tab and the error, if any
 		if r.old >= 0 {
 			oldCell = strconv.FormatInt(r.old, 10)
 		}
 		if r.err != nil {
 			failed++
-			errCell = r.err.Error()
+			errCell = "\t" + r.err.Error()
 		} else {
 			newCell = strconv.FormatInt(r.new, 10)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.topic, r.partition, oldCell, newCell, errCell)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s%s\n", r.topic, r.partition, oldCell, newCell, errCell)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
