@@ -7,19 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// newCluster starts an in-memory single-broker cluster for the test.
+// newCluster starts a single broker process for the test.
 func newCluster(t *testing.T) string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatalf("starting kfake cluster: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return strings.Join(c.ListenAddrs(), ",")
+	return startBroker(t)
 }
 
 // ckctl runs one invocation in-process and returns its exit code and output.
@@ -230,4 +223,45 @@ func head(s string) string {
 		return s[:80]
 	}
 	return s
+}
+
+// TestTopicCreateConfigs checks that every -c reaches the broker: the
+// configs read back through DescribeConfigs as topic-level settings.
+func TestTopicCreateConfigs(t *testing.T) {
+	b := startBroker(t)
+	mustCkctl(t, b, "", "topic", "create", "short", "-p", "1", "-c", "retention.ms=1000",
+		"--config", "segment.bytes=1048576", "-c", "max.message.bytes=2048")
+	rcs, err := testAdmin(t, b).DescribeTopicConfigs(bounded(t, 10*time.Second), "short")
+	if err != nil {
+		t.Fatalf("DescribeConfigs short: %v", err)
+	}
+	want := map[string]string{"retention.ms": "1000", "segment.bytes": "1048576", "max.message.bytes": "2048"}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			t.Fatalf("DescribeConfigs short: %v", rc.Err)
+		}
+		for _, c := range rc.Configs {
+			w, ok := want[c.Key]
+			if !ok {
+				continue
+			}
+			delete(want, c.Key)
+			if c.MaybeValue() != w || c.Source.String() != "DYNAMIC_TOPIC_CONFIG" {
+				t.Errorf("config %s: got %q from %v; want %q from DYNAMIC_TOPIC_CONFIG", c.Key, c.MaybeValue(), c.Source, w)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("DescribeConfigs short: configs %v missing", want)
+	}
+	out := mustCkctl(t, b, "", "topic", "describe", "short")
+	if !hasLineFields(out, "retention.ms", "1000", "DYNAMIC_TOPIC_CONFIG") {
+		t.Errorf("topic describe short: got %q; want a line \"retention.ms 1000 DYNAMIC_TOPIC_CONFIG\"", out)
+	}
+	// The broker, not ckctl, decides which configs and values exist: an
+	// invalid value comes back as the broker's INVALID_CONFIG naming it.
+	code, _, errOut := ckctl(t, b, "", "topic", "create", "bad", "-c", "retention.ms=soon")
+	if code != 1 || !strings.Contains(errOut, "INVALID_CONFIG") || !strings.Contains(errOut, "retention.ms") {
+		t.Errorf("create with retention.ms=soon: got exit %d, stderr %q; want 1 and INVALID_CONFIG naming retention.ms", code, errOut)
+	}
 }

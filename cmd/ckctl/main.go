@@ -1,6 +1,7 @@
 // Command ckctl is the Cloud Kafka operator CLI, in the spirit of rpk: it
 // creates, lists, describes and deletes topics, produces lines from standard
-// input and consumes partitions directly (no consumer group).
+// input, consumes partitions directly (no consumer group), and lists,
+// describes, deletes and resets the offsets of consumer groups.
 //
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
 //	ckctl [-b host:port,...] topic list
@@ -8,6 +9,10 @@
 //	ckctl [-b host:port,...] topic delete NAME
 //	ckctl [-b host:port,...] produce TOPIC [-k key] [-p partition] [-v]
 //	ckctl [-b host:port,...] consume TOPIC [-o earliest|latest|N] [-n count] [-p partition]
+//	ckctl [-b host:port,...] group list
+//	ckctl [-b host:port,...] group describe GROUP...
+//	ckctl [-b host:port,...] group delete GROUP...
+//	ckctl [-b host:port,...] group seek GROUP --to earliest|latest|OFFSET|--to-timestamp MS [--topics t1,t2] [--dry-run]
 //
 // The brokers default to $CKCTL_BROKERS, else 127.0.0.1:9092. Every failure
 // prints one line to standard error and exits non-zero.

@@ -29,6 +29,16 @@ commands:
   topic delete NAME
   produce TOPIC [-k key] [-p partition] [-v]
   consume TOPIC [-o earliest|latest|N] [-n count] [-p partition] [-idle 2s]
+  group list
+  group describe GROUP...
+  group delete GROUP...
+  group seek GROUP --to earliest|latest|OFFSET [--topics t1,t2] [--dry-run]
+  group seek GROUP --to-timestamp MS [--topics t1,t2] [--dry-run]
+
+topic create -c is repeatable and passes any topic config (key=value) to
+the broker, which validates it. group seek needs an inactive group (no
+members) and resets the committed offsets of --topics, or else of every
+partition the group has committed.
 
 The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `.
 `
@@ -85,6 +95,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return produceCommand(ctx, e, rest)
 	case "consume":
 		return consumeCommand(ctx, e, rest)
+	case "group", "groups":
+		return groupCommand(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
