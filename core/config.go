@@ -304,11 +304,11 @@ func DefaultConfig() Config {
 	return c
 }
 
-// Validate checks cross-property constraints.
+// Validate checks cross-property constraints. Kafka sets none between
+// message.max.bytes and socket.request.max.bytes: a batch larger than the
+// request limit cannot arrive, so the smaller of the two is the effective
+// bound on a stored batch (see batchBytesMax).
 func (c Config) Validate() error {
-	if c.MessageMaxBytes > c.RequestMaxBytes {
-		return fmt.Errorf("message.max.bytes (%d) must not exceed socket.request.max.bytes (%d)", c.MessageMaxBytes, c.RequestMaxBytes)
-	}
 	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 {
 		return fmt.Errorf("internal limits must be positive")
 	}

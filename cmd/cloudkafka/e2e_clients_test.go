@@ -267,6 +267,15 @@ func TestKafkaGoClientFetch(t *testing.T) {
 	kafkaGoClientRoundTrip(t, b, "kafkago-client", 10, 100, 1000)
 }
 
+// TestMessageMaxBytesAboveRequestLimit starts the broker with Kafka's
+// common test setting message.max.bytes=200000000, larger than the default
+// socket.request.max.bytes (104857600), which Kafka accepts. A 2 MiB record
+// (over the default message.max.bytes) is produced and fetched back.
+func TestMessageMaxBytesAboveRequestLimit(t *testing.T) {
+	b := startBroker(t, "message.max.bytes=200000000")
+	kafkaGoClientRoundTrip(t, b, "big-messages", 10, 2<<20)
+}
+
 // kafkaGoClientRoundTrip creates topic (one partition) with kafka-go's
 // Client, produces one record per entry of padBytes (a value carrying its
 // sequence number and that many bytes of padding) in one request, and
