@@ -31,6 +31,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: cloudkafka [server.properties] [--override key=value ...]")
 		os.Exit(2)
 	}
+	for _, name := range cfg.NoEffect() {
+		logger.Printf("%s=%s: accepted, no effect", name, cfg.Set[name])
+	}
 	srv, err := realio.Start(cfg, logger.Printf)
 	if err != nil {
 		logger.Printf("failed to start: %v", err)
