@@ -1,6 +1,7 @@
 package core_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,6 +157,58 @@ func TestPropertyMeaning(t *testing.T) {
 	}
 }
 
+// kafkaTopicConfigVerdicts lists topic-level configs and values with what
+// Kafka's LogConfig (ConfigDef types and ranges, LogConfig.validate)
+// answers to CreateTopics: NONE or INVALID_CONFIG.
+var kafkaTopicConfigVerdicts = []struct {
+	name, value string
+	kafka       bool // true: Kafka creates the topic
+	rule        string
+}{
+	{"min.insync.replicas", "2", true, "INT atLeast(1)"},
+	{"min.insync.replicas", "0", false, "INT atLeast(1)"},
+	{"retention.bytes", "-5", true, "LONG, no range"},
+	{"retention.ms", "-1", true, "LONG atLeast(-1)"},
+	{"retention.ms", "-2", false, "LONG atLeast(-1)"},
+	{"unclean.leader.election.enable", "TRUE", true, "BOOLEAN, any case"},
+	{"unclean.leader.election.enable", "yes", false, "BOOLEAN"},
+	{"max.message.bytes", "200000000", true, "INT atLeast(0)"},
+	{"max.message.bytes", "-1", false, "INT atLeast(0)"},
+	{"max.message.bytes", "2147483648", false, "INT"},
+	{"segment.bytes", "13", false, "INT atLeast(14)"},
+	{"segment.index.bytes", "3", false, "INT atLeast(4)"},
+	{"segment.ms", "0", false, "LONG atLeast(1)"},
+	{"flush.messages", "0", false, "LONG atLeast(1)"},
+	{"flush.ms", "-1", false, "LONG atLeast(0)"},
+	{"index.interval.bytes", "-1", false, "INT atLeast(0)"},
+	{"message.timestamp.type", "LogAppendTime", true, "ValidString.in(CreateTime, LogAppendTime)"},
+	{"message.timestamp.type", "logappendtime", false, "ValidString is case-sensitive"},
+}
+
+func TestTopicConfigBoundsMatchKafka(t *testing.T) {
+	h := newHarness(t, nil)
+	for i, tt := range kafkaTopicConfigVerdicts {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = fmt.Sprintf("t%d", i), 1, 1
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = tt.name, kmsg.StringPtr(tt.value)
+		rt.Configs = append(rt.Configs, c)
+		req.Topics = append(req.Topics, rt)
+		req.ValidateOnly = true
+		seq := h.send(1, 5, req)
+		h.deliverAll()
+		code := h.mustResponse(seq).(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode
+		want := kerr.InvalidConfig.Code
+		if tt.kafka {
+			want = 0
+		}
+		if code != want {
+			t.Errorf("%s=%s: got error %d; want %d, as Kafka (%s)", tt.name, tt.value, code, want, tt.rule)
+		}
+	}
+}
+
 // TestMinInsyncReplicasAboveOne: Kafka accepts min.insync.replicas 2 and
 // refuses acks=all produce with NOT_ENOUGH_REPLICAS while the ISR is
 // smaller; acks=1 is unaffected.
@@ -166,6 +219,7 @@ func TestMinInsyncReplicasAboveOne(t *testing.T) {
 		topic  map[string]string
 	}{
 		{"broker default", map[string]string{"min.insync.replicas": "2"}, nil},
+		{"topic override", nil, map[string]string{"min.insync.replicas": "2"}},
 	} {
 		h := newHarness(t, tt.broker)
 		h.createTopic("t", 1, tt.topic)
