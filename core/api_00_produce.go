@@ -33,7 +33,10 @@ import (
 //     connection so the producer notices, as Kafka does. acks=1 and -1 are
 //     answered once every partition's batch is acknowledgeable (written,
 //     and synced where the flush policy demands it). With one replica the
-//     ISR is the leader, so acks=-1 waits for nothing more.
+//     ISR is the leader, so acks=-1 waits for nothing more; but when the
+//     topic's min.insync.replicas is above 1 an acks=-1 batch is refused
+//     with NOT_ENOUGH_REPLICAS before it is validated or appended, as
+//     Kafka's Partition.appendRecordsToLeader does.
 
 // adminClientID is the client id Kafka lets append to internal topics
 // (AdminUtils.ADMIN_CLIENT_ID).
@@ -84,7 +87,7 @@ func (b *Broker) handleProduce(r Request) {
 			*rp = kmsg.NewProduceResponseTopicPartition()
 			rp.Partition, rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = p.Partition, -1, -1, -1
 			pending++
-			b.producePartition(r.Header.Version, r.Header.ClientID, t.Topic, p, rp, func(code int16) {
+			b.producePartition(r.Header.Version, req.Acks, r.Header.ClientID, t.Topic, p, rp, func(code int16) {
 				if code != errNone {
 					failed = true
 				}
@@ -97,7 +100,7 @@ func (b *Broker) handleProduce(r Request) {
 
 // producePartition validates and appends one partition's batch, filling rp;
 // done runs exactly once, when rp is final.
-func (b *Broker) producePartition(version int16, clientID, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
+func (b *Broker) producePartition(version, acks int16, clientID, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
 	fail := func(code int16, msg string) {
 		if code == errInvalidRecord && version < 8 {
 			code = errCorruptMessage // INVALID_RECORD arrived with v8 (KIP-467)
@@ -121,6 +124,9 @@ func (b *Broker) producePartition(version int16, clientID, topicName string, in 
 		return
 	case p.offline:
 		fail(errStorage, "the partition's log is offline after a storage error")
+		return
+	case acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > isrSize:
+		fail(errNotEnoughReplicas, "the ISR (this broker alone) is smaller than min.insync.replicas")
 		return
 	}
 	h, err := b.validateBatch(p, in.Records)
@@ -196,6 +202,10 @@ func (b *Broker) whenCovered(p *partition, last Offset, fn func(error)) {
 	}
 	panic(fmt.Sprintf("core: offset %d of %s neither committed nor in flight", last, p.tp))
 }
+
+// isrSize is the number of in-sync replicas of every partition: one broker
+// hosts the only replica.
+const isrSize = 1
 
 type produceErr struct {
 	code int16

@@ -9,9 +9,9 @@ import (
 // Fetch: v4-16
 //
 // Behavior:
-//   - Sessionless only: requests with SessionID 0 are answered with
-//     SessionID 0, which tells the client no session was created (KIP-227
-//     allows this); a non-zero SessionID gets FETCH_SESSION_ID_NOT_FOUND.
+//   - No fetch sessions are kept (KIP-227 allows a broker to create none).
+//     Requests are answered as Kafka's FetchManager answers them with a
+//     session cache that is always empty; see fullFetch.
 //   - v13+ address topics by id (UNKNOWN_TOPIC_ID for unknown ids).
 //   - Consumers read up to the high watermark; with no transactions the
 //     last stable offset equals it, for read_committed too.
@@ -46,7 +46,7 @@ type fetchPart struct {
 
 func (b *Broker) handleFetch(r Request) {
 	req := r.Body.(*kmsg.FetchRequest)
-	if req.SessionID != 0 {
+	if !fullFetch(r.Header.Version, req) {
 		resp := req.ResponseKind().(*kmsg.FetchResponse)
 		resp.ErrorCode = errFetchSessionNotFound
 		b.respond(r, resp)
@@ -63,6 +63,28 @@ func (b *Broker) handleFetch(r Request) {
 		}
 	}
 	b.readFetch(fw)
+}
+
+// Fetch session epochs (KIP-227, Kafka's FetchMetadata).
+const (
+	fetchEpochInitial int32 = 0  // full fetch; asks for a new session
+	fetchEpochFinal   int32 = -1 // full fetch; asks for no session
+)
+
+// fullFetch says whether req is a full fetch, one that names every
+// partition it wants, rather than an incremental fetch within a session.
+//
+// Kafka (FetchMetadata.isFull, FetchManager.newContext) treats a request
+// with epoch 0 or -1 as full whatever its SessionID: it closes the session
+// the id names, if any, and for epoch 0 may open a new one. Cloud Kafka has
+// no session to close and opens none, so it answers every full fetch with
+// SessionID 0 in the response; a SessionID of -1, 0 or a stale id makes no
+// difference. Any other epoch continues a session, which cannot exist here:
+// Kafka's answer for a session it does not hold is FETCH_SESSION_ID_NOT_FOUND
+// with no topics, SessionID 0 included. Versions before 7 carry no session
+// fields and are always full (Kafka's FetchMetadata.LEGACY: id 0, epoch -1).
+func fullFetch(version int16, req *kmsg.FetchRequest) bool {
+	return version < 7 || req.SessionEpoch == fetchEpochInitial || req.SessionEpoch == fetchEpochFinal
 }
 
 // fetchTopic resolves a requested topic by name (v4-12) or id (v13+).

@@ -152,7 +152,7 @@ func (b *Broker) answerFromBatches(l *timeLookup, data []byte) (next Offset, ans
 	if len(data) == 0 {
 		return 0, true // nothing below the high watermark any more
 	}
-	maxMessageBytes := b.cfg.topicInt(l.p.topic, "max.message.bytes")
+	batchMax := b.cfg.batchBytesMax(l.p.topic)
 	err := SplitBatches(data, func(batch []byte, _ BatchHeader) error {
 		h, err := CheckBatch(batch)
 		if err != nil {
@@ -162,7 +162,7 @@ func (b *Broker) answerFromBatches(l *timeLookup, data []byte) (next Offset, ans
 		if h.MaxTimestamp < l.ts {
 			return nil // no record of this batch can qualify
 		}
-		off, ts, found, err := findRecordTime(batch, h, l.ts, l.p.logStart, recordsBytesMax(maxMessageBytes, len(batch)))
+		off, ts, found, err := findRecordTime(batch, h, l.ts, l.p.logStart, recordsBytesMax(batchMax, len(batch)))
 		switch {
 		case err != nil:
 			return err

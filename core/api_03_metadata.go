@@ -11,7 +11,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //   - Unknown topics are created when auto.create.topics.enable is on and
 //     the request allows it (v4+ AllowAutoTopicCreation; always for v0-3),
 //     with num.partitions partitions, and are returned in the same
-//     response; an illegal name answers INVALID_TOPIC_EXCEPTION.
+//     response; an illegal name answers INVALID_TOPIC_EXCEPTION, and a
+//     default.replication.factor other than 1 INVALID_REPLICATION_FACTOR
+//     (one broker cannot host more replicas), as Kafka's auto-creation does.
 //   - v10+ returns topic ids; v12 may ask for topics by id.
 //   - Authorized-operations fields answer "not requested" (-2147483648).
 
@@ -61,6 +63,8 @@ func (b *Broker) handleMetadata(r Request) {
 			slot.ErrorCode = errLeaderNotAvailable
 		case b.partitionRoom() < b.cfg.NumPartitions:
 			slot.ErrorCode = errInvalidPartitions
+		case replicationProblem(b.cfg.DefaultReplication) != "":
+			slot.ErrorCode = errInvalidReplication
 		default:
 			g.add()
 			b.createTopic(*rt.Topic, b.cfg.NumPartitions, map[string]string{}, func(t *topic, err error) {

@@ -75,7 +75,7 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 	if b.topics[rt.Topic] != nil || b.creating[rt.Topic] {
 		return 0, nil, errTopicExists, fmt.Sprintf("topic %q already exists", rt.Topic)
 	}
-	parts, rf := rt.NumPartitions, rt.ReplicationFactor
+	parts, rf := rt.NumPartitions, int32(rt.ReplicationFactor)
 	if len(rt.ReplicaAssignment) > 0 {
 		if parts != -1 || rf != -1 {
 			return 0, nil, errInvalidRequest, "both a replica assignment and partitions or replication factor given"
@@ -99,8 +99,8 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 	if room := b.partitionRoom(); parts > room {
 		return 0, nil, errInvalidPartitions, fmt.Sprintf("%d partitions would exceed max.partitions.per.broker (%d more allowed)", parts, room)
 	}
-	if rf != 1 {
-		return 0, nil, errInvalidReplication, fmt.Sprintf("replication factor %d is larger than the 1 available broker", rf)
+	if msg := replicationProblem(rf); msg != "" {
+		return 0, nil, errInvalidReplication, msg
 	}
 	configs := map[string]string{}
 	for _, c := range rt.Configs {
@@ -113,6 +113,18 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 		return 0, nil, errInvalidConfig, err.Error()
 	}
 	return parts, configs, errNone, ""
+}
+
+// replicationProblem says why one broker cannot host rf replicas, in
+// Kafka's words, or returns "" for 1.
+func replicationProblem(rf int32) string {
+	switch {
+	case rf <= 0:
+		return "Replication factor must be larger than 0."
+	case rf > 1:
+		return fmt.Sprintf("Replication factor: %d larger than available brokers: 1.", rf)
+	}
+	return ""
 }
 
 func (b *Broker) fillCreatedConfigs(out *kmsg.CreateTopicsResponseTopic, t *topic) {

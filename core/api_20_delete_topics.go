@@ -21,6 +21,8 @@ var errTopicDeleted = errors.New("topic deleted")
 //     UNKNOWN_SERVER_ERROR.
 //   - An unknown topic answers UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID
 //     when given by id).
+//   - With delete.topic.enable=false every topic answers
+//     TOPIC_DELETION_DISABLED (INVALID_REQUEST before v3), as in Kafka.
 
 func (b *Broker) handleDeleteTopics(r Request) {
 	req := r.Body.(*kmsg.DeleteTopicsRequest)
@@ -46,6 +48,13 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		out := &resp.Topics[i]
 		*out = kmsg.NewDeleteTopicsResponseTopic()
 		out.Topic, out.TopicID = w.name, w.id
+		if !b.cfg.DeleteTopicEnable {
+			out.ErrorCode = errTopicDeletionDisabled
+			if r.Header.Version < 3 {
+				out.ErrorCode = errInvalidRequest
+			}
+			continue
+		}
 		if w.name != nil && w.id != ([16]byte{}) {
 			out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("give a topic name or a topic id, not both")
 			continue

@@ -14,12 +14,15 @@ import (
 // (server.properties). New validates it; every limit here is explicit.
 type Config struct {
 	BrokerID            BrokerID
+	BrokerIDGeneration  bool     // broker.id.generation.enable: bounds broker.id by ReservedBrokerIDMax
+	ReservedBrokerIDMax int32    // reserved.broker.max.id
 	Listener            Endpoint // listeners: where the broker accepts connections
 	AdvertisedListener  Endpoint // advertised.listeners: what Metadata tells clients
 	LogDirs             []string
 	NumPartitions       int32
-	DefaultReplication  int16
+	DefaultReplication  int32 // default.replication.factor: CreateTopics fails unless it is 1
 	AutoCreateTopics    bool
+	DeleteTopicEnable   bool      // delete.topic.enable: false refuses DeleteTopics
 	Log                 LogConfig // broker defaults for topic log settings
 	FlushIntervalMsgs   int64     // log.flush.interval.messages
 	FlushIntervalMs     int64     // log.flush.interval.ms; math.MaxInt64 = never
@@ -29,7 +32,7 @@ type Config struct {
 	QueuedMaxRequests   int       // queued.max.requests: parked requests per broker
 	TimestampType       string    // log.message.timestamp.type
 	RetentionCheckMs    int64     // log.retention.check.interval.ms
-	MinInsyncReplicas   int32     // min.insync.replicas
+	MinInsyncReplicas   int32     // min.insync.replicas: above 1, acks=all produce fails
 	ZookeeperConnect    string    // zookeeper.connect; empty = embedded coordinator
 	ZookeeperSessionMs  int64     // zookeeper.session.timeout.ms
 	PartitionsMax       int32     // max.partitions.per.broker: bound on all partitions
@@ -73,6 +76,9 @@ type property struct {
 	// topic is the topic-level config this broker property provides the
 	// default for (DescribeConfigs synonyms), or "".
 	topic string
+	// noEffect marks a property accepted for compatibility that changes
+	// nothing here; the broker logs it when it is set (see NoEffect).
+	noEffect bool
 }
 
 func intProp(name, def string, min, max int64, set func(*Config, int64), topic string) property {
@@ -103,8 +109,19 @@ func boolProp(name, def string, set func(*Config, bool)) property {
 	}}
 }
 
-func ignoredIntProp(name, def string) property {
-	return intProp(name, def, math.MinInt64, math.MaxInt64, func(*Config, int64) {}, "")
+// ignoredIntProp is a property accepted within Kafka's bounds for it
+// that has no effect here.
+func ignoredIntProp(name, def string, min, max int64) property {
+	return withNoEffect(intProp(name, def, min, max, func(*Config, int64) {}, ""))
+}
+
+func ignoredBoolProp(name, def string) property {
+	return withNoEffect(boolProp(name, def, func(*Config, bool) {}))
+}
+
+func withNoEffect(p property) property {
+	p.noEffect = true
+	return p
 }
 
 const maxLong = "9223372036854775807"
@@ -112,7 +129,11 @@ const maxLong = "9223372036854775807"
 // properties is the table of every property the broker accepts, sorted by
 // name when listed. Names and defaults are Kafka's.
 var properties = []property{
-	intProp("broker.id", "0", 0, math.MaxInt32, func(c *Config, n int64) { c.BrokerID = BrokerID(n) }, ""),
+	// broker.id -1 asks Kafka to generate an id; that is not offered
+	// (Validate says so). The upper bound depends on broker.id.generation.enable.
+	intProp("broker.id", "0", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.BrokerID = BrokerID(n) }, ""),
+	boolProp("broker.id.generation.enable", "true", func(c *Config, b bool) { c.BrokerIDGeneration = b }),
+	intProp("reserved.broker.max.id", "1000", 0, math.MaxInt32, func(c *Config, n int64) { c.ReservedBrokerIDMax = int32(n) }, ""),
 	{name: "listeners", def: "PLAINTEXT://:9092", apply: func(c *Config, v string) error {
 		e, err := parseListener("listeners", v)
 		c.Listener = e
@@ -138,16 +159,18 @@ var properties = []property{
 		}
 		return nil
 	}},
-	intProp("num.partitions", "1", 1, 1<<20, func(c *Config, n int64) { c.NumPartitions = int32(n) }, ""),
-	intProp("default.replication.factor", "1", 1, 1, func(c *Config, n int64) { c.DefaultReplication = int16(n) }, ""),
+	intProp("num.partitions", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.NumPartitions = int32(n) }, ""),
+	intProp("default.replication.factor", "1", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.DefaultReplication = int32(n) }, ""),
 	boolProp("auto.create.topics.enable", "true", func(c *Config, b bool) { c.AutoCreateTopics = b }),
 	intProp("log.segment.bytes", "1073741824", 14, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentBytes = n }, "segment.bytes"),
 	intProp("log.roll.ms", "604800000", 1, math.MaxInt64, func(c *Config, n int64) { c.Log.SegmentMs = n }, "segment.ms"),
 	intProp("log.roll.hours", "168", 1, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentMs = n * 3600000 }, ""),
-	intProp("log.retention.ms", "604800000", -1, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionMs = n }, "retention.ms"),
-	intProp("log.retention.minutes", "10080", -1, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 60000) }, ""),
-	intProp("log.retention.hours", "168", -1, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 3600000) }, ""),
-	intProp("log.retention.bytes", "-1", -1, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionBytes = n }, "retention.bytes"),
+	// Any negative retention means unlimited (-1), as in Kafka; a resolved
+	// retention of 0 is refused by Validate.
+	intProp("log.retention.ms", "604800000", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 1) }, "retention.ms"),
+	intProp("log.retention.minutes", "10080", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 60000) }, ""),
+	intProp("log.retention.hours", "168", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 3600000) }, ""),
+	intProp("log.retention.bytes", "-1", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionBytes = n }, "retention.bytes"),
 	intProp("log.retention.check.interval.ms", "300000", 1, math.MaxInt64, func(c *Config, n int64) { c.RetentionCheckMs = n }, ""),
 	intProp("log.index.interval.bytes", "4096", 0, math.MaxInt32, func(c *Config, n int64) { c.Log.IndexIntervalBytes = int32(n) }, "index.interval.bytes"),
 	intProp("log.index.size.max.bytes", "10485760", 4, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentIndexBytes = int32(n) }, "segment.index.bytes"),
@@ -167,12 +190,12 @@ var properties = []property{
 		return nil
 	}},
 	intProp("message.max.bytes", "1048588", 0, math.MaxInt32, func(c *Config, n int64) { c.MessageMaxBytes = int32(n) }, "max.message.bytes"),
-	intProp("socket.request.max.bytes", "104857600", 1024, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
+	intProp("socket.request.max.bytes", "104857600", 1, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
 	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
-	intProp("queued.max.requests", "500", 1, 1<<20, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
-	intProp("min.insync.replicas", "1", 1, 1, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
-	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}),
-	boolProp("delete.topic.enable", "true", func(*Config, bool) {}),
+	intProp("queued.max.requests", "500", 1, math.MaxInt32, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
+	intProp("min.insync.replicas", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
+	ignoredBoolProp("unclean.leader.election.enable", "false"),
+	boolProp("delete.topic.enable", "true", func(c *Config, b bool) { c.DeleteTopicEnable = b }),
 	{name: "zookeeper.connect", def: "", apply: func(c *Config, v string) error {
 		c.ZookeeperConnect = strings.TrimSpace(v)
 		if c.ZookeeperConnect != "" {
@@ -180,20 +203,22 @@ var properties = []property{
 		}
 		return nil
 	}},
-	intProp("zookeeper.session.timeout.ms", "18000", 1, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperSessionMs = n }, ""),
+	// Only a ZooKeeper ensemble uses it, and zookeeper.connect is refused.
+	withNoEffect(intProp("zookeeper.session.timeout.ms", "18000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperSessionMs = n }, "")),
 	intProp("max.producers.per.partition", "10000", 1, 1<<24, func(c *Config, n int64) { c.ProducersPerPartMax = int(n) }, ""),
 	intProp("max.partitions.per.broker", "100000", 1, 1<<24, func(c *Config, n int64) { c.PartitionsMax = int32(n) }, ""),
-	// Accepted for compatibility with Kafka's sample server.properties;
-	// the runtime sizes these itself.
-	ignoredIntProp("num.network.threads", "3"),
-	ignoredIntProp("num.io.threads", "8"),
-	ignoredIntProp("socket.send.buffer.bytes", "102400"),
-	ignoredIntProp("socket.receive.buffer.bytes", "102400"),
-	ignoredIntProp("num.recovery.threads.per.data.dir", "1"),
-	ignoredIntProp("offsets.topic.replication.factor", "1"),
-	ignoredIntProp("transaction.state.log.replication.factor", "1"),
-	ignoredIntProp("transaction.state.log.min.isr", "1"),
-	ignoredIntProp("zookeeper.connection.timeout.ms", "18000"),
+	// Accepted for compatibility with Kafka's sample server.properties,
+	// within Kafka's bounds (INT, SHORT, atLeast); the runtime sizes these
+	// itself.
+	ignoredIntProp("num.network.threads", "3", 1, math.MaxInt32),
+	ignoredIntProp("num.io.threads", "8", 1, math.MaxInt32),
+	ignoredIntProp("socket.send.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
+	ignoredIntProp("socket.receive.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
+	ignoredIntProp("num.recovery.threads.per.data.dir", "1", 1, math.MaxInt32),
+	ignoredIntProp("offsets.topic.replication.factor", "1", 1, math.MaxInt16),
+	ignoredIntProp("transaction.state.log.replication.factor", "1", 1, math.MaxInt16),
+	ignoredIntProp("transaction.state.log.min.isr", "1", 1, math.MaxInt32),
+	ignoredIntProp("zookeeper.connection.timeout.ms", "18000", math.MinInt32, math.MaxInt32),
 }
 
 // precedence: when both are set, the finer-grained property wins, as in
@@ -271,7 +296,10 @@ func ParseProperties(set map[string]string) (Config, error) {
 	if c.AdvertisedListener == (Endpoint{}) {
 		c.AdvertisedListener = c.Listener
 	}
-	if c.AdvertisedListener.Host == "" || c.AdvertisedListener.Host == "0.0.0.0" {
+	if c.AdvertisedListener.Host == "0.0.0.0" {
+		return c, fmt.Errorf("advertised.listeners cannot use the nonroutable meta-address 0.0.0.0 (listeners is advertised when advertised.listeners is unset); use a routable address")
+	}
+	if c.AdvertisedListener.Host == "" {
 		c.AdvertisedListener.Host = "localhost"
 	}
 	c.Set = set
@@ -304,15 +332,51 @@ func DefaultConfig() Config {
 	return c
 }
 
-// Validate checks cross-property constraints.
+// Validate checks cross-property constraints. Kafka sets none between
+// message.max.bytes and socket.request.max.bytes: a batch larger than the
+// request limit cannot arrive, so the smaller of the two is the effective
+// bound on a stored batch (see batchBytesMax).
 func (c Config) Validate() error {
-	if c.MessageMaxBytes > c.RequestMaxBytes {
-		return fmt.Errorf("message.max.bytes (%d) must not exceed socket.request.max.bytes (%d)", c.MessageMaxBytes, c.RequestMaxBytes)
+	if c.Log.RetentionMs == 0 {
+		return fmt.Errorf("log.retention.ms must be unlimited (-1) or, greater than or equal to 1 (it resolves to 0 from log.retention.ms, log.retention.minutes or log.retention.hours)")
+	}
+	if err := c.validateBrokerID(); err != nil {
+		return err
 	}
 	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 {
 		return fmt.Errorf("internal limits must be positive")
 	}
 	return nil
+}
+
+// validateBrokerID applies Kafka's rule for a broker with ZooKeeper: with
+// broker.id.generation.enable, broker.id is -1 (generate one) up to
+// reserved.broker.max.id; without it, broker.id is at least 0. Generated
+// ids are not offered, so -1 is refused with a reason.
+func (c Config) validateBrokerID() error {
+	id := int32(c.BrokerID)
+	switch {
+	case c.BrokerIDGeneration && (id < -1 || id > c.ReservedBrokerIDMax):
+		return fmt.Errorf("broker.id must be greater than or equal to -1 and not greater than reserved.broker.max.id (%d), got %d", c.ReservedBrokerIDMax, id)
+	case !c.BrokerIDGeneration && id < 0:
+		return fmt.Errorf("broker.id must be greater than or equal to 0, got %d", id)
+	case id == -1:
+		return fmt.Errorf("broker.id -1 (a generated broker id) is not supported; set broker.id")
+	}
+	return nil
+}
+
+// NoEffect lists, sorted, the properties set explicitly that are accepted
+// for compatibility but change nothing here; the runtime logs them.
+func (c Config) NoEffect() []string {
+	var out []string
+	for _, p := range properties {
+		if _, set := c.Set[p.name]; set && p.noEffect {
+			out = append(out, p.name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // BrokerProperties lists every property with its value and whether it was

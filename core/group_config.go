@@ -42,12 +42,8 @@ var groupProperties = []property{
 	intProp("offsets.commit.timeout.ms", "5000", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsCommitTimeout = int32(n) }, ""),
 	// One replica acknowledges every write here, and the offsets topic is
 	// written uncompressed: accepted with Kafka's ranges, no effect.
-	ignoredRangeProp("offsets.commit.required.acks", "-1", -1, math.MaxInt16),
-	ignoredRangeProp("offsets.topic.compression.codec", "0", 0, 4),
+	ignoredIntProp("offsets.commit.required.acks", "-1", -1, math.MaxInt16),
+	ignoredIntProp("offsets.topic.compression.codec", "0", 0, 4),
 }
 
 func init() { properties = append(properties, groupProperties...) }
-
-func ignoredRangeProp(name, def string, min, max int64) property {
-	return intProp(name, def, min, max, func(*Config, int64) {}, "")
-}

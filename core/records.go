@@ -51,10 +51,20 @@ const (
 )
 
 // recordsBytesMax is the decompression limit for a batch of batchBytes
-// bytes in a topic whose max.message.bytes is maxMessageBytes.
+// bytes in a topic whose batches are at most maxMessageBytes (see
+// batchBytesMax).
 func recordsBytesMax(maxMessageBytes int64, batchBytes int) int {
 	n := max(maxMessageBytes, int64(batchBytes)) * recordsExpansionMax
 	return int(min(max(n, recordsBytesFloor), 1<<40))
+}
+
+// batchBytesMax is the largest batch produce can have stored in t: the
+// topic's max.message.bytes, but no more than socket.request.max.bytes,
+// since a batch arrives inside one request. Kafka lets message.max.bytes
+// exceed the request limit (200000000 is a common test setting); the
+// decompression limit stays tied to what can arrive.
+func (c Config) batchBytesMax(t *topic) int64 {
+	return min(c.topicInt(t, "max.message.bytes"), int64(c.RequestMaxBytes))
 }
 
 // Errors of records decoding. A stored batch that fails here was corrupted

@@ -233,6 +233,24 @@ func TestDecompressLimit(t *testing.T) {
 	}
 }
 
+// TestBatchBytesMaxIsBoundByRequestSize: message.max.bytes above
+// socket.request.max.bytes is accepted, as in Kafka, and the largest batch
+// that can be stored is the request limit.
+func TestBatchBytesMaxIsBoundByRequestSize(t *testing.T) {
+	cfg, err := ParseProperties(map[string]string{"message.max.bytes": "200000000"})
+	if err != nil {
+		t.Fatalf("message.max.bytes=200000000 with the default socket.request.max.bytes: got %v; want accepted", err)
+	}
+	tp := &topic{name: "t", configs: map[string]string{}}
+	if got, want := cfg.batchBytesMax(tp), int64(104857600); got != want {
+		t.Errorf("batchBytesMax: got %d; want socket.request.max.bytes %d", got, want)
+	}
+	tp.configs["max.message.bytes"] = "1000"
+	if got := cfg.batchBytesMax(tp); got != 1000 {
+		t.Errorf("batchBytesMax with max.message.bytes=1000: got %d; want 1000", got)
+	}
+}
+
 // TestRecordsMalformed: records that contradict their header are errors.
 func TestRecordsMalformed(t *testing.T) {
 	three := []testRecord{{0, 0}, {1, 10}, {2, 20}}

@@ -148,6 +148,8 @@ var (
 	errTxnalIDAuth             = kerr.TransactionalIDAuthorizationFailed.Code
 	errRequestTimedOut         = kerr.RequestTimedOut.Code
 	errCoordinatorNotAvailable = kerr.CoordinatorNotAvailable.Code
+	errNotEnoughReplicas       = kerr.NotEnoughReplicas.Code
+	errTopicDeletionDisabled   = kerr.TopicDeletionDisabled.Code
 )
 
 // checkEpoch validates a client's CurrentLeaderEpoch (-1 = not given).

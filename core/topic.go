@@ -61,6 +61,15 @@ func validLong(min int64) func(string) error {
 	}
 }
 
+// validBool accepts what Kafka's BOOLEAN config type does: true or false
+// in any case.
+func validBool(v string) error {
+	if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+		return fmt.Errorf("%q is not true or false", v)
+	}
+	return nil
+}
+
 func validInt(min int64) func(string) error {
 	return func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 32)
@@ -93,13 +102,13 @@ var topicConfigs = []topicConfig{
 	{"index.interval.bytes", "log.index.interval.bytes", cfgInt, validInt(0)},
 	{"max.message.bytes", "message.max.bytes", cfgInt, validInt(0)},
 	{"message.timestamp.type", "log.message.timestamp.type", cfgString, validOneOf("CreateTime", "LogAppendTime")},
-	{"min.insync.replicas", "min.insync.replicas", cfgInt, validOneOf("1")},
-	{"retention.bytes", "log.retention.bytes", cfgLong, validLong(-1)},
+	{"min.insync.replicas", "min.insync.replicas", cfgInt, validInt(1)},
+	{"retention.bytes", "log.retention.bytes", cfgLong, validLong(-1 << 63)},
 	{"retention.ms", "log.retention.ms", cfgLong, validLong(-1)},
 	{"segment.bytes", "log.segment.bytes", cfgInt, validInt(14)},
 	{"segment.index.bytes", "log.index.size.max.bytes", cfgInt, validInt(4)},
 	{"segment.ms", "log.roll.ms", cfgLong, validLong(1)},
-	{"unclean.leader.election.enable", "unclean.leader.election.enable", cfgBoolean, validOneOf("true", "false")},
+	{"unclean.leader.election.enable", "unclean.leader.election.enable", cfgBoolean, validBool},
 }
 
 func findTopicConfig(name string) (topicConfig, bool) {

@@ -590,19 +590,23 @@ func testFetchSessions(t *testing.T, c *client, v int16, id [16]byte) {
 	if v < 7 {
 		return // sessions arrived in v7
 	}
-	for _, epoch := range []int32{-1, 0} {
+	// No session is ever opened: epochs 0 and -1 are full fetches whatever
+	// the SessionID, as in Kafka; any other epoch names a missing session.
+	for _, s := range []struct{ id, epoch int32 }{{0, -1}, {-1, -1}, {12345, -1}, {0, 0}, {12345, 0}} {
 		req := fetchReq("f", id, 0, 0)
-		req.SessionID, req.SessionEpoch = 0, epoch
+		req.SessionID, req.SessionEpoch = s.id, s.epoch
 		resp := call[*kmsg.FetchResponse](t, c, v, req)
-		checkCode(t, fmt.Sprintf("sessionless fetch, epoch %d", epoch), resp.ErrorCode, 0)
-		if resp.SessionID != 0 {
-			t.Errorf("SessionID for epoch %d: got %d; want 0 (no session)", epoch, resp.SessionID)
+		checkCode(t, fmt.Sprintf("full fetch, SessionID %d epoch %d", s.id, s.epoch), resp.ErrorCode, 0)
+		if resp.SessionID != 0 || len(resp.Topics) != 1 {
+			t.Errorf("full fetch, SessionID %d epoch %d: got SessionID %d and %d topics; want 0 (no session) and 1", s.id, s.epoch, resp.SessionID, len(resp.Topics))
 		}
 	}
-	req := fetchReq("f", id, 0, 0)
-	req.SessionID, req.SessionEpoch = 12345, 1
-	resp := call[*kmsg.FetchResponse](t, c, v, req)
-	checkCode(t, "fetch with SessionID 12345", resp.ErrorCode, kerr.FetchSessionIDNotFound.Code)
+	for _, s := range []struct{ id, epoch int32 }{{12345, 1}, {0, 1}} {
+		req := fetchReq("f", id, 0, 0)
+		req.SessionID, req.SessionEpoch = s.id, s.epoch
+		resp := call[*kmsg.FetchResponse](t, c, v, req)
+		checkCode(t, fmt.Sprintf("incremental fetch, SessionID %d epoch %d", s.id, s.epoch), resp.ErrorCode, kerr.FetchSessionIDNotFound.Code)
+	}
 }
 
 func testFetchLongPoll(t *testing.T, b *testBroker, c *client, v int16, id [16]byte) {

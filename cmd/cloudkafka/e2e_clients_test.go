@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -256,6 +257,103 @@ func readKafkaGoPartition(t *testing.T, b *broker, topic string, partition int, 
 		got = append(got, seen{partition: int32(m.Partition), offset: m.Offset, key: m.Key, value: m.Value})
 	}
 	return got
+}
+
+// TestKafkaGoClientFetch drives kafka-go's low-level Client: CreateTopics,
+// Produce, then Fetch at once. Client.Fetch sends Fetch v11 with SessionID
+// -1 and SessionEpoch -1, which Kafka answers as a sessionless full fetch.
+func TestKafkaGoClientFetch(t *testing.T) {
+	b := startBroker(t)
+	kafkaGoClientRoundTrip(t, b, "kafkago-client", 10, 100, 1000)
+}
+
+// TestMessageMaxBytesAboveRequestLimit starts the broker with Kafka's
+// common test setting message.max.bytes=200000000, larger than the default
+// socket.request.max.bytes (104857600), which Kafka accepts. A 2 MiB record
+// (over the default message.max.bytes) is produced and fetched back.
+func TestMessageMaxBytesAboveRequestLimit(t *testing.T) {
+	b := startBroker(t, "message.max.bytes=200000000")
+	kafkaGoClientRoundTrip(t, b, "big-messages", 10, 2<<20)
+}
+
+// kafkaGoClientRoundTrip creates topic (one partition) with kafka-go's
+// Client, produces one record per entry of padBytes (a value carrying its
+// sequence number and that many bytes of padding) in one request, and
+// fetches them back from offset 0 with Client.Fetch.
+func kafkaGoClientRoundTrip(t *testing.T, b *broker, topic string, padBytes ...int) {
+	t.Helper()
+	cl := &segkafka.Client{Addr: segkafka.TCP(b.addr), Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	created, err := cl.CreateTopics(ctx, &segkafka.CreateTopicsRequest{
+		Topics: []segkafka.TopicConfig{{Topic: topic, NumPartitions: 1, ReplicationFactor: 1}},
+	})
+	if err != nil {
+		t.Fatalf("kafka-go Client.CreateTopics(%s): got %v; want success", topic, err)
+	}
+	if err := created.Errors[topic]; err != nil {
+		t.Fatalf("kafka-go Client.CreateTopics(%s): got topic error %v; want none", topic, err)
+	}
+	values := make([][]byte, len(padBytes))
+	records := make([]segkafka.Record, len(padBytes))
+	total := 0
+	for i, n := range padBytes {
+		values[i] = []byte(seqValue(topic, i) + " " + strings.Repeat("x", n))
+		records[i] = segkafka.Record{Key: segkafka.NewBytes([]byte("k" + strconv.Itoa(i))), Value: segkafka.NewBytes(values[i])}
+		total += len(values[i])
+	}
+	produced, err := cl.Produce(ctx, &segkafka.ProduceRequest{
+		Topic: topic, Partition: 0, RequiredAcks: segkafka.RequireAll,
+		Records: segkafka.NewRecordReader(records...),
+	})
+	if err != nil {
+		t.Fatalf("kafka-go Client.Produce(%d records, %d value bytes): got %v; want success", len(records), total, err)
+	}
+	if produced.Error != nil || produced.BaseOffset != 0 {
+		t.Fatalf("kafka-go Client.Produce: got error %v, base offset %d; want none and 0", produced.Error, produced.BaseOffset)
+	}
+	fetched, err := cl.Fetch(ctx, &segkafka.FetchRequest{
+		Topic: topic, Partition: 0, Offset: 0,
+		MinBytes: 1, MaxBytes: int64(total) + 1<<20, MaxWait: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatalf("kafka-go Client.Fetch(%s, offset 0): got %v; want the %d records produced", topic, err, len(records))
+	}
+	if fetched.Error != nil || fetched.HighWatermark != int64(len(records)) {
+		t.Fatalf("kafka-go Client.Fetch: got error %v, high watermark %d; want none and %d", fetched.Error, fetched.HighWatermark, len(records))
+	}
+	got := readKafkaGoRecords(t, fetched.Records)
+	if len(got) != len(values) {
+		t.Fatalf("kafka-go Client.Fetch: got %d records; want %d", len(got), len(values))
+	}
+	for i, r := range got {
+		if r.offset != int64(i) || string(r.value) != string(values[i]) {
+			t.Errorf("record %d: got offset %d, value %.40q (%d bytes); want offset %d, value %.40q (%d bytes)",
+				i, r.offset, r.value, len(r.value), i, values[i], len(values[i]))
+		}
+	}
+}
+
+// readKafkaGoRecords reads every record of a kafka-go RecordReader.
+func readKafkaGoRecords(t *testing.T, rr segkafka.RecordReader) []seen {
+	t.Helper()
+	var out []seen
+	for {
+		r, err := rr.ReadRecord()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("kafka-go ReadRecord after %d records: %v", len(out), err)
+		}
+		s := seen{offset: r.Offset}
+		if r.Value != nil {
+			if s.value, err = io.ReadAll(r.Value); err != nil {
+				t.Fatalf("kafka-go record %d value: %v", r.Offset, err)
+			}
+		}
+		out = append(out, s)
+	}
 }
 
 // TestKcat produces lines with kcat (librdkafka), plain and snappy, and

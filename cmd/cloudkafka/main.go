@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -30,6 +29,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "cloudkafka: %v\n", err)
 		fmt.Fprintln(os.Stderr, "usage: cloudkafka [server.properties] [--override key=value ...]")
 		os.Exit(2)
+	}
+	for _, name := range cfg.NoEffect() {
+		logger.Printf("%s=%s: accepted, no effect", name, cfg.Set[name])
 	}
 	srv, err := realio.Start(cfg, logger.Printf)
 	if err != nil {
@@ -89,35 +91,4 @@ func configure(args []string) (core.Config, error) {
 	}
 	cfg.Seed = binary.LittleEndian.Uint64(seed[:])
 	return cfg, nil
-}
-
-// readProperties parses a Java properties file: key=value or key:value
-// lines, # and ! comments, blank lines ignored. Line continuations and
-// escapes are not supported and are reported.
-func readProperties(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read properties: %w", err)
-	}
-	defer f.Close()
-	props := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' || line[0] == '!' {
-			continue
-		}
-		if strings.HasSuffix(line, "\\") {
-			return nil, fmt.Errorf("%s:%d: line continuations are not supported", path, n)
-		}
-		i := strings.IndexAny(line, "=:")
-		if i <= 0 {
-			return nil, fmt.Errorf("%s:%d: %q is not key=value", path, n, line)
-		}
-		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read properties: %w", err)
-	}
-	return props, nil
 }
