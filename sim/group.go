@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -753,6 +754,7 @@ func (m *groupMember) sendCommit(gen int32, offsets map[int32]core.Offset) {
 	m.coord.send(req, func(r kmsg.Response, err error) {
 		m.commitOut = false
 		if err != nil {
+			// order-independent: each op set alike
 			for _, op := range ops {
 				op.Return, op.Outcome = m.w.now, Indefinite
 			}
@@ -788,8 +790,8 @@ func (m *groupMember) sendCommit(gen int32, offsets map[int32]core.Offset) {
 				}
 			}
 		}
-		for p, op := range ops { // order-independent: each op checked alone
-			if op.Return == 0 {
+		for _, p := range slices.Sorted(maps.Keys(ops)) {
+			if op := ops[p]; op.Return == 0 {
 				op.Return, op.Outcome = m.w.now, Indefinite
 				m.w.failf("protocol", "%s: OffsetCommit response lacks partition %d", m.name, p)
 			}
