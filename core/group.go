@@ -1211,10 +1211,11 @@ func (gc *groupCoordinator) list(states, types []string) (int16, []kmsg.ListGrou
 			code = errCoordinatorLoadInProgress
 		}
 	}
-	for _, t := range types {
-		if !strings.EqualFold(t, "classic") {
-			return code, nil // no group is of another type
-		}
+	// The type filter keeps a group whose type is any of those listed
+	// (Kafka's GroupCoordinator.handleListGroups); every group here is
+	// classic.
+	if len(types) > 0 && !slices.ContainsFunc(types, func(t string) bool { return strings.EqualFold(t, "classic") }) {
+		return code, nil
 	}
 	var out []kmsg.ListGroupsResponseGroup
 	for _, id := range sortedKeys(gc.groups) {
