@@ -952,17 +952,20 @@ func testHeartbeat(t *testing.T, v int16) {
 	// Sessions: a member that heartbeats stays; one that stops is removed
 	// once its session timeout passes.
 	live := newMember(t, b, "hb-live")
-	live.sessionMs, live.rebalMs = 500, 500
+	live.sessionMs, live.rebalMs = 800, 800
 	rebalance(t, vs, live)
-	for end := time.Now().Add(1200 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+	var last time.Time // when the last heartbeat was sent
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		last = time.Now()
 		if code := live.heartbeat(t, v); code != 0 {
-			t.Fatalf("Heartbeat every 50ms with a 500ms session: got %s; want 0", errName(code))
+			t.Fatalf("Heartbeat every 50ms with an 800ms session: got %s; want 0", errName(code))
 		}
 	}
-	startedMs := time.Now()
 	waitState(t, c, "hb-live", "Empty")
-	if time.Since(startedMs) < 400*time.Millisecond {
-		t.Errorf("member without heartbeats: removed after %v; want no sooner than its 500ms session", time.Since(startedMs))
+	// The broker's clock moves by ticks (every 10ms, later under load):
+	// allow it to lag.
+	if time.Since(last) < 700*time.Millisecond {
+		t.Errorf("member without heartbeats: removed %v after its last one; want no sooner than its 800ms session", time.Since(last))
 	}
 	checkCode(t, "Heartbeat after the session expired", live.heartbeat(t, v), errUnknownMember)
 }
