@@ -797,9 +797,71 @@ func testJoinGroup(t *testing.T, v int16) {
 		t.Errorf("follower's JoinGroup in a Stable group: got generation %d, %d members; want 3 at once, none listed", r.Generation, len(r.Members))
 	}
 	checkCode(t, "Heartbeat after a follower's rejoin", a.heartbeat(t, vs.hb), 0)
+	testRebalanceTimeout(t, b, vs)
 	if v >= 5 {
 		testJoinStatic(t, b, c, vs)
 	}
+}
+
+// testRebalanceTimeout: a member that keeps heartbeating but does not
+// rejoin is removed when the rebalance timeout passes. Members ask for
+// 20s; v0 has no rebalance timeout, so their 300ms session timeout is
+// the one that counts.
+func testRebalanceTimeout(t *testing.T, b *testBroker, vs versions) {
+	v := vs.join
+	x, y := newMember(t, b, "jg-rt"), newMember(t, b, "jg-rt")
+	for _, m := range []*gmember{x, y} {
+		m.sessionMs, m.rebalMs = 300, 20000
+	}
+	rebalance(t, vs, x)
+	rebalance(t, vs, x, y)
+	x.rejoin(t, v) // the leader's rejoin starts a rebalance
+	stop, done := make(chan struct{}), make(chan []int16)
+	go func() { // heartbeats every 50ms; a transport error ends them (code -1)
+		var codes []int16
+		for {
+			select {
+			case <-stop:
+				done <- codes
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			req := kmsg.NewPtrHeartbeatRequest()
+			req.Group, req.MemberID, req.Generation = y.group, y.id, y.gen
+			req.SetVersion(vs.hb)
+			resp, err := y.c.roundTrip(req)
+			if err != nil {
+				codes = append(codes, -1)
+				<-stop
+				done <- codes
+				return
+			}
+			codes = append(codes, resp.(*kmsg.HeartbeatResponse).ErrorCode)
+		}
+	}()
+	started := time.Now()
+	if v == 0 {
+		r := x.joined(t)
+		elapsed := time.Since(started)
+		close(stop)
+		<-done
+		if len(r.Members) != 1 || r.Members[0].MemberID != x.id || elapsed < 250*time.Millisecond {
+			t.Errorf("JoinGroup v0 while the other member heartbeats without rejoining: got %d members after %v; want the leader alone after the 300ms session timeout", len(r.Members), elapsed)
+		}
+		return
+	}
+	expectWaiting(t, x.c, 700*time.Millisecond, "JoinGroup within a 20s rebalance timeout")
+	close(stop)
+	for _, code := range <-done {
+		if code != errRebalance {
+			t.Fatalf("Heartbeat of a member during the rebalance: got %s; want REBALANCE_IN_PROGRESS", errName(code))
+		}
+	}
+	y.rejoin(t, v)
+	if r := x.joined(t); len(r.Members) != 2 {
+		t.Errorf("JoinGroup after the follower rejoined: got %d members; want 2", len(r.Members))
+	}
+	y.joined(t)
 }
 
 // testJoinStatic: a static member joins at once (no MEMBER_ID_REQUIRED);
