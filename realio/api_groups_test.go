@@ -805,13 +805,13 @@ func testJoinGroup(t *testing.T, v int16) {
 
 // testRebalanceTimeout: a member that keeps heartbeating but does not
 // rejoin is removed when the rebalance timeout passes. Members ask for
-// 20s; v0 has no rebalance timeout, so their 300ms session timeout is
+// 20s; v0 has no rebalance timeout, so their 600ms session timeout is
 // the one that counts.
 func testRebalanceTimeout(t *testing.T, b *testBroker, vs versions) {
 	v := vs.join
 	x, y := newMember(t, b, "jg-rt"), newMember(t, b, "jg-rt")
 	for _, m := range []*gmember{x, y} {
-		m.sessionMs, m.rebalMs = 300, 20000
+		m.sessionMs, m.rebalMs = 600, 20000
 	}
 	rebalance(t, vs, x)
 	rebalance(t, vs, x, y)
@@ -845,12 +845,12 @@ func testRebalanceTimeout(t *testing.T, b *testBroker, vs versions) {
 		elapsed := time.Since(started)
 		close(stop)
 		<-done
-		if len(r.Members) != 1 || r.Members[0].MemberID != x.id || elapsed < 250*time.Millisecond {
-			t.Errorf("JoinGroup v0 while the other member heartbeats without rejoining: got %d members after %v; want the leader alone after the 300ms session timeout", len(r.Members), elapsed)
+		if len(r.Members) != 1 || r.Members[0].MemberID != x.id || elapsed < 500*time.Millisecond {
+			t.Errorf("JoinGroup v0 while the other member heartbeats without rejoining: got %d members after %v; want the leader alone after the 600ms session timeout", len(r.Members), elapsed)
 		}
 		return
 	}
-	expectWaiting(t, x.c, 700*time.Millisecond, "JoinGroup within a 20s rebalance timeout")
+	expectWaiting(t, x.c, 900*time.Millisecond, "JoinGroup within a 20s rebalance timeout")
 	close(stop)
 	for _, code := range <-done {
 		if code != errRebalance {
