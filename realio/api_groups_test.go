@@ -798,6 +798,9 @@ func testJoinGroup(t *testing.T, v int16) {
 	}
 	checkCode(t, "Heartbeat after a follower's rejoin", a.heartbeat(t, vs.hb), 0)
 	testRebalanceTimeout(t, b, vs)
+	if v >= 4 {
+		testPendingMember(t, b, vs)
+	}
 	if v >= 5 {
 		testJoinStatic(t, b, c, vs)
 	}
@@ -862,6 +865,28 @@ func testRebalanceTimeout(t *testing.T, b *testBroker, vs versions) {
 		t.Errorf("JoinGroup after the follower rejoined: got %d members; want 2", len(r.Members))
 	}
 	y.joined(t)
+}
+
+// testPendingMember: a member id handed out with MEMBER_ID_REQUIRED holds
+// a rebalance until its member joins with it or its session timeout
+// passes (Kafka's hasAllMembersJoined counts pending members).
+func testPendingMember(t *testing.T, b *testBroker, vs versions) {
+	l := newMember(t, b, "jg-pending")
+	rebalance(t, vs, l)
+	n := newMember(t, b, "jg-pending")
+	n.sessionMs = 600
+	r := call[*kmsg.JoinGroupResponse](t, n.c, vs.join, n.joinReq())
+	checkCode(t, "JoinGroup of a new member", r.ErrorCode, errMemberIDRequired)
+	pending, pendingID := time.Now(), r.MemberID
+	l.rejoin(t, vs.join)
+	expectWaiting(t, l.c, 300*time.Millisecond, "leader's JoinGroup while a member id is pending")
+	r = l.joined(t)
+	if elapsed := time.Since(pending); len(r.Members) != 1 || elapsed < 500*time.Millisecond {
+		t.Errorf("leader's JoinGroup: got %d members after %v; want itself alone once the pending member's 600ms session passed", len(r.Members), elapsed)
+	}
+	// The pending id expired with it: joining with it is refused.
+	n.id = pendingID
+	checkCode(t, "JoinGroup with an expired pending member id", call[*kmsg.JoinGroupResponse](t, n.c, vs.join, n.joinReq()).ErrorCode, errUnknownMember)
 }
 
 // testJoinStatic: a static member joins at once (no MEMBER_ID_REQUIRED);
@@ -967,6 +992,35 @@ func testSyncGroup(t *testing.T, v int16) {
 	if d := describe(t, c, 5, "sg")[0]; d.State != "Stable" || len(d.Members) != 2 {
 		t.Errorf("group after SyncGroup: got %s with %d members; want Stable with 2", d.State, len(d.Members))
 	}
+	testSyncDeadline(t, b, c, vs)
+}
+
+// testSyncDeadline: a member that joined a generation but sends no
+// SyncGroup within the rebalance timeout is removed and the group
+// rebalances (Kafka's pending sync expiration), though its session is
+// long.
+func testSyncDeadline(t *testing.T, b *testBroker, c *client, vs versions) {
+	x, y := newMember(t, b, "sg-late"), newMember(t, b, "sg-late")
+	for _, m := range []*gmember{x, y} {
+		m.rebalMs = 600
+	}
+	rebalance(t, vs, x)
+	y.enter(t, vs.join)
+	x.awaitRebalance(t, vs.hb)
+	x.rejoin(t, vs.join)
+	x.joined(t)
+	y.joined(t)
+	joined := time.Now()
+	r := call[*kmsg.SyncGroupResponse](t, x.c, vs.sync, x.syncReq(map[string][]byte{x.id: assignment(groupTopic, 0), y.id: assignment(groupTopic, 1)}))
+	checkCode(t, "leader's SyncGroup", r.ErrorCode, 0)
+	x.awaitRebalance(t, vs.hb)
+	if elapsed := time.Since(joined); elapsed < 500*time.Millisecond {
+		t.Errorf("rebalance after a member sent no SyncGroup: began %v after the join; want after the 600ms rebalance timeout", elapsed)
+	}
+	if d := describe(t, c, 5, "sg-late")[0]; len(d.Members) != 1 || d.Members[0].MemberID != x.id {
+		t.Errorf("group after the sync deadline: got %+v; want the leader alone", d.Members)
+	}
+	checkCode(t, "Heartbeat of the member removed at the sync deadline", y.heartbeat(t, vs.hb), errUnknownMember)
 }
 
 // ---- Heartbeat (12) ----
@@ -1201,10 +1255,15 @@ func testOffsetCommitMembers(t *testing.T, b *testBroker, c *client, v int16) {
 		checkCode(t, "OffsetCommit from "+tc.what, codes["gt/0"], tc.code)
 	}
 	checkCommitted(t, c, "ocm", o)
-	// Between JoinGroup and SyncGroup the new generation cannot commit.
+	// While the group prepares a rebalance, a member of the generation
+	// still commits; between JoinGroup and SyncGroup the new generation
+	// cannot.
 	bm := newMember(t, b, "ocm")
 	bm.enter(t, newest.join)
 	a.awaitRebalance(t, newest.hb)
+	o.offset = 21
+	codes = commitCodes(t, a.c, v, commitReq("ocm", a.gen, a.id, tpo{groupTopic, 0, 21, 7, "member", 0}))
+	checkCode(t, "OffsetCommit during PreparingRebalance", codes["gt/0"], 0)
 	a.rejoin(t, newest.join)
 	a.joined(t)
 	bm.joined(t)
