@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -369,7 +370,9 @@ func newGroupCoordinator(b *Broker) *groupCoordinator {
 }
 
 // partitionFor is Kafka's Utils.abs(groupId.hashCode) % partitions, with
-// Java's String.hashCode over UTF-16 code units.
+// Java's String.hashCode over UTF-16 code units. Utils.abs negates a
+// negative hash code (it does not clear the sign bit) and maps
+// Integer.MIN_VALUE to 0.
 func partitionFor(group string, partitions int32) int32 {
 	var h int32
 	for _, r := range group {
@@ -381,7 +384,13 @@ func partitionFor(group string, partitions int32) int32 {
 		}
 		h = 31*h + int32(r)
 	}
-	return (h & 0x7fffffff) % partitions
+	switch {
+	case h == math.MinInt32:
+		h = 0
+	case h < 0:
+		h = -h
+	}
+	return h % partitions
 }
 
 // offsetsPartitions is how many partitions the offsets topic has: the
