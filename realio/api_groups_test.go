@@ -13,10 +13,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -559,11 +561,23 @@ func checkCommitted(t testing.TB, c *client, group string, want ...tpo) {
 // order per partition.
 func offsetsRecords(t testing.TB, c *client) []kmsg.Record {
 	t.Helper()
+	var out []kmsg.Record
+	for _, recs := range offsetsRecordsByPartition(t, c) {
+		out = append(out, recs...)
+	}
+	return out
+}
+
+// offsetsRecordsByPartition returns the records of each partition of
+// __consumer_offsets, in log order.
+func offsetsRecordsByPartition(t testing.TB, c *client) map[int32][]kmsg.Record {
+	t.Helper()
 	rt, ok := metadataTopic(t, c, core.OffsetsTopic)
 	if !ok {
 		t.Fatalf("Metadata: %s does not exist", core.OffsetsTopic)
 	}
-	var out []kmsg.Record
+	slices.SortFunc(rt.Partitions, func(a, b kmsg.MetadataResponseTopicPartition) int { return int(a.Partition - b.Partition) })
+	out := map[int32][]kmsg.Record{}
 	for _, p := range rt.Partitions {
 		rp := fetchPart(t, c, 11, core.OffsetsTopic, rt.TopicID, p.Partition, 0)
 		for _, raw := range splitBatches(t, rp.RecordBatches) {
@@ -581,7 +595,7 @@ func offsetsRecords(t testing.TB, c *client) []kmsg.Record {
 				if err := r.ReadFrom(rest[:n+int(l)]); err != nil {
 					t.Fatalf("a record of %s: %v", core.OffsetsTopic, err)
 				}
-				out = append(out, r)
+				out[p.Partition] = append(out[p.Partition], r)
 				rest = rest[n+int(l):]
 			}
 		}
@@ -630,6 +644,68 @@ func offsetRecord(t testing.TB, c *client, group, topic string, part int32) *kms
 		}
 	}
 	return last
+}
+
+// kafkaPartition is Kafka's GroupMetadataManager.partitionFor:
+// Utils.abs(groupId.hashCode) % partitions, where hashCode runs over
+// UTF-16 code units and Utils.abs maps Integer.MIN_VALUE to 0.
+func kafkaPartition(group string, partitions int32) int32 {
+	h := javaHash(group)
+	if h == math.MinInt32 {
+		return 0
+	}
+	if h < 0 {
+		h = -h
+	}
+	return h % partitions
+}
+
+func javaHash(s string) int32 {
+	var h int32
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return h
+}
+
+// TestGroupPartitionLayout: a group's records go to the partition of
+// __consumer_offsets Kafka computes for it, so that Kafka's tools and
+// brokers reading the topic find them; negative hash codes included.
+func TestGroupPartitionLayout(t *testing.T) {
+	t.Parallel()
+	_, c := groupBroker(t, map[string]string{"offsets.topic.num.partitions": "7"})
+	createTopic(t, c, groupTopic, 1, nil)
+	groups := []string{"polygenelubricants", "négatif-🙂", ""}
+	negative := 0
+	for i := 0; i < 12; i++ {
+		g := fmt.Sprintf("%d-layout", i*7919)
+		if javaHash(g) < 0 {
+			negative++
+		}
+		groups = append(groups, g)
+	}
+	if negative == 0 || javaHash("polygenelubricants") != math.MinInt32 {
+		t.Fatalf("group names: got %d negative hash codes; want some, and Integer.MIN_VALUE for polygenelubricants", negative)
+	}
+	for _, g := range groups {
+		mustCommit(t, c, g, -1, "", tpo{groupTopic, 0, 1, -1, "", 0})
+	}
+	found := map[string]bool{}
+	for part, recs := range offsetsRecordsByPartition(t, c) {
+		for _, r := range recs {
+			var k kmsg.OffsetCommitKey
+			if k.ReadFrom(r.Key) != nil {
+				continue
+			}
+			found[k.Group] = true
+			if want := kafkaPartition(k.Group, 7); part != want {
+				t.Errorf("group %q (hash code %d): got its commit in partition %d; want %d", k.Group, javaHash(k.Group), part, want)
+			}
+		}
+	}
+	if len(found) != len(groups) {
+		t.Errorf("commits found for %d groups; want %d", len(found), len(groups))
+	}
 }
 
 // ---- FindCoordinator (10) ----
