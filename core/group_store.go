@@ -353,7 +353,13 @@ func (gc *groupCoordinator) ensureTopic() {
 		return
 	}
 	gc.creating = true
-	configs := map[string]string{"segment.bytes": strconv.Itoa(int(gc.cfg.OffsetsSegmentBytes))}
+	// Kafka compacts the offsets topic (GroupCoordinator.offsetsTopicConfigs:
+	// cleanup.policy=compact), so the last record of every key outlives
+	// any retention. Without compaction here, the topic keeps every
+	// record: time and size retention would delete commits and groups
+	// that are not written again.
+	configs := map[string]string{"segment.bytes": strconv.Itoa(int(gc.cfg.OffsetsSegmentBytes)),
+		"retention.ms": "-1", "retention.bytes": "-1"}
 	gc.b.createTopic(OffsetsTopic, n, configs, func(t *topic, err error) {
 		gc.creating = false
 		if err != nil {
