@@ -492,3 +492,32 @@ func waitLoaded(t testing.TB, c *client, groups []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestGroupStateOutlivesRetention: time retention never deletes the
+// records of __consumer_offsets, however short log.retention.ms is:
+// Kafka compacts the topic and keeps the last record of every key, so a
+// commit or a group that is not written again still survives a restart.
+func TestGroupStateOutlivesRetention(t *testing.T) {
+	t.Parallel()
+	props := map[string]string{"log.dirs": t.TempDir(), "log.retention.ms": "100", "log.retention.check.interval.ms": "20",
+		"offsets.topic.segment.bytes": "1024", "offsets.topic.num.partitions": "1"}
+	b, c := groupBroker(t, props)
+	createTopic(t, c, groupTopic, 1, nil)
+	m := formGroup(t, b, newest, "kept", 1)[0]
+	kept := tpo{groupTopic, 0, 1, -1, "kept", 0}
+	mustCommit(t, c, "kept", m.gen, m.id, kept)
+	for i := int64(0); i < 30; i++ { // enough to roll several 1024-byte segments
+		mustCommit(t, c, "busy", -1, "", tpo{groupTopic, 0, i, -1, "", 0})
+	}
+	time.Sleep(300 * time.Millisecond) // three retention periods, fifteen checks
+	if start, _ := offsets(t, c, "__consumer_offsets", 0); start != 0 {
+		t.Errorf("__consumer_offsets/0 after retention: got log start %d; want 0, nothing deleted", start)
+	}
+	before := groupView(t, c, "kept", "busy")
+	b.shutdown(t)
+	_, c2 := groupBroker(t, props)
+	waitLoaded(t, c2, []string{"kept", "busy"})
+	if got := groupView(t, c2, "kept", "busy"); got != before {
+		t.Errorf("groups after retention and a restart: got\n%s\nwant\n%s", got, before)
+	}
+}
