@@ -83,6 +83,7 @@ func TestGroupBadInput(t *testing.T) {
 		{"HugeGroupID", nil, testHugeGroupID},
 		{"UnknownPartitions", nil, testUnknownPartitions},
 		{"MetadataTooLarge", map[string]string{"offset.metadata.max.bytes": "16"}, testMetadataTooLarge},
+		{"OversizedCommit", map[string]string{"offset.metadata.max.bytes": "2000000"}, testOversizedCommit},
 		{"SessionTimeouts", map[string]string{"group.min.session.timeout.ms": "100", "group.max.session.timeout.ms": "60000"}, testSessionTimeouts},
 		{"MaxSizeStorm", map[string]string{"group.max.size": "3"}, testMaxSizeStorm},
 		{"EmptyGroupID", nil, testEmptyGroupID},
@@ -252,6 +253,22 @@ func testMetadataTooLarge(t *testing.T, b *testBroker, c *client) {
 		checkCommitted(t, c, "meta", fits, old)
 	}
 	s.check(t, "metadata over offset.metadata.max.bytes")
+}
+
+// testOversizedCommit: a commit whose records exceed the offsets topic's
+// max.message.bytes (metadata within offset.metadata.max.bytes) gets
+// INVALID_COMMIT_OFFSET_SIZE for every partition, none of which is
+// committed (GroupMetadataManager.storeOffsets maps MESSAGE_TOO_LARGE).
+func testOversizedCommit(t *testing.T, b *testBroker, c *client) {
+	s := newBystanders(t, b, c)
+	old := tpo{groupTopic, 1, 5, -1, "old", 0}
+	mustCommit(t, c, "big-commit", -1, "", old)
+	for _, v := range []int16{8, 9} { // compact strings: metadata past 32767 bytes
+		codes := commitCodes(t, c, v, commitReq("big-commit", -1, "", tpo{groupTopic, 0, 6, -1, strings.Repeat("m", oversized), 0}, tpo{groupTopic, 1, 7, -1, "", 0}))
+		checkCodes(t, fmt.Sprintf("OffsetCommit v%d of oversized records", v), codes, map[string]int16{"gt/0": kerr.InvalidCommitOffsetSize.Code, "gt/1": kerr.InvalidCommitOffsetSize.Code})
+		checkCommitted(t, c, "big-commit", old)
+	}
+	s.check(t, "an oversized commit")
 }
 
 // testSessionTimeouts: session timeouts outside group.min/max get
