@@ -160,9 +160,9 @@ func expectWaiting(t testing.TB, c *client, d time.Duration, what string) {
 
 // versions are what a group scenario speaks: the API under test at its
 // version, the others at their newest.
-type versions struct{ join, sync, hb, leave int16 }
+type versions struct{ join, sync, hb int16 }
 
-var newest = versions{join: 9, sync: 5, hb: 4, leave: 5}
+var newest = versions{join: 9, sync: 5, hb: 4}
 
 // gmember is one group member on its own connection.
 type gmember struct {
@@ -1183,7 +1183,6 @@ func leaving(id string, instance *string) kmsg.LeaveGroupRequestMember {
 func testLeaveGroup(t *testing.T, v int16) {
 	b, c := groupBroker(t, nil)
 	vs := newest
-	vs.leave = v
 	ms := formGroup(t, b, vs, "lv", 3)
 	a, bm, cm := ms[0], ms[1], ms[2]
 	if v < 3 {
