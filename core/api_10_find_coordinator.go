@@ -7,8 +7,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // Behavior:
 //   - Group keys (key type 0; v0 has only group keys) are served by this
 //     broker, the leader of every partition of __consumer_offsets. The
-//     first request creates the topic (offsets.topic.num.partitions),
-//     and the answer is COORDINATOR_NOT_AVAILABLE until it exists, as in
+//     first request creates the topic (offsets.topic.num.partitions,
+//     offsets.topic.segment.bytes, no retention: Kafka compacts it), and
+//     the answer is COORDINATOR_NOT_AVAILABLE until it exists, as in
 //     Kafka.
 //   - Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE: there is
 //     no transaction coordinator. Share keys (type 2) get

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -357,6 +358,10 @@ type groupCoordinator struct {
 	timerSeq   uint64
 	lastExpiry Instant
 	creating   bool // the offsets topic's creation is outstanding
+	// ticked: a tick has told the time. Partitions loaded before it
+	// (unclocked) start their members' sessions at the first tick.
+	ticked    bool
+	unclocked []int32
 }
 
 type partLoad uint8
@@ -372,7 +377,9 @@ func newGroupCoordinator(b *Broker) *groupCoordinator {
 }
 
 // partitionFor is Kafka's Utils.abs(groupId.hashCode) % partitions, with
-// Java's String.hashCode over UTF-16 code units.
+// Java's String.hashCode over UTF-16 code units. Utils.abs negates a
+// negative hash code (it does not clear the sign bit) and maps
+// Integer.MIN_VALUE to 0.
 func partitionFor(group string, partitions int32) int32 {
 	var h int32
 	for _, r := range group {
@@ -384,7 +391,13 @@ func partitionFor(group string, partitions int32) int32 {
 		}
 		h = 31*h + int32(r)
 	}
-	return (h & 0x7fffffff) % partitions
+	switch {
+	case h == math.MinInt32:
+		h = 0
+	case h < 0:
+		h = -h
+	}
+	return h % partitions
 }
 
 // offsetsPartitions is how many partitions the offsets topic has: the
@@ -1158,6 +1171,11 @@ func (gc *groupCoordinator) leave(groupID string, members []leaveMember) int16 {
 // tick runs the coordinator's deadlines and, every
 // offsets.retention.check.interval.ms, offset expiry.
 func (gc *groupCoordinator) tick() {
+	gc.ticked = true
+	for _, part := range gc.unclocked {
+		gc.serveLoaded(part)
+	}
+	gc.unclocked = nil
 	gc.fireTimers()
 	if (gc.b.now - gc.lastExpiry).Millis() >= gc.cfg.OffsetsCheckMs {
 		gc.lastExpiry = gc.b.now
@@ -1222,10 +1240,11 @@ func (gc *groupCoordinator) list(states, types []string) (int16, []kmsg.ListGrou
 			code = errCoordinatorLoadInProgress
 		}
 	}
-	for _, t := range types {
-		if !strings.EqualFold(t, "classic") {
-			return code, nil // no group is of another type
-		}
+	// The type filter keeps a group whose type is any of those listed
+	// (Kafka's GroupCoordinator.handleListGroups); every group here is
+	// classic.
+	if len(types) > 0 && !slices.ContainsFunc(types, func(t string) bool { return strings.EqualFold(t, "classic") }) {
+		return code, nil
 	}
 	var out []kmsg.ListGroupsResponseGroup
 	for _, id := range sortedKeys(gc.groups) {

@@ -1,69 +1,79 @@
-package core
+package core_test
 
-import "testing"
+import (
+	"testing"
 
-// TestPartitionFor checks the group → __consumer_offsets partition
-// mapping against Java's String.hashCode (UTF-16 code units, 32-bit
-// overflow) and Kafka's Utils.abs (n & 0x7fffffff, not Math.abs: the
-// hash of "polygenelubricants" is Integer.MIN_VALUE).
-func TestPartitionFor(t *testing.T) {
-	for _, c := range []struct {
-		group string
-		want  int32
-	}{
-		{"g1", 42}, {"", 0}, {"test-group", 12}, {"console-consumer-12345", 6},
-		{"grüppe", 36}, {"emoji-😀", 6}, {"polygenelubricants", 0},
-	} {
-		if got := partitionFor(c.group, 50); got != c.want {
-			t.Errorf("partitionFor(%q, 50) = %d; want %d", c.group, got, c.want)
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// offsetsReady creates __consumer_offsets through FindCoordinator and
+// waits until the group coordinator answers.
+func (h *harness) offsetsReady() {
+	h.t.Helper()
+	for i := 0; i < 10; i++ {
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.CoordinatorKey = "g"
+		seq := h.send(1, 3, req)
+		h.deliverAll()
+		if h.mustResponse(seq).(*kmsg.FindCoordinatorResponse).ErrorCode == 0 {
+			return
 		}
 	}
+	h.t.Fatal("FindCoordinator: the offsets topic never became available")
 }
 
-// TestOffsetsRecordsRoundTrip checks that the records the coordinator
-// writes decode with Kafka's schemas into what was written, and that a
-// batch of them replays into the same group state.
-func TestOffsetsRecordsRoundTrip(t *testing.T) {
-	b, err := New(DefaultConfig(), Recovered{})
-	if err != nil {
-		t.Fatal(err)
+func (h *harness) fetchOffset(group string, requireStable bool) kmsg.OffsetFetchResponseGroupTopicPartition {
+	h.t.Helper()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.RequireStable = requireStable
+	rg := kmsg.NewOffsetFetchRequestGroup()
+	rg.Group = group
+	rt := kmsg.NewOffsetFetchRequestGroupTopic()
+	rt.Topic, rt.Partitions = "t", []int32{0}
+	rg.Topics = append(rg.Topics, rt)
+	req.Groups = append(req.Groups, rg)
+	seq := h.send(2, 8, req)
+	resp := h.mustResponse(seq).(*kmsg.OffsetFetchResponse)
+	return resp.Groups[0].Topics[0].Partitions[0]
+}
+
+func commitOffset(group string, offset int64) *kmsg.OffsetCommitRequest {
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group = group
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset = 0, offset
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+// TestOffsetFetchRequireStable: while a commit's append is not yet
+// complete, OffsetFetch v7+ with RequireStable answers
+// UNSTABLE_OFFSET_COMMIT for its partition, and without it the last
+// committed offset (Kafka's GroupMetadataManager.getOffsets).
+func TestOffsetFetchRequireStable(t *testing.T) {
+	h := newHarness(t, nil)
+	h.offsetsReady()
+	h.createTopic("t", 1, nil)
+	seq := h.send(1, 9, commitOffset("g", 5))
+	h.deliverAll()
+	h.mustResponse(seq)
+
+	seq = h.send(1, 9, commitOffset("g", 6)) // its Appended is held
+	if got := h.fetchOffset("g", true); got.ErrorCode != kerr.UnstableOffsetCommit.Code {
+		t.Errorf("RequireStable during a commit: got offset %d, error %d; want UNSTABLE_OFFSET_COMMIT", got.Offset, got.ErrorCode)
 	}
-	gc := b.groups
-	tp := TopicPartition{Topic: "t", Partition: 3}
-	c := &committed{offset: 42, leaderEpoch: 7, metadata: "m", commitMs: 1000, expireMs: -1}
-	g := newGroup("grp", 0, 5)
-	pt, pn, leader := "consumer", "range", "a-1"
-	g.protocolType, g.protocolName, g.leader, g.generation, g.stateMs = &pt, &pn, &leader, 3, 5
-	g.members = []*member{{id: "a-1", clientID: "a", clientHost: "/h", rebalanceTimeoutMs: 9, sessionTimeoutMs: 8,
-		protocols: []memberProtocol{{name: "range", metadata: []byte{1, 2}}}}}
-	batch := encodeBatch([]kv{
-		{offsetKey("grp", tp), offsetValue(c)},
-		{groupKey("grp"), groupValue(g, map[string][]byte{"a-1": {9}})},
-		{offsetKey("grp", TopicPartition{Topic: "t", Partition: 4}), offsetValue(c)},
-		{offsetKey("grp", TopicPartition{Topic: "t", Partition: 4}), nil},
-	}, 77)
-	h, err := CheckBatch(batch)
-	if err != nil {
-		t.Fatalf("the coordinator's batch does not validate: %v", err)
+	if got := h.fetchOffset("g", false); got.ErrorCode != 0 || got.Offset != 5 {
+		t.Errorf("OffsetFetch during a commit: got offset %d, error %d; want 5, 0", got.Offset, got.ErrorCode)
 	}
-	gc.replay(0, batch, h)
-	got := gc.groups["grp"]
-	if got == nil {
-		t.Fatal("group not replayed")
+	h.deliverAll()
+	if r := h.mustResponse(seq).(*kmsg.OffsetCommitResponse); r.Topics[0].Partitions[0].ErrorCode != 0 {
+		t.Fatalf("OffsetCommit: got error %d; want 0", r.Topics[0].Partitions[0].ErrorCode)
 	}
-	if o := got.offsets[tp]; o == nil || o.offset != 42 || o.leaderEpoch != 7 || o.metadata != "m" || o.commitMs != 1000 || o.expireMs != -1 {
-		t.Errorf("offset replayed as %+v", o)
-	}
-	if _, ok := got.offsets[TopicPartition{Topic: "t", Partition: 4}]; ok {
-		t.Error("an offset deleted by a tombstone was replayed")
-	}
-	if got.generation != 3 || *got.protocolName != "range" || *got.leader != "a-1" || got.state != groupStable || len(got.members) != 1 {
-		t.Fatalf("group replayed as generation %d protocol %v leader %v state %v members %d",
-			got.generation, *got.protocolName, *got.leader, got.state, len(got.members))
-	}
-	m := got.members[0]
-	if m.id != "a-1" || m.clientHost != "/h" || m.rebalanceTimeoutMs != 9 || m.sessionTimeoutMs != 8 ||
-		string(m.assignment) != "\x09" || string(m.metadataFor("range")) != "\x01\x02" {
-		t.Errorf("member replayed as %+v", m)
+	if got := h.fetchOffset("g", true); got.ErrorCode != 0 || got.Offset != 6 {
+		t.Errorf("RequireStable after the commit: got offset %d, error %d; want 6, 0", got.Offset, got.ErrorCode)
 	}
 }

@@ -268,6 +268,8 @@ func (w *world) drawBroker() {
 		"group.min.session.timeout.ms":     "500",
 		"group.initial.rebalance.delay.ms": strconv.Itoa(w.rng.IntN(1000)),
 		"offsets.topic.num.partitions":     strconv.Itoa(1 + w.rng.IntN(8)),
+		// small offsets segments roll under a stream of commits
+		"offsets.topic.segment.bytes": strconv.Itoa([]int{4 << 10, 16 << 10, 100 << 20}[w.rng.IntN(3)]),
 		// Offsets never expire within a run, so the group is never
 		// deleted and its generations only grow (the checks rely on it).
 		"offsets.retention.check.interval.ms": "9223372036854775807",
