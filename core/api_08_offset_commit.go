@@ -22,6 +22,15 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleOffsetCommit(r Request) {
 	req := r.Body.(*kmsg.OffsetCommitRequest)
+	ss := []*string{&req.Group, &req.MemberID, req.InstanceID}
+	for i := range req.Topics {
+		for j := range req.Topics[i].Partitions {
+			ss = append(ss, req.Topics[i].Partitions[j].Metadata)
+		}
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
 	v := r.Header.Version
 	now := b.now.Millis()

@@ -16,6 +16,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleOffsetFetch(r Request) {
 	req := r.Body.(*kmsg.OffsetFetchRequest)
+	ss := []*string{&req.Group}
+	for i := range req.Groups {
+		ss = append(ss, &req.Groups[i].Group, req.Groups[i].MemberID)
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
 	v := r.Header.Version
 	if v >= 8 {

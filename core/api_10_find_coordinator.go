@@ -20,6 +20,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleFindCoordinator(r Request) {
 	req := r.Body.(*kmsg.FindCoordinatorRequest)
+	ss := []*string{&req.CoordinatorKey}
+	for i := range req.CoordinatorKeys {
+		ss = append(ss, &req.CoordinatorKeys[i])
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	v := r.Header.Version
 	if v < 4 {

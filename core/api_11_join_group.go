@@ -15,6 +15,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleJoinGroup(r Request) {
 	req := r.Body.(*kmsg.JoinGroupRequest)
+	ss := []*string{&req.Group, &req.MemberID, req.InstanceID, &req.ProtocolType}
+	for i := range req.Protocols {
+		ss = append(ss, &req.Protocols[i].Name)
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	v := r.Header.Version
 	p := joinParams{
 		groupID: req.Group, memberID: req.MemberID, instanceID: req.InstanceID,

@@ -11,6 +11,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleHeartbeat(r Request) {
 	req := r.Body.(*kmsg.HeartbeatRequest)
+	if b.refuseLongStrings(r, &req.Group, &req.MemberID, req.InstanceID) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
 	resp.ErrorCode = b.groups.heartbeat(req.Group, req.MemberID, req.InstanceID, req.Generation)
 	b.respond(r, resp)

@@ -12,6 +12,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleLeaveGroup(r Request) {
 	req := r.Body.(*kmsg.LeaveGroupRequest)
+	ss := []*string{&req.Group, &req.MemberID}
+	for i := range req.Members {
+		ss = append(ss, &req.Members[i].MemberID, req.Members[i].InstanceID, req.Members[i].Reason)
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
 	var members []leaveMember
 	if r.Header.Version < 3 {

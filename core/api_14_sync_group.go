@@ -14,6 +14,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleSyncGroup(r Request) {
 	req := r.Body.(*kmsg.SyncGroupRequest)
+	ss := []*string{&req.Group, &req.MemberID, req.InstanceID, req.ProtocolType, req.Protocol}
+	for i := range req.GroupAssignment {
+		ss = append(ss, &req.GroupAssignment[i].MemberID)
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	if r.Header.Version >= 5 && (req.ProtocolType == nil || req.Protocol == nil) {
 		b.groups.replySync(r, errInconsistentGroupProtocol, nil, nil)
 		return

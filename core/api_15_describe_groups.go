@@ -13,6 +13,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleDescribeGroups(r Request) {
 	req := r.Body.(*kmsg.DescribeGroupsRequest)
+	ss := make([]*string, len(req.Groups))
+	for i := range req.Groups {
+		ss[i] = &req.Groups[i]
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
 	for _, id := range req.Groups {
 		resp.Groups = append(resp.Groups, b.groups.describe(id, req.IncludeAuthorizedOperations))

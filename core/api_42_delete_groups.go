@@ -10,6 +10,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleDeleteGroups(r Request) {
 	req := r.Body.(*kmsg.DeleteGroupsRequest)
+	ss := make([]*string, len(req.Groups))
+	for i := range req.Groups {
+		ss[i] = &req.Groups[i]
+	}
+	if b.refuseLongStrings(r, ss...) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
 	b.groups.deleteGroups(req.Groups, func(codes []int16) {
 		for i, id := range req.Groups {

@@ -12,6 +12,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 
 func (b *Broker) handleOffsetDelete(r Request) {
 	req := r.Body.(*kmsg.OffsetDeleteRequest)
+	if b.refuseLongStrings(r, &req.Group) {
+		return
+	}
 	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
 	codes := make([][]int16, len(req.Topics))
 	var tps []TopicPartition

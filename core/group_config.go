@@ -47,3 +47,21 @@ var groupProperties = []property{
 }
 
 func init() { properties = append(properties, groupProperties...) }
+
+// maxStringBytes is the longest string Kafka's request parser accepts
+// (Short.MAX_VALUE): it closes the connection on a longer one, which
+// flexible versions could carry. The coordinator's records store these
+// strings with 16-bit lengths.
+const maxStringBytes = 32767
+
+// refuseLongStrings closes r's connection, as Kafka's parser does, when
+// any of ss is longer than maxStringBytes, and says whether it did.
+func (b *Broker) refuseLongStrings(r Request, ss ...*string) bool {
+	for _, s := range ss {
+		if s != nil && len(*s) > maxStringBytes {
+			b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: "a string field is longer than 32767 bytes"})
+			return true
+		}
+	}
+	return false
+}

@@ -81,6 +81,7 @@ func TestGroupBadInput(t *testing.T) {
 		{"OversizedMetadata", nil, testOversizedMetadata},
 		{"InconsistentProtocols", nil, testInconsistentProtocols},
 		{"HugeGroupID", nil, testHugeGroupID},
+		{"OverlongStrings", nil, testOverlongStrings},
 		{"UnknownPartitions", nil, testUnknownPartitions},
 		{"MetadataTooLarge", map[string]string{"offset.metadata.max.bytes": "16"}, testMetadataTooLarge},
 		{"OversizedCommit", map[string]string{"offset.metadata.max.bytes": "2000000"}, testOversizedCommit},
@@ -214,6 +215,55 @@ func testHugeGroupID(t *testing.T, b *testBroker, c *client) {
 	checkCode(t, "DeleteGroups of the 32767-byte group", call[*kmsg.DeleteGroupsResponse](t, c, 2, del).Groups[0].ErrorCode, 0)
 	checkCommitted(t, c, id)
 	s.check(t, "a 32767-byte group id")
+}
+
+// testOverlongStrings: flexible versions can carry strings longer than
+// 32767 bytes, which Kafka's request parser refuses by closing the
+// connection; so does Cloud Kafka, for a group id, a member id and commit
+// metadata, and nothing is stored (a longer group id would not fit the
+// records of __consumer_offsets).
+func testOverlongStrings(t *testing.T, b *testBroker, c *client) {
+	s := newBystanders(t, b, c)
+	long := strings.Repeat("x", 32768)
+	commit := func(group string, metadata *string) *kmsg.OffsetCommitRequest {
+		req := kmsg.NewPtrOffsetCommitRequest()
+		req.Group, req.Generation = group, -1
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.Topic = groupTopic
+		rp := kmsg.NewOffsetCommitRequestTopicPartition()
+		rp.Partition, rp.Offset, rp.Metadata = 0, 3, metadata
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return req
+	}
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group, join.MemberID, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = "g-long", long, 10000, 10000, "consumer"
+	jp := kmsg.NewJoinGroupRequestProtocol()
+	jp.Name = "range"
+	join.Protocols = append(join.Protocols, jp)
+	for _, tc := range []struct {
+		what string
+		v    int16
+		req  kmsg.Request
+	}{
+		{"OffsetCommit v8 with a 32768-byte group id", 8, commit(long, nil)},
+		{"OffsetCommit v8 with 32768 bytes of metadata", 8, commit("g-long", &long)},
+		{"JoinGroup v6 with a 32768-byte member id", 6, join},
+	} {
+		bad := b.dial(t)
+		tc.req.SetVersion(tc.v)
+		if _, err := bad.send(tc.req); err != nil {
+			t.Fatal(err)
+		}
+		expectClosed(t, bad)
+		t.Logf("%s: connection closed", tc.what)
+	}
+	listed := call[*kmsg.ListGroupsResponse](t, c, 5, kmsg.NewPtrListGroupsRequest()).Groups
+	if slices.ContainsFunc(listed, func(g kmsg.ListGroupsResponseGroup) bool { return len(g.Group) > 32767 || g.Group == "g-long" }) {
+		t.Errorf("ListGroups after the refused requests lists a group they named")
+	}
+	checkCommitted(t, c, "g-long")
+	s.check(t, "overlong strings")
 }
 
 // testUnknownPartitions: commits to unknown topics and partitions out of
