@@ -36,9 +36,11 @@ import (
 //   - segment-gap: the file system committed a partition directory's
 //     names on its own (as a journal commit may) and the crash then lost
 //     the whole unsynced tail of a segment that a later segment follows;
-//     recovery must see the break in base offsets. Today it never fires:
-//     the driver syncs every append before another can roll the segment,
-//     so only the active segment ever has an unsynced tail.
+//     recovery must see the break in base offsets. A segment other than
+//     the active one has an unsynced tail only when appends queued behind
+//     a Sync roll the segment before it runs, which random draws rarely
+//     meet at a crash: directed seeds (DirectSegmentGap) crash at exactly
+//     that sync.
 const (
 	faultHeaderFlip = "header-flip"
 	faultHeaderTear = "header-tear"

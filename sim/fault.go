@@ -196,10 +196,16 @@ func fmtDur(d core.Instant) string {
 type crashAtIOFault struct {
 	meanInterval core.Instant
 	downMax      core.Instant
+	op           string // aim every point at this operation; "" draws each
 }
 
-// crashOps are the operations a crash point aims at; "" is any.
-var crashOps = []string{"", memfs.OpWrite, memfs.OpSync, memfs.OpRename, memfs.OpSyncDir, memfs.OpTruncate, memfs.OpOpen}
+// crashOps are the operations a crash point aims at; "" is any, and
+// opSyncAfterRoll the sync of a segment that a later segment already
+// follows (its tail unsynced while the next one exists: the state a
+// segment-gap needs).
+var crashOps = []string{"", memfs.OpWrite, memfs.OpSync, memfs.OpRename, memfs.OpSyncDir, memfs.OpTruncate, memfs.OpOpen, opSyncAfterRoll}
+
+const opSyncAfterRoll = "sync-after-roll"
 
 func (f *crashAtIOFault) name() string { return "crash-at-io" }
 func (f *crashAtIOFault) describe() string {
@@ -213,7 +219,11 @@ func (f *crashAtIOFault) arm(w *world) {
 		}
 		// A point that did not fire (its operation is rare in this
 		// seed) is replaced, so the fault never goes quiet.
-		w.crashAt = &crashPoint{op: crashOps[w.rng.IntN(len(crashOps))], skip: w.rng.IntN(50)}
+		op, skip := f.op, 0
+		if op == "" {
+			op, skip = crashOps[w.rng.IntN(len(crashOps))], w.rng.IntN(50)
+		}
+		w.crashAt = &crashPoint{op: op, skip: skip}
 		w.crashDownMax = f.downMax
 		f.arm(w)
 	})

@@ -72,7 +72,16 @@ type crashNow struct{ op, path string }
 
 func (w *world) maybeCrashAt(op, path string) {
 	cp := w.crashAt
-	if cp == nil || !w.inBroker || !w.faulting() || (cp.op != "" && cp.op != op) {
+	if cp == nil || !w.inBroker || !w.faulting() {
+		return
+	}
+	switch cp.op {
+	case "", op:
+	case opSyncAfterRoll:
+		if op != memfs.OpSync || !strings.HasSuffix(path, ".log") || nextSegment(w.fs.Files(), path) == "" {
+			return
+		}
+	default:
 		return
 	}
 	if cp.skip > 0 {

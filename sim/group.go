@@ -908,6 +908,7 @@ func (m *groupMember) stall() {
 			return
 		}
 		m.stalled = false
+		m.pumpData() // the fetch loop stopped while stalled
 		if !m.coord.ready() || m.state != mStable {
 			m.kick()
 			return
@@ -919,7 +920,6 @@ func (m *groupMember) stall() {
 					m.name, m.memberID, gen, fmtInstant(start), fmtDur(d), m.sessionMs)
 			}
 		})
-		m.pumpData()
 	})
 }
 

@@ -29,7 +29,7 @@ func (w *world) drawPolicy() {
 	p.flushMessages, p.retentionMs, p.retentionBytes = math.MaxInt64, -1, -1
 	set := func(k string, v int64) { p.configs = append(p.configs, [2]string{k, strconv.FormatInt(v, 10)}) }
 	switch r := w.rng.Float64(); {
-	case r < 0.55:
+	case r < 0.55 || w.cfg.Directed == DirectSegmentGap:
 		p.flushMessages = 1
 	case r < 0.8:
 		p.flushMessages = 2 + w.rng.Int64N(30)

@@ -36,7 +36,7 @@ type storageQueue struct {
 func (w *world) drawStorage() {
 	s := &w.storage
 	s.queues = map[core.TopicPartition]*storageQueue{}
-	if w.rng.Float64() < 0.4 {
+	if w.rng.Float64() < 0.4 && w.cfg.Directed != DirectSegmentGap {
 		w.mix = append(w.mix, "storage=sync")
 		return
 	}
@@ -45,6 +45,9 @@ func (w *world) drawStorage() {
 		s.delayMax = core.Instant(100e3 + w.rng.Int64N(20e6))
 	}
 	s.pullProb = w.rng.Float64()
+	if w.cfg.Directed == DirectSegmentGap {
+		s.pullProb = 1 // syncs run the appends queued behind them, which roll segments first
+	}
 	w.mix = append(w.mix, fmt.Sprintf("storage=async(delay<%s,pull=%.2f)", fmtDur(s.delayMax), s.pullProb))
 }
 

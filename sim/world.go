@@ -24,6 +24,8 @@ type Config struct {
 	Brokers   int           // 0 or 1: clusters are not simulated yet
 	Faults    bool          // inject the seed's fault mix
 	canary    canary        // a planted bug; set only by this package's tests
+	// Directed steers the seed's draws toward a rare path (see Directive).
+	Directed Directive
 	// Logf, when set, receives the broker driver's log lines and the
 	// world's own notes, prefixed with the virtual time.
 	Logf func(format string, args ...any)
@@ -50,6 +52,50 @@ const (
 	// answer in twenty: acknowledged records reach them late.
 	canaryStallConsumer
 )
+
+// Directive steers a seed's draws toward a path that random draws reach
+// too rarely for a batch of seeds to be sure of it (directed testing).
+// Every check still applies.
+type Directive uint8
+
+const (
+	DirectNone Directive = iota
+	// DirectSegmentGap: power-loss crashes at the sync of a segment that
+	// a later one already follows, with small segments, asynchronous
+	// storage and the segment-gap damage, so that recovery meets a break
+	// in base offsets between segments (recovery-cut-segment).
+	DirectSegmentGap
+)
+
+// ParseDirective reads a directive's name ("" or "none": none).
+func ParseDirective(s string) (Directive, error) {
+	switch s {
+	case "", "none":
+		return DirectNone, nil
+	case "segment-gap":
+		return DirectSegmentGap, nil
+	}
+	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap)", s)
+}
+
+func (d Directive) String() string {
+	if d == DirectSegmentGap {
+		return "segment-gap"
+	}
+	return "none"
+}
+
+// direct applies the seed's directive after its draws.
+func (w *world) direct() {
+	if w.cfg.Directed != DirectSegmentGap {
+		return
+	}
+	// (the draws of the segment size, the flush policy and the storage
+	// mode honour the directive themselves)
+	w.faults = append(w.faults, &crashAtIOFault{meanInterval: 300e6, downMax: 200e6, op: opSyncAfterRoll},
+		&corruptFault{kind: faultSegmentGap, prob: 1})
+	w.mix = append(w.mix, "directed=segment-gap")
+}
 
 // Result is what a run found.
 type Result struct {
@@ -237,6 +283,7 @@ func (w *world) setup() {
 			w.faults = append(w.faults, &crashFault{meanInterval: 2e9, downMax: 100e6})
 		}
 	}
+	w.direct()
 	w.mix = append(w.mix, "faults="+describeFaults(w.faults))
 	if w.phase == phaseFinished {
 		return // the configuration was refused
@@ -257,6 +304,9 @@ func hasFault(fs []fault, name string) bool {
 
 func (w *world) drawBroker() {
 	segment := []int64{4 << 10, 16 << 10, 128 << 10, 1 << 30}[w.rng.IntN(4)]
+	if w.cfg.Directed == DirectSegmentGap {
+		segment = 4 << 10
+	}
 	index := []int64{0, 256, 4096}[w.rng.IntN(3)]
 	w.brokerProps = map[string]string{
 		"log.dirs":                  dataDir,

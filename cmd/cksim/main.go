@@ -49,6 +49,7 @@ func main() {
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
 	viz := flag.String("viz", filepath.Join(os.TempDir(), "cksim"),
 		"directory for failing seeds' reports (seed-N.txt) and linearizability visualizations (seed-N-partition-P.html); empty: none")
+	directed := flag.String("directed", "", "steer each seed's draws toward a rare path: segment-gap")
 	compareRef := flag.String("compare", "", "git revision (commit, branch, tag, HEAD) whose cksim runs the same seeds; lists the seeds whose trace differs")
 	flag.Parse()
 	if *brokers != 1 {
@@ -78,10 +79,15 @@ func main() {
 		defer ref.remove()
 	}
 
+	dir, err := sim.ParseDirective(*directed)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cksim: -directed: %v\n", err)
+		os.Exit(2)
+	}
 	cfgs := make([]sim.Config, len(list))
 	for i, s := range list {
 		cfgs[i] = sim.Config{Seed: s, Duration: *duration, Producers: *producers, Consumers: *consumers,
-			Brokers: *brokers, Faults: *faults, VizDir: *viz}
+			Brokers: *brokers, Faults: *faults, VizDir: *viz, Directed: dir}
 		if *verbose {
 			cfgs[i].Logf = func(format string, args ...any) { fmt.Printf("  "+format+"\n", args...) }
 		}
