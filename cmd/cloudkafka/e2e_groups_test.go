@@ -1,0 +1,555 @@
+package main
+
+// End-to-end tests of consumer groups with franz-go: members join and leave
+// while a stream is produced; every record must be consumed, no partition
+// owned twice at once, and the committed offsets must end where consumption
+// ended. A SIGKILL of the broker must lose no acknowledged commit.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestFranzGoGroupEagerRange and TestFranzGoGroupCooperativeSticky run
+// the same scenario under the two rebalance protocols.
+func TestFranzGoGroupEagerRange(t *testing.T) {
+	testFranzGoGroup(t, "range", kgo.RangeBalancer())
+}
+
+func TestFranzGoGroupCooperativeSticky(t *testing.T) {
+	testFranzGoGroup(t, "cooperative-sticky", kgo.CooperativeStickyBalancer())
+}
+
+// testFranzGoGroup starts two members on a six-partition topic, streams
+// records to it, adds a third member a quarter into the stream and closes
+// the first at half. It checks, from the members' assignment callbacks,
+// that no partition had two owners at once and that every record polled
+// came from a partition its member owned; from DescribeGroups, that no
+// stable generation assigns a partition twice; that every record was
+// consumed; and that the committed offsets are the log end offsets.
+func testFranzGoGroup(t *testing.T, name string, balancer kgo.GroupBalancer) {
+	b := startBroker(t, groupOverrides...)
+	topic, group := "kgo-"+name, "kgo-group-"+name
+	const partitions, n = 6, 12_000
+	createTopic(t, b, topic, partitions)
+
+	own, got := newOwnership(), newConsumed()
+	mon := watchGroup(t, b, group)
+	m1 := startKgoMember(t, b, "m1", group, topic, balancer, own, got)
+	m2 := startKgoMember(t, b, "m2", group, topic, balancer, own, got)
+	waitFor(t, groupWait, "m1 and m2 to own the six partitions", func() bool { return own.settled(partitions, "m1", "m2") })
+
+	acks := newAckLog()
+	stream := streamRecords(t, b, topic, n, acks)
+	waitFor(t, groupWait, "a quarter of the stream acknowledged", func() bool { return acks.count() >= n/4 })
+	m3 := startKgoMember(t, b, "m3", group, topic, balancer, own, got)
+	waitFor(t, groupWait, "m1, m2 and m3 to share the partitions", func() bool { return own.settled(partitions, "m1", "m2", "m3") })
+	waitFor(t, groupWait, "half of the stream acknowledged", func() bool { return acks.count() >= n/2 })
+	if acks.count() >= n {
+		t.Logf("the stream ended before m1 left: the rebalances took longer than the stream")
+	}
+	m1.close(t)
+	waitFor(t, groupWait, "m2 and m3 to own the six partitions", func() bool { return own.settled(partitions, "m2", "m3") })
+
+	acked := stream.wait(t)
+	ends := endOffsets(t, b, topic)
+	waitFor(t, groupWait, "the group to consume the whole stream", func() bool { return got.reached(ends) })
+	m2.close(t)
+	m3.close(t)
+	mon.stop(t)
+
+	own.check(t)
+	dups := checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
+	checkCommitted(t, name, b, group, topic, ends)
+	t.Logf("%s: %d records, %d consumed twice; %d stable generations observed", name, n, dups, mon.stableGenerations())
+}
+
+// kgoMember is one franz-go group member polling in its own goroutine.
+type kgoMember struct {
+	name   string
+	cl     *kgo.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+	errs   []error // written by the poll goroutine, read after done
+}
+
+// startKgoMember starts a member that autocommits every 500 ms and, on
+// revocation, commits everything it polled (BlockRebalanceOnPoll keeps
+// rebalances out of the span between a poll and its processing).
+func startKgoMember(t *testing.T, b *broker, name, group, topic string, balancer kgo.GroupBalancer, own *ownership, got *consumed) *kgoMember {
+	t.Helper()
+	parts := func(m map[string][]int32) []int32 { return m[topic] }
+	cl := newClient(t, b,
+		kgo.ClientID(name),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic),
+		kgo.Balancers(balancer),
+		kgo.SessionTimeout(groupSessionTimeout),
+		kgo.HeartbeatInterval(groupHeartbeat),
+		kgo.RebalanceTimeout(groupRebalanceTimeout),
+		kgo.FetchMaxWait(groupFetchMaxWait),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.AutoCommitInterval(500*time.Millisecond),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			own.assigned(name, parts(m))
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+			own.ended(name, parts(m), "revoked")
+			if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+				t.Errorf("%s: committing on revoke: %v", name, err)
+			}
+		}),
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			own.ended(name, parts(m), "lost")
+		}),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &kgoMember{name: name, cl: cl, cancel: cancel, done: make(chan struct{})}
+	go m.poll(ctx, own, got)
+	return m
+}
+
+func (m *kgoMember) poll(ctx context.Context, own *ownership, got *consumed) {
+	defer close(m.done)
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		fs := m.cl.PollRecords(pctx, 1000)
+		cancel()
+		at := time.Now()
+		fs.EachError(func(topic string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) && !errors.Is(err, kgo.ErrClientClosed) {
+				m.errs = append(m.errs, fmt.Errorf("%s: poll: %s/%d: %w", m.name, topic, p, err))
+			}
+		})
+		fs.EachRecord(func(r *kgo.Record) {
+			own.polled(m.name, r.Partition, r.Offset, at)
+			got.add(seen{partition: r.Partition, offset: r.Offset, key: r.Key, value: r.Value})
+		})
+		m.cl.AllowRebalance()
+	}
+}
+
+// close stops polling and closes the client, which revokes (committing)
+// and leaves the group; bounded.
+func (m *kgoMember) close(t *testing.T) {
+	t.Helper()
+	m.cancel()
+	select {
+	case <-m.done:
+	case <-time.After(groupWait):
+		t.Fatalf("%s: the poll loop did not stop within %v", m.name, groupWait)
+	}
+	closed := make(chan struct{})
+	go func() { m.cl.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(groupWait):
+		t.Fatalf("%s: Close (commit and LeaveGroup) did not return within %v", m.name, groupWait)
+	}
+	for _, err := range m.errs {
+		t.Errorf("%v", err)
+	}
+}
+
+// stream produces records in the background at a steady pace.
+type stream struct {
+	acks *ackLog
+	done chan error
+}
+
+// streamRecords produces n records of tag topic, 60 every 20 ms, so that
+// group changes happen while it runs.
+func streamRecords(t *testing.T, b *broker, topic string, n int, acks *ackLog) *stream {
+	t.Helper()
+	cl := newClient(t, b, kgo.DefaultProduceTopic(topic))
+	s := &stream{acks: acks, done: make(chan error, 1)}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for seq := 0; seq < n; {
+			for end := min(seq+60, n); seq < end; seq++ {
+				cl.Produce(ctx, seqRecord(topic, seq), acks.promise(seq))
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+			}
+		}
+		s.done <- cl.Flush(ctx)
+	}()
+	return s
+}
+
+// wait waits, bounded, for the stream's end and returns its
+// acknowledgements; every record must have been acknowledged.
+func (s *stream) wait(t *testing.T) map[int]pos {
+	t.Helper()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("stream: flush: %v", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("stream: not done within 90s")
+	}
+	acked, err := s.acks.result()
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	return acked
+}
+
+// groupWatch polls DescribeGroups every 100 ms and checks that no Stable
+// generation assigns a partition to two members.
+type groupWatch struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	errs   []string
+	stable map[int]bool // member counts seen in Stable states, for the log
+	seen   map[string]bool
+}
+
+func watchGroup(t *testing.T, b *broker, group string) *groupWatch {
+	t.Helper()
+	adm := kadm.NewClient(newClient(t, b))
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &groupWatch{cancel: cancel, done: make(chan struct{}), stable: map[int]bool{}, seen: map[string]bool{}}
+	go func() {
+		defer close(w.done)
+		for ctx.Err() == nil {
+			dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
+			described, err := adm.DescribeGroups(dctx, group)
+			dcancel()
+			if err == nil {
+				if d, ok := described[group]; ok {
+					w.observe(d)
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *groupWatch) observe(d kadm.DescribedGroup) {
+	if d.Err != nil || d.State != "Stable" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	owner := map[string]string{}
+	var sig []string
+	for _, m := range d.Members {
+		a, ok := m.Assigned.AsConsumer()
+		if !ok {
+			w.errs = append(w.errs, fmt.Sprintf("DescribeGroups: Stable member %s: got an assignment that does not parse as a consumer assignment", m.MemberID))
+			continue
+		}
+		for _, tp := range a.Topics {
+			for _, p := range tp.Partitions {
+				k := fmt.Sprintf("%s/%d", tp.Topic, p)
+				if prev, ok := owner[k]; ok {
+					w.errs = append(w.errs, fmt.Sprintf("DescribeGroups: Stable: partition %s assigned to %s and %s", k, prev, m.MemberID))
+				}
+				owner[k] = m.MemberID
+			}
+		}
+		sig = append(sig, m.MemberID)
+	}
+	w.stable[len(d.Members)] = true
+	w.seen[fmt.Sprint(sig, owner)] = true
+}
+
+func (w *groupWatch) stop(t *testing.T) {
+	t.Helper()
+	w.cancel()
+	select {
+	case <-w.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("DescribeGroups watcher did not stop within 10s")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, e := range w.errs {
+		t.Errorf("%s", e)
+	}
+	if len(w.stable) == 0 {
+		t.Errorf("DescribeGroups: never saw the group Stable; want it Stable between rebalances")
+	}
+}
+
+func (w *groupWatch) stableGenerations() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.seen)
+}
+
+// TestGroupCommitsSurviveCrash streams records while a group member
+// consumes them and commits after every poll, SIGKILLs the broker while
+// commits are in flight, and restarts it. Every acknowledged commit must
+// have survived: the committed offsets are no lower than the last
+// acknowledged ones, no higher than the last attempted ones, and within the
+// log. A new member of the group then starts exactly at the committed
+// offsets.
+func TestGroupCommitsSurviveCrash(t *testing.T) {
+	b := startBroker(t, groupOverrides...)
+	const topic, group, partitions, n = "group-crash", "group-crash", 3, 200_000
+	createTopic(t, b, topic, partitions)
+
+	acks := newAckLog()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(b.addr), kgo.DefaultProduceTopic(topic),
+		kgo.MaxBufferedRecords(2000), kgo.RecordDeliveryTimeout(20*time.Second))
+	if err != nil {
+		t.Fatalf("creating the producer: %v", err)
+	}
+	pctx, pcancel := context.WithCancel(context.Background())
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		for seq := 0; seq < n && pctx.Err() == nil; seq++ {
+			prod.Produce(pctx, seqRecord(topic, seq), acks.promise(seq))
+			if seq%200 == 199 {
+				time.Sleep(5 * time.Millisecond) // a stream, not a burst
+			}
+		}
+	}()
+
+	a := startCommitter(t, b, group, topic)
+	waitFor(t, groupWait, "100 acknowledged commits", func() bool { return a.commitsAcked() >= 100 })
+	b.Kill()
+	a.stop(t)
+	pcancel()
+	<-produced
+	closeBounded(t, "the producer after SIGKILL", prod)
+	lastAcked, attempted := a.offsets()
+	b.Restart()
+
+	ends := endOffsets(t, b, topic)
+	committed := committedOffsets(t, b, group, topic)
+	for p := int32(0); p < partitions; p++ {
+		c, ok := committed[p]
+		switch {
+		case lastAcked[p] > 0 && !ok:
+			t.Errorf("partition %d after restart: got no committed offset; want at least %d (acknowledged before SIGKILL)", p, lastAcked[p])
+		case c < lastAcked[p]:
+			t.Errorf("partition %d after restart: got committed offset %d; want at least %d (acknowledged before SIGKILL)", p, c, lastAcked[p])
+		case c > attempted[p]:
+			t.Errorf("partition %d after restart: got committed offset %d; want at most %d (the last attempted)", p, c, attempted[p])
+		case c > ends[p]:
+			t.Errorf("partition %d after restart: got committed offset %d; want at most the log end %d", p, c, ends[p])
+		}
+	}
+	t.Logf("before SIGKILL: %d commits acknowledged, last %v, attempted up to %v; after restart: committed %v, log ends %v",
+		a.commitsAcked(), lastAcked, attempted, committed, ends)
+
+	// The member's client survived the crash; closing it now leaves the
+	// replayed group, and it commits nothing more.
+	closeBounded(t, "the committing member", a.cl)
+	if after := committedOffsets(t, b, group, topic); fmt.Sprint(after) != fmt.Sprint(committed) {
+		t.Fatalf("committed offsets changed while the member left: got %v; want %v", after, committed)
+	}
+
+	// New records after the restart, so that every partition has some past
+	// its committed offset; a new member must start exactly there.
+	more := produceSeqs(t, b, topic, topic+"-after", 0, 600)
+	ends2 := endOffsets(t, b, topic)
+	got := newConsumed()
+	own := newOwnership()
+	bm := startKgoMember(t, b, "b", group, topic, kgo.RangeBalancer(), own, got)
+	waitFor(t, groupWait, "the new member to consume up to the log end", func() bool { return got.reached(ends2) })
+	bm.close(t)
+	first := map[int32]int64{}
+	for _, r := range got.records() {
+		if _, ok := first[r.partition]; !ok {
+			first[r.partition] = r.offset
+		}
+	}
+	for p := int32(0); p < partitions; p++ {
+		if first[p] != committed[p] {
+			t.Errorf("partition %d: the new member started at offset %d; want the committed offset %d", p, first[p], committed[p])
+		}
+	}
+	checkAfterCrash(t, got.records(), topic, committed, ends2, len(more))
+	checkCommitted(t, "after the new member", b, group, topic, ends2)
+}
+
+// checkAfterCrash checks the new member's records: offsets from committed
+// to ends without a gap, and every record produced after the restart.
+func checkAfterCrash(t *testing.T, got []seen, topic string, committed, ends map[int32]int64, after int) {
+	t.Helper()
+	p := &problems{t: t}
+	next := map[int32]int64{}
+	for k, v := range committed {
+		next[k] = v
+	}
+	fresh := 0
+	for _, r := range got {
+		if r.offset < next[r.partition] {
+			continue // at-least-once: a re-read after a rebalance
+		}
+		if r.offset != next[r.partition] {
+			p.add("after the crash: partition %d: got offset %d; want %d (no gap)", r.partition, r.offset, next[r.partition])
+		}
+		next[r.partition] = r.offset + 1
+		if _, ok := parseSeq(topic+"-after", r.value); ok {
+			fresh++
+		} else if _, ok := parseSeq(topic, r.value); !ok {
+			p.add("after the crash: partition %d offset %d: got value %.60q; want one of this test's records", r.partition, r.offset, r.value)
+		}
+	}
+	if fmt.Sprint(next) != fmt.Sprint(ends) {
+		p.add("after the crash: consumed up to %v; want the log ends %v", next, ends)
+	}
+	if fresh != after {
+		p.add("after the crash: got %d of the records produced after the restart; want %d", fresh, after)
+	}
+	p.done("after the crash")
+}
+
+func closeBounded(t *testing.T, what string, cl *kgo.Client) {
+	t.Helper()
+	closed := make(chan struct{})
+	go func() { cl.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(groupWait):
+		t.Fatalf("closing %s: still blocked after %v", what, groupWait)
+	}
+}
+
+// committer is a group member that commits what it polled after every
+// poll, synchronously, and records which commits the broker acknowledged.
+type committer struct {
+	cl     *kgo.Client
+	topic  string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu        sync.Mutex
+	acked     int
+	lastAcked map[int32]int64 // the highest acknowledged commit per partition
+	attempted map[int32]int64 // the highest commit sent per partition
+	errs      []error
+}
+
+func startCommitter(t *testing.T, b *broker, group, topic string) *committer {
+	t.Helper()
+	cl := newClient(t, b,
+		kgo.ClientID("committer"),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topic),
+		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.SessionTimeout(groupSessionTimeout),
+		kgo.HeartbeatInterval(groupHeartbeat),
+		kgo.RebalanceTimeout(groupRebalanceTimeout),
+		kgo.FetchMaxWait(groupFetchMaxWait),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+		// small polls: many commits, behind the log end
+		kgo.FetchMaxBytes(4<<10),
+		kgo.FetchMaxPartitionBytes(1<<10),
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &committer{cl: cl, topic: topic, cancel: cancel, done: make(chan struct{}),
+		lastAcked: map[int32]int64{}, attempted: map[int32]int64{}}
+	go c.run(ctx)
+	return c
+}
+
+func (c *committer) run(ctx context.Context) {
+	defer close(c.done)
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
+		fs := c.cl.PollFetches(pctx)
+		cancel()
+		next := map[int32]kgo.EpochOffset{}
+		fs.EachRecord(func(r *kgo.Record) {
+			next[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+		})
+		if len(next) == 0 || ctx.Err() != nil {
+			continue
+		}
+		c.mu.Lock()
+		for p, eo := range next {
+			c.attempted[p] = max(c.attempted[p], eo.Offset)
+		}
+		c.mu.Unlock()
+		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+		c.cl.CommitOffsetsSync(cctx, map[string]map[int32]kgo.EpochOffset{c.topic: next}, c.onCommitted)
+		ccancel()
+		time.Sleep(10 * time.Millisecond) // slower than the producer: the commits trail the log end
+	}
+}
+
+func (c *committer) onCommitted(_ *kgo.Client, req *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+	if err != nil {
+		return // the broker may be gone: not acknowledged
+	}
+	sent := map[int32]int64{}
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			sent[rp.Partition] = rp.Offset
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := false
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+				continue // a rebalance or a dying broker: not acknowledged
+			}
+			c.lastAcked[rp.Partition] = max(c.lastAcked[rp.Partition], sent[rp.Partition])
+			ok = true
+		}
+	}
+	if ok {
+		c.acked++
+	}
+}
+
+func (c *committer) commitsAcked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.acked
+}
+
+func (c *committer) offsets() (lastAcked, attempted map[int32]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lastAcked, attempted = map[int32]int64{}, map[int32]int64{}
+	for k, v := range c.lastAcked {
+		lastAcked[k] = v
+	}
+	for k, v := range c.attempted {
+		attempted[k] = v
+	}
+	return lastAcked, attempted
+}
+
+// stop ends the poll-and-commit loop, bounded; the client stays open.
+func (c *committer) stop(t *testing.T) {
+	t.Helper()
+	c.cancel()
+	select {
+	case <-c.done:
+	case <-time.After(groupWait):
+		t.Fatalf("committer: the loop did not stop within %v", groupWait)
+	}
+}
