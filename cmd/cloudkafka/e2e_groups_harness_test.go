@@ -52,10 +52,12 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // produceSeqs produces sequence numbers first..first+n-1 of tag to topic,
 // keyed so that they spread over the partitions, and returns where each was
-// acknowledged.
+// acknowledged. The batches are uncompressed, so that every client reads
+// them without codec libraries (kafka-python needs python3-snappy for
+// franz-go's default snappy).
 func produceSeqs(t *testing.T, b *broker, topic, tag string, first, n int) map[int]pos {
 	t.Helper()
-	cl := newClient(t, b, kgo.DefaultProduceTopic(topic))
+	cl := newClient(t, b, kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(kgo.NoCompression()))
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -400,4 +402,35 @@ func (o *ownership) check(t *testing.T) {
 		t.Logf("assignment callbacks:\n%s", strings.Join(o.log, "\n"))
 	}
 	p.done("ownership")
+}
+
+// checkGroupEmpty checks, once every member has closed, that the group is
+// Empty with no members: each client's LeaveGroup removed its member at
+// once, without waiting for the session timeout. DescribeGroups and
+// ListGroups must agree.
+func checkGroupEmpty(t *testing.T, what string, b *broker, group string) {
+	t.Helper()
+	adm := kadm.NewClient(newClient(t, b))
+	ctx, cancel := context.WithTimeout(context.Background(), groupSessionTimeout/2)
+	defer cancel()
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatalf("%s: DescribeGroups %s: %v", what, group, err)
+	}
+	d := described[group]
+	if d.Err != nil || d.State != "Empty" || len(d.Members) != 0 || d.ProtocolType != "consumer" {
+		var ids []string
+		for _, m := range d.Members {
+			ids = append(ids, m.MemberID+" ("+m.ClientID+")")
+		}
+		t.Errorf("%s: DescribeGroups %s: got state %q, protocol type %q, error %v, members %q; want Empty, consumer, no error, no members",
+			what, group, d.State, d.ProtocolType, d.Err, ids)
+	}
+	listed, err := adm.ListGroups(ctx)
+	if err != nil {
+		t.Fatalf("%s: ListGroups: %v", what, err)
+	}
+	if l, ok := listed[group]; !ok || l.State != "Empty" || l.ProtocolType != "consumer" {
+		t.Errorf("%s: ListGroups: got %+v (listed %v); want %s Empty, protocol type consumer", what, l, ok, group)
+	}
 }

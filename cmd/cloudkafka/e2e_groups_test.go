@@ -70,6 +70,7 @@ func testFranzGoGroup(t *testing.T, name string, balancer kgo.GroupBalancer) {
 	own.check(t)
 	dups := checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
 	checkCommitted(t, name, b, group, topic, ends)
+	checkGroupEmpty(t, name, b, group)
 	t.Logf("%s: %d records, %d consumed twice; %d stable generations observed", name, n, dups, mon.stableGenerations())
 }
 
@@ -387,6 +388,7 @@ func TestGroupCommitsSurviveCrash(t *testing.T) {
 	}
 	checkAfterCrash(t, got.records(), topic, committed, ends2, len(more))
 	checkCommitted(t, "after the new member", b, group, topic, ends2)
+	checkGroupEmpty(t, "after the new member", b, group)
 }
 
 // checkAfterCrash checks the new member's records: offsets from committed
