@@ -6,10 +6,14 @@ package main
 // ended. A SIGKILL of the broker must lose no acknowledged commit.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -553,5 +557,66 @@ func (c *committer) stop(t *testing.T) {
 	case <-c.done:
 	case <-time.After(groupWait):
 		t.Fatalf("committer: the loop did not stop within %v", groupWait)
+	}
+}
+
+// TestGroupMemberKilled runs a group of a kcat member (librdkafka) and a
+// franz-go member sharing the range protocol, SIGKILLs kcat mid-stream,
+// and checks that the coordinator expires its session and hands all the
+// partitions to the franz-go member, which then consumes everything: kcat
+// commits nothing, so its partitions restart from the beginning.
+func TestGroupMemberKilled(t *testing.T) {
+	_, err := exec.LookPath("kcat")
+	requireTool(t, "kcat", err)
+	b := startBroker(t, groupOverrides...)
+	const topic, group, partitions, n = "group-killed", "group-killed", 6, 12_000
+	createTopic(t, b, topic, partitions)
+
+	victim := exec.Command("kcat", "-b", b.addr, "-G", group, "-q", "-f", "%p %o\n",
+		"-X", "enable.auto.commit=false", "-X", "auto.offset.reset=earliest",
+		"-X", "session.timeout.ms=2000", "-X", "heartbeat.interval.ms=250", topic)
+	var stderr bytes.Buffer
+	victim.Stdout, victim.Stderr = io.Discard, &stderr
+	if err := victim.Start(); err != nil {
+		t.Fatalf("starting kcat: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { victim.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		victim.Process.Kill()
+		<-exited
+	})
+
+	own, got := newOwnership(), newConsumed()
+	m := startKgoMember(t, b, "survivor", group, topic, kgo.RangeBalancer(), own, got)
+	waitFor(t, groupWait, "kcat and the franz-go member to share the partitions", func() bool {
+		n := len(own.owners())
+		return n > 0 && n < partitions
+	})
+	acks := newAckLog()
+	s := streamRecords(t, b, topic, n, acks)
+	waitFor(t, groupWait, "a third of the stream acknowledged", func() bool { return acks.count() >= n/3 })
+	victim.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("kcat did not die within 10s of SIGKILL")
+	}
+	killed := time.Now()
+	waitFor(t, groupWait, "the franz-go member to own every partition after kcat's session expired", func() bool {
+		return own.settled(partitions, "survivor")
+	})
+	t.Logf("the survivor owned every partition %v after SIGKILL of kcat (session timeout 2s)", time.Since(killed).Round(time.Millisecond))
+
+	acked := s.wait(t)
+	ends := endOffsets(t, b, topic)
+	waitFor(t, groupWait, "the survivor to consume the whole stream", func() bool { return got.reached(ends) })
+	m.close(t)
+	own.check(t)
+	checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
+	checkCommitted(t, "after kcat's death", b, group, topic, ends)
+	checkGroupEmpty(t, "after kcat's death", b, group)
+	if t.Failed() {
+		t.Logf("kcat stderr:\n%s", stderr.String())
 	}
 }
