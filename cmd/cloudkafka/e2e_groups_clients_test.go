@@ -2,86 +2,156 @@ package main
 
 // Consumer groups with the other production clients: sarama's
 // ConsumerGroup, kafka-go's Reader with a GroupID, kcat's balanced consumer
-// (librdkafka), confluent-kafka-python and kafka-python. Each consumes a
-// topic as a group and commits; a second run of the same group must start
-// exactly at the committed offsets.
+// (librdkafka), confluent-kafka-python and kafka-python. Two members of
+// each consume a stream as a group through a join and a leave, and commit;
+// a later member of the same group must start exactly at the committed
+// offsets.
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	segkafka "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// groupRun consumes topic as group with one client library, with the given
-// number of members, until the members together reach ends, and closes them
-// (committing what they consumed) before it returns what they consumed.
-type groupRun func(t *testing.T, b *broker, group, topic string, members int, from, ends map[int32]int64) []seen
+// groupMember is one member of a group under test, consuming in the
+// background; stop closes it (committing what it consumed and leaving the
+// group), bounded.
+type groupMember interface{ stop(t *testing.T) }
 
-// testGroupClient runs a client's group twice on one topic. The first run,
-// with firstMembers members, consumes 2,000 records from an empty group
-// (auto.offset.reset earliest); the second, with one member, consumes 500
-// produced after the first closed. Each run must consume every record of
-// its range, nothing before it (the second starts at the committed offsets,
-// not earlier and not later), and leave the committed offsets at the log
-// end.
-func testGroupClient(t *testing.T, name string, firstMembers int, run groupRun) {
+// startMember starts a member named name of group on topic with one client
+// library; it adds what it consumes to got.
+type startMember func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember
+
+// groupClient is one client library under test.
+type groupClient struct {
+	name  string
+	start startMember
+	// quiesce: the first member leaves only once the stream is paused and
+	// the group has consumed everything. kcat needs it: its consumer
+	// loop drops a record polled (its offset already stored for the
+	// commit) when a signal arrives before it prints it.
+	quiesce bool
+}
+
+// testGroupClient runs a client's group on a four-partition topic, twice.
+// The first run starts one member, streams 12,000 records, starts a second
+// member a quarter into the stream and, once the second has consumed,
+// stops the first at half; the stream then ends and the second member
+// catches up. Every record must be consumed at least once, the committed
+// offsets must end at the log end, and the group must be Empty once its
+// members left. The second run starts one member after 500 more records:
+// it must consume exactly those (starting at the committed offsets, not
+// earlier and not later) and commit up to the new log end.
+func testGroupClient(t *testing.T, c groupClient) {
+	name, start := c.name, c.start
 	b := startBroker(t, groupOverrides...)
 	topic, group := "group-"+name, "group-"+name
-	const partitions, n1, n2 = 4, 2000, 500
+	const partitions, n1, n2 = 4, 12_000, 500
 	createTopic(t, b, topic, partitions)
 
-	acked1 := produceSeqs(t, b, topic, topic, 0, n1)
+	began := time.Now()
+	got1, got2 := newConsumed(), newConsumed()
+	m1 := start(t, b, group, topic, name+"-1", got1)
+	acks := newAckLog()
+	s := streamRecords(t, b, topic, n1, acks, kgo.ProducerBatchCompression(kgo.NoCompression()))
+	waitFor(t, groupWait, "a quarter of the stream acknowledged", func() bool { return acks.count() >= n1/4 })
+	m2 := start(t, b, group, topic, name+"-2", got2)
+	waitFor(t, groupWait, "half of the stream acknowledged and the second member consuming", func() bool {
+		return acks.count() >= n1/2 && got2.count() > 0
+	})
+	if acks.count() >= n1 {
+		t.Logf("the stream ended before the first member left")
+	}
+	if c.quiesce {
+		resume := s.pause(t)
+		ends := endOffsets(t, b, topic)
+		waitFor(t, groupWait, "the members to consume everything before the pause", func() bool { return reachedTogether(ends, got1, got2) })
+		m1.stop(t)
+		close(resume)
+	} else {
+		m1.stop(t)
+	}
+	acked1 := s.wait(t)
 	ends1 := endOffsets(t, b, topic)
-	start := time.Now()
-	got := run(t, b, group, topic, firstMembers, nil, ends1)
+	waitFor(t, groupWait, "the members to consume up to the log end", func() bool { return reachedTogether(ends1, got1, got2) })
+	m2.stop(t)
+	got := append(got1.records(), got2.records()...)
 	dups := checkConsumed(t, name+" first run", got, topic, acked1, nil, ends1)
 	checkCommitted(t, name+" first run", b, group, topic, ends1)
 	checkGroupEmpty(t, name+" first run", b, group)
-	t.Logf("%s first run: %d members, %d records, %d consumed twice, %v", name, firstMembers, len(got), dups, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s first run: %d records, %d by the first member, %d by the second, %d consumed twice, %v",
+		name, n1, got1.count(), got2.count(), dups, time.Since(began).Round(time.Millisecond))
 	if t.Failed() {
 		return
 	}
 
 	acked2 := produceSeqs(t, b, topic, topic, n1, n2)
 	ends2 := endOffsets(t, b, topic)
-	start = time.Now()
-	got = run(t, b, group, topic, 1, ends1, ends2)
-	dups = checkConsumed(t, name+" second run", got, topic, mergeAcked(acked1, acked2), ends1, ends2)
+	began = time.Now()
+	got3 := newConsumed()
+	m3 := start(t, b, group, topic, name+"-3", got3)
+	waitFor(t, groupWait, "the third member to consume up to the log end", func() bool { return got3.reached(ends2) })
+	m3.stop(t)
+	dups = checkConsumed(t, name+" second run", got3.records(), topic, mergeAcked(acked1, acked2), ends1, ends2)
 	checkCommitted(t, name+" second run", b, group, topic, ends2)
 	checkGroupEmpty(t, name+" second run", b, group)
-	t.Logf("%s second run: %d records, %d consumed twice, %v", name, len(got), dups, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s second run: %d records, %d consumed twice, %v", name, got3.count(), dups, time.Since(began).Round(time.Millisecond))
 }
 
-func TestSaramaGroup(t *testing.T) { testGroupClient(t, "sarama", 2, runSaramaGroup) }
+// reachedTogether reports whether the members together consumed every
+// partition up to ends.
+func reachedTogether(ends map[int32]int64, cs ...*consumed) bool {
+	next := map[int32]int64{}
+	for _, c := range cs {
+		c.mu.Lock()
+		for p, o := range c.next {
+			next[p] = max(next[p], o)
+		}
+		c.mu.Unlock()
+	}
+	return caughtUp(next, ends)
+}
 
-func TestKafkaGoGroup(t *testing.T) { testGroupClient(t, "kafkago", 2, runKafkaGoGroup) }
+func TestSaramaGroup(t *testing.T) {
+	testGroupClient(t, groupClient{name: "sarama", start: startSarama})
+}
+
+func TestKafkaGoGroup(t *testing.T) {
+	testGroupClient(t, groupClient{name: "kafkago", start: startKafkaGo})
+}
 
 func TestKcatGroup(t *testing.T) {
 	_, err := exec.LookPath("kcat")
 	requireTool(t, "kcat", err)
-	testGroupClient(t, "kcat", 1, runKcatGroup)
+	testGroupClient(t, groupClient{name: "kcat", start: startKcat, quiesce: true})
 }
 
 func TestConfluentKafkaPythonGroup(t *testing.T) {
 	py, err := pythonWithConfluent()
 	requireTool(t, "python3 with confluent_kafka", err)
-	testGroupClient(t, "confluent-python", 1, pythonGroupRun(py, confluentGroupScript))
+	testGroupClient(t, groupClient{name: "confluent-python", start: startPython(py, confluentGroupScript)})
 }
 
 func TestKafkaPythonGroup(t *testing.T) {
 	py, err := pythonWithModule("kafka")
 	requireTool(t, "python3 with kafka (kafka-python)", err)
-	testGroupClient(t, "kafka-python", 1, pythonGroupRun(py, kafkaPythonGroupScript))
+	testGroupClient(t, groupClient{name: "kafka-python", start: startPython(py, kafkaPythonGroupScript)})
 }
 
 // ---- sarama ----
@@ -107,10 +177,21 @@ func (h saramaHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Cons
 	}
 }
 
-func runSaramaGroup(t *testing.T, b *broker, group, topic string, members int, _, ends map[int32]int64) []seen {
+// saramaMember is one sarama ConsumerGroup, autocommitting what its
+// handler marked every 200 ms and on close.
+type saramaMember struct {
+	name   string
+	cg     sarama.ConsumerGroup
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+}
+
+func startSarama(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
 	t.Helper()
 	cfg := sarama.NewConfig()
-	cfg.ClientID = "cloudkafka-e2e"
+	cfg.ClientID = name
 	cfg.Consumer.Group.Session.Timeout = groupSessionTimeout
 	cfg.Consumer.Group.Heartbeat.Interval = groupHeartbeat
 	cfg.Consumer.Group.Rebalance.Timeout = groupRebalanceTimeout
@@ -119,154 +200,233 @@ func runSaramaGroup(t *testing.T, b *broker, group, topic string, members int, _
 	cfg.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
 	cfg.Consumer.MaxWaitTime = groupFetchMaxWait
 	cfg.Consumer.Return.Errors = true
-	got := newConsumed()
+	cg, err := sarama.NewConsumerGroup([]string{b.addr}, group, cfg)
+	if err != nil {
+		t.Fatalf("%s: sarama.NewConsumerGroup: %v", name, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	var cgs []sarama.ConsumerGroup
-	for i := 0; i < members; i++ {
-		cg, err := sarama.NewConsumerGroup([]string{b.addr}, group, cfg)
-		if err != nil {
-			t.Fatalf("sarama.NewConsumerGroup: %v", err)
+	m := &saramaMember{name: name, cg: cg, cancel: cancel}
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		for ctx.Err() == nil {
+			err := cg.Consume(ctx, []string{topic}, saramaHandler{got})
+			if err == nil || errors.Is(err, sarama.ErrClosedConsumerGroup) || ctx.Err() != nil {
+				continue
+			}
+			m.record(fmt.Errorf("Consume: %w", err))
+			time.Sleep(100 * time.Millisecond)
 		}
-		cgs = append(cgs, cg)
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if err := cg.Consume(ctx, []string{topic}, saramaHandler{got}); err != nil {
-					if errors.Is(err, sarama.ErrClosedConsumerGroup) || ctx.Err() != nil {
-						return
-					}
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("Consume: %w", err))
-					mu.Unlock()
-					time.Sleep(100 * time.Millisecond)
-				}
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			for err := range cg.Errors() {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+	}()
+	go func() {
+		defer m.wg.Done()
+		for err := range cg.Errors() {
+			m.record(err)
+		}
+	}()
+	return m
+}
+
+func (m *saramaMember) record(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.errs = append(m.errs, err)
+}
+
+func (m *saramaMember) stop(t *testing.T) {
+	t.Helper()
+	m.cancel()
+	closeWithin(t, m.name, m.cg.Close)
+	waitGroupWithin(t, m.name+"'s goroutines", &m.wg)
+	for _, err := range m.errs {
+		t.Errorf("%s: got error %v; want none", m.name, err)
 	}
-	waitFor(t, groupWait, "the sarama group to consume up to "+fmt.Sprint(ends), func() bool { return got.reached(ends) })
-	cancel()
-	for i, cg := range cgs {
-		closeWithin(t, fmt.Sprintf("sarama member %d", i), cg.Close)
-	}
-	waitGroupWithin(t, "the sarama members' goroutines", &wg)
-	for _, err := range errs {
-		t.Errorf("sarama group: got error %v; want none", err)
-	}
-	return got.records()
 }
 
 // ---- kafka-go ----
 
-func runKafkaGoGroup(t *testing.T, b *broker, group, topic string, members int, _, ends map[int32]int64) []seen {
+// kafkaGoMember is one kafka-go Reader with a GroupID, committing every
+// 100 ms and on close.
+type kafkaGoMember struct {
+	name   string
+	r      *segkafka.Reader
+	cancel context.CancelFunc
+	done   chan struct{}
+	mu     sync.Mutex
+	errs   []error
+	logged []string
+}
+
+func startKafkaGo(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
 	t.Helper()
-	got := newConsumed()
+	m := &kafkaGoMember{name: name, done: make(chan struct{})}
+	m.r = segkafka.NewReader(segkafka.ReaderConfig{
+		Brokers:           []string{b.addr},
+		GroupID:           group,
+		Topic:             topic,
+		MinBytes:          1,
+		MaxBytes:          1 << 20,
+		MaxWait:           groupFetchMaxWait,
+		HeartbeatInterval: groupHeartbeat,
+		SessionTimeout:    groupSessionTimeout,
+		RebalanceTimeout:  groupRebalanceTimeout,
+		JoinGroupBackoff:  250 * time.Millisecond,
+		CommitInterval:    100 * time.Millisecond,
+		StartOffset:       segkafka.FirstOffset,
+		GroupBalancers:    []segkafka.GroupBalancer{segkafka.RangeGroupBalancer{}},
+		ErrorLogger: segkafka.LoggerFunc(func(format string, args ...any) {
+			m.mu.Lock()
+			m.logged = append(m.logged, fmt.Sprintf(format, args...))
+			m.mu.Unlock()
+		}),
+	})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs []error
-	var logged []string
-	var readers []*segkafka.Reader
-	for i := 0; i < members; i++ {
-		r := segkafka.NewReader(segkafka.ReaderConfig{
-			Brokers:           []string{b.addr},
-			GroupID:           group,
-			Topic:             topic,
-			MinBytes:          1,
-			MaxBytes:          1 << 20,
-			MaxWait:           groupFetchMaxWait,
-			HeartbeatInterval: groupHeartbeat,
-			SessionTimeout:    groupSessionTimeout,
-			RebalanceTimeout:  groupRebalanceTimeout,
-			JoinGroupBackoff:  250 * time.Millisecond,
-			CommitInterval:    100 * time.Millisecond,
-			StartOffset:       segkafka.FirstOffset,
-			GroupBalancers:    []segkafka.GroupBalancer{segkafka.RangeGroupBalancer{}},
-			ErrorLogger: segkafka.LoggerFunc(func(format string, args ...any) {
-				mu.Lock()
-				logged = append(logged, fmt.Sprintf(format, args...))
-				mu.Unlock()
-			}),
-		})
-		readers = append(readers, r)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				m, err := r.ReadMessage(ctx)
-				if err != nil {
-					if ctx.Err() == nil {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
-					}
-					return
+	m.cancel = cancel
+	go func() {
+		defer close(m.done)
+		for {
+			msg, err := m.r.ReadMessage(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					m.mu.Lock()
+					m.errs = append(m.errs, err)
+					m.mu.Unlock()
 				}
-				got.add(seen{partition: int32(m.Partition), offset: m.Offset, key: m.Key, value: m.Value})
+				return
 			}
-		}()
-	}
-	waitFor(t, groupWait, "the kafka-go group to consume up to "+fmt.Sprint(ends), func() bool { return got.reached(ends) })
-	cancel()
-	waitGroupWithin(t, "the kafka-go readers' goroutines", &wg)
-	for i, r := range readers {
-		closeWithin(t, fmt.Sprintf("kafka-go reader %d", i), r.Close)
-	}
-	for _, err := range errs {
-		t.Errorf("kafka-go ReadMessage: got %v; want no error", err)
-	}
-	if len(logged) > 0 {
-		t.Logf("kafka-go error log:\n%s", strings.Join(logged, "\n"))
-	}
-	return got.records()
+			got.add(seen{partition: int32(msg.Partition), offset: msg.Offset, key: msg.Key, value: msg.Value})
+		}
+	}()
+	return m
 }
 
-// ---- kcat ----
-
-// runKcatGroup runs kcat's balanced consumer (-G), which exits once every
-// assigned partition reached its end (-e) and commits as it closes.
-func runKcatGroup(t *testing.T, b *broker, group, topic string, _ int, _, ends map[int32]int64) []seen {
+func (m *kafkaGoMember) stop(t *testing.T) {
 	t.Helper()
-	out := runTool(t, 60*time.Second, "", "kcat", "-b", b.addr, "-G", group,
-		"-X", "auto.offset.reset=earliest",
-		"-X", "session.timeout.ms="+strconv.Itoa(int(groupSessionTimeout.Milliseconds())),
-		"-X", "heartbeat.interval.ms="+strconv.Itoa(int(groupHeartbeat.Milliseconds())),
-		"-X", "fetch.wait.max.ms="+strconv.Itoa(int(groupFetchMaxWait.Milliseconds())),
-		"-e", "-q", "-f", "%p %o %s\n", topic)
-	var got []seen
-	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		fields := strings.SplitN(line, " ", 3)
-		p, perr := strconv.Atoi(fields[0])
-		var o int64
-		var oerr error = errors.New("missing")
-		if len(fields) == 3 {
-			o, oerr = strconv.ParseInt(fields[1], 10, 64)
-		}
-		if perr != nil || oerr != nil {
-			t.Fatalf("kcat output line %q: want \"PARTITION OFFSET VALUE\"", line)
-		}
-		got = append(got, seen{partition: int32(p), offset: o, value: []byte(fields[2])})
+	m.cancel()
+	select {
+	case <-m.done:
+	case <-time.After(groupWait):
+		t.Fatalf("%s: ReadMessage did not return within %v of its context's end", m.name, groupWait)
 	}
-	return got
+	closeWithin(t, m.name, m.r.Close)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, err := range m.errs {
+		t.Errorf("%s: ReadMessage: got %v; want no error", m.name, err)
+	}
+	if len(m.logged) > 0 {
+		t.Logf("%s error log:\n%s", m.name, strings.Join(m.logged, "\n"))
+	}
 }
 
-// ---- Python clients ----
+// ---- processes: kcat and the Python clients ----
+
+// procMember is a group member in its own process. Each line it prints is
+// a record or a note (a client error, a failed commit); it is stopped by
+// closing its standard input (the Python consumers) or with SIGINT (kcat),
+// after which it commits, leaves the group and exits 0.
+type procMember struct {
+	name   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	sigint bool
+	parse  func(line string) (seen, bool)
+	done   chan struct{} // closed once the output is read and the process waited
+	stderr bytes.Buffer
+	notes  []string // written by the reader goroutine, read after done
+	bad    []string
+	err    error
+}
+
+func startProc(t *testing.T, name string, got *consumed, parse func(string) (seen, bool), sigint bool, argv ...string) *procMember {
+	t.Helper()
+	m := &procMember{name: name, sigint: sigint, parse: parse, done: make(chan struct{})}
+	m.cmd = exec.Command(argv[0], argv[1:]...)
+	m.cmd.Stderr = &m.stderr
+	stdout, err := m.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if m.stdin, err = m.cmd.StdinPipe(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if err := m.cmd.Start(); err != nil {
+		t.Fatalf("%s: starting %s: %v", name, argv[0], err)
+	}
+	go func() {
+		defer close(m.done)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if r, ok := m.parse(sc.Text()); ok {
+				got.add(r)
+			} else {
+				m.notes = append(m.notes, sc.Text())
+			}
+		}
+		m.err = m.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-m.done:
+		default:
+			m.cmd.Process.Kill()
+			<-m.done
+		}
+	})
+	return m
+}
+
+func (m *procMember) stop(t *testing.T) {
+	t.Helper()
+	if m.sigint {
+		m.cmd.Process.Signal(syscall.SIGINT)
+	} else {
+		m.stdin.Close()
+	}
+	select {
+	case <-m.done:
+	case <-time.After(groupWait):
+		m.cmd.Process.Kill()
+		<-m.done
+		t.Fatalf("%s: still running %v after it was asked to stop; stderr:\n%s", m.name, groupWait, m.stderr.String())
+	}
+	if m.err != nil {
+		t.Errorf("%s: got %v; want exit status 0; stderr:\n%s", m.name, m.err, m.stderr.String())
+	}
+	if len(m.notes) > 0 {
+		t.Logf("%s said:\n%s", m.name, strings.Join(m.notes, "\n"))
+	}
+}
+
+// startKcat runs kcat's balanced consumer (-G), autocommitting every 200
+// ms and on close.
+func startKcat(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+	t.Helper()
+	ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) }
+	return startProc(t, name, got, parseKcatLine, true, "kcat", "-b", b.addr, "-G", group, "-q", "-u",
+		"-X", "client.id="+name,
+		"-X", "auto.offset.reset=earliest",
+		"-X", "auto.commit.interval.ms=200",
+		"-X", "session.timeout.ms="+ms(groupSessionTimeout),
+		"-X", "heartbeat.interval.ms="+ms(groupHeartbeat),
+		"-X", "fetch.wait.max.ms="+ms(groupFetchMaxWait),
+		"-f", "%p %o %s\n", topic)
+}
+
+// parseKcatLine reads "PARTITION OFFSET VALUE".
+func parseKcatLine(line string) (seen, bool) {
+	fields := strings.SplitN(line, " ", 3)
+	if len(fields) != 3 {
+		return seen{}, false
+	}
+	p, perr := strconv.Atoi(fields[0])
+	o, oerr := strconv.ParseInt(fields[1], 10, 64)
+	if perr != nil || oerr != nil {
+		return seen{}, false
+	}
+	return seen{partition: int32(p), offset: o, value: []byte(fields[2])}, true
+}
 
 // pythonWithModule finds a Python that can import module; Debian's
 // packages install for /usr/bin/python3.
@@ -287,100 +447,112 @@ func pythonWithModule(module string) (string, error) {
 	return "", fmt.Errorf("no python3 imports %s: %s", module, strings.Join(tried, "; "))
 }
 
-// The Python group consumers take the broker, group, topic, the partitions
-// to read up to (JSON {partition: end offset}) and the client settings;
-// they poll until every listed partition reached its end or 60 seconds
-// passed, commit synchronously, close, and print one JSON object.
+// The Python group consumers take the broker, group, topic, client id and
+// the client settings. They poll until their standard input closes (or
+// 120 seconds pass), print each record as a JSON line, commit
+// synchronously after every poll that returned records (a commit that a
+// rebalance refuses is printed as a note), commit once more, close, and
+// print {"closed": true}.
 const pythonGroupPrelude = `
-import json, sys, time
-addr, group, topic = sys.argv[1], sys.argv[2], sys.argv[3]
-want = {int(p): o for p, o in json.loads(sys.argv[4]).items()}
+import json, sys, threading, time
+addr, group, topic, client_id = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 session_ms, heartbeat_ms, wait_ms = int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
-recs, errors, nxt = [], [], {}
-deadline = time.monotonic() + 60
-def caught_up():
-    return all(nxt.get(p, -1) >= e for p, e in want.items())
-def seen(p, o, v):
-    recs.append([p, o, v.decode()])
-    nxt[p] = max(nxt.get(p, 0), o + 1)
+stop = threading.Event()
+def watch_stdin():
+    sys.stdin.read()
+    stop.set()
+threading.Thread(target=watch_stdin, daemon=True).start()
+deadline = time.monotonic() + 120
+def running():
+    return not stop.is_set() and time.monotonic() < deadline
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+def record(p, o, v):
+    emit({"p": p, "o": o, "v": v.decode()})
 `
 
 const confluentGroupScript = pythonGroupPrelude + `
-from confluent_kafka import Consumer
-c = Consumer({"bootstrap.servers": addr, "group.id": group, "client.id": "cloudkafka-e2e",
+from confluent_kafka import Consumer, KafkaException
+c = Consumer({"bootstrap.servers": addr, "group.id": group, "client.id": client_id,
               "auto.offset.reset": "earliest", "enable.auto.commit": False,
               "session.timeout.ms": session_ms, "heartbeat.interval.ms": heartbeat_ms,
               "fetch.wait.max.ms": wait_ms})
 c.subscribe([topic])
-while not caught_up() and time.monotonic() < deadline:
-    m = c.poll(0.25)
-    if m is None:
-        continue
-    if m.error():
-        errors.append(str(m.error()))
-        continue
-    seen(m.partition(), m.offset(), m.value())
-done = caught_up()
-if done:
-    c.commit(asynchronous=False)
+def commit():
+    try:
+        c.commit(asynchronous=False)
+    except KafkaException as e:
+        emit({"note": "commit: " + str(e)})
+while running():
+    ms = c.consume(num_messages=500, timeout=0.1)
+    for m in ms:
+        if m.error():
+            emit({"note": "consume: " + str(m.error())})
+            continue
+        record(m.partition(), m.offset(), m.value())
+    if ms:
+        commit()
+commit()
 c.close()
-print(json.dumps({"done": done, "errors": errors, "records": recs}))
+emit({"closed": True})
 `
 
 const kafkaPythonGroupScript = pythonGroupPrelude + `
 from kafka import KafkaConsumer
-c = KafkaConsumer(topic, bootstrap_servers=addr, group_id=group, client_id="cloudkafka-e2e",
+from kafka.errors import KafkaError
+c = KafkaConsumer(topic, bootstrap_servers=addr, group_id=group, client_id=client_id,
                   auto_offset_reset="earliest", enable_auto_commit=False,
                   session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms,
                   fetch_max_wait_ms=wait_ms)
-while not caught_up() and time.monotonic() < deadline:
-    for tp, ms in c.poll(timeout_ms=250).items():
+def commit():
+    try:
+        c.commit()
+    except KafkaError as e:
+        emit({"note": "commit: " + repr(e)})
+while running():
+    polled = c.poll(timeout_ms=100)
+    for tp, ms in polled.items():
         for m in ms:
-            seen(m.partition, m.offset, m.value)
-done = caught_up()
-if done:
-    c.commit()
+            record(m.partition, m.offset, m.value)
+    if polled:
+        commit()
+commit()
 c.close()
-print(json.dumps({"done": done, "errors": errors, "records": recs}))
+emit({"closed": True})
 `
 
-// pythonGroupRun runs one Python group consumer process.
-func pythonGroupRun(py, script string) groupRun {
-	return func(t *testing.T, b *broker, group, topic string, _ int, from, ends map[int32]int64) []seen {
+// startPython runs one Python group consumer process.
+func startPython(py, script string) startMember {
+	return func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
 		t.Helper()
-		want := map[string]int64{}
-		for p, end := range ends {
-			if end > from[p] {
-				want[strconv.Itoa(int(p))] = end
-			}
-		}
-		wantJSON, _ := json.Marshal(want)
-		out := runTool(t, 90*time.Second, "", py, "-c", script, b.addr, group, topic, string(wantJSON),
-			strconv.Itoa(int(groupSessionTimeout.Milliseconds())), strconv.Itoa(int(groupHeartbeat.Milliseconds())),
-			strconv.Itoa(int(groupFetchMaxWait.Milliseconds())))
-		var res struct {
-			Done    bool     `json:"done"`
-			Errors  []string `json:"errors"`
-			Records [][3]any `json:"records"`
-		}
-		if err := json.Unmarshal([]byte(out), &res); err != nil {
-			t.Fatalf("python output: got %v parsing %.200q; want one JSON object", err, out)
-		}
-		if len(res.Errors) > 0 {
-			t.Errorf("python consumer: got errors %q; want none", res.Errors)
-		}
-		if !res.Done {
-			t.Errorf("python consumer: got %d records and no catch-up to %s within 60s", len(res.Records), wantJSON)
-		}
-		got := make([]seen, 0, len(res.Records))
-		for _, r := range res.Records {
-			p, _ := r[0].(float64)
-			o, _ := r[1].(float64)
-			v, _ := r[2].(string)
-			got = append(got, seen{partition: int32(p), offset: int64(o), value: []byte(v)})
-		}
-		return got
+		ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) }
+		return &pythonMember{startProc(t, name, got, parsePythonLine, false, py, "-c", script, b.addr, group, topic, name,
+			ms(groupSessionTimeout), ms(groupHeartbeat), ms(groupFetchMaxWait))}
 	}
+}
+
+// pythonMember is a procMember that must say it closed.
+type pythonMember struct{ *procMember }
+
+func (m *pythonMember) stop(t *testing.T) {
+	t.Helper()
+	m.procMember.stop(t)
+	if !slices.Contains(m.notes, `{"closed": true}`) {
+		t.Errorf("%s: got no {\"closed\": true} line; want the consumer to commit, close and say so", m.name)
+	}
+}
+
+func parsePythonLine(line string) (seen, bool) {
+	var r struct {
+		P *int32 `json:"p"`
+		O int64  `json:"o"`
+		V string `json:"v"`
+	}
+	if json.Unmarshal([]byte(line), &r) != nil || r.P == nil {
+		return seen{}, false
+	}
+	return seen{partition: *r.P, offset: r.O, value: []byte(r.V)}, true
 }
 
 // ---- bounded closing ----

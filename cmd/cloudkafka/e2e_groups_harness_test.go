@@ -157,6 +157,12 @@ func (c *consumed) reached(ends map[int32]int64) bool {
 	return caughtUp(c.next, ends)
 }
 
+func (c *consumed) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.recs)
+}
+
 func (c *consumed) progress() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -168,16 +168,18 @@ func (m *kgoMember) close(t *testing.T) {
 
 // stream produces records in the background at a steady pace.
 type stream struct {
-	acks *ackLog
-	done chan error
+	acks   *ackLog
+	done   chan error
+	pauses chan chan struct{} // a pause request: closed when resumed
+	paused chan struct{}      // one value each time the stream has paused
 }
 
 // streamRecords produces n records of tag topic, 60 every 20 ms, so that
-// group changes happen while it runs.
-func streamRecords(t *testing.T, b *broker, topic string, n int, acks *ackLog) *stream {
+// group changes happen while it runs; opts are extra producer options.
+func streamRecords(t *testing.T, b *broker, topic string, n int, acks *ackLog, opts ...kgo.Opt) *stream {
 	t.Helper()
-	cl := newClient(t, b, kgo.DefaultProduceTopic(topic))
-	s := &stream{acks: acks, done: make(chan error, 1)}
+	cl := newClient(t, b, append([]kgo.Opt{kgo.DefaultProduceTopic(topic)}, opts...)...)
+	s := &stream{acks: acks, done: make(chan error, 1), pauses: make(chan chan struct{}), paused: make(chan struct{})}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -189,12 +191,40 @@ func streamRecords(t *testing.T, b *broker, topic string, n int, acks *ackLog) *
 			}
 			select {
 			case <-tick.C:
+			case resume := <-s.pauses:
+				if err := cl.Flush(ctx); err != nil {
+					s.done <- err
+					return
+				}
+				s.paused <- struct{}{}
+				select {
+				case <-resume:
+				case <-ctx.Done():
+				}
 			case <-ctx.Done():
 			}
 		}
 		s.done <- cl.Flush(ctx)
 	}()
 	return s
+}
+
+// pause stops the stream with every record so far acknowledged; closing
+// the returned channel resumes it. Bounded.
+func (s *stream) pause(t *testing.T) chan struct{} {
+	t.Helper()
+	resume := make(chan struct{})
+	select {
+	case s.pauses <- resume:
+	case <-time.After(groupWait):
+		t.Fatalf("stream: did not take a pause within %v (ended already?)", groupWait)
+	}
+	select {
+	case <-s.paused:
+	case <-time.After(groupWait):
+		t.Fatalf("stream: did not flush for a pause within %v", groupWait)
+	}
+	return resume
 }
 
 // wait waits, bounded, for the stream's end and returns its
