@@ -374,7 +374,7 @@ func (o *ownership) settled(partitions int32, members ...string) bool {
 // check reports two members owning one partition at the same time, records
 // polled outside ownership, and lost partitions. Every member must have
 // been closed (its spans ended).
-func (o *ownership) check(t *testing.T) {
+func (o *ownership) check(t testing.TB) {
 	t.Helper()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -438,5 +438,91 @@ func checkGroupEmpty(t *testing.T, what string, b *broker, group string) {
 	}
 	if l, ok := listed[group]; !ok || l.State != "Empty" || l.ProtocolType != "consumer" {
 		t.Errorf("%s: ListGroups: got %+v (listed %v); want %s Empty, protocol type consumer", what, l, ok, group)
+	}
+}
+
+// TestGroupCheckersCatchFaults is the canary for checkConsumed and
+// ownership.check: each planted fault must be reported, and the clean
+// cases must not be.
+func TestGroupCheckersCatchFaults(t *testing.T) {
+	const tag = "canary"
+	rec := func(p int32, o int64, seq int) seen {
+		return seen{partition: p, offset: o, value: []byte(seqValue(tag, seq))}
+	}
+	acked := map[int]pos{0: {0, 0}, 1: {1, 0}, 2: {0, 1}, 3: {1, 1}}
+	ends := map[int32]int64{0: 2, 1: 2}
+	clean := []seen{rec(0, 0, 0), rec(1, 0, 1), rec(0, 1, 2), rec(1, 1, 3)}
+	consumedCases := []struct {
+		name string
+		log  []seen
+		from map[int32]int64
+		want string // a fragment of the expected report; empty: no report
+	}{
+		{"clean", clean, nil, ""},
+		{"clean with a duplicate", append(append([]seen{}, clean...), rec(0, 1, 2)), nil, ""},
+		{"clean from committed offsets", []seen{rec(0, 1, 2), rec(1, 1, 3)}, map[int32]int64{0: 1, 1: 1}, ""},
+		{"skipped record", []seen{rec(0, 0, 0), rec(1, 0, 1), rec(0, 1, 2)}, nil, "partition 1 offset 1: never consumed"},
+		{"started before the committed offset", clean, map[int32]int64{0: 1, 1: 1}, "want only offsets in [1, 2)"},
+		{"past the end", append(append([]seen{}, clean...), rec(1, 2, 4)), nil, "want only offsets in [0, 2)"},
+		{"wrong value", []seen{rec(0, 0, 0), rec(1, 0, 1), rec(0, 1, 3), rec(1, 1, 3)}, nil, "want \"canary 000000002\""},
+	}
+	for _, tt := range consumedCases {
+		t.Run("consumed/"+tt.name, func(t *testing.T) {
+			r := &errorRecorder{TB: t}
+			checkConsumed(r, tt.name, tt.log, tag, acked, tt.from, ends)
+			expectReport(t, r, tt.want)
+		})
+	}
+
+	ownershipCases := []struct {
+		name string
+		run  func(o *ownership)
+		want string
+	}{
+		{"clean handover", func(o *ownership) {
+			o.assigned("a", []int32{0})
+			o.polled("a", 0, 0, time.Now())
+			o.ended("a", []int32{0}, "revoked")
+			o.assigned("b", []int32{0})
+			o.ended("b", []int32{0}, "revoked")
+		}, ""},
+		{"two owners at once", func(o *ownership) {
+			o.assigned("a", []int32{0})
+			time.Sleep(time.Millisecond) // distinct instants
+			o.assigned("b", []int32{0})
+			time.Sleep(time.Millisecond)
+			o.ended("a", []int32{0}, "revoked")
+			o.ended("b", []int32{0}, "revoked")
+		}, "want one owner at a time"},
+		{"polled without owning", func(o *ownership) {
+			o.assigned("a", []int32{0})
+			o.ended("a", []int32{0}, "revoked")
+			o.polled("a", 0, 7, time.Now())
+		}, "a polled partition 0 offset 7"},
+		{"lost", func(o *ownership) {
+			o.assigned("a", []int32{0})
+			o.ended("a", []int32{0}, "lost")
+		}, "were lost"},
+		{"never revoked", func(o *ownership) { o.assigned("a", []int32{0}) }, "still owns 1 partitions"},
+	}
+	for _, tt := range ownershipCases {
+		t.Run("ownership/"+tt.name, func(t *testing.T) {
+			o := newOwnership()
+			tt.run(o)
+			r := &errorRecorder{TB: t}
+			o.check(r)
+			expectReport(t, r, tt.want)
+		})
+	}
+}
+
+func expectReport(t *testing.T, r *errorRecorder, want string) {
+	t.Helper()
+	report := strings.Join(r.errs, "\n")
+	switch {
+	case want == "" && report != "":
+		t.Errorf("on a clean case: got report %q; want none", report)
+	case want != "" && !strings.Contains(report, want):
+		t.Errorf("got report %q; want one containing %q", report, want)
 	}
 }
