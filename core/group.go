@@ -350,6 +350,10 @@ type groupCoordinator struct {
 	timerSeq   uint64
 	lastExpiry Instant
 	creating   bool // the offsets topic's creation is outstanding
+	// ticked: a tick has told the time. Partitions loaded before it
+	// (unclocked) start their members' sessions at the first tick.
+	ticked    bool
+	unclocked []int32
 }
 
 type partLoad uint8
@@ -1147,6 +1151,11 @@ func (gc *groupCoordinator) leave(groupID string, members []leaveMember) int16 {
 // tick runs the coordinator's deadlines and, every
 // offsets.retention.check.interval.ms, offset expiry.
 func (gc *groupCoordinator) tick() {
+	gc.ticked = true
+	for _, part := range gc.unclocked {
+		gc.serveLoaded(part)
+	}
+	gc.unclocked = nil
 	gc.fireTimers()
 	if (gc.b.now - gc.lastExpiry).Millis() >= gc.cfg.OffsetsCheckMs {
 		gc.lastExpiry = gc.b.now

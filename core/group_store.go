@@ -308,11 +308,22 @@ func (g *group) restore(v kmsg.GroupMetadataValue) {
 	g.subscribed = g.computeSubscribed()
 }
 
-// loaded serves the partition's groups: members get a session deadline
-// (they must heartbeat again within it), and a group over group.max.size
-// rebalances.
+// loaded serves the partition's groups once the time is known.
 func (gc *groupCoordinator) loaded(part int32) {
 	gc.parts[part] = partLoaded
+	if !gc.ticked {
+		// replayed at startup, before the first tick tells the time:
+		// the sessions start from that tick
+		gc.unclocked = append(gc.unclocked, part)
+		return
+	}
+	gc.serveLoaded(part)
+}
+
+// serveLoaded serves a loaded partition's groups: members get a session
+// deadline (they must heartbeat again within it), and a group over
+// group.max.size rebalances.
+func (gc *groupCoordinator) serveLoaded(part int32) {
 	for _, id := range sortedKeys(gc.groups) {
 		g := gc.groups[id]
 		if g.part != part {
