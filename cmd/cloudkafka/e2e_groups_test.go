@@ -650,3 +650,36 @@ func TestGroupMemberKilled(t *testing.T) {
 		t.Logf("kcat stderr:\n%s", stderr.String())
 	}
 }
+
+// TestGroupSurvivesBrokerCrash runs two franz-go members while records
+// stream in, SIGKILLs the broker mid-stream and restarts it. The members
+// keep running: they find the coordinator again once it has replayed the
+// group from __consumer_offsets, and must go on from their committed
+// offsets. Every acknowledged record must be consumed, no partition owned
+// twice at once, and the commits must end at the log end.
+func TestGroupSurvivesBrokerCrash(t *testing.T) {
+	b := startBroker(t, groupOverrides...)
+	const topic, group, partitions, n = "group-survives", "group-survives", 6, 12_000
+	createTopic(t, b, topic, partitions)
+	own, got := newOwnership(), newConsumed()
+	m1 := startKgoMember(t, b, "m1", group, topic, kgo.RangeBalancer(), own, got)
+	m2 := startKgoMember(t, b, "m2", group, topic, kgo.RangeBalancer(), own, got)
+	waitFor(t, groupWait, "m1 and m2 to own the six partitions", func() bool { return own.settled(partitions, "m1", "m2") })
+
+	acks := newAckLog()
+	s := streamRecords(t, b, topic, n, acks, kgo.RecordDeliveryTimeout(30*time.Second))
+	waitFor(t, groupWait, "a third of the stream acknowledged", func() bool { return acks.count() >= n/3 })
+	b.Kill()
+	b.Restart()
+	acked := s.wait(t)
+	ends := endOffsets(t, b, topic)
+	waitFor(t, groupWait, "the group to consume the whole stream after the restart", func() bool { return got.reached(ends) })
+	waitFor(t, groupWait, "m1 and m2 to own the six partitions after the restart", func() bool { return own.settled(partitions, "m1", "m2") })
+	m1.close(t)
+	m2.close(t)
+	own.check(t)
+	dups := checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
+	checkCommitted(t, "after the crash", b, group, topic, ends)
+	checkGroupEmpty(t, "after the crash", b, group)
+	t.Logf("%d records, %d consumed twice", n, dups)
+}
