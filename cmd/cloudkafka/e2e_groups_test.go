@@ -90,10 +90,10 @@ type kgoMember struct {
 // startKgoMember starts a member that autocommits every 500 ms and, on
 // revocation, commits everything it polled (BlockRebalanceOnPoll keeps
 // rebalances out of the span between a poll and its processing).
-func startKgoMember(t *testing.T, b *broker, name, group, topic string, balancer kgo.GroupBalancer, own *ownership, got *consumed) *kgoMember {
+func startKgoMember(t *testing.T, b *broker, name, group, topic string, balancer kgo.GroupBalancer, own *ownership, got *consumed, opts ...kgo.Opt) *kgoMember {
 	t.Helper()
 	parts := func(m map[string][]int32) []int32 { return m[topic] }
-	cl := newClient(t, b,
+	cl := newClient(t, b, append([]kgo.Opt{
 		kgo.ClientID(name),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
@@ -103,7 +103,7 @@ func startKgoMember(t *testing.T, b *broker, name, group, topic string, balancer
 		kgo.RebalanceTimeout(groupRebalanceTimeout),
 		kgo.FetchMaxWait(groupFetchMaxWait),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.AutoCommitInterval(500*time.Millisecond),
+		kgo.AutoCommitInterval(500 * time.Millisecond),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			own.assigned(name, parts(m))
@@ -117,7 +117,7 @@ func startKgoMember(t *testing.T, b *broker, name, group, topic string, balancer
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			own.ended(name, parts(m), "lost")
 		}),
-	)
+	}, opts...)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &kgoMember{name: name, cl: cl, cancel: cancel, done: make(chan struct{})}
 	go m.poll(ctx, own, got)
@@ -681,5 +681,50 @@ func TestGroupSurvivesBrokerCrash(t *testing.T) {
 	dups := checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
 	checkCommitted(t, "after the crash", b, group, topic, ends)
 	checkGroupEmpty(t, "after the crash", b, group)
+	t.Logf("%d records, %d consumed twice", n, dups)
+}
+
+// TestFranzGoGroupStaticMembers runs two static members (KIP-345
+// group.instance.id) while records stream in. One closes, which for a
+// static member sends no LeaveGroup, and comes back under the same
+// instance id within its session: the coordinator must hand it its
+// partitions again without a rebalance (the other member keeps its
+// partitions throughout) and it must go on from its committed offsets.
+func TestFranzGoGroupStaticMembers(t *testing.T) {
+	b := startBroker(t, groupOverrides...)
+	const topic, group, partitions, n = "kgo-static", "kgo-static", 6, 12_000
+	createTopic(t, b, topic, partitions)
+	own, got := newOwnership(), newConsumed()
+	static := func(name string) *kgoMember {
+		return startKgoMember(t, b, name, group, topic, kgo.RangeBalancer(), own, got, kgo.InstanceID(name))
+	}
+	s1, s2 := static("s1"), static("s2")
+	waitFor(t, groupWait, "s1 and s2 to own the six partitions", func() bool { return own.settled(partitions, "s1", "s2") })
+	before := own.owners()
+
+	acks := newAckLog()
+	s := streamRecords(t, b, topic, n, acks)
+	waitFor(t, groupWait, "a third of the stream acknowledged", func() bool { return acks.count() >= n/3 })
+	s2.close(t)
+	s2 = static("s2")
+	waitFor(t, groupWait, "s2 to own its partitions again", func() bool { return own.settled(partitions, "s1", "s2") })
+	if after := own.owners(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("owners after s2 came back: got %v; want %v, as before it left", after, before)
+	}
+	acked := s.wait(t)
+	ends := endOffsets(t, b, topic)
+	waitFor(t, groupWait, "the group to consume the whole stream", func() bool { return got.reached(ends) })
+	own.mu.Lock()
+	for _, sp := range own.spans {
+		if sp.member == "s1" {
+			t.Errorf("s1 lost partition %d at %.3fs while s2 came back; want no rebalance", sp.partition, sp.to.Sub(own.start).Seconds())
+		}
+	}
+	own.mu.Unlock()
+	s1.close(t)
+	s2.close(t)
+	own.check(t)
+	dups := checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
+	checkCommitted(t, "static members", b, group, topic, ends)
 	t.Logf("%d records, %d consumed twice", n, dups)
 }
