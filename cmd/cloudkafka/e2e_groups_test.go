@@ -728,3 +728,75 @@ func TestFranzGoGroupStaticMembers(t *testing.T) {
 	checkCommitted(t, "static members", b, group, topic, ends)
 	t.Logf("%d records, %d consumed twice", n, dups)
 }
+
+// TestGroupAdmin drives DeleteGroups and OffsetDelete with kadm around a
+// franz-go group, and restarts the broker after each deletion: the
+// tombstones in __consumer_offsets must keep what was deleted deleted.
+// While a member is subscribed, the group cannot be deleted
+// (NON_EMPTY_GROUP) nor its offsets of the subscribed topic
+// (GROUP_SUBSCRIBED_TO_TOPIC).
+func TestGroupAdmin(t *testing.T) {
+	b := startBroker(t, groupOverrides...)
+	const topic, group, partitions = "group-admin", "group-admin", 3
+	createTopic(t, b, topic, partitions)
+	produceSeqs(t, b, topic, topic, 0, 300)
+	ends := endOffsets(t, b, topic)
+	own, got := newOwnership(), newConsumed()
+	m := startKgoMember(t, b, "m", group, topic, kgo.RangeBalancer(), own, got)
+	waitFor(t, groupWait, "the member to consume every partition", func() bool { return got.reached(ends) })
+
+	adm := func() *kadm.Client { return kadm.NewClient(newClient(t, b)) }
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if r, _ := adm().DeleteGroup(ctx, group); !errors.Is(r.Err, kerr.NonEmptyGroup) {
+		t.Errorf("DeleteGroups of a group with a member: got %v; want NON_EMPTY_GROUP", r.Err)
+	}
+	first := kadm.TopicsSet{topic: {0: {}}}
+	if r, err := adm().DeleteOffsets(ctx, group, first); err != nil || !errors.Is(r[topic][0], kerr.GroupSubscribedToTopic) {
+		t.Errorf("OffsetDelete of a subscribed topic: got %v, %v; want GROUP_SUBSCRIBED_TO_TOPIC", err, r)
+	}
+	m.close(t)
+	checkCommitted(t, "after the member left", b, group, topic, ends)
+
+	if r, err := adm().DeleteOffsets(ctx, group, first); err != nil || r[topic][0] != nil {
+		t.Fatalf("OffsetDelete of partition 0 in the Empty group: got %v, %v; want success", err, r)
+	}
+	rest := map[int32]int64{1: ends[1], 2: ends[2]}
+	checkCommitted(t, "after OffsetDelete", b, group, topic, rest)
+	b.Stop()
+	b.Restart()
+	checkCommitted(t, "after OffsetDelete and a restart", b, group, topic, rest)
+
+	if r, err := adm().DeleteGroup(ctx, group); err != nil || r.Err != nil {
+		t.Fatalf("DeleteGroups of the Empty group: got %v, %v; want success", err, r.Err)
+	}
+	checkGroupGone(t, "after DeleteGroups", b, group, topic)
+	b.Kill()
+	b.Restart()
+	checkGroupGone(t, "after DeleteGroups and a SIGKILL", b, group, topic)
+}
+
+// checkGroupGone checks that group is listed nowhere and has no offsets.
+func checkGroupGone(t *testing.T, what string, b *broker, group, topic string) {
+	t.Helper()
+	adm := kadm.NewClient(newClient(t, b))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	listed, err := adm.ListGroups(ctx)
+	if err != nil {
+		t.Fatalf("%s: ListGroups: %v", what, err)
+	}
+	if l, ok := listed[group]; ok {
+		t.Errorf("%s: ListGroups: got %+v; want %s not listed", what, l, group)
+	}
+	described, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatalf("%s: DescribeGroups: %v", what, err)
+	}
+	if d := described[group]; d.State != "Dead" || len(d.Members) != 0 {
+		t.Errorf("%s: DescribeGroups: got state %q with %d members; want Dead", what, d.State, len(d.Members))
+	}
+	if c := committedOffsets(t, b, group, topic); len(c) != 0 {
+		t.Errorf("%s: committed offsets: got %v; want none", what, c)
+	}
+}
