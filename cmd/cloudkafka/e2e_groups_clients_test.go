@@ -542,6 +542,12 @@ def record(p, o, v):
     emit({"p": p, "o": o, "v": v.decode()})
 `
 
+// The librdkafka consumers (this one and kcat) keep librdkafka's default
+// eager assignors: Debian's librdkafka 2.0, on an incremental
+// (cooperative-sticky) rebalance, drops the records it has fetched but not
+// yet delivered for the partitions a member keeps and fetches on after
+// them, which loses them; librdkafka 2.4 fixed it. Its fetch log shows the
+// broker's answers contiguous.
 const confluentGroupScript = pythonGroupPrelude + `
 from confluent_kafka import Consumer, KafkaException
 c = Consumer({"bootstrap.servers": addr, "group.id": group, "client.id": client_id,
