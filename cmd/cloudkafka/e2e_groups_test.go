@@ -377,19 +377,7 @@ func TestGroupCommitsSurviveCrash(t *testing.T) {
 
 	ends := endOffsets(t, b, topic)
 	committed := committedOffsets(t, b, group, topic)
-	for p := int32(0); p < partitions; p++ {
-		c, ok := committed[p]
-		switch {
-		case lastAcked[p] > 0 && !ok:
-			t.Errorf("partition %d after restart: got no committed offset; want at least %d (acknowledged before SIGKILL)", p, lastAcked[p])
-		case c < lastAcked[p]:
-			t.Errorf("partition %d after restart: got committed offset %d; want at least %d (acknowledged before SIGKILL)", p, c, lastAcked[p])
-		case c > attempted[p]:
-			t.Errorf("partition %d after restart: got committed offset %d; want at most %d (the last attempted)", p, c, attempted[p])
-		case c > ends[p]:
-			t.Errorf("partition %d after restart: got committed offset %d; want at most the log end %d", p, c, ends[p])
-		}
-	}
+	checkCommitsKept(t, partitions, committed, lastAcked, attempted, ends)
 	t.Logf("before SIGKILL: %d commits acknowledged, last %v, attempted up to %v; after restart: committed %v, log ends %v",
 		a.commitsAcked(), lastAcked, attempted, committed, ends)
 
@@ -409,27 +397,48 @@ func TestGroupCommitsSurviveCrash(t *testing.T) {
 	bm := startKgoMember(t, b, "b", group, topic, kgo.RangeBalancer(), own, got)
 	waitFor(t, groupWait, "the new member to consume up to the log end", func() bool { return got.reached(ends2) })
 	bm.close(t)
-	first := map[int32]int64{}
-	for _, r := range got.records() {
-		if _, ok := first[r.partition]; !ok {
-			first[r.partition] = r.offset
-		}
-	}
-	for p := int32(0); p < partitions; p++ {
-		if first[p] != committed[p] {
-			t.Errorf("partition %d: the new member started at offset %d; want the committed offset %d", p, first[p], committed[p])
-		}
-	}
 	checkAfterCrash(t, got.records(), topic, committed, ends2, len(more))
 	checkCommitted(t, "after the new member", b, group, topic, ends2)
 	checkGroupEmpty(t, "after the new member", b, group)
 }
 
-// checkAfterCrash checks the new member's records: offsets from committed
-// to ends without a gap, and every record produced after the restart.
+// checkCommitsKept checks the committed offsets after a crash against the
+// commits before it: no lower than the last acknowledged, no higher than
+// the last attempted, and within the log.
+func checkCommitsKept(t *testing.T, partitions int32, committed, lastAcked, attempted, ends map[int32]int64) {
+	t.Helper()
+	for p := int32(0); p < partitions; p++ {
+		c, ok := committed[p]
+		switch {
+		case lastAcked[p] > 0 && !ok:
+			t.Errorf("partition %d after restart: got no committed offset; want at least %d (acknowledged before SIGKILL)", p, lastAcked[p])
+		case c < lastAcked[p]:
+			t.Errorf("partition %d after restart: got committed offset %d; want at least %d (acknowledged before SIGKILL)", p, c, lastAcked[p])
+		case c > attempted[p]:
+			t.Errorf("partition %d after restart: got committed offset %d; want at most %d (the last attempted)", p, c, attempted[p])
+		case c > ends[p]:
+			t.Errorf("partition %d after restart: got committed offset %d; want at most the log end %d", p, c, ends[p])
+		}
+	}
+}
+
+// checkAfterCrash checks the new member's records: each partition's first
+// at the committed offset, offsets from there to ends without a gap, and
+// every record produced after the restart.
 func checkAfterCrash(t *testing.T, got []seen, topic string, committed, ends map[int32]int64, after int) {
 	t.Helper()
 	p := &problems{t: t}
+	first := map[int32]int64{}
+	for _, r := range got {
+		if _, ok := first[r.partition]; !ok {
+			first[r.partition] = r.offset
+		}
+	}
+	for _, part := range sortedParts(ends) {
+		if first[part] != committed[part] {
+			p.add("partition %d: the new member started at offset %d; want the committed offset %d", part, first[part], committed[part])
+		}
+	}
 	next := map[int32]int64{}
 	for k, v := range committed {
 		next[k] = v
