@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -808,4 +809,84 @@ func checkGroupGone(t *testing.T, what string, b *broker, group, topic string) {
 	if c := committedOffsets(t, b, group, topic); len(c) != 0 {
 		t.Errorf("%s: committed offsets: got %v; want none", what, c)
 	}
+}
+
+// TestGroupFencesStalledMember stalls a franz-go member inside its poll
+// (BlockRebalanceOnPoll keeps it from rejoining) past the rebalance
+// timeout while a second member joins. The coordinator must complete the
+// rebalance without it, giving the second member every partition; refuse
+// the stalled member's commit under its old member id and generation, so
+// that the committed offsets stay as they were; and take it back once it
+// rejoins.
+func TestGroupFencesStalledMember(t *testing.T) {
+	b := startBroker(t, groupOverrides...)
+	const topic, group, partitions = "group-stalled", "group-stalled", 2
+	createTopic(t, b, topic, partitions)
+	produceSeqs(t, b, topic, topic, 0, 1000)
+	own := newOwnership()
+	member := func(name string) *kgo.Client {
+		return newClient(t, b, kgo.ClientID(name), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+			kgo.Balancers(kgo.RangeBalancer()), kgo.SessionTimeout(groupSessionTimeout), kgo.HeartbeatInterval(groupHeartbeat),
+			kgo.RebalanceTimeout(2*time.Second), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+			kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
+			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.assigned(name, m[topic]) }),
+			kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.ended(name, m[topic], "revoked") }),
+			kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) { own.ended(name, m[topic], "lost") }))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	stalled := member("stalled")
+	if fs := stalled.PollRecords(ctx, 10); fs.NumRecords() == 0 {
+		t.Fatalf("the first member's first poll: got no records; want some (errors %v)", fs.Errors())
+	}
+	// The poll is held: no AllowRebalance until the end.
+	oldID, oldGen := stalled.GroupMetadata()
+	other := member("other")
+	polling := make(chan struct{})
+	go func() {
+		defer close(polling)
+		for ctx.Err() == nil {
+			other.PollRecords(ctx, 100)
+			other.AllowRebalance()
+		}
+	}()
+	waitFor(t, groupWait, "the second member to own both partitions without the stalled one", func() bool {
+		o := own.owners()
+		return slices.Contains(o[0], "other") && slices.Contains(o[1], "other")
+	})
+	before := committedOffsets(t, b, group, topic)
+	if code := commitAs(t, stalled, group, topic, oldID, oldGen); code != kerr.UnknownMemberID.Code && code != kerr.IllegalGeneration.Code {
+		t.Errorf("a commit from the removed member (generation %d): got %v; want UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION", oldGen, kerr.ErrorForCode(code))
+	}
+	if after := committedOffsets(t, b, group, topic); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("committed offsets after the removed member's commit: got %v; want %v", after, before)
+	}
+	stalled.AllowRebalance()
+	waitFor(t, groupWait, "the stalled member to rejoin and share the partitions", func() bool { return own.settled(partitions, "stalled", "other") })
+	cancel()
+	<-polling
+}
+
+// commitAs commits offset 999 of partition 0 as member id of generation
+// gen, through cl, and returns the partition's error code.
+func commitAs(t *testing.T, cl *kgo.Client, group, topic, id string, gen int32) int16 {
+	t.Helper()
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group, req.MemberID, req.Generation = group, id, gen
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset = 0, 999
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("OffsetCommit as %s: %v", id, err)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("OffsetCommit as %s: got %d topics; want one with one partition", id, len(resp.Topics))
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
 }
