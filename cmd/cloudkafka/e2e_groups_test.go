@@ -3,7 +3,11 @@ package main
 // End-to-end tests of consumer groups with franz-go: members join and leave
 // while a stream is produced; every record must be consumed, no partition
 // owned twice at once, and the committed offsets must end where consumption
-// ended. A SIGKILL of the broker must lose no acknowledged commit.
+// ended. A SIGKILL of the broker must lose no acknowledged commit, and the
+// members that outlive it must go on in the replayed group. Around them:
+// a member killed without leaving (session expiry), static members, a
+// member stalled past the rebalance timeout (fenced), and the group admin
+// APIs.
 
 import (
 	"bytes"
@@ -76,7 +80,7 @@ func testFranzGoGroup(t *testing.T, name string, balancer kgo.GroupBalancer) {
 	dups := checkConsumed(t, topic, got.records(), topic, acked, nil, ends)
 	checkCommitted(t, name, b, group, topic, ends)
 	checkGroupEmpty(t, name, b, group)
-	t.Logf("%s: %d records, %d consumed twice; %d stable generations observed", name, n, dups, mon.stableGenerations())
+	t.Logf("%s: %d records, %d consumed twice; %d distinct stable assignments observed", name, n, dups, mon.stableAssignments())
 }
 
 // kgoMember is one franz-go group member polling in its own goroutine.
@@ -254,8 +258,8 @@ type groupWatch struct {
 	done   chan struct{}
 	mu     sync.Mutex
 	errs   []string
-	stable map[int]bool // member counts seen in Stable states, for the log
-	seen   map[string]bool
+	stable map[int]bool    // member counts seen in Stable states, for the log
+	seen   map[string]bool // distinct Stable assignments, for the log
 }
 
 func watchGroup(t *testing.T, b *broker, group string) *groupWatch {
@@ -330,7 +334,7 @@ func (w *groupWatch) stop(t *testing.T) {
 	}
 }
 
-func (w *groupWatch) stableGenerations() int {
+func (w *groupWatch) stableAssignments() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.seen)
