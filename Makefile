@@ -3,7 +3,8 @@
 GO       ?= go
 SEEDS    ?= 100
 FUZZTIME ?= 20s
-# Extra flags for the benchmark, e.g. BENCHFLAGS='-targets kfake -records 50000'.
+# Extra flags for the benchmark, e.g. BENCHFLAGS='-targets kfake -records 50000'
+# or BENCHFLAGS='-suites group' (rebalance time and commit latency only).
 BENCHFLAGS ?=
 
 .PHONY: help run deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
@@ -15,7 +16,7 @@ help:
 	@echo 'make sim        simulate SEEDS=$(SEEDS) seeds'
 	@echo 'make sim-long   simulate 10000 seeds'
 	@echo 'make fuzz       fuzz the request decoder for FUZZTIME (default 2m here)'
-	@echo 'make bench      produce/consume benchmark against Cloud Kafka and kfake'
+	@echo 'make bench      produce/consume, group rebalance and commit benchmarks against Cloud Kafka and kfake'
 	@echo 'make lint       gofmt and go vet'
 
 run:

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the end-to-end tests use when they are
-# missing: kcat and the confluent_kafka Python module. Quick and
-# silent when everything is present. Under CI=true, a tool still missing
+# missing: kcat and the confluent_kafka and kafka (kafka-python) Python
+# modules. Quick and silent when everything is present. Under CI=true, a tool still missing
 # afterwards is an error; elsewhere it is a warning, and the tests that need
 # it skip themselves.
 set -euo pipefail
 
-# Debian's python3-confluent-kafka installs for the system interpreter, which
-# a python3 earlier in PATH (pyenv, a virtualenv) may not see.
+# Debian's python3-confluent-kafka and python3-kafka install for the system
+# interpreter, which a python3 earlier in PATH (pyenv, a virtualenv) may not
+# see.
 PYTHON=/usr/bin/python3
 
 have_kcat()      { command -v kcat >/dev/null 2>&1; }
 have_confluent() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import confluent_kafka' >/dev/null 2>&1; }
+have_kafka_py()  { [ -x "$PYTHON" ] && "$PYTHON" -c 'import kafka' >/dev/null 2>&1; }
 
 missing=()
 have_kcat      || missing+=(kcat)
 have_confluent || missing+=(python3-confluent-kafka)
+have_kafka_py  || missing+=(python3-kafka)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
@@ -33,6 +36,7 @@ fi
 still=()
 have_kcat      || still+=("kcat (Debian package kcat)")
 have_confluent || still+=("confluent_kafka for $PYTHON (Debian package python3-confluent-kafka)")
+have_kafka_py  || still+=("kafka (kafka-python) for $PYTHON (Debian package python3-kafka)")
 
 if [ ${#still[@]} -gt 0 ]; then
 	for tool in "${still[@]}"; do

@@ -9,6 +9,10 @@
 // partitions directly (no consumer group) from the start until all N records
 // are back. Every cell is bounded by -deadline.
 //
+// The group suite (group.go) then times how long a three-member franz-go
+// group takes to rebalance after a member leaves, and the round-trip
+// latency of offset commits.
+//
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
 // stopping it at the end.
@@ -16,6 +20,7 @@
 //	go run ./cmd/ckbench                       # both targets, full matrix
 //	go run ./cmd/ckbench -targets kfake        # the reference peer only
 //	go run ./cmd/ckbench -brokers host:9092    # an already running broker
+//	go run ./cmd/ckbench -suites group         # only rebalances and commits
 package main
 
 import (
@@ -43,6 +48,12 @@ type options struct {
 	partitions   []int
 	acks         []string
 	brokerLogOut bool
+
+	suites         []string
+	groupRounds    int           // rebalance rounds per balancer
+	groupHeartbeat time.Duration // the members' heartbeat interval
+	commits        int           // commit round trips per committer
+	groupDeadline  time.Duration // bound on the whole group suite of a target
 }
 
 func main() {
@@ -74,6 +85,11 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
 	parts := fs.String("partitions", "1,6", "partition counts")
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
+	suites := fs.String("suites", "produce,group", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency)")
+	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
+	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
+	fs.IntVar(&o.commits, "commits", 2000, "group suite: sequential commits per committer")
+	fs.DurationVar(&o.groupDeadline, "group-deadline", 3*time.Minute, "bound on the group suite of each target")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -82,6 +98,7 @@ func parseFlags(args []string) (options, error) {
 	}
 	o.targets = splitList(*targets)
 	o.acks = splitList(*acks)
+	o.suites = splitList(*suites)
 	var err error
 	if o.sizes, err = parseInts("sizes", *sizes, 1, 1<<20); err != nil {
 		return o, err
@@ -102,6 +119,23 @@ func validate(o options) error {
 	if o.deadline <= 0 {
 		return fmt.Errorf("-deadline %v: want a positive duration", o.deadline)
 	}
+	if o.groupRounds < 1 || o.groupRounds > 1000 {
+		return fmt.Errorf("-group-rounds %d: want 1 to 1000", o.groupRounds)
+	}
+	if o.commits < 1 || o.commits > 1_000_000 {
+		return fmt.Errorf("-commits %d: want 1 to 1000000", o.commits)
+	}
+	if o.groupHeartbeat <= 0 || o.groupDeadline <= 0 {
+		return fmt.Errorf("-group-heartbeat %v, -group-deadline %v: want positive durations", o.groupHeartbeat, o.groupDeadline)
+	}
+	for _, s := range o.suites {
+		if s != suiteProduce && s != suiteGroup {
+			return fmt.Errorf("-suites: unknown suite %q; want %s or %s", s, suiteProduce, suiteGroup)
+		}
+	}
+	if len(o.suites) == 0 {
+		return fmt.Errorf("-suites: none given")
+	}
 	for _, t := range o.targets {
 		if t != targetCloudKafka && t != targetKfake {
 			return fmt.Errorf("-targets: unknown target %q; want %s or %s", t, targetCloudKafka, targetKfake)
@@ -121,46 +155,78 @@ func validate(o options) error {
 const (
 	targetCloudKafka = "cloudkafka"
 	targetKfake      = "kfake"
+
+	suiteProduce = "produce"
+	suiteGroup   = "group"
 )
+
+func (o options) runs(suite string) bool {
+	for _, s := range o.suites {
+		if s == suite {
+			return true
+		}
+	}
+	return false
+}
 
 func run(ctx context.Context, o options) error {
 	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, inflight %d, deadline %v per cell\n",
 		runtime.GOMAXPROCS(0), o.records, o.inflight, o.deadline)
 	var results []result
-	for _, target := range o.targets {
-		rs, err := runTarget(ctx, o, target)
-		results = append(results, rs...)
-		if err != nil {
+	var groups []groupResult
+	print := func() {
+		if o.runs(suiteProduce) {
 			printTable(os.Stdout, results)
+		}
+		if o.runs(suiteGroup) {
+			printGroupTable(os.Stdout, groups, o)
+		}
+	}
+	for _, target := range o.targets {
+		rs, g, err := runTarget(ctx, o, target)
+		results = append(results, rs...)
+		groups = append(groups, g)
+		if err != nil {
+			print()
 			return fmt.Errorf("target %s: %w", target, err)
 		}
 	}
-	printTable(os.Stdout, results)
+	print()
 	return nil
 }
 
-// runTarget starts (or connects to) one target and runs the whole matrix.
-func runTarget(ctx context.Context, o options, target string) ([]result, error) {
-	seeds, cleanup, err := startTarget(ctx, o, target)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
+// runTarget starts (or connects to) one target and runs the suites.
+func runTarget(ctx context.Context, o options, target string) ([]result, groupResult, error) {
 	name := target
 	if target == targetCloudKafka && o.brokers != "" {
 		name = "cloudkafka@" + o.brokers
 	}
-	var results []result
-	for _, c := range matrix(o) {
-		fmt.Fprintf(os.Stderr, "ckbench: %s %s ...\n", name, c)
-		r, err := runCell(ctx, seeds, c, o)
-		r.target = name
-		if err != nil {
-			return results, fmt.Errorf("cell %s: %w", c, err)
-		}
-		results = append(results, r)
+	g := groupResult{target: name}
+	seeds, cleanup, err := startTarget(ctx, o, target)
+	if err != nil {
+		return nil, g, err
 	}
-	return results, nil
+	defer cleanup()
+	var results []result
+	if o.runs(suiteProduce) {
+		for _, c := range matrix(o) {
+			fmt.Fprintf(os.Stderr, "ckbench: %s %s ...\n", name, c)
+			r, err := runCell(ctx, seeds, c, o)
+			r.target = name
+			if err != nil {
+				return results, g, fmt.Errorf("cell %s: %w", c, err)
+			}
+			results = append(results, r)
+		}
+	}
+	if o.runs(suiteGroup) {
+		fmt.Fprintf(os.Stderr, "ckbench: %s group rebalances and commits ...\n", name)
+		g, err = runGroupSuite(ctx, seeds, name, o)
+		if err != nil {
+			return results, g, fmt.Errorf("group suite: %w", err)
+		}
+	}
+	return results, g, nil
 }
 
 // matrix lists the cells in a fixed order.

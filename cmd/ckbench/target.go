@@ -70,6 +70,8 @@ func startBroker(ctx context.Context, o options) ([]string, func(), error) {
 		"--override", "listeners=PLAINTEXT://" + addr,
 		"--override", "log.dirs=" + filepath.Join(dir, "data"),
 		"--override", "num.partitions=1",
+		// A group that was empty rebalances at once, as kfake's do.
+		"--override", "group.initial.rebalance.delay.ms=0",
 	}
 	for _, kv := range splitList(o.brokerArgs) {
 		args = append(args, "--override", kv)
