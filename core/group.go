@@ -353,7 +353,10 @@ type groupCoordinator struct {
 	groups map[string]*group // iterate via sortedKeys
 	// parts: the load state of each __consumer_offsets partition this
 	// broker hosts, by partition number.
-	parts      map[int32]partLoad
+	parts map[int32]partLoad
+	// replayed: per partition being loaded, the ids of the groups its
+	// records named, in the order first seen
+	replayed   map[int32][]string
 	timers     timerHeap
 	timerSeq   uint64
 	lastExpiry Instant
@@ -373,7 +376,8 @@ const (
 )
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{}}
+	return &groupCoordinator{b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
+		replayed: map[int32][]string{}}
 }
 
 // partitionFor is Kafka's Utils.abs(groupId.hashCode) % partitions, with

@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -274,6 +275,7 @@ func (gc *groupCoordinator) loadingGroup(id string, part int32) *group {
 	if g == nil {
 		g = newGroup(id, part, -1)
 		gc.groups[id] = g
+		gc.replayed[part] = append(gc.replayed[part], id)
 	}
 	return g
 }
@@ -329,9 +331,12 @@ func (gc *groupCoordinator) loaded(part int32) {
 // deadline (they must heartbeat again within it), and a group over
 // group.max.size rebalances.
 func (gc *groupCoordinator) serveLoaded(part int32) {
-	for _, id := range sortedKeys(gc.groups) {
+	ids := gc.replayed[part]
+	delete(gc.replayed, part)
+	slices.Sort(ids)
+	for _, id := range ids {
 		g := gc.groups[id]
-		if g.part != part {
+		if g == nil || g.part != part {
 			continue
 		}
 		if !g.stored && len(g.offsets) == 0 {

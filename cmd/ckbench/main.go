@@ -11,7 +11,9 @@
 //
 // The group suite (group.go) then times how long a three-member franz-go
 // group takes to rebalance after a member leaves, and the round-trip
-// latency of offset commits.
+// latency of offset commits. The replay suite (replay.go) times a restart
+// of a broker holding -replay-groups groups until every group is served,
+// against a restart with none and a plain read of the same files.
 //
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
@@ -21,6 +23,7 @@
 //	go run ./cmd/ckbench -targets kfake        # the reference peer only
 //	go run ./cmd/ckbench -brokers host:9092    # an already running broker
 //	go run ./cmd/ckbench -suites group         # only rebalances and commits
+//	go run ./cmd/ckbench -suites replay        # only the __consumer_offsets replay
 package main
 
 import (
@@ -50,6 +53,7 @@ type options struct {
 	brokerLogOut bool
 
 	suites         []string
+	replayGroups   int
 	groupRounds    int           // rebalance rounds per balancer
 	groupHeartbeat time.Duration // the members' heartbeat interval
 	commits        int           // commit round trips per committer
@@ -85,7 +89,8 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
 	parts := fs.String("partitions", "1,6", "partition counts")
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
-	suites := fs.String("suites", "produce,group", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency)")
+	suites := fs.String("suites", "produce,group,replay", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only)")
+	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
 	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
 	fs.IntVar(&o.commits, "commits", 2000, "group suite: sequential commits per committer")
@@ -129,8 +134,8 @@ func validate(o options) error {
 		return fmt.Errorf("-group-heartbeat %v, -group-deadline %v: want positive durations", o.groupHeartbeat, o.groupDeadline)
 	}
 	for _, s := range o.suites {
-		if s != suiteProduce && s != suiteGroup {
-			return fmt.Errorf("-suites: unknown suite %q; want %s or %s", s, suiteProduce, suiteGroup)
+		if s != suiteProduce && s != suiteGroup && s != suiteReplay {
+			return fmt.Errorf("-suites: unknown suite %q; want %s, %s or %s", s, suiteProduce, suiteGroup, suiteReplay)
 		}
 	}
 	if len(o.suites) == 0 {
@@ -158,6 +163,7 @@ const (
 
 	suiteProduce = "produce"
 	suiteGroup   = "group"
+	suiteReplay  = "replay"
 )
 
 func (o options) runs(suite string) bool {
@@ -180,6 +186,14 @@ func run(ctx context.Context, o options) error {
 		}
 		if o.runs(suiteGroup) {
 			printGroupTable(os.Stdout, groups, o)
+		}
+	}
+	if o.runs(suiteReplay) && o.brokers == "" {
+		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
+			return fmt.Errorf("replay suite: %w", err)
+		}
+		if len(o.suites) == 1 {
+			return nil
 		}
 	}
 	for _, target := range o.targets {
