@@ -313,8 +313,16 @@ func testOversizedCommit(t *testing.T, b *testBroker, c *client) {
 	s := newBystanders(t, b, c)
 	old := tpo{groupTopic, 1, 5, -1, "old", 0}
 	mustCommit(t, c, "big-commit", -1, "", old)
-	for _, v := range []int16{8, 9} { // compact strings: metadata past 32767 bytes
-		codes := commitCodes(t, c, v, commitReq("big-commit", -1, "", tpo{groupTopic, 0, 6, -1, strings.Repeat("m", oversized), 0}, tpo{groupTopic, 1, 7, -1, "", 0}))
+	// Strings stop at 32767 bytes (longer ones close the connection, as
+	// Kafka's parser does), so the batch is made big by many partitions:
+	// 40 commits of partition 0 with 30,000 bytes of metadata each.
+	var offs []tpo
+	for range 40 {
+		offs = append(offs, tpo{groupTopic, 0, 6, -1, strings.Repeat("m", 30000), 0})
+	}
+	offs = append(offs, tpo{groupTopic, 1, 7, -1, "", 0})
+	for _, v := range []int16{2, 8, 9} {
+		codes := commitCodes(t, c, v, commitReq("big-commit", -1, "", offs...))
 		checkCodes(t, fmt.Sprintf("OffsetCommit v%d of oversized records", v), codes, map[string]int16{"gt/0": kerr.InvalidCommitOffsetSize.Code, "gt/1": kerr.InvalidCommitOffsetSize.Code})
 		checkCommitted(t, c, "big-commit", old)
 	}
