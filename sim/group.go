@@ -62,10 +62,12 @@ type groupMember struct {
 	prevGen    int32 // the generation before the current one, or -1
 	leader     bool
 	members    []kmsg.JoinGroupResponseMember
-	// assignedTotal: the partition count the leader last assigned; a
-	// leader that learns of more partitions rejoins, so that they are
-	// assigned (Kafka's consumer does so on a metadata change).
-	assignedTotal int32
+	// syncedParts: the topic's partition count when the member last
+	// synced; a member that learns of more rejoins, so that they are
+	// assigned (Kafka's consumer leader does so on a metadata change; any
+	// member here, since a static member back under a new id is told an
+	// old leader id and may be the only one left).
+	syncedParts int32
 	skipAssign    bool // the leader was told to skip the assignment (v9)
 	assigned      []int32
 	pos           map[int32]core.Offset // next offset to read; unknown when < 0
@@ -317,7 +319,6 @@ func (m *groupMember) sync() {
 		for _, jm := range m.members {
 			ids = append(ids, jm.MemberID)
 		}
-		m.assignedTotal = m.w.partitions
 		op.Sent = rangeAssign(ids, m.w.partitions)
 		for _, id := range ids {
 			a := kmsg.NewSyncGroupRequestGroupAssignment()
@@ -358,6 +359,7 @@ func (m *groupMember) sync() {
 		}
 		switch code := resp.ErrorCode; {
 		case code == 0:
+			m.syncedParts = m.w.partitions
 			m.assigned = op.Assigned
 			m.pos = map[int32]core.Offset{}
 			for _, p := range m.assigned {
@@ -633,7 +635,7 @@ func (m *groupMember) heartbeat() {
 	if m.state != mStable || m.stalled || m.hbOut || !m.coord.ready() {
 		return
 	}
-	if m.leader && m.assignedTotal != m.w.partitions && !m.coordBusy {
+	if m.syncedParts != m.w.partitions && !m.coordBusy {
 		m.revoke()
 		m.state = mJoining
 		m.kick()
