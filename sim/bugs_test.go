@@ -75,7 +75,7 @@ var deliberateBugs = []deliberateBug{
 		[]string{"slow-fetch"}},
 	// The coordinator accepts a commit whose generation is not the
 	// group's: a group member's commit sent with its previous generation
-	// after it synced a new one is acknowledged. First caught at seed 6.
+	// after it synced a new one is acknowledged. First caught at seed 9.
 	{"StaleGenerationCommit", func(on bool) { core.SetBug(core.BugStaleGenerationCommit, on) }, 40,
 		[]string{"stale-commit"}},
 }
