@@ -215,6 +215,23 @@ type LogConfig struct {
 	// ProducersMax bounds the producers whose windows the store keeps
 	// once their batches are deleted (max.producers.per.partition).
 	ProducersMax int
+	// MaxMessageBytes is max.message.bytes; it bounds the decompressed
+	// records of a batch the cleaner decodes.
+	MaxMessageBytes int64
+	// Compaction (cleanup.policy including compact); see Clean.
+	Compact            bool
+	DeleteRetentionMs  int64   // delete.retention.ms
+	MinCleanableRatio  float64 // min.cleanable.dirty.ratio, in [0, 1]
+	MinCompactionLagMs int64   // min.compaction.lag.ms
+	MaxCompactionLagMs int64   // max.compaction.lag.ms
+	// The cleaner's memory for one clean: the key-to-offset map
+	// (log.cleaner.dedupe.buffer.size, shared by log.cleaner.threads
+	// cleans), how full it may get (log.cleaner.io.buffer.load.factor),
+	// and its read and write buffers (log.cleaner.io.buffer.size, shared
+	// likewise; a larger batch grows them to its size).
+	DedupeBufferBytes    int64
+	DedupeLoadFactor     float64
+	CleanerIOBufferBytes int64
 	// Coverage counts the segment store's coverage points; nil counts
 	// nothing. It is the broker's Config.Coverage, not a topic setting.
 	Coverage *cover.Counts

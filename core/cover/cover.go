@@ -70,35 +70,60 @@ const (
 	// FetchBelowLogStart: a fetch below the log start was refused with
 	// OFFSET_OUT_OF_RANGE.
 	FetchBelowLogStart
+	// CleanerRan: the cleaner rewrote segments of a compacted log.
+	CleanerRan
+	// CleanerRemovedTombstone: the cleaner removed a tombstone whose
+	// delete horizon (delete.retention.ms after its first cleaning) had
+	// passed.
+	CleanerRemovedTombstone
+	// CleanerDedupeBufferFull: the cleaner's key map
+	// (log.cleaner.dedupe.buffer.size) filled, so it cleaned a prefix of
+	// the dirty section.
+	CleanerDedupeBufferFull
+	// CleanerKeptEmptyBatch: every record of a batch went, and its header
+	// stayed for its producer's sequence or its leader epoch.
+	CleanerKeptEmptyBatch
+	// CleanerSwapCompleted: recovery completed a cleaner's committed
+	// output (.log.swap) left by a crash.
+	CleanerSwapCompleted
+	// CleanerLeftoverDiscarded: recovery removed an uncommitted cleaner
+	// output (.log.cleaned) left by a crash.
+	CleanerLeftoverDiscarded
 	pointCount
 )
 
 var names = [pointCount]string{
-	RetentionDeletedSegment: "retention-deleted-segment",
-	TimestampLookup:         "timestamp-lookup",
-	MidBatchRead:            "mid-batch-read",
-	RecoveryCutShort:        "recovery-cut-short",
-	RecoveryCutLength:       "recovery-cut-length",
-	RecoveryCutMagic:        "recovery-cut-magic",
-	RecoveryCutCRC:          "recovery-cut-crc",
-	RecoveryCutOffsets:      "recovery-cut-offsets",
-	RecoveryCutSegment:      "recovery-cut-segment",
-	DedupWindow1:            "dedup-window-1",
-	DedupWindow2:            "dedup-window-2",
-	DedupWindow3:            "dedup-window-3",
-	DedupWindow4:            "dedup-window-4",
-	DedupWindow5:            "dedup-window-5",
-	ListOffsetsDuringAppend: "list-offsets-during-append",
-	SyncCoveredLaterAppends: "sync-covered-later-appends",
-	CompressedBatchAppended: "compressed-batch-appended",
-	LargeBatchAppended:      "large-batch-appended",
-	SegmentRolledByTime:     "segment-rolled-by-time",
-	SegmentRolledBySize:     "segment-rolled-by-size",
-	TimedFlush:              "timed-flush",
-	LogAppendTimeBatch:      "log-append-time-batch",
-	FetchWokenByData:        "fetch-woken-by-data",
-	FetchExpired:            "fetch-expired",
-	FetchBelowLogStart:      "fetch-below-log-start",
+	RetentionDeletedSegment:  "retention-deleted-segment",
+	TimestampLookup:          "timestamp-lookup",
+	MidBatchRead:             "mid-batch-read",
+	RecoveryCutShort:         "recovery-cut-short",
+	RecoveryCutLength:        "recovery-cut-length",
+	RecoveryCutMagic:         "recovery-cut-magic",
+	RecoveryCutCRC:           "recovery-cut-crc",
+	RecoveryCutOffsets:       "recovery-cut-offsets",
+	RecoveryCutSegment:       "recovery-cut-segment",
+	DedupWindow1:             "dedup-window-1",
+	DedupWindow2:             "dedup-window-2",
+	DedupWindow3:             "dedup-window-3",
+	DedupWindow4:             "dedup-window-4",
+	DedupWindow5:             "dedup-window-5",
+	ListOffsetsDuringAppend:  "list-offsets-during-append",
+	SyncCoveredLaterAppends:  "sync-covered-later-appends",
+	CompressedBatchAppended:  "compressed-batch-appended",
+	LargeBatchAppended:       "large-batch-appended",
+	SegmentRolledByTime:      "segment-rolled-by-time",
+	SegmentRolledBySize:      "segment-rolled-by-size",
+	TimedFlush:               "timed-flush",
+	LogAppendTimeBatch:       "log-append-time-batch",
+	FetchWokenByData:         "fetch-woken-by-data",
+	FetchExpired:             "fetch-expired",
+	FetchBelowLogStart:       "fetch-below-log-start",
+	CleanerRan:               "cleaner-ran",
+	CleanerRemovedTombstone:  "cleaner-removed-tombstone",
+	CleanerDedupeBufferFull:  "cleaner-dedupe-buffer-full",
+	CleanerKeptEmptyBatch:    "cleaner-kept-empty-batch",
+	CleanerSwapCompleted:     "cleaner-swap-completed",
+	CleanerLeftoverDiscarded: "cleaner-leftover-discarded",
 }
 
 func (p Point) String() string {
