@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/snappy"
@@ -248,4 +249,35 @@ func closeWriter(buf *bytes.Buffer, w writeCloser, recs []byte) ([]byte, error) 
 		return nil, fmt.Errorf("compress: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// validateKeys refuses, for a compacted topic, a batch holding a record
+// without a key (Kafka's LogValidator.validateKey), filling rp's record
+// errors (v8+) with Kafka's messages.
+func (b *Broker) validateKeys(p *partition, batch []byte, h BatchHeader, version int16, rp *kmsg.ProduceResponseTopicPartition) *produceErr {
+	if _, compacts := b.cfg.topicPolicy(p.topic); !compacts {
+		return nil
+	}
+	recs, err := BatchRecords(batch, h, recordsBytesMax(b.cfg.topicInt(p.topic, "max.message.bytes"), len(batch)))
+	if err != nil {
+		return &produceErr{errCorruptMessage, fmt.Sprintf("records do not decode: %v", err)}
+	}
+	var msgs []string
+	for i := range recs {
+		if recs[i].Key != nil {
+			continue
+		}
+		msg := fmt.Sprintf("Compacted topic cannot accept message without key in topic partition %s-%d", p.tp.Topic, p.tp.Partition)
+		msgs = append(msgs, fmt.Sprintf("RecordError(batchIndex=%d, message='%s')", i, msg))
+		if version >= 8 {
+			e := kmsg.NewProduceResponseTopicPartitionErrorRecord()
+			e.RelativeOffset, e.ErrorMessage = int32(i), kmsg.StringPtr(msg)
+			rp.ErrorRecords = append(rp.ErrorRecords, e)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return &produceErr{errInvalidRecord, fmt.Sprintf("One or more records have been rejected due to %d record errors in total, and only showing the first three errors at most: [%s]",
+		len(msgs), strings.Join(msgs[:min(len(msgs), 3)], ", "))}
 }

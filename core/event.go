@@ -74,6 +74,17 @@ type Retained struct {
 	Err            error
 }
 
+// Cleaned completes a Clean effect. Ran says the cleaner rewrote
+// segments; FirstDirty is the cleaner checkpoint afterwards. Offsets,
+// the log start and the log end never change by cleaning.
+type Cleaned struct {
+	Token             Token
+	Ran               bool
+	FirstDirty        Offset
+	TombstonesRemoved int64
+	Err               error
+}
+
 // CoordResult completes a CoordOp.
 type CoordResult struct {
 	Token Token
@@ -90,6 +101,7 @@ func (Synced) isEvent()      {}
 func (ReadDone) isEvent()    {}
 func (TimeFound) isEvent()   {}
 func (Retained) isEvent()    {}
+func (Cleaned) isEvent()     {}
 func (CoordResult) isEvent() {}
 func (ConnClosed) isEvent()  {}
 
@@ -175,6 +187,20 @@ type Retain struct {
 	Config        LogConfig
 }
 
+// Clean compacts the partition's log once if its cleanup.policy includes
+// compact and the store finds it eligible (Config's dirty ratio and
+// compaction lags): below FirstUncleanable (the high watermark; the store
+// never cleans the active segment either) only the last record of every
+// key stays, at its offset. Now decides compaction lags and tombstones'
+// delete horizons.
+type Clean struct {
+	Token            Token
+	Partition        TopicPartition
+	Now              Instant
+	FirstUncleanable Offset
+	Config           LogConfig
+}
+
 // CoordOpKind is the kind of a coordination write.
 type CoordOpKind int8
 
@@ -201,6 +227,7 @@ func (Sync) isEffect()      {}
 func (Read) isEffect()      {}
 func (FindTime) isEffect()  {}
 func (Retain) isEffect()    {}
+func (Clean) isEffect()     {}
 func (CoordOp) isEffect()   {}
 
 // LogConfig is the part of a topic's configuration the segment store
