@@ -87,8 +87,11 @@ func BatchRecords(batch []byte, h BatchHeader, limit int) ([]kmsg.Record, error)
 		return nil, err
 	}
 	out := make([]kmsg.Record, 0, max(h.RecordCount, 0))
-	var r kmsg.Record
-	for it.next(&r) {
+	for {
+		var r kmsg.Record // fresh each time: kmsg reuses a record's headers slice
+		if !it.next(&r) {
+			break
+		}
 		out = append(out, r)
 	}
 	if it.err != nil {

@@ -148,9 +148,9 @@ func (l *Log) planClean(nowMs int64, uncleanable core.Offset, cfg core.LogConfig
 	}
 	p.upper = l.segs[l.segmentFor(max(upper, p.firstDirty))].base
 	firstTs := int64(math.MaxInt64)
-	for _, s := range l.segs {
+	for i, s := range l.segs {
 		switch {
-		case s.next <= l.start:
+		case l.rangeEnd(i) <= l.start:
 			continue // awaiting deletion by retention
 		case s.base < p.firstDirty:
 			p.cleanBytes += s.size
@@ -319,8 +319,8 @@ func (l *Log) groups(end core.Offset, cfg core.LogConfig) [][]core.Offset {
 	var out [][]core.Offset
 	var size, idx, tidx int64
 	var first *segment
-	for _, s := range l.segs {
-		if s.next <= l.start || s.size == 0 && s == l.active() {
+	for i, s := range l.segs {
+		if l.rangeEnd(i) <= l.start || s.size == 0 && s == l.active() {
 			continue
 		}
 		if s.base >= end {

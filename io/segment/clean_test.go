@@ -500,9 +500,13 @@ func TestCleanMatchesModel(t *testing.T) {
 		now := int64(1000)
 		for range rapid.IntRange(1, 60).Draw(t, "steps") {
 			now += rapid.Int64Range(0, 50).Draw(t, "tick")
-			switch rapid.IntRange(0, 7).Draw(t, "op") {
+			switch rapid.IntRange(0, 8).Draw(t, "op") {
 			case 0, 1, 2, 3:
 				m.append(t, l, cfg, now)
+			case 8: // retention that deletes nothing must keep the log start
+				if _, err := l.Retain(now, l.LogEndOffset(), cfg); err != nil {
+					t.Fatal(err)
+				}
 			case 4, 5:
 				l = m.clean(t, fsys, l, cfg, now)
 			case 6:
@@ -619,6 +623,9 @@ func (m *cleanModel) reopen(t *rapid.T, fsys *memfs.FS, cfg core.LogConfig) *Log
 }
 
 func (m *cleanModel) check(t *rapid.T, l *Log, now int64, cfg core.LogConfig) {
+	if l.LogStartOffset() != 0 {
+		t.Fatalf("log start %d; nothing was deleted", l.LogStartOffset())
+	}
 	got, _ := readRecords(t, l)
 	if len(m.recs) > 0 && l.LogEndOffset() != m.recs[len(m.recs)-1].offset+1 {
 		t.Fatalf("log end %d; want %d", l.LogEndOffset(), m.recs[len(m.recs)-1].offset+1)
@@ -646,5 +653,32 @@ func (m *cleanModel) check(t *rapid.T, l *Log, now int64, cfg core.LogConfig) {
 		if byOffset[off].value != nil || !cleaned || now < first+cfg.DeleteRetentionMs {
 			t.Fatalf("the latest record of %s at %d is gone (tombstone %v, first cleaned at %d, now %d)", k, off, byOffset[off].value == nil, first, now)
 		}
+	}
+}
+
+// TestCleanEmptiedSegmentKeepsLogStart: a clean that empties the first
+// segment leaves it in place; retention that deletes nothing must not
+// take it for a segment below the log start, or the log start would move
+// at the next restart.
+func TestCleanEmptiedSegmentKeepsLogStart(t *testing.T) {
+	fsys := memfs.New()
+	cfg := compactCfg()
+	l := openLog(t, fsys, cfg)
+	for i := range 40 { // no leader epoch: no header stays for an epoch start
+		appendKeyed(t, l, cfg, kbatch{recs: []rec{{"a", val(fmt.Sprint(i))}}, ts: 1, epoch: -1}, 1)
+	}
+	if _, err := l.Clean(1, l.LogEndOffset(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if l.segs[0].size != 0 || l.segs[0].base != 0 {
+		t.Fatalf("the first segment after cleaning: base %d, %d bytes; want an empty segment at 0", l.segs[0].base, l.segs[0].size)
+	}
+	if _, err := l.Retain(1, l.LogEndOffset(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	l = openLog(t, fsys, cfg)
+	if l.LogStartOffset() != 0 {
+		t.Fatalf("log start after retention and a restart: got %d; want 0", l.LogStartOffset())
 	}
 }

@@ -290,12 +290,22 @@ func (l *Log) LogEndOffset() core.Offset { return l.active().next }
 // Size is the total bytes of the .log files.
 func (l *Log) Size() int64 {
 	var n int64
-	for _, s := range l.segs {
-		if s.next > l.start {
+	for i, s := range l.segs {
+		if l.rangeEnd(i) > l.start {
 			n += s.size // segments wholly below the log start await deletion
 		}
 	}
 	return n
+}
+
+// rangeEnd is where the offsets of segment i end: the next segment's base,
+// or the log end for the last. It is segs[i].next except after a segment
+// the cleaner emptied at its end.
+func (l *Log) rangeEnd(i int) core.Offset {
+	if i+1 < len(l.segs) {
+		return l.segs[i+1].base
+	}
+	return l.segs[i].next
 }
 
 // Dir is the partition directory.
@@ -604,7 +614,7 @@ func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 // syncs the directory.
 func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
 	n := 0
-	for n < len(l.segs)-1 && l.segs[n].next <= l.start {
+	for n < len(l.segs)-1 && l.rangeEnd(n) <= l.start {
 		n++
 	}
 	if n == 0 {
