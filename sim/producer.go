@@ -119,7 +119,7 @@ func (p *producer) newBatch(part *prodPart) {
 
 // keyBatch gives the records of a batch for a compacted topic their keys
 // (every record of a compacted topic needs one): one of the seed's few
-// keys, some records tombstones. A large batch keeps its random keys, one
+// keys, some hot and some cold, some records tombstones. A large batch keeps its random keys, one
 // per record and never repeated. The drain's probe writes under a key of
 // its own, so that nothing ever supersedes its records.
 func (p *producer) keyBatch(b *pbatch) {
@@ -134,7 +134,9 @@ func (p *producer) keyBatch(b *pbatch) {
 	}
 	b.keys = make([][]byte, len(op.Values))
 	for i := range op.Values {
-		op.Keys[i] = fmt.Sprintf("k%d", rng.IntN(c.keys))
+		// Skewed: low keys are hot, high ones rarely written, so that the
+		// latest values of some keys lie in segments the cleaner rewrites.
+		op.Keys[i] = fmt.Sprintf("k%d", min(rng.IntN(c.keys), rng.IntN(c.keys)))
 		if p == p.w.probe {
 			op.Keys[i] = "probe"
 		}
