@@ -86,7 +86,12 @@ func BatchRecords(batch []byte, h BatchHeader, limit int) ([]kmsg.Record, error)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]kmsg.Record, 0, max(h.RecordCount, 0))
+	return iterRecords(it)
+}
+
+// iterRecords collects what it yields.
+func iterRecords(it *recordIter) ([]kmsg.Record, error) {
+	out := make([]kmsg.Record, 0, max(it.h.RecordCount, 0))
 	for {
 		var r kmsg.Record // fresh each time: kmsg reuses a record's headers slice
 		if !it.next(&r) {
@@ -119,6 +124,12 @@ func IsXerial(batch []byte, h BatchHeader) bool {
 // does (see the top of this file). horizonMs >= 0 sets the delete
 // horizon; otherwise a horizon h already had is kept.
 func RebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, xerial bool) ([]byte, error) {
+	return rebuildBatch(h, records, horizonMs, func(codec int, recs []byte) ([]byte, error) {
+		return compress(codec, recs, xerial)
+	})
+}
+
+func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compress func(codec int, recs []byte) ([]byte, error)) ([]byte, error) {
 	if len(records) == 0 {
 		return nil, fmt.Errorf("core: a rebuilt batch needs at least one record")
 	}
@@ -147,7 +158,7 @@ func RebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, xerial 
 		r.Length = int32(len(body) - 1) // the zero Length took one varint byte
 		recs = r.AppendTo(recs)
 	}
-	recs, err := compress(h.Compression(), recs, xerial)
+	recs, err := compress(h.Compression(), recs)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +200,8 @@ func writeHeader(out []byte, h BatchHeader, attrs int16, baseTs, maxTs int64, co
 const xerialBlockBytes = 32 << 10
 
 // compress compresses a records section with codec (0 returns it as is),
-// with each codec's default settings, as Kafka's cleaner does.
+// with each codec's default settings, as Kafka's cleaner does (lz4 in
+// Kafka's 64 KiB blocks).
 func compress(codec int, recs []byte, xerial bool) ([]byte, error) {
 	switch codec {
 	case 0:
@@ -219,7 +231,7 @@ func compress(codec int, recs []byte, xerial bool) ([]byte, error) {
 	case 3:
 		var buf bytes.Buffer
 		w := lz4.NewWriter(&buf)
-		if err := w.Apply(lz4.ConcurrencyOption(1)); err != nil {
+		if err := w.Apply(lz4.BlockSizeOption(lz4.Block64Kb), lz4.ConcurrencyOption(1)); err != nil {
 			return nil, fmt.Errorf("lz4: %w", err)
 		}
 		return closeWriter(&buf, w, recs)

@@ -118,8 +118,9 @@ func newCompactFacts(h *History, reads map[int32]map[core.Offset]readAt) *compac
 			}
 		}
 	}
+	// order-independent: fills per-key lists that are only searched
 	for part, m := range reads {
-		// order-independent: fills per-key lists that are only searched
+		// order-independent: as above
 		for off, r := range m {
 			if ref, ok := f.byValue[r.value]; ok && ref.key() != "" {
 				f.place(part, ref.key(), off)

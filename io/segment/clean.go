@@ -171,12 +171,14 @@ func (l *Log) planClean(nowMs int64, uncleanable core.Offset, cfg core.LogConfig
 // clean runs steps 2 to 4.
 func (l *Log) clean(p cleanPlan, nowMs int64, cfg core.LogConfig) (CleanStats, error) {
 	st := CleanStats{Ran: true}
+	var codecs core.RecordCodecs
+	defer codecs.Close()
 	records, err := l.countRecords(p.firstDirty, p.upper)
 	if err != nil {
 		return st, err
 	}
 	m := newOffsetMap(offsetMapSlots(cfg.DedupeBufferBytes, cfg.DedupeLoadFactor, records), cfg.DedupeLoadFactor)
-	if st.MapFull, err = l.buildOffsetMap(m, p.firstDirty, p.upper, cfg); err != nil {
+	if st.MapFull, err = l.buildOffsetMap(m, p.firstDirty, p.upper, cfg, &codecs); err != nil {
 		return st, err
 	}
 	if st.MapFull {
@@ -194,7 +196,7 @@ func (l *Log) clean(p cleanPlan, nowMs int64, cfg core.LogConfig) (CleanStats, e
 		l.rewriteBound = end
 	}
 	for _, g := range l.groups(end, cfg) {
-		if err := l.cleanGroup(g, m, nowMs, cfg, &st); err != nil {
+		if err := l.cleanGroup(g, m, nowMs, cfg, &st, &codecs); err != nil {
 			return st, err
 		}
 	}
@@ -221,7 +223,7 @@ func (l *Log) countRecords(from, upper core.Offset) (int64, error) {
 // record by record until the map is full, moving m.latest past every
 // batch it finished and, at a segment's end, to the offset before the
 // next segment. It reports whether the map filled.
-func (l *Log) buildOffsetMap(m *offsetMap, from, upper core.Offset, cfg core.LogConfig) (bool, error) {
+func (l *Log) buildOffsetMap(m *offsetMap, from, upper core.Offset, cfg core.LogConfig, codecs *core.RecordCodecs) (bool, error) {
 	full := false
 	var last *segment
 	err := l.walkBatches(from, upper, true, func(s *segment, h core.BatchHeader, batch []byte) error {
@@ -230,7 +232,7 @@ func (l *Log) buildOffsetMap(m *offsetMap, from, upper core.Offset, cfg core.Log
 		}
 		last = s
 		if h.Attributes&core.AttrControl == 0 {
-			recs, err := core.BatchRecords(batch, h, core.RecordsBytesMax(cfg.MaxMessageBytes, len(batch)))
+			recs, err := codecs.Records(batch, h, core.RecordsBytesMax(cfg.MaxMessageBytes, len(batch)))
 			if err != nil {
 				recs = nil // kept whole when cleaned; its keys stay unmapped
 			}
@@ -340,14 +342,14 @@ func (l *Log) groups(end core.Offset, cfg core.LogConfig) [][]core.Offset {
 }
 
 // cleanGroup rewrites the segments at bases into one and swaps it in.
-func (l *Log) cleanGroup(bases []core.Offset, m *offsetMap, nowMs int64, cfg core.LogConfig, st *CleanStats) error {
+func (l *Log) cleanGroup(bases []core.Offset, m *offsetMap, nowMs int64, cfg core.LogConfig, st *CleanStats, codecs *core.RecordCodecs) error {
 	i := l.segmentFor(bases[0])
 	group := l.segs[i : i+len(bases)]
 	if group[0].base != bases[0] || group[len(group)-1].base != bases[len(bases)-1] {
 		panic(fmt.Sprintf("segment: cleaner group %v not found in %s", bases, l.dir))
 	}
 	cleaned := fileName(l.dir, bases[0], cleanedExt)
-	n, err := l.writeCleaned(cleaned, group, m, nowMs, cfg, st)
+	n, err := l.writeCleaned(cleaned, group, m, nowMs, cfg, st, codecs)
 	if err != nil {
 		return err
 	}
@@ -388,7 +390,7 @@ func (l *Log) cleanGroup(bases []core.Offset, m *offsetMap, nowMs int64, cfg cor
 
 // writeCleaned writes the kept batches of group to name, fsyncs it and
 // returns its size.
-func (l *Log) writeCleaned(name string, group []*segment, m *offsetMap, nowMs int64, cfg core.LogConfig, st *CleanStats) (int64, error) {
+func (l *Log) writeCleaned(name string, group []*segment, m *offsetMap, nowMs int64, cfg core.LogConfig, st *CleanStats, codecs *core.RecordCodecs) (int64, error) {
 	f, err := l.fs.OpenFile(name, true)
 	if err != nil {
 		return 0, fmt.Errorf("segment: open %s: %w", name, err)
@@ -400,7 +402,7 @@ func (l *Log) writeCleaned(name string, group []*segment, m *offsetMap, nowMs in
 	w := cleanWriter{f: f, name: name, buf: make([]byte, 0, max(cfg.CleanerIOBufferBytes/2, 4<<10))}
 	first, last := group[0].base, group[len(group)-1].next
 	err = l.walkBatches(first, last, true, func(s *segment, h core.BatchHeader, batch []byte) error {
-		out, err := l.filterBatch(batch, h, m, nowMs, cfg, st)
+		out, err := l.filterBatch(batch, h, m, nowMs, cfg, st, codecs)
 		if err != nil {
 			return err
 		}
@@ -462,11 +464,11 @@ func (w *cleanWriter) flush() error {
 
 // filterBatch returns what of one batch stays (see the top of this
 // file): the batch itself, a rebuilt batch, its empty header, or nothing.
-func (l *Log) filterBatch(batch []byte, h core.BatchHeader, m *offsetMap, nowMs int64, cfg core.LogConfig, st *CleanStats) ([]byte, error) {
+func (l *Log) filterBatch(batch []byte, h core.BatchHeader, m *offsetMap, nowMs int64, cfg core.LogConfig, st *CleanStats, codecs *core.RecordCodecs) ([]byte, error) {
 	if h.Attributes&core.AttrControl != 0 {
 		return batch, nil
 	}
-	recs, err := core.BatchRecords(batch, h, core.RecordsBytesMax(cfg.MaxMessageBytes, len(batch)))
+	recs, err := codecs.Records(batch, h, core.RecordsBytesMax(cfg.MaxMessageBytes, len(batch)))
 	if err != nil {
 		st.UndecodedBatches++
 		return batch, nil
@@ -497,7 +499,7 @@ func (l *Log) filterBatch(batch []byte, h core.BatchHeader, m *offsetMap, nowMs 
 		if needHorizon {
 			hz = addSaturating(nowMs, cfg.DeleteRetentionMs)
 		}
-		return core.RebuildBatch(h, kept, hz, core.IsXerial(batch, h))
+		return codecs.Rebuild(h, kept, hz, core.IsXerial(batch, h))
 	case l.producers.holds(h) || l.epochs.starts(h.BaseOffset):
 		st.EmptyBatchesKept++
 		cfg.Coverage.Hit(cover.CleanerKeptEmptyBatch)

@@ -35,6 +35,10 @@ type kbatch struct {
 	epoch  core.LeaderEpoch
 }
 
+// testCodecs keeps the codecs of the test batches' builder (tests of this
+// package run one at a time): a gzip writer per batch would dominate them.
+var testCodecs core.RecordCodecs
+
 // makeKeyed builds a valid keyed batch, compressed with b.codec, with the
 // core's own batch builder.
 func makeKeyed(t tb, b kbatch) []byte {
@@ -49,7 +53,7 @@ func makeKeyed(t tb, b kbatch) []byte {
 	for i, r := range b.recs {
 		rs[i] = kmsg.Record{OffsetDelta: int32(i), TimestampDelta64: int64(i), Key: []byte(r.key), Value: r.value}
 	}
-	out, err := core.RebuildBatch(h, rs, -1, false)
+	out, err := testCodecs.Rebuild(h, rs, -1, false)
 	if err != nil {
 		t.Fatalf("building a test batch: %v", err)
 	}
