@@ -172,15 +172,19 @@ func compactionProblems(got []seen, latest map[string]written, deleted int) []st
 }
 
 // TestCompactionCrash writes keyed records and tombstones without pause
-// while the cleaner runs every few milliseconds, SIGKILLs the broker once
-// it has cleaned, and restarts it: every key still has its latest
-// acknowledged record (or a later one of a write the crash left in
-// doubt), every record read sits at the offset it was acknowledged at,
-// and below the cleaner checkpoint no key appears twice.
+// while the cleaner runs every few milliseconds, SIGKILLs the broker in
+// the middle of a clean (when a clean's output file shows up in the
+// partition directory; after 10 s of looking, whenever), and restarts it:
+// every key still has its latest acknowledged record (or a later one of a
+// write the crash left in doubt), every record read sits at the offset it
+// was acknowledged at, and below the cleaner checkpoint no key appears
+// twice.
 func TestCompactionCrash(t *testing.T) {
 	b := startBroker(t, "log.cleaner.backoff.ms=5", "log.flush.interval.messages=1")
 	const topic, keys = "compacted-crash", 30
-	createTopicWithConfigs(t, b, topic, compactedTopicConfigs(600000))
+	cfg := compactedTopicConfigs(600000)
+	cfg["segment.bytes"] = "131072" // larger cleans, more likely to be caught in the middle
+	createTopicWithConfigs(t, b, topic, cfg)
 	dir := filepath.Join(b.dataDir, topic+"-0")
 	acked, sent := streamKeyedUntilCleaned(t, b, topic, dir, keys)
 	b.Restart()
@@ -204,10 +208,10 @@ func TestCompactionCrash(t *testing.T) {
 	for _, r := range got {
 		k, v := string(r.key), string(r.value)
 		if w, ok := atOffset[r.offset]; ok && (w.key != k || w.value != v) {
-			p.add("offset %d holds %s=%q; %s=%q was acknowledged there", r.offset, k, v, w.key, w.value)
+			p.add("offset %d holds %s=%q; %s=%q was acknowledged there", r.offset, k, short(v), w.key, short(w.value))
 		}
 		if _, ok := atOffset[r.offset]; !ok && !sent[k+"="+v] {
-			p.add("offset %d holds %s=%q, which was never produced", r.offset, k, v)
+			p.add("offset %d holds %s=%q, which was never produced", r.offset, k, short(v))
 		}
 		maxByKey[k] = max(maxByKey[k], r.offset)
 		if r.offset < checkpoint {
@@ -218,7 +222,7 @@ func TestCompactionCrash(t *testing.T) {
 	}
 	for k, w := range last {
 		if got, ok := maxByKey[k]; !ok || got < w.offset {
-			p.add("key %s: its latest acknowledged record (offset %d, value %q) is gone; the latest record read is at %d", k, w.offset, w.value, got)
+			p.add("key %s: its latest acknowledged record (offset %d, value %q) is gone; the latest record read is at %d", k, w.offset, short(w.value), got)
 		}
 	}
 	p.done("the compacted log after SIGKILL")
@@ -232,13 +236,15 @@ type keyed struct {
 
 // streamKeyedUntilCleaned produces keyed records (a tenth tombstones)
 // until the cleaner has checkpointed and at least 2000 are acknowledged,
-// then SIGKILLs the broker with records still in flight. It returns the
-// acknowledged records and every key=value produced.
+// then goes on until a clean's output file (.cleaned or .swap) shows up
+// in dir, or 10 s pass, and SIGKILLs the broker with records still in
+// flight. It returns the acknowledged records and every key=value
+// produced.
 func streamKeyedUntilCleaned(t *testing.T, b *broker, topic, dir string, keys int) ([]keyed, map[string]bool) {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr), kgo.DefaultProduceTopic(topic),
 		kgo.MaxBufferedRecords(1000), kgo.RecordDeliveryTimeout(20*time.Second),
-		kgo.ProducerBatchMaxBytes(2048)) // under segment.bytes
+		kgo.ProducerBatchMaxBytes(16<<10)) // under segment.bytes
 	if err != nil {
 		t.Fatalf("creating the producer: %v", err)
 	}
@@ -248,13 +254,14 @@ func streamKeyedUntilCleaned(t *testing.T, b *broker, topic, dir string, keys in
 	var firstErr error
 	killed := false
 	rng := rand.New(rand.NewPCG(1, 2))
+	var lookFrom time.Time // when the cleaner had checkpointed and 2000 records were acknowledged
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for seq := 0; ctx.Err() == nil; seq++ {
 		k := fmt.Sprintf("k%02d", rng.IntN(keys))
 		var v []byte
 		if rng.IntN(10) > 0 {
-			v = []byte(fmt.Sprintf("v%d", seq))
+			v = []byte(fmt.Sprintf("v%d %s", seq, strings.Repeat("x", rng.IntN(2000))))
 		}
 		sent[k+"="+string(v)] = true
 		cl.Produce(ctx, &kgo.Record{Key: []byte(k), Value: v}, func(r *kgo.Record, err error) {
@@ -273,7 +280,10 @@ func streamKeyedUntilCleaned(t *testing.T, b *broker, topic, dir string, keys in
 			cl.Close()
 			t.Fatalf("producing before the crash, seq %d: got %v; want success", seq, ferr)
 		}
-		if n >= 2000 && readCleanerCheckpoint(t, dir) > 0 {
+		if n >= 2000 && lookFrom.IsZero() && readCleanerCheckpoint(t, dir) > 0 {
+			lookFrom = time.Now()
+		}
+		if !lookFrom.IsZero() && (cleanInProgress(dir) || time.Since(lookFrom) > 10*time.Second) {
 			mu.Lock()
 			killed = true
 			mu.Unlock()
@@ -285,6 +295,7 @@ func streamKeyedUntilCleaned(t *testing.T, b *broker, topic, dir string, keys in
 		cl.Close()
 		t.Fatalf("producing for 60s: the cleaner never checkpointed or fewer than 2000 records were acknowledged")
 	}
+	t.Logf("killed %v after the cleaner checkpointed; a clean was in progress: %v", time.Since(lookFrom).Round(time.Millisecond), cleanInProgress(dir))
 	closed := make(chan struct{})
 	go func() { cl.Close(); close(closed) }()
 	select {
@@ -295,6 +306,28 @@ func streamKeyedUntilCleaned(t *testing.T, b *broker, topic, dir string, keys in
 	mu.Lock()
 	defer mu.Unlock()
 	return append([]keyed(nil), acked...), sent
+}
+
+// short cuts a record value for a message.
+func short(v string) string {
+	if len(v) > 16 {
+		return v[:16] + "..."
+	}
+	return v
+}
+
+// cleanInProgress says whether dir holds a clean's output file.
+func cleanInProgress(dir string) bool {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range names {
+		if strings.HasSuffix(e.Name(), ".log.cleaned") || strings.HasSuffix(e.Name(), ".log.swap") {
+			return true
+		}
+	}
+	return false
 }
 
 // readCleanerCheckpoint reads the partition's cleaner checkpoint (Kafka's
