@@ -29,6 +29,11 @@ import (
 //     the producer's last 5 batches answers NONE with the original offset;
 //     a gap answers OUT_OF_ORDER_SEQUENCE_NUMBER; an older epoch answers
 //     INVALID_PRODUCER_EPOCH.
+//   - A topic whose cleanup.policy includes compact refuses a batch with a
+//     record without a key, as Kafka's LogValidator.validateKey does:
+//     INVALID_RECORD (CORRUPT_MESSAGE before v8) with one record error per
+//     keyless record (v8+). This is the one place the produce path decodes
+//     records; records that do not decode answer CORRUPT_MESSAGE.
 //   - acks=0 gets no response, except that an error closes the
 //     connection so the producer notices, as Kafka does. acks=1 and -1 are
 //     answered once every partition's batch is acknowledgeable (written,
@@ -130,6 +135,9 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		return
 	}
 	h, err := b.validateBatch(p, in.Records)
+	if err == nil {
+		err = b.validateKeys(p, in.Records, h, version, rp)
+	}
 	if err != nil {
 		fail(err.code, err.msg)
 		return

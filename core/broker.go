@@ -38,6 +38,7 @@ type Broker struct {
 	groups *groupCoordinator
 
 	lastRetention Instant
+	cleaner       cleanerState
 	out           []Effect // the effects of the current Step
 }
 
@@ -186,6 +187,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case Retained:
 		b.complete(ev.Token, ev)
+	case Cleaned:
+		b.complete(ev.Token, ev)
 	case CoordResult:
 		b.complete(ev.Token, ev)
 	default:
@@ -250,6 +253,7 @@ func (b *Broker) tick(now Instant) {
 		b.lastRetention = b.now
 		b.applyRetention()
 	}
+	b.scheduleCleaning()
 }
 
 func (b *Broker) applyRetention() {

@@ -39,6 +39,7 @@ type Config struct {
 	ProducerWindow      int       // idempotence window per producer (Kafka: 5)
 	ProducersPerPartMax int       // bound on producer ids remembered per partition
 	Groups              GroupConfig
+	Cleaner             Cleaner // log.cleaner.*: log compaction
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
@@ -184,11 +185,22 @@ var properties = []property{
 		return nil
 	}},
 	{name: "log.cleanup.policy", def: "delete", topic: "cleanup.policy", apply: func(c *Config, v string) error {
-		if v != "delete" {
-			return fmt.Errorf("log.cleanup.policy: only delete is supported, got %q", v)
+		if err := validCleanupPolicy(v); err != nil {
+			return fmt.Errorf("log.cleanup.policy: %v", err)
 		}
 		return nil
 	}},
+	boolProp("log.cleaner.enable", "true", func(c *Config, b bool) { c.Cleaner.Enable = b }),
+	intProp("log.cleaner.threads", "1", 0, math.MaxInt32, func(c *Config, n int64) { c.Cleaner.Threads = int(n) }, ""),
+	intProp("log.cleaner.dedupe.buffer.size", "134217728", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.Cleaner.DedupeBufferSize = n }, ""),
+	intProp("log.cleaner.io.buffer.size", "524288", 0, math.MaxInt32, func(c *Config, n int64) { c.Cleaner.IOBufferSize = n }, ""),
+	floatProp("log.cleaner.io.buffer.load.factor", "0.9", -math.MaxFloat64, math.MaxFloat64, func(c *Config, f float64) { c.Cleaner.LoadFactor = f }, ""),
+	withNoEffect(floatProp("log.cleaner.io.max.bytes.per.second", maxDouble, -math.MaxFloat64, math.MaxFloat64, func(*Config, float64) {}, "")),
+	intProp("log.cleaner.backoff.ms", "15000", 0, math.MaxInt64, func(c *Config, n int64) { c.Cleaner.BackoffMs = n }, ""),
+	floatProp("log.cleaner.min.cleanable.ratio", "0.5", 0, 1, func(*Config, float64) {}, "min.cleanable.dirty.ratio"),
+	intProp("log.cleaner.delete.retention.ms", "86400000", 0, math.MaxInt64, func(*Config, int64) {}, "delete.retention.ms"),
+	intProp("log.cleaner.min.compaction.lag.ms", "0", 0, math.MaxInt64, func(*Config, int64) {}, "min.compaction.lag.ms"),
+	intProp("log.cleaner.max.compaction.lag.ms", maxLong, 1, math.MaxInt64, func(*Config, int64) {}, "max.compaction.lag.ms"),
 	intProp("message.max.bytes", "1048588", 0, math.MaxInt32, func(c *Config, n int64) { c.MessageMaxBytes = int32(n) }, "max.message.bytes"),
 	intProp("socket.request.max.bytes", "104857600", 1, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
 	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
@@ -345,6 +357,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 {
 		return fmt.Errorf("internal limits must be positive")
+	}
+	if err := c.Cleaner.validate(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -77,6 +77,17 @@ type Retained struct {
 	Err            error
 }
 
+// Cleaned completes a Clean effect. Ran says the cleaner rewrote
+// segments; FirstDirty is the cleaner checkpoint afterwards. Offsets,
+// the log start and the log end never change by cleaning.
+type Cleaned struct {
+	Token             Token
+	Ran               bool
+	FirstDirty        Offset
+	TombstonesRemoved int64
+	Err               error
+}
+
 // CoordResult completes a CoordOp.
 type CoordResult struct {
 	Token Token
@@ -93,6 +104,7 @@ func (Synced) isEvent()      {}
 func (ReadDone) isEvent()    {}
 func (TimeFound) isEvent()   {}
 func (Retained) isEvent()    {}
+func (Cleaned) isEvent()     {}
 func (CoordResult) isEvent() {}
 func (ConnClosed) isEvent()  {}
 
@@ -178,6 +190,20 @@ type Retain struct {
 	Config        LogConfig
 }
 
+// Clean compacts the partition's log once if its cleanup.policy includes
+// compact and the store finds it eligible (Config's dirty ratio and
+// compaction lags): below FirstUncleanable (the high watermark; the store
+// never cleans the active segment either) only the last record of every
+// key stays, at its offset. Now decides compaction lags and tombstones'
+// delete horizons.
+type Clean struct {
+	Token            Token
+	Partition        TopicPartition
+	Now              Instant
+	FirstUncleanable Offset
+	Config           LogConfig
+}
+
 // CoordOpKind is the kind of a coordination write.
 type CoordOpKind int8
 
@@ -204,6 +230,7 @@ func (Sync) isEffect()      {}
 func (Read) isEffect()      {}
 func (FindTime) isEffect()  {}
 func (Retain) isEffect()    {}
+func (Clean) isEffect()     {}
 func (CoordOp) isEffect()   {}
 
 // LogConfig is the part of a topic's configuration the segment store
@@ -218,6 +245,23 @@ type LogConfig struct {
 	// ProducersMax bounds the producers whose windows the store keeps
 	// once their batches are deleted (max.producers.per.partition).
 	ProducersMax int
+	// MaxMessageBytes is max.message.bytes; it bounds the decompressed
+	// records of a batch the cleaner decodes.
+	MaxMessageBytes int64
+	// Compaction (cleanup.policy including compact); see Clean.
+	Compact            bool
+	DeleteRetentionMs  int64   // delete.retention.ms
+	MinCleanableRatio  float64 // min.cleanable.dirty.ratio, in [0, 1]
+	MinCompactionLagMs int64   // min.compaction.lag.ms
+	MaxCompactionLagMs int64   // max.compaction.lag.ms
+	// The cleaner's memory for one clean: the key-to-offset map
+	// (log.cleaner.dedupe.buffer.size, shared by log.cleaner.threads
+	// cleans), how full it may get (log.cleaner.io.buffer.load.factor),
+	// and its read and write buffers (log.cleaner.io.buffer.size, shared
+	// likewise; a larger batch grows them to its size).
+	DedupeBufferBytes    int64
+	DedupeLoadFactor     float64
+	CleanerIOBufferBytes int64
 	// Coverage counts the segment store's coverage points; nil counts
 	// nothing. It is the broker's Config.Coverage, not a topic setting.
 	Coverage *cover.Counts

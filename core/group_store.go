@@ -364,12 +364,10 @@ func (gc *groupCoordinator) ensureTopic() {
 	}
 	gc.creating = true
 	// Kafka compacts the offsets topic (GroupCoordinator.offsetsTopicConfigs:
-	// cleanup.policy=compact), so the last record of every key outlives
-	// any retention. Without compaction here, the topic keeps every
-	// record: time and size retention would delete commits and groups
-	// that are not written again.
+	// cleanup.policy=compact): the last record of every key stays, and
+	// time and size retention do not apply.
 	configs := map[string]string{"segment.bytes": strconv.Itoa(int(gc.cfg.OffsetsSegmentBytes)),
-		"retention.ms": "-1", "retention.bytes": "-1"}
+		"cleanup.policy": "compact"}
 	gc.b.createTopic(OffsetsTopic, n, configs, func(t *topic, err error) {
 		gc.creating = false // addPartitions marked the new partitions loaded
 	})

@@ -28,6 +28,10 @@ type harness struct {
 	failAppends bool
 	coord       map[string][]byte
 	failCoord   bool
+	retains     []core.Retain
+	cleans      []core.Clean
+	cleanRan    bool  // what Cleaned says
+	cleanErr    error // what Cleaned says
 }
 
 func newHarness(t *testing.T, props map[string]string) *harness {
@@ -87,7 +91,11 @@ func (h *harness) exec(effects []core.Effect) {
 		case core.FindTime:
 			h.held = append(h.held, core.TimeFound{Token: e.Token})
 		case core.Retain:
+			h.retains = append(h.retains, e)
 			h.held = append(h.held, core.Retained{Token: e.Token})
+		case core.Clean:
+			h.cleans = append(h.cleans, e)
+			h.held = append(h.held, core.Cleaned{Token: e.Token, Ran: h.cleanRan, Err: h.cleanErr})
 		case core.CoordOp:
 			if h.failCoord {
 				h.held = append(h.held, core.CoordResult{Token: e.Token, Err: errDisk})
@@ -222,6 +230,7 @@ type batchOpts struct {
 	records int
 	maxTime int64
 	badCRC  bool
+	key     string // every record's key; "" leaves them without one
 }
 
 func makeBatch(o batchOpts) []byte {
@@ -239,6 +248,9 @@ func makeBatch(o batchOpts) []byte {
 		r := kmsg.NewRecord()
 		r.OffsetDelta = int32(i)
 		r.Value = []byte{byte(i)}
+		if o.key != "" {
+			r.Key = []byte(o.key)
+		}
 		r.Length = int32(len(r.AppendTo(nil)) - 1) // the body after a one-byte zero length
 		rb.Records = r.AppendTo(rb.Records)
 	}

@@ -41,6 +41,12 @@ type partition struct {
 	retaining   bool // a Retain is outstanding
 	deleted     bool // the topic was deleted
 	everWritten bool
+
+	cleaning bool // a Clean is outstanding
+	// cleanDue is when the cleaner next looks at the partition: at once
+	// after a clean that ran (there may be more to do),
+	// log.cleaner.backoff.ms after one that found nothing to do.
+	cleanDue Instant
 }
 
 // appendOp is one batch on its way into the log.

@@ -487,3 +487,25 @@ func TestListOffsetsTimePaths(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchRecordsKeepsEachRecordsHeaders: decoding every record of a
+// batch gives each its own headers (kmsg reuses a record's headers slice
+// when one Record is decoded into twice).
+func TestBatchRecordsKeepsEachRecordsHeaders(t *testing.T) {
+	h := BatchHeader{BaseOffset: 5, Magic: 2, LastOffsetDelta: 1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	recs := []kmsg.Record{
+		{OffsetDelta: 0, Key: []byte("a"), Headers: []kmsg.Header{{Key: "id", Value: []byte("first")}}},
+		{OffsetDelta: 1, Key: []byte("b"), Headers: []kmsg.Header{{Key: "id", Value: []byte("second")}}},
+	}
+	b, err := RebuildBatch(h, recs, -1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err = CheckBatch(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := BatchRecords(b, h, 1<<20)
+	if err != nil || len(got) != 2 || string(got[0].Headers[0].Value) != "first" || string(got[1].Headers[0].Value) != "second" {
+		t.Fatalf("got %v, %v; want each record's own header", got, err)
+	}
+}

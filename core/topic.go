@@ -38,6 +38,7 @@ const (
 	cfgString  kmsg.ConfigType = 2
 	cfgInt     kmsg.ConfigType = 3
 	cfgLong    kmsg.ConfigType = 5
+	cfgDouble  kmsg.ConfigType = 6
 	cfgList    kmsg.ConfigType = 7
 )
 
@@ -96,12 +97,16 @@ func validOneOf(vals ...string) func(string) error {
 
 // topicConfigs lists the topic-level configs, sorted by name.
 var topicConfigs = []topicConfig{
-	{"cleanup.policy", "log.cleanup.policy", cfgList, validOneOf("delete")},
+	{"cleanup.policy", "log.cleanup.policy", cfgList, validCleanupPolicy},
+	{"delete.retention.ms", "log.cleaner.delete.retention.ms", cfgLong, validLong(0)},
 	{"flush.messages", "log.flush.interval.messages", cfgLong, validLong(1)},
 	{"flush.ms", "log.flush.interval.ms", cfgLong, validLong(0)},
 	{"index.interval.bytes", "log.index.interval.bytes", cfgInt, validInt(0)},
+	{"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms", cfgLong, validLong(1)},
 	{"max.message.bytes", "message.max.bytes", cfgInt, validInt(0)},
 	{"message.timestamp.type", "log.message.timestamp.type", cfgString, validOneOf("CreateTime", "LogAppendTime")},
+	{"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio", cfgDouble, validDouble(0, 1)},
+	{"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", cfgLong, validLong(0)},
 	{"min.insync.replicas", "min.insync.replicas", cfgInt, validInt(1)},
 	{"retention.bytes", "log.retention.bytes", cfgLong, validLong(-1 << 63)},
 	{"retention.ms", "log.retention.ms", cfgLong, validLong(-1)},
@@ -184,7 +189,7 @@ func (c Config) topicInt(t *topic, name string) int64 {
 
 // logConfig resolves the store-facing settings of t.
 func (c Config) logConfig(t *topic) LogConfig {
-	return LogConfig{
+	lc := LogConfig{
 		SegmentBytes:       c.topicInt(t, "segment.bytes"),
 		SegmentMs:          c.topicInt(t, "segment.ms"),
 		RetentionMs:        c.topicInt(t, "retention.ms"),
@@ -194,6 +199,8 @@ func (c Config) logConfig(t *topic) LogConfig {
 		ProducersMax:       c.ProducersPerPartMax,
 		Coverage:           c.Coverage,
 	}
+	c.compactionConfig(t, &lc)
+	return lc
 }
 
 // validTopicName applies Kafka's rules: 1..249 characters of [a-zA-Z0-9._-],

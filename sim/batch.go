@@ -35,6 +35,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type batchSpec struct {
 	values        []string
 	keys          [][]byte // one per value, or nil for null keys
+	tombstones    []bool   // one per value, or nil: a tombstone's value is null and its identity an "id" header
 	producerID    int64    // -1 for a plain producer
 	producerEpoch int16    // -1 for a plain producer
 	baseSequence  int32    // -1 for a plain producer
@@ -49,6 +50,9 @@ func encodeBatch(s batchSpec) []byte {
 		r := kmsg.Record{OffsetDelta: int32(i), Value: []byte(v)}
 		if s.keys != nil {
 			r.Key = s.keys[i]
+		}
+		if s.tombstones != nil && s.tombstones[i] {
+			r.Value, r.Headers = nil, []kmsg.Header{{Key: "id", Value: []byte(v)}}
 		}
 		body := r.AppendTo(nil)
 		r.Length = int32(len(body) - 1) // the zero Length took one varint byte
@@ -79,10 +83,12 @@ func encodeBatch(s batchSpec) []byte {
 	return out
 }
 
-// readRecord is one record as a consumer saw it.
+// readRecord is one record as a consumer saw it: its value, or for a
+// tombstone (null value) the "id" header that names it.
 type readRecord struct {
-	offset core.Offset
-	value  string
+	offset    core.Offset
+	value     string
+	tombstone bool
 }
 
 var errRecordFraming = errors.New("record framing does not match the batch")
@@ -110,7 +116,7 @@ func (d *decompressor) decodeBatches(data []byte) ([]readRecord, error) {
 		}
 		raw := data[:h.Size()]
 		data = data[h.Size():]
-		if _, err := core.CheckBatch(raw); err != nil {
+		if _, err := core.CheckStoredBatch(raw); err != nil {
 			return out, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 		}
 		var rb kmsg.RecordBatch
@@ -126,10 +132,36 @@ func (d *decompressor) decodeBatches(data []byte) ([]readRecord, error) {
 			return out, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 		}
 		for _, r := range recs {
-			out = append(out, readRecord{offset: core.Offset(rb.FirstOffset) + core.Offset(r.OffsetDelta), value: string(r.Value)})
+			rr := readRecord{offset: core.Offset(rb.FirstOffset) + core.Offset(r.OffsetDelta), value: string(r.Value)}
+			if r.Value == nil {
+				rr.tombstone = true
+				for _, hd := range r.Headers {
+					if hd.Key == "id" {
+						rr.value = string(hd.Value)
+					}
+				}
+			}
+			out = append(out, rr)
 		}
 	}
 	return out, nil
+}
+
+// batchesEnd returns the offset after the last whole batch of data, or -1
+// when it holds none. A consumer that took every record of a fetch moves
+// its position there, as Kafka's consumers do: a cleaned batch may end
+// with offsets it no longer holds records for, or hold none at all.
+func batchesEnd(data []byte) core.Offset {
+	end := core.Offset(-1)
+	for len(data) >= core.BatchHeaderSize {
+		h, err := core.ParseBatchHeader(data)
+		if err != nil || h.Size() > len(data) {
+			break
+		}
+		end = h.LastOffset() + 1
+		data = data[h.Size():]
+	}
+	return end
 }
 
 // decodeRecords splits n length-prefixed records and decodes each.

@@ -69,6 +69,21 @@ var deliberateBugs = []deliberateBug{
 	// retention.ms (seeds with retention.ms alone). First caught at seed 1.
 	{"RetentionByOldest", func(on bool) { segment.SetBug(segment.BugRetentionByOldest, on) }, 15,
 		[]string{"retention"}},
+	// The cleaner drops the latest value of every key it maps (it compares
+	// offsets with <= for <): the final read lacks a key's latest
+	// acknowledged value (compaction-lost), or no consumer read an
+	// acknowledged record that nothing superseded (lost-write). Seeds
+	// that compact their topic and rewrite a cold key's latest value:
+	// 12 of seeds 1-60, the first at seed 1.
+	{"CleanerDropsLatest", func(on bool) { segment.SetBug(segment.BugCleanerDropsLatest, on) }, 30,
+		[]string{"compaction-lost", "lost-write"}},
+	// The cleaner removes a key's latest tombstone at its first cleaning,
+	// ignoring delete.retention.ms: a read skips it before its earliest
+	// delete horizon (tombstone-early). Seeds with a long
+	// delete.retention.ms whose cleaner rewrites a cold key's final
+	// tombstone: 5 of seeds 1-60, the first at seed 1.
+	{"CleanerEarlyTombstone", func(on bool) { segment.SetBug(segment.BugCleanerEarlyTombstone, on) }, 60,
+		[]string{"tombstone-early", "compaction-lost"}},
 	// A parked fetch waits its full MaxWaitMs though data arrived.
 	// First caught at seed 1.
 	{"LongPollNotWoken", func(on bool) { core.SetBug(core.BugLongPollNotWoken, on) }, 10,

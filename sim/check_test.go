@@ -17,9 +17,9 @@ func okHistory() *History {
 	h.begin(&Op{Client: "p1", Kind: OpProduce, Call: 15, Return: 30, Outcome: OK, Partition: 0, Values: []string{"p1#0"}, Offset: 2, Idempotent: true})
 	h.begin(&Op{Client: "p1", Kind: OpProduce, Call: 16, Return: 31, Outcome: OK, Partition: 0, Values: []string{"p1#1"}, Offset: 3, Idempotent: true})
 	h.begin(&Op{Client: "c0", Kind: OpFetch, Call: 40, Return: 50, Outcome: OK, Fetches: []FetchPart{
-		{Partition: 0, From: 0, HighWatermark: 4, Records: []ReadRecord{{0, "p0#0"}, {1, "p0#1"}}}}})
+		{Partition: 0, From: 0, HighWatermark: 4, Records: []ReadRecord{{Offset: 0, Value: "p0#0"}, {Offset: 1, Value: "p0#1"}}}}})
 	h.begin(&Op{Client: "c0", Kind: OpFetch, Call: 60, Return: 70, Outcome: OK, Fetches: []FetchPart{
-		{Partition: 0, From: 2, HighWatermark: 4, Records: []ReadRecord{{2, "p1#0"}, {3, "p1#1"}}}}})
+		{Partition: 0, From: 2, HighWatermark: 4, Records: []ReadRecord{{Offset: 2, Value: "p1#0"}, {Offset: 3, Value: "p1#1"}}}}})
 	return h
 }
 
@@ -35,7 +35,7 @@ func TestCheckHistory(t *testing.T) {
 		{"ok", func(*History) {}, ""},
 		{"inconsistent", func(h *History) {
 			h.begin(&Op{Client: "c1", Kind: OpFetch, Call: 60, Return: 70, Outcome: OK, Fetches: []FetchPart{
-				{Partition: 0, From: 0, HighWatermark: 4, Records: []ReadRecord{{0, "p0#1"}}}}})
+				{Partition: 0, From: 0, HighWatermark: 4, Records: []ReadRecord{{Offset: 0, Value: "p0#1"}}}}})
 		}, "inconsistent-offset"},
 		{"phantom", func(h *History) { fetch(h, 4).Records[1].Value = "p9#9" }, "phantom"},
 		{"wrong partition", func(h *History) { h.Ops[0].Partition = 1 }, "phantom"},
@@ -47,7 +47,7 @@ func TestCheckHistory(t *testing.T) {
 		{"duplicate", func(h *History) {
 			h.begin(&Op{Client: "p1", Kind: OpProduce, Call: 80, Return: 90, Outcome: OK, Partition: 0, Values: []string{"p1#2"}, Offset: 4, Idempotent: true})
 			h.begin(&Op{Client: "c0", Kind: OpFetch, Call: 95, Return: 99, Outcome: OK, Fetches: []FetchPart{
-				{Partition: 0, From: 4, HighWatermark: 6, Records: []ReadRecord{{4, "p1#2"}, {5, "p1#0"}}}}})
+				{Partition: 0, From: 4, HighWatermark: 6, Records: []ReadRecord{{Offset: 4, Value: "p1#2"}, {Offset: 5, Value: "p1#0"}}}}})
 		}, "duplicate"},
 		{"reorder", func(h *History) {
 			h.Ops[1].Offset, h.Ops[2].Offset = 3, 2
@@ -58,7 +58,7 @@ func TestCheckHistory(t *testing.T) {
 		}, "nonmonotonic-send"},
 		{"nonmonotonic poll", func(h *History) {
 			h.begin(&Op{Client: "c0", Kind: OpFetch, Call: 80, Return: 90, Outcome: OK, Fetches: []FetchPart{
-				{Partition: 0, From: 1, HighWatermark: 4, Records: []ReadRecord{{1, "p0#1"}}}}})
+				{Partition: 0, From: 1, HighWatermark: 4, Records: []ReadRecord{{Offset: 1, Value: "p0#1"}}}}})
 		}, "nonmonotonic-poll"},
 		{"hwm regress", func(h *History) { fetch(h, 3).HighWatermark = 5; fetch(h, 4).HighWatermark = 4 }, "hwm-regress"},
 		{"stale read", func(h *History) { fetch(h, 3).HighWatermark = 2 }, "stale-read"},

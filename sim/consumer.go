@@ -323,7 +323,7 @@ func (c *consumer) fetch() {
 			c.busy = false
 			return // pump runs again on reconnect
 		}
-		op.Outcome = OK
+		op.Outcome, op.BrokerClock = OK, c.w.coreClock
 		c.finish(c.fetched(op, r.(*kmsg.FetchResponse)))
 	})
 }
@@ -376,6 +376,7 @@ func (c *consumer) record(fp *FetchPart, batches []byte) {
 	if err != nil {
 		c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
 	}
+	kept := true // every record returned was kept
 	for _, r := range recs {
 		if r.offset < fp.From {
 			continue // a fetch returns whole batches
@@ -386,13 +387,21 @@ func (c *consumer) record(fp *FetchPart, batches []byte) {
 		if c.w.cfg.canary == canaryMisrecordRead && c.w.rng.IntN(1000) == 0 {
 			r.offset++ // planted bug: the consumer records the wrong offset
 		}
-		fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value})
+		fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value, Tombstone: r.tombstone})
 		if c.maxPollRecords > 0 && len(fp.Records) == c.maxPollRecords && c.w.faulting() {
+			kept = false
 			break // the rest waits for the next poll, which resumes mid-batch
 		}
 	}
-	if n := len(fp.Records); n > 0 && c.pos[fp.Partition] >= 0 {
-		c.pos[fp.Partition] = fp.Records[n-1].Offset + 1
+	fp.Next = fp.From
+	if n := len(fp.Records); n > 0 {
+		fp.Next = fp.Records[n-1].Offset + 1
+	}
+	if end := batchesEnd(batches); kept && err == nil && end > fp.Next {
+		fp.Next = end
+	}
+	if fp.Next > fp.From && c.pos[fp.Partition] >= 0 {
+		c.pos[fp.Partition] = fp.Next
 		if c.awaitFrom[fp.Partition] >= 0 && c.pos[fp.Partition] > c.awaitFrom[fp.Partition] {
 			c.awaitFrom[fp.Partition] = -1 // delivered
 		}

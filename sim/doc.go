@@ -106,7 +106,10 @@
 //     A failing partition's porcupine visualization is written as HTML
 //     when Config.VizDir is set (cksim -viz).
 //
-// Each seed draws the topic's flush policy (policy.go). Under
+// Each seed draws the topic's flush policy (policy.go), and about a third
+// compact the topic (compaction.go: keyed records over few keys,
+// tombstones, small segments; a final reader after the faults, and checks
+// of what the cleaner keeps, in place of the contiguous-log ones). Under
 // flush.messages=1 an acknowledgement implies the data was synced, so no
 // acknowledged record may be lost by a power loss; under a policy that
 // acknowledges before fsync, crashes are process crashes (the page cache

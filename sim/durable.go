@@ -32,6 +32,7 @@ type diskView struct {
 type fileKey struct {
 	durable bool
 	name    string
+	id      uint64 // the file under name (a cleaner's swap replaces it)
 }
 
 type segName struct {
@@ -59,25 +60,69 @@ func (d *diskView) forget() { d.files, d.lists = nil, nil }
 
 // logEnd returns the end offset of partition part's log in the durable or
 // the written image: the walk stops at the first batch that is torn or
-// does not follow its predecessor, as recovery would.
+// does not follow its predecessor, as recovery would. In a compacted log,
+// segments below the cleaner's rewrite bound (its checkpoint in the same
+// image) may skip offsets, after a batch and after the segment, as
+// recovery allows; and their end may not be the log end, which is at
+// least the bound.
 func (w *world) logEnd(part int32, durable bool) core.Offset {
 	d := &w.disk
 	if d.files == nil {
 		d.files = map[fileKey]*parsedFile{}
 	}
 	names := w.segmentNames(part, durable)
-	end := core.Offset(-1)
-	for _, sn := range names {
-		if end >= 0 && sn.base != end {
+	bound := w.rewriteBound(part, durable)
+	end, prevBase := core.Offset(-1), core.Offset(-1)
+	for i, sn := range names {
+		gapsBefore := prevBase >= 0 && prevBase < bound
+		if end >= 0 && (sn.base < end || (sn.base != end && !gapsBefore)) {
 			break // a break in the segments: recovery drops the rest
 		}
 		data := w.fs.WrittenData(sn.name)
 		if durable {
 			data = w.fs.DurableData(sn.name)
 		}
-		end = w.disk.parse(fileKey{durable, sn.name}, data, sn.base, part, !durable)
+		limit := core.Offset(math.MaxInt64)
+		if i+1 < len(names) {
+			limit = names[i+1].base
+		}
+		key := fileKey{durable, sn.name, w.fs.ID(sn.name, durable)}
+		end = w.disk.parse(key, data, sn.base, part, !durable, sn.base < bound, limit)
+		prevBase = sn.base
 	}
-	return max(end, 0)
+	return max(end, bound, 0)
+}
+
+// rewriteBound reads a compacted partition's cleaner rewrite bound in one
+// image (io/segment's cleaner-rewrite-offset-checkpoint), or 0.
+func (w *world) rewriteBound(part int32, durable bool) core.Offset {
+	if !w.policy.compact {
+		return 0
+	}
+	return w.checkpointOffset(part, "cleaner-rewrite-offset-checkpoint", durable)
+}
+
+// checkpointOffset parses the offset of a one-entry Kafka checkpoint
+// file of partition part in one image, or 0 when there is none.
+func (w *world) checkpointOffset(part int32, file string, durable bool) core.Offset {
+	name := path.Join(dataDir, w.topic+"-"+strconv.Itoa(int(part)), file)
+	data := w.fs.WrittenData(name)
+	if durable {
+		data = w.fs.DurableData(name)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 {
+		return 0
+	}
+	f := strings.Fields(lines[2])
+	if len(f) != 3 {
+		return 0
+	}
+	n, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return core.Offset(n)
 }
 
 // segmentNames lists a partition's segment files in one image, from a
@@ -116,8 +161,9 @@ func segmentBase(name string) (core.Offset, bool) {
 }
 
 // parse walks data's batch headers from where the last call stopped and
-// returns the end offset of the valid prefix.
-func (d *diskView) parse(key fileKey, data []byte, base core.Offset, part int32, note bool) core.Offset {
+// returns the end offset of the valid prefix. With gaps, a batch may
+// start past its predecessor's end, but must end below limit.
+func (d *diskView) parse(key fileKey, data []byte, base core.Offset, part int32, note, gaps bool, limit core.Offset) core.Offset {
 	f := d.files[key]
 	if f == nil || f.pos > len(data) {
 		f = &parsedFile{next: base}
@@ -128,7 +174,11 @@ func (d *diskView) parse(key fileKey, data []byte, base core.Offset, part int32,
 		if err != nil || f.pos+h.Size() > len(data) {
 			break // torn: maybe completed by a later write
 		}
-		if h.BaseOffset != f.next {
+		follows := h.BaseOffset == f.next
+		if gaps {
+			follows = h.BaseOffset >= f.next && h.LastOffset() < limit
+		}
+		if !follows {
 			f.bad = true
 			break
 		}
@@ -269,8 +319,11 @@ func (w *world) checkLogStart(part int32, start core.Offset) {
 		return
 	}
 	d.starts[part] = start
-	if w.policy.retentionMs < 0 || w.policy.retentionBytes >= 0 {
-		return // no time rule, or size may explain any deletion
+	if w.policy.retentionMs < 0 || w.policy.retentionBytes >= 0 || w.policy.compact {
+		// No time rule, or size may explain any deletion, or the cleaner
+		// lowered batches' max timestamps by removing their newest
+		// records, which lets retention delete them sooner, as in Kafka.
+		return
 	}
 	w.logEnd(part, false) // note the batches written so far
 	nowMs := w.coreClock.Millis()

@@ -553,11 +553,20 @@ func (m *groupMember) pumpData() {
 			}
 			for _, rec := range recs {
 				if rec.offset >= fp.From {
-					fp.Records = append(fp.Records, ReadRecord{Offset: rec.offset, Value: rec.value})
+					fp.Records = append(fp.Records, ReadRecord{Offset: rec.offset, Value: rec.value, Tombstone: rec.tombstone})
 				}
 			}
-			if n := len(fp.Records); n > 0 && !m.gone(ep) && m.pos[fp.Partition] == fp.From {
-				m.pos[fp.Partition] = fp.Records[n-1].Offset + 1
+			// past the last record, or past the last batch when a
+			// compacted batch ends after its last record
+			fp.Next = fp.From
+			if n := len(fp.Records); n > 0 {
+				fp.Next = fp.Records[n-1].Offset + 1
+			}
+			if end := batchesEnd(rp.RecordBatches); err == nil && end > fp.Next {
+				fp.Next = end
+			}
+			if fp.Next > fp.From && !m.gone(ep) && m.pos[fp.Partition] == fp.From {
+				m.pos[fp.Partition] = fp.Next
 			}
 		}
 		// the next fetch follows (for a new assignment, if the member

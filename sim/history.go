@@ -79,6 +79,22 @@ type Op struct {
 	Idempotent bool
 	ErrorCode  int16
 	Attempts   int
+	// Keys and Tombstones, in a compacted topic only, parallel Values:
+	// each record's key ("" for a key that no other record shares, such
+	// as a large batch's random bytes) and whether it is a tombstone (a
+	// null value; its identity, Values[i], travels in an "id" header).
+	// ClockAtCall is the broker's clock when the produce began (the
+	// largest tick its running incarnation had seen; a bound from below
+	// on any delete horizon its tombstones get), or -1 if it was down.
+	Keys        []string
+	Tombstones  []bool
+	ClockAtCall core.Instant
+
+	// BrokerClock, for answered operations in a compacted topic, is the
+	// largest clock any broker incarnation had been given when the
+	// answer arrived: nothing the answer reflects happened at a later
+	// broker time.
+	BrokerClock core.Instant
 
 	// Fetch: one entry per partition asked for.
 	Fetches []FetchPart
@@ -135,12 +151,18 @@ type FetchPart struct {
 	HighWatermark core.Offset
 	LogStart      core.Offset // the log start offset answered (Fetch v5+), else -1
 	Records       []ReadRecord
+	// Next is where the consumer's position went: past the last record
+	// it kept, or, when it kept every record returned, past the last
+	// batch returned (a compacted batch may end after its last record).
+	Next core.Offset
 }
 
-// ReadRecord is one record a consumer read.
+// ReadRecord is one record a consumer read. Value is the record's
+// identity: its value, or for a tombstone (Tombstone) its "id" header.
 type ReadRecord struct {
-	Offset core.Offset
-	Value  string
+	Offset    core.Offset
+	Value     string
+	Tombstone bool
 }
 
 // History is every operation of a run, in invocation order.
@@ -154,6 +176,27 @@ type History struct {
 	// LogAppendTime says records carry the broker's append time, not the
 	// producer's (the workload stamps each batch with its Call instant).
 	LogAppendTime bool
+	// Compacted says the topic's cleanup.policy includes compact: reads
+	// skip the offsets of records the cleaner removed (see compaction.go
+	// for the checks this changes and the ones it adds).
+	Compacted bool
+	// DeleteRetentionMs is the compacted topic's delete.retention.ms.
+	DeleteRetentionMs int64
+	// Incarnations lists, in order, when each broker incarnation began
+	// and the first clock it was given (compaction.go bounds delete
+	// horizons with them).
+	Incarnations []Incarnation
+	// CleanedTo holds each partition's cleaner checkpoint (on disk) when
+	// the final reader began: the reader, client finalReader, starts once
+	// the faults stop and reads every partition from its log start to the
+	// end.
+	CleanedTo map[int32]core.Offset
+}
+
+// Incarnation is one run of the broker process.
+type Incarnation struct {
+	At        core.Instant // virtual time it started
+	FirstTick core.Instant // the first clock it was given
 }
 
 func (h *History) begin(op *Op) *Op {

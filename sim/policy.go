@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strconv"
 )
 
@@ -22,6 +23,73 @@ type topicPolicy struct {
 	// acknowledges before fsync draw it, since a power loss may then lose
 	// acknowledged records, as Kafka documents.
 	processCrash bool
+
+	compaction
+}
+
+// compaction is the compacted topic's policy, when the seed draws one
+// (cleanup.policy compact or compact,delete): producers write keyed
+// records over few keys, some of them tombstones.
+type compaction struct {
+	compact           bool
+	deletes           bool  // compact,delete: retention applies too
+	deleteRetentionMs int64 // delete.retention.ms
+	keys              int   // keys per partition the producers draw from
+	tombstonePerMille int   // share of records that are tombstones
+}
+
+// compactStream seeds the compaction draws' own random source, so that
+// adding them left every other draw of a seed as it was.
+const compactStream = 0x636f6d70616374 // "compact"
+
+// drawCompaction decides whether the seed's topic is compacted, and how.
+// Compacted seeds get small segments, so that the cleaner runs under
+// crashes, torn writes, IO errors and slow disks, and cleaner settings
+// that reach its rare paths: tiny dedupe buffers (a clean covers a
+// prefix), short delete.retention.ms (tombstones go) or long ones
+// (tombstones must stay), compaction lags.
+func (w *world) drawCompaction() {
+	r := rand.New(rand.NewPCG(w.cfg.Seed, compactStream))
+	c := &w.policy.compaction
+	if r.Float64() >= 0.35 {
+		return
+	}
+	c.compact = true
+	policy := "compact"
+	if (w.policy.retentionMs >= 0 || w.policy.retentionBytes >= 0) && r.IntN(2) == 0 {
+		policy, c.deletes = "compact,delete", true
+	}
+	set := func(k string, v int64) {
+		w.policy.configs = append(w.policy.configs, [2]string{k, strconv.FormatInt(v, 10)})
+	}
+	w.policy.configs = append(w.policy.configs, [2]string{"cleanup.policy", policy})
+	c.deleteRetentionMs = 20 + r.Int64N(2000)
+	if r.IntN(2) == 0 { // long: a tombstone the cleaner sees must stay to the end of the run
+		c.deleteRetentionMs = 20000 + r.Int64N(70000)
+	}
+	set("delete.retention.ms", c.deleteRetentionMs)
+	ratio := []string{"0", "0.01", "0.2", "0.5"}[r.IntN(4)]
+	w.policy.configs = append(w.policy.configs, [2]string{"min.cleanable.dirty.ratio", ratio})
+	if r.Float64() < 0.3 {
+		set("min.compaction.lag.ms", 10+r.Int64N(3000))
+	}
+	if r.Float64() < 0.4 {
+		set("max.compaction.lag.ms", 200+r.Int64N(5000))
+	}
+	threads := 1 + r.Int64N(2)
+	w.brokerProps["log.cleaner.threads"] = strconv.FormatInt(threads, 10)
+	w.brokerProps["log.cleaner.backoff.ms"] = strconv.FormatInt(10+r.Int64N(2000), 10)
+	if r.Float64() < 0.3 {
+		w.brokerProps["log.cleaner.dedupe.buffer.size"] = strconv.FormatInt(24*threads*(2+r.Int64N(10)), 10)
+	}
+	if r.Float64() < 0.5 {
+		w.brokerProps["log.cleaner.io.buffer.size"] = strconv.FormatInt(256+r.Int64N(64<<10), 10)
+	}
+	w.brokerProps["log.segment.bytes"] = strconv.FormatInt([]int64{1 << 10, 2 << 10, 4 << 10, 16 << 10}[r.IntN(4)], 10)
+	c.keys = 2 + r.IntN(15)
+	c.tombstonePerMille = 50 + r.IntN(250)
+	w.mix = append(w.mix, fmt.Sprintf("compaction(%s keys=%d tombstones=%.1f%% delete.retention.ms=%d ratio=%s segment=%s cleaner=%v)",
+		policy, c.keys, float64(c.tombstonePerMille)/10, c.deleteRetentionMs, ratio, w.brokerProps["log.segment.bytes"], threads))
 }
 
 func (w *world) drawPolicy() {

@@ -106,12 +106,43 @@ func (p *producer) newBatch(part *prodPart) {
 	if p.largePerMille > 0 && p.w.rng.IntN(1000) < p.largePerMille {
 		b.keys = p.largeKeys(n)
 	}
+	if p.w.policy.compact {
+		p.keyBatch(b)
+	}
 	if p.idempotent {
 		b.seq = part.nextSeq
 		part.nextSeq += int32(n)
 	}
 	part.queue = append(part.queue, b)
 	p.opsStarted++
+}
+
+// keyBatch gives the records of a batch for a compacted topic their keys
+// (every record of a compacted topic needs one): one of the seed's few
+// keys, some hot and some cold, some records tombstones. A large batch keeps its random keys, one
+// per record and never repeated. The drain's probe writes under a key of
+// its own, so that nothing ever supersedes its records.
+func (p *producer) keyBatch(b *pbatch) {
+	c, op, rng := &p.w.policy.compaction, b.op, p.w.rng
+	op.Keys, op.Tombstones = make([]string, len(op.Values)), make([]bool, len(op.Values))
+	op.ClockAtCall = -1
+	if p.w.up {
+		op.ClockAtCall = p.w.incClock
+	}
+	if b.keys != nil {
+		return // large: unique random keys
+	}
+	b.keys = make([][]byte, len(op.Values))
+	for i := range op.Values {
+		// Skewed: low keys are hot, high ones rarely written, so that the
+		// latest values of some keys lie in segments the cleaner rewrites.
+		op.Keys[i] = fmt.Sprintf("k%d", min(rng.IntN(c.keys), rng.IntN(c.keys)))
+		if p == p.w.probe {
+			op.Keys[i] = "probe"
+		}
+		b.keys[i] = []byte(op.Keys[i])
+		op.Tombstones[i] = p != p.w.probe && rng.IntN(1000) < c.tombstonePerMille
+	}
 }
 
 // Large batches: their keys total largeBatchBytesMin to
@@ -269,7 +300,7 @@ func (p *producer) sendProduce(batches []*pbatch) {
 		}
 		rp := kmsg.NewProduceRequestTopicPartition()
 		rp.Partition = b.op.Partition
-		rp.Records = encodeBatch(batchSpec{values: b.op.Values, keys: b.keys, producerID: pid, producerEpoch: epoch,
+		rp.Records = encodeBatch(batchSpec{values: b.op.Values, keys: b.keys, tombstones: b.op.Tombstones, producerID: pid, producerEpoch: epoch,
 			baseSequence: b.seq, timestampMs: b.op.Call.Millis(), compressor: &p.compressor})
 		t.Partitions = append(t.Partitions, rp)
 	}

@@ -8,10 +8,10 @@ import (
 
 // storageExec is the simulated kernel's IO queue: it makes the broker's
 // storage truly asynchronous. When a seed turns it on, every storage
-// effect (CreateLog, DeleteLog, Append, Sync, Read, FindTime, Retain)
-// waits in a per-partition queue and is executed later, in an event of
-// its own: the write and the fsync themselves happen late, not just the
-// news of them. Partitions' queues run independently, so operations
+// effect (CreateLog, DeleteLog, Append, Sync, Read, FindTime, Retain,
+// Clean) waits in a per-partition queue and is executed later, in an
+// event of its own: the write and the fsync themselves happen late, not
+// just the news of them. Partitions' queues run independently, so operations
 // complete out of order across partitions; within one partition they run
 // in order, except that a Sync may first run the Appends queued behind it,
 // so that one fsync covers appends issued both before and after the Sync
@@ -67,6 +67,8 @@ func effectPartition(e core.Effect) core.TopicPartition {
 	case core.FindTime:
 		return e.Partition
 	case core.Retain:
+		return e.Partition
+	case core.Clean:
 		return e.Partition
 	}
 	panic(fmt.Sprintf("sim: %T is not a storage effect", e))

@@ -189,6 +189,7 @@ type world struct {
 	consumers  []*consumer
 	members    []*groupMember // the consumer group's members
 	probe      *producer      // the liveness phase's writer, or nil
+	final      *consumer      // a compacted topic's final reader (compaction.go), or nil
 	faults     []fault
 	ackedEnd   []core.Offset // per partition: end of the highest acknowledged batch
 
@@ -220,6 +221,7 @@ type world struct {
 
 	policy         topicPolicy            // the workload topic's configuration
 	coreClock      core.Instant           // the latest time a tick gave the broker (its clock never runs back)
+	incClock       core.Instant           // the latest time a tick gave the running incarnation
 	commits        map[int32][]commitMark // per partition, when acknowledged ends were reached
 	disturbedUntil core.Instant           // faults disturb the broker's timing until then
 	// clientDisturbedUntil: faults may delay what clients see until then.
@@ -270,7 +272,13 @@ func (w *world) logf(format string, args ...any) {
 func (w *world) setup() {
 	w.drawBroker()
 	w.drawPolicy()
+	w.drawCompaction()
 	w.hist.Retention = w.policy.retentionMs >= 0 || w.policy.retentionBytes >= 0
+	if w.policy.compact {
+		// Without delete in cleanup.policy retention deletes nothing.
+		w.hist.Retention = w.hist.Retention && w.policy.deletes
+		w.hist.Compacted, w.hist.DeleteRetentionMs = true, w.policy.deleteRetentionMs
+	}
 	w.hist.LogAppendTime = w.policy.logAppendTime
 	w.drawStorage()
 	w.drawNetwork()
@@ -466,6 +474,9 @@ func (w *world) startDrain() {
 	w.probe.cl.onReady = w.probe.pump
 	w.probe.pump()
 	w.admin.verify()
+	if w.policy.compact {
+		w.startFinalRead()
+	}
 	w.drainCheck()
 }
 
@@ -493,7 +504,10 @@ func (w *world) drainCheck() {
 // recordsRead sums the consumers' positions: it grows while they catch up.
 func (w *world) recordsRead() core.Offset {
 	var n core.Offset
-	for _, c := range w.consumers {
+	for _, c := range append(w.consumers, w.final) {
+		if c == nil {
+			continue
+		}
 		for _, off := range c.pos {
 			n += max(off, 0)
 		}
@@ -515,7 +529,7 @@ func (w *world) drained() bool {
 			return false
 		}
 	}
-	return w.groupSettled()
+	return w.groupSettled() && (w.final == nil || w.final.caughtUp())
 }
 
 // groupSettled says the group's members are all in one generation that
@@ -548,8 +562,10 @@ func (w *world) lagReport() string {
 		}
 		s += fmt.Sprintf(" %s queued=%d broken=%v;", p.cl.name, q, p.broken)
 	}
-	for _, c := range w.consumers {
-		s += fmt.Sprintf(" %s at %v;", c.cl.name, c.pos)
+	for _, c := range append(w.consumers, w.final) {
+		if c != nil {
+			s += fmt.Sprintf(" %s at %v;", c.cl.name, c.pos)
+		}
 	}
 	for _, m := range w.members {
 		s += fmt.Sprintf(" %s state=%d generation=%d assigned=%v pos=%v committed=%v needOffset=%v busy=%v/%v/%v/%v;", m.name, m.state, m.generation,
@@ -600,6 +616,7 @@ func (w *world) tickLoop() {
 func (w *world) tick() {
 	now := w.brokerNow()
 	w.coreClock = max(w.coreClock, now)
+	w.incClock = max(w.incClock, now)
 	w.trace.fold(w.now, trTick, uint64(now), 0, nil)
 	w.handle(core.Tick{Now: now})
 }
@@ -668,6 +685,8 @@ func (w *world) restart() {
 	drv.Defer = w.deferStorage
 	w.drv, w.up = drv, true
 	w.logf("broker up (incarnation %d)", w.incarnation)
+	w.incClock = w.brokerNow()
+	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: w.incClock})
 	w.tick()
 }
 

@@ -88,6 +88,25 @@ const (
 	// GroupOffsetsReplayed: loading a __consumer_offsets partition
 	// replayed records.
 	GroupOffsetsReplayed
+	// CleanerRan: the cleaner rewrote segments of a compacted log.
+	CleanerRan
+	// CleanerRemovedTombstone: the cleaner removed a tombstone whose
+	// delete horizon (delete.retention.ms after its first cleaning) had
+	// passed.
+	CleanerRemovedTombstone
+	// CleanerDedupeBufferFull: the cleaner's key map
+	// (log.cleaner.dedupe.buffer.size) filled, so it cleaned a prefix of
+	// the dirty section.
+	CleanerDedupeBufferFull
+	// CleanerKeptEmptyBatch: every record of a batch went, and its header
+	// stayed for its producer's sequence or its leader epoch.
+	CleanerKeptEmptyBatch
+	// CleanerSwapCompleted: recovery completed a cleaner's committed
+	// output (.log.swap) left by a crash.
+	CleanerSwapCompleted
+	// CleanerLeftoverDiscarded: recovery removed an uncommitted cleaner
+	// output (.log.cleaned) left by a crash.
+	CleanerLeftoverDiscarded
 	pointCount
 )
 
@@ -123,6 +142,12 @@ var names = [pointCount]string{
 	GroupStaticMemberReplaced: "group-static-member-replaced",
 	GroupStaleCommitRejected:  "group-stale-commit-rejected",
 	GroupOffsetsReplayed:      "group-offsets-replayed",
+	CleanerRan:                "cleaner-ran",
+	CleanerRemovedTombstone:   "cleaner-removed-tombstone",
+	CleanerDedupeBufferFull:   "cleaner-dedupe-buffer-full",
+	CleanerKeptEmptyBatch:     "cleaner-kept-empty-batch",
+	CleanerSwapCompleted:      "cleaner-swap-completed",
+	CleanerLeftoverDiscarded:  "cleaner-leftover-discarded",
 }
 
 func (p Point) String() string {

@@ -63,7 +63,7 @@ type Driver struct {
 	Logf func(format string, args ...any)
 
 	// Hold, when set, sees every completion of an effect the driver
-	// executed (Appended, Synced, ReadDone, TimeFound, Retained,
+	// executed (Appended, Synced, ReadDone, TimeFound, Retained, Cleaned,
 	// CoordResult) and may keep it: the operation has happened, but the
 	// core learns of it only when the caller passes the event to Handle.
 	// The simulator uses it to delay, reorder and fail completions and to
@@ -71,7 +71,7 @@ type Driver struct {
 	Hold func(core.Event) bool
 
 	// Defer, when set, may take a storage effect (CreateLog, DeleteLog,
-	// Append, Sync, Read, FindTime, Retain) instead of executing it now,
+	// Append, Sync, Read, FindTime, Retain, Clean) instead of executing it now,
 	// by returning true. Whoever takes it must execute it later with
 	// Perform, keeping each partition's effects in the order they were
 	// taken (an Append may run before a Sync taken earlier: a sync that
@@ -358,6 +358,21 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.HighWatermark, e.Config)
 		}
 		return r
+	case core.Clean:
+		c := core.Cleaned{Token: e.Token, Err: d.noLog(e.Partition)}
+		if c.Err == nil {
+			var st segment.CleanStats
+			st, c.Err = d.logs[e.Partition].Clean(e.Now.Millis(), e.FirstUncleanable, e.Config)
+			c.Ran, c.FirstDirty, c.TombstonesRemoved = st.Ran, st.FirstDirty, st.TombstonesRemoved
+			if st.Ran {
+				d.Logf("cleaned %s up to offset %d: %d bytes into %d, %d records and %d tombstones removed",
+					e.Partition, st.FirstDirty, st.BytesBefore, st.BytesAfter, st.RecordsRemoved, st.TombstonesRemoved)
+			}
+		}
+		if c.Err != nil {
+			d.Logf("clean of %s failed: %v", e.Partition, c.Err)
+		}
+		return c
 	default:
 		panic(fmt.Sprintf("driver: unknown effect %T", e))
 	}

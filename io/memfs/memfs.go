@@ -56,6 +56,8 @@ type node struct {
 	// that Sync copies only what changed since the last one: without it a
 	// sync of a growing segment file costs its whole size.
 	same int
+	// id tells files apart across renames (see ID).
+	id uint64
 }
 
 // dirty lowers same to off: the images may differ from off on.
@@ -86,6 +88,8 @@ type FS struct {
 	// names counts changes to either namespace (current or durable), so
 	// that test hooks' callers can cache listings.
 	names uint64
+	// ids numbers the files created, for ID.
+	ids uint64
 }
 
 var _ kio.FS = (*FS)(nil)
@@ -172,7 +176,8 @@ func (m *FS) OpenFile(name string, create bool) (kio.File, error) {
 	case !m.dirs[path.Dir(name)]:
 		return nil, notExist(OpOpen, path.Dir(name))
 	default:
-		n = &node{}
+		m.ids++
+		n = &node{id: m.ids}
 		m.files[name] = n
 		m.names++
 	}
@@ -647,6 +652,21 @@ func (m *FS) WrittenData(name string) []byte {
 		return n.data
 	}
 	return nil
+}
+
+// ID identifies the file under name in the current namespace (durable
+// false) or the durable one: a number given at its creation, kept across
+// renames and crashes, so that a caller caching what it parsed of a file
+// can tell when a rename put another file under the name. 0 if absent.
+func (m *FS) ID(name string, durable bool) uint64 {
+	ns := m.files
+	if durable {
+		ns = m.durable
+	}
+	if n := ns[name]; n != nil {
+		return n.id
+	}
+	return 0
 }
 
 // WrittenNames lists the files of dir in the current namespace, sorted.

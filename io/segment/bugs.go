@@ -24,5 +24,13 @@ const (
 	// BugRetentionByOldest ages a segment by its oldest batch instead of
 	// its newest, so retention.ms deletes records younger than it.
 	BugRetentionByOldest
+	// BugCleanerDropsLatest makes the cleaner compare a record's offset
+	// with its key's latest mapped offset using <= instead of <, so the
+	// latest value of every key it maps goes too (tombstones excepted).
+	BugCleanerDropsLatest
+	// BugCleanerEarlyTombstone makes the cleaner remove a key's latest
+	// tombstone at once, without waiting delete.retention.ms after its
+	// first cleaning.
+	BugCleanerEarlyTombstone
 	bugCount
 )

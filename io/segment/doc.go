@@ -12,6 +12,12 @@
 //	  00000000000000004711.index
 //	  00000000000000004711.timeindex
 //	  leader-epoch-checkpoint             epoch -> start offset, text
+//	  log-start-offset-checkpoint         see start.go
+//	  producer-snapshot                   see snapshot.go
+//	  cleaner-offset-checkpoint           compaction: see clean.go, swap.go
+//	  cleaner-rewrite-offset-checkpoint
+//	  00000000000000000000.log.cleaned    a clean's output being written
+//	  00000000000000000000.log.swap       a clean's output, committed
 //
 // A segment is named by its base offset, 20 decimal digits, zero padded.
 // The last segment is the active one; only it is appended to. Segments are
@@ -19,7 +25,14 @@
 // offset (last offset + 1), because a roll always starts the new segment at
 // the log end offset. Every segment but the active one holds at least one
 // batch. The log start offset is the first segment's base offset (only
-// whole segments are ever deleted).
+// whole segments are ever deleted), or past it where retention moved it.
+//
+// Compaction (clean.go) rewrites segments below the cleaner rewrite bound,
+// keeping records at their offsets, so there these rules relax: batches
+// may skip offsets, a segment may end before the next one begins (its last
+// records removed) and may be empty. Offsets still only go up, and a batch
+// keeps its base and last offsets, so it may hold fewer records than its
+// offsets span (RecordCount <= LastOffsetDelta+1).
 //
 // # .log
 //
@@ -98,6 +111,14 @@
 // leftover .tmp/.deleted files are removed; the indexes of every kept
 // segment are rebuilt from its .log, and the producer windows and leader
 // epoch cache from its batch headers.
+//
+// Before the scan, recovery finishes what a crash left of a clean: an
+// uncommitted output (.log.cleaned) is deleted, a committed one
+// (.log.swap) completed (swap.go). Segments below the cleaner rewrite
+// bound are checked with the relaxed offset rules above (each batch's
+// offsets past the previous batch's and below the next segment's base);
+// the log end is at least the bound, since every offset below it was
+// assigned before.
 //
 // # Reads (Read)
 //

@@ -35,6 +35,18 @@ func (c *epochCache) note(h core.BatchHeader) {
 	c.dirty = true
 }
 
+// starts says whether an entry starts at offset o: the cleaner keeps the
+// header of such a batch when it removes its records, so that the cache
+// rebuilt from headers after a restart is the same.
+func (c *epochCache) starts(o core.Offset) bool {
+	for _, e := range c.entries {
+		if e.Start == o {
+			return true
+		}
+	}
+	return false
+}
+
 // latest returns the newest epoch, or -1 if there is none.
 func (c *epochCache) latest() core.LeaderEpoch {
 	if len(c.entries) == 0 {

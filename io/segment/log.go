@@ -7,6 +7,7 @@ import (
 	"math"
 	"path"
 	"sort"
+	"strings"
 
 	"cloudkafka/core"
 	"cloudkafka/core/cover"
@@ -33,8 +34,10 @@ var (
 // concurrent use.
 //
 // Invariants while usable: len(segs) >= 1; segs are in base order and
-// contiguous (segs[i+1].base == segs[i].next); only the last (active)
-// segment may be empty.
+// contiguous (segs[i+1].base == segs[i].next), except that a segment
+// below rewriteBound may end before the next one begins (the cleaner
+// removed its last records); only the last (active) segment and segments
+// below rewriteBound may be empty.
 type Log struct {
 	fs   kio.FS
 	dir  string
@@ -45,10 +48,17 @@ type Log struct {
 	start     core.Offset
 	epochs    epochCache
 	producers producerState
-	dirDirty  bool  // names in dir changed since the last SyncDir
-	failed    error // sticky; wraps ErrFailed
-	closed    bool
-	scanBuf   []byte // window of the header scans of Read and FindTime, reused
+	// cleanedTo is the cleaner checkpoint: the first offset of the dirty
+	// section (the cleaner has deduplicated everything below it).
+	// rewriteBound is an offset below which the cleaner may have
+	// rewritten segments, so that their offsets may have gaps; it is made
+	// durable before any rewrite (see clean.go).
+	cleanedTo    core.Offset
+	rewriteBound core.Offset
+	dirDirty     bool  // names in dir changed since the last SyncDir
+	failed       error // sticky; wraps ErrFailed
+	closed       bool
+	scanBuf      []byte // window of the header scans of Read and FindTime, reused
 }
 
 // Open opens the partition log in dir, creating dir if missing, and
@@ -63,11 +73,19 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
 	}
 	l := &Log{fs: fsys, dir: dir}
-	bases, strays := dirListing(names)
+	bases, swaps, strays := dirListing(names)
 	for _, n := range strays {
+		if strings.HasSuffix(n, cleanedExt) {
+			cfg.Coverage.Hit(cover.CleanerLeftoverDiscarded)
+		}
 		if err := l.remove(path.Join(dir, n)); err != nil {
 			return nil, err
 		}
+	}
+	l.cleanedTo = readCheckpoint(fsys, dir, cleanerFile)
+	l.rewriteBound = max(readCheckpoint(fsys, dir, rewriteFile), 0)
+	if bases, err = l.completeSwaps(bases, swaps, cfg); err != nil {
+		return nil, err
 	}
 	if err := l.recoverSegments(bases, cfg); err != nil {
 		l.closeFiles()
@@ -113,11 +131,15 @@ func makeDir(fsys kio.FS, dir string) error {
 
 // recoverSegments opens and scans the segments in order, cutting the log
 // at the first invalid batch or discontinuity, and leaves at least one
-// segment open.
+// segment open. Segments below rewriteBound may have gaps (see
+// segment.recover); if the last of them ends the log, an empty active
+// segment starts at rewriteBound, because every offset below it was
+// assigned before (a crash lost the segments after it) and must not be
+// assigned again.
 func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
 	cut := false
-	for _, base := range bases {
-		if !cut && len(l.segs) > 0 && base != l.active().next {
+	for i, base := range bases {
+		if !cut && len(l.segs) > 0 && !l.follows(l.active(), base) {
 			cut = true
 			cfg.Coverage.Hit(cover.RecoveryCutSegment)
 		}
@@ -137,14 +159,34 @@ func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
 			return err
 		}
 		l.segs = append(l.segs, s)
-		if cut, err = s.recover(cfg.IndexIntervalBytes, cfg.Coverage, l.noteBatch); err != nil {
+		limit := core.Offset(math.MaxInt64)
+		if i+1 < len(bases) {
+			limit = bases[i+1]
+		}
+		if cut, err = s.recover(cfg.IndexIntervalBytes, base < l.rewriteBound, limit, cfg.Coverage, l.noteBatch); err != nil {
 			return err
 		}
 	}
 	if len(l.segs) == 0 {
-		return l.addSegment(0)
+		return l.addSegment(max(l.rewriteBound, 0))
+	}
+	if s := l.active(); s.next < l.rewriteBound {
+		if err := s.seal(); err != nil {
+			return err
+		}
+		return l.addSegment(l.rewriteBound)
 	}
 	return nil
+}
+
+// follows says whether a segment at base may follow prev: right after
+// it, or, after a segment the cleaner may have rewritten, anywhere past
+// its last batch.
+func (l *Log) follows(prev *segment, base core.Offset) bool {
+	if prev.base < l.rewriteBound {
+		return base >= prev.next
+	}
+	return base == prev.next
 }
 
 // noteBatch updates the state derived from batch headers.
@@ -248,12 +290,22 @@ func (l *Log) LogEndOffset() core.Offset { return l.active().next }
 // Size is the total bytes of the .log files.
 func (l *Log) Size() int64 {
 	var n int64
-	for _, s := range l.segs {
-		if s.next > l.start {
+	for i, s := range l.segs {
+		if l.rangeEnd(i) > l.start {
 			n += s.size // segments wholly below the log start await deletion
 		}
 	}
 	return n
+}
+
+// rangeEnd is where the offsets of segment i end: the next segment's base,
+// or the log end for the last. It is segs[i].next except after a segment
+// the cleaner emptied at its end.
+func (l *Log) rangeEnd(i int) core.Offset {
+	if i+1 < len(l.segs) {
+		return l.segs[i+1].base
+	}
+	return l.segs[i].next
 }
 
 // Dir is the partition directory.
@@ -539,6 +591,9 @@ func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 		if bugOn(BugRetentionByOldest) {
 			age = s.rollBaseMs // BUG SITE (simbugs): BugRetentionByOldest ages by the oldest batch.
 		}
+		if s.size == 0 {
+			continue // emptied by the cleaner: holds nothing to keep
+		}
 		if s.maxTs == noTimestamp || nowMs-age <= cfg.RetentionMs {
 			break
 		}
@@ -559,7 +614,7 @@ func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 // syncs the directory.
 func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
 	n := 0
-	for n < len(l.segs)-1 && l.segs[n].next <= l.start {
+	for n < len(l.segs)-1 && l.rangeEnd(n) <= l.start {
 		n++
 	}
 	if n == 0 {
@@ -647,6 +702,9 @@ func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
 	if err := l.cutActive(offset, cfg); err != nil {
 		return l.fail(err)
 	}
+	if err := l.lowerCleanerCheckpoints(l.LogEndOffset()); err != nil {
+		return l.fail(err)
+	}
 	if err := l.rebuildDerived(); err != nil {
 		return l.fail(err)
 	}
@@ -675,7 +733,7 @@ func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
 		return err
 	}
 	l.segs[len(l.segs)-1] = ns
-	_, err = ns.recover(cfg.IndexIntervalBytes, nil, func(core.BatchHeader) {})
+	_, err = ns.recover(cfg.IndexIntervalBytes, ns.base < l.rewriteBound, math.MaxInt64, nil, func(core.BatchHeader) {})
 	return err
 }
 

@@ -18,7 +18,7 @@ func segmentBases(t *testing.T, fsys *memfs.FS) []core.Offset {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bases, _ := dirListing(names)
+	bases, _, _ := dirListing(names)
 	return bases
 }
 

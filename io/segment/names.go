@@ -14,9 +14,13 @@ const (
 	timeIndexExt  = ".timeindex"
 	tmpExt        = ".tmp"
 	deletedExt    = ".deleted"
+	cleanedExt    = ".log.cleaned" // a cleaner's output being written
+	swapExt       = ".log.swap"    // a cleaner's committed output
 	epochFile     = "leader-epoch-checkpoint"
 	startFile     = "log-start-offset-checkpoint"
 	producersFile = "producer-snapshot"
+	cleanerFile   = "cleaner-offset-checkpoint"
+	rewriteFile   = "cleaner-rewrite-offset-checkpoint"
 	baseDigits    = 20
 	noLeaderEpoch = core.LeaderEpoch(-1)
 )
@@ -40,15 +44,20 @@ func parseBase(name, ext string) (core.Offset, bool) {
 	return core.Offset(n), true
 }
 
-// dirListing sorts a partition directory's names into segment bases (in
-// order, as ReadDir sorts and the names are fixed width) and strays to
-// delete: index files without a .log and leftover temporary files.
-func dirListing(names []string) (bases []core.Offset, strays []string) {
+// dirListing sorts a partition directory's names into segment bases and
+// committed cleaner outputs (.log.swap) to complete, each in order (as
+// ReadDir sorts and the names are fixed width), and strays to delete:
+// index files without a .log, leftover temporary files and uncommitted
+// cleaner outputs (.log.cleaned).
+func dirListing(names []string) (bases, swaps []core.Offset, strays []string) {
 	logs := map[core.Offset]bool{}
 	for _, n := range names {
 		if b, ok := parseBase(n, logExt); ok {
 			logs[b] = true
 			bases = append(bases, b)
+		}
+		if b, ok := parseBase(n, swapExt); ok {
+			swaps = append(swaps, b)
 		}
 	}
 	for _, n := range names {
@@ -59,11 +68,11 @@ func dirListing(names []string) (bases []core.Offset, strays []string) {
 		switch {
 		case isIdx && !logs[b]:
 			strays = append(strays, n)
-		case strings.HasSuffix(n, tmpExt), strings.HasSuffix(n, deletedExt):
+		case strings.HasSuffix(n, tmpExt), strings.HasSuffix(n, deletedExt), strings.HasSuffix(n, cleanedExt):
 			strays = append(strays, n)
 		}
 	}
-	return bases, strays
+	return bases, swaps, strays
 }
 
 // partitionOf reads Kafka's "<topic>-<partition>" directory name; it

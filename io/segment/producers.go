@@ -38,6 +38,25 @@ func (p *producerState) note(h core.BatchHeader) {
 	})
 }
 
+// holds says whether batch h is in its producer's window: the cleaner
+// keeps the header of such a batch when it removes its records, so that
+// the window rebuilt from headers after a restart is the same.
+func (p *producerState) holds(h core.BatchHeader) bool {
+	if h.ProducerID < 0 || h.BaseSequence < 0 {
+		return false
+	}
+	w := p.windows[h.ProducerID]
+	if w == nil || w.epoch != h.ProducerEpoch {
+		return false
+	}
+	for _, b := range w.batches {
+		if b.BaseOffset == h.BaseOffset {
+			return true
+		}
+	}
+	return false
+}
+
 // incrementSequence adds d to a sequence number, wrapping past MaxInt32 to
 // 0 as Kafka's DefaultRecordBatch.incrementSequence does.
 func incrementSequence(seq, d int32) int32 {

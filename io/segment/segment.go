@@ -49,6 +49,7 @@ type segment struct {
 	maxTsOffset  core.Offset // last offset of the first batch holding maxTs
 	lastTimeTs   int64       // timestamp of the last .timeindex entry, noTimestamp if none
 	rollBaseMs   int64       // age base for segment.ms; meaningful when size > 0
+	firstTs      int64       // MaxTimestamp of the first batch (max.compaction.lag.ms); meaningful when size > 0
 	dirty        bool        // .log written since its last fsync
 
 	// The read hint: the batch at hintPos is the first whose last offset
@@ -124,6 +125,9 @@ func (s *segment) noteBatch(h core.BatchHeader, pos int64, intervalBytes int32) 
 	if h.MaxTimestamp > s.maxTs {
 		s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
 	}
+	if pos == 0 {
+		s.firstTs = h.MaxTimestamp
+	}
 	if pos-s.lastIndexPos > int64(intervalBytes) {
 		if err := s.idx.addOffset(s.rel(h.LastOffset()), uint32(pos)); err != nil {
 			return err
@@ -167,14 +171,18 @@ func (s *segment) flush() error {
 // recover scans the whole .log, validating every batch, rebuilding both
 // indexes and calling visit for each valid batch in order. At the first
 // invalid batch it truncates and fsyncs the .log and reports truncated.
-func (s *segment) recover(intervalBytes int32, cov *cover.Counts, visit func(core.BatchHeader)) (truncated bool, err error) {
+//
+// A segment the cleaner may have rewritten (gaps) may skip offsets
+// between its batches; its batches must still go up and end below limit,
+// the next segment's base. Any other segment's offsets are contiguous.
+func (s *segment) recover(intervalBytes int32, gaps bool, limit core.Offset, cov *cover.Counts, visit func(core.BatchHeader)) (truncated bool, err error) {
 	fileSize, err := s.log.Size()
 	if err != nil {
 		return false, fmt.Errorf("segment: size %s: %w", s.name, err)
 	}
 	r := newBlockReader(s.log, s.name, fileSize)
 	for s.size < fileSize {
-		h, bad, err := s.checkBatchAt(r, s.size)
+		h, bad, err := s.checkBatchAt(r, s.size, gaps, limit)
 		if err != nil {
 			return false, err
 		}
@@ -227,8 +235,9 @@ func cutPoint(bad error) cover.Point {
 }
 
 // checkBatchAt validates the batch at pos fully (header, length, CRC,
-// codec, counts, offsets). bad says why it is invalid; err is an IO error.
-func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, bad, err error) {
+// codec, counts, offsets; see recover for gaps and limit). bad says why
+// it is invalid; err is an IO error.
+func (s *segment) checkBatchAt(r *blockReader, pos int64, gaps bool, limit core.Offset) (h core.BatchHeader, bad, err error) {
 	hdr, err := r.peek(pos, core.BatchHeaderSize)
 	if errors.Is(err, errPastEnd) {
 		return h, core.ErrBatchShort, nil
@@ -258,8 +267,13 @@ func (s *segment) checkBatchAt(r *blockReader, pos int64) (h core.BatchHeader, b
 		return h, bad, err
 	}
 	// The base offset is not covered by the CRC: a damaged one shows only
-	// as a break in the contiguous offsets.
-	if h.BaseOffset != s.next || h.LastOffset()-s.base > math.MaxInt32 {
+	// as a break in the contiguous offsets (or, where the cleaner left
+	// gaps, as offsets going back or past the next segment).
+	follows := h.BaseOffset == s.next
+	if gaps {
+		follows = h.BaseOffset >= s.next && h.LastOffset() < limit
+	}
+	if !follows || h.LastOffset()-s.base > math.MaxInt32 {
 		return h, errOffsets, nil
 	}
 	return h, nil, nil
@@ -426,12 +440,13 @@ func verifyBatch(b []byte, h core.BatchHeader) error {
 }
 
 // checkFields checks the header fields not covered by parsing: codec and
-// record counts.
+// record counts. A cleaned batch may hold fewer records than its offsets
+// span (none, for a header kept for its producer's sequence).
 func checkFields(h core.BatchHeader) error {
 	switch {
 	case h.Compression() > 4:
 		return core.ErrBatchCodec
-	case h.RecordCount < 0 || h.LastOffsetDelta < 0 || (h.RecordCount > 0 && h.LastOffsetDelta != h.RecordCount-1):
+	case h.RecordCount < 0 || h.LastOffsetDelta < 0 || int64(h.RecordCount) > int64(h.LastOffsetDelta)+1:
 		return core.ErrBatchCounts
 	}
 	return nil

@@ -29,19 +29,14 @@ import (
 // readStart returns the checkpointed log start of the log in dir, or -1
 // when there is none or it does not parse (a torn checkpoint is ignored:
 // the segments' own bases then bound the log start).
-func readStart(fsys kio.FS, dir string) core.Offset {
-	name := path.Join(dir, startFile)
-	if !fsys.Exists(name) {
-		return -1
-	}
-	f, err := fsys.OpenFile(name, false)
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	buf := make([]byte, 512)
-	n, _ := f.ReadAt(buf, 0)
-	lines := strings.Split(strings.TrimSpace(string(buf[:n])), "\n")
+func readStart(fsys kio.FS, dir string) core.Offset { return readCheckpoint(fsys, dir, startFile) }
+
+// readCheckpoint returns the offset of the one-entry checkpoint file name
+// in dir (the format above), or -1 when there is none or it does not
+// parse.
+func readCheckpoint(fsys kio.FS, dir, name string) core.Offset {
+	data := readSmallFile(fsys, path.Join(dir, name), 512)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	if len(lines) != 3 || lines[0] != "0" || lines[1] != "1" {
 		return -1
 	}
@@ -59,7 +54,13 @@ func readStart(fsys kio.FS, dir string) core.Offset {
 // writeStart replaces dir's log start checkpoint atomically and durably:
 // write and fsync a temporary file, rename it, fsync the directory.
 func writeStart(fsys kio.FS, dir string, start core.Offset) error {
+	return writeCheckpoint(fsys, dir, startFile, start)
+}
+
+// writeCheckpoint replaces the one-entry checkpoint file name in dir
+// atomically and durably.
+func writeCheckpoint(fsys kio.FS, dir, name string, off core.Offset) error {
 	tp := partitionOf(path.Base(dir))
-	data := fmt.Sprintf("0\n1\n%s %d %d\n", tp.Topic, tp.Partition, start)
-	return writeFileDurably(fsys, path.Join(dir, startFile), []byte(data))
+	data := fmt.Sprintf("0\n1\n%s %d %d\n", tp.Topic, tp.Partition, off)
+	return writeFileDurably(fsys, path.Join(dir, name), []byte(data))
 }
