@@ -68,18 +68,18 @@ type groupMember struct {
 	// member here, since a static member back under a new id is told an
 	// old leader id and may be the only one left).
 	syncedParts int32
-	skipAssign    bool // the leader was told to skip the assignment (v9)
-	assigned      []int32
-	pos           map[int32]core.Offset // next offset to read; unknown when < 0
-	committed     map[int32]core.Offset // the last commit acknowledged per partition
-	needOffset    bool                  // the committed offsets are to be fetched
-	epoch         int                   // bumped whenever the member restarts or rejoins: older callbacks are ignored
-	coordBusy     bool                  // a FindCoordinator, JoinGroup, SyncGroup, OffsetFetch or LeaveGroup is out
-	hbOut         bool
-	commitOut     bool
-	fetchOut      bool
-	stalled       bool
-	decomp        decompressor
+	skipAssign  bool // the leader was told to skip the assignment (v9)
+	assigned    []int32
+	pos         map[int32]core.Offset // next offset to read; unknown when < 0
+	committed   map[int32]core.Offset // the last commit acknowledged per partition
+	needOffset  bool                  // the committed offsets are to be fetched
+	epoch       int                   // bumped whenever the member restarts or rejoins: older callbacks are ignored
+	coordBusy   bool                  // a FindCoordinator, JoinGroup, SyncGroup, OffsetFetch or LeaveGroup is out
+	hbOut       bool
+	commitOut   bool
+	fetchOut    bool
+	stalled     bool
+	decomp      decompressor
 }
 
 func (w *world) newGroupMember(name string) *groupMember {
