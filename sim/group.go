@@ -165,6 +165,35 @@ func (m *groupMember) retry(s memberState) {
 	})
 }
 
+// coordCall sends one of the protocol's coordinator requests (one at a
+// time: coordBusy), recording op when given (begun now, ended at the
+// answer). A lost connection makes op indefinite and, unless the member
+// moved on meanwhile, sends it back to FindCoordinator; an answer goes to
+// handle with the epoch the request was sent in.
+func (m *groupMember) coordCall(req kmsg.Request, op *Op, handle func(r kmsg.Response, ep int)) {
+	if op != nil {
+		m.w.hist.begin(op)
+	}
+	m.coordBusy = true
+	ep := m.epoch
+	m.coord.send(req, func(r kmsg.Response, err error) {
+		m.coordBusy = false
+		if op != nil {
+			op.Return = m.w.now
+		}
+		if err != nil {
+			if op != nil {
+				op.Outcome = Indefinite
+			}
+			if !m.gone(ep) {
+				m.retry(mFinding)
+			}
+			return
+		}
+		handle(r, ep)
+	})
+}
+
 // coordinatorError handles errors that send a member back to
 // FindCoordinator; it says whether code was one.
 func (m *groupMember) coordinatorError(code int16) bool {
@@ -181,15 +210,8 @@ func (m *groupMember) findCoordinator() {
 	req.SetVersion(m.vFind)
 	req.CoordinatorKey = simGroup
 	req.CoordinatorKeys = []string{simGroup}
-	m.coordBusy = true
-	ep := m.epoch
-	m.coord.send(req, func(r kmsg.Response, err error) {
-		m.coordBusy = false
+	m.coordCall(req, nil, func(r kmsg.Response, ep int) {
 		if m.gone(ep) {
-			return
-		}
-		if err != nil {
-			m.retry(mFinding)
 			return
 		}
 		resp := r.(*kmsg.FindCoordinatorResponse)
@@ -231,15 +253,8 @@ func (m *groupMember) join() {
 	p := kmsg.NewJoinGroupRequestProtocol()
 	p.Name, p.Metadata = "range", m.subscription()
 	req.Protocols = append(req.Protocols, p)
-	m.coordBusy = true
-	ep := m.epoch
-	m.coord.send(req, func(r kmsg.Response, err error) {
-		m.coordBusy = false
+	m.coordCall(req, nil, func(r kmsg.Response, ep int) {
 		if m.gone(ep) {
-			return
-		}
-		if err != nil {
-			m.retry(mFinding)
 			return
 		}
 		resp := r.(*kmsg.JoinGroupResponse)
@@ -326,19 +341,7 @@ func (m *groupMember) sync() {
 			req.GroupAssignment = append(req.GroupAssignment, a)
 		}
 	}
-	m.w.hist.begin(op)
-	m.coordBusy = true
-	ep := m.epoch
-	m.coord.send(req, func(r kmsg.Response, err error) {
-		m.coordBusy = false
-		op.Return = m.w.now
-		if err != nil {
-			op.Outcome = Indefinite
-			if !m.gone(ep) {
-				m.retry(mFinding)
-			}
-			return
-		}
+	m.coordCall(req, op, func(r kmsg.Response, ep int) {
 		resp := r.(*kmsg.SyncGroupResponse)
 		op.ErrorCode = resp.ErrorCode
 		op.Outcome = Failed
@@ -403,19 +406,7 @@ func (m *groupMember) fetchCommitted() {
 		req.Topics = append(req.Topics, t)
 	}
 	op := &Op{Client: m.name, Kind: OpOffsetFetch, Call: m.w.now}
-	m.w.hist.begin(op)
-	m.coordBusy = true
-	ep := m.epoch
-	m.coord.send(req, func(r kmsg.Response, err error) {
-		m.coordBusy = false
-		op.Return = m.w.now
-		if err != nil {
-			op.Outcome = Indefinite
-			if !m.gone(ep) {
-				m.retry(mFinding)
-			}
-			return
-		}
+	m.coordCall(req, op, func(r kmsg.Response, ep int) {
 		resp := r.(*kmsg.OffsetFetchResponse)
 		code := resp.ErrorCode
 		var topics []kmsg.OffsetFetchResponseTopic
