@@ -628,11 +628,27 @@ func groupRecord(t testing.TB, c *client, group string) *kmsg.GroupMetadataValue
 // topic, partition); nil when there is none or it is a tombstone.
 func offsetRecord(t testing.TB, c *client, group, topic string, part int32) *kmsg.OffsetCommitValue {
 	t.Helper()
+	return offsetRecordOf(t, c, group, topic, part, false)
+}
+
+// storedCommit returns the last commit value stored for (group, topic,
+// part), ignoring later tombstones (an expiry may write one at any time
+// after the commit), or nil.
+func storedCommit(t testing.TB, c *client, group, topic string, part int32) *kmsg.OffsetCommitValue {
+	t.Helper()
+	return offsetRecordOf(t, c, group, topic, part, true)
+}
+
+func offsetRecordOf(t testing.TB, c *client, group, topic string, part int32, skipTombstones bool) *kmsg.OffsetCommitValue {
+	t.Helper()
 	var last *kmsg.OffsetCommitValue
 	for _, r := range offsetsRecords(t, c) {
 		var k kmsg.OffsetCommitKey
 		if len(r.Key) < 2 || binary.BigEndian.Uint16(r.Key) > 1 || k.ReadFrom(r.Key) != nil ||
 			k.Group != group || k.Topic != topic || k.Partition != part {
+			continue
+		}
+		if r.Value == nil && skipTombstones {
 			continue
 		}
 		last = nil
@@ -1264,7 +1280,7 @@ func testOffsetCommit(t *testing.T, v int16) {
 		// a commit stamped in 1970 expires at the next check.
 		codes = commitCodes(t, c, v, commitReq("oc", -1, "", tpo{groupTopic, 2, 12, -1, "old", 1000}))
 		checkCode(t, "OffsetCommit v1 with timestamp 1000", codes["gt/2"], 0)
-		if rec := offsetRecord(t, c, "oc", groupTopic, 2); rec == nil || rec.CommitTimestamp != 1000 {
+		if rec := storedCommit(t, c, "oc", groupTopic, 2); rec == nil || rec.CommitTimestamp != 1000 {
 			t.Errorf("stored commit of gt/2: got %+v; want CommitTimestamp 1000", rec)
 		}
 		waitOffsetGone(t, c, "oc", "gt/2")
@@ -1274,7 +1290,7 @@ func testOffsetCommit(t *testing.T, v int16) {
 		req := commitReq("oc", -1, "", tpo{groupTopic, 2, 12, -1, "short", 0})
 		req.RetentionTimeMillis = 1
 		checkCode(t, fmt.Sprintf("OffsetCommit v%d with retention 1ms", v), commitCodes(t, c, v, req)["gt/2"], 0)
-		if rec := offsetRecord(t, c, "oc", groupTopic, 2); rec == nil || rec.Version != 1 || rec.ExpireTimestamp != rec.CommitTimestamp+1 {
+		if rec := storedCommit(t, c, "oc", groupTopic, 2); rec == nil || rec.Version != 1 || rec.ExpireTimestamp != rec.CommitTimestamp+1 {
 			t.Errorf("stored commit of gt/2: got %+v; want value v1 with ExpireTimestamp = CommitTimestamp + 1", rec)
 		}
 		waitOffsetGone(t, c, "oc", "gt/2")

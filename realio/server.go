@@ -21,8 +21,13 @@ import (
 // drives the broker core through the driver.
 //
 //	conn reader ──Request──▶ events ──▶ loop: driver.Handle ──▶ Transport
-//	ticker ──────Tick──────▶   chan                               │
+//	ticker ──────Tick──────▶   chan        ▲                      │
 //	conn writer ◀── responses, in request order ◀─────────────────┘
+//	cleaner goroutine ──Finished──────────┘
+//
+// Log cleaning, the one storage job that can take long, runs on a
+// goroutine of its own (at most log.cleaner.threads at once, as the core
+// schedules them), so it never stalls other partitions.
 type Server struct {
 	cfg    core.Config
 	ln     net.Listener
@@ -32,6 +37,14 @@ type Server struct {
 	events chan core.Event
 	quit   chan struct{}
 	done   chan struct{}
+
+	// Background work (log cleaning) runs on its own goroutines and posts
+	// its outcome to finished; bg counts those goroutines.
+	finished chan driver.Finished
+	bg       sync.WaitGroup
+	// afterBackground, when set, sees the outcome of background work on
+	// its goroutine before the loop does (tests hold a clean with it).
+	afterBackground atomic.Pointer[func(driver.Finished)]
 
 	mu     sync.Mutex
 	conns  map[core.ConnID]*conn
@@ -46,7 +59,8 @@ const TickInterval = 10 * time.Millisecond
 // Start recovers the log directory, opens the listener and serves.
 func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
-		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{}}
+		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
+		finished: make(chan driver.Finished)}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -71,6 +85,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	s.driver.Background = s.background
 	logf("cluster %s: broker %d listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, s.ln.Addr(), dir)
 	go s.loop()
 	s.wg.Add(1)
@@ -94,7 +109,25 @@ func (s *Server) Shutdown() error {
 	s.wg.Wait()
 	close(s.quit)
 	<-s.done
+	s.bg.Wait()
 	return s.driver.Close()
+}
+
+// background runs work on a goroutine of its own and posts its outcome
+// to the loop.
+func (s *Server) background(work func() driver.Finished) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		f := work()
+		if hold := s.afterBackground.Load(); hold != nil {
+			(*hold)(f)
+		}
+		select {
+		case s.finished <- f:
+		case <-s.quit:
+		}
+	}()
 }
 
 func (s *Server) loop() {
@@ -106,6 +139,8 @@ func (s *Server) loop() {
 		select {
 		case ev := <-s.events:
 			s.driver.Handle(ev)
+		case f := <-s.finished:
+			s.driver.Finish(f)
 		case <-t.C:
 			s.driver.Handle(core.Tick{Now: core.Instant(time.Now().UnixNano())})
 		case <-s.quit:

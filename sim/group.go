@@ -517,7 +517,7 @@ func (m *groupMember) pumpData() {
 			op.Outcome = Indefinite
 			return // pumpData runs again on reconnect
 		}
-		op.Outcome = OK
+		op.Outcome, op.BrokerClock = OK, m.w.coreClock
 		resp := r.(*kmsg.FetchResponse)
 		backoff := resp.ErrorCode != 0
 		for i := range op.Fetches {

@@ -80,6 +80,18 @@ type Driver struct {
 	// and the fsync themselves happen late, not just their news.
 	Defer func(core.Effect) bool
 
+	// Background, when set, runs a Clean off the caller's goroutine, so
+	// that a long clean does not stall other partitions: it must call
+	// work on another goroutine and pass what work returns to Finish on
+	// the caller's. Until then the partition's later storage effects wait
+	// behind the clean, in order. Log cleaning touches only that
+	// partition's log, which nothing else touches meanwhile. Not used
+	// with Defer.
+	Background func(work func() Finished)
+	// busy holds the partitions with a background clean in flight, and
+	// the storage effects that wait behind it.
+	busy map[core.TopicPartition][]core.Effect
+
 	coverage *cover.Counts
 	// appendsTaken and appendsDone count, per partition, the Appends
 	// emitted and the Appends executed; syncMarks holds appendsTaken at
@@ -96,7 +108,7 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 	d := &Driver{fs: fs, dir: dir, coord: coord, transport: t, logs: map[core.TopicPartition]*segment.Log{},
 		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf, coverage: cfg.Coverage,
 		appendsTaken: map[core.TopicPartition]int{}, appendsDone: map[core.TopicPartition]int{},
-		syncMarks: map[core.Token]int{}}
+		syncMarks: map[core.Token]int{}, busy: map[core.TopicPartition][]core.Effect{}}
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
 	}
@@ -229,21 +241,43 @@ func (d *Driver) groupCommit() {
 	}
 	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
 	for _, tp := range tps {
-		var err error
-		if l := d.logs[tp]; l == nil {
-			err = fmt.Errorf("sync %s: no such log", tp)
-		} else if err = l.Sync(); err != nil {
-			d.Logf("sync %s failed: %v", tp, err)
-		}
-		for _, tok := range d.syncs[tp] {
-			d.complete(core.Synced{Token: tok, Err: err})
-		}
-		delete(d.syncs, tp)
+		d.syncNow(tp)
 	}
+}
+
+// syncNow syncs tp's log and completes the Syncs gathered for it.
+func (d *Driver) syncNow(tp core.TopicPartition) {
+	var err error
+	if l := d.logs[tp]; l == nil {
+		err = fmt.Errorf("sync %s: no such log", tp)
+	} else if err = l.Sync(); err != nil {
+		d.Logf("sync %s failed: %v", tp, err)
+	}
+	for _, tok := range d.syncs[tp] {
+		d.complete(core.Synced{Token: tok, Err: err})
+	}
+	delete(d.syncs, tp)
 }
 
 func (d *Driver) execute(effects []core.Effect) {
 	for _, e := range effects {
+		if tp, ok := storagePartition(e); ok {
+			if waiting, busy := d.busy[tp]; busy {
+				d.busy[tp] = append(waiting, e)
+				continue
+			}
+		}
+		if c, ok := e.(core.Clean); ok && d.Background != nil && d.Defer == nil && d.logs[c.Partition] != nil {
+			if len(d.syncs[c.Partition]) > 0 {
+				d.syncNow(c.Partition) // the log is the clean's until it finishes
+			}
+			d.busy[c.Partition] = nil
+			l, logf := d.logs[c.Partition], d.Logf
+			d.Background(func() Finished {
+				return Finished{partition: c.Partition, ev: cleanLog(l, c, logf)}
+			})
+			continue
+		}
 		switch e := e.(type) {
 		case core.Respond:
 			var frame []byte
@@ -359,24 +393,77 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 		}
 		return r
 	case core.Clean:
-		c := core.Cleaned{Token: e.Token, Err: d.noLog(e.Partition)}
-		if c.Err == nil {
-			var st segment.CleanStats
-			st, c.Err = d.logs[e.Partition].Clean(e.Now.Millis(), e.FirstUncleanable, e.Config)
-			c.Ran, c.FirstDirty, c.TombstonesRemoved = st.Ran, st.FirstDirty, st.TombstonesRemoved
-			if st.Ran {
-				d.Logf("cleaned %s up to offset %d: %d bytes into %d, %d records and %d tombstones removed",
-					e.Partition, st.FirstDirty, st.BytesBefore, st.BytesAfter, st.RecordsRemoved, st.TombstonesRemoved)
-			}
+		if err := d.noLog(e.Partition); err != nil {
+			d.Logf("clean of %s failed: %v", e.Partition, err)
+			return core.Cleaned{Token: e.Token, Err: err}
 		}
-		if c.Err != nil {
-			d.Logf("clean of %s failed: %v", e.Partition, c.Err)
-		}
-		return c
+		return cleanLog(d.logs[e.Partition], e, d.Logf)
 	default:
 		panic(fmt.Sprintf("driver: unknown effect %T", e))
 	}
 	return nil
+}
+
+// cleanLog runs one Clean on l. It touches nothing of the driver's but
+// l and logf, so it may run on a background goroutine.
+func cleanLog(l *segment.Log, e core.Clean, logf func(string, ...any)) core.Cleaned {
+	c := core.Cleaned{Token: e.Token}
+	st, err := l.Clean(e.Now.Millis(), e.FirstUncleanable, e.Config)
+	c.Ran, c.FirstDirty, c.TombstonesRemoved, c.Err = st.Ran, st.FirstDirty, st.TombstonesRemoved, err
+	if st.Ran {
+		logf("cleaned %s up to offset %d: %d bytes into %d, %d records and %d tombstones removed",
+			e.Partition, st.FirstDirty, st.BytesBefore, st.BytesAfter, st.RecordsRemoved, st.TombstonesRemoved)
+	}
+	if err != nil {
+		logf("clean of %s failed: %v", e.Partition, err)
+	}
+	return c
+}
+
+// Finished is the outcome of work run through Background.
+type Finished struct {
+	partition core.TopicPartition
+	ev        core.Event
+}
+
+// Event is the completion the work produced.
+func (f Finished) Event() core.Event { return f.ev }
+
+// Finish takes the outcome of background work on the caller's goroutine:
+// the core learns of it, and the partition's waiting effects run, in the
+// order they were emitted.
+func (d *Driver) Finish(f Finished) {
+	waiting := d.busy[f.partition]
+	delete(d.busy, f.partition)
+	d.complete(f.ev)
+	d.execute(waiting)
+	d.drain()
+}
+
+// Busy says how many partitions have background work in flight.
+func (d *Driver) Busy() int { return len(d.busy) }
+
+// storagePartition names the partition of a storage effect.
+func storagePartition(e core.Effect) (core.TopicPartition, bool) {
+	switch e := e.(type) {
+	case core.CreateLog:
+		return e.Partition, true
+	case core.DeleteLog:
+		return e.Partition, true
+	case core.Append:
+		return e.Partition, true
+	case core.Sync:
+		return e.Partition, true
+	case core.Read:
+		return e.Partition, true
+	case core.FindTime:
+		return e.Partition, true
+	case core.Retain:
+		return e.Partition, true
+	case core.Clean:
+		return e.Partition, true
+	}
+	return core.TopicPartition{}, false
 }
 
 // complete queues a completion for the core unless Hold keeps it.
