@@ -36,9 +36,10 @@ import (
 // cleaner checkpoint of each (its own reading of the disk) is noted first.
 //
 //   - compaction-lost: in the final read, every key has a record at or
-//     past the offset of its latest acknowledged record, unless that
-//     record is a tombstone and the key is gone, or an indefinite
-//     tombstone of the key may have removed it (or retention deleted it);
+//     past the offset of its latest known record (acknowledged, or read
+//     from an indefinite produce), unless that record is a tombstone and
+//     the key is gone, or an unread indefinite tombstone of the key may
+//     have removed it (or retention deleted it);
 //   - compaction-stale: below the noted cleaner checkpoint, no key
 //     appears twice in the final read (the cleaner keeps one record per
 //     key below it);
@@ -84,11 +85,13 @@ type compactFacts struct {
 	// an offset nobody saw: of indefinite or pending produces never read,
 	// and extra copies a plain producer's retries may have appended.
 	unplaced map[int32]map[string][]recordRef
+	// readAt: per partition, the records reads saw, by offset.
+	readAt map[int32]map[core.Offset]recordRef
 }
 
 func newCompactFacts(h *History, reads map[int32]map[core.Offset]readAt) *compactFacts {
 	f := &compactFacts{byValue: map[string]recordRef{}, placed: map[int32]map[string][]core.Offset{},
-		unplaced: map[int32]map[string][]recordRef{}}
+		unplaced: map[int32]map[string][]recordRef{}, readAt: map[int32]map[core.Offset]recordRef{}}
 	readValues := map[string]bool{}
 	// order-independent: fills a set
 	for _, m := range reads {
@@ -124,6 +127,10 @@ func newCompactFacts(h *History, reads map[int32]map[core.Offset]readAt) *compac
 		for off, r := range m {
 			if ref, ok := f.byValue[r.value]; ok && ref.key() != "" {
 				f.place(part, ref.key(), off)
+				if f.readAt[part] == nil {
+					f.readAt[part] = map[core.Offset]recordRef{}
+				}
+				f.readAt[part][off] = ref
 			}
 		}
 	}
@@ -232,20 +239,28 @@ func finalRead(h *History, part int32) ([]ReadRecord, core.Offset) {
 	return out, start
 }
 
-// checkLatestKept is compaction-lost: every key's latest acknowledged
-// record, or a later record of the key, is in the final read.
+// checkLatestKept is compaction-lost: every key's latest known record
+// (acknowledged, or read: an indefinite produce's record may have been
+// read), or a later record of the key, is in the final read.
 func (c *checker) checkLatestKept(h *History, f *compactFacts, part int32, final []ReadRecord, start core.Offset) {
 	latest := map[string]core.Offset{}
 	isTomb := map[string]bool{}
+	note := func(k string, off core.Offset, tomb bool) {
+		if k != "" && (latestMissing(latest, k) || off > latest[k]) {
+			latest[k], isTomb[k] = off, tomb
+		}
+	}
 	for _, op := range h.Ops {
 		if op.Kind != OpProduce || op.Outcome != OK || op.Partition != part || op.Keys == nil {
 			continue
 		}
 		for i, k := range op.Keys {
-			if off := op.Offset + core.Offset(i); k != "" && (latestMissing(latest, k) || off > latest[k]) {
-				latest[k], isTomb[k] = off, op.Tombstones[i]
-			}
+			note(k, op.Offset+core.Offset(i), op.Tombstones[i])
 		}
+	}
+	// order-independent: keeps the maximum per key
+	for off, ref := range f.readAt[part] {
+		note(ref.key(), off, ref.tombstone())
 	}
 	byKey := map[string][]core.Offset{}
 	for _, r := range final {
@@ -264,7 +279,7 @@ func (c *checker) checkLatestKept(h *History, f *compactFacts, part int32, final
 		if f.unplacedTombstone(part, k) {
 			continue // an indefinite tombstone may have superseded it and gone itself
 		}
-		c.fail("compaction-lost", "partition %d key %s: its latest acknowledged record (offset %d, tombstone=%v) is missing from the final read, which holds the key at offsets %v",
+		c.fail("compaction-lost", "partition %d key %s: its latest known record (offset %d, tombstone=%v) is missing from the final read, which holds the key at offsets %v",
 			part, k, l, isTomb[k], byKey[k])
 	}
 }

@@ -79,7 +79,12 @@ type groupMember struct {
 	commitOut   bool
 	fetchOut    bool
 	stalled     bool
-	decomp      decompressor
+	// heardIn is the broker incarnation whose coordinator last accepted
+	// the member (a SyncGroup or a heartbeat): its session was running
+	// then. A restart reloads the group, and sessions start again once
+	// it is loaded.
+	heardIn int
+	decomp  decompressor
 }
 
 func (w *world) newGroupMember(name string) *groupMember {
@@ -369,6 +374,7 @@ func (m *groupMember) sync() {
 				m.pos[p] = posUnknown
 			}
 			m.state, m.needOffset = mStable, true
+			m.heardIn = m.w.incarnation
 			m.epoch++
 			m.maybeStaleCommit()
 			m.kick()
@@ -659,6 +665,9 @@ func (m *groupMember) sendHeartbeat(seen func(code int16)) {
 			return
 		}
 		code := r.(*kmsg.HeartbeatResponse).ErrorCode
+		if code == 0 {
+			m.heardIn = m.w.incarnation
+		}
 		seen(code)
 		if m.gone(ep) || m.state != mStable {
 			return
@@ -893,16 +902,18 @@ func (m *groupMember) down(d core.Instant) {
 
 // stall stops the member for longer than its session timeout (a long GC
 // pause, a stuck poll loop). When it wakes its first heartbeat must be
-// refused: the coordinator removed it. That is judged only when nothing
-// disturbed the broker's clock meanwhile: a restart reloads the group
-// and restarts every session, and a pause or a clock stepped back delays
-// the expiry.
+// refused: the coordinator removed it. That is judged only when the
+// coordinator of the running incarnation had accepted the member before
+// (a restart reloads the group and starts every session again once it
+// is loaded, as Kafka's does) and nothing disturbed the broker's clock
+// meanwhile: a restart, a pause or a clock stepped back delays the
+// expiry.
 func (m *groupMember) stall() {
 	if m.state != mStable || m.coordBusy || m.hbOut || m.commitOut || len(m.coord.inflight) > 0 || !m.coord.ready() {
 		return
 	}
 	m.stalled = true
-	start, inc, gen := m.w.now, m.w.incarnation, m.generation
+	start, inc, gen, heard := m.w.now, m.w.incarnation, m.generation, m.heardIn == m.w.incarnation
 	d := core.Instant(m.sessionMs)*1e6 + 300e6 + core.Instant(m.w.rng.Int64N(1e9))
 	ep := m.epoch
 	m.w.after(d, func() {
@@ -916,7 +927,7 @@ func (m *groupMember) stall() {
 			return
 		}
 		m.sendHeartbeat(func(code int16) {
-			undisturbed := m.w.incarnation == inc && m.w.disturbedUntil <= start && m.w.up && !m.w.paused
+			undisturbed := heard && m.w.incarnation == inc && m.w.disturbedUntil <= start && m.w.up && !m.w.paused
 			if code == 0 && undisturbed {
 				m.w.failf("session-timeout", "%s (member %s, generation %d) stopped heartbeating at %s for %s, past its %dms session; its heartbeat was still accepted",
 					m.name, m.memberID, gen, fmtInstant(start), fmtDur(d), m.sessionMs)
