@@ -36,10 +36,10 @@ import (
 // cleaner checkpoint of each (its own reading of the disk) is noted first.
 //
 //   - compaction-lost: in the final read, every key has a record at or
-//     past the offset of its latest known record (acknowledged, or read
-//     from an indefinite produce), unless that record is a tombstone and
-//     the key is gone, or an unread indefinite tombstone of the key may
-//     have removed it (or retention deleted it);
+//     past the offset of its latest acknowledged record, unless that
+//     record is a tombstone and the key is gone, or the key is gone and a
+//     later tombstone of it may have removed it (an indefinite one, read
+//     or not), or retention deleted it;
 //   - compaction-stale: below the noted cleaner checkpoint, no key
 //     appears twice in the final read (the cleaner keeps one record per
 //     key below it);
@@ -239,28 +239,20 @@ func finalRead(h *History, part int32) ([]ReadRecord, core.Offset) {
 	return out, start
 }
 
-// checkLatestKept is compaction-lost: every key's latest known record
-// (acknowledged, or read: an indefinite produce's record may have been
-// read), or a later record of the key, is in the final read.
+// checkLatestKept is compaction-lost: every key's latest acknowledged
+// record, or a later record of the key, is in the final read.
 func (c *checker) checkLatestKept(h *History, f *compactFacts, part int32, final []ReadRecord, start core.Offset) {
 	latest := map[string]core.Offset{}
 	isTomb := map[string]bool{}
-	note := func(k string, off core.Offset, tomb bool) {
-		if k != "" && (latestMissing(latest, k) || off > latest[k]) {
-			latest[k], isTomb[k] = off, tomb
-		}
-	}
 	for _, op := range h.Ops {
 		if op.Kind != OpProduce || op.Outcome != OK || op.Partition != part || op.Keys == nil {
 			continue
 		}
 		for i, k := range op.Keys {
-			note(k, op.Offset+core.Offset(i), op.Tombstones[i])
+			if off := op.Offset + core.Offset(i); k != "" && (latestMissing(latest, k) || off > latest[k]) {
+				latest[k], isTomb[k] = off, op.Tombstones[i]
+			}
 		}
-	}
-	// order-independent: keeps the maximum per key
-	for off, ref := range f.readAt[part] {
-		note(ref.key(), off, ref.tombstone())
 	}
 	byKey := map[string][]core.Offset{}
 	for _, r := range final {
@@ -279,7 +271,10 @@ func (c *checker) checkLatestKept(h *History, f *compactFacts, part int32, final
 		if f.unplacedTombstone(part, k) {
 			continue // an indefinite tombstone may have superseded it and gone itself
 		}
-		c.fail("compaction-lost", "partition %d key %s: its latest known record (offset %d, tombstone=%v) is missing from the final read, which holds the key at offsets %v",
+		if len(byKey[k]) == 0 && f.readTombstoneAbove(part, k, l) {
+			continue // a tombstone read later superseded it, then went after its horizon
+		}
+		c.fail("compaction-lost", "partition %d key %s: its latest acknowledged record (offset %d, tombstone=%v) is missing from the final read, which holds the key at offsets %v",
 			part, k, l, isTomb[k], byKey[k])
 	}
 }
@@ -292,6 +287,17 @@ func maxOffset(offs []core.Offset) core.Offset {
 		m = max(m, o)
 	}
 	return m
+}
+
+// readTombstoneAbove says whether a read saw a tombstone of key above off.
+func (f *compactFacts) readTombstoneAbove(part int32, key string, off core.Offset) bool {
+	// order-independent: an existence test
+	for o, ref := range f.readAt[part] {
+		if o > off && ref.key() == key && ref.tombstone() {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *compactFacts) unplacedTombstone(part int32, key string) bool {
