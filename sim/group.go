@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"slices"
@@ -62,9 +63,9 @@ type groupMember struct {
 	prevGen    int32 // the generation before the current one, or -1
 	leader     bool
 	members    []kmsg.JoinGroupResponseMember
-	// syncedParts: the topic's partition count when the member last
-	// synced; a member that learns of more rejoins, so that they are
-	// assigned (Kafka's consumer leader does so on a metadata change; any
+	// syncedParts: the topic's partition count its leader assigned over
+	// (carried in the assignment's user data); a member that learns of
+	// more rejoins, so that they are assigned (Kafka's consumer leader does so on a metadata change; any
 	// member here, since a static member back under a new id is told an
 	// old leader id and may be the only one left).
 	syncedParts int32
@@ -316,11 +317,14 @@ func rangeAssign(members []string, partitions int32) map[string][]int32 {
 	return out
 }
 
-func encodeAssignment(topic string, parts []int32) []byte {
+// encodeAssignment encodes a member's partitions of topic, and in the
+// user data the topic's partition count the leader assigned over.
+func encodeAssignment(topic string, parts []int32, partitions int32) []byte {
 	a := kmsg.NewConsumerMemberAssignment()
 	t := kmsg.NewConsumerMemberAssignmentTopic()
 	t.Topic, t.Partitions = topic, parts
 	a.Topics = append(a.Topics, t)
+	a.UserData = binary.BigEndian.AppendUint32(nil, uint32(partitions))
 	return a.AppendTo(nil)
 }
 
@@ -339,13 +343,15 @@ func (m *groupMember) sync() {
 		for _, jm := range m.members {
 			ids = append(ids, jm.MemberID)
 		}
-		op.Sent = rangeAssign(ids, m.w.partitions)
+		n := m.w.partitions
+		op.Sent = rangeAssign(ids, n)
 		for _, id := range ids {
 			a := kmsg.NewSyncGroupRequestGroupAssignment()
-			a.MemberID, a.MemberAssignment = id, encodeAssignment(m.w.topic, op.Sent[id])
+			a.MemberID, a.MemberAssignment = id, encodeAssignment(m.w.topic, op.Sent[id], n)
 			req.GroupAssignment = append(req.GroupAssignment, a)
 		}
 	}
+	var assignedOver int32
 	m.coordCall(req, op, func(r kmsg.Response, ep int) {
 		resp := r.(*kmsg.SyncGroupResponse)
 		op.ErrorCode = resp.ErrorCode
@@ -355,6 +361,10 @@ func (m *groupMember) sync() {
 			var a kmsg.ConsumerMemberAssignment
 			if err := a.ReadFrom(resp.MemberAssignment); err != nil && len(resp.MemberAssignment) > 0 {
 				m.w.failf("protocol", "%s: generation %d assignment does not parse: %v", m.name, m.generation, err)
+			}
+			assignedOver = m.w.partitions // an empty assignment: nothing to judge by
+			if len(a.UserData) == 4 {
+				assignedOver = int32(binary.BigEndian.Uint32(a.UserData))
 			}
 			for _, t := range a.Topics {
 				if t.Topic == m.w.topic {
@@ -367,7 +377,7 @@ func (m *groupMember) sync() {
 		}
 		switch code := resp.ErrorCode; {
 		case code == 0:
-			m.syncedParts = m.w.partitions
+			m.syncedParts = assignedOver
 			m.assigned = op.Assigned
 			m.pos = map[int32]core.Offset{}
 			for _, p := range m.assigned {
