@@ -40,9 +40,10 @@ import (
 //     record is a tombstone and the key is gone, or the key is gone and a
 //     later tombstone of it may have removed it (an indefinite one, read
 //     or not), or retention deleted it;
-//   - compaction-stale: below the noted cleaner checkpoint, no key
-//     appears twice in the final read (the cleaner keeps one record per
-//     key below it);
+//   - compaction-stale: below the noted cleaner checkpoint (and above
+//     the last log start the final reader was told of), no key appears
+//     twice in the final read (the cleaner keeps one record per key
+//     below it);
 //   - tombstone-early: a tombstone that is its key's last possible record
 //     was skipped by a fetch that read past it before the broker's clock
 //     could reach delete.retention.ms after any clean that first saw it;
@@ -203,7 +204,7 @@ func (c *checker) checkCompaction(h *History, f *compactFacts, complete bool) {
 	for _, part := range sortedParts(f.placed) {
 		final, start := finalRead(h, part)
 		c.checkLatestKept(h, f, part, final, start)
-		c.checkDeduplicated(h, f, part, final)
+		c.checkDeduplicated(h, f, part, final, start)
 	}
 }
 
@@ -310,11 +311,17 @@ func (f *compactFacts) unplacedTombstone(part int32, key string) bool {
 }
 
 // checkDeduplicated is compaction-stale: below the cleaner checkpoint
-// noted when the final reader began, the final read holds each key once.
-func (c *checker) checkDeduplicated(h *History, f *compactFacts, part int32, final []ReadRecord) {
+// noted when the final reader began, the final read holds each key once,
+// from the highest log start it was told of: the cleaner starts at the
+// store's log start, which retention may have moved before the broker
+// reported it, and below it the segments await deletion, not cleaning.
+func (c *checker) checkDeduplicated(h *History, f *compactFacts, part int32, final []ReadRecord, start core.Offset) {
 	cleaned := h.CleanedTo[part]
 	first := map[string]core.Offset{}
 	for _, r := range final {
+		if r.Offset < start {
+			continue
+		}
 		if r.Offset >= cleaned {
 			break
 		}
