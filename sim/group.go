@@ -861,7 +861,8 @@ func (m *groupMember) chaosLoop() {
 	})
 }
 
-// leave sends LeaveGroup and comes back as a new process a little later.
+// leave sends LeaveGroup, closes its fetch connection and comes back as
+// a new process a little later.
 func (m *groupMember) leave() {
 	if m.state != mStable || m.coordBusy || !m.coord.ready() {
 		return
@@ -874,6 +875,9 @@ func (m *groupMember) leave() {
 	lm.MemberID, lm.InstanceID = m.memberID, m.instanceID
 	req.Members = append(req.Members, lm)
 	m.coord.send(req, func(kmsg.Response, error) {})
+	if m.data.conn != nil {
+		m.data.abandon(m.data.conn) // the process closes its fetch connection as it goes
+	}
 	m.down(core.Instant(100e6 + m.w.rng.Int64N(2e9)))
 }
 
