@@ -37,9 +37,10 @@ import (
 //
 //   - compaction-lost: in the final read, every key has a record at or
 //     past the offset of its latest acknowledged record, unless that
-//     record is a tombstone and the key is gone, or the key is gone and a
-//     later tombstone of it may have removed it (an indefinite one, read
-//     or not), or retention deleted it;
+//     record is a tombstone (gone after its horizon, perhaps after the
+//     final reader read an older value), or the key is gone and a later
+//     tombstone of it may have removed it (an indefinite one, read or
+//     not), or retention deleted it;
 //   - compaction-stale: below the noted cleaner checkpoint (and above
 //     the last log start the final reader was told of), no key appears
 //     twice in the final read (the cleaner keeps one record per key
@@ -266,8 +267,15 @@ func (c *checker) checkLatestKept(h *History, f *compactFacts, part int32, final
 		if l < start || maxOffset(byKey[k]) >= l {
 			continue
 		}
-		if isTomb[k] && len(byKey[k]) == 0 {
-			continue // the tombstone went after its horizon (tombstone-early judges when)
+		if isTomb[k] && (len(byKey[k]) == 0 || slowFinalRead(h, part, maxOffset(byKey[k]), l)) {
+			// The tombstone went after its horizon (tombstone-early judges
+			// when). An older value may remain in the final read only if
+			// it was read before the clean that removed it, and the
+			// tombstone missed more than delete.retention.ms later: the
+			// final reader reads while the cleaner runs, and a reader
+			// slower than that may see an old value and miss the
+			// tombstone, as in Kafka.
+			continue
 		}
 		if f.unplacedTombstone(part, k) {
 			continue // an indefinite tombstone may have superseded it and gone itself
@@ -278,6 +286,32 @@ func (c *checker) checkLatestKept(h *History, f *compactFacts, part int32, final
 		c.fail("compaction-lost", "partition %d key %s: its latest acknowledged record (offset %d, tombstone=%v) is missing from the final read, which holds the key at offsets %v",
 			part, k, l, isTomb[k], byKey[k])
 	}
+}
+
+// slowFinalRead says whether the final reader's read of part at old and
+// its first read past tomb could lie more than delete.retention.ms apart
+// on the broker's clock. Each answer's clock bounds its read from above;
+// a long poll may have read up to consumerWaitMax before its answer.
+func slowFinalRead(h *History, part int32, old, tomb core.Offset) bool {
+	oldAt, pastAt := core.Instant(-1), core.Instant(-1)
+	for _, op := range h.Ops {
+		if op.Client != finalReader || op.Outcome != OK {
+			continue
+		}
+		for _, fp := range op.Fetches {
+			if fp.Partition != part || fp.ErrorCode != 0 || len(fp.Records) == 0 {
+				continue
+			}
+			if oldAt < 0 && hasOffset(fp.Records, old) {
+				oldAt = op.BrokerClock
+			}
+			if pastAt < 0 && fp.Records[len(fp.Records)-1].Offset > tomb {
+				pastAt = op.BrokerClock
+			}
+		}
+	}
+	retention := core.Instant(min(h.DeleteRetentionMs, math.MaxInt64/1_000_000)) * 1_000_000
+	return oldAt >= 0 && pastAt >= 0 && pastAt-(oldAt-consumerWaitMax) > retention
 }
 
 func latestMissing(m map[string]core.Offset, k string) bool { _, ok := m[k]; return !ok }

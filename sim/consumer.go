@@ -61,13 +61,16 @@ func logUniform(w *world, lo, hi int) int32 {
 	return 1<<e + w.rng.Int32N(1<<e)
 }
 
+// consumerWaitMax bounds a consumer's MaxWaitMillis.
+const consumerWaitMax core.Instant = 500e6
+
 // posUnknown marks a partition whose position must be resolved.
 const posUnknown core.Offset = -1
 
 func newConsumer(w *world, name string, first bool) *consumer {
 	c := &consumer{w: w, cl: newClient(w, name), version: 4 + int16(w.rng.IntN(9)),
 		pos: make([]core.Offset, w.partitions), reset: -2, listVersion: 1 + int16(w.rng.IntN(6)),
-		maxWaitMs: w.rng.Int32N(500), maxBytes: logUniform(w, 10, 17),
+		maxWaitMs: w.rng.Int32N(int32(consumerWaitMax / 1e6)), maxBytes: logUniform(w, 10, 17),
 		partMaxBytes: logUniform(w, 8, 15), isolation: int8(w.rng.IntN(2)),
 		pollGap: core.Instant(2e6 + w.rng.Int64N(40e6))}
 	c.cl.requestTimeout += core.Instant(c.maxWaitMs) * 1e6

@@ -39,9 +39,10 @@ import (
 //     shrank merge. A record stays if it lies past the map's end, or if
 //     no later offset of its key was mapped and it is not a tombstone
 //     whose delete horizon has passed. A batch keeps its base and last
-//     offsets; one that holds tombstones and no horizon yet gets one:
-//     now + delete.retention.ms (KIP-534: a tombstone goes once that much
-//     time has passed since it was first cleaned). A batch whose records
+//     offsets; one that holds mapped tombstones and no horizon yet gets
+//     one: now + delete.retention.ms (KIP-534: a tombstone goes once that
+//     much time has passed since the clean that first mapped it, which
+//     removed its key's older values; one past the map's end waits). A batch whose records
 //     all go is dropped, except that its header stays (Kafka's empty
 //     batch) when it is in its producer's idempotence window (Kafka keeps
 //     only each producer's last batch, and restores the rest from a
@@ -481,7 +482,13 @@ func (l *Log) filterBatch(batch []byte, h core.BatchHeader, m *offsetMap, nowMs 
 		off := h.BaseOffset + core.Offset(r.OffsetDelta)
 		if l.retain(r, off, m, hasHorizon && nowMs >= horizon) {
 			kept = append(kept, *r)
-			tombstones = tombstones || r.Value == nil
+			// A tombstone's delete.retention.ms starts once the map holds
+			// it, when this clean removes its key's older values: one
+			// past the map (a prefix clean) would otherwise start its
+			// time with older values still readable, and a consumer
+			// within delete.retention.ms could read an old value and then
+			// miss the tombstone.
+			tombstones = tombstones || (r.Value == nil && off <= m.latest)
 			continue
 		}
 		st.RecordsRemoved++

@@ -258,6 +258,50 @@ func TestCleanTombstoneHorizon(t *testing.T) {
 	}
 }
 
+// TestCleanHorizonStartsWhenMapped: a prefix clean (the map filled) that
+// rewrites a tombstone's batch past the map's end gives it no delete
+// horizon; the clean that maps it removes its key's older values and
+// starts its delete.retention.ms then, so that a reader who saw an old
+// value still meets the tombstone within that time.
+func TestCleanHorizonStartsWhenMapped(t *testing.T) {
+	fsys := memfs.New()
+	cfg := compactCfg()
+	cfg.DedupeBufferBytes = 5 * offsetMapEntry // 4 keys
+	l := openLog(t, fsys, cfg)
+	appendKeyed(t, l, cfg, kbatch{recs: []rec{{"a", val("old")}}, ts: 10}, 10)
+	for i := range 4 {
+		appendKeyed(t, l, cfg, kbatch{recs: []rec{{fmt.Sprintf("k%d", i), val("x")}}, ts: 10}, 10)
+	}
+	appendKeyed(t, l, cfg, kbatch{recs: []rec{{"a", nil}}, ts: 11}, 11)
+	for i := range 30 { // later segments, so that the first is not active
+		appendKeyed(t, l, cfg, kbatch{recs: []rec{{"c", val(fmt.Sprint(i))}}, ts: 12}, 12)
+	}
+	st, err := l.Clean(5000, l.LogEndOffset(), cfg)
+	if err != nil || !st.MapFull || st.FirstDirty > 5 {
+		t.Fatalf("first clean: %+v, %v; want a prefix clean that stops before the tombstone at 5", st, err)
+	}
+	_, hs := readRecords(t, l)
+	for _, h := range hs {
+		if hz, ok := h.DeleteHorizon(); ok && h.BaseOffset <= 5 && h.LastOffset() >= 5 {
+			t.Fatalf("the tombstone's batch got delete horizon %d from a clean whose map ended before it", hz)
+		}
+	}
+	// Cleans until the map holds the tombstone, all at a time when a
+	// horizon set by the first clean would have passed.
+	now := 5000 + cfg.DeleteRetentionMs
+	for range 20 {
+		if _, err := l.Clean(now, l.LogEndOffset(), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, _ := readRecords(t, l)
+	oldGone := !slices.ContainsFunc(rs, func(r readRec) bool { return r.key == "a" && r.value != nil })
+	tomb := slices.ContainsFunc(rs, func(r readRec) bool { return r.key == "a" && r.value == nil })
+	if !oldGone || !tomb {
+		t.Fatalf("after the clean that mapped the tombstone: old value gone %v, tombstone kept %v; want both", oldGone, tomb)
+	}
+}
+
 // TestCleanDedupeBufferFull: a map that holds 4 keys cleans a prefix of
 // the dirty section per clean; repeated cleans reach the end and leave
 // each key once.
