@@ -7,12 +7,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Produce: advertised v0-11, served v3-11
+// Produce: v0-11
 //
 // Behavior:
-//   - v0-2 carry message formats 0 and 1 and are refused per partition
-//     with UNSUPPORTED_FOR_MESSAGE_FORMAT; they are advertised only because
-//     older librdkafka disables compression unless it sees Produce v0.
+//   - v0-2 carry message formats 0 and 1 (legacy.go): each partition's
+//     message set is checked and converted to one v2 batch without a
+//     producer id, which then goes the way of any batch. An empty set
+//     appends nothing and answers no error, as Kafka does.
 //   - Each partition's records must be exactly one record batch of magic
 //     2 (INVALID_RECORD otherwise) with a valid CRC (CORRUPT_MESSAGE), no
 //     larger than max.message.bytes (MESSAGE_TOO_LARGE). Transactional and
@@ -118,9 +119,6 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	}
 	p := b.partitionOf(topicName, in.Partition)
 	switch {
-	case version < 3:
-		fail(errUnsupportedFormat, "produce v0-2 (message formats 0 and 1) is not supported")
-		return
 	case p == nil:
 		fail(errUnknownTopic, "")
 		return
@@ -134,9 +132,32 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		fail(errNotEnoughReplicas, "the ISR (this broker alone) is smaller than min.insync.replicas")
 		return
 	}
-	h, err := b.validateBatch(p, in.Records)
+	records := in.Records
+	if version < 3 {
+		if len(records) == 0 {
+			done(errNone) // Kafka appends nothing and reports no error
+			return
+		}
+		if int64(len(records)) > b.cfg.topicInt(p.topic, "max.message.bytes") {
+			fail(errMessageTooLarge, fmt.Sprintf("message set of %d bytes exceeds max.message.bytes", len(records)))
+			return
+		}
+		conv, err := b.convertLegacy(p, records)
+		if err != nil {
+			fail(err.code, err.msg)
+			return
+		}
+		records = conv
+	}
+	h, err := b.validateBatch(p, records)
+	if version < 3 && err == nil {
+		b.cover(cover.LegacyProduceConverted)
+		if h.Compression() != 0 {
+			b.cover(cover.LegacyCompressedProduceConverted)
+		}
+	}
 	if err == nil {
-		err = b.validateKeys(p, in.Records, h, version, rp)
+		err = b.validateKeys(p, records, h, version, rp)
 	}
 	if err != nil {
 		fail(err.code, err.msg)
@@ -160,7 +181,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		fail(errInvalidProducerEpoch, "producer epoch is older than the current one")
 		return
 	}
-	base, maxTime := b.appendBatch(p, in.Records, h, func(err error) { b.finishProduce(p, rp, err, done) })
+	base, maxTime := b.appendBatch(p, records, h, func(err error) { b.finishProduce(p, rp, err, done) })
 	rp.BaseOffset = int64(base)
 	if bugOn(BugOffsetOffByOne) && h.RecordCount > 1 {
 		rp.BaseOffset++ // BUG SITE (simbugs): BugOffsetOffByOne reports base+1.

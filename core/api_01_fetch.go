@@ -6,7 +6,7 @@ import (
 	"cloudkafka/core/cover"
 )
 
-// Fetch: v4-16
+// Fetch: v0-16
 //
 // Behavior:
 //   - No fetch sessions are kept (KIP-227 allows a broker to create none).
@@ -22,6 +22,8 @@ import (
 //   - Partition and response byte limits apply at batch granularity, but
 //     the first partition with data returns at least one whole batch even
 //     when it is larger than both limits, as Kafka does.
+//   - v0-3 read message formats 0 and 1: the batches are converted down
+//     (fetch_legacy.go), and v0-2's limits are hard.
 
 // fetchWait is one fetch request in progress: its reads, or its park.
 type fetchWait struct {
@@ -176,7 +178,7 @@ func (b *Broker) fetchReadsDone(fw *fetchWait) {
 // buildFetchResponse assembles the response from the reads, applying the
 // response byte limit at batch boundaries.
 func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bool) {
-	req := fw.req
+	req, version := fw.req, fw.r.Header.Version
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	limit := int(req.MaxBytes)
 	if limit <= 0 || limit > int(b.cfg.FetchMaxBytes) {
@@ -211,7 +213,16 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		if int(fp.maxBytes) < room {
 			room = int(fp.maxBytes)
 		}
-		data := trimBatches(fp.data, room, size == 0)
+		var data []byte
+		if magic := fetchMagic(version); magic < 2 && fp.code == errNone && len(fp.data) > 0 {
+			var code int16
+			data, code = b.downConvert(fp.p, fp.data, fp.offset, magic, room, size == 0 && version == 3, version <= 2)
+			if code != errNone {
+				rp.ErrorCode, hasErr = code, true
+			}
+		} else {
+			data = trimBatches(fp.data, room, size == 0)
+		}
 		size += len(data)
 		if data == nil {
 			data = []byte{} // an empty record set, never null: clients reject null

@@ -187,9 +187,9 @@ func TestFetchReturnsOneBatchOverLimit(t *testing.T) {
 
 func TestUnsupportedVersionClosesConnection(t *testing.T) {
 	h := newHarness(t, nil)
-	seq := h.send(3, 3, kmsg.NewPtrFetchRequest())
+	seq := h.send(3, 0, kmsg.NewPtrDescribeConfigsRequest())
 	if len(h.closes) != 1 || h.closes[0].Seq != seq || h.closes[0].Conn != 3 {
-		t.Fatalf("Fetch v3: got closes %+v; want conn 3 closed at seq %d", h.closes, seq)
+		t.Fatalf("DescribeConfigs v0: got closes %+v; want conn 3 closed at seq %d", h.closes, seq)
 	}
 }
 

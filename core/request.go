@@ -12,12 +12,7 @@ import (
 type apiRange struct {
 	key      int16
 	min, max int16
-	// minServed is the lowest version actually served. Produce is
-	// advertised from v0 because older librdkafka disables compression
-	// unless it sees v0 (KAFKA-18659), but v0-2 carry message formats 0
-	// and 1, which are refused.
-	minServed int16
-	handle    func(b *Broker, r Request)
+	handle   func(b *Broker, r Request)
 }
 
 // apis is sorted by key. ApiVersions lists exactly these.
@@ -27,27 +22,27 @@ func init() { apis = apiTable() }
 
 func apiTable() []apiRange {
 	return []apiRange{
-		{key: 0, min: 0, max: 11, minServed: 3, handle: (*Broker).handleProduce},
-		{key: 1, min: 4, max: 16, minServed: 4, handle: (*Broker).handleFetch},
-		{key: 2, min: 1, max: 6, minServed: 1, handle: (*Broker).handleListOffsets},
-		{key: 3, min: 0, max: 12, minServed: 0, handle: (*Broker).handleMetadata},
-		{key: 8, min: 0, max: 9, minServed: 0, handle: (*Broker).handleOffsetCommit},
-		{key: 9, min: 0, max: 9, minServed: 0, handle: (*Broker).handleOffsetFetch},
-		{key: 10, min: 0, max: 6, minServed: 0, handle: (*Broker).handleFindCoordinator},
-		{key: 11, min: 0, max: 9, minServed: 0, handle: (*Broker).handleJoinGroup},
-		{key: 12, min: 0, max: 4, minServed: 0, handle: (*Broker).handleHeartbeat},
-		{key: 13, min: 0, max: 5, minServed: 0, handle: (*Broker).handleLeaveGroup},
-		{key: 14, min: 0, max: 5, minServed: 0, handle: (*Broker).handleSyncGroup},
-		{key: 15, min: 0, max: 5, minServed: 0, handle: (*Broker).handleDescribeGroups},
-		{key: 16, min: 0, max: 5, minServed: 0, handle: (*Broker).handleListGroups},
-		{key: 18, min: 0, max: 3, minServed: 0, handle: (*Broker).handleApiVersions},
-		{key: 19, min: 2, max: 7, minServed: 2, handle: (*Broker).handleCreateTopics},
-		{key: 20, min: 1, max: 6, minServed: 1, handle: (*Broker).handleDeleteTopics},
-		{key: 22, min: 0, max: 4, minServed: 0, handle: (*Broker).handleInitProducerID},
-		{key: 32, min: 1, max: 4, minServed: 1, handle: (*Broker).handleDescribeConfigs},
-		{key: 37, min: 0, max: 3, minServed: 0, handle: (*Broker).handleCreatePartitions},
-		{key: 42, min: 0, max: 2, minServed: 0, handle: (*Broker).handleDeleteGroups},
-		{key: 47, min: 0, max: 0, minServed: 0, handle: (*Broker).handleOffsetDelete},
+		{key: 0, min: 0, max: 11, handle: (*Broker).handleProduce},
+		{key: 1, min: 0, max: 16, handle: (*Broker).handleFetch},
+		{key: 2, min: 1, max: 6, handle: (*Broker).handleListOffsets},
+		{key: 3, min: 0, max: 12, handle: (*Broker).handleMetadata},
+		{key: 8, min: 0, max: 9, handle: (*Broker).handleOffsetCommit},
+		{key: 9, min: 0, max: 9, handle: (*Broker).handleOffsetFetch},
+		{key: 10, min: 0, max: 6, handle: (*Broker).handleFindCoordinator},
+		{key: 11, min: 0, max: 9, handle: (*Broker).handleJoinGroup},
+		{key: 12, min: 0, max: 4, handle: (*Broker).handleHeartbeat},
+		{key: 13, min: 0, max: 5, handle: (*Broker).handleLeaveGroup},
+		{key: 14, min: 0, max: 5, handle: (*Broker).handleSyncGroup},
+		{key: 15, min: 0, max: 5, handle: (*Broker).handleDescribeGroups},
+		{key: 16, min: 0, max: 5, handle: (*Broker).handleListGroups},
+		{key: 18, min: 0, max: 3, handle: (*Broker).handleApiVersions},
+		{key: 19, min: 2, max: 7, handle: (*Broker).handleCreateTopics},
+		{key: 20, min: 1, max: 6, handle: (*Broker).handleDeleteTopics},
+		{key: 22, min: 0, max: 4, handle: (*Broker).handleInitProducerID},
+		{key: 32, min: 1, max: 4, handle: (*Broker).handleDescribeConfigs},
+		{key: 37, min: 0, max: 3, handle: (*Broker).handleCreatePartitions},
+		{key: 42, min: 0, max: 2, handle: (*Broker).handleDeleteGroups},
+		{key: 47, min: 0, max: 0, handle: (*Broker).handleOffsetDelete},
 	}
 }
 
@@ -145,6 +140,8 @@ var (
 	errUnknownTopicID          = kerr.UnknownTopicID.Code
 	errInvalidRecord           = kerr.InvalidRecord.Code
 	errUnknownServer           = kerr.UnknownServerError.Code
+	errInvalidTimestamp        = kerr.InvalidTimestamp.Code
+	errUnsupportedCompression  = kerr.UnsupportedCompressionType.Code
 	errTxnalIDAuth             = kerr.TransactionalIDAuthorizationFailed.Code
 	errRequestTimedOut         = kerr.RequestTimedOut.Code
 	errCoordinatorNotAvailable = kerr.CoordinatorNotAvailable.Code

@@ -31,7 +31,7 @@ type versionCase struct {
 // fails for an advertised key or version missing here.
 var versionCases = map[int16]versionCase{
 	0:  {0, 11, testProduce},
-	1:  {4, 16, testFetch},
+	1:  {0, 16, testFetch},
 	2:  {1, 6, testListOffsets},
 	3:  {0, 12, testMetadata},
 	18: {0, 3, testApiVersions},
@@ -327,11 +327,7 @@ func testProduce(t *testing.T, v int16) {
 	c := b.dial(t)
 	createTopic(t, c, "p", 1, nil)
 	if v < 3 {
-		rp := producePart(t, c, v, "p", 0, plainBatch("old", 1).bytes())
-		checkCode(t, fmt.Sprintf("Produce v%d", v), rp.ErrorCode, kerr.UnsupportedForMessageFormat.Code)
-		if _, hwm := offsets(t, c, "p", 0); hwm != 0 {
-			t.Errorf("high watermark after a refused v%d produce: got %d; want 0", v, hwm)
-		}
+		testProduceLegacy(t, c, v)
 		return
 	}
 	testProduceOffsets(t, b, c, v)
@@ -490,6 +486,10 @@ func fetchMulti(topic string, id [16]byte, parts []int32, offset int64, partMax 
 func testFetch(t *testing.T, v int16) {
 	b := startBroker(t, nil)
 	c := b.dial(t)
+	if v < 4 {
+		testFetchLegacy(t, c, v)
+		return
+	}
 	id := createTopic(t, c, "f", 3, nil)
 	md, _ := metadataTopic(t, c, "f")
 	epoch := md.Partitions[0].LeaderEpoch

@@ -107,47 +107,63 @@ const (
 	// CleanerLeftoverDiscarded: recovery removed an uncommitted cleaner
 	// output (.log.cleaned) left by a crash.
 	CleanerLeftoverDiscarded
+	// LegacyProduceConverted: a Produce v0-2 message set (magic 0 or 1)
+	// was converted to a record batch and appended.
+	LegacyProduceConverted
+	// LegacyCompressedProduceConverted: as LegacyProduceConverted, from a
+	// compressed wrapper message.
+	LegacyCompressedProduceConverted
+	// LegacyFetchConverted: a Fetch v0-3 got record batches converted
+	// down to magic 0 or 1.
+	LegacyFetchConverted
+	// LegacyCompressedFetchConverted: as LegacyFetchConverted, for a
+	// compressed batch (recompressed as a wrapper message).
+	LegacyCompressedFetchConverted
 	pointCount
 )
 
 var names = [pointCount]string{
-	RetentionDeletedSegment:   "retention-deleted-segment",
-	TimestampLookup:           "timestamp-lookup",
-	MidBatchRead:              "mid-batch-read",
-	RecoveryCutShort:          "recovery-cut-short",
-	RecoveryCutLength:         "recovery-cut-length",
-	RecoveryCutMagic:          "recovery-cut-magic",
-	RecoveryCutCRC:            "recovery-cut-crc",
-	RecoveryCutOffsets:        "recovery-cut-offsets",
-	RecoveryCutSegment:        "recovery-cut-segment",
-	DedupWindow1:              "dedup-window-1",
-	DedupWindow2:              "dedup-window-2",
-	DedupWindow3:              "dedup-window-3",
-	DedupWindow4:              "dedup-window-4",
-	DedupWindow5:              "dedup-window-5",
-	ListOffsetsDuringAppend:   "list-offsets-during-append",
-	SyncCoveredLaterAppends:   "sync-covered-later-appends",
-	CompressedBatchAppended:   "compressed-batch-appended",
-	LargeBatchAppended:        "large-batch-appended",
-	SegmentRolledByTime:       "segment-rolled-by-time",
-	SegmentRolledBySize:       "segment-rolled-by-size",
-	TimedFlush:                "timed-flush",
-	LogAppendTimeBatch:        "log-append-time-batch",
-	FetchWokenByData:          "fetch-woken-by-data",
-	FetchExpired:              "fetch-expired",
-	FetchBelowLogStart:        "fetch-below-log-start",
-	GroupMemberIDRequired:     "group-member-id-required",
-	GroupRebalanceCompleted:   "group-rebalance-completed",
-	GroupSessionExpired:       "group-session-expired",
-	GroupStaticMemberReplaced: "group-static-member-replaced",
-	GroupStaleCommitRejected:  "group-stale-commit-rejected",
-	GroupOffsetsReplayed:      "group-offsets-replayed",
-	CleanerRan:                "cleaner-ran",
-	CleanerRemovedTombstone:   "cleaner-removed-tombstone",
-	CleanerDedupeBufferFull:   "cleaner-dedupe-buffer-full",
-	CleanerKeptEmptyBatch:     "cleaner-kept-empty-batch",
-	CleanerSwapCompleted:      "cleaner-swap-completed",
-	CleanerLeftoverDiscarded:  "cleaner-leftover-discarded",
+	RetentionDeletedSegment:          "retention-deleted-segment",
+	TimestampLookup:                  "timestamp-lookup",
+	MidBatchRead:                     "mid-batch-read",
+	RecoveryCutShort:                 "recovery-cut-short",
+	RecoveryCutLength:                "recovery-cut-length",
+	RecoveryCutMagic:                 "recovery-cut-magic",
+	RecoveryCutCRC:                   "recovery-cut-crc",
+	RecoveryCutOffsets:               "recovery-cut-offsets",
+	RecoveryCutSegment:               "recovery-cut-segment",
+	DedupWindow1:                     "dedup-window-1",
+	DedupWindow2:                     "dedup-window-2",
+	DedupWindow3:                     "dedup-window-3",
+	DedupWindow4:                     "dedup-window-4",
+	DedupWindow5:                     "dedup-window-5",
+	ListOffsetsDuringAppend:          "list-offsets-during-append",
+	SyncCoveredLaterAppends:          "sync-covered-later-appends",
+	CompressedBatchAppended:          "compressed-batch-appended",
+	LargeBatchAppended:               "large-batch-appended",
+	SegmentRolledByTime:              "segment-rolled-by-time",
+	SegmentRolledBySize:              "segment-rolled-by-size",
+	TimedFlush:                       "timed-flush",
+	LogAppendTimeBatch:               "log-append-time-batch",
+	FetchWokenByData:                 "fetch-woken-by-data",
+	FetchExpired:                     "fetch-expired",
+	FetchBelowLogStart:               "fetch-below-log-start",
+	GroupMemberIDRequired:            "group-member-id-required",
+	GroupRebalanceCompleted:          "group-rebalance-completed",
+	GroupSessionExpired:              "group-session-expired",
+	GroupStaticMemberReplaced:        "group-static-member-replaced",
+	GroupStaleCommitRejected:         "group-stale-commit-rejected",
+	GroupOffsetsReplayed:             "group-offsets-replayed",
+	CleanerRan:                       "cleaner-ran",
+	CleanerRemovedTombstone:          "cleaner-removed-tombstone",
+	CleanerDedupeBufferFull:          "cleaner-dedupe-buffer-full",
+	CleanerKeptEmptyBatch:            "cleaner-kept-empty-batch",
+	CleanerSwapCompleted:             "cleaner-swap-completed",
+	CleanerLeftoverDiscarded:         "cleaner-leftover-discarded",
+	LegacyProduceConverted:           "legacy-produce-converted",
+	LegacyCompressedProduceConverted: "legacy-compressed-produce-converted",
+	LegacyFetchConverted:             "legacy-fetch-converted",
+	LegacyCompressedFetchConverted:   "legacy-compressed-fetch-converted",
 }
 
 func (p Point) String() string {

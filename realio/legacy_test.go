@@ -1,0 +1,327 @@
+package realio
+
+// Produce v0-2 and Fetch v0-3: message formats 0 and 1 in and out. The
+// message sets here are built and read by this file's own code (kmsg's
+// message types, CRC-32 IEEE, klauspost's gzip), not the broker's.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	stdio "io"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+)
+
+// legacyMsg is one message of a legacy set, as tests build and read them.
+type legacyMsg struct {
+	offset     int64
+	attrs      int8
+	ts         int64 // magic 1 only
+	key, value []byte
+}
+
+// appendMsg appends one message of magic with its size and CRC.
+func appendMsg(dst []byte, magic int8, m legacyMsg) []byte {
+	start := len(dst)
+	if magic == 0 {
+		v := kmsg.MessageV0{Offset: m.offset, Magic: 0, Attributes: m.attrs, Key: m.key, Value: m.value}
+		dst = v.AppendTo(dst)
+	} else {
+		v := kmsg.MessageV1{Offset: m.offset, Magic: 1, Attributes: m.attrs, Timestamp: m.ts, Key: m.key, Value: m.value}
+		dst = v.AppendTo(dst)
+	}
+	binary.BigEndian.PutUint32(dst[start+8:], uint32(len(dst)-start-12))
+	binary.BigEndian.PutUint32(dst[start+12:], crc32.ChecksumIEEE(dst[start+16:]))
+	return dst
+}
+
+// legacySet builds an uncompressed set of msgs.
+func legacySet(magic int8, msgs ...legacyMsg) []byte {
+	var out []byte
+	for _, m := range msgs {
+		out = appendMsg(out, magic, m)
+	}
+	return out
+}
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// gzipWrapper builds a gzip wrapper message around msgs, with inner
+// offsets as the magic's clients write them (magic 1 relative, the wrapper
+// at the last) and the wrapper timestamp the largest inner one.
+func gzipWrapper(t testing.TB, magic int8, msgs ...legacyMsg) []byte {
+	var inner []byte
+	maxTs := int64(-1)
+	for i, m := range msgs {
+		m.offset = int64(i)
+		maxTs = max(maxTs, m.ts)
+		inner = appendMsg(inner, magic, m)
+	}
+	return appendMsg(nil, magic, legacyMsg{offset: int64(len(msgs) - 1), attrs: 1, ts: maxTs, value: gzipBytes(t, inner)})
+}
+
+// readLegacy decodes a fetched legacy set, checking every CRC, decompressing
+// gzip wrappers (the only codec these tests produce) and resolving inner
+// offsets; a partial message at the end is skipped, as clients skip it.
+func readLegacy(t testing.TB, data []byte, magic int8) []legacyMsg {
+	t.Helper()
+	var out []legacyMsg
+	for len(data) >= 12 {
+		size := int(binary.BigEndian.Uint32(data[8:]))
+		if len(data) < 12+size {
+			break // a partial message ends the set
+		}
+		entry := data[:12+size]
+		data = data[12+size:]
+		if entry[16] != byte(magic) {
+			t.Fatalf("fetched message of magic %d; want %d", entry[16], magic)
+		}
+		if got, want := crc32.ChecksumIEEE(entry[16:]), binary.BigEndian.Uint32(entry[12:]); got != want {
+			t.Fatalf("fetched message CRC %08x; its contents hash to %08x", want, got)
+		}
+		m := decodeMsg(t, entry, magic)
+		if m.attrs&7 == 0 {
+			out = append(out, m)
+			continue
+		}
+		if m.attrs&7 != 1 {
+			t.Fatalf("fetched a wrapper of codec %d; these tests produce gzip only", m.attrs&7)
+		}
+		r, err := gzip.NewReader(bytes.NewReader(m.value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner, err := stdio.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		innerMsgs := readLegacy(t, inner, magic)
+		if len(innerMsgs) == 0 {
+			t.Fatalf("a fetched wrapper holds no messages")
+		}
+		base := int64(0)
+		if magic == 1 {
+			base = m.offset - innerMsgs[len(innerMsgs)-1].offset
+		}
+		for _, im := range innerMsgs {
+			im.offset += base
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+func decodeMsg(t testing.TB, entry []byte, magic int8) legacyMsg {
+	t.Helper()
+	if magic == 0 {
+		var v kmsg.MessageV0
+		if err := v.ReadFrom(entry); err != nil {
+			t.Fatal(err)
+		}
+		return legacyMsg{offset: v.Offset, attrs: v.Attributes, ts: -1, key: v.Key, value: v.Value}
+	}
+	var v kmsg.MessageV1
+	if err := v.ReadFrom(entry); err != nil {
+		t.Fatal(err)
+	}
+	return legacyMsg{offset: v.Offset, attrs: v.Attributes, ts: v.Timestamp, key: v.Key, value: v.Value}
+}
+
+// produceMagic is the message format a produce version carries.
+func produceMagic(v int16) int8 {
+	if v < 2 {
+		return 0
+	}
+	return 1
+}
+
+// testProduceLegacy: Produce v0-2 message sets are converted to one v2
+// batch each, bad ones refused with nothing stored.
+func testProduceLegacy(t *testing.T, c *client, v int16) {
+	magic := produceMagic(v)
+	ts := func(i int) int64 {
+		if magic == 0 {
+			return -1
+		}
+		return baseTimestampMs + int64(i)
+	}
+	msg := func(i int) legacyMsg {
+		return legacyMsg{ts: ts(i), key: []byte(fmt.Sprintf("k%d", i)), value: []byte(fmt.Sprintf("v%d-%d", v, i))}
+	}
+	plain := legacySet(magic, msg(0), msg(1), msg(2))
+	if base := mustProduce(t, c, v, "p", 0, plain); base != 0 {
+		t.Errorf("Produce v%d of 3 messages: got base offset %d; want 0", v, base)
+	}
+	wrapped := gzipWrapper(t, magic, msg(3), msg(4))
+	if base := mustProduce(t, c, v, "p", 0, wrapped); base != 3 {
+		t.Errorf("Produce v%d of a gzip wrapper: got base offset %d; want 3", v, base)
+	}
+	// The log holds two v2 batches: no producer id, the messages' keys,
+	// values and timestamps (magic 0: none, -1), the wrapper's codec kept.
+	id := topicID(t, c, "p")
+	rp := fetchPart(t, c, 12, "p", id, 0, 0)
+	batches := splitBatches(t, rp.RecordBatches)
+	if len(batches) != 2 {
+		t.Fatalf("stored batches after two legacy produces: got %d; want 2", len(batches))
+	}
+	for bi, want := range [][]int{{0, 1, 2}, {3, 4}} {
+		h, err := core.CheckBatch(batches[bi])
+		if err != nil {
+			t.Fatalf("stored batch %d: %v", bi, err)
+		}
+		if h.ProducerID != -1 || h.BaseOffset != core.Offset(want[0]) || int(h.RecordCount) != len(want) || h.Compression() != bi {
+			t.Errorf("stored batch %d: got producer id %d, base %d, %d records, codec %d; want -1, %d, %d, %d",
+				bi, h.ProducerID, h.BaseOffset, h.RecordCount, h.Compression(), want[0], len(want), bi)
+		}
+		recs, err := core.BatchRecords(batches[bi], h, 1<<20)
+		if err != nil {
+			t.Fatalf("stored batch %d records: %v", bi, err)
+		}
+		for ri, r := range recs {
+			m := msg(want[ri])
+			if string(r.Key) != string(m.key) || string(r.Value) != string(m.value) || core.RecordTimestamp(h, &r) != m.ts {
+				t.Errorf("stored record %d: got key %q value %q timestamp %d; want %q %q %d", want[ri], r.Key, r.Value, core.RecordTimestamp(h, &r), m.key, m.value, m.ts)
+			}
+		}
+	}
+
+	// Bad input: each refused, nothing stored.
+	innerCompressed := appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0),
+		value: gzipBytes(t, gzipWrapper(t, magic, msg(0)))})
+	badCRC := legacySet(magic, msg(0))
+	badCRC[len(badCRC)-1] ^= 1
+	decreasing := func() []byte {
+		inner := appendMsg(appendMsg(nil, magic, legacyMsg{offset: 1, ts: ts(0), key: []byte("a"), value: []byte("x")}),
+			magic, legacyMsg{offset: 0, ts: ts(0), key: []byte("b"), value: []byte("y")})
+		return appendMsg(nil, magic, legacyMsg{offset: 1, attrs: 1, ts: ts(0), value: gzipBytes(t, inner)})
+	}()
+	otherMagic := legacySet(1-magic, msg(0))
+	cases := []struct {
+		what string
+		data []byte
+		code int16
+	}{
+		{"a message whose CRC does not match", badCRC, kerr.CorruptMessage.Code},
+		{"a set truncated mid-message", plain[:len(plain)-3], kerr.CorruptMessage.Code},
+		{"a record batch (magic 2)", plainBatch("m2", 1).bytes(), kerr.CorruptMessage.Code},
+		{"an unknown magic", func() []byte { b := legacySet(magic, msg(0)); b[16] = 7; return b }(), kerr.CorruptMessage.Code},
+		{"a wrapper holding a compressed message", innerCompressed, kerr.CorruptMessage.Code},
+		{"a wrapper whose inner offsets decrease", decreasing, kerr.CorruptMessage.Code},
+		{"a wrapper beside another message", append(gzipWrapper(t, magic, msg(0)), legacySet(magic, msg(1))...), kerr.CorruptMessage.Code},
+		{"a wrapper with a garbage payload", appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0), value: []byte("not gzip at all")}), kerr.UnknownServerError.Code},
+		{"a wrapper with a truncated payload", appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0), value: gzipBytes(t, plain)[:20]}), kerr.UnknownServerError.Code},
+		{"messages of two magics", append(legacySet(magic, msg(0)), otherMagic...), kerr.CorruptMessage.Code},
+	}
+	for _, tc := range cases {
+		rp := producePart(t, c, v, "p", 0, tc.data)
+		checkCode(t, fmt.Sprintf("Produce v%d of %s", v, tc.what), rp.ErrorCode, tc.code)
+	}
+	if _, hwm := offsets(t, c, "p", 0); hwm != 5 {
+		t.Errorf("high watermark after the refused produces: got %d; want 5", hwm)
+	}
+
+	// LogAppendTime: v2 answers the append time, and the stored batch
+	// carries it.
+	createTopic(t, c, "lat", 1, map[string]string{"message.timestamp.type": "LogAppendTime"})
+	rp2 := producePart(t, c, v, "lat", 0, legacySet(magic, msg(0)))
+	checkCode(t, fmt.Sprintf("Produce v%d to a LogAppendTime topic", v), rp2.ErrorCode, 0)
+	if (v >= 2) != (rp2.LogAppendTime > 0) {
+		t.Errorf("Produce v%d to a LogAppendTime topic: got LogAppendTime %d; want the append time from v2 on, -1 before", v, rp2.LogAppendTime)
+	}
+	if magic == 1 {
+		// A producer must not set the LogAppendTime bit itself.
+		rp := producePart(t, c, v, "lat", 0, legacySet(magic, legacyMsg{attrs: 8, ts: ts(0), key: []byte("k"), value: []byte("v")}))
+		checkCode(t, fmt.Sprintf("Produce v%d with the LogAppendTime bit to a LogAppendTime topic", v), rp.ErrorCode, kerr.InvalidTimestamp.Code)
+	}
+}
+
+// topicID looks a topic's id up.
+func topicID(t testing.TB, c *client, name string) [16]byte {
+	t.Helper()
+	md, ok := metadataTopic(t, c, name)
+	if !ok {
+		t.Fatalf("Metadata: %s does not exist", name)
+	}
+	return md.TopicID
+}
+
+// testFetchLegacy: Fetch v0-3 get the log's batches converted down.
+func testFetchLegacy(t *testing.T, c *client, v int16) {
+	magic := int8(0)
+	if v >= 2 {
+		magic = 1
+	}
+	createTopic(t, c, "fl", 1, nil)
+	id := topicID(t, c, "fl")
+	plain := plainBatch("fl", 4).sized(40).bytes()
+	mustProduce(t, c, 9, "fl", 0, plain)
+	// A gzip batch of the same shape: its records, recompressed.
+	ph, _ := core.CheckBatch(plain)
+	recs, err := core.BatchRecords(plain, ph, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := ph
+	gh.Attributes |= 1
+	gz, err := core.RebuildBatch(gh, recs, -1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustProduce(t, c, 9, "fl", 0, gz)
+
+	check := func(what string, got []legacyMsg, from int64) {
+		t.Helper()
+		want := int64(8) - from
+		if int64(len(got)) != want {
+			t.Fatalf("%s: got %d messages; want %d", what, len(got), want)
+		}
+		for i, m := range got {
+			off := from + int64(i)
+			r := recs[off%4]
+			wantTs := int64(-1)
+			if magic == 1 {
+				wantTs = core.RecordTimestamp(ph, &r)
+			}
+			if m.offset != off || string(m.key) != string(r.Key) || string(m.value) != string(r.Value) || m.ts != wantTs {
+				t.Errorf("%s message %d: got offset %d key %q value %q ts %d; want %d %q %q %d", what, i, m.offset, m.key, m.value, m.ts, off, r.Key, r.Value, wantTs)
+			}
+		}
+	}
+	rp := fetchPart(t, c, v, "fl", id, 0, 0)
+	checkCode(t, fmt.Sprintf("Fetch v%d", v), rp.ErrorCode, 0)
+	check(fmt.Sprintf("Fetch v%d from 0", v), readLegacy(t, rp.RecordBatches, magic), 0)
+	// From inside the uncompressed batch: its earlier records are not sent.
+	rp = fetchPart(t, c, v, "fl", id, 0, 2)
+	check(fmt.Sprintf("Fetch v%d from 2", v), readLegacy(t, rp.RecordBatches, magic), 2)
+
+	// A partition limit below the first converted batch: v0-2 get the
+	// limit's worth (a partial message, which clients skip), v3 the whole
+	// first batch.
+	req := fetchReq("fl", id, 0, 0)
+	req.Topics[0].Partitions[0].PartitionMaxBytes = 30
+	resp := call[*kmsg.FetchResponse](t, c, v, req)
+	data := resp.Topics[0].Partitions[0].RecordBatches
+	switch {
+	case v <= 2 && len(data) != 30:
+		t.Errorf("Fetch v%d with PartitionMaxBytes 30: got %d bytes; want exactly 30 (a hard limit)", v, len(data))
+	case v == 3 && len(readLegacy(t, data, magic)) != 4:
+		t.Errorf("Fetch v3 with PartitionMaxBytes 30: got %d bytes; want the first batch's 4 messages whole", len(data))
+	}
+}
