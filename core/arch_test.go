@@ -46,7 +46,7 @@ var coreAllowed = map[string]bool{
 	"github.com/klauspost/compress/gzip": true, "github.com/klauspost/compress/snappy": true,
 	"github.com/klauspost/compress/zstd": true, "github.com/pierrec/lz4/v4": true,
 	"github.com/OneOfOne/xxhash": true, // the LZ4 frame header checksum of legacy message sets
-	"cloudkafka/core/cover": true,
+	"cloudkafka/core/cover":      true,
 }
 
 var wallClock = map[string]bool{"Now": true, "Since": true, "Until": true, "Sleep": true, "After": true,
