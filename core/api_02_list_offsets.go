@@ -7,7 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// ListOffsets: v1-6
+// ListOffsets: v0-6
 //
 // Behavior:
 //   - Timestamp -2 answers the log start offset, -1 the high watermark
@@ -35,6 +35,14 @@ import (
 //   - Other negative timestamps (max-timestamp -3, tiered -4/-5) need
 //     versions that are not advertised and answer INVALID_REQUEST.
 //   - v4+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH).
+//   - v0 answers an array of at most MaxNumOffsets offsets, newest first
+//     (oldStyleOffsets): -1 gives the high watermark and then the log
+//     start, -2 the log start, as Kafka's do when the log is one segment.
+//     Kafka's v0 answered a timestamp with the base offset of the last
+//     segment modified before it (file times, which Cloud Kafka does not
+//     keep); here it gets the record lookup of v1+, the first offset at
+//     or after the time, or no offset. A timestamp below -2 answers
+//     UNSUPPORTED_VERSION, as Kafka's v0 does.
 
 func (b *Broker) handleListOffsets(r Request) {
 	req := r.Body.(*kmsg.ListOffsetsRequest)
@@ -66,16 +74,26 @@ func (b *Broker) handleListOffsets(r Request) {
 			if p.leo > p.hwm {
 				b.cover(cover.ListOffsetsDuringAppend)
 			}
+			done := g.done
+			if r.Header.Version == 0 {
+				done = func() { oldStyleOffsets(p, in, out); g.done() }
+			}
 			switch ts := in.Timestamp; {
 			case ts == -2:
 				out.Offset = int64(p.logStart)
 			case ts == -1:
 				out.Offset = int64(p.hwm)
+			case ts < 0 && r.Header.Version == 0:
+				out.ErrorCode = errUnsupportedVersion
 			case ts < 0:
 				out.ErrorCode = errInvalidRequest
 			default:
 				g.add()
-				b.findTime(&timeLookup{p: p, ts: ts, out: out, done: g.done})
+				b.findTime(&timeLookup{p: p, ts: ts, out: out, done: done})
+				continue
+			}
+			if r.Header.Version == 0 {
+				oldStyleOffsets(p, in, out)
 			}
 		}
 	}
@@ -195,4 +213,16 @@ func (b *Broker) failTimeLookup(l *timeLookup) {
 	}
 	l.out.Offset, l.out.Timestamp = -1, -1
 	l.done()
+}
+
+// oldStyleOffsets fills v0's offsets array from the answer in out.
+func oldStyleOffsets(p *partition, in kmsg.ListOffsetsRequestTopicPartition, out *kmsg.ListOffsetsResponseTopicPartition) {
+	if out.ErrorCode != errNone || out.Offset < 0 {
+		return
+	}
+	offs := []int64{out.Offset}
+	if in.Timestamp == -1 && int64(p.logStart) < out.Offset {
+		offs = append(offs, int64(p.logStart))
+	}
+	out.OldStyleOffsets = offs[:min(len(offs), max(int(in.MaxNumOffsets), 0))]
 }

@@ -32,7 +32,7 @@ type versionCase struct {
 var versionCases = map[int16]versionCase{
 	0:  {0, 11, testProduce},
 	1:  {0, 16, testFetch},
-	2:  {1, 6, testListOffsets},
+	2:  {0, 6, testListOffsets},
 	3:  {0, 12, testMetadata},
 	18: {0, 3, testApiVersions},
 	19: {2, 7, testCreateTopics},
@@ -678,6 +678,10 @@ func testListOffsets(t *testing.T, v int16) {
 		}
 		return resp.Topics[0].Partitions[0]
 	}
+	if v == 0 {
+		testListOffsetsV0(t, c)
+		return
+	}
 	for _, q := range []struct {
 		ts    int64
 		off   int64
@@ -717,6 +721,41 @@ func testListOffsets(t *testing.T, v int16) {
 		checkCode(t, "ListOffsets with the current leader epoch", list("lo", 0, -1, epoch).ErrorCode, 0)
 		checkCode(t, "ListOffsets with a future leader epoch", list("lo", 0, -1, epoch+3).ErrorCode, kerr.UnknownLeaderEpoch.Code)
 	}
+}
+
+// testListOffsetsV0: v0 answers arrays of offsets, newest first, at
+// most MaxNumOffsets of them, over the 7 records testListOffsets wrote.
+func testListOffsetsV0(t *testing.T, c *client) {
+	list := func(topic string, partition int32, ts int64, maxNum int32) kmsg.ListOffsetsResponseTopicPartition {
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp, rp.MaxNumOffsets = partition, ts, maxNum
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := call[*kmsg.ListOffsetsResponse](t, c, 0, req)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("ListOffsets v0 %s/%d: got %+v; want one partition", topic, partition, resp.Topics)
+		}
+		return resp.Topics[0].Partitions[0]
+	}
+	for _, q := range []struct {
+		ts     int64
+		maxNum int32
+		want   []int64
+	}{
+		{-2, 1, []int64{0}}, {-1, 1, []int64{7}}, {-1, 5, []int64{7, 0}}, {-2, 5, []int64{0}},
+		{-1, 0, []int64{}}, {1500, 1, []int64{3}}, {3011, 1, []int64{}},
+	} {
+		what := fmt.Sprintf("ListOffsets v0 timestamp %d max %d", q.ts, q.maxNum)
+		got := list("lo", 0, q.ts, q.maxNum)
+		if checkCode(t, what, got.ErrorCode, 0) && fmt.Sprint(got.OldStyleOffsets) != fmt.Sprint(q.want) {
+			t.Errorf("%s: got offsets %v; want %v", what, got.OldStyleOffsets, q.want)
+		}
+	}
+	checkCode(t, "ListOffsets v0 timestamp -3", list("lo", 0, -3, 1).ErrorCode, kerr.UnsupportedVersion.Code)
+	checkCode(t, "ListOffsets v0 of an unknown partition", list("lo", 4, -1, 1).ErrorCode, kerr.UnknownTopicOrPartition.Code)
 }
 
 // ---- CreateTopics (19) ----
