@@ -38,5 +38,14 @@ const (
 	// the group whose generation is not the group's: a member that missed
 	// a rebalance overwrites the offsets of a partition it no longer owns.
 	BugStaleGenerationCommit
+	// BugLegacyWrapperAtFirst gives a down-converted wrapper message the
+	// offset of its first inner message instead of its last: magic 1
+	// consumers, which count inner offsets back from the wrapper's, read
+	// every compressed record at a wrong offset.
+	BugLegacyWrapperAtFirst
+	// BugLegacyDropsLastMessage converts a legacy message set of several
+	// messages without its last one: its producer is told every offset,
+	// and one acknowledged record is never stored.
+	BugLegacyDropsLastMessage
 	bugCount
 )

@@ -144,6 +144,9 @@ func convertBatch(batch []byte, h BatchHeader, from Offset, magic int8, limit in
 	if err != nil {
 		return nil, err
 	}
+	if bugOn(BugLegacyWrapperAtFirst) {
+		last = first // BUG SITE (simbugs): BugLegacyWrapperAtFirst stamps the wrapper with its first inner offset.
+	}
 	return appendLegacyMessage(nil, magic, last, attrs|int8(codec), maxTs, nil, payload), nil
 }
 

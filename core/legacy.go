@@ -297,6 +297,9 @@ func (b *Broker) convertLegacy(p *partition, data []byte) ([]byte, *produceErr) 
 // (the append assigns it), no producer id, CreateTime (the append sets
 // LogAppendTime where the topic says so).
 func legacyBatch(s legacySet) ([]byte, error) {
+	if bugOn(BugLegacyDropsLastMessage) && len(s.records) > 1 {
+		s.records = s.records[:len(s.records)-1] // BUG SITE (simbugs): BugLegacyDropsLastMessage loses a message.
+	}
 	h := BatchHeader{PartitionLeaderEpoch: -1, Magic: 2, Attributes: int16(s.codec),
 		LastOffsetDelta: int32(len(s.records) - 1), BaseTimestamp: s.records[0].ts,
 		ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}

@@ -69,6 +69,16 @@ var deliberateBugs = []deliberateBug{
 	// retention.ms (seeds with retention.ms alone). First caught at seed 1.
 	{"RetentionByOldest", func(on bool) { segment.SetBug(segment.BugRetentionByOldest, on) }, 15,
 		[]string{"retention"}},
+	// Down-converted wrappers carry their first inner offset: a magic 1
+	// consumer reads every compressed record at an offset below its own
+	// (seeds with a legacy consumer and compressed data). First caught at seed 7.
+	{"LegacyWrapperAtFirst", func(on bool) { core.SetBug(core.BugLegacyWrapperAtFirst, on) }, 60,
+		[]string{"wrong-value", "nonmonotonic-poll", "duplicate", "phantom", "inconsistent-offset"}},
+	// A legacy produce of several messages is stored without its last:
+	// acknowledged records are never read (seeds with a legacy producer).
+	// First caught at seed 5.
+	{"LegacyDropsLastMessage", func(on bool) { core.SetBug(core.BugLegacyDropsLastMessage, on) }, 60,
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment"}},
 	// The cleaner drops the latest value of every key it maps (it compares
 	// offsets with <= for <): the final read lacks a key's latest
 	// acknowledged value (compaction-lost), or no consumer read an

@@ -463,6 +463,9 @@ func (c *checker) checkTimeLookups(h *History, reads map[int32]map[core.Offset]r
 				st = append(st, -1)
 			}
 			st[off] = p.Call.Millis()
+			if p.NoTimestamp {
+				st[off] = -1 // never at or after a target, and not compared
+			}
 		}
 		stamps[part] = st
 		return st

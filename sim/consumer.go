@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+	"math/rand/v2"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -22,7 +25,10 @@ import (
 type consumer struct {
 	w       *world
 	cl      *client
-	version int16 // Fetch version (names only: v4-12)
+	version int16 // Fetch version (names only: v0-12)
+	// legacyMagic is the message format a Kafka 0.9 (Fetch v0-1: 0) or
+	// 0.10 (v2-3: 1) consumer reads (legacy.go), or -1.
+	legacyMagic int8
 
 	pos          []core.Offset // next offset per partition; unknown when < 0
 	reset        int64         // ListOffsets timestamp for unknown positions: -2 earliest, -1 latest
@@ -68,7 +74,7 @@ const consumerWaitMax core.Instant = 500e6
 const posUnknown core.Offset = -1
 
 func newConsumer(w *world, name string, first bool) *consumer {
-	c := &consumer{w: w, cl: newClient(w, name), version: 4 + int16(w.rng.IntN(9)),
+	c := &consumer{w: w, cl: newClient(w, name), version: 4 + int16(w.rng.IntN(9)), legacyMagic: -1,
 		pos: make([]core.Offset, w.partitions), reset: -2, listVersion: 1 + int16(w.rng.IntN(6)),
 		maxWaitMs: w.rng.Int32N(int32(consumerWaitMax / 1e6)), maxBytes: logUniform(w, 10, 17),
 		partMaxBytes: logUniform(w, 8, 15), isolation: int8(w.rng.IntN(2)),
@@ -375,6 +381,10 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 // record decodes one partition's batches into fp and advances the
 // position past them.
 func (c *consumer) record(fp *FetchPart, batches []byte) {
+	if c.legacyMagic >= 0 {
+		c.recordLegacy(fp, batches)
+		return
+	}
 	recs, err := c.decompressor.decodeBatches(batches)
 	if err != nil {
 		c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
@@ -482,4 +492,55 @@ func (c *consumer) caughtUpTo(ends []core.Offset) bool {
 		}
 	}
 	return true
+}
+
+// makeLegacy turns a consumer into a Kafka 0.9 (Fetch v0-1) or 0.10
+// (v2-3) one.
+func (c *consumer) makeLegacy(r *rand.Rand) string {
+	c.version = int16(r.IntN(4))
+	c.legacyMagic = 0
+	if c.version >= 2 {
+		c.legacyMagic = 1
+	}
+	return fmt.Sprintf("%s:legacy(v%d)", c.cl.name, c.version)
+}
+
+// legacyPartMaxBytes caps how far a legacy consumer grows its partition
+// fetch size when a message does not fit (as Kafka 0.9's consumer is told
+// to, and librdkafka does by itself): past the largest message the broker
+// takes.
+const legacyPartMaxBytes = 4 << 20
+
+// recordLegacy is record for a legacy consumer: messages, not batches. A
+// wrapper may hold messages below the fetch offset, which the consumer
+// skips; the position moves past the last message. A fetch whose data
+// holds no complete message (the first did not fit the partition's
+// limit) doubles the consumer's partition fetch size.
+func (c *consumer) recordLegacy(fp *FetchPart, data []byte) {
+	recs, used, err := c.decompressor.decodeLegacy(data, c.legacyMagic)
+	if err != nil {
+		c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
+	}
+	if used == 0 && len(data) > 0 && c.partMaxBytes < legacyPartMaxBytes {
+		c.partMaxBytes = min(2*c.partMaxBytes, legacyPartMaxBytes)
+	}
+	for _, r := range recs {
+		if r.offset < fp.From {
+			continue
+		}
+		if r.offset >= fp.HighWatermark {
+			c.w.failf("read-past-hwm", "%s: partition %d offset %d read past the high watermark %d", c.cl.name, fp.Partition, r.offset, fp.HighWatermark)
+		}
+		fp.Records = append(fp.Records, ReadRecord{Offset: r.offset, Value: r.value})
+	}
+	fp.Next = fp.From
+	if n := len(fp.Records); n > 0 {
+		fp.Next = fp.Records[n-1].Offset + 1
+	}
+	if fp.Next > fp.From && c.pos[fp.Partition] >= 0 {
+		c.pos[fp.Partition] = fp.Next
+		if c.awaitFrom[fp.Partition] >= 0 && c.pos[fp.Partition] > c.awaitFrom[fp.Partition] {
+			c.awaitFrom[fp.Partition] = -1 // delivered
+		}
+	}
 }

@@ -89,6 +89,9 @@ type Op struct {
 	Keys        []string
 	Tombstones  []bool
 	ClockAtCall core.Instant
+	// NoTimestamp: a legacy produce of magic 0, whose records carry no
+	// timestamp (-1) unless the topic stamps them with LogAppendTime.
+	NoTimestamp bool
 
 	// BrokerClock, for answered operations in a compacted topic, is the
 	// largest clock any broker incarnation had been given when the

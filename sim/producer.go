@@ -51,6 +51,11 @@ type producer struct {
 	pumpScheduledAt      core.Instant
 	pumpScheduled        bool
 	opsStarted, opsAcked int
+	// legacyMagic is the message format of a Kafka 0.9 (0) or 0.10 (1)
+	// producer (legacy.go), or -1; brokenLZ4 writes magic 0's LZ4 header
+	// checksum as Kafka 0.9 did.
+	legacyMagic int8
+	brokenLZ4   bool
 }
 
 const (
@@ -101,7 +106,7 @@ func (p *producer) newBatch(part *prodPart) {
 		p.nextRecord++
 	}
 	op := p.w.hist.begin(&Op{Client: p.cl.name, Kind: OpProduce, Call: p.w.now,
-		Partition: part.partition, Values: values, Offset: -1, Idempotent: p.idempotent})
+		Partition: part.partition, Values: values, Offset: -1, Idempotent: p.idempotent, NoTimestamp: p.legacyMagic == 0})
 	b := &pbatch{op: op, seq: -1}
 	if p.largePerMille > 0 && p.w.rng.IntN(1000) < p.largePerMille {
 		b.keys = p.largeKeys(n)
@@ -141,7 +146,7 @@ func (p *producer) keyBatch(b *pbatch) {
 			op.Keys[i] = "probe"
 		}
 		b.keys[i] = []byte(op.Keys[i])
-		op.Tombstones[i] = p != p.w.probe && rng.IntN(1000) < c.tombstonePerMille
+		op.Tombstones[i] = p != p.w.probe && p.legacyMagic < 0 && rng.IntN(1000) < c.tombstonePerMille
 	}
 }
 
@@ -300,8 +305,13 @@ func (p *producer) sendProduce(batches []*pbatch) {
 		}
 		rp := kmsg.NewProduceRequestTopicPartition()
 		rp.Partition = b.op.Partition
-		rp.Records = encodeBatch(batchSpec{values: b.op.Values, keys: b.keys, tombstones: b.op.Tombstones, producerID: pid, producerEpoch: epoch,
-			baseSequence: b.seq, timestampMs: b.op.Call.Millis(), compressor: &p.compressor})
+		spec := batchSpec{values: b.op.Values, keys: b.keys, tombstones: b.op.Tombstones, producerID: pid, producerEpoch: epoch,
+			baseSequence: b.seq, timestampMs: b.op.Call.Millis(), compressor: &p.compressor}
+		if p.legacyMagic >= 0 {
+			rp.Records = encodeLegacySet(spec, p.legacyMagic, p.brokenLZ4)
+		} else {
+			rp.Records = encodeBatch(spec)
+		}
 		t.Partitions = append(t.Partitions, rp)
 	}
 	req.Topics = append(req.Topics, t)
@@ -474,4 +484,20 @@ func (p *producer) idle() bool {
 		}
 	}
 	return true
+}
+
+// makeLegacy turns a plain producer into a Kafka 0.9 or 0.10 one: Produce
+// v0-1 with magic 0 or v2 with magic 1, and no zstd, which those formats
+// lack.
+func (p *producer) makeLegacy(r *rand.Rand) string {
+	p.legacyMagic = int8(r.IntN(2))
+	p.version = 2
+	if p.legacyMagic == 0 {
+		p.version = int16(r.IntN(2))
+		p.brokenLZ4 = r.IntN(2) == 0
+	}
+	if p.compressor.codec == codecZstd {
+		p.compressor.codec = codecGzip
+	}
+	return fmt.Sprintf("%s:legacy(magic=%d,v%d,%s)", p.cl.name, p.legacyMagic, p.version, codecName(p.compressor.codec))
 }

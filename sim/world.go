@@ -376,6 +376,7 @@ func (w *world) drawClients() {
 	for i := 0; i < nc; i++ {
 		w.consumers = append(w.consumers, newConsumer(w, fmt.Sprintf("c%d", i), i == 0))
 	}
+	w.drawLegacy()
 	for i := range w.rng.IntN(4) {
 		w.members = append(w.members, w.newGroupMember(fmt.Sprintf("g%d", i)))
 	}
@@ -392,7 +393,7 @@ func (w *world) newProducer(name string, idempotent bool) *producer {
 		acks = 0
 	}
 	p := &producer{w: w, cl: newClient(w, name),
-		idempotent: idempotent, acks: acks,
+		idempotent: idempotent, acks: acks, legacyMagic: -1,
 		version: 3 + int16(w.rng.IntN(9)), pidVersion: int16(w.rng.IntN(5)),
 		requestsInflightMax: 1 + w.rng.IntN(5), batchesPerPartMax: 1 + w.rng.IntN(5),
 		queuedPerPartMax: 20, intervalMax: core.Instant(10e6 + w.rng.Int64N(200e6)),
@@ -467,6 +468,11 @@ func (w *world) startDrain() {
 	}
 	w.probe = w.newProducer("probe", false)
 	w.probe.acks, w.probe.attemptsMax, w.probe.stopped = -1, 1<<30, true
+	for _, c := range w.consumers {
+		if c.legacyMagic >= 0 && w.probe.compressor.codec == codecZstd {
+			w.probe.compressor.codec = codecGzip
+		}
+	}
 	w.probe.cl.closesExpected = false
 	for _, part := range w.probe.parts {
 		w.probe.newBatch(part)
@@ -785,4 +791,30 @@ func FormatCoverage(c *cover.Counts) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", p, c.Of(p)))
 	}
 	return strings.Join(parts, " ")
+}
+
+// legacyStream seeds the legacy-client draws' own random source, so that
+// they leave the world's other draws as they were.
+const legacyStream = 0x6c6567616379 // "legacy"
+
+// drawLegacy makes some plain producers and some consumers Kafka 0.9 or
+// 0.10 clients (legacy.go). Consumers stay modern in compacted seeds,
+// whose tombstones only a record header names, and in seeds with zstd
+// producers, since Kafka answers a legacy fetch of zstd data
+// UNSUPPORTED_COMPRESSION_TYPE (the drain's probe avoids zstd when a
+// legacy consumer reads).
+func (w *world) drawLegacy() {
+	r := rand.New(rand.NewPCG(w.cfg.Seed, legacyStream))
+	zstd := false
+	for _, p := range w.producers {
+		if !p.idempotent && r.IntN(3) == 0 {
+			w.mix = append(w.mix, p.makeLegacy(r))
+		}
+		zstd = zstd || p.compressor.codec == codecZstd
+	}
+	for _, c := range w.consumers {
+		if !w.policy.compact && !zstd && r.IntN(3) == 0 {
+			w.mix = append(w.mix, c.makeLegacy(r))
+		}
+	}
 }
