@@ -347,6 +347,7 @@ func (l *Log) Append(data []byte, base, last core.Offset, maxTimestampMs int64, 
 	if s.size == 0 {
 		s.rollBaseMs = nowMs
 	}
+	s.lastAppendMs = nowMs
 	pos := s.size
 	for _, h := range hs {
 		if err := s.noteBatch(h, pos, cfg.IndexIntervalBytes); err != nil {
@@ -594,7 +595,15 @@ func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 		if s.size == 0 {
 			continue // emptied by the cleaner: holds nothing to keep
 		}
-		if s.maxTs == noTimestamp || nowMs-age <= cfg.RetentionMs {
+		if s.maxTs == noTimestamp {
+			// No batch carries a timestamp: age the segment by its last
+			// append; one recovered so has aged from this call on.
+			if s.lastAppendMs == noTimestamp {
+				s.lastAppendMs = nowMs
+			}
+			age = s.lastAppendMs
+		}
+		if nowMs-age <= cfg.RetentionMs {
 			break
 		}
 	}

@@ -712,3 +712,41 @@ func TestProducersOutliveRetention(t *testing.T) {
 		t.Fatalf("producer 7 after retention and a crash: last sequences %v; want [1 3 5]", seqs)
 	}
 }
+
+// TestRetentionWithoutTimestamps: segments whose batches carry no
+// timestamp (legacy magic 0 data) age by their last append, as Kafka ages
+// them by file modification time; after a restart, from the first pass.
+func TestRetentionWithoutTimestamps(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	l := openLog(t, fsys, cfg)
+	for i := range 40 {
+		base := l.LogEndOffset()
+		b := makeBatch(spec{base: base, records: 3, maxTs: -1, valueBytes: 20})
+		if err := l.Append(b, base, base+2, -1, 1000+int64(i), cfg); err != nil {
+			t.Fatalf("Append %d: %v", i, err)
+		}
+	}
+	if len(l.segs) < 3 {
+		t.Fatalf("got %d segments; want several", len(l.segs))
+	}
+	cfg.RetentionMs = 20
+	start, err := l.Retain(1030, l.LogEndOffset(), cfg) // last appends before 1010 expire
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := l.segs[l.segmentFor(start)]
+	if start == 0 || first.lastAppendMs < 1010 {
+		t.Fatalf("got log start %d, its segment last appended at %d; want segments last appended before 1010 expired", start, first.lastAppendMs)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, fsys, cfg)
+	if got, err := l.Retain(1<<40, l.LogEndOffset(), cfg); err != nil || got != start {
+		t.Fatalf("first pass after a restart: log start %d, %v; want %d (ages start now)", got, err, start)
+	}
+	if got, err := l.Retain(1<<40+21, l.LogEndOffset(), cfg); err != nil || got <= start {
+		t.Fatalf("a pass retention.ms later: log start %d, %v; want past %d", got, err, start)
+	}
+}

@@ -49,6 +49,11 @@ type segment struct {
 	maxTsOffset  core.Offset // last offset of the first batch holding maxTs
 	lastTimeTs   int64       // timestamp of the last .timeindex entry, noTimestamp if none
 	rollBaseMs   int64       // age base for segment.ms; meaningful when size > 0
+	// lastAppendMs is the broker's clock at the segment's last append,
+	// noTimestamp if unknown (recovered): retention ages a segment whose
+	// batches carry no timestamps (legacy magic 0 data) by it, as Kafka
+	// ages one by its file's modification time.
+	lastAppendMs int64
 	firstTs      int64       // MaxTimestamp of the first batch (max.compaction.lag.ms); meaningful when size > 0
 	dirty        bool        // .log written since its last fsync
 
@@ -70,7 +75,7 @@ func fileName(dir string, base core.Offset, ext string) string {
 // which rebuilds them, or starts it empty.
 func openSegment(fsys kio.FS, dir string, base core.Offset) (*segment, error) {
 	s := &segment{base: base, next: base, name: fileName(dir, base, logExt),
-		maxTs: noTimestamp, maxTsOffset: base, lastTimeTs: noTimestamp}
+		maxTs: noTimestamp, maxTsOffset: base, lastTimeTs: noTimestamp, lastAppendMs: noTimestamp}
 	var err error
 	if s.log, err = fsys.OpenFile(s.name, true); err != nil {
 		return nil, fmt.Errorf("segment: open %s: %w", s.name, err)
