@@ -46,6 +46,7 @@ bugs:
 fuzz-short:
 ifneq ($(FUZZTIME),0)
 	$(GO) test -run '^$$' -fuzz FuzzRequest -fuzztime $(FUZZTIME) ./fuzz/
+	$(GO) test -run '^$$' -fuzz FuzzLegacySet -fuzztime $(FUZZTIME) ./core/
 endif
 
 sim:
