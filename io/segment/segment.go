@@ -54,8 +54,8 @@ type segment struct {
 	// batches carry no timestamps (legacy magic 0 data) by it, as Kafka
 	// ages one by its file's modification time.
 	lastAppendMs int64
-	firstTs      int64       // MaxTimestamp of the first batch (max.compaction.lag.ms); meaningful when size > 0
-	dirty        bool        // .log written since its last fsync
+	firstTs      int64 // MaxTimestamp of the first batch (max.compaction.lag.ms); meaningful when size > 0
+	dirty        bool  // .log written since its last fsync
 
 	// The read hint: the batch at hintPos is the first whose last offset
 	// is >= hintNext, remembered where the last read stopped, so that a
