@@ -15,7 +15,7 @@ help:
 	@echo 'make test       deps, vet, all tests, race tests, a short fuzz run (FUZZTIME=$(FUZZTIME))'
 	@echo 'make sim        simulate SEEDS=$(SEEDS) seeds'
 	@echo 'make sim-long   simulate 10000 seeds'
-	@echo 'make fuzz       fuzz the request decoder for FUZZTIME (default 2m here)'
+	@echo 'make fuzz       fuzz the request and legacy message set decoders for FUZZTIME each (default 2m here)'
 	@echo 'make bench      produce/consume, group rebalance and commit benchmarks against Cloud Kafka and kfake'
 	@echo 'make lint       gofmt and go vet'
 
