@@ -143,7 +143,7 @@ func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compres
 	if h.Attributes&AttrTimestampLogAppend == 0 {
 		maxTs = -1
 	}
-	var recs []byte
+	var recs, body []byte
 	for i := range records {
 		r := records[i] // a copy: the caller's records keep their deltas
 		ts := RecordTimestamp(h, &r)
@@ -154,7 +154,7 @@ func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compres
 			r.TimestampDelta, r.TimestampDelta64 = 0, h.BaseTimestamp+records[i].TimestampDelta64-base
 		}
 		r.Length = 0
-		body := r.AppendTo(nil)
+		body = r.AppendTo(body[:0]) // measured in a reused buffer
 		r.Length = int32(len(body) - 1) // the zero Length took one varint byte
 		recs = r.AppendTo(recs)
 	}
