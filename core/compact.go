@@ -154,7 +154,7 @@ func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compres
 			r.TimestampDelta, r.TimestampDelta64 = 0, h.BaseTimestamp+records[i].TimestampDelta64-base
 		}
 		r.Length = 0
-		body = r.AppendTo(body[:0]) // measured in a reused buffer
+		body = r.AppendTo(body[:0])     // measured in a reused buffer
 		r.Length = int32(len(body) - 1) // the zero Length took one varint byte
 		recs = r.AppendTo(recs)
 	}
