@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // cell is one point of the matrix.
@@ -19,10 +20,32 @@ type cell struct {
 	acks       string // "1" or "all"
 	partitions int
 	records    int
+	// client pins the clients to an old Kafka's versions ("0.9" or
+	// "0.10": message formats 0 and 1); "" lets them pick the newest.
+	client string
+	codec  string // "" or "none": uncompressed; "snappy"
 }
 
 func (c cell) String() string {
-	return fmt.Sprintf("size=%dB acks=%s partitions=%d records=%d", c.size, c.acks, c.partitions, c.records)
+	s := fmt.Sprintf("size=%dB acks=%s partitions=%d records=%d", c.size, c.acks, c.partitions, c.records)
+	if c.client != "" {
+		s += " client=" + c.client
+	}
+	if c.codec != "" {
+		s += " codec=" + c.codec
+	}
+	return s
+}
+
+// clientOpts pins a legacy cell's clients to the old Kafka's versions.
+func (c cell) clientOpts() []kgo.Opt {
+	switch c.client {
+	case "0.9":
+		return []kgo.Opt{kgo.MaxVersions(kversion.V0_9_0())}
+	case "0.10":
+		return []kgo.Opt{kgo.MaxVersions(kversion.V0_10_0())}
+	}
+	return nil
 }
 
 // result is what one cell measured on one target.
@@ -81,10 +104,13 @@ func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {
 		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	}
-	if c.acks == "1" {
+	if c.codec == "snappy" {
+		opts = append(opts, kgo.ProducerBatchCompression(kgo.SnappyCompression()))
+	}
+	if c.acks == "1" || c.client != "" {
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 	}
-	return opts
+	return append(opts, c.clientOpts()...)
 }
 
 // produce sends c.records records and fills r's produce fields. Produce
@@ -143,10 +169,10 @@ func consume(ctx context.Context, seeds []string, topic string, c cell, r *resul
 	for p := 0; p < c.partitions; p++ {
 		assign[int32(p)] = kgo.NewOffset().AtStart()
 	}
-	cl, err := kgo.NewClient(
+	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}),
-	)
+	}, c.clientOpts()...)...)
 	if err != nil {
 		return err
 	}

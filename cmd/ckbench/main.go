@@ -13,7 +13,9 @@
 // group takes to rebalance after a member leaves, and the round-trip
 // latency of offset commits. The replay suite (replay.go) times a restart
 // of a broker holding -replay-groups groups until every group is served,
-// against a restart with none and a plain read of the same files.
+// against a restart with none and a plain read of the same files. The
+// legacy suite (legacy.go) compares 0.9 and 0.10 clients, whose records
+// the broker converts, with modern ones.
 //
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
@@ -24,6 +26,7 @@
 //	go run ./cmd/ckbench -brokers host:9092    # an already running broker
 //	go run ./cmd/ckbench -suites group         # only rebalances and commits
 //	go run ./cmd/ckbench -suites replay        # only the __consumer_offsets replay
+//	go run ./cmd/ckbench -suites legacy        # only 0.9/0.10 clients against modern ones
 package main
 
 import (
@@ -89,7 +92,7 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
 	parts := fs.String("partitions", "1,6", "partition counts")
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
-	suites := fs.String("suites", "produce,group,replay", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only)")
+	suites := fs.String("suites", "produce,group,replay,legacy", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
 	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
@@ -134,8 +137,8 @@ func validate(o options) error {
 		return fmt.Errorf("-group-heartbeat %v, -group-deadline %v: want positive durations", o.groupHeartbeat, o.groupDeadline)
 	}
 	for _, s := range o.suites {
-		if s != suiteProduce && s != suiteGroup && s != suiteReplay {
-			return fmt.Errorf("-suites: unknown suite %q; want %s, %s or %s", s, suiteProduce, suiteGroup, suiteReplay)
+		if s != suiteProduce && s != suiteGroup && s != suiteReplay && s != suiteLegacy {
+			return fmt.Errorf("-suites: unknown suite %q; want %s, %s, %s or %s", s, suiteProduce, suiteGroup, suiteReplay, suiteLegacy)
 		}
 	}
 	if len(o.suites) == 0 {
@@ -164,6 +167,7 @@ const (
 	suiteProduce = "produce"
 	suiteGroup   = "group"
 	suiteReplay  = "replay"
+	suiteLegacy  = "legacy"
 )
 
 func (o options) runs(suite string) bool {
@@ -178,7 +182,7 @@ func (o options) runs(suite string) bool {
 func run(ctx context.Context, o options) error {
 	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, inflight %d, deadline %v per cell\n",
 		runtime.GOMAXPROCS(0), o.records, o.inflight, o.deadline)
-	var results []result
+	var results, legacy []result
 	var groups []groupResult
 	print := func() {
 		if o.runs(suiteProduce) {
@@ -186,6 +190,9 @@ func run(ctx context.Context, o options) error {
 		}
 		if o.runs(suiteGroup) {
 			printGroupTable(os.Stdout, groups, o)
+		}
+		if len(legacy) > 0 {
+			printLegacyTable(os.Stdout, legacy)
 		}
 	}
 	if o.runs(suiteReplay) && o.brokers == "" {
@@ -198,7 +205,13 @@ func run(ctx context.Context, o options) error {
 	}
 	for _, target := range o.targets {
 		rs, g, err := runTarget(ctx, o, target)
-		results = append(results, rs...)
+		for _, r := range rs {
+			if r.cell.client != "" || r.cell.codec != "" {
+				legacy = append(legacy, r)
+			} else {
+				results = append(results, r)
+			}
+		}
 		groups = append(groups, g)
 		if err != nil {
 			print()
@@ -231,6 +244,13 @@ func runTarget(ctx context.Context, o options, target string) ([]result, groupRe
 				return results, g, fmt.Errorf("cell %s: %w", c, err)
 			}
 			results = append(results, r)
+		}
+	}
+	if o.runs(suiteLegacy) && target == targetCloudKafka {
+		rs, err := runLegacySuite(ctx, seeds, name, o)
+		results = append(results, rs...)
+		if err != nil {
+			return results, g, fmt.Errorf("legacy suite: %w", err)
 		}
 	}
 	if o.runs(suiteGroup) {
