@@ -130,7 +130,6 @@ var (
 	errInvalidAssignment       = kerr.InvalidReplicaAssignment.Code
 	errInvalidConfig           = kerr.InvalidConfig.Code
 	errInvalidRequest          = kerr.InvalidRequest.Code
-	errUnsupportedFormat       = kerr.UnsupportedForMessageFormat.Code
 	errOutOfOrderSequence      = kerr.OutOfOrderSequenceNumber.Code
 	errInvalidProducerEpoch    = kerr.InvalidProducerEpoch.Code
 	errStorage                 = kerr.KafkaStorageError.Code
