@@ -39,20 +39,20 @@ import (
 //     Produce v3+): CORRUPT_MESSAGE;
 //   - a compressed wrapper with other messages beside it, a wrapper
 //     without a value or without inner messages, compressed inner
-//     messages, inner messages of another magic, inner offsets that do
-//     not increase, a magic 1 wrapper offset below its last inner one,
-//     zstd (which no legacy format carries), messages of different magics
-//     in one set: INVALID_RECORD (which Produce v0-7 answers as
-//     CORRUPT_MESSAGE, as Kafka's pre-2.4 brokers did);
+//     messages, inner messages of another magic, a magic 1 wrapper offset
+//     below its last inner one, zstd (which no legacy format carries),
+//     messages of different magics in one set: INVALID_RECORD (which
+//     Produce v0-7 answers as CORRUPT_MESSAGE, as Kafka's pre-2.4 brokers
+//     did);
 //   - a producer that sets the LogAppendTime bit (unless it gives a
 //     timestamp on a CreateTime topic): INVALID_TIMESTAMP;
 //   - a codec that does not exist, or a wrapper whose payload does not
 //     decompress: UNKNOWN_SERVER_ERROR, as Kafka, whose decompression
 //     errors are not protocol errors.
 //
-// Kafka 3.x renumbers inner offsets that do not increase; here they are
-// refused, because a set whose inner offsets disagree with its own order
-// is malformed and renumbering would hide it.
+// Inner offsets are otherwise not checked: the records take consecutive
+// offsets in their order, as Kafka renumbers them (sarama before 0.10
+// writes every inner offset as 0).
 
 const (
 	legacyLogOverhead = 12 // offset and size
@@ -207,8 +207,6 @@ func decodeWrapper(w legacyMessage, limit int) (legacySet, *produceErr) {
 			return s, &produceErr{errInvalidRecord, "compressed messages inside a compressed wrapper"}
 		case m.magic != w.magic:
 			return s, &produceErr{errInvalidRecord, fmt.Sprintf("an inner message of magic %d in a wrapper of magic %d", m.magic, w.magic)}
-		case len(offsets) > 0 && m.offset <= offsets[len(offsets)-1]:
-			return s, &produceErr{errInvalidRecord, fmt.Sprintf("inner offsets do not increase: %d after %d", m.offset, offsets[len(offsets)-1])}
 		}
 		offsets = append(offsets, m.offset)
 		ts := m.ts

@@ -173,22 +173,34 @@ func testProduceLegacy(t *testing.T, c *client, v int16) {
 	if base := mustProduce(t, c, v, "p", 0, wrapped); base != 3 {
 		t.Errorf("Produce v%d of a gzip wrapper: got base offset %d; want 3", v, base)
 	}
+	// Inner offsets are renumbered, as Kafka does: sarama before 0.10
+	// writes them all 0.
+	zeros := func() []byte {
+		var inner []byte
+		for i := 5; i < 7; i++ {
+			inner = appendMsg(inner, magic, legacyMsg{offset: 0, ts: ts(i), key: msg(i).key, value: msg(i).value})
+		}
+		return appendMsg(nil, magic, legacyMsg{offset: 0, attrs: 1, ts: ts(6), value: gzipBytes(t, inner)})
+	}()
+	if base := mustProduce(t, c, v, "p", 0, zeros); base != 5 {
+		t.Errorf("Produce v%d of a wrapper whose inner offsets are all 0: got base offset %d; want 5", v, base)
+	}
 	// The log holds two v2 batches: no producer id, the messages' keys,
 	// values and timestamps (magic 0: none, -1), the wrapper's codec kept.
 	id := topicID(t, c, "p")
 	rp := fetchPart(t, c, 12, "p", id, 0, 0)
 	batches := splitBatches(t, rp.RecordBatches)
-	if len(batches) != 2 {
-		t.Fatalf("stored batches after two legacy produces: got %d; want 2", len(batches))
+	if len(batches) != 3 {
+		t.Fatalf("stored batches after three legacy produces: got %d; want 3", len(batches))
 	}
-	for bi, want := range [][]int{{0, 1, 2}, {3, 4}} {
+	for bi, want := range [][]int{{0, 1, 2}, {3, 4}, {5, 6}} {
 		h, err := core.CheckBatch(batches[bi])
 		if err != nil {
 			t.Fatalf("stored batch %d: %v", bi, err)
 		}
-		if h.ProducerID != -1 || h.BaseOffset != core.Offset(want[0]) || int(h.RecordCount) != len(want) || h.Compression() != bi {
+		if codec := min(bi, 1); h.ProducerID != -1 || h.BaseOffset != core.Offset(want[0]) || int(h.RecordCount) != len(want) || h.Compression() != codec {
 			t.Errorf("stored batch %d: got producer id %d, base %d, %d records, codec %d; want -1, %d, %d, %d",
-				bi, h.ProducerID, h.BaseOffset, h.RecordCount, h.Compression(), want[0], len(want), bi)
+				bi, h.ProducerID, h.BaseOffset, h.RecordCount, h.Compression(), want[0], len(want), codec)
 		}
 		recs, err := core.BatchRecords(batches[bi], h, 1<<20)
 		if err != nil {
@@ -207,10 +219,12 @@ func testProduceLegacy(t *testing.T, c *client, v int16) {
 		value: gzipBytes(t, gzipWrapper(t, magic, msg(0)))})
 	badCRC := legacySet(magic, msg(0))
 	badCRC[len(badCRC)-1] ^= 1
-	decreasing := func() []byte {
-		inner := appendMsg(appendMsg(nil, magic, legacyMsg{offset: 1, ts: ts(0), key: []byte("a"), value: []byte("x")}),
-			magic, legacyMsg{offset: 0, ts: ts(0), key: []byte("b"), value: []byte("y")})
-		return appendMsg(nil, magic, legacyMsg{offset: 1, attrs: 1, ts: ts(0), value: gzipBytes(t, inner)})
+	// A magic 1 wrapper must carry at least its last inner offset (0
+	// aside: old librdkafka leaves it 0).
+	wrapperBelow := func() []byte {
+		inner := appendMsg(appendMsg(nil, magic, legacyMsg{offset: 0, ts: ts(0), key: []byte("a"), value: []byte("x")}),
+			magic, legacyMsg{offset: 5, ts: ts(0), key: []byte("b"), value: []byte("y")})
+		return appendMsg(nil, magic, legacyMsg{offset: 3, attrs: 1, ts: ts(0), value: gzipBytes(t, inner)})
 	}()
 	otherMagic := legacySet(1-magic, msg(0))
 	cases := []struct {
@@ -223,18 +237,25 @@ func testProduceLegacy(t *testing.T, c *client, v int16) {
 		{"a record batch (magic 2)", plainBatch("m2", 1).bytes(), kerr.CorruptMessage.Code},
 		{"an unknown magic", func() []byte { b := legacySet(magic, msg(0)); b[16] = 7; return b }(), kerr.CorruptMessage.Code},
 		{"a wrapper holding a compressed message", innerCompressed, kerr.CorruptMessage.Code},
-		{"a wrapper whose inner offsets decrease", decreasing, kerr.CorruptMessage.Code},
+
 		{"a wrapper beside another message", append(gzipWrapper(t, magic, msg(0)), legacySet(magic, msg(1))...), kerr.CorruptMessage.Code},
 		{"a wrapper with a garbage payload", appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0), value: []byte("not gzip at all")}), kerr.UnknownServerError.Code},
 		{"a wrapper with a truncated payload", appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0), value: gzipBytes(t, plain)[:20]}), kerr.UnknownServerError.Code},
 		{"messages of two magics", append(legacySet(magic, msg(0)), otherMagic...), kerr.CorruptMessage.Code},
 	}
+	if magic == 1 {
+		cases = append(cases, struct {
+			what string
+			data []byte
+			code int16
+		}{"a wrapper whose offset is below its last inner offset", wrapperBelow, kerr.CorruptMessage.Code})
+	}
 	for _, tc := range cases {
 		rp := producePart(t, c, v, "p", 0, tc.data)
 		checkCode(t, fmt.Sprintf("Produce v%d of %s", v, tc.what), rp.ErrorCode, tc.code)
 	}
-	if _, hwm := offsets(t, c, "p", 0); hwm != 5 {
-		t.Errorf("high watermark after the refused produces: got %d; want 5", hwm)
+	if _, hwm := offsets(t, c, "p", 0); hwm != 7 {
+		t.Errorf("high watermark after the refused produces: got %d; want 7", hwm)
 	}
 
 	// LogAppendTime: v2 answers the append time, and the stored batch
