@@ -247,11 +247,11 @@ func framingCases() []badCase {
 		{"ApiVersions v-1", true, "closing connection", func(t *testing.T, c *client) {
 			writeRaw(c, rawFrame(18, -1, nil))
 		}},
-		{"Fetch v1", true, "unsupported version", request(1, fetchReq("stored", [16]byte{}, 0, 0))},
-		{"Fetch v3", true, "unsupported version", request(3, fetchReq("stored", [16]byte{}, 0, 0))},
+		{"Fetch v17", true, "unsupported version", request(17, fetchReq("stored", [16]byte{}, 0, 0))},
+		{"DescribeConfigs v0", true, "unsupported version", request(0, kmsg.NewPtrDescribeConfigsRequest())},
 		{"Produce v12", true, "unsupported version", request(12, produceReq(-1, "target", 0, plainBatch("v12", 1).bytes()))},
 		{"Metadata v13", true, "unsupported version", request(13, kmsg.NewPtrMetadataRequest())},
-		{"ListOffsets v0", true, "unsupported version", request(0, kmsg.NewPtrListOffsetsRequest())},
+		{"ListOffsets v7", true, "unsupported version", request(7, kmsg.NewPtrListOffsetsRequest())},
 		{"Metadata v9 with a truncated body", true, "closing connection", func(t *testing.T, c *client) {
 			// Flexible v9: header tags, then a topic array claiming 5 entries.
 			writeRaw(c, rawFrame(3, 9, []byte{0, 6}))
