@@ -143,7 +143,12 @@ func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compres
 	if h.Attributes&AttrTimestampLogAppend == 0 {
 		maxTs = -1
 	}
-	var recs, body []byte
+	size := 0
+	for i := range records {
+		size += len(records[i].Key) + len(records[i].Value) + recordOverheadEstimate
+	}
+	recs := make([]byte, 0, size)
+	var body []byte
 	for i := range records {
 		r := records[i] // a copy: the caller's records keep their deltas
 		ts := RecordTimestamp(h, &r)
@@ -153,10 +158,12 @@ func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compres
 		if h.Attributes&AttrTimestampLogAppend == 0 || horizonMs >= 0 {
 			r.TimestampDelta, r.TimestampDelta64 = 0, h.BaseTimestamp+records[i].TimestampDelta64-base
 		}
+		// Encoded once into a reused buffer with a zero Length (one varint
+		// byte), then copied after the real length.
 		r.Length = 0
-		body = r.AppendTo(body[:0])     // measured in a reused buffer
-		r.Length = int32(len(body) - 1) // the zero Length took one varint byte
-		recs = r.AppendTo(recs)
+		body = r.AppendTo(body[:0])
+		recs = binary.AppendVarint(recs, int64(len(body)-1))
+		recs = append(recs, body[1:]...)
 	}
 	recs, err := compress(h.Compression(), recs)
 	if err != nil {
@@ -168,6 +175,11 @@ func rebuildBatch(h BatchHeader, records []kmsg.Record, horizonMs int64, compres
 	binary.BigEndian.PutUint32(out[offCRC:], crc32.Checksum(out[offAttributes:], crcTable))
 	return out, nil
 }
+
+// recordOverheadEstimate is a record's encoded size beyond its key and
+// value, generously: length, attributes, deltas and lengths as varints,
+// and a few header bytes. It only sizes a buffer.
+const recordOverheadEstimate = 24
 
 // EmptyBatch is Kafka's DefaultRecordBatch.writeEmptyHeader for the batch
 // with header h: its header alone, with RecordCount 0.

@@ -108,8 +108,14 @@ func convertBatch(batch []byte, h BatchHeader, from Offset, magic int8, limit in
 	if lat && magic == 1 {
 		attrs = legacyAttrLogAppendTime
 	}
+	// Each message is at most the record's key and value plus the magic 1
+	// overhead; the buffers are sized once.
+	size := 0
+	for i := range recs {
+		size += legacyLogOverhead + legacyOverheadV1 + len(recs[i].Key) + len(recs[i].Value)
+	}
 	if codec == 0 {
-		var out []byte
+		out := make([]byte, 0, size)
 		for i := range recs {
 			off := int64(h.BaseOffset) + int64(recs[i].OffsetDelta)
 			if off < int64(from) {
@@ -124,7 +130,7 @@ func convertBatch(batch []byte, h BatchHeader, from Offset, magic int8, limit in
 	}
 	first := int64(h.BaseOffset) + int64(recs[0].OffsetDelta)
 	last := int64(h.BaseOffset) + int64(recs[len(recs)-1].OffsetDelta)
-	var inner []byte
+	inner := make([]byte, 0, size)
 	maxTs := int64(-1)
 	for i := range recs {
 		off := int64(h.BaseOffset) + int64(recs[i].OffsetDelta)
