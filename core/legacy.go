@@ -78,12 +78,6 @@ type legacySet struct {
 	records []legacyRecord
 }
 
-// isLegacySet says whether records starts with a message of magic 0 or
-// 1 (the magic is at byte 16 in every format).
-func isLegacySet(records []byte) bool {
-	return len(records) > 16 && records[16] < 2
-}
-
 // legacyMessage is one message of a set: its offset and the message.
 type legacyMessage struct {
 	offset int64
