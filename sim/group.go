@@ -923,8 +923,8 @@ func (m *groupMember) down(d core.Instant) {
 // meanwhile: a restart, a pause or a clock stepped back delays the
 // expiry.
 func (m *groupMember) stall() {
-	if m.state != mStable || m.coordBusy || m.hbOut || m.commitOut || len(m.coord.inflight) > 0 || !m.coord.ready() {
-		return
+	if m.state != mStable || m.stalled || m.coordBusy || m.hbOut || m.commitOut || len(m.coord.inflight) > 0 || !m.coord.ready() {
+		return // a stalled member is not stalled again: the first stall's end would cut the second short
 	}
 	m.stalled = true
 	start, inc, gen, heard := m.w.now, m.w.incarnation, m.generation, m.heardIn == m.w.incarnation
