@@ -137,6 +137,9 @@ func (w *world) runStorage(q *storageQueue) {
 	q.effects = q.effects[len(batch):]
 	inc := w.incarnation
 	for _, e := range batch {
+		if !w.up || w.incarnation != inc {
+			return // handling the previous completion took the broker down (a crash point fired inside it)
+		}
 		ev, ok := w.perform(e)
 		if !ok || !w.up || w.incarnation != inc {
 			return // a crash point fired
