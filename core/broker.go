@@ -6,18 +6,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"cloudkafka/core/cover"
 )
 
 // Broker is one broker's deterministic state machine. It is not safe for
 // concurrent use: its runtime calls Step serially.
 type Broker struct {
-	cfg       Config
-	rng       splitmix
-	now       Instant
+	*step     // the configuration, clock, random source, effects and waits its sub-machines share
 	clusterID string
 
 	topics     map[string]*topic // by name; iterate via b.topicNames()
@@ -25,11 +19,6 @@ type Broker struct {
 	creating   map[string]bool // names whose topic znode write is outstanding
 	// creatingParts counts the partitions of those creations.
 	creatingParts int32
-
-	nextToken Token
-	// waits maps each outstanding effect's token to the continuation
-	// that consumes its completion event.
-	waits map[Token]func(ev Event)
 
 	fetches []*fetchWait // parked fetches, in arrival order
 
@@ -39,7 +28,6 @@ type Broker struct {
 
 	lastRetention Instant
 	cleaner       cleanerState
-	out           []Effect // the effects of the current Step
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -50,12 +38,10 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{
-		cfg:        cfg,
-		rng:        splitmix{state: cfg.Seed},
+		step:       newStep(cfg),
 		topics:     map[string]*topic{},
 		topicsByID: map[TopicID]*topic{},
 		creating:   map[string]bool{},
-		waits:      map[Token]func(Event){},
 	}
 	b.groups = newGroupCoordinator(b)
 	if err := b.recover(rec); err != nil {
@@ -198,28 +184,6 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 	return out
 }
 
-func (b *Broker) emit(e Effect) { b.out = append(b.out, e) }
-
-// cover counts a coverage point (see package cover); it changes nothing.
-func (b *Broker) cover(p cover.Point) { b.cfg.Coverage.Hit(p) }
-
-// await registers the continuation for an effect's completion and returns
-// the token to put in the effect.
-func (b *Broker) await(k func(Event)) Token {
-	b.nextToken++
-	b.waits[b.nextToken] = k
-	return b.nextToken
-}
-
-func (b *Broker) complete(tok Token, ev Event) {
-	k, ok := b.waits[tok]
-	if !ok {
-		panic(fmt.Sprintf("core: completion %T for unknown token %d", ev, tok))
-	}
-	delete(b.waits, tok)
-	k(ev)
-}
-
 // coordWrite emits a coordination write; done (optional) gets its error.
 func (b *Broker) coordWrite(kind CoordOpKind, path string, data []byte, done func(error)) {
 	tok := b.await(func(ev Event) {
@@ -228,13 +192,6 @@ func (b *Broker) coordWrite(kind CoordOpKind, path string, data []byte, done fun
 		}
 	})
 	b.emit(CoordOp{Token: tok, Kind: kind, Path: path, Data: data})
-}
-
-func (b *Broker) respond(r Request, body kmsg.Response) {
-	if body != nil {
-		body.SetVersion(r.Header.Version)
-	}
-	b.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body})
 }
 
 func (b *Broker) tick(now Instant) {

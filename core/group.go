@@ -348,7 +348,8 @@ func (g *group) subscribedTo(topic string) bool {
 // groupCoordinator owns every group of the partitions of
 // __consumer_offsets this broker leads.
 type groupCoordinator struct {
-	b      *Broker
+	*step          // shared with the broker's other sub-machines
+	b      *Broker // the hosted partitions of __consumer_offsets, until replicas are a sub-machine of their own
 	cfg    GroupConfig
 	groups map[string]*group // iterate via sortedKeys
 	// parts: the load state of each __consumer_offsets partition this
@@ -376,7 +377,7 @@ const (
 )
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
+	return &groupCoordinator{step: b.step, b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
 		replayed: map[int32][]string{}}
 }
 
@@ -439,7 +440,7 @@ func (gc *groupCoordinator) status(groupID string, allowEmpty bool) int16 {
 
 func (gc *groupCoordinator) newMemberID(clientID string, instanceID *string) string {
 	var id [16]byte
-	gc.b.rng.fill(id[:])
+	gc.rng.fill(id[:])
 	id[6] = id[6]&0x0f | 0x40 // a version 4 UUID, as Kafka's UUID.randomUUID
 	id[8] = id[8]&0x3f | 0x80
 	prefix := clientID
@@ -449,7 +450,7 @@ func (gc *groupCoordinator) newMemberID(clientID string, instanceID *string) str
 	return fmt.Sprintf("%s-%x-%x-%x-%x-%x", prefix, id[0:4], id[4:6], id[6:8], id[8:10], id[10:16])
 }
 
-func (gc *groupCoordinator) nowMs() int64 { return gc.b.now.Millis() }
+func (gc *groupCoordinator) nowMs() int64 { return gc.now.Millis() }
 
 func (gc *groupCoordinator) transition(g *group, s groupState) {
 	g.state = s
@@ -497,7 +498,7 @@ func (gc *groupCoordinator) replyJoin(r Request, res joinResult) {
 	resp.MemberID = res.memberID
 	resp.SkipAssignment = res.skip
 	resp.Members = res.members
-	gc.b.respond(r, resp)
+	gc.respond(r, resp)
 }
 
 // answerJoin answers the member's parked JoinGroup, if any.
@@ -530,7 +531,7 @@ func (gc *groupCoordinator) replySync(r Request, code int16, g *group, assignmen
 	if resp.MemberAssignment == nil {
 		resp.MemberAssignment = []byte{}
 	}
-	gc.b.respond(r, resp)
+	gc.respond(r, resp)
 }
 
 // currentMembers is what the leader's JoinGroup answer lists.
@@ -625,7 +626,7 @@ func (gc *groupCoordinator) newMemberJoin(r Request, g *group, p joinParams) {
 	}
 	if p.requireKnownMember {
 		g.pending[id] = gc.schedule(timerPending, g, id, int64(p.sessionTimeoutMs))
-		gc.b.cover(cover.GroupMemberIDRequired)
+		gc.cover(cover.GroupMemberIDRequired)
 		gc.replyJoin(r, joinError(id, errMemberIDRequired))
 		return
 	}
@@ -738,7 +739,7 @@ func (gc *groupCoordinator) updateMember(m *member, p joinParams, r *Request) {
 // joins with no member id; it takes over the member under a new id, and
 // the old id is fenced.
 func (gc *groupCoordinator) replaceStatic(r Request, g *group, oldID, newID string, p joinParams) {
-	gc.b.cover(cover.GroupStaticMemberReplaced)
+	gc.cover(cover.GroupStaticMemberReplaced)
 	oldLeader := g.leaderOrEmpty()
 	m := g.member(oldID)
 	gc.answerJoin(m, joinError(oldID, errFencedInstanceID))
@@ -891,7 +892,7 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 		gc.storeGroup(g, nil, func(int16) {})
 		return
 	}
-	gc.b.cover(cover.GroupRebalanceCompleted)
+	gc.cover(cover.GroupRebalanceCompleted)
 	name := g.selectProtocol()
 	g.protocolName = &name
 	g.subscribed = g.computeSubscribed()
@@ -946,7 +947,7 @@ func (gc *groupCoordinator) onHeartbeatExpired(g *group, m *member) {
 		m.hbSeq = 0
 		return
 	}
-	gc.b.cover(cover.GroupSessionExpired)
+	gc.cover(cover.GroupSessionExpired)
 	gc.removeMemberAndUpdate(g, m)
 }
 
@@ -1181,8 +1182,8 @@ func (gc *groupCoordinator) tick() {
 	}
 	gc.unclocked = nil
 	gc.fireTimers()
-	if (gc.b.now - gc.lastExpiry).Millis() >= gc.cfg.OffsetsCheckMs {
-		gc.lastExpiry = gc.b.now
+	if (gc.now - gc.lastExpiry).Millis() >= gc.cfg.OffsetsCheckMs {
+		gc.lastExpiry = gc.now
 		gc.expireOffsets()
 	}
 }

@@ -56,7 +56,7 @@ func (gc *groupCoordinator) commit(p commitParams, done func()) {
 	if !p.unchecked {
 		if code := gc.validateCommit(g, p); code != errNone {
 			if code == errIllegalGeneration {
-				gc.b.cover(cover.GroupStaleCommitRejected)
+				gc.cover(cover.GroupStaleCommitRejected)
 			}
 			fail(code)
 			gc.dropIfUnused(g)

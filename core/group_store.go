@@ -117,7 +117,7 @@ func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16)) 
 		return 0, false
 	}
 	batch := encodeBatch(recs, gc.nowMs())
-	if int64(len(batch)) > gc.b.cfg.topicInt(p.topic, "max.message.bytes") {
+	if int64(len(batch)) > gc.step.cfg.topicInt(p.topic, "max.message.bytes") {
 		done(errMessageTooLarge)
 		return 0, false
 	}
@@ -188,7 +188,7 @@ func (gc *groupCoordinator) loadFrom(p *partition, from Offset) {
 		gc.loaded(p.tp.Partition)
 		return
 	}
-	tok := gc.b.await(func(ev Event) {
+	tok := gc.await(func(ev Event) {
 		rd := ev.(ReadDone)
 		if rd.Err != nil {
 			gc.parts[p.tp.Partition] = partFailed
@@ -207,7 +207,7 @@ func (gc *groupCoordinator) loadFrom(p *partition, from Offset) {
 		}
 		gc.loadFrom(p, next)
 	})
-	gc.b.emit(Read{Token: tok, Partition: p.tp, Offset: from, Below: p.hwm, MaxBytes: gc.cfg.OffsetsLoadBufferSize, MinOne: true})
+	gc.emit(Read{Token: tok, Partition: p.tp, Offset: from, Below: p.hwm, MaxBytes: gc.cfg.OffsetsLoadBufferSize, MinOne: true})
 }
 
 // replay applies one batch of the offsets topic to the groups of its
@@ -217,8 +217,8 @@ func (gc *groupCoordinator) replay(part int32, batch []byte, h BatchHeader) {
 	if h.Attributes&AttrControl != 0 {
 		return
 	}
-	gc.b.cover(cover.GroupOffsetsReplayed)
-	it, err := newRecordIter(batch, h, int(gc.b.cfg.MessageMaxBytes)+len(batch))
+	gc.cover(cover.GroupOffsetsReplayed)
+	it, err := newRecordIter(batch, h, int(gc.step.cfg.MessageMaxBytes)+len(batch))
 	if err != nil {
 		return
 	}

@@ -49,13 +49,13 @@ func (h *timerHeap) Pop() any {
 // number, which the guarded state keeps to recognize it.
 func (gc *groupCoordinator) schedule(kind timerKind, g *group, memberID string, delayMs int64) uint64 {
 	gc.timerSeq++
-	heap.Push(&gc.timers, groupTimer{at: gc.b.now + Instant(delayMs*1e6), seq: gc.timerSeq, kind: kind, group: g.id, member: memberID})
+	heap.Push(&gc.timers, groupTimer{at: gc.now + Instant(delayMs*1e6), seq: gc.timerSeq, kind: kind, group: g.id, member: memberID})
 	return gc.timerSeq
 }
 
 // fireTimers runs every deadline that is due.
 func (gc *groupCoordinator) fireTimers() {
-	for len(gc.timers) > 0 && gc.timers[0].at <= gc.b.now {
+	for len(gc.timers) > 0 && gc.timers[0].at <= gc.now {
 		t := heap.Pop(&gc.timers).(groupTimer)
 		g := gc.groups[t.group]
 		if g == nil {

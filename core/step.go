@@ -1,0 +1,62 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
+)
+
+// step is what the sub-machines of one broker share while it consumes an
+// event (DESIGN.md, "Cluster shape"): the configuration, the clock, the
+// seeded random source, the effects of the current Step, and each
+// outstanding effect's token and continuation. The Broker routes events
+// to its sub-machines; each holds the step and emits through it.
+type step struct {
+	cfg       Config
+	rng       splitmix
+	now       Instant
+	nextToken Token
+	// waits maps each outstanding effect's token to the continuation
+	// that consumes its completion event.
+	waits map[Token]func(ev Event)
+	out   []Effect // the effects of the current Step
+}
+
+func newStep(cfg Config) *step {
+	return &step{cfg: cfg, rng: splitmix{state: cfg.Seed}, waits: map[Token]func(Event){}}
+}
+
+// emit appends an effect to the current Step's.
+func (s *step) emit(e Effect) { s.out = append(s.out, e) }
+
+// cover counts a coverage point (see package cover); it changes nothing.
+func (s *step) cover(p cover.Point) { s.cfg.Coverage.Hit(p) }
+
+// await registers the continuation for an effect's completion and returns
+// the token to put in the effect.
+func (s *step) await(k func(Event)) Token {
+	s.nextToken++
+	s.waits[s.nextToken] = k
+	return s.nextToken
+}
+
+// complete runs the continuation of the effect tok names.
+func (s *step) complete(tok Token, ev Event) {
+	k, ok := s.waits[tok]
+	if !ok {
+		panic(fmt.Sprintf("core: completion %T for unknown token %d", ev, tok))
+	}
+	delete(s.waits, tok)
+	k(ev)
+}
+
+// respond answers request r with body (nil: no response, but r's place in
+// its connection's order is released).
+func (s *step) respond(r Request, body kmsg.Response) {
+	if body != nil {
+		body.SetVersion(r.Header.Version)
+	}
+	s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body})
+}
