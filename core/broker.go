@@ -119,32 +119,15 @@ func (b *Broker) recover(rec Recovered) error {
 }
 
 func (b *Broker) recoverTopic(name string, data, cfgData []byte) error {
-	var z topicZnode
-	if err := json.Unmarshal(data, &z); err != nil {
-		return fmt.Errorf("recover topic %s: %w", name, err)
-	}
-	id, err := decodeUUID(z.TopicID)
+	id, parts, configs, err := parseTopicZnodes(name, data, cfgData)
 	if err != nil {
-		return fmt.Errorf("recover topic %s: %w", name, err)
+		return err
 	}
-	t := &topic{name: name, id: id, configs: map[string]string{}}
-	if cfgData != nil {
-		var cz configZnode
-		if err := json.Unmarshal(cfgData, &cz); err != nil {
-			return fmt.Errorf("recover topic %s config: %w", name, err)
-		}
-		if err := validateTopicConfigs(cz.Config); err != nil {
-			return fmt.Errorf("recover topic %s config: %w", name, err)
-		}
-		// order-independent: copied into a map
-		for k, v := range cz.Config {
-			t.configs[k] = v
-		}
+	if err := validateTopicConfigs(configs); err != nil {
+		return fmt.Errorf("recover topic %s config: %w", name, err)
 	}
-	for i := 0; i < len(z.Partitions); i++ {
-		if _, ok := z.Partitions[strconv.Itoa(i)]; !ok {
-			return fmt.Errorf("recover topic %s: partition %d missing", name, i)
-		}
+	t := &topic{name: name, id: id, configs: configs}
+	for i := 0; i < parts; i++ {
 		t.parts = append(t.parts, newPartition(t, int32(i)))
 	}
 	t.partsTarget = int32(len(t.parts))

@@ -2,7 +2,6 @@ package core
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -221,40 +220,6 @@ func validTopicName(name string) error {
 	return nil
 }
 
-// Coordination store layout (Kafka's ZooKeeper paths).
-const (
-	zkTopics     = "/brokers/topics/"
-	zkConfigs    = "/config/topics/"
-	zkClusterID  = "/cluster/id"
-	zkProducerID = "/latest_producer_id_block"
-)
-
-// topicZnode is Kafka's /brokers/topics/<t> document.
-type topicZnode struct {
-	Version    int                `json:"version"`
-	TopicID    string             `json:"topic_id"`
-	Partitions map[string][]int32 `json:"partitions"`
-	Adding     map[string][]int32 `json:"adding_replicas"`
-	Removing   map[string][]int32 `json:"removing_replicas"`
-}
-
-type configZnode struct {
-	Version int               `json:"version"`
-	Config  map[string]string `json:"config"`
-}
-
-type clusterIDZnode struct {
-	Version string `json:"version"`
-	ID      string `json:"id"`
-}
-
-type producerIDZnode struct {
-	Version    int    `json:"version"`
-	Broker     int32  `json:"broker"`
-	BlockStart string `json:"block_start"`
-	BlockEnd   string `json:"block_end"`
-}
-
 // encodeUUID renders an id the way Kafka's Uuid.toString does: URL-safe
 // base64 without padding.
 func encodeUUID(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
@@ -267,27 +232,6 @@ func decodeUUID(s string) ([16]byte, error) {
 	}
 	copy(id[:], b)
 	return id, nil
-}
-
-func (b *Broker) topicZnodeData(t *topic, parts int32) []byte {
-	z := topicZnode{Version: 3, TopicID: encodeUUID(t.id), Partitions: map[string][]int32{},
-		Adding: map[string][]int32{}, Removing: map[string][]int32{}}
-	for i := 0; i < int(parts); i++ {
-		z.Partitions[strconv.Itoa(i)] = []int32{int32(b.cfg.BrokerID)}
-	}
-	data, err := json.Marshal(z) // encoding/json sorts map keys: deterministic
-	if err != nil {
-		panic(err)
-	}
-	return data
-}
-
-func mustJSON(v any) []byte {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return data
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -2,7 +2,6 @@
 package driver
 
 import (
-	"encoding/json"
 	"fmt"
 	"path"
 	"sort"
@@ -117,7 +116,7 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 		return nil, fmt.Errorf("load coordination store: %w", err)
 	}
 	rec := core.Recovered{Znodes: znodes}
-	known := knownPartitions(znodes)
+	known := core.KnownPartitions(znodes)
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
@@ -158,32 +157,6 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 
 // Broker exposes the core, for tests and metrics.
 func (d *Driver) Broker() *core.Broker { return d.broker }
-
-// knownPartitions lists the partitions the coordination store describes
-// (the "partitions" map of each /brokers/topics/<t> znode). A znode that
-// does not parse describes none; the core reports it when it recovers.
-func knownPartitions(znodes []core.Znode) map[core.TopicPartition]bool {
-	known := map[core.TopicPartition]bool{}
-	for _, z := range znodes {
-		name, ok := strings.CutPrefix(z.Path, "/brokers/topics/")
-		if !ok || strings.Contains(name, "/") {
-			continue
-		}
-		var doc struct {
-			Partitions map[string][]int32 `json:"partitions"`
-		}
-		if json.Unmarshal(z.Data, &doc) != nil {
-			continue
-		}
-		// order-independent: fills a set
-		for p := range doc.Partitions {
-			if n, err := strconv.Atoi(p); err == nil && n >= 0 {
-				known[core.TopicPartition{Topic: name, Partition: int32(n)}] = true
-			}
-		}
-	}
-	return known
-}
 
 // partitionDir names a partition's directory as Kafka does: topic-N.
 func partitionDir(tp core.TopicPartition) string {
