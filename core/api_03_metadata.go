@@ -61,7 +61,7 @@ func (b *Broker) handleMetadata(r Request) {
 			slot.ErrorCode = errInvalidTopic
 		case b.creating[*rt.Topic]:
 			slot.ErrorCode = errLeaderNotAvailable
-		case b.partitionRoom() < b.cfg.NumPartitions:
+		case b.partitionRoom(b.cfg.PartitionsMax) < b.cfg.NumPartitions:
 			slot.ErrorCode = errInvalidPartitions
 		case replicationProblem(b.cfg.DefaultReplication) != "":
 			slot.ErrorCode = errInvalidReplication

@@ -96,7 +96,7 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 	if parts <= 0 {
 		return 0, nil, errInvalidPartitions, fmt.Sprintf("number of partitions %d is invalid", parts)
 	}
-	if room := b.partitionRoom(); parts > room {
+	if room := b.partitionRoom(b.cfg.PartitionsMax); parts > room {
 		return 0, nil, errInvalidPartitions, fmt.Sprintf("%d partitions would exceed max.partitions.per.broker (%d more allowed)", parts, room)
 	}
 	if msg := replicationProblem(rf); msg != "" {

@@ -61,7 +61,7 @@ func (b *Broker) checkNewPartitions(t *topic, rt kmsg.CreatePartitionsRequestTop
 	if rt.Count <= cur {
 		return errInvalidPartitions, fmt.Sprintf("topic has %d partitions; the new count %d must be larger", cur, rt.Count)
 	}
-	if room := b.partitionRoom(); rt.Count-cur > room {
+	if room := b.partitionRoom(b.cfg.PartitionsMax); rt.Count-cur > room {
 		return errInvalidPartitions, fmt.Sprintf("%d more partitions would exceed max.partitions.per.broker (%d more allowed)", rt.Count-cur, room)
 	}
 	if rt.Assignment != nil {

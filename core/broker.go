@@ -12,13 +12,7 @@ import (
 // concurrent use: its runtime calls Step serially.
 type Broker struct {
 	*step     // the configuration, clock, random source, effects and waits its sub-machines share
-	clusterID string
-
-	topics     map[string]*topic // by name; iterate via b.topicNames()
-	topicsByID map[TopicID]*topic
-	creating   map[string]bool // names whose topic znode write is outstanding
-	// creatingParts counts the partitions of those creations.
-	creatingParts int32
+	*metadata // the cluster's metadata as this broker knows it
 
 	fetches []*fetchWait // parked fetches, in arrival order
 
@@ -38,10 +32,8 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 		return nil, err
 	}
 	b := &Broker{
-		step:       newStep(cfg),
-		topics:     map[string]*topic{},
-		topicsByID: map[TopicID]*topic{},
-		creating:   map[string]bool{},
+		step:     newStep(cfg),
+		metadata: newMetadata(),
 	}
 	b.groups = newGroupCoordinator(b)
 	if err := b.recover(rec); err != nil {
@@ -219,16 +211,6 @@ func (b *Broker) applyRetention() {
 			b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, HighWatermark: p.hwm, Config: b.cfg.logConfig(t)})
 		}
 	}
-}
-
-func (b *Broker) topicNames() []string { return sortedKeys(b.topics) }
-
-func (b *Broker) partitionOf(name string, idx int32) *partition {
-	t := b.topics[name]
-	if t == nil || idx < 0 || int(idx) >= len(t.parts) {
-		return nil
-	}
-	return t.parts[idx]
 }
 
 // splitmix is a tiny seeded PRNG (SplitMix64); the core may not use

@@ -348,8 +348,9 @@ func (g *group) subscribedTo(topic string) bool {
 // groupCoordinator owns every group of the partitions of
 // __consumer_offsets this broker leads.
 type groupCoordinator struct {
-	*step          // shared with the broker's other sub-machines
-	b      *Broker // the hosted partitions of __consumer_offsets, until replicas are a sub-machine of their own
+	*step            // shared with the broker's other sub-machines
+	meta   *metadata // where __consumer_offsets and the groups' topics are looked up
+	b      *Broker   // appends to, and creation of, __consumer_offsets, until replicas are a sub-machine of their own
 	cfg    GroupConfig
 	groups map[string]*group // iterate via sortedKeys
 	// parts: the load state of each __consumer_offsets partition this
@@ -377,7 +378,7 @@ const (
 )
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
-	return &groupCoordinator{step: b.step, b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
+	return &groupCoordinator{step: b.step, meta: b.metadata, b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
 		replayed: map[int32][]string{}}
 }
 
@@ -408,7 +409,7 @@ func partitionFor(group string, partitions int32) int32 {
 // offsetsPartitions is how many partitions the offsets topic has: the
 // topic's own count once it exists, else the configured one.
 func (gc *groupCoordinator) offsetsPartitions() int32 {
-	if t := gc.b.topics[OffsetsTopic]; t != nil && len(t.parts) > 0 {
+	if t := gc.meta.topics[OffsetsTopic]; t != nil && len(t.parts) > 0 {
 		return int32(len(t.parts))
 	}
 	return gc.cfg.OffsetsPartitions
@@ -429,7 +430,7 @@ func (gc *groupCoordinator) status(groupID string, allowEmpty bool) int16 {
 	case partLoading:
 		return errCoordinatorLoadInProgress
 	case partLoaded:
-		p := gc.b.partitionOf(OffsetsTopic, gc.partitionOf(groupID))
+		p := gc.meta.partitionOf(OffsetsTopic, gc.partitionOf(groupID))
 		if p == nil || p.offline {
 			return errNotCoordinator
 		}

@@ -107,7 +107,7 @@ func encodeBatch(recs []kv, ts int64) []byte {
 // would get (UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR,
 // MESSAGE_TOO_LARGE).
 func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16)) (Offset, bool) {
-	p := gc.b.partitionOf(OffsetsTopic, part)
+	p := gc.meta.partitionOf(OffsetsTopic, part)
 	switch {
 	case p == nil:
 		done(errUnknownTopic)
@@ -170,7 +170,7 @@ func commitError(code int16) int16 {
 
 // startup begins loading every hosted partition of the offsets topic.
 func (gc *groupCoordinator) startup() {
-	t := gc.b.topics[OffsetsTopic]
+	t := gc.meta.topics[OffsetsTopic]
 	if t == nil {
 		return
 	}
@@ -355,11 +355,11 @@ func (gc *groupCoordinator) serveLoaded(part int32) {
 // ensureTopic creates the offsets topic on first use (as FindCoordinator
 // does in Kafka); meanwhile coordinators are not available.
 func (gc *groupCoordinator) ensureTopic() {
-	if gc.b.topics[OffsetsTopic] != nil || gc.creating || gc.b.creating[OffsetsTopic] {
+	if gc.meta.topics[OffsetsTopic] != nil || gc.creating || gc.meta.creating[OffsetsTopic] {
 		return
 	}
 	n := gc.cfg.OffsetsPartitions
-	if n > gc.b.partitionRoom() {
+	if n > gc.meta.partitionRoom(gc.step.cfg.PartitionsMax) {
 		return
 	}
 	gc.creating = true

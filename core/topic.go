@@ -246,12 +246,3 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // partitionRoom returns how many more partitions max.partitions.per.broker
 // allows, counting those of creations and growths still being persisted.
-func (b *Broker) partitionRoom() int32 {
-	var n int32
-	// order-independent: a sum
-	for _, t := range b.topics {
-		n += t.partsTarget
-	}
-	n += b.creatingParts
-	return b.cfg.PartitionsMax - n
-}
