@@ -139,8 +139,7 @@ func (b *Broker) readFetch(fw *fetchWait) {
 		}
 		fw.reading++
 		fp := fp
-		tok := b.await(func(ev Event) {
-			rd := ev.(ReadDone)
+		tok := awaitFor(b.step, func(rd ReadDone) {
 			fw.reading--
 			if rd.Err != nil {
 				fp.code = errStorage

@@ -117,8 +117,7 @@ type timeLookup struct {
 // findTime asks the segment store for the first batch whose MaxTimestamp
 // reaches the target, then reads it.
 func (b *Broker) findTime(l *timeLookup) {
-	tok := b.await(func(ev Event) {
-		tf := ev.(TimeFound)
+	tok := awaitFor(b.step, func(tf TimeFound) {
 		switch {
 		case tf.Err != nil:
 			b.failTimeLookup(l)
@@ -138,8 +137,7 @@ func (b *Broker) readTimeBatch(l *timeLookup, offset Offset) {
 		l.done() // no committed record qualifies: -1, -1
 		return
 	}
-	tok := b.await(func(ev Event) {
-		rd := ev.(ReadDone)
+	tok := awaitFor(b.step, func(rd ReadDone) {
 		switch {
 		case rd.Err != nil && offset < l.p.logStart && l.p.logStart > l.restartedAt && !l.p.offline:
 			l.restartedAt = l.p.logStart

@@ -161,9 +161,9 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 
 // coordWrite emits a coordination write; done (optional) gets its error.
 func (b *Broker) coordWrite(kind CoordOpKind, path string, data []byte, done func(error)) {
-	tok := b.await(func(ev Event) {
+	tok := awaitFor(b.step, func(r CoordResult) {
 		if done != nil {
-			done(ev.(CoordResult).Err)
+			done(r.Err)
 		}
 	})
 	b.emit(CoordOp{Token: tok, Kind: kind, Path: path, Data: data})
@@ -197,8 +197,7 @@ func (b *Broker) applyRetention() {
 			}
 			p.retaining = true
 			p := p
-			tok := b.await(func(ev Event) {
-				r := ev.(Retained)
+			tok := awaitFor(b.step, func(r Retained) {
 				p.retaining = false
 				if r.Err != nil {
 					b.takeOffline(p, r.Err)

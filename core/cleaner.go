@@ -58,8 +58,7 @@ func (b *Broker) scheduleCleaning() {
 func (b *Broker) clean(p *partition) {
 	p.cleaning = true
 	b.cleaner.outstanding++
-	tok := b.await(func(ev Event) {
-		r := ev.(Cleaned)
+	tok := awaitFor(b.step, func(r Cleaned) {
 		p.cleaning = false
 		b.cleaner.outstanding--
 		if r.Err != nil {

@@ -188,8 +188,7 @@ func (gc *groupCoordinator) loadFrom(p *partition, from Offset) {
 		gc.loaded(p.tp.Partition)
 		return
 	}
-	tok := gc.await(func(ev Event) {
-		rd := ev.(ReadDone)
+	tok := awaitFor(gc.step, func(rd ReadDone) {
 		if rd.Err != nil {
 			gc.parts[p.tp.Partition] = partFailed
 			gc.b.takeOffline(p, rd.Err)

@@ -104,7 +104,7 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	p.leo += Offset(n)
 	p.everWritten = true
 	p.inflight = append(p.inflight, op)
-	tok := b.await(func(ev Event) { b.appended(p, op, ev.(Appended).Err) })
+	tok := awaitFor(b.step, func(a Appended) { b.appended(p, op, a.Err) })
 	b.emit(Append{Token: tok, Partition: p.tp, Data: batch, Base: base, Last: op.last,
 		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
 	if p.unsyncedMsgs == 0 {
@@ -136,9 +136,9 @@ func (b *Broker) syncPartition(p *partition) {
 	end := p.leo
 	p.unsyncedMsgs = 0
 	p.syncsPending++
-	tok := b.await(func(ev Event) {
+	tok := awaitFor(b.step, func(sy Synced) {
 		p.syncsPending--
-		if err := ev.(Synced).Err; err != nil {
+		if err := sy.Err; err != nil {
 			b.takeOffline(p, err)
 			return
 		}

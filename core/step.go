@@ -42,6 +42,13 @@ func (s *step) await(k func(Event)) Token {
 	return s.nextToken
 }
 
+// awaitFor registers k for the completion, of type E, of the effect that
+// will carry the returned token: the one place a completion's type is
+// asserted (a mismatch is a broken invariant of the runtime, and panics).
+func awaitFor[E Event](s *step, k func(E)) Token {
+	return s.await(func(ev Event) { k(ev.(E)) })
+}
+
 // complete runs the continuation of the effect tok names.
 func (s *step) complete(tok Token, ev Event) {
 	k, ok := s.waits[tok]
