@@ -6,18 +6,27 @@ import (
 	"cloudkafka/core/cover"
 )
 
-// partition is one partition's offsets and producer state. The log bytes
-// live in the segment store; the core knows offsets only.
+// partition is one partition as this broker knows it: its topic and
+// leader epoch (the metadata), and the replica this broker hosts. On a
+// single node every partition's replica is here; in a cluster a partition
+// of another broker has none.
+type partition struct {
+	tp    TopicPartition
+	topic *topic
+	epoch LeaderEpoch
+	*replica
+}
+
+// replica is this broker's replica of a partition: its offsets and
+// producer state. The log bytes live in the segment store; the core knows
+// offsets only.
 //
 // Invariants: logStart <= hwm <= written <= leo. leo is the next offset to
 // assign (it includes appends still in flight); written is the end of the
 // appends the store has completed, in order; hwm is the end of the prefix
 // of appends that are written and, where the flush policy demanded it,
 // synced: only that prefix is visible to consumers and acknowledged.
-type partition struct {
-	tp       TopicPartition
-	topic    *topic
-	epoch    LeaderEpoch
+type replica struct {
 	logStart Offset
 	leo      Offset
 	written  Offset
@@ -62,9 +71,9 @@ type appendOp struct {
 
 func newPartition(t *topic, idx int32) *partition {
 	return &partition{
-		tp:        TopicPartition{Topic: t.name, Partition: idx},
-		topic:     t,
-		producers: map[ProducerID]*producerState{},
+		tp:      TopicPartition{Topic: t.name, Partition: idx},
+		topic:   t,
+		replica: &replica{producers: map[ProducerID]*producerState{}},
 	}
 }
 
