@@ -114,23 +114,11 @@ func ParseBatchHeader(b []byte) (BatchHeader, error) {
 // CheckBatch parses and fully validates the single batch that fills b:
 // length, magic, CRC, codec and record counts.
 func CheckBatch(b []byte) (BatchHeader, error) {
-	h, err := ParseBatchHeader(b)
-	if err != nil {
-		return h, err
+	h, err := CheckStoredBatch(b)
+	if err == nil && h.RecordCount > 0 && h.LastOffsetDelta != h.RecordCount-1 {
+		err = ErrBatchCounts // only compaction leaves fewer records than offsets
 	}
-	if h.Size() != len(b) {
-		return h, ErrBatchLength
-	}
-	if crc32.Checksum(b[offAttributes:], crcTable) != h.CRC {
-		return h, ErrBatchCRC
-	}
-	if h.Compression() > 4 {
-		return h, ErrBatchCodec
-	}
-	if h.RecordCount < 0 || h.LastOffsetDelta < 0 || (h.RecordCount > 0 && h.LastOffsetDelta != h.RecordCount-1) {
-		return h, ErrBatchCounts
-	}
-	return h, nil
+	return h, err
 }
 
 // SplitBatches walks the concatenated batches in b and calls fn with each
