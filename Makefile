@@ -40,7 +40,7 @@ race:
 # Deliberate bugs, compiled in only with the simbugs tag: each must be
 # caught by the simulator's checkers within its stated number of seeds.
 bugs:
-	$(GO) test -tags simbugs -run 'TestDeliberateBugs|TestLinearizableCatchesBugs' -count=1 ./sim
+	$(GO) test -tags simbugs -run 'TestDeliberateBugs|TestLinearizableCatchesBugs' -count=1 -timeout 20m ./sim
 
 # FUZZTIME=0 skips the fuzz run.
 fuzz-short:

@@ -11,9 +11,11 @@ const (
 	bugNone Bug = iota
 	// BugSkipRecoveryCRC makes recovery trust any batch whose header
 	// parses: it checks neither the CRC nor that the file holds the whole
-	// batch (the length need only fit the segment), so a torn batch left
-	// by a crash survives recovery, padded with zeros, and the log end
-	// counts its offsets. (Skipping only the CRC would rarely be caught:
+	// batch (its length need only end within bugTornSlack of the file's
+	// end), so a torn batch left by a crash survives recovery, padded
+	// with zeros, and the log end counts its offsets. (The slack keeps a
+	// garbage length of hundreds of megabytes from being trusted: every
+	// read would then fill and checksum that much zero padding.) (Skipping only the CRC would rarely be caught:
 	// the simulator's crashes tear batches often but leave a whole batch
 	// with a bad CRC, a flipped bit or a garbage end, only rarely.)
 	BugSkipRecoveryCRC
@@ -34,3 +36,7 @@ const (
 	BugCleanerEarlyTombstone
 	bugCount
 )
+
+// bugTornSlack bounds how far past the file's end a batch trusted by
+// BugSkipRecoveryCRC may reach: more than any batch the simulator writes.
+const bugTornSlack = 4 << 20

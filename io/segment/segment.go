@@ -254,7 +254,7 @@ func (s *segment) checkBatchAt(r *blockReader, pos int64, gaps bool, limit core.
 		return h, bad, nil
 	}
 	size := int64(h.Size())
-	if bugOn(BugSkipRecoveryCRC) && h.BaseOffset >= s.next && pos+size <= segmentBytesMax {
+	if bugOn(BugSkipRecoveryCRC) && h.BaseOffset >= s.next && pos+size <= min(r.end+bugTornSlack, segmentBytesMax) {
 		return h, nil, nil // BUG SITE (simbugs): BugSkipRecoveryCRC trusts a header that parses.
 	}
 	if pos+size > r.end || pos+size > segmentBytesMax {
