@@ -992,8 +992,7 @@ func (gc *groupCoordinator) propagate(g *group, code int16) {
 // offsets that nothing was ever stored for (a JoinGroup refused before it
 // joined anything).
 func (gc *groupCoordinator) dropIfUnused(g *group) {
-	if g.state == groupEmpty && g.generation == 0 && len(g.members) == 0 && len(g.pending) == 0 &&
-		len(g.offsets) == 0 && len(g.inflight) == 0 {
+	if g.deletable() && g.generation == 0 && len(g.members) == 0 {
 		delete(gc.groups, g.id)
 	}
 }

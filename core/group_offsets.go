@@ -218,6 +218,7 @@ func (gc *groupCoordinator) deleteGroups(ids []string, done func(codes []int16))
 		default:
 			i := i
 			pending++
+			clear(g.pending) // their JoinGroups will find no group, as in Kafka
 			gc.removeGroup(g, sortedOffsets(g), func(code int16) {
 				codes[i] = code
 				finish()
@@ -237,8 +238,16 @@ func sortedOffsets(g *group) []TopicPartition {
 	return tps
 }
 
-// removeGroup deletes offsets tps of g and, once g is Empty with no
-// offsets left, g itself: tombstones for each (the group's only when it
+// deletable says g holds nothing to keep it: Empty, no offsets, none
+// being committed, and no member id handed out with MEMBER_ID_REQUIRED
+// whose JoinGroup is still to come (deleting the group would answer that
+// JoinGroup UNKNOWN_MEMBER_ID).
+func (g *group) deletable() bool {
+	return g.state == groupEmpty && len(g.offsets) == 0 && len(g.inflight) == 0 && len(g.pending) == 0
+}
+
+// removeGroup deletes offsets tps of g and, once g is deletable, g
+// itself: tombstones for each (the group's only when it
 // ever had a generation), written as one batch. done gets errNone once
 // the tombstones are acknowledgeable, else the commit error.
 func (gc *groupCoordinator) removeGroup(g *group, tps []TopicPartition, done func(code int16)) {
@@ -250,7 +259,7 @@ func (gc *groupCoordinator) removeGroup(g *group, tps []TopicPartition, done fun
 		}
 		delete(g.inflight, tp)
 	}
-	if g.state == groupEmpty && len(g.offsets) == 0 && len(g.inflight) == 0 {
+	if g.deletable() {
 		g.state = groupDead
 		delete(gc.groups, g.id)
 		if g.generation > 0 {
@@ -349,7 +358,7 @@ func (gc *groupCoordinator) expireOffsets() {
 				expired = append(expired, tp)
 			}
 		}
-		if len(expired) > 0 || g.state == groupEmpty && len(g.offsets) == 0 && len(g.inflight) == 0 {
+		if len(expired) > 0 || g.deletable() {
 			gc.removeGroup(g, expired, func(int16) {}) // lost tombstones are written again next time
 		}
 	}

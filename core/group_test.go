@@ -77,3 +77,30 @@ func TestOffsetFetchRequireStable(t *testing.T) {
 		t.Errorf("RequireStable after the commit: got offset %d, error %d; want 6, 0", got.Offset, got.ErrorCode)
 	}
 }
+
+// TestPendingMemberSurvivesExpiry: a group that exists only because a
+// member id was handed out with MEMBER_ID_REQUIRED is not deleted by the
+// offsets expiry check as an unused Empty group: the member's JoinGroup
+// with that id, arriving after the check, joins.
+func TestPendingMemberSurvivesExpiry(t *testing.T) {
+	h := newHarness(t, map[string]string{"offsets.retention.check.interval.ms": "10", "group.initial.rebalance.delay.ms": "0"})
+	h.offsetsReady()
+	req := kmsg.NewPtrJoinGroupRequest()
+	req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis, req.ProtocolType = "pending", 30000, 30000, "consumer"
+	p := kmsg.NewJoinGroupRequestProtocol()
+	p.Name, p.Metadata = "range", []byte{0, 0, 0, 0, 0, 0, 0, 0}
+	req.Protocols = append(req.Protocols, p)
+	first := h.mustResponse(h.send(1, 9, req)).(*kmsg.JoinGroupResponse)
+	if first.ErrorCode != kerr.MemberIDRequired.Code || first.MemberID == "" {
+		t.Fatalf("first JoinGroup v9: got error %d, member id %q; want MEMBER_ID_REQUIRED with an id", first.ErrorCode, first.MemberID)
+	}
+	h.tick(50) // several expiry checks
+	req.MemberID = first.MemberID
+	seq := h.send(1, 9, req)
+	h.tick(10)
+	h.deliverAll()
+	if got := h.mustResponse(seq).(*kmsg.JoinGroupResponse); got.ErrorCode != 0 || got.MemberID != first.MemberID || got.Generation != 1 {
+		t.Errorf("JoinGroup v9 with the id after expiry checks: got error %d, member %q, generation %d; want 0, %q, 1",
+			got.ErrorCode, got.MemberID, got.Generation, first.MemberID)
+	}
+}
