@@ -118,6 +118,7 @@ func checkKeysAndHeaders(t *testing.T, what string, got []seen) {
 // TestSarama produces with sarama's SyncProducer and reads back with its
 // PartitionConsumer.
 func TestSarama(t *testing.T) {
+	captureSaramaLog(t)
 	b := startBroker(t)
 	const topic, n = "sarama", 1000
 	createTopic(t, b, topic, 1)

@@ -184,6 +184,7 @@ func testGroupClientCrash(t *testing.T, name string, start startMember) {
 }
 
 func TestSaramaGroup(t *testing.T) {
+	captureSaramaLog(t)
 	testGroupClient(t, groupClient{name: "sarama", start: startSarama})
 }
 

@@ -415,6 +415,7 @@ func TestLegacySarama(t *testing.T) {
 	proxy.setUpstream(b.addr)
 	const produce, fetch, listOffsets, offsetCommit, offsetFetch = 0, 1, 2, 8, 9
 	t.Run("V0_9_0_0", func(t *testing.T) {
+		captureSaramaLog(t)
 		proxy.reset()
 		defer func() {
 			got, _ := proxy.versions()
@@ -445,6 +446,7 @@ func TestLegacySarama(t *testing.T) {
 		checkCommittedWithMeta(t, "sarama 0.9 commit read by a modern client", b, group, topic, commit, "sarama-09-meta")
 	})
 	t.Run("V0_10_0_0", func(t *testing.T) {
+		captureSaramaLog(t)
 		proxy.reset()
 		defer func() {
 			got, _ := proxy.versions()

@@ -5,12 +5,16 @@ package main
 // modern Fetch returns, and checks that compare what different clients read.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io"
+	"log"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -433,4 +437,39 @@ func describeVersions(v *kversion.Versions) string {
 	fetch, _ := v.LookupMaxKeyVersion(1)
 	produce, _ := v.LookupMaxKeyVersion(0)
 	return fmt.Sprintf("franz-go pinned to %s (Produce v%d, Fetch v%d)", v.VersionGuess(), produce, fetch)
+}
+
+// captureSaramaLog collects sarama's log (retries, connection changes,
+// metadata refreshes) for the rest of t and prints its last 32 KiB if t
+// fails, so that a client-side retry or reconnect is on record.
+func captureSaramaLog(t *testing.T) {
+	t.Helper()
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	prev := sarama.Logger
+	sarama.Logger = log.New(lockedWriter{&mu, &buf}, "sarama ", log.Lmicroseconds)
+	t.Cleanup(func() {
+		sarama.Logger = prev
+		if !t.Failed() {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		out := buf.Bytes()
+		if len(out) > 32<<10 {
+			out = out[len(out)-32<<10:]
+		}
+		t.Logf("sarama's log (the last %d bytes):\n%s", len(out), out)
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
