@@ -121,8 +121,8 @@ func (b *Broker) createTopic(name string, parts int32, configs map[string]string
 	t := &topic{name: name, id: id, configs: configs, partsTarget: parts}
 	b.creating[name] = true
 	b.creatingParts += parts
-	b.coordWrite(CoordSet, zkConfigs+name, mustJSON(configZnode{Version: 1, Config: configs}), nil)
-	b.coordWrite(CoordCreate, zkTopics+name, b.topicZnodeData(t, parts), func(err error) {
+	b.coordWrite(upsertOp(zkConfigs+name, mustJSON(configZnode{Version: 1, Config: configs})), nil)
+	b.coordWrite(createOp(zkTopics+name, b.topicZnodeData(t, parts)), func(err error) {
 		delete(b.creating, name)
 		b.creatingParts -= parts
 		if err != nil {

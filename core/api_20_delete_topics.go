@@ -89,9 +89,9 @@ func (b *Broker) handleDeleteTopics(r Request) {
 // its logs, so a failed write leaves the topic whole.
 func (b *Broker) deleteTopic(t *topic, done func(error)) {
 	t.deleting = true
-	b.coordWrite(CoordDelete, zkTopics+t.name, nil, func(err error) {
+	b.coordWrite(deleteTreeOp(zkTopics+t.name), func(err error) {
 		t.deleting = false
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrCoordNoNode) {
 			done(err)
 			return
 		}
@@ -102,7 +102,7 @@ func (b *Broker) deleteTopic(t *topic, done func(error)) {
 			b.takeOffline(p, errTopicDeleted)
 			b.emit(DeleteLog{Partition: p.tp})
 		}
-		b.coordWrite(CoordDelete, zkConfigs+t.name, nil, nil)
+		b.coordWrite(deleteTreeOp(zkConfigs+t.name), nil)
 		if t.name == OffsetsTopic {
 			b.groups.unload()
 		}

@@ -59,7 +59,7 @@ func (b *Broker) servePIDs() {
 	a.allocating = true
 	z := producerIDZnode{Version: 1, Broker: int32(b.cfg.BrokerID),
 		BlockStart: strconv.FormatInt(int64(start), 10), BlockEnd: strconv.FormatInt(int64(end-1), 10)}
-	b.coordWrite(CoordSet, zkProducerID, mustJSON(z), func(err error) {
+	b.coordWrite(upsertOp(zkProducerID, mustJSON(z)), func(err error) {
 		a.allocating = false
 		if err != nil {
 			for _, r := range a.waiting {

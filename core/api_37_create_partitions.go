@@ -40,7 +40,7 @@ func (b *Broker) handleCreatePartitions(r Request) {
 		t.partsTarget = rt.Count
 		g.add()
 		count := rt.Count
-		b.coordWrite(CoordSet, zkTopics+t.name, b.topicZnodeData(t, count), func(err error) {
+		b.coordWrite(upsertOp(zkTopics+t.name, b.topicZnodeData(t, count)), func(err error) {
 			if err != nil {
 				t.partsTarget = int32(len(t.parts))
 				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg(err.Error())

@@ -57,7 +57,7 @@ func (b *Broker) Startup(out []Effect) []Effect {
 		var id [16]byte
 		b.rng.fill(id[:])
 		b.clusterID = encodeUUID(id)
-		b.coordWrite(CoordCreate, zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID}), nil)
+		b.coordWrite(createOp(zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID})), nil)
 	}
 	b.groups.startup()
 	return b.out
@@ -160,13 +160,13 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 }
 
 // coordWrite emits a coordination write; done (optional) gets its error.
-func (b *Broker) coordWrite(kind CoordOpKind, path string, data []byte, done func(error)) {
-	tok := awaitFor(b.step, func(r CoordResult) {
+func (b *Broker) coordWrite(op CoordOp, done func(error)) {
+	op.Token = awaitFor(b.step, func(r CoordResult) {
 		if done != nil {
 			done(r.Err)
 		}
 	})
-	b.emit(CoordOp{Token: tok, Kind: kind, Path: path, Data: data})
+	b.emit(op)
 }
 
 func (b *Broker) tick(now Instant) {

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"errors"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core/cover"
@@ -88,11 +90,38 @@ type Cleaned struct {
 	Err               error
 }
 
-// CoordResult completes a CoordOp.
+// CoordResult completes a CoordOp. Err is nil, one of the ErrCoord
+// errors (wrapped: the store's verdicts, or ErrCoordConnectionLoss when
+// the outcome is unknown), or the embedded store's storage error (the
+// write did not happen).
 type CoordResult struct {
-	Token Token
-	Err   error
+	Token    Token
+	Err      error
+	Data     []byte    // CoordGet
+	Stat     CoordStat // CoordCreate, CoordSet, CoordGet, CoordExists, CoordChildren
+	Children []string  // CoordChildren, sorted
+	Path     string    // CoordCreate: the node created (with its sequence number)
 }
+
+// CoordStat is a znode's metadata, as ZooKeeper's Stat.
+type CoordStat struct {
+	Version        int32 // data version: 0 at creation, +1 per set
+	CVersion       int32 // child version: +1 per child created or deleted
+	EphemeralOwner int64 // the owning session, 0 for a persistent node
+	NumChildren    int32
+}
+
+// The coordination store's verdicts (ZooKeeper's error codes).
+var (
+	ErrCoordNoNode                  = errors.New("znode does not exist")
+	ErrCoordNodeExists              = errors.New("znode exists")
+	ErrCoordBadVersion              = errors.New("znode version mismatch")
+	ErrCoordNotEmpty                = errors.New("znode has children")
+	ErrCoordNoChildrenForEphemerals = errors.New("ephemeral znodes cannot have children")
+	ErrCoordSessionExpired          = errors.New("coordination session expired")
+	ErrCoordConnectionLoss          = errors.New("coordination connection lost")
+	ErrCoordBadArguments            = errors.New("invalid coordination operation")
+)
 
 // ConnClosed says a connection is gone; parked requests on it are dropped.
 type ConnClosed struct{ Conn ConnID }
@@ -204,21 +233,68 @@ type Clean struct {
 	Config           LogConfig
 }
 
-// CoordOpKind is the kind of a coordination write.
+// CoordOpKind is the kind of a coordination operation: ZooKeeper's, with
+// the recursive forms Kafka's ZooKeeper client builds from them.
 type CoordOpKind int8
 
 const (
-	CoordCreate CoordOpKind = iota + 1 // create a znode (and parents); fails if it exists
-	CoordSet                           // create or overwrite a znode
-	CoordDelete                        // delete a znode and its children; absent is fine
+	// CoordCreate creates Path holding Data (Ephemeral: owned by the
+	// session; Sequential: named Path plus the parent's next ten-digit
+	// sequence number, returned in CoordResult.Path). An existing node
+	// fails with ErrCoordNodeExists; a missing parent with ErrCoordNoNode,
+	// unless Parents, which creates the missing ancestors empty.
+	CoordCreate CoordOpKind = iota + 1
+	// CoordSet replaces Path's data when its version is Version
+	// (CoordAnyVersion: any), else ErrCoordBadVersion. A missing node
+	// fails with ErrCoordNoNode, unless Upsert, which creates it (and its
+	// parents).
+	CoordSet
+	// CoordDelete deletes Path when its version is Version
+	// (CoordAnyVersion: any). A node with children fails with
+	// ErrCoordNotEmpty, unless Recursive, which deletes them first; a
+	// missing node fails with ErrCoordNoNode.
+	CoordDelete
+	// CoordGet reads Path's data and stat; Watch leaves a data watch
+	// (fired when the node changes or is deleted).
+	CoordGet
+	// CoordExists reads Path's stat, or fails with ErrCoordNoNode; Watch
+	// leaves a watch fired when the node is created, changes or is
+	// deleted.
+	CoordExists
+	// CoordChildren lists Path's children, sorted; Watch leaves a child
+	// watch (fired when a child is created or deleted, or the node is).
+	CoordChildren
 )
 
-// CoordOp writes to the coordination store (ZooKeeper layout).
+// CoordAnyVersion matches every version of a znode (ZooKeeper's -1).
+const CoordAnyVersion int32 = -1
+
+// CoordOp is one operation on the coordination store (ZooKeeper's
+// model and Kafka's layout, see zk.go). Guard, when set, makes the
+// operation conditional on another znode's version, atomically (a
+// ZooKeeper multi of a check and the operation): the controller fences
+// its writes with /controller_epoch this way.
 type CoordOp struct {
-	Token Token
-	Kind  CoordOpKind
-	Path  string
-	Data  []byte
+	Token   Token
+	Kind    CoordOpKind
+	Path    string
+	Data    []byte
+	Version int32 // CoordSet, CoordDelete: the version expected, or CoordAnyVersion
+
+	Ephemeral, Sequential, Parents bool // CoordCreate
+	Upsert                         bool // CoordSet
+	Recursive                      bool // CoordDelete
+	Watch                          bool // CoordGet, CoordExists, CoordChildren
+
+	Guard *CoordGuard
+}
+
+// CoordGuard is the condition of a guarded CoordOp: Path exists at
+// Version, else the operation fails with ErrCoordBadVersion (or
+// ErrCoordNoNode) and changes nothing.
+type CoordGuard struct {
+	Path    string
+	Version int32
 }
 
 func (Respond) isEffect()   {}

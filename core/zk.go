@@ -20,6 +20,22 @@ const (
 	zkProducerID = "/latest_producer_id_block"
 )
 
+// The writes a single broker makes, as Kafka's ZooKeeper client makes
+// them: creates with their missing parents (createRecursive), sets that
+// create a missing node (createOrSet), deletes of a whole subtree
+// (deleteRecursive).
+func createOp(path string, data []byte) CoordOp {
+	return CoordOp{Kind: CoordCreate, Path: path, Data: data, Parents: true}
+}
+
+func upsertOp(path string, data []byte) CoordOp {
+	return CoordOp{Kind: CoordSet, Path: path, Data: data, Version: CoordAnyVersion, Upsert: true}
+}
+
+func deleteTreeOp(path string) CoordOp {
+	return CoordOp{Kind: CoordDelete, Path: path, Version: CoordAnyVersion, Recursive: true}
+}
+
 // topicZnode is Kafka's /brokers/topics/<t> document.
 type topicZnode struct {
 	Version    int                `json:"version"`

@@ -2,11 +2,8 @@ package kio
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
-	"sort"
-	"strings"
 
 	"cloudkafka/core"
 )
@@ -15,23 +12,23 @@ import (
 // znodes in Kafka's layout. The single-node broker uses FileCoordinator;
 // clusters will use ZooKeeper itself.
 type Coordinator interface {
-	// Load returns every znode, sorted by path.
+	// Load returns every persistent znode, sorted by path.
 	Load() ([]core.Znode, error)
-	// Apply performs one write durably before returning.
-	Apply(op core.CoordOp) error
+	// Apply performs one operation (durably, if it writes) before
+	// returning its result.
+	Apply(op core.CoordOp) core.CoordResult
 }
 
-// ErrNodeExists is returned by a create of an existing znode.
-var ErrNodeExists = errors.New("znode exists")
-
-// FileCoordinator is the embedded single-node coordinator: the znode tree
-// held in memory and persisted, after every write, as one JSON snapshot
-// file replaced atomically (write temporary, sync, rename, sync directory).
+// FileCoordinator is the embedded single-node coordinator: a ZTree whose
+// persistent znodes are saved, after every write, as one JSON snapshot
+// file replaced atomically (write temporary, sync, rename, sync
+// directory). Its session is the process's: ephemeral znodes end with it.
 type FileCoordinator struct {
-	fs    FS
-	dir   string
-	name  string
-	nodes map[string][]byte
+	fs      FS
+	dir     string
+	name    string
+	tree    *ZTree
+	session int64
 }
 
 // CoordinatorFile is the snapshot's name inside the log directory.
@@ -45,7 +42,8 @@ type snapshot struct {
 
 // OpenFileCoordinator loads the snapshot in dir, if any.
 func OpenFileCoordinator(fs FS, dir string) (*FileCoordinator, error) {
-	c := &FileCoordinator{fs: fs, dir: dir, name: path.Join(dir, CoordinatorFile), nodes: map[string][]byte{}}
+	c := &FileCoordinator{fs: fs, dir: dir, name: path.Join(dir, CoordinatorFile), tree: NewZTree()}
+	c.session = c.tree.OpenSession()
 	if !fs.Exists(c.name) {
 		return c, nil
 	}
@@ -66,63 +64,39 @@ func OpenFileCoordinator(fs FS, dir string) (*FileCoordinator, error) {
 	if err := json.Unmarshal(buf, &s); err != nil || s.Version != 1 {
 		return nil, fmt.Errorf("coordinator snapshot %s is corrupt (version %d): %v", c.name, s.Version, err)
 	}
-	for _, z := range s.Znodes {
-		c.nodes[z.Path] = z.Data
+	if err := c.tree.Restore(s.Znodes); err != nil {
+		return nil, fmt.Errorf("coordinator snapshot %s: %w", c.name, err)
 	}
 	return c, nil
 }
 
 // Load implements Coordinator.
-func (c *FileCoordinator) Load() ([]core.Znode, error) {
-	out := make([]core.Znode, 0, len(c.nodes))
-	// order-independent: collected, then sorted
-	for p, d := range c.nodes {
-		out = append(out, core.Znode{Path: p, Data: d})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
+func (c *FileCoordinator) Load() ([]core.Znode, error) { return c.tree.Persistent(), nil }
 
-// Apply implements Coordinator.
-func (c *FileCoordinator) Apply(op core.CoordOp) error {
-	next := make(map[string][]byte, len(c.nodes)+1)
-	// order-independent: copied into a map
-	for p, d := range c.nodes {
-		next[p] = d
-	}
+// Apply implements Coordinator. A write is applied to a copy of the tree,
+// which replaces it once the snapshot is durable: a failed save changes
+// nothing. Watches fire for no one: the process's session is the only
+// one, and a single broker leaves none.
+func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult {
 	switch op.Kind {
-	case core.CoordCreate:
-		if _, ok := next[op.Path]; ok {
-			return fmt.Errorf("%w: %s", ErrNodeExists, op.Path)
-		}
-		next[op.Path] = op.Data
-	case core.CoordSet:
-		next[op.Path] = op.Data
-	case core.CoordDelete:
-		// order-independent: deletes by predicate
-		for p := range next {
-			if p == op.Path || strings.HasPrefix(p, op.Path+"/") {
-				delete(next, p)
-			}
-		}
-	default:
-		return fmt.Errorf("unknown coordination op %d", op.Kind)
+	case core.CoordGet, core.CoordExists, core.CoordChildren:
+		res, _ := c.tree.Apply(c.session, op)
+		return res
 	}
-	if err := c.persist(next); err != nil {
-		return err
+	next := c.tree.Clone()
+	res, _ := next.Apply(c.session, op)
+	if res.Err != nil {
+		return res
 	}
-	c.nodes = next
-	return nil
+	if err := c.persist(next.Persistent()); err != nil {
+		return core.CoordResult{Token: op.Token, Err: err}
+	}
+	c.tree = next
+	return res
 }
 
-func (c *FileCoordinator) persist(nodes map[string][]byte) error {
-	s := snapshot{Version: 1}
-	// order-independent: collected, then sorted
-	for p, d := range nodes {
-		s.Znodes = append(s.Znodes, core.Znode{Path: p, Data: d})
-	}
-	sort.Slice(s.Znodes, func(i, j int) bool { return s.Znodes[i].Path < s.Znodes[j].Path })
-	data, err := json.Marshal(s)
+func (c *FileCoordinator) persist(znodes []core.Znode) error {
+	data, err := json.Marshal(snapshot{Version: 1, Znodes: znodes})
 	if err != nil {
 		return fmt.Errorf("encode coordinator snapshot: %w", err)
 	}

@@ -271,7 +271,7 @@ func (d *Driver) execute(effects []core.Effect) {
 			}
 			d.syncs[e.Partition] = append(d.syncs[e.Partition], e.Token)
 		case core.CoordOp:
-			d.complete(core.CoordResult{Token: e.Token, Err: d.coord.Apply(e)})
+			d.complete(d.coord.Apply(e))
 		default:
 			if a, ok := e.(core.Append); ok && d.Defer != nil {
 				d.appendsTaken[a.Partition]++

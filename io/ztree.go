@@ -1,0 +1,383 @@
+package kio
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"cloudkafka/core"
+)
+
+// ZTree is ZooKeeper's data model held in memory: a tree of znodes with
+// data and versions, ephemeral nodes owned by sessions, sequential names,
+// conditional writes, and one-shot watches. The embedded coordinator
+// persists its persistent nodes; the simulator's ensemble shares one tree
+// among its brokers' sessions. It is deterministic: the same operations
+// give the same results and the same watch notifications, in order.
+type ZTree struct {
+	nodes       map[string]*znode
+	sessions    map[int64]*zsession
+	nextSession int64
+}
+
+type znode struct {
+	data     []byte
+	stat     core.CoordStat
+	children map[string]bool // names, not paths
+}
+
+// zsession is one client session: the ephemeral nodes it owns and the
+// watches it left (data watches: Get, Exists; child watches: Children).
+type zsession struct {
+	ephemerals   map[string]bool
+	dataWatches  map[string]bool
+	childWatches map[string]bool
+}
+
+// CoordWatchType is what a fired watch reports (ZooKeeper's event types).
+type CoordWatchType int8
+
+const (
+	WatchNodeCreated CoordWatchType = iota + 1
+	WatchNodeDeleted
+	WatchNodeDataChanged
+	WatchNodeChildrenChanged
+)
+
+func (w CoordWatchType) String() string {
+	switch w {
+	case WatchNodeCreated:
+		return "NodeCreated"
+	case WatchNodeDeleted:
+		return "NodeDeleted"
+	case WatchNodeDataChanged:
+		return "NodeDataChanged"
+	case WatchNodeChildrenChanged:
+		return "NodeChildrenChanged"
+	}
+	return fmt.Sprintf("CoordWatchType(%d)", int8(w))
+}
+
+// WatchFired is one watch notification for a session.
+type WatchFired struct {
+	Session int64
+	Path    string
+	Type    CoordWatchType
+}
+
+// NewZTree returns a tree holding only the root.
+func NewZTree() *ZTree {
+	return &ZTree{nodes: map[string]*znode{"/": {children: map[string]bool{}}}, sessions: map[int64]*zsession{}}
+}
+
+// Clone returns an independent copy of the tree, sessions and watches
+// included.
+func (t *ZTree) Clone() *ZTree {
+	c := &ZTree{nodes: make(map[string]*znode, len(t.nodes)), sessions: make(map[int64]*zsession, len(t.sessions)), nextSession: t.nextSession}
+	// order-independent: copied into maps
+	for p, n := range t.nodes {
+		c.nodes[p] = &znode{data: n.data, stat: n.stat, children: maps.Clone(n.children)}
+	}
+	// order-independent: copied into a map
+	for id, s := range t.sessions {
+		c.sessions[id] = &zsession{ephemerals: maps.Clone(s.ephemerals), dataWatches: maps.Clone(s.dataWatches), childWatches: maps.Clone(s.childWatches)}
+	}
+	return c
+}
+
+// OpenSession starts a session and returns its id (never 0).
+func (t *ZTree) OpenSession() int64 {
+	t.nextSession++
+	t.sessions[t.nextSession] = &zsession{ephemerals: map[string]bool{}, dataWatches: map[string]bool{}, childWatches: map[string]bool{}}
+	return t.nextSession
+}
+
+// CloseSession ends a session, as its expiry does: its ephemeral nodes
+// are deleted (notifying the other sessions' watches) and its watches
+// dropped. An unknown session is a no-op.
+func (t *ZTree) CloseSession(id int64) []WatchFired {
+	s := t.sessions[id]
+	if s == nil {
+		return nil
+	}
+	delete(t.sessions, id)
+	var fired []WatchFired
+	for _, p := range slices.Sorted(maps.Keys(s.ephemerals)) {
+		if t.nodes[p] != nil {
+			fired = t.remove(p, fired)
+		}
+	}
+	return fired
+}
+
+// Apply performs op for session (0: no session, which may not create
+// ephemeral nodes or leave watches) and returns its result and the
+// watches it fired. A failed operation changes nothing.
+func (t *ZTree) Apply(session int64, op core.CoordOp) (core.CoordResult, []WatchFired) {
+	res := core.CoordResult{Token: op.Token}
+	s := t.sessions[session]
+	if session != 0 && s == nil {
+		res.Err = core.ErrCoordSessionExpired
+		return res, nil
+	}
+	if err := validPath(op.Path); err != nil {
+		res.Err = err
+		return res, nil
+	}
+	if g := op.Guard; g != nil {
+		if err := validPath(g.Path); err != nil {
+			res.Err = err
+			return res, nil
+		}
+		n := t.nodes[g.Path]
+		switch {
+		case n == nil:
+			res.Err = fmt.Errorf("%w: guard %s", core.ErrCoordNoNode, g.Path)
+			return res, nil
+		case g.Version != core.CoordAnyVersion && n.stat.Version != g.Version:
+			res.Err = fmt.Errorf("%w: guard %s is at version %d, not %d", core.ErrCoordBadVersion, g.Path, n.stat.Version, g.Version)
+			return res, nil
+		}
+	}
+	var fired []WatchFired
+	switch op.Kind {
+	case core.CoordCreate:
+		res.Path, fired, res.Err = t.create(s, session, op)
+		if res.Err == nil {
+			res.Stat = t.stat(res.Path)
+		}
+	case core.CoordSet:
+		fired, res.Err = t.set(op)
+		if res.Err == nil {
+			res.Stat = t.stat(op.Path)
+		}
+	case core.CoordDelete:
+		fired, res.Err = t.delete(op)
+	case core.CoordGet:
+		n := t.nodes[op.Path]
+		if n == nil {
+			res.Err = fmt.Errorf("%w: %s", core.ErrCoordNoNode, op.Path)
+			break
+		}
+		res.Data, res.Stat = slices.Clone(n.data), t.stat(op.Path)
+		if op.Watch && s != nil {
+			s.dataWatches[op.Path] = true
+		}
+	case core.CoordExists:
+		if op.Watch && s != nil {
+			s.dataWatches[op.Path] = true // fires on creation too
+		}
+		if t.nodes[op.Path] == nil {
+			res.Err = fmt.Errorf("%w: %s", core.ErrCoordNoNode, op.Path)
+			break
+		}
+		res.Stat = t.stat(op.Path)
+	case core.CoordChildren:
+		n := t.nodes[op.Path]
+		if n == nil {
+			res.Err = fmt.Errorf("%w: %s", core.ErrCoordNoNode, op.Path)
+			break
+		}
+		res.Children, res.Stat = slices.Sorted(maps.Keys(n.children)), t.stat(op.Path)
+		if op.Watch && s != nil {
+			s.childWatches[op.Path] = true
+		}
+	default:
+		res.Err = fmt.Errorf("%w: unknown coordination op %d", core.ErrCoordBadArguments, op.Kind)
+	}
+	return res, fired
+}
+
+func (t *ZTree) create(s *zsession, session int64, op core.CoordOp) (string, []WatchFired, error) {
+	if op.Path == "/" {
+		return "", nil, fmt.Errorf("%w: /", core.ErrCoordNodeExists)
+	}
+	if op.Ephemeral && s == nil {
+		return "", nil, fmt.Errorf("%w: an ephemeral node needs a session", core.ErrCoordSessionExpired)
+	}
+	parent, _ := splitPath(op.Path)
+	var missing []string // ancestors to create, outermost first
+	existing := parent
+	for ; t.nodes[existing] == nil; existing, _ = splitPath(existing) {
+		missing = append([]string{existing}, missing...)
+	}
+	switch {
+	case len(missing) > 0 && !op.Parents:
+		return "", nil, fmt.Errorf("%w: parent %s of %s", core.ErrCoordNoNode, parent, op.Path)
+	case t.nodes[existing].stat.EphemeralOwner != 0:
+		return "", nil, fmt.Errorf("%w: %s", core.ErrCoordNoChildrenForEphemerals, existing)
+	}
+	path := op.Path
+	if op.Sequential {
+		seq := int32(0) // a parent created now has had no children
+		if len(missing) == 0 {
+			seq = t.nodes[parent].stat.CVersion
+		}
+		path = fmt.Sprintf("%s%010d", op.Path, seq)
+	}
+	if t.nodes[path] != nil {
+		return "", nil, fmt.Errorf("%w: %s", core.ErrCoordNodeExists, path)
+	}
+	var fired []WatchFired
+	for _, p := range missing {
+		fired = t.add(p, nil, 0, fired)
+	}
+	owner := int64(0)
+	if op.Ephemeral {
+		owner = session
+		s.ephemerals[path] = true
+	}
+	fired = t.add(path, slices.Clone(op.Data), owner, fired)
+	return path, fired, nil
+}
+
+// add links a new node under its (existing) parent.
+func (t *ZTree) add(path string, data []byte, owner int64, fired []WatchFired) []WatchFired {
+	parent, name := splitPath(path)
+	pn := t.nodes[parent]
+	pn.children[name] = true
+	pn.stat.CVersion++
+	pn.stat.NumChildren++
+	t.nodes[path] = &znode{data: data, stat: core.CoordStat{EphemeralOwner: owner}, children: map[string]bool{}}
+	fired = t.fire(path, WatchNodeCreated, fired, false)
+	return t.fire(parent, WatchNodeChildrenChanged, fired, true)
+}
+
+func (t *ZTree) set(op core.CoordOp) ([]WatchFired, error) {
+	n := t.nodes[op.Path]
+	if n == nil {
+		if !op.Upsert {
+			return nil, fmt.Errorf("%w: %s", core.ErrCoordNoNode, op.Path)
+		}
+		if op.Version != core.CoordAnyVersion && op.Version != 0 {
+			return nil, fmt.Errorf("%w: %s does not exist", core.ErrCoordBadVersion, op.Path)
+		}
+		_, fired, err := t.create(nil, 0, core.CoordOp{Kind: core.CoordCreate, Path: op.Path, Data: op.Data, Parents: true})
+		return fired, err
+	}
+	if op.Version != core.CoordAnyVersion && n.stat.Version != op.Version {
+		return nil, fmt.Errorf("%w: %s is at version %d, not %d", core.ErrCoordBadVersion, op.Path, n.stat.Version, op.Version)
+	}
+	n.data = slices.Clone(op.Data)
+	n.stat.Version++
+	return t.fire(op.Path, WatchNodeDataChanged, nil, false), nil
+}
+
+func (t *ZTree) delete(op core.CoordOp) ([]WatchFired, error) {
+	if op.Path == "/" {
+		return nil, fmt.Errorf("%w: the root cannot be deleted", core.ErrCoordBadArguments)
+	}
+	n := t.nodes[op.Path]
+	switch {
+	case n == nil:
+		return nil, fmt.Errorf("%w: %s", core.ErrCoordNoNode, op.Path)
+	case op.Version != core.CoordAnyVersion && n.stat.Version != op.Version:
+		return nil, fmt.Errorf("%w: %s is at version %d, not %d", core.ErrCoordBadVersion, op.Path, n.stat.Version, op.Version)
+	case len(n.children) > 0 && !op.Recursive:
+		return nil, fmt.Errorf("%w: %s", core.ErrCoordNotEmpty, op.Path)
+	}
+	return t.remove(op.Path, nil), nil
+}
+
+// remove deletes path and its subtree, deepest first.
+func (t *ZTree) remove(path string, fired []WatchFired) []WatchFired {
+	n := t.nodes[path]
+	for _, c := range slices.Sorted(maps.Keys(n.children)) {
+		fired = t.remove(joinPath(path, c), fired)
+	}
+	if n.stat.EphemeralOwner != 0 {
+		if s := t.sessions[n.stat.EphemeralOwner]; s != nil {
+			delete(s.ephemerals, path)
+		}
+	}
+	delete(t.nodes, path)
+	parent, name := splitPath(path)
+	pn := t.nodes[parent]
+	delete(pn.children, name)
+	pn.stat.CVersion++
+	pn.stat.NumChildren--
+	fired = t.fire(path, WatchNodeDeleted, fired, false)
+	fired = t.fire(path, WatchNodeDeleted, fired, true)
+	return t.fire(parent, WatchNodeChildrenChanged, fired, true)
+}
+
+// fire notifies, in session order, the sessions watching path (their
+// child watches when child, else their data watches), once each: a
+// watch is spent when it fires.
+func (t *ZTree) fire(path string, typ CoordWatchType, fired []WatchFired, child bool) []WatchFired {
+	for _, id := range slices.Sorted(maps.Keys(t.sessions)) {
+		s := t.sessions[id]
+		w := s.dataWatches
+		if child {
+			w = s.childWatches
+		}
+		if w[path] {
+			delete(w, path)
+			fired = append(fired, WatchFired{Session: id, Path: path, Type: typ})
+		}
+	}
+	return fired
+}
+
+func (t *ZTree) stat(path string) core.CoordStat { return t.nodes[path].stat }
+
+// Persistent lists the persistent znodes (not the root), sorted by path:
+// what a snapshot of the store keeps.
+func (t *ZTree) Persistent() []core.Znode {
+	var out []core.Znode
+	for _, p := range slices.Sorted(maps.Keys(t.nodes)) {
+		if n := t.nodes[p]; p != "/" && n.stat.EphemeralOwner == 0 {
+			out = append(out, core.Znode{Path: p, Data: slices.Clone(n.data)})
+		}
+	}
+	return out
+}
+
+// Restore creates the persistent znodes of a snapshot (with their
+// missing parents) in a tree that holds only the root.
+func (t *ZTree) Restore(znodes []core.Znode) error {
+	for _, z := range znodes {
+		if t.nodes[z.Path] != nil {
+			// a parent created empty for an earlier entry
+			t.nodes[z.Path].data = slices.Clone(z.Data)
+			continue
+		}
+		if res, _ := t.Apply(0, core.CoordOp{Kind: core.CoordCreate, Path: z.Path, Data: z.Data, Parents: true}); res.Err != nil {
+			return res.Err
+		}
+	}
+	return nil
+}
+
+// validPath applies ZooKeeper's path rules: absolute, no empty, "." or
+// ".." component, no trailing slash (the root excepted), no NUL.
+func validPath(p string) error {
+	if p == "/" {
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsRune(p, 0) {
+		return fmt.Errorf("%w: invalid path %q", core.ErrCoordBadArguments, p)
+	}
+	for _, c := range strings.Split(p[1:], "/") {
+		if c == "" || c == "." || c == ".." {
+			return fmt.Errorf("%w: invalid path %q", core.ErrCoordBadArguments, p)
+		}
+	}
+	return nil
+}
+
+func splitPath(p string) (parent, name string) {
+	i := strings.LastIndexByte(p, '/')
+	if i == 0 {
+		return "/", p[1:]
+	}
+	return p[:i], p[i+1:]
+}
+
+func joinPath(parent, name string) string {
+	if parent == "/" {
+		return "/" + name
+	}
+	return parent + "/" + name
+}
