@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -109,6 +110,30 @@ type CoordStat struct {
 	CVersion       int32 // child version: +1 per child created or deleted
 	EphemeralOwner int64 // the owning session, 0 for a persistent node
 	NumChildren    int32
+}
+
+// CoordWatchType is what a fired watch reports (ZooKeeper's event types).
+type CoordWatchType int8
+
+const (
+	WatchNodeCreated CoordWatchType = iota + 1
+	WatchNodeDeleted
+	WatchNodeDataChanged
+	WatchNodeChildrenChanged
+)
+
+func (w CoordWatchType) String() string {
+	switch w {
+	case WatchNodeCreated:
+		return "NodeCreated"
+	case WatchNodeDeleted:
+		return "NodeDeleted"
+	case WatchNodeDataChanged:
+		return "NodeDataChanged"
+	case WatchNodeChildrenChanged:
+		return "NodeChildrenChanged"
+	}
+	return fmt.Sprintf("CoordWatchType(%d)", int8(w))
 }
 
 // The coordination store's verdicts (ZooKeeper's error codes).

@@ -34,10 +34,12 @@ type FileCoordinator struct {
 // CoordinatorFile is the snapshot's name inside the log directory.
 const CoordinatorFile = "coordinator.snapshot"
 
-// snapshot is the file format: version 1, znodes sorted by path.
+// snapshot is the file format: version 1, znodes sorted by path (their
+// versions were added later, without a format change: a file that lacks
+// them restores them as 0).
 type snapshot struct {
 	Version int          `json:"version"`
-	Znodes  []core.Znode `json:"znodes"`
+	Znodes  []SavedZnode `json:"znodes"`
 }
 
 // OpenFileCoordinator loads the snapshot in dir, if any.
@@ -88,14 +90,14 @@ func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult {
 	if res.Err != nil {
 		return res
 	}
-	if err := c.persist(next.Persistent()); err != nil {
+	if err := c.persist(next.Snapshot()); err != nil {
 		return core.CoordResult{Token: op.Token, Err: err}
 	}
 	c.tree = next
 	return res
 }
 
-func (c *FileCoordinator) persist(znodes []core.Znode) error {
+func (c *FileCoordinator) persist(znodes []SavedZnode) error {
 	data, err := json.Marshal(snapshot{Version: 1, Znodes: znodes})
 	if err != nil {
 		return fmt.Errorf("encode coordinator snapshot: %w", err)

@@ -25,6 +25,10 @@ type znode struct {
 	data     []byte
 	stat     core.CoordStat
 	children map[string]bool // names, not paths
+	// creates counts the children ever created: ZooKeeper's internal
+	// child version, which names sequential children (the reported
+	// CVersion counts deletions too).
+	creates int32
 }
 
 // zsession is one client session: the ephemeral nodes it owns and the
@@ -35,35 +39,11 @@ type zsession struct {
 	childWatches map[string]bool
 }
 
-// CoordWatchType is what a fired watch reports (ZooKeeper's event types).
-type CoordWatchType int8
-
-const (
-	WatchNodeCreated CoordWatchType = iota + 1
-	WatchNodeDeleted
-	WatchNodeDataChanged
-	WatchNodeChildrenChanged
-)
-
-func (w CoordWatchType) String() string {
-	switch w {
-	case WatchNodeCreated:
-		return "NodeCreated"
-	case WatchNodeDeleted:
-		return "NodeDeleted"
-	case WatchNodeDataChanged:
-		return "NodeDataChanged"
-	case WatchNodeChildrenChanged:
-		return "NodeChildrenChanged"
-	}
-	return fmt.Sprintf("CoordWatchType(%d)", int8(w))
-}
-
 // WatchFired is one watch notification for a session.
 type WatchFired struct {
 	Session int64
 	Path    string
-	Type    CoordWatchType
+	Type    core.CoordWatchType
 }
 
 // NewZTree returns a tree holding only the root.
@@ -77,7 +57,7 @@ func (t *ZTree) Clone() *ZTree {
 	c := &ZTree{nodes: make(map[string]*znode, len(t.nodes)), sessions: make(map[int64]*zsession, len(t.sessions)), nextSession: t.nextSession}
 	// order-independent: copied into maps
 	for p, n := range t.nodes {
-		c.nodes[p] = &znode{data: n.data, stat: n.stat, children: maps.Clone(n.children)}
+		c.nodes[p] = &znode{data: n.data, stat: n.stat, children: maps.Clone(n.children), creates: n.creates}
 	}
 	// order-independent: copied into a map
 	for id, s := range t.sessions {
@@ -121,12 +101,12 @@ func (t *ZTree) Apply(session int64, op core.CoordOp) (core.CoordResult, []Watch
 		res.Err = core.ErrCoordSessionExpired
 		return res, nil
 	}
-	if err := validPath(op.Path); err != nil {
+	if err := CheckZPath(op.Path); err != nil {
 		res.Err = err
 		return res, nil
 	}
 	if g := op.Guard; g != nil {
-		if err := validPath(g.Path); err != nil {
+		if err := CheckZPath(g.Path); err != nil {
 			res.Err = err
 			return res, nil
 		}
@@ -212,7 +192,7 @@ func (t *ZTree) create(s *zsession, session int64, op core.CoordOp) (string, []W
 	if op.Sequential {
 		seq := int32(0) // a parent created now has had no children
 		if len(missing) == 0 {
-			seq = t.nodes[parent].stat.CVersion
+			seq = t.nodes[parent].creates
 		}
 		path = fmt.Sprintf("%s%010d", op.Path, seq)
 	}
@@ -237,11 +217,12 @@ func (t *ZTree) add(path string, data []byte, owner int64, fired []WatchFired) [
 	parent, name := splitPath(path)
 	pn := t.nodes[parent]
 	pn.children[name] = true
+	pn.creates++
 	pn.stat.CVersion++
 	pn.stat.NumChildren++
 	t.nodes[path] = &znode{data: data, stat: core.CoordStat{EphemeralOwner: owner}, children: map[string]bool{}}
-	fired = t.fire(path, WatchNodeCreated, fired, false)
-	return t.fire(parent, WatchNodeChildrenChanged, fired, true)
+	fired = t.fire(path, core.WatchNodeCreated, fired, true, false)
+	return t.fire(parent, core.WatchNodeChildrenChanged, fired, false, true)
 }
 
 func (t *ZTree) set(op core.CoordOp) ([]WatchFired, error) {
@@ -261,7 +242,7 @@ func (t *ZTree) set(op core.CoordOp) ([]WatchFired, error) {
 	}
 	n.data = slices.Clone(op.Data)
 	n.stat.Version++
-	return t.fire(op.Path, WatchNodeDataChanged, nil, false), nil
+	return t.fire(op.Path, core.WatchNodeDataChanged, nil, true, false), nil
 }
 
 func (t *ZTree) delete(op core.CoordOp) ([]WatchFired, error) {
@@ -297,23 +278,25 @@ func (t *ZTree) remove(path string, fired []WatchFired) []WatchFired {
 	delete(pn.children, name)
 	pn.stat.CVersion++
 	pn.stat.NumChildren--
-	fired = t.fire(path, WatchNodeDeleted, fired, false)
-	fired = t.fire(path, WatchNodeDeleted, fired, true)
-	return t.fire(parent, WatchNodeChildrenChanged, fired, true)
+	fired = t.fire(path, core.WatchNodeDeleted, fired, true, true)
+	return t.fire(parent, core.WatchNodeChildrenChanged, fired, false, true)
 }
 
-// fire notifies, in session order, the sessions watching path (their
-// child watches when child, else their data watches), once each: a
-// watch is spent when it fires.
-func (t *ZTree) fire(path string, typ CoordWatchType, fired []WatchFired, child bool) []WatchFired {
+// fire notifies, in session order, each session watching path with one
+// of the kinds of watch (child watches when child, data watches when
+// data) once, as ZooKeeper's server does: a watch is spent when it
+// fires, and a session holding both kinds gets one notification.
+func (t *ZTree) fire(path string, typ core.CoordWatchType, fired []WatchFired, data, child bool) []WatchFired {
 	for _, id := range slices.Sorted(maps.Keys(t.sessions)) {
 		s := t.sessions[id]
-		w := s.dataWatches
-		if child {
-			w = s.childWatches
+		hit := data && s.dataWatches[path] || child && s.childWatches[path]
+		if data {
+			delete(s.dataWatches, path)
 		}
-		if w[path] {
-			delete(w, path)
+		if child {
+			delete(s.childWatches, path)
+		}
+		if hit {
 			fired = append(fired, WatchFired{Session: id, Path: path, Type: typ})
 		}
 	}
@@ -322,24 +305,46 @@ func (t *ZTree) fire(path string, typ CoordWatchType, fired []WatchFired, child 
 
 func (t *ZTree) stat(path string) core.CoordStat { return t.nodes[path].stat }
 
-// Persistent lists the persistent znodes (not the root), sorted by path:
-// what a snapshot of the store keeps.
-func (t *ZTree) Persistent() []core.Znode {
-	var out []core.Znode
+// SavedZnode is a persistent znode as a snapshot keeps it: its data and
+// the versions that conditional writes and sequential names depend on.
+type SavedZnode struct {
+	Path     string
+	Data     []byte
+	Version  int32 `json:",omitempty"`
+	CVersion int32 `json:",omitempty"`
+	Creates  int32 `json:",omitempty"`
+}
+
+// Snapshot lists the persistent znodes (not the root; the root's
+// versions are kept under the path "/"), sorted by path.
+func (t *ZTree) Snapshot() []SavedZnode {
+	var out []SavedZnode
 	for _, p := range slices.Sorted(maps.Keys(t.nodes)) {
-		if n := t.nodes[p]; p != "/" && n.stat.EphemeralOwner == 0 {
-			out = append(out, core.Znode{Path: p, Data: slices.Clone(n.data)})
+		if n := t.nodes[p]; n.stat.EphemeralOwner == 0 {
+			out = append(out, SavedZnode{Path: p, Data: slices.Clone(n.data), Version: n.stat.Version,
+				CVersion: n.stat.CVersion, Creates: n.creates})
 		}
 	}
 	return out
 }
 
-// Restore creates the persistent znodes of a snapshot (with their
-// missing parents) in a tree that holds only the root.
-func (t *ZTree) Restore(znodes []core.Znode) error {
+// Persistent lists the persistent znodes (not the root), sorted by path.
+func (t *ZTree) Persistent() []core.Znode {
+	var out []core.Znode
+	for _, z := range t.Snapshot() {
+		if z.Path != "/" {
+			out = append(out, core.Znode{Path: z.Path, Data: z.Data})
+		}
+	}
+	return out
+}
+
+// Restore recreates a snapshot's znodes, data and versions in a tree
+// that holds only the root. Missing parents are created empty.
+func (t *ZTree) Restore(znodes []SavedZnode) error {
 	for _, z := range znodes {
 		if t.nodes[z.Path] != nil {
-			// a parent created empty for an earlier entry
+			// the root, or a parent created empty for an earlier entry
 			t.nodes[z.Path].data = slices.Clone(z.Data)
 			continue
 		}
@@ -347,12 +352,16 @@ func (t *ZTree) Restore(znodes []core.Znode) error {
 			return res.Err
 		}
 	}
+	for _, z := range znodes {
+		n := t.nodes[z.Path]
+		n.stat.Version, n.stat.CVersion, n.creates = z.Version, z.CVersion, z.Creates
+	}
 	return nil
 }
 
-// validPath applies ZooKeeper's path rules: absolute, no empty, "." or
+// CheckZPath applies ZooKeeper's path rules: absolute, no empty, "." or
 // ".." component, no trailing slash (the root excepted), no NUL.
-func validPath(p string) error {
+func CheckZPath(p string) error {
 	if p == "/" {
 		return nil
 	}
