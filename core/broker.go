@@ -1,11 +1,15 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"cloudkafka/core/cover"
 )
 
 // Broker is one broker's deterministic state machine. It is not safe for
@@ -22,6 +26,15 @@ type Broker struct {
 
 	lastRetention Instant
 	cleaner       cleanerState
+
+	// registering is set while the broker's registration is under way
+	// or done (it starts at the first tick, when the broker knows the
+	// time); registerAt is when a failed attempt is retried; regData is
+	// the document of the first attempt, kept so that a retry recognizes
+	// an earlier attempt that succeeded unreported.
+	registering bool
+	registerAt  Instant
+	regData     []byte
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -174,6 +187,9 @@ func (b *Broker) tick(now Instant) {
 		now = b.now // the core's time never runs backwards
 	}
 	b.now = now
+	if !b.registering && b.now >= b.registerAt {
+		b.register()
+	}
 	b.expireFetches()
 	b.groups.tick()
 	for _, name := range b.topicNames() {
@@ -186,6 +202,53 @@ func (b *Broker) tick(now Instant) {
 		b.applyRetention()
 	}
 	b.scheduleCleaning()
+}
+
+// registerRetryMs spaces the attempts of a registration that failed
+// for a reason other than the id being taken (an unreachable ensemble, a
+// storage error of the embedded store).
+const registerRetryMs = 1000
+
+// register creates the broker's ephemeral /brokers/ids/<id>. A node
+// that exists already, with another document, is another live broker
+// with this id (or this broker's previous session, not yet expired): as
+// Kafka, the broker refuses to start. Other failures are retried.
+func (b *Broker) register() {
+	b.registering = true
+	if b.regData == nil {
+		b.regData = b.brokerZnodeData()
+	}
+	path := BrokerPath(b.cfg.BrokerID)
+	registered := func() {
+		b.cover(cover.BrokerRegistered)
+		b.emit(Lifecycle{Registered: true})
+	}
+	retry := func() {
+		b.registering, b.registerAt = false, b.now+Instant(registerRetryMs*1e6)
+	}
+	op := createOp(path, b.regData)
+	op.Ephemeral = true
+	b.coordWrite(op, func(err error) {
+		switch {
+		case err == nil:
+			registered()
+		case errors.Is(err, ErrCoordNodeExists):
+			tok := awaitFor(b.step, func(r CoordResult) {
+				switch {
+				case r.Err == nil && bytes.Equal(r.Data, b.regData):
+					registered() // an earlier attempt of ours
+				case r.Err == nil:
+					b.emit(Lifecycle{Fatal: fmt.Sprintf("broker.id %d is registered already (%s exists): another broker uses this id, "+
+						"or this broker's previous ZooKeeper session has not expired yet (zookeeper.session.timeout.ms)", b.cfg.BrokerID, path)})
+				default:
+					retry() // gone meanwhile, or unreadable: try again
+				}
+			})
+			b.emit(CoordOp{Token: tok, Kind: CoordGet, Path: path})
+		default:
+			retry()
+		}
+	})
 }
 
 func (b *Broker) applyRetention() {

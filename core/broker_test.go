@@ -1,11 +1,17 @@
 package core_test
 
 import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
+	kio "cloudkafka/io"
 )
 
 func TestProduceAssignsOffsetsByRewritingHeader(t *testing.T) {
@@ -369,5 +375,97 @@ func TestPartitionsMax(t *testing.T) {
 	}
 	if code := create("v", 1); code != 37 {
 		t.Fatalf("a fifth partition: got %d; want 37", code)
+	}
+}
+
+// TestBrokerRegisters: at its first tick a broker creates its ephemeral
+// /brokers/ids/<id> with Kafka's version 5 document (advertised
+// endpoint, rack, registration time) and reports Registered once the
+// store confirms it.
+func TestBrokerRegisters(t *testing.T) {
+	h := newHarness(t, map[string]string{"broker.id": "7", "broker.rack": "r1", "advertised.listeners": "PLAINTEXT://kafka-7.example:9093"})
+	h.deliverAll()
+	if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.lifecycles, want) {
+		t.Fatalf("lifecycle reports: got %+v; want %+v", h.lifecycles, want)
+	}
+	res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: "/brokers/ids/7"})
+	if res.Err != nil || res.Stat.EphemeralOwner != h.session {
+		t.Fatalf("/brokers/ids/7: got %v, owner %d; want the broker's ephemeral node (session %d)", res.Err, res.Stat.EphemeralOwner, h.session)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(res.Data, &doc); err != nil {
+		t.Fatalf("/brokers/ids/7 document %q: %v", res.Data, err)
+	}
+	want := map[string]any{"version": 5.0, "host": "kafka-7.example", "port": 9093.0, "jmx_port": -1.0,
+		"endpoints": []any{"PLAINTEXT://kafka-7.example:9093"}, "listener_security_protocol_map": map[string]any{"PLAINTEXT": "PLAINTEXT"},
+		"features": map[string]any{}, "rack": "r1", "timestamp": strconv.FormatInt(int64(h.now)/1e6, 10)}
+	if !reflect.DeepEqual(doc, want) {
+		t.Errorf("/brokers/ids/7 document: got %v; want %v", doc, want)
+	}
+	h.tick(1000)
+	h.deliverAll()
+	if len(h.lifecycles) != 1 {
+		t.Errorf("lifecycle reports after more ticks: got %+v; want the one registration", h.lifecycles)
+	}
+}
+
+// TestBrokerIDTaken: a broker whose /brokers/ids/<id> another session
+// holds reports a fatal condition naming the id, and does not claim it.
+func TestBrokerIDTaken(t *testing.T) {
+	cfg, err := core.ParseProperties(map[string]string{"broker.id": "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := core.New(cfg, core.Recovered{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: kio.NewZTree()}
+	other := h.coord.OpenSession()
+	h.session = h.coord.OpenSession()
+	if res, _ := h.coord.Apply(other, core.CoordOp{Kind: core.CoordCreate, Path: "/brokers/ids/3", Parents: true, Ephemeral: true}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	h.exec(b.Startup(nil))
+	h.step(core.Tick{Now: h.now})
+	h.deliverAll()
+	if len(h.lifecycles) != 1 || h.lifecycles[0].Registered || !strings.Contains(h.lifecycles[0].Fatal, "broker.id 3 is registered already") {
+		t.Fatalf("lifecycle reports: got %+v; want one fatal naming broker.id 3", h.lifecycles)
+	}
+	if res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/3"}); res.Stat.EphemeralOwner != other {
+		t.Errorf("/brokers/ids/3: owner %d; want still the other session %d", res.Stat.EphemeralOwner, other)
+	}
+}
+
+// TestBrokerRegistrationRetries: a registration that failed (a storage
+// error, a lost connection) is retried a second later; a retry that finds
+// the node its own lost attempt created takes it as registered.
+func TestBrokerRegistrationRetries(t *testing.T) {
+	for _, lost := range []bool{false, true} {
+		cfg, err := core.ParseProperties(map[string]string{"broker.id": "3"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := core.New(cfg, core.Recovered{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: kio.NewZTree()}
+		h.session = h.coord.OpenSession()
+		h.failCoord, h.coordLoss = !lost, lost
+		h.exec(b.Startup(nil))
+		h.step(core.Tick{Now: h.now})
+		h.deliverAll()
+		h.failCoord, h.coordLoss = false, false
+		h.tick(999)
+		h.deliverAll()
+		if len(h.lifecycles) != 0 {
+			t.Fatalf("lost=%v: lifecycle reports before the retry: got %+v; want none", lost, h.lifecycles)
+		}
+		h.tick(1)
+		h.deliverAll()
+		if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.lifecycles, want) {
+			t.Errorf("lost=%v: lifecycle reports after the retry: got %+v; want %+v", lost, h.lifecycles, want)
+		}
 	}
 }

@@ -35,11 +35,15 @@ type Config struct {
 	MinInsyncReplicas   int32     // min.insync.replicas: above 1, acks=all produce fails
 	ZookeeperConnect    string    // zookeeper.connect; empty = embedded coordinator
 	ZookeeperSessionMs  int64     // zookeeper.session.timeout.ms
-	PartitionsMax       int32     // max.partitions.per.broker: bound on all partitions
-	ProducerWindow      int       // idempotence window per producer (Kafka: 5)
-	ProducersPerPartMax int       // bound on producer ids remembered per partition
-	Groups              GroupConfig
-	Cleaner             Cleaner // log.cleaner.*: log compaction
+	// zookeeper.connection.timeout.ms: how long a broker waits for a
+	// session at start before it retries (unset: the session timeout)
+	ZookeeperConnectionMs int64
+	Rack                  string // broker.rack: registered with the broker
+	PartitionsMax         int32  // max.partitions.per.broker: bound on all partitions
+	ProducerWindow        int    // idempotence window per producer (Kafka: 5)
+	ProducersPerPartMax   int    // bound on producer ids remembered per partition
+	Groups                GroupConfig
+	Cleaner               Cleaner // log.cleaner.*: log compaction
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
@@ -210,13 +214,15 @@ var properties = []property{
 	boolProp("delete.topic.enable", "true", func(c *Config, b bool) { c.DeleteTopicEnable = b }),
 	{name: "zookeeper.connect", def: "", apply: func(c *Config, v string) error {
 		c.ZookeeperConnect = strings.TrimSpace(v)
-		if c.ZookeeperConnect != "" {
-			return fmt.Errorf("zookeeper.connect: clustering through ZooKeeper is not available yet; leave it unset for the embedded coordinator")
-		}
 		return nil
 	}},
-	// Only a ZooKeeper ensemble uses it, and zookeeper.connect is refused.
-	withNoEffect(intProp("zookeeper.session.timeout.ms", "18000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperSessionMs = n }, "")),
+	intProp("zookeeper.session.timeout.ms", "18000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperSessionMs = n }, ""),
+	// Kafka's default is unset: the session timeout.
+	intProp("zookeeper.connection.timeout.ms", "18000", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ZookeeperConnectionMs = n }, ""),
+	{name: "broker.rack", def: "", apply: func(c *Config, v string) error {
+		c.Rack = strings.TrimSpace(v)
+		return nil
+	}},
 	intProp("max.producers.per.partition", "10000", 1, 1<<24, func(c *Config, n int64) { c.ProducersPerPartMax = int(n) }, ""),
 	intProp("max.partitions.per.broker", "100000", 1, 1<<24, func(c *Config, n int64) { c.PartitionsMax = int32(n) }, ""),
 	// Accepted for compatibility with Kafka's sample server.properties,
@@ -230,7 +236,6 @@ var properties = []property{
 	ignoredIntProp("offsets.topic.replication.factor", "1", 1, math.MaxInt16),
 	ignoredIntProp("transaction.state.log.replication.factor", "1", 1, math.MaxInt16),
 	ignoredIntProp("transaction.state.log.min.isr", "1", 1, math.MaxInt32),
-	ignoredIntProp("zookeeper.connection.timeout.ms", "18000", math.MinInt32, math.MaxInt32),
 }
 
 // precedence: when both are set, the finer-grained property wins, as in
@@ -313,6 +318,9 @@ func ParseProperties(set map[string]string) (Config, error) {
 	}
 	if c.AdvertisedListener.Host == "" {
 		c.AdvertisedListener.Host = "localhost"
+	}
+	if _, ok := set["zookeeper.connection.timeout.ms"]; !ok {
+		c.ZookeeperConnectionMs = c.ZookeeperSessionMs
 	}
 	c.Set = set
 	return c, c.Validate()

@@ -119,7 +119,6 @@ func TestPropertyNotSupported(t *testing.T) {
 	for _, tt := range []struct{ name, value, reason string }{
 		{"broker.id", "-1", "generated broker id"},
 		{"log.dirs", "/a,/b", "exactly one directory"},
-		{"zookeeper.connect", "localhost:2181", "not available"},
 	} {
 		_, err := core.ParseProperties(map[string]string{tt.name: tt.value})
 		if err == nil || !strings.Contains(err.Error(), tt.reason) {
@@ -136,6 +135,10 @@ func TestPropertyMeaning(t *testing.T) {
 		want  any
 	}{
 		{map[string]string{"log.retention.ms": "-5"}, func(c core.Config) any { return c.Log.RetentionMs }, int64(-1)},
+		{map[string]string{"zookeeper.session.timeout.ms": "6000"}, func(c core.Config) any { return c.ZookeeperConnectionMs }, int64(6000)},
+		{map[string]string{"zookeeper.session.timeout.ms": "6000", "zookeeper.connection.timeout.ms": "100"}, func(c core.Config) any { return c.ZookeeperConnectionMs }, int64(100)},
+		{map[string]string{"zookeeper.connect": " zk1:2181,zk2:2181/kafka "}, func(c core.Config) any { return c.ZookeeperConnect }, "zk1:2181,zk2:2181/kafka"},
+		{map[string]string{"broker.rack": "rack-a"}, func(c core.Config) any { return c.Rack }, "rack-a"},
 		{map[string]string{"log.retention.minutes": "-5"}, func(c core.Config) any { return c.Log.RetentionMs }, int64(-1)},
 		{map[string]string{"log.retention.hours": "0", "log.retention.ms": "1000"}, func(c core.Config) any { return c.Log.RetentionMs }, int64(1000)},
 		{map[string]string{"log.retention.bytes": "-5"}, func(c core.Config) any { return c.Log.RetentionBytes }, int64(-5)},

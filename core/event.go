@@ -322,6 +322,15 @@ type CoordGuard struct {
 	Version int32
 }
 
+// Lifecycle tells the runtime about the broker itself: it registered in
+// the coordination store (Registered), or it cannot go on and the
+// process must stop (Fatal, the reason to report).
+type Lifecycle struct {
+	Registered bool
+	Fatal      string
+}
+
+func (Lifecycle) isEffect() {}
 func (Respond) isEffect()   {}
 func (CloseConn) isEffect() {}
 func (CreateLog) isEffect() {}

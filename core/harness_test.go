@@ -3,12 +3,12 @@ package core_test
 import (
 	"encoding/binary"
 	"hash/crc32"
-	"sort"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
+	kio "cloudkafka/io"
 )
 
 // harness drives a core.Broker with no process, socket or file: storage
@@ -26,8 +26,11 @@ type harness struct {
 	closes      []core.CloseConn
 	effects     []core.Effect
 	failAppends bool
-	coord       map[string][]byte
+	coord       *kio.ZTree // the coordination store, with the broker's session
+	session     int64
 	failCoord   bool
+	coordLoss   bool // coordination ops happen, but report connection loss
+	lifecycles  []core.Lifecycle
 	retains     []core.Retain
 	cleans      []core.Clean
 	cleanRan    bool  // what Cleaned says
@@ -102,14 +105,16 @@ func (h *harness) exec(effects []core.Effect) {
 				continue
 			}
 			if h.coord == nil {
-				h.coord = map[string][]byte{}
+				h.coord = kio.NewZTree()
+				h.session = h.coord.OpenSession()
 			}
-			if e.Kind == core.CoordDelete {
-				delete(h.coord, e.Path)
-			} else {
-				h.coord[e.Path] = e.Data
+			res, _ := h.coord.Apply(h.session, e)
+			if h.coordLoss {
+				res = core.CoordResult{Token: e.Token, Err: core.ErrCoordConnectionLoss}
 			}
-			h.held = append(h.held, core.CoordResult{Token: e.Token})
+			h.held = append(h.held, res)
+		case core.Lifecycle:
+			h.lifecycles = append(h.lifecycles, e)
 		default:
 			h.t.Fatalf("unexpected effect %T", e)
 		}
@@ -296,12 +301,11 @@ func (h *harness) produce(topic string, part int32, o batchOpts) kmsg.ProduceRes
 	return h.mustResponse(seq).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
 }
 
-// coordWrites returns the coordination store's znodes, sorted by path.
+// coordWrites returns the coordination store's persistent znodes, sorted
+// by path: what a restart recovers.
 func (h *harness) coordWrites() []core.Znode {
-	var out []core.Znode
-	for p, d := range h.coord {
-		out = append(out, core.Znode{Path: p, Data: d})
+	if h.coord == nil {
+		return nil
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
+	return h.coord.Persistent()
 }

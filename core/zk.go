@@ -18,7 +18,34 @@ const (
 	zkConfigs    = "/config/topics/"
 	zkClusterID  = "/cluster/id"
 	zkProducerID = "/latest_producer_id_block"
+	zkBrokerIDs  = "/brokers/ids/"
 )
+
+// BrokerZnode is Kafka's /brokers/ids/<id> document, version 5: the
+// broker's endpoints, with the first PLAINTEXT one also as host and port
+// for old clients, its rack, and the time it registered.
+type BrokerZnode struct {
+	Features  map[string]any    `json:"features"`
+	Protocols map[string]string `json:"listener_security_protocol_map"`
+	Endpoints []string          `json:"endpoints"`
+	JMXPort   int               `json:"jmx_port"`
+	Port      int32             `json:"port"`
+	Host      string            `json:"host"`
+	Version   int               `json:"version"`
+	Timestamp string            `json:"timestamp"`
+	Rack      string            `json:"rack,omitempty"`
+}
+
+// BrokerPath is the znode a broker registers.
+func BrokerPath(id BrokerID) string { return zkBrokerIDs + strconv.Itoa(int(id)) }
+
+// brokerZnodeData is this broker's registration document.
+func (b *Broker) brokerZnodeData() []byte {
+	ep := b.cfg.AdvertisedListener
+	return mustJSON(BrokerZnode{Features: map[string]any{}, Protocols: map[string]string{"PLAINTEXT": "PLAINTEXT"},
+		Endpoints: []string{ep.String()}, JMXPort: -1, Port: ep.Port, Host: ep.Host, Version: 5,
+		Timestamp: strconv.FormatInt(b.now.Millis(), 10), Rack: b.cfg.Rack})
+}
 
 // The writes a single broker makes, as Kafka's ZooKeeper client makes
 // them: creates with their missing parents (createRecursive), sets that

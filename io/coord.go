@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 
 	"cloudkafka/core"
 )
@@ -90,8 +91,11 @@ func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult {
 	if res.Err != nil {
 		return res
 	}
-	if err := c.persist(next.Snapshot()); err != nil {
-		return core.CoordResult{Token: op.Token, Err: err}
+	if snap := next.Snapshot(); !slices.EqualFunc(snap, c.tree.Snapshot(), SavedZnode.equal) {
+		// ephemeral nodes alone are not saved: they end with the process
+		if err := c.persist(snap); err != nil {
+			return core.CoordResult{Token: op.Token, Err: err}
+		}
 	}
 	c.tree = next
 	return res

@@ -315,6 +315,10 @@ type SavedZnode struct {
 	Creates  int32 `json:",omitempty"`
 }
 
+func (z SavedZnode) equal(o SavedZnode) bool {
+	return z.Path == o.Path && slices.Equal(z.Data, o.Data) && z.Version == o.Version && z.CVersion == o.CVersion && z.Creates == o.Creates
+}
+
 // Snapshot lists the persistent znodes (not the root; the root's
 // versions are kept under the path "/"), sorted by path.
 func (t *ZTree) Snapshot() []SavedZnode {

@@ -50,6 +50,17 @@ type Server struct {
 	conns  map[core.ConnID]*conn
 	nextID atomic.Uint64
 	wg     sync.WaitGroup
+
+	// zk is the ZooKeeper session when zookeeper.connect is set; its
+	// operations run in order on coordQueue's worker goroutine.
+	zk         *ZooKeeper
+	coordMu    sync.Mutex
+	coordCond  *sync.Cond
+	coordQueue []core.CoordOp
+	coordStop  bool
+	coordDone  chan struct{}
+	// lifecycle receives the broker's registration or fatal condition.
+	lifecycle chan core.Lifecycle
 }
 
 // TickInterval is how often the loop tells the core the time; it bounds
@@ -60,7 +71,7 @@ const TickInterval = 10 * time.Millisecond
 func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
-		finished: make(chan driver.Finished)}
+		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1)}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -76,21 +87,121 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		cfg.AdvertisedListener.Port = port // listeners asked for any free port
 	}
 	s.cfg = cfg
-	coord, err := kio.OpenFileCoordinator(fs, dir)
-	if err != nil {
+	var coord kio.Coordinator
+	if cfg.ZookeeperConnect != "" {
+		s.zk = s.dialZooKeeper()
+		coord = s.zk
+	} else if coord, err = kio.OpenFileCoordinator(fs, dir); err != nil {
 		ln.Close()
 		return nil, err
 	}
 	if s.driver, err = driver.Open(cfg, fs, dir, coord, s, logf); err != nil {
 		ln.Close()
+		s.closeZooKeeper()
 		return nil, err
 	}
 	s.driver.Background = s.background
-	logf("cluster %s: broker %d listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, s.ln.Addr(), dir)
+	if s.zk != nil {
+		s.coordCond = sync.NewCond(&s.coordMu)
+		s.coordDone = make(chan struct{})
+		s.driver.Coordinate = s.coordinate
+		go s.coordWorker()
+	}
 	go s.loop()
+	// Clients are served once the broker registered, as in Kafka.
+	if l := <-s.lifecycle; l.Fatal != "" {
+		s.ln.Close()
+		close(s.quit)
+		<-s.done
+		s.stopCoordinator()
+		s.driver.Close()
+		return nil, fmt.Errorf("broker %d: %s", cfg.BrokerID, l.Fatal)
+	}
+	logf("cluster %s: broker %d registered, listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, s.ln.Addr(), dir)
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
+}
+
+// dialZooKeeper connects to zookeeper.connect, retrying (and logging
+// each failure) until a session is established.
+func (s *Server) dialZooKeeper() *ZooKeeper {
+	cfg := ZooKeeperConfig{Connect: s.cfg.ZookeeperConnect,
+		SessionTimeout:    time.Duration(s.cfg.ZookeeperSessionMs) * time.Millisecond,
+		ConnectionTimeout: time.Duration(s.cfg.ZookeeperConnectionMs) * time.Millisecond,
+		OnExpired: func() {
+			s.logf("zookeeper: session expired: this broker's registration %s is gone until it restarts", core.BrokerPath(s.cfg.BrokerID))
+		}}
+	for {
+		z, err := DialZooKeeper(cfg, nil)
+		if err == nil {
+			s.logf("zookeeper: connected to %s (session 0x%x)", cfg.Connect, z.SessionID())
+			return z
+		}
+		s.logf("%v; retrying", err)
+		time.Sleep(time.Second)
+	}
+}
+
+// coordinate queues a coordination operation for the worker; it runs on
+// the loop goroutine and never blocks on ZooKeeper.
+func (s *Server) coordinate(op core.CoordOp) {
+	s.coordMu.Lock()
+	s.coordQueue = append(s.coordQueue, op)
+	s.coordCond.Signal()
+	s.coordMu.Unlock()
+}
+
+// coordWorker performs the queued operations in order and posts each
+// result to the loop.
+func (s *Server) coordWorker() {
+	defer close(s.coordDone)
+	for {
+		s.coordMu.Lock()
+		for len(s.coordQueue) == 0 && !s.coordStop {
+			s.coordCond.Wait()
+		}
+		if s.coordStop {
+			s.coordMu.Unlock()
+			return
+		}
+		op := s.coordQueue[0]
+		s.coordQueue = s.coordQueue[1:]
+		s.coordMu.Unlock()
+		if !s.send(s.zk.Apply(op)) {
+			return
+		}
+	}
+}
+
+// stopCoordinator ends the ZooKeeper session (failing an operation in
+// flight) and stops the worker.
+func (s *Server) stopCoordinator() {
+	s.closeZooKeeper()
+	if s.coordCond != nil {
+		s.coordMu.Lock()
+		s.coordStop = true
+		s.coordCond.Broadcast()
+		s.coordMu.Unlock()
+		<-s.coordDone
+	}
+}
+
+func (s *Server) closeZooKeeper() {
+	if s.zk != nil {
+		s.zk.Close()
+	}
+}
+
+// Lifecycle implements driver.Transport; it runs on the loop goroutine.
+func (s *Server) Lifecycle(l core.Lifecycle) {
+	select {
+	case s.lifecycle <- l:
+	default: // Start took the first already
+		if l.Fatal != "" {
+			s.logf("fatal: %s", l.Fatal)
+		}
+	}
 }
 
 // Addr is the listener's address.
@@ -110,6 +221,7 @@ func (s *Server) Shutdown() error {
 	close(s.quit)
 	<-s.done
 	s.bg.Wait()
+	s.stopCoordinator()
 	return s.driver.Close()
 }
 

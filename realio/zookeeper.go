@@ -127,6 +127,48 @@ func (l zkLogger) Printf(format string, args ...any) {
 	}
 }
 
+// Load reads every persistent znode below the chroot, sorted by path: what
+// the broker recovers from at start (it runs before the event loop).
+func (z *ZooKeeper) Load() ([]core.Znode, error) {
+	var out []core.Znode
+	var walk func(p string) error
+	walk = func(p string) error {
+		kids, _, err := z.conn.Children(z.abs(p))
+		if err != nil {
+			return err
+		}
+		slices.Sort(kids)
+		for _, k := range kids {
+			c := "/" + k
+			if p != "/" {
+				c = p + c
+			}
+			if z.chroot == "" && c == "/zookeeper" {
+				continue // the server's own subtree
+			}
+			data, st, err := z.conn.Get(z.abs(c))
+			if errors.Is(err, zk.ErrNoNode) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if st.EphemeralOwner == 0 {
+				out = append(out, core.Znode{Path: c, Data: data})
+			}
+			if err := walk(c); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk("/"); err != nil {
+		return nil, fmt.Errorf("zookeeper %s: reading the cluster's znodes: %w", z.cfg.Connect, err)
+	}
+	slices.SortFunc(out, func(a, b core.Znode) int { return strings.Compare(a.Path, b.Path) })
+	return out, nil
+}
+
 // SessionID is the session's id, as ephemeral nodes' owners show it.
 func (z *ZooKeeper) SessionID() int64 { return z.conn.SessionID() }
 

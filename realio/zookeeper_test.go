@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,105 +11,14 @@ import (
 	"time"
 
 	"cloudkafka/core"
+	"cloudkafka/internal/zktest"
 	"cloudkafka/io/coordtest"
 )
-
-// zooKeeperClasspath is where Debian's zookeeper package puts the server.
-const zooKeeperClasspath = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
-
-// zkServer is a standalone ZooKeeper server started for a test.
-type zkServer struct {
-	addr string
-	cmd  *exec.Cmd
-	log  string
-}
-
-// startZooKeeper starts Debian's ZooKeeper server on a free loopback
-// port with its data in a temporary directory, and stops it when the
-// test ends. Without it (or java) the test fails under CI=true, where
-// make deps installs it, and is skipped elsewhere.
-func startZooKeeper(t *testing.T) *zkServer {
-	t.Helper()
-	java, err := exec.LookPath("java")
-	if err == nil {
-		_, err = os.Stat("/usr/share/java/zookeeper.jar")
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ZooKeeper (Debian package zookeeper) is required under CI=true (make deps installs it): %v", err)
-		}
-		t.Skipf("ZooKeeper is not installed (run make deps): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	dir := t.TempDir()
-	s := &zkServer{addr: fmt.Sprintf("127.0.0.1:%d", port), log: filepath.Join(dir, "zookeeper.log")}
-	logFile, err := os.Create(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// ZooKeeperServerMain: port, data directory, tick time (ms), max client connections.
-	s.cmd = exec.Command(java, "-Xmx256m", "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=*",
-		"-cp", zooKeeperClasspath, "org.apache.zookeeper.server.ZooKeeperServerMain",
-		fmt.Sprint(port), filepath.Join(dir, "data"), "500", "200")
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("starting ZooKeeper: %v", err)
-	}
-	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		logFile.Close()
-		if t.Failed() {
-			if out, err := os.ReadFile(s.log); err == nil {
-				t.Logf("ZooKeeper's output (the last 4 KiB):\n%s", tail(out, 4<<10))
-			}
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if ruok(s.addr) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(s.log)
-			t.Fatalf("ZooKeeper on %s did not answer ruok within 60s:\n%s", s.addr, tail(out, 4<<10))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// ruok asks the four-letter "ruok" command.
-func ruok(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.Write([]byte("ruok")); err != nil {
-		return false
-	}
-	buf := make([]byte, 4)
-	n, _ := c.Read(buf)
-	return string(buf[:n]) == "imok"
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
 
 // zkStore runs the conformance suite on a real ZooKeeper: each store is
 // a fresh chroot, each session a client connection of its own.
 type zkStore struct {
-	server *zkServer
+	server *zktest.Server
 	chroot string
 }
 
@@ -129,7 +35,7 @@ func (s *zkStore) Session(t *testing.T) coordtest.Session {
 	t.Helper()
 	sess := &zkSession{}
 	sess.cond = sync.NewCond(&sess.mu)
-	z, err := DialZooKeeper(ZooKeeperConfig{Connect: s.server.addr + s.chroot, SessionTimeout: 6 * time.Second,
+	z, err := DialZooKeeper(ZooKeeperConfig{Connect: s.server.Addr + s.chroot, SessionTimeout: 6 * time.Second,
 		OnWatch: func(path string, typ core.CoordWatchType) {
 			sess.mu.Lock()
 			sess.inbox = append(sess.inbox, coordtest.Watch{Path: path, Type: typ})
@@ -171,7 +77,7 @@ func (s *zkSession) Watches(t *testing.T, want int) []coordtest.Watch {
 // port's conformance suite against a real server, the same scenarios as
 // the in-memory tree the simulator uses (io's TestZTreeConformance).
 func TestZooKeeperConformance(t *testing.T) {
-	server := startZooKeeper(t)
+	server := zktest.Start(t)
 	coordtest.Run(t, func(t *testing.T) coordtest.Store {
 		return &zkStore{server: server, chroot: fmt.Sprintf("/conformance-%d", zkStores.Add(1))}
 	})
@@ -205,8 +111,8 @@ func TestZooKeeperConnectErrors(t *testing.T) {
 // TestZooKeeperChroot: nodes created under a chroot live below it on the
 // server, and paths come back relative to it.
 func TestZooKeeperChroot(t *testing.T) {
-	server := startZooKeeper(t)
-	z, err := DialZooKeeper(ZooKeeperConfig{Connect: server.addr + "/kafka/prod", SessionTimeout: 6 * time.Second}, t.Logf)
+	server := zktest.Start(t)
+	z, err := DialZooKeeper(ZooKeeperConfig{Connect: server.Addr + "/kafka/prod", SessionTimeout: 6 * time.Second}, t.Logf)
 	if err != nil {
 		t.Fatalf("DialZooKeeper with a chroot: %v", err)
 	}
@@ -215,7 +121,7 @@ func TestZooKeeperChroot(t *testing.T) {
 	if res.Err != nil || res.Path != "/brokers/seqid/s0000000000" {
 		t.Fatalf("sequential create under a chroot: got %q, %v; want /brokers/seqid/s0000000000", res.Path, res.Err)
 	}
-	root, err := DialZooKeeper(ZooKeeperConfig{Connect: server.addr, SessionTimeout: 6 * time.Second}, t.Logf)
+	root, err := DialZooKeeper(ZooKeeperConfig{Connect: server.Addr, SessionTimeout: 6 * time.Second}, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}

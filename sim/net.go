@@ -208,6 +208,19 @@ func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 	w.flushResponses(c)
 }
 
+func (t *transport) Lifecycle(l core.Lifecycle) {
+	w := t.w
+	if t.incarnation != w.incarnation {
+		return
+	}
+	switch {
+	case l.Fatal != "":
+		w.failf("fatal", "the broker stopped itself: %s", l.Fatal)
+	case l.Registered:
+		w.registered = t.incarnation
+	}
+}
+
 func (t *transport) Close(id core.ConnID, seq uint64, reason string) {
 	w := t.w
 	w.trace.fold(w.now, trClose, uint64(id), seq, []byte(reason))

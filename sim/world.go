@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -175,6 +176,12 @@ type world struct {
 	drv         *driver.Driver
 	up          bool
 	incarnation int
+	// coord and brokerCfg are the current incarnation's coordinator and
+	// configuration; registered is the last incarnation that reported
+	// its registration.
+	coord      *kio.FileCoordinator
+	brokerCfg  core.Config
+	registered int
 
 	net      netParams
 	cuts     map[*client]*cut      // client partitions in force; lookups only
@@ -491,6 +498,7 @@ func (w *world) drainCheck() {
 		return
 	}
 	if w.up && w.drained() {
+		w.checkRegistered()
 		w.converged = true
 		w.phase = phaseFinished
 		return
@@ -505,6 +513,27 @@ func (w *world) drainCheck() {
 		return
 	}
 	w.after(drainPoll, w.drainCheck)
+}
+
+// checkRegistered: a broker that converged registered itself in this
+// incarnation, and its /brokers/ids znode is Kafka's document naming the
+// advertised endpoint.
+func (w *world) checkRegistered() {
+	if w.registered != w.incarnation {
+		w.failf("registration", "broker incarnation %d converged without registering (last registered: %d)", w.incarnation, w.registered)
+		return
+	}
+	path := core.BrokerPath(w.brokerCfg.BrokerID)
+	res := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: path})
+	var doc core.BrokerZnode
+	if res.Err != nil || json.Unmarshal(res.Data, &doc) != nil {
+		w.failf("registration", "%s after convergence: %v (%q)", path, res.Err, res.Data)
+		return
+	}
+	ep := w.brokerCfg.AdvertisedListener
+	if res.Stat.EphemeralOwner == 0 || doc.Version != 5 || len(doc.Endpoints) != 1 || doc.Endpoints[0] != ep.String() || doc.Host != ep.Host || doc.Port != ep.Port {
+		w.failf("registration", "%s: got %s (ephemeral owner %d); want an ephemeral version 5 document for %s", path, res.Data, res.Stat.EphemeralOwner, ep)
+	}
 }
 
 // recordsRead sums the consumers' positions: it grows while they catch up.
@@ -690,6 +719,7 @@ func (w *world) restart() {
 	drv.Hold = w.hold
 	drv.Defer = w.deferStorage
 	w.drv, w.up = drv, true
+	w.coord, w.brokerCfg = coord, cfg
 	w.logf("broker up (incarnation %d)", w.incarnation)
 	w.incClock = w.brokerNow()
 	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: w.incClock})

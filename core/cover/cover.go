@@ -119,6 +119,9 @@ const (
 	// LegacyCompressedFetchConverted: as LegacyFetchConverted, for a
 	// compressed batch (recompressed as a wrapper message).
 	LegacyCompressedFetchConverted
+	// BrokerRegistered: the broker registered its ephemeral
+	// /brokers/ids/<id> znode (at every start).
+	BrokerRegistered
 	pointCount
 )
 
@@ -164,6 +167,7 @@ var names = [pointCount]string{
 	LegacyCompressedProduceConverted: "legacy-compressed-produce-converted",
 	LegacyFetchConverted:             "legacy-fetch-converted",
 	LegacyCompressedFetchConverted:   "legacy-compressed-fetch-converted",
+	BrokerRegistered:                 "broker-registered",
 }
 
 func (p Point) String() string {

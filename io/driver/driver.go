@@ -25,6 +25,9 @@ type Transport interface {
 	// Close closes conn once the responses to every request before seq
 	// are written.
 	Close(conn core.ConnID, seq uint64, reason string)
+	// Lifecycle reports the broker's own state: registered, or a fatal
+	// condition that must stop it.
+	Lifecycle(l core.Lifecycle)
 }
 
 // Driver runs one broker core over the ports: it feeds events to Step and
@@ -87,6 +90,11 @@ type Driver struct {
 	// partition's log, which nothing else touches meanwhile. Not used
 	// with Defer.
 	Background func(work func() Finished)
+	// Coordinate, when set, takes every coordination operation instead
+	// of the coordinator's Apply: the runtime performs it off the loop
+	// (a ZooKeeper round trip never blocks it), in the order taken, and
+	// passes each CoordResult to Handle.
+	Coordinate func(core.CoordOp)
 	// busy holds the partitions with a background clean in flight, and
 	// the storage effects that wait behind it.
 	busy map[core.TopicPartition][]core.Effect
@@ -270,7 +278,16 @@ func (d *Driver) execute(effects []core.Effect) {
 				delete(d.syncMarks, e.Token)
 			}
 			d.syncs[e.Partition] = append(d.syncs[e.Partition], e.Token)
+		case core.Lifecycle:
+			if e.Fatal != "" {
+				d.Logf("fatal: %s", e.Fatal)
+			}
+			d.transport.Lifecycle(e)
 		case core.CoordOp:
+			if d.Coordinate != nil {
+				d.Coordinate(e)
+				continue
+			}
 			d.complete(d.coord.Apply(e))
 		default:
 			if a, ok := e.(core.Append); ok && d.Defer != nil {
