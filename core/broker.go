@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +34,11 @@ type Broker struct {
 	registering bool
 	registerAt  Instant
 	regData     []byte
+	// session is the coordination store session; regEpoch counts the
+	// registrations it started, so that the outcome of one begun on an
+	// expired session is ignored.
+	session  int64
+	regEpoch int
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -49,6 +53,7 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 		metadata: newMetadata(),
 	}
 	b.groups = newGroupCoordinator(b)
+	b.session = rec.CoordSession
 	if err := b.recover(rec); err != nil {
 		return nil, err
 	}
@@ -165,6 +170,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case CoordResult:
 		b.complete(ev.Token, ev)
+	case CoordNewSession:
+		b.newSession(ev.Session)
 	default:
 		panic(fmt.Sprintf("core: unknown event %T", in))
 	}
@@ -210,15 +217,18 @@ func (b *Broker) tick(now Instant) {
 const registerRetryMs = 1000
 
 // register creates the broker's ephemeral /brokers/ids/<id>. A node
-// that exists already, with another document, is another live broker
-// with this id (or this broker's previous session, not yet expired): as
-// Kafka, the broker refuses to start. Other failures are retried.
+// that exists already and belongs to another session is another live
+// broker with this id (or this broker's previous process, whose session
+// has not expired yet): as Kafka, the broker refuses to start. A node of
+// its own session is an earlier attempt whose answer was lost. Other
+// failures are retried.
 func (b *Broker) register() {
 	b.registering = true
 	if b.regData == nil {
 		b.regData = b.brokerZnodeData()
 	}
-	path := BrokerPath(b.cfg.BrokerID)
+	epoch, path := b.regEpoch, BrokerPath(b.cfg.BrokerID)
+	current := func() bool { return epoch == b.regEpoch }
 	registered := func() {
 		b.cover(cover.BrokerRegistered)
 		b.emit(Lifecycle{Registered: true})
@@ -230,13 +240,15 @@ func (b *Broker) register() {
 	op.Ephemeral = true
 	b.coordWrite(op, func(err error) {
 		switch {
+		case !current():
 		case err == nil:
 			registered()
 		case errors.Is(err, ErrCoordNodeExists):
 			tok := awaitFor(b.step, func(r CoordResult) {
 				switch {
-				case r.Err == nil && bytes.Equal(r.Data, b.regData):
-					registered() // an earlier attempt of ours
+				case !current():
+				case r.Err == nil && r.Stat.EphemeralOwner == b.session:
+					registered()
 				case r.Err == nil:
 					b.emit(Lifecycle{Fatal: fmt.Sprintf("broker.id %d is registered already (%s exists): another broker uses this id, "+
 						"or this broker's previous ZooKeeper session has not expired yet (zookeeper.session.timeout.ms)", b.cfg.BrokerID, path)})
@@ -249,6 +261,20 @@ func (b *Broker) register() {
 			retry()
 		}
 	})
+}
+
+// newSession follows a change of coordination session: the expired one
+// took the registration with it, so the broker registers again, anew.
+func (b *Broker) newSession(id int64) {
+	if id == b.session || bugOn(BugIgnoreNewSession) { // BUG SITE (simbugs): BugIgnoreNewSession stays on the old session.
+		return
+	}
+	b.session = id
+	if b.registering {
+		b.cover(cover.BrokerReregistered)
+	}
+	b.regEpoch++
+	b.registering, b.registerAt, b.regData = false, b.now, nil
 }
 
 func (b *Broker) applyRetention() {

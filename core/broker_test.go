@@ -416,13 +416,13 @@ func TestBrokerIDTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := core.New(cfg, core.Recovered{})
+	tree := kio.NewZTree()
+	other, session := tree.OpenSession(), tree.OpenSession()
+	b, err := core.New(cfg, core.Recovered{CoordSession: session})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: kio.NewZTree()}
-	other := h.coord.OpenSession()
-	h.session = h.coord.OpenSession()
+	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: tree, session: session}
 	if res, _ := h.coord.Apply(other, core.CoordOp{Kind: core.CoordCreate, Path: "/brokers/ids/3", Parents: true, Ephemeral: true}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -446,12 +446,13 @@ func TestBrokerRegistrationRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := core.New(cfg, core.Recovered{})
+		tree := kio.NewZTree()
+		session := tree.OpenSession()
+		b, err := core.New(cfg, core.Recovered{CoordSession: session})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: kio.NewZTree()}
-		h.session = h.coord.OpenSession()
+		h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: tree, session: session}
 		h.failCoord, h.coordLoss = !lost, lost
 		h.exec(b.Startup(nil))
 		h.step(core.Tick{Now: h.now})
@@ -467,5 +468,46 @@ func TestBrokerRegistrationRetries(t *testing.T) {
 		if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.lifecycles, want) {
 			t.Errorf("lost=%v: lifecycle reports after the retry: got %+v; want %+v", lost, h.lifecycles, want)
 		}
+	}
+}
+
+// TestBrokerReregistersOnNewSession: when the coordination session
+// expires (its ephemeral registration with it), the broker registers
+// again on the new session; the answer to an attempt begun on the old
+// session is ignored.
+func TestBrokerReregistersOnNewSession(t *testing.T) {
+	h := newHarness(t, map[string]string{"broker.id": "2"})
+	h.deliverAll()
+	h.coord.CloseSession(h.session)
+	h.session = h.coord.OpenSession()
+	h.step(core.CoordNewSession{Session: h.session})
+	h.tick(1)
+	h.deliverAll()
+	if want := []core.Lifecycle{{Registered: true}, {Registered: true}}; !slices.Equal(h.lifecycles, want) {
+		t.Fatalf("lifecycle reports: got %+v; want %+v", h.lifecycles, want)
+	}
+	if res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/2"}); res.Err != nil || res.Stat.EphemeralOwner != h.session {
+		t.Errorf("/brokers/ids/2 after the new session: got %v, owner %d; want the new session %d", res.Err, res.Stat.EphemeralOwner, h.session)
+	}
+
+	// A registration in flight when the session changes: its answer
+	// (held) comes after the change and is ignored; the new attempt
+	// registers.
+	h.coord.CloseSession(h.session)
+	h.session = h.coord.OpenSession()
+	h.step(core.CoordNewSession{Session: h.session})
+	h.tick(1) // emits the new registration; its completion is held
+	old := h.session
+	h.coord.CloseSession(old)
+	h.session = h.coord.OpenSession()
+	h.step(core.CoordNewSession{Session: h.session})
+	h.deliverAll() // the old attempt's answer: ignored
+	h.tick(1)
+	h.deliverAll()
+	if n := len(h.lifecycles); n != 3 {
+		t.Errorf("lifecycle reports after an attempt overtaken by a new session: got %+v; want one more registration", h.lifecycles)
+	}
+	if res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/2"}); res.Err != nil || res.Stat.EphemeralOwner != h.session {
+		t.Errorf("/brokers/ids/2 at the end: got %v, owner %d; want the newest session %d", res.Err, res.Stat.EphemeralOwner, h.session)
 	}
 }

@@ -47,5 +47,8 @@ const (
 	// messages without its last one: its producer is told every offset,
 	// and one acknowledged record is never stored.
 	BugLegacyDropsLastMessage
+	// BugIgnoreNewSession ignores a change of coordination session, so a
+	// broker whose session expired stays unregistered.
+	BugIgnoreNewSession
 	bugCount
 )

@@ -148,19 +148,25 @@ var (
 	ErrCoordBadArguments            = errors.New("invalid coordination operation")
 )
 
+// CoordNewSession says the coordination store session changed: the old
+// one expired (its ephemeral znodes and watches are gone), and later
+// operations run on Session.
+type CoordNewSession struct{ Session int64 }
+
 // ConnClosed says a connection is gone; parked requests on it are dropped.
 type ConnClosed struct{ Conn ConnID }
 
-func (Request) isEvent()     {}
-func (Tick) isEvent()        {}
-func (Appended) isEvent()    {}
-func (Synced) isEvent()      {}
-func (ReadDone) isEvent()    {}
-func (TimeFound) isEvent()   {}
-func (Retained) isEvent()    {}
-func (Cleaned) isEvent()     {}
-func (CoordResult) isEvent() {}
-func (ConnClosed) isEvent()  {}
+func (Request) isEvent()         {}
+func (Tick) isEvent()            {}
+func (Appended) isEvent()        {}
+func (Synced) isEvent()          {}
+func (ReadDone) isEvent()        {}
+func (TimeFound) isEvent()       {}
+func (Retained) isEvent()        {}
+func (Cleaned) isEvent()         {}
+func (CoordResult) isEvent()     {}
+func (CoordNewSession) isEvent() {}
+func (ConnClosed) isEvent()      {}
 
 // Respond answers request Seq on Conn. A nil Body means the request gets no
 // response bytes (acks=0 produce) but still releases its place in order.
@@ -410,4 +416,7 @@ type RecoveredPartition struct {
 type Recovered struct {
 	Znodes     []Znode
 	Partitions []RecoveredPartition
+	// CoordSession is the coordination store session the broker starts
+	// on: the owner its ephemeral znodes show.
+	CoordSession int64
 }

@@ -29,7 +29,10 @@ func TestLoadedMembersKeepTheirSessions(t *testing.T) {
 	offsets := core.TopicPartition{Topic: core.OffsetsTopic}
 	rec := core.Recovered{Znodes: first.coordWrites()}
 	rec.Partitions = []core.RecoveredPartition{{Partition: offsets, LogEndOffset: logEnd(t, first.logs[offsets])}}
-	h := &harness{t: t, now: first.now + 3_600e9, logs: map[core.TopicPartition][][]byte{offsets: first.logs[offsets]}}
+	first.coord.CloseSession(first.session) // the first process is gone
+	rec.CoordSession = first.coord.OpenSession()
+	h := &harness{t: t, now: first.now + 3_600e9, logs: map[core.TopicPartition][][]byte{offsets: first.logs[offsets]},
+		coord: first.coord, session: rec.CoordSession}
 	if h.b, err = core.New(cfg, rec); err != nil {
 		t.Fatal(err)
 	}

@@ -50,12 +50,23 @@ func newHarness(t *testing.T, props map[string]string) *harness {
 	return newHarnessFrom(t, cfg, core.Recovered{})
 }
 
+// newHarnessFrom starts a broker on what rec recovered, with a
+// coordination store holding rec's znodes and a session of its own.
 func newHarnessFrom(t *testing.T, cfg core.Config, rec core.Recovered) *harness {
+	tree := kio.NewZTree()
+	var saved []kio.SavedZnode
+	for _, z := range rec.Znodes {
+		saved = append(saved, kio.SavedZnode{Path: z.Path, Data: z.Data})
+	}
+	if err := tree.Restore(saved); err != nil {
+		t.Fatal(err)
+	}
+	rec.CoordSession = tree.OpenSession()
 	b, err := core.New(cfg, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}}
+	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: tree, session: rec.CoordSession}
 	h.exec(b.Startup(nil))
 	h.deliverAll()
 	h.step(core.Tick{Now: h.now})
@@ -103,10 +114,6 @@ func (h *harness) exec(effects []core.Effect) {
 			if h.failCoord {
 				h.held = append(h.held, core.CoordResult{Token: e.Token, Err: errDisk})
 				continue
-			}
-			if h.coord == nil {
-				h.coord = kio.NewZTree()
-				h.session = h.coord.OpenSession()
 			}
 			res, _ := h.coord.Apply(h.session, e)
 			if h.coordLoss {
@@ -303,9 +310,4 @@ func (h *harness) produce(topic string, part int32, o batchOpts) kmsg.ProduceRes
 
 // coordWrites returns the coordination store's persistent znodes, sorted
 // by path: what a restart recovers.
-func (h *harness) coordWrites() []core.Znode {
-	if h.coord == nil {
-		return nil
-	}
-	return h.coord.Persistent()
-}
+func (h *harness) coordWrites() []core.Znode { return h.coord.Persistent() }

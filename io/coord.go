@@ -18,6 +18,8 @@ type Coordinator interface {
 	// Apply performs one operation (durably, if it writes) before
 	// returning its result.
 	Apply(op core.CoordOp) core.CoordResult
+	// Session is the current session's id.
+	Session() int64
 }
 
 // FileCoordinator is the embedded single-node coordinator: a ZTree whose
@@ -71,6 +73,19 @@ func OpenFileCoordinator(fs FS, dir string) (*FileCoordinator, error) {
 		return nil, fmt.Errorf("coordinator snapshot %s: %w", c.name, err)
 	}
 	return c, nil
+}
+
+// Session implements Coordinator.
+func (c *FileCoordinator) Session() int64 { return c.session }
+
+// ExpireSession ends the session as a ZooKeeper session expiry does (its
+// ephemeral znodes go) and starts a new one, whose id it returns. The
+// simulator uses it; the embedded coordinator's session otherwise lasts
+// as long as the process.
+func (c *FileCoordinator) ExpireSession() int64 {
+	c.tree.CloseSession(c.session)
+	c.session = c.tree.OpenSession()
+	return c.session
 }
 
 // Load implements Coordinator.

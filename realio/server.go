@@ -59,8 +59,12 @@ type Server struct {
 	coordQueue []core.CoordOp
 	coordStop  bool
 	coordDone  chan struct{}
-	// lifecycle receives the broker's registration or fatal condition.
+	// lifecycle receives the broker's first registration or fatal
+	// condition, which Start waits for; started says Start has it.
 	lifecycle chan core.Lifecycle
+	started   atomic.Bool
+	// fatal receives a fatal condition reported after the start.
+	fatal chan string
 }
 
 // TickInterval is how often the loop tells the core the time; it bounds
@@ -71,7 +75,7 @@ const TickInterval = 10 * time.Millisecond
 func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
-		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1)}
+		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1)}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -109,7 +113,9 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	}
 	go s.loop()
 	// Clients are served once the broker registered, as in Kafka.
-	if l := <-s.lifecycle; l.Fatal != "" {
+	l := <-s.lifecycle
+	s.started.Store(true)
+	if l.Fatal != "" {
 		s.ln.Close()
 		close(s.quit)
 		<-s.done
@@ -130,7 +136,11 @@ func (s *Server) dialZooKeeper() *ZooKeeper {
 		SessionTimeout:    time.Duration(s.cfg.ZookeeperSessionMs) * time.Millisecond,
 		ConnectionTimeout: time.Duration(s.cfg.ZookeeperConnectionMs) * time.Millisecond,
 		OnExpired: func() {
-			s.logf("zookeeper: session expired: this broker's registration %s is gone until it restarts", core.BrokerPath(s.cfg.BrokerID))
+			s.logf("zookeeper: session expired: registering %s again on a new session", core.BrokerPath(s.cfg.BrokerID))
+		},
+		OnNewSession: func(id int64) {
+			s.logf("zookeeper: new session 0x%x", id)
+			go s.send(core.CoordNewSession{Session: id}) // the callback must not block
 		}}
 	for {
 		z, err := DialZooKeeper(cfg, nil)
@@ -195,14 +205,28 @@ func (s *Server) closeZooKeeper() {
 
 // Lifecycle implements driver.Transport; it runs on the loop goroutine.
 func (s *Server) Lifecycle(l core.Lifecycle) {
-	select {
-	case s.lifecycle <- l:
-	default: // Start took the first already
-		if l.Fatal != "" {
-			s.logf("fatal: %s", l.Fatal)
+	if !s.started.Load() {
+		select {
+		case s.lifecycle <- l:
+			return
+		default:
 		}
 	}
+	switch { // after the start
+	case l.Fatal != "":
+		select {
+		case s.fatal <- l.Fatal:
+		default: // one is reported already
+		}
+	case l.Registered:
+		s.logf("broker %d registered again at %s", s.cfg.BrokerID, core.BrokerPath(s.cfg.BrokerID))
+	}
 }
+
+// Fatal delivers a condition, reported after the start, that must stop
+// the broker (its id registered by another broker while its own session
+// had expired).
+func (s *Server) Fatal() <-chan string { return s.fatal }
 
 // Addr is the listener's address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -28,6 +29,10 @@ type ZooKeeperConfig struct {
 	// OnExpired is called when the server expired the session (its
 	// ephemeral nodes and watches are gone). It must not block.
 	OnExpired func()
+	// OnNewSession is called with the id of each session established
+	// after the first (the client starts one when the last expired). It
+	// must not block.
+	OnNewSession func(id int64)
 }
 
 // ZooKeeper is the coordination port on a real ensemble, through
@@ -84,9 +89,17 @@ func DialZooKeeper(cfg ZooKeeperConfig, logf func(string, ...any)) (*ZooKeeper, 
 	z := &ZooKeeper{chroot: chroot, cfg: cfg}
 	connected := make(chan struct{})
 	var once sync.Once
+	var session atomic.Int64            // the last session established
+	var connPtr atomic.Pointer[zk.Conn] // set once Connect returned
 	onEvent := func(ev zk.Event) {
 		switch {
 		case ev.Type == zk.EventSession && ev.State == zk.StateHasSession:
+			if c := connPtr.Load(); c != nil {
+				id := c.SessionID()
+				if old := session.Swap(id); old != 0 && old != id && cfg.OnNewSession != nil {
+					cfg.OnNewSession(id)
+				}
+			}
 			once.Do(func() { close(connected) })
 		case ev.Type == zk.EventSession && ev.State == zk.StateExpired:
 			if cfg.OnExpired != nil {
@@ -104,6 +117,7 @@ func DialZooKeeper(cfg ZooKeeperConfig, logf func(string, ...any)) (*ZooKeeper, 
 		return nil, fmt.Errorf("zookeeper %s: %w", cfg.Connect, err)
 	}
 	z.conn = conn
+	connPtr.Store(conn)
 	select {
 	case <-connected:
 	case <-time.After(cfg.ConnectionTimeout):
@@ -171,6 +185,9 @@ func (z *ZooKeeper) Load() ([]core.Znode, error) {
 
 // SessionID is the session's id, as ephemeral nodes' owners show it.
 func (z *ZooKeeper) SessionID() int64 { return z.conn.SessionID() }
+
+// Session implements kio.Coordinator.
+func (z *ZooKeeper) Session() int64 { return z.conn.SessionID() }
 
 // Close ends the session: the server deletes its ephemeral nodes at once.
 func (z *ZooKeeper) Close() {

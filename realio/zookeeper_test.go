@@ -41,7 +41,7 @@ func (s *zkStore) Session(t *testing.T) coordtest.Session {
 			sess.inbox = append(sess.inbox, coordtest.Watch{Path: path, Type: typ})
 			sess.cond.Broadcast()
 			sess.mu.Unlock()
-		}}, t.Logf)
+		}}, nil)
 	if err != nil {
 		t.Fatalf("DialZooKeeper: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestZooKeeperConnectErrors(t *testing.T) {
 // server, and paths come back relative to it.
 func TestZooKeeperChroot(t *testing.T) {
 	server := zktest.Start(t)
-	z, err := DialZooKeeper(ZooKeeperConfig{Connect: server.Addr + "/kafka/prod", SessionTimeout: 6 * time.Second}, t.Logf)
+	z, err := DialZooKeeper(ZooKeeperConfig{Connect: server.Addr + "/kafka/prod", SessionTimeout: 6 * time.Second}, nil)
 	if err != nil {
 		t.Fatalf("DialZooKeeper with a chroot: %v", err)
 	}
@@ -121,7 +121,7 @@ func TestZooKeeperChroot(t *testing.T) {
 	if res.Err != nil || res.Path != "/brokers/seqid/s0000000000" {
 		t.Fatalf("sequential create under a chroot: got %q, %v; want /brokers/seqid/s0000000000", res.Path, res.Err)
 	}
-	root, err := DialZooKeeper(ZooKeeperConfig{Connect: server.Addr, SessionTimeout: 6 * time.Second}, t.Logf)
+	root, err := DialZooKeeper(ZooKeeperConfig{Connect: server.Addr, SessionTimeout: 6 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

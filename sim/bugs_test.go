@@ -106,6 +106,11 @@ var deliberateBugs = []deliberateBug{
 	// after it synced a new one is acknowledged. First caught at seed 6.
 	{"StaleGenerationCommit", func(on bool) { core.SetBug(core.BugStaleGenerationCommit, on) }, 40,
 		[]string{"stale-commit"}},
+	// A broker ignores its new coordination session after an expiry: it
+	// converges unregistered (seeds with zk-session-expiry and no restart
+	// after the last expiry). First caught at seed 1.
+	{"IgnoreNewSession", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
+		[]string{"registration"}},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

@@ -78,6 +78,9 @@ func drawFaults(w *world) []fault {
 			lengthMax:    core.Instant(1e6 + w.rng.Int64N(8e9)),
 		})
 	}
+	if w.rng.Float64() < 0.3 {
+		out = append(out, &sessionExpiryFault{meanInterval: core.Instant(500e6 + w.rng.Int64N(8e9))})
+	}
 	if len(out) == 0 {
 		// Swarm testing wants a non-empty subset: a run without faults
 		// is what the quiet phases already give.
@@ -173,6 +176,30 @@ func (f *connResetFault) arm(w *world) {
 			w.count(f.name())
 			c := w.connList[w.rng.IntN(len(w.connList))]
 			w.resetConn(c)
+		}
+		f.arm(w)
+	})
+}
+
+// sessionExpiryFault expires the broker's coordination session, as
+// ZooKeeper does to a broker it has not heard from within the session
+// timeout: its ephemeral znodes (the registration) go, and the broker
+// learns of its new session.
+type sessionExpiryFault struct{ meanInterval core.Instant }
+
+func (f *sessionExpiryFault) name() string { return "zk-session-expiry" }
+func (f *sessionExpiryFault) describe() string {
+	return fmt.Sprintf("zk-session-expiry(every~%s)", fmtDur(f.meanInterval))
+}
+
+func (f *sessionExpiryFault) arm(w *world) {
+	w.after(w.expInterval(f.meanInterval), func() {
+		if !w.faulting() {
+			return
+		}
+		if w.up {
+			w.count(f.name())
+			w.expireSession()
 		}
 		f.arm(w)
 	})

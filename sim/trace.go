@@ -23,19 +23,20 @@ type tracer struct {
 
 // Trace record kinds.
 const (
-	trRequest    = 'Q' // request frame delivered to the broker (conn, seq)
-	trTick       = 'T' // tick delivered to the broker
-	trConnClosed = 'c' // ConnClosed delivered to the broker (conn)
-	trRespond    = 'R' // broker response frame (conn, seq)
-	trClose      = 'X' // broker closes a connection (conn, seq)
-	trDeliver    = 'D' // frame delivered to a client (conn, corr)
-	trDisconnect = 'd' // client learns its connection is gone (conn)
-	trConnect    = 'C' // connection established (conn)
-	trCrash      = 'K' // broker crash
-	trRestart    = 'O' // broker restarted (incarnation)
-	trFS         = 'F' // file-system operation (op, size)
-	trFault      = 'f' // fault injected (fault name in bytes)
-	trHeld       = 'H' // a held storage completion delivered to the broker
+	trRequest       = 'Q' // request frame delivered to the broker (conn, seq)
+	trTick          = 'T' // tick delivered to the broker
+	trConnClosed    = 'c' // ConnClosed delivered to the broker (conn)
+	trRespond       = 'R' // broker response frame (conn, seq)
+	trClose         = 'X' // broker closes a connection (conn, seq)
+	trDeliver       = 'D' // frame delivered to a client (conn, corr)
+	trDisconnect    = 'd' // client learns its connection is gone (conn)
+	trConnect       = 'C' // connection established (conn)
+	trCrash         = 'K' // broker crash
+	trRestart       = 'O' // broker restarted (incarnation)
+	trFS            = 'F' // file-system operation (op, size)
+	trFault         = 'f' // fault injected (fault name in bytes)
+	trHeld          = 'H' // a held storage completion delivered to the broker
+	trSessionExpiry = 'Z' // the coordination session expired (new session)
 )
 
 func newTracer() *tracer { return &tracer{h: fnv.New64a()} }

@@ -515,6 +515,17 @@ func (w *world) drainCheck() {
 	w.after(drainPoll, w.drainCheck)
 }
 
+// expireSession ends the broker's coordination session and tells the
+// broker of the new one; until it registers again it counts as not
+// registered.
+func (w *world) expireSession() {
+	id := w.coord.ExpireSession()
+	w.trace.fold(w.now, trSessionExpiry, uint64(id), 0, nil)
+	w.logf("coordination session expired; new session %d", id)
+	w.registered = 0
+	w.handle(core.CoordNewSession{Session: id})
+}
+
 // checkRegistered: a broker that converged registered itself in this
 // incarnation, and its /brokers/ids znode is Kafka's document naming the
 // advertised endpoint.

@@ -7,10 +7,13 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"cloudkafka/core"
 	"cloudkafka/internal/zktest"
+	"cloudkafka/realio"
 )
 
 // zkDoc reads a znode's document with zkCli.sh, as an operator would.
@@ -42,6 +45,17 @@ func zkChildren(t *testing.T, zk *zktest.Server, path string) []string {
 	}
 	t.Fatalf("zkCli.sh ls %s: no listing in its output", path)
 	return nil
+}
+
+// waitServing waits until the broker answers a request: it listens from
+// the start, but serves only once it registered.
+func waitServing(t *testing.T, b *broker) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := newClient(t, b).Ping(ctx); err != nil {
+		t.Fatalf("the broker did not answer within 30s: %v\n%s", err, b.logTail())
+	}
 }
 
 // TestZooKeeperBroker: with zookeeper.connect (and a chroot), a broker
@@ -141,5 +155,83 @@ func TestZooKeeperLateEnsemble(t *testing.T) {
 	checkLog(t, "after ZooKeeper came up", consumeAll(t, b, "late", 30*time.Second), expect{tag: "late", acked: acked, exactly: 50})
 	if ids := zkChildren(t, zk, "/brokers/ids"); !reflect.DeepEqual(ids, []string{"0"}) {
 		t.Errorf("/brokers/ids: got %v; want [0]", ids)
+	}
+}
+
+// TestZooKeeperSessionExpiry: when the ensemble expires the broker's
+// session (here: the broker process is stopped for twice its session
+// timeout, as a long pause would), the broker registers again on a new
+// session once it runs again, and serves.
+func TestZooKeeperSessionExpiry(t *testing.T) {
+	zk := zktest.Start(t)
+	b := startBroker(t, "zookeeper.connect="+zk.Addr, "broker.id=4", "zookeeper.session.timeout.ms=3000")
+	waitServing(t, b) // it serves once registered
+	cl, err := realio.DialZooKeeper(realio.ZooKeeperConfig{Connect: zk.Addr, SessionTimeout: 6 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("connecting to ZooKeeper: %v", err)
+	}
+	defer cl.Close()
+	owner := func() int64 {
+		res := cl.Apply(core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/4"})
+		if res.Err != nil {
+			return 0
+		}
+		return res.Stat.EphemeralOwner
+	}
+	first := owner()
+	if first == 0 {
+		t.Fatalf("/brokers/ids/4 is missing after the broker started")
+	}
+	b.cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(6 * time.Second)
+	gone := owner()
+	b.cmd.Process.Signal(syscall.SIGCONT)
+	if gone != 0 {
+		t.Fatalf("/brokers/ids/4 after the session timeout passed: still owned by session 0x%x; want it expired", gone)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if o := owner(); o != 0 && o != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/brokers/ids/4: not registered on a new session 30s after the pause\n%s", b.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for log := b.logTail(); !strings.Contains(log, "new session") || !strings.Contains(log, "registered again"); log = b.logTail() {
+		if time.Now().After(deadline) {
+			t.Fatalf("broker log: want the new session and the registration logged:\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	createTopic(t, b, "after-expiry", 1)
+	acked := produceSeqs(t, b, "after-expiry", "after-expiry", 0, 20)
+	checkLog(t, "after a session expiry", consumeAll(t, b, "after-expiry", 30*time.Second), expect{tag: "after-expiry", acked: acked, exactly: 20})
+}
+
+// TestZooKeeperIDTakenWhilePaused: a broker whose session expired while
+// it was paused, and whose broker.id another broker registered meanwhile,
+// stops (exit status 1) when it finds the id taken; the other keeps it.
+func TestZooKeeperIDTakenWhilePaused(t *testing.T) {
+	zk := zktest.Start(t)
+	a := startBroker(t, "zookeeper.connect="+zk.Addr, "broker.id=5", "zookeeper.session.timeout.ms=3000")
+	waitServing(t, a)
+	a.cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(6 * time.Second) // the session expires; /brokers/ids/5 goes
+	b := startBroker(t, "zookeeper.connect="+zk.Addr, "broker.id=5", "zookeeper.session.timeout.ms=3000")
+	waitServing(t, b)
+	a.cmd.Process.Signal(syscall.SIGCONT)
+	select {
+	case <-a.exited:
+		if a.waitErr == nil || !strings.Contains(a.logTail(), "broker.id 5 is registered already") {
+			t.Errorf("the paused broker: exit %v; want exit status 1 naming broker.id 5\n%s", a.waitErr, a.logTail())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the paused broker still runs 30s after it resumed with its id taken\n%s", a.logTail())
+	}
+	waitServing(t, b)
+	if ids := zkChildren(t, zk, "/brokers/ids"); !reflect.DeepEqual(ids, []string{"5"}) {
+		t.Errorf("/brokers/ids: got %v; want [5] (the second broker's)", ids)
 	}
 }

@@ -40,13 +40,20 @@ func main() {
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	sig := <-sigs
-	logger.Printf("received %v, shutting down", sig)
+	status := 0
+	select {
+	case sig := <-sigs:
+		logger.Printf("received %v, shutting down", sig)
+	case reason := <-srv.Fatal():
+		logger.Printf("fatal: %s; shutting down", reason)
+		status = 1
+	}
 	if err := srv.Shutdown(); err != nil {
 		logger.Printf("shutdown: %v", err)
 		os.Exit(1)
 	}
 	logger.Printf("shut down cleanly")
+	os.Exit(status)
 }
 
 // configure reads the optional properties file and the overrides.

@@ -122,6 +122,9 @@ const (
 	// BrokerRegistered: the broker registered its ephemeral
 	// /brokers/ids/<id> znode (at every start).
 	BrokerRegistered
+	// BrokerReregistered: the coordination session expired after the
+	// broker had begun registering, and it registered anew.
+	BrokerReregistered
 	pointCount
 )
 
@@ -168,6 +171,7 @@ var names = [pointCount]string{
 	LegacyFetchConverted:             "legacy-fetch-converted",
 	LegacyCompressedFetchConverted:   "legacy-compressed-fetch-converted",
 	BrokerRegistered:                 "broker-registered",
+	BrokerReregistered:               "broker-reregistered",
 }
 
 func (p Point) String() string {

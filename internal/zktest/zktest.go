@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,6 +23,7 @@ type Server struct {
 	Addr string
 	cmd  *exec.Cmd
 	log  string
+	stop sync.Once
 }
 
 // Require checks that Debian's ZooKeeper server and java are installed
@@ -76,8 +78,7 @@ func StartOn(t *testing.T, port int) *Server {
 		t.Fatalf("starting ZooKeeper: %v", err)
 	}
 	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
+		s.Stop()
 		logFile.Close()
 		if t.Failed() {
 			if out, err := os.ReadFile(s.log); err == nil {
@@ -96,6 +97,15 @@ func StartOn(t *testing.T, port int) *Server {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Stop kills the server (its sessions die with it: a server started
+// afresh on the port knows none of them). Stopping twice is fine.
+func (s *Server) Stop() {
+	s.stop.Do(func() {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	})
 }
 
 // ruok asks the four-letter "ruok" command.

@@ -123,7 +123,7 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 	if err != nil {
 		return nil, fmt.Errorf("load coordination store: %w", err)
 	}
-	rec := core.Recovered{Znodes: znodes}
+	rec := core.Recovered{Znodes: znodes, CoordSession: coord.Session()}
 	known := core.KnownPartitions(znodes)
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
