@@ -5,8 +5,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // Metadata: v0-12
 //
 // Behavior:
-//   - One broker, which is the controller and leads every partition;
-//     replicas and ISR are that broker.
+//   - The brokers are the live ones registered under /brokers/ids (this
+//     broker always, with its broker.rack from v1). This broker is the
+//     controller and leads every partition; replicas and ISR are itself.
 //   - A null topic list (v1+) or an empty one at v0 asks for all topics.
 //   - Unknown topics are created when auto.create.topics.enable is on and
 //     the request allows it (v4+ AllowAutoTopicCreation; always for v0-3),
@@ -21,10 +22,14 @@ func (b *Broker) handleMetadata(r Request) {
 	req := r.Body.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	v := r.Header.Version
-	adv := b.cfg.AdvertisedListener
-	br := kmsg.NewMetadataResponseBroker()
-	br.NodeID, br.Host, br.Port = int32(b.cfg.BrokerID), adv.Host, adv.Port
-	resp.Brokers = []kmsg.MetadataResponseBroker{br}
+	for _, lb := range b.brokers() {
+		br := kmsg.NewMetadataResponseBroker()
+		br.NodeID, br.Host, br.Port = int32(lb.id), lb.host, lb.port
+		if lb.rack != "" {
+			br.Rack = kmsg.StringPtr(lb.rack)
+		}
+		resp.Brokers = append(resp.Brokers, br)
+	}
 	resp.ClusterID = &b.clusterID
 	resp.ControllerID = int32(b.cfg.BrokerID)
 	resp.AuthorizedOperations = -2147483648

@@ -39,6 +39,8 @@ type Broker struct {
 	// expired session is ignored.
 	session  int64
 	regEpoch int
+
+	brokerList brokerList
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -172,6 +174,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case CoordNewSession:
 		b.newSession(ev.Session)
+	case CoordWatchFired:
+		b.watchFired(ev)
 	default:
 		panic(fmt.Sprintf("core: unknown event %T", in))
 	}
@@ -232,6 +236,7 @@ func (b *Broker) register() {
 	registered := func() {
 		b.cover(cover.BrokerRegistered)
 		b.emit(Lifecycle{Registered: true})
+		b.listBrokers() // with a watch on this session
 	}
 	retry := func() {
 		b.registering, b.registerAt = false, b.now+Instant(registerRetryMs*1e6)

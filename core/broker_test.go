@@ -511,3 +511,35 @@ func TestBrokerReregistersOnNewSession(t *testing.T) {
 		t.Errorf("/brokers/ids/2 at the end: got %v, owner %d; want the newest session %d", res.Err, res.Stat.EphemeralOwner, h.session)
 	}
 }
+
+// TestBrokerListsLiveBrokers: Metadata lists the brokers registered under
+// /brokers/ids, following them with a watch as they come and go.
+func TestBrokerListsLiveBrokers(t *testing.T) {
+	h := newHarness(t, map[string]string{"broker.id": "1"})
+	h.deliverAll()
+	listed := func() []int32 {
+		var ids []int32
+		for _, br := range h.mustResponse(h.send(1, 12, kmsg.NewPtrMetadataRequest())).(*kmsg.MetadataResponse).Brokers {
+			ids = append(ids, br.NodeID)
+		}
+		return ids
+	}
+	peer := h.coord.OpenSession()
+	for _, id := range []string{"3", "2"} {
+		doc := `{"version":5,"host":"peer-` + id + `","port":9092,"endpoints":["PLAINTEXT://peer-` + id + `:9092"],"jmx_port":-1}`
+		res, fired := h.coord.Apply(peer, core.CoordOp{Kind: core.CoordCreate, Path: "/brokers/ids/" + id, Data: []byte(doc), Ephemeral: true})
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		h.deliverWatches(fired)
+		h.deliverAll()
+	}
+	if got := listed(); !slices.Equal(got, []int32{1, 2, 3}) {
+		t.Errorf("Metadata brokers after two peers registered: got %v; want [1 2 3]", got)
+	}
+	h.deliverWatches(h.coord.CloseSession(peer))
+	h.deliverAll()
+	if got := listed(); !slices.Equal(got, []int32{1}) {
+		t.Errorf("Metadata brokers after the peers' session ended: got %v; want [1]", got)
+	}
+}

@@ -50,5 +50,8 @@ const (
 	// BugIgnoreNewSession ignores a change of coordination session, so a
 	// broker whose session expired stays unregistered.
 	BugIgnoreNewSession
+	// BugBrokerListUnwatched lists /brokers/ids without leaving a watch,
+	// so brokers that register or go later are never seen.
+	BugBrokerListUnwatched
 	bugCount
 )

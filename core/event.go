@@ -153,6 +153,13 @@ var (
 // operations run on Session.
 type CoordNewSession struct{ Session int64 }
 
+// CoordWatchFired is a watch notification of the broker's session: the
+// watch a CoordOp left on Path fired (once; it is spent).
+type CoordWatchFired struct {
+	Path string
+	Type CoordWatchType
+}
+
 // ConnClosed says a connection is gone; parked requests on it are dropped.
 type ConnClosed struct{ Conn ConnID }
 
@@ -166,6 +173,7 @@ func (Retained) isEvent()        {}
 func (Cleaned) isEvent()         {}
 func (CoordResult) isEvent()     {}
 func (CoordNewSession) isEvent() {}
+func (CoordWatchFired) isEvent() {}
 func (ConnClosed) isEvent()      {}
 
 // Respond answers request Seq on Conn. A nil Body means the request gets no

@@ -115,11 +115,12 @@ func (h *harness) exec(effects []core.Effect) {
 				h.held = append(h.held, core.CoordResult{Token: e.Token, Err: errDisk})
 				continue
 			}
-			res, _ := h.coord.Apply(h.session, e)
+			res, fired := h.coord.Apply(h.session, e)
 			if h.coordLoss {
 				res = core.CoordResult{Token: e.Token, Err: core.ErrCoordConnectionLoss}
 			}
 			h.held = append(h.held, res)
+			h.deliverWatches(fired)
 		case core.Lifecycle:
 			h.lifecycles = append(h.lifecycles, e)
 		default:
@@ -306,6 +307,15 @@ func (h *harness) produce(topic string, part int32, o batchOpts) kmsg.ProduceRes
 	seq := h.send(1, 9, produceReq(topic, part, -1, makeBatch(o)))
 	h.deliverAll()
 	return h.mustResponse(seq).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+}
+
+// deliverWatches holds the notifications of the broker's session.
+func (h *harness) deliverWatches(fired []kio.WatchFired) {
+	for _, f := range fired {
+		if f.Session == h.session {
+			h.held = append(h.held, core.CoordWatchFired{Path: f.Path, Type: f.Type})
+		}
+	}
 }
 
 // coordWrites returns the coordination store's persistent znodes, sorted

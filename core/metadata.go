@@ -11,6 +11,9 @@ type metadata struct {
 	topics     map[string]*topic // by name; iterate via topicNames()
 	topicsByID map[TopicID]*topic
 	creating   map[string]bool // names whose topic znode write is outstanding
+	// live holds the brokers registered under /brokers/ids as the last
+	// listing found them (brokers.go).
+	live map[BrokerID]liveBroker
 	// creatingParts counts the partitions of those creations.
 	creatingParts int32
 }

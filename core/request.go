@@ -43,6 +43,7 @@ func apiTable() []apiRange {
 		{key: 37, min: 0, max: 3, handle: (*Broker).handleCreatePartitions},
 		{key: 42, min: 0, max: 2, handle: (*Broker).handleDeleteGroups},
 		{key: 47, min: 0, max: 0, handle: (*Broker).handleOffsetDelete},
+		{key: 60, min: 0, max: 1, handle: (*Broker).handleDescribeCluster},
 	}
 }
 

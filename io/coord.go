@@ -20,6 +20,10 @@ type Coordinator interface {
 	Apply(op core.CoordOp) core.CoordResult
 	// Session is the current session's id.
 	Session() int64
+	// TakeWatches returns, and forgets, the session's watch
+	// notifications fired since the last call (a coordinator that
+	// delivers them otherwise returns none).
+	TakeWatches() []core.CoordWatchFired
 }
 
 // FileCoordinator is the embedded single-node coordinator: a ZTree whose
@@ -32,6 +36,7 @@ type FileCoordinator struct {
 	name    string
 	tree    *ZTree
 	session int64
+	fired   []core.CoordWatchFired // the session's, not yet taken
 }
 
 // CoordinatorFile is the snapshot's name inside the log directory.
@@ -78,6 +83,40 @@ func OpenFileCoordinator(fs FS, dir string) (*FileCoordinator, error) {
 // Session implements Coordinator.
 func (c *FileCoordinator) Session() int64 { return c.session }
 
+// TakeWatches implements Coordinator.
+func (c *FileCoordinator) TakeWatches() []core.CoordWatchFired {
+	f := c.fired
+	c.fired = nil
+	return f
+}
+
+// keep holds the notifications of the coordinator's session.
+func (c *FileCoordinator) keep(fired []WatchFired) {
+	for _, f := range fired {
+		if f.Session == c.session {
+			c.fired = append(c.fired, core.CoordWatchFired{Path: f.Path, Type: f.Type})
+		}
+	}
+}
+
+// ApplyAs performs op for another session of the same store, as another
+// broker would (the simulator's peers; the session comes from
+// OpenPeerSession). Nothing is saved: a peer's writes here are ephemeral
+// registrations. Notifications for the coordinator's own session are
+// kept for TakeWatches.
+func (c *FileCoordinator) ApplyAs(session int64, op core.CoordOp) core.CoordResult {
+	res, fired := c.tree.Apply(session, op)
+	c.keep(fired)
+	return res
+}
+
+// OpenPeerSession opens another session on the store; ClosePeerSession
+// ends it as its expiry would.
+func (c *FileCoordinator) OpenPeerSession() int64 { return c.tree.OpenSession() }
+
+// ClosePeerSession: see OpenPeerSession.
+func (c *FileCoordinator) ClosePeerSession(id int64) { c.keep(c.tree.CloseSession(id)) }
+
 // ExpireSession ends the session as a ZooKeeper session expiry does (its
 // ephemeral znodes go) and starts a new one, whose id it returns. The
 // simulator uses it; the embedded coordinator's session otherwise lasts
@@ -98,11 +137,11 @@ func (c *FileCoordinator) Load() ([]core.Znode, error) { return c.tree.Persisten
 func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult {
 	switch op.Kind {
 	case core.CoordGet, core.CoordExists, core.CoordChildren:
-		res, _ := c.tree.Apply(c.session, op)
+		res, _ := c.tree.Apply(c.session, op) // reads fire nothing
 		return res
 	}
 	next := c.tree.Clone()
-	res, _ := next.Apply(c.session, op)
+	res, fired := next.Apply(c.session, op)
 	if res.Err != nil {
 		return res
 	}
@@ -113,6 +152,7 @@ func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult {
 		}
 	}
 	c.tree = next
+	c.keep(fired)
 	return res
 }
 

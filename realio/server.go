@@ -138,6 +138,9 @@ func (s *Server) dialZooKeeper() *ZooKeeper {
 		OnExpired: func() {
 			s.logf("zookeeper: session expired: registering %s again on a new session", core.BrokerPath(s.cfg.BrokerID))
 		},
+		OnWatch: func(path string, typ core.CoordWatchType) {
+			go s.send(core.CoordWatchFired{Path: path, Type: typ}) // the callback must not block
+		},
 		OnNewSession: func(id int64) {
 			s.logf("zookeeper: new session 0x%x", id)
 			go s.send(core.CoordNewSession{Session: id}) // the callback must not block

@@ -186,6 +186,10 @@ func (z *ZooKeeper) Load() ([]core.Znode, error) {
 // SessionID is the session's id, as ephemeral nodes' owners show it.
 func (z *ZooKeeper) SessionID() int64 { return z.conn.SessionID() }
 
+// TakeWatches implements kio.Coordinator: notifications go to
+// ZooKeeperConfig.OnWatch instead.
+func (z *ZooKeeper) TakeWatches() []core.CoordWatchFired { return nil }
+
 // Session implements kio.Coordinator.
 func (z *ZooKeeper) Session() int64 { return z.conn.SessionID() }
 

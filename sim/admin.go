@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -296,6 +297,19 @@ func (a *admin) metadata() {
 				op.Seen[*t.Topic] = int32(len(t.Partitions))
 			case t.ErrorCode != kerr.UnknownTopicOrPartition.Code:
 				retry = true // e.g. LEADER_NOT_AVAILABLE: ask again
+			}
+		}
+		if verifying && a.w.up {
+			// The brokers listed must come to be exactly the registered
+			// ones (the broker follows /brokers/ids with a watch): until
+			// they are, ask again; the drain's liveness bound judges.
+			var listed []int32
+			for _, br := range resp.Brokers {
+				listed = append(listed, br.NodeID)
+			}
+			sort.Slice(listed, func(i, j int) bool { return listed[i] < listed[j] })
+			if fmt.Sprint(listed) != fmt.Sprint(a.w.registeredBrokers()) {
+				retry = true
 			}
 		}
 		a.end(op, OK, 0)

@@ -107,10 +107,18 @@ var deliberateBugs = []deliberateBug{
 	{"StaleGenerationCommit", func(on bool) { core.SetBug(core.BugStaleGenerationCommit, on) }, 40,
 		[]string{"stale-commit"}},
 	// A broker ignores its new coordination session after an expiry: it
-	// converges unregistered (seeds with zk-session-expiry and no restart
-	// after the last expiry). First caught at seed 1.
+	// stays unregistered (seeds with zk-session-expiry and no restart
+	// after the last expiry), so the admin's final Metadata, which lists
+	// it, never matches the registered brokers (liveness), or it
+	// converges unregistered (registration).
 	{"IgnoreNewSession", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
-		[]string{"registration"}},
+		[]string{"registration", "liveness"}},
+	// The broker lists /brokers/ids without a watch: peers that register
+	// or go later are never listed, and the admin's final Metadata never
+	// shows the registered brokers (seeds with peer-churn). First caught
+	// at seed 4.
+	{"BrokerListUnwatched", func(on bool) { core.SetBug(core.BugBrokerListUnwatched, on) }, 40,
+		[]string{"liveness"}},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

@@ -35,7 +35,7 @@ var faultKinds = []string{
 	"crash", "crash-at-io", "io-error", "disk-full", "slow-disk", "bit-flip",
 	"header-flip", "header-tear", "stale-batch", "segment-gap",
 	"conn-reset", "partition", "latency-spike", "clock-jump-forward", "clock-jump-back", "pause",
-	"zk-session-expiry",
+	"zk-session-expiry", "peer-churn",
 }
 
 // replay is the command that reruns a seed, for failure messages.

@@ -182,6 +182,9 @@ type world struct {
 	coord      *kio.FileCoordinator
 	brokerCfg  core.Config
 	registered int
+	// peers maps the simulated other brokers registered in the current
+	// coordinator to their sessions.
+	peers map[core.BrokerID]int64
 
 	net      netParams
 	cuts     map[*client]*cut      // client partitions in force; lookups only
@@ -526,6 +529,43 @@ func (w *world) expireSession() {
 	w.handle(core.CoordNewSession{Session: id})
 }
 
+// togglePeer registers another broker id with a session of its own, or
+// ends the session of one registered, and delivers the watch
+// notifications the change fired for the broker.
+func (w *world) togglePeer(id core.BrokerID) {
+	if s, ok := w.peers[id]; ok {
+		w.coord.ClosePeerSession(s)
+		delete(w.peers, id)
+	} else {
+		s := w.coord.OpenPeerSession()
+		doc, _ := json.Marshal(core.BrokerZnode{Version: 5, Host: fmt.Sprintf("peer-%d", id), Port: 9092, JMXPort: -1,
+			Endpoints: []string{fmt.Sprintf("PLAINTEXT://peer-%d:9092", id)}})
+		res := w.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: core.BrokerPath(id), Data: doc, Ephemeral: true, Parents: true})
+		if res.Err != nil {
+			w.coord.ClosePeerSession(s)
+		} else {
+			w.peers[id] = s
+		}
+	}
+	w.trace.fold(w.now, trFault, uint64(id), uint64(len(w.peers)), []byte("peer-churn"))
+	for _, ev := range w.coord.TakeWatches() {
+		w.handle(ev)
+	}
+}
+
+// registeredBrokers lists the broker ids under /brokers/ids, sorted.
+func (w *world) registeredBrokers() []int32 {
+	res := w.coord.Apply(core.CoordOp{Kind: core.CoordChildren, Path: "/brokers/ids"})
+	var ids []int32
+	for _, c := range res.Children {
+		if n, err := strconv.Atoi(c); err == nil {
+			ids = append(ids, int32(n))
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
 // checkRegistered: a broker that converged registered itself in this
 // incarnation, and its /brokers/ids znode is Kafka's document naming the
 // advertised endpoint.
@@ -730,7 +770,7 @@ func (w *world) restart() {
 	drv.Hold = w.hold
 	drv.Defer = w.deferStorage
 	w.drv, w.up = drv, true
-	w.coord, w.brokerCfg = coord, cfg
+	w.coord, w.brokerCfg, w.peers = coord, cfg, map[core.BrokerID]int64{}
 	w.logf("broker up (incarnation %d)", w.incarnation)
 	w.incClock = w.brokerNow()
 	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: w.incClock})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"reflect"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
 	"cloudkafka/internal/zktest"
@@ -234,4 +237,48 @@ func TestZooKeeperIDTakenWhilePaused(t *testing.T) {
 	if ids := zkChildren(t, zk, "/brokers/ids"); !reflect.DeepEqual(ids, []string{"5"}) {
 		t.Errorf("/brokers/ids: got %v; want [5] (the second broker's)", ids)
 	}
+}
+
+// TestZooKeeperBrokersListEachOther: brokers registered in one ensemble
+// list each other, with their racks, in Metadata and DescribeCluster,
+// and a broker that stops drops out of the others' lists.
+func TestZooKeeperBrokersListEachOther(t *testing.T) {
+	zk := zktest.Start(t)
+	a := startBroker(t, "zookeeper.connect="+zk.Addr+"/pair", "broker.id=1", "broker.rack=ra")
+	b := startBroker(t, "zookeeper.connect="+zk.Addr+"/pair", "broker.id=2", "broker.rack=rb")
+	waitServing(t, a)
+	waitServing(t, b)
+	cl := newClient(t, a)
+	listed := func() string { // a request of its own: kadm would read kgo's cached metadata
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		md, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatalf("Metadata from broker 1: %v", err)
+		}
+		var out []string
+		for _, br := range md.Brokers {
+			rack := ""
+			if br.Rack != nil {
+				rack = *br.Rack
+			}
+			out = append(out, fmt.Sprintf("%d@%s:%d/%s", br.NodeID, br.Host, br.Port, rack))
+		}
+		return strings.Join(out, " ")
+	}
+	want := fmt.Sprintf("1@%s/ra 2@%s/rb", a.addr, b.addr)
+	var got string
+	waitFor(t, 15*time.Second, "broker 1 to list both brokers", func() bool { got = listed(); return got == want })
+
+	req := kmsg.NewPtrDescribeClusterRequest()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	resp, err := req.RequestWith(ctx, newClient(t, b))
+	cancel()
+	if err != nil || resp.ErrorCode != 0 || len(resp.Brokers) != 2 || resp.Brokers[0].NodeID != 1 || resp.Brokers[1].NodeID != 2 {
+		t.Errorf("DescribeCluster from broker 2: got %+v, %v; want brokers 1 and 2", resp, err)
+	}
+
+	b.Stop()
+	want = fmt.Sprintf("1@%s/ra", a.addr)
+	waitFor(t, 15*time.Second, "broker 1 to drop the stopped broker", func() bool { got = listed(); return got == want })
 }

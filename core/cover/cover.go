@@ -125,6 +125,9 @@ const (
 	// BrokerReregistered: the coordination session expired after the
 	// broker had begun registering, and it registered anew.
 	BrokerReregistered
+	// BrokerListWatched: the watch on /brokers/ids fired and the broker
+	// listed the live brokers again.
+	BrokerListWatched
 	pointCount
 )
 
@@ -172,6 +175,7 @@ var names = [pointCount]string{
 	LegacyCompressedFetchConverted:   "legacy-compressed-fetch-converted",
 	BrokerRegistered:                 "broker-registered",
 	BrokerReregistered:               "broker-reregistered",
+	BrokerListWatched:                "broker-list-watched",
 }
 
 func (p Point) String() string {

@@ -289,6 +289,9 @@ func (d *Driver) execute(effects []core.Effect) {
 				continue
 			}
 			d.complete(d.coord.Apply(e))
+			for _, w := range d.coord.TakeWatches() {
+				d.complete(w)
+			}
 		default:
 			if a, ok := e.(core.Append); ok && d.Defer != nil {
 				d.appendsTaken[a.Partition]++

@@ -1,0 +1,49 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// DescribeCluster: v0-1
+//
+// Behavior:
+//   - The cluster id, the controller (this broker, as Metadata says) and
+//     the live brokers registered under /brokers/ids, with their racks.
+//   - v1's EndpointType must be 1 (brokers): 2 (controllers, a KRaft
+//     notion) gets MISMATCHED_ENDPOINT_TYPE and any other
+//     UNSUPPORTED_ENDPOINT_TYPE, as Kafka's brokers answer.
+//   - Authorized operations answer "not requested" (-2147483648), as
+//     Metadata's do.
+
+// Kafka's error codes of KIP-919 (not in kerr).
+const (
+	errMismatchedEndpointType  int16 = 114
+	errUnsupportedEndpointType int16 = 115
+)
+
+func (b *Broker) handleDescribeCluster(r Request) {
+	req := r.Body.(*kmsg.DescribeClusterRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	resp.ClusterID, resp.ControllerID, resp.ClusterAuthorizedOperations = b.clusterID, int32(b.cfg.BrokerID), -2147483648
+	resp.EndpointType = 1
+	if r.Header.Version >= 1 && req.EndpointType != 1 {
+		resp.ErrorCode = errUnsupportedEndpointType
+		if req.EndpointType == 2 {
+			resp.ErrorCode = errMismatchedEndpointType
+		}
+		resp.ErrorMessage = errMsg(fmt.Sprintf("endpoint type %d: this is a broker endpoint (type 1)", req.EndpointType))
+		b.respond(r, resp)
+		return
+	}
+	for _, lb := range b.brokers() {
+		br := kmsg.NewDescribeClusterResponseBroker()
+		br.NodeID, br.Host, br.Port = int32(lb.id), lb.host, lb.port
+		if lb.rack != "" {
+			br.Rack = kmsg.StringPtr(lb.rack)
+		}
+		resp.Brokers = append(resp.Brokers, br)
+	}
+	b.respond(r, resp)
+}
