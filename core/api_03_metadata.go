@@ -6,8 +6,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //
 // Behavior:
 //   - The brokers are the live ones registered under /brokers/ids (this
-//     broker always, with its broker.rack from v1). This broker is the
-//     controller and leads every partition; replicas and ISR are itself.
+//     broker always, with its broker.rack from v1); the controller is the
+//     one /controller names (-1 while none is elected). This broker leads
+//     every partition it knows; replicas and ISR are itself.
 //   - A null topic list (v1+) or an empty one at v0 asks for all topics.
 //   - Unknown topics are created when auto.create.topics.enable is on and
 //     the request allows it (v4+ AllowAutoTopicCreation; always for v0-3),
@@ -31,7 +32,7 @@ func (b *Broker) handleMetadata(r Request) {
 		resp.Brokers = append(resp.Brokers, br)
 	}
 	resp.ClusterID = &b.clusterID
-	resp.ControllerID = int32(b.cfg.BrokerID)
+	resp.ControllerID = b.controllerID()
 	resp.AuthorizedOperations = -2147483648
 
 	all := req.Topics == nil || (v == 0 && len(req.Topics) == 0)

@@ -9,7 +9,8 @@ import (
 // DescribeCluster: v0-1
 //
 // Behavior:
-//   - The cluster id, the controller (this broker, as Metadata says) and
+//   - The cluster id, the controller (as Metadata says; -1 when it is not
+//     among the brokers listed) and
 //     the live brokers registered under /brokers/ids, with their racks.
 //   - v1's EndpointType must be 1 (brokers): 2 (controllers, a KRaft
 //     notion) gets MISMATCHED_ENDPOINT_TYPE and any other
@@ -26,7 +27,7 @@ const (
 func (b *Broker) handleDescribeCluster(r Request) {
 	req := r.Body.(*kmsg.DescribeClusterRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
-	resp.ClusterID, resp.ControllerID, resp.ClusterAuthorizedOperations = b.clusterID, int32(b.cfg.BrokerID), -2147483648
+	resp.ClusterID, resp.ControllerID, resp.ClusterAuthorizedOperations = b.clusterID, -1, -2147483648
 	resp.EndpointType = 1
 	if r.Header.Version >= 1 && req.EndpointType != 1 {
 		resp.ErrorCode = errUnsupportedEndpointType
@@ -38,6 +39,9 @@ func (b *Broker) handleDescribeCluster(r Request) {
 		return
 	}
 	for _, lb := range b.brokers() {
+		if int32(lb.id) == b.controllerID() {
+			resp.ControllerID = b.controllerID() // -1 unless listed, as Kafka answers
+		}
 		br := kmsg.NewDescribeClusterResponseBroker()
 		br.NodeID, br.Host, br.Port = int32(lb.id), lb.host, lb.port
 		if lb.rack != "" {

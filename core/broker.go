@@ -41,6 +41,7 @@ type Broker struct {
 	regEpoch int
 
 	brokerList brokerList
+	ctl        controllerView
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -56,6 +57,7 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 	}
 	b.groups = newGroupCoordinator(b)
 	b.session = rec.CoordSession
+	b.ctl.active = -1
 	if err := b.recover(rec); err != nil {
 		return nil, err
 	}
@@ -201,6 +203,7 @@ func (b *Broker) tick(now Instant) {
 	if !b.registering && b.now >= b.registerAt {
 		b.register()
 	}
+	b.maybeRetryElection()
 	b.expireFetches()
 	b.groups.tick()
 	for _, name := range b.topicNames() {
@@ -237,6 +240,7 @@ func (b *Broker) register() {
 		b.cover(cover.BrokerRegistered)
 		b.emit(Lifecycle{Registered: true})
 		b.listBrokers() // with a watch on this session
+		b.elect()
 	}
 	retry := func() {
 		b.registering, b.registerAt = false, b.now+Instant(registerRetryMs*1e6)
@@ -280,6 +284,11 @@ func (b *Broker) newSession(id int64) {
 	}
 	b.regEpoch++
 	b.registering, b.registerAt, b.regData = false, b.now, nil
+	// the expired session's /controller, if this broker held it, is gone:
+	// it elects again once registered
+	b.ctl.round++
+	b.ctl.retryAt = 0 // the registration elects
+	b.lose()
 }
 
 func (b *Broker) applyRetention() {

@@ -385,8 +385,8 @@ func TestPartitionsMax(t *testing.T) {
 func TestBrokerRegisters(t *testing.T) {
 	h := newHarness(t, map[string]string{"broker.id": "7", "broker.rack": "r1", "advertised.listeners": "PLAINTEXT://kafka-7.example:9093"})
 	h.deliverAll()
-	if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.lifecycles, want) {
-		t.Fatalf("lifecycle reports: got %+v; want %+v", h.lifecycles, want)
+	if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.registrations(), want) {
+		t.Fatalf("lifecycle reports: got %+v; want %+v", h.registrations(), want)
 	}
 	res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: "/brokers/ids/7"})
 	if res.Err != nil || res.Stat.EphemeralOwner != h.session {
@@ -404,7 +404,7 @@ func TestBrokerRegisters(t *testing.T) {
 	}
 	h.tick(1000)
 	h.deliverAll()
-	if len(h.lifecycles) != 1 {
+	if len(h.registrations()) != 1 {
 		t.Errorf("lifecycle reports after more ticks: got %+v; want the one registration", h.lifecycles)
 	}
 }
@@ -429,7 +429,7 @@ func TestBrokerIDTaken(t *testing.T) {
 	h.exec(b.Startup(nil))
 	h.step(core.Tick{Now: h.now})
 	h.deliverAll()
-	if len(h.lifecycles) != 1 || h.lifecycles[0].Registered || !strings.Contains(h.lifecycles[0].Fatal, "broker.id 3 is registered already") {
+	if r := h.registrations(); len(r) != 1 || r[0].Registered || !strings.Contains(r[0].Fatal, "broker.id 3 is registered already") {
 		t.Fatalf("lifecycle reports: got %+v; want one fatal naming broker.id 3", h.lifecycles)
 	}
 	if res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/3"}); res.Stat.EphemeralOwner != other {
@@ -460,13 +460,13 @@ func TestBrokerRegistrationRetries(t *testing.T) {
 		h.failCoord, h.coordLoss = false, false
 		h.tick(999)
 		h.deliverAll()
-		if len(h.lifecycles) != 0 {
+		if len(h.registrations()) != 0 {
 			t.Fatalf("lost=%v: lifecycle reports before the retry: got %+v; want none", lost, h.lifecycles)
 		}
 		h.tick(1)
 		h.deliverAll()
-		if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.lifecycles, want) {
-			t.Errorf("lost=%v: lifecycle reports after the retry: got %+v; want %+v", lost, h.lifecycles, want)
+		if want := []core.Lifecycle{{Registered: true}}; !slices.Equal(h.registrations(), want) {
+			t.Errorf("lost=%v: lifecycle reports after the retry: got %+v; want %+v", lost, h.registrations(), want)
 		}
 	}
 }
@@ -483,8 +483,8 @@ func TestBrokerReregistersOnNewSession(t *testing.T) {
 	h.step(core.CoordNewSession{Session: h.session})
 	h.tick(1)
 	h.deliverAll()
-	if want := []core.Lifecycle{{Registered: true}, {Registered: true}}; !slices.Equal(h.lifecycles, want) {
-		t.Fatalf("lifecycle reports: got %+v; want %+v", h.lifecycles, want)
+	if want := []core.Lifecycle{{Registered: true}, {Registered: true}}; !slices.Equal(h.registrations(), want) {
+		t.Fatalf("lifecycle reports: got %+v; want %+v", h.registrations(), want)
 	}
 	if res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/2"}); res.Err != nil || res.Stat.EphemeralOwner != h.session {
 		t.Errorf("/brokers/ids/2 after the new session: got %v, owner %d; want the new session %d", res.Err, res.Stat.EphemeralOwner, h.session)
@@ -504,7 +504,7 @@ func TestBrokerReregistersOnNewSession(t *testing.T) {
 	h.deliverAll() // the old attempt's answer: ignored
 	h.tick(1)
 	h.deliverAll()
-	if n := len(h.lifecycles); n != 3 {
+	if n := len(h.registrations()); n != 3 {
 		t.Errorf("lifecycle reports after an attempt overtaken by a new session: got %+v; want one more registration", h.lifecycles)
 	}
 	if res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordExists, Path: "/brokers/ids/2"}); res.Err != nil || res.Stat.EphemeralOwner != h.session {
@@ -541,5 +541,66 @@ func TestBrokerListsLiveBrokers(t *testing.T) {
 	h.deliverAll()
 	if got := listed(); !slices.Equal(got, []int32{1}) {
 		t.Errorf("Metadata brokers after the peers' session ended: got %v; want [1]", got)
+	}
+}
+
+// registrations are the lifecycle reports about registration.
+func (h *harness) registrations() []core.Lifecycle {
+	var out []core.Lifecycle
+	for _, l := range h.lifecycles {
+		if !l.Elected {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestControllerElection: a registered broker with no controller around
+// takes controller epoch 1 (creating /controller_epoch) and /controller;
+// while another session holds /controller it follows that holder; when
+// the holder's session ends, the watch fires and it takes the next epoch.
+func TestControllerElection(t *testing.T) {
+	h := newHarness(t, map[string]string{"broker.id": "1"})
+	h.deliverAll()
+	controller := func() int32 {
+		return h.mustResponse(h.send(1, 12, kmsg.NewPtrMetadataRequest())).(*kmsg.MetadataResponse).ControllerID
+	}
+	epochs := func() []int32 {
+		var out []int32
+		for _, l := range h.lifecycles {
+			if l.Elected {
+				out = append(out, l.ControllerEpoch)
+			}
+		}
+		return out
+	}
+	if got := epochs(); !slices.Equal(got, []int32{1}) || controller() != 1 {
+		t.Fatalf("a lone broker: got controller epochs %v, controller %d; want [1], 1", got, controller())
+	}
+	ep, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: "/controller_epoch"})
+	ctl, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
+	var doc core.ControllerZnode
+	if string(ep.Data) != "1" || json.Unmarshal(ctl.Data, &doc) != nil || doc.BrokerID != 1 || doc.Version != 2 || ctl.Stat.EphemeralOwner != h.session {
+		t.Errorf("znodes: /controller_epoch %q, /controller %s (owner %d); want 1 and broker 1's, ephemeral", ep.Data, ctl.Data, ctl.Stat.EphemeralOwner)
+	}
+
+	// Another broker takes /controller after this one's session expired.
+	h.coord.CloseSession(h.session)
+	h.session = h.coord.OpenSession()
+	peer := h.coord.OpenSession()
+	if res, _ := h.coord.Apply(peer, core.CoordOp{Kind: core.CoordCreate, Path: "/controller", Ephemeral: true,
+		Data: []byte(`{"version":2,"brokerid":9,"timestamp":"0","kraftControllerEpoch":-1}`)}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	h.step(core.CoordNewSession{Session: h.session})
+	h.tick(1)
+	h.deliverAll()
+	if got := controller(); got != 9 || len(epochs()) != 1 {
+		t.Fatalf("with broker 9 holding /controller: got controller %d, epochs %v; want 9, still [1]", got, epochs())
+	}
+	h.deliverWatches(h.coord.CloseSession(peer))
+	h.deliverAll()
+	if got := epochs(); !slices.Equal(got, []int32{1, 2}) || controller() != 1 {
+		t.Errorf("after broker 9's session ended: got epochs %v, controller %d; want [1 2], 1", got, controller())
 	}
 }

@@ -79,9 +79,12 @@ func parseBrokerZnode(id BrokerID, r CoordResult) (liveBroker, bool) {
 
 // watchFired handles a coordination watch notification.
 func (b *Broker) watchFired(ev CoordWatchFired) {
-	if ev.Path == strings.TrimSuffix(zkBrokerIDs, "/") {
+	switch ev.Path {
+	case strings.TrimSuffix(zkBrokerIDs, "/"):
 		b.cover(cover.BrokerListWatched)
 		b.listBrokers()
+	case zkController:
+		b.controllerWatch()
 	}
 }
 

@@ -53,5 +53,8 @@ const (
 	// BugBrokerListUnwatched lists /brokers/ids without leaving a watch,
 	// so brokers that register or go later are never seen.
 	BugBrokerListUnwatched
+	// BugControllerStaleEpoch campaigns without taking a new controller
+	// epoch: a controller acts on the epoch of the one before it.
+	BugControllerStaleEpoch
 	bugCount
 )

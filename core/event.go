@@ -342,6 +342,10 @@ type CoordGuard struct {
 type Lifecycle struct {
 	Registered bool
 	Fatal      string
+	// Elected says the broker became the controller, with
+	// ControllerEpoch.
+	Elected         bool
+	ControllerEpoch int32
 }
 
 func (Lifecycle) isEffect() {}

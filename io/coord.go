@@ -99,17 +99,6 @@ func (c *FileCoordinator) keep(fired []WatchFired) {
 	}
 }
 
-// ApplyAs performs op for another session of the same store, as another
-// broker would (the simulator's peers; the session comes from
-// OpenPeerSession). Nothing is saved: a peer's writes here are ephemeral
-// registrations. Notifications for the coordinator's own session are
-// kept for TakeWatches.
-func (c *FileCoordinator) ApplyAs(session int64, op core.CoordOp) core.CoordResult {
-	res, fired := c.tree.Apply(session, op)
-	c.keep(fired)
-	return res
-}
-
 // OpenPeerSession opens another session on the store; ClosePeerSession
 // ends it as its expiry would.
 func (c *FileCoordinator) OpenPeerSession() int64 { return c.tree.OpenSession() }
@@ -132,16 +121,25 @@ func (c *FileCoordinator) Load() ([]core.Znode, error) { return c.tree.Persisten
 
 // Apply implements Coordinator. A write is applied to a copy of the tree,
 // which replaces it once the snapshot is durable: a failed save changes
-// nothing. Watches fire for no one: the process's session is the only
-// one, and a single broker leaves none.
-func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult {
+// nothing.
+func (c *FileCoordinator) Apply(op core.CoordOp) core.CoordResult { return c.apply(c.session, op) }
+
+// ApplyAs performs op for another session of the same store, as another
+// broker would (the simulator's peers; the session comes from
+// OpenPeerSession), durably as Apply does. Notifications for the
+// coordinator's own session are kept for TakeWatches.
+func (c *FileCoordinator) ApplyAs(session int64, op core.CoordOp) core.CoordResult {
+	return c.apply(session, op)
+}
+
+func (c *FileCoordinator) apply(session int64, op core.CoordOp) core.CoordResult {
 	switch op.Kind {
 	case core.CoordGet, core.CoordExists, core.CoordChildren:
-		res, _ := c.tree.Apply(c.session, op) // reads fire nothing
+		res, _ := c.tree.Apply(session, op) // reads fire nothing
 		return res
 	}
 	next := c.tree.Clone()
-	res, fired := next.Apply(c.session, op)
+	res, fired := next.Apply(session, op)
 	if res.Err != nil {
 		return res
 	}

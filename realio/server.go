@@ -208,6 +208,10 @@ func (s *Server) closeZooKeeper() {
 
 // Lifecycle implements driver.Transport; it runs on the loop goroutine.
 func (s *Server) Lifecycle(l core.Lifecycle) {
+	if l.Elected {
+		s.logf("broker %d is the controller (controller epoch %d)", s.cfg.BrokerID, l.ControllerEpoch)
+		return
+	}
 	if !s.started.Load() {
 		select {
 		case s.lifecycle <- l:

@@ -308,8 +308,14 @@ func (a *admin) metadata() {
 				listed = append(listed, br.NodeID)
 			}
 			sort.Slice(listed, func(i, j int) bool { return listed[i] < listed[j] })
-			if fmt.Sprint(listed) != fmt.Sprint(a.w.registeredBrokers()) {
+			holder := a.w.controllerHolder()
+			switch {
+			case fmt.Sprint(listed) != fmt.Sprint(a.w.registeredBrokers()):
 				retry = true
+			case resp.ControllerID != holder: // the controller must be /controller's holder
+				retry = true
+			case holder == int32(a.w.brokerCfg.BrokerID) && a.w.elected != a.w.incarnation:
+				retry = true // the broker holds /controller but does not know it won
 			}
 		}
 		a.end(op, OK, 0)

@@ -108,9 +108,9 @@ var deliberateBugs = []deliberateBug{
 		[]string{"stale-commit"}},
 	// A broker ignores its new coordination session after an expiry: it
 	// stays unregistered (seeds with zk-session-expiry and no restart
-	// after the last expiry), so the admin's final Metadata, which lists
-	// it, never matches the registered brokers (liveness), or it
-	// converges unregistered (registration).
+	// after the last expiry), so the run never converges (liveness: the
+	// drain waits for the registration, and for the admin's final
+	// Metadata to list the registered brokers).
 	{"IgnoreNewSession", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
 		[]string{"registration", "liveness"}},
 	// The broker lists /brokers/ids without a watch: peers that register
@@ -119,6 +119,12 @@ var deliberateBugs = []deliberateBug{
 	// at seed 4.
 	{"BrokerListUnwatched", func(on bool) { core.SetBug(core.BugBrokerListUnwatched, on) }, 40,
 		[]string{"liveness"}},
+	// A controller campaigns on the current controller epoch instead of
+	// taking the next: its epoch is one a controller before it won (seeds
+	// where a peer or an earlier incarnation was controller). First caught
+	// at seed 1.
+	{"ControllerStaleEpoch", func(on bool) { core.SetBug(core.BugControllerStaleEpoch, on) }, 40,
+		[]string{"controller-epoch"}},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

@@ -218,6 +218,9 @@ func (t *transport) Lifecycle(l core.Lifecycle) {
 		w.failf("fatal", "the broker stopped itself: %s", l.Fatal)
 	case l.Registered:
 		w.registered = t.incarnation
+	case l.Elected:
+		w.elected = t.incarnation
+		w.controllerElected(l.ControllerEpoch, fmt.Sprintf("broker incarnation %d", t.incarnation))
 	}
 }
 

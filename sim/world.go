@@ -185,6 +185,12 @@ type world struct {
 	// peers maps the simulated other brokers registered in the current
 	// coordinator to their sessions.
 	peers map[core.BrokerID]int64
+	// epochWinners records who won each controller epoch (the broker or
+	// a peer): an epoch won twice is a failure.
+	epochWinners map[int32]string
+	// elected is the last incarnation that reported winning an election
+	// on its current session (0 after a session expiry).
+	elected int
 
 	net      netParams
 	cuts     map[*client]*cut      // client partitions in force; lookups only
@@ -500,7 +506,9 @@ func (w *world) drainCheck() {
 	if w.phase != phaseDrain {
 		return
 	}
-	if w.up && w.drained() {
+	// The broker must also have registered in this incarnation (a
+	// registration can be delayed or retried; the bound below judges).
+	if w.up && w.drained() && w.registered == w.incarnation {
 		w.checkRegistered()
 		w.converged = true
 		w.phase = phaseFinished
@@ -525,7 +533,7 @@ func (w *world) expireSession() {
 	id := w.coord.ExpireSession()
 	w.trace.fold(w.now, trSessionExpiry, uint64(id), 0, nil)
 	w.logf("coordination session expired; new session %d", id)
-	w.registered = 0
+	w.registered, w.elected = 0, 0
 	w.handle(core.CoordNewSession{Session: id})
 }
 
@@ -545,12 +553,66 @@ func (w *world) togglePeer(id core.BrokerID) {
 			w.coord.ClosePeerSession(s)
 		} else {
 			w.peers[id] = s
+			if w.rng.IntN(2) == 0 {
+				w.peerCampaign(id, s)
+			}
 		}
 	}
 	w.trace.fold(w.now, trFault, uint64(id), uint64(len(w.peers)), []byte("peer-churn"))
 	for _, ev := range w.coord.TakeWatches() {
 		w.handle(ev)
 	}
+}
+
+// controllerElected records a controller epoch's winner; two winners of
+// one epoch (two controllers that would fence their writes with the same
+// epoch) fail the run.
+func (w *world) controllerElected(epoch int32, who string) {
+	if w.epochWinners == nil {
+		w.epochWinners = map[int32]string{}
+	}
+	if prev, ok := w.epochWinners[epoch]; ok {
+		w.failf("controller-epoch", "controller epoch %d won twice: by %s, then by %s", epoch, prev, who)
+		return
+	}
+	w.epochWinners[epoch] = who
+}
+
+// peerCampaign makes peer id the controller, as a broker of the cluster
+// would, when /controller is free: it takes the next controller epoch,
+// then /controller on its session.
+func (w *world) peerCampaign(id core.BrokerID, s int64) {
+	if res := w.coord.Apply(core.CoordOp{Kind: core.CoordExists, Path: "/controller"}); res.Err == nil {
+		return
+	}
+	cur := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller_epoch"})
+	if cur.Err != nil {
+		return // the broker creates it at its first election
+	}
+	n, err := strconv.Atoi(string(cur.Data))
+	if err != nil {
+		return
+	}
+	set := w.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordSet, Path: "/controller_epoch", Data: []byte(strconv.Itoa(n + 1)), Version: cur.Stat.Version})
+	if set.Err != nil {
+		return
+	}
+	doc, _ := json.Marshal(core.ControllerZnode{Version: 2, BrokerID: int32(id), Timestamp: "0", KRaft: -1})
+	res := w.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: "/controller", Data: doc, Ephemeral: true,
+		Guard: &core.CoordGuard{Path: "/controller_epoch", Version: set.Stat.Version}})
+	if res.Err == nil {
+		w.controllerElected(int32(n+1), fmt.Sprintf("peer %d", id))
+	}
+}
+
+// controllerHolder is the broker id /controller names, or -1.
+func (w *world) controllerHolder() int32 {
+	res := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
+	var z core.ControllerZnode
+	if res.Err != nil || json.Unmarshal(res.Data, &z) != nil {
+		return -1
+	}
+	return z.BrokerID
 }
 
 // registeredBrokers lists the broker ids under /brokers/ids, sorted.
@@ -566,14 +628,10 @@ func (w *world) registeredBrokers() []int32 {
 	return ids
 }
 
-// checkRegistered: a broker that converged registered itself in this
-// incarnation, and its /brokers/ids znode is Kafka's document naming the
-// advertised endpoint.
+// checkRegistered: the /brokers/ids znode of a broker that converged
+// (registered, in this incarnation) is Kafka's document naming the
+// advertised endpoint, on the broker's session.
 func (w *world) checkRegistered() {
-	if w.registered != w.incarnation {
-		w.failf("registration", "broker incarnation %d converged without registering (last registered: %d)", w.incarnation, w.registered)
-		return
-	}
 	path := core.BrokerPath(w.brokerCfg.BrokerID)
 	res := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: path})
 	var doc core.BrokerZnode
@@ -637,7 +695,7 @@ func (w *world) groupSettled() bool {
 }
 
 func (w *world) lagReport() string {
-	s := fmt.Sprintf("broker up=%v paused=%v acked ends %v; admin verified=%v;", w.up, w.paused, w.ackedEnd, w.admin.verified())
+	s := fmt.Sprintf("broker up=%v paused=%v registered=%v acked ends %v; admin verified=%v;", w.up, w.paused, w.registered == w.incarnation, w.ackedEnd, w.admin.verified())
 	for _, p := range append(w.producers, w.probe) {
 		if p == nil {
 			continue

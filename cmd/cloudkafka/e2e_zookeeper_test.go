@@ -54,10 +54,10 @@ func zkChildren(t *testing.T, zk *zktest.Server, path string) []string {
 // the start, but serves only once it registered.
 func waitServing(t *testing.T, b *broker) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := newClient(t, b).Ping(ctx); err != nil {
-		t.Fatalf("the broker did not answer within 30s: %v\n%s", err, b.logTail())
+		t.Fatalf("the broker did not answer within 60s: %v\n%s", err, b.logTail())
 	}
 }
 
@@ -281,4 +281,60 @@ func TestZooKeeperBrokersListEachOther(t *testing.T) {
 	b.Stop()
 	want = fmt.Sprintf("1@%s/ra", a.addr)
 	waitFor(t, 15*time.Second, "broker 1 to drop the stopped broker", func() bool { got = listed(); return got == want })
+}
+
+// TestZooKeeperControllerFailover: of two brokers in one ensemble one is
+// the controller (/controller, Kafka's document; /controller_epoch 1),
+// and both report it in Metadata; SIGKILL of the controller makes the
+// other the controller, with the next epoch, within the session timeout
+// plus a bound.
+func TestZooKeeperControllerFailover(t *testing.T) {
+	zk := zktest.Start(t)
+	const sessionMs = 3000
+	props := []string{"zookeeper.connect=" + zk.Addr, fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionMs)}
+	a := startBroker(t, append(props, "broker.id=1")...)
+	waitServing(t, a)
+	b := startBroker(t, append(props, "broker.id=2")...)
+	waitServing(t, b)
+	controllerOf := func(br *broker) int32 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		md, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, newClient(t, br))
+		if err != nil {
+			t.Fatalf("Metadata from %s: %v", br.addr, err)
+		}
+		return md.ControllerID
+	}
+	// broker 2 learns of the controller just after it registered
+	waitFor(t, 10*time.Second, "brokers 1 and 2 to report broker 1 as the controller", func() bool { return controllerOf(a) == 1 && controllerOf(b) == 1 })
+	ctl := zkDoc(t, zk, "/controller")
+	if ctl["brokerid"] != 1.0 || ctl["version"] != 2.0 {
+		t.Errorf("/controller: got %v; want Kafka's version 2 document naming broker 1", ctl)
+	}
+	epochLine := func() string {
+		for _, l := range zk.Cli(t, "get", "/controller_epoch") {
+			if _, err := strconv.Atoi(l); err == nil {
+				return l
+			}
+		}
+		return ""
+	}
+	if e := epochLine(); e != "1" {
+		t.Errorf("/controller_epoch: got %q; want 1", e)
+	}
+
+	start := time.Now()
+	a.Kill()
+	bound := time.Duration(sessionMs)*time.Millisecond + 10*time.Second
+	waitFor(t, bound, "broker 2 to become the controller", func() bool { return controllerOf(b) == 2 })
+	t.Logf("controller failover after SIGKILL: %v (session timeout %dms)", time.Since(start).Round(time.Millisecond), sessionMs)
+	if e := epochLine(); e != "2" {
+		t.Errorf("/controller_epoch after the failover: got %q; want 2", e)
+	}
+	for _, br := range []*broker{a, b} {
+		id := map[*broker]int{a: 1, b: 2}[br]
+		if want := fmt.Sprintf("broker %d is the controller (controller epoch %d)", id, id); !strings.Contains(br.logTail(), want) {
+			t.Errorf("broker %d's log does not say %q:\n%s", id, want, br.logTail())
+		}
+	}
 }

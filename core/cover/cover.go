@@ -128,6 +128,12 @@ const (
 	// BrokerListWatched: the watch on /brokers/ids fired and the broker
 	// listed the live brokers again.
 	BrokerListWatched
+	// ControllerElected: the broker won a controller epoch and
+	// /controller.
+	ControllerElected
+	// ControllerLost: the broker's /controller went (its session expired,
+	// or the node was deleted) and it stopped being the controller.
+	ControllerLost
 	pointCount
 )
 
@@ -176,6 +182,8 @@ var names = [pointCount]string{
 	BrokerRegistered:                 "broker-registered",
 	BrokerReregistered:               "broker-reregistered",
 	BrokerListWatched:                "broker-list-watched",
+	ControllerElected:                "controller-elected",
+	ControllerLost:                   "controller-lost",
 }
 
 func (p Point) String() string {

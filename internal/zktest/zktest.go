@@ -135,8 +135,9 @@ func tail(b []byte, n int) []byte {
 const ZkCli = "/usr/share/zookeeper/bin/zkCli.sh"
 
 // Cli runs one zkCli.sh command (as "get", "/brokers/ids/1") against the
-// server, as an operator would, and returns the lines it printed after
-// connecting: the command's output.
+// server, as an operator would, and returns the lines it printed (its
+// connection notices come first or interleaved: callers pick the lines
+// of the command's output by their shape).
 func (s *Server) Cli(t *testing.T, args ...string) []string {
 	t.Helper()
 	cmd := exec.Command(ZkCli, append([]string{"-server", s.Addr}, args...)...)
@@ -146,12 +147,5 @@ func (s *Server) Cli(t *testing.T, args ...string) []string {
 	if err != nil {
 		t.Fatalf("zkCli.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
-	for i, l := range lines {
-		if strings.HasPrefix(l, "WatchedEvent state:SyncConnected") {
-			return lines[i+1:]
-		}
-	}
-	t.Fatalf("zkCli.sh %s: no connection in its output:\n%s", strings.Join(args, " "), out)
-	return nil
+	return strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 }

@@ -288,10 +288,13 @@ func (d *Driver) execute(effects []core.Effect) {
 				d.Coordinate(e)
 				continue
 			}
-			d.complete(d.coord.Apply(e))
+			res := d.coord.Apply(e)
+			// ZooKeeper delivers the notifications an operation fired
+			// before the operation's own answer.
 			for _, w := range d.coord.TakeWatches() {
 				d.complete(w)
 			}
+			d.complete(res)
 		default:
 			if a, ok := e.(core.Append); ok && d.Defer != nil {
 				d.appendsTaken[a.Partition]++
