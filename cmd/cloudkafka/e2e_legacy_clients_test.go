@@ -466,19 +466,28 @@ func TestLegacySarama(t *testing.T) {
 	})
 }
 
-// saramaCommit commits offsets of topic for group with sarama's
-// OffsetManager and closes it.
-func saramaCommit(t *testing.T, b *broker, cfg *sarama.Config, group, topic string, offsets map[int32]int64, metadata string) {
+// saramaOffsetManager opens a sarama client and an OffsetManager of group
+// on it; the caller closes both.
+func saramaOffsetManager(t *testing.T, b *broker, cfg *sarama.Config, group string) (sarama.Client, sarama.OffsetManager) {
 	t.Helper()
 	client, err := sarama.NewClient([]string{b.addr}, cfg)
 	if err != nil {
 		t.Fatalf("sarama %v: NewClient: %v", cfg.Version, err)
 	}
-	defer client.Close()
 	om, err := sarama.NewOffsetManagerFromClient(group, client)
 	if err != nil {
+		client.Close()
 		t.Fatalf("sarama %v: NewOffsetManagerFromClient(%s): %v", cfg.Version, group, err)
 	}
+	return client, om
+}
+
+// saramaCommit commits offsets of topic for group with sarama's
+// OffsetManager and closes it.
+func saramaCommit(t *testing.T, b *broker, cfg *sarama.Config, group, topic string, offsets map[int32]int64, metadata string) {
+	t.Helper()
+	client, om := saramaOffsetManager(t, b, cfg, group)
+	defer client.Close()
 	var poms []sarama.PartitionOffsetManager
 	for _, p := range sortedParts(offsets) {
 		pom, err := om.ManagePartition(topic, p)
@@ -502,15 +511,8 @@ func saramaCommit(t *testing.T, b *broker, cfg *sarama.Config, group, topic stri
 // partitions 0..partitions-1 with a new sarama OffsetManager.
 func saramaFetchCommitted(t *testing.T, b *broker, cfg *sarama.Config, group, topic string, partitions int32) (map[int32]int64, []string) {
 	t.Helper()
-	client, err := sarama.NewClient([]string{b.addr}, cfg)
-	if err != nil {
-		t.Fatalf("sarama %v: NewClient: %v", cfg.Version, err)
-	}
+	client, om := saramaOffsetManager(t, b, cfg, group)
 	defer client.Close()
-	om, err := sarama.NewOffsetManagerFromClient(group, client)
-	if err != nil {
-		t.Fatalf("sarama %v: NewOffsetManagerFromClient(%s): %v", cfg.Version, group, err)
-	}
 	defer om.Close()
 	got := map[int32]int64{}
 	var meta []string
