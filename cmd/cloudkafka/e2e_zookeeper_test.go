@@ -54,10 +54,19 @@ func zkChildren(t *testing.T, zk *zktest.Server, path string) []string {
 // the start, but serves only once it registered.
 func waitServing(t *testing.T, b *broker) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := newClient(t, b).Ping(ctx); err != nil {
-		t.Fatalf("the broker did not answer within 60s: %v\n%s", err, b.logTail())
+	cl := newClient(t, b)
+	deadline := time.Now().Add(60 * time.Second)
+	for { // a client's own read timeout may end one attempt before registration does
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := cl.Ping(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the broker did not answer within 60s: %v\n%s", err, b.logTail())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
