@@ -299,7 +299,7 @@ func (a *admin) metadata() {
 				retry = true // e.g. LEADER_NOT_AVAILABLE: ask again
 			}
 		}
-		if verifying && a.w.up {
+		if verifying && a.w.broker.up {
 			// The brokers listed must come to be exactly the registered
 			// ones (the broker follows /brokers/ids with a watch): until
 			// they are, ask again; the drain's liveness bound judges.
@@ -314,7 +314,7 @@ func (a *admin) metadata() {
 				retry = true
 			case resp.ControllerID != holder: // the controller must be /controller's holder
 				retry = true
-			case holder == int32(a.w.brokerCfg.BrokerID) && a.w.elected != a.w.incarnation:
+			case holder == int32(a.w.broker.brokerCfg.BrokerID) && a.w.broker.elected != a.w.broker.incarnation:
 				retry = true // the broker holds /controller but does not know it won
 			}
 		}

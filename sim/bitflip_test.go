@@ -29,23 +29,23 @@ func TestSyncedBitFlip(t *testing.T) {
 	w.setup()
 	w.runUntil(epoch + 10e9)
 	name, off := "", int64(0)
-	for _, f := range w.fs.Files() {
-		synced, _ := w.fs.SyncedSize(f)
+	for _, f := range w.broker.fs.Files() {
+		synced, _ := w.broker.fs.SyncedSize(f)
 		if strings.HasPrefix(f, dataDir+"/sim-0/") && strings.HasSuffix(f, ".log") && synced > 1000 {
 			name, off = f, synced/2
 			break
 		}
 	}
 	if name == "" {
-		t.Fatalf("no segment of partition 0 holds synced data after 10s: %v", w.fs.Files())
+		t.Fatalf("no segment of partition 0 holds synced data after 10s: %v", w.broker.fs.Files())
 	}
 	ackedBefore := w.ackedEnd[0]
-	if err := w.fs.Corrupt(name, off); err != nil {
+	if err := w.broker.fs.Corrupt(name, off); err != nil {
 		t.Fatal(err)
 	}
-	w.crash()
+	w.broker.crash()
 	logEnds = nil
-	w.restart()
+	w.broker.restart()
 	w.loop()
 	r := w.result()
 

@@ -58,7 +58,7 @@ const finalReader = "final"
 func (w *world) startFinalRead() {
 	w.hist.CleanedTo = map[int32]core.Offset{}
 	for part := int32(0); part < w.partitions; part++ {
-		w.hist.CleanedTo[part] = w.checkpointOffset(part, "cleaner-offset-checkpoint", false)
+		w.hist.CleanedTo[part] = w.broker.checkpointOffset(part, "cleaner-offset-checkpoint", false)
 	}
 	c := newConsumer(w, finalReader, true)
 	c.maxPollRecords, c.seekProb, c.probeProb = 0, 0, 0

@@ -332,7 +332,7 @@ func (c *consumer) fetch() {
 			c.busy = false
 			return // pump runs again on reconnect
 		}
-		op.Outcome, op.BrokerClock = OK, c.w.coreClock
+		op.Outcome, op.BrokerClock = OK, c.w.broker.coreClock
 		c.finish(c.fetched(op, r.(*kmsg.FetchResponse)))
 	})
 }
@@ -471,7 +471,7 @@ func (w *world) expectDelivery(part int32, base core.Offset) {
 		// A long poll that left part out, then up to one fetch per
 		// partition until the rotation puts part first, each with its
 		// poll gap, round trip and storage reads.
-		round := c.pollGap + rtt + 2*w.storage.delayMax + w.burstWindow
+		round := c.pollGap + rtt + 2*w.broker.storage.delayMax + w.burstWindow
 		bound := 2*core.Instant(c.maxWaitMs)*1e6 + core.Instant(len(c.pos)+2)*round + 200e6
 		at, c := w.now, c
 		w.after(bound, func() {

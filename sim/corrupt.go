@@ -131,13 +131,13 @@ func readTail(fsys *memfs.FS, name string) (t tail, ok bool) {
 
 // unsyncedTails lists the segment files that have an unsynced tail, in
 // name order.
-func (w *world) unsyncedTails() []tail {
+func (n *node) unsyncedTails() []tail {
 	var out []tail
-	for _, name := range w.fs.Files() {
+	for _, name := range n.fs.Files() {
 		if !strings.HasSuffix(name, ".log") {
 			continue
 		}
-		if t, ok := readTail(w.fs.FS, name); ok {
+		if t, ok := readTail(n.fs.FS, name); ok {
 			out = append(out, t)
 		}
 	}
@@ -297,39 +297,40 @@ type planned struct {
 // crashDisk is the disk's side of a crash: in the fault phase, the seed's
 // damage to unsynced tails first, then the power loss (memfs Crash), then
 // the damage that lies in what survived.
-func (w *world) crashDisk() {
+func (n *node) crashDisk() {
+	w := n.w
 	if !w.faulting() {
-		w.fs.Crash(w.rng)
+		n.fs.Crash(w.rng)
 		return
 	}
-	if w.bitFlipProb > 0 && w.rng.Float64() < w.bitFlipProb {
-		w.flipUnsyncedBit()
+	if n.bitFlipProb > 0 && w.rng.Float64() < n.bitFlipProb {
+		n.flipUnsyncedBit()
 	}
 	kinds := w.corruptFaults()
 	if len(kinds) == 0 {
-		w.fs.Crash(w.rng)
+		n.fs.Crash(w.rng)
 		return
 	}
-	tails := w.unsyncedTails()
+	tails := n.unsyncedTails()
 	var plans []planned
 	for _, f := range kinds {
 		if f.kind == faultStaleBatch || w.rng.Float64() >= f.prob {
 			continue
 		}
-		if p, ok := w.planDamage(f.kind, tails, plans); ok {
+		if p, ok := n.planDamage(f.kind, tails, plans); ok {
 			plans = append(plans, p)
 		}
 	}
-	w.fs.Crash(w.rng)
+	n.fs.Crash(w.rng)
 	for _, p := range plans {
-		if size, err := w.fs.WrittenSize(p.name); err == nil && size == p.keep && (p.later == "" || w.fs.Exists(p.later)) {
+		if size, err := n.fs.WrittenSize(p.name); err == nil && size == p.keep && (p.later == "" || n.fs.Exists(p.later)) {
 			w.count(p.kind)
 			w.logf("%s: %s", p.kind, p.what)
 		}
 	}
 	for _, f := range kinds {
 		if f.kind == faultStaleBatch && w.rng.Float64() < f.prob {
-			w.replayStale(tails)
+			n.replayStale(tails)
 		}
 	}
 }
@@ -347,8 +348,9 @@ func (w *world) corruptFaults() []*corruptFault {
 
 // planDamage applies one pre-crash kind to a random tail that no other
 // plan of this crash has pinned; ok is false when none qualifies.
-func (w *world) planDamage(kind string, tails []tail, plans []planned) (p planned, ok bool) {
-	files := w.fs.Files()
+func (n *node) planDamage(kind string, tails []tail, plans []planned) (p planned, ok bool) {
+	w := n.w
+	files := n.fs.Files()
 	var cands []tail
 	var laters []string
 	for _, t := range tails {
@@ -368,15 +370,15 @@ func (w *world) planDamage(kind string, tails []tail, plans []planned) (p planne
 	switch kind {
 	case faultHeaderFlip:
 		f := drawField(w.rng)
-		p.keep, err = flipField(w.fs.FS, w.rng, t, i, f)
+		p.keep, err = flipField(n.fs.FS, w.rng, t, i, f)
 		p.what = fmt.Sprintf("%s of the batch at %d of %s damaged; kept through %d (unsynced %d..%d)", f.name, t.batches[i].pos, t.name, p.keep, t.synced, t.written)
 	case faultHeaderTear:
 		k := 1 + w.rng.Int64N(core.BatchHeaderSize-1)
-		p.keep, err = tearAt(w.fs.FS, t, i, k)
+		p.keep, err = tearAt(n.fs.FS, t, i, k)
 		p.what = fmt.Sprintf("%s torn %d bytes into the header at %d (unsynced %d..%d)", t.name, k, t.batches[i].pos, t.synced, t.written)
 	case faultSegmentGap:
 		p.keep, p.later = t.synced, laters[c]
-		err = openGap(w.fs.FS, t)
+		err = openGap(n.fs.FS, t)
 		p.what = fmt.Sprintf("names of %s committed; %s lost its tail %d..%d before %s", path.Dir(t.name), t.name, t.synced, t.written, p.later)
 	default:
 		panic("sim: unknown pre-crash damage " + kind)
@@ -410,20 +412,21 @@ func nextSegment(files []string, name string) string {
 // replayStale appends a stale batch to one file that had an unsynced tail
 // before the crash, within the bytes the crash lost, so that it only
 // stands where lost data stood (see appendStale).
-func (w *world) replayStale(tails []tail) {
+func (n *node) replayStale(tails []tail) {
+	w := n.w
 	var cands []tail
 	var rooms []int64
 	for _, t := range tails {
 		// A crash keeps at least the synced image: a file shorter than
 		// that is another file under the same name (its creation was
 		// never made durable), whose end is not where a tail was lost.
-		if size, err := w.fs.WrittenSize(t.name); err == nil && size >= t.synced && size < t.written {
+		if size, err := n.fs.WrittenSize(t.name); err == nil && size >= t.synced && size < t.written {
 			cands, rooms = append(cands, t), append(rooms, t.written-size)
 		}
 	}
-	for n, start := 0, w.rng.IntN(max(1, len(cands))); n < len(cands); n++ {
-		c := (start + n) % len(cands)
-		copied, ok, err := appendStale(w.fs.FS, w.rng, cands[c].name, rooms[c])
+	for k, start := 0, w.rng.IntN(max(1, len(cands))); k < len(cands); k++ {
+		c := (start + k) % len(cands)
+		copied, ok, err := appendStale(n.fs.FS, w.rng, cands[c].name, rooms[c])
 		if err != nil {
 			panic(err)
 		}

@@ -65,29 +65,29 @@ func (d *diskView) forget() { d.files, d.lists = nil, nil }
 // image) may skip offsets, after a batch and after the segment, as
 // recovery allows; and their end may not be the log end, which is at
 // least the bound.
-func (w *world) logEnd(part int32, durable bool) core.Offset {
-	d := &w.disk
+func (n *node) logEnd(part int32, durable bool) core.Offset {
+	d := &n.disk
 	if d.files == nil {
 		d.files = map[fileKey]*parsedFile{}
 	}
-	names := w.segmentNames(part, durable)
-	bound := w.rewriteBound(part, durable)
+	names := n.segmentNames(part, durable)
+	bound := n.rewriteBound(part, durable)
 	end, prevBase := core.Offset(-1), core.Offset(-1)
 	for i, sn := range names {
 		gapsBefore := prevBase >= 0 && prevBase < bound
 		if end >= 0 && (sn.base < end || (sn.base != end && !gapsBefore)) {
 			break // a break in the segments: recovery drops the rest
 		}
-		data := w.fs.WrittenData(sn.name)
+		data := n.fs.WrittenData(sn.name)
 		if durable {
-			data = w.fs.DurableData(sn.name)
+			data = n.fs.DurableData(sn.name)
 		}
 		limit := core.Offset(math.MaxInt64)
 		if i+1 < len(names) {
 			limit = names[i+1].base
 		}
-		key := fileKey{durable, sn.name, w.fs.ID(sn.name, durable)}
-		end = w.disk.parse(key, data, sn.base, part, !durable, sn.base < bound, limit)
+		key := fileKey{durable, sn.name, n.fs.ID(sn.name, durable)}
+		end = n.disk.parse(key, data, sn.base, part, !durable, sn.base < bound, limit)
 		prevBase = sn.base
 	}
 	return max(end, bound, 0)
@@ -95,20 +95,22 @@ func (w *world) logEnd(part int32, durable bool) core.Offset {
 
 // rewriteBound reads a compacted partition's cleaner rewrite bound in one
 // image (io/segment's cleaner-rewrite-offset-checkpoint), or 0.
-func (w *world) rewriteBound(part int32, durable bool) core.Offset {
+func (n *node) rewriteBound(part int32, durable bool) core.Offset {
+	w := n.w
 	if !w.policy.compact {
 		return 0
 	}
-	return w.checkpointOffset(part, "cleaner-rewrite-offset-checkpoint", durable)
+	return n.checkpointOffset(part, "cleaner-rewrite-offset-checkpoint", durable)
 }
 
 // checkpointOffset parses the offset of a one-entry Kafka checkpoint
 // file of partition part in one image, or 0 when there is none.
-func (w *world) checkpointOffset(part int32, file string, durable bool) core.Offset {
+func (n *node) checkpointOffset(part int32, file string, durable bool) core.Offset {
+	w := n.w
 	name := path.Join(dataDir, w.topic+"-"+strconv.Itoa(int(part)), file)
-	data := w.fs.WrittenData(name)
+	data := n.fs.WrittenData(name)
 	if durable {
-		data = w.fs.DurableData(name)
+		data = n.fs.DurableData(name)
 	}
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
 	if len(lines) != 3 {
@@ -118,18 +120,19 @@ func (w *world) checkpointOffset(part int32, file string, durable bool) core.Off
 	if len(f) != 3 {
 		return 0
 	}
-	n, err := strconv.ParseInt(f[2], 10, 64)
+	off, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
 		return 0
 	}
-	return core.Offset(n)
+	return core.Offset(off)
 }
 
 // segmentNames lists a partition's segment files in one image, from a
 // cache that holds while no file name changes.
-func (w *world) segmentNames(part int32, durable bool) []segName {
-	d := &w.disk
-	if v := w.fs.NamesVersion(); d.lists == nil || d.names != v {
+func (n *node) segmentNames(part int32, durable bool) []segName {
+	w := n.w
+	d := &n.disk
+	if v := n.fs.NamesVersion(); d.lists == nil || d.names != v {
 		d.lists, d.names = map[listKey][]segName{}, v
 	}
 	k := listKey{durable, part}
@@ -137,9 +140,9 @@ func (w *world) segmentNames(part int32, durable bool) []segName {
 		return names
 	}
 	dir := path.Join(dataDir, w.topic+"-"+strconv.Itoa(int(part)))
-	all := w.fs.WrittenNames(dir)
+	all := n.fs.WrittenNames(dir)
 	if durable {
-		all = w.fs.DurableNames(dir)
+		all = n.fs.DurableNames(dir)
 	}
 	var names []segName
 	for _, n := range all {
@@ -209,7 +212,8 @@ func (d *diskView) noteBatch(part int32, h core.BatchHeader) {
 // was written. It also checks what a revealed log start says retention
 // deleted. These checks fire on the first occurrence, with no crash
 // needed to expose them.
-func (w *world) checkResponse(cr checkedRequest, frame []byte) {
+func (n *node) checkResponse(cr checkedRequest, frame []byte) {
+	w := n.w
 	req := cr.req
 	resp, err := decodeResponse(req, frame)
 	if err != nil {
@@ -217,23 +221,24 @@ func (w *world) checkResponse(cr checkedRequest, frame []byte) {
 	}
 	switch r := resp.(type) {
 	case *kmsg.ProduceResponse:
-		w.checkProduceResponse(req.(*kmsg.ProduceRequest), r)
+		n.checkProduceResponse(req.(*kmsg.ProduceRequest), r)
 	case *kmsg.FetchResponse:
-		w.checkFetchLatency(req.(*kmsg.FetchRequest), cr.at)
+		n.checkFetchLatency(req.(*kmsg.FetchRequest), cr.at)
 		for _, t := range r.Topics {
 			for _, p := range t.Partitions {
 				if (t.Topic == w.topic || req.GetVersion() >= 13) && p.ErrorCode == 0 {
 					w.checkVisible("fetch high watermark", p.Partition, core.Offset(p.HighWatermark))
-					w.checkLogStart(p.Partition, core.Offset(p.LogStartOffset))
+					n.checkLogStart(p.Partition, core.Offset(p.LogStartOffset))
 				}
 			}
 		}
 	case *kmsg.ListOffsetsResponse:
-		w.checkListResponse(req.(*kmsg.ListOffsetsRequest), r)
+		n.checkListResponse(req.(*kmsg.ListOffsetsRequest), r)
 	}
 }
 
-func (w *world) checkProduceResponse(req *kmsg.ProduceRequest, r *kmsg.ProduceResponse) {
+func (n *node) checkProduceResponse(req *kmsg.ProduceRequest, r *kmsg.ProduceResponse) {
+	w := n.w
 	for _, t := range r.Topics {
 		if t.Topic != w.topic {
 			continue
@@ -264,7 +269,8 @@ func producedRecords(req *kmsg.ProduceRequest, part int32) core.Offset {
 	return 0
 }
 
-func (w *world) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffsetsResponse) {
+func (n *node) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffsetsResponse) {
+	w := n.w
 	for ti, t := range r.Topics {
 		if t.Topic != w.topic || ti >= len(req.Topics) {
 			continue
@@ -277,7 +283,7 @@ func (w *world) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffs
 			case -1:
 				w.checkVisible("ListOffsets latest", p.Partition, core.Offset(p.Offset))
 			case -2:
-				w.checkLogStart(p.Partition, core.Offset(p.Offset))
+				n.checkLogStart(p.Partition, core.Offset(p.Offset))
 			default:
 				if p.Offset >= 0 {
 					w.checkVisible("ListOffsets by timestamp", p.Partition, core.Offset(p.Offset)+1)
@@ -291,7 +297,7 @@ func (w *world) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffs
 // acknowledged or exposed, are written, and durable but for fewer than
 // flush.messages records.
 func (w *world) checkVisible(what string, part int32, end core.Offset) {
-	if written := w.logEnd(part, false); end > written {
+	if written := w.broker.logEnd(part, false); end > written {
 		w.failf("visibility", "%s exposes partition %d up to offset %d; only %d are written", what, part, end, written)
 		return
 	}
@@ -299,7 +305,7 @@ func (w *world) checkVisible(what string, part int32, end core.Offset) {
 	if w.policy.flushMessages == math.MaxInt64 {
 		return
 	}
-	if durable := w.logEnd(part, true); end-durable > slack {
+	if durable := w.broker.logEnd(part, true); end-durable > slack {
 		w.failf("durability", "%s exposes partition %d up to offset %d; only %d are durable (flush.messages=%d)",
 			what, part, end, durable, w.policy.flushMessages)
 	}
@@ -309,8 +315,9 @@ func (w *world) checkVisible(what string, part int32, end core.Offset) {
 // delete a segment only once its newest timestamp is more than
 // retention.ms before the broker's clock, so every batch below the new
 // log start must be that old.
-func (w *world) checkLogStart(part int32, start core.Offset) {
-	d := &w.disk
+func (n *node) checkLogStart(part int32, start core.Offset) {
+	w := n.w
+	d := &n.disk
 	if d.starts == nil {
 		d.starts = map[int32]core.Offset{}
 	}
@@ -325,8 +332,8 @@ func (w *world) checkLogStart(part int32, start core.Offset) {
 		// records, which lets retention delete them sooner, as in Kafka.
 		return
 	}
-	w.logEnd(part, false) // note the batches written so far
-	nowMs := w.coreClock.Millis()
+	n.logEnd(part, false) // note the batches written so far
+	nowMs := n.coreClock.Millis()
 	for _, b := range d.batches[part] {
 		if b.last >= prev && b.last < start && nowMs-b.maxTs <= w.policy.retentionMs {
 			w.failf("retention", "partition %d log start moved to %d, deleting the batch ending at %d with timestamp %d; the broker's clock %d is within retention.ms=%d of it",
@@ -378,7 +385,8 @@ func (w *world) disturb(d core.Instant) {
 // a parked long poll is woken by the data, not by MaxWaitMs. The bound
 // covers the storage reads a woken fetch issues; stretches disturbed by
 // faults are not judged.
-func (w *world) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
+func (n *node) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
+	w := n.w
 	ready := core.Instant(-1)
 	for _, t := range req.Topics {
 		if req.GetVersion() < 13 && t.Topic != w.topic {
@@ -393,7 +401,7 @@ func (w *world) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) 
 			}
 		}
 	}
-	bound := 2*w.storage.delayMax + w.burstWindow + 20e6
+	bound := 2*n.storage.delayMax + w.burstWindow + 20e6
 	if ready < 0 || w.disturbedUntil > ready || w.now-ready <= bound {
 		return
 	}

@@ -90,8 +90,8 @@ func drawFaults(w *world) []fault {
 		out = append(out, &connResetFault{meanInterval: core.Instant(50e6 + w.rng.Int64N(3e9))})
 	}
 	if causesCrashes(out) && w.rng.Float64() < 0.5 {
-		w.bitFlipProb = 0.1 + w.rng.Float64()*0.9
-		out = append(out, bitFlipMarker{w.bitFlipProb})
+		w.broker.bitFlipProb = 0.1 + w.rng.Float64()*0.9
+		out = append(out, bitFlipMarker{w.broker.bitFlipProb})
 	}
 	if causesCrashes(out) {
 		out = append(out, drawCorruption(w)...)
@@ -152,10 +152,10 @@ func (f *crashFault) arm(w *world) {
 		if !w.faulting() {
 			return
 		}
-		if w.up {
+		if w.broker.up {
 			w.count(f.name())
-			w.crash()
-			w.after(1+core.Instant(w.rng.Int64N(int64(f.downMax))), w.restart)
+			w.broker.crash()
+			w.after(1+core.Instant(w.rng.Int64N(int64(f.downMax))), w.broker.restart)
 		}
 		f.arm(w)
 	})
@@ -175,9 +175,9 @@ func (f *connResetFault) arm(w *world) {
 		if !w.faulting() {
 			return
 		}
-		if len(w.connList) > 0 {
+		if len(w.broker.connList) > 0 {
 			w.count(f.name())
-			c := w.connList[w.rng.IntN(len(w.connList))]
+			c := w.broker.connList[w.rng.IntN(len(w.broker.connList))]
 			w.resetConn(c)
 		}
 		f.arm(w)
@@ -200,9 +200,9 @@ func (f *sessionExpiryFault) arm(w *world) {
 		if !w.faulting() {
 			return
 		}
-		if w.up {
+		if w.broker.up {
 			w.count(f.name())
-			w.expireSession()
+			w.broker.expireSession()
 		}
 		f.arm(w)
 	})
@@ -225,7 +225,7 @@ func (f *peerChurnFault) arm(w *world) {
 		if !w.faulting() {
 			return
 		}
-		if w.up {
+		if w.broker.up {
 			w.count(f.name())
 			w.togglePeer(core.BrokerID(1001 + w.rng.IntN(3)))
 		}
@@ -278,8 +278,8 @@ func (f *crashAtIOFault) arm(w *world) {
 		if op == "" {
 			op, skip = crashOps[w.rng.IntN(len(crashOps))], w.rng.IntN(50)
 		}
-		w.crashAt = &crashPoint{op: op, skip: skip}
-		w.crashDownMax = f.downMax
+		w.broker.crashAt = &crashPoint{op: op, skip: skip}
+		w.broker.crashDownMax = f.downMax
 		f.arm(w)
 	})
 }
@@ -303,7 +303,7 @@ func (f *ioErrorFault) arm(w *world) {
 			return
 		}
 		op := []string{memfs.OpWrite, memfs.OpSync}[w.rng.IntN(2)]
-		w.ioErr = &ioErrorPoint{op: op, skip: w.rng.IntN(20), restartMax: f.restartMax}
+		w.broker.ioErr = &ioErrorPoint{op: op, skip: w.rng.IntN(20), restartMax: f.restartMax}
 		f.arm(w)
 	})
 }
@@ -337,12 +337,12 @@ func (f *slowDiskFault) describe() string {
 
 func (f *slowDiskFault) arm(w *world) {
 	w.window(f.meanInterval, func() {
-		if w.slowDisk != nil {
+		if w.broker.slowDisk != nil {
 			return
 		}
 		f.prob = w.rng.Float64() * f.probMax
-		w.slowDisk = f
-		w.after(1+core.Instant(w.rng.Int64N(int64(f.lengthMax))), func() { w.slowDisk = nil })
+		w.broker.slowDisk = f
+		w.after(1+core.Instant(w.rng.Int64N(int64(f.lengthMax))), func() { w.broker.slowDisk = nil })
 	})
 }
 
@@ -358,18 +358,18 @@ func (f *diskFullFault) describe() string {
 
 func (f *diskFullFault) arm(w *world) {
 	w.window(f.meanInterval, func() {
-		if w.now < w.diskFullEnd || !w.up {
+		if w.now < w.broker.diskFullEnd || !w.broker.up {
 			return
 		}
-		w.diskFullEnd = w.now + 1 + core.Instant(w.rng.Int64N(int64(f.lengthMax)))
-		w.diskFullHits = 0
-		w.schedule(w.diskFullEnd, func() {
+		w.broker.diskFullEnd = w.now + 1 + core.Instant(w.rng.Int64N(int64(f.lengthMax)))
+		w.broker.diskFullHits = 0
+		w.schedule(w.broker.diskFullEnd, func() {
 			// Whichever incarnation hit the full disk, the one running
 			// now may have partitions offline: restart it.
-			if w.diskFullHits > 0 && w.up {
+			if w.broker.diskFullHits > 0 && w.broker.up {
 				w.logf("disk space freed; restarting the broker")
-				w.crash()
-				w.after(1e6, w.restart)
+				w.broker.crash()
+				w.after(1e6, w.broker.restart)
 			}
 		})
 	})
@@ -445,15 +445,15 @@ func (f *clockJumpFault) describe() string {
 func (f *clockJumpFault) arm(w *world) {
 	w.window(f.meanInterval, func() {
 		if w.rng.IntN(2) == 0 {
-			w.clockSkew += 1 + core.Instant(w.rng.Int64N(int64(f.forwardMax)))
+			w.broker.clockSkew += 1 + core.Instant(w.rng.Int64N(int64(f.forwardMax)))
 			w.count("clock-jump-forward")
 		} else {
 			back := 1 + core.Instant(w.rng.Int64N(int64(f.backMax)))
-			w.clockSkew -= back
+			w.broker.clockSkew -= back
 			w.disturb(back) // the broker's time stands still meanwhile
 			w.count("clock-jump-back")
 		}
-		w.logf("broker clock skew now %s", fmtDur(w.clockSkew))
+		w.logf("broker clock skew now %s", fmtDur(w.broker.clockSkew))
 	})
 }
 
@@ -468,10 +468,10 @@ func (f *pauseFault) describe() string {
 
 func (f *pauseFault) arm(w *world) {
 	w.window(f.meanInterval, func() {
-		if !w.up || w.paused {
+		if !w.broker.up || w.broker.paused {
 			return
 		}
 		w.count(f.name())
-		w.pause(1 + core.Instant(w.rng.Int64N(int64(f.lengthMax))))
+		w.broker.pause(1 + core.Instant(w.rng.Int64N(int64(f.lengthMax))))
 	})
 }

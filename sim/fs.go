@@ -20,16 +20,17 @@ type simFS struct {
 	w *world
 }
 
-func newSimFS(w *world) *simFS {
+func newSimFS(n *node) *simFS {
 	m := memfs.New()
+	w := n.w
 	s := &simFS{FS: m, w: w}
 	m.Inject = func(op, path string) error {
 		w.trace.fold(w.now, trFS, 0, 0, []byte(op+" "+path))
-		w.maybeCrashAt(op, path)
-		if err := w.maybeDiskFull(op, path); err != nil {
+		n.maybeCrashAt(op, path)
+		if err := n.maybeDiskFull(op, path); err != nil {
 			return err
 		}
-		return w.maybeIOError(op, path)
+		return n.maybeIOError(op, path)
 	}
 	return s
 }
@@ -70,15 +71,16 @@ type crashPoint struct {
 // world.handle; nothing of the broker's memory survives it.
 type crashNow struct{ op, path string }
 
-func (w *world) maybeCrashAt(op, path string) {
-	cp := w.crashAt
-	if cp == nil || !w.inBroker || !w.faulting() {
+func (n *node) maybeCrashAt(op, path string) {
+	w := n.w
+	cp := n.crashAt
+	if cp == nil || !n.inBroker || !w.faulting() {
 		return
 	}
 	switch cp.op {
 	case "", op:
 	case opSyncAfterRoll:
-		if op != memfs.OpSync || !strings.HasSuffix(path, ".log") || nextSegment(w.fs.Files(), path) == "" {
+		if op != memfs.OpSync || !strings.HasSuffix(path, ".log") || nextSegment(n.fs.Files(), path) == "" {
 			return
 		}
 	default:
@@ -88,7 +90,7 @@ func (w *world) maybeCrashAt(op, path string) {
 		cp.skip--
 		return
 	}
-	w.crashAt = nil
+	n.crashAt = nil
 	panic(crashNow{op: op, path: path})
 }
 
@@ -99,25 +101,26 @@ func (w *world) maybeCrashAt(op, path string) {
 //
 // Requests waiting in the burst inbox go first, in one burst with ev, so
 // that nothing overtakes a request that arrived before it.
-func (w *world) handle(ev core.Event) {
-	evs := append(w.inbox, ev)
-	w.inbox = nil
-	w.handleBurst(evs)
+func (n *node) handle(ev core.Event) {
+	evs := append(n.inbox, ev)
+	n.inbox = nil
+	n.handleBurst(evs)
 }
 
-func (w *world) handleBurst(evs []core.Event) {
-	if w.paused {
-		w.pausedEvents = append(w.pausedEvents, evs...)
+func (n *node) handleBurst(evs []core.Event) {
+	if n.paused {
+		n.pausedEvents = append(n.pausedEvents, evs...)
 		return
 	}
-	defer w.recoverBroker()
-	w.inBroker = true
-	w.drv.HandleBurst(evs)
-	w.inBroker = false
+	defer n.recoverBroker()
+	n.inBroker = true
+	n.drv.HandleBurst(evs)
+	n.inBroker = false
 }
 
-func (w *world) recoverBroker() {
-	w.inBroker = false
+func (n *node) recoverBroker() {
+	w := n.w
+	n.inBroker = false
 	r := recover()
 	if r == nil {
 		return
@@ -125,9 +128,9 @@ func (w *world) recoverBroker() {
 	if cn, ok := r.(crashNow); ok {
 		w.logf("crash at %s %s", cn.op, cn.path)
 		w.count("crash-at-io")
-		w.drv, w.up = nil, true // so that crash finds a running broker
-		w.crash()
-		w.after(1+core.Instant(w.rng.Int64N(int64(w.crashDownMax))), w.restart)
+		n.drv, n.up = nil, true // so that crash finds a running broker
+		n.crash()
+		w.after(1+core.Instant(w.rng.Int64N(int64(n.crashDownMax))), n.restart)
 		return
 	}
 	w.fatalf("panic", "broker panicked: %v\n%s", r, debug.Stack())
@@ -144,25 +147,26 @@ type ioErrorPoint struct {
 	restartMax core.Instant
 }
 
-func (w *world) maybeIOError(op, path string) error {
-	ep := w.ioErr
-	if ep == nil || !w.inBroker || w.drv == nil || !w.faulting() || op != ep.op || !strings.HasSuffix(path, ".log") {
+func (n *node) maybeIOError(op, path string) error {
+	w := n.w
+	ep := n.ioErr
+	if ep == nil || !n.inBroker || n.drv == nil || !w.faulting() || op != ep.op || !strings.HasSuffix(path, ".log") {
 		return nil
 	}
 	if ep.skip > 0 {
 		ep.skip--
 		return nil
 	}
-	w.ioErr = nil
+	n.ioErr = nil
 	w.count("io-error")
 	w.logf("injected %s error on %s", op, path)
 	// The partition goes offline until a restart: the operator restarts
 	// the broker (as kill -9) a little later.
-	inc := w.incarnation
+	inc := n.incarnation
 	w.after(1+core.Instant(w.rng.Int64N(int64(ep.restartMax))), func() {
-		if w.up && w.incarnation == inc {
-			w.crash()
-			w.after(1e6, w.restart)
+		if n.up && n.incarnation == inc {
+			n.crash()
+			w.after(1e6, n.restart)
 		}
 	})
 	return errInjected
@@ -176,12 +180,13 @@ var errNoSpace = errors.New("no space left on device")
 // the partition offline (a storage error) or refuses the metadata change;
 // the window's end frees the space and restarts the broker if a write
 // failed.
-func (w *world) maybeDiskFull(op, path string) error {
-	if op != memfs.OpWrite || w.now >= w.diskFullEnd || !w.inBroker || w.drv == nil {
+func (n *node) maybeDiskFull(op, path string) error {
+	w := n.w
+	if op != memfs.OpWrite || w.now >= n.diskFullEnd || !n.inBroker || n.drv == nil {
 		return nil
 	}
-	w.diskFullHits++
-	if w.diskFullHits == 1 {
+	n.diskFullHits++
+	if n.diskFullHits == 1 {
 		w.count("disk-full")
 		w.logf("disk full: write to %s refused", path)
 	}
@@ -194,47 +199,49 @@ func (w *world) maybeDiskFull(op, path string) error {
 // is late, so a crash meanwhile falls between an operation and its
 // acknowledgement. Completions may overtake each other, as with
 // asynchronous IO.
-func (w *world) hold(ev core.Event) bool {
-	f := w.slowDisk
+func (n *node) hold(ev core.Event) bool {
+	w := n.w
+	f := n.slowDisk
 	if f == nil || !w.faulting() || w.rng.Float64() >= f.prob {
 		return false
 	}
 	delay := 1 + core.Instant(w.rng.Int64N(int64(f.delayMax)))
 	w.disturb(delay)
 	w.count("slow-disk")
-	inc := w.incarnation
+	inc := n.incarnation
 	w.after(delay, func() {
-		if !w.up || w.incarnation != inc {
+		if !n.up || n.incarnation != inc {
 			return // the process that waited for it is gone
 		}
 		w.trace.fold(w.now, trHeld, 0, 0, nil)
-		w.handle(ev)
+		n.handle(ev)
 	})
 	return true
 }
 
 // pause stops the broker process for d: no ticks, no events handled.
 // What arrives meanwhile is handled in order when it resumes.
-func (w *world) pause(d core.Instant) {
-	w.paused = true
+func (n *node) pause(d core.Instant) {
+	w := n.w
+	n.paused = true
 	w.disturb(d)
 	w.trace.fold(w.now, trFault, uint64(d), 0, []byte("pause"))
-	inc := w.incarnation
+	inc := n.incarnation
 	w.after(d, func() {
-		if !w.up || w.incarnation != inc || !w.paused {
+		if !n.up || n.incarnation != inc || !n.paused {
 			return
 		}
-		w.paused = false
+		n.paused = false
 		// What waited during the pause came before requests still in
 		// the burst inbox: handle it first, in order.
-		q := append(w.pausedEvents, w.inbox...)
-		w.pausedEvents, w.inbox = nil, nil
-		w.tick()
+		q := append(n.pausedEvents, n.inbox...)
+		n.pausedEvents, n.inbox = nil, nil
+		n.tick()
 		for _, ev := range q {
-			if !w.up || w.incarnation != inc || w.paused {
+			if !n.up || n.incarnation != inc || n.paused {
 				return // a crash point fired while catching up
 			}
-			w.handle(ev)
+			n.handle(ev)
 		}
 	})
 }
@@ -246,15 +253,16 @@ func (w *world) pause(d core.Instant) {
 // there, because acknowledgement implies sync. (A flip in synced data is
 // media damage that one replica cannot survive; TestSyncedBitFlip shows
 // the broker then truncates and never serves the damaged bytes.)
-func (w *world) flipUnsyncedBit() {
+func (n *node) flipUnsyncedBit() {
+	w := n.w
 	var candidates []string
 	var from, to []int64
-	for _, name := range w.fs.Files() {
+	for _, name := range n.fs.Files() {
 		if !strings.HasSuffix(name, ".log") {
 			continue
 		}
-		synced, _ := w.fs.SyncedSize(name)
-		written, _ := w.fs.WrittenSize(name)
+		synced, _ := n.fs.SyncedSize(name)
+		written, _ := n.fs.WrittenSize(name)
 		if written > synced {
 			candidates = append(candidates, name)
 			from, to = append(from, synced), append(to, written)
@@ -265,7 +273,7 @@ func (w *world) flipUnsyncedBit() {
 	}
 	i := w.rng.IntN(len(candidates))
 	off := from[i] + w.rng.Int64N(to[i]-from[i])
-	if err := w.fs.Corrupt(candidates[i], off); err != nil {
+	if err := n.fs.Corrupt(candidates[i], off); err != nil {
 		panic(err)
 	}
 	w.count("bit-flip")

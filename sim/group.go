@@ -384,7 +384,7 @@ func (m *groupMember) sync() {
 				m.pos[p] = posUnknown
 			}
 			m.state, m.needOffset = mStable, true
-			m.heardIn = m.w.incarnation
+			m.heardIn = m.w.broker.incarnation
 			m.epoch++
 			m.maybeStaleCommit()
 			m.kick()
@@ -533,7 +533,7 @@ func (m *groupMember) pumpData() {
 			op.Outcome = Indefinite
 			return // pumpData runs again on reconnect
 		}
-		op.Outcome, op.BrokerClock = OK, m.w.coreClock
+		op.Outcome, op.BrokerClock = OK, m.w.broker.coreClock
 		resp := r.(*kmsg.FetchResponse)
 		backoff := resp.ErrorCode != 0
 		for i := range op.Fetches {
@@ -676,7 +676,7 @@ func (m *groupMember) sendHeartbeat(seen func(code int16)) {
 		}
 		code := r.(*kmsg.HeartbeatResponse).ErrorCode
 		if code == 0 {
-			m.heardIn = m.w.incarnation
+			m.heardIn = m.w.broker.incarnation
 		}
 		seen(code)
 		if m.gone(ep) || m.state != mStable {
@@ -927,7 +927,7 @@ func (m *groupMember) stall() {
 		return // a stalled member is not stalled again: the first stall's end would cut the second short
 	}
 	m.stalled = true
-	start, inc, gen, heard := m.w.now, m.w.incarnation, m.generation, m.heardIn == m.w.incarnation
+	start, inc, gen, heard := m.w.now, m.w.broker.incarnation, m.generation, m.heardIn == m.w.broker.incarnation
 	d := core.Instant(m.sessionMs)*1e6 + 300e6 + core.Instant(m.w.rng.Int64N(1e9))
 	ep := m.epoch
 	m.w.after(d, func() {
@@ -941,7 +941,7 @@ func (m *groupMember) stall() {
 			return
 		}
 		m.sendHeartbeat(func(code int16) {
-			undisturbed := heard && m.w.incarnation == inc && m.w.disturbedUntil <= start && m.w.up && !m.w.paused
+			undisturbed := heard && m.w.broker.incarnation == inc && m.w.disturbedUntil <= start && m.w.broker.up && !m.w.broker.paused
 			if code == 0 && undisturbed {
 				m.w.failf("session-timeout", "%s (member %s, generation %d) stopped heartbeating at %s for %s, past its %dms session; its heartbeat was still accepted",
 					m.name, m.memberID, gen, fmtInstant(start), fmtDur(d), m.sessionMs)

@@ -38,7 +38,8 @@ func (w *world) latency() core.Instant {
 type conn struct {
 	id          core.ConnID
 	cl          *client
-	incarnation int // the broker incarnation it was accepted by
+	n           *node // the broker it connects to
+	incarnation int   // the broker incarnation it was accepted by
 	brokerOpen  bool
 	clientOpen  bool
 	// Arrival instant of the last frame scheduled in each direction, so
@@ -113,15 +114,16 @@ func (w *world) dial(cl *client) {
 		return
 	}
 	w.after(w.latency(), func() {
-		if !w.up {
+		n := w.broker
+		if !n.up {
 			w.after(w.latency(), cl.dialFailed)
 			return
 		}
 		w.nextConn++
-		c := &conn{id: w.nextConn, cl: cl, incarnation: w.incarnation, brokerOpen: true, clientOpen: true,
+		c := &conn{id: w.nextConn, cl: cl, n: n, incarnation: n.incarnation, brokerOpen: true, clientOpen: true,
 			respReady: map[uint64][]byte{}, respHas: map[uint64]struct{}{}}
-		w.conns[c.id] = c
-		w.connList = append(w.connList, c)
+		n.conns[c.id] = c
+		n.connList = append(n.connList, c)
 		w.trace.fold(w.now, trConnect, uint64(c.id), 0, []byte(cl.name))
 		w.schedule(w.arrival(c, false), func() {
 			if !c.clientOpen {
@@ -136,14 +138,15 @@ func (w *world) dial(cl *client) {
 // sendToBroker puts a request frame (with its length prefix) on the wire.
 func (w *world) sendToBroker(c *conn, frame []byte) {
 	w.schedule(w.arrival(c, true), func() {
-		if !c.brokerOpen || !w.up || c.incarnation != w.incarnation {
+		if !c.brokerOpen || !c.n.up || c.incarnation != c.n.incarnation {
 			return
 		}
-		w.deliverRequest(c, frame)
+		c.n.deliverRequest(c, frame)
 	})
 }
 
-func (w *world) deliverRequest(c *conn, frame []byte) {
+func (n *node) deliverRequest(c *conn, frame []byte) {
+	w := n.w
 	w.trace.fold(w.now, trRequest, uint64(c.id), c.reqSeq, frame)
 	h, body, err := kio.DecodeRequest(frame[4:])
 	if err != nil {
@@ -162,19 +165,19 @@ func (w *world) deliverRequest(c *conn, frame []byte) {
 	}
 	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: "/" + c.cl.name}
 	if w.burstWindow == 0 {
-		w.handle(ev)
+		n.handle(ev)
 		return
 	}
 	// Requests arriving within the window are read in one wakeup and
 	// handled in one burst (one group commit covers all their appends).
-	w.inbox = append(w.inbox, ev)
-	if len(w.inbox) == 1 {
-		inc := w.incarnation
+	n.inbox = append(n.inbox, ev)
+	if len(n.inbox) == 1 {
+		inc := n.incarnation
 		w.after(core.Instant(w.rng.Int64N(int64(w.burstWindow))), func() {
-			if w.up && w.incarnation == inc && len(w.inbox) > 0 {
-				evs := w.inbox
-				w.inbox = nil
-				w.handleBurst(evs)
+			if n.up && n.incarnation == inc && len(n.inbox) > 0 {
+				evs := n.inbox
+				n.inbox = nil
+				n.handleBurst(evs)
 			}
 		})
 	}
@@ -183,14 +186,15 @@ func (w *world) deliverRequest(c *conn, frame []byte) {
 // transport is the driver's Transport for one broker incarnation.
 type transport struct {
 	w           *world
+	n           *node
 	incarnation int
 }
 
 func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 	w := t.w
 	w.trace.fold(w.now, trRespond, uint64(id), seq, frame)
-	c := w.conns[id]
-	if c == nil || !c.brokerOpen || t.incarnation != w.incarnation {
+	c := t.n.conns[id]
+	if c == nil || !c.brokerOpen || t.incarnation != t.n.incarnation {
 		return
 	}
 	if _, dup := c.respHas[seq]; dup || seq < c.respNext {
@@ -200,7 +204,7 @@ func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 	if cr, ok := c.checked[seq]; ok {
 		delete(c.checked, seq)
 		if frame != nil {
-			w.checkResponse(cr, frame)
+			t.n.checkResponse(cr, frame)
 		}
 	}
 	c.respReady[seq] = frame
@@ -210,16 +214,16 @@ func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 
 func (t *transport) Lifecycle(l core.Lifecycle) {
 	w := t.w
-	if t.incarnation != w.incarnation {
+	if t.incarnation != t.n.incarnation {
 		return
 	}
 	switch {
 	case l.Fatal != "":
 		w.failf("fatal", "the broker stopped itself: %s", l.Fatal)
 	case l.Registered:
-		w.registered = t.incarnation
+		t.n.registered = t.incarnation
 	case l.Elected:
-		w.elected = t.incarnation
+		t.n.elected = t.incarnation
 		w.controllerElected(l.ControllerEpoch, fmt.Sprintf("broker incarnation %d", t.incarnation))
 	}
 }
@@ -227,8 +231,8 @@ func (t *transport) Lifecycle(l core.Lifecycle) {
 func (t *transport) Close(id core.ConnID, seq uint64, reason string) {
 	w := t.w
 	w.trace.fold(w.now, trClose, uint64(id), seq, []byte(reason))
-	c := w.conns[id]
-	if c == nil || !c.brokerOpen || t.incarnation != w.incarnation {
+	c := t.n.conns[id]
+	if c == nil || !c.brokerOpen || t.incarnation != t.n.incarnation {
 		return
 	}
 	if !c.cl.closesExpected {
@@ -274,7 +278,7 @@ func (w *world) closeConn(c *conn, reason string) {
 	w.schedule(w.arrival(c, false), func() { w.clientLost(c) })
 	// As its own event: this may run inside the driver's Handle, which
 	// must not be re-entered.
-	w.after(0, func() { w.brokerLost(c) })
+	w.after(0, func() { c.n.brokerLost(c) })
 }
 
 // resetConn breaks a connection abruptly (a network fault): both sides
@@ -289,7 +293,7 @@ func (w *world) resetConn(c *conn) {
 		cl.lost(c)
 	})
 	// The broker hears of it once the path lets the reset through.
-	w.schedule(max(w.now, w.stalledUntil(cl, true))+w.latency(), func() { w.brokerLost(c) })
+	w.schedule(max(w.now, w.stalledUntil(cl, true))+w.latency(), func() { c.n.brokerLost(c) })
 }
 
 func (w *world) clientLost(c *conn) {
@@ -303,21 +307,22 @@ func (w *world) clientLost(c *conn) {
 
 // brokerLost tells the broker a connection is gone, if the broker that
 // accepted it is still running.
-func (w *world) brokerLost(c *conn) {
-	if !w.up || c.incarnation != w.incarnation {
+func (n *node) brokerLost(c *conn) {
+	w := n.w
+	if !n.up || c.incarnation != n.incarnation {
 		return
 	}
 	w.trace.fold(w.now, trConnClosed, uint64(c.id), 0, nil)
-	w.handle(core.ConnClosed{Conn: c.id})
+	n.handle(core.ConnClosed{Conn: c.id})
 }
 
 // forgetConn closes the broker side of c and drops it from the tables.
 func (w *world) forgetConn(c *conn) {
 	c.brokerOpen = false
-	delete(w.conns, c.id)
-	for i, o := range w.connList {
+	delete(c.n.conns, c.id)
+	for i, o := range c.n.connList {
 		if o == c {
-			w.connList = append(w.connList[:i], w.connList[i+1:]...)
+			c.n.connList = append(c.n.connList[:i], c.n.connList[i+1:]...)
 			break
 		}
 	}

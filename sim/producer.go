@@ -131,8 +131,8 @@ func (p *producer) keyBatch(b *pbatch) {
 	c, op, rng := &p.w.policy.compaction, b.op, p.w.rng
 	op.Keys, op.Tombstones = make([]string, len(op.Values)), make([]bool, len(op.Values))
 	op.ClockAtCall = -1
-	if p.w.up {
-		op.ClockAtCall = p.w.incClock
+	if p.w.broker.up {
+		op.ClockAtCall = p.w.broker.incClock
 	}
 	if b.keys != nil {
 		return // large: unique random keys

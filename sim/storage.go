@@ -34,7 +34,7 @@ type storageQueue struct {
 }
 
 func (w *world) drawStorage() {
-	s := &w.storage
+	s := &w.broker.storage
 	s.queues = map[core.TopicPartition]*storageQueue{}
 	if w.rng.Float64() < 0.4 && w.cfg.Directed != DirectSegmentGap {
 		w.mix = append(w.mix, "storage=sync")
@@ -75,17 +75,18 @@ func effectPartition(e core.Effect) core.TopicPartition {
 }
 
 // deferStorage is the driver's Defer hook.
-func (w *world) deferStorage(e core.Effect) bool {
-	s := &w.storage
+func (n *node) deferStorage(e core.Effect) bool {
+	w := n.w
+	s := &n.storage
 	if !s.on {
 		return false
 	}
 	switch e.(type) {
 	case core.Read, core.FindTime:
-		inc := w.incarnation
+		inc := n.incarnation
 		w.after(core.Instant(w.rng.Int64N(int64(s.delayMax)+1)), func() {
-			if w.up && w.incarnation == inc {
-				w.runStorage(&storageQueue{effects: []core.Effect{e}})
+			if n.up && n.incarnation == inc {
+				n.runStorage(&storageQueue{effects: []core.Effect{e}})
 			}
 		})
 		return true
@@ -97,34 +98,36 @@ func (w *world) deferStorage(e core.Effect) bool {
 		s.queues[tp] = q
 	}
 	q.effects = append(q.effects, e)
-	w.scheduleStorage(tp, q)
+	n.scheduleStorage(tp, q)
 	return true
 }
 
-func (w *world) scheduleStorage(tp core.TopicPartition, q *storageQueue) {
+func (n *node) scheduleStorage(tp core.TopicPartition, q *storageQueue) {
+	w := n.w
 	if q.scheduled || len(q.effects) == 0 {
 		return
 	}
 	q.scheduled = true
-	inc := w.incarnation
-	w.after(core.Instant(w.rng.Int64N(int64(w.storage.delayMax)+1)), func() {
-		if !w.up || w.incarnation != inc {
+	inc := n.incarnation
+	w.after(core.Instant(w.rng.Int64N(int64(n.storage.delayMax)+1)), func() {
+		if !n.up || n.incarnation != inc {
 			return // crashed meanwhile: the queue is gone with the process
 		}
 		q.scheduled = false
-		w.runStorage(q)
-		if w.up && w.incarnation == inc {
-			w.scheduleStorage(tp, q)
+		n.runStorage(q)
+		if n.up && n.incarnation == inc {
+			n.scheduleStorage(tp, q)
 		}
 	})
 }
 
 // runStorage executes the queue's head (a Sync perhaps with the Appends
 // behind it first) and hands the completions to the broker.
-func (w *world) runStorage(q *storageQueue) {
+func (n *node) runStorage(q *storageQueue) {
+	w := n.w
 	head := q.effects[0]
 	batch := []core.Effect{head}
-	if _, ok := head.(core.Sync); ok && w.rng.Float64() < w.storage.pullProb {
+	if _, ok := head.(core.Sync); ok && w.rng.Float64() < n.storage.pullProb {
 		n := 1
 		for n < len(q.effects) {
 			if _, ok := q.effects[n].(core.Append); !ok {
@@ -135,27 +138,27 @@ func (w *world) runStorage(q *storageQueue) {
 		batch = append(append([]core.Effect(nil), q.effects[1:n]...), head)
 	}
 	q.effects = q.effects[len(batch):]
-	inc := w.incarnation
+	inc := n.incarnation
 	for _, e := range batch {
-		if !w.up || w.incarnation != inc {
+		if !n.up || n.incarnation != inc {
 			return // handling the previous completion took the broker down (a crash point fired inside it)
 		}
-		ev, ok := w.perform(e)
-		if !ok || !w.up || w.incarnation != inc {
+		ev, ok := n.perform(e)
+		if !ok || !n.up || n.incarnation != inc {
 			return // a crash point fired
 		}
-		if ev != nil && !w.hold(ev) {
-			w.handle(ev)
+		if ev != nil && !n.hold(ev) {
+			n.handle(ev)
 		}
 	}
 }
 
 // perform executes one storage effect under the crash-point guard; ok is
 // false when a crash point fired instead.
-func (w *world) perform(e core.Effect) (ev core.Event, ok bool) {
-	defer w.recoverBroker()
-	w.inBroker = true
-	ev = w.drv.Perform(e)
-	w.inBroker = false
+func (n *node) perform(e core.Effect) (ev core.Event, ok bool) {
+	defer n.recoverBroker()
+	n.inBroker = true
+	ev = n.drv.Perform(e)
+	n.inBroker = false
 	return ev, true
 }

@@ -171,31 +171,20 @@ type world struct {
 	phase int
 	end   core.Instant // when the fault phase ends
 
-	fs          *simFS
 	brokerProps map[string]string
-	drv         *driver.Driver
-	up          bool
-	incarnation int
-	// coord and brokerCfg are the current incarnation's coordinator and
-	// configuration; registered is the last incarnation that reported
-	// its registration.
-	coord      *kio.FileCoordinator
-	brokerCfg  core.Config
-	registered int
+	// nodes are the simulated brokers; broker is the one the workload's
+	// clients talk to.
+	nodes  []*node
+	broker *node
 	// peers maps the simulated other brokers registered in the current
 	// coordinator to their sessions.
 	peers map[core.BrokerID]int64
 	// epochWinners records who won each controller epoch (the broker or
 	// a peer): an epoch won twice is a failure.
 	epochWinners map[int32]string
-	// elected is the last incarnation that reported winning an election
-	// on its current session (0 after a session expiry).
-	elected int
 
 	net      netParams
-	cuts     map[*client]*cut      // client partitions in force; lookups only
-	conns    map[core.ConnID]*conn // lookups only, never iterated
-	connList []*conn               // open (broker side) connections, by id
+	cuts     map[*client]*cut // client partitions in force; lookups only
 	nextConn core.ConnID
 
 	topic      string
@@ -218,34 +207,16 @@ type world struct {
 	drainRead     core.Offset  // consumers' positions summed at the last progress
 	drainProgress core.Instant // when the consumers last made progress
 
-	crashAt      *crashPoint   // armed crash at a storage operation, or nil
-	crashDownMax core.Instant  // downtime after a crash point fires
-	inBroker     bool          // inside handle: a crash point may fire
-	ioErr        *ioErrorPoint // armed IO error, or nil
-
-	// The broker's process and devices as faults leave them.
-	clockSkew    core.Instant   // the broker's clock minus virtual time; jumps either way
-	paused       bool           // the broker process is stopped (SIGSTOP, a long GC)
-	pausedEvents []core.Event   // what reached it meanwhile, in order
-	slowDisk     *slowDiskFault // holds storage completions, or nil
-	diskFullEnd  core.Instant   // writes fail with ENOSPC before this instant
-	diskFullHits int            // writes refused in the current disk-full window
-	bitFlipProb  float64        // chance that a crash first flips a bit in an unsynced tail
-	timeouts     int            // client requests that timed out
+	timeouts int // client requests that timed out
 
 	coverage cover.Counts // the broker's coverage points, over every incarnation
 
 	policy         topicPolicy            // the workload topic's configuration
-	coreClock      core.Instant           // the latest time a tick gave the broker (its clock never runs back)
-	incClock       core.Instant           // the latest time a tick gave the running incarnation
 	commits        map[int32][]commitMark // per partition, when acknowledged ends were reached
 	disturbedUntil core.Instant           // faults disturb the broker's timing until then
 	// clientDisturbedUntil: faults may delay what clients see until then.
 	clientDisturbedUntil core.Instant
-	disk                 diskView     // the checks' own reading of the disk (durable.go)
-	storage              storageExec  // asynchronous storage, when the seed draws it
 	burstWindow          core.Instant // requests arriving within it are handled together; 0 handles each alone
-	inbox                []core.Event // requests waiting for their burst
 }
 
 // Run simulates one seed and checks its history.
@@ -265,13 +236,13 @@ func newWorld(cfg Config) *world {
 		rng:         rand.New(rand.NewPCG(cfg.Seed, pcgStream)),
 		now:         epoch,
 		trace:       newTracer(),
-		conns:       map[core.ConnID]*conn{},
 		cuts:        map[*client]*cut{},
 		faultCounts: map[string]int{},
 		topic:       "sim",
 	}
 	w.end = epoch + core.Instant(cfg.Duration)
-	w.fs = newSimFS(w)
+	w.broker = newNode(w, 1)
+	w.nodes = []*node{w.broker}
 	if cfg.Brokers > 1 {
 		w.fatalf("config", "%d brokers asked for; the simulator runs one broker", cfg.Brokers)
 	}
@@ -312,7 +283,7 @@ func (w *world) setup() {
 	if w.phase == phaseFinished {
 		return // the configuration was refused
 	}
-	w.restart()
+	w.broker.restart()
 	w.schedule(w.now+tickInterval, w.tickLoop)
 	w.admin.start()
 }
@@ -350,9 +321,9 @@ func (w *world) drawBroker() {
 	}
 	w.mix = append(w.mix, fmt.Sprintf("segment=%d index=%d", segment, index))
 	p := w.rng.Float64()
-	w.fs.Policy.TornTailProb = p
-	w.fs.Policy.GarbageProb = w.rng.Float64() / 2
-	w.fs.Policy.GarbageBytesMax = 16
+	w.broker.fs.Policy.TornTailProb = p
+	w.broker.fs.Policy.GarbageProb = w.rng.Float64() / 2
+	w.broker.fs.Policy.GarbageBytesMax = 16
 	w.mix = append(w.mix, fmt.Sprintf("torn=%.2f", p))
 }
 
@@ -508,8 +479,8 @@ func (w *world) drainCheck() {
 	}
 	// The broker must also have registered in this incarnation (a
 	// registration can be delayed or retried; the bound below judges).
-	if w.up && w.drained() && w.registered == w.incarnation {
-		w.checkRegistered()
+	if w.broker.up && w.drained() && w.broker.registered == w.broker.incarnation {
+		w.broker.checkRegistered()
 		w.converged = true
 		w.phase = phaseFinished
 		return
@@ -529,12 +500,13 @@ func (w *world) drainCheck() {
 // expireSession ends the broker's coordination session and tells the
 // broker of the new one; until it registers again it counts as not
 // registered.
-func (w *world) expireSession() {
-	id := w.coord.ExpireSession()
+func (n *node) expireSession() {
+	w := n.w
+	id := n.coord.ExpireSession()
 	w.trace.fold(w.now, trSessionExpiry, uint64(id), 0, nil)
 	w.logf("coordination session expired; new session %d", id)
-	w.registered, w.elected = 0, 0
-	w.handle(core.CoordNewSession{Session: id})
+	n.registered, n.elected = 0, 0
+	n.handle(core.CoordNewSession{Session: id})
 }
 
 // togglePeer registers another broker id with a session of its own, or
@@ -542,15 +514,15 @@ func (w *world) expireSession() {
 // notifications the change fired for the broker.
 func (w *world) togglePeer(id core.BrokerID) {
 	if s, ok := w.peers[id]; ok {
-		w.coord.ClosePeerSession(s)
+		w.broker.coord.ClosePeerSession(s)
 		delete(w.peers, id)
 	} else {
-		s := w.coord.OpenPeerSession()
+		s := w.broker.coord.OpenPeerSession()
 		doc, _ := json.Marshal(core.BrokerZnode{Version: 5, Host: fmt.Sprintf("peer-%d", id), Port: 9092, JMXPort: -1,
 			Endpoints: []string{fmt.Sprintf("PLAINTEXT://peer-%d:9092", id)}})
-		res := w.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: core.BrokerPath(id), Data: doc, Ephemeral: true, Parents: true})
+		res := w.broker.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: core.BrokerPath(id), Data: doc, Ephemeral: true, Parents: true})
 		if res.Err != nil {
-			w.coord.ClosePeerSession(s)
+			w.broker.coord.ClosePeerSession(s)
 		} else {
 			w.peers[id] = s
 			if w.rng.IntN(2) == 0 {
@@ -559,8 +531,8 @@ func (w *world) togglePeer(id core.BrokerID) {
 		}
 	}
 	w.trace.fold(w.now, trFault, uint64(id), uint64(len(w.peers)), []byte("peer-churn"))
-	for _, ev := range w.coord.TakeWatches() {
-		w.handle(ev)
+	for _, ev := range w.broker.coord.TakeWatches() {
+		w.broker.handle(ev)
 	}
 }
 
@@ -582,10 +554,10 @@ func (w *world) controllerElected(epoch int32, who string) {
 // would, when /controller is free: it takes the next controller epoch,
 // then /controller on its session.
 func (w *world) peerCampaign(id core.BrokerID, s int64) {
-	if res := w.coord.Apply(core.CoordOp{Kind: core.CoordExists, Path: "/controller"}); res.Err == nil {
+	if res := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordExists, Path: "/controller"}); res.Err == nil {
 		return
 	}
-	cur := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller_epoch"})
+	cur := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller_epoch"})
 	if cur.Err != nil {
 		return // the broker creates it at its first election
 	}
@@ -593,12 +565,12 @@ func (w *world) peerCampaign(id core.BrokerID, s int64) {
 	if err != nil {
 		return
 	}
-	set := w.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordSet, Path: "/controller_epoch", Data: []byte(strconv.Itoa(n + 1)), Version: cur.Stat.Version})
+	set := w.broker.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordSet, Path: "/controller_epoch", Data: []byte(strconv.Itoa(n + 1)), Version: cur.Stat.Version})
 	if set.Err != nil {
 		return
 	}
 	doc, _ := json.Marshal(core.ControllerZnode{Version: 2, BrokerID: int32(id), Timestamp: "0", KRaft: -1})
-	res := w.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: "/controller", Data: doc, Ephemeral: true,
+	res := w.broker.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: "/controller", Data: doc, Ephemeral: true,
 		Guard: &core.CoordGuard{Path: "/controller_epoch", Version: set.Stat.Version}})
 	if res.Err == nil {
 		w.controllerElected(int32(n+1), fmt.Sprintf("peer %d", id))
@@ -607,7 +579,7 @@ func (w *world) peerCampaign(id core.BrokerID, s int64) {
 
 // controllerHolder is the broker id /controller names, or -1.
 func (w *world) controllerHolder() int32 {
-	res := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
+	res := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
 	var z core.ControllerZnode
 	if res.Err != nil || json.Unmarshal(res.Data, &z) != nil {
 		return -1
@@ -617,7 +589,7 @@ func (w *world) controllerHolder() int32 {
 
 // registeredBrokers lists the broker ids under /brokers/ids, sorted.
 func (w *world) registeredBrokers() []int32 {
-	res := w.coord.Apply(core.CoordOp{Kind: core.CoordChildren, Path: "/brokers/ids"})
+	res := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordChildren, Path: "/brokers/ids"})
 	var ids []int32
 	for _, c := range res.Children {
 		if n, err := strconv.Atoi(c); err == nil {
@@ -631,15 +603,16 @@ func (w *world) registeredBrokers() []int32 {
 // checkRegistered: the /brokers/ids znode of a broker that converged
 // (registered, in this incarnation) is Kafka's document naming the
 // advertised endpoint, on the broker's session.
-func (w *world) checkRegistered() {
-	path := core.BrokerPath(w.brokerCfg.BrokerID)
-	res := w.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: path})
+func (n *node) checkRegistered() {
+	w := n.w
+	path := core.BrokerPath(n.brokerCfg.BrokerID)
+	res := n.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: path})
 	var doc core.BrokerZnode
 	if res.Err != nil || json.Unmarshal(res.Data, &doc) != nil {
 		w.failf("registration", "%s after convergence: %v (%q)", path, res.Err, res.Data)
 		return
 	}
-	ep := w.brokerCfg.AdvertisedListener
+	ep := n.brokerCfg.AdvertisedListener
 	if res.Stat.EphemeralOwner == 0 || doc.Version != 5 || len(doc.Endpoints) != 1 || doc.Endpoints[0] != ep.String() || doc.Host != ep.Host || doc.Port != ep.Port {
 		w.failf("registration", "%s: got %s (ephemeral owner %d); want an ephemeral version 5 document for %s", path, res.Data, res.Stat.EphemeralOwner, ep)
 	}
@@ -695,7 +668,7 @@ func (w *world) groupSettled() bool {
 }
 
 func (w *world) lagReport() string {
-	s := fmt.Sprintf("broker up=%v paused=%v registered=%v acked ends %v; admin verified=%v;", w.up, w.paused, w.registered == w.incarnation, w.ackedEnd, w.admin.verified())
+	s := fmt.Sprintf("broker up=%v paused=%v registered=%v acked ends %v; admin verified=%v;", w.broker.up, w.broker.paused, w.broker.registered == w.broker.incarnation, w.ackedEnd, w.admin.verified())
 	for _, p := range append(w.producers, w.probe) {
 		if p == nil {
 			continue
@@ -745,36 +718,40 @@ func (w *world) runUntil(until core.Instant) bool {
 
 // brokerNow is the broker's clock: virtual time plus the skew clock
 // jumps left. The core never lets its own time run backwards.
-func (w *world) brokerNow() core.Instant { return w.now + w.clockSkew }
+func (n *node) brokerNow() core.Instant { return n.w.now + n.clockSkew }
 
 func (w *world) tickLoop() {
 	if w.phase == phaseFinished {
 		return
 	}
-	if w.up && !w.paused {
-		w.tick()
+	for _, n := range w.nodes {
+		if n.up && !n.paused {
+			n.tick()
+		}
 	}
 	w.after(tickInterval, w.tickLoop)
 }
 
-func (w *world) tick() {
-	now := w.brokerNow()
-	w.coreClock = max(w.coreClock, now)
-	w.incClock = max(w.incClock, now)
+func (n *node) tick() {
+	w := n.w
+	now := n.brokerNow()
+	n.coreClock = max(n.coreClock, now)
+	n.incClock = max(n.incClock, now)
 	w.trace.fold(w.now, trTick, uint64(now), 0, nil)
-	w.handle(core.Tick{Now: now})
+	n.handle(core.Tick{Now: now})
 }
 
 // crash stops the broker as a power loss would: connections die without
 // a goodbye, the disk keeps what the crash policy says.
-func (w *world) crash() {
+func (n *node) crash() {
+	w := n.w
 	w.logf("crash")
-	w.trace.fold(w.now, trCrash, uint64(w.incarnation), 0, nil)
-	w.up, w.drv = false, nil
-	w.paused, w.pausedEvents = false, nil
-	w.inbox = nil
-	w.storage.queues = map[core.TopicPartition]*storageQueue{}
-	for _, c := range w.connList {
+	w.trace.fold(w.now, trCrash, uint64(n.incarnation), 0, nil)
+	n.up, n.drv = false, nil
+	n.paused, n.pausedEvents = false, nil
+	n.inbox = nil
+	n.storage.queues = map[core.TopicPartition]*storageQueue{}
+	for _, c := range n.connList {
 		c.brokerOpen = false
 		if c.clientOpen {
 			c.clientOpen = false
@@ -784,24 +761,25 @@ func (w *world) crash() {
 				cl.lost(c)
 			})
 		}
-		delete(w.conns, c.id)
+		delete(n.conns, c.id)
 	}
-	w.connList = nil
-	w.disk.forget()
+	n.connList = nil
+	n.disk.forget()
 	if w.policy.processCrash {
-		w.fs.ProcessCrash() // the page cache keeps every written byte
+		n.fs.ProcessCrash() // the page cache keeps every written byte
 		return
 	}
-	w.crashDisk()
+	n.crashDisk()
 }
 
 // restart recovers the broker from the disk, as after a reboot.
-func (w *world) restart() {
-	if w.up || w.phase == phaseFinished {
+func (n *node) restart() {
+	w := n.w
+	if n.up || w.phase == phaseFinished {
 		return
 	}
-	w.incarnation++
-	w.trace.fold(w.now, trRestart, uint64(w.incarnation), 0, nil)
+	n.incarnation++
+	w.trace.fold(w.now, trRestart, uint64(n.incarnation), 0, nil)
 	cfg, err := core.ParseProperties(w.brokerProps)
 	if err != nil {
 		w.fatalf("config", "broker properties: %v", err)
@@ -809,7 +787,7 @@ func (w *world) restart() {
 	}
 	cfg.Seed = w.rng.Uint64()
 	cfg.Coverage = &w.coverage
-	coord, err := w.openCoordinator()
+	coord, err := n.openCoordinator()
 	if err != nil {
 		w.fatalf("recovery", "coordinator: %v", err)
 		return
@@ -817,7 +795,7 @@ func (w *world) restart() {
 	if coord == nil {
 		return
 	}
-	drv, err := w.open(cfg, coord)
+	drv, err := n.open(cfg, coord)
 	if err != nil {
 		w.fatalf("recovery", "driver: %v", err)
 		return
@@ -825,30 +803,31 @@ func (w *world) restart() {
 	if drv == nil {
 		return // a crash point fired during recovery; a restart is scheduled
 	}
-	drv.Hold = w.hold
-	drv.Defer = w.deferStorage
-	w.drv, w.up = drv, true
-	w.coord, w.brokerCfg, w.peers = coord, cfg, map[core.BrokerID]int64{}
-	w.logf("broker up (incarnation %d)", w.incarnation)
-	w.incClock = w.brokerNow()
-	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: w.incClock})
-	w.tick()
+	drv.Hold = n.hold
+	drv.Defer = n.deferStorage
+	n.drv, n.up = drv, true
+	n.coord, n.brokerCfg, w.peers = coord, cfg, map[core.BrokerID]int64{}
+	w.logf("broker up (incarnation %d)", n.incarnation)
+	n.incClock = n.brokerNow()
+	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: n.incClock})
+	n.tick()
 }
 
-func (w *world) openCoordinator() (c *kio.FileCoordinator, err error) {
-	defer w.recoverBroker()
-	w.inBroker = true
-	c, err = kio.OpenFileCoordinator(w.fs, dataDir)
-	w.inBroker = false
+func (n *node) openCoordinator() (c *kio.FileCoordinator, err error) {
+	defer n.recoverBroker()
+	n.inBroker = true
+	c, err = kio.OpenFileCoordinator(n.fs, dataDir)
+	n.inBroker = false
 	return c, err
 }
 
 // open runs recovery under the crash-point guard.
-func (w *world) open(cfg core.Config, coord kio.Coordinator) (drv *driver.Driver, err error) {
-	defer w.recoverBroker()
-	w.inBroker = true
-	drv, err = driver.Open(cfg, w.fs, dataDir, coord, &transport{w: w, incarnation: w.incarnation}, w.logf)
-	w.inBroker = false
+func (n *node) open(cfg core.Config, coord kio.Coordinator) (drv *driver.Driver, err error) {
+	w := n.w
+	defer n.recoverBroker()
+	n.inBroker = true
+	drv, err = driver.Open(cfg, n.fs, dataDir, coord, &transport{w: w, n: n, incarnation: n.incarnation}, w.logf)
+	n.inBroker = false
 	return drv, err
 }
 

@@ -1,0 +1,57 @@
+package sim
+
+import (
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+	"cloudkafka/io/driver"
+)
+
+// node is one simulated broker: its process (driver, clock, pauses,
+// crash points), its disk and storage queue, and the connections it
+// accepted. The world holds the nodes; faults aim at one of them.
+type node struct {
+	w  *world
+	id core.BrokerID
+
+	fs          *simFS
+	drv         *driver.Driver
+	up          bool
+	incarnation int
+	// coord and brokerCfg are the current incarnation's coordinator and
+	// configuration; registered is the last incarnation that reported
+	// its registration, elected the last that reported winning an
+	// election on its current session (0 after a session expiry).
+	coord      *kio.FileCoordinator
+	brokerCfg  core.Config
+	registered int
+	elected    int
+
+	conns    map[core.ConnID]*conn // lookups only, never iterated
+	connList []*conn               // open (broker side) connections, by id
+	inbox    []core.Event          // requests waiting for their burst
+
+	crashAt      *crashPoint   // armed crash at a storage operation, or nil
+	crashDownMax core.Instant  // downtime after a crash point fires
+	inBroker     bool          // inside handle: a crash point may fire
+	ioErr        *ioErrorPoint // armed IO error, or nil
+
+	// The process and devices as faults leave them.
+	clockSkew    core.Instant   // the broker's clock minus virtual time; jumps either way
+	paused       bool           // the broker process is stopped (SIGSTOP, a long GC)
+	pausedEvents []core.Event   // what reached it meanwhile, in order
+	slowDisk     *slowDiskFault // holds storage completions, or nil
+	diskFullEnd  core.Instant   // writes fail with ENOSPC before this instant
+	diskFullHits int            // writes refused in the current disk-full window
+	bitFlipProb  float64        // chance that a crash first flips a bit in an unsynced tail
+
+	coreClock core.Instant // the latest time a tick gave the broker (its clock never runs back)
+	incClock  core.Instant // the latest time a tick gave the running incarnation
+	disk      diskView     // the checks' own reading of the disk (durable.go)
+	storage   storageExec  // asynchronous storage, when the seed draws it
+}
+
+func newNode(w *world, id core.BrokerID) *node {
+	n := &node{w: w, id: id, conns: map[core.ConnID]*conn{}}
+	n.fs = newSimFS(n)
+	return n
+}
