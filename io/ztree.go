@@ -73,6 +73,9 @@ func (t *ZTree) OpenSession() int64 {
 	return t.nextSession
 }
 
+// HasSession says whether session id is open.
+func (t *ZTree) HasSession(id int64) bool { return t.sessions[id] != nil }
+
 // CloseSession ends a session, as its expiry does: its ephemeral nodes
 // are deleted (notifying the other sessions' watches) and its watches
 // dropped. An unknown session is a no-op.

@@ -314,8 +314,8 @@ func (a *admin) metadata() {
 				retry = true
 			case resp.ControllerID != holder: // the controller must be /controller's holder
 				retry = true
-			case holder == int32(a.w.broker.brokerCfg.BrokerID) && a.w.broker.elected != a.w.broker.incarnation:
-				retry = true // the broker holds /controller but does not know it won
+			case !a.w.holderKnows(holder):
+				retry = true // the broker holding /controller does not know it won
 			}
 		}
 		a.end(op, OK, 0)

@@ -23,6 +23,7 @@ type deliberateBug struct {
 	// draw do not make the test flaky.
 	seedsMax uint64
 	want     []string // failure kinds, any of which counts as caught
+	brokers  int      // the cluster's size (0: one broker)
 }
 
 // bugRunDuration is the simulated fault phase of each run: long enough
@@ -37,11 +38,11 @@ var deliberateBugs = []deliberateBug{
 	// (io-error) the restart drops the unsynced tail: acknowledged records
 	// are lost and their offsets reassigned. About one seed in four.
 	{"AckBeforeSync", func(on bool) { core.SetBug(core.BugAckBeforeSync, on) }, 40,
-		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress"}},
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress"}, 0},
 	// Every batch of more than one record is acknowledged one offset too
 	// high. Every seed.
 	{"OffsetOffByOne", func(on bool) { core.SetBug(core.BugOffsetOffByOne, on) }, 10,
-		[]string{"wrong-value", "duplicate-assignment"}},
+		[]string{"wrong-value", "duplicate-assignment"}, 0},
 	// A torn batch survives recovery, padded with zeros; reads refuse it
 	// (Log.Read checks CRCs) with KAFKA_STORAGE_ERROR for ever, so the
 	// consumers never catch up: a liveness failure. A trusted garbage
@@ -49,39 +50,39 @@ var deliberateBugs = []deliberateBug{
 	// take the broker down on offsets outside its segment (panic). Five
 	// of seeds 1-40, the first at seed 11.
 	{"SkipRecoveryCRC", func(on bool) { segment.SetBug(segment.BugSkipRecoveryCRC, on) }, 40,
-		[]string{"liveness", "corrupt-read", "phantom", "inconsistent-offset", "wrong-value", "visibility", "panic"}},
+		[]string{"liveness", "corrupt-read", "phantom", "inconsistent-offset", "wrong-value", "visibility", "panic"}, 0},
 	// An idempotent producer retries, across a crash, a batch that was
 	// written but whose acknowledgement was lost: it is appended again.
 	// About one seed in two.
 	{"ForgetProducerWindow", func(on bool) { core.SetBug(core.BugForgetProducerWindow, on) }, 20,
-		[]string{"duplicate"}},
+		[]string{"duplicate"}, 0},
 	// A rolled segment's name is not durable: a crash loses it and the
 	// acknowledged batches in it. About one seed in two.
 	{"SkipDirSync", func(on bool) { segment.SetBug(segment.BugSkipDirSync, on) }, 20,
-		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress", "fetch-error"}},
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress", "fetch-error"}, 0},
 	// The high watermark covers written but unsynced records: the next
 	// fetch answer exposes offsets the disk does not hold durably
 	// (any flush policy bounds it). First caught at seed 1.
 	{"HighWatermarkAtWrite", func(on bool) { core.SetBug(core.BugHighWatermarkAtWrite, on) }, 10,
-		[]string{"durability"}},
+		[]string{"durability"}, 0},
 	// Fetches read past the high watermark whenever an append is written
 	// but not yet committed. First caught at seed 1.
 	{"FetchPastHighWatermark", func(on bool) { core.SetBug(core.BugFetchPastHighWatermark, on) }, 10,
-		[]string{"read-past-hwm", "visibility", "durability"}},
+		[]string{"read-past-hwm", "visibility", "durability"}, 0},
 	// Retention deletes a segment whose newest batch is younger than
 	// retention.ms (seeds with retention.ms alone). First caught at seed 1.
 	{"RetentionByOldest", func(on bool) { segment.SetBug(segment.BugRetentionByOldest, on) }, 15,
-		[]string{"retention"}},
+		[]string{"retention"}, 0},
 	// Down-converted wrappers carry their first inner offset: a magic 1
 	// consumer reads every compressed record at an offset below its own
 	// (seeds with a legacy consumer and compressed data). First caught at seed 7.
 	{"LegacyWrapperAtFirst", func(on bool) { core.SetBug(core.BugLegacyWrapperAtFirst, on) }, 60,
-		[]string{"wrong-value", "nonmonotonic-poll", "duplicate", "phantom", "inconsistent-offset"}},
+		[]string{"wrong-value", "nonmonotonic-poll", "duplicate", "phantom", "inconsistent-offset"}, 0},
 	// A legacy produce of several messages is stored without its last:
 	// acknowledged records are never read (seeds with a legacy producer).
 	// First caught at seed 5.
 	{"LegacyDropsLastMessage", func(on bool) { core.SetBug(core.BugLegacyDropsLastMessage, on) }, 60,
-		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment"}},
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment"}, 0},
 	// The cleaner drops the latest value of every key it maps (it compares
 	// offsets with <= for <): the final read lacks a key's latest
 	// acknowledged value (compaction-lost), or no consumer read an
@@ -89,42 +90,48 @@ var deliberateBugs = []deliberateBug{
 	// that compact their topic and rewrite a cold key's latest value:
 	// 12 of seeds 1-60, the first at seed 1.
 	{"CleanerDropsLatest", func(on bool) { segment.SetBug(segment.BugCleanerDropsLatest, on) }, 30,
-		[]string{"compaction-lost", "lost-write"}},
+		[]string{"compaction-lost", "lost-write"}, 0},
 	// The cleaner removes a key's latest tombstone at its first cleaning,
 	// ignoring delete.retention.ms: a read skips it before its earliest
 	// delete horizon (tombstone-early). Seeds with a long
 	// delete.retention.ms whose cleaner rewrites a cold key's final
 	// tombstone: 5 of seeds 1-60, the first at seed 1.
 	{"CleanerEarlyTombstone", func(on bool) { segment.SetBug(segment.BugCleanerEarlyTombstone, on) }, 60,
-		[]string{"tombstone-early", "compaction-lost"}},
+		[]string{"tombstone-early", "compaction-lost"}, 0},
 	// A parked fetch waits its full MaxWaitMs though data arrived.
 	// First caught at seed 1.
 	{"LongPollNotWoken", func(on bool) { core.SetBug(core.BugLongPollNotWoken, on) }, 10,
-		[]string{"slow-fetch"}},
+		[]string{"slow-fetch"}, 0},
 	// The coordinator accepts a commit whose generation is not the
 	// group's: a group member's commit sent with its previous generation
 	// after it synced a new one is acknowledged. First caught at seed 6.
 	{"StaleGenerationCommit", func(on bool) { core.SetBug(core.BugStaleGenerationCommit, on) }, 40,
-		[]string{"stale-commit"}},
+		[]string{"stale-commit"}, 0},
 	// A broker ignores its new coordination session after an expiry: it
 	// stays unregistered (seeds with zk-session-expiry and no restart
 	// after the last expiry), so the run never converges (liveness: the
 	// drain waits for the registration, and for the admin's final
 	// Metadata to list the registered brokers).
 	{"IgnoreNewSession", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
-		[]string{"registration", "liveness"}},
-	// The broker lists /brokers/ids without a watch: peers that register
+		[]string{"registration", "liveness"}, 0},
+	// The same in a three-broker cluster, where sessions also expire
+	// when a broker is cut off from the ensemble (zk-partition).
+	{"IgnoreNewSession/cluster", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
+		[]string{"registration", "liveness"}, 3},
+	// Brokers list /brokers/ids without a watch: brokers that register
 	// or go later are never listed, and the admin's final Metadata never
-	// shows the registered brokers (seeds with peer-churn). First caught
-	// at seed 4.
-	{"BrokerListUnwatched", func(on bool) { core.SetBug(core.BugBrokerListUnwatched, on) }, 40,
-		[]string{"liveness"}},
+	// shows the registered brokers (three-broker seeds where the
+	// workload's broker last listed while a peer was down). First caught
+	// at seed 26.
+	{"BrokerListUnwatched", func(on bool) { core.SetBug(core.BugBrokerListUnwatched, on) }, 80,
+		[]string{"liveness"}, 3},
 	// A controller campaigns on the current controller epoch instead of
 	// taking the next: its epoch is one a controller before it won (seeds
-	// where a peer or an earlier incarnation was controller). First caught
-	// at seed 1.
+	// where another broker or an earlier incarnation was controller).
 	{"ControllerStaleEpoch", func(on bool) { core.SetBug(core.BugControllerStaleEpoch, on) }, 40,
-		[]string{"controller-epoch"}},
+		[]string{"controller-epoch"}, 0},
+	{"ControllerStaleEpoch/cluster", func(on bool) { core.SetBug(core.BugControllerStaleEpoch, on) }, 40,
+		[]string{"controller-epoch"}, 3},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
@@ -157,7 +164,7 @@ func TestDeliberateBugs(t *testing.T) {
 // wanted kind.
 func catchBug(bug deliberateBug) (Config, Result, bool) {
 	for seed := uint64(1); seed <= bug.seedsMax; seed++ {
-		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true}
+		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true, Brokers: bug.brokers}
 		r := Run(cfg)
 		if hasFailureKind(r.Failures, bug.want) {
 			return cfg, r, true

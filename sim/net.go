@@ -224,7 +224,7 @@ func (t *transport) Lifecycle(l core.Lifecycle) {
 		t.n.registered = t.incarnation
 	case l.Elected:
 		t.n.elected = t.incarnation
-		w.controllerElected(l.ControllerEpoch, fmt.Sprintf("broker incarnation %d", t.incarnation))
+		w.controllerElected(l.ControllerEpoch, fmt.Sprintf("broker %d incarnation %d", t.n.id, t.incarnation))
 	}
 }
 

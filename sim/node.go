@@ -1,6 +1,10 @@
 package sim
 
 import (
+	"fmt"
+	"maps"
+	"strconv"
+
 	"cloudkafka/core"
 	kio "cloudkafka/io"
 	"cloudkafka/io/driver"
@@ -21,7 +25,8 @@ type node struct {
 	// configuration; registered is the last incarnation that reported
 	// its registration, elected the last that reported winning an
 	// election on its current session (0 after a session expiry).
-	coord      *kio.FileCoordinator
+	coord      *kio.FileCoordinator // the embedded coordinator (single-broker runs)
+	zk         zkLink               // the link to the ensemble (cluster runs)
 	brokerCfg  core.Config
 	registered int
 	elected    int
@@ -48,6 +53,25 @@ type node struct {
 	incClock  core.Instant // the latest time a tick gave the running incarnation
 	disk      diskView     // the checks' own reading of the disk (durable.go)
 	storage   storageExec  // asynchronous storage, when the seed draws it
+}
+
+// brokersMax bounds Config.Brokers.
+const brokersMax = 9
+
+// restartRetry is how soon a supervisor tries again to start a broker
+// whose previous session has not expired yet.
+const restartRetry = core.Instant(100e6)
+
+// props is the node's broker configuration: the seed's, with its own
+// id and address in a cluster.
+func (n *node) props() map[string]string {
+	if n.w.ens == nil {
+		return n.w.brokerProps
+	}
+	p := maps.Clone(n.w.brokerProps)
+	p["broker.id"] = strconv.Itoa(int(n.id))
+	p["advertised.listeners"] = fmt.Sprintf("PLAINTEXT://broker-%d:9092", n.id)
+	return p
 }
 
 func newNode(w *world, id core.BrokerID) *node {

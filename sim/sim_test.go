@@ -26,6 +26,7 @@ var (
 	simParallel    = flag.Int("sim.parallel", runtime.GOMAXPROCS(0), "worlds simulated at once (each is one goroutine)")
 	simRepeatEvery = flag.Int("sim.repeat-every", 10, "TestSeeds reruns every n-th seed and compares trace hashes")
 	simDirected    = flag.Int("sim.directed", 4, "seeds TestSeeds adds per directive (see sim.Directive)")
+	simClusters    = flag.Int("sim.clusters", 40, "seeds TestSeeds adds as clusters of 3 to 5 brokers")
 )
 
 // faultKinds are the fault counters a batch of seeds must all see fire.
@@ -35,7 +36,7 @@ var faultKinds = []string{
 	"crash", "crash-at-io", "io-error", "disk-full", "slow-disk", "bit-flip",
 	"header-flip", "header-tear", "stale-batch", "segment-gap",
 	"conn-reset", "partition", "latency-spike", "clock-jump-forward", "clock-jump-back", "pause",
-	"zk-session-expiry", "peer-churn",
+	"zk-session-expiry", "peer-churn", "zk-partition",
 }
 
 // replay is the command that reruns a seed, for failure messages.
@@ -44,8 +45,8 @@ func replay(cfg Config) string {
 	if cfg.Directed != DirectNone {
 		directed = " -directed " + cfg.Directed.String()
 	}
-	return fmt.Sprintf("go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -faults=%v%s",
-		cfg.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, cfg.Faults, directed)
+	return fmt.Sprintf("go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -brokers %d -faults=%v%s",
+		cfg.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, max(1, cfg.Brokers), cfg.Faults, directed)
 }
 
 // runAll simulates the configurations, parallel worlds at a time, and
@@ -120,6 +121,10 @@ func TestSeeds(t *testing.T) {
 	for i := 0; i < *simDirected; i++ {
 		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Directed: DirectSegmentGap})
 	}
+	// Cluster seeds: brokers share a simulated ensemble.
+	for i := 0; i < *simClusters; i++ {
+		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Brokers: 3 + i%3})
+	}
 	start := time.Now()
 	rs := runAll(cfgs, *simParallel)
 	wall := time.Since(start)
@@ -185,7 +190,7 @@ func TestSeeds(t *testing.T) {
 }
 
 // TestRegressions replays every seed in testdata/regressions.txt: seeds
-// that once failed, each line "<seed> [<duration>] # why".
+// that once failed, each line "<seed> [<duration> [brokers=<n>]] # why".
 func TestRegressions(t *testing.T) {
 	f, err := os.Open("testdata/regressions.txt")
 	if err != nil {
@@ -208,6 +213,12 @@ func TestRegressions(t *testing.T) {
 		if len(fields) > 1 {
 			if cfg.Duration, err = time.ParseDuration(fields[1]); err != nil {
 				t.Fatalf("regressions.txt:%d: duration %q: %v", line, fields[1], err)
+			}
+		}
+		if len(fields) > 2 {
+			n, ok := strings.CutPrefix(fields[2], "brokers=")
+			if cfg.Brokers, err = strconv.Atoi(n); !ok || err != nil {
+				t.Fatalf("regressions.txt:%d: %q: want brokers=<n>", line, fields[2])
 			}
 		}
 		cfgs = append(cfgs, cfg)

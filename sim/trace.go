@@ -37,6 +37,7 @@ const (
 	trFault         = 'f' // fault injected (fault name in bytes)
 	trHeld          = 'H' // a held storage completion delivered to the broker
 	trSessionExpiry = 'Z' // the coordination session expired (new session)
+	trCoord         = 'z' // a coordination operation applied by the simulated ensemble (kind, node)
 )
 
 func newTracer() *tracer { return &tracer{h: fnv.New64a()} }

@@ -22,7 +22,7 @@ type Config struct {
 	Duration  time.Duration // simulated time with workload and faults; the drain phase follows
 	Producers int           // 0 draws 1-4
 	Consumers int           // 0 draws 1-3
-	Brokers   int           // 0 or 1: clusters are not simulated yet
+	Brokers   int           // 0 or 1: one broker with its embedded coordinator; more: a cluster sharing a simulated ensemble
 	Faults    bool          // inject the seed's fault mix
 	canary    canary        // a planted bug; set only by this package's tests
 	// Directed steers the seed's draws toward a rare path (see Directive).
@@ -176,9 +176,9 @@ type world struct {
 	// clients talk to.
 	nodes  []*node
 	broker *node
-	// peers maps the simulated other brokers registered in the current
-	// coordinator to their sessions.
-	peers map[core.BrokerID]int64
+	// ens is a cluster run's simulated ZooKeeper ensemble (nil: the
+	// single broker keeps its metadata in its embedded coordinator).
+	ens *ensemble
 	// epochWinners records who won each controller epoch (the broker or
 	// a peer): an epoch won twice is a failure.
 	epochWinners map[int32]string
@@ -241,10 +241,15 @@ func newWorld(cfg Config) *world {
 		topic:       "sim",
 	}
 	w.end = epoch + core.Instant(cfg.Duration)
-	w.broker = newNode(w, 1)
-	w.nodes = []*node{w.broker}
+	if cfg.Brokers > brokersMax {
+		w.fatalf("config", "%d brokers asked for; the simulator runs 1 to %d", cfg.Brokers, brokersMax)
+	}
+	for id := range max(1, cfg.Brokers) {
+		w.nodes = append(w.nodes, newNode(w, core.BrokerID(id)))
+	}
+	w.broker = w.nodes[0]
 	if cfg.Brokers > 1 {
-		w.fatalf("config", "%d brokers asked for; the simulator runs one broker", cfg.Brokers)
+		w.drawCluster()
 	}
 	return w
 }
@@ -274,6 +279,9 @@ func (w *world) setup() {
 	w.drawClients()
 	if w.cfg.Faults || w.cfg.canary == canaryLyingSync {
 		w.faults = drawFaults(w)
+		if w.ens != nil && w.cfg.Faults {
+			w.faults = append(w.faults, w.clusterFaults()...)
+		}
 		if w.cfg.canary == canaryLyingSync && !hasFault(w.faults, "crash") {
 			w.faults = append(w.faults, &crashFault{meanInterval: 2e9, downMax: 100e6})
 		}
@@ -283,7 +291,9 @@ func (w *world) setup() {
 	if w.phase == phaseFinished {
 		return // the configuration was refused
 	}
-	w.broker.restart()
+	for _, n := range w.nodes {
+		n.restart()
+	}
 	w.schedule(w.now+tickInterval, w.tickLoop)
 	w.admin.start()
 }
@@ -477,10 +487,12 @@ func (w *world) drainCheck() {
 	if w.phase != phaseDrain {
 		return
 	}
-	// The broker must also have registered in this incarnation (a
-	// registration can be delayed or retried; the bound below judges).
-	if w.broker.up && w.drained() && w.broker.registered == w.broker.incarnation {
-		w.broker.checkRegistered()
+	// Every broker must also be up and registered in this incarnation
+	// (a registration can be delayed or retried; the bound below judges).
+	if w.nodesRegistered() && w.drained() {
+		for _, n := range w.nodes {
+			n.checkRegistered()
+		}
 		w.converged = true
 		w.phase = phaseFinished
 		return
@@ -497,43 +509,31 @@ func (w *world) drainCheck() {
 	w.after(drainPoll, w.drainCheck)
 }
 
+// nodesRegistered says whether every node runs and has registered in
+// its current incarnation.
+func (w *world) nodesRegistered() bool {
+	for _, n := range w.nodes {
+		if !n.up || n.registered != n.incarnation {
+			return false
+		}
+	}
+	return true
+}
+
 // expireSession ends the broker's coordination session and tells the
 // broker of the new one; until it registers again it counts as not
 // registered.
 func (n *node) expireSession() {
 	w := n.w
+	if w.ens != nil {
+		w.ens.expire(n) // the node learns of it when it next reaches the ensemble
+		return
+	}
 	id := n.coord.ExpireSession()
 	w.trace.fold(w.now, trSessionExpiry, uint64(id), 0, nil)
 	w.logf("coordination session expired; new session %d", id)
 	n.registered, n.elected = 0, 0
 	n.handle(core.CoordNewSession{Session: id})
-}
-
-// togglePeer registers another broker id with a session of its own, or
-// ends the session of one registered, and delivers the watch
-// notifications the change fired for the broker.
-func (w *world) togglePeer(id core.BrokerID) {
-	if s, ok := w.peers[id]; ok {
-		w.broker.coord.ClosePeerSession(s)
-		delete(w.peers, id)
-	} else {
-		s := w.broker.coord.OpenPeerSession()
-		doc, _ := json.Marshal(core.BrokerZnode{Version: 5, Host: fmt.Sprintf("peer-%d", id), Port: 9092, JMXPort: -1,
-			Endpoints: []string{fmt.Sprintf("PLAINTEXT://peer-%d:9092", id)}})
-		res := w.broker.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: core.BrokerPath(id), Data: doc, Ephemeral: true, Parents: true})
-		if res.Err != nil {
-			w.broker.coord.ClosePeerSession(s)
-		} else {
-			w.peers[id] = s
-			if w.rng.IntN(2) == 0 {
-				w.peerCampaign(id, s)
-			}
-		}
-	}
-	w.trace.fold(w.now, trFault, uint64(id), uint64(len(w.peers)), []byte("peer-churn"))
-	for _, ev := range w.broker.coord.TakeWatches() {
-		w.broker.handle(ev)
-	}
 }
 
 // controllerElected records a controller epoch's winner; two winners of
@@ -550,36 +550,9 @@ func (w *world) controllerElected(epoch int32, who string) {
 	w.epochWinners[epoch] = who
 }
 
-// peerCampaign makes peer id the controller, as a broker of the cluster
-// would, when /controller is free: it takes the next controller epoch,
-// then /controller on its session.
-func (w *world) peerCampaign(id core.BrokerID, s int64) {
-	if res := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordExists, Path: "/controller"}); res.Err == nil {
-		return
-	}
-	cur := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller_epoch"})
-	if cur.Err != nil {
-		return // the broker creates it at its first election
-	}
-	n, err := strconv.Atoi(string(cur.Data))
-	if err != nil {
-		return
-	}
-	set := w.broker.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordSet, Path: "/controller_epoch", Data: []byte(strconv.Itoa(n + 1)), Version: cur.Stat.Version})
-	if set.Err != nil {
-		return
-	}
-	doc, _ := json.Marshal(core.ControllerZnode{Version: 2, BrokerID: int32(id), Timestamp: "0", KRaft: -1})
-	res := w.broker.coord.ApplyAs(s, core.CoordOp{Kind: core.CoordCreate, Path: "/controller", Data: doc, Ephemeral: true,
-		Guard: &core.CoordGuard{Path: "/controller_epoch", Version: set.Stat.Version}})
-	if res.Err == nil {
-		w.controllerElected(int32(n+1), fmt.Sprintf("peer %d", id))
-	}
-}
-
 // controllerHolder is the broker id /controller names, or -1.
 func (w *world) controllerHolder() int32 {
-	res := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
+	res := w.zkRead(core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
 	var z core.ControllerZnode
 	if res.Err != nil || json.Unmarshal(res.Data, &z) != nil {
 		return -1
@@ -589,7 +562,7 @@ func (w *world) controllerHolder() int32 {
 
 // registeredBrokers lists the broker ids under /brokers/ids, sorted.
 func (w *world) registeredBrokers() []int32 {
-	res := w.broker.coord.Apply(core.CoordOp{Kind: core.CoordChildren, Path: "/brokers/ids"})
+	res := w.zkRead(core.CoordOp{Kind: core.CoordChildren, Path: "/brokers/ids"})
 	var ids []int32
 	for _, c := range res.Children {
 		if n, err := strconv.Atoi(c); err == nil {
@@ -606,7 +579,7 @@ func (w *world) registeredBrokers() []int32 {
 func (n *node) checkRegistered() {
 	w := n.w
 	path := core.BrokerPath(n.brokerCfg.BrokerID)
-	res := n.coord.Apply(core.CoordOp{Kind: core.CoordGet, Path: path})
+	res := w.zkRead(core.CoordOp{Kind: core.CoordGet, Path: path})
 	var doc core.BrokerZnode
 	if res.Err != nil || json.Unmarshal(res.Data, &doc) != nil {
 		w.failf("registration", "%s after convergence: %v (%q)", path, res.Err, res.Data)
@@ -724,6 +697,9 @@ func (w *world) tickLoop() {
 	if w.phase == phaseFinished {
 		return
 	}
+	if w.ens != nil {
+		w.ens.check()
+	}
 	for _, n := range w.nodes {
 		if n.up && !n.paused {
 			n.tick()
@@ -745,8 +721,8 @@ func (n *node) tick() {
 // a goodbye, the disk keeps what the crash policy says.
 func (n *node) crash() {
 	w := n.w
-	w.logf("crash")
-	w.trace.fold(w.now, trCrash, uint64(n.incarnation), 0, nil)
+	w.logf("node %d: crash", n.id)
+	w.trace.fold(w.now, trCrash, uint64(n.incarnation), uint64(n.id), nil)
 	n.up, n.drv = false, nil
 	n.paused, n.pausedEvents = false, nil
 	n.inbox = nil
@@ -765,7 +741,7 @@ func (n *node) crash() {
 	}
 	n.connList = nil
 	n.disk.forget()
-	if w.policy.processCrash {
+	if w.policy.processCrash || n != w.broker {
 		n.fs.ProcessCrash() // the page cache keeps every written byte
 		return
 	}
@@ -778,22 +754,36 @@ func (n *node) restart() {
 	if n.up || w.phase == phaseFinished {
 		return
 	}
+	if w.ens != nil && w.ens.tree.HasSession(n.zk.session) {
+		// The previous process's session has not expired: a broker
+		// started now would find its id registered and stop. Its
+		// supervisor tries again a little later.
+		w.after(restartRetry, n.restart)
+		return
+	}
 	n.incarnation++
-	w.trace.fold(w.now, trRestart, uint64(n.incarnation), 0, nil)
-	cfg, err := core.ParseProperties(w.brokerProps)
+	w.trace.fold(w.now, trRestart, uint64(n.incarnation), uint64(n.id), nil)
+	cfg, err := core.ParseProperties(n.props())
 	if err != nil {
 		w.fatalf("config", "broker properties: %v", err)
 		return
 	}
 	cfg.Seed = w.rng.Uint64()
 	cfg.Coverage = &w.coverage
-	coord, err := n.openCoordinator()
-	if err != nil {
-		w.fatalf("recovery", "coordinator: %v", err)
-		return
-	}
-	if coord == nil {
-		return
+	var coord kio.Coordinator
+	if w.ens != nil {
+		w.ens.open(n)
+		coord = ensembleCoordinator{n}
+	} else {
+		fc, err := n.openCoordinator()
+		if err != nil {
+			w.fatalf("recovery", "coordinator: %v", err)
+			return
+		}
+		if fc == nil {
+			return
+		}
+		n.coord, coord = fc, fc
 	}
 	drv, err := n.open(cfg, coord)
 	if err != nil {
@@ -805,11 +795,18 @@ func (n *node) restart() {
 	}
 	drv.Hold = n.hold
 	drv.Defer = n.deferStorage
+	if w.ens != nil {
+		drv.Coordinate = n.coordinate
+	}
 	n.drv, n.up = drv, true
-	n.coord, n.brokerCfg, w.peers = coord, cfg, map[core.BrokerID]int64{}
-	w.logf("broker up (incarnation %d)", n.incarnation)
+	n.brokerCfg = cfg
 	n.incClock = n.brokerNow()
-	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: n.incClock})
+	if n == w.broker {
+		w.logf("broker up (incarnation %d)", n.incarnation)
+		w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: n.incClock})
+	} else {
+		w.logf("node %d up (incarnation %d)", n.id, n.incarnation)
+	}
 	n.tick()
 }
 
@@ -935,4 +932,15 @@ func (w *world) drawLegacy() {
 			w.mix = append(w.mix, c.makeLegacy(r))
 		}
 	}
+}
+
+// holderKnows says whether the broker that holds /controller (holder;
+// -1: none) knows that it won.
+func (w *world) holderKnows(holder int32) bool {
+	for _, n := range w.nodes {
+		if n.up && int32(n.brokerCfg.BrokerID) == holder {
+			return n.elected == n.incarnation
+		}
+	}
+	return true
 }

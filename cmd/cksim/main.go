@@ -43,7 +43,7 @@ func main() {
 	producers := flag.Int("producers", 0, "producers (0: drawn from the seed)")
 	consumers := flag.Int("consumers", 0, "consumers (0: drawn from the seed)")
 	clients := flag.Int("clients", 0, "producers plus consumers, split half and half (0: drawn; overrides -producers and -consumers)")
-	brokers := flag.Int("brokers", 1, "brokers in the simulated cluster (only 1 for now)")
+	brokers := flag.Int("brokers", 1, "brokers in the simulated cluster: 1 keeps its metadata in the embedded coordinator, more share a simulated ZooKeeper ensemble")
 	faults := flag.Bool("faults", true, "inject the seed's fault mix")
 	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "worlds simulated at once")
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
@@ -52,10 +52,11 @@ func main() {
 	directed := flag.String("directed", "", "steer each seed's draws toward a rare path: segment-gap")
 	compareRef := flag.String("compare", "", "git revision (commit, branch, tag, HEAD) whose cksim runs the same seeds; lists the seeds whose trace differs")
 	flag.Parse()
-	if *brokers != 1 {
-		fmt.Fprintf(os.Stderr, "cksim: -brokers %d: the simulator runs one broker for now\n", *brokers)
+	if *brokers < 1 || *brokers > 9 {
+		fmt.Fprintf(os.Stderr, "cksim: -brokers %d: the simulator runs 1 to 9 brokers\n", *brokers)
 		os.Exit(2)
 	}
+
 	switch {
 	case *clients == 1:
 		fmt.Fprintln(os.Stderr, "cksim: -clients needs at least 2 (a producer and a consumer)")
@@ -240,8 +241,8 @@ func report(r sim.Result, cfg sim.Config, dir string) {
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "FAILURE %s\n", f)
 	}
-	fmt.Fprintf(&b, "replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -faults=%v\n",
-		r.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, cfg.Faults)
+	fmt.Fprintf(&b, "replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -brokers %d -faults=%v\n",
+		r.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, max(1, cfg.Brokers), cfg.Faults)
 	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")[2:] {
 		fmt.Printf("  %s\n", line)
 	}
