@@ -125,6 +125,9 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	case topicName == OffsetsTopic && clientID != adminClientID:
 		fail(errInvalidTopic, "cannot append to internal topic "+OffsetsTopic)
 		return
+	case !p.leading:
+		fail(errNotLeader, "this broker does not lead the partition")
+		return
 	case p.offline:
 		fail(errStorage, "the partition's log is offline after a storage error")
 		return

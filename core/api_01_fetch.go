@@ -2,6 +2,7 @@ package core
 
 import (
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"slices"
 
 	"cloudkafka/core/cover"
 )
@@ -108,6 +109,9 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 		return nil, errUnknownTopic
 	}
 	p := t.parts[rp.Partition]
+	if !p.leading {
+		return nil, errNotLeader
+	}
 	if p.offline {
 		return p, errStorage
 	}
@@ -128,6 +132,13 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 func (b *Broker) readFetch(fw *fetchWait) {
 	for _, fp := range fw.parts {
 		fp.data = nil
+		if fp.p != nil && fp.code == errNone && !fp.p.leading {
+			fp.code = errNotLeader // moved away while parked
+			if fp.p.deleted || fp.p.topic.unlisted || b.topics[fp.p.tp.Topic] != fp.p.topic {
+				fp.code = errUnknownTopic // or deleted
+			}
+			fp.p = nil
+		}
 		if fp.p != nil && fp.code == errNone && fp.p.offline {
 			fp.code = errStorage
 			if fp.p.deleted {
@@ -190,6 +201,9 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		resp.Topics = append(resp.Topics, rt)
 	}
 	for _, fp := range fw.parts {
+		if fp.p != nil && !fp.p.hosted() {
+			fp.code, fp.p, fp.data = errNotLeader, nil, nil // deleted while read
+		}
 		if fp.code == errNone && fp.offset < fp.p.logStart {
 			// Retention moved the log start past the offset while the
 			// read was in flight: answer as a fetch arriving now would,
@@ -308,6 +322,7 @@ func (b *Broker) expireFetches() {
 
 // dropConn forgets parked requests of a closed connection.
 func (b *Broker) dropConn(c ConnID) {
+	b.early = slices.DeleteFunc(b.early, func(r Request) bool { return r.Conn == c })
 	kept := b.fetches[:0]
 	for _, fw := range b.fetches {
 		if fw.r.Conn != c {

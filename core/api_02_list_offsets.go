@@ -63,6 +63,9 @@ func (b *Broker) handleListOffsets(r Request) {
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
 				continue
+			case !p.leading:
+				out.ErrorCode = errNotLeader
+				continue
 			case p.offline:
 				out.ErrorCode = errStorage
 				continue

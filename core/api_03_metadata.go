@@ -7,15 +7,21 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // Behavior:
 //   - The brokers are the live ones registered under /brokers/ids (this
 //     broker always, with its broker.rack from v1); the controller is the
-//     one /controller names (-1 while none is elected). This broker leads
-//     every partition it knows; replicas and ISR are itself.
+//     one /controller names (-1 while none is elected).
+//   - Topics and partitions are as the controller last described them to
+//     this broker: each partition's leader, leader epoch, replicas and
+//     ISR, and its replicas on brokers not live as offline (v5+). A
+//     partition without a leader (its broker down) answers
+//     LEADER_NOT_AVAILABLE; one whose replica here is offline after a
+//     storage error KAFKA_STORAGE_ERROR.
 //   - A null topic list (v1+) or an empty one at v0 asks for all topics.
 //   - Unknown topics are created when auto.create.topics.enable is on and
 //     the request allows it (v4+ AllowAutoTopicCreation; always for v0-3),
-//     with num.partitions partitions, and are returned in the same
-//     response; an illegal name answers INVALID_TOPIC_EXCEPTION, and a
-//     default.replication.factor other than 1 INVALID_REPLICATION_FACTOR
-//     (one broker cannot host more replicas), as Kafka's auto-creation does.
+//     with num.partitions partitions placed over the live brokers, and are
+//     answered LEADER_NOT_AVAILABLE (the client asks again once the
+//     controller elected their leaders); an illegal name answers
+//     INVALID_TOPIC_EXCEPTION, and a default.replication.factor other than
+//     1 INVALID_REPLICATION_FACTOR, as Kafka's auto-creation does.
 //   - v10+ returns topic ids; v12 may ask for topics by id.
 //   - Authorized-operations fields answer "not requested" (-2147483648).
 
@@ -38,21 +44,22 @@ func (b *Broker) handleMetadata(r Request) {
 	all := req.Topics == nil || (v == 0 && len(req.Topics) == 0)
 	if all {
 		for _, name := range b.topicNames() {
-			resp.Topics = append(resp.Topics, b.metadataTopic(b.topics[name]))
+			if t := b.listedTopic(name); t != nil {
+				resp.Topics = append(resp.Topics, b.metadataTopic(t))
+			}
 		}
 		b.respond(r, resp)
 		return
 	}
 	autoCreate := b.cfg.AutoCreateTopics && (v < 4 || req.AllowAutoTopicCreation)
 	resp.Topics = make([]kmsg.MetadataResponseTopic, len(req.Topics))
-	g := b.gather(r, resp) // the answer waits for every lookup and write below
 	for i, rt := range req.Topics {
 		slot := &resp.Topics[i]
 		var t *topic
 		if rt.Topic != nil {
-			t = b.topics[*rt.Topic]
-		} else {
-			t = b.topicsByID[TopicID(rt.TopicID)]
+			t = b.listedTopic(*rt.Topic)
+		} else if t = b.topicsByID[TopicID(rt.TopicID)]; t != nil && !t.listed() {
+			t = nil
 		}
 		if t != nil {
 			*slot = b.metadataTopic(t)
@@ -65,25 +72,22 @@ func (b *Broker) handleMetadata(r Request) {
 		case !autoCreate:
 		case validTopicName(*rt.Topic) != nil:
 			slot.ErrorCode = errInvalidTopic
-		case b.creating[*rt.Topic]:
-			slot.ErrorCode = errLeaderNotAvailable
-		case b.partitionRoom(b.cfg.PartitionsMax) < b.cfg.NumPartitions:
-			slot.ErrorCode = errInvalidPartitions
-		case replicationProblem(b.cfg.DefaultReplication) != "":
-			slot.ErrorCode = errInvalidReplication
+		case b.topics[*rt.Topic] != nil || b.creating[*rt.Topic] != nil:
+			slot.ErrorCode = errLeaderNotAvailable // being created (or deleted)
 		default:
-			g.add()
-			b.createTopic(*rt.Topic, b.cfg.NumPartitions, map[string]string{}, func(t *topic, err error) {
-				if err != nil {
-					slot.ErrorCode = errLeaderNotAvailable
-				} else {
-					*slot = b.metadataTopic(t)
-				}
-				g.done()
-			})
+			plan, code, _ := b.planTopic(*rt.Topic, -1, -1, nil, map[string]string{})
+			switch code {
+			case errNone:
+				slot.ErrorCode = errLeaderNotAvailable
+				b.writeTopic(plan, func(int16, string) {})
+			case errInvalidReplication, errInvalidPartitions:
+				slot.ErrorCode = code
+			default:
+				slot.ErrorCode = errLeaderNotAvailable
+			}
 		}
 	}
-	g.done()
+	b.respond(r, resp)
 }
 
 // metadataError is the entry for a topic that cannot be described.
@@ -101,54 +105,26 @@ func (b *Broker) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
 	mt.Topic, mt.TopicID = &name, t.id
 	mt.IsInternal = name == OffsetsTopic
 	mt.AuthorizedOperations = -2147483648
-	self := int32(b.cfg.BrokerID)
 	for _, p := range t.parts {
+		if !p.known {
+			continue // the controller has not described it to this broker yet
+		}
 		mp := kmsg.NewMetadataResponseTopicPartition()
-		mp.Partition, mp.Leader, mp.LeaderEpoch = p.tp.Partition, self, int32(p.epoch)
-		mp.Replicas, mp.ISR = []int32{self}, []int32{self}
-		if p.offline {
+		mp.Partition, mp.Leader, mp.LeaderEpoch = p.tp.Partition, int32(p.leader), int32(p.epoch)
+		mp.Replicas, mp.ISR = int32IDs(p.replicas), int32IDs(p.isr)
+		for _, r := range p.replicas {
+			if !b.isLive(r) {
+				mp.OfflineReplicas = append(mp.OfflineReplicas, int32(r))
+			}
+		}
+		switch {
+		case p.leader < 0 || !b.isLive(p.leader):
+			mp.ErrorCode = errLeaderNotAvailable
+		case p.leader == b.cfg.BrokerID && p.hosted() && p.offline:
 			mp.ErrorCode = errStorage
-			mp.OfflineReplicas = []int32{self}
+			mp.OfflineReplicas = append(mp.OfflineReplicas, int32(b.cfg.BrokerID))
 		}
 		mt.Partitions = append(mt.Partitions, mp)
 	}
 	return mt
-}
-
-// createTopic persists a new topic and only then makes it exist: its
-// partitions, logs and metadata appear once the coordination store has
-// the topic znode, so a failed write leaves nothing behind that a restart
-// would not also find. done receives the topic, or the write's error.
-func (b *Broker) createTopic(name string, parts int32, configs map[string]string, done func(*topic, error)) {
-	var id TopicID
-	for id == (TopicID{}) {
-		b.rng.fill(id[:])
-	}
-	t := &topic{name: name, id: id, configs: configs, partsTarget: parts}
-	b.creating[name] = true
-	b.creatingParts += parts
-	b.coordWrite(upsertOp(zkConfigs+name, mustJSON(configZnode{Version: 1, Config: configs})), nil)
-	b.coordWrite(createOp(zkTopics+name, b.topicZnodeData(t, parts)), func(err error) {
-		delete(b.creating, name)
-		b.creatingParts -= parts
-		if err != nil {
-			done(nil, err)
-			return
-		}
-		b.topics[name] = t
-		b.topicsByID[id] = t
-		b.addPartitions(t, parts)
-		done(t, nil)
-	})
-}
-
-func (b *Broker) addPartitions(t *topic, total int32) {
-	for i := int32(len(t.parts)); i < total; i++ {
-		p := newPartition(t, i)
-		t.parts = append(t.parts, p)
-		b.emit(CreateLog{Partition: p.tp, Config: b.cfg.logConfig(t)})
-		if t.name == OffsetsTopic {
-			b.groups.parts[i] = partLoaded // new and empty: nothing to load
-		}
-	}
 }

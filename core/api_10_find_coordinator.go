@@ -5,12 +5,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // FindCoordinator: v0-6
 //
 // Behavior:
-//   - Group keys (key type 0; v0 has only group keys) are served by this
-//     broker, the leader of every partition of __consumer_offsets. The
-//     first request creates the topic (offsets.topic.num.partitions,
+//   - A group key (key type 0; v0 has only group keys) is coordinated by
+//     the leader of the group's partition of __consumer_offsets, as this
+//     broker's metadata says. The first request creates the topic
+//     (offsets.topic.num.partitions, placed over the live brokers;
 //     offsets.topic.segment.bytes, no retention: Kafka compacts it), and
-//     the answer is COORDINATOR_NOT_AVAILABLE until it exists, as in
-//     Kafka.
+//     the answer is COORDINATOR_NOT_AVAILABLE until it exists and while
+//     the partition has no leader, as in Kafka.
 //   - Transaction keys (type 1) get COORDINATOR_NOT_AVAILABLE: there is
 //     no transaction coordinator. Share keys (type 2) get
 //     INVALID_REQUEST, as from a broker without share groups (and before
@@ -30,10 +31,10 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	v := r.Header.Version
 	if v < 4 {
-		code, msg := b.coordinatorFor(req.CoordinatorType, req.CoordinatorKey, v)
+		code, msg, lb := b.coordinatorFor(req.CoordinatorType, req.CoordinatorKey, v)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = code, -1, "", -1
 		if code == errNone {
-			resp.NodeID, resp.Host, resp.Port = int32(b.cfg.BrokerID), b.cfg.AdvertisedListener.Host, b.cfg.AdvertisedListener.Port
+			resp.NodeID, resp.Host, resp.Port = int32(lb.id), lb.host, lb.port
 		} else if msg != "" {
 			resp.ErrorMessage = errMsg(msg)
 		}
@@ -43,10 +44,10 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	for _, key := range req.CoordinatorKeys {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key = key
-		code, msg := b.coordinatorFor(req.CoordinatorType, key, v)
+		code, msg, lb := b.coordinatorFor(req.CoordinatorType, key, v)
 		c.ErrorCode, c.NodeID, c.Host, c.Port = code, -1, "", -1
 		if code == errNone {
-			c.NodeID, c.Host, c.Port = int32(b.cfg.BrokerID), b.cfg.AdvertisedListener.Host, b.cfg.AdvertisedListener.Port
+			c.NodeID, c.Host, c.Port = int32(lb.id), lb.host, lb.port
 		} else if msg != "" {
 			c.ErrorMessage = errMsg(msg)
 		}
@@ -55,25 +56,32 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	b.respond(r, resp)
 }
 
-// coordinatorFor says whether this broker coordinates keys of keyType.
-func (b *Broker) coordinatorFor(keyType int8, key string, version int16) (int16, string) {
+// coordinatorFor finds the broker that coordinates key of keyType.
+func (b *Broker) coordinatorFor(keyType int8, key string, version int16) (int16, string, liveBroker) {
 	switch keyType {
 	case 0:
 		b.groups.ensureTopic()
-		if b.topics[OffsetsTopic] == nil {
-			return errCoordinatorNotAvailable, "the offsets topic is being created"
+		t := b.listedTopic(OffsetsTopic)
+		if t == nil {
+			return errCoordinatorNotAvailable, "the offsets topic is being created", liveBroker{}
 		}
-		if p := b.partitionOf(OffsetsTopic, b.groups.partitionOf(key)); p == nil || p.offline {
-			return errCoordinatorNotAvailable, "the group's offsets partition is offline"
+		p := t.parts[b.groups.partitionOf(key)]
+		if p.leader == b.cfg.BrokerID && p.hosted() && p.offline {
+			return errCoordinatorNotAvailable, "the group's offsets partition is offline", liveBroker{}
 		}
-		return errNone, ""
+		for _, lb := range b.brokers() {
+			if lb.id == p.leader {
+				return errNone, "", lb
+			}
+		}
+		return errCoordinatorNotAvailable, "the group's offsets partition has no leader", liveBroker{}
 	case 1:
-		return errCoordinatorNotAvailable, "transactions are not supported"
+		return errCoordinatorNotAvailable, "transactions are not supported", liveBroker{}
 	case 2:
 		if version < 6 {
-			return errInvalidRequest, "share coordinators need FindCoordinator v6"
+			return errInvalidRequest, "share coordinators need FindCoordinator v6", liveBroker{}
 		}
-		return errInvalidRequest, "share groups are not supported"
+		return errInvalidRequest, "share groups are not supported", liveBroker{}
 	}
-	return errInvalidRequest, "unknown coordinator type"
+	return errInvalidRequest, "unknown coordinator type", liveBroker{}
 }

@@ -1,8 +1,6 @@
 package core
 
 import (
-	"fmt"
-
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -10,20 +8,26 @@ import (
 //
 // Behavior:
 //   - NumPartitions and ReplicationFactor of -1 (v4+) take num.partitions
-//     and default.replication.factor. With one broker a replication factor
-//     other than 1 is INVALID_REPLICATION_FACTOR, and a manual assignment
-//     must name this broker once per partition (INVALID_REPLICA_ASSIGNMENT).
-//   - The broker holds at most max.partitions.per.broker partitions in all;
-//     a creation beyond that is INVALID_PARTITIONS (so is a CreatePartitions
-//     or an auto-creation).
+//     and default.replication.factor. Partitions are placed over the live
+//     brokers as Kafka places them (rack-aware when every broker has a
+//     broker.rack); a manual assignment must name live brokers, the same
+//     number for each partition, numbered from 0 (INVALID_REPLICA_ASSIGNMENT).
+//     Cloud Kafka keeps one replica per partition: a replication factor
+//     other than 1 is INVALID_REPLICATION_FACTOR.
+//   - A broker holds at most max.partitions.per.broker partitions; a
+//     creation beyond that on any broker is INVALID_PARTITIONS (so is a
+//     CreatePartitions or an auto-creation).
 //   - Configs are validated against the topic-level configs
 //     (INVALID_CONFIG with a message naming the config).
 //   - ValidateOnly checks everything and creates nothing.
 //   - A name given twice in one request fails both entries with
 //     INVALID_REQUEST, as Kafka does.
-//   - The answer for a created topic waits for its metadata to be written
-//     to the coordination store. v5+ answers carry the partition count,
-//     replication factor and resolved configs; v7 the topic id.
+//   - The topic's znodes are written by this broker; the controller elects
+//     its leaders. The answer waits, up to TimeoutMillis, until this
+//     broker's metadata shows a leader for every partition
+//     (REQUEST_TIMED_OUT after; a timeout of 0 answers once written). v5+
+//     answers carry the partition count, replication factor and resolved
+//     configs; v7 the topic id.
 
 func (b *Broker) handleCreateTopics(r Request) {
 	req := r.Body.(*kmsg.CreateTopicsRequest)
@@ -42,24 +46,26 @@ func (b *Broker) handleCreateTopics(r Request) {
 			out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("topic named more than once in the request")
 			continue
 		}
-		parts, configs, code, msg := b.checkNewTopic(rt)
+		plan, code, msg := b.checkNewTopic(rt)
 		if code != errNone {
 			out.ErrorCode, out.ErrorMessage = code, errMsg(msg)
 			continue
 		}
-		out.NumPartitions, out.ReplicationFactor = parts, 1
+		out.NumPartitions, out.ReplicationFactor = int32(len(plan.assignment)), int16(len(plan.assignment[0]))
 		if req.ValidateOnly {
-			b.fillCreatedConfigs(out, &topic{name: rt.Topic, configs: configs})
+			b.fillCreatedConfigs(out, &topic{name: rt.Topic, configs: plan.configs})
 			continue
 		}
 		g.add()
-		b.createTopic(rt.Topic, parts, configs, func(t *topic, err error) {
-			if err != nil {
-				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg("persisting topic metadata failed: "+err.Error())
+		b.createTopic(plan, req.TimeoutMillis, func(code int16, msg string) {
+			if code != errNone {
+				out.ErrorCode, out.ErrorMessage = code, errMsg(msg)
+			}
+			if code != errNone && code != errRequestTimedOut {
 				out.NumPartitions, out.ReplicationFactor = -1, -1
 			} else {
-				out.TopicID = t.id
-				b.fillCreatedConfigs(out, t)
+				out.TopicID = plan.id
+				b.fillCreatedConfigs(out, &topic{name: plan.name, configs: plan.configs})
 			}
 			g.done()
 		})
@@ -67,40 +73,18 @@ func (b *Broker) handleCreateTopics(r Request) {
 	g.done()
 }
 
-// checkNewTopic validates one topic of a CreateTopics request.
-func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[string]string, int16, string) {
-	if err := validTopicName(rt.Topic); err != nil {
-		return 0, nil, errInvalidTopic, err.Error()
-	}
-	if b.topics[rt.Topic] != nil || b.creating[rt.Topic] {
-		return 0, nil, errTopicExists, fmt.Sprintf("topic %q already exists", rt.Topic)
-	}
-	parts, rf := rt.NumPartitions, int32(rt.ReplicationFactor)
+// checkNewTopic validates one topic of a CreateTopics request and plans
+// its placement.
+func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (topicPlan, int16, string) {
+	var manual [][]BrokerID
 	if len(rt.ReplicaAssignment) > 0 {
-		if parts != -1 || rf != -1 {
-			return 0, nil, errInvalidRequest, "both a replica assignment and partitions or replication factor given"
-		}
-		for i, a := range rt.ReplicaAssignment {
-			if a.Partition != int32(i) || len(a.Replicas) != 1 || a.Replicas[0] != int32(b.cfg.BrokerID) {
-				return 0, nil, errInvalidAssignment, fmt.Sprintf("partition %d must be assigned to broker %d alone", a.Partition, b.cfg.BrokerID)
+		manual = make([][]BrokerID, len(rt.ReplicaAssignment))
+		for _, a := range rt.ReplicaAssignment {
+			if a.Partition < 0 || int(a.Partition) >= len(manual) || manual[a.Partition] != nil || len(a.Replicas) == 0 {
+				return topicPlan{}, errInvalidAssignment, "partitions should be a consecutive 0-based integer sequence, each with replicas"
 			}
+			manual[a.Partition] = brokerIDs(a.Replicas)
 		}
-		parts, rf = int32(len(rt.ReplicaAssignment)), 1
-	}
-	if parts == -1 {
-		parts = b.cfg.NumPartitions
-	}
-	if rf == -1 {
-		rf = b.cfg.DefaultReplication
-	}
-	if parts <= 0 {
-		return 0, nil, errInvalidPartitions, fmt.Sprintf("number of partitions %d is invalid", parts)
-	}
-	if room := b.partitionRoom(b.cfg.PartitionsMax); parts > room {
-		return 0, nil, errInvalidPartitions, fmt.Sprintf("%d partitions would exceed max.partitions.per.broker (%d more allowed)", parts, room)
-	}
-	if msg := replicationProblem(rf); msg != "" {
-		return 0, nil, errInvalidReplication, msg
 	}
 	configs := map[string]string{}
 	for _, c := range rt.Configs {
@@ -109,22 +93,7 @@ func (b *Broker) checkNewTopic(rt kmsg.CreateTopicsRequestTopic) (int32, map[str
 		}
 		configs[c.Name] = *c.Value
 	}
-	if err := validateTopicConfigs(configs); err != nil {
-		return 0, nil, errInvalidConfig, err.Error()
-	}
-	return parts, configs, errNone, ""
-}
-
-// replicationProblem says why one broker cannot host rf replicas, in
-// Kafka's words, or returns "" for 1.
-func replicationProblem(rf int32) string {
-	switch {
-	case rf <= 0:
-		return "Replication factor must be larger than 0."
-	case rf > 1:
-		return fmt.Sprintf("Replication factor: %d larger than available brokers: 1.", rf)
-	}
-	return ""
+	return b.planTopic(rt.Topic, rt.NumPartitions, int32(rt.ReplicationFactor), manual, configs)
 }
 
 func (b *Broker) fillCreatedConfigs(out *kmsg.CreateTopicsResponseTopic, t *topic) {

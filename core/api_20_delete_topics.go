@@ -14,11 +14,13 @@ var errTopicDeleted = errors.New("topic deleted")
 // Behavior:
 //   - Topics are named (v1-5) or, from v6, named or given by id (both at
 //     once is INVALID_REQUEST).
-//   - Once the coordination store has dropped the topic znode, the topic
-//     disappears from metadata, its partition logs are deleted, parked
-//     fetches on it are answered, and the request is answered. If that
-//     write fails the topic stays whole and the answer is
-//     UNKNOWN_SERVER_ERROR.
+//   - This broker marks the topic for deletion (/admin/delete_topics/<t>);
+//     the controller has every broker drop it from its metadata and every
+//     replica delete its log (parked fetches on it are answered), then
+//     deletes its znodes. The answer waits, up to TimeoutMillis, until
+//     this broker's metadata no longer lists the topic (REQUEST_TIMED_OUT
+//     after: the deletion goes on, as in Kafka, and waits for a replica's
+//     broker that is down). A failed mark is UNKNOWN_SERVER_ERROR.
 //   - An unknown topic answers UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID
 //     when given by id).
 //   - With delete.topic.enable=false every topic answers
@@ -61,11 +63,11 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		}
 		var t *topic
 		if w.name != nil {
-			t = b.topics[*w.name]
-		} else {
-			t = b.topicsByID[TopicID(w.id)]
+			t = b.listedTopic(*w.name)
+		} else if t = b.topicsByID[TopicID(w.id)]; t != nil && !t.listed() {
+			t = nil
 		}
-		if t == nil || t.deleting {
+		if t == nil {
 			out.ErrorCode = errUnknownTopic
 			if w.name == nil {
 				out.ErrorCode = errUnknownTopicID
@@ -75,37 +77,15 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		name := t.name
 		out.Topic, out.TopicID = &name, t.id
 		g.add()
-		b.deleteTopic(t, func(err error) {
-			if err != nil {
-				out.ErrorCode, out.ErrorMessage = errUnknownServer, errMsg(err.Error())
+		b.markDeleted(t, req.TimeoutMillis, func(code int16, msg string) {
+			if code != errNone {
+				out.ErrorCode = code
+				if r.Header.Version >= 5 {
+					out.ErrorMessage = errMsg(msg)
+				}
 			}
 			g.done()
 		})
 	}
 	g.done()
-}
-
-// deleteTopic removes the topic znode first and only then the topic and
-// its logs, so a failed write leaves the topic whole.
-func (b *Broker) deleteTopic(t *topic, done func(error)) {
-	t.deleting = true
-	b.coordWrite(deleteTreeOp(zkTopics+t.name), func(err error) {
-		t.deleting = false
-		if err != nil && !errors.Is(err, ErrCoordNoNode) {
-			done(err)
-			return
-		}
-		delete(b.topics, t.name)
-		delete(b.topicsByID, t.id)
-		for _, p := range t.parts {
-			p.offline, p.deleted = true, true // pending work fails rather than resurrecting it
-			b.takeOffline(p, errTopicDeleted)
-			b.emit(DeleteLog{Partition: p.tp})
-		}
-		b.coordWrite(deleteTreeOp(zkConfigs+t.name), nil)
-		if t.name == OffsetsTopic {
-			b.groups.unload()
-		}
-		done(nil)
-	})
 }

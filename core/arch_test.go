@@ -40,7 +40,7 @@ var forbiddenImports = map[string]bool{
 var coreAllowed = map[string]bool{
 	"encoding/base64": true, "encoding/binary": true, "encoding/json": true, "errors": true,
 	"fmt": true, "hash/crc32": true, "math": true, "regexp": true, "sort": true,
-	"strconv": true, "strings": true, "bytes": true, "slices": true,
+	"strconv": true, "strings": true, "bytes": true, "slices": true, "cmp": true,
 	"container/heap": true, "unicode/utf16": true,
 	"github.com/twmb/franz-go/pkg/kmsg": true, "github.com/twmb/franz-go/pkg/kerr": true,
 	"github.com/klauspost/compress/gzip": true, "github.com/klauspost/compress/snappy": true,

@@ -42,6 +42,20 @@ type Broker struct {
 
 	brokerList brokerList
 	ctl        controllerView
+	// brokerEpoch is this broker's registration's czxid (KIP-380): the
+	// controller's messages must be addressed to it.
+	brokerEpoch int64
+	metaWaits   []*metaWait // requests waiting for the cache to show their change
+	// recoveredPaths lists the znodes recovered, until Startup created
+	// the missing persistent paths.
+	recoveredPaths map[string]bool
+	// ready: the controller's first UpdateMetadata reached this broker
+	// since it started; until then clients' requests wait in early, in
+	// order (Kafka's brokers serve once their metadata cache is filled).
+	ready bool
+	early []Request
+	// markWaits: DeleteTopics answers waiting for a deletion mark to go.
+	markWaits map[string][]func()
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -57,7 +71,8 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 	}
 	b.groups = newGroupCoordinator(b)
 	b.session = rec.CoordSession
-	b.ctl.active = -1
+	b.ctl.active, b.ctl.seenEpoch = -1, -1
+	b.markWaits = map[string][]func(){}
 	if err := b.recover(rec); err != nil {
 		return nil, err
 	}
@@ -72,16 +87,23 @@ func (b *Broker) Startup(out []Effect) []Effect {
 	for _, name := range b.topicNames() {
 		t := b.topics[name]
 		for _, p := range t.parts {
-			b.emit(CreateLog{Partition: p.tp, Config: b.cfg.logConfig(t)})
+			if p.hosted() {
+				b.emit(CreateLog{Partition: p.tp, Config: b.cfg.logConfig(t)})
+			}
 		}
 	}
+	for _, path := range persistentPaths {
+		if !b.recoveredPaths[path] {
+			b.coordWrite(createOp(path, nil), nil) // one that exists meanwhile is as good
+		}
+	}
+	b.recoveredPaths = nil
 	if b.clusterID == "" {
 		var id [16]byte
 		b.rng.fill(id[:])
 		b.clusterID = encodeUUID(id)
 		b.coordWrite(createOp(zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID})), nil)
 	}
-	b.groups.startup()
 	return b.out
 }
 
@@ -90,8 +112,10 @@ func (b *Broker) ClusterID() string { return b.clusterID }
 
 func (b *Broker) recover(rec Recovered) error {
 	byPath := map[string][]byte{}
+	b.recoveredPaths = map[string]bool{}
 	for _, z := range rec.Znodes {
 		byPath[z.Path] = z.Data
+		b.recoveredPaths[z.Path] = true
 	}
 	if data, ok := byPath[zkClusterID]; ok {
 		var z clusterIDZnode
@@ -123,30 +147,33 @@ func (b *Broker) recover(rec Recovered) error {
 		}
 	}
 	for _, rp := range rec.Partitions {
-		t := b.topics[rp.Partition.Topic]
-		if t == nil || int(rp.Partition.Partition) >= len(t.parts) {
+		p := b.partitionOf(rp.Partition.Topic, rp.Partition.Partition)
+		if p == nil || !p.hosted() {
 			continue // an orphaned log; the runtime removes it
 		}
-		t.parts[rp.Partition.Partition].restore(rp, b.cfg)
+		p.restore(rp, b.cfg)
 	}
 	return nil
 }
 
+// recoverTopic rebuilds a topic from its znodes: its id, configuration
+// and partitions, with a replica of each partition assigned to this
+// broker. Who leads them the controller says (LeaderAndIsr).
 func (b *Broker) recoverTopic(name string, data, cfgData []byte) error {
-	id, parts, configs, err := parseTopicZnodes(name, data, cfgData)
+	id, assignment, err := parseTopicZnode(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("recover topic %s: %w", name, err)
 	}
-	if err := validateTopicConfigs(configs); err != nil {
+	configs, err := parseConfigZnode(cfgData)
+	if err == nil {
+		err = validateTopicConfigs(configs)
+	}
+	if err != nil {
 		return fmt.Errorf("recover topic %s config: %w", name, err)
 	}
 	t := &topic{name: name, id: id, configs: configs}
-	for i := 0; i < parts; i++ {
-		t.parts = append(t.parts, newPartition(t, int32(i)))
-	}
-	t.partsTarget = int32(len(t.parts))
-	b.topics[name] = t
-	b.topicsByID[id] = t
+	b.addTopic(t)
+	b.growTopic(t, assignment, b.cfg.BrokerID)
 	return nil
 }
 
@@ -178,6 +205,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.newSession(ev.Session)
 	case CoordWatchFired:
 		b.watchFired(ev)
+	case PeerResponse:
+		b.complete(ev.Token, ev)
 	default:
 		panic(fmt.Sprintf("core: unknown event %T", in))
 	}
@@ -204,11 +233,15 @@ func (b *Broker) tick(now Instant) {
 		b.register()
 	}
 	b.maybeRetryElection()
+	b.ctlTick()
+	b.settleMetaWaits(true)
 	b.expireFetches()
 	b.groups.tick()
 	for _, name := range b.topicNames() {
 		for _, p := range b.topics[name].parts {
-			b.maybeTimedFlush(p)
+			if p.hosted() {
+				b.maybeTimedFlush(p)
+			}
 		}
 	}
 	if (b.now - b.lastRetention).Millis() >= b.cfg.RetentionCheckMs {
@@ -236,7 +269,8 @@ func (b *Broker) register() {
 	}
 	epoch, path := b.regEpoch, BrokerPath(b.cfg.BrokerID)
 	current := func() bool { return epoch == b.regEpoch }
-	registered := func() {
+	registered := func(epoch int64) {
+		b.brokerEpoch = epoch
 		b.cover(cover.BrokerRegistered)
 		b.emit(Lifecycle{Registered: true})
 		b.listBrokers() // with a watch on this session
@@ -247,17 +281,18 @@ func (b *Broker) register() {
 	}
 	op := createOp(path, b.regData)
 	op.Ephemeral = true
-	b.coordWrite(op, func(err error) {
+	op.Token = awaitFor(b.step, func(r CoordResult) {
+		err, czxid := r.Err, r.Stat.Czxid
 		switch {
 		case !current():
 		case err == nil:
-			registered()
+			registered(czxid)
 		case errors.Is(err, ErrCoordNodeExists):
 			tok := awaitFor(b.step, func(r CoordResult) {
 				switch {
 				case !current():
 				case r.Err == nil && r.Stat.EphemeralOwner == b.session:
-					registered()
+					registered(r.Stat.Czxid)
 				case r.Err == nil:
 					b.emit(Lifecycle{Fatal: fmt.Sprintf("broker.id %d is registered already (%s exists): another broker uses this id, "+
 						"or this broker's previous ZooKeeper session has not expired yet (zookeeper.session.timeout.ms)", b.cfg.BrokerID, path)})
@@ -270,6 +305,7 @@ func (b *Broker) register() {
 			retry()
 		}
 	})
+	b.emit(op)
 }
 
 // newSession follows a change of coordination session: the expired one
@@ -295,7 +331,7 @@ func (b *Broker) applyRetention() {
 	for _, name := range b.topicNames() {
 		t := b.topics[name]
 		for _, p := range t.parts {
-			if p.offline || p.retaining {
+			if !p.hosted() || p.offline || p.retaining {
 				continue
 			}
 			p.retaining = true

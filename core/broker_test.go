@@ -548,7 +548,7 @@ func TestBrokerListsLiveBrokers(t *testing.T) {
 func (h *harness) registrations() []core.Lifecycle {
 	var out []core.Lifecycle
 	for _, l := range h.lifecycles {
-		if !l.Elected {
+		if l.Registered || l.Fatal != "" {
 			out = append(out, l)
 		}
 	}

@@ -12,10 +12,11 @@ import (
 // liveBroker is a broker registered under /brokers/ids, as Metadata and
 // DescribeCluster list it.
 type liveBroker struct {
-	id   BrokerID
-	host string
-	port int32
-	rack string
+	id    BrokerID
+	host  string
+	port  int32
+	rack  string
+	epoch int64 // its registration's czxid (KIP-380's broker epoch)
 }
 
 // brokerList keeps the metadata cache's live brokers current: once the
@@ -42,6 +43,7 @@ func (b *Broker) listBrokers() {
 		done := func() {
 			if pending--; pending == 0 && epoch == b.brokerList.epoch {
 				b.live = found
+				b.ctlReconcile() // the controller acts on brokers gone and come
 			}
 		}
 		for _, name := range r.Children {
@@ -74,7 +76,7 @@ func parseBrokerZnode(id BrokerID, r CoordResult) (liveBroker, bool) {
 	if err := json.Unmarshal(r.Data, &z); err != nil || z.Host == "" || z.Port <= 0 {
 		return liveBroker{}, false
 	}
-	return liveBroker{id: id, host: z.Host, port: z.Port, rack: z.Rack}, true
+	return liveBroker{id: id, host: z.Host, port: z.Port, rack: z.Rack, epoch: r.Stat.Czxid}, true
 }
 
 // watchFired handles a coordination watch notification.
@@ -85,6 +87,15 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 		b.listBrokers()
 	case zkController:
 		b.controllerWatch()
+	case strings.TrimSuffix(zkTopics, "/"), zkDeleteTopics:
+		b.ctlLoad()
+	default:
+		if name, ok := strings.CutPrefix(ev.Path, zkTopics); ok && !strings.Contains(name, "/") {
+			b.ctlLoad() // a topic's partitions grew
+		}
+		if name, ok := strings.CutPrefix(ev.Path, zkDeleteTopics+"/"); ok && ev.Type == WatchNodeDeleted {
+			b.markGone(name) // a deletion finished
+		}
 	}
 }
 
@@ -92,7 +103,7 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 // this broker as its configuration says, and the others as the last
 // listing found them.
 func (b *Broker) brokers() []liveBroker {
-	self := liveBroker{id: b.cfg.BrokerID, host: b.cfg.AdvertisedListener.Host, port: b.cfg.AdvertisedListener.Port, rack: b.cfg.Rack}
+	self := liveBroker{id: b.cfg.BrokerID, host: b.cfg.AdvertisedListener.Host, port: b.cfg.AdvertisedListener.Port, rack: b.cfg.Rack, epoch: b.brokerEpoch}
 	out := []liveBroker{self}
 	// order-independent: collected, then sorted
 	for id, lb := range b.live {

@@ -26,8 +26,12 @@ func (b *Broker) compactedPartitions() []*partition {
 	var out []*partition
 	for _, name := range b.topicNames() {
 		t := b.topics[name]
-		if _, compacts := b.cfg.topicPolicy(t); compacts && !t.deleting {
-			out = append(out, t.parts...)
+		if _, compacts := b.cfg.topicPolicy(t); compacts && !t.unlisted {
+			for _, p := range t.parts {
+				if p.hosted() {
+					out = append(out, p)
+				}
+			}
 		}
 	}
 	return out

@@ -8,15 +8,15 @@ import (
 	"cloudkafka/core/cover"
 )
 
-// controllerView is the controller sub-machine as far as it goes today:
-// the election. Every registered broker follows /controller with a
-// watch; when it is absent, a broker campaigns. Winning takes two steps:
-// a compare-and-set of /controller_epoch from E to E+1 (only one broker
-// wins each epoch), then the ephemeral /controller, created on condition
-// that /controller_epoch is still at the version it set. A broker that
-// wins the epoch but finds /controller taken has spent an epoch number
-// and follows the holder. The active controller's id is what Metadata
-// and DescribeCluster report.
+// controllerView is the controller's election (its work is in
+// controller_state.go). Every registered broker follows /controller with
+// a watch; when it is absent, a broker campaigns. Winning takes two
+// steps: the ephemeral /controller (only one broker creates it), then,
+// by its holder alone, a compare-and-set of /controller_epoch from E to
+// E+1: every epoch has one controller, and /controller_epoch changes only
+// under a holder of /controller, so the version the win left fences
+// every write the controller makes. The active controller's id is what
+// Metadata and DescribeCluster report.
 type controllerView struct {
 	active BrokerID // the controller /controller names; -1 when none
 	mine   bool     // this broker holds /controller on its session
@@ -31,6 +31,40 @@ type controllerView struct {
 	// other than losing a race (a storage error, a lost connection) is
 	// tried again.
 	retryAt Instant
+	// seenEpoch is the newest controller epoch a message from the
+	// controller carried (-1: none yet): an older one is a deposed
+	// controller's. (/controller_epoch itself may be ahead of the
+	// holder's epoch: a campaigner that lost the race for /controller
+	// spent one.)
+	seenEpoch int32
+	// refreshAt spaces the looks again that a message from an unknown
+	// controller prompts.
+	refreshAt Instant
+	// state is the controller's work while this broker is the
+	// controller (controller_state.go), else nil.
+	state *ctlState
+	// epochRetry, when set, retries the holder's epoch increment; taking
+	// counts the /controller wins, whose epoch increment is void once
+	// the broker lost /controller.
+	epochRetry epochRetry
+	taking     int
+}
+
+type epochRetry struct {
+	at      Instant
+	session int64
+	round   int
+}
+
+// refreshController looks at /controller again, at most every
+// electRetryMs/10: a message came from a controller this broker has not
+// seen yet.
+func (b *Broker) refreshController() {
+	if !b.registering || b.now < b.ctl.refreshAt || b.ctl.mine {
+		return
+	}
+	b.ctl.refreshAt = b.now + Instant(electRetryMs/10*1e6)
+	b.elect()
 }
 
 // electRetryMs spaces elections that failed for a reason other than
@@ -48,6 +82,10 @@ func (b *Broker) maybeRetryElection() {
 	if b.ctl.retryAt != 0 && b.now >= b.ctl.retryAt {
 		b.ctl.retryAt = 0
 		b.elect()
+	}
+	if r := b.ctl.epochRetry; r.at != 0 && b.now >= r.at {
+		b.ctl.epochRetry = epochRetry{}
+		b.takeEpoch(r.session, r.round)
 	}
 }
 
@@ -99,8 +137,8 @@ func (b *Broker) follow(round int) {
 			b.retryElection()
 			return
 		}
-		if BrokerID(z.BrokerID) == b.cfg.BrokerID && r.Stat.EphemeralOwner == b.session && b.ctl.mine {
-			return // still this broker's
+		if BrokerID(z.BrokerID) == b.cfg.BrokerID && r.Stat.EphemeralOwner == b.session {
+			return // this broker's (its epoch taken, or being taken)
 		}
 		b.lose()
 		b.ctl.active = BrokerID(z.BrokerID)
@@ -108,64 +146,10 @@ func (b *Broker) follow(round int) {
 	b.emit(CoordOp{Token: tok, Kind: CoordGet, Path: zkController})
 }
 
-// campaign takes the next controller epoch, then /controller.
+// campaign creates /controller, then takes the next controller epoch.
 func (b *Broker) campaign(round int) {
-	current := func() bool { return round == b.ctl.round }
-	tok := awaitFor(b.step, func(r CoordResult) {
-		if !current() {
-			return
-		}
-		if errors.Is(r.Err, ErrCoordNoNode) {
-			// the first controller of the cluster: epoch 0 to start from
-			b.coordWrite(CoordOp{Kind: CoordCreate, Path: zkControllerEpoch, Data: []byte("0")}, func(err error) {
-				switch {
-				case !current():
-				case err == nil || errors.Is(err, ErrCoordNodeExists):
-					b.campaign(round)
-				default:
-					b.retryElection()
-				}
-			})
-			return
-		}
-		cur, err := strconv.ParseInt(string(r.Data), 10, 32)
-		if r.Err != nil || err != nil || cur < 0 {
-			b.retryElection() // unreadable for now
-			return
-		}
-		epoch := int32(cur) + 1
-		if bugOn(BugControllerStaleEpoch) {
-			epoch = int32(cur) // BUG SITE (simbugs): BugControllerStaleEpoch acts on the current epoch.
-		}
-		set := CoordOp{Kind: CoordSet, Path: zkControllerEpoch, Data: []byte(strconv.Itoa(int(epoch))), Version: r.Stat.Version}
-		if bugOn(BugControllerStaleEpoch) {
-			set.Version = CoordAnyVersion
-		}
-		set.Token = awaitFor(b.step, func(s CoordResult) {
-			if !current() {
-				return
-			}
-			switch {
-			case errors.Is(s.Err, ErrCoordBadVersion):
-				b.elect() // another broker took this epoch
-				return
-			case s.Err != nil:
-				b.retryElection()
-				return
-			}
-			b.claim(round, epoch, s.Stat.Version)
-		})
-		b.emit(set)
-	})
-	b.emit(CoordOp{Token: tok, Kind: CoordGet, Path: zkControllerEpoch})
-}
-
-// claim creates /controller for the epoch won, on condition that
-// /controller_epoch is still at the version the win set.
-func (b *Broker) claim(round int, epoch, version int32) {
 	op := CoordOp{Kind: CoordCreate, Path: zkController, Ephemeral: true,
-		Data:  mustJSON(ControllerZnode{Version: 2, BrokerID: int32(b.cfg.BrokerID), Timestamp: strconv.FormatInt(b.now.Millis(), 10), KRaft: -1}),
-		Guard: &CoordGuard{Path: zkControllerEpoch, Version: version}}
+		Data: mustJSON(ControllerZnode{Version: 2, BrokerID: int32(b.cfg.BrokerID), Timestamp: strconv.FormatInt(b.now.Millis(), 10), KRaft: -1})}
 	session := b.session
 	b.coordWrite(op, func(err error) {
 		// A win stands while the session does, even if the /controller
@@ -175,17 +159,70 @@ func (b *Broker) claim(round int, epoch, version int32) {
 			return
 		}
 		switch {
-		case errors.Is(err, ErrCoordNodeExists), errors.Is(err, ErrCoordBadVersion):
+		case errors.Is(err, ErrCoordNodeExists):
 			b.elect() // taken meanwhile: follow its holder
-			return
 		case err != nil:
 			b.retryElection()
+		default:
+			b.ctl.active = b.cfg.BrokerID
+			b.ctl.taking++
+			b.takeEpoch(session, b.ctl.taking)
+		}
+	})
+}
+
+// takeEpoch advances /controller_epoch for the /controller this broker
+// holds (creating it at 0 for the cluster's first controller), and
+// starts the controller's work.
+func (b *Broker) takeEpoch(session int64, round int) {
+	// (other looks at /controller, begun by its watch, leave this alone)
+	current := func() bool { return session == b.session && round == b.ctl.taking && !b.ctl.mine }
+	b.coordRead(CoordOp{Kind: CoordGet, Path: zkControllerEpoch}, func(r CoordResult) {
+		if !current() {
 			return
 		}
-		b.cover(cover.ControllerElected)
-		b.setController(b.cfg.BrokerID, true, epoch, version)
-		b.emit(Lifecycle{Elected: true, ControllerEpoch: epoch})
+		if errors.Is(r.Err, ErrCoordNoNode) {
+			b.coordWrite(CoordOp{Kind: CoordCreate, Path: zkControllerEpoch, Data: []byte("0")}, func(err error) {
+				switch {
+				case !current():
+				case err == nil || errors.Is(err, ErrCoordNodeExists):
+					b.takeEpoch(session, round)
+				default:
+					b.retryEpoch(session, round)
+				}
+			})
+			return
+		}
+		cur, err := strconv.ParseInt(string(r.Data), 10, 32)
+		if r.Err != nil || err != nil || cur < 0 {
+			b.retryEpoch(session, round) // unreadable for now
+			return
+		}
+		epoch := int32(cur) + 1
+		set := CoordOp{Kind: CoordSet, Path: zkControllerEpoch, Data: []byte(strconv.Itoa(int(epoch))), Version: r.Stat.Version}
+		if bugOn(BugControllerStaleEpoch) {
+			// BUG SITE (simbugs): BugControllerStaleEpoch acts on the current epoch.
+			epoch, set.Data, set.Version = int32(cur), r.Data, CoordAnyVersion
+		}
+		b.coordRead(set, func(s CoordResult) {
+			switch {
+			case !current():
+			case s.Err != nil:
+				b.retryEpoch(session, round) // read again: only a holder writes it
+			default:
+				b.cover(cover.ControllerElected)
+				b.setController(b.cfg.BrokerID, true, epoch, s.Stat.Version)
+				b.emit(Lifecycle{Elected: true, ControllerEpoch: epoch})
+				b.ctlStart()
+			}
+		})
 	})
+}
+
+// retryEpoch tries takeEpoch again a little later, while the session
+// (and so /controller) lasts.
+func (b *Broker) retryEpoch(session int64, round int) {
+	b.ctl.epochRetry = epochRetry{at: b.now + Instant(electRetryMs/10*1e6), session: session, round: round}
 }
 
 func (b *Broker) setController(id BrokerID, mine bool, epoch, version int32) {
@@ -199,6 +236,8 @@ func (b *Broker) lose() {
 		b.cover(cover.ControllerLost)
 	}
 	b.setController(-1, false, 0, 0)
+	b.ctl.state = nil // its outstanding work is void
+	b.ctl.taking++
 }
 
 // controllerWatch handles a notification of the /controller watch: look

@@ -110,6 +110,9 @@ type CoordStat struct {
 	CVersion       int32 // child version: +1 per child created or deleted
 	EphemeralOwner int64 // the owning session, 0 for a persistent node
 	NumChildren    int32
+	// Czxid is the id of the transaction that created the node: a
+	// broker's registration's is its broker epoch (KIP-380).
+	Czxid int64
 }
 
 // CoordWatchType is what a fired watch reports (ZooKeeper's event types).
@@ -175,6 +178,7 @@ func (CoordResult) isEvent()     {}
 func (CoordNewSession) isEvent() {}
 func (CoordWatchFired) isEvent() {}
 func (ConnClosed) isEvent()      {}
+func (PeerResponse) isEvent()    {}
 
 // Respond answers request Seq on Conn. A nil Body means the request gets no
 // response bytes (acks=0 produce) but still releases its place in order.
@@ -336,6 +340,27 @@ type CoordGuard struct {
 	Version int32
 }
 
+// PeerSend sends an inter-broker request (the controller's LeaderAndIsr,
+// UpdateMetadata and StopReplica) to another broker at Host:Port; the
+// runtime answers with a PeerResponse carrying Token. Requests to one
+// broker are sent and answered in order.
+type PeerSend struct {
+	Token   Token
+	Broker  BrokerID
+	Host    string
+	Port    int32
+	Request kmsg.Request
+}
+
+// PeerResponse completes a PeerSend: the response, or the error that
+// kept it from coming (the connection failed or closed; the request may
+// or may not have been handled).
+type PeerResponse struct {
+	Token    Token
+	Response kmsg.Response
+	Err      error
+}
+
 // Lifecycle tells the runtime about the broker itself: it registered in
 // the coordination store (Registered), or it cannot go on and the
 // process must stop (Fatal, the reason to report).
@@ -346,9 +371,17 @@ type Lifecycle struct {
 	// ControllerEpoch.
 	Elected         bool
 	ControllerEpoch int32
+	// Leading names a partition this broker leads from LeaderEpoch on,
+	// as a LeaderAndIsr made it (reported at each such LeaderAndIsr).
+	Leading     TopicPartition
+	LeaderEpoch int32
+	// Ready says the broker has the controller's metadata and serves
+	// clients (once per start).
+	Ready bool
 }
 
 func (Lifecycle) isEffect() {}
+func (PeerSend) isEffect()  {}
 func (Respond) isEffect()   {}
 func (CloseConn) isEffect() {}
 func (CreateLog) isEffect() {}

@@ -358,7 +358,10 @@ type groupCoordinator struct {
 	parts map[int32]partLoad
 	// replayed: per partition being loaded, the ids of the groups its
 	// records named, in the order first seen
-	replayed   map[int32][]string
+	replayed map[int32][]string
+	// loads counts, per partition, the loads begun: a read of an older
+	// one (leadership moved away meanwhile) is dropped.
+	loads      map[int32]int
 	timers     timerHeap
 	timerSeq   uint64
 	lastExpiry Instant
@@ -379,7 +382,7 @@ const (
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
 	return &groupCoordinator{step: b.step, meta: b.metadata, b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
-		replayed: map[int32][]string{}}
+		replayed: map[int32][]string{}, loads: map[int32]int{}}
 }
 
 // partitionFor is Kafka's Utils.abs(groupId.hashCode) % partitions, with
@@ -431,7 +434,7 @@ func (gc *groupCoordinator) status(groupID string, allowEmpty bool) int16 {
 		return errCoordinatorLoadInProgress
 	case partLoaded:
 		p := gc.meta.partitionOf(OffsetsTopic, gc.partitionOf(groupID))
-		if p == nil || p.offline {
+		if p == nil || !p.leading || p.offline {
 			return errNotCoordinator
 		}
 		return errNone

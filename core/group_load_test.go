@@ -39,6 +39,7 @@ func TestLoadedMembersKeepTheirSessions(t *testing.T) {
 	h.exec(h.b.Startup(nil))
 	h.deliverAll()
 	h.step(core.Tick{Now: h.now}) // an hour after the first broker's clock
+	h.deliverAll()                // registered, elected: it leads the offsets partition and loads it
 
 	if code := heartbeat(h, "g", member, gen); code != 0 {
 		t.Fatalf("heartbeat of the loaded member at the first tick: got error %d; want 0", code)

@@ -112,6 +112,9 @@ func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16)) 
 	case p == nil:
 		done(errUnknownTopic)
 		return 0, false
+	case !p.leading:
+		done(errNotLeader)
+		return 0, false
 	case p.offline:
 		done(errStorage)
 		return 0, false
@@ -168,27 +171,45 @@ func commitError(code int16) int16 {
 	return code
 }
 
-// startup begins loading every hosted partition of the offsets topic.
-func (gc *groupCoordinator) startup() {
-	t := gc.meta.topics[OffsetsTopic]
-	if t == nil {
+// elected begins loading an offsets partition this broker now leads:
+// its groups are served once its log is replayed.
+func (gc *groupCoordinator) elected(p *partition) {
+	if p.tp.Topic != OffsetsTopic {
 		return
 	}
-	for _, p := range t.parts {
-		gc.parts[p.tp.Partition] = partLoading
-		gc.loadFrom(p, p.logStart)
+	gc.parts[p.tp.Partition] = partLoading
+	gc.loads[p.tp.Partition]++
+	gc.loadFrom(p, p.logStart, gc.loads[p.tp.Partition])
+}
+
+// resigned forgets the groups of an offsets partition this broker no
+// longer leads, answering what their members wait for with
+// NOT_COORDINATOR: they find the new coordinator.
+func (gc *groupCoordinator) resigned(tp TopicPartition) {
+	if tp.Topic != OffsetsTopic {
+		return
+	}
+	delete(gc.parts, tp.Partition)
+	delete(gc.replayed, tp.Partition)
+	for _, id := range sortedKeys(gc.groups) {
+		if g := gc.groups[id]; g.part == tp.Partition {
+			gc.dropGroup(g)
+		}
 	}
 }
 
 // loadFrom reads the partition's log from offset on, replaying each
 // batch, until it reaches the end the partition had when loading began
 // (nothing else writes to a partition while it loads).
-func (gc *groupCoordinator) loadFrom(p *partition, from Offset) {
+func (gc *groupCoordinator) loadFrom(p *partition, from Offset, load int) {
 	if from >= p.hwm {
 		gc.loaded(p.tp.Partition)
 		return
 	}
 	tok := awaitFor(gc.step, func(rd ReadDone) {
+		if gc.loads[p.tp.Partition] != load || gc.parts[p.tp.Partition] != partLoading {
+			return // leadership moved away (and perhaps back) meanwhile
+		}
 		if rd.Err != nil {
 			gc.parts[p.tp.Partition] = partFailed
 			gc.b.takeOffline(p, rd.Err)
@@ -204,7 +225,7 @@ func (gc *groupCoordinator) loadFrom(p *partition, from Offset) {
 			gc.parts[p.tp.Partition] = partFailed
 			return
 		}
-		gc.loadFrom(p, next)
+		gc.loadFrom(p, next, load)
 	})
 	gc.emit(Read{Token: tok, Partition: p.tp, Offset: from, Below: p.hwm, MaxBytes: gc.cfg.OffsetsLoadBufferSize, MinOne: true})
 }
@@ -352,41 +373,36 @@ func (gc *groupCoordinator) serveLoaded(part int32) {
 }
 
 // ensureTopic creates the offsets topic on first use (as FindCoordinator
-// does in Kafka); meanwhile coordinators are not available.
+// does in Kafka), placed over the live brokers; meanwhile coordinators
+// are not available.
 func (gc *groupCoordinator) ensureTopic() {
-	if gc.meta.topics[OffsetsTopic] != nil || gc.creating || gc.meta.creating[OffsetsTopic] {
+	if gc.meta.topics[OffsetsTopic] != nil || gc.creating || gc.meta.creating[OffsetsTopic] != nil {
 		return
 	}
-	n := gc.cfg.OffsetsPartitions
-	if n > gc.meta.partitionRoom(gc.step.cfg.PartitionsMax) {
-		return
-	}
-	gc.creating = true
 	// Kafka compacts the offsets topic (GroupCoordinator.offsetsTopicConfigs:
 	// cleanup.policy=compact): the last record of every key stays, and
 	// time and size retention do not apply.
 	configs := map[string]string{"segment.bytes": strconv.Itoa(int(gc.cfg.OffsetsSegmentBytes)),
 		"cleanup.policy": "compact"}
-	gc.b.createTopic(OffsetsTopic, n, configs, func(t *topic, err error) {
-		gc.creating = false // addPartitions marked the new partitions loaded
-	})
+	plan, code, _ := gc.b.planTopic(OffsetsTopic, gc.cfg.OffsetsPartitions, 1, nil, configs)
+	if code != errNone {
+		return
+	}
+	gc.creating = true
+	gc.b.writeTopic(plan, func(int16, string) { gc.creating = false })
 }
 
-// unload forgets every group, answering what their members wait for
-// with NOT_COORDINATOR (the offsets topic was deleted).
-func (gc *groupCoordinator) unload() {
-	for _, id := range sortedKeys(gc.groups) {
-		g := gc.groups[id]
-		for _, m := range g.members {
-			gc.answerJoin(m, joinError(m.id, errNotCoordinator))
-			if m.sync != nil {
-				r := *m.sync
-				m.sync = nil
-				gc.replySync(r, errNotCoordinator, nil, nil)
-			}
+// dropGroup forgets a group, answering what its members wait for with
+// NOT_COORDINATOR.
+func (gc *groupCoordinator) dropGroup(g *group) {
+	for _, m := range g.members {
+		gc.answerJoin(m, joinError(m.id, errNotCoordinator))
+		if m.sync != nil {
+			r := *m.sync
+			m.sync = nil
+			gc.replySync(r, errNotCoordinator, nil, nil)
 		}
-		g.state = groupDead
 	}
-	clear(gc.groups)
-	clear(gc.parts)
+	g.state = groupDead
+	delete(gc.groups, g.id)
 }

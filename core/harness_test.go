@@ -31,6 +31,7 @@ type harness struct {
 	failCoord   bool
 	coordLoss   bool // coordination ops happen, but report connection loss
 	lifecycles  []core.Lifecycle
+	peerSends   []core.PeerSend
 	retains     []core.Retain
 	cleans      []core.Clean
 	cleanRan    bool  // what Cleaned says
@@ -70,6 +71,7 @@ func newHarnessFrom(t *testing.T, cfg core.Config, rec core.Recovered) *harness 
 	h.exec(b.Startup(nil))
 	h.deliverAll()
 	h.step(core.Tick{Now: h.now})
+	h.deliverAll() // it registers, is elected controller and leads its partitions
 	return h
 }
 
@@ -123,6 +125,11 @@ func (h *harness) exec(effects []core.Effect) {
 			h.deliverWatches(fired)
 		case core.Lifecycle:
 			h.lifecycles = append(h.lifecycles, e)
+		case core.PeerSend:
+			// no other broker runs here: the controller's requests to
+			// the peers a test registers fail, and are sent again
+			h.peerSends = append(h.peerSends, e)
+			h.held = append(h.held, core.PeerResponse{Token: e.Token, Err: errDisk})
 		default:
 			h.t.Fatalf("unexpected effect %T", e)
 		}

@@ -6,16 +6,34 @@ import (
 	"cloudkafka/core/cover"
 )
 
-// partition is one partition as this broker knows it: its topic and
-// leader epoch (the metadata), and the replica this broker hosts. On a
-// single node every partition's replica is here; in a cluster a partition
-// of another broker has none.
+// partition is one partition as this broker knows it: its topic, its
+// replicas, leader, leader epoch and ISR as the controller last said
+// (the metadata), and the replica this broker hosts, if it is one of
+// the replicas. Only a leading replica (made leader by a LeaderAndIsr
+// and not moved away since) serves produces and fetches.
 type partition struct {
-	tp    TopicPartition
-	topic *topic
-	epoch LeaderEpoch
-	*replica
+	tp       TopicPartition
+	topic    *topic
+	epoch    LeaderEpoch
+	leader   BrokerID // -1: none
+	replicas []BrokerID
+	isr      []BrokerID
+	// zkVersion is the version of the partition's state znode the
+	// controller's last word came from (Kafka's partition epoch).
+	zkVersion int32
+	// known: the controller has described the partition (LeaderAndIsr or
+	// UpdateMetadata); until then Metadata does not list it.
+	known bool
+	// leading: this broker leads the partition at epoch, as the
+	// controller's last LeaderAndIsr for it said; taken: a LeaderAndIsr
+	// for it was taken since this broker started (an older one is
+	// refused after).
+	leading, taken bool
+	*replica       // nil when this broker hosts no replica of the partition
 }
+
+// hosted says whether this broker holds a replica of p.
+func (p *partition) hosted() bool { return p.replica != nil }
 
 // replica is this broker's replica of a partition: its offsets and
 // producer state. The log bytes live in the segment store; the core knows
@@ -69,11 +87,16 @@ type appendOp struct {
 	done       func(err error) // called once the append is acknowledgeable or failed
 }
 
+// newPartition is partition idx of t, as the metadata describes it
+// before the controller does: no leader, no replica here.
 func newPartition(t *topic, idx int32) *partition {
-	return &partition{
-		tp:      TopicPartition{Topic: t.name, Partition: idx},
-		topic:   t,
-		replica: &replica{producers: map[ProducerID]*producerState{}},
+	return &partition{tp: TopicPartition{Topic: t.name, Partition: idx}, topic: t, leader: -1}
+}
+
+// host gives p a replica on this broker (an empty one, until restore).
+func (p *partition) host() {
+	if p.replica == nil {
+		p.replica = &replica{producers: map[ProducerID]*producerState{}}
 	}
 }
 

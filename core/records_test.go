@@ -356,10 +356,13 @@ func newTimeLookupRig(t *testing.T, hwm Offset) *timeLookupRig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b.ready = true
 	tp := &topic{name: "t", configs: map[string]string{}}
 	tp.parts = []*partition{newPartition(tp, 0)}
 	b.topics["t"] = tp
 	p := tp.parts[0]
+	p.host()
+	p.leading = true
 	p.epoch, p.leo, p.written, p.hwm = 3, hwm, hwm, hwm
 	return &timeLookupRig{t: t, b: b, p: p}
 }

@@ -26,6 +26,9 @@ func apiTable() []apiRange {
 		{key: 1, min: 0, max: 16, handle: (*Broker).handleFetch},
 		{key: 2, min: 0, max: 6, handle: (*Broker).handleListOffsets},
 		{key: 3, min: 0, max: 12, handle: (*Broker).handleMetadata},
+		{key: 4, min: leaderAndIsrVersion, max: leaderAndIsrVersion, handle: (*Broker).handleLeaderAndIsr},
+		{key: 5, min: stopReplicaVersion, max: stopReplicaVersion, handle: (*Broker).handleStopReplica},
+		{key: 6, min: updateMetadataVersion, max: updateMetadataVersion, handle: (*Broker).handleUpdateMetadata},
 		{key: 8, min: 0, max: 9, handle: (*Broker).handleOffsetCommit},
 		{key: 9, min: 0, max: 9, handle: (*Broker).handleOffsetFetch},
 		{key: 10, min: 0, max: 6, handle: (*Broker).handleFindCoordinator},
@@ -85,7 +88,33 @@ func (b *Broker) handleRequest(r Request) {
 	if r.Body.Key() != r.Header.Key || r.Body.GetVersion() != v {
 		panic(fmt.Sprintf("core: request body %d v%d under header %d v%d", r.Body.Key(), r.Body.GetVersion(), r.Header.Key, v))
 	}
+	if !b.ready && !interBroker(r.Header.Key) {
+		if len(b.early) >= b.cfg.QueuedMaxRequests {
+			b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("the broker is starting (waiting for the controller's metadata) and holds queued.max.requests (%d) requests already", b.cfg.QueuedMaxRequests)})
+			return
+		}
+		b.early = append(b.early, r)
+		return
+	}
 	a.handle(b, r)
+}
+
+// interBroker says whether key is one of the controller's requests.
+func interBroker(key int16) bool { return key >= 4 && key <= 6 }
+
+// becomeReady serves the requests that waited for the controller's
+// first metadata.
+func (b *Broker) becomeReady() {
+	if b.ready {
+		return
+	}
+	b.ready = true
+	b.emit(Lifecycle{Ready: true})
+	early := b.early
+	b.early = nil
+	for _, r := range early {
+		b.handleRequest(r)
+	}
 }
 
 // gather answers a request once every piece of work it waits on is done:

@@ -1,8 +1,10 @@
 package core
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,10 +18,9 @@ type topic struct {
 	id      TopicID
 	parts   []*partition
 	configs map[string]string // explicit topic-level overrides only
-	// partsTarget is the partition count once pending CreatePartitions
-	// writes complete (len(parts) when none is pending).
-	partsTarget int32
-	deleting    bool // a DeleteTopics write is outstanding
+	// unlisted: the topic is being deleted; Metadata no longer lists it
+	// and it leaves the cache once this broker hosts none of its replicas.
+	unlisted bool
 }
 
 // topicConfig describes a topic-level config: its Kafka name, the broker
@@ -234,13 +235,15 @@ func decodeUUID(s string) ([16]byte, error) {
 	return id, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys lists a map's keys in order: the deterministic way to
+// iterate a map.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
 	// order-independent: keys collected, then sorted
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 

@@ -3,6 +3,7 @@ package core
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,7 +20,44 @@ const (
 	zkClusterID  = "/cluster/id"
 	zkProducerID = "/latest_producer_id_block"
 	zkBrokerIDs  = "/brokers/ids/"
+	// zkDeleteTopics holds a child per topic marked for deletion; the
+	// controller deletes the topic and then the mark.
+	zkDeleteTopics = "/admin/delete_topics"
 )
+
+// persistentPaths are the znodes Kafka's brokers create at start when
+// missing (ZkData.PersistentZkPaths), so that watches on their children
+// can be set before any child exists.
+var persistentPaths = []string{"/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/changes", "/config/topics",
+	"/config/clients", "/config/users", "/config/brokers", "/config/ips", zkDeleteTopics, "/isr_change_notification",
+	"/log_dir_event_notification"}
+
+// statePath is Kafka's /brokers/topics/<t>/partitions/<p>/state.
+func statePath(topic string, p int32) string {
+	return zkTopics + topic + "/partitions/" + strconv.Itoa(int(p)) + "/state"
+}
+
+// partitionStateZnode is Kafka's partition state document (version 1):
+// the leader, its epoch, the ISR, and the epoch of the controller that
+// wrote it.
+type partitionStateZnode struct {
+	ControllerEpoch int32   `json:"controller_epoch"`
+	Leader          int32   `json:"leader"`
+	Version         int     `json:"version"`
+	LeaderEpoch     int32   `json:"leader_epoch"`
+	ISR             []int32 `json:"isr"`
+}
+
+func parsePartitionState(data []byte) (partitionStateZnode, error) {
+	var z partitionStateZnode
+	if err := json.Unmarshal(data, &z); err != nil {
+		return z, err
+	}
+	if z.Leader < -1 || z.LeaderEpoch < 0 || len(z.ISR) == 0 {
+		return z, fmt.Errorf("leader %d, leader epoch %d, isr %v", z.Leader, z.LeaderEpoch, z.ISR)
+	}
+	return z, nil
+}
 
 // BrokerZnode is Kafka's /brokers/ids/<id> document, version 5: the
 // broker's endpoints, with the first PLAINTEXT one also as host and port
@@ -89,13 +127,17 @@ type producerIDZnode struct {
 	BlockEnd   string `json:"block_end"`
 }
 
-// topicZnodeData is the /brokers/topics/<t> document of t with parts
-// partitions, each on this broker.
-func (b *Broker) topicZnodeData(t *topic, parts int32) []byte {
-	z := topicZnode{Version: 3, TopicID: encodeUUID(t.id), Partitions: map[string][]int32{},
+// topicZnodeData is the /brokers/topics/<t> document of a topic with
+// id and the given replicas per partition.
+func topicZnodeData(id TopicID, assignment [][]BrokerID) []byte {
+	z := topicZnode{Version: 3, TopicID: encodeUUID(id), Partitions: map[string][]int32{},
 		Adding: map[string][]int32{}, Removing: map[string][]int32{}}
-	for i := 0; i < int(parts); i++ {
-		z.Partitions[strconv.Itoa(i)] = []int32{int32(b.cfg.BrokerID)}
+	for i, rs := range assignment {
+		ids := make([]int32, len(rs))
+		for j, r := range rs {
+			ids[j] = int32(r)
+		}
+		z.Partitions[strconv.Itoa(i)] = ids
 	}
 	return mustJSON(z) // encoding/json sorts map keys: deterministic
 }
@@ -108,12 +150,12 @@ func mustJSON(v any) []byte {
 	return data
 }
 
-// KnownPartitions lists the partitions the coordination store describes
-// (the "partitions" map of each /brokers/topics/<t> znode): the runtime
-// keeps their log directories and removes the others at start. A znode
-// that does not parse describes none; the core reports it when it
-// recovers.
-func KnownPartitions(znodes []Znode) map[TopicPartition]bool {
+// KnownPartitions lists the partitions the coordination store assigns a
+// replica of to broker self (the "partitions" map of each
+// /brokers/topics/<t> znode): the runtime keeps their log directories
+// and removes the others at start. A znode that does not parse describes
+// none; the core reports it when it recovers.
+func KnownPartitions(znodes []Znode, self BrokerID) map[TopicPartition]bool {
 	known := map[TopicPartition]bool{}
 	for _, z := range znodes {
 		name, ok := strings.CutPrefix(z.Path, zkTopics)
@@ -125,8 +167,8 @@ func KnownPartitions(znodes []Znode) map[TopicPartition]bool {
 			continue
 		}
 		// order-independent: fills a set
-		for p := range doc.Partitions {
-			if n, err := strconv.Atoi(p); err == nil && n >= 0 {
+		for p, replicas := range doc.Partitions {
+			if n, err := strconv.Atoi(p); err == nil && n >= 0 && slices.Contains(replicas, int32(self)) {
 				known[TopicPartition{Topic: name, Partition: int32(n)}] = true
 			}
 		}
@@ -134,32 +176,46 @@ func KnownPartitions(znodes []Znode) map[TopicPartition]bool {
 	return known
 }
 
-// parseTopicZnodes decodes a recovered topic's documents: its id, its
-// partition count, and its configuration overrides (nil cfgData: none).
-func parseTopicZnodes(name string, data, cfgData []byte) (TopicID, int, map[string]string, error) {
+// parseTopicZnode decodes a topic's /brokers/topics/<t> document: its id
+// and the replicas of each partition.
+func parseTopicZnode(data []byte) (TopicID, [][]BrokerID, error) {
 	var z topicZnode
 	if err := json.Unmarshal(data, &z); err != nil {
-		return TopicID{}, 0, nil, fmt.Errorf("recover topic %s: %w", name, err)
+		return TopicID{}, nil, err
 	}
 	id, err := decodeUUID(z.TopicID)
 	if err != nil {
-		return TopicID{}, 0, nil, fmt.Errorf("recover topic %s: %w", name, err)
+		return TopicID{}, nil, err
 	}
+	assignment := make([][]BrokerID, len(z.Partitions))
+	for i := range assignment {
+		rs, ok := z.Partitions[strconv.Itoa(i)]
+		if !ok || len(rs) == 0 {
+			return TopicID{}, nil, fmt.Errorf("partition %d missing or without replicas", i)
+		}
+		for _, r := range rs {
+			if r < 0 || slices.Contains(assignment[i], BrokerID(r)) {
+				return TopicID{}, nil, fmt.Errorf("partition %d: replicas %v", i, rs)
+			}
+			assignment[i] = append(assignment[i], BrokerID(r))
+		}
+	}
+	return id, assignment, nil
+}
+
+// parseConfigZnode decodes /config/topics/<t> (nil data: no overrides).
+func parseConfigZnode(data []byte) (map[string]string, error) {
 	configs := map[string]string{}
-	if cfgData != nil {
-		var cz configZnode
-		if err := json.Unmarshal(cfgData, &cz); err != nil {
-			return TopicID{}, 0, nil, fmt.Errorf("recover topic %s config: %w", name, err)
-		}
-		// order-independent: copied into a map
-		for k, v := range cz.Config {
-			configs[k] = v
-		}
+	if data == nil {
+		return configs, nil
 	}
-	for i := 0; i < len(z.Partitions); i++ {
-		if _, ok := z.Partitions[strconv.Itoa(i)]; !ok {
-			return TopicID{}, 0, nil, fmt.Errorf("recover topic %s: partition %d missing", name, i)
-		}
+	var cz configZnode
+	if err := json.Unmarshal(data, &cz); err != nil {
+		return nil, err
 	}
-	return id, len(z.Partitions), configs, nil
+	// order-independent: copied into a map
+	for k, v := range cz.Config {
+		configs[k] = v
+	}
+	return configs, nil
 }

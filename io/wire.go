@@ -141,3 +141,26 @@ func AppendRequest(dst []byte, corr int32, clientID string, req kmsg.Request) []
 	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-4))
 	return dst
 }
+
+// DecodeResponse parses a response frame (length prefix included) at
+// the request's version: length, correlation id, a tagged-field section
+// when the response is flexible (never for ApiVersions), then the body.
+func DecodeResponse(req kmsg.Request, frame []byte) (kmsg.Response, error) {
+	if len(frame) < 8 || int(binary.BigEndian.Uint32(frame)) != len(frame)-4 {
+		return nil, errors.New("bad frame length")
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	body := frame[8:]
+	if resp.IsFlexible() && resp.Key() != 18 {
+		n, k := binary.Uvarint(body)
+		if k <= 0 || n != 0 {
+			return nil, errors.New("bad response header tags")
+		}
+		body = body[k:]
+	}
+	if err := resp.ReadFrom(body); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}

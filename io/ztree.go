@@ -19,6 +19,10 @@ type ZTree struct {
 	nodes       map[string]*znode
 	sessions    map[int64]*zsession
 	nextSession int64
+	// zxid numbers the creations, as ZooKeeper's transaction ids do:
+	// a node's Czxid tells one incarnation of a path from another. A
+	// restored tree numbers its nodes anew.
+	zxid int64
 }
 
 type znode struct {
@@ -54,7 +58,7 @@ func NewZTree() *ZTree {
 // Clone returns an independent copy of the tree, sessions and watches
 // included.
 func (t *ZTree) Clone() *ZTree {
-	c := &ZTree{nodes: make(map[string]*znode, len(t.nodes)), sessions: make(map[int64]*zsession, len(t.sessions)), nextSession: t.nextSession}
+	c := &ZTree{nodes: make(map[string]*znode, len(t.nodes)), sessions: make(map[int64]*zsession, len(t.sessions)), nextSession: t.nextSession, zxid: t.zxid}
 	// order-independent: copied into maps
 	for p, n := range t.nodes {
 		c.nodes[p] = &znode{data: n.data, stat: n.stat, children: maps.Clone(n.children), creates: n.creates}
@@ -223,7 +227,8 @@ func (t *ZTree) add(path string, data []byte, owner int64, fired []WatchFired) [
 	pn.creates++
 	pn.stat.CVersion++
 	pn.stat.NumChildren++
-	t.nodes[path] = &znode{data: data, stat: core.CoordStat{EphemeralOwner: owner}, children: map[string]bool{}}
+	t.zxid++
+	t.nodes[path] = &znode{data: data, stat: core.CoordStat{EphemeralOwner: owner, Czxid: t.zxid}, children: map[string]bool{}}
 	fired = t.fire(path, core.WatchNodeCreated, fired, true, false)
 	return t.fire(parent, core.WatchNodeChildrenChanged, fired, false, true)
 }

@@ -34,6 +34,9 @@ var versionCases = map[int16]versionCase{
 	1:  {0, 16, testFetch},
 	2:  {0, 6, testListOffsets},
 	3:  {0, 12, testMetadata},
+	4:  {7, 7, testLeaderAndIsr},
+	5:  {4, 4, testStopReplica},
+	6:  {8, 8, testUpdateMetadata},
 	18: {0, 3, testApiVersions},
 	19: {2, 7, testCreateTopics},
 	20: {1, 6, testDeleteTopics},
@@ -285,9 +288,19 @@ func testMetadata(t *testing.T, v int16) {
 			t.Errorf("all topics after AllowAutoTopicCreation=false: got %v; want no auto-off", got)
 		}
 	}
+	// As Kafka's, the answer that creates a topic says LEADER_NOT_AVAILABLE;
+	// the controller elects its leaders, and asking again finds them.
 	r := call[*kmsg.MetadataResponse](t, c, v, metadataReq(v, true, "auto-on", "bad name!"))
 	if len(r.Topics) != 2 {
 		t.Fatalf("Metadata auto-on: got %d topics; want 2", len(r.Topics))
+	}
+	checkCode(t, "Metadata creating auto-on", r.Topics[0].ErrorCode, kerr.LeaderNotAvailable.Code)
+	checkCode(t, "Metadata for the illegal name \"bad name!\"", r.Topics[1].ErrorCode, kerr.InvalidTopicException.Code)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r = call[*kmsg.MetadataResponse](t, c, v, metadataReq(v, true, "auto-on", "bad name!"))
+		if r.Topics[0].ErrorCode == 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	checkMetadataTopic(t, v, r.Topics[0], "auto-on", 2, [16]byte{})
 	if v >= 10 && r.Topics[0].TopicID == ([16]byte{}) {

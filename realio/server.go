@@ -37,6 +37,7 @@ type Server struct {
 	events chan core.Event
 	quit   chan struct{}
 	done   chan struct{}
+	peers  peers // connections to the other brokers, for the controller's requests
 
 	// Background work (log cleaning) runs on its own goroutines and posts
 	// its outcome to finished; bg counts those goroutines.
@@ -112,7 +113,9 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		go s.coordWorker()
 	}
 	go s.loop()
-	// Clients are served once the broker registered, as in Kafka.
+	// Connections are taken once the broker registered, as in Kafka (the
+	// controller's requests come over them); clients' requests wait in
+	// the core until the controller's metadata arrived.
 	l := <-s.lifecycle
 	s.started.Store(true)
 	if l.Fatal != "" {
@@ -208,8 +211,15 @@ func (s *Server) closeZooKeeper() {
 
 // Lifecycle implements driver.Transport; it runs on the loop goroutine.
 func (s *Server) Lifecycle(l core.Lifecycle) {
+	if l.Leading != (core.TopicPartition{}) {
+		return // the simulator checks leaderships; here they need no report
+	}
 	if l.Elected {
 		s.logf("broker %d is the controller (controller epoch %d)", s.cfg.BrokerID, l.ControllerEpoch)
+		return
+	}
+	if l.Ready {
+		s.logf("broker %d has the controller's metadata: serving clients", s.cfg.BrokerID)
 		return
 	}
 	if !s.started.Load() {

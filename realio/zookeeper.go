@@ -306,7 +306,7 @@ func statOf(st *zk.Stat) core.CoordStat {
 	if st == nil {
 		return core.CoordStat{}
 	}
-	return core.CoordStat{Version: st.Version, CVersion: st.Cversion, EphemeralOwner: st.EphemeralOwner, NumChildren: st.NumChildren}
+	return core.CoordStat{Version: st.Version, CVersion: st.Cversion, EphemeralOwner: st.EphemeralOwner, NumChildren: st.NumChildren, Czxid: st.Czxid}
 }
 
 // verdict maps go-zookeeper's errors to the port's.

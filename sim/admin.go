@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,15 +26,22 @@ type admin struct {
 	cl       *client
 	version  int16 // CreateTopics version
 	cpVer    int16 // CreatePartitions version
+	delVer   int16 // DeleteTopics version
 	mdVer    int16 // Metadata version
 	done     bool  // the workload's topic exists
 	asking   bool
 	changeAt changeRequest // the change to make next, if any
 	extras   int           // extra topics asked for so far
 	acked    []adminTopic  // acknowledged topics and partition counts, by name order of creation
-	refused  []adminTopic  // changes refused with a definite error
-	check    bool          // a Metadata read is due
-	verifyAt int           // complete Metadata reads asked for since the drain began
+	// eventual holds the workload topic when its creation was answered
+	// TOPIC_ALREADY_EXISTS: an earlier attempt wrote it, and in a cluster
+	// the brokers learn of it from the controller a little later. It must
+	// show by the drain's verification, and is acked once it shows.
+	eventual []adminTopic
+	refused  []adminTopic // changes refused with a definite error
+	deleted  []string     // topics whose deletion was acknowledged: never seen again
+	check    bool         // a Metadata read is due
+	verifyAt int          // complete Metadata reads asked for since the drain began
 }
 
 // adminTopic is a topic with a partition count.
@@ -45,6 +53,7 @@ type adminTopic struct {
 // changeRequest is a pending admin change; zero is none.
 type changeRequest struct {
 	create     bool // CreateTopics; else CreatePartitions
+	delete     bool // DeleteTopics
 	topic      string
 	partitions int32
 	tries      int
@@ -52,13 +61,13 @@ type changeRequest struct {
 
 const (
 	partitionsMax   = 8
-	extraTopicsMax  = 3
+	extraTopicsMax  = 5
 	adminChangeMean = 8e9
 )
 
 func newAdmin(w *world) *admin {
 	return &admin{w: w, cl: newClient(w, "admin"), version: 2 + int16(w.rng.IntN(6)),
-		cpVer: int16(w.rng.IntN(4)), mdVer: 1 + int16(w.rng.IntN(12))}
+		cpVer: int16(w.rng.IntN(4)), mdVer: 1 + int16(w.rng.IntN(12)), delVer: 1 + int16(w.rng.IntN(6))}
 }
 
 func (a *admin) start() {
@@ -83,6 +92,9 @@ func (a *admin) changeLoop() {
 		case a.extras < extraTopicsMax:
 			a.extras++
 			a.changeAt = changeRequest{create: true, topic: fmt.Sprintf("extra%d", a.extras), partitions: 1 + a.w.rng.Int32N(3)}
+		}
+		if t, ok := a.deletable(); ok && a.w.rng.IntN(3) == 0 {
+			a.changeAt = changeRequest{delete: true, topic: t}
 		}
 		a.pump()
 	}
@@ -136,6 +148,16 @@ func (a *admin) createMain() {
 	req.TimeoutMillis = 30000
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = a.w.topic, a.w.partitions, 1
+	if a.w.ens != nil {
+		// The workload's clients talk to one broker: its partitions are
+		// assigned to it (the other topics are placed by the brokers).
+		t.NumPartitions, t.ReplicationFactor = -1, -1
+		for p := range a.w.partitions {
+			ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+			ra.Partition, ra.Replicas = p, []int32{int32(a.w.broker.id)}
+			t.ReplicaAssignment = append(t.ReplicaAssignment, ra)
+		}
+	}
 	for _, kv := range a.w.policy.configs {
 		c := kmsg.NewCreateTopicsRequestTopicConfig()
 		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])
@@ -157,7 +179,11 @@ func (a *admin) createMain() {
 		case code == 0 || code == kerr.TopicAlreadyExists.Code:
 			a.end(op, OK, code)
 			a.done = true
-			a.acked = append(a.acked, adminTopic{a.w.topic, a.w.partitions})
+			if code == 0 {
+				a.acked = append(a.acked, adminTopic{a.w.topic, a.w.partitions})
+			} else {
+				a.eventual = append(a.eventual, adminTopic{a.w.topic, a.w.partitions})
+			}
 			a.w.topicReady()
 		case kerr.IsRetriable(kerr.ErrorForCode(code)):
 			a.end(op, Indefinite, code)
@@ -173,7 +199,19 @@ func (a *admin) change() {
 	ch.tries++
 	var req kmsg.Request
 	var what string
-	if ch.create {
+	if ch.delete {
+		// from now on the topic may be gone at any moment
+		a.acked = slices.DeleteFunc(a.acked, func(t adminTopic) bool { return t.name == ch.topic })
+		a.refused = slices.DeleteFunc(a.refused, func(t adminTopic) bool { return t.name == ch.topic })
+		r := kmsg.NewPtrDeleteTopicsRequest()
+		r.SetVersion(a.delVer)
+		r.TimeoutMillis = 30000
+		r.TopicNames = []string{ch.topic}
+		t := kmsg.NewDeleteTopicsRequestTopic()
+		t.Topic = kmsg.StringPtr(ch.topic)
+		r.Topics = []kmsg.DeleteTopicsRequestTopic{t}
+		req, what = r, "delete-topics "+ch.topic
+	} else if ch.create {
 		r := kmsg.NewPtrCreateTopicsRequest()
 		r.SetVersion(a.version)
 		r.TimeoutMillis = 30000
@@ -187,6 +225,13 @@ func (a *admin) change() {
 		r.TimeoutMillis = 30000
 		t := kmsg.NewCreatePartitionsRequestTopic()
 		t.Topic, t.Count = ch.topic, ch.partitions
+		if a.w.ens != nil && ch.topic == a.w.topic {
+			for range ch.partitions - a.w.partitions {
+				ra := kmsg.NewCreatePartitionsRequestTopicAssignment()
+				ra.Replicas = []int32{int32(a.w.broker.id)}
+				t.Assignment = append(t.Assignment, ra)
+			}
+		}
 		r.Topics = append(r.Topics, t)
 		req, what = r, fmt.Sprintf("create-partitions %s %d", ch.topic, ch.partitions)
 	}
@@ -209,6 +254,10 @@ func (a *admin) change() {
 
 func changeCode(r kmsg.Response) (int16, bool) {
 	switch r := r.(type) {
+	case *kmsg.DeleteTopicsResponse:
+		if len(r.Topics) == 1 {
+			return r.Topics[0].ErrorCode, true
+		}
 	case *kmsg.CreateTopicsResponse:
 		if len(r.Topics) == 1 {
 			return r.Topics[0].ErrorCode, true
@@ -226,6 +275,10 @@ func changeCode(r kmsg.Response) (int16, bool) {
 // INVALID_PARTITIONS): Metadata then tells.
 func (a *admin) changed(op *Op, ch changeRequest, code int16) {
 	a.check = true
+	if ch.delete {
+		a.deletedOne(op, ch.topic, code)
+		return
+	}
 	switch {
 	case code == 0:
 		a.end(op, OK, 0)
@@ -320,6 +373,9 @@ func (a *admin) metadata() {
 		}
 		a.end(op, OK, 0)
 		a.checkSeen(op)
+		if verifying && len(a.eventual) > 0 {
+			retry = true // not visible yet: ask again (the drain's bound judges)
+		}
 		if n := op.Seen[a.w.topic]; n > a.w.partitions {
 			a.w.addPartitions(n)
 		}
@@ -334,13 +390,50 @@ func (a *admin) metadata() {
 	})
 }
 
+// deletable picks an acknowledged extra topic to delete, if any.
+func (a *admin) deletable() (string, bool) {
+	for _, t := range a.acked {
+		if t.name != a.w.topic {
+			return t.name, true
+		}
+	}
+	return "", false
+}
+
+// deletedOne handles a DeleteTopics answer: acknowledged, the topic must
+// never show again; otherwise it may or may not be gone, and is no
+// longer required to show.
+func (a *admin) deletedOne(op *Op, name string, code int16) {
+	a.changeAt = changeRequest{}
+	if code == 0 {
+		a.end(op, OK, 0)
+		a.deleted = append(a.deleted, name)
+		return
+	}
+	a.end(op, Indefinite, code)
+}
+
 // checkSeen fails the run if a Metadata answer lacks an acknowledged
 // change (admin-lost) or shows one the broker refused definitely
 // (admin-refused-applied).
 func (a *admin) checkSeen(op *Op) {
+	kept := a.eventual[:0]
+	for _, t := range a.eventual {
+		if op.Seen[t.name] >= t.partitions {
+			a.acked = append(a.acked, t)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	a.eventual = kept
 	for _, t := range a.acked {
 		if got := op.Seen[t.name]; got < t.partitions {
 			a.w.failf("admin-lost", "metadata op %d shows topic %s with %d partitions; %d were acknowledged", op.ID, t.name, got, t.partitions)
+		}
+	}
+	for _, name := range a.deleted {
+		if got, ok := op.Seen[name]; ok {
+			a.w.failf("admin-resurrected", "metadata op %d shows topic %s with %d partitions; its deletion was acknowledged", op.ID, name, got)
 		}
 	}
 	for _, t := range a.refused {

@@ -23,6 +23,7 @@ var errDisconnected = errors.New("connection lost")
 type client struct {
 	w        *world
 	name     string
+	target   *node // the broker it connects to; nil: the workload's broker
 	conn     *conn
 	dialing  bool
 	stopped  bool
@@ -129,7 +130,7 @@ func (c *client) receive(cn *conn, frame []byte) {
 	}
 	k := c.inflight[0]
 	c.inflight = c.inflight[1:]
-	resp, err := decodeResponse(k.req, frame)
+	resp, err := kio.DecodeResponse(k.req, frame)
 	if err == nil && int32(binary.BigEndian.Uint32(frame[4:])) != k.corr {
 		err = errors.New("correlation id does not match the oldest request")
 	}
@@ -140,29 +141,6 @@ func (c *client) receive(cn *conn, frame []byte) {
 		return
 	}
 	k.done(resp, nil)
-}
-
-// decodeResponse parses a response frame (length prefix included) at
-// the request's version: length, correlation id, a tagged-field section
-// when the response is flexible (never for ApiVersions), then the body.
-func decodeResponse(req kmsg.Request, frame []byte) (kmsg.Response, error) {
-	if len(frame) < 8 || int(binary.BigEndian.Uint32(frame)) != len(frame)-4 {
-		return nil, errors.New("bad frame length")
-	}
-	resp := req.ResponseKind()
-	resp.SetVersion(req.GetVersion())
-	body := frame[8:]
-	if resp.IsFlexible() && resp.Key() != 18 {
-		n, k := binary.Uvarint(body)
-		if k <= 0 || n != 0 {
-			return nil, errors.New("bad response header tags")
-		}
-		body = body[k:]
-	}
-	if err := resp.ReadFrom(body); err != nil {
-		return nil, err
-	}
-	return resp, nil
 }
 
 // abandon drops a connection the client no longer trusts.

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
+	kio "cloudkafka/io"
 )
 
 // diskView is the checks' own reading of the broker's disk, independent
@@ -215,7 +216,7 @@ func (d *diskView) noteBatch(part int32, h core.BatchHeader) {
 func (n *node) checkResponse(cr checkedRequest, frame []byte) {
 	w := n.w
 	req := cr.req
-	resp, err := decodeResponse(req, frame)
+	resp, err := kio.DecodeResponse(req, frame)
 	if err != nil {
 		return // the client reports undecodable responses
 	}

@@ -230,9 +230,17 @@ func (m *groupMember) findCoordinator() {
 			}
 			code = resp.Coordinators[0].ErrorCode
 		}
+		id := resp.NodeID
+		if m.vFind >= 4 {
+			id = resp.Coordinators[0].NodeID
+		}
 		switch code {
 		case 0:
 			m.state = mJoining
+			if n := m.w.nodeByID(core.BrokerID(id)); n != nil && n != m.coordNode() {
+				m.coord.retarget(n) // the coordinator is another broker: connect to it
+				return
+			}
 			m.kick()
 		case kerr.CoordinatorNotAvailable.Code, kerr.CoordinatorLoadInProgress.Code, kerr.NotCoordinator.Code:
 			m.retry(mFinding)
@@ -384,7 +392,7 @@ func (m *groupMember) sync() {
 				m.pos[p] = posUnknown
 			}
 			m.state, m.needOffset = mStable, true
-			m.heardIn = m.w.broker.incarnation
+			m.heardIn = m.coordNode().incarnation
 			m.epoch++
 			m.maybeStaleCommit()
 			m.kick()
@@ -533,7 +541,7 @@ func (m *groupMember) pumpData() {
 			op.Outcome = Indefinite
 			return // pumpData runs again on reconnect
 		}
-		op.Outcome, op.BrokerClock = OK, m.w.broker.coreClock
+		op.Outcome, op.BrokerClock = OK, m.coordNode().coreClock
 		resp := r.(*kmsg.FetchResponse)
 		backoff := resp.ErrorCode != 0
 		for i := range op.Fetches {
@@ -676,7 +684,7 @@ func (m *groupMember) sendHeartbeat(seen func(code int16)) {
 		}
 		code := r.(*kmsg.HeartbeatResponse).ErrorCode
 		if code == 0 {
-			m.heardIn = m.w.broker.incarnation
+			m.heardIn = m.coordNode().incarnation
 		}
 		seen(code)
 		if m.gone(ep) || m.state != mStable {
@@ -927,7 +935,7 @@ func (m *groupMember) stall() {
 		return // a stalled member is not stalled again: the first stall's end would cut the second short
 	}
 	m.stalled = true
-	start, inc, gen, heard := m.w.now, m.w.broker.incarnation, m.generation, m.heardIn == m.w.broker.incarnation
+	start, inc, gen, heard := m.w.now, m.coordNode().incarnation, m.generation, m.heardIn == m.coordNode().incarnation
 	d := core.Instant(m.sessionMs)*1e6 + 300e6 + core.Instant(m.w.rng.Int64N(1e9))
 	ep := m.epoch
 	m.w.after(d, func() {
@@ -941,7 +949,7 @@ func (m *groupMember) stall() {
 			return
 		}
 		m.sendHeartbeat(func(code int16) {
-			undisturbed := heard && m.w.broker.incarnation == inc && m.w.disturbedUntil <= start && m.w.broker.up && !m.w.broker.paused
+			undisturbed := heard && m.coordNode().incarnation == inc && m.w.disturbedUntil <= start && m.coordNode().up && !m.coordNode().paused
 			if code == 0 && undisturbed {
 				m.w.failf("session-timeout", "%s (member %s, generation %d) stopped heartbeating at %s for %s, past its %dms session; its heartbeat was still accepted",
 					m.name, m.memberID, gen, fmtInstant(start), fmtDur(d), m.sessionMs)

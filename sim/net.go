@@ -109,12 +109,16 @@ func (w *world) arrival(c *conn, toBroker bool) core.Instant {
 // latency, the answer comes back after another. Across a partition the
 // SYN is lost and the client's connect attempt times out.
 func (w *world) dial(cl *client) {
+	target := cl.target
+	if target == nil {
+		target = w.broker
+	}
 	if w.stalledUntil(cl, true) > 0 || w.stalledUntil(cl, false) > 0 {
 		w.after(cl.requestTimeout, cl.dialFailed)
 		return
 	}
 	w.after(w.latency(), func() {
-		n := w.broker
+		n := target
 		if !n.up {
 			w.after(w.latency(), cl.dialFailed)
 			return
@@ -218,6 +222,13 @@ func (t *transport) Lifecycle(l core.Lifecycle) {
 		return
 	}
 	switch {
+	case l.Leading != (core.TopicPartition{}):
+		w.noteLeader(l.Leading, l.LeaderEpoch, t.n.id)
+	case l.Ready:
+		// Requests that came before the controller's metadata waited for
+		// it: their latency is not the broker's to answer for (what
+		// clients see is judged as before).
+		w.disturbedUntil = max(w.disturbedUntil, w.now+1)
 	case l.Fatal != "":
 		w.failf("fatal", "the broker stopped itself: %s", l.Fatal)
 	case l.Registered:

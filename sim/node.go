@@ -31,9 +31,12 @@ type node struct {
 	registered int
 	elected    int
 
-	conns    map[core.ConnID]*conn // lookups only, never iterated
-	connList []*conn               // open (broker side) connections, by id
-	inbox    []core.Event          // requests waiting for their burst
+	conns map[core.ConnID]*conn // lookups only, never iterated
+	// peerClients are the node's connections to other brokers, for its
+	// controller's requests, by destination.
+	peerClients map[core.BrokerID]*client
+	connList    []*conn      // open (broker side) connections, by id
+	inbox       []core.Event // requests waiting for their burst
 
 	crashAt      *crashPoint   // armed crash at a storage operation, or nil
 	crashDownMax core.Instant  // downtime after a crash point fires
@@ -75,7 +78,7 @@ func (n *node) props() map[string]string {
 }
 
 func newNode(w *world, id core.BrokerID) *node {
-	n := &node{w: w, id: id, conns: map[core.ConnID]*conn{}}
+	n := &node{w: w, id: id, conns: map[core.ConnID]*conn{}, peerClients: map[core.BrokerID]*client{}}
 	n.fs = newSimFS(n)
 	return n
 }

@@ -182,6 +182,9 @@ type world struct {
 	// epochWinners records who won each controller epoch (the broker or
 	// a peer): an epoch won twice is a failure.
 	epochWinners map[int32]string
+	// leaders records which broker led each partition at each leader
+	// epoch (peers.go): two at one epoch is a failure.
+	leaders map[leaderKey]core.BrokerID
 
 	net      netParams
 	cuts     map[*client]*cut // client partitions in force; lookups only
@@ -725,6 +728,7 @@ func (n *node) crash() {
 	w.trace.fold(w.now, trCrash, uint64(n.incarnation), uint64(n.id), nil)
 	n.up, n.drv = false, nil
 	n.paused, n.pausedEvents = false, nil
+	n.dropPeerClients()
 	n.inbox = nil
 	n.storage.queues = map[core.TopicPartition]*storageQueue{}
 	for _, c := range n.connList {

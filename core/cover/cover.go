@@ -134,6 +134,26 @@ const (
 	// ControllerLost: the broker's /controller went (its session expired,
 	// or the node was deleted) and it stopped being the controller.
 	ControllerLost
+	// LeaderElected: a LeaderAndIsr made the broker the leader of a
+	// partition it did not lead.
+	LeaderElected
+	// LeaderResigned: a LeaderAndIsr (or StopReplica) took the leadership
+	// of a partition away from the broker.
+	LeaderResigned
+	// LeaderMoved: the controller elected a new leader (leader epoch
+	// above 0) for a partition whose leader was not live.
+	LeaderMoved
+	// PartitionOffline: the controller found no live replica to lead a
+	// partition and left it without a leader.
+	PartitionOffline
+	// TopicDeleted: the controller finished a topic's deletion.
+	TopicDeleted
+	// ReplicaDeleted: a StopReplica deleted a replica of this broker (its
+	// topic being deleted).
+	ReplicaDeleted
+	// ControllerSendRetried: a controller request failed or was refused
+	// (its receiver had not seen the controller yet) and is sent again.
+	ControllerSendRetried
 	pointCount
 )
 
@@ -184,6 +204,13 @@ var names = [pointCount]string{
 	BrokerListWatched:                "broker-list-watched",
 	ControllerElected:                "controller-elected",
 	ControllerLost:                   "controller-lost",
+	LeaderElected:                    "leader-elected",
+	LeaderResigned:                   "leader-resigned",
+	LeaderMoved:                      "leader-moved",
+	PartitionOffline:                 "partition-offline",
+	TopicDeleted:                     "topic-deleted",
+	ReplicaDeleted:                   "replica-deleted",
+	ControllerSendRetried:            "controller-send-retried",
 }
 
 func (p Point) String() string {

@@ -255,6 +255,13 @@ func ephemeral(t *testing.T, store Store) {
 		Watch{"/brokers/ids/1", core.WatchNodeDeleted}, Watch{"/brokers/ids", core.WatchNodeChildrenChanged})
 	fails(t, b, exists("/brokers/ids/1", false), core.ErrCoordNoNode)
 	fails(t, a, get("/brokers/ids/2", false), core.ErrCoordSessionExpired)
+	// The path registered again is a new node: its creation's
+	// transaction id (a broker's epoch) is greater.
+	first := ok(t, b, get("/brokers/ids/2", false)).Stat.Czxid
+	again := ok(t, b, eph).Stat.Czxid
+	if first == 0 || again <= first {
+		t.Errorf("czxid of /brokers/ids/1 registered again: got %d after /brokers/ids/2's %d; want a greater one", again, first)
+	}
 }
 
 // watches: watches are one-shot and per session; Get leaves a data

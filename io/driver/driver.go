@@ -28,6 +28,9 @@ type Transport interface {
 	// Lifecycle reports the broker's own state: registered, or a fatal
 	// condition that must stop it.
 	Lifecycle(l core.Lifecycle)
+	// Send sends an inter-broker request to another broker, in order per
+	// broker; its PeerResponse comes back to Handle.
+	Send(s core.PeerSend)
 }
 
 // Driver runs one broker core over the ports: it feeds events to Step and
@@ -124,7 +127,7 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 		return nil, fmt.Errorf("load coordination store: %w", err)
 	}
 	rec := core.Recovered{Znodes: znodes, CoordSession: coord.Session()}
-	known := core.KnownPartitions(znodes)
+	known := core.KnownPartitions(znodes, cfg.BrokerID)
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
@@ -283,6 +286,8 @@ func (d *Driver) execute(effects []core.Effect) {
 				d.Logf("fatal: %s", e.Fatal)
 			}
 			d.transport.Lifecycle(e)
+		case core.PeerSend:
+			d.transport.Send(e)
 		case core.CoordOp:
 			if d.Coordinate != nil {
 				d.Coordinate(e)

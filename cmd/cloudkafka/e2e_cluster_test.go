@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/internal/zktest"
+)
+
+// cluster is three brokers (ids 1-3) of one ensemble.
+type cluster struct {
+	zk      *zktest.Server
+	brokers []*broker
+}
+
+func startCluster(t *testing.T, sessionMs int) *cluster {
+	c := &cluster{zk: zktest.Start(t)}
+	for id := 1; id <= 3; id++ {
+		c.brokers = append(c.brokers, startBroker(t, "zookeeper.connect="+c.zk.Addr, "broker.id="+strconv.Itoa(id),
+			fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionMs)))
+	}
+	for _, b := range c.brokers {
+		waitServing(t, b)
+	}
+	return c
+}
+
+// metadata asks broker b for the cluster's metadata with a request of
+// its own (kadm would read kgo's cached metadata).
+func metadataFrom(t *testing.T, b *broker, topics ...string) *kmsg.MetadataResponse {
+	t.Helper()
+	req := kmsg.NewPtrMetadataRequest()
+	for _, n := range topics {
+		mt := kmsg.NewMetadataRequestTopic()
+		mt.Topic = kmsg.StringPtr(n)
+		req.Topics = append(req.Topics, mt)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := newClient(t, b)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("Metadata from %s: %v", b.addr, err)
+	}
+	return resp
+}
+
+// leaders maps each partition of topic to its leader, as broker b says;
+// ok is false while a partition has none.
+func leaders(t *testing.T, b *broker, topic string) (map[int32]int32, bool) {
+	md := metadataFrom(t, b, topic)
+	out := map[int32]int32{}
+	if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 {
+		return out, false
+	}
+	ok := len(md.Topics[0].Partitions) > 0
+	for _, p := range md.Topics[0].Partitions {
+		out[p.Partition] = p.Leader
+		ok = ok && p.ErrorCode == 0 && p.Leader >= 0
+	}
+	return out, ok
+}
+
+// createVia creates topic through broker b itself (franz-go would send
+// it to the controller).
+func createVia(t *testing.T, b *broker, topic string, partitions int32) {
+	t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 30000
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, 1
+	req.Topics = append(req.Topics, rt)
+	cl := newClient(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	md := metadataFrom(t, b)
+	var id int32 = -1
+	for _, br := range md.Brokers {
+		if br.Host+":"+strconv.Itoa(int(br.Port)) == b.addr {
+			id = br.NodeID
+		}
+	}
+	resp, err := req.RequestWith(ctx, cl.Broker(int(id)))
+	if err != nil || len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("CreateTopics %s through broker %d: %+v, %v", topic, id, resp, err)
+	}
+}
+
+// TestClusterOfThree: three brokers and a real ZooKeeper. Topics created
+// through each broker spread their partitions' leadership over all
+// three; franz-go and kcat, given one seed broker, produce to and
+// consume every partition; the partition state znodes are Kafka's
+// documents. SIGKILL of a broker leaves its partitions without a leader
+// (one replica each, as in Kafka) while the others serve; restarted, it
+// serves them again with every acknowledged record. SIGKILL of the
+// controller: another broker takes over, and topics can be created.
+func TestClusterOfThree(t *testing.T) {
+	const sessionMs = 3000
+	c := startCluster(t, sessionMs)
+	seed := c.brokers[0]
+	for i, b := range c.brokers {
+		topic := fmt.Sprintf("spread-%d", i+1)
+		createVia(t, b, topic, 6)
+		// the broker that took the request knows at once; the others as
+		// soon as the controller's UpdateMetadata reaches them
+		var lead map[int32]int32
+		waitFor(t, 10*time.Second, topic+" led as broker 1 sees it", func() bool {
+			var ok bool
+			lead, ok = leaders(t, seed, topic)
+			return ok
+		})
+		count := map[int32]int{}
+		for _, l := range lead {
+			count[l]++
+		}
+		if len(count) != 3 || count[1] != 2 || count[2] != 2 || count[3] != 2 {
+			t.Errorf("%s created through broker %d: leaders %v; want two partitions on each of brokers 1-3", topic, i+1, lead)
+		}
+	}
+
+	// franz-go through one seed broker, every partition.
+	acked := produceSeqs(t, seed, "spread-1", "kgo", 0, 600)
+	checkLog(t, "spread-1 read through broker 1", consumeAll(t, seed, "spread-1", 60*time.Second), expect{tag: "kgo", acked: acked, exactly: 600})
+
+	// kcat (librdkafka) through broker 3 alone.
+	_, err := exec.LookPath("kcat")
+	requireTool(t, "kcat", err)
+	var in strings.Builder
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&in, "key-%d:line-%03d\n", i, i) // keyed: spread over the partitions
+	}
+	runTool(t, 60*time.Second, in.String(), "kcat", "-b", c.brokers[2].addr, "-P", "-t", "spread-2", "-K:")
+	out := runTool(t, 60*time.Second, "", "kcat", "-b", c.brokers[2].addr, "-C", "-t", "spread-2", "-o", "beginning", "-e", "-f", "%p %s\n")
+	parts := map[string]bool{}
+	lines := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if p, v, ok := strings.Cut(line, " "); ok && strings.HasPrefix(v, "line-") {
+			parts[p] = true
+			lines++
+		}
+	}
+	if lines != 60 || len(parts) < 3 {
+		t.Errorf("kcat through broker 3: read %d lines from partitions %v; want 60 over several partitions", lines, parts)
+	}
+
+	// Kafka's partition state document.
+	state := zkDoc(t, c.zk, "/brokers/topics/spread-1/partitions/0/state")
+	lead, _ := leaders(t, seed, "spread-1")
+	if state["version"] != 1.0 || state["leader"] != float64(lead[0]) || state["leader_epoch"] != 0.0 ||
+		fmt.Sprint(state["isr"]) != fmt.Sprintf("[%d]", lead[0]) || state["controller_epoch"] == nil {
+		t.Errorf("/brokers/topics/spread-1/partitions/0/state: got %v; want Kafka's version 1 document with leader %d", state, lead[0])
+	}
+
+	// A broker that is not the controller dies: its partitions have no
+	// leader until it returns; the others are served meanwhile.
+	ctl := metadataFrom(t, seed).ControllerID
+	victim := c.brokers[0]
+	for _, b := range c.brokers {
+		if id := int32(slices.Index(c.brokers, b) + 1); id != ctl && b != seed {
+			victim = b
+		}
+	}
+	victimID := int32(slices.Index(c.brokers, victim) + 1)
+	victim.Kill()
+	waitFor(t, time.Duration(sessionMs)*time.Millisecond+15*time.Second, "the dead broker's partitions to lose their leader", func() bool {
+		md := metadataFrom(t, seed, "spread-1")
+		for _, p := range md.Topics[0].Partitions {
+			if lead[p.Partition] == victimID && p.Leader != -1 {
+				return false
+			}
+		}
+		return true
+	})
+	victim.Restart()
+	waitServing(t, victim)
+	waitFor(t, 30*time.Second, "the restarted broker to lead its partitions again", func() bool {
+		got, ok := leaders(t, seed, "spread-1")
+		return ok && fmt.Sprint(got) == fmt.Sprint(lead)
+	})
+	checkLog(t, "spread-1 after broker "+strconv.Itoa(int(victimID))+" restarted", consumeAll(t, seed, "spread-1", 60*time.Second),
+		expect{tag: "kgo", acked: acked, exactly: 600})
+
+	// The controller dies: another broker takes over, and topics can
+	// still be created.
+	var ctlBroker, other *broker
+	for i, b := range c.brokers {
+		if int32(i+1) == ctl {
+			ctlBroker = b
+		} else if b != victim {
+			other = b
+		}
+	}
+	if ctlBroker == nil || other == nil {
+		t.Fatalf("controller %d: no such broker among 1-3", ctl)
+	}
+	start := time.Now()
+	ctlBroker.Kill()
+	waitFor(t, time.Duration(sessionMs)*time.Millisecond+15*time.Second, "another broker to become the controller", func() bool {
+		id := metadataFrom(t, other).ControllerID
+		return id != -1 && id != ctl
+	})
+	t.Logf("controller failover after SIGKILL of broker %d: %v", ctl, time.Since(start).Round(time.Millisecond))
+	createVia(t, other, "after-failover", 4)
+	if got, ok := leaders(t, other, "after-failover"); !ok {
+		t.Errorf("after-failover: partitions without a leader: %v", got)
+	}
+	acked2 := produceSeqs(t, other, "after-failover", "late", 0, 100)
+	checkLog(t, "after-failover", consumeAll(t, other, "after-failover", 60*time.Second), expect{tag: "late", acked: acked2, exactly: 100})
+}

@@ -1,0 +1,125 @@
+package realio
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+	kio "cloudkafka/io"
+)
+
+// The peer transport carries the controller's requests to other brokers:
+// one connection and one goroutine per destination broker, requests sent
+// one at a time and in order, each answered by a PeerResponse on the
+// event loop. A failed connection fails the request in flight (the core
+// sends it again); the next request dials anew.
+
+// peerTimeout bounds a dial and a request's round trip.
+const peerTimeout = 30 * time.Second
+
+type peers struct {
+	s     *Server
+	mu    sync.Mutex
+	links map[core.BrokerID]*peerLink
+}
+
+type peerLink struct {
+	queue chan core.PeerSend
+}
+
+// Send implements driver.Transport; it runs on the loop goroutine.
+func (s *Server) Send(ps core.PeerSend) {
+	p := &s.peers
+	p.mu.Lock()
+	if p.links == nil {
+		p.links = map[core.BrokerID]*peerLink{}
+	}
+	l := p.links[ps.Broker]
+	if l == nil {
+		l = &peerLink{queue: make(chan core.PeerSend, 1024)}
+		p.links[ps.Broker] = l
+		go s.runPeer(l)
+	}
+	p.mu.Unlock()
+	select {
+	case l.queue <- ps:
+	default: // the core sends one request at a time per broker: never full
+		go s.send(core.PeerResponse{Token: ps.Token, Err: fmt.Errorf("peer queue to broker %d full", ps.Broker)})
+	}
+}
+
+// runPeer sends one destination's requests in order.
+func (s *Server) runPeer(l *peerLink) {
+	var nc net.Conn
+	var addr string
+	var corr int32
+	defer func() {
+		if nc != nil {
+			nc.Close()
+		}
+	}()
+	for {
+		var ps core.PeerSend
+		select {
+		case ps = <-l.queue:
+		case <-s.quit:
+			return
+		}
+		target := net.JoinHostPort(ps.Host, strconv.Itoa(int(ps.Port)))
+		if nc != nil && addr != target {
+			nc.Close()
+			nc = nil
+		}
+		if nc == nil {
+			c, err := net.DialTimeout("tcp", target, peerTimeout)
+			if err != nil {
+				if !s.send(core.PeerResponse{Token: ps.Token, Err: err}) {
+					return
+				}
+				continue
+			}
+			nc, addr = c, target
+		}
+		corr++
+		resp, err := exchange(nc, corr, fmt.Sprintf("controller-%d-to-broker-%d", s.cfg.BrokerID, ps.Broker), ps)
+		if err != nil {
+			nc.Close()
+			nc = nil
+		}
+		if !s.send(core.PeerResponse{Token: ps.Token, Response: resp, Err: err}) {
+			return
+		}
+	}
+}
+
+// exchange writes one request and reads its response.
+func exchange(nc net.Conn, corr int32, clientID string, ps core.PeerSend) (kmsg.Response, error) {
+	nc.SetDeadline(time.Now().Add(peerTimeout))
+	if _, err := nc.Write(kio.AppendRequest(nil, corr, clientID, ps.Request)); err != nil {
+		return nil, err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(nc, size[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(size[:])
+	if n < 4 || n > 64<<20 {
+		return nil, fmt.Errorf("response of %d bytes", n)
+	}
+	frame := make([]byte, 4+n)
+	copy(frame, size[:])
+	if _, err := io.ReadFull(nc, frame[4:]); err != nil {
+		return nil, err
+	}
+	if got := int32(binary.BigEndian.Uint32(frame[4:])); got != corr {
+		return nil, fmt.Errorf("response correlation id %d, want %d", got, corr)
+	}
+	return kio.DecodeResponse(ps.Request, frame)
+}
