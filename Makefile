@@ -7,10 +7,11 @@ FUZZTIME ?= 20s
 # or BENCHFLAGS='-suites group' (rebalance time and commit latency only).
 BENCHFLAGS ?=
 
-.PHONY: help run deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
+.PHONY: help run cluster deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
 
 help:
 	@echo 'make run        one broker on 127.0.0.1:9092, data under ./data'
+	@echo 'make cluster    ZooKeeper and three brokers on 127.0.0.1:9092-9094, data under ./cluster'
 	@echo 'make deps       install the Debian packages the tests need'
 	@echo 'make test       deps, vet, all tests, race tests, a short fuzz run (FUZZTIME=$(FUZZTIME))'
 	@echo 'make sim        simulate SEEDS=$(SEEDS) seeds'
@@ -21,6 +22,9 @@ help:
 
 run:
 	$(GO) run ./cmd/cloudkafka config/server.properties
+
+cluster:
+	scripts/cluster.sh
 
 deps:
 	scripts/deps.sh

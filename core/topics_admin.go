@@ -78,6 +78,9 @@ func (b *Broker) planTopic(name string, parts, rf int32, manual [][]BrokerID, co
 	if msg := replicationProblem(rf); msg != "" {
 		return topicPlan{}, errInvalidReplication, msg
 	}
+	if code, msg := b.roomFor(int64(parts) * int64(rf)); code != errNone {
+		return topicPlan{}, code, msg // before placing them: a request may ask for billions
+	}
 	assignment := manual
 	if manual != nil {
 		if code, msg := b.checkAssignment(manual, rf); code != errNone {
@@ -123,6 +126,15 @@ func (b *Broker) checkAssignment(assignment [][]BrokerID, rf int32) (int16, stri
 				return errInvalidAssignment, fmt.Sprintf("Unknown broker(s) in replica assignment: %d", r)
 			}
 		}
+	}
+	return errNone, ""
+}
+
+// roomFor refuses at once n replicas more than all live brokers could
+// hold under max.partitions.per.broker.
+func (b *Broker) roomFor(n int64) (int16, string) {
+	if total := int64(b.cfg.PartitionsMax) * int64(len(b.brokers())); n > total {
+		return errInvalidPartitions, fmt.Sprintf("%d partitions would exceed max.partitions.per.broker (%d) on the %d live brokers", n, b.cfg.PartitionsMax, len(b.brokers()))
 	}
 	return errNone, ""
 }
@@ -247,6 +259,10 @@ func (b *Broker) growTopicTo(t *topic, count int32, manual [][]BrokerID, validat
 			return
 		}
 		rf := int32(len(assignment[0]))
+		if code, msg := b.roomFor(int64(count-cur) * int64(rf)); code != errNone {
+			done(code, msg)
+			return
+		}
 		added := manual
 		if manual != nil {
 			if int32(len(manual)) != count-cur {

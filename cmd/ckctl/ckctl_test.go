@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cloudkafka/internal/zktest"
 )
 
 // newCluster starts a single broker process for the test.
@@ -263,5 +265,59 @@ func TestTopicCreateConfigs(t *testing.T) {
 	code, _, errOut := ckctl(t, b, "", "topic", "create", "bad", "-c", "retention.ms=soon")
 	if code != 1 || !strings.Contains(errOut, "INVALID_CONFIG") || !strings.Contains(errOut, "retention.ms") {
 		t.Errorf("create with retention.ms=soon: got exit %d, stderr %q; want 1 and INVALID_CONFIG naming retention.ms", code, errOut)
+	}
+}
+
+// TestClusterCommands: against three brokers of one ZooKeeper ensemble,
+// `ckctl cluster` lists them with the controller and the cluster id, and
+// `topic describe` shows each partition's leader, replicas and ISR, the
+// partitions spread over the three.
+func TestClusterCommands(t *testing.T) {
+	zk := zktest.Start(t)
+	addrs := make([]string, 3)
+	for i := range addrs {
+		addrs[i] = startBroker(t, "zookeeper.connect="+zk.Addr, fmt.Sprintf("broker.id=%d", i+1), fmt.Sprintf("broker.rack=r%d", i+1))
+	}
+	b := addrs[0]
+	var out string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		code, o, _ := ckctl(t, b, "", "cluster")
+		out = o
+		if code == 0 && hasLinePrefixFields(out, "BROKER") && strings.Count(out, "\n") >= 7 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for i, addr := range addrs {
+		host, port, _ := strings.Cut(addr, ":")
+		id := fmt.Sprint(i + 1)
+		if !hasLineFields(out, id, host, port, "r"+id) && !hasLineFields(out, id+"*", host, port, "r"+id) {
+			t.Errorf("cluster output: got %q; want a row for broker %s at %s with rack r%s", out, id, addr, id)
+		}
+	}
+	if strings.Count(out, "*") != 1 || !strings.Contains(out, "CONTROLLER") || !strings.Contains(out, "CLUSTER") {
+		t.Errorf("cluster output: got %q; want the cluster id, the controller, and one broker marked as it", out)
+	}
+
+	mustCkctl(t, b, "", "topic", "create", "spread", "-p", "6", "-r", "1")
+	leads := map[string]int{}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		// the brokers learn of the topic from the controller, one after
+		// the other: until then a broker does not know it
+		_, out, _ = ckctl(t, b, "", "topic", "describe", "spread")
+		clear(leads)
+		for p := 0; p < 6; p++ {
+			for id := 1; id <= 3; id++ {
+				r := fmt.Sprintf("[%d]", id)
+				if hasLinePrefixFields(out, fmt.Sprint(p), fmt.Sprint(id), "0", r, r) {
+					leads[fmt.Sprint(id)]++
+				}
+			}
+		}
+		if len(leads) == 3 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if leads["1"] != 2 || leads["2"] != 2 || leads["3"] != 2 {
+		t.Errorf("describe output: got %q; want rows \"P LEADER 0 [LEADER] [LEADER]\", two partitions led by each of brokers 1-3", out)
 	}
 }

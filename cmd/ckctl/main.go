@@ -1,8 +1,11 @@
 // Command ckctl is the Cloud Kafka operator CLI, in the spirit of rpk: it
-// creates, lists, describes and deletes topics, produces lines from standard
-// input, consumes partitions directly (no consumer group), and lists,
-// describes, deletes and resets the offsets of consumer groups.
+// shows the cluster (brokers, controller, cluster id), creates, lists,
+// describes (each partition's leader, replicas and ISR) and deletes
+// topics, produces lines from standard input, consumes partitions
+// directly (no consumer group), and lists, describes, deletes and resets
+// the offsets of consumer groups.
 //
+//	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
 //	ckctl [-b host:port,...] topic list
 //	ckctl [-b host:port,...] topic describe NAME

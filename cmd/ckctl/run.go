@@ -23,6 +23,7 @@ var errUsage = errors.New("usage")
 const usageText = `usage: ckctl [-b host:port,...] [-timeout 30s] COMMAND
 
 commands:
+  cluster
   topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
   topic list
   topic describe NAME
@@ -97,6 +98,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return consumeCommand(ctx, e, rest)
 	case "group", "groups":
 		return groupCommand(ctx, e, rest)
+	case "cluster":
+		return clusterDescribe(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
