@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/internal/zktest"
@@ -21,11 +24,11 @@ type cluster struct {
 	brokers []*broker
 }
 
-func startCluster(t *testing.T, sessionMs int) *cluster {
+func startCluster(t *testing.T, sessionMs int, overrides ...string) *cluster {
 	c := &cluster{zk: zktest.Start(t)}
 	for id := 1; id <= 3; id++ {
-		c.brokers = append(c.brokers, startBroker(t, "zookeeper.connect="+c.zk.Addr, "broker.id="+strconv.Itoa(id),
-			fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionMs)))
+		c.brokers = append(c.brokers, startBroker(t, append([]string{"zookeeper.connect=" + c.zk.Addr, "broker.id=" + strconv.Itoa(id),
+			fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionMs)}, overrides...)...))
 	}
 	for _, b := range c.brokers {
 		waitServing(t, b)
@@ -214,4 +217,147 @@ func TestClusterOfThree(t *testing.T) {
 	}
 	acked2 := produceSeqs(t, other, "after-failover", "late", 0, 100)
 	checkLog(t, "after-failover", consumeAll(t, other, "after-failover", 60*time.Second), expect{tag: "late", acked: acked2, exactly: 100})
+}
+
+// TestClusterClients: through one seed broker each, sarama and
+// confluent-kafka-python (librdkafka) produce to every partition of
+// topics spread over three brokers, and a sarama consumer group (its
+// coordinator one broker, the partitions' leaders all three) consumes
+// every acknowledged record.
+func TestClusterClients(t *testing.T) {
+	py, err := pythonWithConfluent()
+	requireTool(t, "python3 with confluent_kafka", err)
+	captureSaramaLog(t)
+	c := startCluster(t, 6000, groupOverrides...)
+	b1, b2, b3 := c.brokers[0], c.brokers[1], c.brokers[2]
+	createVia(t, b1, "clients", 6)
+	createVia(t, b3, "python", 6)
+	for _, topic := range []string{"clients", "python"} {
+		waitFor(t, 10*time.Second, topic+" led as every broker sees it", func() bool {
+			for _, b := range c.brokers {
+				if _, ok := leaders(t, b, topic); !ok {
+					return false
+				}
+			}
+			return true
+		})
+	}
+
+	// sarama through broker 2
+	cfg := sarama.NewConfig()
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Metadata.Retry.Max = 10
+	producer, err := sarama.NewSyncProducer([]string{b2.addr}, cfg)
+	if err != nil {
+		t.Fatalf("sarama.NewSyncProducer: %v", err)
+	}
+	const n = 600
+	acked := map[int]pos{}
+	parts := map[int32]bool{}
+	for seq := 0; seq < n; seq++ {
+		p, o, err := producer.SendMessage(&sarama.ProducerMessage{Topic: "clients", Key: sarama.StringEncoder("k" + strconv.Itoa(seq)),
+			Value: sarama.StringEncoder(seqValue("clients", seq))})
+		if err != nil {
+			producer.Close()
+			t.Fatalf("sarama SendMessage seq %d through broker 2: %v", seq, err)
+		}
+		acked[seq], parts[p] = pos{p, o}, true
+	}
+	producer.Close()
+	if len(parts) != 6 {
+		t.Errorf("sarama wrote to partitions %v; want all six", parts)
+	}
+
+	// a sarama group through broker 3 consumes them all
+	got := newConsumed()
+	m := startSarama(t, b3, "cluster-group", "clients", "sarama-member", got)
+	ends := endOffsets(t, b1, "clients")
+	waitFor(t, groupWait, "the group to consume every partition up to its end", func() bool { return got.reached(ends) })
+	m.stop(t)
+	checkConsumed(t, "sarama group across three brokers", got.records(), "clients", acked, nil, ends)
+
+	// confluent-kafka-python through broker 3
+	out := runTool(t, 90*time.Second, "", py, "-c", confluentProducerScript, b3.addr, "python", strconv.Itoa(n))
+	var res struct {
+		Left       int      `json:"left"`
+		ErrorCount int      `json:"error_count"`
+		Reports    [][3]any `json:"reports"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Left != 0 || res.ErrorCount != 0 {
+		t.Fatalf("confluent_kafka through broker 3: %v, %d undelivered, %d errors", err, res.Left, res.ErrorCount)
+	}
+	pyAcked := map[int]pos{}
+	pyParts := map[int32]bool{}
+	for _, r := range res.Reports {
+		v, _ := r[0].(string)
+		p, _ := r[1].(float64)
+		o, _ := r[2].(float64)
+		if seq, ok := parseSeq("python", []byte(v)); ok {
+			pyAcked[seq], pyParts[int32(p)] = pos{int32(p), int64(o)}, true
+		}
+	}
+	if len(pyAcked) != n || len(pyParts) < 3 {
+		t.Errorf("confluent_kafka delivery reports: %d distinct over partitions %v; want %d over several", len(pyAcked), pyParts, n)
+	}
+	checkLog(t, "python read through broker 1", consumeAll(t, b1, "python", 60*time.Second), expect{tag: "python", acked: pyAcked, exactly: n})
+}
+
+// clusterFailovers is how many kills TestClusterFailoverTimes measures:
+// one in CI (it checks the bounds), five to report medians:
+//
+//	go test ./cmd/cloudkafka -run TestClusterFailoverTimes -cluster.failovers 5 -v
+var clusterFailovers = flag.Int("cluster.failovers", 1, "SIGKILLs of the controller, and of a broker, TestClusterFailoverTimes times")
+
+// TestClusterFailoverTimes times, on three brokers with a 3 s session
+// timeout: the controller's SIGKILL until another broker reports itself
+// controller; and a broker's return (started again once its session
+// expired) until its partitions have their leader again. Each must
+// stay within the session timeout plus 10 s; the medians are logged.
+func TestClusterFailoverTimes(t *testing.T) {
+	const sessionMs = 3000
+	c := startCluster(t, sessionMs)
+	createVia(t, c.brokers[0], "timed", 6)
+	var failovers, returns []time.Duration
+	bound := time.Duration(sessionMs)*time.Millisecond + 10*time.Second
+	for i := 0; i < *clusterFailovers; i++ {
+		var ctl *broker
+		var other *broker
+		waitFor(t, bound, "a controller", func() bool {
+			id := metadataFrom(t, c.brokers[i%3]).ControllerID
+			ctl = nil
+			if id >= 1 && id <= 3 {
+				ctl = c.brokers[id-1]
+			}
+			return ctl != nil
+		})
+		for _, b := range c.brokers {
+			if b != ctl {
+				other = b
+			}
+		}
+		start := time.Now()
+		ctl.Kill()
+		waitFor(t, bound, "another broker to become the controller", func() bool {
+			id := metadataFrom(t, other).ControllerID
+			return id >= 1 && c.brokers[id-1] != ctl
+		})
+		failovers = append(failovers, time.Since(start))
+		// The killed broker comes back (its session expired: another
+		// broker won /controller) and its partitions are led again.
+		start = time.Now()
+		ctl.Restart()
+		waitFor(t, bound, "the returned broker's partitions to be led again", func() bool {
+			_, ok := leaders(t, other, "timed")
+			return ok
+		})
+		returns = append(returns, time.Since(start))
+	}
+	median := func(ds []time.Duration) time.Duration {
+		s := slices.Clone(ds)
+		slices.Sort(s)
+		return s[len(s)/2].Round(time.Millisecond)
+	}
+	t.Logf("controller failover after SIGKILL: median %v of %v (session timeout %dms)", median(failovers), failovers, sessionMs)
+	t.Logf("leaders back after a broker's return: median %v of %v", median(returns), returns)
 }
