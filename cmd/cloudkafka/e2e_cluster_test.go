@@ -361,3 +361,35 @@ func TestClusterFailoverTimes(t *testing.T) {
 	t.Logf("controller failover after SIGKILL: median %v of %v (session timeout %dms)", median(failovers), failovers, sessionMs)
 	t.Logf("leaders back after a broker's return: median %v of %v", median(returns), returns)
 }
+
+// TestClusterMalformedZnodes: znodes written by hand that do not parse
+// (a topic's assignment, a partition's state) crash nothing: the
+// controller skips the topic and elects the partition again, rewriting
+// its state as Kafka's document, and the cluster goes on serving.
+func TestClusterMalformedZnodes(t *testing.T) {
+	c := startCluster(t, 6000)
+	b := c.brokers[0]
+	createVia(t, b, "good", 3)
+	waitFor(t, 10*time.Second, "good led", func() bool { _, ok := leaders(t, b, "good"); return ok })
+	c.zk.Cli(t, "set", "/brokers/topics/good/partitions/1/state", "garbage{")
+	c.zk.Cli(t, "create", "/brokers/topics/bad", "not-json") // fires the controller's watch: it reloads
+	waitFor(t, 15*time.Second, "the malformed state rewritten as Kafka's document", func() bool {
+		for _, l := range c.zk.Cli(t, "get", "/brokers/topics/good/partitions/1/state") {
+			if strings.HasPrefix(l, "{") && strings.Contains(l, `"leader_epoch"`) {
+				return true
+			}
+		}
+		return false
+	})
+	createVia(t, c.brokers[1], "after-garbage", 3)
+	acked := produceSeqs(t, b, "after-garbage", "ag", 0, 30)
+	checkLog(t, "after-garbage", consumeAll(t, b, "after-garbage", 30*time.Second), expect{tag: "ag", acked: acked, exactly: 30})
+	if _, ok := leaders(t, b, "bad"); ok {
+		t.Errorf("the malformed topic bad: listed with leaders; want it skipped")
+	}
+	for _, br := range c.brokers {
+		if !br.running() {
+			t.Errorf("broker %s stopped after the malformed znodes:\n%s", br.addr, br.logTail())
+		}
+	}
+}
