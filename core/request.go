@@ -88,15 +88,20 @@ func (b *Broker) handleRequest(r Request) {
 	if r.Body.Key() != r.Header.Key || r.Body.GetVersion() != v {
 		panic(fmt.Sprintf("core: request body %d v%d under header %d v%d", r.Body.Key(), r.Body.GetVersion(), r.Header.Key, v))
 	}
-	if !b.ready && !interBroker(r.Header.Key) {
-		if len(b.early) >= b.cfg.QueuedMaxRequests {
-			b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("the broker is starting (waiting for the controller's metadata) and holds queued.max.requests (%d) requests already", b.cfg.QueuedMaxRequests)})
-			return
-		}
+	if !b.ready && !interBroker(r.Header.Key) && !oneWay(r) && len(b.early) < b.cfg.QueuedMaxRequests {
 		b.early = append(b.early, r)
 		return
 	}
+	// (beyond queued.max.requests, or a request nobody waits for, it is
+	// answered from what the broker knows: its partitions not led yet)
 	a.handle(b, r)
+}
+
+// oneWay says whether r is a request without a response (an acks=0
+// produce): no client waits for it, so it is not held.
+func oneWay(r Request) bool {
+	p, ok := r.Body.(*kmsg.ProduceRequest)
+	return ok && p.Acks == 0
 }
 
 // interBroker says whether key is one of the controller's requests.

@@ -185,7 +185,7 @@ func (b *Broker) createTopic(plan topicPlan, timeoutMs int32, done func(int16, s
 		}
 		b.awaitMetadata(timeoutMs, func() bool {
 			t := b.topics[plan.name]
-			return t != nil && t.id == plan.id && t.led()
+			return t != nil && t.id == plan.id && len(t.parts) >= len(plan.assignment) && t.led()
 		}, func(ok bool) {
 			if !ok {
 				done(errRequestTimedOut, "the topic's partitions got no leaders within the request's timeout")

@@ -345,6 +345,11 @@ func (a *admin) metadata() {
 			if t.Topic == nil {
 				continue
 			}
+			for _, p := range t.Partitions {
+				if verifying && p.ErrorCode != 0 {
+					retry = true // every partition must have a leader once faults healed
+				}
+			}
 			switch {
 			case t.ErrorCode == 0:
 				op.Seen[*t.Topic] = int32(len(t.Partitions))

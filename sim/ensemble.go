@@ -200,7 +200,54 @@ func (w *world) clusterFaults() []fault {
 	if r.Float64() < 0.7 {
 		out = append(out, &zkPartitionFault{meanInterval: core.Instant(500e6 + r.Int64N(8e9)), lengthMax: 2 * w.ens.timeout})
 	}
+	if r.Float64() < 0.6 {
+		out = append(out, &brokerPartitionFault{meanInterval: core.Instant(500e6 + r.Int64N(8e9)), lengthMax: core.Instant(100e6 + r.Int64N(10e9))})
+	}
 	return out
+}
+
+// brokerPartitionFault cuts the path between two brokers for a while, in
+// one direction or both: the controller's requests to the other stall,
+// time out and are sent again once it heals.
+type brokerPartitionFault struct{ meanInterval, lengthMax core.Instant }
+
+func (f *brokerPartitionFault) name() string { return "broker-partition" }
+func (f *brokerPartitionFault) describe() string {
+	return fmt.Sprintf("broker-partition(every~%s,for<%s)", fmtDur(f.meanInterval), fmtDur(f.lengthMax))
+}
+
+func (f *brokerPartitionFault) arm(w *world) {
+	w.after(w.expInterval(f.meanInterval), func() {
+		if !w.faulting() {
+			return
+		}
+		var links []*client
+		for _, n := range w.nodes {
+			for _, id := range sortedKeys(n.peerClients) {
+				links = append(links, n.peerClients[id])
+			}
+		}
+		if len(links) > 0 {
+			cl := links[w.rng.IntN(len(links))]
+			until := w.now + 1 + core.Instant(w.rng.Int64N(int64(f.lengthMax)))
+			c := cut{toBroker: until, toClient: until}
+			switch w.rng.IntN(4) {
+			case 0:
+				c.toClient = 0
+			case 1:
+				c.toBroker = 0
+			}
+			w.count(f.name())
+			w.cuts[cl] = &c
+			w.logf("broker-partition: %s cut (to broker until %s, back until %s)", cl.name, fmtInstant(c.toBroker), fmtInstant(c.toClient))
+			w.schedule(until, func() {
+				if w.cuts[cl] == &c {
+					delete(w.cuts, cl)
+				}
+			})
+		}
+		f.arm(w)
+	})
 }
 
 // zkRead reads the coordination store as an operator would, outside

@@ -697,7 +697,7 @@ func (m *groupMember) sendHeartbeat(seen func(code int16)) {
 // react handles a coordinator error seen by a stable member.
 func (m *groupMember) react(code int16) {
 	switch code {
-	case 0:
+	case 0, kerr.UnknownTopicOrPartition.Code: // (a commit refused for now: the next one goes again)
 	case kerr.RebalanceInProgress.Code, kerr.IllegalGeneration.Code:
 		m.revoke()
 		m.state = mJoining
@@ -806,7 +806,10 @@ func (m *groupMember) sendCommit(gen int32, offsets map[int32]core.Offset) {
 						m.committed[rp.Partition] = op.Offset
 					}
 				case kerr.IllegalGeneration.Code, kerr.UnknownMemberID.Code, kerr.RebalanceInProgress.Code,
-					kerr.FencedInstanceID.Code, kerr.CoordinatorLoadInProgress.Code:
+					kerr.FencedInstanceID.Code, kerr.CoordinatorLoadInProgress.Code,
+					// (a coordinator the controller has not yet told of
+					// new partitions refuses their commits, as Kafka's)
+					kerr.UnknownTopicOrPartition.Code:
 					op.Outcome = Failed // refused before anything was written
 				case kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code, kerr.RequestTimedOut.Code:
 					op.Outcome = Indefinite // the write may have happened
