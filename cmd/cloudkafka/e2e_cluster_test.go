@@ -221,7 +221,7 @@ func TestClusterOfThree(t *testing.T) {
 
 // TestClusterClients: through one seed broker each, sarama and
 // confluent-kafka-python (librdkafka) produce to every partition of
-// topics spread over three brokers, and a sarama consumer group (its
+// topics spread over three brokers, and a consumer group of each (its
 // coordinator one broker, the partitions' leaders all three) consumes
 // every acknowledged record.
 func TestClusterClients(t *testing.T) {
@@ -301,6 +301,14 @@ func TestClusterClients(t *testing.T) {
 		t.Errorf("confluent_kafka delivery reports: %d distinct over partitions %v; want %d over several", len(pyAcked), pyParts, n)
 	}
 	checkLog(t, "python read through broker 1", consumeAll(t, b1, "python", 60*time.Second), expect{tag: "python", acked: pyAcked, exactly: n})
+
+	// and a confluent-kafka-python group through broker 2 reads them all
+	pyGot := newConsumed()
+	pm := startPython(py, confluentGroupScript)(t, b2, "py-group", "python", "py-member", pyGot)
+	pyEnds := endOffsets(t, b1, "python")
+	waitFor(t, groupWait, "the python group to consume every partition up to its end", func() bool { return pyGot.reached(pyEnds) })
+	pm.stop(t)
+	checkConsumed(t, "confluent-kafka-python group across three brokers", pyGot.records(), "python", pyAcked, nil, pyEnds)
 }
 
 // clusterFailovers is how many kills TestClusterFailoverTimes measures:
