@@ -1,6 +1,8 @@
 package core
 
 import (
+	"encoding/json"
+	"errors"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -11,9 +13,14 @@ import (
 // Behavior:
 //   - Idempotent producers (null TransactionalID) always get a fresh
 //     producer id with epoch 0, as Kafka gives non-transactional producers.
-//   - Producer ids are allocated in blocks of pidBlockSize recorded in
+//   - Producer ids are allocated in blocks of pidBlockSize claimed in
 //     /latest_producer_id_block before any id of the block is handed out,
-//     so ids stay unique across restarts.
+//     as Kafka's ZooKeeper-era brokers do: read the latest block, write
+//     the next one conditionally on the version read, and read again when
+//     another broker claimed one meanwhile. Ids stay unique across
+//     brokers and restarts.
+//   - A block znode that does not parse refuses every request, as does a
+//     failed write: ids are never guessed.
 //   - If persisting a new block fails, waiting requests get the retriable
 //     COORDINATOR_NOT_AVAILABLE and the next request tries again.
 //   - A transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
@@ -54,25 +61,65 @@ func (b *Broker) servePIDs() {
 	if len(a.waiting) == 0 || a.allocating {
 		return
 	}
-	start := a.end
-	end := start + pidBlockSize
 	a.allocating = true
-	z := producerIDZnode{Version: 1, Broker: int32(b.cfg.BrokerID),
-		BlockStart: strconv.FormatInt(int64(start), 10), BlockEnd: strconv.FormatInt(int64(end-1), 10)}
-	b.coordWrite(upsertOp(zkProducerID, mustJSON(z)), func(err error) {
-		a.allocating = false
-		if err != nil {
-			for _, r := range a.waiting {
-				resp := r.Body.(*kmsg.InitProducerIDRequest).ResponseKind().(*kmsg.InitProducerIDResponse)
-				// Retriable: the producer tries again, as it would
-				// while a coordinator is unavailable.
-				resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = errCoordinatorNotAvailable, -1, -1
-				b.respond(r, resp)
+	b.claimPIDBlock()
+}
+
+// claimPIDBlock claims the block after the latest one in the coordination
+// store, then serves the waiting requests from it.
+func (b *Broker) claimPIDBlock() {
+	a := &b.pids
+	b.coordRead(CoordOp{Kind: CoordGet, Path: zkProducerID}, func(r CoordResult) {
+		start, write := ProducerID(0), createOp(zkProducerID, nil)
+		switch {
+		case r.Err == nil:
+			write = CoordOp{Kind: CoordSet, Path: zkProducerID, Version: r.Stat.Version}
+			if len(r.Data) > 0 {
+				var z producerIDZnode
+				end, err := int64(0), json.Unmarshal(r.Data, &z)
+				if err == nil {
+					end, err = strconv.ParseInt(z.BlockEnd, 10, 64)
+				}
+				if err != nil {
+					// Refused until an operator fixes it: guessing
+					// the next block could hand out ids twice.
+					b.failPIDWaiters()
+					return
+				}
+				start = ProducerID(end + 1)
 			}
-			a.waiting = nil
+		case !errors.Is(r.Err, ErrCoordNoNode):
+			b.failPIDWaiters()
 			return
 		}
-		a.next, a.end, a.hasBlock = start, end, true
-		b.servePIDs()
+		end := start + pidBlockSize
+		write.Data = mustJSON(producerIDZnode{Version: 1, Broker: int32(b.cfg.BrokerID),
+			BlockStart: strconv.FormatInt(int64(start), 10), BlockEnd: strconv.FormatInt(int64(end-1), 10)})
+		b.coordWrite(write, func(err error) {
+			switch {
+			case err == nil:
+				a.allocating = false
+				a.next, a.end, a.hasBlock = start, end, true
+				b.servePIDs()
+			case errors.Is(err, ErrCoordBadVersion), errors.Is(err, ErrCoordNodeExists):
+				b.claimPIDBlock() // another broker claimed a block first
+			default:
+				b.failPIDWaiters()
+			}
+		})
 	})
+}
+
+// failPIDWaiters answers the waiting requests with the retriable
+// COORDINATOR_NOT_AVAILABLE, as Kafka's producer gets while a coordinator
+// is unavailable; the next request tries to claim a block again.
+func (b *Broker) failPIDWaiters() {
+	a := &b.pids
+	a.allocating = false
+	for _, r := range a.waiting {
+		resp := r.Body.(*kmsg.InitProducerIDRequest).ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = errCoordinatorNotAvailable, -1, -1
+		b.respond(r, resp)
+	}
+	a.waiting = nil
 }

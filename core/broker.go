@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"cloudkafka/core/cover"
@@ -123,19 +122,6 @@ func (b *Broker) recover(rec Recovered) error {
 			return fmt.Errorf("recover %s: %w", zkClusterID, err)
 		}
 		b.clusterID = z.ID
-	}
-	if data, ok := byPath[zkProducerID]; ok {
-		var z producerIDZnode
-		if err := json.Unmarshal(data, &z); err != nil {
-			return fmt.Errorf("recover %s: %w", zkProducerID, err)
-		}
-		end, err := strconv.ParseInt(z.BlockEnd, 10, 64)
-		if err != nil {
-			return fmt.Errorf("recover %s: %w", zkProducerID, err)
-		}
-		// Ids up to the persisted block's end may have been handed out:
-		// the next block starts after it.
-		b.pids.next, b.pids.end = ProducerID(end+1), ProducerID(end+1)
 	}
 	for _, path := range sortedKeys(byPath) {
 		name, ok := strings.CutPrefix(path, zkTopics)
