@@ -29,7 +29,10 @@ import (
 //   - Idempotent batches follow Kafka's sequence rules: a retry of one of
 //     the producer's last 5 batches answers NONE with the original offset;
 //     a gap answers OUT_OF_ORDER_SEQUENCE_NUMBER; an older epoch answers
-//     INVALID_PRODUCER_EPOCH.
+//     INVALID_PRODUCER_EPOCH. A producer the partition does not know must
+//     start at sequence 0 (OUT_OF_ORDER_SEQUENCE_NUMBER otherwise), unless
+//     max.producers.per.partition made it forget producers, where any
+//     first sequence is taken, as Kafka takes it.
 //   - A topic whose cleanup.policy includes compact refuses a batch with a
 //     record without a key, as Kafka's LogValidator.validateKey does:
 //     INVALID_RECORD (CORRUPT_MESSAGE before v8) with one record error per
@@ -285,6 +288,6 @@ func (b *Broker) checkSequence(p *partition, h BatchHeader) (*producerState, seq
 		return nil, seqAppend, nil
 	}
 	ps := p.producer(h.ProducerID, b.cfg)
-	outcome, dup := ps.check(h, p.everWritten)
+	outcome, dup := ps.check(h, p.forgotProducers)
 	return ps, outcome, dup
 }

@@ -115,6 +115,35 @@ func TestIdempotentSequences(t *testing.T) {
 	}
 }
 
+// A producer a partition does not know must start at sequence 0 even
+// once others wrote there: its later batch arriving first (the earlier
+// one was refused, say while the broker did not lead the partition yet)
+// would otherwise be written ahead of it. Once max.producers.per.partition
+// made the partition forget a producer, any first sequence is taken, as
+// Kafka takes it, since the producer may be one that was forgotten.
+func TestUnknownProducerStartsAtZero(t *testing.T) {
+	h := newHarness(t, map[string]string{"max.producers.per.partition": "2"})
+	h.createTopic("t", 1, nil)
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 0}); p.ErrorCode != 0 {
+		t.Fatalf("producer 7 from 0: got %d", p.ErrorCode)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 8, epoch: 0, seq: 2}); p.ErrorCode != 45 {
+		t.Fatalf("unknown producer 8 at sequence 2 on a written partition: got %d; want OUT_OF_ORDER_SEQUENCE_NUMBER 45", p.ErrorCode)
+	}
+	for _, seq := range []int32{0, 1, 2} {
+		if p := h.produce("t", 0, batchOpts{pid: 8, epoch: 0, seq: seq}); p.ErrorCode != 0 {
+			t.Fatalf("producer 8 at %d in order: got %d", seq, p.ErrorCode)
+		}
+	}
+	// A third producer evicts producer 7, the least recent.
+	if p := h.produce("t", 0, batchOpts{pid: 9, epoch: 0, seq: 0}); p.ErrorCode != 0 {
+		t.Fatalf("producer 9 from 0: got %d", p.ErrorCode)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 1}); p.ErrorCode != 0 {
+		t.Fatalf("evicted producer 7 going on at 1: got %d; want it taken", p.ErrorCode)
+	}
+}
+
 func TestRecoveredProducerWindowDeduplicates(t *testing.T) {
 	cfg := core.DefaultConfig()
 	cfg.Seed = 1

@@ -20,8 +20,9 @@ const (
 	// batches of more than one record: the client learns wrong offsets.
 	BugOffsetOffByOne
 	// BugForgetProducerWindow drops the idempotence windows recovery
-	// rebuilt from the log, so a producer's retry of a batch written before
-	// a crash is appended again as a new batch.
+	// rebuilt from the log, as if the producers had been evicted, so a
+	// producer's retry of a batch written before a crash is appended again
+	// as a new batch.
 	BugForgetProducerWindow
 	// BugHighWatermarkAtWrite advances the high watermark over an append
 	// once it is written, without waiting for the sync the flush policy

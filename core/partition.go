@@ -63,11 +63,16 @@ type replica struct {
 	unsyncedSince Instant
 	syncsPending  int // Syncs emitted and not completed
 
-	producers   map[ProducerID]*producerState
-	offline     bool // a storage error took the log offline
-	retaining   bool // a Retain is outstanding
-	deleted     bool // the topic was deleted
-	everWritten bool
+	producers map[ProducerID]*producerState
+	offline   bool // a storage error took the log offline
+	retaining bool // a Retain is outstanding
+	deleted   bool // the topic was deleted
+	// forgotProducers says the idempotence state may lack a producer that
+	// wrote here: one was evicted under max.producers.per.partition.
+	// Until then the state is complete (restarts rebuild it from the log
+	// and its snapshot), so a producer it does not know has never written
+	// here.
+	forgotProducers bool
 
 	cleaning bool // a Clean is outstanding
 	// cleanDue is when the cleaner next looks at the partition: at once
@@ -105,9 +110,16 @@ func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogEndOffset
 	p.syncedEnd = rp.LogEndOffset
 	p.epoch = rp.LeaderEpoch
-	p.everWritten = rp.LogEndOffset > 0
+	// Recovery keeps at most max.producers.per.partition producers: at
+	// the bound, some may have been dropped.
+	ids := map[ProducerID]bool{}
+	for _, pb := range rp.Producers {
+		ids[pb.ProducerID] = true
+	}
+	p.forgotProducers = len(ids) >= cfg.ProducersPerPartMax
 	if bugOn(BugForgetProducerWindow) {
-		return // BUG SITE (simbugs): BugForgetProducerWindow ignores rp.Producers.
+		p.forgotProducers = true
+		return // BUG SITE (simbugs): BugForgetProducerWindow ignores rp.Producers, as if evicted.
 	}
 	for _, pb := range rp.Producers {
 		p.producer(pb.ProducerID, cfg).remember(pb, cfg.ProducerWindow)
@@ -134,7 +146,6 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	n := int64(h.LastOffsetDelta) + 1
 	op := &appendOp{base: base, last: base + Offset(n) - 1, records: n, done: done}
 	p.leo += Offset(n)
-	p.everWritten = true
 	p.inflight = append(p.inflight, op)
 	tok := awaitFor(b.step, func(a Appended) { b.appended(p, op, a.Err) })
 	b.emit(Append{Token: tok, Partition: p.tp, Data: batch, Base: base, Last: op.last,
@@ -290,6 +301,7 @@ func (p *partition) evictProducer() {
 		return ids[i] < ids[j]
 	})
 	delete(p.producers, ids[0])
+	p.forgotProducers = true
 }
 
 func (ps *producerState) remember(pb ProducerBatch, window int) {
@@ -326,7 +338,7 @@ const (
 )
 
 // check applies Kafka's sequence rules (KIP-98, KIP-360) to a batch.
-func (ps *producerState) check(h BatchHeader, partitionEverWritten bool) (seqOutcome, *ProducerBatch) {
+func (ps *producerState) check(h BatchHeader, forgotProducers bool) (seqOutcome, *ProducerBatch) {
 	last := h.BaseSequence + h.LastOffsetDelta
 	for i := range ps.batches {
 		pb := &ps.batches[i]
@@ -336,9 +348,14 @@ func (ps *producerState) check(h BatchHeader, partitionEverWritten bool) (seqOut
 	}
 	switch {
 	case ps.epoch == -1 && len(ps.batches) == 0:
-		// Unknown producer: any first sequence is accepted, except on a
-		// partition that never held a record (KAFKA-15591), where only 0 is.
-		if !partitionEverWritten && h.BaseSequence != 0 {
+		// Unknown producer. Kafka accepts any first sequence, since its
+		// state may have been dropped, except on a partition that never
+		// held a record (KAFKA-15591). Here the state is complete until a
+		// producer is evicted, and a producer that never wrote here must
+		// start at 0: a later batch arriving first (its predecessor was
+		// refused while the broker did not lead the partition yet) is
+		// refused, and the producer sends it again after that one.
+		if !forgotProducers && h.BaseSequence != 0 {
 			return seqOutOfOrder, nil
 		}
 		return seqAppend, nil
