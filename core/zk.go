@@ -203,6 +203,16 @@ func parseTopicZnode(data []byte) (TopicID, [][]BrokerID, error) {
 	return id, assignment, nil
 }
 
+// TopicPath is a topic's /brokers/topics/<topic> znode.
+func TopicPath(topic string) string { return zkTopics + topic }
+
+// TopicAssignment decodes the replicas of each partition from a topic's
+// /brokers/topics/<topic> document, for tools that inspect a cluster.
+func TopicAssignment(data []byte) ([][]BrokerID, error) {
+	_, assignment, err := parseTopicZnode(data)
+	return assignment, err
+}
+
 // parseConfigZnode decodes /config/topics/<t> (nil data: no overrides).
 func parseConfigZnode(data []byte) (map[string]string, error) {
 	configs := map[string]string{}

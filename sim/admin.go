@@ -148,16 +148,6 @@ func (a *admin) createMain() {
 	req.TimeoutMillis = 30000
 	t := kmsg.NewCreateTopicsRequestTopic()
 	t.Topic, t.NumPartitions, t.ReplicationFactor = a.w.topic, a.w.partitions, 1
-	if a.w.ens != nil {
-		// The workload's clients talk to one broker: its partitions are
-		// assigned to it (the other topics are placed by the brokers).
-		t.NumPartitions, t.ReplicationFactor = -1, -1
-		for p := range a.w.partitions {
-			ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-			ra.Partition, ra.Replicas = p, []int32{int32(a.w.broker.id)}
-			t.ReplicaAssignment = append(t.ReplicaAssignment, ra)
-		}
-	}
 	for _, kv := range a.w.policy.configs {
 		c := kmsg.NewCreateTopicsRequestTopicConfig()
 		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])
@@ -225,13 +215,6 @@ func (a *admin) change() {
 		r.TimeoutMillis = 30000
 		t := kmsg.NewCreatePartitionsRequestTopic()
 		t.Topic, t.Count = ch.topic, ch.partitions
-		if a.w.ens != nil && ch.topic == a.w.topic {
-			for range ch.partitions - a.w.partitions {
-				ra := kmsg.NewCreatePartitionsRequestTopicAssignment()
-				ra.Replicas = []int32{int32(a.w.broker.id)}
-				t.Assignment = append(t.Assignment, ra)
-			}
-		}
 		r.Topics = append(r.Topics, t)
 		req, what = r, fmt.Sprintf("create-partitions %s %d", ch.topic, ch.partitions)
 	}

@@ -60,7 +60,8 @@ const finalReader = "final"
 func (w *world) startFinalRead() {
 	w.hist.CleanedTo = map[int32]core.Offset{}
 	for part := int32(0); part < w.partitions; part++ {
-		w.hist.CleanedTo[part] = w.broker.checkpointOffset(part, "cleaner-offset-checkpoint", false)
+		w.hist.CleanedTo[part] = w.hostOf(part).checkpointOffset(part, "cleaner-offset-checkpoint", false)
+		w.hist.Hosts = append(w.hist.Hosts, w.hostOf(part).id)
 	}
 	c := newConsumer(w, finalReader, true)
 	c.maxPollRecords, c.seekProb, c.probeProb = 0, 0, 0
@@ -430,7 +431,7 @@ func horizonFloor(h *History, op *Op) core.Instant {
 		floor = op.ClockAtCall
 	}
 	for _, inc := range h.Incarnations {
-		if inc.At >= op.Call {
+		if inc.At >= op.Call && h.hostedBy(op.Partition, inc.Broker) {
 			floor = min(floor, inc.FirstTick)
 		}
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -24,8 +25,9 @@ import (
 // restarts, so that it reads every record.
 type consumer struct {
 	w       *world
-	cl      *client
-	version int16 // Fetch version (names only: v0-12)
+	rt      *router // where each partition's requests go
+	cl      *client // the bootstrap connection; its name is the consumer's
+	version int16   // Fetch version (names only: v0-12)
 	// legacyMagic is the message format a Kafka 0.9 (Fetch v0-1: 0) or
 	// 0.10 (v2-3: 1) consumer reads (legacy.go), or -1.
 	legacyMagic int8
@@ -74,12 +76,13 @@ const consumerWaitMax core.Instant = 500e6
 const posUnknown core.Offset = -1
 
 func newConsumer(w *world, name string, first bool) *consumer {
-	c := &consumer{w: w, cl: newClient(w, name), version: 4 + int16(w.rng.IntN(9)), legacyMagic: -1,
+	rt := newRouter(w, name)
+	c := &consumer{w: w, rt: rt, cl: rt.boot, version: 4 + int16(w.rng.IntN(9)), legacyMagic: -1,
 		pos: make([]core.Offset, w.partitions), reset: -2, listVersion: 1 + int16(w.rng.IntN(6)),
 		maxWaitMs: w.rng.Int32N(int32(consumerWaitMax / 1e6)), maxBytes: logUniform(w, 10, 17),
 		partMaxBytes: logUniform(w, 8, 15), isolation: int8(w.rng.IntN(2)),
 		pollGap: core.Instant(2e6 + w.rng.Int64N(40e6))}
-	c.cl.requestTimeout += core.Instant(c.maxWaitMs) * 1e6
+	c.rt.addTimeout(core.Instant(c.maxWaitMs) * 1e6)
 	if !first {
 		if w.rng.IntN(2) == 0 {
 			c.reset = -1
@@ -109,8 +112,8 @@ func newConsumer(w *world, name string, first bool) *consumer {
 }
 
 func (c *consumer) start() {
-	c.cl.onReady = c.pump
-	c.cl.ensureConn()
+	c.rt.setOnReady(c.pump)
+	c.rt.start()
 	if c.restartMean > 0 {
 		c.restartLoop()
 	}
@@ -135,31 +138,70 @@ func (c *consumer) pump() {
 	if c.busy || c.stopped {
 		return
 	}
-	if !c.cl.ready() {
-		c.cl.ensureConn()
-		return
+	if c.rt.any() == nil {
+		return // connecting
 	}
-	for _, off := range c.pos {
-		if off < 0 {
-			c.listOffsets()
-			return
+	var unknown, known []int32
+	n := len(c.pos)
+	for k := range n {
+		// in the order the fetches rotate through (see fetch)
+		if i := int32((c.fetches + k) % n); c.pos[i] < 0 {
+			unknown = append(unknown, i)
+		} else {
+			known = append(known, i)
 		}
 	}
+	if cl, parts := c.target(unknown); cl != nil {
+		c.listOffsets(cl, parts)
+		return
+	}
+	cl, parts := c.target(known)
+	if cl == nil {
+		return // a connection or a Metadata answer wakes the consumer
+	}
 	if c.w.rng.Float64() < c.probeProb {
-		c.probe()
+		c.probe(cl, parts)
 		return
 	}
 	if c.w.faulting() && c.w.rng.Float64() < c.seekProb {
-		c.seek()
+		c.seek(parts)
 	}
-	c.fetch()
+	c.fetch(cl, parts)
 }
 
-// seek moves one partition's position to an offset drawn below the high
-// watermark last seen (mid-batch as often as not); the first consumer,
-// which must read everything, only seeks backwards.
-func (c *consumer) seek() {
-	part := c.w.rng.IntN(len(c.pos))
+// target picks the broker of the next request: the leader of the first
+// of parts whose leader is known and connected. It returns that
+// connection and the partitions of parts it leads, in parts' order.
+func (c *consumer) target(parts []int32) (*client, []int32) {
+	return routeFirst(c.rt, parts, parts)
+}
+
+// routeFirst picks the broker of a client's next request: the leader of
+// the first partition in order whose leader is known and connected. It
+// returns that connection and the partitions of parts it leads, in
+// parts' order.
+func routeFirst(rt *router, order, parts []int32) (*client, []int32) {
+	for _, p := range order {
+		if cl := rt.leader(p); cl != nil && cl.ready() {
+			var led []int32
+			for _, q := range parts {
+				if rt.leaderID(q) == rt.leaderID(p) {
+					led = append(led, q)
+				}
+			}
+			return cl, led
+		}
+	}
+	return nil, nil
+}
+
+// seek moves the position of one of parts (whose positions are known)
+// to an offset drawn below the high watermark last seen (mid-batch as
+// often as not); the first consumer, which must read everything, only
+// seeks backwards.
+func (c *consumer) seek(parts []int32) {
+	parts = slices.Sorted(slices.Values(parts))
+	part := parts[c.w.rng.IntN(len(parts))]
 	hi := c.lastHWM[part]
 	if !c.first() {
 		hi = max(hi, c.pos[part])
@@ -175,21 +217,22 @@ func (c *consumer) seek() {
 
 func (c *consumer) first() bool { return c.leader }
 
-// probe asks ListOffsets for every partition: earliest, latest or the
-// first offset at or after a time drawn since the run began, concurrent
-// with appends. Positions do not change; the answers are checked.
-func (c *consumer) probe() {
+// probe asks ListOffsets for every partition cl leads: earliest, latest
+// or the first offset at or after a time drawn since the run began,
+// concurrent with appends. Positions do not change; the answers are
+// checked.
+func (c *consumer) probe(cl *client, parts []int32) {
 	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
-	for i := range c.pos {
+	for _, i := range slices.Sorted(slices.Values(parts)) {
 		ts := []int64{-2, -1, (epoch + core.Instant(c.w.rng.Int64N(int64(c.w.now-epoch)+1))).Millis()}[c.w.rng.IntN(3)]
-		op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: ts, Offset: -1, Answered: -1})
+		op.Listed = append(op.Listed, ListedOffset{Partition: i, Timestamp: ts, Offset: -1, Answered: -1})
 	}
-	c.sendList(op)
+	c.sendList(cl, op)
 }
 
-// sendList sends op's ListOffsets (one partition per Listed entry) and
-// records the answer in op.
-func (c *consumer) sendList(op *Op) {
+// sendList sends op's ListOffsets (one partition per Listed entry) to cl
+// and records the answer in op.
+func (c *consumer) sendList(cl *client, op *Op) {
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.SetVersion(c.listVersion)
 	req.ReplicaID = -1
@@ -204,14 +247,15 @@ func (c *consumer) sendList(op *Op) {
 	req.Topics = append(req.Topics, t)
 	c.w.hist.begin(op)
 	c.busy = true
-	c.cl.send(req, func(r kmsg.Response, err error) {
+	cl.send(req, func(r kmsg.Response, err error) {
 		op.Return = c.w.now
 		if err != nil {
 			op.Outcome = Indefinite
 			c.busy = false
-			return // pump runs again on reconnect
+			c.lost(cl)
+			return
 		}
-		op.Outcome = OK
+		op.Outcome, op.Broker = OK, cl.target.id
 		c.finish(c.listed(op, r.(*kmsg.ListOffsetsResponse)))
 	})
 }
@@ -230,15 +274,24 @@ func (c *consumer) finish(backoff bool) {
 	c.w.after(delay, c.pump)
 }
 
-// listOffsets resolves every unknown position by the reset policy.
-func (c *consumer) listOffsets() {
+// listOffsets resolves unknown positions of partitions cl leads by the
+// reset policy.
+func (c *consumer) listOffsets(cl *client, parts []int32) {
 	op := &Op{Client: c.cl.name, Kind: OpListOffsets, Call: c.w.now}
-	for i, off := range c.pos {
-		if off < 0 {
-			op.Listed = append(op.Listed, ListedOffset{Partition: int32(i), Timestamp: c.reset, Offset: -1, Answered: -1})
-		}
+	for _, i := range slices.Sorted(slices.Values(parts)) {
+		op.Listed = append(op.Listed, ListedOffset{Partition: i, Timestamp: c.reset, Offset: -1, Answered: -1})
 	}
-	c.sendList(op)
+	c.sendList(cl, op)
+}
+
+// lost handles a request that failed without an answer: the client asks
+// Metadata again before trusting cl's leaderships, and its next request
+// follows once the connection is back (or at once, to another broker).
+func (c *consumer) lost(cl *client) {
+	c.rt.lost(cl)
+	if !c.rt.static {
+		c.w.after(c.cl.backoff(), c.pump)
+	}
 }
 
 // listed records a ListOffsets answer and adopts its offsets; it says
@@ -254,6 +307,9 @@ func (c *consumer) listed(op *Op, resp *kmsg.ListOffsetsResponse) bool {
 			continue
 		}
 		lo.ErrorCode = rp.ErrorCode
+		if leadershipError(rp.ErrorCode) {
+			c.rt.stale(lo.Partition)
+		}
 		if rp.ErrorCode != 0 {
 			backoff = true
 			continue
@@ -288,7 +344,8 @@ func findListPartition(resp *kmsg.ListOffsetsResponse, topic string, partition i
 	return nil
 }
 
-func (c *consumer) fetch() {
+// fetch reads the partitions cl leads, parts, in the rotating order.
+func (c *consumer) fetch(cl *client, parts []int32) {
 	req := kmsg.NewPtrFetchRequest()
 	req.SetVersion(c.version)
 	req.ReplicaID = -1
@@ -305,9 +362,9 @@ func (c *consumer) fetch() {
 	// Partitions are asked for in an order that rotates from one fetch to
 	// the next, as Kafka's consumer does (KIP-74), so that a busy
 	// partition cannot take every response's byte budget.
-	n := len(c.pos)
-	for k := range n {
-		i := (c.fetches + k) % n
+	n := len(parts)
+	for k, i32 := range parts {
+		i := int(i32)
 		off := c.pos[i]
 		// Ask for a random non-empty subset of partitions while faults
 		// run (never skipping one twice in a row); for all of them, as a
@@ -325,14 +382,15 @@ func (c *consumer) fetch() {
 	c.w.hist.begin(op)
 	c.busy = true
 	c.fetches++
-	c.cl.send(req, func(r kmsg.Response, err error) {
+	cl.send(req, func(r kmsg.Response, err error) {
 		op.Return = c.w.now
 		if err != nil {
 			op.Outcome = Indefinite
 			c.busy = false
-			return // pump runs again on reconnect
+			c.lost(cl)
+			return
 		}
-		op.Outcome, op.BrokerClock = OK, c.w.broker.coreClock
+		op.Outcome, op.BrokerClock, op.Broker = OK, cl.target.coreClock, cl.target.id
 		c.finish(c.fetched(op, r.(*kmsg.FetchResponse)))
 	})
 }
@@ -354,6 +412,9 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 			continue
 		}
 		fp.ErrorCode, fp.HighWatermark = rp.ErrorCode, core.Offset(rp.HighWatermark)
+		if leadershipError(rp.ErrorCode) {
+			c.rt.stale(fp.Partition)
+		}
 		if rp.ErrorCode == 0 && int(fp.Partition) < len(c.lastHWM) {
 			c.lastHWM[fp.Partition] = fp.HighWatermark
 		}
@@ -471,7 +532,7 @@ func (w *world) expectDelivery(part int32, base core.Offset) {
 		// A long poll that left part out, then up to one fetch per
 		// partition until the rotation puts part first, each with its
 		// poll gap, round trip and storage reads.
-		round := c.pollGap + rtt + 2*w.broker.storage.delayMax + w.burstWindow
+		round := c.pollGap + rtt + 2*w.storageDelayMax() + w.burstWindow
 		bound := 2*core.Instant(c.maxWaitMs)*1e6 + core.Instant(len(c.pos)+2)*round + 200e6
 		at, c := w.now, c
 		w.after(bound, func() {

@@ -228,7 +228,7 @@ func (n *node) checkResponse(cr checkedRequest, frame []byte) {
 		for _, t := range r.Topics {
 			for _, p := range t.Partitions {
 				if (t.Topic == w.topic || req.GetVersion() >= 13) && p.ErrorCode == 0 {
-					w.checkVisible("fetch high watermark", p.Partition, core.Offset(p.HighWatermark))
+					n.checkVisible("fetch high watermark", p.Partition, core.Offset(p.HighWatermark))
 					n.checkLogStart(p.Partition, core.Offset(p.LogStartOffset))
 				}
 			}
@@ -248,9 +248,8 @@ func (n *node) checkProduceResponse(req *kmsg.ProduceRequest, r *kmsg.ProduceRes
 			if p.ErrorCode != 0 {
 				continue
 			}
-			n := producedRecords(req, p.Partition)
-			end := core.Offset(p.BaseOffset) + n
-			w.checkVisible("acknowledged produce", p.Partition, end)
+			end := core.Offset(p.BaseOffset) + producedRecords(req, p.Partition)
+			n.checkVisible("acknowledged produce", p.Partition, end)
 			w.noteCommitted(p.Partition, end)
 		}
 	}
@@ -282,12 +281,12 @@ func (n *node) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffse
 			}
 			switch req.Topics[ti].Partitions[pi].Timestamp {
 			case -1:
-				w.checkVisible("ListOffsets latest", p.Partition, core.Offset(p.Offset))
+				n.checkVisible("ListOffsets latest", p.Partition, core.Offset(p.Offset))
 			case -2:
 				n.checkLogStart(p.Partition, core.Offset(p.Offset))
 			default:
 				if p.Offset >= 0 {
-					w.checkVisible("ListOffsets by timestamp", p.Partition, core.Offset(p.Offset)+1)
+					n.checkVisible("ListOffsets by timestamp", p.Partition, core.Offset(p.Offset)+1)
 				}
 			}
 		}
@@ -297,8 +296,9 @@ func (n *node) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffse
 // checkVisible checks that offsets below end, which the broker just
 // acknowledged or exposed, are written, and durable but for fewer than
 // flush.messages records.
-func (w *world) checkVisible(what string, part int32, end core.Offset) {
-	if written := w.broker.logEnd(part, false); end > written {
+func (n *node) checkVisible(what string, part int32, end core.Offset) {
+	w := n.w
+	if written := n.logEnd(part, false); end > written {
 		w.failf("visibility", "%s exposes partition %d up to offset %d; only %d are written", what, part, end, written)
 		return
 	}
@@ -306,7 +306,7 @@ func (w *world) checkVisible(what string, part int32, end core.Offset) {
 	if w.policy.flushMessages == math.MaxInt64 {
 		return
 	}
-	if durable := w.broker.logEnd(part, true); end-durable > slack {
+	if durable := n.logEnd(part, true); end-durable > slack {
 		w.failf("durability", "%s exposes partition %d up to offset %d; only %d are durable (flush.messages=%d)",
 			what, part, end, durable, w.policy.flushMessages)
 	}

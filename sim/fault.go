@@ -402,10 +402,10 @@ func (f *partitionFault) arm(w *world) {
 func (w *world) clients() []*client {
 	out := []*client{w.admin.cl}
 	for _, p := range w.producers {
-		out = append(out, p.cl)
+		out = append(out, p.rt.list()...)
 	}
 	for _, c := range w.consumers {
-		out = append(out, c.cl)
+		out = append(out, c.rt.list()...)
 	}
 	return out
 }

@@ -48,7 +48,9 @@ type groupMember struct {
 	w          *world
 	name       string
 	coord      *client // coordinator requests
-	data       *client // fetches and ListOffsets
+	drt        *router // where fetches and ListOffsets go
+	data       *client // the bootstrap connection for them
+	fetches    int     // fetches sent: the broker asked turns with it
 	instanceID *string
 
 	vFind, vJoin, vSync, vHB, vLeave, vCommit, vOffFetch, vFetch int16
@@ -89,7 +91,9 @@ type groupMember struct {
 }
 
 func (w *world) newGroupMember(name string) *groupMember {
-	m := &groupMember{w: w, name: name, coord: newClient(w, name+"-coord"), data: newClient(w, name),
+	coord := newClient(w, name+"-coord")
+	drt := newRouter(w, name)
+	m := &groupMember{w: w, name: name, coord: coord, drt: drt, data: drt.boot,
 		vFind: int16(w.rng.IntN(7)), vJoin: int16(w.rng.IntN(10)), vSync: int16(w.rng.IntN(6)),
 		vHB: int16(w.rng.IntN(5)), vLeave: int16(w.rng.IntN(6)), vCommit: 1 + int16(w.rng.IntN(9)),
 		vOffFetch: 1 + int16(w.rng.IntN(9)), vFetch: 4 + int16(w.rng.IntN(9)),
@@ -113,7 +117,7 @@ func (w *world) newGroupMember(name string) *groupMember {
 	// JoinGroup waits for the rebalance: the request timeout covers it, as
 	// Kafka's consumer adds the rebalance timeout to it.
 	m.coord.requestTimeout += core.Instant(m.rebalanceMs) * 1e6
-	m.data.requestTimeout += 1e9
+	m.drt.addTimeout(1e9)
 	static := "dynamic"
 	if m.instanceID != nil {
 		static = "static"
@@ -125,10 +129,10 @@ func (w *world) newGroupMember(name string) *groupMember {
 
 func (m *groupMember) start() {
 	m.coord.onReady = m.kick
-	m.data.onReady = m.pumpData
+	m.drt.setOnReady(m.pumpData)
 	m.state = mFinding
 	m.coord.ensureConn()
-	m.data.ensureConn()
+	m.drt.start()
 	m.heartbeatLoop()
 	m.commitLoop()
 	m.chaosLoop()
@@ -504,27 +508,37 @@ func (m *groupMember) pumpData() {
 	if m.fetchOut || m.state != mStable || m.needOffset || m.stalled || len(m.assigned) == 0 {
 		return
 	}
-	if !m.data.ready() {
-		m.data.ensureConn()
-		return
+	if m.drt.any() == nil {
+		return // connecting
 	}
-	var unknown []int32
+	var unknown, known, order []int32
 	for _, p := range m.assigned {
 		if m.pos[p] < 0 {
 			unknown = append(unknown, p)
+		} else {
+			known = append(known, p)
 		}
 	}
-	if len(unknown) > 0 {
-		m.listEarliest(unknown)
+	if cl, parts := routeFirst(m.drt, unknown, unknown); cl != nil {
+		m.listEarliest(cl, parts)
 		return
 	}
+	// the broker asked turns from one fetch to the next
+	for k := range known {
+		order = append(order, known[(m.fetches+k)%len(known)])
+	}
+	cl, parts := routeFirst(m.drt, order, known)
+	if cl == nil {
+		return // a connection or a Metadata answer wakes the member
+	}
+	m.fetches++
 	req := kmsg.NewPtrFetchRequest()
 	req.SetVersion(m.vFetch)
 	req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.SessionEpoch = -1, 200, 1, 1<<20, -1
 	t := kmsg.NewFetchRequestTopic()
 	t.Topic = m.w.topic
 	op := &Op{Client: m.name, Kind: OpFetch, Call: m.w.now}
-	for _, p := range m.assigned {
+	for _, p := range parts {
 		fp := kmsg.NewFetchRequestTopicPartition()
 		fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes = p, int64(m.pos[p]), 1<<16
 		t.Partitions = append(t.Partitions, fp)
@@ -534,14 +548,15 @@ func (m *groupMember) pumpData() {
 	m.w.hist.begin(op)
 	m.fetchOut = true
 	ep := m.epoch
-	m.data.send(req, func(r kmsg.Response, err error) {
+	cl.send(req, func(r kmsg.Response, err error) {
 		m.fetchOut = false
 		op.Return = m.w.now
 		if err != nil {
 			op.Outcome = Indefinite
-			return // pumpData runs again on reconnect
+			m.lostData(cl)
+			return
 		}
-		op.Outcome, op.BrokerClock = OK, m.coordNode().coreClock
+		op.Outcome, op.BrokerClock, op.Broker = OK, cl.target.coreClock, cl.target.id
 		resp := r.(*kmsg.FetchResponse)
 		backoff := resp.ErrorCode != 0
 		for i := range op.Fetches {
@@ -552,6 +567,9 @@ func (m *groupMember) pumpData() {
 				continue
 			}
 			fp.ErrorCode, fp.HighWatermark = rp.ErrorCode, core.Offset(rp.HighWatermark)
+			if leadershipError(rp.ErrorCode) {
+				m.drt.stale(fp.Partition)
+			}
 			if m.vFetch >= 5 {
 				fp.LogStart = core.Offset(rp.LogStartOffset)
 			}
@@ -594,7 +612,18 @@ func (m *groupMember) pumpData() {
 	})
 }
 
-func (m *groupMember) listEarliest(parts []int32) {
+// lostData handles a fetch or ListOffsets that failed without an answer:
+// the member asks Metadata again before trusting cl's leaderships, and
+// its next request follows once the connection is back (or at once, to
+// another broker).
+func (m *groupMember) lostData(cl *client) {
+	m.drt.lost(cl)
+	if !m.drt.static {
+		m.w.after(m.data.backoff(), m.pumpData)
+	}
+}
+
+func (m *groupMember) listEarliest(cl *client, parts []int32) {
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.SetVersion(1)
 	req.ReplicaID = -1
@@ -611,14 +640,15 @@ func (m *groupMember) listEarliest(parts []int32) {
 	m.w.hist.begin(op)
 	m.fetchOut = true
 	ep := m.epoch
-	m.data.send(req, func(r kmsg.Response, err error) {
+	cl.send(req, func(r kmsg.Response, err error) {
 		m.fetchOut = false
 		op.Return = m.w.now
 		if err != nil {
 			op.Outcome = Indefinite
+			m.lostData(cl)
 			return
 		}
-		op.Outcome = OK
+		op.Outcome, op.Broker = OK, cl.target.id
 		resp := r.(*kmsg.ListOffsetsResponse)
 		backoff := false
 		for i := range op.Listed {
@@ -629,6 +659,9 @@ func (m *groupMember) listEarliest(parts []int32) {
 				continue
 			}
 			lo.ErrorCode, lo.Offset, lo.Answered = rp.ErrorCode, core.Offset(rp.Offset), rp.Timestamp
+			if leadershipError(rp.ErrorCode) {
+				m.drt.stale(lo.Partition)
+			}
 			if rp.ErrorCode != 0 {
 				backoff = true
 				continue
@@ -886,9 +919,7 @@ func (m *groupMember) leave() {
 	lm.MemberID, lm.InstanceID = m.memberID, m.instanceID
 	req.Members = append(req.Members, lm)
 	m.coord.send(req, func(kmsg.Response, error) {})
-	if m.data.conn != nil {
-		m.data.abandon(m.data.conn) // the process closes its fetch connection as it goes
-	}
+	m.drt.close() // the process closes its fetch connections as it goes
 	m.down(core.Instant(100e6 + m.w.rng.Int64N(2e9)))
 }
 
@@ -901,9 +932,7 @@ func (m *groupMember) crash() {
 	if m.coord.conn != nil {
 		m.coord.abandon(m.coord.conn)
 	}
-	if m.data.conn != nil {
-		m.data.abandon(m.data.conn)
-	}
+	m.drt.close()
 	m.down(core.Instant(100e6 + m.w.rng.Int64N(3e9)))
 }
 

@@ -62,9 +62,11 @@ func (o Outcome) String() string {
 // instants: the operation took effect, if at all, somewhere in
 // [Call, Return]. Return is zero while Pending.
 type Op struct {
-	ID      int
-	Client  string
-	Kind    OpKind
+	ID     int
+	Client string
+	Kind   OpKind
+	// Broker answered the operation (a produce: the last attempt's).
+	Broker  core.BrokerID
 	Call    core.Instant
 	Return  core.Instant
 	Outcome Outcome
@@ -194,10 +196,20 @@ type History struct {
 	// the faults stop and reads every partition from its log start to the
 	// end.
 	CleanedTo map[int32]core.Offset
+	// Hosts names, per partition of a compacted topic, the broker that
+	// holds it (its only replica), noted with CleanedTo.
+	Hosts []core.BrokerID
+}
+
+// hostedBy says broker id holds partition part (every partition, when
+// the hosts were not noted).
+func (h *History) hostedBy(part int32, id core.BrokerID) bool {
+	return int(part) >= len(h.Hosts) || h.Hosts[part] == id
 }
 
 // Incarnation is one run of the broker process.
 type Incarnation struct {
+	Broker    core.BrokerID
 	At        core.Instant // virtual time it started
 	FirstTick core.Instant // the first clock it was given
 }

@@ -25,16 +25,17 @@ import (
 // keys of random bytes (see largeKeys).
 type producer struct {
 	w          *world
-	cl         *client
+	rt         *router // where each partition's batches go
+	cl         *client // the bootstrap connection; its name is the producer's
 	idempotent bool
 	acks       int16
 	version    int16 // Produce version
 	pidVersion int16 // InitProducerId version
 
-	requestsInflightMax  int // requests in flight on the connection
-	requestsInflight     int
-	batchesPerPartMax    int // batches in flight per partition (Kafka: 5 with idempotence)
-	queuedPerPartMax     int // batches waiting per partition before new ones are held back
+	requestsInflightMax  int             // requests in flight per connection
+	requestsInflight     map[*client]int // per connection
+	batchesPerPartMax    int             // batches in flight per partition (Kafka: 5 with idempotence)
+	queuedPerPartMax     int             // batches waiting per partition before new ones are held back
 	intervalMax          core.Instant
 	recordsPerBatchMax   int
 	attemptsMax          int
@@ -80,8 +81,8 @@ type pbatch struct {
 }
 
 func (p *producer) start() {
-	p.cl.onReady = p.pump
-	p.cl.ensureConn()
+	p.rt.setOnReady(p.pump)
+	p.rt.start()
 	p.w.after(core.Instant(p.w.rng.Int64N(int64(p.intervalMax))), p.produceLoop)
 }
 
@@ -131,8 +132,8 @@ func (p *producer) keyBatch(b *pbatch) {
 	c, op, rng := &p.w.policy.compaction, b.op, p.w.rng
 	op.Keys, op.Tombstones = make([]string, len(op.Values)), make([]bool, len(op.Values))
 	op.ClockAtCall = -1
-	if p.w.broker.up {
-		op.ClockAtCall = p.w.broker.incClock
+	if n := p.w.hostOf(op.Partition); n != nil && n.up {
+		op.ClockAtCall = n.incClock
 	}
 	if b.keys != nil {
 		return // large: unique random keys
@@ -222,32 +223,56 @@ func (p *producer) pump() {
 	if p.broken {
 		return
 	}
-	if !p.cl.ready() {
-		p.cl.ensureConn()
-		return
+	cl := p.rt.any()
+	if cl == nil {
+		return // connecting
 	}
 	if p.idempotent && p.pidState != pidReady {
 		if p.pidState == pidNone {
-			p.initProducerID()
+			p.initProducerID(cl)
 		}
 		return
 	}
-	for p.requestsInflight < p.requestsInflightMax {
+	for {
 		batches := p.sendable()
 		if len(batches) == 0 {
 			break
 		}
-		p.sendProduce(batches)
+		// one request per leader, in the order of its first partition
+		for len(batches) > 0 {
+			cl := p.rt.leader(batches[0].op.Partition)
+			var to, rest []*pbatch
+			for _, b := range batches {
+				if p.rt.leader(b.op.Partition) == cl {
+					to = append(to, b)
+				} else {
+					rest = append(rest, b)
+				}
+			}
+			p.sendProduce(cl, to)
+			batches = rest
+		}
 	}
 }
 
-// sendable picks at most one batch per partition: the oldest queued one
-// whose backoff is over and, for idempotent producers, whose predecessors
-// are all in flight (sequence order on the wire) within the window.
+// routable says the batches of part may go out now: its leader is
+// known, connected, and has room for another request.
+func (p *producer) routable(part int32) bool {
+	cl := p.rt.leader(part)
+	return cl != nil && cl.ready() && p.requestsInflight[cl] < p.requestsInflightMax
+}
+
+// sendable picks at most one batch per partition whose leader may take
+// a request: the oldest queued one whose backoff is over and, for
+// idempotent producers, whose predecessors are all in flight (sequence
+// order on the wire) within the window.
 func (p *producer) sendable() []*pbatch {
 	var out []*pbatch
 	var wake core.Instant
 	for _, part := range p.parts {
+		if len(part.queue) == 0 || !p.routable(part.partition) {
+			continue
+		}
 		inflight := 0
 		for _, b := range part.queue {
 			if b.inflight {
@@ -289,7 +314,7 @@ func (p *producer) pumpAt(at core.Instant) {
 	})
 }
 
-func (p *producer) sendProduce(batches []*pbatch) {
+func (p *producer) sendProduce(cl *client, batches []*pbatch) {
 	req := kmsg.NewPtrProduceRequest()
 	req.SetVersion(p.version)
 	req.Acks = p.acks
@@ -317,23 +342,24 @@ func (p *producer) sendProduce(batches []*pbatch) {
 	req.Topics = append(req.Topics, t)
 	if p.acks == 0 {
 		// No response will come: the outcome is indefinite at once.
-		p.cl.sendOneWay(req)
+		cl.sendOneWay(req)
 		for _, b := range batches {
 			p.remove(b)
 			b.op.Outcome, b.op.Return = Indefinite, p.w.now
 		}
 		return
 	}
-	p.requestsInflight++
-	p.cl.send(req, func(r kmsg.Response, err error) {
-		p.requestsInflight--
-		p.produced(batches, r, err)
+	p.requestsInflight[cl]++
+	cl.send(req, func(r kmsg.Response, err error) {
+		p.requestsInflight[cl]--
+		p.produced(cl, batches, r, err)
 		p.pump()
 	})
 }
 
-func (p *producer) produced(batches []*pbatch, r kmsg.Response, err error) {
+func (p *producer) produced(cl *client, batches []*pbatch, r kmsg.Response, err error) {
 	if err != nil {
+		p.rt.lost(cl)
 		for _, b := range batches {
 			b.ambiguous = true
 			p.retry(b, 0)
@@ -343,14 +369,25 @@ func (p *producer) produced(batches []*pbatch, r kmsg.Response, err error) {
 	resp := r.(*kmsg.ProduceResponse)
 	for _, b := range batches {
 		rp := findProducePartition(resp, p.w.topic, b.op.Partition)
+		if rp != nil && leadershipError(rp.ErrorCode) {
+			p.rt.stale(b.op.Partition) // the retry goes where Metadata says
+		}
 		switch {
 		case rp == nil:
 			p.w.failf("protocol", "%s: produce response lacks partition %d", p.cl.name, b.op.Partition)
 			b.ambiguous = true
 			p.retry(b, 0)
 		case rp.ErrorCode == 0:
+			b.op.Broker = cl.target.id
+			if host := p.w.hostOf(b.op.Partition); host != cl.target {
+				p.w.failf("wrong-broker", "%s: broker %d acknowledged a batch for partition %d, which it does not hold", p.cl.name, cl.target.id, b.op.Partition)
+			}
 			p.ack(b, core.Offset(rp.BaseOffset))
-		case indefiniteCode(rp.ErrorCode) || p.predecessorUnacked(b, rp.ErrorCode):
+		case p.predecessorUnacked(b, rp.ErrorCode):
+			// Refused, not written: an earlier batch is not written
+			// yet. It goes again after that one; this is no error.
+			p.retry(b, 0)
+		case indefiniteCode(rp.ErrorCode):
 			// A retriable error may still have written the batch
 			// (KAFKA-13574); so may KAFKA_STORAGE_ERROR.
 			b.ambiguous = true
@@ -449,12 +486,12 @@ func (p *producer) fail(b *pbatch, code int16) {
 	}
 }
 
-func (p *producer) initProducerID() {
+func (p *producer) initProducerID(cl *client) {
 	p.pidState = pidAsking
 	req := kmsg.NewPtrInitProducerIDRequest()
 	req.SetVersion(p.pidVersion)
 	req.TransactionTimeoutMillis = 60000
-	p.cl.send(req, func(r kmsg.Response, err error) {
+	cl.send(req, func(r kmsg.Response, err error) {
 		p.pidState = pidNone
 		if err != nil {
 			return // pump runs again on reconnect

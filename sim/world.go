@@ -192,6 +192,7 @@ type world struct {
 
 	topic      string
 	partitions int32
+	hosts      []*node // per workload partition, its node (route.go)
 	admin      *admin
 	producers  []*producer
 	consumers  []*consumer
@@ -392,7 +393,8 @@ func (w *world) newProducer(name string, idempotent bool) *producer {
 	if !idempotent && w.rng.IntN(5) == 0 {
 		acks = 0
 	}
-	p := &producer{w: w, cl: newClient(w, name),
+	rt := newRouter(w, name)
+	p := &producer{w: w, rt: rt, cl: rt.boot, requestsInflight: map[*client]int{},
 		idempotent: idempotent, acks: acks, legacyMagic: -1,
 		version: 3 + int16(w.rng.IntN(9)), pidVersion: int16(w.rng.IntN(5)),
 		requestsInflightMax: 1 + w.rng.IntN(5), batchesPerPartMax: 1 + w.rng.IntN(5),
@@ -419,9 +421,14 @@ func (w *world) addPartitions(n int32) {
 		for _, p := range append(w.producers, w.probe) {
 			if p != nil {
 				p.parts = append(p.parts, &prodPart{partition: part})
+				p.rt.grow(part + 1)
 			}
 		}
+		for _, m := range w.members {
+			m.drt.grow(part + 1)
+		}
 		for _, c := range w.consumers {
+			c.rt.grow(part + 1)
 			c.pos = append(c.pos, 0)
 			c.lastHWM = append(c.lastHWM, 0)
 			c.awaitFrom, c.awaitAt = append(c.awaitFrom, -1), append(c.awaitAt, 0)
@@ -477,7 +484,7 @@ func (w *world) startDrain() {
 	for _, part := range w.probe.parts {
 		w.probe.newBatch(part)
 	}
-	w.probe.cl.onReady = w.probe.pump
+	w.probe.rt.setOnReady(w.probe.pump)
 	w.probe.pump()
 	w.admin.verify()
 	if w.policy.compact {
@@ -807,10 +814,10 @@ func (n *node) restart() {
 	n.incClock = n.brokerNow()
 	if n == w.broker {
 		w.logf("broker up (incarnation %d)", n.incarnation)
-		w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{At: w.now, FirstTick: n.incClock})
 	} else {
 		w.logf("node %d up (incarnation %d)", n.id, n.incarnation)
 	}
+	w.hist.Incarnations = append(w.hist.Incarnations, Incarnation{Broker: n.id, At: w.now, FirstTick: n.incClock})
 	n.tick()
 }
 
@@ -896,6 +903,9 @@ func (w *world) result() Result {
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
 	r.Failures = append(r.Failures, checkGroups(&w.hist)...)
+	if w.ens != nil {
+		r.Failures = append(r.Failures, checkSpread(&w.hist)...)
+	}
 	var lin []string
 	lin, r.Linearized, r.LinearizeWall = checkLinearizable(&w.hist, w.cfg.Seed, w.cfg.VizDir)
 	r.Failures = append(r.Failures, lin...)
