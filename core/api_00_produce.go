@@ -134,8 +134,8 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	case p.offline:
 		fail(errStorage, "the partition's log is offline after a storage error")
 		return
-	case acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > isrSize:
-		fail(errNotEnoughReplicas, "the ISR (this broker alone) is smaller than min.insync.replicas")
+	case acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)):
+		fail(errNotEnoughReplicas, fmt.Sprintf("the ISR %v is smaller than min.insync.replicas", p.isr))
 		return
 	}
 	records := in.Records
@@ -178,7 +178,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 			rp.LogAppendTime = dup.Timestamp
 		}
 		// A duplicate is acknowledged once the original is.
-		b.whenCovered(p, dup.LastOffset, func(err error) { b.finishProduce(p, rp, err, done) })
+		b.whenAcked(p, dup.LastOffset, acks, func(err error) { b.finishProduce(p, acks, rp, err, done) })
 		return
 	case seqOutOfOrder:
 		fail(errOutOfOrderSequence, fmt.Sprintf("sequence %d does not follow the producer's last", h.BaseSequence))
@@ -187,7 +187,15 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		fail(errInvalidProducerEpoch, "producer epoch is older than the current one")
 		return
 	}
-	base, maxTime := b.appendBatch(p, records, h, func(err error) { b.finishProduce(p, rp, err, done) })
+	var base Offset
+	var maxTime int64
+	base, maxTime = b.appendBatch(p, records, h, func(err error) {
+		if err != nil || acks != -1 {
+			b.finishProduce(p, acks, rp, err, done)
+			return
+		}
+		b.awaitHWM(p, base+Offset(h.LastOffsetDelta), func(err error) { b.finishProduce(p, acks, rp, err, done) })
+	})
 	rp.BaseOffset = int64(base)
 	if bugOn(BugOffsetOffByOne) && h.RecordCount > 1 {
 		rp.BaseOffset++ // BUG SITE (simbugs): BugOffsetOffByOne reports base+1.
@@ -202,12 +210,21 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	}
 }
 
-func (b *Broker) finishProduce(p *partition, rp *kmsg.ProduceResponseTopicPartition, err error, done func(int16)) {
-	if err != nil {
-		code := errStorage
-		if p.deleted {
-			code = errUnknownTopic
-		}
+func (b *Broker) finishProduce(p *partition, acks int16, rp *kmsg.ProduceResponseTopicPartition, err error, done func(int16)) {
+	code := errNone
+	switch {
+	case err == errLeadershipLost:
+		code = errNotLeader
+	case err != nil && p.deleted:
+		code = errUnknownTopic
+	case err != nil:
+		code = errStorage
+	case acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)):
+		// replicated to the ISR, which shrank below the minimum since
+		// the append (Kafka's Partition.checkEnoughReplicasReachOffset)
+		code = errNotEnoughReplicasAfterAppend
+	}
+	if code != errNone {
 		rp.ErrorCode, rp.BaseOffset, rp.LogAppendTime = code, -1, -1
 		done(code)
 		return
@@ -221,26 +238,35 @@ func (b *Broker) logAppendTime(p *partition) bool {
 	return v == "LogAppendTime"
 }
 
-// whenCovered runs fn once offset is below the high watermark (or at once
-// if it already is), or with the error if the partition goes offline first.
-func (b *Broker) whenCovered(p *partition, last Offset, fn func(error)) {
-	if last < p.hwm {
-		fn(nil)
+// whenAcked runs fn once offset last may be acknowledged with acks: for
+// acks=1 once it is locally durable, for acks=all once the high
+// watermark passes it; or with the error if the partition goes offline
+// or its leadership moves first.
+func (b *Broker) whenAcked(p *partition, last Offset, acks int16, fn func(error)) {
+	then := fn
+	if acks == -1 {
+		then = func(err error) {
+			if err != nil {
+				fn(err)
+				return
+			}
+			b.awaitHWM(p, last, fn)
+		}
+	}
+	if last < p.localEnd {
+		then(nil)
 		return
 	}
 	for _, op := range p.inflight {
 		if op.last >= last {
 			prev := op.done
-			op.done = func(err error) { prev(err); fn(err) }
+			op.done = func(err error) { prev(err); then(err) }
 			return
 		}
 	}
 	panic(fmt.Sprintf("core: offset %d of %s neither committed nor in flight", last, p.tp))
 }
 
-// isrSize is the number of in-sync replicas of every partition: one broker
-// hosts the only replica.
-const isrSize = 1
 
 type produceErr struct {
 	code int16

@@ -25,11 +25,19 @@ import (
 //     when it is larger than both limits, as Kafka does.
 //   - v0-3 read message formats 0 and 1: the batches are converted down
 //     (fetch_legacy.go), and v0-2's limits are hard.
+//   - A fetch with a replica id (ReplicaState from v15) is a follower's
+//     (replication.go): it reads up to the leader's written end, not the
+//     high watermark, parks until new data is written, and its offset is
+//     the follower's log end. A replica id that is not one of the
+//     partition's followers gets UNKNOWN_LEADER_EPOCH when the request
+//     names a leader epoch, else NOT_LEADER_OR_FOLLOWER, as Kafka's
+//     Partition.followerReplicaOrThrow answers.
 
 // fetchWait is one fetch request in progress: its reads, or its park.
 type fetchWait struct {
 	r        Request
 	req      *kmsg.FetchRequest
+	replica  BrokerID // the follower fetching, or -1 for a consumer
 	deadline Instant
 	parts    []*fetchPart
 	reading  int // reads outstanding
@@ -56,12 +64,21 @@ func (b *Broker) handleFetch(r Request) {
 		return
 	}
 	wait := int64(req.MaxWaitMillis) // int32 milliseconds cannot overflow in nanoseconds
-	fw := &fetchWait{r: r, req: req, deadline: b.now + Instant(wait*1e6)}
+	fw := &fetchWait{r: r, req: req, deadline: b.now + Instant(wait*1e6), replica: BrokerID(req.ReplicaID)}
+	if r.Header.Version >= 15 {
+		fw.replica = BrokerID(req.ReplicaState.ID)
+	}
+	if fw.replica < 0 {
+		fw.replica = -1
+	}
 	for ti, t := range req.Topics {
 		p0 := b.fetchTopic(r.Header.Version, t)
 		for pi, rp := range t.Partitions {
 			fp := &fetchPart{topicIdx: ti, partIdx: pi, offset: Offset(rp.FetchOffset), maxBytes: rp.PartitionMaxBytes}
-			fp.p, fp.code = b.resolveFetchPartition(r.Header.Version, p0, t, rp)
+			fp.p, fp.code = b.resolveFetchPartition(r.Header.Version, p0, t, rp, fw.replica)
+			if fw.replica >= 0 && fp.code == errNone {
+				b.followerFetched(fp.p, fp.p.followerOf(fw.replica), fp.offset)
+			}
 			fw.parts = append(fw.parts, fp)
 		}
 	}
@@ -98,7 +115,7 @@ func (b *Broker) fetchTopic(version int16, t kmsg.FetchRequestTopic) *topic {
 	return b.topics[t.Topic]
 }
 
-func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchRequestTopic, rp kmsg.FetchRequestTopicPartition) (*partition, int16) {
+func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchRequestTopic, rp kmsg.FetchRequestTopicPartition, replica BrokerID) (*partition, int16) {
 	if t == nil {
 		if version >= 13 {
 			return nil, errUnknownTopicID
@@ -117,6 +134,12 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 	}
 	if code := checkEpoch(p, rp.CurrentLeaderEpoch); code != errNone {
 		return p, code
+	}
+	if replica >= 0 && p.followerOf(replica) == nil {
+		if rp.CurrentLeaderEpoch >= 0 {
+			return nil, errUnknownLeaderEpoch
+		}
+		return nil, errNotLeader
 	}
 	if off := Offset(rp.FetchOffset); off < p.logStart || off > p.written {
 		if off < p.logStart {
@@ -145,7 +168,11 @@ func (b *Broker) readFetch(fw *fetchWait) {
 				fp.code = errUnknownTopic
 			}
 		}
-		if fp.code != errNone || fp.offset >= fp.p.hwm && !bugOn(BugFetchPastHighWatermark) {
+		end := fp.p.hwm // consumers read up to the high watermark, followers what is written
+		if fw.replica >= 0 {
+			end = fp.p.written
+		}
+		if fp.code != errNone || fp.offset >= end && !bugOn(BugFetchPastHighWatermark) {
 			continue
 		}
 		fw.reading++
@@ -162,7 +189,7 @@ func (b *Broker) readFetch(fw *fetchWait) {
 				b.fetchReadsDone(fw)
 			}
 		})
-		below := fp.p.hwm
+		below := end
 		if bugOn(BugFetchPastHighWatermark) {
 			below = fp.p.written // BUG SITE (simbugs): BugFetchPastHighWatermark reads unacknowledged data.
 		}
@@ -266,10 +293,20 @@ func trimBatches(data []byte, room int, first bool) []byte {
 
 // wakeFetches re-reads parked fetches that include p and says how many.
 func (b *Broker) wakeFetches(p *partition) int {
+	return b.wakeFetchesIf(p, func(*fetchWait) bool { return true })
+}
+
+// wakeReplicaFetches re-reads the parked follower fetches that include
+// p: new data was written.
+func (b *Broker) wakeReplicaFetches(p *partition) {
+	b.wakeFetchesIf(p, func(fw *fetchWait) bool { return fw.replica >= 0 })
+}
+
+func (b *Broker) wakeFetchesIf(p *partition, cond func(*fetchWait) bool) int {
 	var woken []*fetchWait
 	kept := b.fetches[:0]
 	for _, fw := range b.fetches {
-		if fw.includes(p) {
+		if fw.includes(p) && cond(fw) {
 			woken = append(woken, fw)
 			continue
 		}

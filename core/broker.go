@@ -55,6 +55,9 @@ type Broker struct {
 	early []Request
 	// markWaits: DeleteTopics answers waiting for a deletion mark to go.
 	markWaits map[string][]func()
+	// fetchers fetch the partitions this broker follows, by leader
+	// (replica_fetcher.go).
+	fetchers map[fetcherKey]*fetcher
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -72,6 +75,7 @@ func New(cfg Config, rec Recovered) (*Broker, error) {
 	b.session = rec.CoordSession
 	b.ctl.active, b.ctl.seenEpoch = -1, -1
 	b.markWaits = map[string][]func(){}
+	b.fetchers = map[fetcherKey]*fetcher{}
 	if err := b.recover(rec); err != nil {
 		return nil, err
 	}
@@ -222,11 +226,13 @@ func (b *Broker) tick(now Instant) {
 	b.ctlTick()
 	b.settleMetaWaits(true)
 	b.expireFetches()
+	b.tickFetchers()
 	b.groups.tick()
 	for _, name := range b.topicNames() {
 		for _, p := range b.topics[name].parts {
 			if p.hosted() {
 				b.maybeTimedFlush(p)
+				b.maybeShrinkISR(p)
 			}
 		}
 	}

@@ -57,5 +57,8 @@ const (
 	// BugControllerStaleEpoch campaigns without taking a new controller
 	// epoch: a controller acts on the epoch of the one before it.
 	BugControllerStaleEpoch
+	// BugTruncateToHighWatermark makes a follower repair its log by
+	// truncating to its high watermark instead of by leader epoch.
+	BugTruncateToHighWatermark
 	bugCount
 )

@@ -147,23 +147,35 @@ func (b *Broker) takeLeaderAndIsr(t *topic, ps kmsg.LeaderAndISRRequestTopicPart
 	if p.taken && (epoch < p.epoch || epoch == p.epoch && ps.ZKVersion < p.zkVersion) {
 		return errStaleControllerEpoch // an older state than the one taken
 	}
+	first, prevEpoch := !p.taken, p.epoch
 	p.taken = true
 	if !p.hosted() {
 		p.host()
 		b.emit(CreateLog{Partition: p.tp, Config: b.cfg.logConfig(t)})
 	}
 	leads := BrokerID(ps.Leader) == b.cfg.BrokerID
+	newEpoch := first || epoch != prevEpoch
 	p.setState(ps.Leader, ps.LeaderEpoch, ps.ISR, ps.Replicas, ps.ZKVersion)
+	p.ctlEpoch = ps.ControllerEpoch
 	switch {
 	case leads && !p.leading:
 		p.leading = true
 		b.cover(cover.LeaderElected)
+		b.becomeLeader(p)
 		b.emit(Lifecycle{Leading: p.tp, LeaderEpoch: int32(p.epoch)})
 		b.groups.elected(p)
 	case leads:
+		if newEpoch {
+			b.becomeLeader(p)
+		} else {
+			b.followersOf(p) // the replicas may have changed
+		}
 		b.emit(Lifecycle{Leading: p.tp, LeaderEpoch: int32(p.epoch)})
 	case p.leading:
 		b.resign(p)
+		b.becomeFollower(p)
+	case newEpoch:
+		b.becomeFollower(p)
 	}
 	return errNone
 }
@@ -188,6 +200,9 @@ func brokerIDs(ids []int32) []BrokerID {
 func (b *Broker) resign(p *partition) {
 	p.leading = false
 	b.cover(cover.LeaderResigned)
+	if p.hosted() {
+		p.failHWMWaits(errLeadershipLost)
+	}
 	b.wakeFetches(p)
 	b.groups.resigned(p.tp)
 }

@@ -42,6 +42,16 @@ type Config struct {
 	PartitionsMax         int32  // max.partitions.per.broker: bound on all partitions
 	ProducerWindow        int    // idempotence window per producer (Kafka: 5)
 	ProducersPerPartMax   int    // bound on producer ids remembered per partition
+	// Replication (replica.*): a leader drops from the ISR a follower
+	// that has not caught up for ReplicaLagTimeMaxMs; followers fetch
+	// with these bounds, NumReplicaFetchers requests per leader at once.
+	ReplicaLagTimeMaxMs          int64
+	ReplicaFetchWaitMaxMs        int32
+	ReplicaFetchMinBytes         int32
+	ReplicaFetchMaxBytes         int32
+	ReplicaFetchResponseMaxBytes int32
+	ReplicaFetchBackoffMs        int32
+	NumReplicaFetchers           int
 	Groups                GroupConfig
 	Cleaner               Cleaner // log.cleaner.*: log compaction
 
@@ -223,6 +233,13 @@ var properties = []property{
 		c.Rack = strings.TrimSpace(v)
 		return nil
 	}},
+	intProp("replica.lag.time.max.ms", "30000", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.ReplicaLagTimeMaxMs = n }, ""),
+	intProp("replica.fetch.wait.max.ms", "500", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchWaitMaxMs = int32(n) }, ""),
+	intProp("replica.fetch.min.bytes", "1", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchMinBytes = int32(n) }, ""),
+	intProp("replica.fetch.max.bytes", "1048576", 0, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchMaxBytes = int32(n) }, ""),
+	intProp("replica.fetch.response.max.bytes", "10485760", 0, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchResponseMaxBytes = int32(n) }, ""),
+	intProp("replica.fetch.backoff.ms", "1000", 0, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchBackoffMs = int32(n) }, ""),
+	intProp("num.replica.fetchers", "1", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.NumReplicaFetchers = int(n) }, ""),
 	intProp("max.producers.per.partition", "10000", 1, 1<<24, func(c *Config, n int64) { c.ProducersPerPartMax = int(n) }, ""),
 	intProp("max.partitions.per.broker", "100000", 1, 1<<24, func(c *Config, n int64) { c.PartitionsMax = int32(n) }, ""),
 	// Accepted for compatibility with Kafka's sample server.properties,
@@ -357,6 +374,9 @@ func DefaultConfig() Config {
 // request limit cannot arrive, so the smaller of the two is the effective
 // bound on a stored batch (see batchBytesMax).
 func (c Config) Validate() error {
+	if int64(c.ReplicaFetchWaitMaxMs) > c.ReplicaLagTimeMaxMs {
+		return fmt.Errorf("replica.fetch.wait.max.ms should always be less than or equal to replica.lag.time.max.ms to prevent frequent changes in ISR")
+	}
 	if c.Log.RetentionMs == 0 {
 		return fmt.Errorf("log.retention.ms must be unlimited (-1) or, greater than or equal to 1 (it resolves to 0 from log.retention.ms, log.retention.minutes or log.retention.hours)")
 	}

@@ -91,6 +91,17 @@ type Cleaned struct {
 	Err               error
 }
 
+// Truncated completes a Truncate with what the log holds afterwards: its
+// end offset, leader epochs and producers' last batches (as in
+// RecoveredPartition).
+type Truncated struct {
+	Token     Token
+	LogEnd    Offset
+	Epochs    []EpochStart
+	Producers []ProducerBatch
+	Err       error
+}
+
 // CoordResult completes a CoordOp. Err is nil, one of the ErrCoord
 // errors (wrapped: the store's verdicts, or ErrCoordConnectionLoss when
 // the outcome is unknown), or the embedded store's storage error (the
@@ -174,6 +185,7 @@ func (ReadDone) isEvent()        {}
 func (TimeFound) isEvent()       {}
 func (Retained) isEvent()        {}
 func (Cleaned) isEvent()         {}
+func (Truncated) isEvent()       {}
 func (CoordResult) isEvent()     {}
 func (CoordNewSession) isEvent() {}
 func (CoordWatchFired) isEvent() {}
@@ -274,6 +286,18 @@ type Clean struct {
 	Now              Instant
 	FirstUncleanable Offset
 	Config           LogConfig
+}
+
+// Truncate cuts the partition's log back to a batch boundary at or below
+// Offset (every batch whose last offset is >= Offset goes), as a follower
+// repairs a log that diverged from its leader's; what stays is durable
+// when Truncated comes back. No Append of the partition is outstanding
+// when the core emits one.
+type Truncate struct {
+	Token     Token
+	Partition TopicPartition
+	Offset    Offset
+	Config    LogConfig
 }
 
 // CoordOpKind is the kind of a coordination operation: ZooKeeper's, with
@@ -392,6 +416,7 @@ func (Read) isEffect()      {}
 func (FindTime) isEffect()  {}
 func (Retain) isEffect()    {}
 func (Clean) isEffect()     {}
+func (Truncate) isEffect()  {}
 func (CoordOp) isEffect()   {}
 
 // LogConfig is the part of a topic's configuration the segment store
@@ -451,10 +476,19 @@ type RecoveredPartition struct {
 	LogStartOffset Offset
 	LogEndOffset   Offset
 	LeaderEpoch    LeaderEpoch
+	// Epochs lists, oldest first, each leader epoch that wrote to the log
+	// and the offset its first batch has (Kafka's leader-epoch-checkpoint).
+	Epochs []EpochStart
 	// Producers holds, in offset order, the last batches written by each
 	// idempotent producer (at most the window per producer), so that
 	// deduplication survives restarts.
 	Producers []ProducerBatch
+}
+
+// EpochStart says leader epoch Epoch wrote from offset Start on.
+type EpochStart struct {
+	Epoch LeaderEpoch
+	Start Offset
 }
 
 // Recovered is everything the runtime recovered from disk, handed to New.

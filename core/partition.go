@@ -1,6 +1,7 @@
 package core
 
 import (
+	"slices"
 	"sort"
 
 	"cloudkafka/core/cover"
@@ -21,6 +22,8 @@ type partition struct {
 	// zkVersion is the version of the partition's state znode the
 	// controller's last word came from (Kafka's partition epoch).
 	zkVersion int32
+	// ctlEpoch is the controller epoch of the state's last writer.
+	ctlEpoch int32
 	// known: the controller has described the partition (LeaderAndIsr or
 	// UpdateMetadata); until then Metadata does not list it.
 	known bool
@@ -39,19 +42,35 @@ func (p *partition) hosted() bool { return p.replica != nil }
 // producer state. The log bytes live in the segment store; the core knows
 // offsets only.
 //
-// Invariants: logStart <= hwm <= written <= leo. leo is the next offset to
-// assign (it includes appends still in flight); written is the end of the
-// appends the store has completed, in order; hwm is the end of the prefix
-// of appends that are written and, where the flush policy demanded it,
-// synced: only that prefix is visible to consumers and acknowledged.
+// Invariants: logStart <= hwm <= localEnd <= written <= leo. leo is the
+// next offset to assign (it includes appends still in flight); written is
+// the end of the appends the store has completed, in order; localEnd is
+// the end of the prefix of appends that are written and, where the flush
+// policy demanded it, synced: locally durable, what acks=1 waits for. hwm,
+// the high watermark, is what consumers see and acks=all waits for: on a
+// leader, localEnd bounded by every in-sync follower's log end
+// (replication.go); on a follower, the leader's as its fetches tell,
+// bounded by localEnd.
 type replica struct {
 	logStart Offset
 	leo      Offset
 	written  Offset
+	localEnd Offset
 	hwm      Offset
 
-	// inflight lists the appends not yet covered by hwm, in offset order.
+	// inflight lists the appends not yet covered by localEnd, in offset
+	// order.
 	inflight []*appendOp
+	// hwmWaits are acks=all produces (and their duplicates) waiting for
+	// the high watermark, in offset order. A change of leadership fails
+	// them together (NOT_LEADER_OR_FOLLOWER).
+	hwmWaits []hwmWait
+	// epochs lists the leader epochs that wrote the log and where each
+	// began, oldest first (Kafka's leader epoch cache).
+	epochs []EpochStart
+	// repl is the replication state: a leader's view of its followers,
+	// or a follower's fetch position (replication.go).
+	repl replication
 	// syncedEnd is the end of the appends covered by completed Syncs:
 	// everything below it is durable. flush.messages bounds the records
 	// past it, as Kafka counts unflushed messages from its recovery point.
@@ -108,8 +127,9 @@ func (p *partition) host() {
 // restore applies what recovery found in the log.
 func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogEndOffset
-	p.syncedEnd = rp.LogEndOffset
+	p.localEnd, p.syncedEnd = rp.LogEndOffset, rp.LogEndOffset
 	p.epoch = rp.LeaderEpoch
+	p.epochs = append([]EpochStart(nil), rp.Epochs...)
 	// Recovery keeps at most max.producers.per.partition producers: at
 	// the bound, some may have been dropped.
 	ids := map[ProducerID]bool{}
@@ -131,6 +151,7 @@ func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done func(error)) (Offset, int64) {
 	base := p.leo
 	SetBaseOffset(batch, base, p.epoch)
+	p.noteEpoch(p.epoch, base)
 	maxTime := h.MaxTimestamp
 	if v, _ := b.cfg.topicValue(p.topic, mustTopicConfig("message.timestamp.type")); v == "LogAppendTime" {
 		maxTime = b.now.Millis()
@@ -217,16 +238,17 @@ func (b *Broker) appended(p *partition, op *appendOp, err error) {
 	op.appended = true
 	if op.last+1 > p.written {
 		p.written = op.last + 1
+		if p.leading && len(p.repl.followers) > 0 {
+			b.wakeReplicaFetches(p)
+		}
 	}
 	b.advance(p)
 }
 
-// advance moves the high watermark over the acknowledgeable prefix of
-// in-flight appends and releases their acknowledgements in order.
+// advance moves localEnd over the locally durable prefix of in-flight
+// appends, releasing their local acknowledgements in order, and then the
+// high watermark as far as replication allows.
 func (b *Broker) advance(p *partition) {
-	if bugOn(BugHighWatermarkAtWrite) {
-		p.hwm = max(p.hwm, p.written) // BUG SITE (simbugs): BugHighWatermarkAtWrite ignores the sync.
-	}
 	i := 0
 	for ; i < len(p.inflight); i++ {
 		op := p.inflight[i]
@@ -234,19 +256,97 @@ func (b *Broker) advance(p *partition) {
 		if !op.appended || (op.needsSync && !op.synced && !bugOn(BugAckBeforeSync)) {
 			break
 		}
-		p.hwm = max(p.hwm, op.last+1)
+		p.localEnd = max(p.localEnd, op.last+1)
 		op.done(nil)
 	}
-	if i == 0 {
+	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
+	b.updateHWM(p)
+}
+
+// setHWM raises the high watermark to hwm: the acks=all produces it
+// covers are answered, and parked fetches read again.
+func (b *Broker) setHWM(p *partition, hwm Offset) {
+	if bugOn(BugHighWatermarkAtWrite) {
+		hwm = max(hwm, p.written) // BUG SITE (simbugs): BugHighWatermarkAtWrite ignores the sync.
+	}
+	if hwm <= p.hwm {
 		return
 	}
-	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
+	p.hwm = hwm
+	i := 0
+	for ; i < len(p.hwmWaits) && p.hwmWaits[i].last < hwm; i++ {
+		p.hwmWaits[i].done(nil)
+	}
+	p.hwmWaits = append(p.hwmWaits[:0], p.hwmWaits[i:]...)
 	if bugOn(BugLongPollNotWoken) {
 		return // BUG SITE (simbugs): BugLongPollNotWoken leaves long polls parked.
 	}
 	if b.wakeFetches(p) > 0 {
 		b.cover(cover.FetchWokenByData)
 	}
+}
+
+// hwmWait is an acknowledgement waiting for the high watermark to pass
+// last.
+type hwmWait struct {
+	last Offset
+	done func(error)
+}
+
+// awaitHWM runs done once the high watermark passes last, or with
+// errLeadershipLost if the broker stops leading p first.
+func (b *Broker) awaitHWM(p *partition, last Offset, done func(error)) {
+	if last < p.hwm {
+		done(nil)
+		return
+	}
+	i := len(p.hwmWaits)
+	for i > 0 && p.hwmWaits[i-1].last > last {
+		i--
+	}
+	p.hwmWaits = slices.Insert(p.hwmWaits, i, hwmWait{last, done})
+}
+
+// failHWMWaits answers every acks=all wait of p with err.
+func (p *partition) failHWMWaits(err error) {
+	waits := p.hwmWaits
+	p.hwmWaits = nil
+	for _, w := range waits {
+		w.done(err)
+	}
+}
+
+// noteEpoch records that leader epoch e writes from offset start, if it
+// is newer than every epoch the cache holds.
+func (p *partition) noteEpoch(e LeaderEpoch, start Offset) {
+	if e < 0 {
+		return
+	}
+	if n := len(p.epochs); n > 0 && p.epochs[n-1].Epoch >= e {
+		return
+	}
+	p.epochs = append(p.epochs, EpochStart{Epoch: e, Start: start})
+}
+
+// endOffsetFor answers OffsetForLeaderEpoch for epoch e from the cache,
+// as Kafka's LeaderEpochFileCache.endOffsetFor does: the largest epoch at
+// or below e and the start of the first epoch above it (the log end for
+// the latest epoch); -1, -1 for an epoch above the latest.
+func (p *partition) endOffsetFor(e LeaderEpoch) (LeaderEpoch, Offset) {
+	n := len(p.epochs)
+	switch {
+	case e < 0 || n == 0:
+		return -1, -1
+	case p.epochs[n-1].Epoch == e:
+		return e, p.leo
+	case p.epochs[n-1].Epoch < e:
+		return -1, -1
+	}
+	i := sort.Search(n, func(i int) bool { return p.epochs[i].Epoch > e }) // the first above e
+	if i == 0 {
+		return e, p.epochs[0].Start
+	}
+	return p.epochs[i-1].Epoch, p.epochs[i].Start
 }
 
 // takeOffline applies the storage-error policy: the partition stops
@@ -261,6 +361,7 @@ func (b *Broker) takeOffline(p *partition, err error) {
 		op.done(err)
 	}
 	p.inflight = nil
+	p.failHWMWaits(err)
 	b.wakeFetches(p)
 }
 

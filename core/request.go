@@ -42,6 +42,7 @@ func apiTable() []apiRange {
 		{key: 19, min: 2, max: 7, handle: (*Broker).handleCreateTopics},
 		{key: 20, min: 1, max: 6, handle: (*Broker).handleDeleteTopics},
 		{key: 22, min: 0, max: 4, handle: (*Broker).handleInitProducerID},
+		{key: 23, min: 0, max: 4, handle: (*Broker).handleOffsetForLeaderEpoch},
 		{key: 32, min: 1, max: 4, handle: (*Broker).handleDescribeConfigs},
 		{key: 37, min: 0, max: 3, handle: (*Broker).handleCreatePartitions},
 		{key: 42, min: 0, max: 2, handle: (*Broker).handleDeleteGroups},
@@ -149,38 +150,39 @@ func (g *gather) done() {
 func errMsg(msg string) *string { return &msg }
 
 var (
-	errNone                    = int16(0)
-	errOffsetOutOfRange        = kerr.OffsetOutOfRange.Code
-	errCorruptMessage          = kerr.CorruptMessage.Code
-	errUnknownTopic            = kerr.UnknownTopicOrPartition.Code
-	errLeaderNotAvailable      = kerr.LeaderNotAvailable.Code
-	errMessageTooLarge         = kerr.MessageTooLarge.Code
-	errInvalidTopic            = kerr.InvalidTopicException.Code
-	errRecordListTooLarge      = kerr.RecordListTooLarge.Code
-	errInvalidRequiredAcks     = kerr.InvalidRequiredAcks.Code
-	errUnsupportedVersion      = kerr.UnsupportedVersion.Code
-	errTopicExists             = kerr.TopicAlreadyExists.Code
-	errInvalidPartitions       = kerr.InvalidPartitions.Code
-	errInvalidReplication      = kerr.InvalidReplicationFactor.Code
-	errInvalidAssignment       = kerr.InvalidReplicaAssignment.Code
-	errInvalidConfig           = kerr.InvalidConfig.Code
-	errInvalidRequest          = kerr.InvalidRequest.Code
-	errOutOfOrderSequence      = kerr.OutOfOrderSequenceNumber.Code
-	errInvalidProducerEpoch    = kerr.InvalidProducerEpoch.Code
-	errStorage                 = kerr.KafkaStorageError.Code
-	errFencedLeaderEpoch       = kerr.FencedLeaderEpoch.Code
-	errUnknownLeaderEpoch      = kerr.UnknownLeaderEpoch.Code
-	errFetchSessionNotFound    = kerr.FetchSessionIDNotFound.Code
-	errUnknownTopicID          = kerr.UnknownTopicID.Code
-	errInvalidRecord           = kerr.InvalidRecord.Code
-	errUnknownServer           = kerr.UnknownServerError.Code
-	errInvalidTimestamp        = kerr.InvalidTimestamp.Code
-	errUnsupportedCompression  = kerr.UnsupportedCompressionType.Code
-	errTxnalIDAuth             = kerr.TransactionalIDAuthorizationFailed.Code
-	errRequestTimedOut         = kerr.RequestTimedOut.Code
-	errCoordinatorNotAvailable = kerr.CoordinatorNotAvailable.Code
-	errNotEnoughReplicas       = kerr.NotEnoughReplicas.Code
-	errTopicDeletionDisabled   = kerr.TopicDeletionDisabled.Code
+	errNone                         = int16(0)
+	errOffsetOutOfRange             = kerr.OffsetOutOfRange.Code
+	errCorruptMessage               = kerr.CorruptMessage.Code
+	errUnknownTopic                 = kerr.UnknownTopicOrPartition.Code
+	errLeaderNotAvailable           = kerr.LeaderNotAvailable.Code
+	errMessageTooLarge              = kerr.MessageTooLarge.Code
+	errInvalidTopic                 = kerr.InvalidTopicException.Code
+	errRecordListTooLarge           = kerr.RecordListTooLarge.Code
+	errInvalidRequiredAcks          = kerr.InvalidRequiredAcks.Code
+	errUnsupportedVersion           = kerr.UnsupportedVersion.Code
+	errTopicExists                  = kerr.TopicAlreadyExists.Code
+	errInvalidPartitions            = kerr.InvalidPartitions.Code
+	errInvalidReplication           = kerr.InvalidReplicationFactor.Code
+	errInvalidAssignment            = kerr.InvalidReplicaAssignment.Code
+	errInvalidConfig                = kerr.InvalidConfig.Code
+	errInvalidRequest               = kerr.InvalidRequest.Code
+	errOutOfOrderSequence           = kerr.OutOfOrderSequenceNumber.Code
+	errInvalidProducerEpoch         = kerr.InvalidProducerEpoch.Code
+	errStorage                      = kerr.KafkaStorageError.Code
+	errFencedLeaderEpoch            = kerr.FencedLeaderEpoch.Code
+	errUnknownLeaderEpoch           = kerr.UnknownLeaderEpoch.Code
+	errFetchSessionNotFound         = kerr.FetchSessionIDNotFound.Code
+	errUnknownTopicID               = kerr.UnknownTopicID.Code
+	errInvalidRecord                = kerr.InvalidRecord.Code
+	errUnknownServer                = kerr.UnknownServerError.Code
+	errInvalidTimestamp             = kerr.InvalidTimestamp.Code
+	errUnsupportedCompression       = kerr.UnsupportedCompressionType.Code
+	errTxnalIDAuth                  = kerr.TransactionalIDAuthorizationFailed.Code
+	errRequestTimedOut              = kerr.RequestTimedOut.Code
+	errCoordinatorNotAvailable      = kerr.CoordinatorNotAvailable.Code
+	errNotEnoughReplicas            = kerr.NotEnoughReplicas.Code
+	errNotEnoughReplicasAfterAppend = kerr.NotEnoughReplicasAfterAppend.Code
+	errTopicDeletionDisabled        = kerr.TopicDeletionDisabled.Code
 )
 
 // checkEpoch validates a client's CurrentLeaderEpoch (-1 = not given).

@@ -23,13 +23,19 @@ const (
 	// zkDeleteTopics holds a child per topic marked for deletion; the
 	// controller deletes the topic and then the mark.
 	zkDeleteTopics = "/admin/delete_topics"
+	// zkISRChange holds sequential children a leader creates after it
+	// changed partitions' ISR, naming them, so that the controller
+	// reads their states and tells every broker (Kafka's
+	// IsrChangeNotificationZNode).
+	zkISRChange     = "/isr_change_notification"
+	isrChangePrefix = "isr_change_"
 )
 
 // persistentPaths are the znodes Kafka's brokers create at start when
 // missing (ZkData.PersistentZkPaths), so that watches on their children
 // can be set before any child exists.
 var persistentPaths = []string{"/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/changes", "/config/topics",
-	"/config/clients", "/config/users", "/config/brokers", "/config/ips", zkDeleteTopics, "/isr_change_notification",
+	"/config/clients", "/config/users", "/config/brokers", "/config/ips", zkDeleteTopics, zkISRChange,
 	"/log_dir_event_notification"}
 
 // statePath is Kafka's /brokers/topics/<t>/partitions/<p>/state.
@@ -57,6 +63,38 @@ func parsePartitionState(data []byte) (partitionStateZnode, error) {
 		return z, fmt.Errorf("leader %d, leader epoch %d, isr %v", z.Leader, z.LeaderEpoch, z.ISR)
 	}
 	return z, nil
+}
+
+// isrChangeZnode is Kafka's ISR change notification document.
+type isrChangeZnode struct {
+	Version    int              `json:"version"`
+	Partitions []isrChangeEntry `json:"partitions"`
+}
+
+type isrChangeEntry struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+}
+
+func isrChangeData(tps ...TopicPartition) []byte {
+	z := isrChangeZnode{Version: 1}
+	for _, tp := range tps {
+		z.Partitions = append(z.Partitions, isrChangeEntry{tp.Topic, tp.Partition})
+	}
+	return mustJSON(z)
+}
+
+// parseISRChange decodes an ISR change notification.
+func parseISRChange(data []byte) ([]TopicPartition, error) {
+	var z isrChangeZnode
+	if err := json.Unmarshal(data, &z); err != nil {
+		return nil, err
+	}
+	out := make([]TopicPartition, len(z.Partitions))
+	for i, e := range z.Partitions {
+		out[i] = TopicPartition{Topic: e.Topic, Partition: e.Partition}
+	}
+	return out, nil
 }
 
 // BrokerZnode is Kafka's /brokers/ids/<id> document, version 5: the

@@ -70,6 +70,8 @@ func effectPartition(e core.Effect) core.TopicPartition {
 		return e.Partition
 	case core.Clean:
 		return e.Partition
+	case core.Truncate:
+		return e.Partition
 	}
 	panic(fmt.Sprintf("sim: %T is not a storage effect", e))
 }

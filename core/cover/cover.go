@@ -154,6 +154,19 @@ const (
 	// ControllerSendRetried: a controller request failed or was refused
 	// (its receiver had not seen the controller yet) and is sent again.
 	ControllerSendRetried
+	// FollowerStarted: a LeaderAndIsr made the broker follow a leader.
+	FollowerStarted
+	// FollowerTruncated: a follower cut its log back to where its
+	// leader's agrees, by leader epoch.
+	FollowerTruncated
+	// FollowerAppended: a follower appended batches fetched from its
+	// leader.
+	FollowerAppended
+	// IsrExpanded: a leader added a caught-up follower to the ISR.
+	IsrExpanded
+	// IsrShrunk: a leader dropped followers that fell behind for
+	// replica.lag.time.max.ms from the ISR.
+	IsrShrunk
 	pointCount
 )
 
@@ -211,6 +224,11 @@ var names = [pointCount]string{
 	TopicDeleted:                     "topic-deleted",
 	ReplicaDeleted:                   "replica-deleted",
 	ControllerSendRetried:            "controller-send-retried",
+	FollowerStarted:                  "follower-started",
+	FollowerTruncated:                "follower-truncated",
+	FollowerAppended:                 "follower-appended",
+	IsrExpanded:                      "isr-expanded",
+	IsrShrunk:                        "isr-shrunk",
 }
 
 func (p Point) String() string {

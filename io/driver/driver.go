@@ -393,6 +393,21 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.HighWatermark, e.Config)
 		}
 		return r
+	case core.Truncate:
+		t := core.Truncated{Token: e.Token, Err: d.noLog(e.Partition)}
+		if t.Err == nil {
+			l := d.logs[e.Partition]
+			if t.Err = l.TruncateTo(e.Offset, e.Config); t.Err == nil {
+				rec := l.Recovered()
+				t.LogEnd, t.Epochs, t.Producers = rec.LogEndOffset, rec.Epochs, rec.Producers
+			}
+		}
+		if t.Err != nil {
+			d.Logf("truncate of %s to %d failed: %v", e.Partition, e.Offset, t.Err)
+		} else {
+			d.Logf("truncated %s to %d", e.Partition, t.LogEnd)
+		}
+		return t
 	case core.Clean:
 		if err := d.noLog(e.Partition); err != nil {
 			d.Logf("clean of %s failed: %v", e.Partition, err)
@@ -462,6 +477,8 @@ func storagePartition(e core.Effect) (core.TopicPartition, bool) {
 	case core.Retain:
 		return e.Partition, true
 	case core.Clean:
+		return e.Partition, true
+	case core.Truncate:
 		return e.Partition, true
 	}
 	return core.TopicPartition{}, false

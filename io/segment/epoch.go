@@ -55,6 +55,15 @@ func (c *epochCache) latest() core.LeaderEpoch {
 	return c.entries[len(c.entries)-1].Epoch
 }
 
+// list returns the entries, oldest first.
+func (c *epochCache) list() []core.EpochStart {
+	out := make([]core.EpochStart, len(c.entries))
+	for i, e := range c.entries {
+		out[i] = core.EpochStart{Epoch: e.Epoch, Start: e.Start}
+	}
+	return out
+}
+
 // truncateFromStart drops entries wholly below start and moves the first
 // kept one to start, as Kafka's LeaderEpochFileCache.truncateFromStart.
 func (c *epochCache) truncateFromStart(start core.Offset) {

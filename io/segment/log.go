@@ -277,6 +277,7 @@ func (l *Log) Recovered() core.RecoveredPartition {
 		LogStartOffset: l.LogStartOffset(),
 		LogEndOffset:   l.LogEndOffset(),
 		LeaderEpoch:    l.epochs.latest(),
+		Epochs:         l.epochs.list(),
 		Producers:      l.producers.list(),
 	}
 }

@@ -1,0 +1,53 @@
+package core
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// OffsetForLeaderEpoch: v0-4
+//
+// Behavior:
+//   - For each partition, the end offset of the asked leader epoch in
+//     the leader's log: the start of the first later epoch, or the log
+//     end for the current one, with the largest epoch at or below the one
+//     asked (v1+), as Kafka's LeaderEpochFileCache.endOffsetFor answers.
+//     An epoch above every epoch the log knows answers epoch -1 and
+//     offset -1 (UNDEFINED). Followers repair their logs with it (KIP-101,
+//     KIP-279) and consumers detect truncation with it (KIP-320).
+//   - Only the leader answers (NOT_LEADER_OR_FOLLOWER elsewhere), except
+//     for the debugging replica id -2 (v3+), which any replica answers.
+//   - v2+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH);
+//     an unknown partition is UNKNOWN_TOPIC_OR_PARTITION and an offline
+//     log KAFKA_STORAGE_ERROR.
+
+// debuggingReplicaID lets a request be answered by any replica.
+const debuggingReplicaID = -2
+
+func (b *Broker) handleOffsetForLeaderEpoch(r Request) {
+	req := r.Body.(*kmsg.OffsetForLeaderEpochRequest)
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for _, t := range req.Topics {
+		rt := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		rt.Topic = t.Topic
+		for _, in := range t.Partitions {
+			out := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			out.Partition, out.LeaderEpoch, out.EndOffset = in.Partition, -1, -1
+			p := b.partitionOf(t.Topic, in.Partition)
+			switch {
+			case p == nil:
+				out.ErrorCode = errUnknownTopic
+			case !p.leading && !(req.ReplicaID == debuggingReplicaID && p.hosted()):
+				out.ErrorCode = errNotLeader
+			case p.offline:
+				out.ErrorCode = errStorage
+			default:
+				out.ErrorCode = checkEpoch(p, in.CurrentLeaderEpoch)
+			}
+			if out.ErrorCode == errNone {
+				e, end := p.endOffsetFor(LeaderEpoch(in.LeaderEpoch))
+				out.LeaderEpoch, out.EndOffset = int32(e), int64(end)
+			}
+			rt.Partitions = append(rt.Partitions, out)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	b.respond(r, resp)
+}

@@ -1,0 +1,444 @@
+package core
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
+)
+
+// Replication, the follower's side. A follower of a partition first
+// repairs its log against the leader's by leader epoch (KIP-101, KIP-279):
+// it asks the leader, with OffsetForLeaderEpoch, where its latest epoch
+// ends in the leader's log, and truncates what lies past it; when the
+// leader answers with an older epoch, the follower cuts back to where
+// that epoch ends in its own log and asks again. It never truncates to
+// its high watermark. Then it fetches (Fetch with its replica id) from
+// its log end, appends the leader's batches unchanged and takes the
+// leader's high watermark, bounded by what it holds durably.
+//
+// The follower partitions of one leader are fetched together by
+// num.replica.fetchers fetchers, a partition going to one by Kafka's hash
+// of its name and number; each fetcher has one request out at a time, and
+// sends the next once the appends of the last are written.
+
+// fetcher fetches the partitions this broker follows on one leader.
+type fetcher struct {
+	key   fetcherKey
+	parts []*partition // sorted by topic and partition
+	// busy: a request is out, or appends from the last response are
+	// being written.
+	busy    bool
+	retryAt Instant
+}
+
+type fetcherKey struct {
+	leader BrokerID
+	index  int
+}
+
+// fetcherIndex is Kafka's AbstractFetcherManager.getFetcherId: the
+// partition's place among numFetchers fetchers.
+func fetcherIndex(tp TopicPartition, numFetchers int) int {
+	h := int32(0)
+	for _, c := range tp.Topic { // Java's String.hashCode over UTF-16
+		for _, u := range utf16Units(c) {
+			h = 31*h + int32(u)
+		}
+	}
+	v := 31*h + tp.Partition
+	if v == -1<<31 {
+		v = 0 // Kafka's Utils.abs maps MinValue to 0
+	} else if v < 0 {
+		v = -v
+	}
+	return int(v) % max(numFetchers, 1)
+}
+
+func utf16Units(r rune) []uint16 {
+	if r < 0x10000 {
+		return []uint16{uint16(r)}
+	}
+	r -= 0x10000
+	return []uint16{uint16(0xd800 + r>>10), uint16(0xdc00 + r&0x3ff)}
+}
+
+// becomeFollower starts following p's leader: the log is repaired first,
+// then fetched. With no leader the partition waits for the controller.
+func (b *Broker) becomeFollower(p *partition) {
+	b.stopFollowing(p)
+	p.repl = replication{leaderHWM: -1, truncEpoch: -1}
+	if p.leader < 0 || p.leader == b.cfg.BrokerID || p.offline {
+		return
+	}
+	key := fetcherKey{p.leader, fetcherIndex(p.tp, b.cfg.NumReplicaFetchers)}
+	f := b.fetchers[key]
+	if f == nil {
+		f = &fetcher{key: key}
+		b.fetchers[key] = f
+	}
+	f.parts = append(f.parts, p)
+	slices.SortFunc(f.parts, func(x, y *partition) int {
+		return cmp.Or(cmp.Compare(x.tp.Topic, y.tp.Topic), cmp.Compare(x.tp.Partition, y.tp.Partition))
+	})
+	p.repl.fetcher = f
+	b.cover(cover.FollowerStarted)
+	b.pumpFetcher(f)
+}
+
+// stopFollowing takes p off its fetcher.
+func (b *Broker) stopFollowing(p *partition) {
+	if !p.hosted() || p.repl.fetcher == nil {
+		return
+	}
+	f := p.repl.fetcher
+	f.parts = slices.DeleteFunc(f.parts, func(q *partition) bool { return q == p })
+	p.repl.fetcher = nil
+	if len(f.parts) == 0 && !f.busy {
+		delete(b.fetchers, f.key)
+	}
+}
+
+// following says p is still followed by f at epoch.
+func (p *partition) following(f *fetcher, epoch LeaderEpoch) bool {
+	return p.hosted() && p.repl.fetcher == f && p.epoch == epoch && !p.leading && !p.offline
+}
+
+// tickFetchers sends what the fetchers may send now.
+func (b *Broker) tickFetchers() {
+	for _, key := range sortedFetcherKeys(b.fetchers) {
+		b.pumpFetcher(b.fetchers[key])
+	}
+}
+
+func sortedFetcherKeys(m map[fetcherKey]*fetcher) []fetcherKey {
+	keys := make([]fetcherKey, 0, len(m))
+	// order-independent: collected, then sorted
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y fetcherKey) int { return cmp.Or(cmp.Compare(x.leader, y.leader), cmp.Compare(x.index, y.index)) })
+	return keys
+}
+
+// pumpFetcher sends f's next request: OffsetForLeaderEpoch for the
+// partitions still to repair, else a Fetch for the others.
+func (b *Broker) pumpFetcher(f *fetcher) {
+	if f.busy || b.now < f.retryAt {
+		return
+	}
+	if len(f.parts) == 0 {
+		delete(b.fetchers, f.key)
+		return
+	}
+	lb, ok := b.live[f.key.leader]
+	if !ok {
+		return // the leader is not registered: the controller will move it
+	}
+	var repair, fetch []*partition
+	for _, p := range f.parts {
+		if p.repl.truncated {
+			fetch = append(fetch, p)
+		} else {
+			repair = append(repair, p)
+		}
+	}
+	if len(repair) > 0 {
+		b.sendEpochQuery(f, lb, repair)
+		return
+	}
+	b.sendReplicaFetch(f, lb, fetch)
+}
+
+// backoff holds f's next request for replica.fetch.backoff.ms.
+func (b *Broker) backoff(f *fetcher) {
+	f.retryAt = b.now + Instant(b.cfg.ReplicaFetchBackoffMs)*1e6
+}
+
+// sendEpochQuery asks the leader where each partition's latest epoch
+// (or the epoch of the last round) ends in its log.
+func (b *Broker) sendEpochQuery(f *fetcher, lb liveBroker, parts []*partition) {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.SetVersion(3)
+	req.ReplicaID = int32(b.cfg.BrokerID)
+	epochs := map[*partition]LeaderEpoch{}
+	for _, p := range parts {
+		asked := p.repl.truncEpoch
+		if asked < 0 {
+			asked = latestEpoch(p)
+		}
+		if asked < 0 {
+			p.repl.truncated = true // an empty log has nothing to repair
+			continue
+		}
+		epochs[p] = p.epoch
+		rt := topicOf(&req.Topics, p.tp.Topic, func(name string) kmsg.OffsetForLeaderEpochRequestTopic {
+			t := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			t.Topic = name
+			return t
+		})
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = p.tp.Partition, int32(p.epoch), int32(asked)
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	if len(req.Topics) == 0 {
+		b.pumpFetcher(f)
+		return
+	}
+	f.busy = true
+	b.peerSend(lb, req, func(resp kmsg.Response, err error) {
+		f.busy = false
+		if err != nil {
+			b.backoff(f)
+			b.pumpFetcher(f)
+			return
+		}
+		failed := false
+		for _, t := range resp.(*kmsg.OffsetForLeaderEpochResponse).Topics {
+			for _, rp := range t.Partitions {
+				p := b.partitionOf(t.Topic, rp.Partition)
+				asked, ok := epochs[p]
+				if p == nil || !ok || !p.following(f, asked) {
+					continue
+				}
+				if rp.ErrorCode != errNone || rp.LeaderEpoch < 0 || rp.EndOffset < 0 {
+					failed = true // not the leader yet, or it knows no such epoch: ask again later
+					continue
+				}
+				b.repair(f, p, LeaderEpoch(rp.LeaderEpoch), Offset(rp.EndOffset))
+			}
+		}
+		if failed {
+			b.backoff(f)
+		}
+		b.pumpFetcher(f)
+	})
+}
+
+// latestEpoch is the newest epoch in p's log, or -1.
+func latestEpoch(p *partition) LeaderEpoch {
+	if n := len(p.epochs); n > 0 {
+		return p.epochs[n-1].Epoch
+	}
+	return -1
+}
+
+// repair applies the leader's answer: epoch ends at end in its log. The
+// follower cuts its log to where both agree, as Kafka's
+// AbstractFetcherThread.getOffsetTruncationState: if the follower has the
+// epoch, to the smaller end; else to where its own largest epoch below
+// ends, and asks again about that one.
+func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset) {
+	own, ownEnd := p.endOffsetFor(epoch)
+	target, done := min(end, p.leo), true
+	if own != epoch {
+		target, done = min(ownEnd, p.leo), false
+		if own < 0 {
+			target = p.logStart // nothing at or below the epoch: none of the log is the leader's
+		}
+		p.repl.truncEpoch = own
+	}
+	if bugOn(BugTruncateToHighWatermark) {
+		target, done = min(p.hwm, p.leo), true // BUG SITE (simbugs): BugTruncateToHighWatermark truncates to the high watermark.
+	}
+	finish := func() {
+		p.repl.truncated = done
+		if own < 0 && !done {
+			p.repl.truncated = true // the whole log went: fetch from its start
+		}
+	}
+	if target >= p.leo {
+		finish()
+		return
+	}
+	b.cover(cover.FollowerTruncated)
+	f.busy = true
+	epochNow := p.epoch
+	tok := awaitFor(b.step, func(t Truncated) {
+		f.busy = false
+		if t.Err != nil {
+			b.takeOffline(p, t.Err)
+			b.pumpFetcher(f)
+			return
+		}
+		b.truncated(p, t)
+		if p.following(f, epochNow) {
+			finish()
+		}
+		b.pumpFetcher(f)
+	})
+	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: target, Config: b.cfg.logConfig(p.topic)})
+}
+
+// truncated takes the log's state after a Truncate: its end, its epochs
+// and its producers, as the store rebuilt them from what is left.
+func (b *Broker) truncated(p *partition, t Truncated) {
+	end := t.LogEnd
+	p.leo, p.written, p.localEnd = end, end, end
+	p.syncedEnd = min(p.syncedEnd, end)
+	p.hwm = min(p.hwm, end)
+	p.unsyncedMsgs = 0
+	p.epochs = append(p.epochs[:0], t.Epochs...)
+	p.producers = map[ProducerID]*producerState{}
+	for _, pb := range t.Producers {
+		p.producer(pb.ProducerID, b.cfg).remember(pb, b.cfg.ProducerWindow)
+	}
+}
+
+// sendReplicaFetch fetches parts from their leader at their log ends.
+func (b *Broker) sendReplicaFetch(f *fetcher, lb liveBroker, parts []*partition) {
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(12)
+	req.ReplicaID = int32(b.cfg.BrokerID)
+	req.MaxWaitMillis = b.cfg.ReplicaFetchWaitMaxMs
+	req.MinBytes = b.cfg.ReplicaFetchMinBytes
+	req.MaxBytes = b.cfg.ReplicaFetchResponseMaxBytes
+	req.SessionEpoch = -1
+	type asked struct {
+		offset Offset
+		epoch  LeaderEpoch
+	}
+	sent := map[*partition]asked{}
+	for _, p := range parts {
+		rt := topicOf(&req.Topics, p.tp.Topic, func(name string) kmsg.FetchRequestTopic {
+			t := kmsg.NewFetchRequestTopic()
+			t.Topic = name
+			return t
+		})
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.CurrentLeaderEpoch = p.tp.Partition, int64(p.leo), int32(p.epoch)
+		rp.LogStartOffset, rp.PartitionMaxBytes = int64(p.logStart), b.cfg.ReplicaFetchMaxBytes
+		rt.Partitions = append(rt.Partitions, rp)
+		sent[p] = asked{p.leo, p.epoch}
+	}
+	f.busy = true
+	b.peerSend(lb, req, func(resp kmsg.Response, err error) {
+		if err != nil {
+			f.busy = false
+			b.backoff(f)
+			b.pumpFetcher(f)
+			return
+		}
+		pending, failed := 1, false
+		finish := func() {
+			if pending--; pending > 0 {
+				return
+			}
+			f.busy = false
+			if failed {
+				b.backoff(f)
+			}
+			b.pumpFetcher(f)
+		}
+		for _, t := range resp.(*kmsg.FetchResponse).Topics {
+			for _, rp := range t.Partitions {
+				p := b.partitionOf(t.Topic, rp.Partition)
+				a, ok := sent[p]
+				if p == nil || !ok || !p.following(f, a.epoch) || p.leo != a.offset {
+					continue
+				}
+				switch rp.ErrorCode {
+				case errNone:
+				case errOffsetOutOfRange:
+					p.repl.truncated = false // the logs disagree: repair again
+					failed = true
+					continue
+				default:
+					failed = true // not the leader (yet), or fenced: the controller's word comes
+					continue
+				}
+				p.repl.leaderHWM = max(p.repl.leaderHWM, Offset(rp.HighWatermark))
+				pending++
+				b.appendAsFollower(p, rp.RecordBatches, finish)
+				b.updateHWM(p)
+			}
+		}
+		finish()
+	})
+}
+
+// appendAsFollower appends the leader's batches as they are (offsets and
+// leader epochs kept), from p's log end; done runs once they are written.
+// Only whole, valid batches that continue the log are taken.
+func (b *Broker) appendAsFollower(p *partition, data []byte, done func()) {
+	var batches []byte
+	var first, last Offset = -1, -1
+	var maxTime int64 = -1
+	expect := p.leo // offsets only grow; compaction leaves gaps between batches
+	_ = SplitBatches(data, func(batch []byte, h BatchHeader) error {
+		if h.LastOffset() < expect && first < 0 {
+			return nil // before the fetch offset (a fetch returns whole batches)
+		}
+		if h.BaseOffset < expect {
+			return errStopScan // the leader's batch straddles this log's end: repaired later
+		}
+		if _, err := CheckStoredBatch(batch); err != nil {
+			return errStopScan // damaged: the next fetch asks again
+		}
+		if first < 0 {
+			first = h.BaseOffset
+		}
+		last, maxTime, expect = h.LastOffset(), max(maxTime, h.MaxTimestamp), h.LastOffset()+1
+		batches = append(batches, batch...)
+		p.noteEpoch(h.PartitionLeaderEpoch, h.BaseOffset)
+		if h.ProducerID >= 0 && h.BaseSequence >= 0 {
+			p.producer(ProducerID(h.ProducerID), b.cfg).remember(ProducerBatch{ProducerID: ProducerID(h.ProducerID), ProducerEpoch: h.ProducerEpoch,
+				FirstSeq: h.BaseSequence, LastSeq: h.BaseSequence + h.LastOffsetDelta,
+				BaseOffset: h.BaseOffset, LastOffset: h.LastOffset(), Timestamp: h.MaxTimestamp}, b.cfg.ProducerWindow)
+		}
+		return nil
+	})
+	if first < 0 {
+		done()
+		return
+	}
+	b.cover(cover.FollowerAppended)
+	n := int64(last - p.leo + 1)
+	op := &appendOp{base: p.leo, last: last, records: n, done: func(error) {}}
+	p.leo = last + 1
+	p.inflight = append(p.inflight, op)
+	tok := awaitFor(b.step, func(a Appended) {
+		b.appended(p, op, a.Err)
+		done()
+	})
+	b.emit(Append{Token: tok, Partition: p.tp, Data: batches, Base: first, Last: last,
+		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
+	if p.unsyncedMsgs == 0 {
+		p.unsyncedSince = b.now
+	}
+	p.unsyncedMsgs += n
+	if p.leo-p.syncedEnd >= Offset(b.cfg.topicInt(p.topic, "flush.messages")) {
+		op.needsSync = true
+		b.syncPartition(p)
+	}
+}
+
+// topicOf finds or adds the request topic named name in *ts.
+func topicOf[T any](ts *[]T, name string, mk func(string) T) *T {
+	for i := range *ts {
+		if topicName(&(*ts)[i]) == name {
+			return &(*ts)[i]
+		}
+	}
+	*ts = append(*ts, mk(name))
+	return &(*ts)[len(*ts)-1]
+}
+
+func topicName(t any) string {
+	switch t := t.(type) {
+	case *kmsg.FetchRequestTopic:
+		return t.Topic
+	case *kmsg.OffsetForLeaderEpochRequestTopic:
+		return t.Topic
+	}
+	panic("core: not a request topic")
+}
+
+// peerSend sends req to another broker; done gets the response or the
+// error that kept it from coming.
+func (b *Broker) peerSend(lb liveBroker, req kmsg.Request, done func(kmsg.Response, error)) {
+	tok := awaitFor(b.step, func(r PeerResponse) { done(r.Response, r.Err) })
+	b.emit(PeerSend{Token: tok, Broker: lb.id, Host: lb.host, Port: lb.port, Request: req})
+}
