@@ -378,6 +378,17 @@ type Lifecycle struct {
 	// Ready says the broker has the controller's metadata and serves
 	// clients (once per start).
 	Ready bool
+	// ShutdownAccepted reports, from the controller, a broker whose
+	// controlled shutdown it accepted. Nil: no news.
+	ShutdownAccepted *ShutdownAccepted
+}
+
+// ShutdownAccepted is a controlled shutdown the controller accepted:
+// Broker is shutting down, and still leads Remaining partitions that
+// another replica could lead.
+type ShutdownAccepted struct {
+	Broker    BrokerID
+	Remaining int
 }
 
 func (Lifecycle) isEffect() {}

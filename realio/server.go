@@ -222,6 +222,10 @@ func (s *Server) Lifecycle(l core.Lifecycle) {
 		s.logf("broker %d has the controller's metadata: serving clients", s.cfg.BrokerID)
 		return
 	}
+	if a := l.ShutdownAccepted; a != nil {
+		s.logf("controller: broker %d is shutting down: controlled shutdown accepted, %d partitions left to move", a.Broker, a.Remaining)
+		return
+	}
 	if !s.started.Load() {
 		select {
 		case s.lifecycle <- l:
