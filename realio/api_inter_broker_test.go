@@ -3,10 +3,14 @@ package realio
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
 )
 
 // ---- LeaderAndIsr (4), StopReplica (5), UpdateMetadata (6) ----
@@ -162,5 +166,24 @@ func TestControlledShutdownOldVersions(t *testing.T) {
 		writeRaw(c, frame)
 		expectClosed(t, c)
 		b.waitLog(t, from, fmt.Sprintf("unsupported version %d of API key 7", v))
+	}
+}
+
+// TestControlledShutdownWaitMax: the wait for a controlled shutdown
+// covers every attempt (a dial and a round trip each) and the backoffs
+// between them, and saturates rather than overflows.
+func TestControlledShutdownWaitMax(t *testing.T) {
+	for _, tc := range []struct {
+		cs   core.ControlledShutdown
+		want time.Duration
+	}{
+		{core.ControlledShutdown{Enable: true, MaxRetries: 3, RetryBackoffMs: 5000}, 3*(2*peerTimeout+5*time.Second) + 5*time.Second},
+		{core.ControlledShutdown{Enable: true, MaxRetries: 0, RetryBackoffMs: 5000}, 5 * time.Second},
+		{core.ControlledShutdown{Enable: true, MaxRetries: -4, RetryBackoffMs: 5000}, 5 * time.Second},
+		{core.ControlledShutdown{Enable: true, MaxRetries: math.MaxInt32, RetryBackoffMs: math.MaxInt64}, math.MaxInt64},
+	} {
+		if got := controlledShutdownWaitMax(tc.cs); got != tc.want {
+			t.Errorf("controlledShutdownWaitMax(%+v): got %v; want %v", tc.cs, got, tc.want)
+		}
 	}
 }
