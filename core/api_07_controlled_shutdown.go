@@ -3,6 +3,8 @@ package core
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // ControlledShutdown: v2-3 (inter-broker: a broker about to stop asks the
@@ -93,6 +95,7 @@ func (b *Broker) ctlShutdownBroker(id BrokerID, epoch int64) (int16, []kmsg.Cont
 		return errStaleBrokerEpoch, nil
 	}
 	st.ctlPeerFor(id, lb).shuttingDown = true
+	b.cover(cover.ControlledShutdown)
 	remaining := b.ctlLedBy(id)
 	b.emit(Lifecycle{ShutdownAccepted: &ShutdownAccepted{Broker: id, Remaining: len(remaining)}})
 	return errNone, remaining

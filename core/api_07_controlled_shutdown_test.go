@@ -127,7 +127,7 @@ func codeName(code int16) string {
 // A refusal changes nothing: the broker is still elected afterwards.
 func TestControlledShutdownRefused(t *testing.T) {
 	for _, v := range []int16{2, 3} {
-		h, _ := clusterHarness(t, nil)
+		h, counts := clusterHarness(t, nil)
 		epoch := h.register(h.coord.OpenSession(), 2)
 		for _, tc := range []struct {
 			what  string
@@ -144,6 +144,9 @@ func TestControlledShutdownRefused(t *testing.T) {
 			if resp.ErrorCode != tc.want || len(resp.PartitionsRemaining) != 0 {
 				t.Errorf("v%d %s: got %s, remaining %v; want %s, none", v, tc.what, codeName(resp.ErrorCode), remainingNames(resp), codeName(tc.want))
 			}
+		}
+		if n := counts.Of(cover.ControlledShutdown); n != 0 {
+			t.Errorf("v%d: coverage point controlled-shutdown fired %d times after refusals; want 0", v, n)
 		}
 		h.writeTopic("onto-2", 1, map[string][]int{"0": {2}})
 		if leader, _, _ := h.partitionState("onto-2", 0); leader != 2 {
@@ -191,13 +194,16 @@ func (h *harness) followController(id int) {
 // broker is elected leader of nothing and joins no ISR; once it
 // registers anew, it is elected again.
 func TestControlledShutdownAccepted(t *testing.T) {
-	h, _ := clusterHarness(t, nil)
+	h, counts := clusterHarness(t, nil)
 	session := h.coord.OpenSession()
 	epoch := h.register(session, 2)
 	h.writeTopic("before", 1, map[string][]int{"0": {2}})
 	resp := h.controlledShutdown(3, 2, epoch)
 	if resp.ErrorCode != 0 || len(resp.PartitionsRemaining) != 0 {
 		t.Fatalf("ControlledShutdown of broker 2: got %s, remaining %v; want NONE, none", codeName(resp.ErrorCode), remainingNames(resp))
+	}
+	if n := counts.Of(cover.ControlledShutdown); n != 1 {
+		t.Errorf("coverage point controlled-shutdown: fired %d times; want 1", n)
 	}
 	var accepted []core.ShutdownAccepted
 	for _, l := range h.lifecycles {

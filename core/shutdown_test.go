@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
+	"cloudkafka/core/cover"
 )
 
 // The stopping broker's side of a controlled shutdown (the harness helpers
@@ -69,15 +70,15 @@ func TestShutdownSkipped(t *testing.T) {
 // TestShutdownAsksItself: the controller's own controlled shutdown is
 // judged where it runs, and succeeds at the first attempt.
 func TestShutdownAsksItself(t *testing.T) {
-	h, _ := clusterHarness(t, nil)
+	h, counts := clusterHarness(t, nil)
 	h.step(core.ShutdownRequested{})
 	h.deliverAll()
 	want := core.ShutdownReport{Attempt: 1, Attempts: 3, Done: true, Succeeded: true}
 	if got := h.shutdownReports(); len(got) != 1 || got[0] != want || !h.b.ReadyToStop() {
 		t.Errorf("reports %+v, ready %v; want [%+v], ready", got, h.b.ReadyToStop(), want)
 	}
-	if n := len(h.shutdownSends()); n != 0 {
-		t.Errorf("%d requests sent to other brokers; want none", n)
+	if counts.Of(cover.ControlledShutdown) != 1 || len(h.shutdownSends()) != 0 {
+		t.Errorf("controlled-shutdown fired %d times, %d requests sent; want once, none", counts.Of(cover.ControlledShutdown), len(h.shutdownSends()))
 	}
 	h.step(core.ShutdownRequested{}) // asked again: nothing more happens
 	h.deliverAll()
