@@ -43,7 +43,8 @@ type Config struct {
 	ProducerWindow        int    // idempotence window per producer (Kafka: 5)
 	ProducersPerPartMax   int    // bound on producer ids remembered per partition
 	Groups                GroupConfig
-	Cleaner               Cleaner // log.cleaner.*: log compaction
+	Cleaner               Cleaner            // log.cleaner.*: log compaction
+	ControlledShutdown    ControlledShutdown // controlled.shutdown.*: asking the controller before stopping
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
@@ -56,6 +57,22 @@ type Config struct {
 	// Set lists the property names given explicitly (file or override),
 	// so DescribeConfigs can tell static from default values.
 	Set map[string]string
+}
+
+// ControlledShutdown is how a broker of a cluster stops (Kafka's
+// KafkaServer.controlledShutdown): before it goes, it asks the controller
+// to stop electing it, up to MaxRetries times, RetryBackoffMs apart,
+// until the controller takes the request with no partition left to move
+// away; then it stops whatever the answer.
+type ControlledShutdown struct {
+	Enable bool // controlled.shutdown.enable
+	// MaxRetries is controlled.shutdown.max.retries: despite Kafka's
+	// name, the number of attempts; none at all when it is 0 or less.
+	MaxRetries int32
+	// RetryBackoffMs is controlled.shutdown.retry.backoff.ms, the wait
+	// between attempts. Kafka accepts a negative value (and then fails
+	// on its first wait); here it means no wait.
+	RetryBackoffMs int64
 }
 
 // Endpoint is one PLAINTEXT listener address.
@@ -223,6 +240,9 @@ var properties = []property{
 		c.Rack = strings.TrimSpace(v)
 		return nil
 	}},
+	boolProp("controlled.shutdown.enable", "true", func(c *Config, b bool) { c.ControlledShutdown.Enable = b }),
+	intProp("controlled.shutdown.max.retries", "3", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ControlledShutdown.MaxRetries = int32(n) }, ""),
+	intProp("controlled.shutdown.retry.backoff.ms", "5000", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.ControlledShutdown.RetryBackoffMs = max(n, 0) }, ""),
 	intProp("max.producers.per.partition", "10000", 1, 1<<24, func(c *Config, n int64) { c.ProducersPerPartMax = int(n) }, ""),
 	intProp("max.partitions.per.broker", "100000", 1, 1<<24, func(c *Config, n int64) { c.PartitionsMax = int32(n) }, ""),
 	// Accepted for compatibility with Kafka's sample server.properties,
