@@ -267,7 +267,6 @@ func (b *Broker) whenAcked(p *partition, last Offset, acks int16, fn func(error)
 	panic(fmt.Sprintf("core: offset %d of %s neither committed nor in flight", last, p.tp))
 }
 
-
 type produceErr struct {
 	code int16
 	msg  string

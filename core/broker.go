@@ -55,6 +55,8 @@ type Broker struct {
 	early []Request
 	// markWaits: DeleteTopics answers waiting for a deletion mark to go.
 	markWaits map[string][]func()
+	// shutdown is the broker's preparation to stop (shutdown.go).
+	shutdown shutdownState
 	// fetchers fetch the partitions this broker follows, by leader
 	// (replica_fetcher.go).
 	fetchers map[fetcherKey]*fetcher
@@ -177,6 +179,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.tick(ev.Now)
 	case ConnClosed:
 		b.dropConn(ev.Conn)
+	case ShutdownRequested:
+		b.requestShutdown()
 	case Appended:
 		b.complete(ev.Token, ev)
 	case Synced:
@@ -224,6 +228,7 @@ func (b *Broker) tick(now Instant) {
 	}
 	b.maybeRetryElection()
 	b.ctlTick()
+	b.shutdownTick()
 	b.settleMetaWaits(true)
 	b.expireFetches()
 	b.tickFetchers()

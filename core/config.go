@@ -52,8 +52,9 @@ type Config struct {
 	ReplicaFetchResponseMaxBytes int32
 	ReplicaFetchBackoffMs        int32
 	NumReplicaFetchers           int
-	Groups                GroupConfig
-	Cleaner               Cleaner // log.cleaner.*: log compaction
+	Groups                       GroupConfig
+	Cleaner                      Cleaner            // log.cleaner.*: log compaction
+	ControlledShutdown           ControlledShutdown // controlled.shutdown.*: asking the controller before stopping
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
@@ -66,6 +67,22 @@ type Config struct {
 	// Set lists the property names given explicitly (file or override),
 	// so DescribeConfigs can tell static from default values.
 	Set map[string]string
+}
+
+// ControlledShutdown is how a broker of a cluster stops (Kafka's
+// KafkaServer.controlledShutdown): before it goes, it asks the controller
+// to stop electing it, up to MaxRetries times, RetryBackoffMs apart,
+// until the controller takes the request with no partition left to move
+// away; then it stops whatever the answer.
+type ControlledShutdown struct {
+	Enable bool // controlled.shutdown.enable
+	// MaxRetries is controlled.shutdown.max.retries: despite Kafka's
+	// name, the number of attempts; none at all when it is 0 or less.
+	MaxRetries int32
+	// RetryBackoffMs is controlled.shutdown.retry.backoff.ms, the wait
+	// between attempts. Kafka accepts a negative value (and then fails
+	// on its first wait); here it means no wait.
+	RetryBackoffMs int64
 }
 
 // Endpoint is one PLAINTEXT listener address.
@@ -233,6 +250,9 @@ var properties = []property{
 		c.Rack = strings.TrimSpace(v)
 		return nil
 	}},
+	boolProp("controlled.shutdown.enable", "true", func(c *Config, b bool) { c.ControlledShutdown.Enable = b }),
+	intProp("controlled.shutdown.max.retries", "3", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ControlledShutdown.MaxRetries = int32(n) }, ""),
+	intProp("controlled.shutdown.retry.backoff.ms", "5000", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.ControlledShutdown.RetryBackoffMs = max(n, 0) }, ""),
 	intProp("replica.lag.time.max.ms", "30000", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.ReplicaLagTimeMaxMs = n }, ""),
 	intProp("replica.fetch.wait.max.ms", "500", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchWaitMaxMs = int32(n) }, ""),
 	intProp("replica.fetch.min.bytes", "1", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.ReplicaFetchMinBytes = int32(n) }, ""),

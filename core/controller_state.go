@@ -54,6 +54,11 @@ type ctlState struct {
 	retryAt Instant // reconcile again then (0: no retry due)
 }
 
+// settled says whether the controller has loaded the store and written
+// the states it called for: what it answers from then is what the store
+// says.
+func (st *ctlState) settled() bool { return st.loaded && st.writes == 0 }
+
 // deleting says whether ct is marked for deletion (a mark naming an
 // older topic of its name does not count).
 func (st *ctlState) deleting(ct *ctlTopic) bool {
@@ -101,6 +106,30 @@ type ctlPeer struct {
 	unlisted map[string]bool             // topics being deleted it has unlisted
 	stopped  map[string]bool             // topics whose replicas it deleted
 	informed bool                        // it took an UpdateMetadata (its first may be empty)
+	// shuttingDown: the broker asked for a controlled shutdown in this
+	// registration (Kafka's shuttingDownBrokerIds); it is elected leader
+	// of nothing and joins no ISR. It ends with the peer: when the
+	// registration goes, or a new one (a new epoch) replaces it.
+	shuttingDown bool
+}
+
+// ctlPeerFor returns the controller's record of broker id as registered
+// at lb, starting a new one for a new registration.
+func (st *ctlState) ctlPeerFor(id BrokerID, lb liveBroker) *ctlPeer {
+	peer := st.peers[id]
+	if peer == nil || peer.epoch != lb.epoch {
+		peer = &ctlPeer{epoch: lb.epoch, leaders: map[TopicPartition]stateKey{}, cached: map[TopicPartition]stateKey{},
+			unlisted: map[string]bool{}, stopped: map[string]bool{}}
+		st.peers[id] = peer
+	}
+	return peer
+}
+
+// eligible says whether broker id, live as lb, may be elected leader or
+// join an ISR: not while it shuts down.
+func (st *ctlState) eligible(id BrokerID, lb liveBroker) bool {
+	p := st.peers[id]
+	return p == nil || p.epoch != lb.epoch || !p.shuttingDown
 }
 
 const (
@@ -156,6 +185,7 @@ func (b *Broker) ctlLoad() {
 		}
 		st.topics, st.marked, st.loaded = topics, marked, true
 		b.ctlReconcile()
+		b.metadataChanged() // a ControlledShutdown waiting for the load is answered
 	}
 	pending++
 	b.coordRead(CoordOp{Kind: CoordChildren, Path: strings.TrimSuffix(zkTopics, "/"), Watch: true}, func(r CoordResult) {
@@ -317,14 +347,20 @@ func (b *Broker) ctlReconcile() {
 	}
 }
 
-// ctlNextState is the state partition i of ct must move to, or nil.
+// ctlNextState is the state partition i of ct must move to, or nil. A
+// live leader keeps its partition, even while it shuts down (with one
+// replica, as in Kafka, the partition goes offline once its broker has
+// stopped); new leaders and ISR members are live brokers that are not
+// shutting down (Kafka's isReplicaOnline).
 func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker) *ctlPartState {
 	replicas, s := ct.assignment[i], ct.states[i]
+	st := b.ctlActive()
 	isLive := func(id BrokerID) bool { _, ok := live[id]; return ok }
+	canLead := func(id BrokerID) bool { lb, ok := live[id]; return ok && st.eligible(id, lb) }
 	if s == nil {
 		var isr []BrokerID
 		for _, r := range replicas {
-			if isLive(r) {
+			if canLead(r) {
 				isr = append(isr, r)
 			}
 		}
@@ -337,10 +373,10 @@ func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker)
 		return nil
 	}
 	for _, r := range replicas {
-		if isLive(r) && slices.Contains(s.isr, r) {
+		if canLead(r) && slices.Contains(s.isr, r) {
 			isr := []BrokerID{}
 			for _, m := range s.isr {
-				if isLive(m) {
+				if canLead(m) {
 					isr = append(isr, m)
 				}
 			}
@@ -396,6 +432,9 @@ func (b *Broker) ctlWrite(op CoordOp, ok func(CoordResult)) {
 			return
 		}
 		st.writes--
+		if st.writes == 0 {
+			defer b.metadataChanged() // a ControlledShutdown waiting for the writes is answered
+		}
 		switch {
 		case r.Err == nil:
 			ok(r)
@@ -467,12 +506,7 @@ func (b *Broker) ctlDeletions(live map[BrokerID]liveBroker) {
 // flight.
 func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 	st := b.ctlActive()
-	peer := st.peers[id]
-	if peer == nil || peer.epoch != lb.epoch {
-		peer = &ctlPeer{epoch: lb.epoch, leaders: map[TopicPartition]stateKey{}, cached: map[TopicPartition]stateKey{},
-			unlisted: map[string]bool{}, stopped: map[string]bool{}}
-		st.peers[id] = peer
-	}
+	peer := st.ctlPeerFor(id, lb)
 	if peer.inflight || b.now < peer.retryAt {
 		return
 	}

@@ -177,20 +177,28 @@ type CoordWatchFired struct {
 // ConnClosed says a connection is gone; parked requests on it are dropped.
 type ConnClosed struct{ Conn ConnID }
 
-func (Request) isEvent()         {}
-func (Tick) isEvent()            {}
-func (Appended) isEvent()        {}
-func (Synced) isEvent()          {}
-func (ReadDone) isEvent()        {}
-func (TimeFound) isEvent()       {}
-func (Retained) isEvent()        {}
-func (Cleaned) isEvent()         {}
-func (Truncated) isEvent()       {}
-func (CoordResult) isEvent()     {}
-func (CoordNewSession) isEvent() {}
-func (CoordWatchFired) isEvent() {}
-func (ConnClosed) isEvent()      {}
-func (PeerResponse) isEvent()    {}
+// ShutdownRequested says the process was asked to stop (SIGTERM or
+// SIGINT). The broker prepares: in a cluster, with
+// controlled.shutdown.enable, it asks the controller for a controlled
+// shutdown first (see shutdown.go). It goes on serving meanwhile, and
+// reports a Lifecycle whose Shutdown is Done once the process may stop.
+type ShutdownRequested struct{}
+
+func (Request) isEvent()           {}
+func (Tick) isEvent()              {}
+func (Appended) isEvent()          {}
+func (Synced) isEvent()            {}
+func (ReadDone) isEvent()          {}
+func (TimeFound) isEvent()         {}
+func (Retained) isEvent()          {}
+func (Cleaned) isEvent()           {}
+func (Truncated) isEvent()         {}
+func (CoordResult) isEvent()       {}
+func (CoordNewSession) isEvent()   {}
+func (CoordWatchFired) isEvent()   {}
+func (ConnClosed) isEvent()        {}
+func (ShutdownRequested) isEvent() {}
+func (PeerResponse) isEvent()      {}
 
 // Respond answers request Seq on Conn. A nil Body means the request gets no
 // response bytes (acks=0 produce) but still releases its place in order.
@@ -365,7 +373,8 @@ type CoordGuard struct {
 }
 
 // PeerSend sends an inter-broker request (the controller's LeaderAndIsr,
-// UpdateMetadata and StopReplica) to another broker at Host:Port; the
+// UpdateMetadata and StopReplica; a stopping broker's ControlledShutdown
+// to the controller) to another broker at Host:Port; the
 // runtime answers with a PeerResponse carrying Token. Requests to one
 // broker are sent and answered in order.
 type PeerSend struct {
@@ -402,6 +411,40 @@ type Lifecycle struct {
 	// Ready says the broker has the controller's metadata and serves
 	// clients (once per start).
 	Ready bool
+	// Shutdown reports on this broker's preparation to stop, after a
+	// ShutdownRequested: a controlled shutdown attempt that failed, or,
+	// Done, that the process may stop now. Nil: no news.
+	Shutdown *ShutdownReport
+	// ShutdownAccepted reports, from the controller, a broker whose
+	// controlled shutdown it accepted. Nil: no news.
+	ShutdownAccepted *ShutdownAccepted
+}
+
+// ShutdownReport is how a broker's controlled shutdown goes (Kafka's
+// KafkaServer.controlledShutdown).
+type ShutdownReport struct {
+	// Attempt counts the ControlledShutdown requests made so far, of
+	// Attempts at most (controlled.shutdown.max.retries).
+	Attempt, Attempts int
+	// Failure says why the last attempt failed ("": it did not).
+	Failure string
+	// RetryMs is how long the broker waits before the next attempt, when
+	// one follows (not Done).
+	RetryMs int64
+	// Done says the broker may stop now; Succeeded that the controller
+	// took its controlled shutdown with no partition left to move.
+	Done, Succeeded bool
+	// Skipped, when set, says why no controlled shutdown was due (a
+	// single broker, controlled.shutdown.enable=false, not registered).
+	Skipped string
+}
+
+// ShutdownAccepted is a controlled shutdown the controller accepted:
+// Broker is shutting down, and still leads Remaining partitions that
+// another replica could lead.
+type ShutdownAccepted struct {
+	Broker    BrokerID
+	Remaining int
 }
 
 func (Lifecycle) isEffect() {}

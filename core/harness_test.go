@@ -36,6 +36,10 @@ type harness struct {
 	cleans      []core.Clean
 	cleanRan    bool  // what Cleaned says
 	cleanErr    error // what Cleaned says
+
+	// peerAnswer, when set, answers the requests sent to other brokers
+	// (the token is filled in); by default they fail.
+	peerAnswer func(core.PeerSend) core.PeerResponse
 }
 
 func newHarness(t *testing.T, props map[string]string) *harness {
@@ -129,6 +133,12 @@ func (h *harness) exec(effects []core.Effect) {
 			// no other broker runs here: the controller's requests to
 			// the peers a test registers fail, and are sent again
 			h.peerSends = append(h.peerSends, e)
+			if h.peerAnswer != nil {
+				r := h.peerAnswer(e)
+				r.Token = e.Token
+				h.held = append(h.held, r)
+				continue
+			}
 			h.held = append(h.held, core.PeerResponse{Token: e.Token, Err: errDisk})
 		default:
 			h.t.Fatalf("unexpected effect %T", e)

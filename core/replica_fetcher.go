@@ -119,7 +119,9 @@ func sortedFetcherKeys(m map[fetcherKey]*fetcher) []fetcherKey {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(x, y fetcherKey) int { return cmp.Or(cmp.Compare(x.leader, y.leader), cmp.Compare(x.index, y.index)) })
+	slices.SortFunc(keys, func(x, y fetcherKey) int {
+		return cmp.Or(cmp.Compare(x.leader, y.leader), cmp.Compare(x.index, y.index))
+	})
 	return keys
 }
 

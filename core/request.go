@@ -29,6 +29,7 @@ func apiTable() []apiRange {
 		{key: 4, min: leaderAndIsrVersion, max: leaderAndIsrVersion, handle: (*Broker).handleLeaderAndIsr},
 		{key: 5, min: stopReplicaVersion, max: stopReplicaVersion, handle: (*Broker).handleStopReplica},
 		{key: 6, min: updateMetadataVersion, max: updateMetadataVersion, handle: (*Broker).handleUpdateMetadata},
+		{key: 7, min: 2, max: controlledShutdownVersion, handle: (*Broker).handleControlledShutdown},
 		{key: 8, min: 0, max: 9, handle: (*Broker).handleOffsetCommit},
 		{key: 9, min: 0, max: 9, handle: (*Broker).handleOffsetFetch},
 		{key: 10, min: 0, max: 6, handle: (*Broker).handleFindCoordinator},
@@ -105,8 +106,9 @@ func oneWay(r Request) bool {
 	return ok && p.Acks == 0
 }
 
-// interBroker says whether key is one of the controller's requests.
-func interBroker(key int16) bool { return key >= 4 && key <= 6 }
+// interBroker says whether key is an inter-broker request: one of the
+// controller's, or a stopping broker's ControlledShutdown to it.
+func interBroker(key int16) bool { return key >= 4 && key <= 7 }
 
 // becomeReady serves the requests that waited for the controller's
 // first metadata.

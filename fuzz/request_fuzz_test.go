@@ -60,6 +60,10 @@ func seedFrames() [][]byte {
 	dc := kmsg.NewPtrDescribeConfigsRequest()
 	dc.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: 2, ResourceName: "t"}}
 	add(dc, 4)
+	cs := kmsg.NewPtrControlledShutdownRequest()
+	cs.BrokerEpoch = 1
+	add(cs, 0) // Kafka's header v0: no client id
+	add(cs, 3)
 	return seeds
 }
 

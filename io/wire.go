@@ -20,6 +20,9 @@ import (
 //	[tagged fields, uvarint-counted, in flexible versions only]
 //	body   (kmsg encodes and decodes it)
 //
+// except ControlledShutdown v0, whose header (Kafka's request header v0)
+// ends at the correlation id: it has no client id.
+//
 // A response frame is the length, the correlation id, an empty tagged
 // field section in flexible versions (never for ApiVersions, whose
 // response header is always v0), and the body.
@@ -38,19 +41,25 @@ var (
 // UNSUPPORTED_VERSION; any other undecodable request is an error.
 func DecodeRequest(frame []byte) (core.RequestHeader, kmsg.Request, error) {
 	var h core.RequestHeader
-	if len(frame) < 10 {
+	if len(frame) < 8 {
 		return h, nil, ErrFrameShort
 	}
 	h.Key = int16(binary.BigEndian.Uint16(frame[0:]))
 	h.Version = int16(binary.BigEndian.Uint16(frame[2:]))
 	h.CorrelationID = int32(binary.BigEndian.Uint32(frame[4:]))
-	n := int16(binary.BigEndian.Uint16(frame[8:]))
-	rest := frame[10:]
-	if n > 0 {
-		if int(n) > len(rest) {
+	rest := frame[8:]
+	if !headerV0(h.Key, h.Version) {
+		if len(rest) < 2 {
 			return h, nil, ErrFrameShort
 		}
-		h.ClientID, rest = string(rest[:n]), rest[n:]
+		n := int16(binary.BigEndian.Uint16(rest))
+		rest = rest[2:]
+		if n > 0 {
+			if int(n) > len(rest) {
+				return h, nil, ErrFrameShort
+			}
+			h.ClientID, rest = string(rest[:n]), rest[n:]
+		}
 	}
 	req := kmsg.RequestForKey(h.Key)
 	if req == nil {
@@ -74,6 +83,10 @@ func DecodeRequest(frame []byte) (core.RequestHeader, kmsg.Request, error) {
 	}
 	return h, req, nil
 }
+
+// headerV0 says whether requests of key at version have Kafka's request
+// header v0, without a client id: only ControlledShutdown v0.
+func headerV0(key, version int16) bool { return key == 7 && version == 0 }
 
 // skipTags skips a tagged-field section: a count, then (tag, size, bytes).
 func skipTags(b []byte) ([]byte, error) {
@@ -132,8 +145,10 @@ func AppendRequest(dst []byte, corr int32, clientID string, req kmsg.Request) []
 	dst = binary.BigEndian.AppendUint16(dst, uint16(req.Key()))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(req.GetVersion()))
 	dst = binary.BigEndian.AppendUint32(dst, uint32(corr))
-	dst = binary.BigEndian.AppendUint16(dst, uint16(len(clientID)))
-	dst = append(dst, clientID...)
+	if !headerV0(req.Key(), req.GetVersion()) {
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(clientID)))
+		dst = append(dst, clientID...)
+	}
 	if req.IsFlexible() {
 		dst = append(dst, 0)
 	}

@@ -37,6 +37,7 @@ var versionCases = map[int16]versionCase{
 	4:  {7, 7, testLeaderAndIsr},
 	5:  {4, 4, testStopReplica},
 	6:  {8, 8, testUpdateMetadata},
+	7:  {2, 3, testControlledShutdown},
 	18: {0, 3, testApiVersions},
 	19: {2, 7, testCreateTopics},
 	20: {1, 6, testDeleteTopics},

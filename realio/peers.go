@@ -15,7 +15,8 @@ import (
 	kio "cloudkafka/io"
 )
 
-// The peer transport carries the controller's requests to other brokers:
+// The peer transport carries the controller's requests to other brokers
+// (and a stopping broker's ControlledShutdown to the controller):
 // one connection and one goroutine per destination broker, requests sent
 // one at a time and in order, each answered by a PeerResponse on the
 // event loop. A failed connection fails the request in flight (the core
@@ -88,7 +89,11 @@ func (s *Server) runPeer(l *peerLink) {
 			nc, addr = c, target
 		}
 		corr++
-		resp, err := exchange(nc, corr, fmt.Sprintf("controller-%d-to-broker-%d", s.cfg.BrokerID, ps.Broker), ps)
+		clientID := fmt.Sprintf("controller-%d-to-broker-%d", s.cfg.BrokerID, ps.Broker)
+		if ps.Request.Key() == 7 {
+			clientID = fmt.Sprintf("broker-%d-controlled-shutdown", s.cfg.BrokerID) // to the controller
+		}
+		resp, err := exchange(nc, corr, clientID, ps)
 		if err != nil {
 			nc.Close()
 			nc = nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	stdio "io"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,11 @@ type Server struct {
 	started   atomic.Bool
 	// fatal receives a fatal condition reported after the start.
 	fatal chan string
+	// readyToStop is closed when the core, asked to stop, reports it may
+	// (its controlled shutdown done); readyClosed, on the loop
+	// goroutine, guards the close.
+	readyToStop chan struct{}
+	readyClosed bool
 }
 
 // TickInterval is how often the loop tells the core the time; it bounds
@@ -76,7 +82,8 @@ const TickInterval = 10 * time.Millisecond
 func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
-		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1)}
+		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1),
+		readyToStop: make(chan struct{})}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -222,6 +229,18 @@ func (s *Server) Lifecycle(l core.Lifecycle) {
 		s.logf("broker %d has the controller's metadata: serving clients", s.cfg.BrokerID)
 		return
 	}
+	if a := l.ShutdownAccepted; a != nil {
+		s.logf("controller: broker %d is shutting down: controlled shutdown accepted, %d partitions left to move", a.Broker, a.Remaining)
+		return
+	}
+	if r := l.Shutdown; r != nil {
+		s.logShutdown(*r)
+		if r.Done && !s.readyClosed {
+			s.readyClosed = true
+			close(s.readyToStop)
+		}
+		return
+	}
 	if !s.started.Load() {
 		select {
 		case s.lifecycle <- l:
@@ -247,6 +266,59 @@ func (s *Server) Fatal() <-chan string { return s.fatal }
 
 // Addr is the listener's address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// logShutdown reports how the broker's controlled shutdown goes.
+func (s *Server) logShutdown(r core.ShutdownReport) {
+	switch {
+	case !r.Done:
+		s.logf("controlled shutdown attempt %d of %d failed: %s; retrying in %d ms", r.Attempt, r.Attempts, r.Failure, r.RetryMs)
+	case r.Succeeded:
+		s.logf("controlled shutdown succeeded (attempt %d of %d)", r.Attempt, r.Attempts)
+	case r.Skipped != "":
+		if s.zk != nil {
+			s.logf("no controlled shutdown: %s", r.Skipped)
+		}
+	case r.Attempt == 0:
+		s.logf("controlled shutdown failed after 0 attempts (controlled.shutdown.max.retries=%d), shutting down anyway", s.cfg.ControlledShutdown.MaxRetries)
+	default:
+		s.logf("controlled shutdown failed after %d attempts, shutting down anyway (last: %s)", r.Attempt, r.Failure)
+	}
+}
+
+// ControlledShutdown asks the broker to prepare to stop, and waits until
+// it has: in a cluster, until its controlled shutdown succeeded or its
+// attempts ran out (see core/shutdown.go). The broker serves clients
+// meanwhile. The wait is bounded by what the attempts can take
+// (controlledShutdownWaitMax); past it, the broker stops anyway. Call it
+// before Shutdown.
+func (s *Server) ControlledShutdown() {
+	if !s.send(core.ShutdownRequested{}) {
+		return
+	}
+	bound := controlledShutdownWaitMax(s.cfg.ControlledShutdown)
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-s.readyToStop:
+	case <-t.C:
+		s.logf("controlled shutdown: no outcome within %v; shutting down anyway", bound)
+	}
+}
+
+// controlledShutdownWaitMax bounds a controlled shutdown: each attempt
+// ends within a dial and a round trip to the controller (peerTimeout
+// each), the backoff separates attempts, and a little is left for the
+// loop itself.
+func controlledShutdownWaitMax(cs core.ControlledShutdown) time.Duration {
+	const margin = 5 * time.Second
+	attempts := time.Duration(max(cs.MaxRetries, 0))
+	backoff := time.Duration(min(cs.RetryBackoffMs, int64((math.MaxInt64-2*peerTimeout)/time.Millisecond))) * time.Millisecond
+	per := 2*peerTimeout + backoff
+	if attempts > 0 && per > (math.MaxInt64-margin)/attempts {
+		return math.MaxInt64
+	}
+	return attempts*per + margin
+}
 
 // Shutdown stops accepting, closes connections, stops the loop, and syncs
 // and closes every log.

@@ -534,6 +534,9 @@ func (w *world) expectDelivery(part int32, base core.Offset) {
 		// poll gap, round trip and storage reads.
 		round := c.pollGap + rtt + 2*w.storageDelayMax() + w.burstWindow
 		bound := 2*core.Instant(c.maxWaitMs)*1e6 + core.Instant(len(c.pos)+2)*round + 200e6
+		// A fetch goes to one broker: before the one with part, a long
+		// poll at each of the others may run its full wait.
+		bound += core.Instant(c.rt.leaderCount()-1) * (core.Instant(c.maxWaitMs)*1e6 + round)
 		at, c := w.now, c
 		w.after(bound, func() {
 			if c.awaitFrom[part] != base || c.awaitAt[part] != at || w.clientDisturbedUntil > at || w.phase == phaseFinished {

@@ -203,6 +203,7 @@ func (w *world) clusterFaults() []fault {
 	if r.Float64() < 0.6 {
 		out = append(out, &brokerPartitionFault{meanInterval: core.Instant(500e6 + r.Int64N(8e9)), lengthMax: core.Instant(100e6 + r.Int64N(10e9))})
 	}
+	out = append(out, w.drawPeerStop(r)...)
 	return out
 }
 

@@ -74,6 +74,7 @@ func (n *node) props() map[string]string {
 	p := maps.Clone(n.w.brokerProps)
 	p["broker.id"] = strconv.Itoa(int(n.id))
 	p["advertised.listeners"] = fmt.Sprintf("PLAINTEXT://broker-%d:9092", n.id)
+	p["zookeeper.connect"] = "ensemble:2181" // the simulated ensemble (the driver's Coordinate hook reaches it)
 	return p
 }
 

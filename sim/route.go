@@ -1,10 +1,6 @@
 package sim
 
 import (
-	"fmt"
-	"maps"
-	"slices"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -113,6 +109,16 @@ func (r *router) leader(part int32) *client {
 		return nil
 	}
 	return r.conn(id)
+}
+
+// leaderCount is how many brokers lead the partitions, as far as the
+// router knows (at least one).
+func (r *router) leaderCount() int {
+	seen := map[core.BrokerID]bool{}
+	for _, id := range r.leaders {
+		seen[id] = true
+	}
+	return max(1, len(seen))
 }
 
 // leaderID is part's leader as the router knows it.
@@ -289,33 +295,13 @@ func (w *world) storageDelayMax() core.Instant {
 	return d
 }
 
-// checkSpread: a cluster's workload reaches its partitions through their
-// leaders. One replica per partition puts a topic's partitions on
-// distinct brokers while there are at least as many brokers (Kafka's
-// assignment), so a run that wrote and read two partitions must have been
-// answered by two brokers each way.
-func checkSpread(h *History) []string {
-	produced, read := map[int32]bool{}, map[int32]bool{}
-	producedBy, readBy := map[core.BrokerID]bool{}, map[core.BrokerID]bool{}
+// brokersAnswering counts the brokers that acknowledged produces.
+func (h *History) brokersAnswering() int {
+	by := map[core.BrokerID]bool{}
 	for _, op := range h.Ops {
-		switch {
-		case op.Outcome != OK:
-		case op.Kind == OpProduce:
-			produced[op.Partition], producedBy[op.Broker] = true, true
-		case op.Kind == OpFetch:
-			for _, fp := range op.Fetches {
-				if len(fp.Records) > 0 {
-					read[fp.Partition], readBy[op.Broker] = true, true
-				}
-			}
+		if op.Kind == OpProduce && op.Outcome == OK {
+			by[op.Broker] = true
 		}
 	}
-	var out []string
-	if len(produced) > 1 && len(producedBy) < 2 {
-		out = append(out, fmt.Sprintf("routing: produces to %d partitions were all acknowledged by broker %v", len(produced), slices.Sorted(maps.Keys(producedBy))))
-	}
-	if len(read) > 1 && len(readBy) < 2 {
-		out = append(out, fmt.Sprintf("routing: records of %d partitions were all read from broker %v", len(read), slices.Sorted(maps.Keys(readBy))))
-	}
-	return out
+	return len(by)
 }

@@ -36,7 +36,7 @@ var faultKinds = []string{
 	"crash", "crash-at-io", "io-error", "disk-full", "slow-disk", "bit-flip",
 	"header-flip", "header-tear", "stale-batch", "segment-gap",
 	"conn-reset", "partition", "latency-spike", "clock-jump-forward", "clock-jump-back", "pause",
-	"zk-session-expiry", "peer-churn", "zk-partition", "broker-partition",
+	"zk-session-expiry", "peer-churn", "zk-partition", "broker-partition", "peer-stop",
 }
 
 // replay is the command that reruns a seed, for failure messages.
@@ -132,7 +132,14 @@ func TestSeeds(t *testing.T) {
 	var coverage cover.Counts
 	ops, simSeconds, failed := 0, 0.0, 0
 	linOps, linWall := 0, make([]time.Duration, 0, len(rs))
+	spread, clusters := 0, 0
 	for i, r := range rs {
+		if cfgs[i].Brokers > 1 {
+			clusters++
+			if r.ProducedVia > 1 {
+				spread++
+			}
+		}
 		linOps += r.Linearized
 		linWall = append(linWall, r.LinearizeWall)
 		for _, f := range r.Faults {
@@ -148,6 +155,11 @@ func TestSeeds(t *testing.T) {
 		if r.Ops.ProducesOK == 0 || r.Ops.RecordsRead == 0 {
 			t.Errorf("SEED=%d made no progress: %+v", r.Seed, r.Ops)
 		}
+	}
+	// Clients route by metadata: most cluster seeds have partitions on
+	// several brokers, and their produces acknowledged by each.
+	if clusters >= 10 && spread < clusters/2 {
+		t.Errorf("only %d of %d cluster seeds had produces acknowledged by more than one broker", spread, clusters)
 	}
 	if len(rs) >= 100 {
 		for _, name := range faultKinds {

@@ -109,6 +109,7 @@ type Result struct {
 	Faults       []FaultCount // by name, only those that fired
 	Timeouts     int          // client requests given up after request.timeout
 	Converged    bool         // the drain phase caught up
+	ProducedVia  int          // brokers that acknowledged produces
 	Failures     []string
 	History      *History
 	// Linearized is how many operations the per-partition
@@ -900,12 +901,10 @@ func (w *world) result() Result {
 	for _, name := range names {
 		r.Faults = append(r.Faults, FaultCount{name, w.faultCounts[name]})
 	}
+	r.ProducedVia = w.hist.brokersAnswering()
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
 	r.Failures = append(r.Failures, checkGroups(&w.hist)...)
-	if w.ens != nil {
-		r.Failures = append(r.Failures, checkSpread(&w.hist)...)
-	}
 	var lin []string
 	lin, r.Linearized, r.LinearizeWall = checkLinearizable(&w.hist, w.cfg.Seed, w.cfg.VizDir)
 	r.Failures = append(r.Failures, lin...)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -399,5 +401,118 @@ func TestClusterMalformedZnodes(t *testing.T) {
 		if !br.running() {
 			t.Errorf("broker %s stopped after the malformed znodes:\n%s", br.addr, br.logTail())
 		}
+	}
+}
+
+// TestClusterControlledShutdown: SIGTERM of a broker that is not the
+// controller makes a controlled shutdown before it stops: its log says it
+// succeeded, the controller's that it accepted it, and the process exits
+// 0. Its partitions (one replica each) then have no leader, as in Kafka,
+// while the others are served; restarted, it leads them again with every
+// acknowledged record.
+func TestClusterControlledShutdown(t *testing.T) {
+	c := startCluster(t, 6000)
+	seed := c.brokers[0]
+	createVia(t, seed, "cs", 6)
+	var lead map[int32]int32
+	waitFor(t, 10*time.Second, "cs led as broker 1 sees it", func() bool {
+		var ok bool
+		lead, ok = leaders(t, seed, "cs")
+		return ok
+	})
+	acked := produceSeqs(t, seed, "cs", "cs", 0, 300)
+	ctl := metadataFrom(t, seed).ControllerID
+	var victim, other *broker
+	var victimID int32
+	for i, b := range c.brokers {
+		switch id := int32(i + 1); {
+		case id == ctl:
+		case victim == nil && b != seed:
+			victim, victimID = b, id
+		default:
+			other = b
+		}
+	}
+	if victim == nil || other == nil || ctl < 1 || ctl > 3 {
+		t.Fatalf("controller %d: want one of brokers 1-3, and two others", ctl)
+	}
+	victim.Stop() // SIGTERM; fails the test unless it exits 0 in time
+	if log := wholeLog(t, victim); !strings.Contains(log, "controlled shutdown succeeded") {
+		t.Errorf("broker %d's log after SIGTERM does not say the controlled shutdown succeeded:\n%s", victimID, victim.logTail())
+	}
+	accepted := fmt.Sprintf("controller: broker %d is shutting down: controlled shutdown accepted", victimID)
+	if log := wholeLog(t, c.brokers[ctl-1]); !strings.Contains(log, accepted) {
+		t.Errorf("the controller's (broker %d) log does not say %q:\n%s", ctl, accepted, c.brokers[ctl-1].logTail())
+	}
+	waitFor(t, 15*time.Second, "the stopped broker's partitions to lose their leader", func() bool {
+		md := metadataFrom(t, other, "cs")
+		for _, p := range md.Topics[0].Partitions {
+			if lead[p.Partition] == victimID && p.Leader != -1 {
+				return false
+			}
+		}
+		return true
+	})
+	md := metadataFrom(t, other, "cs")
+	for _, p := range md.Topics[0].Partitions {
+		if want := lead[p.Partition]; want != victimID && p.Leader != want {
+			t.Errorf("cs-%d while broker %d is stopped: leader %d; want still %d", p.Partition, victimID, p.Leader, want)
+		}
+	}
+	victim.Restart()
+	waitServing(t, victim)
+	waitFor(t, 30*time.Second, "the restarted broker to lead its partitions again", func() bool {
+		got, ok := leaders(t, other, "cs")
+		return ok && fmt.Sprint(got) == fmt.Sprint(lead)
+	})
+	checkLog(t, "cs after broker "+strconv.Itoa(int(victimID))+" returned", consumeAll(t, other, "cs", 60*time.Second),
+		expect{tag: "cs", acked: acked, exactly: 300})
+}
+
+// wholeLog returns everything b's processes logged so far.
+func wholeLog(t *testing.T, b *broker) string {
+	t.Helper()
+	var sb strings.Builder
+	for i := 1; i <= b.starts; i++ {
+		data, err := os.ReadFile(filepath.Join(b.logDir, fmt.Sprintf("broker-%d.log", i)))
+		if err != nil {
+			t.Fatalf("reading broker log %d: %v", i, err)
+		}
+		sb.Write(data)
+	}
+	return sb.String()
+}
+
+// TestClusterControlledShutdownGivesUp: a broker whose controller cannot
+// be reached (killed, its session not expired yet, so still named in
+// /controller) tries controlled.shutdown.max.retries times,
+// controlled.shutdown.retry.backoff.ms apart, says it failed, and stops
+// anyway with exit status 0.
+func TestClusterControlledShutdownGivesUp(t *testing.T) {
+	c := startCluster(t, 20000, "controlled.shutdown.max.retries=2", "controlled.shutdown.retry.backoff.ms=300")
+	ctl := metadataFrom(t, c.brokers[0]).ControllerID
+	if ctl < 1 || ctl > 3 {
+		t.Fatalf("controller %d: want one of brokers 1-3", ctl)
+	}
+	victim := c.brokers[ctl%3] // the broker after the controller
+	c.brokers[ctl-1].Kill()
+	start := time.Now()
+	victim.Stop() // fails the test unless it exits 0 in time
+	took := time.Since(start)
+	log := wholeLog(t, victim)
+	for _, want := range []string{
+		"controlled shutdown attempt 1 of 2 failed: sending to the controller, broker " + strconv.Itoa(int(ctl)),
+		"retrying in 300 ms",
+		"controlled shutdown failed after 2 attempts, shutting down anyway",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the stopping broker's log does not say %q:\n%s", want, victim.logTail())
+		}
+	}
+	if strings.Contains(log, "controlled shutdown succeeded") {
+		t.Errorf("the stopping broker's log says its controlled shutdown succeeded; want it failed:\n%s", victim.logTail())
+	}
+	if took < 300*time.Millisecond {
+		t.Errorf("stopped %v after SIGTERM; want at least the 300 ms backoff between the attempts", took)
 	}
 }

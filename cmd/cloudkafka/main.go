@@ -4,8 +4,10 @@
 //
 // Properties use Kafka's names and defaults. With zookeeper.connect unset
 // the broker runs alone on an embedded coordinator kept in its log
-// directory. SIGTERM or SIGINT shuts it down gracefully: connections are
-// closed and every log is synced.
+// directory. SIGTERM or SIGINT shuts it down gracefully: in a cluster, a
+// controlled shutdown first (the controller elects it leader of nothing
+// more; controlled.shutdown.*), then connections are closed and every
+// log is synced.
 package main
 
 import (
@@ -44,7 +46,10 @@ func main() {
 	select {
 	case sig := <-sigs:
 		logger.Printf("received %v, shutting down", sig)
+		srv.ControlledShutdown()
 	case reason := <-srv.Fatal():
+		// no controlled shutdown: the registration the controller knows
+		// under this id is no longer this broker's
 		logger.Printf("fatal: %s; shutting down", reason)
 		status = 1
 	}

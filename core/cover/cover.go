@@ -154,6 +154,9 @@ const (
 	// ControllerSendRetried: a controller request failed or was refused
 	// (its receiver had not seen the controller yet) and is sent again.
 	ControllerSendRetried
+	// ControlledShutdown: the controller accepted a broker's controlled
+	// shutdown (it leads nothing new until it stops or registers anew).
+	ControlledShutdown
 	// FollowerStarted: a LeaderAndIsr made the broker follow a leader.
 	FollowerStarted
 	// FollowerTruncated: a follower cut its log back to where its
@@ -224,6 +227,7 @@ var names = [pointCount]string{
 	TopicDeleted:                     "topic-deleted",
 	ReplicaDeleted:                   "replica-deleted",
 	ControllerSendRetried:            "controller-send-retried",
+	ControlledShutdown:               "controlled-shutdown",
 	FollowerStarted:                  "follower-started",
 	FollowerTruncated:                "follower-truncated",
 	FollowerAppended:                 "follower-appended",

@@ -25,8 +25,8 @@ type Transport interface {
 	// Close closes conn once the responses to every request before seq
 	// are written.
 	Close(conn core.ConnID, seq uint64, reason string)
-	// Lifecycle reports the broker's own state: registered, or a fatal
-	// condition that must stop it.
+	// Lifecycle reports the broker's own state: registered, a fatal
+	// condition that must stop it, how its controlled shutdown goes.
 	Lifecycle(l core.Lifecycle)
 	// Send sends an inter-broker request to another broker, in order per
 	// broker; its PeerResponse comes back to Handle.
