@@ -32,6 +32,10 @@ import (
 //     partition's followers gets UNKNOWN_LEADER_EPOCH when the request
 //     names a leader epoch, else NOT_LEADER_OR_FOLLOWER, as Kafka's
 //     Partition.followerReplicaOrThrow answers.
+//   - A leader answers consumers LEADER_NOT_AVAILABLE until its high
+//     watermark reaches the log end it had when it took the lead, so
+//     that no consumer sees the high watermark go back across a change of
+//     leader or a restart.
 
 // fetchWait is one fetch request in progress: its reads, or its park.
 type fetchWait struct {
@@ -135,6 +139,9 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 	if code := checkEpoch(p, rp.CurrentLeaderEpoch); code != errNone {
 		return p, code
 	}
+	if replica < 0 && !p.serving() {
+		return p, errLeaderNotAvailable // a new leader, until its high watermark caught up
+	}
 	if replica >= 0 && p.followerOf(replica) == nil {
 		if rp.CurrentLeaderEpoch >= 0 {
 			return nil, errUnknownLeaderEpoch
@@ -168,11 +175,17 @@ func (b *Broker) readFetch(fw *fetchWait) {
 				fp.code = errUnknownTopic
 			}
 		}
+		if fp.code == errNone && fw.replica < 0 && !fp.p.serving() {
+			fp.code = errLeaderNotAvailable // led anew while parked
+		}
+		if fp.code != errNone {
+			continue
+		}
 		end := fp.p.hwm // consumers read up to the high watermark, followers what is written
 		if fw.replica >= 0 {
 			end = fp.p.written
 		}
-		if fp.code != errNone || fp.offset >= end && !bugOn(BugFetchPastHighWatermark) {
+		if fp.offset >= end && !bugOn(BugFetchPastHighWatermark) {
 			continue
 		}
 		fw.reading++

@@ -35,6 +35,8 @@ import (
 //   - Other negative timestamps (max-timestamp -3, tiered -4/-5) need
 //     versions that are not advertised and answer INVALID_REQUEST.
 //   - v4+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH).
+//   - A leader whose high watermark has not reached the log end it had
+//     when it took the lead answers OFFSET_NOT_AVAILABLE (KIP-207).
 //   - v0 answers an array of at most MaxNumOffsets offsets, newest first
 //     (oldStyleOffsets): -1 gives the high watermark and then the log
 //     start, -2 the log start, as Kafka's do when the log is one segment.
@@ -71,6 +73,10 @@ func (b *Broker) handleListOffsets(r Request) {
 				continue
 			}
 			if out.ErrorCode = checkEpoch(p, in.CurrentLeaderEpoch); out.ErrorCode != errNone {
+				continue
+			}
+			if !p.serving() {
+				out.ErrorCode = errOffsetNotAvailable // KIP-207: a new leader's high watermark is behind
 				continue
 			}
 			out.LeaderEpoch = int32(p.epoch)

@@ -193,6 +193,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case Cleaned:
 		b.complete(ev.Token, ev)
+	case Truncated:
+		b.complete(ev.Token, ev)
 	case CoordResult:
 		b.complete(ev.Token, ev)
 	case CoordNewSession:

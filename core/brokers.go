@@ -87,7 +87,7 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 		b.listBrokers()
 	case zkController:
 		b.controllerWatch()
-	case strings.TrimSuffix(zkTopics, "/"), zkDeleteTopics:
+	case strings.TrimSuffix(zkTopics, "/"), zkDeleteTopics, zkISRChange:
 		b.ctlLoad()
 	default:
 		if name, ok := strings.CutPrefix(ev.Path, zkTopics); ok && !strings.Contains(name, "/") {

@@ -237,7 +237,7 @@ var properties = []property{
 	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
 	intProp("queued.max.requests", "500", 1, math.MaxInt32, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
 	intProp("min.insync.replicas", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
-	ignoredBoolProp("unclean.leader.election.enable", "false"),
+	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}), // read as the topics' default
 	boolProp("delete.topic.enable", "true", func(c *Config, b bool) { c.DeleteTopicEnable = b }),
 	{name: "zookeeper.connect", def: "", apply: func(c *Config, v string) error {
 		c.ZookeeperConnect = strings.TrimSpace(v)

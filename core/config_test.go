@@ -158,7 +158,7 @@ func TestPropertyMeaning(t *testing.T) {
 		{map[string]string{"controlled.shutdown.retry.backoff.ms": "-5"}, func(c core.Config) any { return c.ControlledShutdown.RetryBackoffMs }, int64(0)},
 		{map[string]string{"controlled.shutdown.enable": "true"}, func(c core.Config) any { return c.NoEffect() }, []string(nil)},
 		{map[string]string{"num.io.threads": "16", "unclean.leader.election.enable": "true", "num.partitions": "3"},
-			func(c core.Config) any { return c.NoEffect() }, []string{"num.io.threads", "unclean.leader.election.enable"}},
+			func(c core.Config) any { return c.NoEffect() }, []string{"num.io.threads"}},
 	}
 	for _, tt := range tests {
 		c, err := core.ParseProperties(tt.props)

@@ -205,6 +205,19 @@ func (b *Broker) ctlLoad() {
 		}
 		done(true)
 	})
+	// A leader that changed an ISR leaves a notification: the states are
+	// read again with everything else, and the notifications go.
+	pending++
+	b.coordRead(CoordOp{Kind: CoordChildren, Path: zkISRChange, Watch: true}, func(r CoordResult) {
+		if r.Err != nil && !errors.Is(r.Err, ErrCoordNoNode) {
+			done(false)
+			return
+		}
+		for _, name := range r.Children {
+			b.coordWrite(CoordOp{Kind: CoordDelete, Path: zkISRChange + "/" + name, Version: CoordAnyVersion}, nil)
+		}
+		done(true)
+	})
 	pending++
 	b.coordRead(CoordOp{Kind: CoordChildren, Path: zkDeleteTopics, Watch: true}, func(r CoordResult) {
 		if r.Err != nil && !errors.Is(r.Err, ErrCoordNoNode) {
@@ -370,7 +383,7 @@ func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker)
 		return &ctlPartState{leader: isr[0], isr: isr, zkVersion: -1}
 	}
 	if s.leader >= 0 && isLive(s.leader) {
-		return nil
+		return b.ctlKeepLeader(replicas, s, canLead)
 	}
 	for _, r := range replicas {
 		if canLead(r) && slices.Contains(s.isr, r) {
@@ -383,6 +396,16 @@ func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker)
 			return &ctlPartState{leader: r, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion}
 		}
 	}
+	if b.uncleanElection(ct.name) {
+		// No live ISR member: a live replica outside it leads, and what it
+		// lacks is lost (unclean.leader.election.enable).
+		for _, r := range replicas {
+			if canLead(r) {
+				b.cover(cover.UncleanElection)
+				return &ctlPartState{leader: r, leaderEpoch: s.leaderEpoch + 1, isr: []BrokerID{r}, zkVersion: s.zkVersion}
+			}
+		}
+	}
 	if s.leader == leaderNone {
 		return nil // offline until an ISR member returns
 	}
@@ -393,6 +416,39 @@ func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker)
 		isr = slices.DeleteFunc(slices.Clone(isr), func(m BrokerID) bool { return m == s.leader })
 	}
 	return &ctlPartState{leader: leaderNone, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion}
+}
+
+// ctlKeepLeader is the next state of a partition whose leader is live: a
+// leader shutting down hands over to an ISR member that is not (Kafka's
+// ControlledShutdownPartitionLeaderElectionStrategy); ISR members that
+// are gone or shutting down leave the ISR (Kafka's OfflineReplica
+// transition), with a new leader epoch either way. Nil: nothing to
+// change.
+func (b *Broker) ctlKeepLeader(replicas []BrokerID, s *ctlPartState, canLead func(BrokerID) bool) *ctlPartState {
+	isr := slices.DeleteFunc(slices.Clone(s.isr), func(m BrokerID) bool { return m != s.leader && !canLead(m) })
+	leader := s.leader
+	if !canLead(s.leader) {
+		for _, r := range replicas {
+			if r != s.leader && canLead(r) && slices.Contains(isr, r) {
+				leader = r
+				b.cover(cover.LeaderHandedOver)
+				break
+			}
+		}
+		if leader != s.leader {
+			isr = slices.DeleteFunc(isr, func(m BrokerID) bool { return m == s.leader })
+		}
+	}
+	if leader == s.leader && len(isr) == len(s.isr) {
+		return nil
+	}
+	return &ctlPartState{leader: leader, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion}
+}
+
+// uncleanElection says whether topic may elect a leader outside its
+// ISR: its unclean.leader.election.enable, or the broker's default.
+func (b *Broker) uncleanElection(topic string) bool {
+	return b.cfg.topicBool(b.topics[topic], "unclean.leader.election.enable")
 }
 
 // ctlWriteState writes partition i's new state, creating the state

@@ -126,7 +126,10 @@ func (p *partition) host() {
 
 // restore applies what recovery found in the log.
 func (p *partition) restore(rp RecoveredPartition, cfg Config) {
-	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogEndOffset
+	// The high watermark is not known after a restart: the data may
+	// include records no other replica has. It is set again once this
+	// broker leads (replication.go) or follows.
+	p.logStart, p.leo, p.written, p.hwm = rp.LogStartOffset, rp.LogEndOffset, rp.LogEndOffset, rp.LogStartOffset
 	p.localEnd, p.syncedEnd = rp.LogEndOffset, rp.LogEndOffset
 	p.epoch = rp.LeaderEpoch
 	p.epochs = append([]EpochStart(nil), rp.Epochs...)

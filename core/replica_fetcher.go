@@ -141,17 +141,20 @@ func (b *Broker) pumpFetcher(f *fetcher) {
 	}
 	var repair, fetch []*partition
 	for _, p := range f.parts {
-		if p.repl.truncated {
+		switch {
+		case p.repl.truncated:
 			fetch = append(fetch, p)
-		} else {
+		case p.storageIdle():
 			repair = append(repair, p)
 		}
+		// else: its appends and syncs from when it led finish first
 	}
-	if len(repair) > 0 {
+	switch {
+	case len(repair) > 0:
 		b.sendEpochQuery(f, lb, repair)
-		return
+	case len(fetch) > 0:
+		b.sendReplicaFetch(f, lb, fetch)
 	}
-	b.sendReplicaFetch(f, lb, fetch)
 }
 
 // backoff holds f's next request for replica.fetch.backoff.ms.
@@ -255,6 +258,9 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 		finish()
 		return
 	}
+	if !p.storageIdle() {
+		return // asked again once its appends and syncs are done
+	}
 	b.cover(cover.FollowerTruncated)
 	f.busy = true
 	epochNow := p.epoch
@@ -272,6 +278,12 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 		b.pumpFetcher(f)
 	})
 	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: target, Config: b.cfg.logConfig(p.topic)})
+}
+
+// storageIdle says no append or sync of p is outstanding: a Truncate
+// may be emitted.
+func (p *partition) storageIdle() bool {
+	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written
 }
 
 // truncated takes the log's state after a Truncate: its end, its epochs
@@ -398,13 +410,14 @@ func (b *Broker) appendAsFollower(p *partition, data []byte, done func()) {
 	}
 	b.cover(cover.FollowerAppended)
 	n := int64(last - p.leo + 1)
-	op := &appendOp{base: p.leo, last: last, records: n, done: func(error) {}}
+	// The next fetch, whose offset tells the leader what this replica
+	// holds, waits until the batches are durable as the flush policy
+	// says: an acks=all record is then on every in-sync replica's disk
+	// as it is on the leader's.
+	op := &appendOp{base: p.leo, last: last, records: n, done: func(error) { done() }}
 	p.leo = last + 1
 	p.inflight = append(p.inflight, op)
-	tok := awaitFor(b.step, func(a Appended) {
-		b.appended(p, op, a.Err)
-		done()
-	})
+	tok := awaitFor(b.step, func(a Appended) { b.appended(p, op, a.Err) })
 	b.emit(Append{Token: tok, Partition: p.tp, Data: batches, Base: first, Last: last,
 		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
 	if p.unsyncedMsgs == 0 {

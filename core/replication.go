@@ -26,11 +26,22 @@ var errLeadershipLost = errors.New("leadership lost")
 type replication struct {
 	// followers, on a leader, by broker id: every other replica.
 	followers []*follower
-	// isrWriting says an ISR change is being written.
+	// isrWriting says an ISR change is being written; isrPending is the
+	// ISR it writes. Until the write is done the high watermark counts
+	// the members of both (Kafka's "maximal ISR", KIP-497): a follower
+	// being added must hold everything below it, as must one being
+	// dropped until it is.
 	isrWriting bool
+	isrPending []BrokerID
 	// leaderHWM, on a follower, is the high watermark its leader last
 	// sent; -1 until one came.
 	leaderHWM Offset
+	// serveFrom, on a leader, is its log end when it took the lead:
+	// consumers are answered once the high watermark reaches it. Every
+	// high watermark a reader saw before, from this broker or another
+	// leader, is at most that (the ISR held those records), so no reader
+	// sees the high watermark go back.
+	serveFrom Offset
 	// truncated says a follower has repaired its log against the current
 	// leader (OffsetForLeaderEpoch) and may fetch.
 	truncated bool
@@ -61,11 +72,15 @@ type follower struct {
 // resets the followers' state so), and the epoch starts at the log end.
 func (b *Broker) becomeLeader(p *partition) {
 	b.stopFollowing(p)
-	p.repl = replication{leaderHWM: -1}
+	p.repl = replication{leaderHWM: -1, serveFrom: p.leo}
 	b.followersOf(p)
 	p.noteEpoch(p.epoch, p.leo)
 	b.updateHWM(p)
 }
+
+// serving says a leader answers consumers: its high watermark reached
+// the log end it had when it took the lead.
+func (p *partition) serving() bool { return p.hwm >= p.repl.serveFrom }
 
 // followersOf brings a leader's followers in line with p's replicas:
 // new ones start unknown and caught up as of now, gone ones are dropped.
@@ -114,7 +129,8 @@ func (b *Broker) updateHWM(p *partition) {
 	switch {
 	case p.leading:
 		for _, f := range p.repl.followers {
-			if p.inISR(f.id) && f.leo < hwm {
+			counts := p.inISR(f.id) || p.repl.isrWriting && slices.Contains(p.repl.isrPending, f.id)
+			if counts && f.leo < hwm {
 				hwm = f.leo
 			}
 		}
@@ -192,17 +208,21 @@ func (b *Broker) maybeShrinkISR(p *partition) {
 // /isr_change_notification. Until the write succeeds the old ISR holds:
 // a shrink that fails leaves acks=all waiting, which is safe.
 func (b *Broker) writeISR(p *partition, isr []BrokerID) {
-	p.repl.isrWriting = true
+	p.repl.isrWriting, p.repl.isrPending = true, isr
 	epoch := p.epoch
 	doc := partitionStateZnode{Version: 1, Leader: int32(b.cfg.BrokerID), LeaderEpoch: int32(p.epoch),
 		ISR: brokerInts(isr), ControllerEpoch: p.ctlEpoch}
 	b.coordRead(CoordOp{Kind: CoordSet, Path: statePath(p.tp.Topic, p.tp.Partition), Data: mustJSON(doc), Version: p.zkVersion}, func(r CoordResult) {
-		p.repl.isrWriting = false
-		if r.Err != nil || !p.leading || p.epoch != epoch || !p.hosted() {
+		if !p.hosted() || p.epoch != epoch {
+			return // led anew meanwhile: the state was reset
+		}
+		p.repl.isrWriting, p.repl.isrPending = false, nil
+		if r.Err != nil || !p.leading {
+			b.updateHWM(p)
 			return // the controller's word decides; it comes with LeaderAndIsr
 		}
 		p.isr, p.zkVersion = isr, r.Stat.Version
-		b.emit(CoordOp{Kind: CoordCreate, Path: zkISRChange + "/" + isrChangePrefix, Data: isrChangeData(p.tp), Sequential: true})
+		b.coordWrite(CoordOp{Kind: CoordCreate, Path: zkISRChange + "/" + isrChangePrefix, Data: isrChangeData(p.tp), Sequential: true}, nil)
 		b.updateHWM(p)
 	})
 }

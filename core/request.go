@@ -157,6 +157,7 @@ var (
 	errCorruptMessage               = kerr.CorruptMessage.Code
 	errUnknownTopic                 = kerr.UnknownTopicOrPartition.Code
 	errLeaderNotAvailable           = kerr.LeaderNotAvailable.Code
+	errOffsetNotAvailable           = kerr.OffsetNotAvailable.Code
 	errMessageTooLarge              = kerr.MessageTooLarge.Code
 	errInvalidTopic                 = kerr.InvalidTopicException.Code
 	errRecordListTooLarge           = kerr.RecordListTooLarge.Code

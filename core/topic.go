@@ -174,6 +174,20 @@ func (c Config) topicValue(t *topic, tc topicConfig) (string, kmsg.ConfigSource)
 	return c.brokerDefault(tc)
 }
 
+// topicBool resolves a boolean topic config (the broker's default for a
+// topic this broker does not know).
+func (c Config) topicBool(t *topic, name string) bool {
+	tc, ok := findTopicConfig(name)
+	if !ok {
+		panic("unknown topic config " + name)
+	}
+	v, _ := c.brokerDefault(tc)
+	if t != nil {
+		v, _ = c.topicValue(t, tc)
+	}
+	return strings.EqualFold(strings.TrimSpace(v), "true")
+}
+
 func (c Config) topicInt(t *topic, name string) int64 {
 	tc, ok := findTopicConfig(name)
 	if !ok {

@@ -44,8 +44,6 @@ func replicationProblem(rf int32) string {
 	switch {
 	case rf <= 0:
 		return "Replication factor must be larger than 0."
-	case rf > 1:
-		return fmt.Sprintf("Replication factor: %d: Cloud Kafka keeps one replica of each partition; the replication factor must be 1.", rf)
 	}
 	return ""
 }

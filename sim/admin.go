@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -147,7 +148,12 @@ func (a *admin) createMain() {
 	req.SetVersion(a.version)
 	req.TimeoutMillis = 30000
 	t := kmsg.NewCreateTopicsRequestTopic()
-	t.Topic, t.NumPartitions, t.ReplicationFactor = a.w.topic, a.w.partitions, 1
+	t.Topic, t.NumPartitions, t.ReplicationFactor = a.w.topic, a.w.partitions, int16(max(a.w.rf, 1))
+	if a.w.minISR > 1 {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = "min.insync.replicas", kmsg.StringPtr(strconv.Itoa(int(a.w.minISR)))
+		t.Configs = append(t.Configs, c)
+	}
 	for _, kv := range a.w.policy.configs {
 		c := kmsg.NewCreateTopicsRequestTopicConfig()
 		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])

@@ -34,6 +34,7 @@ type fileKey struct {
 	durable bool
 	name    string
 	id      uint64 // the file under name (a cleaner's swap replaces it)
+	cuts    uint64 // its truncations (a follower's repair cuts its log)
 }
 
 type segName struct {
@@ -87,7 +88,7 @@ func (n *node) logEnd(part int32, durable bool) core.Offset {
 		if i+1 < len(names) {
 			limit = names[i+1].base
 		}
-		key := fileKey{durable, sn.name, n.fs.ID(sn.name, durable)}
+		key := fileKey{durable, sn.name, n.fs.ID(sn.name, durable), n.fs.Cuts(sn.name, durable)}
 		end = n.disk.parse(key, data, sn.base, part, !durable, sn.base < bound, limit)
 		prevBase = sn.base
 	}
@@ -299,7 +300,7 @@ func (n *node) checkListResponse(req *kmsg.ListOffsetsRequest, r *kmsg.ListOffse
 func (n *node) checkVisible(what string, part int32, end core.Offset) {
 	w := n.w
 	if written := n.logEnd(part, false); end > written {
-		w.failf("visibility", "%s exposes partition %d up to offset %d; only %d are written", what, part, end, written)
+		w.failf("visibility", "%s of broker %d exposes partition %d up to offset %d; only %d are written", what, n.id, part, end, written)
 		return
 	}
 	slack := core.Offset(w.policy.flushMessages - 1)
@@ -307,8 +308,8 @@ func (n *node) checkVisible(what string, part int32, end core.Offset) {
 		return
 	}
 	if durable := n.logEnd(part, true); end-durable > slack {
-		w.failf("durability", "%s exposes partition %d up to offset %d; only %d are durable (flush.messages=%d)",
-			what, part, end, durable, w.policy.flushMessages)
+		w.failf("durability", "%s of broker %d exposes partition %d up to offset %d; only %d are durable (flush.messages=%d)",
+			what, n.id, part, end, durable, w.policy.flushMessages)
 	}
 }
 

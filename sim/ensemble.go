@@ -185,6 +185,16 @@ func (w *world) drawCluster() {
 	timeout := core.Instant(1e9 + r.Int64N(5e9))
 	w.ens = newEnsemble(w, timeout)
 	w.mix = append(w.mix, fmt.Sprintf("brokers=%d zk-session=%s", len(w.nodes), fmtDur(timeout)))
+	// Half the clusters replicate the workload: three replicas, an ISR
+	// of at least one or two, followers dropped from it after a drawn
+	// lag.
+	w.rf, w.minISR = 1, 1
+	if r.IntN(2) == 0 {
+		w.rf = min(3, int32(len(w.nodes)))
+		w.minISR = 1 + r.Int32N(2)
+		w.replicaLagMs = 500 + r.Int64N(5000)
+		w.mix = append(w.mix, fmt.Sprintf("rf=%d min.insync=%d replica.lag=%dms", w.rf, w.minISR, w.replicaLagMs))
+	}
 }
 
 // clusterFaults draws the faults only a cluster has: brokers other than

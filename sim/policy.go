@@ -51,8 +51,8 @@ const compactStream = 0x636f6d70616374 // "compact"
 func (w *world) drawCompaction() {
 	r := rand.New(rand.NewPCG(w.cfg.Seed, compactStream))
 	c := &w.policy.compaction
-	if r.Float64() >= 0.35 {
-		return
+	if r.Float64() >= 0.35 || w.rf > 1 {
+		return // replicated topics are not compacted here: each replica cleans its own log
 	}
 	c.compact = true
 	policy := "compact"

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -379,7 +380,7 @@ func (p *producer) produced(cl *client, batches []*pbatch, r kmsg.Response, err 
 			p.retry(b, 0)
 		case rp.ErrorCode == 0:
 			b.op.Broker = cl.target.id
-			if host := p.w.hostOf(b.op.Partition); host != cl.target {
+			if !slices.Contains(p.w.replicasOf(b.op.Partition), cl.target.id) {
 				p.w.failf("wrong-broker", "%s: broker %d acknowledged a batch for partition %d, which it does not hold", p.cl.name, cl.target.id, b.op.Partition)
 			}
 			p.ack(b, core.Offset(rp.BaseOffset))

@@ -257,14 +257,24 @@ func leadershipError(code int16) bool {
 	return false
 }
 
-// hostOf is the node holding the workload partition part: its only
+// hostOf is the node holding the workload partition part's first
 // replica, as the topic's assignment says (the broker itself with one
 // broker). Nil while the cluster has not placed it.
 func (w *world) hostOf(part int32) *node {
-	if w.ens == nil {
-		return w.broker
+	rs := w.replicasOf(part)
+	if len(rs) == 0 {
+		return nil
 	}
-	if int(part) >= len(w.hosts) {
+	return w.nodeByID(rs[0])
+}
+
+// replicasOf is the workload partition part's replicas, as the topic's
+// assignment says; nil while the cluster has not placed it.
+func (w *world) replicasOf(part int32) []core.BrokerID {
+	if w.ens == nil {
+		return []core.BrokerID{w.broker.id}
+	}
+	if int(part) >= len(w.replicas) {
 		res := w.zkRead(core.CoordOp{Kind: core.CoordGet, Path: core.TopicPath(w.topic)})
 		if res.Err != nil {
 			return nil
@@ -274,15 +284,12 @@ func (w *world) hostOf(part int32) *node {
 			w.failf("topic-znode", "the workload topic's znode does not parse: %v", err)
 			return nil
 		}
-		w.hosts = w.hosts[:0]
-		for _, rs := range assignment {
-			w.hosts = append(w.hosts, w.nodeByID(rs[0]))
-		}
-		if int(part) >= len(w.hosts) {
+		w.replicas = assignment
+		if int(part) >= len(w.replicas) {
 			return nil
 		}
 	}
-	return w.hosts[part]
+	return w.replicas[part]
 }
 
 // storageDelayMax is the longest any node's storage queue holds an

@@ -193,15 +193,20 @@ type world struct {
 
 	topic      string
 	partitions int32
-	hosts      []*node // per workload partition, its node (route.go)
-	admin      *admin
-	producers  []*producer
-	consumers  []*consumer
-	members    []*groupMember // the consumer group's members
-	probe      *producer      // the liveness phase's writer, or nil
-	final      *consumer      // a compacted topic's final reader (compaction.go), or nil
-	faults     []fault
-	ackedEnd   []core.Offset // per partition: end of the highest acknowledged batch
+	replicas   [][]core.BrokerID // per workload partition, its replicas (route.go)
+	// rf is the workload topic's replication factor and minISR its
+	// min.insync.replicas; replicaLagMs the brokers'
+	// replica.lag.time.max.ms (0: the default).
+	rf, minISR   int32
+	replicaLagMs int64
+	admin        *admin
+	producers    []*producer
+	consumers    []*consumer
+	members      []*groupMember // the consumer group's members
+	probe        *producer      // the liveness phase's writer, or nil
+	final        *consumer      // a compacted topic's final reader (compaction.go), or nil
+	faults       []fault
+	ackedEnd     []core.Offset // per partition: end of the highest acknowledged batch
 
 	hist        History
 	failures    []string
@@ -393,6 +398,9 @@ func (w *world) newProducer(name string, idempotent bool) *producer {
 	acks := []int16{1, -1}[w.rng.IntN(2)]
 	if !idempotent && w.rng.IntN(5) == 0 {
 		acks = 0
+	}
+	if w.rf > 1 && acks == 1 {
+		acks = -1 // acks=1 may lose acknowledged records on failover (only acks=all is checked)
 	}
 	rt := newRouter(w, name)
 	p := &producer{w: w, rt: rt, cl: rt.boot, requestsInflight: map[*client]int{},

@@ -170,6 +170,12 @@ const (
 	// IsrShrunk: a leader dropped followers that fell behind for
 	// replica.lag.time.max.ms from the ISR.
 	IsrShrunk
+	// LeaderHandedOver: the controller moved a partition's leadership
+	// off a live broker that is shutting down.
+	LeaderHandedOver
+	// UncleanElection: with unclean.leader.election.enable, the
+	// controller elected a replica outside the ISR.
+	UncleanElection
 	pointCount
 )
 
@@ -233,6 +239,8 @@ var names = [pointCount]string{
 	FollowerAppended:                 "follower-appended",
 	IsrExpanded:                      "isr-expanded",
 	IsrShrunk:                        "isr-shrunk",
+	LeaderHandedOver:                 "leader-handed-over",
+	UncleanElection:                  "unclean-election",
 }
 
 func (p Point) String() string {

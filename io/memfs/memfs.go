@@ -58,6 +58,8 @@ type node struct {
 	same int
 	// id tells files apart across renames (see ID).
 	id uint64
+	// cuts counts the truncations that shortened the file (see Cuts).
+	cuts uint64
 }
 
 // dirty lowers same to off: the images may differ from off on.
@@ -579,6 +581,9 @@ func (f *file) Truncate(size int64) error {
 	}
 	f.n.dirty(size)
 	if size <= int64(len(f.n.data)) {
+		if size < int64(len(f.n.data)) {
+			f.n.cuts++
+		}
 		f.n.data = f.n.data[:size:size]
 		return nil
 	}
@@ -665,6 +670,21 @@ func (m *FS) ID(name string, durable bool) uint64 {
 	}
 	if n := ns[name]; n != nil {
 		return n.id
+	}
+	return 0
+}
+
+// Cuts counts the truncations that shortened the file under name (in
+// the current namespace, or the durable one), so that a caller caching
+// what it parsed of a file can tell that bytes it parsed are gone. 0 if
+// absent.
+func (m *FS) Cuts(name string, durable bool) uint64 {
+	ns := m.files
+	if durable {
+		ns = m.durable
+	}
+	if n := ns[name]; n != nil {
+		return n.cuts
 	}
 	return 0
 }
