@@ -55,7 +55,7 @@ type consumer struct {
 	// awaitAt is when. See world.expectDelivery.
 	awaitFrom    []core.Offset
 	awaitAt      []core.Instant
-	busy         bool
+	busy         map[*client]bool // a request is out on the connection (one per broker, as Kafka's consumer)
 	stopped      bool
 	fetches      int
 	decompressor decompressor // keeps codec decoders between fetches
@@ -77,7 +77,7 @@ const posUnknown core.Offset = -1
 
 func newConsumer(w *world, name string, first bool) *consumer {
 	rt := newRouter(w, name)
-	c := &consumer{w: w, rt: rt, cl: rt.boot, version: 4 + int16(w.rng.IntN(9)), legacyMagic: -1,
+	c := &consumer{w: w, rt: rt, cl: rt.boot, busy: map[*client]bool{}, version: 4 + int16(w.rng.IntN(9)), legacyMagic: -1,
 		pos: make([]core.Offset, w.partitions), reset: -2, listVersion: 1 + int16(w.rng.IntN(6)),
 		maxWaitMs: w.rng.Int32N(int32(consumerWaitMax / 1e6)), maxBytes: logUniform(w, 10, 17),
 		partMaxBytes: logUniform(w, 8, 15), isolation: int8(w.rng.IntN(2)),
@@ -134,13 +134,22 @@ func (c *consumer) restartLoop() {
 	})
 }
 
+// pump sends a request to every broker that leads some of the
+// consumer's partitions and has none out.
 func (c *consumer) pump() {
-	if c.busy || c.stopped {
+	if c.stopped {
 		return
 	}
 	if c.rt.any() == nil {
 		return // connecting
 	}
+	for c.pumpOne() {
+	}
+}
+
+// pumpOne sends the next request to a broker with none out, and says
+// whether it did.
+func (c *consumer) pumpOne() bool {
 	var unknown, known []int32
 	n := len(c.pos)
 	for k := range n {
@@ -153,27 +162,35 @@ func (c *consumer) pump() {
 	}
 	if cl, parts := c.target(unknown); cl != nil {
 		c.listOffsets(cl, parts)
-		return
+		return true
 	}
 	cl, parts := c.target(known)
 	if cl == nil {
-		return // a connection or a Metadata answer wakes the consumer
+		return false // a connection, an answer or a Metadata answer wakes the consumer
 	}
 	if c.w.rng.Float64() < c.probeProb {
 		c.probe(cl, parts)
-		return
+		return true
 	}
 	if c.w.faulting() && c.w.rng.Float64() < c.seekProb {
 		c.seek(parts)
 	}
 	c.fetch(cl, parts)
+	return true
 }
 
 // target picks the broker of the next request: the leader of the first
-// of parts whose leader is known and connected. It returns that
-// connection and the partitions of parts it leads, in parts' order.
+// of parts whose leader is known, connected and has no request of the
+// consumer's out. It returns that connection and the partitions of parts
+// it leads, in parts' order.
 func (c *consumer) target(parts []int32) (*client, []int32) {
-	return routeFirst(c.rt, parts, parts)
+	var order []int32
+	for _, p := range parts {
+		if cl := c.rt.leader(p); cl == nil || !c.busy[cl] {
+			order = append(order, p)
+		}
+	}
+	return routeFirst(c.rt, order, parts)
 }
 
 // routeFirst picks the broker of a client's next request: the leader of
@@ -246,24 +263,24 @@ func (c *consumer) sendList(cl *client, op *Op) {
 	}
 	req.Topics = append(req.Topics, t)
 	c.w.hist.begin(op)
-	c.busy = true
+	c.busy[cl] = true
 	cl.send(req, func(r kmsg.Response, err error) {
 		op.Return = c.w.now
 		if err != nil {
 			op.Outcome = Indefinite
-			c.busy = false
+			delete(c.busy, cl)
 			c.lost(cl)
 			return
 		}
 		op.Outcome, op.Broker = OK, cl.target.id
-		c.finish(c.listed(op, r.(*kmsg.ListOffsetsResponse)))
+		c.finish(cl, c.listed(op, r.(*kmsg.ListOffsetsResponse)))
 	})
 }
 
 // finish ends a request: the next one follows after a short pause, or a
 // backoff after an error.
-func (c *consumer) finish(backoff bool) {
-	c.busy = false
+func (c *consumer) finish(cl *client, backoff bool) {
+	delete(c.busy, cl)
 	delay := core.Instant(c.w.rng.Int64N(int64(c.pollGap)))
 	if backoff {
 		delay = c.cl.backoff()
@@ -380,18 +397,18 @@ func (c *consumer) fetch(cl *client, parts []int32) {
 	}
 	req.Topics = append(req.Topics, t)
 	c.w.hist.begin(op)
-	c.busy = true
+	c.busy[cl] = true
 	c.fetches++
 	cl.send(req, func(r kmsg.Response, err error) {
 		op.Return = c.w.now
 		if err != nil {
 			op.Outcome = Indefinite
-			c.busy = false
+			delete(c.busy, cl)
 			c.lost(cl)
 			return
 		}
 		op.Outcome, op.BrokerClock, op.Broker = OK, cl.target.coreClock, cl.target.id
-		c.finish(c.fetched(op, r.(*kmsg.FetchResponse)))
+		c.finish(cl, c.fetched(op, r.(*kmsg.FetchResponse)))
 	})
 }
 
@@ -534,9 +551,6 @@ func (w *world) expectDelivery(part int32, base core.Offset) {
 		// poll gap, round trip and storage reads.
 		round := c.pollGap + rtt + 2*w.storageDelayMax() + w.burstWindow
 		bound := 2*core.Instant(c.maxWaitMs)*1e6 + core.Instant(len(c.pos)+2)*round + 200e6
-		// A fetch goes to one broker: before the one with part, a long
-		// poll at each of the others may run its full wait.
-		bound += core.Instant(c.rt.leaderCount()-1) * (core.Instant(c.maxWaitMs)*1e6 + round)
 		at, c := w.now, c
 		w.after(bound, func() {
 			if c.awaitFrom[part] != base || c.awaitAt[part] != at || w.clientDisturbedUntil > at || w.phase == phaseFinished {

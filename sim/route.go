@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -109,16 +112,6 @@ func (r *router) leader(part int32) *client {
 		return nil
 	}
 	return r.conn(id)
-}
-
-// leaderCount is how many brokers lead the partitions, as far as the
-// router knows (at least one).
-func (r *router) leaderCount() int {
-	seen := map[core.BrokerID]bool{}
-	for _, id := range r.leaders {
-		seen[id] = true
-	}
-	return max(1, len(seen))
 }
 
 // leaderID is part's leader as the router knows it.
@@ -235,6 +228,16 @@ func (r *router) list() []*client {
 		out = append(out, r.conns[id])
 	}
 	return out
+}
+
+// describe lists the connections' states, for reports.
+func (r *router) describe() string {
+	var out []string
+	for _, id := range sortedKeys(r.conns) {
+		cl := r.conns[id]
+		out = append(out, fmt.Sprintf("%d:ready=%v,dialing=%v,inflight=%d", id, cl.ready(), cl.dialing, len(cl.inflight)))
+	}
+	return strings.Join(out, " ")
 }
 
 // close drops every connection (the client process is gone).

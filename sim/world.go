@@ -673,7 +673,7 @@ func (w *world) lagReport() string {
 	}
 	for _, c := range append(w.consumers, w.final) {
 		if c != nil {
-			s += fmt.Sprintf(" %s at %v;", c.cl.name, c.pos)
+			s += fmt.Sprintf(" %s at %v leaders %v conns %s;", c.cl.name, c.pos, c.rt.leaders, c.rt.describe())
 		}
 	}
 	for _, m := range w.members {
