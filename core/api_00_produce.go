@@ -131,6 +131,9 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	case !p.leading:
 		fail(errNotLeader, "this broker does not lead the partition")
 		return
+	case !b.leaseHeld():
+		fail(errNotLeader, "this broker's coordination session is not confirmed: another broker may lead the partition")
+		return
 	case p.offline:
 		fail(errStorage, "the partition's log is offline after a storage error")
 		return

@@ -139,6 +139,9 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 	if code := checkEpoch(p, rp.CurrentLeaderEpoch); code != errNone {
 		return p, code
 	}
+	if replica < 0 && !b.leaseHeld() {
+		return nil, errNotLeader // another broker may lead it by now (lease.go)
+	}
 	if replica < 0 && !p.serving() {
 		return p, errLeaderNotAvailable // a new leader, until its high watermark caught up
 	}
@@ -177,6 +180,9 @@ func (b *Broker) readFetch(fw *fetchWait) {
 		}
 		if fp.code == errNone && fw.replica < 0 && !fp.p.serving() {
 			fp.code = errLeaderNotAvailable // led anew while parked
+		}
+		if fp.code == errNone && fw.replica < 0 && !b.leaseHeld() {
+			fp.code, fp.p = errNotLeader, nil // the lease lapsed while parked
 		}
 		if fp.code != errNone {
 			continue

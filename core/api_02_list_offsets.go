@@ -65,7 +65,7 @@ func (b *Broker) handleListOffsets(r Request) {
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
 				continue
-			case !p.leading:
+			case !p.leading || !b.leaseHeld():
 				out.ErrorCode = errNotLeader
 				continue
 			case p.offline:

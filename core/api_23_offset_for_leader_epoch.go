@@ -36,6 +36,8 @@ func (b *Broker) handleOffsetForLeaderEpoch(r Request) {
 				out.ErrorCode = errUnknownTopic
 			case !p.leading && !(req.ReplicaID == debuggingReplicaID && p.hosted()):
 				out.ErrorCode = errNotLeader
+			case req.ReplicaID < 0 && req.ReplicaID != debuggingReplicaID && !b.leaseHeld():
+				out.ErrorCode = errNotLeader // another broker may lead it by now (lease.go)
 			case p.offline:
 				out.ErrorCode = errStorage
 			default:

@@ -60,6 +60,10 @@ type Broker struct {
 	// fetchers fetch the partitions this broker follows, by leader
 	// (replica_fetcher.go).
 	fetchers map[fetcherKey]*fetcher
+	// mono is the runtime's monotonic clock as the last tick gave it;
+	// lease is this broker's leadership lease (lease.go).
+	mono  Instant
+	lease leaseState
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -176,6 +180,11 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 	case Request:
 		b.handleRequest(ev)
 	case Tick:
+		mono := ev.Mono
+		if mono == 0 {
+			mono = ev.Now
+		}
+		b.mono = max(b.mono, mono)
 		b.tick(ev.Now)
 	case ConnClosed:
 		b.dropConn(ev.Conn)
@@ -234,6 +243,7 @@ func (b *Broker) tick(now Instant) {
 	b.settleMetaWaits(true)
 	b.expireFetches()
 	b.tickFetchers()
+	b.renewLease()
 	b.groups.tick()
 	for _, name := range b.topicNames() {
 		for _, p := range b.topics[name].parts {

@@ -40,8 +40,10 @@ type Request struct {
 }
 
 // Tick carries the runtime clock's current instant. Ticks drive timeouts
-// (fetch long polls), time-based rolling, retention and flushing.
-type Tick struct{ Now Instant }
+// (fetch long polls), time-based rolling, retention and flushing. Mono is
+// a monotonic clock's reading (0: Now serves), which wall-clock steps do
+// not move: leadership leases run on it (lease.go).
+type Tick struct{ Now, Mono Instant }
 
 // Appended completes an Append effect.
 type Appended struct {

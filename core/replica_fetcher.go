@@ -141,13 +141,17 @@ func (b *Broker) pumpFetcher(f *fetcher) {
 	}
 	var repair, fetch []*partition
 	for _, p := range f.parts {
+		// A partition is asked for only once what it appended is
+		// durable (its fetch offset tells the leader what it holds), and
+		// repaired only once its appends and syncs from when it led are
+		// done; an offline log is neither.
 		switch {
+		case p.offline || !p.storageIdle():
 		case p.repl.truncated:
 			fetch = append(fetch, p)
-		case p.storageIdle():
+		default:
 			repair = append(repair, p)
 		}
-		// else: its appends and syncs from when it led finish first
 	}
 	switch {
 	case len(repair) > 0:

@@ -359,15 +359,28 @@ func (s *Server) loop() {
 	defer close(s.done)
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
-	s.driver.Handle(core.Tick{Now: core.Instant(time.Now().UnixNano())})
+	start := time.Now()
+	last := start
+	tick := func(now time.Time) {
+		last = now
+		// time.Since reads the monotonic clock: the leadership lease
+		// runs on it (core/lease.go).
+		s.driver.Handle(core.Tick{Now: core.Instant(now.UnixNano()), Mono: core.Instant(now.Sub(start)) + 1})
+	}
+	tick(start)
 	for {
 		select {
 		case ev := <-s.events:
+			// After a stall (a stopped process, an overloaded machine)
+			// the core learns the time before it answers anything.
+			if now := time.Now(); now.Sub(last) >= TickInterval {
+				tick(now)
+			}
 			s.driver.Handle(ev)
 		case f := <-s.finished:
 			s.driver.Finish(f)
-		case <-t.C:
-			s.driver.Handle(core.Tick{Now: core.Instant(time.Now().UnixNano())})
+		case now := <-t.C:
+			tick(now)
 		case <-s.quit:
 			return
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	"cloudkafka/core"
 	kio "cloudkafka/io"
@@ -135,6 +136,11 @@ func (n *node) coordinate(op core.CoordOp) {
 			var fired []kio.WatchFired
 			res, fired = e.tree.Apply(session, op)
 			w.trace.fold(w.now, trCoord, uint64(op.Kind), uint64(n.id), []byte(op.Path))
+			if op.Kind == core.CoordSet || op.Kind == core.CoordCreate {
+				if strings.HasSuffix(op.Path, "/state") && res.Err == nil {
+					w.logf("node %d wrote %s: %s", n.id, op.Path, op.Data)
+				}
+			}
 			e.notify(fired)
 		}
 		n.zkDeliver(res)

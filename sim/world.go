@@ -733,7 +733,7 @@ func (n *node) tick() {
 	n.coreClock = max(n.coreClock, now)
 	n.incClock = max(n.incClock, now)
 	w.trace.fold(w.now, trTick, uint64(now), 0, nil)
-	n.handle(core.Tick{Now: now})
+	n.handle(core.Tick{Now: now, Mono: w.now}) // the virtual clock: no skew, no jumps
 }
 
 // crash stops the broker as a power loss would: connections die without
