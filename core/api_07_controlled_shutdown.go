@@ -25,12 +25,14 @@ import (
 //     replaces it: it is elected leader of no partition and joins no ISR
 //     (controller_state.go). The answer lists the partitions it still
 //     leads that have more than one replica, as Kafka's does
-//     (partitionLeadersOnBroker): those it should hand over before it
-//     stops. Kafka moves them to another in-sync replica first; here no
-//     other replica holds the log (replication is not built, and
-//     CreateTopics refuses a replication factor above 1), so none is
-//     moved and such a partition stays listed. A partition with one
-//     replica stays with its broker, and goes offline once it stopped.
+//     (partitionLeadersOnBroker), once the controller has written the
+//     states that hand each of its leaderships to another in-sync replica
+//     that is not shutting down and take it out of the ISRs of the
+//     partitions it follows (ctlKeepLeader): what is left could not
+//     move (no such replica). The new leader is told after the old one
+//     took its demotion, so that the two never answer clients at once.
+//     A partition with one replica stays with its broker, and goes
+//     offline once it stopped.
 //   - A request that arrives while the controller loads the topics, or
 //     writes the partition states they call for, waits until it is done
 //     (as Kafka's controller answers once its state changes are written),
@@ -61,44 +63,71 @@ func (b *Broker) handleControlledShutdown(r Request) {
 // ctlControlledShutdown judges a broker's request to shut down and
 // passes the answer to done, once the controller has settled.
 func (b *Broker) ctlControlledShutdown(req *kmsg.ControlledShutdownRequest, done func(*kmsg.ControlledShutdownResponse)) {
-	if st := b.ctlActive(); st != nil && !st.settled() {
-		settled := func() bool { now := b.ctlActive(); return now != st || now.settled() }
-		b.awaitMetadata(ctlShutdownWaitMs, settled, func(ok bool) {
+	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
+	id := BrokerID(req.BrokerID)
+	b.ctlWhenSettled(func(ok bool) {
+		if !ok {
+			resp.ErrorCode = errRequestTimedOut
+			done(resp)
+			return
+		}
+		if resp.ErrorCode = b.ctlShutdownBroker(id, req.BrokerEpoch); resp.ErrorCode != errNone {
+			done(resp)
+			return
+		}
+		// The states that move its leaderships away and take it out of
+		// ISRs are written before the answer, as Kafka's controller
+		// elects before it answers.
+		b.ctlReconcile()
+		b.ctlWhenSettled(func(ok bool) {
 			if !ok {
-				resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
 				resp.ErrorCode = errRequestTimedOut
 				done(resp)
 				return
 			}
-			b.ctlControlledShutdown(req, done)
+			if b.ctlActive() == nil {
+				resp.ErrorCode = errNotController // deposed meanwhile
+				done(resp)
+				return
+			}
+			resp.PartitionsRemaining = b.ctlLedBy(id)
+			b.emit(Lifecycle{ShutdownAccepted: &ShutdownAccepted{Broker: id, Remaining: len(resp.PartitionsRemaining)}})
+			done(resp)
 		})
+	})
+}
+
+// ctlWhenSettled runs k(true) once this broker's controller has loaded
+// the store and written the states it called for (at once if it has, or
+// if it is no controller), or k(false) after ctlShutdownWaitMs.
+func (b *Broker) ctlWhenSettled(k func(bool)) {
+	st := b.ctlActive()
+	if st == nil || st.settled() {
+		k(true)
 		return
 	}
-	resp := req.ResponseKind().(*kmsg.ControlledShutdownResponse)
-	resp.ErrorCode, resp.PartitionsRemaining = b.ctlShutdownBroker(BrokerID(req.BrokerID), req.BrokerEpoch)
-	done(resp)
+	settled := func() bool { now := b.ctlActive(); return now != st || now.settled() }
+	b.awaitMetadata(ctlShutdownWaitMs, settled, k)
 }
 
 // ctlShutdownBroker records broker id, at broker epoch, as shutting
 // down, and returns the partitions it still leads that another replica
 // could lead; or the error that refuses it.
-func (b *Broker) ctlShutdownBroker(id BrokerID, epoch int64) (int16, []kmsg.ControlledShutdownResponsePartitionsRemaining) {
+func (b *Broker) ctlShutdownBroker(id BrokerID, epoch int64) int16 {
 	st := b.ctlActive()
 	if st == nil {
-		return errNotController, nil
+		return errNotController
 	}
 	lb, ok := b.live[id]
 	switch {
 	case !ok:
-		return errBrokerNotAvailable, nil
+		return errBrokerNotAvailable
 	case epoch != lb.epoch:
-		return errStaleBrokerEpoch, nil
+		return errStaleBrokerEpoch
 	}
 	st.ctlPeerFor(id, lb).shuttingDown = true
 	b.cover(cover.ControlledShutdown)
-	remaining := b.ctlLedBy(id)
-	b.emit(Lifecycle{ShutdownAccepted: &ShutdownAccepted{Broker: id, Remaining: len(remaining)}})
-	return errNone, remaining
+	return errNone
 }
 
 // ctlLedBy lists the partitions with more than one replica that broker

@@ -243,31 +243,38 @@ func TestControlledShutdownAccepted(t *testing.T) {
 	}
 }
 
-// TestControlledShutdownRemaining: the answer lists the partitions the
-// broker leads that have another replica (Kafka's
-// partitionLeadersOnBroker), in order; not those it follows, not those
-// with one replica, not those of a topic being deleted. None is moved:
-// no other replica holds the log.
+// TestControlledShutdownRemaining: before answering, the controller
+// hands the broker's leaderships to another in-sync replica; the answer
+// lists the partitions it still leads that have another replica (Kafka's
+// partitionLeadersOnBroker), in order: here those whose other replica is
+// not in sync. Not those it follows, not those with one replica, not
+// those of a topic being deleted.
 func TestControlledShutdownRemaining(t *testing.T) {
 	h, _ := clusterHarness(t, nil)
 	h.register(h.coord.OpenSession(), 2)
 	h.writeTopic("b-shared", 1, map[string][]int{"0": {1, 2}, "1": {2, 1}, "2": {1, 2}})
 	h.writeTopic("a-single", 2, map[string][]int{"0": {1}})
 	h.writeTopic("c-going", 3, map[string][]int{"0": {1, 2}})
+	h.writeTopic("d-alone", 4, map[string][]int{"0": {1, 3}, "1": {1, 3}}) // broker 3 is not registered: ISR [1]
 	res, fired := h.coord.Apply(0, core.CoordOp{Kind: core.CoordCreate, Path: "/admin/delete_topics/c-going", Parents: true})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	h.deliverWatches(fired)
 	h.deliverAll()
-	for i := 0; i < 2; i++ { // asked twice: the answer stays, nothing moved
+	for i := 0; i < 2; i++ { // asked twice: the answer stays
 		resp := h.controlledShutdown(3, 1, h.epochOf(1))
-		if got, want := remainingNames(resp), []string{"b-shared-0", "b-shared-2"}; resp.ErrorCode != 0 || !slices.Equal(got, want) {
+		if got, want := remainingNames(resp), []string{"d-alone-0", "d-alone-1"}; resp.ErrorCode != 0 || !slices.Equal(got, want) {
 			t.Errorf("ControlledShutdown %d of broker 1: got %s, remaining %v; want NONE, %v", i+1, codeName(resp.ErrorCode), got, want)
 		}
 	}
-	if leader, _, _ := h.partitionState("b-shared", 0); leader != 1 {
-		t.Errorf("b-shared-0 after broker 1's controlled shutdown: leader %d; want still 1", leader)
+	for _, p := range []int{0, 2} {
+		if leader, isr, _ := h.partitionState("b-shared", p); leader != 2 || !slices.Equal(isr, []int32{2}) {
+			t.Errorf("b-shared-%d after broker 1's controlled shutdown: leader %d, ISR %v; want 2, [2]", p, leader, isr)
+		}
+	}
+	if leader, isr, _ := h.partitionState("b-shared", 1); leader != 2 || !slices.Equal(isr, []int32{2}) {
+		t.Errorf("b-shared-1 (led by broker 2) after broker 1's controlled shutdown: leader %d, ISR %v; want 2, [2] (broker 1 out of its ISR)", leader, isr)
 	}
 }
 
@@ -296,8 +303,11 @@ func TestControlledShutdownWaitsForLoad(t *testing.T) {
 	}
 	h.deliverAll()
 	resp := h.mustResponse(seq).(*kmsg.ControlledShutdownResponse)
-	if got := remainingNames(resp); resp.ErrorCode != 0 || !slices.Equal(got, []string{"late-0"}) {
-		t.Errorf("ControlledShutdown answered after the load: got %s, remaining %v; want NONE, [late-0]", codeName(resp.ErrorCode), got)
+	if got := remainingNames(resp); resp.ErrorCode != 0 || len(got) != 0 {
+		t.Errorf("ControlledShutdown answered after the load: got %s, remaining %v; want NONE, none (late-0 handed to broker 2)", codeName(resp.ErrorCode), got)
+	}
+	if leader, _, _ := h.partitionState("late", 0); leader != 2 {
+		t.Errorf("late-0 after broker 1's controlled shutdown: leader %d; want 2", leader)
 	}
 }
 

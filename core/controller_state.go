@@ -81,6 +81,11 @@ type ctlPartState struct {
 	isr         []BrokerID
 	zkVersion   int32
 	ctlEpoch    int32
+	// handover says this state took the partition from a live leader,
+	// handedFrom (a controlled shutdown): the new leader is told once that
+	// one took its demotion.
+	handover   bool
+	handedFrom BrokerID
 }
 
 func (s *ctlPartState) key(ct *ctlTopic) stateKey {
@@ -442,7 +447,8 @@ func (b *Broker) ctlKeepLeader(replicas []BrokerID, s *ctlPartState, canLead fun
 	if leader == s.leader && len(isr) == len(s.isr) {
 		return nil
 	}
-	return &ctlPartState{leader: leader, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion}
+	return &ctlPartState{leader: leader, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion,
+		handover: leader != s.leader, handedFrom: s.leader}
 }
 
 // uncleanElection says whether topic may elect a leader outside its
@@ -616,6 +622,9 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 			if k, ok := peer.leaders[tp]; s == nil || !slices.Contains(ct.assignment[i], id) || ok && k == s.key(ct) {
 				continue
 			}
+			if s.leader == id && b.ctlAwaitsDemotion(ct, s) {
+				continue // the old leader first stops answering
+			}
 			ps := kmsg.NewLeaderAndISRRequestTopicPartition()
 			ps.Partition, ps.ControllerEpoch, ps.Leader, ps.LeaderEpoch = int32(i), s.ctlEpoch, int32(s.leader), s.leaderEpoch
 			ps.ISR, ps.ZKVersion, ps.Replicas = int32IDs(s.isr), s.zkVersion, int32IDs(ct.assignment[i])
@@ -636,6 +645,30 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 		req.LiveLeaders = append(req.LiveLeaders, ll)
 	}
 	return req, sent
+}
+
+// ctlAwaitsDemotion says s hands ct's partition over from a leader that
+// is still live and has not taken s yet.
+func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, s *ctlPartState) bool {
+	st := b.ctlActive()
+	if !s.handover {
+		return false
+	}
+	lb, live := b.ctlLive()[s.handedFrom]
+	if !live {
+		return false
+	}
+	old := st.peers[s.handedFrom]
+	if old == nil || old.epoch != lb.epoch {
+		return false // a new registration: it leads nothing
+	}
+	// order-independent: a search for any match
+	for tp, k := range old.leaders {
+		if k == s.key(ct) && tp.Topic == ct.name {
+			return false
+		}
+	}
+	return true
 }
 
 // ctlUpdateMetadata builds the UpdateMetadata a broker needs, or nil.

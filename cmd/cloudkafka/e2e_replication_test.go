@@ -222,9 +222,19 @@ func TestReplication(t *testing.T) {
 	// replaced; resumed, it must not acknowledge anything and rejoins as
 	// a follower.
 	lead = partitionStates(t, other(), "repl")[1].leader
+	t.Logf("pausing broker %d, leader of partition 1: %+v", lead, partitionStates(t, other(), "repl"))
 	paused := byID(lead)
 	pausedAt := time.Now()
 	paused.Pause()
+	go func() {
+		for i := 0; i < 6; i++ {
+			time.Sleep(5 * time.Second)
+			s.mu.Lock()
+			fails := len(s.fails)
+			s.mu.Unlock()
+			t.Logf("%v after the pause: %+v, %d failed", time.Since(pausedAt).Round(time.Second), partitionStates(t, other(lead), "repl"), fails)
+		}
+	}()
 	failovers = append(failovers, s.waitAcceptsAfter(t, 1, pausedAt, time.Duration(sessionMs)*time.Millisecond+30*time.Second))
 	time.Sleep(time.Duration(sessionMs) * time.Millisecond)
 	paused.Resume()
@@ -259,6 +269,8 @@ func TestReplication(t *testing.T) {
 		}
 		return true
 	})
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	all := newClient(t, last, kgo.DefaultProduceTopic("repl"), kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordRetries(1),
 		kgo.DisableIdempotentWrite(), kgo.RecordDeliveryTimeout(10*time.Second))
 	if err := all.ProduceSync(ctx, seqRecord("x", 0)).FirstErr(); !errors.Is(err, kerr.NotEnoughReplicas) {
