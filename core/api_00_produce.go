@@ -39,13 +39,17 @@ import (
 //     keyless record (v8+). This is the one place the produce path decodes
 //     records; records that do not decode answer CORRUPT_MESSAGE.
 //   - acks=0 gets no response, except that an error closes the
-//     connection so the producer notices, as Kafka does. acks=1 and -1 are
-//     answered once every partition's batch is acknowledgeable (written,
-//     and synced where the flush policy demands it). With one replica the
-//     ISR is the leader, so acks=-1 waits for nothing more; but when the
-//     topic's min.insync.replicas is above 1 an acks=-1 batch is refused
-//     with NOT_ENOUGH_REPLICAS before it is validated or appended, as
-//     Kafka's Partition.appendRecordsToLeader does.
+//     connection so the producer notices, as Kafka does. acks=1 is
+//     answered once every partition's batch is locally durable (written,
+//     and synced where the flush policy demands it); acks=-1 once the high
+//     watermark covers it, that is once every in-sync replica holds it
+//     durably (replication.go). An acks=-1 batch is refused with
+//     NOT_ENOUGH_REPLICAS, before it is appended, when the ISR is smaller
+//     than the topic's min.insync.replicas, and answered
+//     NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below it by the
+//     time the batch was replicated, as Kafka's Partition does. A
+//     duplicate (an idempotent retry) is answered as its original, and at
+//     once if that is committed, whatever the ISR now.
 
 // adminClientID is the client id Kafka lets append to internal topics
 // (AdminUtils.ADMIN_CLIENT_ID).
@@ -137,9 +141,6 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	case p.offline:
 		fail(errStorage, "the partition's log is offline after a storage error")
 		return
-	case acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)):
-		fail(errNotEnoughReplicas, fmt.Sprintf("the ISR %v is smaller than min.insync.replicas", p.isr))
-		return
 	}
 	records := in.Records
 	if version < 3 {
@@ -180,14 +181,25 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		if dup.Timestamp >= 0 && b.logAppendTime(p) {
 			rp.LogAppendTime = dup.Timestamp
 		}
-		// A duplicate is acknowledged once the original is.
-		b.whenAcked(p, dup.LastOffset, acks, func(err error) { b.finishProduce(p, acks, rp, err, done) })
+		// A duplicate is acknowledged once the original is: at once if it
+		// is committed already, whatever the ISR now.
+		check := acks // the ISR is checked for a duplicate not yet committed
+		if dup.LastOffset < p.hwm {
+			check = 1
+		}
+		b.whenAcked(p, dup.LastOffset, acks, func(err error) { b.finishProduce(p, check, rp, err, done) })
 		return
 	case seqOutOfOrder:
 		fail(errOutOfOrderSequence, fmt.Sprintf("sequence %d does not follow the producer's last", h.BaseSequence))
 		return
 	case seqFencedEpoch:
 		fail(errInvalidProducerEpoch, "producer epoch is older than the current one")
+		return
+	}
+	if acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)) {
+		// after the duplicate check: a retry of a committed batch is
+		// acknowledged whatever the ISR now
+		fail(errNotEnoughReplicas, fmt.Sprintf("the ISR %v is smaller than min.insync.replicas", p.isr))
 		return
 	}
 	var base Offset
@@ -213,6 +225,8 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	}
 }
 
+// finishProduce answers one partition of a produce; with acks -1 it
+// checks that the ISR is still at min.insync.replicas.
 func (b *Broker) finishProduce(p *partition, acks int16, rp *kmsg.ProduceResponseTopicPartition, err error, done func(int16)) {
 	code := errNone
 	switch {
