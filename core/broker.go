@@ -346,6 +346,25 @@ func (b *Broker) newSession(id int64) {
 	b.ctl.round++
 	b.ctl.retryAt = 0 // the registration elects
 	b.lose()
+	b.dropLeaderships()
+}
+
+// dropLeaderships gives up, on a new coordination session, every
+// leadership taken in the expired one: the controller may have moved
+// them meanwhile, and it tells a broker registered anew everything again.
+// Until then the lease of the new session answers nothing as a leader
+// (lease.go).
+func (b *Broker) dropLeaderships() {
+	if b.cfg.ZookeeperConnect == "" {
+		return
+	}
+	for _, name := range b.topicNames() {
+		for _, p := range b.topics[name].parts {
+			if p.leading {
+				b.resign(p)
+			}
+		}
+	}
 }
 
 func (b *Broker) applyRetention() {

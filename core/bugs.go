@@ -60,5 +60,9 @@ const (
 	// BugTruncateToHighWatermark makes a follower repair its log by
 	// truncating to its high watermark instead of by leader epoch.
 	BugTruncateToHighWatermark
+	// BugServeAfterMove keeps a broker leading a partition after a
+	// LeaderAndIsr gave it to another broker: it goes on answering
+	// produces and fetches.
+	BugServeAfterMove
 	bugCount
 )

@@ -171,6 +171,9 @@ func (b *Broker) takeLeaderAndIsr(t *topic, ps kmsg.LeaderAndISRRequestTopicPart
 			b.followersOf(p) // the replicas may have changed
 		}
 		b.emit(Lifecycle{Leading: p.tp, LeaderEpoch: int32(p.epoch)})
+	case p.leading && bugOn(BugServeAfterMove):
+		// BUG SITE (simbugs): BugServeAfterMove keeps serving a partition a
+		// LeaderAndIsr moved to another broker.
 	case p.leading:
 		b.resign(p)
 		b.becomeFollower(p)

@@ -132,6 +132,16 @@ var deliberateBugs = []deliberateBug{
 		[]string{"controller-epoch"}, 0},
 	{"ControllerStaleEpoch/cluster", func(on bool) { core.SetBug(core.BugControllerStaleEpoch, on) }, 40,
 		[]string{"controller-epoch"}, 3},
+	// A broker keeps leading a partition after a LeaderAndIsr moved it to
+	// another broker (a controlled shutdown's handover, a failover it
+	// outlived): both answer, and reads and writes of the two diverge.
+	{"ServeAfterMove/cluster", func(on bool) { core.SetBug(core.BugServeAfterMove, on) }, 80,
+		[]string{"stale-read", "hwm-regress", "inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "leader-epoch", "idempotence", "produce-error"}, 3},
+	// A follower repairs its log by truncating to its high watermark
+	// instead of by leader epoch: records a new leader lacks stay, and
+	// the replicas diverge.
+	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 80,
+		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
