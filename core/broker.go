@@ -103,7 +103,19 @@ func (b *Broker) Startup(out []Effect) []Effect {
 		var id [16]byte
 		b.rng.fill(id[:])
 		b.clusterID = encodeUUID(id)
-		b.coordWrite(createOp(zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID})), nil)
+		b.coordWrite(createOp(zkClusterID, mustJSON(clusterIDZnode{Version: "1", ID: b.clusterID})), func(err error) {
+			if !errors.Is(err, ErrCoordNodeExists) {
+				return
+			}
+			// Another broker of the cluster created it first: its id is
+			// the cluster's.
+			b.coordRead(CoordOp{Kind: CoordGet, Path: zkClusterID}, func(r CoordResult) {
+				var z clusterIDZnode
+				if r.Err == nil && json.Unmarshal(r.Data, &z) == nil && z.ID != "" {
+					b.clusterID = z.ID
+				}
+			})
+		})
 	}
 	return b.out
 }
