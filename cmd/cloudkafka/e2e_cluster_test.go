@@ -111,6 +111,18 @@ func TestClusterOfThree(t *testing.T) {
 	const sessionMs = 3000
 	c := startCluster(t, sessionMs)
 	seed := c.brokers[0]
+	// One cluster, one id: the one in /cluster/id, whichever broker
+	// created it.
+	clusterID := zkDoc(t, c.zk, "/cluster/id")["id"]
+	for i, b := range c.brokers {
+		got := "<none>"
+		if md := metadataFrom(t, b); md.ClusterID != nil {
+			got = *md.ClusterID
+		}
+		if got != clusterID {
+			t.Errorf("broker %d's Metadata names cluster %s; want %v, the id in /cluster/id", i+1, got, clusterID)
+		}
+	}
 	for i, b := range c.brokers {
 		topic := fmt.Sprintf("spread-%d", i+1)
 		createVia(t, b, topic, 6)
