@@ -135,11 +135,12 @@ var deliberateBugs = []deliberateBug{
 	// A broker keeps leading a partition after a LeaderAndIsr moved it to
 	// another broker (a controlled shutdown's handover, a failover it
 	// outlived): both answer, and reads and writes of the two diverge.
+	// First caught at seed 37.
 	{"ServeAfterMove/cluster", func(on bool) { core.SetBug(core.BugServeAfterMove, on) }, 80,
 		[]string{"stale-read", "hwm-regress", "inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "leader-epoch", "idempotence", "produce-error"}, 3},
 	// A follower repairs its log by truncating to its high watermark
 	// instead of by leader epoch: records a new leader lacks stay, and
-	// the replicas diverge.
+	// the replicas diverge. First caught at seed 11.
 	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 80,
 		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3},
 }
