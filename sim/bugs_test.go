@@ -139,8 +139,9 @@ var deliberateBugs = []deliberateBug{
 	{"ServeAfterMove/cluster", func(on bool) { core.SetBug(core.BugServeAfterMove, on) }, 80,
 		[]string{"stale-read", "hwm-regress", "inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "leader-epoch", "idempotence", "produce-error"}, 3},
 	// A follower repairs its log by truncating to its high watermark
-	// instead of by leader epoch: records a new leader lacks stay, and
-	// the replicas diverge. First caught at seed 11.
+	// instead of by leader epoch: it cuts committed records above it,
+	// and, elected before it fetched them again, loses them. First caught
+	// at seed 11.
 	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 80,
 		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3},
 }
