@@ -374,21 +374,26 @@ func (b *Broker) applyRetention() {
 			if !p.hosted() || p.offline || p.retaining {
 				continue
 			}
-			p.retaining = true
-			p := p
-			tok := awaitFor(b.step, func(r Retained) {
-				p.retaining = false
-				if r.Err != nil {
-					b.takeOffline(p, r.Err)
-					return
-				}
-				if r.LogStartOffset > p.logStart {
-					p.logStart = r.LogStartOffset
-				}
-			})
-			b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, HighWatermark: p.hwm, Config: b.cfg.logConfig(t)})
+			b.retain(p, 0)
 		}
 	}
+}
+
+// retain applies p's retention policy and, on a follower, moves its log
+// start up to startAtLeast (its leader's, capped at its own log end).
+func (b *Broker) retain(p *partition, startAtLeast Offset) {
+	p.retaining = true
+	tok := awaitFor(b.step, func(r Retained) {
+		p.retaining = false
+		if r.Err != nil {
+			b.takeOffline(p, r.Err)
+			return
+		}
+		if r.LogStartOffset > p.logStart {
+			p.logStart = r.LogStartOffset
+		}
+	})
+	b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, HighWatermark: p.hwm, StartAtLeast: startAtLeast, Config: b.cfg.logConfig(p.topic)})
 }
 
 // splitmix is a tiny seeded PRNG (SplitMix64); the core may not use

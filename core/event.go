@@ -281,7 +281,10 @@ type Retain struct {
 	Partition     TopicPartition
 	Now           Instant
 	HighWatermark Offset // only segments wholly below it may expire
-	Config        LogConfig
+	// StartAtLeast, when above the log start (and at most the log end),
+	// becomes the log start: a follower takes its leader's.
+	StartAtLeast Offset
+	Config       LogConfig
 }
 
 // Clean compacts the partition's log once if its cleanup.policy includes

@@ -252,6 +252,9 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 	if bugOn(BugTruncateToHighWatermark) {
 		target, done = min(p.hwm, p.leo), true // BUG SITE (simbugs): BugTruncateToHighWatermark truncates to the high watermark.
 	}
+	// Below the log start nothing is read again: the store truncates no
+	// further.
+	target = max(target, p.logStart)
 	finish := func() {
 		p.repl.truncated = done
 		if own < 0 && !done {
@@ -287,7 +290,7 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 // storageIdle says no append or sync of p is outstanding: a Truncate
 // may be emitted.
 func (p *partition) storageIdle() bool {
-	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written
+	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written && !p.retaining
 }
 
 // truncated takes the log's state after a Truncate: its end, its epochs
@@ -368,6 +371,9 @@ func (b *Broker) sendReplicaFetch(f *fetcher, lb liveBroker, parts []*partition)
 					continue
 				}
 				p.repl.leaderHWM = max(p.repl.leaderHWM, Offset(rp.HighWatermark))
+				if ls := min(Offset(rp.LogStartOffset), p.leo); ls > p.logStart && !p.retaining {
+					b.retain(p, ls) // the leader's retention: its log start is the partition's
+				}
 				pending++
 				b.appendAsFollower(p, rp.RecordBatches, finish)
 				b.updateHWM(p)

@@ -335,7 +335,15 @@ func (n *node) checkLogStart(part int32, start core.Offset) {
 		return
 	}
 	n.logEnd(part, false) // note the batches written so far
-	nowMs := n.coreClock.Millis()
+	// A replicated partition's log start is its leader's: a follower takes
+	// it, so any replica's clock may have decided it.
+	clock := n.coreClock
+	if w.rf > 1 {
+		for _, o := range w.nodes {
+			clock = max(clock, o.coreClock)
+		}
+	}
+	nowMs := clock.Millis()
 	for _, b := range d.batches[part] {
 		if b.last >= prev && b.last < start && nowMs-b.maxTs <= w.policy.retentionMs {
 			w.failf("retention", "partition %d log start moved to %d, deleting the batch ending at %d with timestamp %d; the broker's clock %d is within retention.ms=%d of it",

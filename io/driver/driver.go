@@ -389,6 +389,9 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 		return tf
 	case core.Retain:
 		r := core.Retained{Token: e.Token, Err: d.noLog(e.Partition)}
+		if r.Err == nil && e.StartAtLeast > 0 {
+			r.Err = d.logs[e.Partition].AdvanceStart(e.StartAtLeast)
+		}
 		if r.Err == nil {
 			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.HighWatermark, e.Config)
 		}

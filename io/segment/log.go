@@ -584,6 +584,25 @@ func (l *Log) Retain(nowMs int64, highWatermark core.Offset, cfg core.LogConfig)
 	return start, nil
 }
 
+// AdvanceStart moves the log start up to start, within the log (a
+// follower takes its leader's log start, which may lie inside a
+// segment); the next Retain deletes the segments wholly below it.
+func (l *Log) AdvanceStart(start core.Offset) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	start = min(start, l.LogEndOffset())
+	if start <= l.start {
+		return nil
+	}
+	if err := writeStart(l.fs, l.dir, start); err != nil {
+		return l.fail(err)
+	}
+	l.start = start
+	l.epochs.truncateFromStart(start)
+	return nil
+}
+
 // expired counts the leading segments the retention policy expires.
 func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 	n := 0
