@@ -545,7 +545,14 @@ func (w *world) nodesRegistered() bool {
 func (n *node) expireSession() {
 	w := n.w
 	if w.ens != nil {
-		w.ens.expire(n) // the node learns of it when it next reaches the ensemble
+		// An ensemble expires a session only once it has not heard from
+		// it for the timeout (leadership leases rely on it): the node is
+		// cut off from the ensemble until just past that.
+		if n.zk.cutUntil <= w.now {
+			n.zk.cutUntil = w.now + w.ens.timeout + w.ens.timeout/10
+			w.disturb(n.zk.cutUntil - w.now)
+			w.logf("node %d cut off from the ensemble until %s (its session expires)", n.id, fmtInstant(n.zk.cutUntil))
+		}
 		return
 	}
 	id := n.coord.ExpireSession()
