@@ -69,6 +69,7 @@ const (
 type prodPart struct {
 	partition int32
 	nextSeq   int32
+	batches   int       // batches made, numbering them
 	queue     []*pbatch // unacknowledged, in creation (sequence) order
 }
 
@@ -76,6 +77,7 @@ type pbatch struct {
 	op        *Op
 	keys      [][]byte // one per value, kept for retries; nil for null keys
 	seq       int32    // base sequence (idempotent only)
+	nth       int      // the partition's nth batch of the producer
 	inflight  bool
 	ambiguous bool // an attempt may have been written
 	notBefore core.Instant
@@ -109,7 +111,8 @@ func (p *producer) newBatch(part *prodPart) {
 	}
 	op := p.w.hist.begin(&Op{Client: p.cl.name, Kind: OpProduce, Call: p.w.now,
 		Partition: part.partition, Values: values, Offset: -1, Idempotent: p.idempotent, NoTimestamp: p.legacyMagic == 0})
-	b := &pbatch{op: op, seq: -1}
+	b := &pbatch{op: op, seq: -1, nth: part.batches}
+	part.batches++
 	if p.largePerMille > 0 && p.w.rng.IntN(1000) < p.largePerMille {
 		b.keys = p.largeKeys(n)
 	}
@@ -281,6 +284,13 @@ func (p *producer) sendable() []*pbatch {
 				continue
 			}
 			if inflight >= p.batchesPerPartMax {
+				break
+			}
+			if p.idempotent && b.nth-part.queue[0].nth >= p.batchesPerPartMax {
+				// At most that many batches past the oldest unacknowledged
+				// one, as Kafka's producer keeps (max.in.flight): a
+				// retry of it then still finds it in the broker's
+				// window of a producer's last batches.
 				break
 			}
 			if b.notBefore > p.w.now {
