@@ -310,6 +310,9 @@ type Truncate struct {
 	Token     Token
 	Partition TopicPartition
 	Offset    Offset
+	// RestartAt, when true, empties the log and starts it at Offset, which
+	// lies past its end (a follower behind its leader's log start).
+	RestartAt bool
 	Config    LogConfig
 }
 

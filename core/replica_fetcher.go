@@ -287,10 +287,34 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: target, Config: b.cfg.logConfig(p.topic)})
 }
 
+// restartAt empties p's log and starts it at the leader's log start,
+// which lies past its end (Kafka's truncateFullyAndStartAt).
+func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
+	b.cover(cover.FollowerRestarted)
+	epochNow := p.epoch
+	p.repl.restarting = true
+	tok := awaitFor(b.step, func(t Truncated) {
+		p.repl.restarting = false
+		if t.Err != nil {
+			b.takeOffline(p, t.Err)
+			b.pumpFetcher(f)
+			return
+		}
+		b.truncated(p, t)
+		p.logStart = t.LogEnd
+		p.hwm = max(p.hwm, p.logStart)
+		if p.following(f, epochNow) {
+			p.repl.truncated = true
+		}
+		b.pumpFetcher(f)
+	})
+	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: start, RestartAt: true, Config: b.cfg.logConfig(p.topic)})
+}
+
 // storageIdle says no append or sync of p is outstanding: a Truncate
 // may be emitted.
 func (p *partition) storageIdle() bool {
-	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written && !p.retaining
+	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written && !p.retaining && !p.repl.restarting
 }
 
 // truncated takes the log's state after a Truncate: its end, its epochs
@@ -363,6 +387,10 @@ func (b *Broker) sendReplicaFetch(f *fetcher, lb liveBroker, parts []*partition)
 				switch rp.ErrorCode {
 				case errNone:
 				case errOffsetOutOfRange:
+					if start := Offset(rp.LogStartOffset); start > p.leo && p.storageIdle() {
+						b.restartAt(f, p, start) // behind the leader's log start: start over there
+						continue
+					}
 					p.repl.truncated = false // the logs disagree: repair again
 					failed = true
 					continue

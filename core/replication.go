@@ -48,8 +48,10 @@ type replication struct {
 	// truncEpoch is the epoch the follower asks about next while
 	// truncating (-1: its latest).
 	truncEpoch LeaderEpoch
-	// fetcher fetches the partition on a follower.
-	fetcher *fetcher
+	// fetcher fetches the partition on a follower; restarting says its
+	// log is being started over at its leader's log start.
+	fetcher    *fetcher
+	restarting bool
 }
 
 // follower is a leader's view of one follower replica.

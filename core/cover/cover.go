@@ -176,6 +176,9 @@ const (
 	// UncleanElection: with unclean.leader.election.enable, the
 	// controller elected a replica outside the ISR.
 	UncleanElection
+	// FollowerRestarted: a follower whose log ended below its leader's log
+	// start emptied it and started over there.
+	FollowerRestarted
 	pointCount
 )
 
@@ -241,6 +244,7 @@ var names = [pointCount]string{
 	IsrShrunk:                        "isr-shrunk",
 	LeaderHandedOver:                 "leader-handed-over",
 	UncleanElection:                  "unclean-election",
+	FollowerRestarted:                "follower-restarted",
 }
 
 func (p Point) String() string {

@@ -400,7 +400,11 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 		t := core.Truncated{Token: e.Token, Err: d.noLog(e.Partition)}
 		if t.Err == nil {
 			l := d.logs[e.Partition]
-			if t.Err = l.TruncateTo(e.Offset, e.Config); t.Err == nil {
+			truncate := l.TruncateTo
+			if e.RestartAt {
+				truncate = func(off core.Offset, _ core.LogConfig) error { return l.RestartAt(off) }
+			}
+			if t.Err = truncate(e.Offset, e.Config); t.Err == nil {
 				rec := l.Recovered()
 				t.LogEnd, t.Epochs, t.Producers = rec.LogEndOffset, rec.Epochs, rec.Producers
 			}

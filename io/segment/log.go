@@ -603,6 +603,47 @@ func (l *Log) AdvanceStart(start core.Offset) error {
 	return nil
 }
 
+// RestartAt empties the log and starts it at offset, above its end: a
+// follower whose log ends below its leader's log start takes the leader's
+// log from there (Kafka's truncateFullyAndStartAt). The new log start is
+// checkpointed first and the new segment made before the old ones go, so
+// that a crash midway leaves the old log or the new one.
+func (l *Log) RestartAt(offset core.Offset) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if offset <= l.LogEndOffset() {
+		return fmt.Errorf("segment: restart %s at %d, not past its end %d", l.dir, offset, l.LogEndOffset())
+	}
+	if err := writeStart(l.fs, l.dir, offset); err != nil {
+		return l.fail(err)
+	}
+	old := l.segs
+	if err := l.addSegment(offset); err != nil {
+		return l.fail(err)
+	}
+	l.segs = l.segs[len(old):]
+	for _, s := range old {
+		s.close()
+		if err := l.removeSegmentFiles(s.base); err != nil {
+			return l.fail(err)
+		}
+	}
+	l.start = offset
+	l.producers = producerState{}
+	l.epochs = epochCache{dirty: true}
+	if err := writeProducers(l.fs, l.dir, nil); err != nil {
+		return l.fail(err)
+	}
+	if err := l.lowerCleanerCheckpoints(offset); err != nil {
+		return l.fail(err)
+	}
+	if err := l.syncDirIfDirty(); err != nil {
+		return l.fail(err)
+	}
+	return l.Sync()
+}
+
 // expired counts the leading segments the retention policy expires.
 func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 	n := 0
