@@ -81,11 +81,6 @@ type ctlPartState struct {
 	isr         []BrokerID
 	zkVersion   int32
 	ctlEpoch    int32
-	// handover says this state took the partition from a live leader,
-	// handedFrom (a controlled shutdown): the new leader is told once that
-	// one took its demotion.
-	handover   bool
-	handedFrom BrokerID
 }
 
 func (s *ctlPartState) key(ct *ctlTopic) stateKey {
@@ -323,8 +318,6 @@ func (b *Broker) ctlLive() map[BrokerID]liveBroker {
 // ctlReconcile is the controller's one mechanism (see ctlState).
 func (b *Broker) ctlReconcile() {
 	st := b.ctlActive()
-	if st != nil {
-	}
 	if st == nil || !st.loaded || st.writes > 0 {
 		return
 	}
@@ -447,8 +440,7 @@ func (b *Broker) ctlKeepLeader(replicas []BrokerID, s *ctlPartState, canLead fun
 	if leader == s.leader && len(isr) == len(s.isr) {
 		return nil
 	}
-	return &ctlPartState{leader: leader, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion,
-		handover: leader != s.leader, handedFrom: s.leader}
+	return &ctlPartState{leader: leader, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion}
 }
 
 // uncleanElection says whether topic may elect a leader outside its
@@ -573,10 +565,19 @@ func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 		return
 	}
 	if req, sent := b.ctlLeaderAndIsr(id, peer); req != nil {
-		b.ctlSend(id, lb, peer, req, func(kmsg.Response) {
+		b.ctlSend(id, lb, peer, req, func(resp kmsg.Response) {
+			refused := refusedStates(req, resp.(*kmsg.LeaderAndISRResponse))
 			// order-independent: copied into a map
 			for tp, k := range sent {
-				peer.leaders[tp] = k
+				if !refused[tp] {
+					peer.leaders[tp] = k
+				}
+			}
+			if len(refused) > 0 {
+				// Sent again later: a leader handing over is not
+				// demoted until it takes its new state.
+				b.cover(cover.ControllerSendRetried)
+				peer.retryAt = b.now + Instant(peerRetryMs*1e6)
 			}
 		})
 		return
@@ -622,7 +623,7 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 			if k, ok := peer.leaders[tp]; s == nil || !slices.Contains(ct.assignment[i], id) || ok && k == s.key(ct) {
 				continue
 			}
-			if s.leader == id && b.ctlAwaitsDemotion(ct, s) {
+			if s.leader == id && b.ctlAwaitsDemotion(ct, i, s) {
 				continue // the old leader first stops answering
 			}
 			ps := kmsg.NewLeaderAndISRRequestTopicPartition()
@@ -647,28 +648,48 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 	return req, sent
 }
 
-// ctlAwaitsDemotion says s hands ct's partition over from a leader that
-// is still live and has not taken s yet.
-func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, s *ctlPartState) bool {
-	st := b.ctlActive()
-	if !s.handover {
-		return false
+// refusedStates are the partitions whose state a broker did not take
+// (it could not host the log, say): an older state than the one it holds
+// (STALE_CONTROLLER_EPOCH) or a partition it does not replicate is as
+// good as taken.
+func refusedStates(req *kmsg.LeaderAndISRRequest, resp *kmsg.LeaderAndISRResponse) map[TopicPartition]bool {
+	names := map[TopicID]string{}
+	for _, ts := range req.TopicStates {
+		names[TopicID(ts.TopicID)] = ts.Topic
 	}
-	lb, live := b.ctlLive()[s.handedFrom]
-	if !live {
-		return false
-	}
-	old := st.peers[s.handedFrom]
-	if old == nil || old.epoch != lb.epoch {
-		return false // a new registration: it leads nothing
-	}
-	// order-independent: a search for any match
-	for tp, k := range old.leaders {
-		if k == s.key(ct) && tp.Topic == ct.name {
-			return false
+	refused := map[TopicPartition]bool{}
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			switch rp.ErrorCode {
+			case errNone, errStaleControllerEpoch, errUnknownTopic:
+			default:
+				refused[TopicPartition{Topic: names[TopicID(rt.TopicID)], Partition: rp.Partition}] = true
+			}
 		}
 	}
-	return true
+	return refused
+}
+
+// ctlAwaitsDemotion says s makes a new leader of ct's partition i while
+// another live replica was last told that it leads: the new leader is
+// told only once the old one took a state that demotes it, so that the
+// two never answer clients at once. (A replica that registered anew
+// since leads nothing; a dead one's lease has lapsed.)
+func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, i int, s *ctlPartState) bool {
+	st := b.ctlActive()
+	live := b.ctlLive()
+	tp := TopicPartition{Topic: ct.name, Partition: int32(i)}
+	for _, r := range ct.assignment[i] {
+		lb, ok := live[r]
+		old := st.peers[r]
+		if r == s.leader || !ok || old == nil || old.epoch != lb.epoch {
+			continue
+		}
+		if k, ok := old.leaders[tp]; ok && k.topic == ct.id && k.leader == r {
+			return true
+		}
+	}
+	return false
 }
 
 // ctlUpdateMetadata builds the UpdateMetadata a broker needs, or nil.

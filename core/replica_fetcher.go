@@ -66,11 +66,17 @@ func utf16Units(r rune) []uint16 {
 }
 
 // becomeFollower starts following p's leader: the log is repaired first,
-// then fetched. With no leader the partition waits for the controller.
+// then fetched. With no leader the partition waits for the controller. A
+// broker shutting down that the controller took out of the ISR stops
+// fetching, as Kafka's StopReplica to a shutting-down broker's replicas
+// makes it (fetching on, it would soon be taken back in).
 func (b *Broker) becomeFollower(p *partition) {
 	b.stopFollowing(p)
 	p.repl = replication{leaderHWM: -1, truncEpoch: -1}
 	if p.leader < 0 || p.leader == b.cfg.BrokerID || p.offline {
+		return
+	}
+	if b.shutdown.requested && !p.inISR(b.cfg.BrokerID) {
 		return
 	}
 	key := fetcherKey{p.leader, fetcherIndex(p.tp, b.cfg.NumReplicaFetchers)}

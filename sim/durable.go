@@ -251,7 +251,7 @@ func (n *node) checkProduceResponse(req *kmsg.ProduceRequest, r *kmsg.ProduceRes
 			}
 			end := core.Offset(p.BaseOffset) + producedRecords(req, p.Partition)
 			n.checkVisible("acknowledged produce", p.Partition, end)
-			w.noteCommitted(p.Partition, end)
+			w.noteCommitted(n.id, p.Partition, end)
 		}
 	}
 }
@@ -353,28 +353,36 @@ func (n *node) checkLogStart(part int32, start core.Offset) {
 	}
 }
 
-// commitMark says the broker had committed partition offsets below end
-// at instant at (it acknowledged a produce ending there).
+// commitMark says a broker had committed partition offsets below end at
+// instant at (it acknowledged a produce ending there).
 type commitMark struct {
 	at  core.Instant
 	end core.Offset
 }
 
-func (w *world) noteCommitted(part int32, end core.Offset) {
+// commitKey is a broker's partition: what one broker acknowledged says
+// nothing of when another, deposed or not yet caught up, can serve it.
+type commitKey struct {
+	broker core.BrokerID
+	part   int32
+}
+
+func (w *world) noteCommitted(broker core.BrokerID, part int32, end core.Offset) {
 	if w.commits == nil {
-		w.commits = map[int32][]commitMark{}
+		w.commits = map[commitKey][]commitMark{}
 	}
-	ms := w.commits[part]
+	k := commitKey{broker, part}
+	ms := w.commits[k]
 	if n := len(ms); n > 0 && ms[n-1].end >= end {
 		return
 	}
-	w.commits[part] = append(ms, commitMark{w.now, end})
+	w.commits[k] = append(ms, commitMark{w.now, end})
 }
 
-// committedAt returns when the broker first acknowledged data past offset
+// committedAt returns when broker first acknowledged data past offset
 // from in partition part, if it has.
-func (w *world) committedAt(part int32, from core.Offset) (core.Instant, bool) {
-	ms := w.commits[part]
+func (w *world) committedAt(broker core.BrokerID, part int32, from core.Offset) (core.Instant, bool) {
+	ms := w.commits[commitKey{broker, part}]
 	i := sort.Search(len(ms), func(i int) bool { return ms[i].end > from })
 	if i == len(ms) {
 		return 0, false
@@ -397,16 +405,16 @@ func (w *world) disturb(d core.Instant) {
 // faults are not judged.
 func (n *node) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
 	w := n.w
-	ready := core.Instant(-1)
+	ready, readyPart := core.Instant(-1), int32(-1)
 	for _, t := range req.Topics {
 		if req.GetVersion() < 13 && t.Topic != w.topic {
 			continue
 		}
 		for _, p := range t.Partitions {
-			if at, ok := w.committedAt(p.Partition, core.Offset(p.FetchOffset)); ok {
+			if at, ok := w.committedAt(n.id, p.Partition, core.Offset(p.FetchOffset)); ok {
 				at = max(at, arrived)
 				if ready < 0 || at < ready {
-					ready = at
+					ready, readyPart = at, p.Partition
 				}
 			}
 		}
@@ -415,6 +423,6 @@ func (n *node) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
 	if ready < 0 || w.disturbedUntil > ready || w.now-ready <= bound {
 		return
 	}
-	w.failf("slow-fetch", "a fetch that reached the broker at %s was answered at %s, %s after data it could read was committed (bound %s)",
-		fmtInstant(arrived), fmtInstant(w.now), fmtDur(w.now-ready), fmtDur(bound))
+	w.failf("slow-fetch", "a fetch that reached broker %d at %s was answered at %s, %s after data it could read in partition %d was committed (bound %s)",
+		n.id, fmtInstant(arrived), fmtInstant(w.now), fmtDur(w.now-ready), readyPart, fmtDur(bound))
 }

@@ -221,9 +221,9 @@ type world struct {
 
 	coverage cover.Counts // the broker's coverage points, over every incarnation
 
-	policy         topicPolicy            // the workload topic's configuration
-	commits        map[int32][]commitMark // per partition, when acknowledged ends were reached
-	disturbedUntil core.Instant           // faults disturb the broker's timing until then
+	policy         topicPolicy                // the workload topic's configuration
+	commits        map[commitKey][]commitMark // per broker and partition, when acknowledged ends were reached
+	disturbedUntil core.Instant               // faults disturb the broker's timing until then
 	// clientDisturbedUntil: faults may delay what clients see until then.
 	clientDisturbedUntil core.Instant
 	burstWindow          core.Instant // requests arriving within it are handled together; 0 handles each alone
