@@ -261,7 +261,8 @@ func (b *Broker) logAppendTime(p *partition) bool {
 // or its leadership moves first.
 func (b *Broker) whenAcked(p *partition, last Offset, acks int16, fn func(error)) {
 	then := fn
-	if acks == -1 {
+	// BUG SITE (simbugs): BugAckBeforeISR answers acks=all as acks=1.
+	if acks == -1 && !bugOn(BugAckBeforeISR) {
 		then = func(err error) {
 			if err != nil {
 				fn(err)

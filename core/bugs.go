@@ -64,5 +64,19 @@ const (
 	// LeaderAndIsr gave it to another broker: it goes on answering
 	// produces and fetches.
 	BugServeAfterMove
+	// BugAckBeforeISR acknowledges an acks=all produce once the leader
+	// holds it durably, without waiting for the ISR to have it: a leader
+	// that fails before its followers fetched it loses it.
+	BugAckBeforeISR
+	// BugElectOutsideISR lets the controller elect any live replica when
+	// no ISR member is live, though unclean.leader.election.enable is
+	// false: what the ISR had and the new leader lacks is lost.
+	BugElectOutsideISR
+	// BugZombieAdvancesHWM makes a leader take the ISR it wrote even when
+	// the conditional write failed (the controller moved the partition
+	// meanwhile, or the leader is cut off from the ensemble): a replaced
+	// leader drops its followers and advances its high watermark alone,
+	// acknowledging acks=all writes the new leader never has.
+	BugZombieAdvancesHWM
 	bugCount
 )

@@ -394,7 +394,8 @@ func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker)
 			return &ctlPartState{leader: r, leaderEpoch: s.leaderEpoch + 1, isr: isr, zkVersion: s.zkVersion}
 		}
 	}
-	if b.uncleanElection(ct.name) {
+	// BUG SITE (simbugs): BugElectOutsideISR elects outside the ISR.
+	if b.uncleanElection(ct.name) || bugOn(BugElectOutsideISR) {
 		// No live ISR member: a live replica outside it leads, and what it
 		// lacks is lost (unclean.leader.election.enable).
 		for _, r := range replicas {

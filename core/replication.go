@@ -219,7 +219,8 @@ func (b *Broker) writeISR(p *partition, isr []BrokerID) {
 			return // led anew meanwhile: the state was reset
 		}
 		p.repl.isrWriting, p.repl.isrPending = false, nil
-		if r.Err != nil || !p.leading {
+		// BUG SITE (simbugs): BugZombieAdvancesHWM takes an ISR it failed to write.
+		if r.Err != nil && !bugOn(BugZombieAdvancesHWM) || !p.leading {
 			b.updateHWM(p)
 			return // the controller's word decides; it comes with LeaderAndIsr
 		}

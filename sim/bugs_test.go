@@ -146,6 +146,23 @@ var deliberateBugs = []deliberateBug{
 	// at seed 11.
 	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 80,
 		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3},
+	// A leader acknowledges acks=all once it holds the record itself: a
+	// leader that fails before its followers fetched it loses it (seeds
+	// with replication factor 3 and acks=all), or readers that start
+	// after the acknowledgement do not see it. First caught at seed 21.
+	{"AckBeforeISR/cluster", func(on bool) { core.SetBug(core.BugAckBeforeISR, on) }, 80,
+		[]string{"stale-read", "lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress"}, 3},
+	// The controller elects a live replica outside the ISR though
+	// unclean election is off: what only the ISR had is lost. First
+	// caught at seed 5.
+	{"ElectOutsideISR/cluster", func(on bool) { core.SetBug(core.BugElectOutsideISR, on) }, 40,
+		[]string{"lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3},
+	// A leader takes an ISR shrink whose conditional write failed: cut
+	// off, or replaced, it advances its high watermark alone and
+	// acknowledges writes the new leader lacks. First caught at seed
+	// 113.
+	{"ZombieAdvancesHWM/cluster", func(on bool) { core.SetBug(core.BugZombieAdvancesHWM, on) }, 300,
+		[]string{"lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
