@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"cloudkafka/core"
@@ -139,6 +141,7 @@ func (n *node) coordinate(op core.CoordOp) {
 			if op.Kind == core.CoordSet || op.Kind == core.CoordCreate {
 				if strings.HasSuffix(op.Path, "/state") && res.Err == nil {
 					w.logf("node %d wrote %s: %s", n.id, op.Path, op.Data)
+					w.stateWritten(op.Path, op.Data, op.Kind == core.CoordCreate)
 				}
 			}
 			e.notify(fired)
@@ -326,4 +329,31 @@ func (f *zkPartitionFault) arm(w *world) {
 		}
 		f.arm(w)
 	})
+}
+
+// partitionState is the part of a partition state znode the checks read.
+type partitionState struct {
+	Leader int32   `json:"leader"`
+	ISR    []int32 `json:"isr"`
+}
+
+// stateWritten checks a partition state the ensemble took: no run
+// enables unclean.leader.election.enable, so a leader outside the ISR of
+// the state before it is a failure. A created state (a new partition, or
+// a topic created again) starts afresh.
+func (w *world) stateWritten(path string, data []byte, created bool) {
+	var st partitionState
+	if json.Unmarshal(data, &st) != nil {
+		w.failf("protocol", "partition state %s is not JSON: %q", path, data)
+		return
+	}
+	if w.states == nil {
+		w.states = map[string]partitionState{}
+	}
+	prev, ok := w.states[path]
+	w.states[path] = st
+	if created || !ok || st.Leader < 0 || st.Leader == prev.Leader || slices.Contains(prev.ISR, st.Leader) {
+		return
+	}
+	w.failf("unclean-election", "%s: broker %d elected outside the ISR %v with unclean leader election disabled", path, st.Leader, prev.ISR)
 }
