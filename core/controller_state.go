@@ -401,6 +401,8 @@ func (b *Broker) ctlNextState(ct *ctlTopic, i int, live map[BrokerID]liveBroker)
 		for _, r := range replicas {
 			if canLead(r) {
 				b.cover(cover.UncleanElection)
+				b.emit(Lifecycle{UncleanElection: &UncleanElection{Partition: TopicPartition{Topic: ct.name, Partition: int32(i)},
+					Leader: r, LeaderEpoch: s.leaderEpoch + 1, ISR: slices.Clone(s.isr)}})
 				return &ctlPartState{leader: r, leaderEpoch: s.leaderEpoch + 1, isr: []BrokerID{r}, zkVersion: s.zkVersion}
 			}
 		}

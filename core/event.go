@@ -426,6 +426,18 @@ type Lifecycle struct {
 	// ShutdownAccepted reports, from the controller, a broker whose
 	// controlled shutdown it accepted. Nil: no news.
 	ShutdownAccepted *ShutdownAccepted
+	// UncleanElection reports, from the controller, a partition it gave
+	// to a replica outside its ISR (unclean.leader.election.enable):
+	// what only the ISR had may be lost. Nil: no news.
+	UncleanElection *UncleanElection
+}
+
+// UncleanElection is a leader the controller elected outside the ISR.
+type UncleanElection struct {
+	Partition   TopicPartition
+	Leader      BrokerID
+	LeaderEpoch int32
+	ISR         []BrokerID // the ISR it was not in
 }
 
 // ShutdownReport is how a broker's controlled shutdown goes (Kafka's

@@ -229,6 +229,11 @@ func (s *Server) Lifecycle(l core.Lifecycle) {
 		s.logf("broker %d has the controller's metadata: serving clients", s.cfg.BrokerID)
 		return
 	}
+	if u := l.UncleanElection; u != nil {
+		s.logf("controller: unclean leader election: %s-%d led by broker %d at leader epoch %d, outside its ISR %v "+
+			"(unclean.leader.election.enable): records only the ISR had may be lost", u.Partition.Topic, u.Partition.Partition, u.Leader, u.LeaderEpoch, u.ISR)
+		return
+	}
 	if a := l.ShutdownAccepted; a != nil {
 		s.logf("controller: broker %d is shutting down: controlled shutdown accepted, %d partitions left to move", a.Broker, a.Remaining)
 		return
