@@ -33,6 +33,7 @@ type harness struct {
 	lifecycles  []core.Lifecycle
 	peerSends   []core.PeerSend
 	retains     []core.Retain
+	truncates   []core.Truncate
 	cleans      []core.Clean
 	cleanRan    bool  // what Cleaned says
 	cleanErr    error // what Cleaned says
@@ -110,6 +111,11 @@ func (h *harness) exec(effects []core.Effect) {
 			h.held = append(h.held, core.ReadDone{Token: e.Token, Data: h.read(e)})
 		case core.FindTime:
 			h.held = append(h.held, core.TimeFound{Token: e.Token})
+		case core.Truncate:
+			// the store keeps nothing of the log: the test checks the
+			// offset asked for
+			h.truncates = append(h.truncates, e)
+			h.held = append(h.held, core.Truncated{Token: e.Token, LogEnd: e.Offset})
 		case core.Retain:
 			h.retains = append(h.retains, e)
 			h.held = append(h.held, core.Retained{Token: e.Token})

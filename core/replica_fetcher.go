@@ -243,11 +243,13 @@ func latestEpoch(p *partition) LeaderEpoch {
 // repair applies the leader's answer: epoch ends at end in its log. The
 // follower cuts its log to where both agree, as Kafka's
 // AbstractFetcherThread.getOffsetTruncationState: if the follower has the
-// epoch, to the smaller end; else to where its own largest epoch below
-// ends, and asks again about that one.
+// epoch, to the smaller of the two ends (its own epoch may end earlier,
+// where a later epoch of its own wrote what the leader does not have);
+// else to where its own largest epoch below ends, and asks again about
+// that one.
 func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset) {
 	own, ownEnd := p.endOffsetFor(epoch)
-	target, done := min(end, p.leo), true
+	target, done := min(end, ownEnd, p.leo), true
 	if own != epoch {
 		target, done = min(ownEnd, p.leo), false
 		if own < 0 {
