@@ -250,7 +250,10 @@ func (b *Broker) appended(p *partition, op *appendOp, err error) {
 
 // advance moves localEnd over the locally durable prefix of in-flight
 // appends, releasing their local acknowledgements in order, and then the
-// high watermark as far as replication allows.
+// high watermark as far as replication allows. The released appends
+// leave the in-flight list before their completions run, which see the
+// partition as it now is (a follower's fetcher sends its next fetch for
+// it only once nothing is in flight).
 func (b *Broker) advance(p *partition) {
 	i := 0
 	for ; i < len(p.inflight); i++ {
@@ -260,9 +263,12 @@ func (b *Broker) advance(p *partition) {
 			break
 		}
 		p.localEnd = max(p.localEnd, op.last+1)
+	}
+	released := slices.Clone(p.inflight[:i])
+	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
+	for _, op := range released {
 		op.done(nil)
 	}
-	p.inflight = append(p.inflight[:0], p.inflight[i:]...)
 	b.updateHWM(p)
 }
 
