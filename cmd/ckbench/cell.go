@@ -118,9 +118,13 @@ func runCell(ctx context.Context, seeds []string, c cell, o options) (result, er
 	return r, nil
 }
 
-// waitReplicated polls Metadata until every partition of topic has a
-// leader and an ISR of all c.replicas replicas, so that the produce timing
-// starts with a topic the cluster has finished setting up.
+// waitReplicated polls Metadata until every broker says that every
+// partition of topic has a leader and an ISR of all c.replicas replicas,
+// so that the produce timing starts with a topic the cluster has finished
+// setting up. Every broker is asked because each learns of the topic from
+// the controller in its own time, and a producer whose first Metadata
+// answer lacks the topic asks again only after its metadata minimum age
+// (franz-go's default: 5 s).
 func waitReplicated(ctx context.Context, cl *kgo.Client, topic string, c cell) error {
 	req := kmsg.NewPtrMetadataRequest()
 	rt := kmsg.NewMetadataRequestTopic()
@@ -128,17 +132,36 @@ func waitReplicated(ctx context.Context, cl *kgo.Client, topic string, c cell) e
 	req.Topics = append(req.Topics, rt)
 	last := "no answer"
 	for ctx.Err() == nil {
-		resp, err := req.RequestWith(ctx, cl)
-		if err != nil {
-			last = err.Error()
-		} else if ok, why := replicated(resp, c); ok {
+		ok, why := everyBrokerReplicated(ctx, cl, req, c)
+		if ok {
 			return nil
-		} else {
-			last = why
 		}
+		last = why
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("waiting for topic %s to have leaders and %d in-sync replicas: %w (last: %s)", topic, c.replicas, ctx.Err(), last)
+}
+
+// everyBrokerReplicated asks each broker that Metadata lists for its own
+// view of req's topic; why says which broker is not ready and why.
+func everyBrokerReplicated(ctx context.Context, cl *kgo.Client, req *kmsg.MetadataRequest, c cell) (ok bool, why string) {
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return false, err.Error()
+	}
+	if len(resp.Brokers) == 0 {
+		return false, "Metadata lists no brokers"
+	}
+	for _, br := range resp.Brokers {
+		own, err := req.RequestWith(ctx, cl.Broker(int(br.NodeID)))
+		if err != nil {
+			return false, fmt.Sprintf("broker %d: %v", br.NodeID, err)
+		}
+		if ok, why := replicated(own, c); !ok {
+			return false, fmt.Sprintf("broker %d: %s", br.NodeID, why)
+		}
+	}
+	return true, ""
 }
 
 // replicated reports whether resp shows c.partitions partitions of one
