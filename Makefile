@@ -4,7 +4,9 @@ GO       ?= go
 SEEDS    ?= 100
 FUZZTIME ?= 20s
 # Extra flags for the benchmark, e.g. BENCHFLAGS='-targets kfake -records 50000'
-# or BENCHFLAGS='-suites group' (rebalance time and commit latency only).
+# or BENCHFLAGS='-suites group' (rebalance time and commit latency only)
+# or BENCHFLAGS='-suites replication' (three brokers with ZooKeeper, rf=3,
+# against one broker; needs Debian's zookeeper, which make deps installs).
 BENCHFLAGS ?=
 
 .PHONY: help run cluster deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
@@ -17,7 +19,7 @@ help:
 	@echo 'make sim        simulate SEEDS=$(SEEDS) seeds'
 	@echo 'make sim-long   simulate 10000 seeds'
 	@echo 'make fuzz       fuzz the request and legacy message set decoders for FUZZTIME each (default 2m here)'
-	@echo 'make bench      produce/consume, group rebalance and commit benchmarks against Cloud Kafka and kfake'
+	@echo 'make bench      produce/consume, group rebalance and commit benchmarks against Cloud Kafka and kfake; rf=3 cluster against one broker'
 	@echo 'make lint       gofmt and go vet'
 
 run:

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 )
 
@@ -24,6 +27,10 @@ type cell struct {
 	// "0.10": message formats 0 and 1); "" lets them pick the newest.
 	client string
 	codec  string // "" or "none": uncompressed; "snappy"
+	// replicas is the topic's replication factor (0: 1), and minISR its
+	// min.insync.replicas (0: the broker's default).
+	replicas int
+	minISR   int
 }
 
 func (c cell) String() string {
@@ -33,6 +40,12 @@ func (c cell) String() string {
 	}
 	if c.codec != "" {
 		s += " codec=" + c.codec
+	}
+	if c.replicas > 1 {
+		s += fmt.Sprintf(" rf=%d", c.replicas)
+	}
+	if c.minISR > 0 {
+		s += fmt.Sprintf(" min.insync=%d", c.minISR)
 	}
 	return s
 }
@@ -79,7 +92,11 @@ func runCell(ctx context.Context, seeds []string, c cell, o options) (result, er
 	}
 	defer adm.Close()
 	admin := kadm.NewClient(adm)
-	if _, err := admin.CreateTopic(ctx, int32(c.partitions), 1, nil, topic); err != nil {
+	var configs map[string]*string
+	if c.minISR > 0 {
+		configs = map[string]*string{"min.insync.replicas": kadm.StringPtr(strconv.Itoa(c.minISR))}
+	}
+	if _, err := admin.CreateTopic(ctx, int32(c.partitions), int16(max(c.replicas, 1)), configs, topic); err != nil {
 		return r, fmt.Errorf("creating topic %s: %w", topic, err)
 	}
 	defer func() {
@@ -87,6 +104,11 @@ func runCell(ctx context.Context, seeds []string, c cell, o options) (result, er
 		defer dcancel()
 		admin.DeleteTopic(dctx, topic) // best effort: the target is discarded anyway
 	}()
+	if c.replicas > 1 {
+		if err := waitReplicated(ctx, adm, topic, c); err != nil {
+			return r, err
+		}
+	}
 	if err := produce(ctx, seeds, topic, c, o, &r); err != nil {
 		return r, err
 	}
@@ -94,6 +116,74 @@ func runCell(ctx context.Context, seeds []string, c cell, o options) (result, er
 		return r, err
 	}
 	return r, nil
+}
+
+// waitReplicated polls Metadata until every broker says that every
+// partition of topic has a leader and an ISR of all c.replicas replicas,
+// so that the produce timing starts with a topic the cluster has finished
+// setting up. Every broker is asked because each learns of the topic from
+// the controller in its own time, and a producer whose first Metadata
+// answer lacks the topic asks again only after its metadata minimum age
+// (franz-go's default: 5 s).
+func waitReplicated(ctx context.Context, cl *kgo.Client, topic string, c cell) error {
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	last := "no answer"
+	for ctx.Err() == nil {
+		ok, why := everyBrokerReplicated(ctx, cl, req, c)
+		if ok {
+			return nil
+		}
+		last = why
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("waiting for topic %s to have leaders and %d in-sync replicas: %w (last: %s)", topic, c.replicas, ctx.Err(), last)
+}
+
+// everyBrokerReplicated asks each broker that Metadata lists for its own
+// view of req's topic; why says which broker is not ready and why.
+func everyBrokerReplicated(ctx context.Context, cl *kgo.Client, req *kmsg.MetadataRequest, c cell) (ok bool, why string) {
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return false, err.Error()
+	}
+	if len(resp.Brokers) == 0 {
+		return false, "Metadata lists no brokers"
+	}
+	for _, br := range resp.Brokers {
+		own, err := req.RequestWith(ctx, cl.Broker(int(br.NodeID)))
+		if err != nil {
+			return false, fmt.Sprintf("broker %d: %v", br.NodeID, err)
+		}
+		if ok, why := replicated(own, c); !ok {
+			return false, fmt.Sprintf("broker %d: %s", br.NodeID, why)
+		}
+	}
+	return true, ""
+}
+
+// replicated reports whether resp shows c.partitions partitions of one
+// topic, each with a leader and c.replicas replicas in sync; why says
+// what is missing.
+func replicated(resp *kmsg.MetadataResponse, c cell) (ok bool, why string) {
+	if len(resp.Topics) != 1 {
+		return false, fmt.Sprintf("%d topics in Metadata", len(resp.Topics))
+	}
+	t := resp.Topics[0]
+	if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+		return false, err.Error()
+	}
+	if len(t.Partitions) != c.partitions {
+		return false, fmt.Sprintf("%d of %d partitions", len(t.Partitions), c.partitions)
+	}
+	for _, p := range t.Partitions {
+		if p.Leader < 0 || len(p.ISR) != c.replicas {
+			return false, fmt.Sprintf("partition %d: leader %d, ISR %v", p.Partition, p.Leader, p.ISR)
+		}
+	}
+	return true, ""
 }
 
 func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {

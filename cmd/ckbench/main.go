@@ -15,7 +15,10 @@
 // of a broker holding -replay-groups groups until every group is served,
 // against a restart with none and a plain read of the same files. The
 // legacy suite (legacy.go) compares 0.9 and 0.10 clients, whose records
-// the broker converts, with modern ones.
+// the broker converts, with modern ones. The replication suite
+// (replication.go) produces 1 KiB records with acks=all to three brokers
+// and a ZooKeeper (replication factor 3, min.insync.replicas=2) and to a
+// single broker in the same run, and reports the ratio of the two.
 //
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
@@ -27,6 +30,7 @@
 //	go run ./cmd/ckbench -suites group         # only rebalances and commits
 //	go run ./cmd/ckbench -suites replay        # only the __consumer_offsets replay
 //	go run ./cmd/ckbench -suites legacy        # only 0.9/0.10 clients against modern ones
+//	go run ./cmd/ckbench -suites replication   # only three brokers (rf=3) against one
 package main
 
 import (
@@ -36,6 +40,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -61,6 +66,9 @@ type options struct {
 	groupHeartbeat time.Duration // the members' heartbeat interval
 	commits        int           // commit round trips per committer
 	groupDeadline  time.Duration // bound on the whole group suite of a target
+
+	replicationRecords int // records per replication cell, 1 KiB each
+	replicationRounds  int // single-broker and cluster3 cells per target
 }
 
 func main() {
@@ -92,12 +100,14 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
 	parts := fs.String("partitions", "1,6", "partition counts")
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
-	suites := fs.String("suites", "produce,group,replay,legacy", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only)")
+	suites := fs.String("suites", "produce,group,replay,legacy,replication", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
 	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
 	fs.IntVar(&o.commits, "commits", 2000, "group suite: sequential commits per committer")
 	fs.DurationVar(&o.groupDeadline, "group-deadline", 3*time.Minute, "bound on the group suite of each target")
+	fs.IntVar(&o.replicationRecords, "replication-records", 200000, "replication suite: 1 KiB records per cell (each cell is also bounded by -deadline)")
+	fs.IntVar(&o.replicationRounds, "replication-rounds", 3, "replication suite: rounds of a single-broker cell and a three-broker cell (the median ratio is reported)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -136,9 +146,15 @@ func validate(o options) error {
 	if o.groupHeartbeat <= 0 || o.groupDeadline <= 0 {
 		return fmt.Errorf("-group-heartbeat %v, -group-deadline %v: want positive durations", o.groupHeartbeat, o.groupDeadline)
 	}
+	if o.replicationRecords < 4 || o.replicationRecords > 100_000_000 {
+		return fmt.Errorf("-replication-records %d: want 4 to 100000000", o.replicationRecords)
+	}
+	if o.replicationRounds < 1 || o.replicationRounds > 100 {
+		return fmt.Errorf("-replication-rounds %d: want 1 to 100", o.replicationRounds)
+	}
 	for _, s := range o.suites {
-		if s != suiteProduce && s != suiteGroup && s != suiteReplay && s != suiteLegacy {
-			return fmt.Errorf("-suites: unknown suite %q; want %s, %s, %s or %s", s, suiteProduce, suiteGroup, suiteReplay, suiteLegacy)
+		if !slices.Contains(allSuites, s) {
+			return fmt.Errorf("-suites: unknown suite %q; want one of %s", s, strings.Join(allSuites, ", "))
 		}
 	}
 	if len(o.suites) == 0 {
@@ -170,6 +186,9 @@ const (
 	suiteLegacy  = "legacy"
 )
 
+// allSuites lists the suites; suiteReplication is in replication.go.
+var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication}
+
 func (o options) runs(suite string) bool {
 	for _, s := range o.suites {
 		if s == suite {
@@ -184,6 +203,7 @@ func run(ctx context.Context, o options) error {
 		runtime.GOMAXPROCS(0), o.records, o.inflight, o.deadline)
 	var results, legacy []result
 	var groups []groupResult
+	var replication []replicationRound
 	print := func() {
 		if o.runs(suiteProduce) {
 			printTable(os.Stdout, results)
@@ -194,16 +214,20 @@ func run(ctx context.Context, o options) error {
 		if len(legacy) > 0 {
 			printLegacyTable(os.Stdout, legacy)
 		}
+		printReplicationTable(os.Stdout, replication, o)
 	}
 	if o.runs(suiteReplay) && o.brokers == "" {
 		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
 			return fmt.Errorf("replay suite: %w", err)
 		}
-		if len(o.suites) == 1 {
-			return nil
-		}
 	}
-	for _, target := range o.targets {
+	// The produce, group and legacy suites run on each target; the
+	// others start what they measure themselves.
+	targets := o.targets
+	if !o.runs(suiteProduce) && !o.runs(suiteGroup) && !o.runs(suiteLegacy) {
+		targets = nil
+	}
+	for _, target := range targets {
 		rs, g, err := runTarget(ctx, o, target)
 		for _, r := range rs {
 			if r.cell.client != "" || r.cell.codec != "" {
@@ -216,6 +240,18 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			print()
 			return fmt.Errorf("target %s: %w", target, err)
+		}
+	}
+	if o.runs(suiteReplication) {
+		if o.brokers != "" || !slices.Contains(o.targets, targetCloudKafka) {
+			fmt.Fprintf(os.Stderr, "ckbench: the replication suite starts its own brokers: it runs only without -brokers and with target %s\n", targetCloudKafka)
+		} else {
+			var err error
+			replication, err = runReplicationSuite(ctx, o)
+			if err != nil {
+				print()
+				return fmt.Errorf("replication suite: %w", err)
+			}
 		}
 	}
 	print()

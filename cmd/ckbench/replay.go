@@ -29,18 +29,9 @@ func benchReplay(ctx context.Context, o options, n int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := o.brokerBin
-	if bin == "" {
-		bin = filepath.Join(dir, "cloudkafka")
-		root, err := moduleRoot()
-		if err != nil {
-			return err
-		}
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cloudkafka")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("building the broker: %w\n%s", err, out)
-		}
+	bin, err := brokerBinary(ctx, o, dir)
+	if err != nil {
+		return err
 	}
 	data, empty := filepath.Join(dir, "data"), filepath.Join(dir, "empty")
 

@@ -46,41 +46,60 @@ func startBroker(ctx context.Context, o options) ([]string, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	removeDir := func() { os.RemoveAll(dir) }
-	bin := o.brokerBin
-	if bin == "" {
-		bin = filepath.Join(dir, "cloudkafka")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cloudkafka")
-		build.Dir, err = moduleRoot()
-		if err != nil {
-			removeDir()
-			return nil, nil, err
-		}
-		if out, err := build.CombinedOutput(); err != nil {
-			removeDir()
-			return nil, nil, fmt.Errorf("building the broker: %w\n%s", err, out)
-		}
-	}
-	addr, err := freeAddr()
+	bin, err := brokerBinary(ctx, o, dir)
 	if err != nil {
-		removeDir()
+		os.RemoveAll(dir)
 		return nil, nil, err
 	}
-	args := []string{
-		"--override", "listeners=PLAINTEXT://" + addr,
-		"--override", "log.dirs=" + filepath.Join(dir, "data"),
-		"--override", "num.partitions=1",
-		// A group that was empty rebalances at once, as kfake's do.
-		"--override", "group.initial.rebalance.delay.ms=0",
+	addr, stop, err := runBroker(bin, dir, "broker", []string{"num.partitions=1"}, o)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
 	}
-	for _, kv := range splitList(o.brokerArgs) {
+	return []string{addr}, func() { stop(); os.RemoveAll(dir) }, nil
+}
+
+// brokerBinary is -broker-bin, or ./cmd/cloudkafka built into dir.
+func brokerBinary(ctx context.Context, o options, dir string) (string, error) {
+	if o.brokerBin != "" {
+		return o.brokerBin, nil
+	}
+	bin := filepath.Join(dir, "cloudkafka")
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cloudkafka")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the broker: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// runBroker runs bin on a free loopback port with log.dirs dir/name and
+// its output in dir/name.log, the given overrides (key=value) and then
+// -broker-overrides, and waits until it accepts connections. stop sends
+// SIGTERM and waits for the process; dir is the caller's to remove.
+func runBroker(bin, dir, name string, overrides []string, o options) (string, func(), error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return "", nil, err
+	}
+	overrides = append([]string{
+		"listeners=PLAINTEXT://" + addr,
+		"log.dirs=" + filepath.Join(dir, name),
+		// A group that was empty rebalances at once, as kfake's do.
+		"group.initial.rebalance.delay.ms=0",
+	}, overrides...)
+	var args []string
+	for _, kv := range append(overrides, splitList(o.brokerArgs)...) {
 		args = append(args, "--override", kv)
 	}
 	cmd := exec.Command(bin, args...)
-	logf, err := os.Create(filepath.Join(dir, "broker.log"))
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
-		removeDir()
-		return nil, nil, err
+		return "", nil, err
 	}
 	var logw io.Writer = logf
 	if o.brokerLogOut {
@@ -89,21 +108,19 @@ func startBroker(ctx context.Context, o options) ([]string, func(), error) {
 	cmd.Stdout, cmd.Stderr = logw, logw
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		removeDir()
-		return nil, nil, fmt.Errorf("starting %s: %w", bin, err)
+		return "", nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	stop := func() {
 		stopBroker(cmd, exited)
 		logf.Close()
-		removeDir()
 	}
 	if err := waitListening(addr, exited); err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("%w; broker log was %s", err, tailFile(logf.Name()))
+		return "", nil, fmt.Errorf("%w; broker log was %s", err, tailFile(logf.Name()))
 	}
-	return []string{addr}, stop, nil
+	return addr, stop, nil
 }
 
 // stopBroker sends SIGTERM and waits, then SIGKILL if it does not exit.
