@@ -213,6 +213,18 @@ func (a *admin) change() {
 		r.TimeoutMillis = 30000
 		t := kmsg.NewCreateTopicsRequestTopic()
 		t.Topic, t.NumPartitions, t.ReplicationFactor = ch.topic, ch.partitions, 1
+		if a.w.rf > 1 {
+			// Replicated like the workload, and lossy: their partitions
+			// may elect a leader outside the ISR (ensemble.go).
+			t.ReplicationFactor = int16(a.w.rf)
+			c := kmsg.NewCreateTopicsRequestTopicConfig()
+			c.Name, c.Value = "unclean.leader.election.enable", kmsg.StringPtr("true")
+			t.Configs = append(t.Configs, c)
+			if a.w.uncleanTopics == nil {
+				a.w.uncleanTopics = map[string]bool{}
+			}
+			a.w.uncleanTopics[ch.topic] = true
+		}
 		r.Topics = append(r.Topics, t)
 		req, what = r, fmt.Sprintf("create-topics %s %d", ch.topic, ch.partitions)
 	} else {

@@ -337,10 +337,11 @@ type partitionState struct {
 	ISR    []int32 `json:"isr"`
 }
 
-// stateWritten checks a partition state the ensemble took: no run
-// enables unclean.leader.election.enable, so a leader outside the ISR of
-// the state before it is a failure. A created state (a new partition, or
-// a topic created again) starts afresh.
+// stateWritten checks a partition state the ensemble took: a leader
+// outside the ISR of the state before it is an unclean election, which
+// only the topics created with unclean.leader.election.enable may hold.
+// A created state (a new partition, or a topic created again) starts
+// afresh.
 func (w *world) stateWritten(path string, data []byte, created bool) {
 	var st partitionState
 	if json.Unmarshal(data, &st) != nil {
@@ -353,6 +354,11 @@ func (w *world) stateWritten(path string, data []byte, created bool) {
 	prev, ok := w.states[path]
 	w.states[path] = st
 	if created || !ok || st.Leader < 0 || st.Leader == prev.Leader || slices.Contains(prev.ISR, st.Leader) {
+		return
+	}
+	// /brokers/topics/<topic>/partitions/<n>/state
+	if topic := strings.Split(path, "/")[3]; w.uncleanTopics[topic] {
+		w.logf("unclean election: %s led by %d, outside the ISR %v", path, st.Leader, prev.ISR)
 		return
 	}
 	w.failf("unclean-election", "%s: broker %d elected outside the ISR %v with unclean leader election disabled", path, st.Leader, prev.ISR)

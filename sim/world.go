@@ -200,16 +200,19 @@ type world struct {
 	rf, minISR   int32
 	replicaLagMs int64
 	// states holds the last partition state written under each state
-	// znode (ensemble.go).
-	states    map[string]partitionState
-	admin     *admin
-	producers []*producer
-	consumers []*consumer
-	members   []*groupMember // the consumer group's members
-	probe     *producer      // the liveness phase's writer, or nil
-	final     *consumer      // a compacted topic's final reader (compaction.go), or nil
-	faults    []fault
-	ackedEnd  []core.Offset // per partition: end of the highest acknowledged batch
+	// znode (ensemble.go); uncleanTopics are the topics created with
+	// unclean.leader.election.enable (the admin's extra topics of
+	// replicated runs).
+	states        map[string]partitionState
+	uncleanTopics map[string]bool
+	admin         *admin
+	producers     []*producer
+	consumers     []*consumer
+	members       []*groupMember // the consumer group's members
+	probe         *producer      // the liveness phase's writer, or nil
+	final         *consumer      // a compacted topic's final reader (compaction.go), or nil
+	faults        []fault
+	ackedEnd      []core.Offset // per partition: end of the highest acknowledged batch
 
 	hist        History
 	failures    []string
