@@ -32,6 +32,10 @@ import (
 //     partition's followers gets UNKNOWN_LEADER_EPOCH when the request
 //     names a leader epoch, else NOT_LEADER_OR_FOLLOWER, as Kafka's
 //     Partition.followerReplicaOrThrow answers.
+//   - CurrentLeaderEpoch (v9+) is checked before leadership, as Kafka's
+//     Partition.getLocalLog does (leaderCode): a follower answers a stale
+//     epoch FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH, and
+//     NOT_LEADER_OR_FOLLOWER otherwise.
 //   - A leader answers consumers LEADER_NOT_AVAILABLE until its high
 //     watermark reaches the log end it had when it took the lead, so
 //     that no consumer sees the high watermark go back across a change of
@@ -130,13 +134,10 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 		return nil, errUnknownTopic
 	}
 	p := t.parts[rp.Partition]
-	if !p.leading {
-		return nil, errNotLeader
-	}
-	if p.offline {
-		return p, errStorage
-	}
-	if code := checkEpoch(p, rp.CurrentLeaderEpoch); code != errNone {
+	if code := leaderCode(p, rp.CurrentLeaderEpoch); code != errNone {
+		if !p.leading {
+			p = nil // a follower's offsets are not the partition's
+		}
 		return p, code
 	}
 	if replica < 0 && !b.leaseHeld() {

@@ -34,7 +34,9 @@ import (
 //     lookup found it restarts the lookup from the new log start.
 //   - Other negative timestamps (max-timestamp -3, tiered -4/-5) need
 //     versions that are not advertised and answer INVALID_REQUEST.
-//   - v4+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH).
+//   - v4+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH), at
+//     a follower too, before NOT_LEADER_OR_FOLLOWER, in Kafka's order
+//     (leaderCode).
 //   - A leader whose high watermark has not reached the log end it had
 //     when it took the lead answers OFFSET_NOT_AVAILABLE (KIP-207).
 //   - v0 answers an array of at most MaxNumOffsets offsets, newest first
@@ -65,14 +67,11 @@ func (b *Broker) handleListOffsets(r Request) {
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
 				continue
-			case !p.leading || !b.leaseHeld():
-				out.ErrorCode = errNotLeader
+			case leaderCode(p, in.CurrentLeaderEpoch) != errNone:
+				out.ErrorCode = leaderCode(p, in.CurrentLeaderEpoch)
 				continue
-			case p.offline:
-				out.ErrorCode = errStorage
-				continue
-			}
-			if out.ErrorCode = checkEpoch(p, in.CurrentLeaderEpoch); out.ErrorCode != errNone {
+			case !b.leaseHeld():
+				out.ErrorCode = errNotLeader // another broker may lead it by now (lease.go)
 				continue
 			}
 			if !p.serving() {

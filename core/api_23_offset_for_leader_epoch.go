@@ -12,14 +12,17 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //     An epoch above every epoch the log knows answers epoch -1 and
 //     offset -1 (UNDEFINED). Followers repair their logs with it (KIP-101,
 //     KIP-279) and consumers detect truncation with it (KIP-320).
-//   - Only the leader answers (NOT_LEADER_OR_FOLLOWER elsewhere), except
-//     for the debugging replica id -2 (v3+), which any replica answers.
-//   - v2+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH);
-//     an unknown partition is UNKNOWN_TOPIC_OR_PARTITION and an offline
-//     log KAFKA_STORAGE_ERROR.
-
-// debuggingReplicaID lets a request be answered by any replica.
-const debuggingReplicaID = -2
+//   - Only the leader answers, whatever the ReplicaId (v3+; v0-2 requests
+//     decode with its default, -2): Kafka 3.x's
+//     ReplicaManager.lastOffsetForLeaderEpoch asks the leader always. A
+//     follower's own log would answer a consumer wrongly (its log end for
+//     the latest epoch is behind the leader's, which the consumer would
+//     take for truncation).
+//   - In Kafka's order (leaderCode): a broker with no replica answers
+//     NOT_LEADER_OR_FOLLOWER and an offline log KAFKA_STORAGE_ERROR; v2+
+//     CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH), at a
+//     follower too; then a follower answers NOT_LEADER_OR_FOLLOWER. An
+//     unknown partition is UNKNOWN_TOPIC_OR_PARTITION.
 
 func (b *Broker) handleOffsetForLeaderEpoch(r Request) {
 	req := r.Body.(*kmsg.OffsetForLeaderEpochRequest)
@@ -34,14 +37,11 @@ func (b *Broker) handleOffsetForLeaderEpoch(r Request) {
 			switch {
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
-			case !p.leading && !(req.ReplicaID == debuggingReplicaID && p.hosted()):
-				out.ErrorCode = errNotLeader
-			case req.ReplicaID < 0 && req.ReplicaID != debuggingReplicaID && !b.leaseHeld():
-				out.ErrorCode = errNotLeader // another broker may lead it by now (lease.go)
-			case p.offline:
-				out.ErrorCode = errStorage
 			default:
-				out.ErrorCode = checkEpoch(p, in.CurrentLeaderEpoch)
+				out.ErrorCode = leaderCode(p, in.CurrentLeaderEpoch)
+			}
+			if out.ErrorCode == errNone && req.ReplicaID < 0 && !b.leaseHeld() {
+				out.ErrorCode = errNotLeader // another broker may lead it by now (lease.go)
 			}
 			if out.ErrorCode == errNone {
 				e, end := p.endOffsetFor(LeaderEpoch(in.LeaderEpoch))

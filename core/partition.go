@@ -326,15 +326,23 @@ func (p *partition) failHWMWaits(err error) {
 }
 
 // noteEpoch records that leader epoch e writes from offset start, if it
-// is newer than every epoch the cache holds.
+// is newer than every epoch the cache holds. Earlier epochs that wrote
+// nothing (they start at start too) are dropped, as Kafka's
+// LeaderEpochFileCache.assign drops the entries a new one makes
+// non-monotonic: start offsets strictly increase, and OffsetForLeaderEpoch
+// for an epoch that wrote nothing answers the epoch before it.
 func (p *partition) noteEpoch(e LeaderEpoch, start Offset) {
 	if e < 0 {
 		return
 	}
-	if n := len(p.epochs); n > 0 && p.epochs[n-1].Epoch >= e {
+	n := len(p.epochs)
+	if n > 0 && p.epochs[n-1].Epoch >= e {
 		return
 	}
-	p.epochs = append(p.epochs, EpochStart{Epoch: e, Start: start})
+	for n > 0 && p.epochs[n-1].Start >= start {
+		n--
+	}
+	p.epochs = append(p.epochs[:n], EpochStart{Epoch: e, Start: start})
 }
 
 // endOffsetFor answers OffsetForLeaderEpoch for epoch e from the cache,

@@ -188,6 +188,31 @@ var (
 	errTopicDeletionDisabled        = kerr.TopicDeletionDisabled.Code
 )
 
+// leaderCode is the error a request that only p's leader answers gets
+// before anything else, in Kafka's order (ReplicaManager's
+// getPartitionOrError, then Partition.getLocalLog): a broker that hosts
+// no replica of p answers NOT_LEADER_OR_FOLLOWER and an offline log
+// KAFKA_STORAGE_ERROR; then CurrentLeaderEpoch is checked, before
+// leadership, so that a follower fences a stale epoch as the leader
+// would (FENCED_LEADER_EPOCH sends the client to refresh its metadata,
+// UNKNOWN_LEADER_EPOCH to retry); a follower at the epoch named is
+// NOT_LEADER_OR_FOLLOWER.
+func leaderCode(p *partition, current int32) int16 {
+	switch {
+	case !p.hosted():
+		return errNotLeader
+	case p.offline:
+		return errStorage
+	}
+	if code := checkEpoch(p, current); code != errNone {
+		return code
+	}
+	if !p.leading {
+		return errNotLeader
+	}
+	return errNone
+}
+
 // checkEpoch validates a client's CurrentLeaderEpoch (-1 = not given).
 func checkEpoch(p *partition, current int32) int16 {
 	switch {
