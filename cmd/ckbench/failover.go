@@ -88,8 +88,12 @@ const (
 
 // failoverRound is what one round measured.
 type failoverRound struct {
-	killed int32   // the broker killed: partition 0's leader
-	led    []int32 // the partitions it led, ascending
+	killed int32 // the broker killed: partition 0's leader
+	// controller says whether the killed broker was also the active
+	// controller, whose successor is elected only once its session
+	// expires too, and must load the cluster's state before it acts.
+	controller bool
+	led        []int32 // the partitions it led, ascending
 	// recovery is from the SIGKILL until every partition in led had
 	// acknowledged a record produced after the process was gone;
 	// recoveryAll is until every partition of the topic had.
@@ -141,8 +145,8 @@ func runFailoverSuite(ctx context.Context, o options) ([]failoverRound, error) {
 			st.close()
 			return rounds, fmt.Errorf("round %d: %w", i, err)
 		}
-		fmt.Fprintf(os.Stderr, "ckbench: failover round %d/%d: broker %d (partitions %s) killed; failover %v, every partition %v; back in every ISR %v after its restart\n",
-			i, o.failoverRounds, rd.killed, partitionList(rd.led), roundSeconds(rd.recovery), roundSeconds(rd.recoveryAll), roundSeconds(rd.rejoin))
+		fmt.Fprintf(os.Stderr, "ckbench: failover round %d/%d: broker %d (controller: %s; partitions %s) killed; failover %v, every partition %v; back in every ISR %v after its restart\n",
+			i, o.failoverRounds, rd.killed, yesNo(rd.controller), partitionList(rd.led), roundSeconds(rd.recovery), roundSeconds(rd.recoveryAll), roundSeconds(rd.rejoin))
 		rounds = append(rounds, rd)
 	}
 	if err := st.stop(); err != nil {
@@ -176,11 +180,12 @@ func runFailoverRound(ctx context.Context, c *cluster, adm *kgo.Client, topic st
 	if err := waitSteady(ctx, adm, topic, st); err != nil {
 		return rd, err
 	}
-	leaders, err := topicLeaders(ctx, adm, topic)
+	leaders, controller, err := topicLeaders(ctx, adm, topic)
 	if err != nil {
 		return rd, err
 	}
 	rd.killed = leaders[0]
+	rd.controller = controller == rd.killed
 	rd.led = ledBy(leaders, rd.killed)
 	bound := o.failoverSession() + failoverSlack
 	killedAt := time.Now()
@@ -277,17 +282,19 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() (ok bool, w
 	}
 }
 
-// topicLeaders asks for topic's partition leaders.
-func topicLeaders(ctx context.Context, adm *kgo.Client, topic string) (map[int32]int32, error) {
+// topicLeaders asks for topic's partition leaders and the active
+// controller.
+func topicLeaders(ctx context.Context, adm *kgo.Client, topic string) (map[int32]int32, int32, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	rt := kmsg.NewMetadataRequestTopic()
 	rt.Topic = kmsg.StringPtr(topic)
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(ctx, adm)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return leadersOf(resp, failoverPartitions)
+	leaders, err := leadersOf(resp, failoverPartitions)
+	return leaders, resp.ControllerID, err
 }
 
 // leadersOf reads partition → leader from a Metadata answer about one
@@ -389,6 +396,13 @@ func medianDuration(ds []time.Duration) time.Duration {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
 // roundSeconds rounds d to 10 ms for printing.
 func roundSeconds(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
 
@@ -412,9 +426,9 @@ func printFailoverTable(w io.Writer, rounds []failoverRound, o options) {
 		"an idempotent acks=all producer streams %d B records, one to every partition each %v; partition 0's leader is SIGKILLed each round\n",
 		failoverPartitions, replicationFactor, replicationMinISR, o.failoverSessionMs, failoverRecordBytes, failoverTick)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "round\tkilled broker\tits partitions\tfailover\tevery partition\tback in every ISR\t")
+	fmt.Fprintln(tw, "round\tkilled broker\twas controller\tits partitions\tfailover\tevery partition\tback in every ISR\t")
 	for i, rd := range rounds {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%v\t%v\t%v\t\n", i+1, rd.killed, partitionList(rd.led),
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%v\t%v\t%v\t\n", i+1, rd.killed, yesNo(rd.controller), partitionList(rd.led),
 			roundSeconds(rd.recovery), roundSeconds(rd.recoveryAll), roundSeconds(rd.rejoin))
 	}
 	tw.Flush()

@@ -192,11 +192,11 @@ func TestPrintFailoverTable(t *testing.T) {
 		t.Errorf("no rounds: printed %q; want nothing", buf.String())
 	}
 	printFailoverTable(&buf, []failoverRound{
-		{killed: 2, led: []int32{0, 3}, recovery: 19 * time.Second, recoveryAll: 19 * time.Second, rejoin: time.Second},
+		{killed: 2, controller: true, led: []int32{0, 3}, recovery: 19 * time.Second, recoveryAll: 19 * time.Second, rejoin: time.Second},
 		{killed: 1, led: []int32{0, 1, 4}, recovery: 21 * time.Second, recoveryAll: 21 * time.Second, rejoin: 2 * time.Second},
 	}, o)
 	out := buf.String()
-	for _, want := range []string{"zookeeper.session.timeout.ms=18000", "0,1,4", "failover median 20s over 2 rounds",
+	for _, want := range []string{"zookeeper.session.timeout.ms=18000", "0,1,4", "was controller", "  yes  ", "  no  ", "failover median 20s over 2 rounds",
 		"median / zookeeper.session.timeout.ms (18s) = 1.111"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("printFailoverTable: got\n%s\nwant it to contain %q", out, want)
