@@ -46,8 +46,10 @@ import (
 // A killed broker's ZooKeeper session ends only when ZooKeeper expires
 // it, zookeeper.session.timeout.ms after the broker last spoke, and only
 // then does the controller elect new leaders; so the failover time is
-// about the session timeout plus the time to elect, tell the brokers and
-// for the producer to find the new leaders. The producer looks for them
+// about the session timeout plus ZooKeeper's delay in expiring it (it
+// expires sessions in rounds of its tickTime, up to 2 s late with
+// zooKeeperConfig's) and the time to elect, tell the brokers and for the
+// producer to find the new leaders. The producer looks for them
 // every failoverClientPoll (franz-go's default backoff would add up to
 // 5 s of its own). The median as a ratio to the session timeout is the
 // machine-independent view: 1.0 would be a failover that adds nothing to
