@@ -131,54 +131,105 @@ func ruok(addr string) bool {
 	return string(buf[:n]) == "imok"
 }
 
-// startCluster3 starts ZooKeeper and brokers 1-3 and waits until every
-// broker is registered and a controller elected. It returns the brokers'
-// addresses and a function that stops them, then ZooKeeper, and removes
-// the temporary directory.
+// startCluster3 starts ZooKeeper and brokers 1-3 (startCluster) and
+// returns the brokers' addresses and a function that stops everything.
 func startCluster3(ctx context.Context, o options) ([]string, func(), error) {
+	c, err := startCluster(ctx, o, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.addrs, c.stop, nil
+}
+
+// cluster is ZooKeeper and brokers 1-3 with what it takes to kill a
+// broker and start it again as itself: the same broker.id, address and
+// log.dirs.
+type cluster struct {
+	o         options
+	dir       string   // temporary: ZooKeeper's data, brokers' log.dirs and logs
+	bin       string   // the broker binary
+	overrides []string // every broker's, after zookeeper.connect and broker.id
+	zk        string   // ZooKeeper's address
+	addrs     []string // broker id's address at addrs[id-1], for its life
+	// procs[id-1] is broker id's process; nil while it is killed.
+	procs  []*brokerProc
+	stopZK func()
+}
+
+// startCluster starts ZooKeeper and brokers 1-3, each with overrides,
+// and waits until every broker is registered and a controller elected.
+func startCluster(ctx context.Context, o options, overrides []string) (*cluster, error) {
 	java, err := requireZooKeeper()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "ckbench-cluster3-")
-	if err != nil {
-		return nil, nil, err
+	c := &cluster{o: o, overrides: overrides, stopZK: func() {}}
+	if c.dir, err = os.MkdirTemp("", "ckbench-cluster3-"); err != nil {
+		return nil, err
 	}
-	var stops []func()
-	stopAll := func() {
-		for i := len(stops) - 1; i >= 0; i-- { // brokers before ZooKeeper
-			stops[i]()
-		}
-		os.RemoveAll(dir)
+	if c.bin, err = brokerBinary(ctx, o, c.dir); err != nil {
+		c.stop()
+		return nil, err
 	}
-	bin, err := brokerBinary(ctx, o, dir)
-	if err != nil {
-		stopAll()
-		return nil, nil, err
+	if c.zk, c.stopZK, err = startZooKeeper(java, c.dir); err != nil {
+		c.stop()
+		return nil, err
 	}
-	zk, stopZK, err := startZooKeeper(java, dir)
-	if err != nil {
-		stopAll()
-		return nil, nil, err
-	}
-	stops = append(stops, stopZK)
-	var seeds []string
 	for id := 1; id <= clusterBrokers; id++ {
-		name := "broker-" + strconv.Itoa(id)
-		addr, stop, err := runBroker(bin, dir, name, []string{"zookeeper.connect=" + zk, "broker.id=" + strconv.Itoa(id)}, o)
-		if err != nil {
-			stopAll()
-			return nil, nil, fmt.Errorf("broker %d: %w", id, err)
+		addr, err := freeAddr()
+		if err == nil {
+			c.addrs, c.procs = append(c.addrs, addr), append(c.procs, nil)
+			err = c.restart(id)
 		}
-		stops = append(stops, stop)
-		seeds = append(seeds, addr)
+		if err != nil {
+			c.stop()
+			return nil, fmt.Errorf("broker %d: %w", id, err)
+		}
 	}
-	if err := waitFormed(ctx, seeds); err != nil {
-		err = fmt.Errorf("%w; broker 1's log was %s", err, tailFile(filepath.Join(dir, "broker-1.log")))
-		stopAll()
-		return nil, nil, err
+	if err := waitFormed(ctx, c.addrs); err != nil {
+		err = fmt.Errorf("%w; broker 1's log was %s", err, tailFile(filepath.Join(c.dir, "broker-1.log")))
+		c.stop()
+		return nil, err
 	}
-	return seeds, stopAll, nil
+	return c, nil
+}
+
+// restart starts broker id (1-3), which must not be running, at its
+// address and on its log.dirs, and waits until it listens.
+func (c *cluster) restart(id int) error {
+	if c.procs[id-1] != nil {
+		panic(fmt.Sprintf("cluster.restart: broker %d is running", id))
+	}
+	overrides := append([]string{"zookeeper.connect=" + c.zk, "broker.id=" + strconv.Itoa(id)}, c.overrides...)
+	p, err := startBrokerProc(c.bin, c.dir, "broker-"+strconv.Itoa(id), c.addrs[id-1], overrides, c.o)
+	if err != nil {
+		return err
+	}
+	c.procs[id-1] = p
+	return nil
+}
+
+// kill sends broker id (1-3) SIGKILL and waits for the process.
+func (c *cluster) kill(id int) {
+	p := c.procs[id-1]
+	if p == nil {
+		panic(fmt.Sprintf("cluster.kill: broker %d is not running", id))
+	}
+	p.kill()
+	p.stop() // closes its log file; the process is gone already
+	c.procs[id-1] = nil
+}
+
+// stop stops the running brokers, then ZooKeeper, and removes the
+// temporary directory.
+func (c *cluster) stop() {
+	for _, p := range c.procs {
+		if p != nil {
+			p.stop()
+		}
+	}
+	c.stopZK()
+	os.RemoveAll(c.dir)
 }
 
 // waitFormed polls Metadata until it lists every broker and a controller.

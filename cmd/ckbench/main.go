@@ -18,7 +18,10 @@
 // the broker converts, with modern ones. The replication suite
 // (replication.go) produces 1 KiB records with acks=all to three brokers
 // and a ZooKeeper (replication factor 3, min.insync.replicas=2) and to a
-// single broker in the same run, and reports the ratio of the two.
+// single broker in the same run, and reports the ratio of the two. The
+// failover suite (failover.go) SIGKILLs a partition leader of such a
+// cluster while a producer streams to it, and times until the partitions
+// it led acknowledge writes again.
 //
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
@@ -31,6 +34,7 @@
 //	go run ./cmd/ckbench -suites replay        # only the __consumer_offsets replay
 //	go run ./cmd/ckbench -suites legacy        # only 0.9/0.10 clients against modern ones
 //	go run ./cmd/ckbench -suites replication   # only three brokers (rf=3) against one
+//	go run ./cmd/ckbench -suites failover      # only the failover of a killed leader
 package main
 
 import (
@@ -69,6 +73,9 @@ type options struct {
 
 	replicationRecords int // records per replication cell, 1 KiB each
 	replicationRounds  int // single-broker and cluster3 cells per target
+
+	failoverRounds    int // leaders killed, one a round
+	failoverSessionMs int // the brokers' zookeeper.session.timeout.ms
 }
 
 func main() {
@@ -100,7 +107,7 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
 	parts := fs.String("partitions", "1,6", "partition counts")
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
-	suites := fs.String("suites", "produce,group,replay,legacy,replication", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only)")
+	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
 	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
@@ -108,6 +115,9 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.groupDeadline, "group-deadline", 3*time.Minute, "bound on the group suite of each target")
 	fs.IntVar(&o.replicationRecords, "replication-records", 200000, "replication suite: 1 KiB records per cell (each cell is also bounded by -deadline)")
 	fs.IntVar(&o.replicationRounds, "replication-rounds", 3, "replication suite: rounds of a single-broker cell and a three-broker cell (the median ratio is reported)")
+	fs.IntVar(&o.failoverRounds, "failover-rounds", 5, "failover suite: rounds, each killing partition 0's leader (the median is reported)")
+	fs.IntVar(&o.failoverSessionMs, "failover-session-ms", failoverSessionMsDefault,
+		fmt.Sprintf("failover suite: the brokers' zookeeper.session.timeout.ms (%d to %d, what the suite's ZooKeeper grants)", failoverSessionMsMin, failoverSessionMsMax))
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -152,6 +162,12 @@ func validate(o options) error {
 	if o.replicationRounds < 1 || o.replicationRounds > 100 {
 		return fmt.Errorf("-replication-rounds %d: want 1 to 100", o.replicationRounds)
 	}
+	if o.failoverRounds < 1 || o.failoverRounds > 100 {
+		return fmt.Errorf("-failover-rounds %d: want 1 to 100", o.failoverRounds)
+	}
+	if o.failoverSessionMs < failoverSessionMsMin || o.failoverSessionMs > failoverSessionMsMax {
+		return fmt.Errorf("-failover-session-ms %d: want %d to %d", o.failoverSessionMs, failoverSessionMsMin, failoverSessionMsMax)
+	}
 	for _, s := range o.suites {
 		if !slices.Contains(allSuites, s) {
 			return fmt.Errorf("-suites: unknown suite %q; want one of %s", s, strings.Join(allSuites, ", "))
@@ -186,8 +202,9 @@ const (
 	suiteLegacy  = "legacy"
 )
 
-// allSuites lists the suites; suiteReplication is in replication.go.
-var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication}
+// allSuites lists the suites; suiteReplication is in replication.go,
+// suiteFailover in failover.go.
+var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication, suiteFailover}
 
 func (o options) runs(suite string) bool {
 	for _, s := range o.suites {
@@ -204,6 +221,7 @@ func run(ctx context.Context, o options) error {
 	var results, legacy []result
 	var groups []groupResult
 	var replication []replicationRound
+	var failover []failoverRound
 	print := func() {
 		if o.runs(suiteProduce) {
 			printTable(os.Stdout, results)
@@ -215,6 +233,7 @@ func run(ctx context.Context, o options) error {
 			printLegacyTable(os.Stdout, legacy)
 		}
 		printReplicationTable(os.Stdout, replication, o)
+		printFailoverTable(os.Stdout, failover, o)
 	}
 	if o.runs(suiteReplay) && o.brokers == "" {
 		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
@@ -242,19 +261,36 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("target %s: %w", target, err)
 		}
 	}
-	if o.runs(suiteReplication) {
-		if o.brokers != "" || !slices.Contains(o.targets, targetCloudKafka) {
-			fmt.Fprintf(os.Stderr, "ckbench: the replication suite starts its own brokers: it runs only without -brokers and with target %s\n", targetCloudKafka)
-		} else {
-			var err error
-			replication, err = runReplicationSuite(ctx, o)
-			if err != nil {
-				print()
-				return fmt.Errorf("replication suite: %w", err)
-			}
-		}
+	if err := runClusterSuites(ctx, o, &replication, &failover); err != nil {
+		print()
+		return err
 	}
 	print()
+	return nil
+}
+
+// runClusterSuites runs the suites that start their own ZooKeeper and
+// brokers (replication, failover), filling what they measured, also
+// when one fails.
+func runClusterSuites(ctx context.Context, o options, replication *[]replicationRound, failover *[]failoverRound) error {
+	if !o.runs(suiteReplication) && !o.runs(suiteFailover) {
+		return nil
+	}
+	if o.brokers != "" || !slices.Contains(o.targets, targetCloudKafka) {
+		fmt.Fprintf(os.Stderr, "ckbench: the replication and failover suites start their own brokers: they run only without -brokers and with target %s\n", targetCloudKafka)
+		return nil
+	}
+	var err error
+	if o.runs(suiteReplication) {
+		if *replication, err = runReplicationSuite(ctx, o); err != nil {
+			return fmt.Errorf("replication suite: %w", err)
+		}
+	}
+	if o.runs(suiteFailover) {
+		if *failover, err = runFailoverSuite(ctx, o); err != nil {
+			return fmt.Errorf("failover suite: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -77,26 +76,18 @@ func startReplayBroker(ctx context.Context, bin, data, dir string) (string, func
 	if err != nil {
 		return "", nil, time.Time{}, err
 	}
-	logf, err := os.OpenFile(filepath.Join(dir, "broker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	args := []string{"--override", "listeners=PLAINTEXT://" + addr, "--override", "log.dirs=" + data,
+		"--override", "group.initial.rebalance.delay.ms=0"}
+	started := time.Now()
+	p, err := spawnBroker(bin, args, filepath.Join(dir, "broker.log"), false)
 	if err != nil {
 		return "", nil, time.Time{}, err
 	}
-	cmd := exec.Command(bin, "--override", "listeners=PLAINTEXT://"+addr, "--override", "log.dirs="+data,
-		"--override", "group.initial.rebalance.delay.ms=0")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return "", nil, time.Time{}, err
+	if err := waitListening(addr, p); err != nil {
+		p.stop()
+		return "", nil, time.Time{}, fmt.Errorf("%w; broker log was %s", err, tailFile(p.logf.Name()))
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() { stopBroker(cmd, exited); logf.Close() }
-	if err := waitListening(addr, exited); err != nil {
-		stop()
-		return "", nil, time.Time{}, fmt.Errorf("%w; broker log was %s", err, tailFile(logf.Name()))
-	}
-	return addr, stop, started, nil
+	return addr, p.stop, started, nil
 }
 
 // commitGroups commits offsets 0..2 of topic "replay" for groups

@@ -77,15 +77,34 @@ func brokerBinary(ctx context.Context, o options, dir string) (string, error) {
 	return bin, nil
 }
 
-// runBroker runs bin on a free loopback port with log.dirs dir/name and
-// its output in dir/name.log, the given overrides (key=value) and then
-// -broker-overrides, and waits until it accepts connections. stop sends
-// SIGTERM and waits for the process; dir is the caller's to remove.
+// runBroker runs bin on a free loopback port (startBrokerProc) and
+// returns its address and a function that stops it (brokerProc.stop).
 func runBroker(bin, dir, name string, overrides []string, o options) (string, func(), error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return "", nil, err
 	}
+	p, err := startBrokerProc(bin, dir, name, addr, overrides, o)
+	if err != nil {
+		return "", nil, err
+	}
+	return addr, p.stop, nil
+}
+
+// brokerProc is one broker process.
+type brokerProc struct {
+	cmd    *exec.Cmd
+	logf   *os.File
+	exited chan struct{} // closed once the process has been waited for
+	err    error         // cmd.Wait's result, set before exited closes
+}
+
+// startBrokerProc runs bin listening on addr with log.dirs dir/name and
+// its output appended to dir/name.log, the given overrides (key=value)
+// and then -broker-overrides, and waits until it accepts connections.
+// A broker started again with the same dir, name and addr is the same
+// broker restarted. dir is the caller's to remove.
+func startBrokerProc(bin, dir, name, addr string, overrides []string, o options) (*brokerProc, error) {
 	overrides = append([]string{
 		"listeners=PLAINTEXT://" + addr,
 		"log.dirs=" + filepath.Join(dir, name),
@@ -96,54 +115,75 @@ func runBroker(bin, dir, name string, overrides []string, o options) (string, fu
 	for _, kv := range append(overrides, splitList(o.brokerArgs)...) {
 		args = append(args, "--override", kv)
 	}
-	cmd := exec.Command(bin, args...)
-	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	p, err := spawnBroker(bin, args, filepath.Join(dir, name+".log"), o.brokerLogOut)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	var logw io.Writer = logf
-	if o.brokerLogOut {
-		logw = io.MultiWriter(logf, os.Stderr)
+	if err := waitListening(addr, p); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("%w; broker log was %s", err, tailFile(p.logf.Name()))
 	}
-	cmd.Stdout, cmd.Stderr = logw, logw
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return "", nil, fmt.Errorf("starting %s: %w", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		stopBroker(cmd, exited)
-		logf.Close()
-	}
-	if err := waitListening(addr, exited); err != nil {
-		stop()
-		return "", nil, fmt.Errorf("%w; broker log was %s", err, tailFile(logf.Name()))
-	}
-	return addr, stop, nil
+	return p, nil
 }
 
-// stopBroker sends SIGTERM and waits, then SIGKILL if it does not exit.
-func stopBroker(cmd *exec.Cmd, exited chan error) {
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(brokerStopTimeout):
-		fmt.Fprintf(os.Stderr, "ckbench: broker did not exit %v after SIGTERM; killing it\n", brokerStopTimeout)
-		cmd.Process.Kill()
-		<-exited
+// spawnBroker starts bin with args, its output appended to logPath (and
+// copied to stderr if logOut), without waiting for it to listen.
+func spawnBroker(bin string, args []string, logPath string, logOut bool) (*brokerProc, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
 	}
+	p := &brokerProc{cmd: exec.Command(bin, args...), logf: logf, exited: make(chan struct{})}
+	var logw io.Writer = logf
+	if logOut {
+		logw = io.MultiWriter(logf, os.Stderr)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = logw, logw
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// stop sends SIGTERM and waits, then SIGKILL if the broker does not exit
+// within brokerStopTimeout. Stopping a broker that has exited does
+// nothing.
+func (p *brokerProc) stop() {
+	select {
+	case <-p.exited:
+	default:
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(brokerStopTimeout):
+			fmt.Fprintf(os.Stderr, "ckbench: broker did not exit %v after SIGTERM; killing it\n", brokerStopTimeout)
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	p.logf.Close()
+}
+
+// kill sends SIGKILL, as a crash would end the broker, and waits for the
+// process. The log file stays open for stop.
+func (p *brokerProc) kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
 }
 
 // waitListening polls until addr accepts a TCP connection, the process
 // exits, or brokerStartTimeout passes.
-func waitListening(addr string, exited chan error) error {
+func waitListening(addr string, p *brokerProc) error {
 	deadline := time.Now().Add(brokerStartTimeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			exited <- err
-			return fmt.Errorf("broker exited before listening on %s: %v", addr, err)
+		case <-p.exited:
+			return fmt.Errorf("broker exited before listening on %s: %v", addr, p.err)
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
