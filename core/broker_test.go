@@ -633,3 +633,34 @@ func TestControllerElection(t *testing.T) {
 		t.Errorf("after broker 9's session ended: got epochs %v, controller %d; want [1 2], 1", got, controller())
 	}
 }
+
+// TestUnknownProducerPastLogStart: a log that no longer starts at 0 may
+// lack a producer whose batches all lay below its start (a follower that
+// started over at its leader's log start never saw them); such a
+// producer goes on from its next sequence, as Kafka takes a producer it
+// has no state of. A log from 0 still wants sequence 0 from a producer it
+// does not know.
+func TestUnknownProducerPastLogStart(t *testing.T) {
+	cfg := core.DefaultConfig()
+	cfg.Seed = 1
+	first := newHarnessFrom(t, cfg, core.Recovered{})
+	first.createTopic("t", 2, nil)
+	var rec core.Recovered
+	for _, e := range first.coordWrites() {
+		rec.Znodes = append(rec.Znodes, e)
+	}
+	rec.Partitions = []core.RecoveredPartition{
+		{Partition: core.TopicPartition{Topic: "t", Partition: 0}, LogStartOffset: 10, LogEndOffset: 10},
+		{Partition: core.TopicPartition{Topic: "t", Partition: 1}, LogStartOffset: 0, LogEndOffset: 0},
+	}
+	h := newHarnessFrom(t, cfg, rec)
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 5}); p.ErrorCode != 0 || p.BaseOffset != 10 {
+		t.Errorf("unknown producer 7 at sequence 5, log starting at 10: got error %d offset %d; want it taken at 10", p.ErrorCode, p.BaseOffset)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 6}); p.ErrorCode != 0 || p.BaseOffset != 11 {
+		t.Errorf("producer 7 going on at 6: got error %d offset %d; want it taken at 11", p.ErrorCode, p.BaseOffset)
+	}
+	if p := h.produce("t", 1, batchOpts{pid: 7, epoch: 0, seq: 5}); p.ErrorCode != 45 {
+		t.Errorf("unknown producer 7 at sequence 5, log from 0: got %d; want OUT_OF_ORDER_SEQUENCE_NUMBER 45", p.ErrorCode)
+	}
+}

@@ -87,7 +87,11 @@ type replica struct {
 	retaining bool // a Retain is outstanding
 	deleted   bool // the topic was deleted
 	// forgotProducers says the idempotence state may lack a producer that
-	// wrote here: one was evicted under max.producers.per.partition.
+	// wrote here: one was evicted under max.producers.per.partition, or
+	// the log no longer starts at 0 and this replica may never have seen
+	// a producer's batches below its start (a follower that started over
+	// at its leader's log start). Kafka then takes any sequence from a
+	// producer it has no state of.
 	// Until then the state is complete (restarts rebuild it from the log
 	// and its snapshot), so a producer it does not know has never written
 	// here.
@@ -139,7 +143,11 @@ func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 	for _, pb := range rp.Producers {
 		ids[pb.ProducerID] = true
 	}
-	p.forgotProducers = len(ids) >= cfg.ProducersPerPartMax
+	// A log that no longer starts at 0 may lack producers whose batches
+	// all lay below its start: retention's producer snapshot keeps a
+	// leader's, but a follower that started over at its leader's log start
+	// never had them.
+	p.forgotProducers = len(ids) >= cfg.ProducersPerPartMax || rp.LogStartOffset > 0
 	if bugOn(BugForgetProducerWindow) {
 		p.forgotProducers = true
 		return // BUG SITE (simbugs): BugForgetProducerWindow ignores rp.Producers, as if evicted.

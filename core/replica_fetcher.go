@@ -311,6 +311,11 @@ func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
 		b.truncated(p, t)
 		p.logStart = t.LogEnd
 		p.hwm = max(p.hwm, p.logStart)
+		// The producers whose batches all lay below the leader's log
+		// start are unknown here now: one of them may go on from any
+		// sequence, as Kafka takes a producer whose state retention
+		// removed.
+		p.forgotProducers = true
 		if p.following(f, epochNow) {
 			p.repl.truncated = true
 		}
