@@ -78,5 +78,9 @@ const (
 	// leader drops its followers and advances its high watermark alone,
 	// acknowledging acks=all writes the new leader never has.
 	BugZombieAdvancesHWM
+	// BugFollowerSkipsRepair makes a follower take its log as agreeing
+	// with its new leader's: it never truncates, and keeps records of
+	// its own where the leader has others.
+	BugFollowerSkipsRepair
 	bugCount
 )

@@ -257,6 +257,9 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 		}
 		p.repl.truncEpoch = own
 	}
+	if bugOn(BugFollowerSkipsRepair) {
+		target, done = p.leo, true // BUG SITE (simbugs): BugFollowerSkipsRepair keeps the whole log.
+	}
 	if bugOn(BugTruncateToHighWatermark) {
 		target, done = min(p.hwm, p.leo), true // BUG SITE (simbugs): BugTruncateToHighWatermark truncates to the high watermark.
 	}

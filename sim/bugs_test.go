@@ -162,6 +162,13 @@ var deliberateBugs = []deliberateBug{
 	// off, or replaced, it advances its high watermark alone and
 	// acknowledges writes the new leader lacks. First caught at seed
 	// 113.
+	// A follower never truncates when it follows a new leader: it keeps
+	// records of its own where the leader has others, joins the ISR all
+	// the same, and the replicas' logs differ below the high watermark
+	// (replica-diverged, the comparison of the in-sync replicas' files
+	// after the run). First caught at seed 20.
+	{"FollowerSkipsRepair/cluster", func(on bool) { core.SetBug(core.BugFollowerSkipsRepair, on) }, 60,
+		[]string{"replica-diverged"}, 3},
 	{"ZombieAdvancesHWM/cluster", func(on bool) { core.SetBug(core.BugZombieAdvancesHWM, on) }, 300,
 		[]string{"lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3},
 }

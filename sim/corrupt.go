@@ -371,6 +371,14 @@ func (n *node) planDamage(kind string, tails []tail, plans []planned) (p planned
 	case faultHeaderFlip:
 		f := drawField(w.rng)
 		p.keep, err = flipField(n.fs.FS, w.rng, t, i, f)
+		if f.name == "leader-epoch" {
+			// No check can tell a stamped epoch from a damaged one: the
+			// replica comparison leaves this file's epochs out.
+			if n.epochFlipped == nil {
+				n.epochFlipped = map[string]bool{}
+			}
+			n.epochFlipped[path.Dir(t.name)] = true
+		}
 		p.what = fmt.Sprintf("%s of the batch at %d of %s damaged; kept through %d (unsynced %d..%d)", f.name, t.batches[i].pos, t.name, p.keep, t.synced, t.written)
 	case faultHeaderTear:
 		k := 1 + w.rng.Int64N(core.BatchHeaderSize-1)

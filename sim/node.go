@@ -38,9 +38,12 @@ type node struct {
 	connList    []*conn      // open (broker side) connections, by id
 	inbox       []core.Event // requests waiting for their burst
 
-	crashAt      *crashPoint   // armed crash at a storage operation, or nil
-	crashDownMax core.Instant  // downtime after a crash point fires
-	inBroker     bool          // inside handle: a crash point may fire
+	crashAt      *crashPoint  // armed crash at a storage operation, or nil
+	crashDownMax core.Instant // downtime after a crash point fires
+	inBroker     bool         // inside handle: a crash point may fire
+	// epochFlipped names the partition directories in which a header-flip
+	// damaged a batch's partition leader epoch (a field no CRC covers).
+	epochFlipped map[string]bool
 	ioErr        *ioErrorPoint // armed IO error, or nil
 
 	// The process and devices as faults leave them.

@@ -923,6 +923,7 @@ func (w *world) result() Result {
 		r.Faults = append(r.Faults, FaultCount{name, w.faultCounts[name]})
 	}
 	r.ProducedVia = w.hist.brokersAnswering()
+	w.checkReplicas()
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
 	r.Failures = append(r.Failures, checkGroups(&w.hist)...)
