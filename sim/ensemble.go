@@ -94,6 +94,7 @@ func (e *ensemble) open(n *node) {
 // belong to.
 func (e *ensemble) notify(fired []kio.WatchFired) {
 	for _, f := range fired {
+		e.w.noteIDsChange(f.Path)
 		for _, n := range e.w.nodes {
 			if n.zk.session == f.Session {
 				n.zkDeliver(core.CoordWatchFired{Path: f.Path, Type: f.Type})
@@ -140,6 +141,9 @@ func (n *node) coordinate(op core.CoordOp) {
 				if strings.HasSuffix(op.Path, "/state") && res.Err == nil {
 					w.logf("node %d wrote %s: %s", n.id, op.Path, op.Data)
 				}
+			}
+			if op.Kind == core.CoordCreate && op.Path == offsetsTopicPath && res.Err == nil {
+				w.checkOffsetsTopic(n.id, op.Data)
 			}
 			e.notify(fired)
 		}
