@@ -7,8 +7,13 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // Behavior:
 //   - Partitions of unknown topics, or beyond a topic's partitions, get
 //     UNKNOWN_TOPIC_OR_PARTITION; the rest are committed together as one
-//     batch in __consumer_offsets and answered once it is acknowledgeable
-//     under the flush policy, like a produce.
+//     batch in __consumer_offsets and answered once it is acknowledged
+//     as an acks=-1 produce is (offsets.commit.required.acks): every
+//     in-sync replica of the partition holds it. Until then OffsetFetch
+//     serves the previous offset. A write that fails answers as Kafka's
+//     coordinator maps append errors: COORDINATOR_NOT_AVAILABLE when the
+//     ISR is below min.insync.replicas or offsets.commit.timeout.ms
+//     passes, NOT_COORDINATOR when the partition's leadership moves.
 //   - Generation -1 with no member id commits for a group without
 //     members (assign() consumers, tools); members must give their
 //     generation (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,

@@ -8,7 +8,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //   - A group key (key type 0; v0 has only group keys) is coordinated by
 //     the leader of the group's partition of __consumer_offsets, as this
 //     broker's metadata says. The first request creates the topic
-//     (offsets.topic.num.partitions, placed over the live brokers;
+//     (offsets.topic.num.partitions, placed over the live brokers with
+//     offsets.topic.replication.factor replicas, or one per live broker
+//     if fewer are live, which the broker logs as a warning;
 //     offsets.topic.segment.bytes, no retention: Kafka compacts it), and
 //     the answer is COORDINATOR_NOT_AVAILABLE until it exists and while
 //     the partition has no leader, as in Kafka.

@@ -8,7 +8,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //   - The leader's SyncGroup carries every member's assignment (members
 //     it leaves out get an empty one); it is stored in __consumer_offsets
 //     and every waiting member gets its own once the write is
-//     acknowledgeable. Followers wait for it.
+//     acknowledged (replicated to the ISR, as an OffsetCommit's); on a
+//     failed write, every member gets the mapped error and the group
+//     rebalances. Followers wait for it.
 //   - v5 requires ProtocolType and ProtocolName, which must match the
 //     group's (INCONSISTENT_GROUP_PROTOCOL).
 

@@ -5,7 +5,7 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // DeleteGroups: v0-2
 //
 // Behavior: an Empty group is deleted with its offsets (tombstones in
-// __consumer_offsets; answered once they are acknowledgeable); a group
+// __consumer_offsets; answered once the ISR holds them); a group
 // with members gets NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND.
 
 func (b *Broker) handleDeleteGroups(r Request) {

@@ -147,7 +147,7 @@ func (b *Broker) takeLeaderAndIsr(t *topic, ps kmsg.LeaderAndISRRequestTopicPart
 	if p.taken && (epoch < p.epoch || epoch == p.epoch && ps.ZKVersion < p.zkVersion) {
 		return errStaleControllerEpoch // an older state than the one taken
 	}
-	first, prevEpoch := !p.taken, p.epoch
+	first, prevEpoch, prevLeader := !p.taken, p.epoch, p.leader
 	p.taken = true
 	if !p.hosted() {
 		p.host()
@@ -163,7 +163,7 @@ func (b *Broker) takeLeaderAndIsr(t *topic, ps kmsg.LeaderAndISRRequestTopicPart
 		b.cover(cover.LeaderElected)
 		b.becomeLeader(p)
 		b.emit(Lifecycle{Leading: p.tp, LeaderEpoch: int32(p.epoch)})
-		b.groups.elected(p)
+		b.groups.elected(p, prevLeader)
 	case leads:
 		if newEpoch {
 			b.becomeLeader(p)

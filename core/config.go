@@ -270,7 +270,6 @@ var properties = []property{
 	ignoredIntProp("socket.send.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
 	ignoredIntProp("socket.receive.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
 	ignoredIntProp("num.recovery.threads.per.data.dir", "1", 1, math.MaxInt32),
-	ignoredIntProp("offsets.topic.replication.factor", "1", 1, math.MaxInt16),
 	ignoredIntProp("transaction.state.log.replication.factor", "1", 1, math.MaxInt16),
 	ignoredIntProp("transaction.state.log.min.isr", "1", 1, math.MaxInt32),
 }
@@ -408,6 +407,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Cleaner.validate(); err != nil {
 		return err
+	}
+	if c.Groups.CommitAcks > c.Groups.OffsetsReplication {
+		return fmt.Errorf("offsets.commit.required.acks must be greater or equal -1 and less or equal to offsets.topic.replication.factor")
 	}
 	return nil
 }

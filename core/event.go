@@ -408,6 +408,9 @@ type PeerResponse struct {
 type Lifecycle struct {
 	Registered bool
 	Fatal      string
+	// Warning is a condition the operator should hear of (logged), such
+	// as an internal topic created with fewer replicas than configured.
+	Warning string
 	// Elected says the broker became the controller, with
 	// ControllerEpoch.
 	Elected         bool

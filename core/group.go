@@ -22,9 +22,12 @@ import (
 // durable copy replayed at startup (group_store.go).
 //
 // A group's coordinator is the leader of partition
-// abs(hashCode(group)) % offsets.topic.num.partitions. This broker leads
-// every partition it hosts, and a partition's groups are served once its
-// records are replayed (COORDINATOR_LOAD_IN_PROGRESS until then).
+// abs(hashCode(group)) % offsets.topic.num.partitions (replicated
+// offsets.topic.replication.factor times). A partition's groups are
+// served once its records are replayed (COORDINATOR_LOAD_IN_PROGRESS
+// until then), while this broker leads it and holds its leadership lease;
+// when the leadership moves they are dropped, and their members told
+// NOT_COORDINATOR.
 //
 // Requests that wait (JoinGroup until the rebalance completes, SyncGroup
 // until the leader's assignment is stored) are kept in their member and
@@ -361,9 +364,15 @@ type groupCoordinator struct {
 	replayed map[int32][]string
 	// loads counts, per partition, the loads begun: a read of an older
 	// one (leadership moved away meanwhile) is dropped.
-	loads      map[int32]int
-	timers     timerHeap
-	timerSeq   uint64
+	loads map[int32]int
+	// movedFrom: per partition being loaded, the broker that led it
+	// before this one (-1: none known).
+	movedFrom map[int32]BrokerID
+	timers    timerHeap
+	timerSeq  uint64
+	// writes are the writes to the offsets topic not yet answered, by
+	// the sequence number of their deadline.
+	writes     map[uint64]*groupWrite
 	lastExpiry Instant
 	creating   bool // the offsets topic's creation is outstanding
 	// ticked: a tick has told the time. Partitions loaded before it
@@ -382,7 +391,7 @@ const (
 
 func newGroupCoordinator(b *Broker) *groupCoordinator {
 	return &groupCoordinator{step: b.step, meta: b.metadata, b: b, cfg: b.cfg.Groups, groups: map[string]*group{}, parts: map[int32]partLoad{},
-		replayed: map[int32][]string{}, loads: map[int32]int{}}
+		replayed: map[int32][]string{}, loads: map[int32]int{}, movedFrom: map[int32]BrokerID{}, writes: map[uint64]*groupWrite{}}
 }
 
 // partitionFor is Kafka's Utils.abs(groupId.hashCode) % partitions, with
@@ -434,7 +443,8 @@ func (gc *groupCoordinator) status(groupID string, allowEmpty bool) int16 {
 		return errCoordinatorLoadInProgress
 	case partLoaded:
 		p := gc.meta.partitionOf(OffsetsTopic, gc.partitionOf(groupID))
-		if p == nil || !p.leading || p.offline {
+		if p == nil || !p.leading || p.offline || !gc.b.leaseHeld() {
+			// (without the lease another broker may coordinate already)
 			return errNotCoordinator
 		}
 		return errNone

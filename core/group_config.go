@@ -17,6 +17,14 @@ type GroupConfig struct {
 	OffsetMetadataMax     int32 // offset.metadata.max.bytes (characters, as Kafka counts them)
 	OffsetsLoadBufferSize int32 // offsets.load.buffer.size: bytes read per step of a load
 	OffsetsCommitTimeout  int32 // offsets.commit.timeout.ms
+	// OffsetsReplication is offsets.topic.replication.factor: the
+	// offsets topic gets this many replicas, or as many as there are
+	// live brokers when it is created, if fewer.
+	OffsetsReplication int16
+	// CommitAcks is offsets.commit.required.acks: -1 answers a
+	// coordinator write once the ISR holds it (the high watermark
+	// passed it); 0 and 1 once it is locally durable.
+	CommitAcks int16
 }
 
 // OffsetsTopic is the internal topic that holds committed offsets and
@@ -40,9 +48,13 @@ var groupProperties = []property{
 	intProp("offset.metadata.max.bytes", "4096", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetMetadataMax = int32(n) }, ""),
 	intProp("offsets.load.buffer.size", "5242880", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsLoadBufferSize = int32(n) }, ""),
 	intProp("offsets.commit.timeout.ms", "5000", 1, math.MaxInt32, func(c *Config, n int64) { c.Groups.OffsetsCommitTimeout = int32(n) }, ""),
-	// One replica acknowledges every write here, and the offsets topic is
-	// written uncompressed: accepted with Kafka's ranges, no effect.
-	ignoredIntProp("offsets.commit.required.acks", "-1", -1, math.MaxInt16),
+	intProp("offsets.topic.replication.factor", "3", 1, math.MaxInt16, func(c *Config, n int64) { c.Groups.OffsetsReplication = int16(n) }, ""),
+	// At most offsets.topic.replication.factor (Config.Validate), as in
+	// Kafka; above 1 every coordinator write fails with
+	// INVALID_REQUIRED_ACKS, as Kafka's appends take only -1, 0 and 1.
+	intProp("offsets.commit.required.acks", "-1", -1, math.MaxInt16, func(c *Config, n int64) { c.Groups.CommitAcks = int16(n) }, ""),
+	// The offsets topic is written uncompressed: accepted with Kafka's
+	// range, no effect.
 	ignoredIntProp("offsets.topic.compression.codec", "0", 0, 4),
 }
 

@@ -135,19 +135,45 @@ func (gc *groupCoordinator) storeOffsets(g *group, parts []*commitPart, done fun
 				delete(g.inflight, cp.tp)
 			}
 			cp.code = commitError(code)
-			if code == errNone && g.state != groupDead {
-				c := cp.c
-				c.appendedAt = base
-				if old := g.offsets[cp.tp]; old == nil || old.appendedAt < c.appendedAt {
-					g.offsets[cp.tp] = &c
-				}
-			}
+		}
+		if code == errNone && g.state != groupDead {
+			g.applyCommits(writing, base)
 		}
 		if g.state != groupDead {
 			gc.dropIfUnused(g)
 		}
 		done()
-	})
+	}, func() { gc.commitLate(g, writing, base) })
+}
+
+// applyCommits takes the commits of a batch at base in __consumer_offsets:
+// of two commits of a partition, the later in the log wins.
+func (g *group) applyCommits(parts []*commitPart, base Offset) {
+	for _, cp := range parts {
+		c := cp.c
+		c.appendedAt = base
+		if old := g.offsets[cp.tp]; old == nil || old.appendedAt < c.appendedAt {
+			g.offsets[cp.tp] = &c
+		}
+	}
+}
+
+// commitLate takes commits whose write was answered with an error (it
+// timed out, or the ISR shrank below min.insync.replicas) and that are
+// committed after all: the offsets are then what a load of the log
+// shows, and what this coordinator serves. Kafka's coordinator forgets
+// them until it next loads the partition.
+func (gc *groupCoordinator) commitLate(g *group, parts []*commitPart, base Offset) {
+	cur := gc.groups[g.id]
+	if cur == nil {
+		if g.state == groupDead || gc.parts[g.part] != partLoaded {
+			return // deleted, or the partition moved away
+		}
+		gc.groups[g.id], cur = g, g // dropped as unused after the error
+	}
+	if cur.state != groupDead {
+		cur.applyCommits(parts, base)
+	}
 }
 
 // offsetPart is one partition of an OffsetFetch answer.
@@ -270,7 +296,7 @@ func (gc *groupCoordinator) removeGroup(g *group, tps []TopicPartition, done fun
 		done(errNone)
 		return
 	}
-	gc.write(g.part, recs, func(code int16) { done(commitError(code)) })
+	gc.write(g.part, recs, func(code int16) { done(commitError(code)) }, nil)
 }
 
 // deleteOffsets is handleDeleteOffsets: a group-level error, or each

@@ -1,7 +1,9 @@
 package core
 
 import (
+	"container/heap"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"slices"
 	"strconv"
@@ -23,10 +25,13 @@ import (
 //     their subscription and assignment); a null value deletes the group.
 //
 // Writes go through the broker's append path as one uncompressed batch and
-// complete when the flush policy makes the batch acknowledgeable, exactly
-// as a produce would. At startup each partition is read from its log
-// start and replayed in order (the last record of a key wins), and its
-// groups are served once the replay is done.
+// complete as an acks=-1 produce would (offsets.commit.required.acks):
+// once every in-sync replica holds the batch, so that whichever replica
+// leads the partition next has it. When a broker becomes the partition's
+// leader (at startup, or when the coordinator moves to it from a broker
+// that failed) it reads the partition from its log start and replays it
+// in order (the last record of a key wins); its groups are served once
+// the replay is done.
 
 // kv is one record to write: a key and a value (nil: a tombstone).
 type kv struct{ key, value []byte }
@@ -102,84 +107,187 @@ func encodeBatch(recs []kv, ts int64) []byte {
 	return out
 }
 
-// write appends recs to partition part of the offsets topic; done gets
-// errNone once the batch is acknowledgeable, else the error a produce
-// would get (UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR,
-// MESSAGE_TOO_LARGE).
-func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16)) (Offset, bool) {
+// write appends recs to partition part of the offsets topic, as Kafka's
+// coordinator appends (appendForGroup): with offsets.commit.required.acks
+// (-1: done gets errNone once the high watermark passes the batch, that
+// is once every in-sync replica holds it; 0 or 1: once it is locally
+// durable), within offsets.commit.timeout.ms. Otherwise done gets the
+// error a produce would get: UNKNOWN_TOPIC_OR_PARTITION,
+// NOT_LEADER_OR_FOLLOWER (the leadership moved, or this broker's lease
+// lapsed), KAFKA_STORAGE_ERROR, MESSAGE_TOO_LARGE, NOT_ENOUGH_REPLICAS
+// (before the append) or NOT_ENOUGH_REPLICAS_AFTER_APPEND (the ISR shrank
+// below min.insync.replicas meanwhile), REQUEST_TIMED_OUT. done runs
+// once. late, if not nil, runs when the batch is committed after all,
+// after done got an error (the timeout, or NOT_ENOUGH_REPLICAS_AFTER_
+// APPEND): what a replay of the log would now show.
+func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16), late func()) (Offset, bool) {
 	p := gc.meta.partitionOf(OffsetsTopic, part)
+	fail := func(code int16) (Offset, bool) {
+		done(code)
+		return 0, false
+	}
 	switch {
 	case p == nil:
-		done(errUnknownTopic)
-		return 0, false
-	case !p.leading:
-		done(errNotLeader)
-		return 0, false
+		return fail(errUnknownTopic)
+	case !p.leading || !gc.b.leaseHeld():
+		return fail(errNotLeader)
 	case p.offline:
-		done(errStorage)
-		return 0, false
+		return fail(errStorage)
+	case gc.cfg.CommitAcks > 1:
+		return fail(errInvalidRequiredAcks) // Kafka's appends take -1, 0 and 1
 	}
 	batch := encodeBatch(recs, gc.nowMs())
 	if int64(len(batch)) > gc.step.cfg.topicInt(p.topic, "max.message.bytes") {
-		done(errMessageTooLarge)
-		return 0, false
+		return fail(errMessageTooLarge)
+	}
+	if gc.cfg.CommitAcks == -1 && gc.step.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)) {
+		return fail(errNotEnoughReplicas)
 	}
 	h, err := ParseBatchHeader(batch)
 	if err != nil {
 		panic("core: coordinator batch: " + err.Error())
 	}
+	w := gc.newWrite(done, late)
+	epoch := p.epoch
+	var last Offset
 	base, _ := gc.b.appendBatch(p, batch, h, func(err error) {
 		switch {
-		case err == nil:
-			done(errNone)
-		case p.deleted:
-			done(errUnknownTopic)
+		case err != nil:
+			w.finish(gc, appendError(p, err), false)
+		case !p.leading || p.epoch != epoch:
+			// led anew (or no longer) since the append: the batch's fate
+			// is the next leader's; the client retries
+			w.finish(gc, errNotLeader, false)
+		case gc.cfg.CommitAcks != -1:
+			w.finish(gc, errNone, true)
 		default:
-			done(errStorage)
+			gc.b.awaitHWM(p, last, func(err error) {
+				switch {
+				case err != nil:
+					w.finish(gc, appendError(p, err), false)
+				case gc.step.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)):
+					// replicated to an ISR that shrank below the minimum
+					// (Kafka's Partition.checkEnoughReplicasReachOffset)
+					w.finish(gc, errNotEnoughReplicasAfterAppend, true)
+				default:
+					w.finish(gc, errNone, true)
+				}
+			})
 		}
 	})
+	last = base + Offset(h.LastOffsetDelta)
 	return base, true
+}
+
+// appendError is the produce error for a failed append or replication.
+func appendError(p *partition, err error) int16 {
+	switch {
+	case err == errLeadershipLost:
+		return errNotLeader
+	case p.deleted:
+		return errUnknownTopic
+	}
+	return errStorage
+}
+
+// groupWrite is a coordinator write waiting for its acknowledgement. It
+// is owned by the offsets partition's leadership (a move fails it with
+// NOT_LEADER_OR_FOLLOWER, through the partition's high watermark waits)
+// and bounded in time by offsets.commit.timeout.ms; gc.writes holds it
+// until it is answered.
+type groupWrite struct {
+	seq      uint64 // its deadline's sequence number: its key in gc.writes
+	done     func(code int16)
+	late     func()
+	answered bool
+}
+
+// newWrite registers a write and its deadline.
+func (gc *groupCoordinator) newWrite(done func(code int16), late func()) *groupWrite {
+	gc.timerSeq++
+	w := &groupWrite{seq: gc.timerSeq, done: done, late: late}
+	heap.Push(&gc.timers, groupTimer{at: gc.now + Instant(int64(gc.cfg.OffsetsCommitTimeout)*1e6), seq: w.seq, kind: timerWrite})
+	gc.writes[w.seq] = w
+	return w
+}
+
+// finish answers the write with code, unless its deadline answered it
+// first; committed says the batch is below the high watermark (or
+// locally durable, for acks 0 and 1), which late learns when the answer
+// was an error.
+func (w *groupWrite) finish(gc *groupCoordinator, code int16, committed bool) {
+	if committed && (w.answered || code != errNone) && w.late != nil {
+		w.late()
+	}
+	if w.answered {
+		return
+	}
+	w.answered = true
+	delete(gc.writes, w.seq)
+	w.done(code)
+}
+
+// writeError maps a failed coordinator write to the error the client
+// gets, as Kafka's coordinator maps append errors
+// (CoordinatorOperationExceptionHelper; GroupMetadataManager.storeGroup
+// and storeOffsets before it): the coordinator is not available while
+// the ISR is too small or the write timed out, and this broker is not
+// the coordinator when it lost the partition or its log. tooLarge is
+// the answer to a batch over max.message.bytes.
+func writeError(code, tooLarge int16) int16 {
+	switch code {
+	case errUnknownTopic, errNotEnoughReplicas, errNotEnoughReplicasAfterAppend, errRequestTimedOut:
+		return errCoordinatorNotAvailable
+	case errNotLeader, errStorage:
+		return errNotCoordinator
+	case errMessageTooLarge, errRecordListTooLarge:
+		return tooLarge
+	}
+	return code
 }
 
 // storeGroup persists g's metadata with assignment; done gets the error
 // mapped as Kafka maps it for JoinGroup and SyncGroup.
 func (gc *groupCoordinator) storeGroup(g *group, assignment map[string][]byte, done func(code int16)) {
 	gc.write(g.part, []kv{{groupKey(g.id), groupValue(g, assignment)}}, func(code int16) {
-		switch code {
-		case errNone:
-		case errUnknownTopic:
-			code = errCoordinatorNotAvailable
-		case errStorage:
-			code = errNotCoordinator
-		case errMessageTooLarge:
-			code = errUnknownServer
-		}
-		done(code)
-	})
+		done(writeError(code, errUnknownServer))
+	}, nil)
 }
 
 // commitError maps a failed offsets write as Kafka does for commits.
-func commitError(code int16) int16 {
-	switch code {
-	case errUnknownTopic:
-		return errCoordinatorNotAvailable
-	case errStorage:
-		return errNotCoordinator
-	case errMessageTooLarge, errRecordListTooLarge:
-		return errInvalidCommitOffsetSize
-	}
-	return code
-}
+func commitError(code int16) int16 { return writeError(code, errInvalidCommitOffsetSize) }
 
-// elected begins loading an offsets partition this broker now leads:
-// its groups are served once its log is replayed.
-func (gc *groupCoordinator) elected(p *partition) {
+// elected begins loading an offsets partition this broker now leads,
+// which prev led before (as this broker last heard; -1: none or not
+// known). Its groups are served once its log is replayed up to the end
+// it had at the election, and once that end is committed: a new leader's
+// log holds every write the previous leader acknowledged (the ISR had
+// it), perhaps past its own high watermark, which catches up when the
+// followers next fetch (replication's serveFrom). Nothing is served from
+// records a later leader could lack, and nothing acknowledged is missed.
+func (gc *groupCoordinator) elected(p *partition, prev BrokerID) {
 	if p.tp.Topic != OffsetsTopic {
 		return
 	}
-	gc.parts[p.tp.Partition] = partLoading
-	gc.loads[p.tp.Partition]++
-	gc.loadFrom(p, p.logStart, gc.loads[p.tp.Partition])
+	part := p.tp.Partition
+	gc.parts[part] = partLoading
+	gc.loads[part]++
+	load := gc.loads[part]
+	gc.movedFrom[part] = prev
+	if p.serving() {
+		gc.loadFrom(p, p.logStart, load)
+		return
+	}
+	gc.b.awaitHWM(p, p.repl.serveFrom-1, func(err error) {
+		switch {
+		case gc.loads[part] != load || gc.parts[part] != partLoading:
+			// leadership moved away (and perhaps back) meanwhile
+		case err != nil:
+			gc.parts[part] = partFailed
+		default:
+			gc.loadFrom(p, p.logStart, load)
+		}
+	})
 }
 
 // resigned forgets the groups of an offsets partition this broker no
@@ -191,6 +299,7 @@ func (gc *groupCoordinator) resigned(tp TopicPartition) {
 	}
 	delete(gc.parts, tp.Partition)
 	delete(gc.replayed, tp.Partition)
+	delete(gc.movedFrom, tp.Partition)
 	for _, id := range sortedKeys(gc.groups) {
 		if g := gc.groups[id]; g.part == tp.Partition {
 			gc.dropGroup(g)
@@ -338,6 +447,10 @@ func (g *group) restore(v kmsg.GroupMetadataValue) {
 // loaded serves the partition's groups once the time is known.
 func (gc *groupCoordinator) loaded(part int32) {
 	gc.parts[part] = partLoaded
+	if prev, ok := gc.movedFrom[part]; ok && prev >= 0 && prev != gc.step.cfg.BrokerID && gc.holdsOffsets(part) {
+		gc.cover(cover.GroupCoordinatorMoved) // another broker coordinated these groups
+	}
+	delete(gc.movedFrom, part)
 	if !gc.ticked {
 		// replayed at startup, before the first tick tells the time:
 		// the sessions start from that tick
@@ -345,6 +458,17 @@ func (gc *groupCoordinator) loaded(part int32) {
 		return
 	}
 	gc.serveLoaded(part)
+}
+
+// holdsOffsets says a group replayed from partition part has committed
+// offsets.
+func (gc *groupCoordinator) holdsOffsets(part int32) bool {
+	for _, id := range gc.replayed[part] {
+		if g := gc.groups[id]; g != nil && g.part == part && len(g.offsets) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // serveLoaded serves a loaded partition's groups: members get a session
@@ -384,12 +508,34 @@ func (gc *groupCoordinator) ensureTopic() {
 	// time and size retention do not apply.
 	configs := map[string]string{"segment.bytes": strconv.Itoa(int(gc.cfg.OffsetsSegmentBytes)),
 		"cleanup.policy": "compact"}
-	plan, code, _ := gc.b.planTopic(OffsetsTopic, gc.cfg.OffsetsPartitions, 1, nil, configs)
+	rf, warning := offsetsReplication(gc.cfg.OffsetsReplication, len(gc.b.livePlaces()))
+	plan, code, _ := gc.b.planTopic(OffsetsTopic, gc.cfg.OffsetsPartitions, int32(rf), nil, configs)
 	if code != errNone {
 		return
 	}
+	if warning != "" {
+		gc.emit(Lifecycle{Warning: warning})
+	}
 	gc.creating = true
 	gc.b.writeTopic(plan, func(int16, string) { gc.creating = false })
+}
+
+// offsetsReplication is the offsets topic's replication factor with live
+// brokers: offsets.topic.replication.factor, or the number of live
+// brokers if that is smaller, with a warning to log. (Kafka since 0.11
+// refuses to create the topic until enough brokers are live, which
+// leaves a single broker with the default of 3 without coordinators;
+// here a cluster that starts small gets a smaller factor, as Kafka's
+// earlier brokers gave it.)
+func offsetsReplication(configured int16, live int) (int16, string) {
+	if live < 1 {
+		panic("core: no live broker, not even this one")
+	}
+	if int(configured) <= live {
+		return configured, ""
+	}
+	return int16(live), fmt.Sprintf("%s is created with replication factor %d: offsets.topic.replication.factor is %d, and %d brokers are live",
+		OffsetsTopic, live, configured, live)
 }
 
 // dropGroup forgets a group, answering what its members wait for with

@@ -17,6 +17,7 @@ const (
 	timerPending                        // a member id handed out with MEMBER_ID_REQUIRED
 	timerJoin                           // a group's rebalance (PreparingRebalance)
 	timerSync                           // a group's wait for every member's SyncGroup
+	timerWrite                          // a write's offsets.commit.timeout.ms (gc.writes)
 )
 
 type groupTimer struct {
@@ -57,6 +58,12 @@ func (gc *groupCoordinator) schedule(kind timerKind, g *group, memberID string, 
 func (gc *groupCoordinator) fireTimers() {
 	for len(gc.timers) > 0 && gc.timers[0].at <= gc.now {
 		t := heap.Pop(&gc.timers).(groupTimer)
+		if t.kind == timerWrite {
+			if w := gc.writes[t.seq]; w != nil {
+				w.finish(gc, errRequestTimedOut, false)
+			}
+			continue
+		}
 		g := gc.groups[t.group]
 		if g == nil {
 			continue

@@ -218,8 +218,8 @@ func (s *Server) closeZooKeeper() {
 
 // Lifecycle implements driver.Transport; it runs on the loop goroutine.
 func (s *Server) Lifecycle(l core.Lifecycle) {
-	if l.Leading != (core.TopicPartition{}) {
-		return // the simulator checks leaderships; here they need no report
+	if l.Leading != (core.TopicPartition{}) || l.Warning != "" {
+		return // the simulator checks leaderships; the driver logged the warning
 	}
 	if l.Elected {
 		s.logf("broker %d is the controller (controller epoch %d)", s.cfg.BrokerID, l.ControllerEpoch)

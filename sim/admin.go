@@ -236,6 +236,11 @@ func (a *admin) change() {
 		r.Topics = append(r.Topics, t)
 		req, what = r, fmt.Sprintf("create-partitions %s %d", ch.topic, ch.partitions)
 	}
+	if !ch.delete {
+		// A refusal says its own request changed nothing; this one may
+		// legitimately bring the topic to what an earlier one was refused.
+		a.refused = slices.DeleteFunc(a.refused, func(t adminTopic) bool { return t.name == ch.topic && t.partitions <= ch.partitions })
+	}
 	op := a.begin(what)
 	a.cl.send(req, func(r kmsg.Response, err error) {
 		if err != nil {

@@ -96,6 +96,7 @@ func (e *ensemble) open(n *node) {
 // belong to.
 func (e *ensemble) notify(fired []kio.WatchFired) {
 	for _, f := range fired {
+		e.w.noteIDsChange(f.Path)
 		for _, n := range e.w.nodes {
 			if n.zk.session == f.Session {
 				n.zkDeliver(core.CoordWatchFired{Path: f.Path, Type: f.Type})
@@ -143,6 +144,9 @@ func (n *node) coordinate(op core.CoordOp) {
 					w.logf("node %d wrote %s: %s", n.id, op.Path, op.Data)
 					w.stateWritten(op.Path, op.Data, op.Kind == core.CoordCreate)
 				}
+			}
+			if op.Kind == core.CoordCreate && op.Path == offsetsTopicPath && res.Err == nil {
+				w.checkOffsetsTopic(n.id, op.Data)
 			}
 			e.notify(fired)
 		}

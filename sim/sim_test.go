@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"cloudkafka/core"
 	"cloudkafka/core/cover"
 )
 
@@ -133,11 +134,18 @@ func TestSeeds(t *testing.T) {
 	ops, simSeconds, failed := 0, 0.0, 0
 	linOps, linWall := 0, make([]time.Duration, 0, len(rs))
 	spread, clusters := 0, 0
+	offsetsCreated, offsetsRF3 := 0, 0
 	for i, r := range rs {
 		if cfgs[i].Brokers > 1 {
 			clusters++
 			if r.ProducedVia > 1 {
 				spread++
+			}
+			if r.OffsetsRF > 0 {
+				offsetsCreated++
+			}
+			if r.OffsetsRF == 3 {
+				offsetsRF3++
 			}
 		}
 		linOps += r.Linearized
@@ -160,6 +168,11 @@ func TestSeeds(t *testing.T) {
 	// several brokers, and their produces acknowledged by each.
 	if clusters >= 10 && spread < clusters/2 {
 		t.Errorf("only %d of %d cluster seeds had produces acknowledged by more than one broker", spread, clusters)
+	}
+	// Group coordinators move with their offsets: most cluster seeds
+	// (three brokers or more) replicate __consumer_offsets three times.
+	if clusters >= 10 && offsetsRF3 < offsetsCreated/2+1 {
+		t.Errorf("only %d of the %d cluster seeds that created %s gave it 3 replicas", offsetsRF3, offsetsCreated, core.OffsetsTopic)
 	}
 	if len(rs) >= 100 {
 		for _, name := range faultKinds {

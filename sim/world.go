@@ -110,8 +110,11 @@ type Result struct {
 	Timeouts     int          // client requests given up after request.timeout
 	Converged    bool         // the drain phase caught up
 	ProducedVia  int          // brokers that acknowledged produces
-	Failures     []string
-	History      *History
+	// OffsetsRF is the replication factor __consumer_offsets was created
+	// with in a cluster run (0: not created, or a single broker).
+	OffsetsRF int
+	Failures  []string
+	History   *History
 	// Linearized is how many operations the per-partition
 	// linearizability check covered (see CheckLinearizable), and
 	// LinearizeWall the wall-clock time porcupine and the narrowing
@@ -197,7 +200,12 @@ type world struct {
 	// rf is the workload topic's replication factor and minISR its
 	// min.insync.replicas; replicaLagMs the brokers'
 	// replica.lag.time.max.ms (0: the default).
-	rf, minISR   int32
+	rf, minISR int32
+	// idsChangedAt is when /brokers/ids last changed in the ensemble;
+	// offsetsRF the replication factor __consumer_offsets was created
+	// with (offsets_topic.go).
+	idsChangedAt core.Instant
+	offsetsRF    int
 	replicaLagMs int64
 	// states holds the last partition state written under each state
 	// znode (ensemble.go); uncleanTopics are the topics created with
@@ -924,6 +932,7 @@ func (w *world) result() Result {
 	}
 	r.ProducedVia = w.hist.brokersAnswering()
 	w.checkReplicas()
+	r.OffsetsRF = w.offsetsRF
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)
 	r.Failures = append(r.Failures, checkGroups(&w.hist)...)

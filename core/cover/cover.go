@@ -179,6 +179,10 @@ const (
 	// FollowerRestarted: a follower whose log ended below its leader's log
 	// start emptied it and started over there.
 	FollowerRestarted
+	// GroupCoordinatorMoved: a broker loaded committed offsets from an
+	// offsets partition that another broker led before it: the groups'
+	// coordinator moved with their offsets.
+	GroupCoordinatorMoved
 	pointCount
 )
 
@@ -245,6 +249,7 @@ var names = [pointCount]string{
 	LeaderHandedOver:                 "leader-handed-over",
 	UncleanElection:                  "unclean-election",
 	FollowerRestarted:                "follower-restarted",
+	GroupCoordinatorMoved:            "group-coordinator-moved",
 }
 
 func (p Point) String() string {

@@ -285,6 +285,9 @@ func (d *Driver) execute(effects []core.Effect) {
 			if e.Fatal != "" {
 				d.Logf("fatal: %s", e.Fatal)
 			}
+			if e.Warning != "" {
+				d.Logf("warning: %s", e.Warning)
+			}
 			d.transport.Lifecycle(e)
 		case core.PeerSend:
 			d.transport.Send(e)
