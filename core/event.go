@@ -240,6 +240,9 @@ type Append struct {
 	MaxTime   int64 // largest batch MaxTimestamp in Data, ms
 	Now       Instant
 	Config    LogConfig
+	// Replica says Data are a follower's copy of its leader's batches:
+	// their offsets may skip where the leader's cleaner removed records.
+	Replica bool
 }
 
 // Sync makes everything appended to the partition before it durable. The

@@ -473,7 +473,7 @@ func (b *Broker) appendAsFollower(p *partition, data []byte, done func()) {
 	p.inflight = append(p.inflight, op)
 	tok := awaitFor(b.step, func(a Appended) { b.appended(p, op, a.Err) })
 	b.emit(Append{Token: tok, Partition: p.tp, Data: batches, Base: first, Last: last,
-		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
+		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic), Replica: true})
 	if p.unsyncedMsgs == 0 {
 		p.unsyncedSince = b.now
 	}

@@ -369,7 +369,11 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 	case core.Append:
 		err := d.noLog(e.Partition)
 		if err == nil {
-			err = d.logs[e.Partition].Append(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
+			if e.Replica {
+				err = d.logs[e.Partition].AppendReplica(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
+			} else {
+				err = d.logs[e.Partition].Append(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
+			}
 		}
 		if err != nil {
 			d.Logf("append to %s failed: %v", e.Partition, err)

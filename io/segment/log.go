@@ -330,10 +330,48 @@ func (l *Log) Append(data []byte, base, last core.Offset, maxTimestampMs int64, 
 	if err := l.usable(); err != nil {
 		return err
 	}
-	hs, err := l.checkAppend(data, base, last)
+	hs, err := l.checkAppend(data, base, last, false)
 	if err != nil {
 		return err
 	}
+	return l.appendChecked(data, hs, last, nowMs, cfg)
+}
+
+// AppendReplica appends batches a follower copied from its leader, as
+// they are: their offsets increase but may skip where the leader's
+// cleaner removed records (a gap before the first batch or between two),
+// as Kafka's follower appends allow. Before the write the rewrite bound
+// is raised, durably, to the base of the last batch that follows a gap,
+// so that recovery takes the gap for compaction's and not for damage; a
+// crash that loses the batches leaves the log ending at that bound, from
+// which the follower fetches them again.
+func (l *Log) AppendReplica(data []byte, base, last core.Offset, maxTimestampMs int64, nowMs int64, cfg core.LogConfig) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	hs, err := l.checkAppend(data, base, last, true)
+	if err != nil {
+		return err
+	}
+	prev, gapAt := l.LogEndOffset()-1, core.Offset(-1)
+	for _, h := range hs {
+		if h.BaseOffset != prev+1 {
+			gapAt = h.BaseOffset
+		}
+		prev = h.LastOffset()
+	}
+	if gapAt > l.rewriteBound {
+		if err := writeCheckpoint(l.fs, l.dir, rewriteFile, gapAt); err != nil {
+			return l.fail(err)
+		}
+		l.rewriteBound = gapAt
+	}
+	return l.appendChecked(data, hs, last, nowMs, cfg)
+}
+
+// appendChecked writes batches checkAppend took.
+func (l *Log) appendChecked(data []byte, hs []core.BatchHeader, last core.Offset, nowMs int64, cfg core.LogConfig) error {
+	base := hs[0].BaseOffset
 	if err := l.maybeRoll(int64(len(data)), len(hs), last, nowMs, cfg); err != nil {
 		return l.fail(err)
 	}
@@ -364,14 +402,17 @@ func (l *Log) Append(data []byte, base, last core.Offset, maxTimestampMs int64, 
 }
 
 // checkAppend parses data's headers and checks that the batches are whole,
-// ordered and follow the log end offset.
-func (l *Log) checkAppend(data []byte, base, last core.Offset) ([]core.BatchHeader, error) {
+// ordered and follow the log end offset: contiguously, or, with gaps (a
+// follower's copy of a compacted log), at increasing offsets.
+func (l *Log) checkAppend(data []byte, base, last core.Offset, gaps bool) ([]core.BatchHeader, error) {
 	var hs []core.BatchHeader
 	prev := l.LogEndOffset() - 1
 	err := core.SplitBatches(data, func(_ []byte, h core.BatchHeader) error {
-		// Offsets are contiguous: nothing (compaction, transaction
-		// markers) leaves gaps, so recovery can treat one as damage.
-		if h.LastOffsetDelta < 0 || h.BaseOffset != prev+1 {
+		// A leader's appends are contiguous: only the cleaner (or a
+		// follower copying its work) leaves gaps, below the rewrite
+		// bound, so recovery can treat any other gap as damage.
+		follows := h.BaseOffset == prev+1 || gaps && h.BaseOffset > prev
+		if h.LastOffsetDelta < 0 || !follows {
 			return fmt.Errorf("batch at offset %d does not follow offset %d", h.BaseOffset, prev)
 		}
 		prev = h.LastOffset()

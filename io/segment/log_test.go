@@ -750,3 +750,56 @@ func TestRetentionWithoutTimestamps(t *testing.T) {
 		t.Fatalf("a pass retention.ms later: log start %d, %v; want past %d", got, err, start)
 	}
 }
+
+// TestAppendReplicaGaps: a follower's copy of a compacted leader log may
+// skip offsets, before its first batch and between two; AppendReplica
+// takes them (Append does not), recovery keeps them, and a crash that
+// loses the unsynced batches leaves the log ending at the base of the
+// last batch that followed a gap, from which the follower fetches again.
+func TestAppendReplicaGaps(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	l := openLog(t, fsys, cfg)
+	appendN(t, l, cfg, 2, 1, 0) // offsets 0 and 1
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	gapped := concat([][]byte{makeBatch(spec{base: 5, records: 2}), makeBatch(spec{base: 9})})
+	if err := l.Append(gapped, 5, 9, 0, 0, cfg); !errors.Is(err, ErrBadAppend) {
+		t.Fatalf("Append with gaps: got %v; want ErrBadAppend", err)
+	}
+	if err := l.AppendReplica(makeBatch(spec{base: 1}), 1, 1, 0, 0, cfg); !errors.Is(err, ErrBadAppend) {
+		t.Fatalf("AppendReplica below the log end: got %v; want ErrBadAppend", err)
+	}
+	if err := l.AppendReplica(gapped, 5, 9, 0, 0, cfg); err != nil {
+		t.Fatalf("AppendReplica with gaps: %v", err)
+	}
+	if l.LogEndOffset() != 10 {
+		t.Fatalf("LEO after the gapped batches: %d; want 10", l.LogEndOffset())
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	l = openLog(t, fsys, cfg) // recovery takes the gaps
+	var bases []core.Offset
+	for _, h := range headers(t, readAll(t, l, 0)) {
+		bases = append(bases, h.BaseOffset)
+	}
+	if want := []core.Offset{0, 1, 5, 9}; !slices.Equal(bases, want) || l.LogEndOffset() != 10 {
+		t.Fatalf("recovered batches at %v, LEO %d; want %v, 10", bases, l.LogEndOffset(), want)
+	}
+	// Unsynced gapped batches lost in a crash: the log ends at the last
+	// gap's far side.
+	if err := l.AppendReplica(makeBatch(spec{base: 20}), 20, 20, 0, 0, cfg); err != nil {
+		t.Fatal(err)
+	}
+	fsys.Policy = memfs.CrashPolicy{}
+	fsys.Crash(rand.New(rand.NewPCG(1, 1)))
+	l = openLog(t, fsys, cfg)
+	if l.LogEndOffset() != 20 {
+		t.Fatalf("LEO after losing the batch at 20: %d; want 20 (where the follower fetches again)", l.LogEndOffset())
+	}
+	if err := l.AppendReplica(makeBatch(spec{base: 20}), 20, 20, 0, 0, cfg); err != nil {
+		t.Fatalf("fetching it again: %v", err)
+	}
+}
