@@ -52,6 +52,9 @@ type ctlState struct {
 	writes  int     // state writes outstanding
 	reload  bool    // a write found the store changed: reload once writes settle
 	retryAt Instant // reconcile again then (0: no retry due)
+	// rebalanceAt is when the automatic preferred leader rebalance looks
+	// next (rebalance.go); 0 with auto.leader.rebalance.enable=false.
+	rebalanceAt Instant
 }
 
 // settled says whether the controller has loaded the store and written
@@ -70,8 +73,12 @@ func (st *ctlState) deleting(ct *ctlTopic) bool {
 type ctlTopic struct {
 	name       string
 	id         TopicID
-	assignment [][]BrokerID
-	states     []*ctlPartState // nil: no state znode yet
+	assignment [][]BrokerID // per partition, its replicas (RS while it is reassigned)
+	// reassign holds, per partition, the reassignment under way (zero:
+	// none), as the topic znode records it (reassign.go).
+	reassign []partReassign
+	version  int32           // the topic znode's version as read or written
+	states   []*ctlPartState // nil: no state znode yet
 }
 
 // ctlPartState is a partition state znode's content and version.
@@ -88,17 +95,29 @@ type ctlPartState struct {
 	handedFrom BrokerID
 }
 
-func (s *ctlPartState) key(ct *ctlTopic) stateKey {
-	return stateKey{ct.id, s.leader, s.leaderEpoch, s.zkVersion}
+// key is the state of partition i of ct as the controller sends it.
+func (s *ctlPartState) key(ct *ctlTopic, i int) stateKey {
+	return stateKey{ct.id, s.leader, s.leaderEpoch, s.zkVersion, replicaKey(ct.sendReplicas(i))}
 }
 
 // stateKey identifies a partition state as sent to a broker (of one
-// topic: a name deleted and created again is another).
+// topic: a name deleted and created again is another), with the replicas
+// sent along: a reassignment changes them without a new state.
 type stateKey struct {
 	topic       TopicID
 	leader      BrokerID
 	leaderEpoch int32
 	zkVersion   int32
+	replicas    string
+}
+
+func replicaKey(rs []BrokerID) string {
+	var sb strings.Builder
+	for _, r := range rs {
+		sb.WriteString(strconv.Itoa(int(r)))
+		sb.WriteByte(',')
+	}
+	return sb.String()
 }
 
 // ctlPeer is what one live broker (at one broker epoch) has taken.
@@ -110,7 +129,10 @@ type ctlPeer struct {
 	cached   map[TopicPartition]stateKey // UpdateMetadata taken
 	unlisted map[string]bool             // topics being deleted it has unlisted
 	stopped  map[string]bool             // topics whose replicas it deleted
-	informed bool                        // it took an UpdateMetadata (its first may be empty)
+	// dropped holds the partitions whose replica a reassignment took off
+	// the broker and it deleted (StopReplica), until it hosts one again.
+	dropped  map[TopicPartition]bool
+	informed bool // it took an UpdateMetadata (its first may be empty)
 	// shuttingDown: the broker asked for a controlled shutdown in this
 	// registration (Kafka's shuttingDownBrokerIds); it is elected leader
 	// of nothing and joins no ISR. It ends with the peer: when the
@@ -124,7 +146,7 @@ func (st *ctlState) ctlPeerFor(id BrokerID, lb liveBroker) *ctlPeer {
 	peer := st.peers[id]
 	if peer == nil || peer.epoch != lb.epoch {
 		peer = &ctlPeer{epoch: lb.epoch, leaders: map[TopicPartition]stateKey{}, cached: map[TopicPartition]stateKey{},
-			unlisted: map[string]bool{}, stopped: map[string]bool{}}
+			unlisted: map[string]bool{}, stopped: map[string]bool{}, dropped: map[TopicPartition]bool{}}
 		st.peers[id] = peer
 	}
 	return peer
@@ -149,6 +171,7 @@ const (
 // ctlStart begins this broker's tenure as controller.
 func (b *Broker) ctlStart() {
 	b.ctl.state = &ctlState{peers: map[BrokerID]*ctlPeer{}}
+	b.scheduleRebalance(rebalanceFirstDelayMs)
 	b.ctlLoad()
 }
 
@@ -188,6 +211,7 @@ func (b *Broker) ctlLoad() {
 			st.retryAt = b.now + Instant(ctlRetryMs*1e6)
 			return
 		}
+		keepHandovers(st.topics, topics)
 		st.topics, st.marked, st.loaded = topics, marked, true
 		b.ctlReconcile()
 		b.metadataChanged() // a ControlledShutdown waiting for the load is answered
@@ -269,12 +293,13 @@ func (b *Broker) ctlLoadTopic(name string, done func(*ctlTopic, bool)) {
 			done(nil, false)
 			return
 		}
-		id, assignment, err := parseTopicZnode(r.Data)
+		id, assignment, reassign, err := parseTopicZnodeFull(r.Data)
 		if err != nil || validTopicName(name) != nil {
 			done(nil, true)
 			return
 		}
-		ct := &ctlTopic{name: name, id: id, assignment: assignment, states: make([]*ctlPartState, len(assignment))}
+		ct := &ctlTopic{name: name, id: id, assignment: assignment, reassign: reassign, version: r.Stat.Version,
+			states: make([]*ctlPartState, len(assignment))}
 		pending, failed := 1, false
 		finish := func(ok bool) {
 			failed = failed || !ok
@@ -323,8 +348,6 @@ func (b *Broker) ctlLive() map[BrokerID]liveBroker {
 // ctlReconcile is the controller's one mechanism (see ctlState).
 func (b *Broker) ctlReconcile() {
 	st := b.ctlActive()
-	if st != nil {
-	}
 	if st == nil || !st.loaded || st.writes > 0 {
 		return
 	}
@@ -336,13 +359,21 @@ func (b *Broker) ctlReconcile() {
 			continue
 		}
 		for i := range ct.assignment {
-			if want := b.ctlNextState(ct, i, live); want != nil {
+			want := b.ctlNextState(ct, i, live)
+			if want == nil {
+				want = b.ctlReassignState(ct, i, live)
+			}
+			if want != nil {
 				b.ctlWriteState(ct, i, want)
 			}
 		}
 	}
 	if st.writes > 0 {
 		return // brokers hear of the states once they are written
+	}
+	b.ctlFinishReassignments(live)
+	if st.writes > 0 {
+		return
 	}
 	b.ctlDeletions(live)
 	if st.writes > 0 {
@@ -460,6 +491,12 @@ func (b *Broker) uncleanElection(topic string) bool {
 // ctlWriteState writes partition i's new state, creating the state
 // znode of a new partition (zkVersion -1).
 func (b *Broker) ctlWriteState(ct *ctlTopic, i int, want *ctlPartState) {
+	b.ctlWriteStateThen(ct, i, want, func(bool) {})
+}
+
+// ctlWriteStateThen is ctlWriteState; done learns whether the state was
+// written.
+func (b *Broker) ctlWriteStateThen(ct *ctlTopic, i int, want *ctlPartState, done func(ok bool)) {
 	want.ctlEpoch = b.ctl.epoch
 	isr := make([]int32, len(want.isr))
 	for j, m := range want.isr {
@@ -476,9 +513,12 @@ func (b *Broker) ctlWriteState(ct *ctlTopic, i int, want *ctlPartState) {
 	} else if want.leaderEpoch > 0 {
 		b.cover(cover.LeaderMoved)
 	}
-	b.ctlWrite(op, func(r CoordResult) {
-		want.zkVersion = r.Stat.Version
-		ct.states[i] = want
+	b.ctlWriteThen(op, func(r CoordResult) {
+		if r.Err == nil {
+			want.zkVersion = r.Stat.Version
+			ct.states[i] = want
+		}
+		done(r.Err == nil)
 	})
 }
 
@@ -486,6 +526,16 @@ func (b *Broker) ctlWriteState(ct *ctlTopic, i int, want *ctlPartState) {
 // refused because it changed (another version, a node created or gone)
 // reloads once the writes settle; another failure retries later.
 func (b *Broker) ctlWrite(op CoordOp, ok func(CoordResult)) {
+	b.ctlWriteThen(op, func(r CoordResult) {
+		if r.Err == nil {
+			ok(r)
+		}
+	})
+}
+
+// ctlWriteThen is ctlWrite with a continuation that learns the outcome,
+// success or not.
+func (b *Broker) ctlWriteThen(op CoordOp, then func(CoordResult)) {
 	st := b.ctlActive()
 	op.Guard = b.ctlGuard()
 	st.writes++
@@ -497,9 +547,9 @@ func (b *Broker) ctlWrite(op CoordOp, ok func(CoordResult)) {
 		if st.writes == 0 {
 			defer b.metadataChanged() // a ControlledShutdown waiting for the writes is answered
 		}
+		then(r)
 		switch {
 		case r.Err == nil:
-			ok(r)
 		case errors.Is(r.Err, ErrCoordBadVersion), errors.Is(r.Err, ErrCoordNodeExists), errors.Is(r.Err, ErrCoordNoNode):
 			st.reload = true
 		default:
@@ -577,6 +627,7 @@ func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 			// order-independent: copied into a map
 			for tp, k := range sent {
 				peer.leaders[tp] = k
+				delete(peer.dropped, tp) // it hosts a replica again
 			}
 		})
 		return
@@ -600,6 +651,16 @@ func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 				peer.stopped[name] = true
 			}
 		})
+		return
+	}
+	if req, tps := b.ctlDropReplicas(id, peer); req != nil {
+		b.ctlSend(id, lb, peer, req, func(kmsg.Response) {
+			for _, tp := range tps {
+				peer.dropped[tp] = true
+				delete(peer.leaders, tp)
+				b.cover(cover.ReassignedReplicaRemoved)
+			}
+		})
 	}
 }
 
@@ -619,17 +680,20 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 		ts.Topic, ts.TopicID = name, ct.id
 		for i, s := range ct.states {
 			tp := TopicPartition{Topic: name, Partition: int32(i)}
-			if k, ok := peer.leaders[tp]; s == nil || !slices.Contains(ct.assignment[i], id) || ok && k == s.key(ct) {
+			if k, ok := peer.leaders[tp]; s == nil || !slices.Contains(ct.sendReplicas(i), id) || ok && k == s.key(ct, i) {
 				continue
 			}
-			if s.leader == id && b.ctlAwaitsDemotion(ct, s) {
+			if s.leader == id && b.ctlAwaitsDemotion(ct, i, s) {
 				continue // the old leader first stops answering
 			}
 			ps := kmsg.NewLeaderAndISRRequestTopicPartition()
 			ps.Partition, ps.ControllerEpoch, ps.Leader, ps.LeaderEpoch = int32(i), s.ctlEpoch, int32(s.leader), s.leaderEpoch
-			ps.ISR, ps.ZKVersion, ps.Replicas = int32IDs(s.isr), s.zkVersion, int32IDs(ct.assignment[i])
+			ps.ISR, ps.ZKVersion, ps.Replicas = int32IDs(s.isr), s.zkVersion, int32IDs(ct.sendReplicas(i))
+			if ct.reassigning(i) && !ct.dropping(i) {
+				ps.AddingReplicas, ps.RemovingReplicas = int32IDs(ct.reassign[i].adding), int32IDs(ct.reassign[i].removing)
+			}
 			ts.PartitionStates = append(ts.PartitionStates, ps)
-			sent[tp] = s.key(ct)
+			sent[tp] = s.key(ct, i)
 		}
 		if len(ts.PartitionStates) > 0 {
 			req.TopicStates = append(req.TopicStates, ts)
@@ -647,9 +711,10 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 	return req, sent
 }
 
-// ctlAwaitsDemotion says s hands ct's partition over from a leader that
-// is still live and has not taken s yet.
-func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, s *ctlPartState) bool {
+// ctlAwaitsDemotion says s hands partition i of ct over from a leader
+// that is still live and has not taken s yet (nor deleted its replica,
+// when a reassignment removes it).
+func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, i int, s *ctlPartState) bool {
 	st := b.ctlActive()
 	if !s.handover {
 		return false
@@ -662,13 +727,9 @@ func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, s *ctlPartState) bool {
 	if old == nil || old.epoch != lb.epoch {
 		return false // a new registration: it leads nothing
 	}
-	// order-independent: a search for any match
-	for tp, k := range old.leaders {
-		if k == s.key(ct) && tp.Topic == ct.name {
-			return false
-		}
-	}
-	return true
+	tp := TopicPartition{Topic: ct.name, Partition: int32(i)}
+	k, ok := old.leaders[tp]
+	return !(ok && k == s.key(ct, i)) && !old.dropped[tp]
 }
 
 // ctlUpdateMetadata builds the UpdateMetadata a broker needs, or nil.
@@ -689,17 +750,17 @@ func (b *Broker) ctlUpdateMetadata(peer *ctlPeer) (*kmsg.UpdateMetadataRequest, 
 		}
 		for i, s := range ct.states {
 			tp := TopicPartition{Topic: name, Partition: int32(i)}
-			if k, ok := peer.cached[tp]; !deleting && (s == nil || ok && k == s.key(ct)) {
+			if k, ok := peer.cached[tp]; !deleting && (s == nil || ok && k == s.key(ct, i)) {
 				continue
 			}
 			ps := kmsg.NewUpdateMetadataRequestTopicPartition()
-			ps.Partition, ps.Replicas = int32(i), int32IDs(ct.assignment[i])
+			ps.Partition, ps.Replicas = int32(i), int32IDs(ct.sendReplicas(i))
 			if deleting {
 				ps.Leader, ps.ISR = int32(leaderDelete), ps.Replicas
 			} else {
 				ps.ControllerEpoch, ps.Leader, ps.LeaderEpoch = s.ctlEpoch, int32(s.leader), s.leaderEpoch
 				ps.ISR, ps.ZKVersion = int32IDs(s.isr), s.zkVersion
-				sent[tp] = s.key(ct)
+				sent[tp] = s.key(ct, i)
 			}
 			ts.PartitionStates = append(ts.PartitionStates, ps)
 		}
@@ -821,6 +882,7 @@ func (b *Broker) ctlTick() {
 	if st == nil {
 		return
 	}
+	b.rebalanceTick()
 	due := st.retryAt != 0 && b.now >= st.retryAt
 	// order-independent: a disjunction
 	for _, p := range st.peers {

@@ -110,6 +110,12 @@ func (h *harness) exec(effects []core.Effect) {
 			h.held = append(h.held, core.ReadDone{Token: e.Token, Data: h.read(e)})
 		case core.FindTime:
 			h.held = append(h.held, core.TimeFound{Token: e.Token})
+		case core.Measure:
+			var n int64
+			for _, b := range h.logs[e.Partition] {
+				n += int64(len(b))
+			}
+			h.held = append(h.held, core.Measured{Token: e.Token, Bytes: n})
 		case core.Retain:
 			h.retains = append(h.retains, e)
 			h.held = append(h.held, core.Retained{Token: e.Token})

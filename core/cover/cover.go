@@ -179,6 +179,28 @@ const (
 	// FollowerRestarted: a follower whose log ended below its leader's log
 	// start emptied it and started over there.
 	FollowerRestarted
+	// PreferredLeaderElected: an ElectLeaders request (preferred) moved a
+	// partition's leadership to its preferred replica.
+	PreferredLeaderElected
+	// AutoLeaderRebalanced: the automatic preferred leader rebalance
+	// (auto.leader.rebalance.enable) moved a leadership back to its
+	// preferred replica.
+	AutoLeaderRebalanced
+	// ReassignmentStarted: an AlterPartitionReassignments request began
+	// (or replaced) a partition's reassignment.
+	ReassignmentStarted
+	// ReassignmentCancelled: an AlterPartitionReassignments request
+	// cancelled a reassignment under way.
+	ReassignmentCancelled
+	// ReassignedReplicaRemoved: a broker deleted a replica that a
+	// reassignment took off it (the controller's StopReplica was taken).
+	ReassignedReplicaRemoved
+	// ReassignmentCompleted: the controller wrote a reassigned partition's
+	// final assignment.
+	ReassignmentCompleted
+	// LogDirsDescribed: DescribeLogDirs answered with a partition's size
+	// as the store measured it.
+	LogDirsDescribed
 	pointCount
 )
 
@@ -245,6 +267,13 @@ var names = [pointCount]string{
 	LeaderHandedOver:                 "leader-handed-over",
 	UncleanElection:                  "unclean-election",
 	FollowerRestarted:                "follower-restarted",
+	PreferredLeaderElected:           "preferred-leader-elected",
+	AutoLeaderRebalanced:             "auto-leader-rebalanced",
+	ReassignmentStarted:              "reassignment-started",
+	ReassignmentCancelled:            "reassignment-cancelled",
+	ReassignedReplicaRemoved:         "reassigned-replica-removed",
+	ReassignmentCompleted:            "reassignment-completed",
+	LogDirsDescribed:                 "log-dirs-described",
 }
 
 func (p Point) String() string {
