@@ -387,9 +387,26 @@ func TestReassignmentMoves(t *testing.T) {
 	if code := h.mustResponse(seq).(*kmsg.CreatePartitionsResponse).Topics[0].ErrorCode; code != kerr.ReassignmentInProgress.Code {
 		t.Errorf("CreatePartitions during the move: %s; want REASSIGNMENT_IN_PROGRESS", codeName(code))
 	}
+	// Broker 2 takes what the controller sends it from now on.
+	told := false
+	h.peerAnswer = func(ps core.PeerSend) core.PeerResponse {
+		if req, ok := ps.Request.(*kmsg.LeaderAndISRRequest); ok && ps.Broker == 2 {
+			for _, ts := range req.TopicStates {
+				for _, p := range ts.PartitionStates {
+					told = told || ts.Topic == "r" && p.Leader == 2
+				}
+			}
+		}
+		return core.PeerResponse{Response: ps.Request.ResponseKind()}
+	}
 	h.replicaFetch(2, "r", 0, 3) // broker 2 has caught up
 	if leader, isr, _ := h.partitionState("r", 0); leader != 2 || !slices.Equal(isr, []int32{2}) {
 		t.Errorf("r-0 once broker 2 caught up: leader %d, ISR %v; want 2, [2]", leader, isr)
+	}
+	h.tick(1000) // sends that failed before go again
+	h.deliverAll()
+	if !told {
+		t.Errorf("broker 2 was never sent a LeaderAndIsr making it r-0's leader")
 	}
 	parts, adding, removing = h.topicDoc("r")
 	if fmt.Sprint(parts, adding, removing) != "map[0:[2]] map[] map[]" {

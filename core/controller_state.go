@@ -658,6 +658,9 @@ func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 			for _, tp := range tps {
 				peer.dropped[tp] = true
 				delete(peer.leaders, tp)
+				// an UpdateMetadata it took while it led was not applied:
+				// it is sent the partition's state again
+				delete(peer.cached, tp)
 				b.cover(cover.ReassignedReplicaRemoved)
 			}
 		})

@@ -175,16 +175,14 @@ func (b *Broker) ctlFinishReassignments(live map[BrokerID]liveBroker) {
 		for _, i := range done {
 			assignment[i], reassign[i] = ct.target(i), partReassign{}
 		}
+		// (The brokers' dropped marks stay: a leader the reassignment
+		// removed is known to have stopped by them, and a broker given
+		// the partition again takes a LeaderAndIsr first, which clears
+		// its mark.)
 		b.ctlWriteTopic(ct, assignment, reassign, func(ok bool) {
-			if !ok {
-				return
-			}
-			for _, i := range done {
-				b.cover(cover.ReassignmentCompleted)
-				tp := TopicPartition{Topic: name, Partition: int32(i)}
-				// order-independent: deletions only
-				for _, p := range st.peers {
-					delete(p.dropped, tp)
+			if ok {
+				for range done {
+					b.cover(cover.ReassignmentCompleted)
 				}
 			}
 		})
