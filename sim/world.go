@@ -199,14 +199,17 @@ type world struct {
 	// replica.lag.time.max.ms (0: the default).
 	rf, minISR   int32
 	replicaLagMs int64
-	admin        *admin
-	producers    []*producer
-	consumers    []*consumer
-	members      []*groupMember // the consumer group's members
-	probe        *producer      // the liveness phase's writer, or nil
-	final        *consumer      // a compacted topic's final reader (compaction.go), or nil
-	faults       []fault
-	ackedEnd     []core.Offset // per partition: end of the highest acknowledged batch
+	// imbalanceCheckSec is the brokers'
+	// leader.imbalance.check.interval.seconds in a cluster.
+	imbalanceCheckSec int64
+	admin             *admin
+	producers         []*producer
+	consumers         []*consumer
+	members           []*groupMember // the consumer group's members
+	probe             *producer      // the liveness phase's writer, or nil
+	final             *consumer      // a compacted topic's final reader (compaction.go), or nil
+	faults            []fault
+	ackedEnd          []core.Offset // per partition: end of the highest acknowledged batch
 
 	hist        History
 	failures    []string
