@@ -62,8 +62,16 @@ func electCodes(resp *kmsg.ElectLeadersResponse) []string {
 }
 
 // setISR writes a partition's state with leader and isr, as its leader
-// would after an ISR change, and notifies the controller.
+// would after an ISR change, notifies the controller, and delivers every
+// completion.
 func (h *harness) setISR(topic string, p int, leader int32, isr []int32) {
+	h.t.Helper()
+	h.writeState(topic, p, leader, isr)
+	h.deliverAll()
+}
+
+// writeState is setISR without the deliveries.
+func (h *harness) writeState(topic string, p int, leader int32, isr []int32) {
 	h.t.Helper()
 	path := fmt.Sprintf("/brokers/topics/%s/partitions/%d/state", topic, p)
 	res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: path})
@@ -87,7 +95,6 @@ func (h *harness) setISR(topic string, p int, leader int32, isr []int32) {
 		h.t.Fatal(n.Err)
 	}
 	h.deliverWatches(fired)
-	h.deliverAll()
 }
 
 // preferredElsewhere sets up topic "p" whose partition 0 prefers broker
@@ -523,5 +530,82 @@ func TestDescribeLogDirs(t *testing.T) {
 		if got := describe([]kmsg.DescribeLogDirsRequestTopic{rt, other}); got != want {
 			t.Errorf("v%d filtered: got %q; want %q", v, got, want)
 		}
+	}
+}
+
+// TestElectionWaitsForDemotion: a preferred election that gives the lead
+// to the controller's own broker takes effect there only once the old
+// leader, another broker, took its demotion.
+func TestElectionWaitsForDemotion(t *testing.T) {
+	h, _ := clusterHarness(t, map[string]string{"auto.leader.rebalance.enable": "false"})
+	s2 := h.coord.OpenSession()
+	h.register(s2, 2)
+	h.writeTopic("w", 1, map[string][]int{"0": {2, 1}})
+	h.setISR("w", 0, 2, []int32{2, 1})
+	// rewrite the assignment so that broker 1, the controller, is preferred
+	res, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: "/brokers/topics/w"})
+	doc := strings.Replace(string(res.Data), `"0":[2,1]`, `"0":[1,2]`, 1)
+	set, fired := h.coord.Apply(0, core.CoordOp{Kind: core.CoordSet, Path: "/brokers/topics/w", Data: []byte(doc), Version: res.Stat.Version})
+	if set.Err != nil {
+		t.Fatal(set.Err)
+	}
+	h.deliverWatches(fired)
+	h.deliverAll()
+	leading := func() bool {
+		for _, l := range h.lifecycles {
+			if l.Leading == (core.TopicPartition{Topic: "w", Partition: 0}) {
+				return true
+			}
+		}
+		return false
+	}
+	req := kmsg.NewPtrElectLeadersRequest()
+	req.TimeoutMillis = 100
+	rt := kmsg.NewElectLeadersRequestTopic()
+	rt.Topic, rt.Partitions = "w", []int32{0}
+	req.Topics = append(req.Topics, rt)
+	h.send(1, 2, req)
+	for i := 0; i < 10; i++ {
+		h.tick(100)
+		h.deliverAll()
+	}
+	if leader, _, _ := h.partitionState("w", 0); leader != 1 {
+		t.Fatalf("w-0 after the election: leader %d; want 1", leader)
+	}
+	if leading() {
+		t.Fatalf("broker 1 leads w-0 while broker 2 has not taken its demotion")
+	}
+	h.peerAnswer = func(ps core.PeerSend) core.PeerResponse {
+		return core.PeerResponse{Response: ps.Request.ResponseKind()}
+	}
+	h.tick(1000)
+	h.deliverAll()
+	if !leading() {
+		t.Errorf("broker 1 does not lead w-0 once broker 2 took its demotion")
+	}
+}
+
+// TestAppendAfterDemotionFails: an acks=all produce whose append
+// completes after the broker lost the partition's leadership (a
+// preferred election moved it) is answered NOT_LEADER_OR_FOLLOWER: the
+// follower's high watermark is another leader's, over other records.
+func TestAppendAfterDemotionFails(t *testing.T) {
+	h, _ := clusterHarness(t, map[string]string{"auto.leader.rebalance.enable": "false"})
+	h.register(h.coord.OpenSession(), 2)
+	h.writeTopic("d", 1, map[string][]int{"0": {1, 2}})
+	h.tick(1) // the lease is confirmed
+	h.deliverAll()
+	seq := h.send(1, 9, produceReq("d", 0, -1, makeBatch(batchOpts{records: 1})))
+	notAppended := func(ev core.Event) bool { _, ok := ev.(core.Appended); return !ok }
+	h.deliver(notAppended)
+	if r := h.response(seq); r != nil {
+		t.Fatalf("produce answered before its append completed: %+v", r)
+	}
+	h.writeState("d", 0, 2, []int32{1, 2}) // broker 2 leads now
+	h.deliver(notAppended)
+	h.deliverAll() // the append completes on a follower
+	resp := h.mustResponse(seq).(*kmsg.ProduceResponse)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotLeaderForPartition.Code {
+		t.Errorf("acks=all produce whose append completed after the demotion: %s; want NOT_LEADER_OR_FOLLOWER", codeName(code))
 	}
 }
