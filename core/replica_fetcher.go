@@ -303,6 +303,9 @@ func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
 		b.truncated(p, t)
 		p.logStart = t.LogEnd
 		p.hwm = max(p.hwm, p.logStart)
+		// The producers that wrote below the new log start are unknown
+		// here: as a leader it takes their next sequence as Kafka does.
+		p.forgotProducers = true
 		if p.following(f, epochNow) {
 			p.repl.truncated = true
 		}
