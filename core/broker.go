@@ -216,6 +216,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case Truncated:
 		b.complete(ev.Token, ev)
+	case Measured:
+		b.complete(ev.Token, ev)
 	case CoordResult:
 		b.complete(ev.Token, ev)
 	case CoordNewSession:

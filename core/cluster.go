@@ -309,6 +309,7 @@ func (b *Broker) applyStopReplica(req *kmsg.StopReplicaRequest) *kmsg.StopReplic
 // due find the old entry, offline and deleted.
 func (b *Broker) dropReplica(p *partition) {
 	p.offline, p.deleted = true, true
+	b.stopFollowing(p)
 	b.takeOffline(p, errTopicDeleted)
 	b.emit(DeleteLog{Partition: p.tp})
 	fresh := *p

@@ -52,9 +52,15 @@ type Config struct {
 	ReplicaFetchResponseMaxBytes int32
 	ReplicaFetchBackoffMs        int32
 	NumReplicaFetchers           int
-	Groups                       GroupConfig
-	Cleaner                      Cleaner            // log.cleaner.*: log compaction
-	ControlledShutdown           ControlledShutdown // controlled.shutdown.*: asking the controller before stopping
+	// The automatic preferred leader rebalance (rebalance.go):
+	// auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds
+	// and leader.imbalance.per.broker.percentage.
+	AutoLeaderRebalance     bool
+	LeaderImbalanceCheckSec int64
+	LeaderImbalancePct      int64
+	Groups                  GroupConfig
+	Cleaner                 Cleaner            // log.cleaner.*: log compaction
+	ControlledShutdown      ControlledShutdown // controlled.shutdown.*: asking the controller before stopping
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.
@@ -239,6 +245,9 @@ var properties = []property{
 	intProp("min.insync.replicas", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
 	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}), // read as the topics' default
 	boolProp("delete.topic.enable", "true", func(c *Config, b bool) { c.DeleteTopicEnable = b }),
+	boolProp("auto.leader.rebalance.enable", "true", func(c *Config, b bool) { c.AutoLeaderRebalance = b }),
+	intProp("leader.imbalance.check.interval.seconds", "300", 1, math.MaxInt64, func(c *Config, n int64) { c.LeaderImbalanceCheckSec = n }, ""),
+	intProp("leader.imbalance.per.broker.percentage", "10", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.LeaderImbalancePct = n }, ""),
 	{name: "zookeeper.connect", def: "", apply: func(c *Config, v string) error {
 		c.ZookeeperConnect = strings.TrimSpace(v)
 		return nil

@@ -52,6 +52,19 @@ type ctlState struct {
 	writes  int     // state writes outstanding
 	reload  bool    // a write found the store changed: reload once writes settle
 	retryAt Instant // reconcile again then (0: no retry due)
+	// rebalanceAt is when the automatic preferred leader rebalance looks
+	// next (rebalance.go); 0 with auto.leader.rebalance.enable=false.
+	rebalanceAt Instant
+	// demoting holds, per partition, a live leader this controller
+	// replaced, until it took a state that demotes it (ctlAwaitsDemotion).
+	demoting map[TopicPartition]demotion
+}
+
+// demotion is a live leader replaced: broker from, at its registration
+// epoch then.
+type demotion struct {
+	from  BrokerID
+	epoch int64
 }
 
 // settled says whether the controller has loaded the store and written
@@ -70,8 +83,12 @@ func (st *ctlState) deleting(ct *ctlTopic) bool {
 type ctlTopic struct {
 	name       string
 	id         TopicID
-	assignment [][]BrokerID
-	states     []*ctlPartState // nil: no state znode yet
+	assignment [][]BrokerID // per partition, its replicas (RS while it is reassigned)
+	// reassign holds, per partition, the reassignment under way (zero:
+	// none), as the topic znode records it (reassign.go).
+	reassign []partReassign
+	version  int32           // the topic znode's version as read or written
+	states   []*ctlPartState // nil: no state znode yet
 }
 
 // ctlPartState is a partition state znode's content and version.
@@ -83,17 +100,29 @@ type ctlPartState struct {
 	ctlEpoch    int32
 }
 
-func (s *ctlPartState) key(ct *ctlTopic) stateKey {
-	return stateKey{ct.id, s.leader, s.leaderEpoch, s.zkVersion}
+// key is the state of partition i of ct as the controller sends it.
+func (s *ctlPartState) key(ct *ctlTopic, i int) stateKey {
+	return stateKey{ct.id, s.leader, s.leaderEpoch, s.zkVersion, replicaKey(ct.sendReplicas(i))}
 }
 
 // stateKey identifies a partition state as sent to a broker (of one
-// topic: a name deleted and created again is another).
+// topic: a name deleted and created again is another), with the replicas
+// sent along: a reassignment changes them without a new state.
 type stateKey struct {
 	topic       TopicID
 	leader      BrokerID
 	leaderEpoch int32
 	zkVersion   int32
+	replicas    string
+}
+
+func replicaKey(rs []BrokerID) string {
+	var sb strings.Builder
+	for _, r := range rs {
+		sb.WriteString(strconv.Itoa(int(r)))
+		sb.WriteByte(',')
+	}
+	return sb.String()
 }
 
 // ctlPeer is what one live broker (at one broker epoch) has taken.
@@ -105,7 +134,10 @@ type ctlPeer struct {
 	cached   map[TopicPartition]stateKey // UpdateMetadata taken
 	unlisted map[string]bool             // topics being deleted it has unlisted
 	stopped  map[string]bool             // topics whose replicas it deleted
-	informed bool                        // it took an UpdateMetadata (its first may be empty)
+	// dropped holds the partitions whose replica a reassignment took off
+	// the broker and it deleted (StopReplica), until it hosts one again.
+	dropped  map[TopicPartition]bool
+	informed bool // it took an UpdateMetadata (its first may be empty)
 	// shuttingDown: the broker asked for a controlled shutdown in this
 	// registration (Kafka's shuttingDownBrokerIds); it is elected leader
 	// of nothing and joins no ISR. It ends with the peer: when the
@@ -119,7 +151,7 @@ func (st *ctlState) ctlPeerFor(id BrokerID, lb liveBroker) *ctlPeer {
 	peer := st.peers[id]
 	if peer == nil || peer.epoch != lb.epoch {
 		peer = &ctlPeer{epoch: lb.epoch, leaders: map[TopicPartition]stateKey{}, cached: map[TopicPartition]stateKey{},
-			unlisted: map[string]bool{}, stopped: map[string]bool{}}
+			unlisted: map[string]bool{}, stopped: map[string]bool{}, dropped: map[TopicPartition]bool{}}
 		st.peers[id] = peer
 	}
 	return peer
@@ -143,7 +175,8 @@ const (
 
 // ctlStart begins this broker's tenure as controller.
 func (b *Broker) ctlStart() {
-	b.ctl.state = &ctlState{peers: map[BrokerID]*ctlPeer{}}
+	b.ctl.state = &ctlState{peers: map[BrokerID]*ctlPeer{}, demoting: map[TopicPartition]demotion{}}
+	b.scheduleRebalance(rebalanceFirstDelayMs)
 	b.ctlLoad()
 }
 
@@ -264,12 +297,13 @@ func (b *Broker) ctlLoadTopic(name string, done func(*ctlTopic, bool)) {
 			done(nil, false)
 			return
 		}
-		id, assignment, err := parseTopicZnode(r.Data)
+		id, assignment, reassign, err := parseTopicZnodeFull(r.Data)
 		if err != nil || validTopicName(name) != nil {
 			done(nil, true)
 			return
 		}
-		ct := &ctlTopic{name: name, id: id, assignment: assignment, states: make([]*ctlPartState, len(assignment))}
+		ct := &ctlTopic{name: name, id: id, assignment: assignment, reassign: reassign, version: r.Stat.Version,
+			states: make([]*ctlPartState, len(assignment))}
 		pending, failed := 1, false
 		finish := func(ok bool) {
 			failed = failed || !ok
@@ -329,13 +363,21 @@ func (b *Broker) ctlReconcile() {
 			continue
 		}
 		for i := range ct.assignment {
-			if want := b.ctlNextState(ct, i, live); want != nil {
+			want := b.ctlNextState(ct, i, live)
+			if want == nil {
+				want = b.ctlReassignState(ct, i, live)
+			}
+			if want != nil {
 				b.ctlWriteState(ct, i, want)
 			}
 		}
 	}
 	if st.writes > 0 {
 		return // brokers hear of the states once they are written
+	}
+	b.ctlFinishReassignments(live)
+	if st.writes > 0 {
+		return
 	}
 	b.ctlDeletions(live)
 	if st.writes > 0 {
@@ -455,6 +497,12 @@ func (b *Broker) uncleanElection(topic string) bool {
 // ctlWriteState writes partition i's new state, creating the state
 // znode of a new partition (zkVersion -1).
 func (b *Broker) ctlWriteState(ct *ctlTopic, i int, want *ctlPartState) {
+	b.ctlWriteStateThen(ct, i, want, func(bool) {})
+}
+
+// ctlWriteStateThen is ctlWriteState; done learns whether the state was
+// written.
+func (b *Broker) ctlWriteStateThen(ct *ctlTopic, i int, want *ctlPartState, done func(ok bool)) {
 	want.ctlEpoch = b.ctl.epoch
 	isr := make([]int32, len(want.isr))
 	for j, m := range want.isr {
@@ -471,9 +519,18 @@ func (b *Broker) ctlWriteState(ct *ctlTopic, i int, want *ctlPartState) {
 	} else if want.leaderEpoch > 0 {
 		b.cover(cover.LeaderMoved)
 	}
-	b.ctlWrite(op, func(r CoordResult) {
-		want.zkVersion = r.Stat.Version
-		ct.states[i] = want
+	st, prev := b.ctlActive(), ct.states[i]
+	b.ctlWriteThen(op, func(r CoordResult) {
+		if r.Err == nil {
+			want.zkVersion = r.Stat.Version
+			ct.states[i] = want
+			if prev != nil && prev.leader >= 0 && want.leader != prev.leader {
+				if lb, ok := b.ctlLive()[prev.leader]; ok && st == b.ctlActive() {
+					st.demoting[TopicPartition{Topic: ct.name, Partition: int32(i)}] = demotion{prev.leader, lb.epoch}
+				}
+			}
+		}
+		done(r.Err == nil)
 	})
 }
 
@@ -481,6 +538,16 @@ func (b *Broker) ctlWriteState(ct *ctlTopic, i int, want *ctlPartState) {
 // refused because it changed (another version, a node created or gone)
 // reloads once the writes settle; another failure retries later.
 func (b *Broker) ctlWrite(op CoordOp, ok func(CoordResult)) {
+	b.ctlWriteThen(op, func(r CoordResult) {
+		if r.Err == nil {
+			ok(r)
+		}
+	})
+}
+
+// ctlWriteThen is ctlWrite with a continuation that learns the outcome,
+// success or not.
+func (b *Broker) ctlWriteThen(op CoordOp, then func(CoordResult)) {
 	st := b.ctlActive()
 	op.Guard = b.ctlGuard()
 	st.writes++
@@ -492,9 +559,9 @@ func (b *Broker) ctlWrite(op CoordOp, ok func(CoordResult)) {
 		if st.writes == 0 {
 			defer b.metadataChanged() // a ControlledShutdown waiting for the writes is answered
 		}
+		then(r)
 		switch {
 		case r.Err == nil:
-			ok(r)
 		case errors.Is(r.Err, ErrCoordBadVersion), errors.Is(r.Err, ErrCoordNodeExists), errors.Is(r.Err, ErrCoordNoNode):
 			st.reload = true
 		default:
@@ -574,6 +641,7 @@ func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 			for tp, k := range sent {
 				if !refused[tp] {
 					peer.leaders[tp] = k
+					delete(peer.dropped, tp) // it hosts a replica again
 				}
 			}
 			if len(refused) > 0 {
@@ -604,6 +672,19 @@ func (b *Broker) ctlSync(id BrokerID, lb liveBroker) {
 				peer.stopped[name] = true
 			}
 		})
+		return
+	}
+	if req, tps := b.ctlDropReplicas(id, peer); req != nil {
+		b.ctlSend(id, lb, peer, req, func(kmsg.Response) {
+			for _, tp := range tps {
+				peer.dropped[tp] = true
+				delete(peer.leaders, tp)
+				// an UpdateMetadata it took while it led was not applied:
+				// it is sent the partition's state again
+				delete(peer.cached, tp)
+				b.cover(cover.ReassignedReplicaRemoved)
+			}
+		})
 	}
 }
 
@@ -623,7 +704,7 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 		ts.Topic, ts.TopicID = name, ct.id
 		for i, s := range ct.states {
 			tp := TopicPartition{Topic: name, Partition: int32(i)}
-			if k, ok := peer.leaders[tp]; s == nil || !slices.Contains(ct.assignment[i], id) || ok && k == s.key(ct) {
+			if k, ok := peer.leaders[tp]; s == nil || !slices.Contains(ct.sendReplicas(i), id) || ok && k == s.key(ct, i) {
 				continue
 			}
 			if s.leader == id && b.ctlAwaitsDemotion(ct, i, s) {
@@ -631,9 +712,12 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 			}
 			ps := kmsg.NewLeaderAndISRRequestTopicPartition()
 			ps.Partition, ps.ControllerEpoch, ps.Leader, ps.LeaderEpoch = int32(i), s.ctlEpoch, int32(s.leader), s.leaderEpoch
-			ps.ISR, ps.ZKVersion, ps.Replicas = int32IDs(s.isr), s.zkVersion, int32IDs(ct.assignment[i])
+			ps.ISR, ps.ZKVersion, ps.Replicas = int32IDs(s.isr), s.zkVersion, int32IDs(ct.sendReplicas(i))
+			if ct.reassigning(i) && !ct.dropping(i) {
+				ps.AddingReplicas, ps.RemovingReplicas = int32IDs(ct.reassign[i].adding), int32IDs(ct.reassign[i].removing)
+			}
 			ts.PartitionStates = append(ts.PartitionStates, ps)
-			sent[tp] = s.key(ct)
+			sent[tp] = s.key(ct, i)
 		}
 		if len(ts.PartitionStates) > 0 {
 			req.TopicStates = append(req.TopicStates, ts)
@@ -674,18 +758,37 @@ func refusedStates(req *kmsg.LeaderAndISRRequest, resp *kmsg.LeaderAndISRRespons
 }
 
 // ctlAwaitsDemotion says s makes a new leader of ct's partition i while
-// another live replica was last told that it leads: the new leader is
-// told only once the old one took a state that demotes it, so that the
-// two never answer clients at once. (A replica that registered anew
-// since leads nothing; a dead one's lease has lapsed.)
+// another live broker may think it leads: one this controller replaced,
+// or one it last told that it leads. The new leader is told only once the
+// old one took a state that demotes it (or deleted its replica, when a
+// reassignment removed it), so that the two never answer clients at once.
+// (A broker that registered anew since leads nothing; a dead one's lease
+// has lapsed.)
 func (b *Broker) ctlAwaitsDemotion(ct *ctlTopic, i int, s *ctlPartState) bool {
 	st := b.ctlActive()
 	live := b.ctlLive()
 	tp := TopicPartition{Topic: ct.name, Partition: int32(i)}
-	for _, r := range ct.assignment[i] {
-		lb, ok := live[r]
+	// The leader this controller replaced, which it may not have told it
+	// leads (a controller before it did).
+	if d, ok := st.demoting[tp]; ok {
+		lb, isLive := live[d.from]
+		old := st.peers[d.from]
+		k, told := stateKey{}, false
+		if old != nil {
+			k, told = old.leaders[tp]
+		}
+		switch {
+		case !isLive || lb.epoch != d.epoch || d.from == s.leader:
+			delete(st.demoting, tp)
+		case old != nil && (old.dropped[tp] || told && k.topic == ct.id && k.leader != d.from):
+			delete(st.demoting, tp)
+		default:
+			return true
+		}
+	}
+	for _, r := range sortedKeys(live) {
 		old := st.peers[r]
-		if r == s.leader || !ok || old == nil || old.epoch != lb.epoch {
+		if r == s.leader || old == nil || old.epoch != live[r].epoch || old.dropped[tp] {
 			continue
 		}
 		if k, ok := old.leaders[tp]; ok && k.topic == ct.id && k.leader == r {
@@ -713,17 +816,17 @@ func (b *Broker) ctlUpdateMetadata(peer *ctlPeer) (*kmsg.UpdateMetadataRequest, 
 		}
 		for i, s := range ct.states {
 			tp := TopicPartition{Topic: name, Partition: int32(i)}
-			if k, ok := peer.cached[tp]; !deleting && (s == nil || ok && k == s.key(ct)) {
+			if k, ok := peer.cached[tp]; !deleting && (s == nil || ok && k == s.key(ct, i)) {
 				continue
 			}
 			ps := kmsg.NewUpdateMetadataRequestTopicPartition()
-			ps.Partition, ps.Replicas = int32(i), int32IDs(ct.assignment[i])
+			ps.Partition, ps.Replicas = int32(i), int32IDs(ct.sendReplicas(i))
 			if deleting {
 				ps.Leader, ps.ISR = int32(leaderDelete), ps.Replicas
 			} else {
 				ps.ControllerEpoch, ps.Leader, ps.LeaderEpoch = s.ctlEpoch, int32(s.leader), s.leaderEpoch
 				ps.ISR, ps.ZKVersion = int32IDs(s.isr), s.zkVersion
-				sent[tp] = s.key(ct)
+				sent[tp] = s.key(ct, i)
 			}
 			ts.PartitionStates = append(ts.PartitionStates, ps)
 		}
@@ -845,6 +948,7 @@ func (b *Broker) ctlTick() {
 	if st == nil {
 		return
 	}
+	b.rebalanceTick()
 	due := st.retryAt != 0 && b.now >= st.retryAt
 	// order-independent: a disjunction
 	for _, p := range st.peers {

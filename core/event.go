@@ -104,6 +104,15 @@ type Truncated struct {
 	Err       error
 }
 
+// Measured completes a Measure with the bytes of the partition's log
+// files (segments wholly below the log start, awaiting deletion, not
+// counted).
+type Measured struct {
+	Token Token
+	Bytes int64
+	Err   error
+}
+
 // CoordResult completes a CoordOp. Err is nil, one of the ErrCoord
 // errors (wrapped: the store's verdicts, or ErrCoordConnectionLoss when
 // the outcome is unknown), or the embedded store's storage error (the
@@ -195,6 +204,7 @@ func (TimeFound) isEvent()         {}
 func (Retained) isEvent()          {}
 func (Cleaned) isEvent()           {}
 func (Truncated) isEvent()         {}
+func (Measured) isEvent()          {}
 func (CoordResult) isEvent()       {}
 func (CoordNewSession) isEvent()   {}
 func (CoordWatchFired) isEvent()   {}
@@ -317,6 +327,14 @@ type Truncate struct {
 	// lies past its end (a follower behind its leader's log start).
 	RestartAt bool
 	Config    LogConfig
+}
+
+// Measure asks how many bytes the partition's log holds on disk
+// (DescribeLogDirs); like a Read, it need not wait for writes queued
+// before it.
+type Measure struct {
+	Token     Token
+	Partition TopicPartition
 }
 
 // CoordOpKind is the kind of a coordination operation: ZooKeeper's, with
@@ -486,6 +504,7 @@ func (FindTime) isEffect()  {}
 func (Retain) isEffect()    {}
 func (Clean) isEffect()     {}
 func (Truncate) isEffect()  {}
+func (Measure) isEffect()   {}
 func (CoordOp) isEffect()   {}
 
 // LogConfig is the part of a topic's configuration the segment store

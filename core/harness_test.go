@@ -116,6 +116,12 @@ func (h *harness) exec(effects []core.Effect) {
 			// offset asked for
 			h.truncates = append(h.truncates, e)
 			h.held = append(h.held, core.Truncated{Token: e.Token, LogEnd: e.Offset})
+		case core.Measure:
+			var n int64
+			for _, b := range h.logs[e.Partition] {
+				n += int64(len(b))
+			}
+			h.held = append(h.held, core.Measured{Token: e.Token, Bytes: n})
 		case core.Retain:
 			h.retains = append(h.retains, e)
 			h.held = append(h.held, core.Retained{Token: e.Token})

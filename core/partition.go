@@ -311,8 +311,15 @@ type hwmWait struct {
 }
 
 // awaitHWM runs done once the high watermark passes last, or with
-// errLeadershipLost if the broker stops leading p first.
+// errLeadershipLost if the broker stops leading p first. A broker that
+// no longer leads p fails it at once: an append that completed after
+// its demotion may be cut by the follower's repair, and the high
+// watermark it then follows is another leader's, over other records.
 func (b *Broker) awaitHWM(p *partition, last Offset, done func(error)) {
+	if !p.leading {
+		done(errLeadershipLost)
+		return
+	}
 	if last < p.hwm {
 		done(nil)
 		return

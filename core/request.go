@@ -45,8 +45,12 @@ func apiTable() []apiRange {
 		{key: 22, min: 0, max: 4, handle: (*Broker).handleInitProducerID},
 		{key: 23, min: 0, max: 4, handle: (*Broker).handleOffsetForLeaderEpoch},
 		{key: 32, min: 1, max: 4, handle: (*Broker).handleDescribeConfigs},
+		{key: 35, min: 0, max: 4, handle: (*Broker).handleDescribeLogDirs},
 		{key: 37, min: 0, max: 3, handle: (*Broker).handleCreatePartitions},
 		{key: 42, min: 0, max: 2, handle: (*Broker).handleDeleteGroups},
+		{key: 43, min: 0, max: 2, handle: (*Broker).handleElectLeaders},
+		{key: 45, min: 0, max: 0, handle: (*Broker).handleAlterPartitionReassignments},
+		{key: 46, min: 0, max: 0, handle: (*Broker).handleListPartitionReassignments},
 		{key: 47, min: 0, max: 0, handle: (*Broker).handleOffsetDelete},
 		{key: 60, min: 0, max: 1, handle: (*Broker).handleDescribeCluster},
 	}

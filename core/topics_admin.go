@@ -246,10 +246,18 @@ func (b *Broker) growTopicTo(t *topic, count int32, manual [][]BrokerID, validat
 			done(errUnknownServer, "reading the topic's assignment failed: "+r.Err.Error())
 			return
 		}
-		id, assignment, err := parseTopicZnode(r.Data)
+		id, assignment, reassign, err := parseTopicZnodeFull(r.Data)
 		if err != nil || id != t.id {
 			done(errUnknownTopic, "")
 			return
+		}
+		for _, ra := range reassign {
+			if ra.active() {
+				// As Kafka's ZkAdminManager.createPartitions: the write
+				// would race the controller's reassignment writes.
+				done(errReassignmentUnderway, fmt.Sprintf("A partition reassignment is in progress for the topic '%s'.", t.name))
+				return
+			}
 		}
 		cur := int32(len(assignment))
 		if count <= cur {

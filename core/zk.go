@@ -166,16 +166,40 @@ type producerIDZnode struct {
 }
 
 // topicZnodeData is the /brokers/topics/<t> document of a topic with
-// id and the given replicas per partition.
+// id and the given replicas per partition, none of them being reassigned.
 func topicZnodeData(id TopicID, assignment [][]BrokerID) []byte {
+	return topicZnodeDataFull(id, assignment, nil)
+}
+
+// partReassign is a partition's reassignment under way, as Kafka's topic
+// znode records it ("adding_replicas", "removing_replicas"): while it
+// lasts, the partition's replicas (RS) are the original replicas (ORS)
+// and the target replicas (TRS), targets first; adding is TRS − ORS and
+// removing ORS − TRS. Kafka's controller keeps a reassignment API calls
+// start nowhere else, so that a new controller resumes it from here.
+type partReassign struct {
+	adding, removing []BrokerID
+}
+
+// active says whether a reassignment is under way.
+func (r partReassign) active() bool { return len(r.adding) > 0 || len(r.removing) > 0 }
+
+// topicZnodeDataFull is the /brokers/topics/<t> document with the
+// reassignments under way (reassign may be nil, or shorter than the
+// assignment). Partitions without one are left out of adding_replicas
+// and removing_replicas, as Kafka writes them.
+func topicZnodeDataFull(id TopicID, assignment [][]BrokerID, reassign []partReassign) []byte {
 	z := topicZnode{Version: 3, TopicID: encodeUUID(id), Partitions: map[string][]int32{},
 		Adding: map[string][]int32{}, Removing: map[string][]int32{}}
 	for i, rs := range assignment {
-		ids := make([]int32, len(rs))
-		for j, r := range rs {
-			ids[j] = int32(r)
+		key := strconv.Itoa(i)
+		z.Partitions[key] = brokerInts(rs)
+		if i < len(reassign) && len(reassign[i].adding) > 0 {
+			z.Adding[key] = brokerInts(reassign[i].adding)
 		}
-		z.Partitions[strconv.Itoa(i)] = ids
+		if i < len(reassign) && len(reassign[i].removing) > 0 {
+			z.Removing[key] = brokerInts(reassign[i].removing)
+		}
 	}
 	return mustJSON(z) // encoding/json sorts map keys: deterministic
 }
@@ -217,28 +241,57 @@ func KnownPartitions(znodes []Znode, self BrokerID) map[TopicPartition]bool {
 // parseTopicZnode decodes a topic's /brokers/topics/<t> document: its id
 // and the replicas of each partition.
 func parseTopicZnode(data []byte) (TopicID, [][]BrokerID, error) {
+	id, assignment, _, err := parseTopicZnodeFull(data)
+	return id, assignment, err
+}
+
+// parseTopicZnodeFull decodes a topic's document with the reassignments
+// under way, one per partition (zero when none). A reassignment that does
+// not fit its partition's replicas (adding or removing replicas it does
+// not list, in both lists, or removing all) is taken as none, as if an
+// operator's tool had left it half written.
+func parseTopicZnodeFull(data []byte) (TopicID, [][]BrokerID, []partReassign, error) {
 	var z topicZnode
 	if err := json.Unmarshal(data, &z); err != nil {
-		return TopicID{}, nil, err
+		return TopicID{}, nil, nil, err
 	}
 	id, err := decodeUUID(z.TopicID)
 	if err != nil {
-		return TopicID{}, nil, err
+		return TopicID{}, nil, nil, err
 	}
 	assignment := make([][]BrokerID, len(z.Partitions))
+	reassign := make([]partReassign, len(z.Partitions))
 	for i := range assignment {
-		rs, ok := z.Partitions[strconv.Itoa(i)]
+		key := strconv.Itoa(i)
+		rs, ok := z.Partitions[key]
 		if !ok || len(rs) == 0 {
-			return TopicID{}, nil, fmt.Errorf("partition %d missing or without replicas", i)
+			return TopicID{}, nil, nil, fmt.Errorf("partition %d missing or without replicas", i)
 		}
 		for _, r := range rs {
 			if r < 0 || slices.Contains(assignment[i], BrokerID(r)) {
-				return TopicID{}, nil, fmt.Errorf("partition %d: replicas %v", i, rs)
+				return TopicID{}, nil, nil, fmt.Errorf("partition %d: replicas %v", i, rs)
 			}
 			assignment[i] = append(assignment[i], BrokerID(r))
 		}
+		ra := partReassign{adding: brokerIDs(z.Adding[key]), removing: brokerIDs(z.Removing[key])}
+		if ra.active() && validReassign(assignment[i], ra) {
+			reassign[i] = ra
+		}
 	}
-	return id, assignment, nil
+	return id, assignment, reassign, nil
+}
+
+// validReassign says whether ra fits the replicas rs: adding and removing
+// are distinct replicas of rs, and some replica stays.
+func validReassign(rs []BrokerID, ra partReassign) bool {
+	seen := map[BrokerID]bool{}
+	for _, r := range append(slices.Clone(ra.adding), ra.removing...) {
+		if seen[r] || !slices.Contains(rs, r) {
+			return false
+		}
+		seen[r] = true
+	}
+	return len(ra.removing) < len(rs)
 }
 
 // TopicPath is a topic's /brokers/topics/<topic> znode.

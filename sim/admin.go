@@ -79,6 +79,9 @@ func (a *admin) start() {
 // startChanges begins the fault phase's admin changes.
 func (a *admin) startChanges() {
 	a.w.after(a.w.expInterval(adminChangeMean), a.changeLoop)
+	if a.w.ens != nil {
+		newOperator(a.w).start() // elections, reassignments, log directories
+	}
 }
 
 func (a *admin) changeLoop() {
@@ -245,6 +248,7 @@ func (a *admin) change() {
 	a.cl.send(req, func(r kmsg.Response, err error) {
 		if err != nil {
 			a.end(op, Indefinite, 0)
+			a.mayHaveApplied(*ch)
 			a.check = true // learn what happened from Metadata
 			return
 		}
@@ -306,6 +310,7 @@ func (a *admin) changed(op *Op, ch changeRequest, code int16) {
 		// happened (the coordinator write failed after the change was
 		// made in memory): indefinite, as Jepsen's clients treat it.
 		a.end(op, Indefinite, code)
+		a.mayHaveApplied(ch)
 	case ch.tries > 1 && (code == kerr.TopicAlreadyExists.Code || code == kerr.InvalidPartitions.Code):
 		a.end(op, Indefinite, code) // an earlier attempt may have done it
 		a.changeAt = changeRequest{}
@@ -321,6 +326,15 @@ func (a *admin) changed(op *Op, ch changeRequest, code int16) {
 		}
 		a.changeAt = changeRequest{}
 	}
+}
+
+// mayHaveApplied forgets the refused changes that a change with an
+// indefinite outcome covers: it may have been made, and show.
+func (a *admin) mayHaveApplied(ch changeRequest) {
+	if ch.delete {
+		return
+	}
+	a.refused = slices.DeleteFunc(a.refused, func(t adminTopic) bool { return t.name == ch.topic && t.partitions <= ch.partitions })
 }
 
 // metadata reads the topics the admin knows of and checks them against

@@ -420,6 +420,13 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 		c.w.failf("fetch-error", "%s: fetch failed as a whole with %s", c.cl.name, errName(resp.ErrorCode))
 		return true
 	}
+	// A partition whose position moved while the fetch was out (a fetch
+	// of it sent to its new leader answered first) is discarded, as
+	// Kafka's consumer discards a fetch whose offset no longer matches
+	// the position: it is left out of the history too.
+	op.Fetches = slices.DeleteFunc(op.Fetches, func(fp FetchPart) bool {
+		return int(fp.Partition) < len(c.pos) && c.pos[fp.Partition] != fp.From
+	})
 	for i := range op.Fetches {
 		fp := &op.Fetches[i]
 		rp := findFetchPartition(resp, c.w.topic, fp.Partition)

@@ -208,6 +208,10 @@ func (w *world) drawCluster() {
 		w.replicaLagMs = 500 + r.Int64N(5000)
 		w.mix = append(w.mix, fmt.Sprintf("rf=%d min.insync=%d replica.lag=%dms", w.rf, w.minISR, w.replicaLagMs))
 	}
+	// The controller's automatic preferred leader rebalance looks often
+	// enough to act within a run.
+	w.imbalanceCheckSec = 2 + r.Int64N(19)
+	w.mix = append(w.mix, fmt.Sprintf("leader.imbalance.check=%ds", w.imbalanceCheckSec))
 }
 
 // clusterFaults draws the faults only a cluster has: brokers other than

@@ -79,6 +79,7 @@ func (n *node) props() map[string]string {
 	p["advertised.listeners"] = fmt.Sprintf("PLAINTEXT://broker-%d:9092", n.id)
 	p["zookeeper.connect"] = "ensemble:2181" // the simulated ensemble (the driver's Coordinate hook reaches it)
 	p["zookeeper.session.timeout.ms"] = strconv.FormatInt(int64(n.w.ens.timeout/1e6), 10)
+	p["leader.imbalance.check.interval.seconds"] = strconv.FormatInt(n.w.imbalanceCheckSec, 10)
 	if n.w.replicaLagMs > 0 {
 		p["replica.lag.time.max.ms"] = strconv.FormatInt(n.w.replicaLagMs, 10)
 		p["replica.fetch.wait.max.ms"] = strconv.FormatInt(min(n.w.replicaLagMs, 500), 10)

@@ -72,6 +72,8 @@ func effectPartition(e core.Effect) core.TopicPartition {
 		return e.Partition
 	case core.Truncate:
 		return e.Partition
+	case core.Measure:
+		return e.Partition
 	}
 	panic(fmt.Sprintf("sim: %T is not a storage effect", e))
 }
@@ -84,7 +86,7 @@ func (n *node) deferStorage(e core.Effect) bool {
 		return false
 	}
 	switch e.(type) {
-	case core.Read, core.FindTime:
+	case core.Read, core.FindTime, core.Measure:
 		inc := n.incarnation
 		w.after(core.Instant(w.rng.Int64N(int64(s.delayMax)+1)), func() {
 			if n.up && n.incarnation == inc {

@@ -207,6 +207,9 @@ type world struct {
 	idsChangedAt core.Instant
 	offsetsRF    int
 	replicaLagMs int64
+	// imbalanceCheckSec is the brokers'
+	// leader.imbalance.check.interval.seconds in a cluster.
+	imbalanceCheckSec int64
 	// states holds the last partition state written under each state
 	// znode (ensemble.go); uncleanTopics are the topics created with
 	// unclean.leader.election.enable (the admin's extra topics of

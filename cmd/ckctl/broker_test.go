@@ -55,6 +55,14 @@ func TestMain(m *testing.M) {
 // failed.
 func startBroker(t *testing.T, overrides ...string) string {
 	t.Helper()
+	addr, _ := startBrokerStoppable(t, overrides...)
+	return addr
+}
+
+// startBrokerStoppable is startBroker, with a function that kills the
+// broker before the test ends (SIGKILL: no controlled shutdown).
+func startBrokerStoppable(t *testing.T, overrides ...string) (string, func()) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
@@ -100,7 +108,10 @@ func startBroker(t *testing.T, overrides ...string) string {
 		}
 	})
 	waitListening(t, addr, exited, &waitErr, logPath)
-	return addr
+	return addr, func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
 }
 
 // waitListening polls every 50 ms until addr accepts a TCP connection,

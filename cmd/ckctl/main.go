@@ -1,15 +1,22 @@
 // Command ckctl is the Cloud Kafka operator CLI, in the spirit of rpk: it
 // shows the cluster (brokers, controller, cluster id), creates, lists,
-// describes (each partition's leader, replicas and ISR) and deletes
-// topics, produces lines from standard input, consumes partitions
+// describes (each partition's leader, replicas and ISR, under-replicated
+// partitions marked) and deletes topics, reassigns partitions, elects
+// leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
 // directly (no consumer group), and lists, describes, deletes and resets
 // the offsets of consumer groups.
 //
 //	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
 //	ckctl [-b host:port,...] topic list
-//	ckctl [-b host:port,...] topic describe NAME
+//	ckctl [-b host:port,...] topic describe NAME [--under-replicated]
+//	ckctl [-b host:port,...] topic describe --under-replicated
 //	ckctl [-b host:port,...] topic delete NAME
+//	ckctl [-b host:port,...] topic reassign TOPIC PARTITION BROKER,BROKER...
+//	ckctl [-b host:port,...] topic reassign --cancel TOPIC PARTITION
+//	ckctl [-b host:port,...] topic reassign --list [TOPIC]
+//	ckctl [-b host:port,...] elect-leaders [--type preferred|unclean] [TOPIC [PARTITION]]
+//	ckctl [-b host:port,...] log-dirs [TOPIC...]
 //	ckctl [-b host:port,...] produce TOPIC [-k key] [-p partition] [-v]
 //	ckctl [-b host:port,...] consume TOPIC [-o earliest|latest|N] [-n count] [-p partition]
 //	ckctl [-b host:port,...] group list

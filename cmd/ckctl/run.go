@@ -26,8 +26,14 @@ commands:
   cluster
   topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
   topic list
-  topic describe NAME
+  topic describe NAME [--under-replicated]
+  topic describe --under-replicated
   topic delete NAME
+  topic reassign TOPIC PARTITION BROKER,BROKER...
+  topic reassign --cancel TOPIC PARTITION
+  topic reassign --list [TOPIC]
+  elect-leaders [--type preferred|unclean] [TOPIC [PARTITION]]
+  log-dirs [TOPIC...]
   produce TOPIC [-k key] [-p partition] [-v]
   consume TOPIC [-o earliest|latest|N] [-n count] [-p partition] [-idle 2s]
   group list
@@ -39,7 +45,12 @@ commands:
 topic create -c is repeatable and passes any topic config (key=value) to
 the broker, which validates it. group seek needs an inactive group (no
 members) and resets the committed offsets of --topics, or else of every
-partition the group has committed.
+partition the group has committed. topic describe marks the partitions
+whose ISR lacks replicas; --under-replicated shows only those (of every
+topic when no NAME is given). topic reassign moves a partition to the
+given replicas (the first is preferred) through the controller, which
+adds the new ones, waits for them to catch up and removes the old.
+elect-leaders without a topic asks for every partition.
 
 The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `.
 `
@@ -100,6 +111,10 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return groupCommand(ctx, e, rest)
 	case "cluster":
 		return clusterDescribe(ctx, e, rest)
+	case "elect-leaders":
+		return electLeaders(ctx, e, rest)
+	case "log-dirs":
+		return logDirs(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
@@ -109,7 +124,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 
 func topicCommand(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: topic needs a subcommand: create, list, describe or delete", errUsage)
+		return fmt.Errorf("%w: topic needs a subcommand: create, list, describe, delete or reassign", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -121,6 +136,8 @@ func topicCommand(ctx context.Context, e *env, args []string) error {
 		return topicDescribe(ctx, e, rest)
 	case "delete":
 		return topicDelete(ctx, e, rest)
+	case "reassign":
+		return topicReassign(ctx, e, rest)
 	default:
 		return fmt.Errorf("%w: unknown topic subcommand %q", errUsage, sub)
 	}

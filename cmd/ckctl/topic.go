@@ -102,8 +102,15 @@ func replicaCount(t kadm.TopicDetail) int {
 
 func topicDescribe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic describe", &e.g)
-	pos, err := positional(fs, "topic describe", args, 1)
+	urp := fs.Bool("under-replicated", false, "only the partitions whose ISR lacks replicas")
+	pos, err := parseInterleaved(fs, args)
 	if err != nil {
+		return err
+	}
+	if *urp && len(pos) == 0 {
+		return underReplicatedAll(ctx, e)
+	}
+	if err := exactArgs("topic describe", pos, 1); err != nil {
 		return err
 	}
 	name := pos[0]
@@ -137,14 +144,21 @@ func topicDescribe(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(tw, "INTERNAL\t%t\n", t.IsInternal)
 	fmt.Fprintf(tw, "PARTITIONS\t%d\n", len(t.Partitions))
 	fmt.Fprintf(tw, "REPLICAS\t%d\n\n", replicaCount(t))
-	fmt.Fprintln(tw, "PARTITION\tLEADER\tEPOCH\tREPLICAS\tISR\tLOG-START\tHIGH-WATERMARK\tERROR")
+	fmt.Fprintln(tw, "PARTITION\tLEADER\tEPOCH\tREPLICAS\tISR\tUNDER-REPLICATED\tLOG-START\tHIGH-WATERMARK\tERROR")
 	for _, p := range t.Partitions.Sorted() {
+		if *urp && !underReplicated(p) {
+			continue
+		}
 		perr := ""
 		if p.Err != nil {
 			perr = p.Err.Error()
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%s\t%s\t%s\n", p.Partition, p.Leader, p.LeaderEpoch,
-			p.Replicas, p.ISR, offsetCell(starts, startErr, name, p.Partition),
+		ur := "no"
+		if underReplicated(p) {
+			ur = "yes"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%s\t%s\t%s\t%s\n", p.Partition, p.Leader, p.LeaderEpoch,
+			p.Replicas, p.ISR, ur, offsetCell(starts, startErr, name, p.Partition),
 			offsetCell(ends, endErr, name, p.Partition), perr)
 	}
 	fmt.Fprintln(tw)

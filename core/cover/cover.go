@@ -183,6 +183,28 @@ const (
 	// offsets partition that another broker led before it: the groups'
 	// coordinator moved with their offsets.
 	GroupCoordinatorMoved
+	// PreferredLeaderElected: an ElectLeaders request (preferred) moved a
+	// partition's leadership to its preferred replica.
+	PreferredLeaderElected
+	// AutoLeaderRebalanced: the automatic preferred leader rebalance
+	// (auto.leader.rebalance.enable) moved a leadership back to its
+	// preferred replica.
+	AutoLeaderRebalanced
+	// ReassignmentStarted: an AlterPartitionReassignments request began
+	// (or replaced) a partition's reassignment.
+	ReassignmentStarted
+	// ReassignmentCancelled: an AlterPartitionReassignments request
+	// cancelled a reassignment under way.
+	ReassignmentCancelled
+	// ReassignedReplicaRemoved: a broker deleted a replica that a
+	// reassignment took off it (the controller's StopReplica was taken).
+	ReassignedReplicaRemoved
+	// ReassignmentCompleted: the controller wrote a reassigned partition's
+	// final assignment.
+	ReassignmentCompleted
+	// LogDirsDescribed: DescribeLogDirs answered with a partition's size
+	// as the store measured it.
+	LogDirsDescribed
 	pointCount
 )
 
@@ -250,6 +272,13 @@ var names = [pointCount]string{
 	UncleanElection:                  "unclean-election",
 	FollowerRestarted:                "follower-restarted",
 	GroupCoordinatorMoved:            "group-coordinator-moved",
+	PreferredLeaderElected:           "preferred-leader-elected",
+	AutoLeaderRebalanced:             "auto-leader-rebalanced",
+	ReassignmentStarted:              "reassignment-started",
+	ReassignmentCancelled:            "reassignment-cancelled",
+	ReassignedReplicaRemoved:         "reassigned-replica-removed",
+	ReassignmentCompleted:            "reassignment-completed",
+	LogDirsDescribed:                 "log-dirs-described",
 }
 
 func (p Point) String() string {

@@ -422,6 +422,12 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 			d.Logf("truncated %s to %d", e.Partition, t.LogEnd)
 		}
 		return t
+	case core.Measure:
+		m := core.Measured{Token: e.Token, Err: d.noLog(e.Partition)}
+		if m.Err == nil {
+			m.Bytes = d.logs[e.Partition].Size()
+		}
+		return m
 	case core.Clean:
 		if err := d.noLog(e.Partition); err != nil {
 			d.Logf("clean of %s failed: %v", e.Partition, err)
@@ -493,6 +499,8 @@ func storagePartition(e core.Effect) (core.TopicPartition, bool) {
 	case core.Clean:
 		return e.Partition, true
 	case core.Truncate:
+		return e.Partition, true
+	case core.Measure:
 		return e.Partition, true
 	}
 	return core.TopicPartition{}, false
