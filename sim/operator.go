@@ -122,6 +122,12 @@ func (o *operator) elect() {
 		t.Topic, t.Partitions = extra, []int32{0}
 		req.Topics = append(req.Topics, t)
 		what = "elect-leaders unclean " + extra
+		// An unclean election asked for elects outside the ISR whatever
+		// the topic's unclean.leader.election.enable (ensemble.go).
+		if w.uncleanTopics == nil {
+			w.uncleanTopics = map[string]bool{}
+		}
+		w.uncleanTopics[extra] = true
 	case w.rng.IntN(2) == 0:
 		t := kmsg.NewElectLeadersRequestTopic()
 		t.Topic = w.topic
