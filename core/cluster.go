@@ -247,7 +247,13 @@ func (b *Broker) applyUpdateMetadata(req *kmsg.UpdateMetadataRequest) *kmsg.Upda
 				t.parts = append(t.parts, newPartition(t, int32(len(t.parts))))
 			}
 			p := t.parts[ps.Partition]
-			if !p.leading || BrokerID(ps.Leader) == b.cfg.BrokerID {
+			// A leader keeps its own view unless the state is as new as
+			// its own: its ISR writes may be newer than the state the
+			// controller sends (the leader's ISR must never lose a member
+			// that the state znode holds, or the high watermark would
+			// pass it by).
+			newer := LeaderEpoch(ps.LeaderEpoch) > p.epoch || LeaderEpoch(ps.LeaderEpoch) == p.epoch && ps.ZKVersion >= p.zkVersion
+			if !p.leading || BrokerID(ps.Leader) == b.cfg.BrokerID && newer {
 				p.setState(ps.Leader, ps.LeaderEpoch, ps.ISR, ps.Replicas, ps.ZKVersion)
 			}
 			p.known = true

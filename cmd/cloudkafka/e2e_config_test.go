@@ -9,13 +9,16 @@ import (
 // nothing here is accepted within Kafka's bounds and named in the log, and
 // the broker serves clients.
 func TestNoEffectPropertiesLogged(t *testing.T) {
-	b := startBroker(t, "num.io.threads=16", "unclean.leader.election.enable=true", "log.retention.ms=-5")
+	b := startBroker(t, "num.io.threads=16", "socket.send.buffer.bytes=204800", "unclean.leader.election.enable=true", "log.retention.ms=-5")
 	kafkaGoClientRoundTrip(t, b, "no-effect", 10)
 	log := b.logTail()
-	for _, want := range []string{"num.io.threads=16: accepted, no effect", "unclean.leader.election.enable=true: accepted, no effect"} {
+	for _, want := range []string{"num.io.threads=16: accepted, no effect", "socket.send.buffer.bytes=204800: accepted, no effect"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("broker log: got no line containing %q; want one\n%s", want, log)
 		}
+	}
+	if strings.Contains(log, "unclean.leader.election.enable=true: accepted, no effect") {
+		t.Errorf("broker log: got unclean.leader.election.enable reported as having no effect; want it honoured (the topics' default)")
 	}
 	if strings.Contains(log, "log.retention.ms=-5: accepted, no effect") {
 		t.Errorf("broker log: got log.retention.ms reported as having no effect; want it honoured (-5 keeps data forever)")

@@ -213,7 +213,9 @@ func TestReplication(t *testing.T) {
 	victim := byID(lead)
 	killedAt := time.Now()
 	victim.Kill()
-	failovers = append(failovers, s.waitAcceptsAfter(t, 0, killedAt, time.Duration(sessionMs)*time.Millisecond+30*time.Second))
+	// Bounds, not timings: a client blocked on the dead leader's
+	// connection retries only after its request timeout.
+	failovers = append(failovers, s.waitAcceptsAfter(t, 0, killedAt, time.Duration(sessionMs)*time.Millisecond+60*time.Second))
 	victim.Restart()
 	waitServing(t, victim)
 	rejoined(lead)
@@ -226,16 +228,7 @@ func TestReplication(t *testing.T) {
 	paused := byID(lead)
 	pausedAt := time.Now()
 	paused.Pause()
-	go func() {
-		for i := 0; i < 6; i++ {
-			time.Sleep(5 * time.Second)
-			s.mu.Lock()
-			fails := len(s.fails)
-			s.mu.Unlock()
-			t.Logf("%v after the pause: %+v, %d failed", time.Since(pausedAt).Round(time.Second), partitionStates(t, other(lead), "repl"), fails)
-		}
-	}()
-	failovers = append(failovers, s.waitAcceptsAfter(t, 1, pausedAt, time.Duration(sessionMs)*time.Millisecond+30*time.Second))
+	failovers = append(failovers, s.waitAcceptsAfter(t, 1, pausedAt, time.Duration(sessionMs)*time.Millisecond+60*time.Second))
 	time.Sleep(time.Duration(sessionMs) * time.Millisecond)
 	paused.Resume()
 	rejoined(lead)
