@@ -202,14 +202,17 @@ type world struct {
 	// imbalanceCheckSec is the brokers'
 	// leader.imbalance.check.interval.seconds in a cluster.
 	imbalanceCheckSec int64
-	admin             *admin
-	producers         []*producer
-	consumers         []*consumer
-	members           []*groupMember // the consumer group's members
-	probe             *producer      // the liveness phase's writer, or nil
-	final             *consumer      // a compacted topic's final reader (compaction.go), or nil
-	faults            []fault
-	ackedEnd          []core.Offset // per partition: end of the highest acknowledged batch
+	// operating: an operator elects leaders and reassigns partitions
+	// during the fault phase (operator.go).
+	operating bool
+	admin     *admin
+	producers []*producer
+	consumers []*consumer
+	members   []*groupMember // the consumer group's members
+	probe     *producer      // the liveness phase's writer, or nil
+	final     *consumer      // a compacted topic's final reader (compaction.go), or nil
+	faults    []fault
+	ackedEnd  []core.Offset // per partition: end of the highest acknowledged batch
 
 	hist        History
 	failures    []string
