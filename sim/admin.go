@@ -79,7 +79,7 @@ func (a *admin) start() {
 // startChanges begins the fault phase's admin changes.
 func (a *admin) startChanges() {
 	a.w.after(a.w.expInterval(adminChangeMean), a.changeLoop)
-	if a.w.ens != nil {
+	if a.w.operating {
 		newOperator(a.w).start() // elections, reassignments, log directories
 	}
 }

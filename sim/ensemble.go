@@ -212,6 +212,12 @@ func (w *world) drawCluster() {
 	// enough to act within a run.
 	w.imbalanceCheckSec = 2 + r.Int64N(19)
 	w.mix = append(w.mix, fmt.Sprintf("leader.imbalance.check=%ds", w.imbalanceCheckSec))
+	// Half the clusters have an operator at work (operator.go); the
+	// others keep leaderships where failures put them, which some
+	// checks need to see (a follower elected before it caught up).
+	if w.operating = r.IntN(2) == 0; w.operating {
+		w.mix = append(w.mix, "operator")
+	}
 }
 
 // clusterFaults draws the faults only a cluster has: brokers other than

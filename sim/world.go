@@ -216,14 +216,17 @@ type world struct {
 	// replicated runs).
 	states        map[string]partitionState
 	uncleanTopics map[string]bool
-	admin         *admin
-	producers     []*producer
-	consumers     []*consumer
-	members       []*groupMember // the consumer group's members
-	probe         *producer      // the liveness phase's writer, or nil
-	final         *consumer      // a compacted topic's final reader (compaction.go), or nil
-	faults        []fault
-	ackedEnd      []core.Offset // per partition: end of the highest acknowledged batch
+	// operating: an operator elects leaders and reassigns partitions
+	// during the fault phase (operator.go).
+	operating bool
+	admin     *admin
+	producers []*producer
+	consumers []*consumer
+	members   []*groupMember // the consumer group's members
+	probe     *producer      // the liveness phase's writer, or nil
+	final     *consumer      // a compacted topic's final reader (compaction.go), or nil
+	faults    []fault
+	ackedEnd  []core.Offset // per partition: end of the highest acknowledged batch
 
 	hist        History
 	failures    []string
