@@ -27,10 +27,22 @@ type cluster struct {
 }
 
 func startCluster(t *testing.T, sessionMs int, overrides ...string) *cluster {
+	return startClusterWith(t, sessionMs, nil, overrides...)
+}
+
+// startClusterWith is startCluster with properties of each broker's
+// own: perBroker, if not nil, gives more key=value overrides for the
+// broker with that id, which will listen on addr.
+func startClusterWith(t *testing.T, sessionMs int, perBroker func(id int, addr string) []string, overrides ...string) *cluster {
 	c := &cluster{zk: zktest.Start(t)}
 	for id := 1; id <= 3; id++ {
-		c.brokers = append(c.brokers, startBroker(t, append([]string{"zookeeper.connect=" + c.zk.Addr, "broker.id=" + strconv.Itoa(id),
-			fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionMs)}, overrides...)...))
+		addr := freeAddr(t)
+		props := append([]string{"zookeeper.connect=" + c.zk.Addr, "broker.id=" + strconv.Itoa(id),
+			fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionMs)}, overrides...)
+		if perBroker != nil {
+			props = append(props, perBroker(id, addr)...)
+		}
+		c.brokers = append(c.brokers, startBrokerAt(t, addr, props...))
 	}
 	for _, b := range c.brokers {
 		waitServing(t, b)

@@ -76,7 +76,14 @@ type broker struct {
 // test ends, and its log is shown if the test failed.
 func startBroker(t *testing.T, overrides ...string) *broker {
 	t.Helper()
-	addr := freeAddr(t)
+	return startBrokerAt(t, freeAddr(t), overrides...)
+}
+
+// startBrokerAt is startBroker listening on addr, for a test that must
+// know the address before the broker starts (to put something in front
+// of it, say).
+func startBrokerAt(t *testing.T, addr string, overrides ...string) *broker {
+	t.Helper()
 	b := &broker{
 		t:       t,
 		addr:    addr,
