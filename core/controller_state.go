@@ -305,8 +305,6 @@ func (b *Broker) ctlLive() map[BrokerID]liveBroker {
 // ctlReconcile is the controller's one mechanism (see ctlState).
 func (b *Broker) ctlReconcile() {
 	st := b.ctlActive()
-	if st != nil {
-	}
 	if st == nil || !st.loaded || st.writes > 0 {
 		return
 	}
