@@ -95,8 +95,9 @@ var deliberateBugs = []deliberateBug{
 	// ignoring delete.retention.ms: a read skips it before its earliest
 	// delete horizon (tombstone-early). Seeds with a long
 	// delete.retention.ms whose cleaner rewrites a cold key's final
-	// tombstone: 5 of seeds 1-60, the first at seed 1.
-	{"CleanerEarlyTombstone", func(on bool) { segment.SetBug(segment.BugCleanerEarlyTombstone, on) }, 60,
+	// tombstone, and whose reads come at the right time: the first at
+	// seed 63 (the draws of the offsets topic's writes moved it).
+	{"CleanerEarlyTombstone", func(on bool) { segment.SetBug(segment.BugCleanerEarlyTombstone, on) }, 120,
 		[]string{"tombstone-early", "compaction-lost"}, 0},
 	// A parked fetch waits its full MaxWaitMs though data arrived.
 	// First caught at seed 1.
@@ -142,9 +143,10 @@ var deliberateBugs = []deliberateBug{
 		[]string{"stale-read", "hwm-regress", "inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "leader-epoch", "idempotence", "produce-error"}, 3},
 	// A follower repairs its log by truncating to its high watermark
 	// instead of by leader epoch: it cuts committed records above it,
-	// and, elected before it fetched them again, loses them. First caught
-	// at seed 11.
-	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 80,
+	// and, elected before it fetched them again, loses them. It needs a
+	// follower elected before it caught up, which leader changes by an
+	// operator or the rebalance often prevent: first caught at seed 81.
+	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 160,
 		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3},
 	// A leader acknowledges acks=all once it holds the record itself: a
 	// leader that fails before its followers fetched it loses it (seeds
