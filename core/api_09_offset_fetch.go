@@ -9,7 +9,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //     (v0, as Kafka's ZooKeeper-backed v0: UNKNOWN_TOPIC_OR_PARTITION).
 //   - v2+ may ask for every committed partition (null topics), and carry
 //     a group-level error code; a group-level error answers no
-//     partitions, as in Kafka.
+//     partitions, as in Kafka. v0-1 have no group-level error: it is
+//     answered on every partition asked for (offset -1), as Kafka's
+//     OffsetFetchRequest.getErrorResponse does.
 //   - v7+ RequireStable: a partition with a commit being written answers
 //     UNSTABLE_OFFSET_COMMIT.
 //   - v8+ ask for several groups, each answered with its own error code.
@@ -61,6 +63,14 @@ func (b *Broker) handleOffsetFetch(r Request) {
 	all := req.Topics == nil && v >= 2
 	code, parts := b.groups.fetchOffsets(req.Group, tps, all, v >= 7 && req.RequireStable)
 	resp.ErrorCode = code
+	if v < 2 && code != errNone {
+		for _, tp := range tps {
+			fp := offsetPart{tp: tp, OffsetFetchResponseGroupTopicPartition: kmsg.NewOffsetFetchResponseGroupTopicPartition()}
+			empty := ""
+			fp.Partition, fp.Offset, fp.LeaderEpoch, fp.Metadata, fp.ErrorCode = tp.Partition, -1, -1, &empty, code
+			parts = append(parts, fp)
+		}
+	}
 	for _, fp := range parts {
 		i := len(resp.Topics) - 1
 		if i < 0 || resp.Topics[i].Topic != fp.tp.Topic {

@@ -2,6 +2,8 @@ package core_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -252,6 +254,25 @@ func TestCommitWriteErrors(t *testing.T) {
 		}
 		if code, _ := h.committedOffset("g"); code != kerr.NotCoordinator.Code {
 			t.Errorf("OffsetFetch after the partition moved: got %s; want NOT_COORDINATOR", codeName(code))
+		}
+		// v0-1 have no group-level error: it comes on every partition
+		for v := int16(0); v < 2; v++ {
+			req := kmsg.NewPtrOffsetFetchRequest()
+			req.SetVersion(v)
+			req.Group = "g"
+			rt := kmsg.NewOffsetFetchRequestTopic()
+			rt.Topic, rt.Partitions = "t", []int32{0, 1}
+			req.Topics = append(req.Topics, rt)
+			resp := h.mustResponse(h.send(2, v, req)).(*kmsg.OffsetFetchResponse)
+			var got []string
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					got = append(got, fmt.Sprintf("%s-%d:%d:%s", t.Topic, p.Partition, p.Offset, codeName(p.ErrorCode)))
+				}
+			}
+			if want := []string{"t-0:-1:NOT_COORDINATOR", "t-1:-1:NOT_COORDINATOR"}; !slices.Equal(got, want) {
+				t.Errorf("OffsetFetch v%d after the partition moved: got %v; want %v", v, got, want)
+			}
 		}
 		if code := heartbeat(h, "g", "m", 1); code != kerr.NotCoordinator.Code {
 			t.Errorf("Heartbeat after the partition moved: got %s; want NOT_COORDINATOR", codeName(code))

@@ -458,6 +458,18 @@ func (m *groupMember) fetchCommitted() {
 		} else {
 			topics = resp.Topics
 		}
+		if m.vOffFetch < 2 {
+			// v0-1 carry a group-level error on every partition (Kafka's
+			// OffsetFetchResponse takes such a partition error for the
+			// group's).
+			for _, t := range topics {
+				for _, p := range t.Partitions {
+					if p.ErrorCode != 0 && p.ErrorCode != kerr.UnknownTopicOrPartition.Code {
+						code = p.ErrorCode
+					}
+				}
+			}
+		}
 		op.ErrorCode, op.Outcome = code, Failed
 		if code == 0 {
 			op.Outcome = OK
