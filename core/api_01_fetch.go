@@ -85,7 +85,7 @@ func (b *Broker) handleFetch(r Request) {
 			fp := &fetchPart{topicIdx: ti, partIdx: pi, offset: Offset(rp.FetchOffset), maxBytes: rp.PartitionMaxBytes}
 			fp.p, fp.code = b.resolveFetchPartition(r.Header.Version, p0, t, rp, fw.replica)
 			if fw.replica >= 0 && fp.code == errNone {
-				b.followerFetched(fp.p, fp.p.followerOf(fw.replica), fp.offset)
+				b.followerFetched(fp.p, fp.p.followerOf(fw.replica), fp.offset, Offset(rp.LogStartOffset))
 			}
 			fw.parts = append(fw.parts, fp)
 		}

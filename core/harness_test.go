@@ -33,6 +33,9 @@ type harness struct {
 	lifecycles  []core.Lifecycle
 	peerSends   []core.PeerSend
 	retains     []core.Retain
+	// retainStart is the log start a Retain of a partition reports
+	// (none: 0), as if retention had deleted the segments below it.
+	retainStart map[core.TopicPartition]core.Offset
 	truncates   []core.Truncate
 	cleans      []core.Clean
 	cleanRan    bool  // what Cleaned says
@@ -124,7 +127,7 @@ func (h *harness) exec(effects []core.Effect) {
 			h.held = append(h.held, core.Measured{Token: e.Token, Bytes: n})
 		case core.Retain:
 			h.retains = append(h.retains, e)
-			h.held = append(h.held, core.Retained{Token: e.Token})
+			h.held = append(h.held, core.Retained{Token: e.Token, LogStartOffset: h.retainStart[e.Partition]})
 		case core.Clean:
 			h.cleans = append(h.cleans, e)
 			h.held = append(h.held, core.Cleaned{Token: e.Token, Ran: h.cleanRan, Err: h.cleanErr})

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
 )
 
 // Replica fetches (Fetch with a replica id: ReplicaID up to v14,
@@ -142,5 +145,53 @@ func TestReplicaFetchNegativeOffset(t *testing.T) {
 			t.Errorf("v%d: ISR past the lag time after fetches at negative offsets: %v; want [1 2] (broker 2 holds everything)", v, isr)
 		}
 		f.intact(t, topicT, 6)
+	}
+}
+
+// TestISRExpansionWaitsForLogStart: a follower that caught up to the
+// high watermark joins the ISR only once the log start its fetch
+// reports is the leader's. Until then it holds records the leader's
+// retention removed, and elected it would answer readers below a log
+// start they were already told of. The leader's answer carries its log
+// start, which the follower takes before its next fetch.
+func TestISRExpansionWaitsForLogStart(t *testing.T) {
+	for _, v := range replicaFetchVersions {
+		f := newEpochFixture(t)
+		h := f.h
+		// broker 2 leaves the ISR (epoch 4) and returns without fetching
+		h.deliverWatches(h.coord.CloseSession(f.s2))
+		h.deliverAll()
+		f.s2 = h.coord.OpenSession()
+		h.register(f.s2, 2)
+		if isr := f.isr(topicT); !slices.Equal(isr, []int32{1}) {
+			t.Fatalf("v%d: ISR once broker 2's session ended: %v; want [1]", v, isr)
+		}
+		epoch := f.leaderEpoch(topicT)
+		// the leader's retention deletes offsets 0-2
+		h.retainStart = map[core.TopicPartition]core.Offset{{Topic: topicT, Partition: 0}: 3}
+		h.tick(400000) // past log.retention.check.interval.ms
+		h.deliverAll()
+		if p := f.consumerFetch(12, topicT, 0, -1); p.ErrorCode != kerr.OffsetOutOfRange.Code {
+			t.Fatalf("v%d: consumer fetch at 0 after retention: %s; want OFFSET_OUT_OF_RANGE", v, codeName(p.ErrorCode))
+		}
+		fetchFrom := func(logStart int64) kmsg.FetchResponseTopicPartition {
+			t.Helper()
+			req := fetchOne(topicT, 6, epoch)
+			req.ReplicaID, req.ReplicaState.ID, req.ReplicaState.Epoch = 2, 2, h.epochOf(2)
+			req.Topics[0].Partitions[0].LogStartOffset = logStart
+			p := f.fetch(v, req)
+			if p.ErrorCode != 0 || p.LogStartOffset != 3 {
+				t.Fatalf("v%d: broker 2 fetching at its log end 6 with log start %d: %s, leader's log start %d; want NONE, 3", v, logStart, codeName(p.ErrorCode), p.LogStartOffset)
+			}
+			return p
+		}
+		fetchFrom(0) // caught up, but still holding 0-2
+		if isr := f.isr(topicT); !slices.Equal(isr, []int32{1}) {
+			t.Errorf("v%d: ISR after broker 2 fetched at the log end with log start 0: %v; want [1]", v, isr)
+		}
+		fetchFrom(3) // it took the leader's log start
+		if isr := f.isr(topicT); !slices.Equal(isr, []int32{1, 2}) {
+			t.Errorf("v%d: ISR after broker 2 fetched at the log end with log start 3: %v; want [1 2]", v, isr)
+		}
 	}
 }

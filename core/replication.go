@@ -60,6 +60,10 @@ type follower struct {
 	// leo is the follower's log end: the offset of its last fetch; -1
 	// until it fetched from this leader.
 	leo Offset
+	// logStart is the log start its last fetch reported (Kafka's
+	// Replica.logStartOffset); -1 until then, or when the request's
+	// version carries none.
+	logStart Offset
 	// lastCaughtUp is the last time the follower had everything the
 	// leader had written (Kafka's lastCaughtUpTimeMs); lastFetchAt and
 	// lastFetchEnd are the time of its previous fetch and the leader's
@@ -94,7 +98,7 @@ func (b *Broker) followersOf(p *partition) {
 		}
 		f := p.followerOf(id)
 		if f == nil {
-			f = &follower{id: id, leo: -1, lastCaughtUp: b.now, lastFetchAt: b.now, lastFetchEnd: -1}
+			f = &follower{id: id, leo: -1, logStart: -1, lastCaughtUp: b.now, lastFetchAt: b.now, lastFetchEnd: -1}
 		}
 		fs = append(fs, f)
 	}
@@ -142,10 +146,10 @@ func (b *Broker) updateHWM(p *partition) {
 	b.setHWM(p, hwm)
 }
 
-// followerFetched records a follower's fetch of p at offset (the leader
-// has written up to end): its log end, whether it caught up, then the
-// ISR and the high watermark.
-func (b *Broker) followerFetched(p *partition, f *follower, offset Offset) {
+// followerFetched records a follower's fetch of p at offset, with the
+// log start it reported (the leader has written up to end): its log end,
+// whether it caught up, then the ISR and the high watermark.
+func (b *Broker) followerFetched(p *partition, f *follower, offset, logStart Offset) {
 	end := p.written
 	switch {
 	case offset >= end:
@@ -153,7 +157,7 @@ func (b *Broker) followerFetched(p *partition, f *follower, offset Offset) {
 	case offset >= f.lastFetchEnd && f.lastFetchEnd >= 0:
 		f.lastCaughtUp = max(f.lastCaughtUp, f.lastFetchAt)
 	}
-	f.leo, f.lastFetchAt, f.lastFetchEnd = offset, b.now, end
+	f.leo, f.logStart, f.lastFetchAt, f.lastFetchEnd = offset, max(logStart, -1), b.now, end
 	b.maybeExpandISR(p, f)
 	b.updateHWM(p)
 }
@@ -162,9 +166,19 @@ func (b *Broker) followerFetched(p *partition, f *follower, offset Offset) {
 // within the current leader epoch, as Kafka's Partition.maybeExpandIsr:
 // one that reached only an older epoch's data could lead without this
 // epoch's committed records.
+//
+// It must also hold the leader's log start (it takes it from fetch
+// responses and reports it in its next fetch): an in-sync replica may
+// be elected, and one still holding records the leader's retention
+// removed would answer readers below a log start they were already told
+// of. Kafka has no such condition; its log start may go back across a
+// change of leader.
 func (b *Broker) maybeExpandISR(p *partition, f *follower) {
 	if p.repl.isrWriting || p.inISR(f.id) || f.leo < p.hwm || f.leo < p.epochStart() {
 		return
+	}
+	if f.logStart >= 0 && f.logStart < min(p.logStart, f.leo) {
+		return // it takes the leader's log start from this fetch's answer
 	}
 	isr := append(append([]BrokerID(nil), p.isr...), f.id)
 	b.cover(cover.IsrExpanded)
