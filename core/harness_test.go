@@ -44,6 +44,9 @@ type harness struct {
 	// peerAnswer, when set, answers the requests sent to other brokers
 	// (the token is filled in); by default they fail.
 	peerAnswer func(core.PeerSend) core.PeerResponse
+	// truncEpochs, when set, gives the epochs a truncated log keeps (what
+	// Truncated reports); by default none.
+	truncEpochs func(core.Truncate) []core.EpochStart
 }
 
 func newHarness(t *testing.T, props map[string]string) *harness {
@@ -118,7 +121,11 @@ func (h *harness) exec(effects []core.Effect) {
 			// the store keeps nothing of the log: the test checks the
 			// offset asked for
 			h.truncates = append(h.truncates, e)
-			h.held = append(h.held, core.Truncated{Token: e.Token, LogEnd: e.Offset})
+			var epochs []core.EpochStart
+			if h.truncEpochs != nil {
+				epochs = h.truncEpochs(e)
+			}
+			h.held = append(h.held, core.Truncated{Token: e.Token, LogEnd: e.Offset, Epochs: epochs})
 		case core.Measure:
 			var n int64
 			for _, b := range h.logs[e.Partition] {

@@ -178,7 +178,10 @@ func (b *Broker) sendEpochQuery(f *fetcher, lb liveBroker, parts []*partition) {
 	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
 	req.SetVersion(3)
 	req.ReplicaID = int32(b.cfg.BrokerID)
-	epochs := map[*partition]LeaderEpoch{}
+	// query is what was asked about a partition: its log's epoch, at
+	// the leader epoch the partition followed.
+	type query struct{ asked, current LeaderEpoch }
+	queries := map[*partition]query{}
 	for _, p := range parts {
 		asked := p.repl.truncEpoch
 		if asked < 0 {
@@ -188,7 +191,7 @@ func (b *Broker) sendEpochQuery(f *fetcher, lb liveBroker, parts []*partition) {
 			p.repl.truncated = true // an empty log has nothing to repair
 			continue
 		}
-		epochs[p] = p.epoch
+		queries[p] = query{asked, p.epoch}
 		rt := topicOf(&req.Topics, p.tp.Topic, func(name string) kmsg.OffsetForLeaderEpochRequestTopic {
 			t := kmsg.NewOffsetForLeaderEpochRequestTopic()
 			t.Topic = name
@@ -214,15 +217,18 @@ func (b *Broker) sendEpochQuery(f *fetcher, lb liveBroker, parts []*partition) {
 		for _, t := range resp.(*kmsg.OffsetForLeaderEpochResponse).Topics {
 			for _, rp := range t.Partitions {
 				p := b.partitionOf(t.Topic, rp.Partition)
-				asked, ok := epochs[p]
-				if p == nil || !ok || !p.following(f, asked) {
+				q, ok := queries[p]
+				if p == nil || !ok || !p.following(f, q.current) {
 					continue
 				}
-				if rp.ErrorCode != errNone || rp.LeaderEpoch < 0 || rp.EndOffset < 0 {
-					failed = true // not the leader yet, or it knows no such epoch: ask again later
-					continue
+				switch {
+				case rp.ErrorCode != errNone:
+					failed = true // not the leader (yet), or fenced: ask again later
+				case rp.LeaderEpoch < 0 || rp.EndOffset < 0:
+					b.dropUnknownEpoch(f, p, q.asked)
+				default:
+					b.repair(f, p, LeaderEpoch(rp.LeaderEpoch), Offset(rp.EndOffset))
 				}
-				b.repair(f, p, LeaderEpoch(rp.LeaderEpoch), Offset(rp.EndOffset))
 			}
 		}
 		if failed {
@@ -251,9 +257,11 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 	own, ownEnd := p.endOffsetFor(epoch)
 	target, done := min(end, ownEnd, p.leo), true
 	if own != epoch {
-		target, done = min(ownEnd, p.leo), false
+		// With nothing at or below the epoch, none of the log is the
+		// leader's: it all goes, and the follower fetches from its start.
+		target, done = min(ownEnd, p.leo), own < 0
 		if own < 0 {
-			target = p.logStart // nothing at or below the epoch: none of the log is the leader's
+			target = p.logStart
 		}
 		p.repl.truncEpoch = own
 	}
@@ -263,17 +271,46 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 	if bugOn(BugTruncateToHighWatermark) {
 		target, done = min(p.hwm, p.leo), true // BUG SITE (simbugs): BugTruncateToHighWatermark truncates to the high watermark.
 	}
-	// Below the log start nothing is read again: the store truncates no
-	// further.
-	target = max(target, p.logStart)
-	finish := func() {
-		p.repl.truncated = done
-		if own < 0 && !done {
-			p.repl.truncated = true // the whole log went: fetch from its start
-		}
+	b.cutForRepair(f, p, target, done)
+}
+
+// dropUnknownEpoch applies the leader's answer that it knows no epoch at
+// or above the one asked (UNDEFINED). The leader's latest epoch is its
+// current one, the epoch the follower follows at (CurrentLeaderEpoch is
+// checked), so no controller gave the epoch asked about: it comes from a
+// damaged batch header (the partition leader epoch is outside the CRC)
+// that the follower recovered or copied, and the leader answers UNDEFINED
+// however often it is asked. Nothing of the follower's log from where
+// that epoch starts is known to match the leader's: the follower cuts it
+// there and asks again about its latest epoch before it, as when the
+// leader answers with an older epoch (KIP-279). Kafka's follower
+// truncates to its high watermark instead; a follower here repairs by
+// leader epoch only, never by high watermark.
+func (b *Broker) dropUnknownEpoch(f *fetcher, p *partition, asked LeaderEpoch) {
+	p.repl.truncEpoch = -1
+	i := slices.IndexFunc(p.epochs, func(e EpochStart) bool { return e.Epoch >= asked })
+	if i < 0 {
+		return // no longer in the log: ask about its latest epoch
 	}
+	start := max(p.epochs[i].Start, p.logStart)
+	if start >= p.leo {
+		// No record of the log carries it (a leader's entry for an epoch
+		// it wrote nothing in, or a batch below the log start): the
+		// entry goes alone.
+		p.epochs = p.epochs[:i]
+		return
+	}
+	b.cutForRepair(f, p, start, false)
+}
+
+// cutForRepair truncates p's log to target (never below its start: below
+// it nothing is read again, and the store truncates no further); done
+// says the repair is then over and the follower fetches, else it asks
+// the leader again.
+func (b *Broker) cutForRepair(f *fetcher, p *partition, target Offset, done bool) {
+	target = max(target, p.logStart)
 	if target >= p.leo {
-		finish()
+		p.repl.truncated = done
 		return
 	}
 	if !p.storageIdle() {
@@ -291,7 +328,7 @@ func (b *Broker) repair(f *fetcher, p *partition, epoch LeaderEpoch, end Offset)
 		}
 		b.truncated(p, t)
 		if p.following(f, epochNow) {
-			finish()
+			p.repl.truncated = done
 		}
 		b.pumpFetcher(f)
 	})
