@@ -114,17 +114,29 @@ func (b *Broker) handleProduce(r Request) {
 // producePartition validates and appends one partition's batch, filling rp;
 // done runs exactly once, when rp is final.
 func (b *Broker) producePartition(version, acks int16, clientID, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
+	var p *partition
 	fail := func(code int16, msg string) {
 		if code == errInvalidRecord && version < 8 {
 			code = errCorruptMessage // INVALID_RECORD arrived with v8 (KIP-467)
 		}
 		rp.ErrorCode = code
+		switch code {
+		case errUnknownTopic, errNotLeader, errMessageTooLarge, errRecordListTooLarge, errCorruptMessage, errStorage:
+		default:
+			// The log start offset comes with every other error from a
+			// leader, as Kafka's ReplicaManager sends it: an idempotent
+			// producer judges by it whether its earlier batches may lie
+			// below it.
+			if p.leading {
+				rp.LogStartOffset = int64(p.logStart)
+			}
+		}
 		if version >= 8 && msg != "" {
 			rp.ErrorMessage = errMsg(msg)
 		}
 		done(code)
 	}
-	p := b.partitionOf(topicName, in.Partition)
+	p = b.partitionOf(topicName, in.Partition)
 	switch {
 	case p == nil:
 		fail(errUnknownTopic, "")
@@ -194,6 +206,13 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		return
 	case seqFencedEpoch:
 		fail(errInvalidProducerEpoch, "producer epoch is older than the current one")
+		return
+	case seqUnknownProducer:
+		// The log start tells the producer whether its last acknowledged
+		// batch lies below it (its state went with the records, nothing
+		// is lost) or not.
+		b.cover(cover.UnknownProducerID)
+		fail(errUnknownProducerID, fmt.Sprintf("no state of producer %d at sequence %d: its earlier batches may lie below the log start offset %d", h.ProducerID, h.BaseSequence, p.logStart))
 		return
 	}
 	if acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)) {

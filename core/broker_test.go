@@ -119,8 +119,9 @@ func TestIdempotentSequences(t *testing.T) {
 // once others wrote there: its later batch arriving first (the earlier
 // one was refused, say while the broker did not lead the partition yet)
 // would otherwise be written ahead of it. Once max.producers.per.partition
-// made the partition forget a producer, any first sequence is taken, as
-// Kafka takes it, since the producer may be one that was forgotten.
+// made the partition forget a producer, a producer it does not know going
+// on past 0 may be one it forgot: UNKNOWN_PRODUCER_ID, and the producer
+// starts over at 0 (under a new id or epoch).
 func TestUnknownProducerStartsAtZero(t *testing.T) {
 	h := newHarness(t, map[string]string{"max.producers.per.partition": "2"})
 	h.createTopic("t", 1, nil)
@@ -139,8 +140,11 @@ func TestUnknownProducerStartsAtZero(t *testing.T) {
 	if p := h.produce("t", 0, batchOpts{pid: 9, epoch: 0, seq: 0}); p.ErrorCode != 0 {
 		t.Fatalf("producer 9 from 0: got %d", p.ErrorCode)
 	}
-	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 1}); p.ErrorCode != 0 {
-		t.Fatalf("evicted producer 7 going on at 1: got %d; want it taken", p.ErrorCode)
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 1}); p.ErrorCode != 59 || p.LogStartOffset != 0 {
+		t.Fatalf("evicted producer 7 going on at 1: got error %d log start %d; want UNKNOWN_PRODUCER_ID 59 with log start 0", p.ErrorCode, p.LogStartOffset)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 1, seq: 0}); p.ErrorCode != 0 || p.BaseOffset != 5 {
+		t.Fatalf("producer 7 starting over at 0 under epoch 1: got error %d offset %d; want it taken at 5", p.ErrorCode, p.BaseOffset)
 	}
 }
 
@@ -636,10 +640,11 @@ func TestControllerElection(t *testing.T) {
 
 // TestUnknownProducerPastLogStart: a log that no longer starts at 0 may
 // lack a producer whose batches all lay below its start (a follower that
-// started over at its leader's log start never saw them); such a
-// producer goes on from its next sequence, as Kafka takes a producer it
-// has no state of. A log from 0 still wants sequence 0 from a producer it
-// does not know.
+// started over at its leader's log start never saw them). Such a
+// producer's next batch is answered UNKNOWN_PRODUCER_ID with the log
+// start offset, not taken: it may have overtaken a predecessor the
+// producer sends again. The producer starts over at 0. A log from 0 still
+// refuses a producer it does not know past sequence 0 as out of order.
 func TestUnknownProducerPastLogStart(t *testing.T) {
 	cfg := core.DefaultConfig()
 	cfg.Seed = 1
@@ -654,11 +659,17 @@ func TestUnknownProducerPastLogStart(t *testing.T) {
 		{Partition: core.TopicPartition{Topic: "t", Partition: 1}, LogStartOffset: 0, LogEndOffset: 0},
 	}
 	h := newHarnessFrom(t, cfg, rec)
-	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 5}); p.ErrorCode != 0 || p.BaseOffset != 10 {
-		t.Errorf("unknown producer 7 at sequence 5, log starting at 10: got error %d offset %d; want it taken at 10", p.ErrorCode, p.BaseOffset)
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 5}); p.ErrorCode != 59 || p.LogStartOffset != 10 {
+		t.Errorf("unknown producer 7 at sequence 5, log starting at 10: got error %d log start %d; want UNKNOWN_PRODUCER_ID 59 with log start 10", p.ErrorCode, p.LogStartOffset)
 	}
-	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 0, seq: 6}); p.ErrorCode != 0 || p.BaseOffset != 11 {
-		t.Errorf("producer 7 going on at 6: got error %d offset %d; want it taken at 11", p.ErrorCode, p.BaseOffset)
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 1, seq: 0}); p.ErrorCode != 0 || p.BaseOffset != 10 {
+		t.Errorf("producer 7 starting over at 0 under epoch 1: got error %d offset %d; want it taken at 10", p.ErrorCode, p.BaseOffset)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 1, seq: 1}); p.ErrorCode != 0 || p.BaseOffset != 11 {
+		t.Errorf("producer 7 going on at 1: got error %d offset %d; want it taken at 11", p.ErrorCode, p.BaseOffset)
+	}
+	if p := h.produce("t", 0, batchOpts{pid: 7, epoch: 1, seq: 1}); p.ErrorCode != 0 || p.BaseOffset != 11 {
+		t.Errorf("producer 7 retrying at 1: got error %d offset %d; want the duplicate answered at 11", p.ErrorCode, p.BaseOffset)
 	}
 	if p := h.produce("t", 1, batchOpts{pid: 7, epoch: 0, seq: 5}); p.ErrorCode != 45 {
 		t.Errorf("unknown producer 7 at sequence 5, log from 0: got %d; want OUT_OF_ORDER_SEQUENCE_NUMBER 45", p.ErrorCode)

@@ -90,8 +90,9 @@ type replica struct {
 	// wrote here: one was evicted under max.producers.per.partition, or
 	// the log no longer starts at 0 and this replica may never have seen
 	// a producer's batches below its start (a follower that started over
-	// at its leader's log start). Kafka then takes any sequence from a
-	// producer it has no state of.
+	// at its leader's log start). A producer it has no state of is then
+	// answered UNKNOWN_PRODUCER_ID unless it starts at sequence 0 (see
+	// producerState.check).
 	// Until then the state is complete (restarts rebuild it from the log
 	// and its snapshot), so a producer it does not know has never written
 	// here.
@@ -468,6 +469,7 @@ const (
 	seqDuplicate                   // a retry of a batch in the window
 	seqOutOfOrder
 	seqFencedEpoch
+	seqUnknownProducer // no state of the producer, which may have been forgotten
 )
 
 // check applies Kafka's sequence rules (KIP-98, KIP-360) to a batch.
@@ -481,14 +483,27 @@ func (ps *producerState) check(h BatchHeader, forgotProducers bool) (seqOutcome,
 	}
 	switch {
 	case ps.epoch == -1 && len(ps.batches) == 0:
-		// Unknown producer. Kafka accepts any first sequence, since its
-		// state may have been dropped, except on a partition that never
-		// held a record (KAFKA-15591). Here the state is complete until a
-		// producer is evicted, and a producer that never wrote here must
-		// start at 0: a later batch arriving first (its predecessor was
-		// refused while the broker did not lead the partition yet) is
-		// refused, and the producer sends it again after that one.
-		if !forgotProducers && h.BaseSequence != 0 {
+		// Unknown producer: it must start at sequence 0. Here the state
+		// is complete until a producer is forgotten, so a producer that
+		// never wrote here going on past 0 sent a later batch that
+		// overtook its first (refused while the broker did not lead the
+		// partition yet): OUT_OF_ORDER_SEQUENCE_NUMBER, and the producer
+		// sends it again after that one.
+		// Once producers may have been forgotten, the producer may be one
+		// of them, or a batch that overtook its predecessor on the way to
+		// a new leader that never saw the producer's earlier batches.
+		// Taking it (as Kafka has since KIP-360) would write it ahead of
+		// that predecessor; it is answered UNKNOWN_PRODUCER_ID with the
+		// log start offset instead, as Kafka 0.11 to 2.4 answer it, and
+		// the producer starts over under a new producer id or epoch
+		// (every client that supports idempotence handles it so).
+		if h.BaseSequence != 0 {
+			if forgotProducers && bugOn(BugTakeForgottenProducer) {
+				return seqAppend, nil // BUG SITE (simbugs): BugTakeForgottenProducer takes the batch on trust.
+			}
+			if forgotProducers {
+				return seqUnknownProducer, nil
+			}
 			return seqOutOfOrder, nil
 		}
 		return seqAppend, nil

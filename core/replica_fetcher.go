@@ -352,9 +352,9 @@ func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
 		p.logStart = t.LogEnd
 		p.hwm = max(p.hwm, p.logStart)
 		// The producers whose batches all lay below the leader's log
-		// start are unknown here now: one of them may go on from any
-		// sequence, as Kafka takes a producer whose state retention
-		// removed.
+		// start are unknown here now: one of them going on past
+		// sequence 0 is answered UNKNOWN_PRODUCER_ID once this replica
+		// leads (producerState.check).
 		p.forgotProducers = true
 		if p.following(f, epochNow) {
 			p.repl.truncated = true

@@ -175,6 +175,7 @@ var (
 	errInvalidRequest               = kerr.InvalidRequest.Code
 	errOutOfOrderSequence           = kerr.OutOfOrderSequenceNumber.Code
 	errInvalidProducerEpoch         = kerr.InvalidProducerEpoch.Code
+	errUnknownProducerID            = kerr.UnknownProducerID.Code
 	errStorage                      = kerr.KafkaStorageError.Code
 	errFencedLeaderEpoch            = kerr.FencedLeaderEpoch.Code
 	errUnknownLeaderEpoch           = kerr.UnknownLeaderEpoch.Code

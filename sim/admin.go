@@ -186,6 +186,13 @@ func (a *admin) createMain() {
 			a.w.topicReady()
 		case kerr.IsRetriable(kerr.ErrorForCode(code)):
 			a.end(op, Indefinite, code)
+		case code == kerr.InvalidReplicationFactor.Code:
+			// Fewer brokers have registered than the topic's replicas
+			// (the cluster is starting): wait and try again, as an
+			// operator's script does. A broker that never counts them
+			// all leaves the workload without a topic, which the
+			// progress checks catch.
+			a.end(op, Failed, code)
 		default:
 			a.w.fatalf("admin", "CreateTopics failed: %s", errName(code))
 		}

@@ -202,9 +202,12 @@ func (w *world) drawCluster() {
 	// of at least one or two, followers dropped from it after a drawn
 	// lag.
 	w.rf, w.minISR = 1, 1
-	if r.IntN(2) == 0 {
+	if r.IntN(2) == 0 || w.cfg.Directed == DirectForgottenProducer {
 		w.rf = min(3, int32(len(w.nodes)))
 		w.minISR = 1 + r.Int32N(2)
+		if w.cfg.Directed == DirectForgottenProducer {
+			w.minISR = 1 // the leader writes on while a follower is cut off
+		}
 		w.replicaLagMs = 500 + r.Int64N(5000)
 		w.mix = append(w.mix, fmt.Sprintf("rf=%d min.insync=%d replica.lag=%dms", w.rf, w.minISR, w.replicaLagMs))
 	}

@@ -122,8 +122,11 @@ func (w *world) drawPolicy() {
 		p.retentionMs = 2000 + w.rng.Int64N(60000)
 		set("retention.ms", p.retentionMs)
 	}
-	if w.rng.Float64() < 0.3 {
+	if w.rng.Float64() < 0.3 || w.cfg.Directed == DirectForgottenProducer {
 		p.retentionBytes = 8<<10 + w.rng.Int64N(512<<10)
+		if w.cfg.Directed == DirectForgottenProducer {
+			p.retentionBytes = 8<<10 + p.retentionBytes%(16<<10)
+		}
 		set("retention.bytes", p.retentionBytes)
 	}
 	if w.rng.Float64() < 0.4 {

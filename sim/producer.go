@@ -38,6 +38,7 @@ type producer struct {
 	batchesPerPartMax    int             // batches in flight per partition (Kafka: 5 with idempotence)
 	queuedPerPartMax     int             // batches waiting per partition before new ones are held back
 	intervalMax          core.Instant
+	burstMax             int // batches made at once, at most (0 or 1: one)
 	recordsPerBatchMax   int
 	attemptsMax          int
 	compressor           compressor
@@ -50,6 +51,7 @@ type producer struct {
 	nextRecord           int
 	stopped              bool // draining: no new batches
 	broken               bool // a definite error broke the sequence: stop
+	startingOver         bool // a new producer id is due (see startOver)
 	pumpScheduledAt      core.Instant
 	pumpScheduled        bool
 	opsStarted, opsAcked int
@@ -69,8 +71,9 @@ const (
 type prodPart struct {
 	partition int32
 	nextSeq   int32
-	batches   int       // batches made, numbering them
-	queue     []*pbatch // unacknowledged, in creation (sequence) order
+	batches   int         // batches made, numbering them
+	queue     []*pbatch   // unacknowledged, in creation (sequence) order
+	lastAcked core.Offset // offset of the last record acknowledged; -1: none
 }
 
 type pbatch struct {
@@ -95,8 +98,18 @@ func (p *producer) produceLoop() {
 		return
 	}
 	part := p.parts[p.w.rng.IntN(len(p.parts))]
-	if len(part.queue) < p.queuedPerPartMax {
-		p.newBatch(part)
+	burst := 1
+	if p.burstMax > 1 {
+		burst = 1 + p.w.rng.IntN(p.burstMax)
+	}
+	made := false
+	for range burst {
+		if len(part.queue) < p.queuedPerPartMax {
+			p.newBatch(part)
+			made = true
+		}
+	}
+	if made {
 		p.pump()
 	}
 	p.w.after(1+core.Instant(p.w.rng.Int64N(int64(p.intervalMax))), p.produceLoop)
@@ -230,6 +243,12 @@ func (p *producer) pump() {
 	cl := p.rt.any()
 	if cl == nil {
 		return // connecting
+	}
+	if p.startingOver {
+		if p.produceRequestsInflight() > 0 {
+			return // each response pumps again
+		}
+		p.startOver()
 	}
 	if p.idempotent && p.pidState != pidReady {
 		if p.pidState == pidNone {
@@ -398,6 +417,12 @@ func (p *producer) produced(cl *client, batches []*pbatch, r kmsg.Response, err 
 			// Refused, not written: an earlier batch is not written
 			// yet. It goes again after that one; this is no error.
 			p.retry(b, 0)
+		case p.forgotten(b, rp):
+			// The partition's oldest batch, refused: the leader has no
+			// state of this producer's last batches. The producer starts
+			// over.
+			p.retry(b, 0)
+			p.startingOver = true
 		case indefiniteCode(rp.ErrorCode):
 			// A retriable error may still have written the batch
 			// (KAFKA-13574); so may KAFKA_STORAGE_ERROR.
@@ -423,14 +448,41 @@ func findProducePartition(resp *kmsg.ProduceResponse, topic string, partition in
 	return nil
 }
 
-// predecessorUnacked says an OUT_OF_ORDER_SEQUENCE_NUMBER is the expected
-// result of an earlier batch of the partition not having been written yet.
+// predecessorUnacked says an OUT_OF_ORDER_SEQUENCE_NUMBER or
+// UNKNOWN_PRODUCER_ID is the expected result of an earlier batch of the
+// partition not having been written yet.
 func (p *producer) predecessorUnacked(b *pbatch, code int16) bool {
-	if !p.idempotent || code != kerr.OutOfOrderSequenceNumber.Code {
+	if !p.idempotent || code != kerr.OutOfOrderSequenceNumber.Code && code != kerr.UnknownProducerID.Code {
 		return false
 	}
 	part := p.partOf(b)
 	return part.queue[0] != b
+}
+
+// forgotten says the leader refused the partition's oldest batch because
+// it has no state of the producer's last batches: UNKNOWN_PRODUCER_ID
+// (it knows nothing of the producer), or OUT_OF_ORDER_SEQUENCE_NUMBER
+// with a log start past the producer's last acknowledged record (the
+// batches after it, which may have been written, may lie below that
+// start: retention deleted them, or this replica started over past
+// them). Kafka's clients start over then (KIP-360). Produce before v5
+// carries no log start: there an oldest batch that may have been written
+// (and so may lie below it) is enough. Any other
+// OUT_OF_ORDER_SEQUENCE_NUMBER for the oldest batch is an error.
+func (p *producer) forgotten(b *pbatch, rp *kmsg.ProduceResponseTopicPartition) bool {
+	if !p.idempotent {
+		return false
+	}
+	part := p.partOf(b)
+	switch {
+	case rp.ErrorCode == kerr.UnknownProducerID.Code:
+		return true
+	case rp.ErrorCode != kerr.OutOfOrderSequenceNumber.Code || part.queue[0] != b:
+		return false
+	case p.version < 5:
+		return b.ambiguous
+	}
+	return core.Offset(rp.LogStartOffset) > part.lastAcked
 }
 
 func (p *producer) partOf(b *pbatch) *prodPart {
@@ -467,6 +519,9 @@ func (p *producer) ack(b *pbatch, base core.Offset) {
 	b.op.Outcome, b.op.Return, b.op.Offset = OK, p.w.now, base
 	p.opsAcked++
 	end := base + core.Offset(len(b.op.Values))
+	if part := p.partOf(b); end-1 > part.lastAcked {
+		part.lastAcked = end - 1
+	}
 	p.w.expectDelivery(b.op.Partition, base)
 	if end > p.w.ackedEnd[b.op.Partition] {
 		p.w.ackedEnd[b.op.Partition] = end
@@ -501,6 +556,47 @@ func (p *producer) fail(b *pbatch, code int16) {
 	if p.idempotent {
 		p.broken = true
 	}
+}
+
+// produceRequestsInflight counts the producer's produce requests
+// awaiting an answer, over all its connections.
+func (p *producer) produceRequestsInflight() int {
+	n := 0
+	// order-independent: a sum
+	for _, c := range p.requestsInflight {
+		n += c
+	}
+	return n
+}
+
+// startOver gives up the producer id after a leader answered
+// UNKNOWN_PRODUCER_ID to a partition's oldest batch, as Kafka's clients
+// do (KIP-360; franz-go reloads its producer id): once no produce request
+// is in flight, the batches whose earlier attempts may have been written
+// end indefinite (sent again under a new id, a written one would be
+// written twice), the others are numbered again from sequence 0 on every
+// partition, and they go out under a new producer id.
+func (p *producer) startOver() {
+	p.startingOver = false
+	for _, part := range p.parts {
+		kept := part.queue[:0]
+		for _, b := range part.queue {
+			if b.ambiguous {
+				b.op.Outcome, b.op.Return = Indefinite, p.w.now
+				continue
+			}
+			kept = append(kept, b)
+		}
+		clear(part.queue[len(kept):])
+		part.queue = kept
+		part.nextSeq = 0
+		for _, b := range part.queue {
+			b.seq = part.nextSeq
+			part.nextSeq += int32(len(b.op.Values))
+		}
+	}
+	p.pidState = pidNone
+	p.w.logf("%s: no state at a leader; starting over under a new producer id", p.cl.name)
 }
 
 func (p *producer) initProducerID(cl *client) {

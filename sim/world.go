@@ -66,6 +66,13 @@ const (
 	// storage and the segment-gap damage, so that recovery meets a break
 	// in base offsets between segments (recovery-cut-segment).
 	DirectSegmentGap
+	// DirectForgottenProducer: a replicated cluster whose one partition
+	// keeps little (small segments, a small retention.bytes) and whose
+	// first producer is idempotent and slow, so that its batches often
+	// all lie below the log start; broker partitions leave followers
+	// behind that start, to start over there and lead without that
+	// producer's state (unknown-producer-id).
+	DirectForgottenProducer
 )
 
 // ParseDirective reads a directive's name ("" or "none": none).
@@ -75,19 +82,32 @@ func ParseDirective(s string) (Directive, error) {
 		return DirectNone, nil
 	case "segment-gap":
 		return DirectSegmentGap, nil
+	case "forgotten-producer":
+		return DirectForgottenProducer, nil
 	}
-	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap)", s)
+	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap or forgotten-producer)", s)
 }
 
 func (d Directive) String() string {
-	if d == DirectSegmentGap {
+	switch d {
+	case DirectSegmentGap:
 		return "segment-gap"
+	case DirectForgottenProducer:
+		return "forgotten-producer"
 	}
 	return "none"
 }
 
 // direct applies the seed's directive after its draws.
 func (w *world) direct() {
+	if w.cfg.Directed == DirectForgottenProducer && w.ens != nil {
+		// (the segment size, retention.bytes, partition count, replicas
+		// and the first producer honour the directive in their draws)
+		w.faults = append(w.faults, &brokerPartitionFault{meanInterval: 3e9, lengthMax: 15e9},
+			&partitionFault{meanInterval: 4e9, lengthMax: 10e9})
+		w.mix = append(w.mix, "directed=forgotten-producer")
+		return
+	}
 	if w.cfg.Directed != DirectSegmentGap {
 		return
 	}
@@ -305,6 +325,9 @@ func (w *world) setup() {
 	w.drawStorage()
 	w.drawNetwork()
 	w.partitions = 1 + w.rng.Int32N(4)
+	if w.cfg.Directed == DirectForgottenProducer {
+		w.partitions = 1
+	}
 	w.ackedEnd = make([]core.Offset, w.partitions)
 	w.drawClients()
 	if w.cfg.Faults || w.cfg.canary == canaryLyingSync {
@@ -339,7 +362,7 @@ func hasFault(fs []fault, name string) bool {
 
 func (w *world) drawBroker() {
 	segment := []int64{4 << 10, 16 << 10, 128 << 10, 1 << 30}[w.rng.IntN(4)]
-	if w.cfg.Directed == DirectSegmentGap {
+	if w.cfg.Directed == DirectSegmentGap || w.cfg.Directed == DirectForgottenProducer {
 		segment = 4 << 10
 	}
 	index := []int64{0, 256, 4096}[w.rng.IntN(3)]
@@ -385,6 +408,9 @@ func (w *world) drawClients() {
 	np, nc := w.cfg.Producers, w.cfg.Consumers
 	if np <= 0 {
 		np = 1 + w.rng.IntN(4)
+		if w.cfg.Directed == DirectForgottenProducer {
+			np = max(np, 4) // slow ones and others
+		}
 	}
 	if nc <= 0 {
 		nc = 1 + w.rng.IntN(3)
@@ -392,6 +418,19 @@ func (w *world) drawClients() {
 	idem, acks0 := 0, 0
 	for i := 0; i < np; i++ {
 		p := w.newProducer(fmt.Sprintf("p%d", i), w.rng.IntN(2) == 0)
+		switch {
+		case w.cfg.Directed != DirectForgottenProducer:
+		case i == 0:
+			// idempotent, and slow: a burst of batches every few
+			// seconds, several in flight at once
+			p.idempotent, p.acks, p.cl.closesExpected = true, -1, false
+			p.intervalMax = core.Instant(5e9 + w.rng.Int64N(15e9))
+			p.burstMax, p.requestsInflightMax, p.batchesPerPartMax = 5, 5, 5
+		default:
+			// the others fill the log fast, idempotent too
+			p.idempotent, p.acks, p.cl.closesExpected = true, -1, false
+			p.intervalMax = core.Instant(5e6 + w.rng.Int64N(30e6))
+		}
 		if p.idempotent {
 			idem++
 		}
@@ -432,7 +471,7 @@ func (w *world) newProducer(name string, idempotent bool) *producer {
 	p.cl.closesExpected = acks == 0 // the broker closes on a failed acks=0 produce
 	w.mix = append(w.mix, p.drawBatches())
 	for part := int32(0); part < w.partitions; part++ {
-		p.parts = append(p.parts, &prodPart{partition: part})
+		p.parts = append(p.parts, &prodPart{partition: part, lastAcked: -1})
 	}
 	return p
 }
@@ -449,7 +488,7 @@ func (w *world) addPartitions(n int32) {
 		w.ackedEnd = append(w.ackedEnd, 0)
 		for _, p := range append(w.producers, w.probe) {
 			if p != nil {
-				p.parts = append(p.parts, &prodPart{partition: part})
+				p.parts = append(p.parts, &prodPart{partition: part, lastAcked: -1})
 				p.rt.grow(part + 1)
 			}
 		}

@@ -205,6 +205,10 @@ const (
 	// LogDirsDescribed: DescribeLogDirs answered with a partition's size
 	// as the store measured it.
 	LogDirsDescribed
+	// UnknownProducerID: a produce from a producer the partition has no
+	// state of, at a sequence other than 0, on a partition that may have
+	// forgotten producers, was answered UNKNOWN_PRODUCER_ID.
+	UnknownProducerID
 	pointCount
 )
 
@@ -278,6 +282,7 @@ var names = [pointCount]string{
 	ReassignmentCancelled:            "reassignment-cancelled",
 	ReassignedReplicaRemoved:         "reassigned-replica-removed",
 	ReassignmentCompleted:            "reassignment-completed",
+	UnknownProducerID:                "unknown-producer-id",
 	LogDirsDescribed:                 "log-dirs-described",
 }
 
