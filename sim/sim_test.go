@@ -221,7 +221,8 @@ func TestSeeds(t *testing.T) {
 }
 
 // TestRegressions replays every seed in testdata/regressions.txt: seeds
-// that once failed, each line "<seed> [<duration> [brokers=<n>]] # why".
+// that once failed, each line
+// "<seed> [<duration> [brokers=<n>] [directed=<directive>]] # why".
 func TestRegressions(t *testing.T) {
 	f, err := os.Open("testdata/regressions.txt")
 	if err != nil {
@@ -246,10 +247,18 @@ func TestRegressions(t *testing.T) {
 				t.Fatalf("regressions.txt:%d: duration %q: %v", line, fields[1], err)
 			}
 		}
-		if len(fields) > 2 {
-			n, ok := strings.CutPrefix(fields[2], "brokers=")
-			if cfg.Brokers, err = strconv.Atoi(n); !ok || err != nil {
-				t.Fatalf("regressions.txt:%d: %q: want brokers=<n>", line, fields[2])
+		for _, field := range fields[min(len(fields), 2):] {
+			key, value, _ := strings.Cut(field, "=")
+			switch key {
+			case "brokers":
+				cfg.Brokers, err = strconv.Atoi(value)
+			case "directed":
+				cfg.Directed, err = ParseDirective(value)
+			default:
+				err = fmt.Errorf("want brokers=<n> or directed=<directive>")
+			}
+			if err != nil {
+				t.Fatalf("regressions.txt:%d: %q: %v", line, field, err)
 			}
 		}
 		cfgs = append(cfgs, cfg)

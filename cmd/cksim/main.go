@@ -241,8 +241,12 @@ func report(r sim.Result, cfg sim.Config, dir string) {
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "FAILURE %s\n", f)
 	}
-	fmt.Fprintf(&b, "replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -brokers %d -faults=%v\n",
-		r.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, max(1, cfg.Brokers), cfg.Faults)
+	directed := ""
+	if cfg.Directed != sim.DirectNone {
+		directed = " -directed " + cfg.Directed.String()
+	}
+	fmt.Fprintf(&b, "replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -brokers %d -faults=%v%s\n",
+		r.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, max(1, cfg.Brokers), cfg.Faults, directed)
 	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")[2:] {
 		fmt.Printf("  %s\n", line)
 	}
