@@ -50,6 +50,9 @@ import (
 //     time the batch was replicated, as Kafka's Partition does. A
 //     duplicate (an idempotent retry) is answered as its original, and at
 //     once if that is committed, whatever the ISR now.
+//   - The log start offset of an answer (v5+) is the one readers are told
+//     (readerLogStart in replication.go): -1 until every in-sync follower
+//     holds the leader's.
 
 // adminClientID is the client id Kafka lets append to internal topics
 // (AdminUtils.ADMIN_CLIENT_ID).
@@ -127,9 +130,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 			// leader, as Kafka's ReplicaManager sends it: an idempotent
 			// producer judges by it whether its earlier batches may lie
 			// below it.
-			if p.leading {
-				rp.LogStartOffset = int64(p.logStart)
-			}
+			rp.LogStartOffset = int64(p.readerLogStart())
 		}
 		if version >= 8 && msg != "" {
 			rp.ErrorMessage = errMsg(msg)
@@ -189,7 +190,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	switch outcome {
 	case seqDuplicate:
 		b.cover(cover.DedupDepth(ps.depthOf(dup)))
-		rp.BaseOffset, rp.LogStartOffset = int64(dup.BaseOffset), int64(p.logStart)
+		rp.BaseOffset, rp.LogStartOffset = int64(dup.BaseOffset), int64(p.readerLogStart())
 		if dup.Timestamp >= 0 && b.logAppendTime(p) {
 			rp.LogAppendTime = dup.Timestamp
 		}
@@ -265,7 +266,7 @@ func (b *Broker) finishProduce(p *partition, acks int16, rp *kmsg.ProduceRespons
 		done(code)
 		return
 	}
-	rp.LogStartOffset = int64(p.logStart)
+	rp.LogStartOffset = int64(p.readerLogStart())
 	done(errNone)
 }
 

@@ -195,3 +195,77 @@ func TestISRExpansionWaitsForLogStart(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderLogStartWaitsForISR: after retention moves the leader's log
+// start, readers are told it (ListOffsets earliest, the log start of
+// consumer fetches and produces) only once every in-sync follower
+// reported holding it; until then earliest and timestamp lookups answer
+// OFFSET_NOT_AVAILABLE and answers carry log start -1. A follower still
+// starting lower may be elected, and readers told the leader's log
+// start would see it go back. The follower itself is told the leader's
+// own log start, which it takes.
+func TestReaderLogStartWaitsForISR(t *testing.T) {
+	f := newEpochFixture(t)
+	h := f.h
+	epoch := f.leaderEpoch(topicT)
+	// broker 2 fetches at the log end, caught up
+	replicaFetch := func(logStart int64) {
+		t.Helper()
+		req := fetchOne(topicT, f.logEnd(topicT), epoch)
+		req.ReplicaID, req.ReplicaState.ID, req.ReplicaState.Epoch = 2, 2, h.epochOf(2)
+		req.Topics[0].Partitions[0].LogStartOffset = logStart
+		if p := f.fetch(15, req); p.ErrorCode != 0 || p.LogStartOffset != int64(h.retainStart[core.TopicPartition{Topic: topicT}]) {
+			t.Fatalf("broker 2 fetching at the log end with log start %d: %s, log start %d; want NONE and the leader's", logStart, codeName(p.ErrorCode), p.LogStartOffset)
+		}
+	}
+	list := func(ts int64) kmsg.ListOffsetsResponseTopicPartition {
+		t.Helper()
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topicT
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.Timestamp = 0, epoch, ts
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		seq := h.send(1, 6, wire(t, 6, req))
+		h.deliverAll()
+		return h.mustResponse(seq).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+	}
+	// told is what readers learn of the log start: earliest, a
+	// timestamp lookup, a consumer fetch and a produce.
+	told := func(when string, start int64) {
+		t.Helper()
+		code := int16(0)
+		if start < 0 {
+			code = kerr.OffsetNotAvailable.Code
+		}
+		if p := list(-2); p.ErrorCode != code || code == 0 && p.Offset != start {
+			t.Errorf("%s: earliest: %s, offset %d; want %s, %d", when, codeName(p.ErrorCode), p.Offset, codeName(code), start)
+		}
+		if p := list(0); p.ErrorCode != code {
+			t.Errorf("%s: lookup of time 0: %s; want %s", when, codeName(p.ErrorCode), codeName(code))
+		}
+		if p := f.consumerFetch(12, topicT, 5, epoch); p.ErrorCode != 0 || p.LogStartOffset != start {
+			t.Errorf("%s: consumer fetch at 5: %s, log start %d; want NONE, %d", when, codeName(p.ErrorCode), p.LogStartOffset, start)
+		}
+		seq := h.send(1, 9, produceReq(topicT, 0, 1, makeBatch(batchOpts{records: 1})))
+		h.deliverAll()
+		if p := h.mustResponse(seq).(*kmsg.ProduceResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 || p.LogStartOffset != start {
+			t.Errorf("%s: produce: %s, log start %d; want NONE, %d", when, codeName(p.ErrorCode), p.LogStartOffset, start)
+		}
+	}
+
+	replicaFetch(0) // broker 2, in the ISR, holds the whole log
+	told("the ISR holding offset 0", 0)
+	replicaFetch(0) // caught up again after the produce
+	// the leader's retention deletes offsets 0-2
+	h.retainStart = map[core.TopicPartition]core.Offset{{Topic: topicT}: 3}
+	h.tick(400000) // past log.retention.check.interval.ms
+	h.deliverAll()
+	told("retention moved the leader's log start to 3", -1)
+	replicaFetch(0) // told 3, not taken yet
+	told("broker 2 still reporting log start 0", -1)
+	replicaFetch(3)
+	told("broker 2 reporting log start 3", 3)
+}
