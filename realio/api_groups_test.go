@@ -1381,13 +1381,19 @@ func testOffsetFetch(t *testing.T, v int16) {
 	b := startBroker(t, map[string]string{"group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "2"})
 	c := b.dial(t)
 	// Before the offsets topic exists this broker coordinates nothing: a
-	// group-level NOT_COORDINATOR (v2+), no partitions.
+	// group-level NOT_COORDINATOR (v2+) with no partitions; v0-1, which
+	// have no group-level error, get it on every partition asked for.
 	code, parts := fetchOffsets(t, c, v, "of", false, map[string][]int32{groupTopic: {0}})
-	if v >= 2 {
+	switch {
+	case v >= 2:
 		checkCode(t, "OffsetFetch before the offsets topic exists", code, kerr.NotCoordinator.Code)
-	}
-	if len(parts) != 0 {
-		t.Errorf("OffsetFetch v%d with a group-level error: got partitions %v; want none", v, parts)
+		if len(parts) != 0 {
+			t.Errorf("OffsetFetch v%d with a group-level error: got partitions %v; want none", v, parts)
+		}
+	default:
+		if p, ok := parts[groupTopic+"/0"]; len(parts) != 1 || !ok || p.code != kerr.NotCoordinator.Code || p.offset != -1 {
+			t.Errorf("OffsetFetch v%d before the offsets topic exists: got partitions %v; want %s/0 at -1 with NOT_COORDINATOR", v, parts, groupTopic)
+		}
 	}
 	waitCoordinator(t, c, "of")
 	createTopic(t, c, groupTopic, 3, nil)
