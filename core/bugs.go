@@ -82,12 +82,5 @@ const (
 	// with its new leader's: it never truncates, and keeps records of
 	// its own where the leader has others.
 	BugFollowerSkipsRepair
-	// BugTakeForgottenProducer takes the batch of a producer the
-	// partition may have forgotten at whatever sequence it comes (Kafka's
-	// way since KIP-360) instead of answering UNKNOWN_PRODUCER_ID: a batch
-	// that overtook its predecessor on the way to a new leader is written
-	// ahead of it, and the predecessor's retry is refused or written as
-	// new.
-	BugTakeForgottenProducer
 	bugCount
 )

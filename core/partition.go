@@ -498,9 +498,6 @@ func (ps *producerState) check(h BatchHeader, forgotProducers bool) (seqOutcome,
 		// the producer starts over under a new producer id or epoch
 		// (every client that supports idempotence handles it so).
 		if h.BaseSequence != 0 {
-			if forgotProducers && bugOn(BugTakeForgottenProducer) {
-				return seqAppend, nil // BUG SITE (simbugs): BugTakeForgottenProducer takes the batch on trust.
-			}
 			if forgotProducers {
 				return seqUnknownProducer, nil
 			}

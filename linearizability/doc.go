@@ -10,9 +10,10 @@
 // # Sequential specification
 //
 // The state is the committed log of the partition: the sequence of record
-// values at offsets 0, 1, 2, .... The log start offset is always 0 (no
-// retention, no compaction, no transactions) and every acknowledged
-// record is committed (one replica, or acks=all). Operations:
+// values at offsets 0, 1, 2, ..., and its log start offset, which
+// retention moves forward, never back and never past the log end (no
+// compaction, no transactions). Every acknowledged record is committed
+// (one replica, or acks=all). Operations:
 //
 //   - Produce OK (values, base offset b): appends the values as one batch;
 //     legal only if the log length is b at the linearization point.
@@ -39,10 +40,12 @@
 //     contiguous prefix of log[From:HighWatermark] (empty allowed: a fetch
 //     may return fewer records than are available). Records below From
 //     (the rest of the batch that contains From) are dropped before
-//     checking. A From above HighWatermark must come with no records.
-//     Failed or unanswered fetches read nothing and are left out.
+//     checking. A From above HighWatermark must come with no records, and
+//     a From below the log start is never answered with records. Failed
+//     or unanswered fetches read nothing and are left out.
 //   - ListOffsets latest: the returned offset is the log length; earliest:
-//     the returned offset is 0.
+//     the returned offset is the log start, which it may move forward
+//     (retention moved it) up to the log end, never back.
 //
 // # Soundness assumptions
 //

@@ -26,17 +26,6 @@ type deliberateBug struct {
 	brokers  int      // the cluster's size (0: one broker)
 }
 
-// directedRun is how a bug's seeds run when they are not
-// bugRunDuration-long undirected ones.
-type directedRun struct {
-	directed Directive
-	duration time.Duration // of each run's fault phase
-}
-
-var directedRuns = map[string]directedRun{
-	"TakeForgottenProducer/cluster": {DirectForgottenProducer, 2 * time.Minute},
-}
-
 // bugRunDuration is the simulated fault phase of each run: long enough
 // for several crashes and segment rolls, short enough that the whole test
 // stays within seconds.
@@ -184,13 +173,6 @@ var deliberateBugs = []deliberateBug{
 		[]string{"replica-diverged"}, 3},
 	{"ZombieAdvancesHWM/cluster", func(on bool) { core.SetBug(core.BugZombieAdvancesHWM, on) }, 300,
 		[]string{"lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3},
-	// A new leader that started over past a producer's batches takes its
-	// next batch on trust: one that overtook its predecessor is written
-	// ahead of it, and the predecessor's retry is written as new or
-	// refused. Needs seeds directed at it (forgotten-producer), of two
-	// simulated minutes. First caught at seed TBD.
-	{"TakeForgottenProducer/cluster", func(on bool) { core.SetBug(core.BugTakeForgottenProducer, on) }, 40,
-		[]string{"duplicate", "reorder", "produce-error", "idempotence"}, 3},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
@@ -224,9 +206,6 @@ func TestDeliberateBugs(t *testing.T) {
 func catchBug(bug deliberateBug) (Config, Result, bool) {
 	for seed := uint64(1); seed <= bug.seedsMax; seed++ {
 		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true, Brokers: bug.brokers}
-		if run, ok := directedRuns[bug.name]; ok {
-			cfg.Duration, cfg.Directed = run.duration, run.directed
-		}
 		r := Run(cfg)
 		if hasFailureKind(r.Failures, bug.want) {
 			return cfg, r, true
