@@ -235,7 +235,7 @@ func TestPrincipalMappingRules(t *testing.T) {
 	for _, tt := range []struct{ rules, dn, want string }{
 		{`RULE:^CN=((\\, *|\w)+)(,.*|$)/$1/,DEFAULT`, `CN=Tkac\, Adam,OU=ITZ,DC=geodis,DC=cz`, `Tkac\, Adam`},
 		{`RULE:^CN=(\w+),OU=(\w+)$/$1$2x/`, "CN=a,OU=b", "abx"},
-		{`RULE:^CN=(\w+),OU=(\w+)$/$12/`, "CN=a,OU=b", "a2"},   // $12 is group 1 and "2": two groups only
+		{`RULE:^CN=(\w+),OU=(\w+)$/$12/`, "CN=a,OU=b", "a2"},     // $12 is group 1 and "2": two groups only
 		{`RULE:^CN=(\w+),OU=(\w+)$/$3-$1/`, "CN=a,OU=b", "$3-a"}, // no group 3: literal, as Kafka escapes it
 		{`RULE:^CN=(\w+),OU=(\w+)$/\$1/`, "CN=a,OU=b", "$1"},
 	} {

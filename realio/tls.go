@@ -474,5 +474,5 @@ func tlsPrincipal(cs tls.ConnectionState, m *core.PrincipalMapper) (string, erro
 	return "User:" + name, nil
 }
 
-// tlsVersionName names a negotiated TLS version for logs.
-func tlsVersionName(v uint16) string { return strings.TrimPrefix(tls.VersionName(v), "TLS ") }
+// tlsVersionName names a negotiated TLS version for logs ("TLS 1.3").
+func tlsVersionName(v uint16) string { return tls.VersionName(v) }
