@@ -2,13 +2,13 @@ package core
 
 import (
 	"encoding/json"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"slices"
 	"strconv"
 	"strings"
 
 	"cloudkafka/core/cover"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // liveBroker is a broker registered under /brokers/ids, as Metadata and
