@@ -6,8 +6,11 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //
 // Behavior:
 //   - The brokers are the live ones registered under /brokers/ids (this
-//     broker always, with its broker.rack from v1); the controller is the
-//     one /controller names (-1 while none is elected).
+//     broker always, with its broker.rack from v1), each with its
+//     endpoint on the listener the request came in on; a broker without
+//     that listener is left out, as Kafka's metadata cache leaves it.
+//     The controller is the one /controller names (-1 while none is
+//     elected).
 //   - Topics and partitions are as the controller last described them to
 //     this broker: each partition's leader, leader epoch, replicas and
 //     ISR, and its replicas on brokers not live as offline (v5+). A
@@ -30,8 +33,12 @@ func (b *Broker) handleMetadata(r Request) {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	v := r.Header.Version
 	for _, lb := range b.brokers() {
+		ep, ok := lb.on(r.Listener)
+		if !ok {
+			continue // not reachable on this listener
+		}
 		br := kmsg.NewMetadataResponseBroker()
-		br.NodeID, br.Host, br.Port = int32(lb.id), lb.host, lb.port
+		br.NodeID, br.Host, br.Port = int32(lb.id), ep.Host, ep.Port
 		if lb.rack != "" {
 			br.Rack = kmsg.StringPtr(lb.rack)
 		}

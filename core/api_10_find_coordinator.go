@@ -33,10 +33,10 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	v := r.Header.Version
 	if v < 4 {
-		code, msg, lb := b.coordinatorFor(req.CoordinatorType, req.CoordinatorKey, v)
+		code, msg, ep := b.coordinatorFor(req.CoordinatorType, req.CoordinatorKey, v, r.Listener)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = code, -1, "", -1
 		if code == errNone {
-			resp.NodeID, resp.Host, resp.Port = int32(lb.id), lb.host, lb.port
+			resp.NodeID, resp.Host, resp.Port = ep.id, ep.Host, ep.Port
 		} else if msg != "" {
 			resp.ErrorMessage = errMsg(msg)
 		}
@@ -46,10 +46,10 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	for _, key := range req.CoordinatorKeys {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key = key
-		code, msg, lb := b.coordinatorFor(req.CoordinatorType, key, v)
+		code, msg, ep := b.coordinatorFor(req.CoordinatorType, key, v, r.Listener)
 		c.ErrorCode, c.NodeID, c.Host, c.Port = code, -1, "", -1
 		if code == errNone {
-			c.NodeID, c.Host, c.Port = int32(lb.id), lb.host, lb.port
+			c.NodeID, c.Host, c.Port = ep.id, ep.Host, ep.Port
 		} else if msg != "" {
 			c.ErrorMessage = errMsg(msg)
 		}
@@ -58,32 +58,46 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	b.respond(r, resp)
 }
 
-// coordinatorFor finds the broker that coordinates key of keyType.
-func (b *Broker) coordinatorFor(keyType int8, key string, version int16) (int16, string, liveBroker) {
+// coordinatorEndpoint is a coordinator's id and its endpoint on the
+// request's listener.
+type coordinatorEndpoint struct {
+	id int32
+	Endpoint
+}
+
+// coordinatorFor finds the broker that coordinates key of keyType, and
+// its endpoint on listener (COORDINATOR_NOT_AVAILABLE when it has none,
+// as Kafka answers).
+func (b *Broker) coordinatorFor(keyType int8, key string, version int16, listener string) (int16, string, coordinatorEndpoint) {
+	none := coordinatorEndpoint{}
 	switch keyType {
 	case 0:
 		b.groups.ensureTopic()
 		t := b.listedTopic(OffsetsTopic)
 		if t == nil {
-			return errCoordinatorNotAvailable, "the offsets topic is being created", liveBroker{}
+			return errCoordinatorNotAvailable, "the offsets topic is being created", none
 		}
 		p := t.parts[b.groups.partitionOf(key)]
 		if p.leader == b.cfg.BrokerID && p.hosted() && p.offline {
-			return errCoordinatorNotAvailable, "the group's offsets partition is offline", liveBroker{}
+			return errCoordinatorNotAvailable, "the group's offsets partition is offline", none
 		}
 		for _, lb := range b.brokers() {
-			if lb.id == p.leader {
-				return errNone, "", lb
+			if lb.id != p.leader {
+				continue
 			}
+			if ep, ok := lb.on(listener); ok {
+				return errNone, "", coordinatorEndpoint{id: int32(lb.id), Endpoint: ep}
+			}
+			return errCoordinatorNotAvailable, "the coordinator has no endpoint on listener " + listener, none
 		}
-		return errCoordinatorNotAvailable, "the group's offsets partition has no leader", liveBroker{}
+		return errCoordinatorNotAvailable, "the group's offsets partition has no leader", none
 	case 1:
-		return errCoordinatorNotAvailable, "transactions are not supported", liveBroker{}
+		return errCoordinatorNotAvailable, "transactions are not supported", none
 	case 2:
 		if version < 6 {
-			return errInvalidRequest, "share coordinators need FindCoordinator v6", liveBroker{}
+			return errInvalidRequest, "share coordinators need FindCoordinator v6", none
 		}
-		return errInvalidRequest, "share groups are not supported", liveBroker{}
+		return errInvalidRequest, "share groups are not supported", none
 	}
-	return errInvalidRequest, "unknown coordinator type", liveBroker{}
+	return errInvalidRequest, "unknown coordinator type", none
 }

@@ -99,9 +99,12 @@ func describeBrokerConfig(e ConfigEntry, synonyms bool) kmsg.DescribeConfigsResp
 	if e.Set {
 		c.Source, c.IsDefault = srcStaticBroker, false
 	}
+	if e.Sensitive { // a secret is never shown, as Kafka answers
+		c.Value, c.IsSensitive = nil, true
+	}
 	if synonyms {
 		s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-		s.Name, s.Value, s.Source = e.Name, &v, c.Source
+		s.Name, s.Value, s.Source = e.Name, c.Value, c.Source
 		c.ConfigSynonyms = append(c.ConfigSynonyms, s)
 	}
 	return c

@@ -11,7 +11,9 @@ import (
 // Behavior:
 //   - The cluster id, the controller (as Metadata says; -1 when it is not
 //     among the brokers listed) and
-//     the live brokers registered under /brokers/ids, with their racks.
+//     the live brokers registered under /brokers/ids, with their racks
+//     and their endpoints on the request's listener (those without it
+//     left out, as Metadata).
 //   - v1's EndpointType must be 1 (brokers): 2 (controllers, a KRaft
 //     notion) gets MISMATCHED_ENDPOINT_TYPE and any other
 //     UNSUPPORTED_ENDPOINT_TYPE, as Kafka's brokers answer.
@@ -39,11 +41,15 @@ func (b *Broker) handleDescribeCluster(r Request) {
 		return
 	}
 	for _, lb := range b.brokers() {
+		ep, ok := lb.on(r.Listener)
+		if !ok {
+			continue // not reachable on this listener, as Metadata
+		}
 		if int32(lb.id) == b.controllerID() {
 			resp.ControllerID = b.controllerID() // -1 unless listed, as Kafka answers
 		}
 		br := kmsg.NewDescribeClusterResponseBroker()
-		br.NodeID, br.Host, br.Port = int32(lb.id), lb.host, lb.port
+		br.NodeID, br.Host, br.Port = int32(lb.id), ep.Host, ep.Port
 		if lb.rack != "" {
 			br.Rack = kmsg.StringPtr(lb.rack)
 		}

@@ -235,7 +235,7 @@ func TestUnsupportedVersionClosesConnection(t *testing.T) {
 func TestApiVersionsTooNew(t *testing.T) {
 	h := newHarness(t, nil)
 	h.seq++
-	h.step(core.Request{Conn: 1, Seq: h.seq, Header: core.RequestHeader{Key: 18, Version: 9}})
+	h.step(core.Request{Conn: 1, Seq: h.seq, Header: core.RequestHeader{Key: 18, Version: 9}, Listener: core.ProtocolPlaintext, Principal: core.PrincipalAnonymous})
 	resp := h.mustResponse(h.seq).(*kmsg.ApiVersionsResponse)
 	if resp.ErrorCode != 35 || resp.GetVersion() != 0 || len(resp.ApiKeys) == 0 {
 		t.Fatalf("got error %d at v%d with %d keys; want 35 at v0 with the key list", resp.ErrorCode, resp.GetVersion(), len(resp.ApiKeys))

@@ -7,16 +7,40 @@ import (
 	"strings"
 
 	"cloudkafka/core/cover"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // liveBroker is a broker registered under /brokers/ids, as Metadata and
 // DescribeCluster list it.
 type liveBroker struct {
-	id    BrokerID
-	host  string
-	port  int32
-	rack  string
-	epoch int64 // its registration's czxid (KIP-380's broker epoch)
+	id        BrokerID
+	endpoints []Endpoint // its advertised endpoints, one per listener
+	rack      string
+	epoch     int64 // its registration's czxid (KIP-380's broker epoch)
+}
+
+// on is the broker's endpoint on a listener; a broker without that
+// listener is not reachable on it (Metadata leaves it out, as Kafka's
+// metadata cache does).
+func (lb liveBroker) on(listener string) (Endpoint, bool) {
+	return endpointOn(lb.endpoints, listener)
+}
+
+// interBroker is where other brokers reach lb: its endpoint on
+// inter.broker.listener.name, or no address (the send fails and is
+// retried) when it has none.
+func (b *Broker) interBroker(lb liveBroker) Endpoint {
+	if e, ok := lb.on(b.cfg.InterBrokerListener); ok {
+		return e
+	}
+	return Endpoint{Listener: b.cfg.InterBrokerListener, Port: -1}
+}
+
+// peerSendTo is a PeerSend to lb on the inter-broker listener.
+func (b *Broker) peerSendTo(tok Token, lb liveBroker, req kmsg.Request) PeerSend {
+	e := b.interBroker(lb)
+	return PeerSend{Token: tok, Broker: lb.id, Listener: e.Listener, Host: e.Host, Port: e.Port, Request: req}
 }
 
 // brokerList keeps the metadata cache's live brokers current: once the
@@ -73,10 +97,41 @@ func parseBrokerZnode(id BrokerID, r CoordResult) (liveBroker, bool) {
 		return liveBroker{}, false
 	}
 	var z BrokerZnode
-	if err := json.Unmarshal(r.Data, &z); err != nil || z.Host == "" || z.Port <= 0 {
+	if err := json.Unmarshal(r.Data, &z); err != nil {
 		return liveBroker{}, false
 	}
-	return liveBroker{id: id, host: z.Host, port: z.Port, rack: z.Rack, epoch: r.Stat.Czxid}, true
+	eps := znodeEndpoints(z)
+	if len(eps) == 0 {
+		return liveBroker{}, false
+	}
+	return liveBroker{id: id, endpoints: eps, rack: z.Rack, epoch: r.Stat.Czxid}, true
+}
+
+// znodeEndpoints reads a registration's endpoints as Kafka's
+// BrokerIdZNode.decode does: the endpoints list, each listener's
+// protocol from listener_security_protocol_map (by default, the
+// listener's name); a registration without endpoints (version 1, or a
+// foreign one) has its host and port as a PLAINTEXT endpoint. An
+// endpoint that does not parse is left out.
+func znodeEndpoints(z BrokerZnode) []Endpoint {
+	protocols := map[string]string{}
+	// order-independent: copied into a map
+	for l, p := range z.Protocols {
+		protocols[strings.ToUpper(l)] = p
+	}
+	if len(z.Protocols) == 0 {
+		protocols, _ = parseProtocolMap(defaultProtocolMap)
+	}
+	var out []Endpoint
+	for _, s := range z.Endpoints {
+		if eps, err := parseEndpoints("endpoints", s, protocols, false); err == nil && eps[0].Host != "" && eps[0].Port > 0 {
+			out = append(out, eps[0])
+		}
+	}
+	if len(z.Endpoints) == 0 && z.Host != "" && z.Port > 0 {
+		out = append(out, Endpoint{Listener: ProtocolPlaintext, Protocol: ProtocolPlaintext, Host: z.Host, Port: z.Port})
+	}
+	return out
 }
 
 // watchFired handles a coordination watch notification.
@@ -103,7 +158,7 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 // this broker as its configuration says, and the others as the last
 // listing found them.
 func (b *Broker) brokers() []liveBroker {
-	self := liveBroker{id: b.cfg.BrokerID, host: b.cfg.AdvertisedListener.Host, port: b.cfg.AdvertisedListener.Port, rack: b.cfg.Rack, epoch: b.brokerEpoch}
+	self := liveBroker{id: b.cfg.BrokerID, endpoints: b.cfg.AdvertisedListeners, rack: b.cfg.Rack, epoch: b.brokerEpoch}
 	out := []liveBroker{self}
 	// order-independent: collected, then sorted
 	for id, lb := range b.live {

@@ -14,10 +14,19 @@ import (
 // (server.properties). New validates it; every limit here is explicit.
 type Config struct {
 	BrokerID            BrokerID
-	BrokerIDGeneration  bool     // broker.id.generation.enable: bounds broker.id by ReservedBrokerIDMax
-	ReservedBrokerIDMax int32    // reserved.broker.max.id
-	Listener            Endpoint // listeners: where the broker accepts connections
-	AdvertisedListener  Endpoint // advertised.listeners: what Metadata tells clients
+	BrokerIDGeneration  bool  // broker.id.generation.enable: bounds broker.id by ReservedBrokerIDMax
+	ReservedBrokerIDMax int32 // reserved.broker.max.id
+	// Listeners (listeners) are where the broker accepts connections,
+	// in order; AdvertisedListeners (advertised.listeners, by default
+	// the listeners) are what Metadata tells clients, each listener's
+	// clients its endpoints on that listener. InterBrokerListener
+	// (inter.broker.listener.name or security.inter.broker.protocol) is
+	// the listener brokers reach each other on. TLS holds the ssl.*
+	// settings of each listener that runs over TLS, by name.
+	Listeners           []Endpoint
+	AdvertisedListeners []Endpoint
+	InterBrokerListener string
+	TLS                 map[string]TLSSettings
 	LogDirs             []string
 	NumPartitions       int32
 	DefaultReplication  int32 // default.replication.factor: CreateTopics fails unless it is 1
@@ -73,6 +82,8 @@ type Config struct {
 	// Set lists the property names given explicitly (file or override),
 	// so DescribeConfigs can tell static from default values.
 	Set map[string]string
+
+	raw listenerSettings // the listener properties before resolution
 }
 
 // ControlledShutdown is how a broker of a cluster stops (Kafka's
@@ -89,20 +100,6 @@ type ControlledShutdown struct {
 	// between attempts. Kafka accepts a negative value (and then fails
 	// on its first wait); here it means no wait.
 	RetryBackoffMs int64
-}
-
-// Endpoint is one PLAINTEXT listener address.
-type Endpoint struct {
-	Host string
-	Port int32
-}
-
-func (e Endpoint) String() string {
-	host := e.Host
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return "PLAINTEXT://" + host + ":" + strconv.Itoa(int(e.Port))
 }
 
 // property describes one broker property: its Kafka name, default, and how
@@ -172,18 +169,15 @@ var properties = []property{
 	intProp("broker.id", "0", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.BrokerID = BrokerID(n) }, ""),
 	boolProp("broker.id.generation.enable", "true", func(c *Config, b bool) { c.BrokerIDGeneration = b }),
 	intProp("reserved.broker.max.id", "1000", 0, math.MaxInt32, func(c *Config, n int64) { c.ReservedBrokerIDMax = int32(n) }, ""),
-	{name: "listeners", def: "PLAINTEXT://:9092", apply: func(c *Config, v string) error {
-		e, err := parseListener("listeners", v)
-		c.Listener = e
-		return err
-	}},
-	{name: "advertised.listeners", def: "", apply: func(c *Config, v string) error {
-		if v == "" {
-			return nil
-		}
-		e, err := parseListener("advertised.listeners", v)
-		c.AdvertisedListener = e
-		return err
+	// The listener properties are resolved together once all are read
+	// (resolveListeners in listener.go).
+	{name: "listeners", def: "PLAINTEXT://:9092", apply: func(c *Config, v string) error { c.raw.listeners = v; return nil }},
+	{name: "advertised.listeners", def: "", apply: func(c *Config, v string) error { c.raw.advertised = v; return nil }},
+	{name: "listener.security.protocol.map", def: defaultProtocolMap, apply: func(c *Config, v string) error { c.raw.protocolMap = v; return nil }},
+	{name: "inter.broker.listener.name", def: "", apply: func(c *Config, v string) error { c.raw.interBrokerName = v; return nil }},
+	{name: "security.inter.broker.protocol", def: ProtocolPlaintext, apply: func(c *Config, v string) error {
+		c.raw.interBrokerProto = strings.TrimSpace(v)
+		return nil
 	}},
 	{name: "log.dirs", def: "/tmp/kafka-logs", apply: func(c *Config, v string) error {
 		c.LogDirs = nil
@@ -283,6 +277,18 @@ var properties = []property{
 	ignoredIntProp("transaction.state.log.min.isr", "1", 1, math.MaxInt32),
 }
 
+func init() {
+	for _, sp := range sslProperties {
+		check := sp.check
+		properties = append(properties, property{name: sp.name, def: sp.def, noEffect: sp.noEffect, apply: func(_ *Config, v string) error {
+			if check == nil {
+				return nil
+			}
+			return check(strings.TrimSpace(v))
+		}})
+	}
+}
+
 // precedence: when both are set, the finer-grained property wins, as in
 // Kafka (log.retention.ms over minutes over hours, log.roll.ms over hours).
 var precedence = map[string][]string{
@@ -295,27 +301,6 @@ func minusOneOr(n, unit int64) int64 {
 		return -1
 	}
 	return n * unit
-}
-
-func parseListener(name, v string) (Endpoint, error) {
-	v = strings.TrimSpace(v)
-	if strings.Contains(v, ",") {
-		return Endpoint{}, fmt.Errorf("%s: one listener is supported, got %q", name, v)
-	}
-	rest, ok := strings.CutPrefix(v, "PLAINTEXT://")
-	if !ok {
-		return Endpoint{}, fmt.Errorf("%s: only PLAINTEXT://host:port listeners are supported, got %q", name, v)
-	}
-	i := strings.LastIndexByte(rest, ':')
-	if i < 0 {
-		return Endpoint{}, fmt.Errorf("%s: %q has no port", name, v)
-	}
-	host, port := strings.TrimSuffix(strings.TrimPrefix(rest[:i], "["), "]"), rest[i+1:]
-	p, err := strconv.Atoi(port)
-	if err != nil || p < 0 || p > 65535 {
-		return Endpoint{}, fmt.Errorf("%s: bad port in %q", name, v)
-	}
-	return Endpoint{Host: host, Port: int32(p)}, nil
 }
 
 // ParseProperties resolves properties (later entries override earlier ones)
@@ -331,7 +316,7 @@ func ParseProperties(set map[string]string) (Config, error) {
 	var unknown []string
 	// order-independent: names collected, then sorted
 	for name := range set {
-		if _, ok := byName[name]; !ok {
+		if _, ok := byName[name]; !ok && !knownListenerProperty(name) {
 			unknown = append(unknown, name)
 		}
 	}
@@ -351,18 +336,20 @@ func ParseProperties(set map[string]string) (Config, error) {
 	}
 	sort.Slice(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
 	for _, name := range names {
-		if err := byName[name].apply(&c, set[name]); err != nil {
-			return c, err
+		if p, ok := byName[name]; ok {
+			if err := p.apply(&c, set[name]); err != nil {
+				return c, err
+			}
 		}
 	}
-	if c.AdvertisedListener == (Endpoint{}) {
-		c.AdvertisedListener = c.Listener
+	if err := checkSSLProperties(set); err != nil {
+		return c, err
 	}
-	if c.AdvertisedListener.Host == "0.0.0.0" {
-		return c, fmt.Errorf("advertised.listeners cannot use the nonroutable meta-address 0.0.0.0 (listeners is advertised when advertised.listeners is unset); use a routable address")
+	if err := c.resolveListeners(c.raw, set); err != nil {
+		return c, err
 	}
-	if c.AdvertisedListener.Host == "" {
-		c.AdvertisedListener.Host = "localhost"
+	if err := c.resolveTLS(set); err != nil {
+		return c, err
 	}
 	if _, ok := set["zookeeper.connection.timeout.ms"]; !ok {
 		c.ZookeeperConnectionMs = c.ZookeeperSessionMs
@@ -449,6 +436,11 @@ func (c Config) NoEffect() []string {
 			out = append(out, p.name)
 		}
 	}
+	for _, name := range sslNoEffect(c.Set) {
+		if _, _, ok := listenerPrefixed(name); ok {
+			out = append(out, name) // the broker-wide ones are listed above
+		}
+	}
 	sort.Strings(out)
 	return out
 }
@@ -461,11 +453,14 @@ func (c Config) BrokerProperties() []ConfigEntry {
 		v, set := c.Set[p.name]
 		if !set {
 			v = p.def
-			if p.name == "listeners" || p.name == "advertised.listeners" {
-				v = map[string]string{"listeners": c.Listener.String(), "advertised.listeners": c.AdvertisedListener.String()}[p.name]
+			switch p.name {
+			case "listeners":
+				v = joinEndpoints(c.Listeners)
+			case "advertised.listeners":
+				v = joinEndpoints(c.AdvertisedListeners)
 			}
 		}
-		out = append(out, ConfigEntry{Name: p.name, Value: v, Set: set})
+		out = append(out, ConfigEntry{Name: p.name, Value: v, Set: set, Sensitive: secretProperty(p.name)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -476,4 +471,7 @@ type ConfigEntry struct {
 	Name  string
 	Value string
 	Set   bool // given explicitly rather than defaulted
+	// Sensitive is a secret (Kafka's PASSWORD type): its value is never
+	// shown.
+	Sensitive bool
 }

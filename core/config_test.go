@@ -153,7 +153,7 @@ func TestPropertyMeaning(t *testing.T) {
 		{map[string]string{"log.retention.bytes": "-5"}, func(c core.Config) any { return c.Log.RetentionBytes }, int64(-5)},
 		{map[string]string{"default.replication.factor": "3"}, func(c core.Config) any { return c.DefaultReplication }, int32(3)},
 		{map[string]string{"message.max.bytes": "200000000"}, func(c core.Config) any { return c.MessageMaxBytes }, int32(200000000)},
-		{map[string]string{}, func(c core.Config) any { return c.AdvertisedListener.Host }, "localhost"},
+		{map[string]string{}, func(c core.Config) any { return c.AdvertisedListeners[0].Host }, "localhost"},
 		{map[string]string{}, func(c core.Config) any { return c.ControlledShutdown },
 			core.ControlledShutdown{Enable: true, MaxRetries: 3, RetryBackoffMs: 5000}},
 		{map[string]string{"controlled.shutdown.enable": "false", "controlled.shutdown.max.retries": "7", "controlled.shutdown.retry.backoff.ms": "250"},

@@ -729,7 +729,8 @@ func (b *Broker) ctlLeaderAndIsr(id BrokerID, peer *ctlPeer) (*kmsg.LeaderAndISR
 	for _, lid := range sortedKeys(b.ctlLive()) {
 		lb := b.live[lid]
 		ll := kmsg.NewLeaderAndISRRequestLiveLeader()
-		ll.BrokerID, ll.Host, ll.Port = int32(lid), lb.host, lb.port
+		ep := b.interBroker(lb) // Kafka's controller: the broker's node on the inter-broker listener
+		ll.BrokerID, ll.Host, ll.Port = int32(lid), ep.Host, ep.Port
 		req.LiveLeaders = append(req.LiveLeaders, ll)
 	}
 	return req, sent
@@ -844,9 +845,11 @@ func (b *Broker) ctlUpdateMetadata(peer *ctlPeer) (*kmsg.UpdateMetadataRequest, 
 		lb := b.live[lid]
 		br := kmsg.NewUpdateMetadataRequestLiveBroker()
 		br.ID = int32(lid)
-		ep := kmsg.NewUpdateMetadataRequestLiveBrokerEndpoint()
-		ep.Host, ep.Port, ep.ListenerName, ep.SecurityProtocol = lb.host, lb.port, "PLAINTEXT", 0
-		br.Endpoints = []kmsg.UpdateMetadataRequestLiveBrokerEndpoint{ep}
+		for _, e := range lb.endpoints {
+			ep := kmsg.NewUpdateMetadataRequestLiveBrokerEndpoint()
+			ep.Host, ep.Port, ep.ListenerName, ep.SecurityProtocol = e.Host, e.Port, e.Listener, protocolIDs[e.Protocol]
+			br.Endpoints = append(br.Endpoints, ep)
+		}
 		if lb.rack != "" {
 			br.Rack = kmsg.StringPtr(lb.rack)
 		}
@@ -911,7 +914,7 @@ func (b *Broker) ctlSend(id BrokerID, lb liveBroker, peer *ctlPeer, req kmsg.Req
 		return
 	}
 	tok := awaitFor(b.step, func(r PeerResponse) { finish(r.Response, r.Err) })
-	b.emit(PeerSend{Token: tok, Broker: id, Host: lb.host, Port: lb.port, Request: req})
+	b.emit(b.peerSendTo(tok, lb, req))
 }
 
 // deliverLocal hands one of the controller's requests to this broker's

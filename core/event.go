@@ -37,6 +37,14 @@ type Request struct {
 	// ClientHost is the client's address as Kafka shows it ("/" and the
 	// IP), for DescribeGroups.
 	ClientHost string
+	// Listener is the name of the listener the connection came in on:
+	// Metadata, FindCoordinator and DescribeCluster answer with the
+	// brokers' endpoints on it.
+	Listener string
+	// Principal is who the connection authenticated as, Kafka's way
+	// ("User:CN=app,OU=eng" from a TLS client certificate through
+	// ssl.principal.mapping.rules; PrincipalAnonymous otherwise).
+	Principal string
 }
 
 // Tick carries the runtime clock's current instant. Ticks drive timeouts
@@ -403,15 +411,19 @@ type CoordGuard struct {
 
 // PeerSend sends an inter-broker request (the controller's LeaderAndIsr,
 // UpdateMetadata and StopReplica; a stopping broker's ControlledShutdown
-// to the controller) to another broker at Host:Port; the
-// runtime answers with a PeerResponse carrying Token. Requests to one
-// broker are sent and answered in order.
+// to the controller; a follower's replica fetch) to another broker at
+// Host:Port, its endpoint on Listener (inter.broker.listener.name, whose
+// security protocol the runtime speaks); the runtime answers with a
+// PeerResponse carrying Token. Requests to one broker are sent and
+// answered in order. A broker without that listener has no Host (and
+// Port -1): the send fails.
 type PeerSend struct {
-	Token   Token
-	Broker  BrokerID
-	Host    string
-	Port    int32
-	Request kmsg.Request
+	Token    Token
+	Broker   BrokerID
+	Listener string
+	Host     string
+	Port     int32
+	Request  kmsg.Request
 }
 
 // PeerResponse completes a PeerSend: the response, or the error that

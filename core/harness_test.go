@@ -226,7 +226,8 @@ func (h *harness) tick(ms int64) {
 func (h *harness) send(conn core.ConnID, v int16, req kmsg.Request) uint64 {
 	req.SetVersion(v)
 	h.seq++
-	h.step(core.Request{Conn: conn, Seq: h.seq, Header: core.RequestHeader{Key: req.Key(), Version: v, CorrelationID: int32(h.seq)}, Body: req})
+	h.step(core.Request{Conn: conn, Seq: h.seq, Header: core.RequestHeader{Key: req.Key(), Version: v, CorrelationID: int32(h.seq)}, Body: req,
+		Listener: core.ProtocolPlaintext, Principal: core.PrincipalAnonymous})
 	return h.seq
 }
 

@@ -546,5 +546,5 @@ func topicName(t any) string {
 // error that kept it from coming.
 func (b *Broker) peerSend(lb liveBroker, req kmsg.Request, done func(kmsg.Response, error)) {
 	tok := awaitFor(b.step, func(r PeerResponse) { done(r.Response, r.Err) })
-	b.emit(PeerSend{Token: tok, Broker: lb.id, Host: lb.host, Port: lb.port, Request: req})
+	b.emit(b.peerSendTo(tok, lb, req))
 }

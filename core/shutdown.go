@@ -103,7 +103,7 @@ func (b *Broker) shutdownAttempt() {
 			}
 			b.shutdownAnswered(attempt, resp, err)
 		})
-		b.emit(PeerSend{Token: tok, Broker: ctl, Host: lb.host, Port: lb.port, Request: req})
+		b.emit(b.peerSendTo(tok, lb, req))
 	}
 }
 

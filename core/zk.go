@@ -115,12 +115,38 @@ type BrokerZnode struct {
 // BrokerPath is the znode a broker registers.
 func BrokerPath(id BrokerID) string { return zkBrokerIDs + strconv.Itoa(int(id)) }
 
-// brokerZnodeData is this broker's registration document.
+// brokerZnodeData is this broker's registration document: every
+// advertised endpoint and its listener's protocol, and, for clients that
+// know only host and port, the first PLAINTEXT endpoint's (none: a null
+// host and port -1, as Kafka's BrokerIdZNode.encode writes).
 func (b *Broker) brokerZnodeData() []byte {
-	ep := b.cfg.AdvertisedListener
-	return mustJSON(BrokerZnode{Features: map[string]any{}, Protocols: map[string]string{"PLAINTEXT": "PLAINTEXT"},
-		Endpoints: []string{ep.String()}, JMXPort: -1, Port: ep.Port, Host: ep.Host, Version: 5,
-		Timestamp: strconv.FormatInt(b.now.Millis(), 10), Rack: b.cfg.Rack})
+	z := BrokerZnode{Features: map[string]any{}, Protocols: map[string]string{}, JMXPort: -1, Port: -1, Version: 5,
+		Timestamp: strconv.FormatInt(b.now.Millis(), 10), Rack: b.cfg.Rack}
+	plaintext := false
+	for _, ep := range b.cfg.AdvertisedListeners {
+		z.Endpoints = append(z.Endpoints, ep.String())
+		z.Protocols[ep.Listener] = ep.Protocol
+		if ep.Protocol == ProtocolPlaintext && !plaintext {
+			plaintext, z.Host, z.Port = true, ep.Host, ep.Port
+		}
+	}
+	if !plaintext {
+		return mustJSON(brokerZnodeNullHost{z})
+	}
+	return mustJSON(z)
+}
+
+// brokerZnodeNullHost writes a registration without a PLAINTEXT
+// endpoint, whose host is null.
+type brokerZnodeNullHost struct{ BrokerZnode }
+
+func (z brokerZnodeNullHost) MarshalJSON() ([]byte, error) {
+	type plain BrokerZnode // without this method
+	type withNull struct {
+		plain
+		Host *string `json:"host"`
+	}
+	return json.Marshal(withNull{plain: plain(z.BrokerZnode)})
 }
 
 // The writes a single broker makes, as Kafka's ZooKeeper client makes

@@ -96,7 +96,7 @@ func FuzzRequest(f *testing.F) {
 		}
 		out := &frames{}
 		d := newBroker(t, out)
-		d.Handle(core.Request{Conn: 2, Seq: 0, Header: h, Body: body})
+		d.Handle(core.Request{Conn: 2, Seq: 0, Header: h, Body: body, Listener: core.ProtocolPlaintext, Principal: core.PrincipalAnonymous})
 		d.Handle(core.Tick{Now: 10e9}) // past any long poll
 		d.Handle(core.ConnClosed{Conn: 2})
 		for _, fr := range out.out {
@@ -122,7 +122,7 @@ func newBroker(t *testing.T, out *frames) *driver.Driver {
 	ct := kmsg.NewPtrCreateTopicsRequest()
 	ct.SetVersion(5)
 	ct.Topics = []kmsg.CreateTopicsRequestTopic{{Topic: "t", NumPartitions: 1, ReplicationFactor: 1}}
-	d.Handle(core.Request{Conn: 1, Seq: 0, Header: core.RequestHeader{Key: 19, Version: 5}, Body: ct})
+	d.Handle(core.Request{Conn: 1, Seq: 0, Header: core.RequestHeader{Key: 19, Version: 5}, Body: ct, Listener: core.ProtocolPlaintext, Principal: core.PrincipalAnonymous})
 	out.out = out.out[:0]
 	return d
 }

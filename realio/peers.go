@@ -1,6 +1,7 @@
 package realio
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -79,7 +80,7 @@ func (s *Server) runPeer(l *peerLink) {
 			nc = nil
 		}
 		if nc == nil {
-			c, err := net.DialTimeout("tcp", target, peerTimeout)
+			c, err := s.dialPeer(ps, target)
 			if err != nil {
 				if !s.send(core.PeerResponse{Token: ps.Token, Err: err}) {
 					return
@@ -102,6 +103,24 @@ func (s *Server) runPeer(l *peerLink) {
 			return
 		}
 	}
+}
+
+// dialPeer connects to another broker's endpoint on the inter-broker
+// listener, with TLS when that listener's protocol uses it (the broker's
+// own keystore as its client certificate).
+func (s *Server) dialPeer(ps core.PeerSend, target string) (net.Conn, error) {
+	if ps.Host == "" {
+		return nil, fmt.Errorf("broker %d has no endpoint on listener %s", ps.Broker, ps.Listener)
+	}
+	d := &net.Dialer{Timeout: peerTimeout}
+	if s.peerTLS == nil || ps.Listener != s.cfg.InterBrokerListener {
+		return d.Dial("tcp", target)
+	}
+	c, err := tls.DialWithDialer(d, "tcp", target, s.peerTLS)
+	if err != nil {
+		return nil, fmt.Errorf("TLS to broker %d at %s (listener %s): %w", ps.Broker, target, ps.Listener, err)
+	}
+	return c, nil
 }
 
 // exchange writes one request and reads its response.

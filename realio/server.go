@@ -2,12 +2,15 @@ package realio
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	stdio "io"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,10 +33,11 @@ import (
 // goroutine of its own (at most log.cleaner.threads at once, as the core
 // schedules them), so it never stalls other partitions.
 type Server struct {
-	cfg    core.Config
-	ln     net.Listener
-	driver *driver.Driver
-	logf   func(string, ...any)
+	cfg       core.Config
+	listeners []*listener // one per configured listener, in order
+	peerTLS   *tls.Config // dialing other brokers on a TLS inter-broker listener; nil: plaintext
+	driver    *driver.Driver
+	logf      func(string, ...any)
 
 	events chan core.Event
 	quit   chan struct{}
@@ -74,6 +78,15 @@ type Server struct {
 	readyClosed bool
 }
 
+// listener is one of the broker's listeners: its accept loop, and for a
+// TLS one the server configuration and the principal mapping rules.
+type listener struct {
+	ep     core.Endpoint
+	ln     net.Listener
+	tls    *tls.Config // nil: PLAINTEXT
+	mapper *core.PrincipalMapper
+}
+
 // TickInterval is how often the loop tells the core the time; it bounds
 // how late a long-poll fetch or a timed flush can be.
 const TickInterval = 10 * time.Millisecond
@@ -89,26 +102,22 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log.dirs %s: %w", dir, err)
 	}
-	addr := net.JoinHostPort(cfg.Listener.Host, fmt.Sprint(cfg.Listener.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	s.ln = ln
-	if port := int32(ln.Addr().(*net.TCPAddr).Port); cfg.AdvertisedListener.Port == 0 {
-		cfg.AdvertisedListener.Port = port // listeners asked for any free port
+	if err := s.listen(&cfg); err != nil {
+		s.closeListeners()
+		return nil, err
 	}
 	s.cfg = cfg
 	var coord kio.Coordinator
+	var err error
 	if cfg.ZookeeperConnect != "" {
 		s.zk = s.dialZooKeeper()
 		coord = s.zk
 	} else if coord, err = kio.OpenFileCoordinator(fs, dir); err != nil {
-		ln.Close()
+		s.closeListeners()
 		return nil, err
 	}
 	if s.driver, err = driver.Open(cfg, fs, dir, coord, s, logf); err != nil {
-		ln.Close()
+		s.closeListeners()
 		s.closeZooKeeper()
 		return nil, err
 	}
@@ -126,17 +135,69 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	l := <-s.lifecycle
 	s.started.Store(true)
 	if l.Fatal != "" {
-		s.ln.Close()
+		s.closeListeners()
 		close(s.quit)
 		<-s.done
 		s.stopCoordinator()
 		s.driver.Close()
 		return nil, fmt.Errorf("broker %d: %s", cfg.BrokerID, l.Fatal)
 	}
-	logf("cluster %s: broker %d registered, listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, s.ln.Addr(), dir)
-	s.wg.Add(1)
-	go s.accept()
+	var on []string
+	for _, l := range s.listeners {
+		on = append(on, l.ep.Listener+" "+l.ln.Addr().String())
+	}
+	logf("cluster %s: broker %d registered, listening on %s, log dir %s", s.driver.Broker().ClusterID(), cfg.BrokerID, strings.Join(on, ", "), dir)
+	for _, l := range s.listeners {
+		s.wg.Add(1)
+		go s.accept(l)
+	}
 	return s, nil
+}
+
+// listen opens every listener (with its TLS configuration) and the
+// inter-broker client's TLS configuration, and fills in the advertised
+// port of a listener that asked for any free one.
+func (s *Server) listen(cfg *core.Config) error {
+	for _, ep := range cfg.Listeners {
+		if ep.Protocol == core.ProtocolSASLPlaintext || ep.Protocol == core.ProtocolSASLSSL {
+			return fmt.Errorf("listener %s (%s): SASL listeners are not served yet", ep.Listener, ep.Protocol)
+		}
+	}
+	for _, ep := range cfg.Listeners {
+		l := &listener{ep: ep}
+		if t, ok := cfg.TLS[ep.Listener]; ok {
+			var err error
+			if l.tls, err = serverTLS(t); err != nil {
+				return fmt.Errorf("listener %s: %w", ep.Listener, err)
+			}
+			l.mapper = t.Principal
+		}
+		addr := net.JoinHostPort(ep.Host, fmt.Sprint(ep.Port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listener %s: listen on %s: %w", ep.Listener, addr, err)
+		}
+		l.ln = ln
+		s.listeners = append(s.listeners, l)
+		for i, a := range cfg.AdvertisedListeners {
+			if a.Listener == ep.Listener && a.Port == 0 {
+				cfg.AdvertisedListeners[i].Port = int32(ln.Addr().(*net.TCPAddr).Port) // any free port
+			}
+		}
+	}
+	if t, ok := cfg.TLS[cfg.InterBrokerListener]; ok {
+		var err error
+		if s.peerTLS, err = clientTLS(t); err != nil {
+			return fmt.Errorf("inter-broker listener %s: %w", cfg.InterBrokerListener, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, l := range s.listeners {
+		l.ln.Close()
+	}
 }
 
 // dialZooKeeper connects to zookeeper.connect, retrying (and logging
@@ -269,8 +330,18 @@ func (s *Server) Lifecycle(l core.Lifecycle) {
 // had expired).
 func (s *Server) Fatal() <-chan string { return s.fatal }
 
-// Addr is the listener's address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// Addr is the first listener's address.
+func (s *Server) Addr() net.Addr { return s.listeners[0].ln.Addr() }
+
+// ListenerAddr is the address of the listener named name, or nil.
+func (s *Server) ListenerAddr(name string) net.Addr {
+	for _, l := range s.listeners {
+		if l.ep.Listener == name {
+			return l.ln.Addr()
+		}
+	}
+	return nil
+}
 
 // logShutdown reports how the broker's controlled shutdown goes.
 func (s *Server) logShutdown(r core.ShutdownReport) {
@@ -328,7 +399,7 @@ func controlledShutdownWaitMax(cs core.ControlledShutdown) time.Duration {
 // Shutdown stops accepting, closes connections, stops the loop, and syncs
 // and closes every log.
 func (s *Server) Shutdown() error {
-	s.ln.Close()
+	s.closeListeners()
 	s.mu.Lock()
 	for _, c := range s.conns {
 		c.closeAfter(0, "broker shutting down")
@@ -392,15 +463,18 @@ func (s *Server) loop() {
 	}
 }
 
-func (s *Server) accept() {
+func (s *Server) accept(l *listener) {
 	defer s.wg.Done()
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := l.ln.Accept()
 		if err != nil {
 			return
 		}
 		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64][]byte{},
-			slots: make(chan struct{}, s.cfg.QueuedMaxRequests)}
+			slots: make(chan struct{}, s.cfg.QueuedMaxRequests), listener: l, principal: core.PrincipalAnonymous}
+		if l.tls != nil {
+			c.nc = tls.Server(nc, l.tls)
+		}
 		c.cond = sync.NewCond(&c.mu)
 		c.host = "/" + nc.RemoteAddr().String()
 		if host, _, err := net.SplitHostPort(nc.RemoteAddr().String()); err == nil {
@@ -455,6 +529,10 @@ type conn struct {
 	nc    net.Conn
 	host  string // the client's address as Kafka shows it: "/" and the IP
 	slots chan struct{}
+	// listener is the one the connection came in on; principal is who
+	// it authenticated as (set before the first request is read).
+	listener  *listener
+	principal string
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -475,6 +553,10 @@ func (c *conn) read() {
 		c.cond.Broadcast()
 		c.mu.Unlock()
 	}()
+	if c.listener.tls != nil && !c.handshake() {
+		c.closeAfter(0, "TLS handshake failed")
+		return
+	}
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	var size [4]byte
 	for seq := uint64(0); ; seq++ {
@@ -505,10 +587,36 @@ func (c *conn) read() {
 		case <-c.s.quit:
 			return
 		}
-		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host}) {
+		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
+			Listener: c.listener.ep.Listener, Principal: c.principal}) {
 			return
 		}
 	}
+}
+
+// handshake runs a TLS connection's handshake, within
+// tlsHandshakeTimeout, and finds its principal. A failure (plaintext
+// bytes, an unknown CA, an expired certificate, no client certificate
+// where ssl.client.auth=required, no mapping rule for the subject) is
+// logged with the client's address.
+func (c *conn) handshake() bool {
+	tc := c.nc.(*tls.Conn)
+	ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
+	defer cancel()
+	name := c.listener.ep.Listener
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.s.logf("closing connection %d from %s on listener %s: TLS handshake failed: %v", c.id, c.nc.RemoteAddr(), name, err)
+		return false
+	}
+	cs := tc.ConnectionState()
+	p, err := tlsPrincipal(cs, c.listener.mapper)
+	if err != nil {
+		c.s.logf("closing connection %d from %s on listener %s: authentication failed: %v", c.id, c.nc.RemoteAddr(), name, err)
+		return false
+	}
+	c.principal = p
+	c.s.logf("connection %d from %s on listener %s (%s) authenticated as %s", c.id, c.nc.RemoteAddr(), name, tlsVersionName(cs.Version), p)
+	return true
 }
 
 // deliver records the response to seq (nil frame: none) for the writer.

@@ -167,7 +167,10 @@ func (n *node) deliverRequest(c *conn, frame []byte) {
 		}
 		c.checked[seq] = checkedRequest{body, w.now}
 	}
-	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: "/" + c.cl.name}
+	// The simulated network has one PLAINTEXT listener and no
+	// authentication.
+	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: "/" + c.cl.name,
+		Listener: core.ProtocolPlaintext, Principal: core.PrincipalAnonymous}
 	if w.burstWindow == 0 {
 		n.handle(ev)
 		return

@@ -670,7 +670,7 @@ func (n *node) checkRegistered() {
 		w.failf("registration", "%s after convergence: %v (%q)", path, res.Err, res.Data)
 		return
 	}
-	ep := n.brokerCfg.AdvertisedListener
+	ep := n.brokerCfg.AdvertisedListeners[0] // the simulated brokers have one
 	if res.Stat.EphemeralOwner == 0 || doc.Version != 5 || len(doc.Endpoints) != 1 || doc.Endpoints[0] != ep.String() || doc.Host != ep.Host || doc.Port != ep.Port {
 		w.failf("registration", "%s: got %s (ephemeral owner %d); want an ephemeral version 5 document for %s", path, res.Data, res.Stat.EphemeralOwner, ep)
 	}

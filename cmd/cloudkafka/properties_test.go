@@ -56,7 +56,7 @@ func TestConfigureReadsJavaProperties(t *testing.T) {
 	if err != nil {
 		t.Fatalf("configure: got %v; want the file accepted", err)
 	}
-	if cfg.Listener.Port != 19092 || cfg.NumPartitions != 5 || cfg.Log.RetentionMs != 24*3600000 {
-		t.Errorf("got port %d, num.partitions %d, retention %d ms; want 19092, 5 (the override), %d", cfg.Listener.Port, cfg.NumPartitions, cfg.Log.RetentionMs, 24*3600000)
+	if cfg.Listeners[0].Port != 19092 || cfg.NumPartitions != 5 || cfg.Log.RetentionMs != 24*3600000 {
+		t.Errorf("got port %d, num.partitions %d, retention %d ms; want 19092, 5 (the override), %d", cfg.Listeners[0].Port, cfg.NumPartitions, cfg.Log.RetentionMs, 24*3600000)
 	}
 }
