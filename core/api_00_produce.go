@@ -50,9 +50,6 @@ import (
 //     time the batch was replicated, as Kafka's Partition does. A
 //     duplicate (an idempotent retry) is answered as its original, and at
 //     once if that is committed, whatever the ISR now.
-//   - The log start offset of an answer (v5+) is the one readers are told
-//     (readerLogStart in replication.go): -1 until every in-sync follower
-//     holds the leader's.
 
 // adminClientID is the client id Kafka lets append to internal topics
 // (AdminUtils.ADMIN_CLIENT_ID).
@@ -130,7 +127,9 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 			// leader, as Kafka's ReplicaManager sends it: an idempotent
 			// producer judges by it whether its earlier batches may lie
 			// below it.
-			rp.LogStartOffset = int64(p.readerLogStart())
+			if p.leading {
+				rp.LogStartOffset = int64(p.logStart)
+			}
 		}
 		if version >= 8 && msg != "" {
 			rp.ErrorMessage = errMsg(msg)
@@ -190,7 +189,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	switch outcome {
 	case seqDuplicate:
 		b.cover(cover.DedupDepth(ps.depthOf(dup)))
-		rp.BaseOffset, rp.LogStartOffset = int64(dup.BaseOffset), int64(p.readerLogStart())
+		rp.BaseOffset, rp.LogStartOffset = int64(dup.BaseOffset), int64(p.logStart)
 		if dup.Timestamp >= 0 && b.logAppendTime(p) {
 			rp.LogAppendTime = dup.Timestamp
 		}
@@ -266,7 +265,7 @@ func (b *Broker) finishProduce(p *partition, acks int16, rp *kmsg.ProduceRespons
 		done(code)
 		return
 	}
-	rp.LogStartOffset = int64(p.readerLogStart())
+	rp.LogStartOffset = int64(p.logStart)
 	done(errNone)
 }
 

@@ -36,10 +36,6 @@ import (
 //     Partition.getLocalLog does (leaderCode): a follower answers a stale
 //     epoch FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH, and
 //     NOT_LEADER_OR_FOLLOWER otherwise.
-//   - The log start offset (v5+) answered to a consumer is the one
-//     readers are told (readerLogStart in replication.go): -1 until every
-//     in-sync follower holds the leader's. A follower is answered the
-//     leader's own, which it takes.
 //   - A leader answers consumers LEADER_NOT_AVAILABLE until its high
 //     watermark reaches the log end it had when it took the lead, so
 //     that no consumer sees the high watermark go back across a change of
@@ -266,11 +262,7 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		rp.ErrorCode = fp.code
 		rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 		if fp.p != nil {
-			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = int64(fp.p.hwm), int64(fp.p.hwm), int64(fp.p.readerLogStart())
-			if fw.replica >= 0 {
-				// a follower takes its leader's own log start
-				rp.LogStartOffset = int64(fp.p.logStart)
-			}
+			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = int64(fp.p.hwm), int64(fp.p.hwm), int64(fp.p.logStart)
 		}
 		if fp.code != errNone {
 			hasErr = true

@@ -12,13 +12,6 @@ import (
 // Behavior:
 //   - Timestamp -2 answers the log start offset, -1 the high watermark
 //     (equal to the last stable offset: there are no transactions).
-//   - The log start is told, and a timestamp looked up from it, only once
-//     every in-sync follower holds the leader's log start
-//     (readerLogStart in replication.go): until then, after retention
-//     moved it or while a new leader has not heard from its followers,
-//     timestamp -2 and timestamps >= 0 answer OFFSET_NOT_AVAILABLE. A
-//     follower elected meanwhile may start lower, and readers told the
-//     higher log start would see it go back.
 //   - A timestamp >= 0 answers, as Kafka does, the offset and timestamp
 //     of the first committed record whose timestamp is at or after it
 //     (every record of a LogAppendTime batch has the batch's append time),
@@ -94,10 +87,8 @@ func (b *Broker) handleListOffsets(r Request) {
 				done = func() { oldStyleOffsets(p, in, out); g.done() }
 			}
 			switch ts := in.Timestamp; {
-			case ts == -2 && p.readerLogStart() < 0:
-				out.ErrorCode = errOffsetNotAvailable // the ISR does not hold the leader's log start yet
 			case ts == -2:
-				out.Offset = int64(p.readerLogStart())
+				out.Offset = int64(p.logStart)
 			case ts == -1:
 				out.Offset = int64(p.hwm)
 			case ts < 0 && r.Header.Version == 0:
@@ -132,15 +123,8 @@ type timeLookup struct {
 }
 
 // findTime asks the segment store for the first batch whose MaxTimestamp
-// reaches the target, then reads it. The search starts at the log start,
-// and its answer says that no record from there on comes earlier: it is
-// made only from a log start readers may be told (readerLogStart).
+// reaches the target, then reads it.
 func (b *Broker) findTime(l *timeLookup) {
-	if l.p.readerLogStart() < 0 {
-		l.out.ErrorCode = errOffsetNotAvailable
-		l.done()
-		return
-	}
 	tok := awaitFor(b.step, func(tf TimeFound) {
 		switch {
 		case tf.Err != nil:
@@ -243,8 +227,8 @@ func oldStyleOffsets(p *partition, in kmsg.ListOffsetsRequestTopicPartition, out
 		return
 	}
 	offs := []int64{out.Offset}
-	if start := p.readerLogStart(); in.Timestamp == -1 && start >= 0 && int64(start) < out.Offset {
-		offs = append(offs, int64(start))
+	if in.Timestamp == -1 && int64(p.logStart) < out.Offset {
+		offs = append(offs, int64(p.logStart))
 	}
 	out.OldStyleOffsets = offs[:min(len(offs), max(int(in.MaxNumOffsets), 0))]
 }

@@ -88,35 +88,6 @@ func (b *Broker) becomeLeader(p *partition) {
 // the log end it had when it took the lead.
 func (p *partition) serving() bool { return p.hwm >= p.repl.serveFrom }
 
-// readerLogStart is the log start readers are told (ListOffsets
-// earliest, the log start of answers to consumers and producers): a
-// leader's own, once every follower its high watermark counts has
-// reported holding it; until then, and when p is not led here, -1 (not
-// known). Retention moves the leader's log start first and its
-// followers take it from their next fetch's answer: a follower elected
-// before that starts lower, and readers told the leader's log start
-// would see it go back. Told only once the ISR holds it, it holds on
-// every replica that may be elected: an in-sync follower's log start
-// only moves up (it is checkpointed durably), and one joins the ISR
-// holding its leader's (maybeExpandISR). So no reader sees the log
-// start go back, across a change of leader too.
-//
-// Kafka tells readers its leader's own log start, which may go back
-// across a change of leader; its low watermark (the smallest log start
-// among the live replicas, Partition.lowWatermarkIfLeader) only decides
-// when DeleteRecords is done.
-func (p *partition) readerLogStart() Offset {
-	if !p.leading {
-		return -1
-	}
-	for _, f := range p.repl.followers {
-		if p.counted(f.id) && f.logStart < p.logStart {
-			return -1 // not reported yet (-1), or not taken yet
-		}
-	}
-	return p.logStart
-}
-
 // followersOf brings a leader's followers in line with p's replicas:
 // new ones start unknown and caught up as of now, gone ones are dropped.
 func (b *Broker) followersOf(p *partition) {
@@ -155,13 +126,6 @@ func (p *partition) inISR(id BrokerID) bool {
 	return false
 }
 
-// counted says a leader's high watermark, and the log start it tells
-// readers, count follower id: it is in the ISR, or in the ISR being
-// written (either may be elected).
-func (p *partition) counted(id BrokerID) bool {
-	return p.inISR(id) || p.repl.isrWriting && slices.Contains(p.repl.isrPending, id)
-}
-
 // updateHWM moves the high watermark as far as replication allows: a
 // leader's to the smallest log end among itself (localEnd) and its
 // in-sync followers; a follower's to its leader's, within its own
@@ -171,7 +135,8 @@ func (b *Broker) updateHWM(p *partition) {
 	switch {
 	case p.leading:
 		for _, f := range p.repl.followers {
-			if p.counted(f.id) && f.leo < hwm {
+			counts := p.inISR(f.id) || p.repl.isrWriting && slices.Contains(p.repl.isrPending, f.id)
+			if counts && f.leo < hwm {
 				hwm = f.leo
 			}
 		}
@@ -206,8 +171,8 @@ func (b *Broker) followerFetched(p *partition, f *follower, offset, logStart Off
 // responses and reports it in its next fetch): an in-sync replica may
 // be elected, and one still holding records the leader's retention
 // removed would answer readers below a log start they were already told
-// of (readerLogStart counts on it). Kafka has no such condition; its log
-// start may go back across a change of leader.
+// of. Kafka has no such condition; its log start may go back across a
+// change of leader.
 func (b *Broker) maybeExpandISR(p *partition, f *follower) {
 	if p.repl.isrWriting || p.inISR(f.id) || f.leo < p.hwm || f.leo < p.epochStart() {
 		return

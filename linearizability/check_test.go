@@ -189,6 +189,15 @@ func TestHandBuilt(t *testing.T) {
 			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
 			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 2}, {Call: 40, Return: 50, Offset: 1}},
 		}},
+		{"another broker tells a lower log start and serves below the first's", porcupine.Ok, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 2, Source: 1}, {Call: 40, Return: 50, Offset: 1, Source: 2}},
+			Fetches:  []Fetch{{Call: 60, Return: 70, From: 1, HighWatermark: 3, OK: true, Source: 2, Records: []Record{{1, "b"}, {2, "c"}}}},
+		}},
+		{"a broker's log start moves back", porcupine.Illegal, PartitionHistory{
+			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
+			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 2, Source: 1}, {Call: 35, Return: 38, Offset: 1, Source: 2}, {Call: 40, Return: 50, Offset: 1, Source: 1}},
+		}},
 		{"fetch answered below the log start", porcupine.Illegal, PartitionHistory{
 			Produces: []Produce{ok(0, 10, 0, "a", "b", "c")},
 			Lists:    []ListOffsets{{Call: 20, Return: 30, Offset: 2}},

@@ -10,10 +10,13 @@
 // # Sequential specification
 //
 // The state is the committed log of the partition: the sequence of record
-// values at offsets 0, 1, 2, ..., and its log start offset, which
-// retention moves forward, never back and never past the log end (no
-// compaction, no transactions). Every acknowledged record is committed
-// (one replica, or acks=all). Operations:
+// values at offsets 0, 1, 2, ..., and the log start offset each broker
+// told (the Source of a fetch or list), which its retention moves
+// forward, never back and never past the log end. Another broker may
+// tell a lower one: a new leader that had not yet taken its
+// predecessor's retention still holds what lies below, and serves it, as
+// Kafka's does. (No compaction, no transactions.) Every acknowledged
+// record is committed (one replica, or acks=all). Operations:
 //
 //   - Produce OK (values, base offset b): appends the values as one batch;
 //     legal only if the log length is b at the linearization point.
@@ -41,11 +44,12 @@
 //     may return fewer records than are available). Records below From
 //     (the rest of the batch that contains From) are dropped before
 //     checking. A From above HighWatermark must come with no records, and
-//     a From below the log start is never answered with records. Failed
-//     or unanswered fetches read nothing and are left out.
+//     a From below the log start its broker told is never answered with
+//     records. Failed or unanswered fetches read nothing and are left
+//     out.
 //   - ListOffsets latest: the returned offset is the log length; earliest:
-//     the returned offset is the log start, which it may move forward
-//     (retention moved it) up to the log end, never back.
+//     the returned offset is its broker's log start, which it may move
+//     forward (retention moved it) up to the log end, never back.
 //
 // # Soundness assumptions
 //

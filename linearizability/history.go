@@ -63,17 +63,22 @@ type Fetch struct {
 	Records []Record
 	OK      bool
 	Label   string
+	Source  int32 // the broker that answered (-1: unknown); see ListOffsets
 }
 
 // ListOffsets is one answered ListOffsets for the partition: the latest
 // offset (the high watermark, i.e. the committed log length) when Latest,
-// otherwise the earliest (the log start offset, always 0 in this model).
-// Pass only answered requests.
+// otherwise the earliest (the log start offset). Source is the broker
+// that answered (-1: unknown): each broker's log start only moves
+// forward, but another broker may answer a lower one (a new leader that
+// had not yet taken its predecessor's retention). Pass only answered
+// requests.
 type ListOffsets struct {
 	Call, Return int64
 	Latest       bool
 	Offset       int64
 	Label        string
+	Source       int32
 }
 
 // PartitionHistory is everything recorded against one partition. The

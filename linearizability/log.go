@@ -16,11 +16,14 @@ type logState struct {
 	parent *logState
 	jump   *logState
 	depth  int32
-	base   int64    // offset of vals[0]
-	end    int64    // log length: base + len(vals)
-	start  int64    // log start offset: retention deleted everything below it
-	vals   []string // the batch; shared with the operation, never written
-	hash   uint64   // hash of every value in the log, in order
+	base   int64 // offset of vals[0]
+	end    int64 // log length: base + len(vals)
+	// start is the log start offset each source (the broker that
+	// answered) told: its retention deleted everything below it there.
+	// See startSlot.
+	start [startSlots]int64
+	vals  []string // the batch; shared with the operation, never written
+	hash  uint64   // hash of every value in the log, in order
 	// done counts, per chain of interchangeable unread copies (see
 	// chainCopies), the members linearized so far; shared, never
 	// written. Not a property of the log but of the search: it is the
@@ -75,12 +78,24 @@ func (s *logState) appendBatch(vals []string) *logState {
 	}
 }
 
-// withStart returns the log with its log start offset moved to start
-// (retention deleted what lies below); the values stay shared.
-func (s *logState) withStart(start int64) *logState {
+// withStart returns the log with the log start offset of source slot
+// moved to start (retention deleted what lies below there); the values
+// stay shared.
+func (s *logState) withStart(slot int, start int64) *logState {
 	n := *s
-	n.start = start
+	n.start[slot] = start
 	return &n
+}
+
+// startSlots bounds the sources whose log starts the model keeps apart:
+// broker ids 0 to startSlots-2 each have their own, higher ones share
+// the last slot, and an unknown source (-1) counts as broker 0. Sharing
+// a slot only makes the check stricter.
+const startSlots = 8
+
+// startSlot is the slot of source's log start.
+func startSlot(source int32) int {
+	return int(min(max(source, 0), startSlots-1))
 }
 
 // withDone returns the log with one more member of chain c (1-based)
@@ -167,7 +182,10 @@ func equalLog(a, b *logState) bool {
 
 // hashLog is porcupine's state hash: equal logs hash equally.
 func hashLog(s *logState) uint64 {
-	h := s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15 ^ uint64(s.start)*0xbf58476d1ce4e5b9
+	h := s.hash ^ uint64(s.end)*0x9e3779b97f4a7c15
+	for _, st := range s.start {
+		h = (h ^ uint64(st)) * 0xbf58476d1ce4e5b9
+	}
 	for _, d := range s.done {
 		h = (h ^ uint64(d)) * fnvPrime
 	}

@@ -54,6 +54,9 @@ type op struct {
 
 	from, hwm int64
 	recs      []string // fetch: values at from, from+1, ...
+	// src: a fetch's or list's source slot (startSlot of the broker
+	// that answered).
+	src int
 	// bad: why no state can explain this fetch (its records skip an
 	// offset, or it asked a negative offset); empty if none.
 	bad string
@@ -82,9 +85,9 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s, s.appendBatch(o.logVals), 2
 	case opFetch:
-		// A fetch below the log start is refused (OFFSET_OUT_OF_RANGE),
-		// never answered with records.
-		if o.bad != "" || s.end != o.hwm || o.from < s.start {
+		// A fetch below the log start its broker told is refused
+		// (OFFSET_OUT_OF_RANGE), never answered with records.
+		if o.bad != "" || s.end != o.hwm || o.from < s.start[o.src] {
 			return nil, nil, 0
 		}
 		if o.from > o.hwm {
@@ -103,15 +106,18 @@ func step(s *logState, o *op) (a, b *logState, n int) {
 		}
 		return s, nil, 1
 	case opListEarliest:
-		// Retention only ever moves the log start forward, and never
-		// past the log end.
+		// Retention only ever moves a broker's log start forward, and
+		// never past the log end. Another broker may tell a lower one:
+		// a new leader that had not yet taken its predecessor's
+		// retention still holds what lies below (Kafka's followers take
+		// the log start from their fetches).
 		switch {
-		case o.offset < s.start || o.offset > s.end:
+		case o.offset < s.start[o.src] || o.offset > s.end:
 			return nil, nil, 0
-		case o.offset == s.start:
+		case o.offset == s.start[o.src]:
 			return s, nil, 1
 		}
-		return s.withStart(o.offset), nil, 1
+		return s.withStart(o.src, o.offset), nil, 1
 	}
 	return nil, nil, 0
 }
@@ -135,7 +141,7 @@ func (c candidate) append() bool {
 
 // fetchOp is the porcupine input of an answered fetch.
 func fetchOp(f *Fetch) *op {
-	o := &op{kind: opFetch, from: f.From, hwm: f.HighWatermark, label: f.Label}
+	o := &op{kind: opFetch, from: f.From, hwm: f.HighWatermark, label: f.Label, src: startSlot(f.Source)}
 	if f.From < 0 {
 		o.bad = fmt.Sprintf("negative fetch offset %d", f.From)
 	}
@@ -402,7 +408,7 @@ func build(h PartitionHistory) built {
 		if l.Latest {
 			add(l.Call, l.Return, &op{kind: opListLatest, offset: l.Offset, label: l.Label}, l.Offset)
 		} else {
-			add(l.Call, l.Return, &op{kind: opListEarliest, offset: l.Offset, label: l.Label}, l.Offset)
+			add(l.Call, l.Return, &op{kind: opListEarliest, offset: l.Offset, label: l.Label, src: startSlot(l.Source)}, l.Offset)
 		}
 	}
 

@@ -51,7 +51,7 @@ func partitionHistories(h *History) []linearizability.PartitionHistory {
 			for _, fp := range op.Fetches {
 				f := linearizability.Fetch{Call: int64(op.Call), Return: int64(op.Return), From: int64(fp.From),
 					HighWatermark: int64(fp.HighWatermark), OK: op.Outcome == OK && fp.ErrorCode == 0,
-					Label: fmt.Sprintf("op %d %s", op.ID, op.Client)}
+					Label: fmt.Sprintf("op %d %s", op.ID, op.Client), Source: int32(op.Broker)}
 				for _, r := range fp.Records {
 					f.Records = append(f.Records, linearizability.Record{Offset: int64(r.Offset), Value: r.Value})
 				}
@@ -67,7 +67,7 @@ func partitionHistories(h *History) []linearizability.PartitionHistory {
 				}
 				get(lo.Partition).Lists = append(get(lo.Partition).Lists, linearizability.ListOffsets{
 					Call: int64(op.Call), Return: int64(op.Return), Latest: lo.Timestamp == -1,
-					Offset: int64(lo.Offset), Label: fmt.Sprintf("op %d %s", op.ID, op.Client)})
+					Offset: int64(lo.Offset), Label: fmt.Sprintf("op %d %s", op.ID, op.Client), Source: int32(op.Broker)})
 			}
 		}
 	}
