@@ -466,9 +466,9 @@ func (p *producer) predecessorUnacked(b *pbatch, code int16) bool {
 // batches after it, which may have been written, may lie below that
 // start: retention deleted them, or this replica started over past
 // them). Kafka's clients start over then (KIP-360). Produce before v5
-// carries no log start, and a leader whose in-sync followers do not all
-// hold its log start yet tells none (-1): there an oldest batch that may
-// have been written (and so may lie below it) is enough. Any other
+// carries no log start (nor does an answer that tells none, -1): there
+// an oldest batch that may have been written (and so may lie below it)
+// is enough. Any other
 // OUT_OF_ORDER_SEQUENCE_NUMBER for the oldest batch is an error.
 func (p *producer) forgotten(b *pbatch, rp *kmsg.ProduceResponseTopicPartition) bool {
 	if !p.idempotent {
