@@ -216,6 +216,13 @@ func TestReplication(t *testing.T) {
 	// Bounds, not timings: a client blocked on the dead leader's
 	// connection retries only after its request timeout.
 	failovers = append(failovers, s.waitAcceptsAfter(t, 0, killedAt, time.Duration(sessionMs)*time.Millisecond+60*time.Second))
+	// An answer the leader sent just before it died may be read after
+	// killedAt: the killed broker comes back only once another leads
+	// (its session expired, so its registration is gone too).
+	waitFor(t, time.Duration(sessionMs)*time.Millisecond+60*time.Second, fmt.Sprintf("partition 0 led by a broker other than %d", lead), func() bool {
+		l := partitionStates(t, other(lead), "repl")[0].leader
+		return l >= 0 && l != lead
+	})
 	victim.Restart()
 	waitServing(t, victim)
 	rejoined(lead)
