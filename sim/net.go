@@ -343,3 +343,7 @@ func (w *world) forgetConn(c *conn) {
 }
 
 func (c *conn) String() string { return fmt.Sprintf("conn %d (%s)", c.id, c.cl.name) }
+
+// Authenticated implements driver.Transport: the simulated clients do
+// not use the v0 handshake's bare tokens, so nothing changes here.
+func (t *transport) Authenticated(core.Authenticated) {}
