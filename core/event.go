@@ -244,6 +244,8 @@ type Authenticated struct {
 	Principal         string
 	Reauthenticated   bool
 	SessionLifetimeMs int64 // 0: the session does not expire
+	// BareTokens: the exchange used a SaslHandshake v0's bare tokens.
+	BareTokens bool
 }
 
 // AuthFailed reports a failed SASL authentication, for the log: never a

@@ -282,11 +282,12 @@ func (b *Broker) saslComplete(s *saslSession, r Request, user string) string {
 	}
 	s.principal, s.exchange, s.scram = principal, saslIdle, nil
 	s.expires = 0
+	var lifetime int64
 	if ms := b.cfg.SASLConfig.ReauthMaxMs; ms > 0 && !s.raw {
-		s.expires = b.now + Instant(ms)*1e6
+		s.expires, lifetime = b.now+Instant(ms)*1e6, ms
 	}
 	b.emit(Authenticated{Conn: r.Conn, ClientHost: r.ClientHost, Listener: r.Listener, Mechanism: s.mechanism,
-		Principal: principal, Reauthenticated: s.reauth, SessionLifetimeMs: b.cfg.SASLConfig.ReauthMaxMs})
+		Principal: principal, Reauthenticated: s.reauth, SessionLifetimeMs: lifetime, BareTokens: s.raw})
 	s.reauth = false
 	return ""
 }

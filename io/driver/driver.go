@@ -570,6 +570,9 @@ func (d *Driver) logAuthenticated(a core.Authenticated) {
 	if a.SessionLifetimeMs > 0 {
 		life = fmt.Sprintf(", session lifetime %d ms", a.SessionLifetimeMs)
 	}
+	if a.BareTokens {
+		life += " (SaslHandshake v0, bare tokens)"
+	}
 	d.Logf("connection %d from %s on listener %s %s as %s with %s%s", a.Conn, a.ClientHost, a.Listener, what, a.Principal, a.Mechanism, life)
 }
 
