@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -47,6 +48,9 @@ type SASLListener struct {
 	// Jaas is the login module configuration of each served mechanism
 	// that has one.
 	Jaas map[string]JaasLogin
+	// ReauthMaxMs is the listener's connections.max.reauth.ms
+	// (listener.name.<l>.connections.max.reauth.ms, else the broker's).
+	ReauthMaxMs int64
 }
 
 // JaasLogin is one JAAS login module entry:
@@ -166,6 +170,9 @@ func (c *Config) resolveSASL(set map[string]string) error {
 		if err != nil {
 			return fmt.Errorf("listener %s: %v", e.Listener, err)
 		}
+		if s.ReauthMaxMs < 0 {
+			s.ReauthMaxMs = c.SASLConfig.ReauthMaxMs
+		}
 		c.SASL[e.Listener] = s
 	}
 	ib, ok := c.SASL[c.InterBrokerListener]
@@ -219,7 +226,14 @@ func saslListenerFor(set map[string]string, listener string) (SASLListener, erro
 	if !ok {
 		enabled = "GSSAPI"
 	}
-	s := SASLListener{Jaas: map[string]JaasLogin{}}
+	s := SASLListener{Jaas: map[string]JaasLogin{}, ReauthMaxMs: -1}
+	if v, ok := set[prefix+"connections.max.reauth.ms"]; ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return s, fmt.Errorf("%sconnections.max.reauth.ms: %q is not an integer", prefix, v)
+		}
+		s.ReauthMaxMs = max(n, 0)
+	}
 	for _, m := range splitList(enabled) {
 		if slices.Contains(s.Mechanisms, m) || slices.Contains(s.NotServed, m) {
 			continue

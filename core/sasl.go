@@ -152,7 +152,8 @@ func (b *Broker) saslGate(r *Request) bool {
 		return true
 	}
 	if s.expires != 0 && b.now > s.expires {
-		b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("server authentication session of %s expired (connections.max.reauth.ms %d)", s.principal, b.cfg.SASLConfig.ReauthMaxMs)})
+		l, _ := b.saslListener(s.listener)
+		b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("server authentication session of %s expired (connections.max.reauth.ms %d)", s.principal, l.ReauthMaxMs)})
 		return true
 	}
 	r.Principal = s.principal
@@ -266,8 +267,8 @@ func (b *Broker) saslAuthenticate(s *saslSession, r Request) {
 			b.saslAuthFailed(s, r, resp, why, why)
 			return
 		}
-		if !s.raw {
-			resp.SessionLifetimeMillis = b.cfg.SASLConfig.ReauthMaxMs
+		if l, _ := b.saslListener(s.listener); !s.raw {
+			resp.SessionLifetimeMillis = l.ReauthMaxMs
 		}
 	}
 	b.respondSASL(s, r, resp)
@@ -283,7 +284,8 @@ func (b *Broker) saslComplete(s *saslSession, r Request, user string) string {
 	s.principal, s.exchange, s.scram = principal, saslIdle, nil
 	s.expires = 0
 	var lifetime int64
-	if ms := b.cfg.SASLConfig.ReauthMaxMs; ms > 0 && !s.raw {
+	if l, _ := b.saslListener(s.listener); l.ReauthMaxMs > 0 && !s.raw {
+		ms := l.ReauthMaxMs
 		s.expires, lifetime = b.now+Instant(ms)*1e6, ms
 	}
 	b.emit(Authenticated{Conn: r.Conn, ClientHost: r.ClientHost, Listener: r.Listener, Mechanism: s.mechanism,

@@ -489,6 +489,16 @@ func TestSASLConfig(t *testing.T) {
 	if l.PlainUsers()["admin"] != "admin-secret" || strings.Join(l.NotServed, ",") != "GSSAPI" {
 		t.Fatalf("got %+v; want admin's password and GSSAPI not served", l)
 	}
+	if l.ReauthMaxMs != 0 {
+		t.Fatalf("connections.max.reauth.ms: got %d; want Kafka's default 0", l.ReauthMaxMs)
+	}
+	cfg, err = core.ParseProperties(saslProps(map[string]string{"connections.max.reauth.ms": "1000", "listener.name.sasl_plaintext.connections.max.reauth.ms": "500"}))
+	if err != nil || cfg.SASL["SASL_PLAINTEXT"].ReauthMaxMs != 500 {
+		t.Fatalf("per-listener connections.max.reauth.ms: got %+v, %v; want 500", cfg.SASL["SASL_PLAINTEXT"], err)
+	}
+	if _, err := core.ParseProperties(saslProps(map[string]string{"listener.name.sasl_plaintext.connections.max.reauth.ms": "soon"})); err == nil || !strings.Contains(err.Error(), "is not an integer") {
+		t.Fatalf("bad per-listener connections.max.reauth.ms: got %v", err)
+	}
 	if v := cfg.ShownValue("listener.name.sasl_plaintext.plain.sasl.jaas.config"); v != "[hidden]" {
 		t.Fatalf("shown value %q; want [hidden]", v)
 	}
