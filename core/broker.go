@@ -64,6 +64,10 @@ type Broker struct {
 	// lease is this broker's leadership lease (lease.go).
 	mono  Instant
 	lease leaseState
+	// sasl is the authentication state of SASL connections (sasl.go);
+	// scram the SCRAM credentials of a broker serving SCRAM (scram.go).
+	sasl  saslState
+	scram scramCache
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -154,6 +158,7 @@ func (b *Broker) recover(rec Recovered) error {
 			return err
 		}
 	}
+	b.recoverScram(byPath)
 	for _, rp := range rec.Partitions {
 		p := b.partitionOf(rp.Partition.Topic, rp.Partition.Partition)
 		if p == nil || !p.hosted() {
@@ -200,6 +205,7 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.tick(ev.Now)
 	case ConnClosed:
 		b.dropConn(ev.Conn)
+		b.saslDrop(ev.Conn)
 	case ShutdownRequested:
 		b.requestShutdown()
 	case Appended:
@@ -252,6 +258,7 @@ func (b *Broker) tick(now Instant) {
 		b.register()
 	}
 	b.maybeRetryElection()
+	b.saslTick()
 	b.ctlTick()
 	b.shutdownTick()
 	b.settleMetaWaits(true)
@@ -297,6 +304,7 @@ func (b *Broker) register() {
 		b.cover(cover.BrokerRegistered)
 		b.emit(Lifecycle{Registered: true})
 		b.listBrokers() // with a watch on this session
+		b.watchUserChanges()
 		b.elect()
 	}
 	retry := func() {

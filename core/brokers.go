@@ -144,6 +144,8 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 		b.controllerWatch()
 	case strings.TrimSuffix(zkTopics, "/"), zkDeleteTopics, zkISRChange:
 		b.ctlLoad()
+	case zkConfigChange:
+		b.watchUserChanges()
 	default:
 		if name, ok := strings.CutPrefix(ev.Path, zkTopics); ok && !strings.Contains(name, "/") {
 			b.ctlLoad() // a topic's partitions grew

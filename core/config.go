@@ -27,23 +27,27 @@ type Config struct {
 	AdvertisedListeners []Endpoint
 	InterBrokerListener string
 	TLS                 map[string]TLSSettings
-	LogDirs             []string
-	NumPartitions       int32
-	DefaultReplication  int32 // default.replication.factor: CreateTopics fails unless it is 1
-	AutoCreateTopics    bool
-	DeleteTopicEnable   bool      // delete.topic.enable: false refuses DeleteTopics
-	Log                 LogConfig // broker defaults for topic log settings
-	FlushIntervalMsgs   int64     // log.flush.interval.messages
-	FlushIntervalMs     int64     // log.flush.interval.ms; math.MaxInt64 = never
-	MessageMaxBytes     int32     // message.max.bytes: largest record batch accepted
-	RequestMaxBytes     int32     // socket.request.max.bytes: largest request frame
-	FetchMaxBytes       int32     // fetch.max.bytes: cap on one fetch response
-	QueuedMaxRequests   int       // queued.max.requests: parked requests per broker
-	TimestampType       string    // log.message.timestamp.type
-	RetentionCheckMs    int64     // log.retention.check.interval.ms
-	MinInsyncReplicas   int32     // min.insync.replicas: above 1, acks=all produce fails
-	ZookeeperConnect    string    // zookeeper.connect; empty = embedded coordinator
-	ZookeeperSessionMs  int64     // zookeeper.session.timeout.ms
+	// SASL holds the settings of each SASL listener, by name;
+	// SASLConfig the broker-wide ones (config_sasl.go).
+	SASL               map[string]SASLListener
+	SASLConfig         saslConfig
+	LogDirs            []string
+	NumPartitions      int32
+	DefaultReplication int32 // default.replication.factor: CreateTopics fails unless it is 1
+	AutoCreateTopics   bool
+	DeleteTopicEnable  bool      // delete.topic.enable: false refuses DeleteTopics
+	Log                LogConfig // broker defaults for topic log settings
+	FlushIntervalMsgs  int64     // log.flush.interval.messages
+	FlushIntervalMs    int64     // log.flush.interval.ms; math.MaxInt64 = never
+	MessageMaxBytes    int32     // message.max.bytes: largest record batch accepted
+	RequestMaxBytes    int32     // socket.request.max.bytes: largest request frame
+	FetchMaxBytes      int32     // fetch.max.bytes: cap on one fetch response
+	QueuedMaxRequests  int       // queued.max.requests: parked requests per broker
+	TimestampType      string    // log.message.timestamp.type
+	RetentionCheckMs   int64     // log.retention.check.interval.ms
+	MinInsyncReplicas  int32     // min.insync.replicas: above 1, acks=all produce fails
+	ZookeeperConnect   string    // zookeeper.connect; empty = embedded coordinator
+	ZookeeperSessionMs int64     // zookeeper.session.timeout.ms
 	// zookeeper.connection.timeout.ms: how long a broker waits for a
 	// session at start before it retries (unset: the session timeout)
 	ZookeeperConnectionMs int64
@@ -351,6 +355,9 @@ func ParseProperties(set map[string]string) (Config, error) {
 	if err := c.resolveTLS(set); err != nil {
 		return c, err
 	}
+	if err := c.resolveSASL(set); err != nil {
+		return c, err
+	}
 	if _, ok := set["zookeeper.connection.timeout.ms"]; !ok {
 		c.ZookeeperConnectionMs = c.ZookeeperSessionMs
 	}
@@ -400,6 +407,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 {
 		return fmt.Errorf("internal limits must be positive")
+	}
+	if err := c.SASLConfig.validate(); err != nil {
+		return err
 	}
 	if err := c.Cleaner.validate(); err != nil {
 		return err

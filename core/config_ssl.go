@@ -280,7 +280,7 @@ func secretProperty(name string) bool {
 		name = p
 	}
 	sp, ok := sslPropertyNamed(name)
-	return ok && sp.secret
+	return (ok && sp.secret) || saslSecret(name)
 }
 
 // ShownValue is a property's value as logs and DescribeConfigs may show
@@ -300,7 +300,7 @@ func knownListenerProperty(name string) bool {
 		return false
 	}
 	_, known := sslPropertyNamed(prop)
-	return known
+	return known || saslListenerProperty(prop)
 }
 
 // TLSMinMax is the span of TLS versions the settings enable, as

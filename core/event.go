@@ -227,6 +227,39 @@ type Respond struct {
 	Seq           uint64
 	CorrelationID int32
 	Body          kmsg.Response
+	// Raw: Body is a SaslAuthenticateResponse to a bare token (after a
+	// SaslHandshake v0), written as its bare size-prefixed auth bytes,
+	// without a response header.
+	Raw bool
+}
+
+// Authenticated says a connection of a SASL listener authenticated (or
+// re-authenticated) as Principal. The runtime reads Kafka requests on it
+// again after a v0 handshake's bare tokens, and logs it.
+type Authenticated struct {
+	Conn              ConnID
+	ClientHost        string
+	Listener          string
+	Mechanism         string
+	Principal         string
+	Reauthenticated   bool
+	SessionLifetimeMs int64 // 0: the session does not expire
+	// BareTokens: the exchange used a SaslHandshake v0's bare tokens.
+	BareTokens bool
+}
+
+// AuthFailed reports a failed SASL authentication, for the log: never a
+// secret. Suppressed counts the failures from the same address not
+// reported since the last report (over the per-address bound).
+type AuthFailed struct {
+	Conn             ConnID
+	ClientHost       string
+	Listener         string
+	Mechanism        string
+	User             string
+	Reason           string
+	Suppressed       int64
+	Reauthentication bool
 }
 
 // CloseConn closes a connection once the responses to every request
@@ -503,21 +536,23 @@ type ShutdownAccepted struct {
 	Remaining int
 }
 
-func (Lifecycle) isEffect() {}
-func (PeerSend) isEffect()  {}
-func (Respond) isEffect()   {}
-func (CloseConn) isEffect() {}
-func (CreateLog) isEffect() {}
-func (DeleteLog) isEffect() {}
-func (Append) isEffect()    {}
-func (Sync) isEffect()      {}
-func (Read) isEffect()      {}
-func (FindTime) isEffect()  {}
-func (Retain) isEffect()    {}
-func (Clean) isEffect()     {}
-func (Truncate) isEffect()  {}
-func (Measure) isEffect()   {}
-func (CoordOp) isEffect()   {}
+func (Lifecycle) isEffect()     {}
+func (PeerSend) isEffect()      {}
+func (Respond) isEffect()       {}
+func (Authenticated) isEffect() {}
+func (AuthFailed) isEffect()    {}
+func (CloseConn) isEffect()     {}
+func (CreateLog) isEffect()     {}
+func (DeleteLog) isEffect()     {}
+func (Append) isEffect()        {}
+func (Sync) isEffect()          {}
+func (Read) isEffect()          {}
+func (FindTime) isEffect()      {}
+func (Retain) isEffect()        {}
+func (Clean) isEffect()         {}
+func (Truncate) isEffect()      {}
+func (Measure) isEffect()       {}
+func (CoordOp) isEffect()       {}
 
 // LogConfig is the part of a topic's configuration the segment store
 // needs. Values are resolved (topic override or broker default).

@@ -31,6 +31,8 @@ type harness struct {
 	failCoord   bool
 	coordLoss   bool // coordination ops happen, but report connection loss
 	lifecycles  []core.Lifecycle
+	auths       []core.Authenticated
+	authFails   []core.AuthFailed
 	peerSends   []core.PeerSend
 	retains     []core.Retain
 	// retainStart is the log start a Retain of a partition reports
@@ -151,6 +153,10 @@ func (h *harness) exec(effects []core.Effect) {
 			h.deliverWatches(fired)
 		case core.Lifecycle:
 			h.lifecycles = append(h.lifecycles, e)
+		case core.Authenticated:
+			h.auths = append(h.auths, e)
+		case core.AuthFailed:
+			h.authFails = append(h.authFails, e)
 		case core.PeerSend:
 			// no other broker runs here: the controller's requests to
 			// the peers a test registers fail, and are sent again

@@ -52,7 +52,7 @@ func TestListenersKafkaAccepts(t *testing.T) {
 		// advertised listeners may share a port (a proxy in front)
 		{map[string]string{"listeners": "PLAINTEXT://:9092,B://:9093", "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,B:PLAINTEXT",
 			"advertised.listeners": "PLAINTEXT://proxy:9000,B://proxy:9000"}, "PLAINTEXT://:9092,B://:9093", "PLAINTEXT://proxy:9000,B://proxy:9000", "PLAINTEXT"},
-		// SASL listeners parse (the runtime refuses to serve them yet)
+		// SASL listeners parse (the runtime refuses at start one with no mechanism it serves)
 		{map[string]string{"listeners": "PLAINTEXT://:9092,SASL_PLAINTEXT://:9093"}, "PLAINTEXT://:9092,SASL_PLAINTEXT://:9093", "PLAINTEXT://localhost:9092,SASL_PLAINTEXT://localhost:9093", "PLAINTEXT"},
 		// ssl.* settings need not be valid for a broker without TLS listeners
 		{map[string]string{"ssl.keystore.type": "JKS", "ssl.keystore.location": "/x.jks"}, "PLAINTEXT://:9092", "PLAINTEXT://localhost:9092", "PLAINTEXT"},

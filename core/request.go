@@ -39,6 +39,7 @@ func apiTable() []apiRange {
 		{key: 14, min: 0, max: 5, handle: (*Broker).handleSyncGroup},
 		{key: 15, min: 0, max: 5, handle: (*Broker).handleDescribeGroups},
 		{key: 16, min: 0, max: 5, handle: (*Broker).handleListGroups},
+		{key: 17, min: 0, max: 1, handle: (*Broker).handleSaslHandshake},
 		{key: 18, min: 0, max: 3, handle: (*Broker).handleApiVersions},
 		{key: 19, min: 2, max: 7, handle: (*Broker).handleCreateTopics},
 		{key: 20, min: 1, max: 6, handle: (*Broker).handleDeleteTopics},
@@ -46,12 +47,15 @@ func apiTable() []apiRange {
 		{key: 23, min: 0, max: 4, handle: (*Broker).handleOffsetForLeaderEpoch},
 		{key: 32, min: 1, max: 4, handle: (*Broker).handleDescribeConfigs},
 		{key: 35, min: 0, max: 4, handle: (*Broker).handleDescribeLogDirs},
+		{key: 36, min: 0, max: 2, handle: (*Broker).handleSaslAuthenticate},
 		{key: 37, min: 0, max: 3, handle: (*Broker).handleCreatePartitions},
 		{key: 42, min: 0, max: 2, handle: (*Broker).handleDeleteGroups},
 		{key: 43, min: 0, max: 2, handle: (*Broker).handleElectLeaders},
 		{key: 45, min: 0, max: 0, handle: (*Broker).handleAlterPartitionReassignments},
 		{key: 46, min: 0, max: 0, handle: (*Broker).handleListPartitionReassignments},
 		{key: 47, min: 0, max: 0, handle: (*Broker).handleOffsetDelete},
+		{key: 50, min: 0, max: 0, handle: (*Broker).handleDescribeUserScramCredentials},
+		{key: 51, min: 0, max: 0, handle: (*Broker).handleAlterUserScramCredentials},
 		{key: 60, min: 0, max: 1, handle: (*Broker).handleDescribeCluster},
 	}
 }
@@ -77,6 +81,9 @@ func findAPI(key int16) (apiRange, bool) {
 }
 
 func (b *Broker) handleRequest(r Request) {
+	if b.saslGate(&r) {
+		return
+	}
 	a, ok := findAPI(r.Header.Key)
 	if !ok {
 		b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: fmt.Sprintf("unsupported API key %d", r.Header.Key)})

@@ -346,3 +346,75 @@ func parseConfigZnode(data []byte) (map[string]string, error) {
 	}
 	return configs, nil
 }
+
+// SCRAM credentials (Kafka's ConfigType.USER): /config/users/<user>
+// holds the user's entity configuration, {"version":1,"config":{...}},
+// whose SCRAM-SHA-256 and SCRAM-SHA-512 entries are the salted
+// credentials (scram.go), next to any other user configuration (quotas),
+// which is kept as found. After a write, a sequential
+// /config/changes/config_change_ node, {"version":2,"entity_path":
+// "users/<user>"}, tells every broker (Kafka's
+// ConfigEntityChangeNotificationSequenceZNode). The user's name in the
+// path is sanitized as Kafka's Sanitizer does it (URL encoding).
+const (
+	zkUsers        = "/config/users/"
+	zkConfigChange = "/config/changes"
+	configChange   = "/config/changes/config_change_"
+)
+
+// configChangeZnode is Kafka's config change notification document.
+type configChangeZnode struct {
+	Version    int    `json:"version"`
+	EntityPath string `json:"entity_path"`
+}
+
+func userChangeData(user string) []byte {
+	return mustJSON(configChangeZnode{Version: 2, EntityPath: "users/" + sanitizeName(user)})
+}
+
+// userConfigData is a user's entity configuration document.
+func userConfigData(config map[string]string) []byte {
+	if config == nil {
+		config = map[string]string{}
+	}
+	return mustJSON(configZnode{Version: 1, Config: config}) // encoding/json sorts map keys
+}
+
+// sanitizeName is Kafka's Sanitizer.sanitize: Java's URLEncoder (UTF-8),
+// then "*" as %2A and "+" (a space) as %20.
+func sanitizeName(name string) string {
+	var b strings.Builder
+	for _, c := range []byte(name) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// desanitizeName is Kafka's Sanitizer.desanitize (URL decoding).
+func desanitizeName(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%':
+			if i+2 >= len(s) {
+				return "", fmt.Errorf("bad escape in %q", s)
+			}
+			n, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return "", fmt.Errorf("bad escape in %q", s)
+			}
+			b.WriteByte(byte(n))
+			i += 2
+		case c == '+':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}

@@ -27,6 +27,7 @@ func (f *frames) Respond(_ core.ConnID, _ uint64, frame []byte) {
 func (f *frames) Close(core.ConnID, uint64, string) { f.closed++ }
 func (f *frames) Lifecycle(core.Lifecycle)          {}
 func (f *frames) Send(core.PeerSend)                {}
+func (f *frames) Authenticated(core.Authenticated)  {}
 
 func seedFrames() [][]byte {
 	var seeds [][]byte

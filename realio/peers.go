@@ -113,20 +113,34 @@ func (s *Server) dialPeer(ps core.PeerSend, target string) (net.Conn, error) {
 		return nil, fmt.Errorf("broker %d has no endpoint on listener %s", ps.Broker, ps.Listener)
 	}
 	d := &net.Dialer{Timeout: peerTimeout}
+	var c net.Conn
+	var err error
 	if s.peerTLS == nil || ps.Listener != s.cfg.InterBrokerListener {
-		return d.Dial("tcp", target)
-	}
-	c, err := tls.DialWithDialer(d, "tcp", target, s.peerTLS)
-	if err != nil {
+		c, err = d.Dial("tcp", target)
+	} else if c, err = tls.DialWithDialer(d, "tcp", target, s.peerTLS); err != nil {
 		return nil, fmt.Errorf("TLS to broker %d at %s (listener %s): %w", ps.Broker, target, ps.Listener, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := s.cfg.SASL[ps.Listener]; ok && ps.Listener == s.cfg.InterBrokerListener {
+		if err := s.peerSASL(c); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("SASL to broker %d at %s (listener %s): %w", ps.Broker, target, ps.Listener, err)
+		}
 	}
 	return c, nil
 }
 
 // exchange writes one request and reads its response.
 func exchange(nc net.Conn, corr int32, clientID string, ps core.PeerSend) (kmsg.Response, error) {
+	return roundTrip(nc, corr, clientID, ps.Request)
+}
+
+// roundTrip writes one request and reads its response.
+func roundTrip(nc net.Conn, corr int32, clientID string, req kmsg.Request) (kmsg.Response, error) {
 	nc.SetDeadline(time.Now().Add(peerTimeout))
-	if _, err := nc.Write(kio.AppendRequest(nil, corr, clientID, ps.Request)); err != nil {
+	if _, err := nc.Write(kio.AppendRequest(nil, corr, clientID, req)); err != nil {
 		return nil, err
 	}
 	var size [4]byte
@@ -145,5 +159,5 @@ func exchange(nc net.Conn, corr int32, clientID string, ps core.PeerSend) (kmsg.
 	if got := int32(binary.BigEndian.Uint32(frame[4:])); got != corr {
 		return nil, fmt.Errorf("response correlation id %d, want %d", got, corr)
 	}
-	return kio.DecodeResponse(ps.Request, frame)
+	return kio.DecodeResponse(req, frame)
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"cloudkafka/core"
 	kio "cloudkafka/io"
 	"cloudkafka/io/driver"
@@ -85,6 +87,7 @@ type listener struct {
 	ln     net.Listener
 	tls    *tls.Config // nil: PLAINTEXT
 	mapper *core.PrincipalMapper
+	sasl   bool // SASL_PLAINTEXT or SASL_SSL: the core authenticates
 }
 
 // TickInterval is how often the loop tells the core the time; it bounds
@@ -158,13 +161,18 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 // inter-broker client's TLS configuration, and fills in the advertised
 // port of a listener that asked for any free one.
 func (s *Server) listen(cfg *core.Config) error {
-	for _, ep := range cfg.Listeners {
-		if ep.Protocol == core.ProtocolSASLPlaintext || ep.Protocol == core.ProtocolSASLSSL {
-			return fmt.Errorf("listener %s (%s): SASL listeners are not served yet", ep.Listener, ep.Protocol)
-		}
+	if err := cfg.SASLServeError(); err != nil {
+		return err
 	}
 	for _, ep := range cfg.Listeners {
 		l := &listener{ep: ep}
+		if sl, ok := cfg.SASL[ep.Listener]; ok {
+			l.sasl = true
+			s.logf("listener %s (%s): SASL mechanisms %s", ep.Listener, ep.Protocol, strings.Join(sl.Mechanisms, ", "))
+			if len(sl.NotServed) > 0 {
+				s.logf("listener %s: enabled SASL mechanisms not served here: %s (clients asking for them get UNSUPPORTED_SASL_MECHANISM)", ep.Listener, strings.Join(sl.NotServed, ", "))
+			}
+		}
 		if t, ok := cfg.TLS[ep.Listener]; ok {
 			var err error
 			if l.tls, err = serverTLS(t); err != nil {
@@ -509,6 +517,17 @@ func (s *Server) Respond(id core.ConnID, seq uint64, frame []byte) {
 	}
 }
 
+// Authenticated implements driver.Transport; it runs on the loop
+// goroutine.
+func (s *Server) Authenticated(a core.Authenticated) {
+	s.mu.Lock()
+	c := s.conns[a.Conn]
+	s.mu.Unlock()
+	if c != nil {
+		c.authenticated.Store(true)
+	}
+}
+
 // Close implements driver.Transport.
 func (s *Server) Close(id core.ConnID, seq uint64, reason string) {
 	s.mu.Lock()
@@ -533,6 +552,11 @@ type conn struct {
 	// it authenticated as (set before the first request is read).
 	listener  *listener
 	principal string
+	// authenticated is set once a SASL connection authenticated (the
+	// core's Authenticated effect): until then frames are bounded by
+	// sasl.server.max.receive.size, and after a SaslHandshake v0 they
+	// are bare tokens.
+	authenticated atomic.Bool
 
 	mu       sync.Mutex
 	cond     *sync.Cond
@@ -559,11 +583,17 @@ func (c *conn) read() {
 	}
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	var size [4]byte
+	raw := false // after a SaslHandshake v0: bare SASL tokens until authenticated
 	for seq := uint64(0); ; seq++ {
 		if _, err := stdio.ReadFull(r, size[:]); err != nil {
 			return
 		}
 		n := int32(binary.BigEndian.Uint32(size[:]))
+		if c.listener.sasl && !c.authenticated.Load() && (n < 0 || n > c.s.cfg.SASLConfig.ReceiveMaxBytes) {
+			c.s.logf("closing connection %d from %s: Failing SASL authentication due to invalid receive size: %d bytes before authentication exceeds sasl.server.max.receive.size (%d)", c.id, c.nc.RemoteAddr(), n, c.s.cfg.SASLConfig.ReceiveMaxBytes)
+			c.closeAfter(seq, "oversized frame before authentication")
+			return
+		}
 		if n < 0 || n > c.s.cfg.RequestMaxBytes {
 			c.s.logf("closing connection %d from %s: request of %d bytes exceeds socket.request.max.bytes (%d)", c.id, c.nc.RemoteAddr(), n, c.s.cfg.RequestMaxBytes)
 			c.closeAfter(seq, "oversized request")
@@ -575,6 +605,13 @@ func (c *conn) read() {
 				c.s.logf("closing connection %d from %s: truncated request frame: %v", c.id, c.nc.RemoteAddr(), err)
 			}
 			return
+		}
+		if raw {
+			if !c.rawToken(seq, frame) {
+				return
+			}
+			raw = !c.authenticated.Load()
+			continue
 		}
 		h, body, err := kio.DecodeRequest(frame)
 		if err != nil {
@@ -591,7 +628,33 @@ func (c *conn) read() {
 			Listener: c.listener.ep.Listener, Principal: c.principal}) {
 			return
 		}
+		raw = c.listener.sasl && h.Key == 17 && h.Version == 0 && !c.authenticated.Load()
 	}
+}
+
+// rawToken hands a bare SASL token (after a SaslHandshake v0) to the
+// core as a SaslAuthenticate v0 request, and waits until its answer is
+// delivered, so that the next frame is read as what the outcome says
+// it is: a token, or a Kafka request once authenticated. False: stop
+// reading.
+func (c *conn) rawToken(seq uint64, tok []byte) bool {
+	body := kmsg.NewPtrSASLAuthenticateRequest()
+	body.SASLAuthBytes = tok
+	select {
+	case c.slots <- struct{}{}:
+	case <-c.s.quit:
+		return false
+	}
+	if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: core.RequestHeader{Key: 36}, Body: body, ClientHost: c.host,
+		Listener: c.listener.ep.Listener, Principal: c.principal}) {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !c.done[seq] && c.next <= seq && !c.closing {
+		c.cond.Wait()
+	}
+	return !c.closing
 }
 
 // handshake runs a TLS connection's handshake, within

@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -35,6 +36,11 @@ type client struct {
 	timerSet               bool         // a timeout check is scheduled
 	closesExpected         bool         // acks=0: the broker closes the connection on errors
 	onReady                func()       // connected; may send
+	// sasl: the client connects to the SASL_PLAINTEXT listener and
+	// authenticates with PLAIN before anything else; authing is set
+	// while it does (not ready yet).
+	sasl    bool
+	authing bool
 }
 
 type call struct {
@@ -46,10 +52,11 @@ type call struct {
 
 func newClient(w *world, name string) *client {
 	return &client{w: w, name: name, backoffMin: 5e6, backoffMax: 200e6,
-		requestTimeout: core.Instant(2e9 + w.rng.Int64N(8e9))}
+		requestTimeout: core.Instant(2e9 + w.rng.Int64N(8e9)),
+		sasl:           w.sasl && !strings.HasPrefix(name, "broker-") && !strings.HasPrefix(name, "operator-")}
 }
 
-func (c *client) ready() bool { return c.conn != nil }
+func (c *client) ready() bool { return c.conn != nil && !c.authing }
 
 // ensureConn dials unless connected or dialing.
 func (c *client) ensureConn() {
@@ -72,9 +79,54 @@ func (c *client) dialFailed() {
 func (c *client) connected(cn *conn) {
 	c.dialing = false
 	c.conn = cn
+	if c.sasl {
+		c.authenticate(cn)
+		return
+	}
 	if c.onReady != nil {
 		c.onReady()
 	}
+}
+
+// Simulated SASL credentials: the brokers' PLAIN user (see drawBroker).
+const (
+	simSASLUser     = "sim"
+	simSASLPassword = "sim-secret"
+)
+
+// authenticate runs SaslHandshake v1 and SaslAuthenticate (PLAIN) on a
+// new connection; the client is ready once the broker accepted it. A
+// refusal is a failure of the run: the credentials are right.
+func (c *client) authenticate(cn *conn) {
+	c.authing = true
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version, hs.Mechanism = 1, core.MechanismPlain
+	c.send(hs, func(r kmsg.Response, err error) {
+		if err != nil || cn != c.conn {
+			return // lost: a reconnect authenticates again
+		}
+		if code := r.(*kmsg.SASLHandshakeResponse).ErrorCode; code != 0 {
+			c.w.failf("sasl", "%s: SaslHandshake PLAIN: error %d", c.name, code)
+			c.abandon(cn)
+			return
+		}
+		a := kmsg.NewPtrSASLAuthenticateRequest()
+		a.Version, a.SASLAuthBytes = 2, []byte("\x00"+simSASLUser+"\x00"+simSASLPassword)
+		c.send(a, func(r kmsg.Response, err error) {
+			if err != nil || cn != c.conn {
+				return
+			}
+			if code := r.(*kmsg.SASLAuthenticateResponse).ErrorCode; code != 0 {
+				c.w.failf("sasl", "%s: SaslAuthenticate PLAIN: error %d", c.name, code)
+				c.abandon(cn)
+				return
+			}
+			c.authing = false
+			if c.onReady != nil {
+				c.onReady()
+			}
+		})
+	})
 }
 
 // send pipelines req on the current connection; done gets the decoded
@@ -154,7 +206,7 @@ func (c *client) lost(cn *conn) {
 	if cn != c.conn {
 		return
 	}
-	c.conn = nil
+	c.conn, c.authing = nil, false
 	calls := c.inflight
 	c.inflight = nil
 	for _, k := range calls {

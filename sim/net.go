@@ -37,6 +37,7 @@ func (w *world) latency() core.Instant {
 // whether it is open: data in flight towards a side that closed is lost.
 type conn struct {
 	id          core.ConnID
+	listener    string // the broker listener it came in on
 	cl          *client
 	n           *node // the broker it connects to
 	incarnation int   // the broker incarnation it was accepted by
@@ -125,7 +126,10 @@ func (w *world) dial(cl *client) {
 		}
 		w.nextConn++
 		c := &conn{id: w.nextConn, cl: cl, n: n, incarnation: n.incarnation, brokerOpen: true, clientOpen: true,
-			respReady: map[uint64][]byte{}, respHas: map[uint64]struct{}{}}
+			respReady: map[uint64][]byte{}, respHas: map[uint64]struct{}{}, listener: core.ProtocolPlaintext}
+		if cl.sasl {
+			c.listener = core.ProtocolSASLPlaintext
+		}
 		n.conns[c.id] = c
 		n.connList = append(n.connList, c)
 		w.trace.fold(w.now, trConnect, uint64(c.id), 0, []byte(cl.name))
@@ -167,10 +171,11 @@ func (n *node) deliverRequest(c *conn, frame []byte) {
 		}
 		c.checked[seq] = checkedRequest{body, w.now}
 	}
-	// The simulated network has one PLAINTEXT listener and no
-	// authentication.
+	// The simulated network has a PLAINTEXT listener and, when the seed
+	// draws SASL, a SASL_PLAINTEXT one whose connections the core
+	// authenticates.
 	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: "/" + c.cl.name,
-		Listener: core.ProtocolPlaintext, Principal: core.PrincipalAnonymous}
+		Listener: c.listener, Principal: core.PrincipalAnonymous}
 	if w.burstWindow == 0 {
 		n.handle(ev)
 		return
@@ -343,3 +348,7 @@ func (w *world) forgetConn(c *conn) {
 }
 
 func (c *conn) String() string { return fmt.Sprintf("conn %d (%s)", c.id, c.cl.name) }
+
+// Authenticated implements driver.Transport: the simulated clients do
+// not use the v0 handshake's bare tokens, so nothing changes here.
+func (t *transport) Authenticated(core.Authenticated) {}

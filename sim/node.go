@@ -77,6 +77,9 @@ func (n *node) props() map[string]string {
 	p := maps.Clone(n.w.brokerProps)
 	p["broker.id"] = strconv.Itoa(int(n.id))
 	p["advertised.listeners"] = fmt.Sprintf("PLAINTEXT://broker-%d:9092", n.id)
+	if n.w.sasl {
+		p["advertised.listeners"] += fmt.Sprintf(",SASL_PLAINTEXT://broker-%d:9093", n.id)
+	}
 	p["zookeeper.connect"] = "ensemble:2181" // the simulated ensemble (the driver's Coordinate hook reaches it)
 	p["zookeeper.session.timeout.ms"] = strconv.FormatInt(int64(n.w.ens.timeout/1e6), 10)
 	p["leader.imbalance.check.interval.seconds"] = strconv.FormatInt(n.w.imbalanceCheckSec, 10)

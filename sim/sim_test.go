@@ -46,6 +46,9 @@ func replay(cfg Config) string {
 	if cfg.Directed != DirectNone {
 		directed = " -directed " + cfg.Directed.String()
 	}
+	if cfg.SASL {
+		directed += " -sasl"
+	}
 	return fmt.Sprintf("go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -brokers %d -faults=%v%s",
 		cfg.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, max(1, cfg.Brokers), cfg.Faults, directed)
 }
@@ -87,6 +90,8 @@ func TestDeterminism(t *testing.T) {
 		cfg := Config{Seed: seed, Duration: 3 * time.Second, Faults: true}
 		cfgs = append(cfgs, cfg, cfg)
 	}
+	sasl := Config{Seed: 106, Duration: 3 * time.Second, Faults: true, SASL: true}
+	cfgs = append(cfgs, sasl, sasl)
 	rs := runAll(cfgs, *simParallel)
 	seen := map[uint64]uint64{}
 	records := 0
@@ -254,8 +259,10 @@ func TestRegressions(t *testing.T) {
 				cfg.Brokers, err = strconv.Atoi(value)
 			case "directed":
 				cfg.Directed, err = ParseDirective(value)
+			case "sasl":
+				cfg.SASL, err = strconv.ParseBool(value)
 			default:
-				err = fmt.Errorf("want brokers=<n> or directed=<directive>")
+				err = fmt.Errorf("want brokers=<n>, directed=<directive> or sasl=<bool>")
 			}
 			if err != nil {
 				t.Fatalf("regressions.txt:%d: %q: %v", line, field, err)

@@ -24,7 +24,11 @@ type Config struct {
 	Consumers int           // 0 draws 1-3
 	Brokers   int           // 0 or 1: one broker with its embedded coordinator; more: a cluster sharing a simulated ensemble
 	Faults    bool          // inject the seed's fault mix
-	canary    canary        // a planted bug; set only by this package's tests
+	// SASL gives the brokers a SASL_PLAINTEXT listener with PLAIN, on
+	// which the workload's clients authenticate before anything else
+	// (brokers talk to each other on PLAINTEXT).
+	SASL   bool
+	canary canary // a planted bug; set only by this package's tests
 	// Directed steers the seed's draws toward a rare path (see Directive).
 	Directed Directive
 	// Logf, when set, receives the broker driver's log lines and the
@@ -196,6 +200,9 @@ type world struct {
 	end   core.Instant // when the fault phase ends
 
 	brokerProps map[string]string
+	// sasl: the brokers have a SASL_PLAINTEXT listener (PLAIN) and the
+	// workload's clients authenticate on it (Config.SASL).
+	sasl bool
 	// nodes are the simulated brokers; broker is the one the workload's
 	// clients talk to.
 	nodes  []*node
@@ -289,6 +296,7 @@ func newWorld(cfg Config) *world {
 		cuts:        map[*client]*cut{},
 		faultCounts: map[string]int{},
 		topic:       "sim",
+		sasl:        cfg.SASL,
 	}
 	w.end = epoch + core.Instant(cfg.Duration)
 	if cfg.Brokers > brokersMax {
@@ -381,6 +389,13 @@ func (w *world) drawBroker() {
 		// Offsets never expire within a run, so the group is never
 		// deleted and its generations only grow (the checks rely on it).
 		"offsets.retention.check.interval.ms": "9223372036854775807",
+	}
+	if w.sasl {
+		w.brokerProps["listeners"] = "PLAINTEXT://:9092,SASL_PLAINTEXT://:9093"
+		w.brokerProps["sasl.enabled.mechanisms"] = core.MechanismPlain
+		w.brokerProps["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
+			`org.apache.kafka.common.security.plain.PlainLoginModule required user_` + simSASLUser + `="` + simSASLPassword + `";`
+		w.mix = append(w.mix, "sasl=PLAIN")
 	}
 	w.mix = append(w.mix, fmt.Sprintf("segment=%d index=%d", segment, index))
 	p := w.rng.Float64()
@@ -660,7 +675,8 @@ func (w *world) registeredBrokers() []int32 {
 
 // checkRegistered: the /brokers/ids znode of a broker that converged
 // (registered, in this incarnation) is Kafka's document naming the
-// advertised endpoint, on the broker's session.
+// advertised endpoints (the PLAINTEXT one, its host and port the
+// document's), on the broker's session.
 func (n *node) checkRegistered() {
 	w := n.w
 	path := core.BrokerPath(n.brokerCfg.BrokerID)
@@ -670,9 +686,14 @@ func (n *node) checkRegistered() {
 		w.failf("registration", "%s after convergence: %v (%q)", path, res.Err, res.Data)
 		return
 	}
-	ep := n.brokerCfg.AdvertisedListeners[0] // the simulated brokers have one
-	if res.Stat.EphemeralOwner == 0 || doc.Version != 5 || len(doc.Endpoints) != 1 || doc.Endpoints[0] != ep.String() || doc.Host != ep.Host || doc.Port != ep.Port {
-		w.failf("registration", "%s: got %s (ephemeral owner %d); want an ephemeral version 5 document for %s", path, res.Data, res.Stat.EphemeralOwner, ep)
+	eps := n.brokerCfg.AdvertisedListeners // PLAINTEXT first, then SASL_PLAINTEXT when the seed draws SASL
+	ep := eps[0]
+	same := len(doc.Endpoints) == len(eps)
+	for i := 0; same && i < len(eps); i++ {
+		same = doc.Endpoints[i] == eps[i].String()
+	}
+	if res.Stat.EphemeralOwner == 0 || doc.Version != 5 || !same || doc.Host != ep.Host || doc.Port != ep.Port {
+		w.failf("registration", "%s: got %s (ephemeral owner %d); want an ephemeral version 5 document for %v", path, res.Data, res.Stat.EphemeralOwner, eps)
 	}
 }
 

@@ -23,6 +23,9 @@
 //	ckctl [-b host:port,...] group describe GROUP...
 //	ckctl [-b host:port,...] group delete GROUP...
 //	ckctl [-b host:port,...] group seek GROUP --to earliest|latest|OFFSET|--to-timestamp MS [--topics t1,t2] [--dry-run]
+//	ckctl [-b host:port,...] user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations N] [--password P]
+//	ckctl [-b host:port,...] user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
+//	ckctl [-b host:port,...] user list [NAME...]
 //
 // The brokers default to $CKCTL_BROKERS, else 127.0.0.1:9092. Every failure
 // prints one line to standard error and exits non-zero.

@@ -41,6 +41,9 @@ commands:
   group delete GROUP...
   group seek GROUP --to earliest|latest|OFFSET [--topics t1,t2] [--dry-run]
   group seek GROUP --to-timestamp MS [--topics t1,t2] [--dry-run]
+  user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations 4096] [--password P]
+  user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
+  user list [NAME...]
 
 topic create -c is repeatable and passes any topic config (key=value) to
 the broker, which validates it. group seek needs an inactive group (no
@@ -50,7 +53,10 @@ whose ISR lacks replicas; --under-replicated shows only those (of every
 topic when no NAME is given). topic reassign moves a partition to the
 given replicas (the first is preferred) through the controller, which
 adds the new ones, waits for them to catch up and removes the old.
-elect-leaders without a topic asks for every partition.
+elect-leaders without a topic asks for every partition. user create
+salts and hashes the password (read from the first line of standard input
+unless --password is given) and stores the SCRAM credential; user list
+shows each user's mechanisms and iterations, never a secret.
 
 The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `.
 `
@@ -115,6 +121,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return electLeaders(ctx, e, rest)
 	case "log-dirs":
 		return logDirs(ctx, e, rest)
+	case "user", "users":
+		return userCommand(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:

@@ -45,6 +45,7 @@ func main() {
 	clients := flag.Int("clients", 0, "producers plus consumers, split half and half (0: drawn; overrides -producers and -consumers)")
 	brokers := flag.Int("brokers", 1, "brokers in the simulated cluster: 1 keeps its metadata in the embedded coordinator, more share a simulated ZooKeeper ensemble")
 	faults := flag.Bool("faults", true, "inject the seed's fault mix")
+	sasl := flag.Bool("sasl", false, "clients authenticate with SASL PLAIN on a SASL_PLAINTEXT listener")
 	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "worlds simulated at once")
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
 	viz := flag.String("viz", filepath.Join(os.TempDir(), "cksim"),
@@ -88,7 +89,7 @@ func main() {
 	cfgs := make([]sim.Config, len(list))
 	for i, s := range list {
 		cfgs[i] = sim.Config{Seed: s, Duration: *duration, Producers: *producers, Consumers: *consumers,
-			Brokers: *brokers, Faults: *faults, VizDir: *viz, Directed: dir}
+			Brokers: *brokers, Faults: *faults, VizDir: *viz, Directed: dir, SASL: *sasl}
 		if *verbose {
 			cfgs[i].Logf = func(format string, args ...any) { fmt.Printf("  "+format+"\n", args...) }
 		}
@@ -244,6 +245,9 @@ func report(r sim.Result, cfg sim.Config, dir string) {
 	directed := ""
 	if cfg.Directed != sim.DirectNone {
 		directed = " -directed " + cfg.Directed.String()
+	}
+	if cfg.SASL {
+		directed += " -sasl"
 	}
 	fmt.Fprintf(&b, "replay: go run ./cmd/cksim -seed %d -duration %s -producers %d -consumers %d -brokers %d -faults=%v%s\n",
 		r.Seed, cfg.Duration, cfg.Producers, cfg.Consumers, max(1, cfg.Brokers), cfg.Faults, directed)

@@ -298,13 +298,17 @@ func TestTLSListeners(t *testing.T) {
 }
 
 // TestTLSListenerStartRefusals: a keystore the broker cannot serve, and a
-// SASL listener, stop the start with a clear reason.
+// SASL listener with no mechanism served here (Kafka's default is GSSAPI)
+// or PLAIN without users, stop the start with a clear reason.
 func TestTLSListenerStartRefusals(t *testing.T) {
 	for _, tt := range []struct {
 		props  []string
 		reason string
 	}{
-		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0"}, "listener SASL_PLAINTEXT (SASL_PLAINTEXT): SASL listeners are not served yet"},
+		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0"}, "listener SASL_PLAINTEXT: none of the enabled SASL mechanisms (GSSAPI) is served"},
+		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms=PLAIN"}, "no JAAS configuration for mechanism PLAIN"},
+		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", "sasl.enabled.mechanisms=SCRAM-SHA-256",
+			"inter.broker.listener.name=SASL_PLAINTEXT", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256"}, "needs username and password"},
 		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SASL_SSL://127.0.0.1:0"}, "listener SASL_SSL: no key store"}, // validated first
 		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.type=JKS", "ssl.keystore.location=/k.jks", "ssl.keystore.password=x"}, "JKS is not supported"},
 		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.type=PEM", "ssl.keystore.location=/nonexistent.pem"}, "ssl.keystore.location"},

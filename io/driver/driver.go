@@ -2,11 +2,14 @@
 package driver
 
 import (
+	"encoding/binary"
 	"fmt"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
 	"cloudkafka/core/cover"
@@ -31,6 +34,9 @@ type Transport interface {
 	// Send sends an inter-broker request to another broker, in order per
 	// broker; its PeerResponse comes back to Handle.
 	Send(s core.PeerSend)
+	// Authenticated says conn authenticated: after a SaslHandshake v0's
+	// bare tokens, Kafka requests follow again. The driver has logged it.
+	Authenticated(a core.Authenticated)
 }
 
 // Driver runs one broker core over the ports: it feeds events to Step and
@@ -265,10 +271,17 @@ func (d *Driver) execute(effects []core.Effect) {
 		switch e := e.(type) {
 		case core.Respond:
 			var frame []byte
-			if e.Body != nil {
+			if e.Raw {
+				frame = rawToken(e.Body)
+			} else if e.Body != nil {
 				frame = kio.AppendResponse(make([]byte, 0, kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
+		case core.Authenticated:
+			d.logAuthenticated(e)
+			d.transport.Authenticated(e)
+		case core.AuthFailed:
+			d.logAuthFailed(e)
 		case core.CloseConn:
 			d.Logf("closing connection %d: %s", e.Conn, e.Reason)
 			d.transport.Close(e.Conn, e.Seq, e.Reason)
@@ -539,4 +552,40 @@ func (d *Driver) Close() error {
 		}
 	}
 	return first
+}
+
+// rawToken frames a SASL token as a v0 handshake's client expects it:
+// a 4-byte size and the bytes, no response header.
+func rawToken(body kmsg.Response) []byte {
+	tok := body.(*kmsg.SASLAuthenticateResponse).SASLAuthBytes
+	return append(binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(tok)), uint32(len(tok))), tok...)
+}
+
+func (d *Driver) logAuthenticated(a core.Authenticated) {
+	what := "authenticated"
+	if a.Reauthenticated {
+		what = "re-authenticated"
+	}
+	life := ""
+	if a.SessionLifetimeMs > 0 {
+		life = fmt.Sprintf(", session lifetime %d ms", a.SessionLifetimeMs)
+	}
+	if a.BareTokens {
+		life += " (SaslHandshake v0, bare tokens)"
+	}
+	d.Logf("connection %d from %s on listener %s %s as %s with %s%s", a.Conn, a.ClientHost, a.Listener, what, a.Principal, a.Mechanism, life)
+}
+
+// logAuthFailed logs a failed authentication: the address, the user
+// name given, the mechanism and why; never a secret.
+func (d *Driver) logAuthFailed(f core.AuthFailed) {
+	more := ""
+	if f.Suppressed > 0 {
+		more = fmt.Sprintf(" (%d earlier failures from this address not logged)", f.Suppressed)
+	}
+	what := "authentication"
+	if f.Reauthentication {
+		what = "re-authentication"
+	}
+	d.Logf("%s failed: connection %d from %s on listener %s, mechanism %s, user %q: %s%s", what, f.Conn, f.ClientHost, f.Listener, f.Mechanism, f.User, f.Reason, more)
 }
