@@ -200,11 +200,19 @@ func (d *diskView) noteBatch(part int32, h core.BatchHeader) {
 	if d.batches == nil {
 		d.batches = map[int32][]seenBatch{}
 	}
-	bs := d.batches[part]
-	if n := len(bs); n > 0 && bs[n-1].last >= h.LastOffset() {
-		return // seen before, or rewritten after a crash: keep the first
+	bs, last := d.batches[part], h.LastOffset()
+	if n := len(bs); n > 0 && bs[n-1].last >= last {
+		i := sort.Search(n, func(i int) bool { return bs[i].last >= last })
+		if bs[i].last == last && bs[i].maxTs == h.MaxTimestamp {
+			return // seen before
+		}
+		// Rewritten: a crash lost the batches first written here, or a
+		// follower's repair cut them, and others took their offsets
+		// (a retry may carry an older timestamp). What the log holds now
+		// replaces them from this batch's base on.
+		bs = bs[:sort.Search(n, func(i int) bool { return bs[i].last >= h.BaseOffset })]
 	}
-	d.batches[part] = append(bs, seenBatch{h.LastOffset(), h.MaxTimestamp})
+	d.batches[part] = append(bs, seenBatch{last, h.MaxTimestamp})
 }
 
 // checkResponse holds every Produce, Fetch and ListOffsets answer to the
