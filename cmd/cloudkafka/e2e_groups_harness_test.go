@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -236,6 +237,12 @@ func committedOffsets(t *testing.T, b *broker, group, topic string) map[int32]in
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resps, err := adm.FetchOffsets(ctx, group)
+	for err != nil && kerr.IsRetriable(err) && ctx.Err() == nil {
+		// a coordinator moving or loading: retried, as Kafka's admin
+		// client retries it
+		time.Sleep(100 * time.Millisecond)
+		resps, err = adm.FetchOffsets(ctx, group)
+	}
 	if err != nil {
 		t.Fatalf("OffsetFetch %s: %v", group, err)
 	}
