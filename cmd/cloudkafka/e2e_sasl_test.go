@@ -372,8 +372,10 @@ func TestSASLInterBrokerCluster(t *testing.T) {
 		waitLog(t, c.brokers[st.leader-1], fmt.Sprintf("partition %d's followers authenticated at its leader", p),
 			"on listener SASL_SSL authenticated as User:admin with PLAIN")
 	}
-	ps := partitionStates(t, c.brokers[2], "repl-sasl")
-	if len(ps[0].isr) != 3 || len(ps[1].isr) != 3 {
-		t.Errorf("after producing: got partition states %v; want three in-sync replicas each", ps)
-	}
+	// Broker 3's metadata may briefly lag the controller's: asked again
+	// until it shows both partitions with three in-sync replicas.
+	waitFor(t, 30*time.Second, "broker 3 showing three in-sync replicas for each partition after producing", func() bool {
+		ps := partitionStates(t, c.brokers[2], "repl-sasl")
+		return len(ps[0].isr) == 3 && len(ps[1].isr) == 3
+	})
 }
