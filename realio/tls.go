@@ -35,13 +35,19 @@ const tlsHandshakeTimeout = 10 * time.Second
 // pemFileBytesMax bounds a keystore or truststore file.
 const pemFileBytesMax = 1 << 20
 
-// serverTLS is the tls.Config of a listener.
-func serverTLS(t core.TLSSettings) (*tls.Config, error) {
+// loadStores loads a listener's keystore and truststore.
+func loadStores(t core.TLSSettings) (tls.Certificate, *x509.CertPool, error) {
 	cert, err := loadKeystore(t)
 	if err != nil {
-		return nil, err
+		return tls.Certificate{}, nil, err
 	}
 	roots, err := loadTruststore(t)
+	return cert, roots, err
+}
+
+// serverTLS is the tls.Config of a listener.
+func serverTLS(t core.TLSSettings) (*tls.Config, error) {
+	cert, roots, err := loadStores(t)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +71,7 @@ func serverTLS(t core.TLSSettings) (*tls.Config, error) {
 // truststore (the system's roots without one), and the server's host
 // name checked when ssl.endpoint.identification.algorithm is https.
 func clientTLS(t core.TLSSettings) (*tls.Config, error) {
-	cert, err := loadKeystore(t)
-	if err != nil {
-		return nil, err
-	}
-	roots, err := loadTruststore(t)
+	cert, roots, err := loadStores(t)
 	if err != nil {
 		return nil, err
 	}
