@@ -68,6 +68,8 @@ type Broker struct {
 	// scram the SCRAM credentials of a broker serving SCRAM (scram.go).
 	sasl  saslState
 	scram scramCache
+	// acl is the authorizer's copy of the ACLs (acl.go).
+	acl aclState
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -159,6 +161,7 @@ func (b *Broker) recover(rec Recovered) error {
 		}
 	}
 	b.recoverScram(byPath)
+	b.recoverACLs(byPath)
 	for _, rp := range rec.Partitions {
 		p := b.partitionOf(rp.Partition.Topic, rp.Partition.Partition)
 		if p == nil || !p.hosted() {
@@ -259,6 +262,7 @@ func (b *Broker) tick(now Instant) {
 	}
 	b.maybeRetryElection()
 	b.saslTick()
+	b.aclTick()
 	b.ctlTick()
 	b.shutdownTick()
 	b.settleMetaWaits(true)
@@ -305,6 +309,7 @@ func (b *Broker) register() {
 		b.emit(Lifecycle{Registered: true})
 		b.listBrokers() // with a watch on this session
 		b.watchUserChanges()
+		b.loadACLs()
 		b.elect()
 	}
 	retry := func() {

@@ -146,6 +146,8 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 		b.ctlLoad()
 	case zkConfigChange:
 		b.watchUserChanges()
+	case zkACLChanges, zkACLExtendedChanges:
+		b.aclChangesFired(ev.Path)
 	default:
 		if name, ok := strings.CutPrefix(ev.Path, zkTopics); ok && !strings.Contains(name, "/") {
 			b.ctlLoad() // a topic's partitions grew

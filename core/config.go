@@ -29,8 +29,10 @@ type Config struct {
 	TLS                 map[string]TLSSettings
 	// SASL holds the settings of each SASL listener, by name;
 	// SASLConfig the broker-wide ones (config_sasl.go).
-	SASL               map[string]SASLListener
-	SASLConfig         saslConfig
+	SASL       map[string]SASLListener
+	SASLConfig saslConfig
+	// ACL holds the authorizer's settings (config_acl.go).
+	ACL                aclConfig
 	LogDirs            []string
 	NumPartitions      int32
 	DefaultReplication int32 // default.replication.factor: CreateTopics fails unless it is 1

@@ -262,6 +262,22 @@ type AuthFailed struct {
 	Reauthentication bool
 }
 
+// AuthzDenied reports, for the audit log, an action a request named
+// that the authorizer refused: who (Principal, from ClientHost on
+// Listener), what (Operation on Resource, "<Type>:LITERAL:<name>") and
+// in which request (API). Suppressed counts the denials of the same
+// principal and address not reported since the last report.
+type AuthzDenied struct {
+	Conn       ConnID
+	Principal  string
+	ClientHost string
+	Listener   string
+	API        string
+	Resource   string
+	Operation  string
+	Suppressed int64
+}
+
 // CloseConn closes a connection once the responses to every request
 // before Seq (the request that caused the close) are written.
 type CloseConn struct {
@@ -541,6 +557,7 @@ func (PeerSend) isEffect()      {}
 func (Respond) isEffect()       {}
 func (Authenticated) isEffect() {}
 func (AuthFailed) isEffect()    {}
+func (AuthzDenied) isEffect()   {}
 func (CloseConn) isEffect()     {}
 func (CreateLog) isEffect()     {}
 func (DeleteLog) isEffect()     {}

@@ -89,7 +89,7 @@ type saslSession struct {
 type saslState struct {
 	sessions map[ConnID]*saslSession
 	pending  []failedAnswer
-	failures map[string]*failureCount
+	failures reportBudget
 }
 
 // failedAnswer is a failure's answer (nil body: none) and the close after
@@ -100,13 +100,6 @@ type failedAnswer struct {
 	body  kmsg.Response
 	raw   bool
 	close string
-}
-
-// failureCount counts one address's failures in its current interval.
-type failureCount struct {
-	since      Instant
-	reported   int64
-	suppressed int64
 }
 
 // saslListener says whether a listener authenticates with SASL.
@@ -452,43 +445,12 @@ func (b *Broker) saslTick() {
 // reportFailure emits AuthFailed within the per-address bound.
 func (b *Broker) reportFailure(s *saslSession, r Request, why string) {
 	cfg := b.cfg.SASLConfig
-	fc := b.sasl.failures[r.ClientHost]
-	interval := Instant(cfg.FailedLogIntervalMs) * 1e6
-	if fc == nil || b.now-fc.since >= interval {
-		if fc == nil && len(b.sasl.failures) >= cfg.FailedAddressesMax {
-			b.pruneFailures(interval)
-		}
-		if fc == nil && len(b.sasl.failures) >= cfg.FailedAddressesMax {
-			return // too many addresses failing at once: not reported
-		}
-		old := fc
-		fc = &failureCount{since: b.now}
-		if old != nil {
-			fc.suppressed = old.suppressed
-		}
-		if b.sasl.failures == nil {
-			b.sasl.failures = map[string]*failureCount{}
-		}
-		b.sasl.failures[r.ClientHost] = fc
-	}
-	if fc.reported >= cfg.FailedLogMax {
-		fc.suppressed++
+	ok, suppressed := b.sasl.failures.take(r.ClientHost, b.now, cfg.FailedLogIntervalMs, cfg.FailedLogMax, cfg.FailedAddressesMax)
+	if !ok {
 		return
 	}
-	fc.reported++
 	b.emit(AuthFailed{Conn: r.Conn, ClientHost: r.ClientHost, Listener: s.listener, Mechanism: s.mechanism,
-		User: s.user, Reason: why, Suppressed: fc.suppressed, Reauthentication: s.reauth})
-	fc.suppressed = 0
-}
-
-// pruneFailures forgets the addresses whose interval is over.
-func (b *Broker) pruneFailures(interval Instant) {
-	// order-independent: deletes by a per-entry test
-	for host, fc := range b.sasl.failures {
-		if b.now-fc.since >= interval && fc.suppressed == 0 {
-			delete(b.sasl.failures, host)
-		}
-	}
+		User: s.user, Reason: why, Suppressed: suppressed, Reauthentication: s.reauth})
 }
 
 // saslDrop forgets a closed connection's session.

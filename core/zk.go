@@ -36,7 +36,7 @@ const (
 // can be set before any child exists.
 var persistentPaths = []string{"/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/changes", "/config/topics",
 	"/config/clients", "/config/users", "/config/brokers", "/config/ips", zkDeleteTopics, zkISRChange,
-	"/log_dir_event_notification"}
+	"/log_dir_event_notification", zkACL, zkACLChanges, zkACLPrefixed, zkACLExtendedChanges}
 
 // statePath is Kafka's /brokers/topics/<t>/partitions/<p>/state.
 func statePath(topic string, p int32) string {

@@ -209,6 +209,11 @@ const (
 	// state of, at a sequence other than 0, on a partition that may have
 	// forgotten producers, was answered UNKNOWN_PRODUCER_ID.
 	UnknownProducerID
+	// ACLChangeNotified: a broker read an ACL change notification and
+	// reread the resource it names.
+	ACLChangeNotified
+	// ACLDenied: the authorizer refused an action a request named.
+	ACLDenied
 	pointCount
 )
 
@@ -284,6 +289,8 @@ var names = [pointCount]string{
 	ReassignmentCompleted:            "reassignment-completed",
 	UnknownProducerID:                "unknown-producer-id",
 	LogDirsDescribed:                 "log-dirs-described",
+	ACLChangeNotified:                "acl-change-notified",
+	ACLDenied:                        "acl-denied",
 }
 
 func (p Point) String() string {

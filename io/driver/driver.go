@@ -282,6 +282,8 @@ func (d *Driver) execute(effects []core.Effect) {
 			d.transport.Authenticated(e)
 		case core.AuthFailed:
 			d.logAuthFailed(e)
+		case core.AuthzDenied:
+			d.logAuthzDenied(e)
 		case core.CloseConn:
 			d.Logf("closing connection %d: %s", e.Conn, e.Reason)
 			d.transport.Close(e.Conn, e.Seq, e.Reason)
@@ -561,31 +563,42 @@ func rawToken(body kmsg.Response) []byte {
 	return append(binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(tok)), uint32(len(tok))), tok...)
 }
 
+// The audit trail: one structured line (logfmt after "audit") per
+// authentication result and per authorization denial. The core bounds
+// the failures and denials reported; never a secret.
+
 func (d *Driver) logAuthenticated(a core.Authenticated) {
-	what := "authenticated"
-	if a.Reauthenticated {
-		what = "re-authenticated"
-	}
-	life := ""
-	if a.SessionLifetimeMs > 0 {
-		life = fmt.Sprintf(", session lifetime %d ms", a.SessionLifetimeMs)
-	}
-	if a.BareTokens {
-		life += " (SaslHandshake v0, bare tokens)"
-	}
-	d.Logf("connection %d from %s on listener %s %s as %s with %s%s", a.Conn, a.ClientHost, a.Listener, what, a.Principal, a.Mechanism, life)
+	d.audit("authentication", "success", "principal", a.Principal, "client", a.ClientHost, "listener", a.Listener,
+		"mechanism", a.Mechanism, "connection", a.Conn, "reauthentication", a.Reauthenticated,
+		"session_lifetime_ms", a.SessionLifetimeMs, "bare_tokens", a.BareTokens)
 }
 
-// logAuthFailed logs a failed authentication: the address, the user
-// name given, the mechanism and why; never a secret.
 func (d *Driver) logAuthFailed(f core.AuthFailed) {
-	more := ""
-	if f.Suppressed > 0 {
-		more = fmt.Sprintf(" (%d earlier failures from this address not logged)", f.Suppressed)
+	d.audit("authentication", "failure", "user", f.User, "client", f.ClientHost, "listener", f.Listener,
+		"mechanism", f.Mechanism, "connection", f.Conn, "reauthentication", f.Reauthentication,
+		"reason", f.Reason, "suppressed", f.Suppressed)
+}
+
+func (d *Driver) logAuthzDenied(z core.AuthzDenied) {
+	d.audit("authorization", "denied", "principal", z.Principal, "client", z.ClientHost, "listener", z.Listener,
+		"api", z.API, "operation", z.Operation, "resource", z.Resource, "connection", z.Conn, "suppressed", z.Suppressed)
+}
+
+// audit logs one audit line: event, result and the key-value pairs.
+func (d *Driver) audit(event, result string, kv ...any) {
+	var b strings.Builder
+	b.WriteString("audit event=" + event + " result=" + result)
+	for i := 0; i+1 < len(kv); i += 2 {
+		fmt.Fprintf(&b, " %s=%s", kv[i], logfmtValue(fmt.Sprint(kv[i+1])))
 	}
-	what := "authentication"
-	if f.Reauthentication {
-		what = "re-authentication"
+	d.Logf("%s", b.String())
+}
+
+// logfmtValue quotes a value that is empty or holds a space, a quote,
+// an equals sign or a control character.
+func logfmtValue(v string) string {
+	if v == "" || strings.ContainsAny(v, " \t\"=\\") || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return strconv.Quote(v)
 	}
-	d.Logf("%s failed: connection %d from %s on listener %s, mechanism %s, user %q: %s%s", what, f.Conn, f.ClientHost, f.Listener, f.Mechanism, f.User, f.Reason, more)
+	return v
 }
