@@ -116,7 +116,7 @@ func testSASLAuthenticate(t *testing.T, v int16) {
 	if !checkCode(t, "SaslAuthenticate", a.ErrorCode, 0) || a.SessionLifetimeMillis != want {
 		t.Fatalf("SaslAuthenticate v%d: session lifetime %d; want %d", v, a.SessionLifetimeMillis, want)
 	}
-	b.waitLog(t, 0, "authenticated as User:alice with PLAIN")
+	b.waitLog(t, 0, "result=success principal=User:alice mechanism=PLAIN ")
 
 	from := b.logLines()
 	bad := b.dialSASL(t)
@@ -181,7 +181,7 @@ func testAlterUserScram(t *testing.T, v int16) {
 		}
 	}
 	call[*kmsg.MetadataResponse](t, s, 1, kmsg.NewPtrMetadataRequest())
-	b.waitLog(t, 0, "authenticated as User:bob with SCRAM-SHA-256")
+	b.waitLog(t, 0, "result=success principal=User:bob mechanism=SCRAM-SHA-256 ")
 }
 
 // testDescribeUserScram: every user, one, an unknown one.

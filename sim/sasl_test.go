@@ -17,7 +17,7 @@ func TestSASLClients(t *testing.T) {
 			auths := 0 // Logf runs on the world's one goroutine
 			cfg := Config{Seed: seed, Duration: 15 * time.Second, Faults: true, Brokers: brokers, SASL: true}
 			cfg.Logf = func(format string, args ...any) {
-				if strings.Contains(fmt.Sprintf(format, args...), "authenticated as User:sim with PLAIN") {
+				if strings.Contains(fmt.Sprintf(format, args...), "result=success principal=User:sim mechanism=PLAIN ") {
 					auths++
 				}
 			}

@@ -83,7 +83,7 @@ func TestSASLClients(t *testing.T) {
 	createTopic(t, b, "sasl", 1)
 	alice := newClient(t, b, kgo.SeedBrokers(saslAddr), kgo.SASL(plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism()))
 	produceConsume(t, alice, "sasl", 10)
-	waitLog(t, b, "alice authenticated", "on listener SASL_PLAINTEXT authenticated as User:alice with PLAIN")
+	waitLog(t, b, "alice authenticated", "result=success principal=User:alice mechanism=PLAIN listener=SASL_PLAINTEXT ")
 	if got := brokerPorts(t, alice); len(got) != 1 || got[0] != saslAddr {
 		t.Errorf("Metadata over SASL_PLAINTEXT: got %v; want [%s]", got, saslAddr)
 	}
@@ -92,7 +92,7 @@ func TestSASLClients(t *testing.T) {
 	bob := newClient(t, b, kgo.SeedBrokers(sslAddr), kgo.DialTLSConfig(roots.Clone()),
 		kgo.SASL(scram.Auth{User: "bob", Pass: "bob-secret"}.AsSha256Mechanism()))
 	produceConsume(t, bob, "scram256", 10)
-	waitLog(t, b, "bob authenticated", "on listener SASL_SSL authenticated as User:bob with SCRAM-SHA-256")
+	waitLog(t, b, "bob authenticated", "result=success principal=User:bob mechanism=SCRAM-SHA-256 listener=SASL_SSL ")
 	createTopic(t, b, "scram512", 1)
 	carol := newClient(t, b, kgo.SeedBrokers(sslAddr), kgo.DialTLSConfig(roots.Clone()),
 		kgo.SASL(scram.Auth{User: "carol", Pass: "carol-secret"}.AsSha512Mechanism()))
@@ -118,7 +118,7 @@ func TestSASLClients(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), kerr.SaslAuthenticationFailed.Message) && !strings.Contains(err.Error(), "SASL_AUTHENTICATION_FAILED") {
 			t.Errorf("%s: got %v; want SASL_AUTHENTICATION_FAILED", tc.what, err)
 		}
-		waitLog(t, b, tc.what+" logged", "authentication failed", "from /127.0.0.1", fmt.Sprintf("user %q", tc.user), tc.log)
+		waitLog(t, b, tc.what+" logged", "audit event=authentication result=failure", "client=/127.0.0.1 ", fmt.Sprintf("user=%q", tc.user), tc.log)
 	}
 	if strings.Contains(b.logTail(), "guess-") || strings.Contains(b.logTail(), "alice-secret") {
 		t.Error("the broker's log shows a password")
@@ -177,13 +177,13 @@ func TestSASLHandshakeV0(t *testing.T) {
 		t.Fatalf("Metadata after the raw exchange: got %+v", md)
 	}
 	nc.Close()
-	waitLog(t, b, "the raw exchange authenticated", "on listener SASL_PLAINTEXT authenticated as User:alice with PLAIN")
+	waitLog(t, b, "the raw exchange authenticated", "result=success principal=User:alice mechanism=PLAIN listener=SASL_PLAINTEXT ")
 	nc, _, err = raw("\x00alice\x00not-it")
 	if err == nil {
 		t.Fatal("raw token with a wrong password answered; want the connection closed")
 	}
 	nc.Close()
-	waitLog(t, b, "the raw failure logged", "authentication failed", `user "alice"`)
+	waitLog(t, b, "the raw failure logged", "audit event=authentication result=failure", `user="alice"`)
 
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V0_10_2_0
@@ -192,7 +192,13 @@ func TestSASLHandshakeV0(t *testing.T) {
 	cfg.Net.SASL.User, cfg.Net.SASL.Password = "alice", "alice-secret"
 	saramaRoundTrip(t, saslAddr, cfg, "v0")
 	waitFor(t, 10*time.Second, "both bare-token exchanges logged", func() bool {
-		return strings.Count(b.logTail(), "authenticated as User:alice with PLAIN (SaslHandshake v0, bare tokens)") >= 2
+		n := 0
+		for _, line := range strings.Split(b.logTail(), "\n") {
+			if strings.Contains(line, "result=success principal=User:alice mechanism=PLAIN ") && strings.HasSuffix(line, "bare_tokens=true") {
+				n++
+			}
+		}
+		return n >= 2
 	})
 }
 
@@ -329,7 +335,7 @@ func TestSASLReauthentication(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	waitLog(t, b, "a live connection re-authenticated", "re-authenticated as User:alice with PLAIN, session lifetime 1500 ms")
+	waitLog(t, b, "a live connection re-authenticated", "result=success principal=User:alice mechanism=PLAIN ", "reauthentication=true session_lifetime_ms=1500 ")
 }
 
 // TestSASLInterBrokerCluster: three brokers with ZooKeeper whose

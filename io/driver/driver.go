@@ -568,14 +568,14 @@ func rawToken(body kmsg.Response) []byte {
 // the failures and denials reported; never a secret.
 
 func (d *Driver) logAuthenticated(a core.Authenticated) {
-	d.audit("authentication", "success", "principal", a.Principal, "client", a.ClientHost, "listener", a.Listener,
-		"mechanism", a.Mechanism, "connection", a.Conn, "reauthentication", a.Reauthenticated,
+	d.audit("authentication", "success", "principal", a.Principal, "mechanism", a.Mechanism, "listener", a.Listener,
+		"client", a.ClientHost, "connection", a.Conn, "reauthentication", a.Reauthenticated,
 		"session_lifetime_ms", a.SessionLifetimeMs, "bare_tokens", a.BareTokens)
 }
 
 func (d *Driver) logAuthFailed(f core.AuthFailed) {
-	d.audit("authentication", "failure", "user", f.User, "client", f.ClientHost, "listener", f.Listener,
-		"mechanism", f.Mechanism, "connection", f.Conn, "reauthentication", f.Reauthentication,
+	d.audit("authentication", "failure", "user", strconv.Quote(f.User), "mechanism", f.Mechanism, "listener", f.Listener,
+		"client", f.ClientHost, "connection", f.Conn, "reauthentication", f.Reauthentication,
 		"reason", f.Reason, "suppressed", f.Suppressed)
 }
 
@@ -589,7 +589,11 @@ func (d *Driver) audit(event, result string, kv ...any) {
 	var b strings.Builder
 	b.WriteString("audit event=" + event + " result=" + result)
 	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(&b, " %s=%s", kv[i], logfmtValue(fmt.Sprint(kv[i+1])))
+		v := fmt.Sprint(kv[i+1])
+		if _, quoted := kv[i+1].(string); !quoted || !strings.HasPrefix(v, `"`) {
+			v = logfmtValue(v)
+		}
+		fmt.Fprintf(&b, " %s=%s", kv[i], v)
 	}
 	d.Logf("%s", b.String())
 }
