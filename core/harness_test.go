@@ -33,6 +33,7 @@ type harness struct {
 	lifecycles  []core.Lifecycle
 	auths       []core.Authenticated
 	authFails   []core.AuthFailed
+	denials     []core.AuthzDenied
 	peerSends   []core.PeerSend
 	retains     []core.Retain
 	// retainStart is the log start a Retain of a partition reports
@@ -157,6 +158,8 @@ func (h *harness) exec(effects []core.Effect) {
 			h.auths = append(h.auths, e)
 		case core.AuthFailed:
 			h.authFails = append(h.authFails, e)
+		case core.AuthzDenied:
+			h.denials = append(h.denials, e)
 		case core.PeerSend:
 			// no other broker runs here: the controller's requests to
 			// the peers a test registers fail, and are sent again
