@@ -96,6 +96,10 @@ type aclState struct {
 	seen  map[string]string
 	// reloadAt, when set, is when to reload after a read failed.
 	reloadAt Instant
+	// adding counts the bindings CreateAcls is writing and the cache
+	// does not hold yet, so that concurrent creations stay within
+	// authorizer.acl.bindings.max together.
+	adding int
 	// audit bounds the denial log lines (acl_audit.go).
 	audit auditState
 }
@@ -277,13 +281,13 @@ type aclFilter struct {
 // invalid says what of the filter is unknown, or "".
 func (f aclFilter) invalid() string {
 	switch {
-	case f.Type == kmsg.ACLResourceTypeUnknown || f.Type > kmsg.ACLResourceTypeUser:
+	case f.Type <= kmsg.ACLResourceTypeUnknown || f.Type > kmsg.ACLResourceTypeUser:
 		return "resource type"
-	case f.Pattern == kmsg.ACLResourcePatternTypeUnknown || f.Pattern > kmsg.ACLResourcePatternTypePrefixed:
+	case f.Pattern <= kmsg.ACLResourcePatternTypeUnknown || f.Pattern > kmsg.ACLResourcePatternTypePrefixed:
 		return "pattern type"
-	case f.Operation == kmsg.ACLOperationUnknown || f.Operation > kmsg.ACLOperationDescribeTokens:
+	case f.Operation <= kmsg.ACLOperationUnknown || f.Operation > kmsg.ACLOperationDescribeTokens:
 		return "operation"
-	case f.Permission == kmsg.ACLPermissionTypeUnknown || f.Permission > kmsg.ACLPermissionTypeAllow:
+	case f.Permission <= kmsg.ACLPermissionTypeUnknown || f.Permission > kmsg.ACLPermissionTypeAllow:
 		return "permission type"
 	}
 	return ""

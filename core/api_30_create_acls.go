@@ -74,9 +74,12 @@ func (b *Broker) handleCreateAcls(r Request) {
 		idx := byResource[res]
 		pending++
 		var refused []int
+		added := 0
 		b.updateACLs(res, func(current []aclEntry) []aclEntry {
 			refused = refused[:0]
-			room := b.cfg.ACL.BindingsMax - b.acl.count
+			b.acl.adding -= added // a retry recounts
+			added = 0
+			room := b.cfg.ACL.BindingsMax - b.acl.count - b.acl.adding
 			for _, i := range idx {
 				c := req.Creations[i]
 				e := aclEntry{Principal: c.Principal, Host: c.Host, Operation: c.Operation, Permission: c.PermissionType}
@@ -88,10 +91,13 @@ func (b *Broker) handleCreateAcls(r Request) {
 					continue
 				}
 				room--
+				added++
 				current = append(current, e)
 			}
+			b.acl.adding += added
 			return current
 		}, func(_, _ []aclEntry, err error) {
+			b.acl.adding -= added
 			for _, i := range idx {
 				switch {
 				case err != nil:
@@ -127,8 +133,6 @@ func invalidCreation(res aclResource, c kmsg.CreateACLsRequestCreation) string {
 		return "The only valid name for the CLUSTER resource is " + clusterResource
 	case checkPrincipal(c.Principal) != nil:
 		return checkPrincipal(c.Principal).Error()
-	case c.Host == "":
-		return "Invalid empty host"
 	}
 	return ""
 }
