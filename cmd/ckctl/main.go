@@ -3,8 +3,8 @@
 // describes (each partition's leader, replicas and ISR, under-replicated
 // partitions marked) and deletes topics, reassigns partitions, elects
 // leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
-// directly (no consumer group), and lists, describes, deletes and resets
-// the offsets of consumer groups.
+// directly (no consumer group), lists, describes, deletes and resets
+// the offsets of consumer groups, and manages SCRAM users.
 //
 //	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
@@ -27,8 +27,17 @@
 //	ckctl [-b host:port,...] user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
 //	ckctl [-b host:port,...] user list [NAME...]
 //
-// The brokers default to $CKCTL_BROKERS, else 127.0.0.1:9092. Every failure
-// prints one line to standard error and exits non-zero.
+// Every command takes the connection flags: --tls, --tls-ca FILE (PEM
+// roots; default the system's), --tls-cert FILE and --tls-key FILE (a
+// client certificate), --sasl-mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512,
+// --sasl-user and --sasl-password.
+//
+// The brokers default to $CKCTL_BROKERS, else 127.0.0.1:9092; the
+// connection flags to $CKCTL_TLS_CA, $CKCTL_TLS_CERT, $CKCTL_TLS_KEY,
+// $CKCTL_SASL_MECHANISM, $CKCTL_SASL_USER and $CKCTL_SASL_PASSWORD. Every
+// failure prints its reason in one line to standard error (a usage error
+// the usage too) and exits non-zero: 1 when an operation failed, 2 on a
+// usage error.
 package main
 
 import (
