@@ -4,7 +4,8 @@
 // partitions marked) and deletes topics, reassigns partitions, elects
 // leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
 // directly (no consumer group), lists, describes, deletes and resets
-// the offsets of consumer groups, and manages SCRAM users.
+// the offsets of consumer groups, manages SCRAM users, and creates, lists
+// and deletes ACLs.
 //
 //	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
@@ -26,6 +27,13 @@
 //	ckctl [-b host:port,...] user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations N] [--password P]
 //	ckctl [-b host:port,...] user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
 //	ckctl [-b host:port,...] user list [NAME...]
+//	ckctl [-b host:port,...] acl create (--allow-principal P | --deny-principal P)... [--allow-host H]... [--deny-host H]...
+//	      --operation OP... RESOURCE... [--resource-pattern-type literal|prefixed]
+//	ckctl [-b host:port,...] acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
+//	      [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
+//	ckctl [-b host:port,...] acl delete (RESOURCE... | --all) [the filters of acl list]
+//
+// RESOURCE is --topic NAME, --group ID, --transactional-id ID or --cluster.
 //
 // Every command takes the connection flags: --tls, --tls-ca FILE (PEM
 // roots; default the system's), --tls-cert FILE and --tls-key FILE (a

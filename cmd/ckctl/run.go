@@ -52,6 +52,21 @@ commands:
   user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations 4096] [--password P]
   user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
   user list [NAME...]
+  acl create (--allow-principal P | --deny-principal P)... [--allow-host H]... [--deny-host H]...
+             --operation OP... RESOURCE... [--resource-pattern-type literal|prefixed]
+  acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
+           [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
+  acl delete (RESOURCE... | --all) [the filters of acl list]
+
+RESOURCE is --topic NAME, --group ID, --transactional-id ID (each
+repeatable) or --cluster. OP is read, write, create, delete, alter,
+describe, cluster_action, describe_configs, alter_configs,
+idempotent_write or all (any too, in filters), case-insensitive; a
+principal without a type, "alice", is "User:alice". Hosts default to *.
+acl list without a resource lists every ACL; acl delete needs a resource
+or --all, and prints what it deleted. The ACL commands need a broker
+with an authorizer (authorizer.class.name); without one it answers
+SECURITY_DISABLED.
 
 topic create -c is repeatable and passes any topic config (key=value) to
 the broker, which validates it. group seek needs an inactive group (no
@@ -136,6 +151,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return logDirs(ctx, e, rest)
 	case "user", "users":
 		return userCommand(ctx, e, rest)
+	case "acl", "acls":
+		return aclCommand(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
