@@ -180,8 +180,9 @@ func supportedOperations(typ kmsg.ACLResourceType) []kmsg.ACLOperation {
 	case kmsg.ACLResourceTypeTopic:
 		return []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationWrite, kmsg.ACLOperationCreate, kmsg.ACLOperationDescribe,
 			kmsg.ACLOperationDelete, kmsg.ACLOperationAlter, kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs}
-	case kmsg.ACLResourceTypeGroup:
-		return []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete}
+	case kmsg.ACLResourceTypeGroup: // with Kafka 4's group configurations
+		return []kmsg.ACLOperation{kmsg.ACLOperationRead, kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete,
+			kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs}
 	case kmsg.ACLResourceTypeCluster:
 		return []kmsg.ACLOperation{kmsg.ACLOperationCreate, kmsg.ACLOperationClusterAction, kmsg.ACLOperationDescribeConfigs,
 			kmsg.ACLOperationAlterConfigs, kmsg.ACLOperationIdempotentWrite, kmsg.ACLOperationAlter, kmsg.ACLOperationDescribe}

@@ -10,6 +10,9 @@ import (
 // Produce: v0-11
 //
 // Behavior:
+//   - Needs Write on each topic (acl.go): a denied topic's partitions
+//     get TOPIC_AUTHORIZATION_FAILED, before any other check, and
+//     nothing of them is written.
 //   - v0-2 carry message formats 0 and 1 (legacy.go): each partition's
 //     message set is checked and converted to one v2 batch without a
 //     producer id, which then goes the way of any batch. An empty set
@@ -95,10 +98,15 @@ func (b *Broker) handleProduce(r Request) {
 		rt.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(t.Partitions))
 		resp.Topics = append(resp.Topics, rt)
 		slots := resp.Topics[len(resp.Topics)-1].Partitions
+		allowed := b.authorized(r, kmsg.ACLOperationWrite, kmsg.ACLResourceTypeTopic, t.Topic)
 		for i, p := range t.Partitions {
 			rp := &slots[i]
 			*rp = kmsg.NewProduceResponseTopicPartition()
 			rp.Partition, rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = p.Partition, -1, -1, -1
+			if !allowed {
+				rp.ErrorCode, failed = errTopicAuth, true
+				continue
+			}
 			pending++
 			b.producePartition(r.Header.Version, req.Acks, r.Header.ClientID, t.Topic, p, rp, func(code int16) {
 				if code != errNone {

@@ -10,6 +10,10 @@ import (
 // Fetch: v0-16
 //
 // Behavior:
+//   - Needs Read on each topic (acl.go), a follower's fetch
+//     ClusterAction on the cluster: a denied topic's partitions get
+//     TOPIC_AUTHORIZATION_FAILED and no records. At v13+ a topic id
+//     this broker does not know is UNKNOWN_TOPIC_ID first.
 //   - No fetch sessions are kept (KIP-227 allows a broker to create none).
 //     Requests are answered as Kafka's FetchManager answers them with a
 //     session cache that is always empty; see fullFetch.
@@ -79,10 +83,23 @@ func (b *Broker) handleFetch(r Request) {
 	if fw.replica < 0 {
 		fw.replica = -1
 	}
+	replicaOK := fw.replica < 0 || b.authorizedCluster(r, kmsg.ACLOperationClusterAction)
 	for ti, t := range req.Topics {
 		p0 := b.fetchTopic(r.Header.Version, t)
+		allowed := replicaOK
+		if name := t.Topic; fw.replica < 0 && (r.Header.Version < 13 || p0 != nil) {
+			if p0 != nil {
+				name = p0.name
+			}
+			allowed = b.authorized(r, kmsg.ACLOperationRead, kmsg.ACLResourceTypeTopic, name)
+		}
 		for pi, rp := range t.Partitions {
 			fp := &fetchPart{topicIdx: ti, partIdx: pi, offset: Offset(rp.FetchOffset), maxBytes: rp.PartitionMaxBytes}
+			if !allowed {
+				fp.code = errTopicAuth
+				fw.parts = append(fw.parts, fp)
+				continue
+			}
 			fp.p, fp.code = b.resolveFetchPartition(r.Header.Version, p0, t, rp, fw.replica)
 			if fw.replica >= 0 && fp.code == errNone {
 				b.followerFetched(fp.p, fp.p.followerOf(fw.replica), fp.offset, Offset(rp.LogStartOffset))

@@ -10,6 +10,8 @@ import (
 // ListOffsets: v0-6
 //
 // Behavior:
+//   - Needs Describe on each topic (acl.go): a denied topic's
+//     partitions get TOPIC_AUTHORIZATION_FAILED.
 //   - Timestamp -2 answers the log start offset, -1 the high watermark
 //     (equal to the last stable offset: there are no transactions).
 //   - A timestamp >= 0 answers, as Kafka does, the offset and timestamp
@@ -58,12 +60,16 @@ func (b *Broker) handleListOffsets(r Request) {
 		rt.Partitions = make([]kmsg.ListOffsetsResponseTopicPartition, len(t.Partitions))
 		resp.Topics = append(resp.Topics, rt)
 		slots := resp.Topics[len(resp.Topics)-1].Partitions
+		allowed := b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, t.Topic)
 		for i, in := range t.Partitions {
 			out := &slots[i]
 			*out = kmsg.NewListOffsetsResponseTopicPartition()
 			out.Partition, out.Timestamp, out.Offset = in.Partition, -1, -1
 			p := b.partitionOf(t.Topic, in.Partition)
 			switch {
+			case !allowed:
+				out.ErrorCode = errTopicAuth
+				continue
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
 				continue

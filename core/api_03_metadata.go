@@ -26,7 +26,16 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //     INVALID_TOPIC_EXCEPTION, and a default.replication.factor other than
 //     1 INVALID_REPLICATION_FACTOR, as Kafka's auto-creation does.
 //   - v10+ returns topic ids; v12 may ask for topics by id.
-//   - Authorized-operations fields answer "not requested" (-2147483648).
+//   - ACLs (acl.go): a topic named without Describe on it answers
+//     TOPIC_AUTHORIZATION_FAILED whether it exists or not (asked by id,
+//     an unknown id is UNKNOWN_TOPIC_ID first and a denied one comes
+//     back without its name); all topics lists only those the principal
+//     may describe. Auto-creation needs Create on the cluster or on the
+//     topic, else TOPIC_AUTHORIZATION_FAILED.
+//   - Authorized operations (v8+) are filled when asked: the topics'
+//     for each topic described, the cluster's (v8-10) when Describe on
+//     the cluster is allowed (0 otherwise); else "not requested"
+//     (-2147483648).
 
 func (b *Broker) handleMetadata(r Request) {
 	req := r.Body.(*kmsg.MetadataRequest)
@@ -47,12 +56,25 @@ func (b *Broker) handleMetadata(r Request) {
 	resp.ClusterID = &b.clusterID
 	resp.ControllerID = b.controllerID()
 	resp.AuthorizedOperations = -2147483648
+	if v >= 8 && v <= 10 && req.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = 0
+		if b.authorizedCluster(r, kmsg.ACLOperationDescribe) {
+			resp.AuthorizedOperations = b.authorizedOperations(r, kmsg.ACLResourceTypeCluster, clusterResource)
+		}
+	}
+	describe := func(t *topic) kmsg.MetadataResponseTopic {
+		mt := b.metadataTopic(t)
+		if v >= 8 && req.IncludeTopicAuthorizedOperations {
+			mt.AuthorizedOperations = b.authorizedOperations(r, kmsg.ACLResourceTypeTopic, t.name)
+		}
+		return mt
+	}
 
 	all := req.Topics == nil || (v == 0 && len(req.Topics) == 0)
 	if all {
 		for _, name := range b.topicNames() {
-			if t := b.listedTopic(name); t != nil {
-				resp.Topics = append(resp.Topics, b.metadataTopic(t))
+			if t := b.listedTopic(name); t != nil && b.authorizedQuietly(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, name) {
+				resp.Topics = append(resp.Topics, describe(t))
 			}
 		}
 		b.respond(r, resp)
@@ -65,11 +87,18 @@ func (b *Broker) handleMetadata(r Request) {
 		var t *topic
 		if rt.Topic != nil {
 			t = b.listedTopic(*rt.Topic)
+			if !b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, *rt.Topic) {
+				*slot = metadataError(rt, errTopicAuth)
+				continue
+			}
 		} else if t = b.topicsByID[TopicID(rt.TopicID)]; t != nil && !t.listed() {
 			t = nil
+		} else if t != nil && !b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, t.name) {
+			*slot = metadataError(rt, errTopicAuth)
+			continue
 		}
 		if t != nil {
-			*slot = b.metadataTopic(t)
+			*slot = describe(t)
 			continue
 		}
 		*slot = metadataError(rt, errUnknownTopic)
@@ -77,6 +106,9 @@ func (b *Broker) handleMetadata(r Request) {
 		case rt.Topic == nil:
 			slot.ErrorCode = errUnknownTopicID
 		case !autoCreate:
+		case !b.authorizedQuietly(r, kmsg.ACLOperationCreate, kmsg.ACLResourceTypeCluster, clusterResource) &&
+			!b.authorized(r, kmsg.ACLOperationCreate, kmsg.ACLResourceTypeTopic, *rt.Topic):
+			slot.ErrorCode = errTopicAuth
 		case validTopicName(*rt.Topic) != nil:
 			slot.ErrorCode = errInvalidTopic
 		case b.topics[*rt.Topic] != nil || b.creating[*rt.Topic] != nil:

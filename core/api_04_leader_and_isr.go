@@ -5,6 +5,8 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // LeaderAndIsr: v7 (inter-broker: the controller's own version)
 //
 // Behavior:
+//   - Needs ClusterAction on the cluster (acl.go): else
+//     CLUSTER_AUTHORIZATION_FAILED and nothing changes.
 //   - From the controller this broker knows (its id and epoch) to this
 //     broker's current registration (its broker epoch); otherwise
 //     STALE_CONTROLLER_EPOCH or STALE_BROKER_EPOCH and nothing changes
@@ -15,5 +17,11 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //     partition not assigned to this broker UNKNOWN_TOPIC_OR_PARTITION.
 
 func (b *Broker) handleLeaderAndIsr(r Request) {
+	if !b.authorizedCluster(r, kmsg.ACLOperationClusterAction) {
+		resp := kmsg.NewPtrLeaderAndISRResponse()
+		resp.ErrorCode = errClusterAuth
+		b.respond(r, resp)
+		return
+	}
 	b.applyLeaderAndIsr(r.Body.(*kmsg.LeaderAndISRRequest), func(resp *kmsg.LeaderAndISRResponse) { b.respond(r, resp) })
 }

@@ -11,6 +11,8 @@ import (
 // controller; brokers send v3)
 //
 // Behavior (Kafka's KafkaController.doControlledShutdown):
+//   - Needs ClusterAction on the cluster (acl.go): else
+//     CLUSTER_AUTHORIZATION_FAILED and nothing changes.
 //   - Only the active controller serves it: elsewhere NOT_CONTROLLER.
 //   - The broker must be registered under /brokers/ids as the controller
 //     last listed them (BROKER_NOT_AVAILABLE), at that registration's
@@ -57,6 +59,12 @@ var (
 )
 
 func (b *Broker) handleControlledShutdown(r Request) {
+	if !b.authorizedCluster(r, kmsg.ACLOperationClusterAction) {
+		resp := kmsg.NewPtrControlledShutdownResponse()
+		resp.ErrorCode = errClusterAuth
+		b.respond(r, resp)
+		return
+	}
 	b.ctlControlledShutdown(r.Body.(*kmsg.ControlledShutdownRequest), func(resp *kmsg.ControlledShutdownResponse) { b.respond(r, resp) })
 }
 

@@ -5,6 +5,10 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // OffsetCommit: v0-9
 //
 // Behavior:
+//   - Needs Read on the group (acl.go), else every partition gets
+//     GROUP_AUTHORIZATION_FAILED, and Read on each topic, else its
+//     partitions get TOPIC_AUTHORIZATION_FAILED; nothing denied is
+//     committed.
 //   - Partitions of unknown topics, or beyond a topic's partitions, get
 //     UNKNOWN_TOPIC_OR_PARTITION; the rest are committed together as one
 //     batch in __consumer_offsets and answered once it is acknowledged
@@ -51,10 +55,19 @@ func (b *Broker) handleOffsetCommit(r Request) {
 	slots := make([][]int16, len(req.Topics)) // each partition's code, in request order
 	var parts []*commitPart
 	var where [][2]int
+	groupOK := b.authorized(r, kmsg.ACLOperationRead, kmsg.ACLResourceTypeGroup, req.Group)
 	for i, t := range req.Topics {
 		slots[i] = make([]int16, len(t.Partitions))
 		tp := b.topics[t.Topic]
+		topicOK := groupOK && b.authorized(r, kmsg.ACLOperationRead, kmsg.ACLResourceTypeTopic, t.Topic)
 		for j, pt := range t.Partitions {
+			if !topicOK {
+				slots[i][j] = errTopicAuth
+				if !groupOK {
+					slots[i][j] = errGroupAuth
+				}
+				continue
+			}
 			if tp == nil || pt.Partition < 0 || int(pt.Partition) >= len(tp.parts) {
 				slots[i][j] = errUnknownTopic
 				continue

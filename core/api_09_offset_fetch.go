@@ -5,6 +5,11 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // OffsetFetch: v0-9
 //
 // Behavior:
+//   - Needs Describe on the group (acl.go), else
+//     GROUP_AUTHORIZATION_FAILED, and Describe on each topic named,
+//     else its partitions answer offset -1 with
+//     TOPIC_AUTHORIZATION_FAILED; asked for all, the topics the
+//     principal may not describe are left out.
 //   - A partition with no committed offset answers offset -1, metadata ""
 //     (v0, as Kafka's ZooKeeper-backed v0: UNKNOWN_TOPIC_OR_PARTITION).
 //   - v2+ may ask for every committed partition (null topics), and carry
@@ -37,7 +42,7 @@ func (b *Broker) handleOffsetFetch(r Request) {
 					tps = append(tps, TopicPartition{Topic: t.Topic, Partition: p})
 				}
 			}
-			code, parts := b.groups.fetchOffsets(rg.Group, tps, rg.Topics == nil, req.RequireStable)
+			code, parts := b.fetchOffsets(r, rg.Group, tps, rg.Topics == nil, req.RequireStable)
 			g.ErrorCode = code
 			for _, fp := range parts {
 				i := len(g.Topics) - 1
@@ -61,7 +66,7 @@ func (b *Broker) handleOffsetFetch(r Request) {
 		}
 	}
 	all := req.Topics == nil && v >= 2
-	code, parts := b.groups.fetchOffsets(req.Group, tps, all, v >= 7 && req.RequireStable)
+	code, parts := b.fetchOffsets(r, req.Group, tps, all, v >= 7 && req.RequireStable)
 	resp.ErrorCode = code
 	if v < 2 && code != errNone {
 		for _, tp := range tps {
@@ -87,4 +92,38 @@ func (b *Broker) handleOffsetFetch(r Request) {
 		resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, rp)
 	}
 	b.respond(r, resp)
+}
+
+// fetchOffsets is the group coordinator's fetchOffsets behind the
+// authorizer: Describe on the group, else GROUP_AUTHORIZATION_FAILED;
+// Describe on each topic, else its partitions are answered offset -1
+// with TOPIC_AUTHORIZATION_FAILED (left out when all were asked for).
+func (b *Broker) fetchOffsets(r Request, group string, tps []TopicPartition, all, stable bool) (int16, []offsetPart) {
+	if !b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeGroup, group) {
+		return errGroupAuth, nil
+	}
+	code, parts := b.groups.fetchOffsets(group, tps, all, stable)
+	allowed := map[string]bool{}
+	out := parts[:0]
+	for _, fp := range parts {
+		ok, seen := allowed[fp.tp.Topic]
+		if !seen {
+			if all {
+				ok = b.authorizedQuietly(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, fp.tp.Topic)
+			} else {
+				ok = b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, fp.tp.Topic)
+			}
+			allowed[fp.tp.Topic] = ok
+		}
+		switch {
+		case ok:
+		case all:
+			continue
+		default:
+			empty := ""
+			fp.Offset, fp.LeaderEpoch, fp.Metadata, fp.ErrorCode = -1, -1, &empty, errTopicAuth
+		}
+		out = append(out, fp)
+	}
+	return code, out
 }

@@ -5,6 +5,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // FindCoordinator: v0-6
 //
 // Behavior:
+//   - Needs Describe on the group (acl.go), else
+//     GROUP_AUTHORIZATION_FAILED; a transaction key Describe on the
+//     transactional id, else TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
 //   - A group key (key type 0; v0 has only group keys) is coordinated by
 //     the leader of the group's partition of __consumer_offsets, as this
 //     broker's metadata says. The first request creates the topic
@@ -33,7 +36,7 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	v := r.Header.Version
 	if v < 4 {
-		code, msg, ep := b.coordinatorFor(req.CoordinatorType, req.CoordinatorKey, v, r.Listener)
+		code, msg, ep := b.coordinatorFor(r, req.CoordinatorType, req.CoordinatorKey)
 		resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = code, -1, "", -1
 		if code == errNone {
 			resp.NodeID, resp.Host, resp.Port = ep.id, ep.Host, ep.Port
@@ -46,7 +49,7 @@ func (b *Broker) handleFindCoordinator(r Request) {
 	for _, key := range req.CoordinatorKeys {
 		c := kmsg.NewFindCoordinatorResponseCoordinator()
 		c.Key = key
-		code, msg, ep := b.coordinatorFor(req.CoordinatorType, key, v, r.Listener)
+		code, msg, ep := b.coordinatorFor(r, req.CoordinatorType, key)
 		c.ErrorCode, c.NodeID, c.Host, c.Port = code, -1, "", -1
 		if code == errNone {
 			c.NodeID, c.Host, c.Port = ep.id, ep.Host, ep.Port
@@ -68,10 +71,14 @@ type coordinatorEndpoint struct {
 // coordinatorFor finds the broker that coordinates key of keyType, and
 // its endpoint on listener (COORDINATOR_NOT_AVAILABLE when it has none,
 // as Kafka answers).
-func (b *Broker) coordinatorFor(keyType int8, key string, version int16, listener string) (int16, string, coordinatorEndpoint) {
+func (b *Broker) coordinatorFor(r Request, keyType int8, key string) (int16, string, coordinatorEndpoint) {
+	version, listener := r.Header.Version, r.Listener
 	none := coordinatorEndpoint{}
 	switch keyType {
 	case 0:
+		if !b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeGroup, key) {
+			return errGroupAuth, "", none
+		}
 		b.groups.ensureTopic()
 		t := b.listedTopic(OffsetsTopic)
 		if t == nil {
@@ -92,6 +99,9 @@ func (b *Broker) coordinatorFor(keyType int8, key string, version int16, listene
 		}
 		return errCoordinatorNotAvailable, "the group's offsets partition has no leader", none
 	case 1:
+		if !b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTransactionalId, key) {
+			return errTxnalIDAuth, "", none
+		}
 		return errCoordinatorNotAvailable, "transactions are not supported", none
 	case 2:
 		if version < 6 {

@@ -5,6 +5,8 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // JoinGroup: v0-9
 //
 // Behavior (see group.go for the protocol):
+//   - Needs Read on the group (acl.go): else GROUP_AUTHORIZATION_FAILED
+//     and the group is not touched.
 //   - v0 has no rebalance timeout: the session timeout serves as one.
 //   - v4+ members without group.instance.id first get MEMBER_ID_REQUIRED
 //     with their member id and join again with it; older versions get
@@ -20,6 +22,10 @@ func (b *Broker) handleJoinGroup(r Request) {
 		ss = append(ss, &req.Protocols[i].Name)
 	}
 	if b.refuseLongStrings(r, ss...) {
+		return
+	}
+	if !b.authorized(r, kmsg.ACLOperationRead, kmsg.ACLResourceTypeGroup, req.Group) {
+		b.groups.replyJoin(r, joinResult{code: errGroupAuth, generation: -1})
 		return
 	}
 	v := r.Header.Version

@@ -5,6 +5,8 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // LeaveGroup: v0-5
 //
 // Behavior:
+//   - Needs Read on the group (acl.go): else GROUP_AUTHORIZATION_FAILED
+//     and the group is not touched.
 //   - v0-2 carry one member id; v3+ a batch of members, each by member id
 //     or (administrative removal) by group.instance.id alone.
 //   - v3+ answer each member; v0-2 carry only one error: the top-level
@@ -20,6 +22,11 @@ func (b *Broker) handleLeaveGroup(r Request) {
 		return
 	}
 	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	if !b.authorized(r, kmsg.ACLOperationRead, kmsg.ACLResourceTypeGroup, req.Group) {
+		resp.ErrorCode = errGroupAuth
+		b.respond(r, resp)
+		return
+	}
 	var members []leaveMember
 	if r.Header.Version < 3 {
 		members = []leaveMember{{memberID: req.MemberID}}

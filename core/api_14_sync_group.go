@@ -5,6 +5,8 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // SyncGroup: v0-5
 //
 // Behavior:
+//   - Needs Read on the group (acl.go): else GROUP_AUTHORIZATION_FAILED
+//     and the group is not touched.
 //   - The leader's SyncGroup carries every member's assignment (members
 //     it leaves out get an empty one); it is stored in __consumer_offsets
 //     and every waiting member gets its own once the write is
@@ -21,6 +23,10 @@ func (b *Broker) handleSyncGroup(r Request) {
 		ss = append(ss, &req.GroupAssignment[i].MemberID)
 	}
 	if b.refuseLongStrings(r, ss...) {
+		return
+	}
+	if !b.authorized(r, kmsg.ACLOperationRead, kmsg.ACLResourceTypeGroup, req.Group) {
+		b.groups.replySync(r, errGroupAuth, nil, nil)
 		return
 	}
 	if r.Header.Version >= 5 && (req.ProtocolType == nil || req.Protocol == nil) {

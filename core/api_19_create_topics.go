@@ -7,6 +7,11 @@ import (
 // CreateTopics: v2-7
 //
 // Behavior:
+//   - Needs Create on the cluster or on each topic (acl.go): else that
+//     topic answers TOPIC_AUTHORIZATION_FAILED and is not created.
+//     Without DescribeConfigs on the topic its configurations are left
+//     out of the answer (v5+ TopicConfigErrorCode
+//     TOPIC_AUTHORIZATION_FAILED).
 //   - NumPartitions and ReplicationFactor of -1 (v4+) take num.partitions
 //     and default.replication.factor. Partitions are placed over the live
 //     brokers as Kafka places them (rack-aware when every broker has a
@@ -38,6 +43,7 @@ func (b *Broker) handleCreateTopics(r Request) {
 	}
 	resp.Topics = make([]kmsg.CreateTopicsResponseTopic, len(req.Topics))
 	g := b.gather(r, resp)
+	clusterCreate := b.authorizedQuietly(r, kmsg.ACLOperationCreate, kmsg.ACLResourceTypeCluster, clusterResource)
 	for i, rt := range req.Topics {
 		out := &resp.Topics[i]
 		*out = kmsg.NewCreateTopicsResponseTopic()
@@ -46,6 +52,14 @@ func (b *Broker) handleCreateTopics(r Request) {
 			out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("topic named more than once in the request")
 			continue
 		}
+		if !clusterCreate && !b.authorized(r, kmsg.ACLOperationCreate, kmsg.ACLResourceTypeTopic, rt.Topic) {
+			out.ErrorCode, out.ErrorMessage = errTopicAuth, errMsg("Authorization failed.")
+			continue
+		}
+		describeConfigs := b.authorizedQuietly(r, kmsg.ACLOperationDescribeConfigs, kmsg.ACLResourceTypeTopic, rt.Topic)
+		if !describeConfigs {
+			out.ConfigErrorCode = errTopicAuth
+		}
 		plan, code, msg := b.checkNewTopic(rt)
 		if code != errNone {
 			out.ErrorCode, out.ErrorMessage = code, errMsg(msg)
@@ -53,7 +67,9 @@ func (b *Broker) handleCreateTopics(r Request) {
 		}
 		out.NumPartitions, out.ReplicationFactor = int32(len(plan.assignment)), int16(len(plan.assignment[0]))
 		if req.ValidateOnly {
-			b.fillCreatedConfigs(out, &topic{name: rt.Topic, configs: plan.configs})
+			if describeConfigs {
+				b.fillCreatedConfigs(out, &topic{name: rt.Topic, configs: plan.configs})
+			}
 			continue
 		}
 		g.add()
@@ -65,7 +81,9 @@ func (b *Broker) handleCreateTopics(r Request) {
 				out.NumPartitions, out.ReplicationFactor = -1, -1
 			} else {
 				out.TopicID = plan.id
-				b.fillCreatedConfigs(out, &topic{name: plan.name, configs: plan.configs})
+				if describeConfigs {
+					b.fillCreatedConfigs(out, &topic{name: plan.name, configs: plan.configs})
+				}
 			}
 			g.done()
 		})

@@ -12,6 +12,10 @@ var errTopicDeleted = errors.New("topic deleted")
 // DeleteTopics: v1-6
 //
 // Behavior:
+//   - Needs Delete on each topic (acl.go), else
+//     TOPIC_AUTHORIZATION_FAILED whether it exists or not; asked by id,
+//     an unknown id is UNKNOWN_TOPIC_ID first, and a known one needs
+//     Describe too (its name is not disclosed when denied).
 //   - Topics are named (v1-5) or, from v6, named or given by id (both at
 //     once is INVALID_REQUEST).
 //   - This broker marks the topic for deletion (/admin/delete_topics/<t>);
@@ -63,9 +67,18 @@ func (b *Broker) handleDeleteTopics(r Request) {
 		}
 		var t *topic
 		if w.name != nil {
+			if !b.authorized(r, kmsg.ACLOperationDelete, kmsg.ACLResourceTypeTopic, *w.name) {
+				out.ErrorCode = errTopicAuth
+				continue
+			}
 			t = b.listedTopic(*w.name)
 		} else if t = b.topicsByID[TopicID(w.id)]; t != nil && !t.listed() {
 			t = nil
+		}
+		if t != nil && w.name == nil && !(b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, t.name) &&
+			b.authorized(r, kmsg.ACLOperationDelete, kmsg.ACLResourceTypeTopic, t.name)) {
+			out.ErrorCode = errTopicAuth // by id, the name is not disclosed
+			continue
 		}
 		if t == nil {
 			out.ErrorCode = errUnknownTopic

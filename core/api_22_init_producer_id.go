@@ -11,6 +11,9 @@ import (
 // InitProducerId: v0-4
 //
 // Behavior:
+//   - An idempotent producer needs IdempotentWrite on the cluster or
+//     Write on some topic (acl.go, KIP-679): else
+//     CLUSTER_AUTHORIZATION_FAILED.
 //   - Idempotent producers (null TransactionalID) always get a fresh
 //     producer id with epoch 0, as Kafka gives non-transactional producers.
 //   - Producer ids are allocated in blocks of pidBlockSize claimed in
@@ -41,6 +44,14 @@ func (b *Broker) handleInitProducerID(r Request) {
 	if req.TransactionalID != nil {
 		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 		resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = errTxnalIDAuth, -1, -1
+		b.respond(r, resp)
+		return
+	}
+	if !b.authorizedQuietly(r, kmsg.ACLOperationIdempotentWrite, kmsg.ACLResourceTypeCluster, clusterResource) &&
+		!b.authorizedAny(r, kmsg.ACLOperationWrite, kmsg.ACLResourceTypeTopic) {
+		b.auditDenied(r, kmsg.ACLOperationIdempotentWrite, kmsg.ACLResourceTypeCluster, clusterResource)
+		resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+		resp.ErrorCode, resp.ProducerID, resp.ProducerEpoch = errClusterAuth, -1, -1
 		b.respond(r, resp)
 		return
 	}

@@ -5,6 +5,9 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // OffsetForLeaderEpoch: v0-4
 //
 // Behavior:
+//   - Needs ClusterAction on the cluster (a follower) or Describe on
+//     each topic (acl.go): else its partitions get
+//     TOPIC_AUTHORIZATION_FAILED.
 //   - For each partition, the end offset of the asked leader epoch in
 //     the leader's log: the start of the first later epoch, or the log
 //     end for the current one, with the largest epoch at or below the one
@@ -27,14 +30,18 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 func (b *Broker) handleOffsetForLeaderEpoch(r Request) {
 	req := r.Body.(*kmsg.OffsetForLeaderEpochRequest)
 	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	clusterAction := b.authorizedQuietly(r, kmsg.ACLOperationClusterAction, kmsg.ACLResourceTypeCluster, clusterResource)
 	for _, t := range req.Topics {
 		rt := kmsg.NewOffsetForLeaderEpochResponseTopic()
 		rt.Topic = t.Topic
+		allowed := clusterAction || b.authorized(r, kmsg.ACLOperationDescribe, kmsg.ACLResourceTypeTopic, t.Topic)
 		for _, in := range t.Partitions {
 			out := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			out.Partition, out.LeaderEpoch, out.EndOffset = in.Partition, -1, -1
 			p := b.partitionOf(t.Topic, in.Partition)
 			switch {
+			case !allowed:
+				out.ErrorCode = errTopicAuth
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
 			default:

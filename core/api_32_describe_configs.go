@@ -9,6 +9,9 @@ import (
 // DescribeConfigs: v1-4
 //
 // Behavior:
+//   - Needs DescribeConfigs on the topic, or on the cluster for a
+//     broker (acl.go): else TOPIC_AUTHORIZATION_FAILED or
+//     CLUSTER_AUTHORIZATION_FAILED for that resource.
 //   - Topic resources (type 2) list every topic-level config with its
 //     resolved value and source: DYNAMIC_TOPIC_CONFIG for an override,
 //     STATIC_BROKER_CONFIG when the broker property was set, else
@@ -44,6 +47,10 @@ func (b *Broker) handleDescribeConfigs(r Request) {
 		}
 		switch res.ResourceType {
 		case resourceTopic:
+			if !b.authorized(r, kmsg.ACLOperationDescribeConfigs, kmsg.ACLResourceTypeTopic, res.ResourceName) {
+				out.ErrorCode = errTopicAuth
+				break
+			}
 			t := b.topics[res.ResourceName]
 			if t == nil {
 				out.ErrorCode, out.ErrorMessage = errUnknownTopic, errMsg("unknown topic "+res.ResourceName)
@@ -55,6 +62,10 @@ func (b *Broker) handleDescribeConfigs(r Request) {
 				}
 			}
 		case resourceBroker:
+			if !b.authorizedCluster(r, kmsg.ACLOperationDescribeConfigs) {
+				out.ErrorCode = errClusterAuth
+				break
+			}
 			if res.ResourceName != strconv.Itoa(int(b.cfg.BrokerID)) {
 				out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("broker resource must name broker "+strconv.Itoa(int(b.cfg.BrokerID)))
 				break

@@ -9,6 +9,8 @@ import (
 // DescribeLogDirs: v0-4
 //
 // Behavior (Kafka's ReplicaManager.describeLogDirs):
+//   - Needs Describe on the cluster (acl.go): else no directory, with
+//     CLUSTER_AUTHORIZATION_FAILED from v3.
 //   - One result for the broker's one log directory (log.dirs), named as
 //     configured, with every replica this broker hosts there (leader or
 //     follower) that the request asks for: null topics asks for all. A
@@ -31,6 +33,11 @@ import (
 func (b *Broker) handleDescribeLogDirs(r Request) {
 	req := r.Body.(*kmsg.DescribeLogDirsRequest)
 	resp := req.ResponseKind().(*kmsg.DescribeLogDirsResponse)
+	if !b.authorizedCluster(r, kmsg.ACLOperationDescribe) {
+		resp.ErrorCode = errClusterAuth // v3+; before, an empty answer says it
+		b.respond(r, resp)
+		return
+	}
 	asked := func(TopicPartition) bool { return true }
 	if req.Topics != nil {
 		set := map[TopicPartition]bool{}

@@ -7,6 +7,8 @@ import (
 // CreatePartitions: v0-3
 //
 // Behavior:
+//   - Needs Alter on each topic (acl.go): else
+//     TOPIC_AUTHORIZATION_FAILED, whether it exists or not.
 //   - Count is the new total; it must exceed the current count
 //     (INVALID_PARTITIONS). The new partitions are placed as Kafka places
 //     them, continuing the topic's assignment; an assignment must list
@@ -27,6 +29,10 @@ func (b *Broker) handleCreatePartitions(r Request) {
 		out := &resp.Topics[i]
 		*out = kmsg.NewCreatePartitionsResponseTopic()
 		out.Topic = rt.Topic
+		if !b.authorized(r, kmsg.ACLOperationAlter, kmsg.ACLResourceTypeTopic, rt.Topic) {
+			out.ErrorCode, out.ErrorMessage = errTopicAuth, errMsg("The topic authorization is failed.")
+			continue
+		}
 		t := b.listedTopic(rt.Topic)
 		if t == nil {
 			out.ErrorCode = errUnknownTopic

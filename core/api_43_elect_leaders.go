@@ -14,6 +14,9 @@ import (
 // type and a top-level error code; v2 is flexible)
 //
 // Behavior (Kafka's KafkaApis.handleElectLeaders, ReplicaManager.electLeaders
+//   - Needs Alter on the cluster (acl.go): else
+//     CLUSTER_AUTHORIZATION_FAILED, at the top (v1+) and for each
+//     partition named.
 // and KafkaController.processReplicaLeaderElection, ZooKeeper mode):
 //   - Only the active controller elects; every other broker answers
 //     NOT_CONTROLLER for each partition asked (null topics: each
@@ -76,6 +79,18 @@ func (b *Broker) handleElectLeaders(r Request) {
 		return
 	}
 	all := req.Topics == nil
+	if !b.authorizedCluster(r, kmsg.ACLOperationAlter) {
+		resp.ErrorCode = errClusterAuth
+		results := map[TopicPartition]electResult{}
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				results[TopicPartition{Topic: t.Topic, Partition: p}] = electResult{code: errClusterAuth}
+			}
+		}
+		resp.Topics = electAnswer(results, all)
+		b.respond(r, resp)
+		return
+	}
 	if b.ctlActive() == nil {
 		results := map[TopicPartition]electResult{}
 		for _, tp := range b.electTargets(req.Topics) {

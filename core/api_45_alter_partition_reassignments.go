@@ -14,6 +14,8 @@ import (
 // AllowReplicationFactorChange is not offered)
 //
 // Behavior (Kafka's KafkaController.processApiPartitionReassignment,
+//   - Needs Alter on the cluster (acl.go): else
+//     CLUSTER_AUTHORIZATION_FAILED, at the top and for each partition.
 // ZooKeeper mode):
 //   - Only the active controller serves it: elsewhere NOT_CONTROLLER, as
 //     the top-level error.
@@ -56,6 +58,21 @@ const ctlWriteTries = 3
 func (b *Broker) handleAlterPartitionReassignments(r Request) {
 	req := r.Body.(*kmsg.AlterPartitionAssignmentsRequest)
 	resp := req.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
+	if !b.authorizedCluster(r, kmsg.ACLOperationAlter) {
+		resp.ErrorCode = errClusterAuth
+		for _, rt := range req.Topics {
+			out := kmsg.NewAlterPartitionAssignmentsResponseTopic()
+			out.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				op := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
+				op.Partition, op.ErrorCode = rp.Partition, errClusterAuth
+				out.Partitions = append(out.Partitions, op)
+			}
+			resp.Topics = append(resp.Topics, out)
+		}
+		b.respond(r, resp)
+		return
+	}
 	if b.ctlActive() == nil {
 		resp.ErrorCode = errNotController
 		b.respond(r, resp)

@@ -5,6 +5,8 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 // ListPartitionReassignments: v0
 //
 // Behavior (Kafka's KafkaController.processListPartitionReassignments,
+//   - Needs Describe on the cluster (acl.go): else
+//     CLUSTER_AUTHORIZATION_FAILED.
 // ZooKeeper mode):
 //   - Only the active controller serves it: elsewhere NOT_CONTROLLER, as
 //     the top-level error.
@@ -20,6 +22,11 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 func (b *Broker) handleListPartitionReassignments(r Request) {
 	req := r.Body.(*kmsg.ListPartitionReassignmentsRequest)
 	resp := req.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
+	if !b.authorizedCluster(r, kmsg.ACLOperationDescribe) {
+		resp.ErrorCode = errClusterAuth
+		b.respond(r, resp)
+		return
+	}
 	if b.ctlActive() == nil {
 		resp.ErrorCode = errNotController
 		b.respond(r, resp)

@@ -10,6 +10,8 @@ import (
 // DescribeUserScramCredentials: v0
 //
 // Behavior (Kafka's ZkAdminManager.describeUserScramCredentials):
+//   - Needs Describe on the cluster (acl.go): else
+//     CLUSTER_AUTHORIZATION_FAILED.
 //   - Read from the coordination store (/config/users), not a cache.
 //   - No users asked (null or empty): every user with a SCRAM
 //     credential, sorted by name.
@@ -26,6 +28,11 @@ const usernameMustNotBeEmpty = "Username must not be empty"
 func (b *Broker) handleDescribeUserScramCredentials(r Request) {
 	req := r.Body.(*kmsg.DescribeUserSCRAMCredentialsRequest)
 	resp := kmsg.NewPtrDescribeUserSCRAMCredentialsResponse()
+	if !b.authorizedCluster(r, kmsg.ACLOperationDescribe) {
+		resp.ErrorCode = errClusterAuth
+		b.respond(r, resp)
+		return
+	}
 	b.readUsers(func(byName map[string][]byte, err error) {
 		if err != nil {
 			resp.ErrorCode = kerr.UnknownServerError.Code

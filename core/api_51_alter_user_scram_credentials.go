@@ -11,6 +11,8 @@ import (
 // AlterUserScramCredentials: v0
 //
 // Behavior (Kafka's ZkAdminManager.alterUserScramCredentials):
+//   - Needs Alter on the cluster (acl.go): else every user answers
+//     CLUSTER_AUTHORIZATION_FAILED and nothing is stored.
 //   - A user with an illegal operation gets one result and nothing of
 //     it changes: an empty name UNACCEPTABLE_CREDENTIAL ("Username must
 //     not be empty"), a mechanism other than SCRAM-SHA-256 (1) and
@@ -45,6 +47,13 @@ func (b *Broker) handleAlterUserScramCredentials(r Request) {
 		resp.Results = append(resp.Results, res)
 	}
 	order, illegal := alterIllegal(req)
+	if !b.authorizedCluster(r, kmsg.ACLOperationAlter) {
+		for _, u := range order {
+			result(u, errClusterAuth, "")
+		}
+		b.respond(r, resp)
+		return
+	}
 	for _, u := range order {
 		if msg, ok := illegal[u]; ok {
 			code := kerr.UnacceptableCredential.Code

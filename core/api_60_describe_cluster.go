@@ -17,8 +17,10 @@ import (
 //   - v1's EndpointType must be 1 (brokers): 2 (controllers, a KRaft
 //     notion) gets MISMATCHED_ENDPOINT_TYPE and any other
 //     UNSUPPORTED_ENDPOINT_TYPE, as Kafka's brokers answer.
-//   - Authorized operations answer "not requested" (-2147483648), as
-//     Metadata's do.
+//   - Authorized operations, when asked, are the principal's on the
+//     cluster if it may describe the cluster (every supported one
+//     without an authorizer), else 0; not asked, "not requested"
+//     (-2147483648), as Kafka answers.
 
 // Kafka's error codes of KIP-919 (not in kerr).
 const (
@@ -31,6 +33,12 @@ func (b *Broker) handleDescribeCluster(r Request) {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	resp.ClusterID, resp.ControllerID, resp.ClusterAuthorizedOperations = b.clusterID, -1, -2147483648
 	resp.EndpointType = 1
+	if req.IncludeClusterAuthorizedOperations {
+		resp.ClusterAuthorizedOperations = 0
+		if b.authorizedCluster(r, kmsg.ACLOperationDescribe) {
+			resp.ClusterAuthorizedOperations = b.authorizedOperations(r, kmsg.ACLResourceTypeCluster, clusterResource)
+		}
+	}
 	if r.Header.Version >= 1 && req.EndpointType != 1 {
 		resp.ErrorCode = errUnsupportedEndpointType
 		if req.EndpointType == 2 {

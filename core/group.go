@@ -1202,13 +1202,10 @@ func (gc *groupCoordinator) tick() {
 }
 
 // describe is one DescribeGroups entry.
-func (gc *groupCoordinator) describe(groupID string, withOps bool) kmsg.DescribeGroupsResponseGroup {
+func (gc *groupCoordinator) describe(groupID string) kmsg.DescribeGroupsResponseGroup {
 	d := kmsg.NewDescribeGroupsResponseGroup()
 	d.Group = groupID
 	d.AuthorizedOperations = -2147483648
-	if withOps {
-		d.AuthorizedOperations = groupOperations
-	}
 	if code := gc.status(groupID, true); code != errNone {
 		d.ErrorCode = code
 		return d
@@ -1243,10 +1240,6 @@ func (gc *groupCoordinator) describe(groupID string, withOps bool) kmsg.Describe
 	}
 	return d
 }
-
-// groupOperations is the authorized-operations bit field of a group with
-// no authorizer: READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
-const groupOperations = 1<<3 | 1<<6 | 1<<8 | 1<<10 | 1<<11
 
 // list is ListGroups: the groups of loaded partitions, filtered by state
 // (case-insensitive) and type (only "classic" exists here).

@@ -196,6 +196,9 @@ var (
 	errInvalidTimestamp             = kerr.InvalidTimestamp.Code
 	errUnsupportedCompression       = kerr.UnsupportedCompressionType.Code
 	errTxnalIDAuth                  = kerr.TransactionalIDAuthorizationFailed.Code
+	errTopicAuth                    = kerr.TopicAuthorizationFailed.Code
+	errGroupAuth                    = kerr.GroupAuthorizationFailed.Code
+	errClusterAuth                  = kerr.ClusterAuthorizationFailed.Code
 	errRequestTimedOut              = kerr.RequestTimedOut.Code
 	errCoordinatorNotAvailable      = kerr.CoordinatorNotAvailable.Code
 	errNotEnoughReplicas            = kerr.NotEnoughReplicas.Code
