@@ -63,12 +63,27 @@ func startBroker(t *testing.T, overrides ...string) string {
 // broker before the test ends (SIGKILL: no controlled shutdown).
 func startBrokerStoppable(t *testing.T, overrides ...string) (string, func()) {
 	t.Helper()
+	return startBrokerAt(t, freeAddr(t), overrides...)
+}
+
+// freeAddr is a loopback address whose port is free now. Another process
+// could take it before the broker binds it; that shows as a start failure.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
 	addr := l.Addr().String()
 	l.Close()
+	return addr
+}
+
+// startBrokerAt is startBrokerStoppable with a PLAINTEXT listener at
+// addr. An override of listeners may add others; it must keep that one,
+// which the start waits for.
+func startBrokerAt(t *testing.T, addr string, overrides ...string) (string, func()) {
+	t.Helper()
 	args := []string{
 		"--override", "listeners=PLAINTEXT://" + addr,
 		"--override", "log.dirs=" + filepath.Join(t.TempDir(), "data"),

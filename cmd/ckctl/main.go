@@ -3,8 +3,9 @@
 // describes (each partition's leader, replicas and ISR, under-replicated
 // partitions marked) and deletes topics, reassigns partitions, elects
 // leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
-// directly (no consumer group), and lists, describes, deletes and resets
-// the offsets of consumer groups.
+// directly (no consumer group), lists, describes, deletes and resets
+// the offsets of consumer groups, manages SCRAM users, and creates, lists
+// and deletes ACLs.
 //
 //	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
@@ -26,9 +27,25 @@
 //	ckctl [-b host:port,...] user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations N] [--password P]
 //	ckctl [-b host:port,...] user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
 //	ckctl [-b host:port,...] user list [NAME...]
+//	ckctl [-b host:port,...] acl create (--allow-principal P | --deny-principal P)... [--allow-host H]... [--deny-host H]...
+//	      --operation OP... RESOURCE... [--resource-pattern-type literal|prefixed]
+//	ckctl [-b host:port,...] acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
+//	      [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
+//	ckctl [-b host:port,...] acl delete (RESOURCE... | --all) [the filters of acl list]
 //
-// The brokers default to $CKCTL_BROKERS, else 127.0.0.1:9092. Every failure
-// prints one line to standard error and exits non-zero.
+// RESOURCE is --topic NAME, --group ID, --transactional-id ID or --cluster.
+//
+// Every command takes the connection flags: --tls, --tls-ca FILE (PEM
+// roots; default the system's), --tls-cert FILE and --tls-key FILE (a
+// client certificate), --sasl-mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512,
+// --sasl-user and --sasl-password.
+//
+// The brokers default to $CKCTL_BROKERS, else 127.0.0.1:9092; the
+// connection flags to $CKCTL_TLS_CA, $CKCTL_TLS_CERT, $CKCTL_TLS_KEY,
+// $CKCTL_SASL_MECHANISM, $CKCTL_SASL_USER and $CKCTL_SASL_PASSWORD. Every
+// failure prints its reason in one line to standard error (a usage error
+// the usage too) and exits non-zero: 1 when an operation failed, 2 on a
+// usage error.
 package main
 
 import (

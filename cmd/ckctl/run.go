@@ -20,7 +20,15 @@ const brokersDefault = "127.0.0.1:9092"
 // errUsage marks a command-line mistake; run prints the usage after it.
 var errUsage = errors.New("usage")
 
-const usageText = `usage: ckctl [-b host:port,...] [-timeout 30s] COMMAND
+const usageText = `usage: ckctl [-b host:port,...] [-timeout 30s] [connection flags] COMMAND
+
+connection flags (every command):
+  --tls                  connect with TLS (implied by any --tls-* file)
+  --tls-ca FILE          PEM roots that verify the brokers (default: the system's)
+  --tls-cert FILE --tls-key FILE
+                         client certificate and key, for mTLS listeners
+  --sasl-mechanism PLAIN|SCRAM-SHA-256|SCRAM-SHA-512
+  --sasl-user NAME --sasl-password P
 
 commands:
   cluster
@@ -44,6 +52,21 @@ commands:
   user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations 4096] [--password P]
   user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
   user list [NAME...]
+  acl create (--allow-principal P | --deny-principal P)... [--allow-host H]... [--deny-host H]...
+             --operation OP... RESOURCE... [--resource-pattern-type literal|prefixed]
+  acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
+           [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
+  acl delete (RESOURCE... | --all) [the filters of acl list]
+
+RESOURCE is --topic NAME, --group ID, --transactional-id ID (each
+repeatable) or --cluster. OP is read, write, create, delete, alter,
+describe, cluster_action, describe_configs, alter_configs,
+idempotent_write or all (any too, in filters), case-insensitive; a
+principal without a type, "alice", is "User:alice". Hosts default to *.
+acl list without a resource lists every ACL; acl delete needs a resource
+or --all, and prints what it deleted. The ACL commands need a broker
+with an authorizer (authorizer.class.name); without one it answers
+SECURITY_DISABLED.
 
 topic create -c is repeatable and passes any topic config (key=value) to
 the broker, which validates it. group seek needs an inactive group (no
@@ -58,7 +81,10 @@ salts and hashes the password (read from the first line of standard input
 unless --password is given) and stores the SCRAM credential; user list
 shows each user's mechanisms and iterations, never a secret.
 
-The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `.
+The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `. The
+connection flags default to $CKCTL_TLS_CA, $CKCTL_TLS_CERT, $CKCTL_TLS_KEY,
+$CKCTL_SASL_MECHANISM, $CKCTL_SASL_USER and $CKCTL_SASL_PASSWORD, which
+keeps the password out of the process list.
 `
 
 // globals are the flags that every command accepts.
@@ -66,6 +92,8 @@ type globals struct {
 	brokers string
 	// timeout bounds each administrative request (not produce or consume).
 	timeout time.Duration
+	// conn says how to reach secured listeners (conn.go).
+	conn connFlags
 }
 
 // env is what a command reads and writes; tests run commands in-process.
@@ -123,6 +151,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return logDirs(ctx, e, rest)
 	case "user", "users":
 		return userCommand(ctx, e, rest)
+	case "acl", "acls":
+		return aclCommand(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
@@ -170,6 +200,7 @@ func newFlagSet(name string, g *globals) *flag.FlagSet {
 	fs.StringVar(&g.brokers, "b", brokers, "comma-separated seed brokers host:port")
 	fs.StringVar(&g.brokers, "brokers", brokers, "comma-separated seed brokers host:port")
 	fs.DurationVar(&g.timeout, "timeout", timeout, "bound on each administrative request")
+	g.conn.register(fs)
 	return fs
 }
 
@@ -212,17 +243,23 @@ func exactArgs(what string, got []string, want int) error {
 	return nil
 }
 
-// newClient returns a kgo client for the configured brokers.
+// newClient returns a kgo client for the configured brokers, secured as
+// the connection flags say. Every command's client is made here.
 func (e *env) newClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	seeds := splitBrokers(e.g.brokers)
 	if len(seeds) == 0 {
 		return nil, fmt.Errorf("%w: no brokers given", errUsage)
+	}
+	conn, err := e.g.conn.opts()
+	if err != nil {
+		return nil, err
 	}
 	base := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.ClientID("ckctl"),
 		kgo.DialTimeout(5 * time.Second),
 	}
+	base = append(base, conn...)
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating client for %s: %w", e.g.brokers, err)
