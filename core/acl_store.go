@@ -324,18 +324,25 @@ func (b *Broker) updateACLs(res aclResource, change func([]aclEntry) []aclEntry,
 					attempt(tries + 1)
 					return
 				}
-				if err != nil {
-					done(nil, nil, err)
-					return
-				}
-				b.setACLs(res, next)
-				if slices.Equal(current, next) {
-					done(current, next, nil)
-					return
-				}
 				changePath, data := aclChange(res)
 				note := createOp(changePath, data)
 				note.Sequential = true
+				if err != nil {
+					// The write may have happened all the same (a lost
+					// connection): the other brokers reread the resource,
+					// which costs nothing if it did not.
+					b.coordWrite(note, func(error) { done(nil, nil, err) })
+					return
+				}
+				cached := b.acl.resources[res]
+				b.setACLs(res, next)
+				if slices.Equal(current, next) && slices.Equal(cached, next) {
+					done(current, next, nil) // nothing changed, here or in the store
+					return
+				}
+				// A store unchanged by this write, but not by this
+				// broker's cache, was changed by an earlier attempt whose
+				// answer was lost: the others hear of it now.
 				b.coordWrite(note, func(err error) { done(current, next, err) })
 			})
 		})
