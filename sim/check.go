@@ -92,6 +92,7 @@ func CheckHistory(h *History, complete bool) []string {
 	c.checkListed(h)
 	c.checkTimeLookups(h, reads, produced)
 	c.checkMonotonic(h)
+	c.checkACL(h)
 	if facts != nil {
 		c.checkCompaction(h, facts, complete)
 	}
@@ -155,6 +156,9 @@ func (c *checker) indexProduced(h *History) map[string]*Op {
 				c.fail("workload", "value %q produced by ops %d and %d", v, prev.ID, op.ID)
 			}
 			produced[v] = op
+		}
+		if h.aclSubject(op) && op.ErrorCode == kerr.TopicAuthorizationFailed.Code {
+			continue // refused for want of an ACL: expected (acl.go)
 		}
 		if op.Outcome == Failed || (op.ErrorCode != 0 && !indefiniteCode(op.ErrorCode)) {
 			c.fail("produce-error", "op %d (%s) to partition %d ended with error %s", op.ID, op.Client, op.Partition, errName(op.ErrorCode))

@@ -41,6 +41,9 @@ type client struct {
 	// while it does (not ready yet).
 	sasl    bool
 	authing bool
+	// saslUser and saslPassword are the PLAIN credentials: the
+	// workload's, or the ACL victim's (acl.go).
+	saslUser, saslPassword string
 }
 
 type call struct {
@@ -51,9 +54,14 @@ type call struct {
 }
 
 func newClient(w *world, name string) *client {
-	return &client{w: w, name: name, backoffMin: 5e6, backoffMax: 200e6,
+	c := &client{w: w, name: name, backoffMin: 5e6, backoffMax: 200e6,
 		requestTimeout: core.Instant(2e9 + w.rng.Int64N(8e9)),
-		sasl:           w.sasl && !strings.HasPrefix(name, "broker-") && !strings.HasPrefix(name, "operator-")}
+		sasl:           w.sasl && !strings.HasPrefix(name, "broker-") && !strings.HasPrefix(name, "operator-"),
+		saslUser:       simSASLUser, saslPassword: simSASLPassword}
+	if name == aclProducer {
+		c.saslUser, c.saslPassword = aclUser, aclPassword
+	}
+	return c
 }
 
 func (c *client) ready() bool { return c.conn != nil && !c.authing }
@@ -111,7 +119,7 @@ func (c *client) authenticate(cn *conn) {
 			return
 		}
 		a := kmsg.NewPtrSASLAuthenticateRequest()
-		a.Version, a.SASLAuthBytes = 2, []byte("\x00"+simSASLUser+"\x00"+simSASLPassword)
+		a.Version, a.SASLAuthBytes = 2, []byte("\x00"+c.saslUser+"\x00"+c.saslPassword)
 		c.send(a, func(r kmsg.Response, err error) {
 			if err != nil || cn != c.conn {
 				return

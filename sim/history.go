@@ -81,6 +81,8 @@ type Op struct {
 	Idempotent bool
 	ErrorCode  int16
 	Attempts   int
+	// LastSent is when the last attempt was sent.
+	LastSent core.Instant
 	// Keys and Tombstones, in a compacted topic only, parallel Values:
 	// each record's key ("" for a key that no other record shares, such
 	// as a large batch's random bytes) and whether it is a tombstone (a
@@ -199,6 +201,8 @@ type History struct {
 	// Hosts names, per partition of a compacted topic, the broker that
 	// holds it (its only replica), noted with CleanedTo.
 	Hosts []core.BrokerID
+	// ACL is what became of the victim's ACL (acl.go).
+	ACL ACLHistory
 }
 
 // hostedBy says broker id holds partition part (every partition, when

@@ -88,6 +88,7 @@ type pbatch struct {
 
 func (p *producer) start() {
 	p.rt.setOnReady(p.pump)
+	p.rt.onDenied = p.denied
 	p.rt.start()
 	p.w.after(core.Instant(p.w.rng.Int64N(int64(p.intervalMax))), p.produceLoop)
 }
@@ -354,6 +355,7 @@ func (p *producer) sendProduce(cl *client, batches []*pbatch) {
 	for _, b := range batches {
 		b.inflight = true
 		b.op.Attempts++
+		b.op.LastSent = p.w.now
 		pid, epoch := int64(-1), int16(-1)
 		if p.idempotent {
 			pid, epoch = p.producerID, p.producerEpoch
@@ -556,6 +558,23 @@ func (p *producer) fail(b *pbatch, code int16) {
 	}
 	if p.idempotent {
 		p.broken = true
+	}
+}
+
+// denied fails the batches waiting to be sent: Metadata refused the
+// topic for want of an ACL, as Kafka's producer fails them with a
+// TopicAuthorizationException. Batches in flight get their own answers.
+func (p *producer) denied() {
+	var waiting []*pbatch
+	for _, part := range p.parts {
+		for _, b := range part.queue {
+			if !b.inflight {
+				waiting = append(waiting, b)
+			}
+		}
+	}
+	for _, b := range waiting {
+		p.fail(b, kerr.TopicAuthorizationFailed.Code)
 	}
 }
 

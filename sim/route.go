@@ -36,6 +36,9 @@ type router struct {
 	bootNext  int  // the node the next bootstrap attempt dials
 	onReady   func()
 	extraWait core.Instant // added to every connection's request timeout
+	// onDenied, when set, hears that Metadata refused the workload topic
+	// for want of an ACL (TOPIC_AUTHORIZATION_FAILED).
+	onDenied func()
 }
 
 // noLeader marks a partition whose leader the router does not know.
@@ -205,6 +208,9 @@ func (r *router) wake() {
 func (r *router) learn(resp *kmsg.MetadataResponse) {
 	for i := range resp.Topics {
 		t := &resp.Topics[i]
+		if t.Topic != nil && *t.Topic == r.w.topic && t.ErrorCode == kerr.TopicAuthorizationFailed.Code && r.onDenied != nil {
+			r.onDenied()
+		}
 		if t.Topic == nil || *t.Topic != r.w.topic || t.ErrorCode != 0 {
 			continue
 		}

@@ -247,6 +247,7 @@ type world struct {
 	// during the fault phase (operator.go).
 	operating bool
 	admin     *admin
+	acl       *aclActor // the victim's ACL (acl.go), with SASL
 	producers []*producer
 	consumers []*consumer
 	members   []*groupMember // the consumer group's members
@@ -394,7 +395,10 @@ func (w *world) drawBroker() {
 		w.brokerProps["listeners"] = "PLAINTEXT://:9092,SASL_PLAINTEXT://:9093"
 		w.brokerProps["sasl.enabled.mechanisms"] = core.MechanismPlain
 		w.brokerProps["listener.name.sasl_plaintext.plain.sasl.jaas.config"] =
-			`org.apache.kafka.common.security.plain.PlainLoginModule required user_` + simSASLUser + `="` + simSASLPassword + `";`
+			`org.apache.kafka.common.security.plain.PlainLoginModule required user_` + simSASLUser + `="` + simSASLPassword +
+				`" user_` + aclUser + `="` + aclPassword + `";`
+		w.brokerProps["authorizer.class.name"] = "kafka.security.authorizer.AclAuthorizer"
+		w.brokerProps["super.users"] = aclSuperUsers
 		w.mix = append(w.mix, "sasl=PLAIN")
 	}
 	w.mix = append(w.mix, fmt.Sprintf("segment=%d index=%d", segment, index))
@@ -458,6 +462,14 @@ func (w *world) drawClients() {
 		w.consumers = append(w.consumers, newConsumer(w, fmt.Sprintf("c%d", i), i == 0))
 	}
 	w.drawLegacy()
+	if w.sasl {
+		// the victim of the ACL change (acl.go): a plain acks=all
+		// producer, modern
+		p := w.newProducer(aclProducer, false)
+		p.acks, p.cl.closesExpected = -1, false
+		w.producers = append(w.producers, p)
+		w.acl = newACLActor(w)
+	}
 	for i := range w.rng.IntN(4) {
 		w.members = append(w.members, w.newGroupMember(fmt.Sprintf("g%d", i)))
 	}
@@ -540,6 +552,9 @@ func (w *world) topicReady() {
 		f.arm(w)
 	}
 	w.admin.startChanges()
+	if w.acl != nil {
+		w.acl.start()
+	}
 	w.schedule(w.end, w.startDrain)
 }
 
