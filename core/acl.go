@@ -126,12 +126,13 @@ func pascalCase(s string) string {
 }
 
 // aclName reads a resource type, operation or permission name as
-// Kafka's SecurityUtils does: its Pascal-case name, or that name upper-
-// cased ("ClusterAction", "CLUSTERACTION").
+// Kafka's SecurityUtils does: its Pascal-case name, or any spelling that
+// upper-cased is that name upper-cased ("ClusterAction",
+// "CLUSTERACTION", "clusterAction").
 func aclName[T ~int8](s string, values []T, str func(T) string) (T, bool) {
 	for _, v := range values {
 		p := pascalCase(str(v))
-		if s == p || s == strings.ToUpper(p) {
+		if s == p || strings.ToUpper(s) == strings.ToUpper(p) {
 			return v, true
 		}
 	}
