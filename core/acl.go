@@ -85,6 +85,10 @@ type aclState struct {
 	// never empty; count the entries in all.
 	resources map[aclResource][]aclEntry
 	count     int
+	// reserved counts the bindings CreateAcls is adding, from the read
+	// of a pattern's document until its write is done: the bound on
+	// bindings (authorizer.acl.bindings.max) counts them with count.
+	reserved int
 	// prefixLens lists, per resource type, the lengths of the prefixed
 	// names that have entries (with repetitions, one per name), so that
 	// a check looks up only the prefixes that may exist.
