@@ -85,6 +85,10 @@ type aclState struct {
 	// never empty; count the entries in all.
 	resources map[aclResource][]aclEntry
 	count     int
+	// reserved counts the bindings CreateAcls is adding, from the read
+	// of a pattern's document until its write is done: the bound on
+	// bindings (authorizer.acl.bindings.max) counts them with count.
+	reserved int
 	// prefixLens lists, per resource type, the lengths of the prefixed
 	// names that have entries (with repetitions, one per name), so that
 	// a check looks up only the prefixes that may exist.
@@ -96,10 +100,6 @@ type aclState struct {
 	seen  map[string]string
 	// reloadAt, when set, is when to reload after a read failed.
 	reloadAt Instant
-	// adding counts the bindings CreateAcls is writing and the cache
-	// does not hold yet, so that concurrent creations stay within
-	// authorizer.acl.bindings.max together.
-	adding int
 	// audit bounds the denial log lines (acl_audit.go).
 	audit auditState
 }
@@ -130,12 +130,13 @@ func pascalCase(s string) string {
 }
 
 // aclName reads a resource type, operation or permission name as
-// Kafka's SecurityUtils does: its Pascal-case name, or that name upper-
-// cased ("ClusterAction", "CLUSTERACTION").
+// Kafka's SecurityUtils does: its Pascal-case name, or any spelling that
+// upper-cased is that name upper-cased ("ClusterAction",
+// "CLUSTERACTION", "clusterAction").
 func aclName[T ~int8](s string, values []T, str func(T) string) (T, bool) {
 	for _, v := range values {
 		p := pascalCase(str(v))
-		if s == p || s == strings.ToUpper(p) {
+		if s == p || strings.ToUpper(s) == strings.ToUpper(p) {
 			return v, true
 		}
 	}

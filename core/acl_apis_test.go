@@ -302,15 +302,6 @@ func apiAuthCases() map[int16][]authCase {
 	}
 }
 
-// sendAs issues a request as principal from clientHost.
-func (h *harness) sendAs(principal, clientHost string, v int16, req kmsg.Request) uint64 {
-	req.SetVersion(v)
-	h.seq++
-	h.step(core.Request{Conn: 77, Seq: h.seq, Header: core.RequestHeader{Key: req.Key(), Version: v, CorrelationID: int32(h.seq)}, Body: req,
-		Listener: core.ProtocolPlaintext, Principal: principal, ClientHost: clientHost})
-	return h.seq
-}
-
 // TestEveryAPIAuthorizes sends every API key the broker advertises in
 // ApiVersions, as a principal without any ACL, and checks the
 // authorization error Kafka answers; the same requests from a super user
@@ -344,7 +335,7 @@ func TestEveryAPIAuthorizes(t *testing.T) {
 		h.createTopic("t", 1, nil)
 		for key := int16(0); key < 100; key++ {
 			for _, c := range cases[key] {
-				seq := h.sendAs(who.principal, "/127.0.0.1", c.version, c.req())
+				seq, _ := h.sendAs(aclClient{who.principal, "/127.0.0.1"}, c.version, c.req())
 				h.deliverAll()
 				h.tick(1)
 				h.deliverAll()

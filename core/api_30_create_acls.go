@@ -23,8 +23,9 @@ import (
 //     conditional write retried when another broker wrote first; then
 //     the other brokers are notified. Adding an existing binding
 //     succeeds and changes nothing.
-//   - Beyond authorizer.acl.bindings.max bindings stored, the creations
-//     that would add new ones get POLICY_VIOLATION.
+//   - Beyond authorizer.acl.bindings.max bindings, stored or being
+//     added by creations in flight, the creations that would add new
+//     ones get POLICY_VIOLATION.
 //   - The answer leaves once every write is done: this broker already
 //     enforces the new bindings.
 
@@ -74,12 +75,12 @@ func (b *Broker) handleCreateAcls(r Request) {
 		idx := byResource[res]
 		pending++
 		var refused []int
-		added := 0
+		added := 0 // the bindings this pattern's change reserved
 		b.updateACLs(res, func(current []aclEntry) []aclEntry {
 			refused = refused[:0]
-			b.acl.adding -= added // a retry recounts
+			b.acl.reserved -= added // a retry computes the change anew
 			added = 0
-			room := b.cfg.ACL.BindingsMax - b.acl.count - b.acl.adding
+			room := b.cfg.ACL.BindingsMax - b.acl.count - b.acl.reserved
 			for _, i := range idx {
 				c := req.Creations[i]
 				e := aclEntry{Principal: c.Principal, Host: c.Host, Operation: c.Operation, Permission: c.PermissionType}
@@ -94,10 +95,11 @@ func (b *Broker) handleCreateAcls(r Request) {
 				added++
 				current = append(current, e)
 			}
-			b.acl.adding += added
+			b.acl.reserved += added
 			return current
 		}, func(_, _ []aclEntry, err error) {
-			b.acl.adding -= added
+			b.acl.reserved -= added
+			added = 0
 			for _, i := range idx {
 				switch {
 				case err != nil:

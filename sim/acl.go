@@ -68,9 +68,9 @@ func newACLActor(w *world) *aclActor {
 
 // start grants the ACL soon, and removes it during the fault phase.
 func (a *aclActor) start() {
-	for _, cl := range a.cls {
-		cl.onReady = func() {}
-		cl.ensureConn()
+	for _, id := range sortedKeys(a.cls) {
+		a.cls[id].onReady = func() {}
+		a.cls[id].ensureConn()
 	}
 	a.w.after(core.Instant(a.w.rng.Int64N(2e9)), a.grant)
 }
