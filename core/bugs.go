@@ -82,5 +82,10 @@ const (
 	// with its new leader's: it never truncates, and keeps records of
 	// its own where the leader has others.
 	BugFollowerSkipsRepair
+	// BugACLChangesIgnored makes a broker read ACL change notifications
+	// without rereading the resources they name: another broker's
+	// changes reach it only when it loads every ACL again (a new
+	// session).
+	BugACLChangesIgnored
 	bugCount
 )

@@ -19,9 +19,12 @@ import (
 // exists, and later, during traffic, deletes that ACL through one
 // broker. The victim's produces refused for want of the ACL answer
 // TOPIC_AUTHORIZATION_FAILED and fail definitely (the checker holds them
-// to it: never read). Once the broker that answered the DeleteAcls did,
-// no produce the victim sent it afterwards may be acknowledged
-// (checkACL).
+// to it: never read). After the removal the actor asks every broker
+// (DescribeAcls) until each shows the ACL gone; the broker that answered
+// the DeleteAcls shows it gone with that answer. Once a broker showed it
+// gone, no produce the victim sent it afterwards may be acknowledged
+// (checkACL); and the drain waits until every broker shows it gone: the
+// change reaches every broker.
 
 const (
 	aclProducer   = "aclp" // the producer (and its connections) that authenticates as aclUser
@@ -34,11 +37,11 @@ const (
 type ACLHistory struct {
 	// Subject is the client name of the producer whose ACL changes.
 	Subject string
-	// Removed: the DeleteAcls that removed its ACL was answered, by
-	// broker RemovedBy at RemovedAt (when the answer arrived).
-	Removed   bool
-	RemovedBy core.BrokerID
-	RemovedAt core.Instant
+	// Removed: the DeleteAcls that removed its ACL was answered. Gone
+	// holds, per broker, when an answer of that broker (the DeleteAcls,
+	// or a DescribeAcls) first showed the ACL gone.
+	Removed bool
+	Gone    map[core.BrokerID]core.Instant
 }
 
 // aclActor grants and removes the victim's ACL.
@@ -48,7 +51,8 @@ type aclActor struct {
 	resource kmsg.ACLResourcePatternType
 	name     string // the pattern's name: the topic, or a prefix of it
 	granted  bool
-	removing bool
+	removing bool // a DeleteAcls is out
+	polling  bool // a DescribeAcls round is scheduled
 }
 
 func newACLActor(w *world) *aclActor {
@@ -137,14 +141,15 @@ func (a *aclActor) grant() {
 }
 
 func (a *aclActor) remove() {
-	if a.w.phase == phaseFinished || a.w.hist.ACL.Removed {
+	if a.w.phase == phaseFinished || a.w.hist.ACL.Removed || a.removing {
 		return
 	}
 	cl := a.target()
-	if cl == nil {
+	if cl == nil || !a.granted {
 		a.w.after(100e6, a.remove)
 		return
 	}
+	a.removing = true
 	req := kmsg.NewPtrDeleteACLsRequest()
 	req.SetVersion(1 + int16(a.w.rng.IntN(3)))
 	c := a.creation()
@@ -154,6 +159,7 @@ func (a *aclActor) remove() {
 	req.Filters = append(req.Filters, f)
 	op := a.w.hist.begin(&Op{Client: cl.name, Kind: OpAdmin, Call: a.w.now, Admin: "delete-acls " + a.name})
 	cl.send(req, func(r kmsg.Response, err error) {
+		a.removing = false
 		op.Return, op.Outcome = a.w.now, OK
 		if err != nil {
 			op.Outcome = Indefinite
@@ -171,9 +177,61 @@ func (a *aclActor) remove() {
 		// An empty match is an earlier attempt's deletion whose answer
 		// was lost: the ACL is gone all the same.
 		h := &a.w.hist.ACL
-		h.Removed, h.RemovedBy, h.RemovedAt = true, cl.target.id, a.w.now
+		h.Removed, h.Gone = true, map[core.BrokerID]core.Instant{cl.target.id: a.w.now}
 		a.w.logf("acl: User:%s may no longer write %s (broker %d answered, %d bindings deleted)", aclUser, a.name, cl.target.id, len(res.MatchingACLs))
+		a.poll()
 	})
+}
+
+// aclPollEvery spaces the rounds of DescribeAcls after the removal.
+const aclPollEvery = 300e6
+
+// poll asks every broker that has not shown the ACL gone yet whether it
+// still has it, round after round, until every broker showed it gone.
+func (a *aclActor) poll() {
+	if a.w.phase == phaseFinished || a.settled() {
+		return
+	}
+	for _, n := range a.w.nodes {
+		if _, gone := a.w.hist.ACL.Gone[n.id]; gone {
+			continue
+		}
+		cl := a.cls[n.id]
+		if !cl.ready() {
+			cl.ensureConn()
+			continue
+		}
+		req := kmsg.NewPtrDescribeACLsRequest()
+		req.SetVersion(1 + int16(a.w.rng.IntN(3)))
+		c := a.creation()
+		req.ResourceType, req.ResourceName, req.ResourcePatternType = c.ResourceType, &c.ResourceName, c.ResourcePatternType
+		req.Principal, req.Host, req.Operation, req.PermissionType = &c.Principal, &c.Host, c.Operation, c.PermissionType
+		id := n.id
+		cl.send(req, func(r kmsg.Response, err error) {
+			if err != nil {
+				return
+			}
+			resp := r.(*kmsg.DescribeACLsResponse)
+			if _, gone := a.w.hist.ACL.Gone[id]; resp.ErrorCode == 0 && len(resp.Resources) == 0 && !gone {
+				a.w.hist.ACL.Gone[id] = a.w.now
+				a.w.logf("acl: broker %d shows the ACL of User:%s gone", id, aclUser)
+			}
+		})
+	}
+	a.w.after(aclPollEvery, a.poll)
+}
+
+// settled says the ACL was removed and every broker showed it gone.
+func (a *aclActor) settled() bool {
+	return a.w.hist.ACL.Removed && len(a.w.hist.ACL.Gone) == len(a.w.nodes)
+}
+
+// drain removes the ACL now if the fault phase ended before it did.
+func (a *aclActor) drain() { a.remove() }
+
+// report says where the removal stands, for the liveness report.
+func (a *aclActor) report() string {
+	return fmt.Sprintf(" acl: granted=%v removed=%v gone on %d of %d brokers;", a.granted, a.w.hist.ACL.Removed, len(a.w.hist.ACL.Gone), len(a.w.nodes))
 }
 
 // aclProducer is the victim's producer, or nil.
@@ -191,16 +249,19 @@ func (h *History) aclSubject(op *Op) bool {
 	return h.ACL.Subject != "" && op.Client == h.ACL.Subject
 }
 
-// checkACL: no produce the victim sent to the broker that answered the
-// ACL's removal, after that answer, was acknowledged.
+// checkACL: no produce the victim sent a broker after that broker showed
+// its ACL gone was acknowledged.
 func (c *checker) checkACL(h *History) {
 	if !h.ACL.Removed {
 		return
 	}
 	for _, op := range h.Ops {
-		if op.Kind == OpProduce && h.aclSubject(op) && op.Outcome == OK && op.Broker == h.ACL.RemovedBy && op.LastSent >= h.ACL.RemovedAt {
-			c.fail("acl-write-after-removal", "op %d (%s) sent at %s to broker %d was acknowledged at offset %d of partition %d; the broker answered the removal of its ACL at %s",
-				op.ID, op.Client, fmtInstant(op.LastSent), op.Broker, op.Offset, op.Partition, fmtInstant(h.ACL.RemovedAt))
+		if op.Kind != OpProduce || !h.aclSubject(op) || op.Outcome != OK {
+			continue
+		}
+		if gone, ok := h.ACL.Gone[op.Broker]; ok && op.LastSent >= gone {
+			c.fail("acl-write-after-removal", "op %d (%s) sent at %s to broker %d was acknowledged at offset %d of partition %d; the broker showed its ACL gone at %s",
+				op.ID, op.Client, fmtInstant(op.LastSent), op.Broker, op.Offset, op.Partition, fmtInstant(gone))
 		}
 	}
 }

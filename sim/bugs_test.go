@@ -24,6 +24,7 @@ type deliberateBug struct {
 	seedsMax uint64
 	want     []string // failure kinds, any of which counts as caught
 	brokers  int      // the cluster's size (0: one broker)
+	sasl     bool     // authenticated clients and the ACL change (acl.go)
 }
 
 // bugRunDuration is the simulated fault phase of each run: long enough
@@ -38,11 +39,11 @@ var deliberateBugs = []deliberateBug{
 	// (io-error) the restart drops the unsynced tail: acknowledged records
 	// are lost and their offsets reassigned. About one seed in four.
 	{"AckBeforeSync", func(on bool) { core.SetBug(core.BugAckBeforeSync, on) }, 40,
-		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress"}, 0},
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress"}, 0, false},
 	// Every batch of more than one record is acknowledged one offset too
 	// high. Every seed.
 	{"OffsetOffByOne", func(on bool) { core.SetBug(core.BugOffsetOffByOne, on) }, 10,
-		[]string{"wrong-value", "duplicate-assignment"}, 0},
+		[]string{"wrong-value", "duplicate-assignment"}, 0, false},
 	// A torn batch survives recovery, padded with zeros; reads refuse it
 	// (Log.Read checks CRCs) with KAFKA_STORAGE_ERROR for ever, so the
 	// consumers never catch up: a liveness failure. A trusted garbage
@@ -50,39 +51,39 @@ var deliberateBugs = []deliberateBug{
 	// take the broker down on offsets outside its segment (panic). Five
 	// of seeds 1-40, the first at seed 11.
 	{"SkipRecoveryCRC", func(on bool) { segment.SetBug(segment.BugSkipRecoveryCRC, on) }, 40,
-		[]string{"liveness", "corrupt-read", "phantom", "inconsistent-offset", "wrong-value", "visibility", "panic"}, 0},
+		[]string{"liveness", "corrupt-read", "phantom", "inconsistent-offset", "wrong-value", "visibility", "panic"}, 0, false},
 	// An idempotent producer retries, across a crash, a batch that was
 	// written but whose acknowledgement was lost: it is appended again.
 	// About one seed in two.
 	{"ForgetProducerWindow", func(on bool) { core.SetBug(core.BugForgetProducerWindow, on) }, 20,
-		[]string{"duplicate"}, 0},
+		[]string{"duplicate"}, 0, false},
 	// A rolled segment's name is not durable: a crash loses it and the
 	// acknowledged batches in it. About one seed in two.
 	{"SkipDirSync", func(on bool) { segment.SetBug(segment.BugSkipDirSync, on) }, 20,
-		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress", "fetch-error"}, 0},
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment", "stale-read", "hwm-regress", "fetch-error"}, 0, false},
 	// The high watermark covers written but unsynced records: the next
 	// fetch answer exposes offsets the disk does not hold durably
 	// (any flush policy bounds it). First caught at seed 1.
 	{"HighWatermarkAtWrite", func(on bool) { core.SetBug(core.BugHighWatermarkAtWrite, on) }, 10,
-		[]string{"durability"}, 0},
+		[]string{"durability"}, 0, false},
 	// Fetches read past the high watermark whenever an append is written
 	// but not yet committed. First caught at seed 1.
 	{"FetchPastHighWatermark", func(on bool) { core.SetBug(core.BugFetchPastHighWatermark, on) }, 10,
-		[]string{"read-past-hwm", "visibility", "durability"}, 0},
+		[]string{"read-past-hwm", "visibility", "durability"}, 0, false},
 	// Retention deletes a segment whose newest batch is younger than
 	// retention.ms (seeds with retention.ms alone). First caught at seed 1.
 	{"RetentionByOldest", func(on bool) { segment.SetBug(segment.BugRetentionByOldest, on) }, 15,
-		[]string{"retention"}, 0},
+		[]string{"retention"}, 0, false},
 	// Down-converted wrappers carry their first inner offset: a magic 1
 	// consumer reads every compressed record at an offset below its own
 	// (seeds with a legacy consumer and compressed data). First caught at seed 7.
 	{"LegacyWrapperAtFirst", func(on bool) { core.SetBug(core.BugLegacyWrapperAtFirst, on) }, 60,
-		[]string{"wrong-value", "nonmonotonic-poll", "duplicate", "phantom", "inconsistent-offset"}, 0},
+		[]string{"wrong-value", "nonmonotonic-poll", "duplicate", "phantom", "inconsistent-offset"}, 0, false},
 	// A legacy produce of several messages is stored without its last:
 	// acknowledged records are never read (seeds with a legacy producer).
 	// First caught at seed 5.
 	{"LegacyDropsLastMessage", func(on bool) { core.SetBug(core.BugLegacyDropsLastMessage, on) }, 60,
-		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment"}, 0},
+		[]string{"lost-write", "wrong-value", "inconsistent-offset", "duplicate-assignment"}, 0, false},
 	// The cleaner drops the latest value of every key it maps (it compares
 	// offsets with <= for <): the final read lacks a key's latest
 	// acknowledged value (compaction-lost), or no consumer read an
@@ -90,7 +91,7 @@ var deliberateBugs = []deliberateBug{
 	// that compact their topic and rewrite a cold key's latest value:
 	// 12 of seeds 1-60, the first at seed 1.
 	{"CleanerDropsLatest", func(on bool) { segment.SetBug(segment.BugCleanerDropsLatest, on) }, 30,
-		[]string{"compaction-lost", "lost-write"}, 0},
+		[]string{"compaction-lost", "lost-write"}, 0, false},
 	// The cleaner removes a key's latest tombstone at its first cleaning,
 	// ignoring delete.retention.ms: a read skips it before its earliest
 	// delete horizon (tombstone-early). Seeds with a long
@@ -98,41 +99,41 @@ var deliberateBugs = []deliberateBug{
 	// tombstone, and whose reads come at the right time: the first at
 	// seed 63 (the draws of the offsets topic's writes moved it).
 	{"CleanerEarlyTombstone", func(on bool) { segment.SetBug(segment.BugCleanerEarlyTombstone, on) }, 120,
-		[]string{"tombstone-early", "compaction-lost"}, 0},
+		[]string{"tombstone-early", "compaction-lost"}, 0, false},
 	// A parked fetch waits its full MaxWaitMs though data arrived.
 	// First caught at seed 1.
 	{"LongPollNotWoken", func(on bool) { core.SetBug(core.BugLongPollNotWoken, on) }, 10,
-		[]string{"slow-fetch"}, 0},
+		[]string{"slow-fetch"}, 0, false},
 	// The coordinator accepts a commit whose generation is not the
 	// group's: a group member's commit sent with its previous generation
 	// after it synced a new one is acknowledged. First caught at seed 6.
 	{"StaleGenerationCommit", func(on bool) { core.SetBug(core.BugStaleGenerationCommit, on) }, 40,
-		[]string{"stale-commit"}, 0},
+		[]string{"stale-commit"}, 0, false},
 	// A broker ignores its new coordination session after an expiry: it
 	// stays unregistered (seeds with zk-session-expiry and no restart
 	// after the last expiry), so the run never converges (liveness: the
 	// drain waits for the registration, and for the admin's final
 	// Metadata to list the registered brokers).
 	{"IgnoreNewSession", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
-		[]string{"registration", "liveness"}, 0},
+		[]string{"registration", "liveness"}, 0, false},
 	// The same in a three-broker cluster, where sessions also expire
 	// when a broker is cut off from the ensemble (zk-partition).
 	{"IgnoreNewSession/cluster", func(on bool) { core.SetBug(core.BugIgnoreNewSession, on) }, 40,
-		[]string{"registration", "liveness"}, 3},
+		[]string{"registration", "liveness"}, 3, false},
 	// Brokers list /brokers/ids without a watch: brokers that register
 	// or go later are never listed, and the admin's final Metadata never
 	// shows the registered brokers (three-broker seeds where the
 	// workload's broker last listed while a peer was down). First caught
 	// at seed 26.
 	{"BrokerListUnwatched", func(on bool) { core.SetBug(core.BugBrokerListUnwatched, on) }, 80,
-		[]string{"liveness"}, 3},
+		[]string{"liveness"}, 3, false},
 	// A controller campaigns on the current controller epoch instead of
 	// taking the next: its epoch is one a controller before it won (seeds
 	// where another broker or an earlier incarnation was controller).
 	{"ControllerStaleEpoch", func(on bool) { core.SetBug(core.BugControllerStaleEpoch, on) }, 40,
-		[]string{"controller-epoch"}, 0},
+		[]string{"controller-epoch"}, 0, false},
 	{"ControllerStaleEpoch/cluster", func(on bool) { core.SetBug(core.BugControllerStaleEpoch, on) }, 40,
-		[]string{"controller-epoch"}, 3},
+		[]string{"controller-epoch"}, 3, false},
 	// A broker keeps leading a partition after a LeaderAndIsr moved it to
 	// another broker (a controlled shutdown's handover, a failover it
 	// outlived): both answer, and reads and writes of the two diverge.
@@ -140,26 +141,26 @@ var deliberateBugs = []deliberateBug{
 	// far, and the window before the old leader stops is short: first
 	// caught at seed 161.
 	{"ServeAfterMove/cluster", func(on bool) { core.SetBug(core.BugServeAfterMove, on) }, 400,
-		[]string{"stale-read", "hwm-regress", "inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "leader-epoch", "idempotence", "produce-error"}, 3},
+		[]string{"stale-read", "hwm-regress", "inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "leader-epoch", "idempotence", "produce-error"}, 3, false},
 	// A follower repairs its log by truncating to its high watermark
 	// instead of by leader epoch: it cuts committed records above it,
 	// and, elected before it fetched them again, loses them. It needs a
 	// follower elected before it caught up, which leader changes by an
 	// operator or the rebalance often prevent: first caught at seed 81.
 	{"TruncateToHighWatermark/cluster", func(on bool) { core.SetBug(core.BugTruncateToHighWatermark, on) }, 160,
-		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3},
+		[]string{"inconsistent-offset", "duplicate-assignment", "wrong-value", "lost-write", "linearizability", "stale-read", "hwm-regress"}, 3, false},
 	// A leader acknowledges acks=all once it holds the record itself: a
 	// leader that fails before its followers fetched it loses it (seeds
 	// with replication factor 3 and acks=all), or readers that start
 	// after the acknowledgement do not see it. First caught at seed 21.
 	{"AckBeforeISR/cluster", func(on bool) { core.SetBug(core.BugAckBeforeISR, on) }, 80,
-		[]string{"stale-read", "lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress"}, 3},
+		[]string{"stale-read", "lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress"}, 3, false},
 	// The controller elects a live replica outside the ISR though
 	// unclean election is off: the simulator sees the state written with
 	// a leader outside the ISR before it (unclean-election), and what
 	// only the ISR had is lost. First caught at seed 4.
 	{"ElectOutsideISR/cluster", func(on bool) { core.SetBug(core.BugElectOutsideISR, on) }, 40,
-		[]string{"unclean-election", "lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3},
+		[]string{"unclean-election", "lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3, false},
 	// A leader takes an ISR shrink whose conditional write failed: cut
 	// off, or replaced, it advances its high watermark alone and
 	// acknowledges writes the new leader lacks. First caught at seed
@@ -170,9 +171,15 @@ var deliberateBugs = []deliberateBug{
 	// (replica-diverged, the comparison of the in-sync replicas' files
 	// after the run). First caught at seed 20.
 	{"FollowerSkipsRepair/cluster", func(on bool) { core.SetBug(core.BugFollowerSkipsRepair, on) }, 60,
-		[]string{"replica-diverged"}, 3},
+		[]string{"replica-diverged"}, 3, false},
 	{"ZombieAdvancesHWM/cluster", func(on bool) { core.SetBug(core.BugZombieAdvancesHWM, on) }, 300,
-		[]string{"lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3},
+		[]string{"lost-write", "inconsistent-offset", "duplicate-assignment", "wrong-value", "linearizability", "hwm-regress", "stale-read"}, 3, false},
+	// Brokers ignore the ACL change notifications: the removal reaches
+	// only the broker that made it (and those that start a new session),
+	// so the others never show it gone (liveness) or keep taking the
+	// victim's writes.
+	{"ACLChangesIgnored/cluster", func(on bool) { core.SetBug(core.BugACLChangesIgnored, on) }, 20,
+		[]string{"liveness", "acl-write-after-removal"}, 3, true},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
@@ -205,7 +212,7 @@ func TestDeliberateBugs(t *testing.T) {
 // wanted kind.
 func catchBug(bug deliberateBug) (Config, Result, bool) {
 	for seed := uint64(1); seed <= bug.seedsMax; seed++ {
-		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true, Brokers: bug.brokers}
+		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true, Brokers: bug.brokers, SASL: bug.sasl}
 		r := Run(cfg)
 		if hasFailureKind(r.Failures, bug.want) {
 			return cfg, r, true

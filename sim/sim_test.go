@@ -28,6 +28,7 @@ var (
 	simRepeatEvery = flag.Int("sim.repeat-every", 10, "TestSeeds reruns every n-th seed and compares trace hashes")
 	simDirected    = flag.Int("sim.directed", 4, "seeds TestSeeds adds per directive (see sim.Directive)")
 	simClusters    = flag.Int("sim.clusters", 40, "seeds TestSeeds adds as clusters of 3 to 5 brokers")
+	simSecured     = flag.Int("sim.secured", 8, "seeds TestSeeds adds with SASL clients and the ACL change, one broker or three")
 )
 
 // faultKinds are the fault counters a batch of seeds must all see fire.
@@ -132,6 +133,11 @@ func TestSeeds(t *testing.T) {
 	// other seed gets there, so this directive gets twice the seeds.
 	for i := 0; i < 2**simDirected; i++ {
 		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Brokers: 3, Directed: DirectForgottenProducer})
+	}
+	// Secured seeds: authenticated clients, and an ACL removed during
+	// traffic (acl.go).
+	for i := 0; i < *simSecured; i++ {
+		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Brokers: 1 + 2*(i%2), SASL: true})
 	}
 	// Cluster seeds: brokers share a simulated ensemble.
 	for i := 0; i < *simClusters; i++ {

@@ -26,7 +26,8 @@ type Config struct {
 	Faults    bool          // inject the seed's fault mix
 	// SASL gives the brokers a SASL_PLAINTEXT listener with PLAIN, on
 	// which the workload's clients authenticate before anything else
-	// (brokers talk to each other on PLAINTEXT).
+	// (brokers talk to each other on PLAINTEXT), and Kafka's ACL
+	// authorizer, whose ACLs change during traffic (acl.go).
 	SASL   bool
 	canary canary // a planted bug; set only by this package's tests
 	// Directed steers the seed's draws toward a rare path (see Directive).
@@ -467,6 +468,11 @@ func (w *world) drawClients() {
 		// producer, modern
 		p := w.newProducer(aclProducer, false)
 		p.acks, p.cl.closesExpected = -1, false
+		for _, c := range w.consumers {
+			if c.legacyMagic >= 0 && p.compressor.codec == codecZstd {
+				p.compressor.codec = codecGzip // Kafka refuses legacy fetches of zstd data
+			}
+		}
 		w.producers = append(w.producers, p)
 		w.acl = newACLActor(w)
 	}
@@ -585,6 +591,9 @@ func (w *world) startDrain() {
 	w.probe.rt.setOnReady(w.probe.pump)
 	w.probe.pump()
 	w.admin.verify()
+	if w.acl != nil {
+		w.acl.drain()
+	}
 	if w.policy.compact {
 		w.startFinalRead()
 	}
@@ -732,7 +741,7 @@ func (w *world) drained() bool {
 			return false
 		}
 	}
-	if !w.probe.idle() || !w.admin.verified() {
+	if !w.probe.idle() || !w.admin.verified() || (w.acl != nil && !w.acl.settled()) {
 		return false
 	}
 	for _, c := range w.consumers {
@@ -763,6 +772,9 @@ func (w *world) groupSettled() bool {
 
 func (w *world) lagReport() string {
 	s := fmt.Sprintf("broker up=%v paused=%v registered=%v acked ends %v; admin verified=%v;", w.broker.up, w.broker.paused, w.broker.registered == w.broker.incarnation, w.ackedEnd, w.admin.verified())
+	if w.acl != nil {
+		s += w.acl.report()
+	}
 	for _, p := range append(w.producers, w.probe) {
 		if p == nil {
 			continue

@@ -45,7 +45,7 @@ func main() {
 	clients := flag.Int("clients", 0, "producers plus consumers, split half and half (0: drawn; overrides -producers and -consumers)")
 	brokers := flag.Int("brokers", 1, "brokers in the simulated cluster: 1 keeps its metadata in the embedded coordinator, more share a simulated ZooKeeper ensemble")
 	faults := flag.Bool("faults", true, "inject the seed's fault mix")
-	sasl := flag.Bool("sasl", false, "clients authenticate with SASL PLAIN on a SASL_PLAINTEXT listener")
+	sasl := flag.Bool("sasl", false, "clients authenticate with SASL PLAIN on a SASL_PLAINTEXT listener, and the brokers enforce ACLs that change during traffic")
 	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "worlds simulated at once")
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
 	viz := flag.String("viz", filepath.Join(os.TempDir(), "cksim"),
