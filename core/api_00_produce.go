@@ -10,6 +10,9 @@ import (
 // Produce: v0-11
 //
 // Behavior:
+//   - Its size counts against the client's producer_byte_rate quota
+//     (quota.go) once it is answered; over the quota the answer carries
+//     throttle_time_ms and the connection is held back that long.
 //   - Needs Write on each topic (acl.go): a denied topic's partitions
 //     get TOPIC_AUTHORIZATION_FAILED, before any other check, and
 //     nothing of them is written.
@@ -82,15 +85,16 @@ func (b *Broker) handleProduce(r Request) {
 		if pending > 0 {
 			return
 		}
+		throttle := b.recordQuota(r, quotaProduce, produceSize(r, req))
 		if req.Acks == 0 {
 			if failed {
 				b.emit(CloseConn{Conn: r.Conn, Seq: r.Seq, Reason: "acks=0 produce failed"})
 				return
 			}
-			b.respond(r, nil)
+			b.respondThrottled(r, nil, throttle)
 			return
 		}
-		b.respond(r, resp)
+		b.respondThrottled(r, resp, throttle)
 	}
 	for _, t := range req.Topics {
 		rt := kmsg.NewProduceResponseTopic()
@@ -117,6 +121,22 @@ func (b *Broker) handleProduce(r Request) {
 		}
 	}
 	finish()
+}
+
+// produceSize is the size a produce counts against its client's byte
+// rate quota: the request's size as received, else (a runtime that does
+// not tell) its records'.
+func produceSize(r Request, req *kmsg.ProduceRequest) int {
+	if r.Size > 0 {
+		return r.Size
+	}
+	n := 0
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			n += len(p.Records)
+		}
+	}
+	return n
 }
 
 // producePartition validates and appends one partition's batch, filling rp;

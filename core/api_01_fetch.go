@@ -10,6 +10,10 @@ import (
 // Fetch: v0-16
 //
 // Behavior:
+//   - A consumer's answer counts its records against the client's
+//     consumer_byte_rate quota (quota.go); over the quota the answer is
+//     empty (no topics), not counted, carries throttle_time_ms, and the
+//     connection is held back that long.
 //   - Needs Read on each topic (acl.go), a follower's fetch
 //     ClusterAction on the cluster: a denied topic's partitions get
 //     TOPIC_AUTHORIZATION_FAILED and no records. At v13+ a topic id
@@ -242,7 +246,17 @@ func (b *Broker) fetchReadsDone(fw *fetchWait) {
 	resp, size, hasErr := b.buildFetchResponse(fw)
 	if size >= int(fw.req.MinBytes) || hasErr || fw.req.MaxWaitMillis <= 0 || b.now >= fw.deadline || len(b.fetches) >= b.cfg.QueuedMaxRequests {
 		fw.done = true
-		b.respond(fw.r, resp)
+		throttle := int32(0)
+		if fw.replica < 0 {
+			bytes := fetchResponseSize(resp)
+			if throttle = b.recordQuota(fw.r, quotaFetch, bytes); throttle > 0 {
+				// Over the quota: an empty answer, whose bytes do not
+				// count, as Kafka's.
+				b.unrecordQuota(fw.r, quotaFetch, bytes)
+				resp.Topics = nil
+			}
+		}
+		b.respondThrottled(fw.r, resp, throttle)
 		return
 	}
 	fw.parked = true
@@ -251,6 +265,18 @@ func (b *Broker) fetchReadsDone(fw *fetchWait) {
 
 // buildFetchResponse assembles the response from the reads, applying the
 // response byte limit at batch boundaries.
+// fetchResponseSize is the size a consumer's fetch answer counts against
+// its consumer_byte_rate quota: the records it carries.
+func fetchResponseSize(resp *kmsg.FetchResponse) int {
+	n := 0
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			n += len(p.RecordBatches)
+		}
+	}
+	return n
+}
+
 func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bool) {
 	req, version := fw.req, fw.r.Header.Version
 	resp := req.ResponseKind().(*kmsg.FetchResponse)

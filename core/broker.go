@@ -70,6 +70,8 @@ type Broker struct {
 	scram scramCache
 	// acl is the authorizer's copy of the ACLs (acl.go).
 	acl aclState
+	// quota holds the client quotas and the clients' rates (quota.go).
+	quota quotaState
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -162,6 +164,7 @@ func (b *Broker) recover(rec Recovered) error {
 	}
 	b.recoverScram(byPath)
 	b.recoverACLs(byPath)
+	b.recoverQuotas(byPath)
 	for _, rp := range rec.Partitions {
 		p := b.partitionOf(rp.Partition.Topic, rp.Partition.Partition)
 		if p == nil || !p.hosted() {
@@ -263,6 +266,7 @@ func (b *Broker) tick(now Instant) {
 	b.maybeRetryElection()
 	b.saslTick()
 	b.aclTick()
+	b.quotaTick()
 	b.ctlTick()
 	b.shutdownTick()
 	b.settleMetaWaits(true)
@@ -310,6 +314,7 @@ func (b *Broker) register() {
 		b.listBrokers() // with a watch on this session
 		b.watchUserChanges()
 		b.loadACLs()
+		b.loadQuotas()
 		b.elect()
 	}
 	retry := func() {

@@ -146,6 +146,7 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 		b.ctlLoad()
 	case zkConfigChange:
 		b.watchUserChanges()
+		b.loadQuotas()
 	case zkACLChanges, zkACLExtendedChanges:
 		b.aclChangesFired(ev.Path)
 	default:

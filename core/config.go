@@ -32,7 +32,9 @@ type Config struct {
 	SASL       map[string]SASLListener
 	SASLConfig saslConfig
 	// ACL holds the authorizer's settings (config_acl.go).
-	ACL                aclConfig
+	ACL aclConfig
+	// Quota holds the client quotas' settings (config_quota.go).
+	Quota              quotaConfig
 	LogDirs            []string
 	NumPartitions      int32
 	DefaultReplication int32 // default.replication.factor: CreateTopics fails unless it is 1

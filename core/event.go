@@ -45,6 +45,9 @@ type Request struct {
 	// ("User:CN=app,OU=eng" from a TLS client certificate through
 	// ssl.principal.mapping.rules; PrincipalAnonymous otherwise).
 	Principal string
+	// Size is the request's size in bytes as received (0: not known),
+	// which a produce counts against its quota.
+	Size int
 }
 
 // Tick carries the runtime clock's current instant. Ticks drive timeouts
@@ -231,6 +234,13 @@ type Respond struct {
 	// SaslHandshake v0), written as its bare size-prefixed auth bytes,
 	// without a response header.
 	Raw bool
+	// ThrottleMs, when positive, throttles the connection for a client
+	// over its quota (quota.go): once the response is written the
+	// runtime reads no request from it for that long; with
+	// HoldResponse (a client that does not know throttle_time_ms, before
+	// KIP-219) it also holds the response that long first.
+	ThrottleMs   int32
+	HoldResponse bool
 }
 
 // Authenticated says a connection of a SASL listener authenticated (or

@@ -59,6 +59,31 @@ func (s *step) complete(tok Token, ev Event) {
 	k(ev)
 }
 
+// respondThrottled answers r with body and throttles its connection for
+// ms (quota.go): the body's throttle_time_ms says at least ms, and the
+// runtime holds back the connection's next requests; a client that does
+// not read throttle_time_ms (before KIP-219) gets the answer that much
+// later too.
+func (s *step) respondThrottled(r Request, body kmsg.Response, ms int32) {
+	if ms <= 0 {
+		s.respond(r, body)
+		return
+	}
+	hold := false
+	if body != nil {
+		body.SetVersion(r.Header.Version)
+		if t, ok := body.(interface {
+			Throttle() (int32, bool)
+			SetThrottle(int32)
+		}); ok {
+			cur, after := t.Throttle()
+			t.SetThrottle(max(cur, ms))
+			hold = !after
+		}
+	}
+	s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body, ThrottleMs: ms, HoldResponse: hold})
+}
+
 // respond answers request r with body (nil: no response, but r's place in
 // its connection's order is released).
 func (s *step) respond(r Request, body kmsg.Response) {

@@ -528,6 +528,55 @@ func (s *Server) Authenticated(a core.Authenticated) {
 	}
 }
 
+// throttle is a response's throttle (driver.Transport.Throttle).
+type throttle struct {
+	d    time.Duration
+	hold bool
+}
+
+// Throttle implements driver.Transport; it runs on the loop goroutine.
+func (s *Server) Throttle(id core.ConnID, seq uint64, ms int32, hold bool) {
+	s.mu.Lock()
+	c := s.conns[id]
+	s.mu.Unlock()
+	if c != nil {
+		c.mu.Lock()
+		if c.throttles == nil {
+			c.throttles = map[uint64]throttle{}
+		}
+		c.throttles[seq] = throttle{d: time.Duration(ms) * time.Millisecond, hold: hold}
+		c.mu.Unlock()
+	}
+}
+
+// mute holds back the connection's requests until d from now.
+func (c *conn) mute(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		old := c.muteUntil.Load()
+		if old >= until || c.muteUntil.CompareAndSwap(old, until) {
+			return
+		}
+	}
+}
+
+// waitUnmuted waits while the connection is throttled; false: the server
+// is stopping.
+func (c *conn) waitUnmuted() bool {
+	d := time.Until(time.Unix(0, c.muteUntil.Load()))
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.s.quit:
+		return false
+	}
+}
+
 // Close implements driver.Transport.
 func (s *Server) Close(id core.ConnID, seq uint64, reason string) {
 	s.mu.Lock()
@@ -558,15 +607,21 @@ type conn struct {
 	// are bare tokens.
 	authenticated atomic.Bool
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	pending  map[uint64][]byte // completed responses not yet written (nil = none)
-	done     map[uint64]bool   // which seqs have completed
-	next     uint64            // next seq to write
-	closeAt  uint64            // when closing: close once every seq below it is written
-	closing  bool
-	reason   string
-	finished bool
+	// muteUntil, in Unix nanoseconds, holds back the next request while
+	// the client is throttled (a quota): the reader hands no request to
+	// the broker before it.
+	muteUntil atomic.Int64
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	throttles map[uint64]throttle // the throttles of responses not yet written
+	pending   map[uint64][]byte   // completed responses not yet written (nil = none)
+	done      map[uint64]bool     // which seqs have completed
+	next      uint64              // next seq to write
+	closeAt   uint64              // when closing: close once every seq below it is written
+	closing   bool
+	reason    string
+	finished  bool
 }
 
 func (c *conn) read() {
@@ -619,13 +674,16 @@ func (c *conn) read() {
 			c.closeAfter(seq, err.Error())
 			return
 		}
+		if !c.waitUnmuted() {
+			return
+		}
 		select {
 		case c.slots <- struct{}{}:
 		case <-c.s.quit:
 			return
 		}
 		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
-			Listener: c.listener.ep.Listener, Principal: c.principal}) {
+			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}) {
 			return
 		}
 		raw = c.listener.sasl && h.Key == 17 && h.Version == 0 && !c.authenticated.Load()
@@ -720,12 +778,25 @@ func (c *conn) write() {
 			return
 		}
 		frame := c.pending[c.next]
+		th, throttled := c.throttles[c.next]
 		delete(c.pending, c.next)
 		delete(c.done, c.next)
+		delete(c.throttles, c.next)
 		c.next++
 		more := c.done[c.next]
 		c.mu.Unlock()
 		<-c.slots
+		if throttled {
+			c.mute(th.d)
+			if th.hold { // a client before KIP-219: the answer itself waits
+				if err := w.Flush(); err != nil {
+					return
+				}
+				if !c.waitUnmuted() {
+					return
+				}
+			}
+		}
 		if frame != nil {
 			if _, err := w.Write(frame); err != nil {
 				return

@@ -57,6 +57,12 @@ type conn struct {
 	// checked holds the Produce, Fetch and ListOffsets requests awaiting
 	// a response, by sequence number, for checkResponse.
 	checked map[uint64]checkedRequest
+	// A client over its quota: mutedUntil holds its requests back
+	// (held, in arrival order, released then); holds names the
+	// responses that wait themselves (clients before KIP-219).
+	mutedUntil core.Instant
+	held       [][]byte
+	holds      map[uint64]core.Instant
 }
 
 // checkedRequest is a request awaiting its response, with the instant it
@@ -149,8 +155,44 @@ func (w *world) sendToBroker(c *conn, frame []byte) {
 		if !c.brokerOpen || !c.n.up || c.incarnation != c.n.incarnation {
 			return
 		}
-		c.n.deliverRequest(c, frame)
+		c.n.admitRequest(c, frame)
 	})
+}
+
+// admitRequest hands a request to the broker unless the connection is
+// throttled: then it waits, behind any already waiting, until the
+// throttle ends.
+func (n *node) admitRequest(c *conn, frame []byte) {
+	w := n.w
+	if w.now >= c.mutedUntil && len(c.held) == 0 {
+		n.deliverRequest(c, frame)
+		return
+	}
+	c.held = append(c.held, frame)
+	if len(c.held) > 1 {
+		return // a release is scheduled
+	}
+	inc := n.incarnation
+	var release func()
+	release = func() {
+		if !c.brokerOpen || !n.up || c.incarnation != n.incarnation || inc != n.incarnation {
+			c.held = nil
+			return
+		}
+		if w.now < c.mutedUntil {
+			w.schedule(c.mutedUntil, release)
+			return
+		}
+		for len(c.held) > 0 && w.now >= c.mutedUntil {
+			f := c.held[0]
+			c.held = c.held[1:]
+			n.deliverRequest(c, f)
+		}
+		if len(c.held) > 0 {
+			w.schedule(c.mutedUntil, release)
+		}
+	}
+	w.schedule(max(c.mutedUntil, w.now), release)
 }
 
 func (n *node) deliverRequest(c *conn, frame []byte) {
@@ -175,7 +217,7 @@ func (n *node) deliverRequest(c *conn, frame []byte) {
 	// draws SASL, a SASL_PLAINTEXT one whose connections the core
 	// authenticates.
 	ev := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: "/" + c.cl.name,
-		Listener: c.listener, Principal: core.PrincipalAnonymous}
+		Listener: c.listener, Principal: core.PrincipalAnonymous, Size: len(frame) - 4}
 	if w.burstWindow == 0 {
 		n.handle(ev)
 		return
@@ -202,6 +244,23 @@ type transport struct {
 	incarnation int
 }
 
+// Throttle mutes the connection for ms from when the response to seq is
+// written (or, with hold, delays that response ms and mutes meanwhile).
+func (t *transport) Throttle(id core.ConnID, seq uint64, ms int32, hold bool) {
+	c := t.n.conns[id]
+	if c == nil || !c.brokerOpen || t.incarnation != t.n.incarnation {
+		return
+	}
+	d := core.Instant(ms) * 1e6
+	c.mutedUntil = max(c.mutedUntil, t.w.now+d)
+	if hold {
+		if c.holds == nil {
+			c.holds = map[uint64]core.Instant{}
+		}
+		c.holds[seq] = t.w.now + d
+	}
+}
+
 func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 	w := t.w
 	w.trace.fold(w.now, trRespond, uint64(id), seq, frame)
@@ -218,6 +277,18 @@ func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
 		if frame != nil {
 			t.n.checkResponse(cr, frame)
 		}
+	}
+	if at, ok := c.holds[seq]; ok {
+		delete(c.holds, seq)
+		inc := t.incarnation
+		w.schedule(at, func() {
+			if c.brokerOpen && inc == t.n.incarnation {
+				c.respReady[seq] = frame
+				c.respHas[seq] = struct{}{}
+				w.flushResponses(c)
+			}
+		})
+		return
 	}
 	c.respReady[seq] = frame
 	c.respHas[seq] = struct{}{}

@@ -214,6 +214,8 @@ const (
 	ACLChangeNotified
 	// ACLDenied: the authorizer refused an action a request named.
 	ACLDenied
+	// QuotaThrottled: a client over its byte-rate quota was throttled.
+	QuotaThrottled
 	pointCount
 )
 
@@ -291,6 +293,7 @@ var names = [pointCount]string{
 	LogDirsDescribed:                 "log-dirs-described",
 	ACLChangeNotified:                "acl-change-notified",
 	ACLDenied:                        "acl-denied",
+	QuotaThrottled:                   "quota-throttled",
 }
 
 func (p Point) String() string {

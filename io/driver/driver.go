@@ -25,6 +25,12 @@ type Transport interface {
 	// Respond delivers the response to request seq of conn; a nil frame
 	// means the request has no response but releases its place in order.
 	Respond(conn core.ConnID, seq uint64, frame []byte)
+	// Throttle, called just before Respond for the same request, throttles
+	// conn for a client over its quota: once that response is written,
+	// no request of conn is handed to the broker for ms; with hold, the
+	// response itself waits ms first (the connection is held back
+	// meanwhile).
+	Throttle(conn core.ConnID, seq uint64, ms int32, hold bool)
 	// Close closes conn once the responses to every request before seq
 	// are written.
 	Close(conn core.ConnID, seq uint64, reason string)
@@ -275,6 +281,9 @@ func (d *Driver) execute(effects []core.Effect) {
 				frame = rawToken(e.Body)
 			} else if e.Body != nil {
 				frame = kio.AppendResponse(make([]byte, 0, kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
+			}
+			if e.ThrottleMs > 0 {
+				d.transport.Throttle(e.Conn, e.Seq, e.ThrottleMs, e.HoldResponse)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
 		case core.Authenticated:
