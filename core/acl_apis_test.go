@@ -282,6 +282,22 @@ func apiAuthCases() map[int16][]authCase {
 			req.Group = "g"
 			return req
 		}, func(r kmsg.Response) []int16 { return []int16{r.(*kmsg.OffsetDeleteResponse).ErrorCode} }, groupAuth}},
+		48: {{"DescribeClientQuotas: DescribeConfigs on the cluster", 1, func() kmsg.Request {
+			return kmsg.NewPtrDescribeClientQuotasRequest()
+		}, func(r kmsg.Response) []int16 { return []int16{r.(*kmsg.DescribeClientQuotasResponse).ErrorCode} }, clusterAuth}},
+		49: {{"AlterClientQuotas: AlterConfigs on the cluster", 1, func() kmsg.Request {
+			req := kmsg.NewPtrAlterClientQuotasRequest()
+			e := kmsg.NewAlterClientQuotasRequestEntry()
+			ent := kmsg.NewAlterClientQuotasRequestEntryEntity()
+			ent.Type, ent.Name = "user", kmsg.StringPtr("alice")
+			op := kmsg.NewAlterClientQuotasRequestEntryOp()
+			op.Key, op.Value = "producer_byte_rate", 1024
+			e.Entity, e.Ops = append(e.Entity, ent), append(e.Ops, op)
+			req.Entries = append(req.Entries, e)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.AlterClientQuotasResponse).Entries[0].ErrorCode}
+		}, clusterAuth}},
 		50: {{"DescribeUserScramCredentials: Describe on the cluster", 0, func() kmsg.Request {
 			return kmsg.NewPtrDescribeUserSCRAMCredentialsRequest()
 		}, func(r kmsg.Response) []int16 {

@@ -89,11 +89,11 @@ func (b *Broker) recoverQuotas(byPath map[string][]byte) {
 func (b *Broker) loadQuotas() {
 	b.quota.epoch++
 	epoch := b.quota.epoch
-	loaded := map[string]map[string]float64{}
-	pending := 1
+	watched := false
+	var loaded map[string]map[string]float64
 	failed := false
 	finish := func() {
-		if pending--; pending > 0 || epoch != b.quota.epoch {
+		if !watched || loaded == nil && !failed || epoch != b.quota.epoch {
 			return
 		}
 		if failed {
@@ -101,6 +101,30 @@ func (b *Broker) loadQuotas() {
 			return
 		}
 		b.quota.entities = loaded
+	}
+	b.coordRead(CoordOp{Kind: CoordChildren, Path: zkConfigChange, Watch: true}, func(r CoordResult) {
+		watched, failed = true, failed || r.Err != nil
+		finish()
+	})
+	b.readQuotaEntities(func(entities map[string]map[string]float64, err error) {
+		loaded, failed = entities, failed || err != nil
+		if loaded == nil {
+			loaded = map[string]map[string]float64{}
+		}
+		finish()
+	})
+}
+
+// readQuotaEntities reads every entity's client quotas from the store,
+// by entity path (entities without any left out).
+func (b *Broker) readQuotaEntities(done func(map[string]map[string]float64, error)) {
+	out := map[string]map[string]float64{}
+	pending := 1
+	var failed error
+	finish := func() {
+		if pending--; pending == 0 {
+			done(out, failed)
+		}
 	}
 	var readDir func(dir string, nested bool)
 	readDir = func(dir string, nested bool) {
@@ -111,7 +135,7 @@ func (b *Broker) loadQuotas() {
 				return
 			}
 			if r.Err != nil {
-				failed = true
+				failed = r.Err
 				return
 			}
 			for _, name := range r.Children {
@@ -122,12 +146,12 @@ func (b *Broker) loadQuotas() {
 					switch {
 					case errors.Is(r.Err, ErrCoordNoNode):
 					case r.Err != nil:
-						failed = true
+						failed = r.Err
 					default:
 						entity, ok := quotaEntityOfPath(path)
 						config, err := userConfig(r.Data)
 						if q := quotasOf(config); ok && err == nil && len(q) > 0 {
-							loaded[entity] = q
+							out[entity] = q
 						}
 					}
 				})
@@ -137,13 +161,6 @@ func (b *Broker) loadQuotas() {
 			}
 		})
 	}
-	pending++
-	b.coordRead(CoordOp{Kind: CoordChildren, Path: zkConfigChange, Watch: true}, func(r CoordResult) {
-		if r.Err != nil {
-			failed = true
-		}
-		finish()
-	})
 	readDir(zkUsers, true)
 	readDir(zkClients, false)
 	finish()

@@ -57,6 +57,8 @@ func apiTable() []apiRange {
 		{key: 45, min: 0, max: 0, handle: (*Broker).handleAlterPartitionReassignments},
 		{key: 46, min: 0, max: 0, handle: (*Broker).handleListPartitionReassignments},
 		{key: 47, min: 0, max: 0, handle: (*Broker).handleOffsetDelete},
+		{key: 48, min: 0, max: 1, handle: (*Broker).handleDescribeClientQuotas},
+		{key: 49, min: 0, max: 1, handle: (*Broker).handleAlterClientQuotas},
 		{key: 50, min: 0, max: 0, handle: (*Broker).handleDescribeUserScramCredentials},
 		{key: 51, min: 0, max: 0, handle: (*Broker).handleAlterUserScramCredentials},
 		{key: 60, min: 0, max: 1, handle: (*Broker).handleDescribeCluster},
