@@ -125,7 +125,9 @@ func (b *Broker) handleDescribeClientQuotas(r Request) {
 			return true
 		}
 		paths := sortedKeys(entities)
-		sort.SliceStable(paths, func(i, j int) bool { return strings.HasPrefix(paths[i], "users/") && !strings.HasPrefix(paths[j], "users/") })
+		sort.SliceStable(paths, func(i, j int) bool {
+			return strings.HasPrefix(paths[i], "users/") && !strings.HasPrefix(paths[j], "users/")
+		})
 		for _, path := range paths {
 			u, c, ok := parseQuotaEntity(path)
 			if !ok || !matches(user, u) || !matches(client, c) {
