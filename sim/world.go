@@ -248,7 +248,8 @@ type world struct {
 	// during the fault phase (operator.go).
 	operating bool
 	admin     *admin
-	acl       *aclActor // the victim's ACL (acl.go), with SASL
+	acl       *aclActor   // the victim's ACL (acl.go), with SASL
+	quota     *quotaActor // a producer's quota (quota.go), or nil
 	producers []*producer
 	consumers []*consumer
 	members   []*groupMember // the consumer group's members
@@ -476,6 +477,7 @@ func (w *world) drawClients() {
 		w.producers = append(w.producers, p)
 		w.acl = newACLActor(w)
 	}
+	w.quota = w.drawQuota()
 	for i := range w.rng.IntN(4) {
 		w.members = append(w.members, w.newGroupMember(fmt.Sprintf("g%d", i)))
 	}
@@ -560,6 +562,9 @@ func (w *world) topicReady() {
 	w.admin.startChanges()
 	if w.acl != nil {
 		w.acl.start()
+	}
+	if w.quota != nil {
+		w.quota.start()
 	}
 	w.schedule(w.end, w.startDrain)
 }
