@@ -209,6 +209,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		}
 		b.mono = max(b.mono, mono)
 		b.tick(ev.Now)
+	case RequestTimed:
+		b.requestTimed(ev)
 	case ConnClosed:
 		b.dropConn(ev.Conn)
 		b.saslDrop(ev.Conn)

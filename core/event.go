@@ -220,6 +220,7 @@ func (CoordResult) isEvent()       {}
 func (CoordNewSession) isEvent()   {}
 func (CoordWatchFired) isEvent()   {}
 func (ConnClosed) isEvent()        {}
+func (RequestTimed) isEvent()      {}
 func (ShutdownRequested) isEvent() {}
 func (PeerResponse) isEvent()      {}
 
@@ -234,13 +235,28 @@ type Respond struct {
 	// SaslHandshake v0), written as its bare size-prefixed auth bytes,
 	// without a response header.
 	Raw bool
-	// ThrottleMs, when positive, throttles the connection for a client
-	// over its quota (quota.go): once the response is written the
-	// runtime reads no request from it for that long; with
-	// HoldResponse (a client that does not know throttle_time_ms, before
-	// KIP-219) it also holds the response that long first.
-	ThrottleMs   int32
-	HoldResponse bool
+}
+
+// Throttle throttles a connection whose client is over a quota
+// (quota.go): once the response to request Seq is written, the runtime
+// hands no request of Conn to the broker for Ms; with Hold (a client
+// that does not read throttle_time_ms, before KIP-219) the response
+// itself waits Ms first. A Step emits it before or after that Respond;
+// the runtime applies it before writing the response.
+type Throttle struct {
+	Conn ConnID
+	Seq  uint64
+	Ms   int32
+	Hold bool
+}
+
+// RequestTimed tells the broker how long handling Request took (the
+// Step that took it, in the runtime's measure), which its client's
+// request_percentage quota counts (quota.go). A runtime that measures
+// nothing sends none.
+type RequestTimed struct {
+	Request Request
+	Nanos   int64
 }
 
 // Authenticated says a connection of a SASL listener authenticated (or
@@ -565,6 +581,7 @@ type ShutdownAccepted struct {
 func (Lifecycle) isEffect()     {}
 func (PeerSend) isEffect()      {}
 func (Respond) isEffect()       {}
+func (Throttle) isEffect()      {}
 func (Authenticated) isEffect() {}
 func (AuthFailed) isEffect()    {}
 func (AuthzDenied) isEffect()   {}

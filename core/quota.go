@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"cloudkafka/core/cover"
 )
 
@@ -138,6 +140,59 @@ func (b *Broker) unrecordQuota(r Request, key string, bytes int) {
 	if _, sk, ok := b.quotaFor(key, quotaUser(r.Principal), r.Header.ClientID); ok {
 		b.sensor(sk).record(b.quotaWindow(), -float64(bytes), b.now)
 	}
+}
+
+// requestTimed counts a request's handling time against its client's
+// request_percentage quota, as Kafka's ClientRequestQuotaManager: the
+// time as a percentage of one second, against the percentage allowed;
+// over it the connection is throttled, at most one window
+// (quota.window.size.seconds). Exempt, as in Kafka: the brokers' own
+// requests (LeaderAndIsr, StopReplica, UpdateMetadata,
+// ControlledShutdown, a follower's Fetch and OffsetForLeaderEpoch) and
+// those served before authentication (ApiVersions, the SASL APIs).
+func (b *Broker) requestTimed(ev RequestTimed) {
+	r := ev.Request
+	if requestQuotaExempt(r) {
+		return
+	}
+	bound, sk, ok := b.quotaFor(quotaRequest, quotaUser(r.Principal), r.Header.ClientID)
+	if !ok {
+		return
+	}
+	w := b.quotaWindow()
+	s := b.sensor(sk)
+	s.record(w, float64(ev.Nanos)*100/1e9, b.now)
+	rate, window := s.rate(w, b.now)
+	if rate <= bound {
+		return
+	}
+	ms := min(math.Round((rate-bound)/bound*float64(window)/1e6), float64(w.size/1e6))
+	if ms < 1 {
+		return
+	}
+	b.cover(cover.QuotaThrottled)
+	b.emit(Throttle{Conn: r.Conn, Seq: r.Seq, Ms: int32(ms), Hold: !clientThrottles(r)})
+}
+
+// requestQuotaExempt says a request does not count against
+// request_percentage.
+func requestQuotaExempt(r Request) bool {
+	switch r.Header.Key {
+	case 4, 5, 6, 7, 17, 18, 36:
+		return true
+	case 1:
+		if f, ok := r.Body.(*kmsg.FetchRequest); ok {
+			if r.Header.Version >= 15 {
+				return f.ReplicaState.ID >= 0
+			}
+			return f.ReplicaID >= 0
+		}
+	case 23:
+		if o, ok := r.Body.(*kmsg.OffsetForLeaderEpochRequest); ok {
+			return o.ReplicaID >= 0
+		}
+	}
+	return false
 }
 
 func (b *Broker) quotaWindow() quotaWindow {

@@ -69,19 +69,35 @@ func (s *step) respondThrottled(r Request, body kmsg.Response, ms int32) {
 		s.respond(r, body)
 		return
 	}
-	hold := false
 	if body != nil {
 		body.SetVersion(r.Header.Version)
 		if t, ok := body.(interface {
 			Throttle() (int32, bool)
 			SetThrottle(int32)
 		}); ok {
-			cur, after := t.Throttle()
+			cur, _ := t.Throttle()
 			t.SetThrottle(max(cur, ms))
-			hold = !after
 		}
 	}
-	s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body, ThrottleMs: ms, HoldResponse: hold})
+	s.emit(Throttle{Conn: r.Conn, Seq: r.Seq, Ms: ms, Hold: !clientThrottles(r)})
+	s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body})
+}
+
+// clientThrottles says whether the client of r reads throttle_time_ms
+// and holds back itself (KIP-219: the response version that says so),
+// so that its response need not wait.
+func clientThrottles(r Request) bool {
+	if r.Body == nil {
+		return false
+	}
+	resp := r.Body.ResponseKind()
+	resp.SetVersion(r.Header.Version)
+	t, ok := resp.(interface{ Throttle() (int32, bool) })
+	if !ok {
+		return false
+	}
+	_, after := t.Throttle()
+	return after
 }
 
 // respond answers request r with body (nil: no response, but r's place in

@@ -125,6 +125,11 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		return nil, err
 	}
 	s.driver.Background = s.background
+	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
+		start := time.Now()
+		step()
+		return time.Since(start).Nanoseconds()
+	}
 	if s.zk != nil {
 		s.coordCond = sync.NewCond(&s.coordMu)
 		s.coordDone = make(chan struct{})
@@ -544,7 +549,8 @@ func (s *Server) Throttle(id core.ConnID, seq uint64, ms int32, hold bool) {
 		if c.throttles == nil {
 			c.throttles = map[uint64]throttle{}
 		}
-		c.throttles[seq] = throttle{d: time.Duration(ms) * time.Millisecond, hold: hold}
+		t := c.throttles[seq] // a request may earn two (bytes, time): the longer holds
+		c.throttles[seq] = throttle{d: max(t.d, time.Duration(ms)*time.Millisecond), hold: t.hold || hold}
 		c.mu.Unlock()
 	}
 }

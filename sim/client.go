@@ -41,6 +41,9 @@ type client struct {
 	// while it does (not ready yet).
 	sasl    bool
 	authing bool
+	// throttledUntil: the broker answered throttle_time_ms (a quota), and
+	// the client sends nothing before then; onReady wakes it.
+	throttledUntil core.Instant
 	// saslUser and saslPassword are the PLAIN credentials: the
 	// workload's, or the ACL victim's (acl.go).
 	saslUser, saslPassword string
@@ -64,7 +67,12 @@ func newClient(w *world, name string) *client {
 	return c
 }
 
-func (c *client) ready() bool { return c.conn != nil && !c.authing }
+// ready says the client may send on its connection: connected,
+// authenticated, and not holding back for a throttle the broker asked
+// for (throttle_time_ms, KIP-219), as Kafka's clients hold back.
+func (c *client) ready() bool {
+	return c.conn != nil && !c.authing && c.w.now >= c.throttledUntil
+}
 
 // ensureConn dials unless connected or dialing.
 func (c *client) ensureConn() {
@@ -199,6 +207,19 @@ func (c *client) receive(cn *conn, frame []byte) {
 		k.done(nil, errDisconnected)
 		c.abandon(cn)
 		return
+	}
+	if t, ok := resp.(kmsg.ThrottleResponse); ok {
+		if ms, after := t.Throttle(); after && ms > 0 {
+			until := c.w.now + core.Instant(ms)*1e6
+			if until > c.throttledUntil {
+				c.throttledUntil = until
+				c.w.schedule(until, func() {
+					if c.onReady != nil && c.ready() {
+						c.onReady()
+					}
+				})
+			}
+		}
 	}
 	k.done(resp, nil)
 }

@@ -257,7 +257,7 @@ func (t *transport) Throttle(id core.ConnID, seq uint64, ms int32, hold bool) {
 		if c.holds == nil {
 			c.holds = map[uint64]core.Instant{}
 		}
-		c.holds[seq] = t.w.now + d
+		c.holds[seq] = max(c.holds[seq], t.w.now+d)
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 
 // Client quotas under traffic: in some seeds, once the workload's topic
 // exists, the quota actor gives one producer a producer_byte_rate below
-// what it sends (AlterClientQuotas through some broker; the others hear
+// what it sends, or a request_percentage below the handling time its
+// requests take (the simulated runtime's model of it: requestCost) (AlterClientQuotas through some broker; the others hear
 // of it through /config/changes). Its requests are then answered with
 // throttle_time_ms and its connections held back (the simulated network
 // mutes them as realio does); none of its records may be lost,
@@ -25,6 +26,7 @@ type quotaActor struct {
 	w      *world
 	cls    map[core.BrokerID]*client // one PLAINTEXT connection per broker
 	entity []kmsg.AlterClientQuotasRequestEntryEntity
+	key    string
 	rate   float64
 	set    bool
 }
@@ -33,11 +35,27 @@ type quotaActor struct {
 // producer (by its client id, by user and client id, or on the default
 // client id of its user); nil: none.
 func (w *world) drawQuota() *quotaActor {
-	if len(w.producers) == 0 || w.rng.IntN(3) != 0 {
+	// Producers that read throttle_time_ms (Produce v6+, KIP-219) and
+	// never send large batches: an old client's answer waits out the
+	// throttle, which with one large batch over a small quota outlasts
+	// its request timeout at every retry (as it would with Kafka); the
+	// end-to-end tests cover old clients.
+	var eligible []*producer
+	for _, p := range w.producers {
+		if p.version >= 6 && p.largePerMille == 0 && p.legacyMagic < 0 && p.cl.name != aclProducer {
+			eligible = append(eligible, p)
+		}
+	}
+	if len(eligible) == 0 || w.rng.IntN(3) != 0 {
 		return nil
 	}
-	p := w.producers[w.rng.IntN(len(w.producers))]
-	a := &quotaActor{w: w, cls: map[core.BrokerID]*client{}, rate: float64(16<<10 + w.rng.IntN(112<<10))}
+	p := eligible[w.rng.IntN(len(eligible))]
+	// The workload's records are small: a producer sends a few KiB a
+	// second and a few hundred requests.
+	a := &quotaActor{w: w, cls: map[core.BrokerID]*client{}, key: "producer_byte_rate", rate: float64(1<<10 + w.rng.IntN(7<<10))}
+	if w.rng.IntN(2) == 0 {
+		a.key, a.rate = "request_percentage", 0.05+float64(w.rng.IntN(25))/100
+	}
 	user := core.PrincipalAnonymous[len("User:"):]
 	if p.cl.sasl {
 		user = p.cl.saslUser
@@ -48,25 +66,19 @@ func (w *world) drawQuota() *quotaActor {
 		return e
 	}
 	what := ""
-	switch w.rng.IntN(3) {
-	case 0:
+	if w.rng.IntN(2) == 0 {
 		a.entity = append(a.entity, ent("client-id", &p.cl.name))
 		what = "client-id=" + p.cl.name
-	case 1:
+	} else {
 		a.entity = append(a.entity, ent("user", &user), ent("client-id", &p.cl.name))
 		what = "user=" + user + ",client-id=" + p.cl.name
-	default:
-		// every client of the producer's user shares the default
-		// client id's quota, each its own
-		a.entity = append(a.entity, ent("user", &user), ent("client-id", nil))
-		what = "user=" + user + ",client-id=<default>"
 	}
 	for _, n := range w.nodes {
 		cl := newClient(w, fmt.Sprintf("operator-quota-%d", n.id))
 		cl.target = n
 		a.cls[n.id] = cl
 	}
-	w.mix = append(w.mix, fmt.Sprintf("quota(%s producer_byte_rate=%.0f)", what, a.rate))
+	w.mix = append(w.mix, fmt.Sprintf("quota(%s %s=%g)", what, a.key, a.rate))
 	return a
 }
 
@@ -100,7 +112,7 @@ func (a *quotaActor) alter() {
 	e := kmsg.NewAlterClientQuotasRequestEntry()
 	e.Entity = a.entity
 	op := kmsg.NewAlterClientQuotasRequestEntryOp()
-	op.Key, op.Value = "producer_byte_rate", a.rate
+	op.Key, op.Value = a.key, a.rate
 	e.Ops = append(e.Ops, op)
 	req.Entries = append(req.Entries, e)
 	hop := a.w.hist.begin(&Op{Client: cl.name, Kind: OpAdmin, Call: a.w.now, Admin: "alter-client-quotas"})
@@ -119,6 +131,6 @@ func (a *quotaActor) alter() {
 			return
 		}
 		a.set = true
-		a.w.logf("quota: producer_byte_rate=%.0f set (broker %d answered)", a.rate, cl.target.id)
+		a.w.logf("quota: %s=%g set (broker %d answered)", a.key, a.rate, cl.target.id)
 	})
 }

@@ -25,11 +25,11 @@ type Transport interface {
 	// Respond delivers the response to request seq of conn; a nil frame
 	// means the request has no response but releases its place in order.
 	Respond(conn core.ConnID, seq uint64, frame []byte)
-	// Throttle, called just before Respond for the same request, throttles
-	// conn for a client over its quota: once that response is written,
-	// no request of conn is handed to the broker for ms; with hold, the
-	// response itself waits ms first (the connection is held back
-	// meanwhile).
+	// Throttle throttles conn for a client over its quota: once the
+	// response to seq is written, no request of conn is handed to the
+	// broker for ms; with hold, the response itself waits ms first (the
+	// connection is held back meanwhile). It comes before that Respond;
+	// a request may be throttled twice (the longer counts).
 	Throttle(conn core.ConnID, seq uint64, ms int32, hold bool)
 	// Close closes conn once the responses to every request before seq
 	// are written.
@@ -110,6 +110,10 @@ type Driver struct {
 	// (a ZooKeeper round trip never blocks it), in the order taken, and
 	// passes each CoordResult to Handle.
 	Coordinate func(core.CoordOp)
+	// RequestCost, when set, measures the handling of a request: it runs
+	// step (the request's Step) and returns how long it took, which the
+	// broker then hears (RequestTimed) for request_percentage quotas.
+	RequestCost func(r core.Request, step func()) int64
 	// busy holds the partitions with a background clean in flight, and
 	// the storage effects that wait behind it.
 	busy map[core.TopicPartition][]core.Effect
@@ -217,7 +221,13 @@ func (d *Driver) drain() {
 		for len(d.queue) > 0 {
 			ev := d.queue[0]
 			d.queue = d.queue[1:]
-			d.effects = d.broker.Step(d.effects[:0], ev)
+			if r, ok := ev.(core.Request); ok && d.RequestCost != nil {
+				var effects []core.Effect
+				nanos := d.RequestCost(r, func() { effects = d.broker.Step(d.effects[:0], ev) })
+				d.effects = d.broker.Step(effects, core.RequestTimed{Request: r, Nanos: nanos})
+			} else {
+				d.effects = d.broker.Step(d.effects[:0], ev)
+			}
 			d.execute(d.effects)
 		}
 		if len(d.syncs) == 0 {
@@ -256,7 +266,17 @@ func (d *Driver) syncNow(tp core.TopicPartition) {
 }
 
 func (d *Driver) execute(effects []core.Effect) {
+	// Throttles first: each applies to a response its Step may have
+	// emitted before it, which must not be written unthrottled.
 	for _, e := range effects {
+		if t, ok := e.(core.Throttle); ok {
+			d.transport.Throttle(t.Conn, t.Seq, t.Ms, t.Hold)
+		}
+	}
+	for _, e := range effects {
+		if _, ok := e.(core.Throttle); ok {
+			continue
+		}
 		if tp, ok := storagePartition(e); ok {
 			if waiting, busy := d.busy[tp]; busy {
 				d.busy[tp] = append(waiting, e)
@@ -281,9 +301,6 @@ func (d *Driver) execute(effects []core.Effect) {
 				frame = rawToken(e.Body)
 			} else if e.Body != nil {
 				frame = kio.AppendResponse(make([]byte, 0, kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
-			}
-			if e.ThrottleMs > 0 {
-				d.transport.Throttle(e.Conn, e.Seq, e.ThrottleMs, e.HoldResponse)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
 		case core.Authenticated:
