@@ -10,7 +10,7 @@ FUZZTIME ?= 20s
 # or BENCHFLAGS='-suites failover -failover-rounds 1' (a SIGKILLed leader's
 # partitions until they take writes again; about 20 s a round)
 # or BENCHFLAGS='-suites security' (one broker's PLAINTEXT, SSL and SASL_SSL
-# listeners in turn; about a minute).
+# listeners in turn; about 20 s with the defaults).
 BENCHFLAGS ?=
 
 .PHONY: help run cluster deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
