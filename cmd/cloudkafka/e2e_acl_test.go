@@ -306,3 +306,114 @@ func TestACLRefusals(t *testing.T) {
 		}
 	})
 }
+
+// readN polls cl until it has n records, failing the test on a fetch
+// error or when they do not come within the timeout.
+func readN(t *testing.T, what string, cl *kgo.Client, n int) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%s: got %d records in %v; want %d", what, len(out), aclCallTimeout, n)
+		}
+		for _, fe := range fs.Errors() {
+			t.Fatalf("%s: got error %v on %s/%d; want none", what, fe.Err, fe.Topic, fe.Partition)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
+
+// fromStart is a direct assignment of topic's partitions 0..partitions-1
+// from their start.
+func fromStart(topic string, partitions int32) kgo.Opt {
+	assign := map[int32]kgo.Offset{}
+	for p := range partitions {
+		assign[p] = kgo.NewOffset().AtStart()
+	}
+	return kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign})
+}
+
+// TestACLGrants: with Write and Read on a topic and Read on a group,
+// alice produces (idempotently) and consumes in the group, committing
+// offsets. A deny of Read from another address leaves her reading; one
+// from 127.0.0.1, hers, refuses her fetches with
+// TOPIC_AUTHORIZATION_FAILED, while she still writes and User:admin
+// still reads. A prefixed Write on "logs-" lets her write logs-app and
+// not metrics.
+func TestACLGrants(t *testing.T) {
+	b, saslAddr, _, _ := aclBroker(t, groupOverrides...)
+	adm := kadm.NewClient(newClient(t, b))
+	createTopic(t, b, "payments", 2)
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").AllowHosts("*").Topics("payments").Operations(kadm.OpWrite, kadm.OpRead))
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").AllowHosts("*").Groups("payments-group").Operations(kadm.OpRead))
+
+	const n = 20
+	alice := plainUser(t, b, saslAddr, "alice", kgo.DefaultProduceTopic("payments"))
+	for seq := range n {
+		if err := produceOne(alice, "payments", seqValue("payments", seq)); err != nil {
+			t.Fatalf("alice producing seq %d to payments: %v", seq, err)
+		}
+	}
+	group := plainUser(t, b, saslAddr, "alice", kgo.ConsumerGroup("payments-group"), kgo.ConsumeTopics("payments"),
+		kgo.FetchMaxWait(200*time.Millisecond), kgo.DisableAutoCommit())
+	got := readN(t, "alice consuming payments in payments-group", group, n)
+	var records []seen
+	for _, r := range got {
+		records = append(records, seenOf(r))
+	}
+	checkLog(t, "payments as alice's group read it", records, expect{tag: "payments", exactly: n})
+	ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+	defer cancel()
+	if err := group.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("alice committing payments-group's offsets: %v", err)
+	}
+	ends := endOffsets(t, b, "payments")
+	committed, err := adm.FetchOffsets(ctx, "payments-group")
+	if err != nil {
+		t.Fatalf("OffsetFetch payments-group as the administrator: %v", err)
+	}
+	for p, end := range ends {
+		if end == 0 {
+			continue // nothing was read, so nothing was committed
+		}
+		if o, ok := committed.Lookup("payments", p); !ok || o.At != end {
+			t.Errorf("payments-group's committed offset of payments/%d: got %+v; want %d", p, o, end)
+		}
+	}
+
+	// A deny from an address that is not alice's changes nothing.
+	createACLs(t, adm, kadm.NewACLs().Deny("User:alice").DenyHosts("192.0.2.1").Topics("payments").Operations(kadm.OpRead))
+	readN(t, "alice reading payments with a deny from 192.0.2.1", plainUser(t, b, saslAddr, "alice", fromStart("payments", 2)), n)
+
+	createACLs(t, adm, kadm.NewACLs().Deny("User:alice").DenyHosts("127.0.0.1").Topics("payments").Operations(kadm.OpRead))
+	denied := plainUser(t, b, saslAddr, "alice", fromStart("payments", 2))
+	wantErr(t, "alice reading payments from a denied address", firstFetchError(t, "alice reading payments from 127.0.0.1", denied), kerr.TopicAuthorizationFailed)
+	waitDenied(t, b, "User:alice", "FETCH", "Read", "Topic:LITERAL:payments")
+	if err := produceOne(alice, "payments", seqValue("payments", n)); err != nil {
+		t.Errorf("alice producing to payments with Read denied: got %v; want success", err)
+	}
+	readN(t, "User:admin reading payments", plainUser(t, b, saslAddr, "admin", fromStart("payments", 2)), n+1)
+
+	// A prefixed binding.
+	createTopic(t, b, "logs-app", 1)
+	createTopic(t, b, "metrics", 1)
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Topics("logs-").ResourcePatternType(kadm.ACLPatternPrefixed).Operations(kadm.OpWrite))
+	if err := produceOne(alice, "logs-app", "to logs-app"); err != nil {
+		t.Errorf("alice producing to logs-app with Write on the prefix logs-: got %v; want success", err)
+	}
+	wantErr(t, "alice producing to metrics", produceOne(alice, "metrics", "to metrics"), kerr.TopicAuthorizationFailed)
+	if got := endOffsets(t, b, "logs-app"); got[0] != 1 {
+		t.Errorf("logs-app's end offset: got %d; want 1", got[0])
+	}
+	if got := endOffsets(t, b, "metrics"); got[0] != 0 {
+		t.Errorf("metrics' end offset after alice's refused produce: got %d; want 0", got[0])
+	}
+}
+
+func seenOf(r *kgo.Record) seen {
+	return seen{partition: r.Partition, offset: r.Offset, key: r.Key, value: r.Value, headers: r.Headers}
+}
