@@ -14,17 +14,24 @@ package main
 // ACLs a test gives them.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+	kafkago "github.com/segmentio/kafka-go"
+	kgplain "github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -416,4 +423,202 @@ func TestACLGrants(t *testing.T) {
 
 func seenOf(r *kgo.Record) seen {
 	return seen{partition: r.Partition, offset: r.Offset, key: r.Key, value: r.Value, headers: r.Headers}
+}
+
+// runToolStatus runs an external command as runTool does, but returns
+// its exit status with both outputs instead of failing on a non-zero
+// one; running past timeout still fails the test.
+func runToolStatus(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatalf("%s %s: still running after %v; stderr:\n%s", name, strings.Join(args, " "), timeout, errOut.String())
+	}
+	return out.String(), errOut.String(), err
+}
+
+// kafkaGoIs says whether a kafka-go Writer's error is code, for its one
+// message.
+func kafkaGoIs(err error, code kafkago.Error) bool {
+	var werrs kafkago.WriteErrors
+	if errors.As(err, &werrs) {
+		return len(werrs) == 1 && errors.Is(werrs[0], code)
+	}
+	return errors.Is(err, code)
+}
+
+// confluentConsumeScript reads partition 0 of a topic from its start
+// over SASL_SSL until it has n records, an error comes (from a fetch or
+// the client's error callback), or 10 s pass, and prints the values and
+// the error names as JSON. librdkafka's consumer needs a group id even
+// with an assignment of its own: it looks up the group's coordinator.
+const confluentConsumeScript = `
+import json, sys, time
+from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+addr, ca, mechanism, user, password, group, topic, n = sys.argv[1:9]
+values, errors = [], []
+c = Consumer({"bootstrap.servers": addr, "security.protocol": "SASL_SSL", "sasl.mechanisms": mechanism,
+              "sasl.username": user, "sasl.password": password, "ssl.ca.location": ca,
+              "group.id": group, "enable.auto.commit": False, "client.id": "cloudkafka-e2e-acl",
+              "error_cb": lambda err: errors.append(err.name())})
+c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+deadline = time.time() + 10
+while time.time() < deadline and len(values) < int(n) and not errors:
+    m = c.poll(0.2)
+    if m is None:
+        continue
+    if m.error():
+        errors.append(m.error().name())
+    else:
+        values.append(m.value().decode())
+c.close()
+print(json.dumps({"values": values, "errors": errors}))
+`
+
+// confluentConsume runs confluentConsumeScript.
+func confluentConsume(t *testing.T, py string, args ...string) (values, errs []string) {
+	t.Helper()
+	out := runTool(t, 30*time.Second, "", py, append([]string{"-c", confluentConsumeScript}, args...)...)
+	var res struct {
+		Values []string `json:"values"`
+		Errors []string `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("python output: got %v parsing %.200q; want one JSON object", err, out)
+	}
+	return res.Values, res.Errors
+}
+
+// TestACLClients: sarama (SCRAM-SHA-512 over SASL_SSL), kafka-go (PLAIN
+// over SASL_PLAINTEXT), kcat and confluent-kafka-python (librdkafka,
+// PLAIN over SASL_SSL) under ACLs. Each may write and read "allowed" and
+// only describe "denied": producing to allowed succeeds, producing to
+// denied is refused with TOPIC_AUTHORIZATION_FAILED as each client
+// reports it, and nothing reaches denied; Python reads allowed and is
+// refused reading denied. librdkafka also authenticates with
+// SCRAM-SHA-256.
+func TestACLClients(t *testing.T) {
+	ca := newTestCA(t, "Cloud Kafka ACL CA")
+	b, saslAddr, sslAddr, roots := saslBrokerWithCA(t, ca, aclAuthorizer, aclSuperUsers)
+	upsertSCRAM(t, b,
+		kadm.UpsertSCRAM{User: "bob", Mechanism: kadm.ScramSha256, Iterations: 4096, Password: "bob-secret"},
+		kadm.UpsertSCRAM{User: "carol", Mechanism: kadm.ScramSha512, Iterations: 4096, Password: "carol-secret"})
+	caPath := writeFile(t, "ca.pem", ca.pem)
+	adm := kadm.NewClient(newClient(t, b))
+	createTopic(t, b, "allowed", 1)
+	createTopic(t, b, "denied", 1)
+	users := []string{"User:alice", "User:bob", "User:carol"}
+	createACLs(t, adm, kadm.NewACLs().Allow(users...).Topics("allowed").Operations(kadm.OpWrite, kadm.OpRead))
+	createACLs(t, adm, kadm.NewACLs().Allow(users...).Topics("denied").Operations(kadm.OpDescribe))
+	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Groups("py-acl").Operations(kadm.OpRead))
+	produced := 0 // records in allowed
+
+	t.Run("sarama", func(t *testing.T) {
+		cfg := saramaSCRAMConfig(roots, "carol", "carol-secret", sarama.SASLTypeSCRAMSHA512)
+		saramaRoundTrip(t, sslAddr, cfg, "allowed")
+		produced++
+		p, err := sarama.NewSyncProducer([]string{sslAddr}, cfg)
+		if err != nil {
+			t.Fatalf("sarama producer: %v", err)
+		}
+		defer p.Close()
+		_, _, err = p.SendMessage(&sarama.ProducerMessage{Topic: "denied", Value: sarama.StringEncoder("from sarama")})
+		if !errors.Is(err, sarama.ErrTopicAuthorizationFailed) {
+			t.Errorf("sarama producing to denied: got %v; want %v", err, sarama.ErrTopicAuthorizationFailed)
+		}
+		waitDenied(t, b, "User:carol", "PRODUCE", "Write", "Topic:LITERAL:denied")
+		waitLog(t, b, "the SASL_SSL listener in carol's denial", "principal=User:carol", "listener=SASL_SSL api=PRODUCE")
+	})
+
+	t.Run("kafka-go", func(t *testing.T) {
+		tr := &kafkago.Transport{SASL: kgplain.Mechanism{Username: "alice", Password: "alice-secret"}}
+		for _, tc := range []struct {
+			topic string
+			want  kafkago.Error // 0: success
+		}{{"allowed", 0}, {"denied", kafkago.TopicAuthorizationFailed}} {
+			w := &kafkago.Writer{Addr: kafkago.TCP(saslAddr), Topic: tc.topic, Transport: tr, RequiredAcks: kafkago.RequireAll,
+				BatchTimeout: 10 * time.Millisecond, MaxAttempts: 2}
+			ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+			err := w.WriteMessages(ctx, kafkago.Message{Value: []byte("from kafka-go")})
+			cancel()
+			w.Close()
+			switch {
+			case tc.want == 0 && err != nil:
+				t.Errorf("kafka-go producing to %s: got %v; want success", tc.topic, err)
+			case tc.want == 0:
+				produced++
+			case !kafkaGoIs(err, tc.want):
+				t.Errorf("kafka-go producing to %s: got %v; want %v", tc.topic, err, tc.want)
+			}
+		}
+		waitDenied(t, b, "User:alice", "PRODUCE", "Write", "Topic:LITERAL:denied")
+	})
+
+	// librdkafka authenticates with PLAIN: see the SCRAM subtest below.
+	kcatArgs := []string{"-b", sslAddr, "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=PLAIN",
+		"-X", "sasl.username=alice", "-X", "sasl.password=alice-secret", "-X", "ssl.ca.location=" + caPath,
+		"-X", "message.timeout.ms=10000"}
+	t.Run("kcat", func(t *testing.T) {
+		_, err := exec.LookPath("kcat")
+		requireTool(t, "kcat", err)
+		runTool(t, 30*time.Second, "from kcat\n", "kcat", append(kcatArgs, "-P", "-t", "allowed")...)
+		produced++
+		_, stderr, err := runToolStatus(t, 30*time.Second, "from kcat\n", "kcat", append(kcatArgs, "-P", "-t", "denied")...)
+		if err == nil || !strings.Contains(strings.ToLower(stderr), "authorization failed") {
+			t.Errorf("kcat producing to denied: got exit %v, stderr %q; want a failure mentioning authorization", err, stderr)
+		}
+		waitLog(t, b, "the audit line of kcat's refused produce", "principal=User:alice", "listener=SASL_SSL api=PRODUCE operation=Write resource=Topic:LITERAL:denied ")
+	})
+
+	t.Run("confluent-kafka-python", func(t *testing.T) {
+		py, err := pythonWithConfluent()
+		requireTool(t, "python3 with confluent_kafka", err)
+		args := []string{sslAddr, caPath, "PLAIN", "alice", "alice-secret", "py-acl"}
+		values, errs := confluentConsume(t, py, append(args, "allowed", strconv.Itoa(produced))...)
+		if len(values) != produced || len(errs) != 0 {
+			t.Errorf("confluent_kafka reading allowed: got values %q, errors %q; want %d values and no error", values, errs, produced)
+		}
+		values, errs = confluentConsume(t, py, append(args, "denied", "1")...)
+		if len(values) != 0 || !slices.Contains(errs, "TOPIC_AUTHORIZATION_FAILED") {
+			t.Errorf("confluent_kafka reading denied: got values %q, errors %q; want none and TOPIC_AUTHORIZATION_FAILED", values, errs)
+		}
+		waitLog(t, b, "the audit line of Python's refused fetch", "principal=User:alice", "listener=SASL_SSL api=FETCH operation=Read resource=Topic:LITERAL:denied ")
+	})
+
+	// librdkafka before 2.6.1 (confluentinc/librdkafka#4895) sends the
+	// client nonce twice in its client-final-message: the client's nonce,
+	// then the server's, which begins with the client's. Kafka up to
+	// 3.8.0 does not check that nonce, and 3.8.1 and 3.9 accept one that
+	// ends with the server's nonce, so these clients authenticate with
+	// Kafka in ZooKeeper mode.
+	t.Run("librdkafka SCRAM-SHA-256", func(t *testing.T) {
+		_, err := exec.LookPath("kcat")
+		requireTool(t, "kcat", err)
+		_, stderr, err := runToolStatus(t, 30*time.Second, "from kcat with SCRAM\n", "kcat", "-b", sslAddr, "-X", "security.protocol=SASL_SSL",
+			"-X", "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=bob", "-X", "sasl.password=bob-secret",
+			"-X", "ssl.ca.location="+caPath, "-X", "message.timeout.ms=10000", "-P", "-t", "allowed")
+		if err != nil {
+			waitLog(t, b, "the broker's reason for refusing bob", "result=failure", `user="bob"`)
+			t.Errorf("kcat producing to allowed as bob with SCRAM-SHA-256: got %v; want success; stderr:\n%s\nthe broker logged:\n%s",
+				err, stderr, strings.Join(logLines(t, b, "result=failure", `user="bob"`), "\n"))
+			return
+		}
+		produced++
+		if lines := logLines(t, b, "result=success principal=User:bob mechanism=SCRAM-SHA-256 listener=SASL_SSL "); len(lines) == 0 {
+			t.Errorf("the broker's log: got no line of bob's SCRAM-SHA-256 authentication; want one")
+		}
+	})
+
+	if got := endOffsets(t, b, "denied"); got[0] != 0 {
+		t.Errorf("denied's end offset after the refused produces: got %d; want 0", got[0])
+	}
+	if got := endOffsets(t, b, "allowed"); got[0] != int64(produced) {
+		t.Errorf("allowed's end offset: got %d; want %d, one per client that produced", got[0], produced)
+	}
 }
