@@ -30,11 +30,13 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/go-zookeeper/zk"
 	kafkago "github.com/segmentio/kafka-go"
 	kgplain "github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
@@ -620,5 +622,194 @@ func TestACLClients(t *testing.T) {
 	}
 	if got := endOffsets(t, b, "allowed"); got[0] != int64(produced) {
 		t.Errorf("allowed's end offset: got %d; want %d, one per client that produced", got[0], produced)
+	}
+}
+
+// aclCreation is one binding for a raw CreateAcls request: principal
+// allowed op on topic from every host.
+func aclCreation(principal, topic string, op kmsg.ACLOperation) kmsg.CreateACLsRequestCreation {
+	c := kmsg.NewCreateACLsRequestCreation()
+	c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeTopic, topic, kmsg.ACLResourcePatternTypeLiteral
+	c.Principal, c.Host, c.Operation, c.PermissionType = principal, "*", op, kmsg.ACLPermissionTypeAllow
+	return c
+}
+
+// createACLsVia sends CreateAcls to broker id through cl (kadm would
+// send it to any broker).
+func createACLsVia(t *testing.T, cl *kgo.Client, id int32, creations ...kmsg.CreateACLsRequestCreation) {
+	t.Helper()
+	req := kmsg.NewPtrCreateACLsRequest()
+	req.Creations = creations
+	ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl.Broker(int(id)))
+	if err != nil || len(resp.Results) != len(creations) {
+		t.Fatalf("CreateAcls through broker %d: got %+v, %v; want %d results", id, resp, err, len(creations))
+	}
+	for i, r := range resp.Results {
+		if r.ErrorCode != 0 {
+			t.Fatalf("CreateAcls through broker %d, creation %d: got %v (%v); want success", id, i, kerr.ErrorForCode(r.ErrorCode), r.ErrorMessage)
+		}
+	}
+}
+
+// deleteACLVia sends DeleteAcls for exactly the binding c to broker id
+// and checks that it deleted it.
+func deleteACLVia(t *testing.T, cl *kgo.Client, id int32, c kmsg.CreateACLsRequestCreation) {
+	t.Helper()
+	f := kmsg.NewDeleteACLsRequestFilter()
+	f.ResourceType, f.ResourceName, f.ResourcePatternType = c.ResourceType, &c.ResourceName, c.ResourcePatternType
+	f.Principal, f.Host, f.Operation, f.PermissionType = &c.Principal, &c.Host, c.Operation, c.PermissionType
+	req := kmsg.NewPtrDeleteACLsRequest()
+	req.Filters = append(req.Filters, f)
+	ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl.Broker(int(id)))
+	if err != nil || len(resp.Results) != 1 || resp.Results[0].ErrorCode != 0 || len(resp.Results[0].MatchingACLs) != 1 {
+		t.Fatalf("DeleteAcls through broker %d: got %+v, %v; want the one binding deleted", id, resp, err)
+	}
+}
+
+// zkQuiet drops go-zookeeper's log lines.
+type zkQuiet struct{}
+
+func (zkQuiet) Printf(string, ...any) {}
+
+// zkGet reads a znode's data with go-zookeeper.
+func zkGet(t *testing.T, addr, path string) []byte {
+	t.Helper()
+	conn, _, err := zk.Connect([]string{addr}, 5*time.Second, zk.WithLogger(zkQuiet{}))
+	if err != nil {
+		t.Fatalf("connecting to ZooKeeper at %s: %v", addr, err)
+	}
+	defer conn.Close()
+	data, _, err := conn.Get(path)
+	if err != nil {
+		t.Fatalf("ZooKeeper get %s: %v", path, err)
+	}
+	return data
+}
+
+// checkACLZnode checks that /kafka-acl/Topic/<topic> is Kafka's document
+// of the entries want (principal, operation, permission, host; sorted).
+func checkACLZnode(t *testing.T, zkAddr, topic string, want ...[4]string) {
+	t.Helper()
+	path := "/kafka-acl/Topic/" + topic
+	data := zkGet(t, zkAddr, path)
+	var doc struct {
+		Version *int `json:"version"`
+		ACLs    []struct {
+			Principal      string `json:"principal"`
+			PermissionType string `json:"permissionType"`
+			Operation      string `json:"operation"`
+			Host           string `json:"host"`
+		} `json:"acls"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Version == nil || *doc.Version != 1 {
+		t.Fatalf("%s: got %q (%v); want Kafka's JSON document, version 1", path, data, err)
+	}
+	var got [][4]string
+	for _, a := range doc.ACLs {
+		got = append(got, [4]string{a.Principal, a.Operation, a.PermissionType, a.Host})
+	}
+	slices.SortFunc(got, func(a, b [4]string) int { return strings.Compare(strings.Join(a[:], " "), strings.Join(b[:], " ")) })
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: got entries %v (document %s); want %v", path, got, data, want)
+	}
+}
+
+// TestACLCluster: three brokers with ZooKeeper; the inter-broker
+// listener is PLAINTEXT, whose User:ANONYMOUS is a super user as Kafka
+// needs, and clients authenticate on SASL_PLAINTEXT. ACLs created and
+// deleted through broker 1 are enforced by the leader of a partition on
+// broker 2 or 3 within a few seconds: its change notifications reach
+// the other brokers. The store holds Kafka's JSON document.
+func TestACLCluster(t *testing.T) {
+	saslAddrs := map[int]string{}
+	c := startClusterWith(t, 6000, func(id int, addr string) []string {
+		saslAddrs[id] = freeAddr(t)
+		return []string{"listeners=PLAINTEXT://" + addr + ",SASL_PLAINTEXT://" + saslAddrs[id]}
+	}, aclAuthorizer, aclSuperUsers, "sasl.enabled.mechanisms=PLAIN", "listener.name.sasl_plaintext.plain.sasl.jaas.config="+plainJaas)
+	const topic = "spread"
+	createVia(t, c.brokers[0], topic, 6)
+	var led map[int32]int32
+	waitFor(t, 10*time.Second, topic+" led as every broker sees it", func() bool {
+		for _, b := range c.brokers {
+			l, ok := leaders(t, b, topic)
+			if !ok {
+				return false
+			}
+			led = l
+		}
+		return true
+	})
+	part, leader := int32(-1), int32(-1)
+	for p := range int32(6) {
+		if led[p] != 1 {
+			part, leader = p, led[p]
+			break
+		}
+	}
+	if part < 0 {
+		t.Fatalf("%s's leaders: got %v; want a partition led by broker 2 or 3", topic, led)
+	}
+	leaderBroker := c.brokers[leader-1]
+	admin := newClient(t, c.brokers[0])
+
+	// alice may describe the topic everywhere before anything else, so
+	// that what the leader decides is her Produce's Write.
+	createACLsVia(t, admin, 1, aclCreation("User:alice", topic, kmsg.ACLOperationDescribe))
+	alice := plainUser(t, c.brokers[0], saslAddrs[1], "alice", kgo.DisableIdempotentWrite(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	waitFor(t, 5*time.Second, "every broker to let alice describe "+topic, func() bool {
+		for id := 1; id <= 3; id++ {
+			req := kmsg.NewPtrMetadataRequest()
+			mt := kmsg.NewMetadataRequestTopic()
+			mt.Topic = kmsg.StringPtr(topic)
+			req.Topics = append(req.Topics, mt)
+			ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+			resp, err := req.RequestWith(ctx, alice.Broker(id))
+			cancel()
+			if err != nil || len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	acked := 0
+	produce := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+		defer cancel()
+		err := alice.ProduceSync(ctx, &kgo.Record{Topic: topic, Partition: part, Value: []byte("from alice")}).FirstErr()
+		if err == nil {
+			acked++
+		}
+		return err
+	}
+	produceDenials := func() int {
+		return len(logLines(t, leaderBroker, "result=denied principal=User:alice ", " api=PRODUCE operation=Write resource=Topic:LITERAL:"+topic+" "))
+	}
+	wantErr(t, fmt.Sprintf("alice producing to %s/%d (led by broker %d) before the grant", topic, part, leader), produce(), kerr.TopicAuthorizationFailed)
+	waitFor(t, 5*time.Second, fmt.Sprintf("broker %d's audit line of alice's refused produce", leader), func() bool { return produceDenials() == 1 })
+
+	write := aclCreation("User:alice", topic, kmsg.ACLOperationWrite)
+	createACLsVia(t, admin, 1, write)
+	granted := time.Now()
+	waitFor(t, 5*time.Second, fmt.Sprintf("alice's produce to %s/%d to succeed at broker %d after the grant through broker 1", topic, part, leader),
+		func() bool { return produce() == nil })
+	t.Logf("broker %d enforced the grant through broker 1 within %v", leader, time.Since(granted).Round(time.Millisecond))
+	checkACLZnode(t, c.zk.Addr, topic, [4]string{"User:alice", "Describe", "Allow", "*"}, [4]string{"User:alice", "Write", "Allow", "*"})
+
+	deleteACLVia(t, admin, 1, write)
+	deleted := time.Now()
+	before := produceDenials()
+	waitFor(t, 5*time.Second, fmt.Sprintf("alice's produce to %s/%d to be refused at broker %d after the deletion through broker 1", topic, part, leader),
+		func() bool { return errors.Is(produce(), kerr.TopicAuthorizationFailed) })
+	t.Logf("broker %d enforced the deletion through broker 1 within %v", leader, time.Since(deleted).Round(time.Millisecond))
+	waitFor(t, 5*time.Second, fmt.Sprintf("broker %d's audit line of the refusal after the deletion", leader), func() bool { return produceDenials() > before })
+	checkACLZnode(t, c.zk.Addr, topic, [4]string{"User:alice", "Describe", "Allow", "*"})
+	// The refused produces wrote nothing.
+	if n := len(consumeAll(t, c.brokers[0], topic, aclCallTimeout)); n != acked {
+		t.Errorf("%s after alice's produces: got %d records; want the %d acknowledged", topic, n, acked)
 	}
 }
