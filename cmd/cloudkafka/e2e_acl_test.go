@@ -813,3 +813,104 @@ func TestACLCluster(t *testing.T) {
 		t.Errorf("%s after alice's produces: got %d records; want the %d acknowledged", topic, n, acked)
 	}
 }
+
+// logTime is when the broker logged a line.
+func logTime(t *testing.T, line string) time.Time {
+	t.Helper()
+	const layout = "2006/01/02 15:04:05.000000"
+	rest, ok := strings.CutPrefix(line, "cloudkafka ")
+	if !ok || len(rest) < len(layout) {
+		t.Fatalf("log line %q: want \"cloudkafka <date> <time>\" first", line)
+	}
+	at, err := time.ParseInLocation(layout, rest[:len(layout)], time.Local)
+	if err != nil {
+		t.Fatalf("log line %q: %v", line, err)
+	}
+	return at
+}
+
+// suppressedCount is the suppressed= value of an audit line (-1: none).
+func suppressedCount(line string) int {
+	_, rest, ok := strings.Cut(line, " suppressed=")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.Atoi(strings.Fields(rest)[0])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// TestACLAudit: with authorizer.denied.log.max=3 and
+// authorizer.denied.log.interval.ms=1000, a burst of 50 refused produces
+// from one principal logs 3 denial lines; a denial once the interval
+// passed is logged with the count suppressed, and every denial is either
+// logged or counted. An authentication failure is logged with the
+// client's address and the user, never the password.
+func TestACLAudit(t *testing.T) {
+	const intervalMs, logMax, burst = 1000, 3, 50
+	b, saslAddr, _, _ := aclBroker(t, fmt.Sprintf("authorizer.denied.log.max=%d", logMax),
+		fmt.Sprintf("authorizer.denied.log.interval.ms=%d", intervalMs))
+	scramUsers(t, b, "carol")
+	createTopic(t, b, "audited", 1)
+	// Describe, so that each produce reaches Produce and its Write check.
+	createACLs(t, kadm.NewClient(newClient(t, b)), kadm.NewACLs().Allow("User:carol").Topics("audited").Operations(kadm.OpDescribe))
+	carol := scramUser(t, b, saslAddr, "carol", kgo.DisableIdempotentWrite())
+	sent := 0
+	deny := func() {
+		t.Helper()
+		if err := produceOne(carol, "audited", "from carol"); !errors.Is(err, kerr.TopicAuthorizationFailed) {
+			t.Fatalf("carol's produce %d: got %v; want TOPIC_AUTHORIZATION_FAILED", sent, err)
+		}
+		sent++
+	}
+	denials := func() []string {
+		return logLines(t, b, "audit event=authorization result=denied principal=User:carol client=/127.0.0.1 listener=SASL_PLAINTEXT api=PRODUCE operation=Write resource=Topic:LITERAL:audited ")
+	}
+
+	start := time.Now()
+	for range burst {
+		deny()
+	}
+	took := time.Since(start)
+	inBurst := len(denials()) // each line is written before its answer goes out
+	switch {
+	case took < intervalMs*time.Millisecond/2 && inBurst != logMax:
+		t.Errorf("denial lines of a burst of %d in %v: got %d; want %d", burst, took, inBurst, logMax)
+	case inBurst < 1 || inBurst > logMax*(1+int(took/(intervalMs*time.Millisecond))):
+		t.Errorf("denial lines of a burst of %d in %v: got %d; want 1 to %d per %d ms", burst, took, inBurst, logMax, intervalMs)
+	}
+
+	// Once the interval has passed, the next denial is logged with the
+	// count of those suppressed.
+	waitFor(t, 5*time.Second, "a denial line with a positive suppressed= count after the burst", func() bool {
+		deny()
+		lines := denials()
+		return len(lines) > inBurst && suppressedCount(lines[len(lines)-1]) > 0
+	})
+	lines := denials()
+	// The broker's clock is its last tick's (realio.TickInterval, 10 ms):
+	// the interval may end a little earlier by the log's wall clock.
+	if gap := logTime(t, lines[inBurst]).Sub(logTime(t, lines[0])); gap < intervalMs*time.Millisecond-50*time.Millisecond {
+		t.Errorf("the first denial line after the burst came %v after the burst's first; want the %d ms interval between", gap, intervalMs)
+	}
+	accounted := len(lines)
+	for _, line := range lines {
+		accounted += suppressedCount(line)
+	}
+	if accounted != sent {
+		t.Errorf("denials logged plus those counted as suppressed: got %d; want the %d sent\n%s", accounted, sent, strings.Join(lines, "\n"))
+	}
+	t.Logf("%d denials: %d in the burst of %v, %d lines, the last %q", sent, burst, took.Round(time.Millisecond), len(lines), lines[len(lines)-1])
+
+	const password = "not-alices-password-7f3a"
+	wrong := newClient(t, b, kgo.SeedBrokers(saslAddr), kgo.SASL(plain.Auth{User: "alice", Pass: password}.AsMechanism()), kgo.RequestRetries(0))
+	ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
+	defer cancel()
+	wantErr(t, "alice with a wrong password", wrong.Ping(ctx), kerr.SaslAuthenticationFailed)
+	waitLog(t, b, "the authentication failure's audit line", `audit event=authentication result=failure user="alice" mechanism=PLAIN listener=SASL_PLAINTEXT client=/127.0.0.1 `)
+	if strings.Contains(brokerLog(t, b), password) {
+		t.Errorf("the broker's log shows the password %q", password)
+	}
+}
