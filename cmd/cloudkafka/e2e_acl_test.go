@@ -222,12 +222,12 @@ func TestACLRefusals(t *testing.T) {
 
 		alice := plainUser(t, b, saslAddr, "alice", kgo.DisableIdempotentWrite())
 		wantErr(t, "alice producing to orders", produceOne(alice, "orders", "from alice"), kerr.TopicAuthorizationFailed)
-		waitDenied(t, b, "User:alice", "PRODUCE", "Write", "Topic:LITERAL:orders")
-		waitLog(t, b, "the denial's listener in its audit line", "principal=User:alice", "listener=SASL_PLAINTEXT api=PRODUCE")
 		if got := endOffsets(t, b, "orders"); got[0] != ends[0] {
 			t.Errorf("orders' end offset after the refused produces: got %d; want %d", got[0], ends[0])
 		}
 		checkLog(t, "orders read by the administrator", consumeAll(t, b, "orders", aclCallTimeout), expect{tag: "orders", acked: acked, exactly: 5})
+		waitDenied(t, b, "User:alice", "PRODUCE", "Write", "Topic:LITERAL:orders")
+		waitLog(t, b, "the denial's listener in its audit line", "principal=User:alice", "listener=SASL_PLAINTEXT api=PRODUCE")
 	})
 
 	t.Run("fetch", func(t *testing.T) {
@@ -244,7 +244,6 @@ func TestACLRefusals(t *testing.T) {
 		createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Groups("orders-group").Operations(kadm.OpDescribe))
 		alice := plainUser(t, b, saslAddr, "alice", kgo.ConsumerGroup("orders-group"), kgo.ConsumeTopics("orders"))
 		wantErr(t, "alice joining orders-group", firstFetchError(t, "alice joining orders-group", alice), kerr.GroupAuthorizationFailed)
-		waitDenied(t, b, "User:alice", "JOIN_GROUP", "Read", "Group:LITERAL:orders-group")
 		ctx, cancel := context.WithTimeout(context.Background(), aclCallTimeout)
 		defer cancel()
 		groups, err := adm.ListGroups(ctx)
@@ -254,6 +253,7 @@ func TestACLRefusals(t *testing.T) {
 		if _, ok := groups["orders-group"]; ok {
 			t.Errorf("ListGroups as the administrator: got %v; want no orders-group", groups.Groups())
 		}
+		waitDenied(t, b, "User:alice", "JOIN_GROUP", "Read", "Group:LITERAL:orders-group")
 	})
 
 	t.Run("create and delete topics", func(t *testing.T) {
@@ -265,21 +265,21 @@ func TestACLRefusals(t *testing.T) {
 			err = resp.Err
 		}
 		wantErr(t, "alice creating alices", err, kerr.TopicAuthorizationFailed)
-		waitDenied(t, b, "User:alice", "CREATE_TOPICS", "Create", "Topic:LITERAL:alices")
 		if got := topicNames(t, admin); slices.Contains(got, "alices") {
 			t.Errorf("topics after alice's refused creation: got %v; want no alices", got)
 		}
+		waitDenied(t, b, "User:alice", "CREATE_TOPICS", "Create", "Topic:LITERAL:alices")
 
 		deleted, err := alice.DeleteTopics(ctx, "orders")
 		if err == nil {
 			err = deleted["orders"].Err
 		}
 		wantErr(t, "alice deleting orders", err, kerr.TopicAuthorizationFailed)
-		waitDenied(t, b, "User:alice", "DELETE_TOPICS", "Delete", "Topic:LITERAL:orders")
 		if got := topicNames(t, admin); !slices.Contains(got, "orders") {
 			t.Errorf("topics after alice's refused deletion: got %v; want orders among them", got)
 		}
 		checkLog(t, "orders after alice's refused deletion", consumeAll(t, b, "orders", aclCallTimeout), expect{tag: "orders", acked: acked, exactly: 5})
+		waitDenied(t, b, "User:alice", "DELETE_TOPICS", "Delete", "Topic:LITERAL:orders")
 	})
 
 	t.Run("cluster APIs", func(t *testing.T) {
