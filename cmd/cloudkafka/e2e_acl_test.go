@@ -9,9 +9,9 @@ package main
 // setup and checks (creating topics and ACLs, reading logs back), so
 // that what the tests check never depends on an ACL; User:admin
 // authenticates with PLAIN where a test needs the administrator on a
-// SASL listener. alice (PLAIN) and bob and carol (SCRAM-SHA-256, made
-// with AlterUserScramCredentials) are ordinary principals with only the
-// ACLs a test gives them.
+// SASL listener. alice (PLAIN) and bob and carol (SCRAM, made with
+// AlterUserScramCredentials) are ordinary principals with only the ACLs
+// a test gives them.
 
 import (
 	"bytes"
@@ -602,9 +602,10 @@ func TestACLClients(t *testing.T) {
 	t.Run("librdkafka SCRAM-SHA-256", func(t *testing.T) {
 		_, err := exec.LookPath("kcat")
 		requireTool(t, "kcat", err)
-		_, stderr, err := runToolStatus(t, 30*time.Second, "from kcat with SCRAM\n", "kcat", "-b", sslAddr, "-X", "security.protocol=SASL_SSL",
-			"-X", "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=bob", "-X", "sasl.password=bob-secret",
-			"-X", "ssl.ca.location="+caPath, "-X", "message.timeout.ms=10000", "-P", "-t", "allowed")
+		args := []string{"-b", sslAddr, "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=SCRAM-SHA-256",
+			"-X", "sasl.username=bob", "-X", "sasl.password=bob-secret", "-X", "ssl.ca.location=" + caPath,
+			"-X", "message.timeout.ms=10000", "-P"}
+		_, stderr, err := runToolStatus(t, 30*time.Second, "from kcat with SCRAM\n", "kcat", append(args, "-t", "allowed")...)
 		if err != nil {
 			waitLog(t, b, "the broker's reason for refusing bob", "result=failure", `user="bob"`)
 			t.Errorf("kcat producing to allowed as bob with SCRAM-SHA-256: got %v; want success; stderr:\n%s\nthe broker logged:\n%s",
@@ -614,6 +615,10 @@ func TestACLClients(t *testing.T) {
 		produced++
 		if lines := logLines(t, b, "result=success principal=User:bob mechanism=SCRAM-SHA-256 listener=SASL_SSL "); len(lines) == 0 {
 			t.Errorf("the broker's log: got no line of bob's SCRAM-SHA-256 authentication; want one")
+		}
+		_, stderr, err = runToolStatus(t, 30*time.Second, "from kcat with SCRAM\n", "kcat", append(args, "-t", "denied")...)
+		if err == nil || !strings.Contains(strings.ToLower(stderr), "authorization failed") {
+			t.Errorf("kcat producing to denied as bob: got exit %v, stderr %q; want a failure mentioning authorization", err, stderr)
 		}
 	})
 
