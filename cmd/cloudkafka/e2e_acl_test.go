@@ -498,13 +498,13 @@ func confluentConsume(t *testing.T, py string, args ...string) (values, errs []s
 }
 
 // TestACLClients: sarama (SCRAM-SHA-512 over SASL_SSL), kafka-go (PLAIN
-// over SASL_PLAINTEXT), kcat and confluent-kafka-python (librdkafka,
-// PLAIN over SASL_SSL) under ACLs. Each may write and read "allowed" and
-// only describe "denied": producing to allowed succeeds, producing to
-// denied is refused with TOPIC_AUTHORIZATION_FAILED as each client
-// reports it, and nothing reaches denied; Python reads allowed and is
-// refused reading denied. librdkafka also authenticates with
-// SCRAM-SHA-256.
+// over SASL_PLAINTEXT), kcat (librdkafka, PLAIN and SCRAM-SHA-256 over
+// SASL_SSL) and confluent-kafka-python (librdkafka, SCRAM-SHA-256 over
+// SASL_SSL) under ACLs. Each may write and read "allowed" and only
+// describe "denied": producing to allowed succeeds, producing to denied
+// is refused with TOPIC_AUTHORIZATION_FAILED as each client reports it,
+// and nothing reaches denied; Python reads allowed and is refused
+// reading denied.
 func TestACLClients(t *testing.T) {
 	ca := newTestCA(t, "Cloud Kafka ACL CA")
 	b, saslAddr, sslAddr, roots := saslBrokerWithCA(t, ca, aclAuthorizer, aclSuperUsers)
@@ -518,7 +518,7 @@ func TestACLClients(t *testing.T) {
 	users := []string{"User:alice", "User:bob", "User:carol"}
 	createACLs(t, adm, kadm.NewACLs().Allow(users...).Topics("allowed").Operations(kadm.OpWrite, kadm.OpRead))
 	createACLs(t, adm, kadm.NewACLs().Allow(users...).Topics("denied").Operations(kadm.OpDescribe))
-	createACLs(t, adm, kadm.NewACLs().Allow("User:alice").Groups("py-acl").Operations(kadm.OpRead))
+	createACLs(t, adm, kadm.NewACLs().Allow("User:bob").Groups("py-acl").Operations(kadm.OpRead))
 	produced := 0 // records in allowed
 
 	t.Run("sarama", func(t *testing.T) {
@@ -562,7 +562,6 @@ func TestACLClients(t *testing.T) {
 		waitDenied(t, b, "User:alice", "PRODUCE", "Write", "Topic:LITERAL:denied")
 	})
 
-	// librdkafka authenticates with PLAIN: see the SCRAM subtest below.
 	kcatArgs := []string{"-b", sslAddr, "-X", "security.protocol=SASL_SSL", "-X", "sasl.mechanisms=PLAIN",
 		"-X", "sasl.username=alice", "-X", "sasl.password=alice-secret", "-X", "ssl.ca.location=" + caPath,
 		"-X", "message.timeout.ms=10000"}
@@ -581,7 +580,7 @@ func TestACLClients(t *testing.T) {
 	t.Run("confluent-kafka-python", func(t *testing.T) {
 		py, err := pythonWithConfluent()
 		requireTool(t, "python3 with confluent_kafka", err)
-		args := []string{sslAddr, caPath, "PLAIN", "alice", "alice-secret", "py-acl"}
+		args := []string{sslAddr, caPath, "SCRAM-SHA-256", "bob", "bob-secret", "py-acl"}
 		values, errs := confluentConsume(t, py, append(args, "allowed", strconv.Itoa(produced))...)
 		if len(values) != produced || len(errs) != 0 {
 			t.Errorf("confluent_kafka reading allowed: got values %q, errors %q; want %d values and no error", values, errs, produced)
@@ -590,15 +589,14 @@ func TestACLClients(t *testing.T) {
 		if len(values) != 0 || !slices.Contains(errs, "TOPIC_AUTHORIZATION_FAILED") {
 			t.Errorf("confluent_kafka reading denied: got values %q, errors %q; want none and TOPIC_AUTHORIZATION_FAILED", values, errs)
 		}
-		waitLog(t, b, "the audit line of Python's refused fetch", "principal=User:alice", "listener=SASL_SSL api=FETCH operation=Read resource=Topic:LITERAL:denied ")
+		waitLog(t, b, "the audit line of Python's refused fetch", "principal=User:bob", "listener=SASL_SSL api=FETCH operation=Read resource=Topic:LITERAL:denied ")
 	})
 
 	// librdkafka before 2.6.1 (confluentinc/librdkafka#4895) sends the
 	// client nonce twice in its client-final-message: the client's nonce,
-	// then the server's, which begins with the client's. Kafka up to
-	// 3.8.0 does not check that nonce, and 3.8.1 and 3.9 accept one that
-	// ends with the server's nonce, so these clients authenticate with
-	// Kafka in ZooKeeper mode.
+	// then the server's, which begins with the client's. Kafka 3.8.1 on
+	// takes a nonce that ends with the server's, and so does Cloud Kafka
+	// (core/scram_server.go).
 	t.Run("librdkafka SCRAM-SHA-256", func(t *testing.T) {
 		_, err := exec.LookPath("kcat")
 		requireTool(t, "kcat", err)
