@@ -8,7 +8,9 @@ FUZZTIME ?= 20s
 # or BENCHFLAGS='-suites replication' (three brokers with ZooKeeper, rf=3,
 # against one broker; needs Debian's zookeeper, which make deps installs)
 # or BENCHFLAGS='-suites failover -failover-rounds 1' (a SIGKILLed leader's
-# partitions until they take writes again; about 20 s a round).
+# partitions until they take writes again; about 20 s a round)
+# or BENCHFLAGS='-suites security' (one broker's PLAINTEXT, SSL and SASL_SSL
+# listeners in turn; about 20 s with the defaults).
 BENCHFLAGS ?=
 
 .PHONY: help run cluster deps test vet unit race bugs fuzz-short sim sim-long fuzz bench lint clean
@@ -21,7 +23,7 @@ help:
 	@echo 'make sim        simulate SEEDS=$(SEEDS) seeds'
 	@echo 'make sim-long   simulate 10000 seeds'
 	@echo 'make fuzz       fuzz the request and legacy message set decoders for FUZZTIME each (default 2m here)'
-	@echo 'make bench      produce/consume, group rebalance and commit benchmarks against Cloud Kafka and kfake; rf=3 cluster against one broker; failover of a killed leader'
+	@echo 'make bench      produce/consume, group rebalance and commit benchmarks against Cloud Kafka and kfake; rf=3 cluster against one broker; failover of a killed leader; PLAINTEXT against SSL and SASL_SSL'
 	@echo 'make lint       gofmt and go vet'
 
 run:

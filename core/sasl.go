@@ -8,7 +8,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/xdg-go/scram"
 )
 
 // SASL authentication of the connections of SASL listeners, as Kafka's
@@ -73,7 +72,7 @@ type saslSession struct {
 	// badMechanism is the mechanism it asked for when not the first one.
 	reauth       bool
 	badMechanism string
-	scram        *scram.ServerConversation
+	scram        *scramConversation
 	// principal is User:<name> once authenticated (re-authentication
 	// may not change it); user is the name the client gave, for reports.
 	principal string
@@ -324,19 +323,26 @@ func (b *Broker) plainToken(s *saslSession, tok []byte) (user, clientMsg, why st
 func (b *Broker) scramToken(s *saslSession, tok []byte) (out []byte, user string, done bool, clientMsg, why string) {
 	generic := fmt.Sprintf("Authentication failed during %s due to invalid credentials with SASL mechanism %s", authText(s.reauth), s.mechanism)
 	if s.scram == nil {
-		s.scram = b.scramServer(s.mechanism).NewConversation()
+		s.scram = newScramConversation(s.mechanism)
 	}
-	msg, err := s.scram.Step(string(tok))
-	user = s.scram.Username()
+	lookup := func(user string) (ScramCredential, bool) {
+		c, ok := b.scram.users[user][s.mechanism]
+		return c, ok
+	}
+	nonce := func() string {
+		var n [18]byte
+		b.rng.fill(n[:])
+		return base64.RawURLEncoding.EncodeToString(n[:])
+	}
+	msg, authzID, err := s.scram.step(string(tok), lookup, nonce)
+	user = s.scram.user
 	switch {
 	case err != nil:
 		return nil, user, false, generic, err.Error()
-	case s.scram.AuthzID() != "" && s.scram.AuthzID() != user:
+	case authzID != "" && authzID != user:
 		return nil, user, false, "Authentication failed: Client requested an authorization id that is different from username", "authorization id differs from the user name"
-	case s.scram.Done() && !s.scram.Valid():
-		return nil, user, false, generic, "invalid proof"
 	}
-	return []byte(msg), user, s.scram.Done(), "", ""
+	return []byte(msg), user, s.scram.done, "", ""
 }
 
 func authText(reauth bool) string {
@@ -344,31 +350,6 @@ func authText(reauth bool) string {
 		return "re-authentication"
 	}
 	return "authentication"
-}
-
-// scramServer is a SCRAM server for mechanism over the credentials the
-// broker holds, its nonces drawn from the core's random source.
-func (b *Broker) scramServer(mech string) *scram.Server {
-	hash := scram.SHA256
-	if mech == MechanismSCRAMSHA512 {
-		hash = scram.SHA512
-	}
-	srv, err := hash.NewServer(func(user string) (scram.StoredCredentials, error) {
-		c, ok := b.scram.users[user][mech]
-		if !ok {
-			return scram.StoredCredentials{}, fmt.Errorf("unknown user")
-		}
-		return scram.StoredCredentials{KeyFactors: scram.KeyFactors{Salt: string(c.Salt), Iters: int(c.Iterations)},
-			StoredKey: c.StoredKey, ServerKey: c.ServerKey}, nil
-	})
-	if err != nil {
-		panic(fmt.Sprintf("core: scram server: %v", err))
-	}
-	return srv.WithNonceGenerator(func() string {
-		var n [18]byte
-		b.rng.fill(n[:])
-		return base64.RawURLEncoding.EncodeToString(n[:])
-	})
 }
 
 // saslVersionOK closes the connection of a SASL request of a version not

@@ -205,8 +205,9 @@ func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {
 
 // produce sends c.records records and fills r's produce fields. Produce
 // blocks while o.inflight records are buffered, which bounds memory.
-func produce(ctx context.Context, seeds []string, topic string, c cell, o options, r *result) error {
-	cl, err := kgo.NewClient(producerOpts(seeds, topic, c, o)...)
+// extra adds to the client's options, such as TLS and SASL settings.
+func produce(ctx context.Context, seeds []string, topic string, c cell, o options, r *result, extra ...kgo.Opt) error {
+	cl, err := kgo.NewClient(append(producerOpts(seeds, topic, c, o), extra...)...)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,10 @@
 // single broker in the same run, and reports the ratio of the two. The
 // failover suite (failover.go) SIGKILLs a partition leader of such a
 // cluster while a producer streams to it, and times until the partitions
-// it led acknowledge writes again.
+// it led acknowledge writes again. The security suite (security.go)
+// produces 1 KiB records with acks=all to one broker over its PLAINTEXT,
+// SSL and SASL_SSL (SCRAM-SHA-256) listeners in turn, in the same run,
+// and reports the TLS listeners' rates as ratios to PLAINTEXT's.
 //
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
@@ -35,6 +38,7 @@
 //	go run ./cmd/ckbench -suites legacy        # only 0.9/0.10 clients against modern ones
 //	go run ./cmd/ckbench -suites replication   # only three brokers (rf=3) against one
 //	go run ./cmd/ckbench -suites failover      # only the failover of a killed leader
+//	go run ./cmd/ckbench -suites security      # only PLAINTEXT against SSL and SASL_SSL
 package main
 
 import (
@@ -76,6 +80,9 @@ type options struct {
 
 	failoverRounds    int // leaders killed, one a round
 	failoverSessionMs int // the brokers' zookeeper.session.timeout.ms
+
+	securityRecords int // records per security run, 1 KiB each
+	securityRounds  int // rounds of one run per listener
 }
 
 func main() {
@@ -107,7 +114,7 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
 	parts := fs.String("partitions", "1,6", "partition counts")
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
-	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only)")
+	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
 	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
@@ -118,6 +125,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.failoverRounds, "failover-rounds", 5, "failover suite: rounds, each killing partition 0's leader (the median is reported)")
 	fs.IntVar(&o.failoverSessionMs, "failover-session-ms", failoverSessionMsDefault,
 		fmt.Sprintf("failover suite: the brokers' zookeeper.session.timeout.ms (%d to %d, what the suite's ZooKeeper grants)", failoverSessionMsMin, failoverSessionMsMax))
+	fs.IntVar(&o.securityRecords, "security-records", 100000, "security suite: 1 KiB records per run (each run is also bounded by -deadline)")
+	fs.IntVar(&o.securityRounds, "security-rounds", 3, "security suite: rounds of one run per listener, in rotated order (the medians are reported)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -168,6 +177,12 @@ func validate(o options) error {
 	if o.failoverSessionMs < failoverSessionMsMin || o.failoverSessionMs > failoverSessionMsMax {
 		return fmt.Errorf("-failover-session-ms %d: want %d to %d", o.failoverSessionMs, failoverSessionMsMin, failoverSessionMsMax)
 	}
+	if o.securityRecords < 4 || o.securityRecords > 100_000_000 {
+		return fmt.Errorf("-security-records %d: want 4 to 100000000", o.securityRecords)
+	}
+	if o.securityRounds < 1 || o.securityRounds > 100 {
+		return fmt.Errorf("-security-rounds %d: want 1 to 100", o.securityRounds)
+	}
 	for _, s := range o.suites {
 		if !slices.Contains(allSuites, s) {
 			return fmt.Errorf("-suites: unknown suite %q; want one of %s", s, strings.Join(allSuites, ", "))
@@ -203,8 +218,8 @@ const (
 )
 
 // allSuites lists the suites; suiteReplication is in replication.go,
-// suiteFailover in failover.go.
-var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication, suiteFailover}
+// suiteFailover in failover.go, suiteSecurity in security.go.
+var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication, suiteFailover, suiteSecurity}
 
 func (o options) runs(suite string) bool {
 	for _, s := range o.suites {
@@ -222,6 +237,7 @@ func run(ctx context.Context, o options) error {
 	var groups []groupResult
 	var replication []replicationRound
 	var failover []failoverRound
+	var security securityReport
 	print := func() {
 		if o.runs(suiteProduce) {
 			printTable(os.Stdout, results)
@@ -234,6 +250,7 @@ func run(ctx context.Context, o options) error {
 		}
 		printReplicationTable(os.Stdout, replication, o)
 		printFailoverTable(os.Stdout, failover, o)
+		printSecurityTable(os.Stdout, security, o)
 	}
 	if o.runs(suiteReplay) && o.brokers == "" {
 		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
@@ -262,6 +279,10 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if err := runClusterSuites(ctx, o, &replication, &failover); err != nil {
+		print()
+		return err
+	}
+	if err := runSecurity(ctx, o, &security); err != nil {
 		print()
 		return err
 	}

@@ -32,7 +32,12 @@ const plainJaas = `org.apache.kafka.common.security.plain.PlainLoginModule requi
 // administration), a SASL_PLAINTEXT one and a SASL_SSL one, serving
 // PLAIN (alice, admin) and both SCRAM mechanisms.
 func saslBroker(t *testing.T, extra ...string) (b *broker, saslAddr, sslAddr string, roots *tls.Config) {
-	ca := newTestCA(t, "Cloud Kafka SASL CA")
+	return saslBrokerWithCA(t, newTestCA(t, "Cloud Kafka SASL CA"), extra...)
+}
+
+// saslBrokerWithCA is saslBroker whose certificate ca issues, for a test
+// that hands the CA to a client outside Go (kcat, librdkafka).
+func saslBrokerWithCA(t *testing.T, ca *testCA, extra ...string) (b *broker, saslAddr, sslAddr string, roots *tls.Config) {
 	chain, key, _ := ca.issue(t, pkix.Name{CommonName: "broker"}, time.Now().Add(time.Hour))
 	plainAddr, saslAddr, sslAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	props := append([]string{
@@ -243,6 +248,12 @@ func (x *xdgSCRAM) Step(challenge string) (string, error) { return x.conv.Step(c
 func (x *xdgSCRAM) Done() bool                            { return x.conv.Done() }
 
 func saramaSCRAM(t *testing.T, addr string, roots *tls.Config, user, pass string, mech sarama.SASLMechanism, topic string) {
+	saramaRoundTrip(t, addr, saramaSCRAMConfig(roots, user, pass, mech), topic)
+}
+
+// saramaSCRAMConfig is sarama's configuration for SASL_SSL with a SCRAM
+// mechanism.
+func saramaSCRAMConfig(roots *tls.Config, user, pass string, mech sarama.SASLMechanism) *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V2_8_0_0
 	cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, roots.Clone()
@@ -254,7 +265,7 @@ func saramaSCRAM(t *testing.T, addr string, roots *tls.Config, user, pass string
 		hash = xscram.SHA512
 	}
 	cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &xdgSCRAM{hash: hash} }
-	saramaRoundTrip(t, addr, cfg, topic)
+	return cfg
 }
 
 // saramaRoundTrip produces a record with sarama and reads it back.
