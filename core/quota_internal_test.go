@@ -88,9 +88,11 @@ func TestQuotaSampleRollover(t *testing.T) {
 	wantRate(t, "first sample forgotten", s, w, 2999, 1/1.999, 1999)
 }
 
-// TestQuotaSampleExpiry: a sample is forgotten once it is the whole
-// window (samples × size) old, not before (SampledStatTest's
-// testSampleIsPurgedIfDoesntOverlap, measured as a rate).
+// TestQuotaSampleExpiry is SampledStatTest's three cases, measured as
+// rates: a sample is forgotten once its last record is the whole window
+// (samples × size) old, not before, even if it began earlier; one more
+// sample than quota.window.num is kept for the one that overlaps the
+// window's start.
 func TestQuotaSampleExpiry(t *testing.T) {
 	w := windowOf(2, 1)
 	// completeSample records at the start and the end of a sample, as
@@ -106,6 +108,22 @@ func TestQuotaSampleExpiry(t *testing.T) {
 		end := completeSample(s, 0)
 		wantRate(t, "2.5 s after", s, w, end+2500, 0, 1000)
 	})
+	t.Run("kept if it overlaps the window", func(t *testing.T) {
+		s := &rateSensor{}
+		end := completeSample(s, 0)
+		// Its last record (999 ms) is 1501 ms old: both records count,
+		// over the 2500 ms since the sample began.
+		wantRate(t, "1.5 s after", s, w, end+1500, 2/2.5, 2500)
+	})
+	t.Run("kept if it overlaps the window and is the n+1th", func(t *testing.T) {
+		s := &rateSensor{}
+		end := completeSample(s, 0)
+		end = completeSample(s, end+100)
+		s.record(w, 1, quotaTestClock.at(end+100))
+		// Three samples of two samples' window: 5 records over the
+		// 2200 ms since the first began.
+		wantRate(t, "third sample", s, w, end+100, 5/2.2, 2200)
+	})
 	t.Run("eleven samples of 1 s", func(t *testing.T) {
 		w := windowOf(11, 1)
 		s := &rateSensor{}
@@ -113,6 +131,34 @@ func TestQuotaSampleExpiry(t *testing.T) {
 		wantRate(t, "10999 ms after", s, w, 10999, 100/10.999, 10999)
 		wantRate(t, "11000 ms after", s, w, 11000, 0, 10000)
 	})
+}
+
+// TestQuotaRateConsistentAfterTheFirstWindow is RateTest's
+// testRateIsConsistentAfterTheFirstWindow: an event every 100 ms or so
+// is a rate of 10 to 11 a second at every record of the second window,
+// also when a sample partly overlaps the window measured, and measuring
+// twice at one instant gives the same rate.
+func TestQuotaRateConsistentAfterTheFirstWindow(t *testing.T) {
+	w := windowOf(2, 1)
+	s := &rateSensor{}
+	steps := []int64{0, 99, 100, 100, 100, 100, 100, 100, 100, 100, 100}
+	ms := int64(0)
+	for _, step := range steps {
+		ms += step
+		s.record(w, 1, quotaTestClock.at(ms))
+	}
+	ms += 101 // a gap between the windows
+	for _, step := range steps {
+		ms += step
+		s.record(w, 1, quotaTestClock.at(ms))
+		rate, _ := s.rate(w, quotaTestClock.at(ms))
+		if rate < 10 || rate > 11 {
+			t.Errorf("at %d ms: got %.3f/s; want 10 to 11", ms, rate)
+		}
+		if again, _ := s.rate(w, quotaTestClock.at(ms)); again != rate {
+			t.Errorf("at %d ms measured again: got %.6f/s; want %.6f/s", ms, again, rate)
+		}
+	}
 }
 
 // TestQuotaUnrecord: a negative record (a throttled fetch's bytes taken
