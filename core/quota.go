@@ -140,6 +140,20 @@ func (b *Broker) unrecordQuota(r Request, key string, bytes int) {
 	}
 }
 
+// quotaWindowBytesMax is the most bytes r may be sent at once under its
+// quota of key: what the quota allows over the window's samples less
+// one, Kafka's getMaxValueInQuotaWindow. More at once would alone be
+// over the quota, so that a fetch for them is throttled (and not
+// counted) at every attempt. ok is false when no quota applies.
+func (b *Broker) quotaWindowBytesMax(r Request, key string) (bytes int, ok bool) {
+	bound, _, ok := b.quotaFor(key, quotaUser(r.Principal), r.Header.ClientID)
+	if !ok {
+		return 0, false
+	}
+	q := b.cfg.Quota
+	return int(min(bound*float64(q.WindowNum-1)*float64(q.WindowSizeSeconds), math.MaxInt32)), true
+}
+
 func (b *Broker) quotaWindow() quotaWindow {
 	return quotaWindow{samples: b.cfg.Quota.WindowNum, size: Instant(b.cfg.Quota.WindowSizeSeconds) * 1e9}
 }

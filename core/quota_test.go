@@ -515,6 +515,39 @@ func TestQuotaFetchThrottled(t *testing.T) {
 	}
 }
 
+// TestQuotaFetchBoundedByQuotaWindow: a consumer's answer carries no
+// more than its quota allows over the window's samples less one
+// (100 B/s × 10 s here), at batch boundaries, as Kafka bounds it
+// (ClientQuotaManager.getMaxValueInQuotaWindow): an answer over the
+// quota on its own would be throttled and not counted at every attempt,
+// and the consumer would never read on. Here it reads all 30 batches
+// (about twice the bound), each fetch after the throttle the last one
+// earned.
+func TestQuotaFetchBoundedByQuotaWindow(t *testing.T) {
+	h := quotaHarness(t, nil)
+	const batches = 30
+	for i := 0; i < batches; i++ {
+		h.produce("t", 0, batchOpts{})
+	}
+	h.setQuotas(ents(qClient("reader")), qSet("consumer_byte_rate", 100))
+	c := quotaClient{clientID: "reader"}
+	offset, fetches := int64(0), 0
+	for ; offset < batches && fetches < 50; fetches++ {
+		r, p := h.fetchFrom(c, 12, offset, 1<<20)
+		if r.ThrottleMs > 0 {
+			h.tick(int64(r.ThrottleMs))
+			continue
+		}
+		if n := len(p.RecordBatches); n > 1000 || n == 0 {
+			t.Fatalf("fetch %d at %d: %d bytes; want 1 to 1000", fetches, offset, n)
+		}
+		offset += int64(batchesIn(t, p))
+	}
+	if offset < batches {
+		t.Errorf("after %d fetches the consumer is at %d; want %d, all read", fetches, offset, batches)
+	}
+}
+
 // TestQuotaFetchThrottledAnswer: an old consumer (Fetch before v8) over
 // its quota gets the empty answer held back; a newer one at once.
 func TestQuotaFetchThrottledAnswer(t *testing.T) {
