@@ -13,7 +13,9 @@ import (
 //   - A consumer's answer counts its records against the client's
 //     consumer_byte_rate quota (quota.go); over the quota the answer is
 //     empty (no topics), not counted, carries throttle_time_ms, and the
-//     connection is held back that long.
+//     connection is held back that long. The response limit is at most
+//     what the quota allows over the window's samples less one, as
+//     Kafka's, so that no answer is over the quota on its own.
 //   - Needs Read on each topic (acl.go), a follower's fetch
 //     ClusterAction on the cluster: a denied topic's partitions get
 //     TOPIC_AUTHORIZATION_FAILED and no records. At v13+ a topic id
@@ -283,6 +285,9 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 	limit := int(req.MaxBytes)
 	if limit <= 0 || limit > int(b.cfg.FetchMaxBytes) {
 		limit = int(b.cfg.FetchMaxBytes)
+	}
+	if quotaMax, ok := b.quotaWindowBytesMax(fw.r, quotaFetch); ok && fw.replica < 0 {
+		limit = min(limit, quotaMax)
 	}
 	size, hasErr := 0, false
 	for _, t := range req.Topics {

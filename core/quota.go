@@ -195,6 +195,20 @@ func requestQuotaExempt(r Request) bool {
 	return false
 }
 
+// quotaWindowBytesMax is the most bytes r may be sent at once under its
+// quota of key: what the quota allows over the window's samples less
+// one, Kafka's getMaxValueInQuotaWindow. More at once would alone be
+// over the quota, so that a fetch for them is throttled (and not
+// counted) at every attempt. ok is false when no quota applies.
+func (b *Broker) quotaWindowBytesMax(r Request, key string) (bytes int, ok bool) {
+	bound, _, ok := b.quotaFor(key, quotaUser(r.Principal), r.Header.ClientID)
+	if !ok {
+		return 0, false
+	}
+	q := b.cfg.Quota
+	return int(min(bound*float64(q.WindowNum-1)*float64(q.WindowSizeSeconds), math.MaxInt32)), true
+}
+
 func (b *Broker) quotaWindow() quotaWindow {
 	return quotaWindow{samples: b.cfg.Quota.WindowNum, size: Instant(b.cfg.Quota.WindowSizeSeconds) * 1e9}
 }
@@ -248,16 +262,19 @@ type quotaWindow struct {
 	size    Instant
 }
 
-// rateSensor is Kafka's Rate over a SampledStat: samples begun at the
-// time of their first record, each covering one window size.
+// rateSensor is Kafka's Rate over a SampledStat (as of Kafka 3.8):
+// samples begun at the time of their first record, each covering one
+// window size, one more kept than the window has (the oldest may begin
+// before the window and still overlap it).
 type rateSensor struct {
-	samples []rateSample
+	samples []rateSample // at most quotaWindow.samples+1
 	current int
 	last    Instant // the last record
 }
 
 type rateSample struct {
 	start Instant
+	last  Instant // the sample's last record
 	value float64
 }
 
@@ -269,7 +286,7 @@ func (s *rateSensor) record(w quotaWindow, value float64, now Instant) {
 		s.current = 0
 	}
 	if cur := &s.samples[s.current]; now-cur.start >= w.size {
-		if len(s.samples) < w.samples {
+		if len(s.samples) < w.samples+1 {
 			s.samples = append(s.samples, rateSample{start: now})
 			s.current = len(s.samples) - 1
 		} else {
@@ -278,18 +295,19 @@ func (s *rateSensor) record(w quotaWindow, value float64, now Instant) {
 		}
 	}
 	s.samples[s.current].value += value
+	s.samples[s.current].last = now
 }
 
 // rate is the rate per second at now and the window (in Instant units)
 // it is measured over, as Kafka's Rate.measure and windowSize: samples
-// older than the whole window are reset first.
+// whose last record is older than the whole window are reset first.
 func (s *rateSensor) rate(w quotaWindow, now Instant) (float64, Instant) {
 	expire := Instant(w.samples) * w.size
 	total := 0.0
 	oldest := now
 	for i := range s.samples {
-		if now-s.samples[i].start >= expire {
-			s.samples[i] = rateSample{start: now}
+		if now-s.samples[i].last >= expire {
+			s.samples[i] = rateSample{start: now, last: now}
 		}
 		total += s.samples[i].value
 		oldest = min(oldest, s.samples[i].start)
