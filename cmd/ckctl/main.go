@@ -4,8 +4,8 @@
 // partitions marked) and deletes topics, reassigns partitions, elects
 // leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
 // directly (no consumer group), lists, describes, deletes and resets
-// the offsets of consumer groups, manages SCRAM users, and creates, lists
-// and deletes ACLs.
+// the offsets of consumer groups, manages SCRAM users, creates, lists
+// and deletes ACLs, and alters and describes client quotas.
 //
 //	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
@@ -32,8 +32,14 @@
 //	ckctl [-b host:port,...] acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
 //	      [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
 //	ckctl [-b host:port,...] acl delete (RESOURCE... | --all) [the filters of acl list]
+//	ckctl [-b host:port,...] quota alter ENTITY (--add KEY=VALUE | --delete KEY)... [--dry-run]
+//	ckctl [-b host:port,...] quota describe [--user U | --default-user | --any-user]
+//	      [--client-id C | --default-client-id | --any-client-id] [--strict]
 //
 // RESOURCE is --topic NAME, --group ID, --transactional-id ID or --cluster.
+// A quota ENTITY is --user U or --default-user, --client-id C or
+// --default-client-id, or one of each; KEY is producer_byte_rate,
+// consumer_byte_rate, request_percentage or controller_mutation_rate.
 //
 // Every command takes the connection flags: --tls, --tls-ca FILE (PEM
 // roots; default the system's), --tls-cert FILE and --tls-key FILE (a

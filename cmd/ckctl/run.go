@@ -57,6 +57,9 @@ commands:
   acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
            [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
   acl delete (RESOURCE... | --all) [the filters of acl list]
+  quota alter ENTITY (--add KEY=VALUE | --delete KEY)... [--dry-run]
+  quota describe [--user U | --default-user | --any-user]
+                 [--client-id C | --default-client-id | --any-client-id] [--strict]
 
 RESOURCE is --topic NAME, --group ID, --transactional-id ID (each
 repeatable) or --cluster. OP is read, write, create, delete, alter,
@@ -67,6 +70,15 @@ acl list without a resource lists every ACL; acl delete needs a resource
 or --all, and prints what it deleted. The ACL commands need a broker
 with an authorizer (authorizer.class.name); without one it answers
 SECURITY_DISABLED.
+
+quota alter's ENTITY is a user (--user U or --default-user), a client id
+(--client-id C or --default-client-id), or one of each; the default
+entity applies to every user or client id without its own. The user is
+the principal's name (ANONYMOUS on PLAINTEXT). KEY is producer_byte_rate,
+consumer_byte_rate (bytes per second), request_percentage or
+controller_mutation_rate; the broker checks them. quota describe without
+filters shows every entity with quotas; a filter also matches entities
+that combine it with the other type, unless --strict.
 
 topic create -c is repeatable and passes any topic config (key=value) to
 the broker, which validates it. group seek needs an inactive group (no
@@ -153,6 +165,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return userCommand(ctx, e, rest)
 	case "acl", "acls":
 		return aclCommand(ctx, e, rest)
+	case "quota", "quotas":
+		return quotaCommand(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
