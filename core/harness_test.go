@@ -34,6 +34,7 @@ type harness struct {
 	auths       []core.Authenticated
 	authFails   []core.AuthFailed
 	denials     []core.AuthzDenied
+	throttles   []core.Throttle
 	peerSends   []core.PeerSend
 	retains     []core.Retain
 	// retainStart is the log start a Retain of a partition reports
@@ -160,6 +161,8 @@ func (h *harness) exec(effects []core.Effect) {
 			h.authFails = append(h.authFails, e)
 		case core.AuthzDenied:
 			h.denials = append(h.denials, e)
+		case core.Throttle:
+			h.throttles = append(h.throttles, e)
 		case core.PeerSend:
 			// no other broker runs here: the controller's requests to
 			// the peers a test registers fail, and are sent again

@@ -45,24 +45,44 @@ func (h *harness) sendFrom(c quotaClient, v int16, req kmsg.Request, size int) u
 	return h.seq
 }
 
-// answer returns and removes the Respond effect that answers seq.
-func (h *harness) answer(seq uint64) core.Respond {
+// quotaAnswer is a request's Respond with the Throttle effects for it
+// (the longest, and whether any holds the response).
+type quotaAnswer struct {
+	core.Respond
+	ThrottleMs   int32
+	HoldResponse bool
+}
+
+// answer returns and removes the Respond effect that answers seq, and
+// the throttles of seq.
+func (h *harness) answer(seq uint64) quotaAnswer {
 	h.t.Helper()
+	var a quotaAnswer
+	kept := h.throttles[:0]
+	for _, th := range h.throttles {
+		if th.Seq != seq {
+			kept = append(kept, th)
+			continue
+		}
+		a.ThrottleMs, a.HoldResponse = max(a.ThrottleMs, th.Ms), a.HoldResponse || th.Hold
+	}
+	h.throttles = kept
 	for i, r := range h.resps {
 		if r.Seq == seq {
 			h.resps = append(h.resps[:i], h.resps[i+1:]...)
-			return r
+			a.Respond = r
+			return a
 		}
 	}
 	h.t.Fatalf("request %d has no response", seq)
-	return core.Respond{}
+	return a
 }
 
 // produceFrom sends one single-record batch to t-0 at version v from c,
 // size bytes as received, delivers every completion, and returns the
 // answer after checking that the batch was written without error and
 // that the response's throttle_time_ms is at least Respond.ThrottleMs.
-func (h *harness) produceFrom(c quotaClient, v int16, size int) core.Respond {
+func (h *harness) produceFrom(c quotaClient, v int16, size int) quotaAnswer {
 	h.t.Helper()
 	before := len(h.logs[tp("t", 0)])
 	seq := h.sendFrom(c, v, produceReq("t", 0, -1, makeBatch(batchOpts{})), size)
@@ -438,7 +458,7 @@ func TestQuotaKafkaPrecedence(t *testing.T) {
 // fetchFrom sends a consumer's fetch v of t-0 from offset (the partition
 // limited to partMax bytes) from c and returns the answer and its
 // partition (nil when the answer has no topics).
-func (h *harness) fetchFrom(c quotaClient, v int16, offset int64, partMax int32) (core.Respond, *kmsg.FetchResponseTopicPartition) {
+func (h *harness) fetchFrom(c quotaClient, v int16, offset int64, partMax int32) (quotaAnswer, *kmsg.FetchResponseTopicPartition) {
 	h.t.Helper()
 	req := fetchReq("t", 0, offset, 0, 0)
 	req.Topics[0].Partitions[0].PartitionMaxBytes = partMax
