@@ -1168,3 +1168,72 @@ func TestQuotaWindowConfigured(t *testing.T) {
 		t.Errorf("16000 bytes: throttled %d ms; want 8000", ms)
 	}
 }
+
+// timed reports that handling request seq (sent by c as key at version v)
+// took nanos, as the runtime does after the Step, and returns the
+// throttle it earned (0: none) and whether the response is held.
+func (h *harness) timed(c quotaClient, req kmsg.Request, v int16, nanos int64) (int32, bool) {
+	h.t.Helper()
+	req.SetVersion(v)
+	h.seq++
+	r := core.Request{Conn: 3, Seq: h.seq, Header: core.RequestHeader{Key: req.Key(), Version: v, CorrelationID: int32(h.seq), ClientID: c.clientID},
+		Body: req, Listener: core.ProtocolPlaintext, Principal: c.principal()}
+	h.throttles = nil
+	h.step(core.RequestTimed{Request: r, Nanos: nanos})
+	var ms int32
+	hold := false
+	for _, th := range h.throttles {
+		if th.Seq == h.seq {
+			ms, hold = max(ms, th.Ms), hold || th.Hold
+		}
+	}
+	return ms, hold
+}
+
+// TestQuotaRequestPercentage: request_percentage counts each request's
+// handling time as a percentage of a second, as Kafka's
+// ClientRequestQuotaManager: with 1% allowed, 10 ms of handling a second
+// is within it; 150 ms more half a second later make 250 ms over 10.5 s,
+// 2.38%, which would earn (2.38-1)/1 × 10.5 s but is held to one window
+// (1 s). The brokers' own requests and those before authentication do
+// not count; a client before KIP-219 gets its answer held.
+func TestQuotaRequestPercentage(t *testing.T) {
+	h := quotaHarness(t, nil)
+	h.setQuotas(ents(qDefaultClient), qSet("request_percentage", 1))
+	c := quotaClient{clientID: "busy"}
+	md := func() kmsg.Request { return kmsg.NewPtrMetadataRequest() }
+	for i := 0; i < 10; i++ {
+		if ms, _ := h.timed(c, md(), 12, 10e6); ms != 0 {
+			t.Fatalf("request %d of 10 ms, 1 s apart: throttled %d ms; want 0", i, ms)
+		}
+		h.tick(1000)
+	}
+	h.tick(500)
+	ms, hold := h.timed(c, md(), 12, 150e6)
+	if ms != 1000 || hold {
+		t.Fatalf("150 ms more: throttled %d ms, hold %v; want 1000 (one window, the bound), false (Metadata v12 reads throttle_time_ms)", ms, hold)
+	}
+	if ms, hold := h.timed(c, md(), 5, 1e6); ms != 1000 || !hold {
+		t.Errorf("Metadata v5 (before KIP-219) still over: throttled %d ms, hold %v; want 1000, true", ms, hold)
+	}
+	exempt := []struct {
+		what string
+		req  kmsg.Request
+		v    int16
+	}{
+		{"ApiVersions", kmsg.NewPtrApiVersionsRequest(), 3},
+		{"SaslHandshake", kmsg.NewPtrSASLHandshakeRequest(), 1},
+		{"a follower's Fetch", func() kmsg.Request { f := fetchReq("t", 0, 0, 0, 1); f.ReplicaID = 1; return f }(), 11},
+		{"LeaderAndIsr", kmsg.NewPtrLeaderAndISRRequest(), 7},
+	}
+	for _, e := range exempt {
+		if ms, _ := h.timed(c, e.req, e.v, 900e6); ms != 0 {
+			t.Errorf("%s taking 900 ms: throttled %d ms; want 0 (exempt)", e.what, ms)
+		}
+	}
+	// The default client id's quota is each client id's own: another
+	// client's time is not the busy one's.
+	if ms, _ := h.timed(quotaClient{clientID: "other"}, md(), 12, 1e6); ms != 0 {
+		t.Errorf("another client id, 1 ms: throttled %d ms; want 0 (its own sensor, within the quota)", ms)
+	}
+}
