@@ -387,7 +387,7 @@ func TestSASLInterBrokerCluster(t *testing.T) {
 	produceConsume(t, cl, "repl-sasl", 50)
 	for p, st := range partitionStates(t, seed, "repl-sasl") {
 		waitLog(t, c.brokers[st.leader-1], fmt.Sprintf("partition %d's followers authenticated at its leader", p),
-			"on listener SASL_SSL authenticated as User:admin with PLAIN")
+			"result=success principal=User:admin mechanism=PLAIN listener=SASL_SSL ")
 	}
 	// Broker 3's metadata may briefly lag the controller's: asked again
 	// until it shows both partitions with three in-sync replicas.
