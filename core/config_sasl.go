@@ -100,8 +100,13 @@ type saslConfig struct {
 	// an answer).
 	FailedLogMax        int64
 	FailedLogIntervalMs int64
-	FailedAddressesMax  int
-	FailedPendingMax    int
+	// SucceededLogMax successful authentications per principal and
+	// client address are logged per FailedLogIntervalMs
+	// (sasl.authentication.log.max); beyond it they are counted, and the
+	// count is logged with the next one logged.
+	SucceededLogMax    int64
+	FailedAddressesMax int
+	FailedPendingMax   int
 	// SessionsMax bounds the SASL connections this broker keeps an
 	// authentication state for (sasl.sessions.max); a connection beyond
 	// it is closed.
@@ -129,6 +134,7 @@ var saslProperties = []property{
 	intProp("sasl.server.max.receive.size", "524288", 1, math.MaxInt32, func(c *Config, n int64) { c.SASLConfig.ReceiveMaxBytes = int32(n) }, ""),
 	intProp("sasl.failed.authentication.log.max", "10", 0, math.MaxInt32, func(c *Config, n int64) { c.SASLConfig.FailedLogMax = n }, ""),
 	intProp("sasl.failed.authentication.log.interval.ms", "60000", 1, math.MaxInt32, func(c *Config, n int64) { c.SASLConfig.FailedLogIntervalMs = n }, ""),
+	intProp("sasl.authentication.log.max", "100", 0, math.MaxInt32, func(c *Config, n int64) { c.SASLConfig.SucceededLogMax = n }, ""),
 	intProp("sasl.failed.authentication.addresses.max", "10000", 1, 1<<24, func(c *Config, n int64) { c.SASLConfig.FailedAddressesMax = int(n) }, ""),
 	intProp("sasl.failed.authentication.pending.max", "10000", 0, 1<<24, func(c *Config, n int64) { c.SASLConfig.FailedPendingMax = int(n) }, ""),
 	intProp("sasl.sessions.max", "100000", 1, 1<<24, func(c *Config, n int64) { c.SASLConfig.SessionsMax = int(n) }, ""),

@@ -272,6 +272,11 @@ type Authenticated struct {
 	SessionLifetimeMs int64 // 0: the session does not expire
 	// BareTokens: the exchange used a SaslHandshake v0's bare tokens.
 	BareTokens bool
+	// Unlogged: over sasl.authentication.log.max for this principal and
+	// address in the interval, the audit log leaves it out; Suppressed
+	// counts those left out since the last one logged.
+	Unlogged   bool
+	Suppressed int64
 }
 
 // AuthFailed reports a failed SASL authentication, for the log: never a

@@ -89,6 +89,9 @@ type saslState struct {
 	sessions map[ConnID]*saslSession
 	pending  []failedAnswer
 	failures reportBudget
+	// successes bounds the successful authentications logged, per
+	// principal and address.
+	successes reportBudget
 }
 
 // failedAnswer is a failure's answer (nil body: none) and the close after
@@ -280,8 +283,11 @@ func (b *Broker) saslComplete(s *saslSession, r Request, user string) string {
 		ms := l.ReauthMaxMs
 		s.expires, lifetime = b.now+Instant(ms)*1e6, ms
 	}
+	cfg := b.cfg.SASLConfig
+	logged, suppressed := b.sasl.successes.take(principal+" "+r.ClientHost, b.now, cfg.FailedLogIntervalMs, cfg.SucceededLogMax, cfg.FailedAddressesMax)
 	b.emit(Authenticated{Conn: r.Conn, ClientHost: r.ClientHost, Listener: r.Listener, Mechanism: s.mechanism,
-		Principal: principal, Reauthenticated: s.reauth, SessionLifetimeMs: lifetime, BareTokens: s.raw})
+		Principal: principal, Reauthenticated: s.reauth, SessionLifetimeMs: lifetime, BareTokens: s.raw,
+		Unlogged: !logged, Suppressed: suppressed})
 	s.reauth = false
 	return ""
 }

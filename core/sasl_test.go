@@ -234,6 +234,38 @@ func TestSASLFailureReportsBounded(t *testing.T) {
 	}
 }
 
+// TestSASLSuccessReportsBounded: successful authentications of one
+// principal from one address are logged at most
+// sasl.authentication.log.max times per interval; the others still
+// authenticate, and the next one logged counts them.
+func TestSASLSuccessReportsBounded(t *testing.T) {
+	h := newHarness(t, saslProps(map[string]string{"sasl.authentication.log.max": "2",
+		"sasl.failed.authentication.log.interval.ms": "1000"}))
+	auth := func(conn core.ConnID) {
+		h.handshake(conn, 1, "PLAIN")
+		if a := h.authenticate(conn, 1, "\x00alice\x00alice-secret"); a == nil || a.ErrorCode != 0 {
+			t.Fatalf("connection %d: authenticate: got %+v; want success", conn, a)
+		}
+	}
+	for c := core.ConnID(1); c <= 4; c++ {
+		auth(c)
+	}
+	var logged []core.Authenticated
+	for _, a := range h.auths {
+		if !a.Unlogged {
+			logged = append(logged, a)
+		}
+	}
+	if len(h.auths) != 4 || len(logged) != 2 {
+		t.Fatalf("Authenticated %d, logged %d; want 4 and 2 (sasl.authentication.log.max)", len(h.auths), len(logged))
+	}
+	h.tick(1000)
+	auth(5)
+	if last := h.auths[4]; last.Unlogged || last.Suppressed != 2 {
+		t.Fatalf("after the interval: got %+v; want logged, counting the 2 held back", last)
+	}
+}
+
 // scramUpsert is an upsertion computed as clients do it: the salted
 // password is PBKDF2 of the password with the mechanism's HMAC.
 func scramUpsert(t *testing.T, user, pass string, mech int8, iters int32, salt []byte) kmsg.AlterUserSCRAMCredentialsRequestUpsertion {

@@ -127,7 +127,8 @@ func testSASLAuthenticate(t *testing.T, v int16) {
 		t.Errorf("error message %v; want Kafka's", a.ErrorMessage)
 	}
 	expectClosed(t, bad)
-	b.waitLog(t, from, `user "alice": invalid password`)
+	b.waitLog(t, from, `result=failure user="alice" mechanism=PLAIN`)
+	b.waitLog(t, from, `reason="invalid password"`)
 
 	early := b.dialSASL(t)
 	call[*kmsg.ApiVersionsResponse](t, early, 3, kmsg.NewPtrApiVersionsRequest())

@@ -594,9 +594,12 @@ func rawToken(body kmsg.Response) []byte {
 // the failures and denials reported; never a secret.
 
 func (d *Driver) logAuthenticated(a core.Authenticated) {
+	if a.Unlogged {
+		return
+	}
 	d.audit("authentication", "success", "principal", a.Principal, "mechanism", a.Mechanism, "listener", a.Listener,
 		"client", a.ClientHost, "connection", a.Conn, "reauthentication", a.Reauthenticated,
-		"session_lifetime_ms", a.SessionLifetimeMs, "bare_tokens", a.BareTokens)
+		"session_lifetime_ms", a.SessionLifetimeMs, "bare_tokens", a.BareTokens, "suppressed", a.Suppressed)
 }
 
 func (d *Driver) logAuthFailed(f core.AuthFailed) {
