@@ -24,10 +24,11 @@ func (f *frames) Respond(_ core.ConnID, _ uint64, frame []byte) {
 		f.out = append(f.out, frame)
 	}
 }
-func (f *frames) Close(core.ConnID, uint64, string) { f.closed++ }
-func (f *frames) Lifecycle(core.Lifecycle)          {}
-func (f *frames) Send(core.PeerSend)                {}
-func (f *frames) Authenticated(core.Authenticated)  {}
+func (f *frames) Close(core.ConnID, uint64, string)         { f.closed++ }
+func (f *frames) Lifecycle(core.Lifecycle)                  {}
+func (f *frames) Send(core.PeerSend)                        {}
+func (f *frames) Authenticated(core.Authenticated)          {}
+func (f *frames) Throttle(core.ConnID, uint64, int32, bool) {}
 
 func seedFrames() [][]byte {
 	var seeds [][]byte
