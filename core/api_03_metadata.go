@@ -16,7 +16,10 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //     ISR, and its replicas on brokers not live as offline (v5+). A
 //     partition without a leader (its broker down) answers
 //     LEADER_NOT_AVAILABLE; one whose replica here is offline after a
-//     storage error KAFKA_STORAGE_ERROR.
+//     storage error KAFKA_STORAGE_ERROR. A partition whose live leader
+//     has no endpoint on the request's listener has no leader there
+//     (-1): LISTENER_NOT_FOUND from v6, LEADER_NOT_AVAILABLE before, as
+//     Kafka's metadata cache answers.
 //   - A null topic list (v1+) or an empty one at v0 asks for all topics.
 //   - Unknown topics are created when auto.create.topics.enable is on and
 //     the request allows it (v4+ AllowAutoTopicCreation; always for v0-3),
@@ -41,11 +44,13 @@ func (b *Broker) handleMetadata(r Request) {
 	req := r.Body.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	v := r.Header.Version
+	reachable := map[BrokerID]bool{} // the brokers listed: live, with an endpoint on r.Listener
 	for _, lb := range b.brokers() {
 		ep, ok := lb.on(r.Listener)
 		if !ok {
 			continue // not reachable on this listener
 		}
+		reachable[lb.id] = true
 		br := kmsg.NewMetadataResponseBroker()
 		br.NodeID, br.Host, br.Port = int32(lb.id), ep.Host, ep.Port
 		if lb.rack != "" {
@@ -63,7 +68,7 @@ func (b *Broker) handleMetadata(r Request) {
 		}
 	}
 	describe := func(t *topic) kmsg.MetadataResponseTopic {
-		mt := b.metadataTopic(t)
+		mt := b.metadataTopic(t, reachable, v)
 		if v >= 8 && req.IncludeTopicAuthorizedOperations {
 			mt.AuthorizedOperations = b.authorizedOperations(r, kmsg.ACLResourceTypeTopic, t.name)
 		}
@@ -138,7 +143,7 @@ func metadataError(rt kmsg.MetadataRequestTopic, code int16) kmsg.MetadataRespon
 	return mt
 }
 
-func (b *Broker) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
+func (b *Broker) metadataTopic(t *topic, reachable map[BrokerID]bool, v int16) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.name
 	mt.Topic, mt.TopicID = &name, t.id
@@ -159,6 +164,12 @@ func (b *Broker) metadataTopic(t *topic) kmsg.MetadataResponseTopic {
 		switch {
 		case p.leader < 0 || !b.isLive(p.leader):
 			mp.ErrorCode = errLeaderNotAvailable
+		case !reachable[p.leader]:
+			// Live, but a client on this listener cannot reach it.
+			mp.Leader, mp.ErrorCode = -1, errLeaderNotAvailable
+			if v >= 6 {
+				mp.ErrorCode = errListenerNotFound
+			}
 		case p.leader == b.cfg.BrokerID && p.hosted() && p.offline:
 			mp.ErrorCode = errStorage
 			mp.OfflineReplicas = append(mp.OfflineReplicas, int32(b.cfg.BrokerID))

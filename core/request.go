@@ -203,6 +203,7 @@ var (
 	errClusterAuth                  = kerr.ClusterAuthorizationFailed.Code
 	errRequestTimedOut              = kerr.RequestTimedOut.Code
 	errCoordinatorNotAvailable      = kerr.CoordinatorNotAvailable.Code
+	errListenerNotFound             = kerr.ListenerNotFound.Code
 	errNotEnoughReplicas            = kerr.NotEnoughReplicas.Code
 	errNotEnoughReplicasAfterAppend = kerr.NotEnoughReplicasAfterAppend.Code
 	errTopicDeletionDisabled        = kerr.TopicDeletionDisabled.Code

@@ -210,10 +210,17 @@ func parsePrivateKey(text, password string) (crypto.PrivateKey, error) {
 		if password == "" {
 			return nil, errors.New("the private key is encrypted: set ssl.key.password")
 		}
-		var err error
-		if der, err = decryptPKCS8(der, []byte(password)); err != nil {
+		der, err := decryptPKCS8(der, []byte(password))
+		if err != nil {
 			return nil, err
 		}
+		k, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			// A wrong password leaves valid CBC padding about once in
+			// 256 tries, and then bytes that are no key.
+			return nil, fmt.Errorf("encrypted private key: wrong ssl.key.password (the decrypted key does not parse: %v)", err)
+		}
+		return k, nil
 	case "RSA PRIVATE KEY":
 		return x509.ParsePKCS1PrivateKey(der)
 	case "EC PRIVATE KEY":

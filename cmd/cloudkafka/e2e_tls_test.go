@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -313,18 +315,26 @@ func TestTLSListenerStartRefusals(t *testing.T) {
 		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.type=JKS", "ssl.keystore.location=/k.jks", "ssl.keystore.password=x"}, "JKS is not supported"},
 		{[]string{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.type=PEM", "ssl.keystore.location=/nonexistent.pem"}, "ssl.keystore.location"},
 	} {
-		args := []string{"--override", "log.dirs=" + t.TempDir()}
-		for _, p := range tt.props {
-			args = append(args, "--override", p)
-		}
-		cmd := exec.Command(brokerBin, args...)
-		timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
-		out, err := cmd.CombinedOutput()
-		timer.Stop()
-		if err == nil || !strings.Contains(string(out), tt.reason) {
-			t.Errorf("%v: got %v\n%s\nwant a failed start saying %q", tt.props, err, out, tt.reason)
-		}
+		startRefused(t, tt.props, tt.reason)
 	}
+}
+
+// startRefused runs the broker with props and checks that it stops at
+// start saying reason; it returns what the broker wrote.
+func startRefused(t *testing.T, props []string, reason string) string {
+	t.Helper()
+	args := []string{"--override", "log.dirs=" + t.TempDir()}
+	for _, p := range props {
+		args = append(args, "--override", p)
+	}
+	cmd := exec.Command(brokerBin, args...)
+	timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	out, err := cmd.CombinedOutput()
+	timer.Stop()
+	if err == nil || !strings.Contains(string(out), reason) {
+		t.Errorf("%v: got %v\n%s\nwant a failed start saying %q", props, err, out, reason)
+	}
+	return string(out)
 }
 
 // TestTLSInterBrokerCluster: three brokers whose inter-broker listener
@@ -385,5 +395,284 @@ func TestTLSInterBrokerCluster(t *testing.T) {
 	ps := partitionStates(t, c.brokers[2], "repl-tls")
 	if len(ps[0].isr) != 3 || len(ps[1].isr) != 3 {
 		t.Errorf("after producing: got partition states %v; want three in-sync replicas each", ps)
+	}
+}
+
+// encryptKey encrypts a PEM PKCS#8 key under password with openssl, as
+// an operator would (PBES2: PBKDF2 and AES-256-CBC).
+func encryptKey(t *testing.T, key, password string) string {
+	t.Helper()
+	_, err := exec.LookPath("openssl")
+	requireTool(t, "openssl", err)
+	out := runTool(t, 10*time.Second, key, "openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:"+password)
+	if !strings.Contains(out, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || strings.Contains(out, "-----BEGIN PRIVATE KEY-----") {
+		t.Fatalf("openssl pkcs8 -topk8: got %q; want one ENCRYPTED PRIVATE KEY", out)
+	}
+	return out
+}
+
+// served dials the listener at addr with TLS as cfg says and has an
+// ApiVersions request answered. It returns the client's address as the
+// broker saw it and the connection's TLS state.
+func served(t *testing.T, addr string, cfg *tls.Config) (string, tls.ConnectionState) {
+	t.Helper()
+	cfg = cfg.Clone()
+	cfg.ServerName = "localhost"
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
+	if err != nil {
+		t.Fatalf("TLS to %s: %v; want a completed handshake", addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	resp := roundTripRaw(t, c, kmsg.NewPtrApiVersionsRequest()).(*kmsg.ApiVersionsResponse)
+	if resp.ErrorCode != 0 || len(resp.ApiKeys) == 0 {
+		t.Fatalf("ApiVersions over TLS to %s: got error %d and %d keys; want the keys served", addr, resp.ErrorCode, len(resp.ApiKeys))
+	}
+	return c.LocalAddr().String(), c.ConnectionState()
+}
+
+// TestTLSOptions: one broker with an SSL listener per option, each set
+// as listener.name.<name>.ssl.*: ENC's key is PKCS#8 encrypted by
+// openssl, with ssl.key.password; SUITE enables TLS 1.2 with one cipher
+// suite; TLS13 enables TLS 1.3 alone; REQ has ssl.client.auth=requested.
+// Each serves what it enables and refuses what it excludes, with a log
+// line naming the client's address and the reason. A wrong or missing
+// ssl.key.password stops the start with a clear message, and the
+// password is never shown.
+func TestTLSOptions(t *testing.T) {
+	ca := newTestCA(t, "Cloud Kafka options CA")
+	hour := time.Now().Add(time.Hour)
+	chain, key, _ := ca.issue(t, pkix.Name{CommonName: "broker"}, hour)
+	encChain, plainKey, _ := ca.issue(t, pkix.Name{CommonName: "broker-enc"}, hour)
+	const keyPassword = "key-secret-7c1f"
+	encPath := writeFile(t, "broker-enc.pem", encryptKey(t, plainKey, keyPassword)+encChain)
+	_, _, carol := ca.issue(t, pkix.Name{CommonName: "carol", Organization: []string{"Cloud Kafka"}}, hour)
+	_, _, mallory := newTestCA(t, "another CA").issue(t, pkix.Name{CommonName: "mallory", Organization: []string{"Cloud Kafka"}}, hour)
+
+	for _, tt := range []struct{ password, reason string }{
+		{"not-the-key-password", "wrong ssl.key.password"},
+		{"", "the private key is encrypted: set ssl.key.password"},
+	} {
+		props := []string{"listeners=PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.type=PEM", "ssl.keystore.location=" + encPath}
+		if tt.password != "" {
+			props = append(props, "ssl.key.password="+tt.password)
+		}
+		out := startRefused(t, props, "listener SSL: ssl.keystore.location "+encPath+": ")
+		if !strings.Contains(out, tt.reason) || tt.password != "" && strings.Contains(out, tt.password) {
+			t.Errorf("start with ssl.key.password=%q: got\n%s\nwant the reason %q and never the password", tt.password, out, tt.reason)
+		}
+	}
+
+	// The broker's certificate is ECDSA (newTestCA's keys are P-256), so
+	// the TLS 1.2 suites that can serve it are the ECDHE_ECDSA ones.
+	const suite = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+	plain, encAddr, suiteAddr, tls13Addr, reqAddr := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	b := startBrokerAt(t, plain,
+		"listeners=PLAINTEXT://"+plain+",ENC://"+encAddr+",SUITE://"+suiteAddr+",TLS13://"+tls13Addr+",REQ://"+reqAddr,
+		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,ENC:SSL,SUITE:SSL,TLS13:SSL,REQ:SSL",
+		"ssl.keystore.type=PEM", "ssl.keystore.location="+writeFile(t, "broker.pem", key+chain),
+		"listener.name.enc.ssl.keystore.location="+encPath, "listener.name.enc.ssl.key.password="+keyPassword,
+		"listener.name.suite.ssl.enabled.protocols=TLSv1.2", "listener.name.suite.ssl.cipher.suites="+suite,
+		"listener.name.tls13.ssl.enabled.protocols=TLSv1.3",
+		"listener.name.req.ssl.client.auth=requested",
+		"listener.name.req.ssl.truststore.type=PEM", "listener.name.req.ssl.truststore.certificates="+ca.pem,
+		`listener.name.req.ssl.principal.mapping.rules=RULE:^CN=([^,]*),O=.*$/$1/U,DEFAULT`)
+	roots := &tls.Config{RootCAs: ca.pool()}
+
+	t.Run("encrypted key", func(t *testing.T) {
+		_, cs := served(t, encAddr, roots)
+		if got := cs.PeerCertificates[0].Subject.CommonName; got != "broker-enc" {
+			t.Errorf("ENC's certificate: got CN=%s; want CN=broker-enc, whose key is the encrypted one", got)
+		}
+		createTopic(t, b, "enc", 1)
+		cl := newClient(t, b, kgo.SeedBrokers(encAddr), kgo.DialTLSConfig(roots.Clone()))
+		produceConsume(t, cl, "enc", 10)
+		if got := brokerPorts(t, cl); len(got) != 1 || got[0] != encAddr {
+			t.Errorf("Metadata over ENC: got brokers %v; want [%s]", got, encAddr)
+		}
+	})
+
+	t.Run("cipher suite", func(t *testing.T) {
+		tls12 := func(suites ...uint16) *tls.Config {
+			cfg := roots.Clone()
+			cfg.MaxVersion, cfg.CipherSuites = tls.VersionTLS12, suites
+			return cfg
+		}
+		local := refused(t, suiteAddr, tls12(tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384))
+		waitLog(t, b, "a client offering only another suite refused", "from "+local+" on listener SUITE: TLS handshake failed", "no cipher suite")
+		local, cs := served(t, suiteAddr, tls12(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256))
+		if cs.Version != tls.VersionTLS12 || tls.CipherSuiteName(cs.CipherSuite) != suite {
+			t.Errorf("SUITE negotiated %s with %s; want TLS 1.2 with %s", tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite), suite)
+		}
+		waitLog(t, b, "the client offering the suite served", "from "+local+" on listener SUITE (TLS 1.2) authenticated as User:ANONYMOUS")
+		only13 := roots.Clone()
+		only13.MinVersion = tls.VersionTLS13
+		local = refused(t, suiteAddr, only13)
+		waitLog(t, b, "a TLS 1.3 client refused where only TLS 1.2 is enabled", "from "+local+" on listener SUITE: TLS handshake failed", "unsupported versions")
+		// franz-go with Go's defaults offers both versions and every
+		// suite, and settles on the one enabled.
+		createTopic(t, b, "suite", 1)
+		produceConsume(t, newClient(t, b, kgo.SeedBrokers(suiteAddr), kgo.DialTLSConfig(roots.Clone())), "suite", 5)
+	})
+
+	t.Run("TLS 1.3 only", func(t *testing.T) {
+		old := roots.Clone()
+		old.MaxVersion = tls.VersionTLS12
+		local := refused(t, tls13Addr, old)
+		waitLog(t, b, "a TLS 1.2 client refused", "from "+local+" on listener TLS13: TLS handshake failed", "unsupported versions")
+		local, cs := served(t, tls13Addr, roots)
+		if cs.Version != tls.VersionTLS13 {
+			t.Errorf("TLS13 negotiated %s; want TLS 1.3", tls.VersionName(cs.Version))
+		}
+		waitLog(t, b, "a TLS 1.3 client served", "from "+local+" on listener TLS13 (TLS 1.3) authenticated as User:ANONYMOUS")
+	})
+
+	t.Run("client auth requested", func(t *testing.T) {
+		local, _ := served(t, reqAddr, roots)
+		waitLog(t, b, "a client without a certificate served as anonymous", "from "+local+" on listener REQ (TLS 1.3) authenticated as User:ANONYMOUS")
+		withCert := roots.Clone()
+		withCert.Certificates = []tls.Certificate{carol}
+		local, _ = served(t, reqAddr, withCert)
+		waitLog(t, b, "carol authenticated by her certificate", "from "+local+" on listener REQ (TLS 1.3) authenticated as User:CAROL")
+		// The same certificate where ssl.client.auth is none: not asked
+		// for, so not sent.
+		local, _ = served(t, tls13Addr, withCert)
+		waitLog(t, b, "carol anonymous where no certificate is asked for", "from "+local+" on listener TLS13 (TLS 1.3) authenticated as User:ANONYMOUS")
+		other := roots.Clone()
+		other.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &mallory, nil }
+		local = refused(t, reqAddr, other)
+		waitLog(t, b, "a certificate from another CA refused", "from "+local+" on listener REQ: TLS handshake failed", "unknown authority")
+		createTopic(t, b, "req", 1)
+		produceConsume(t, newClient(t, b, kgo.SeedBrokers(reqAddr), kgo.DialTLSConfig(withCert.Clone())), "req", 5)
+	})
+
+	if strings.Contains(brokerLog(t, b), keyPassword) {
+		t.Error("the broker's log shows ssl.key.password")
+	}
+}
+
+// TestTLSOtherClients: sarama, kafka-go and kcat (librdkafka), trusting
+// the test's CA, each produce records over an SSL listener and read them
+// back in order; over PLAINTEXT each topic then ends after exactly those
+// records.
+func TestTLSOtherClients(t *testing.T) {
+	ca := newTestCA(t, "Cloud Kafka clients CA")
+	chain, key, _ := ca.issue(t, pkix.Name{CommonName: "broker"}, time.Now().Add(time.Hour))
+	plain, sslAddr := freeAddr(t), freeAddr(t)
+	b := startBrokerAt(t, plain, "listeners=PLAINTEXT://"+plain+",SSL://"+sslAddr,
+		"ssl.keystore.type=PEM", "ssl.keystore.location="+writeFile(t, "broker.pem", key+chain))
+	roots := &tls.Config{RootCAs: ca.pool(), ServerName: "localhost"}
+	const n = 5
+	landed := func(t *testing.T, topic string) {
+		t.Helper()
+		if got := endOffsets(t, b, topic); got[0] != n {
+			t.Errorf("%s's end offset: got %d; want %d", topic, got[0], n)
+		}
+	}
+
+	t.Run("sarama", func(t *testing.T) {
+		createTopic(t, b, "sarama-tls", 1)
+		cfg := sarama.NewConfig()
+		cfg.Version = sarama.V2_8_0_0
+		cfg.Net.TLS.Enable, cfg.Net.TLS.Config = true, roots.Clone()
+		saramaSeqs(t, sslAddr, cfg, "sarama-tls", n)
+		landed(t, "sarama-tls")
+	})
+
+	t.Run("kafka-go", func(t *testing.T) {
+		createTopic(t, b, "kafkago-tls", 1)
+		kafkaGoSeqs(t, &kafkago.Dialer{Timeout: 10 * time.Second, TLS: roots.Clone()}, sslAddr, "kafkago-tls", n)
+		landed(t, "kafkago-tls")
+	})
+
+	t.Run("kcat", func(t *testing.T) {
+		_, err := exec.LookPath("kcat")
+		requireTool(t, "kcat", err)
+		const topic = "kcat-tls"
+		createTopic(t, b, topic, 1)
+		args := []string{"-b", sslAddr, "-X", "security.protocol=SSL", "-X", "ssl.ca.location=" + writeFile(t, "ca.pem", ca.pem)}
+		var in strings.Builder
+		for i := range n {
+			in.WriteString(seqValue(topic, i) + "\n")
+		}
+		runTool(t, 30*time.Second, in.String(), "kcat", append(args, "-P", "-t", topic, "-X", "message.timeout.ms=10000")...)
+		out := runTool(t, 30*time.Second, "", "kcat", append(args, "-C", "-t", topic, "-o", "beginning", "-e", "-f", "%s\n")...)
+		if got := strings.TrimSuffix(out, "\n"); got != strings.TrimSuffix(in.String(), "\n") {
+			t.Errorf("kcat read over SSL:\n%s\nwant:\n%s", got, in.String())
+		}
+		landed(t, topic)
+	})
+	waitLog(t, b, "clients served over TLS", "on listener SSL (TLS 1.", "authenticated as User:ANONYMOUS")
+}
+
+// saramaSeqs produces n sequence records to partition 0 of topic with
+// sarama, one at a time with acks=all, and reads them back in order.
+func saramaSeqs(t *testing.T, addr string, cfg *sarama.Config, topic string, n int) {
+	t.Helper()
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	p, err := sarama.NewSyncProducer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatalf("sarama producer: %v", err)
+	}
+	defer p.Close()
+	for i := range n {
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: 0, Value: sarama.StringEncoder(seqValue(topic, i))}); err != nil {
+			t.Fatalf("sarama producing record %d: %v", i, err)
+		}
+	}
+	c, err := sarama.NewConsumer([]string{addr}, cfg)
+	if err != nil {
+		t.Fatalf("sarama consumer: %v", err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatalf("sarama consume: %v", err)
+	}
+	defer pc.Close()
+	timeout := time.After(15 * time.Second)
+	for i := range n {
+		select {
+		case m := <-pc.Messages():
+			if seq, ok := parseSeq(topic, m.Value); !ok || seq != i {
+				t.Fatalf("sarama record %d: got %q", i, m.Value)
+			}
+		case <-timeout:
+			t.Fatalf("sarama read %d of %d records in 15 s", i, n)
+		}
+	}
+}
+
+// kafkaGoSeqs produces n sequence records to partition 0 of topic on a
+// connection kafka-go's dialer opens to the partition's leader, and
+// reads them back in order with a reader using the same dialer.
+func kafkaGoSeqs(t *testing.T, d *kafkago.Dialer, addr, topic string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := d.DialLeader(ctx, "tcp", addr, topic, 0)
+	if err != nil {
+		t.Fatalf("kafka-go dialing the leader of %s-0: %v", topic, err)
+	}
+	defer conn.Close()
+	conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	msgs := make([]kafkago.Message, n)
+	for i := range msgs {
+		msgs[i].Value = []byte(seqValue(topic, i))
+	}
+	if _, err := conn.WriteMessages(msgs...); err != nil {
+		t.Fatalf("kafka-go produce: %v", err)
+	}
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: 0, Dialer: d, MaxWait: 500 * time.Millisecond})
+	defer r.Close()
+	for i := range n {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("kafka-go read %d of %d records: %v", i, n, err)
+		}
+		if seq, ok := parseSeq(topic, m.Value); !ok || seq != i {
+			t.Fatalf("kafka-go record %d: got %q", i, m.Value)
+		}
 	}
 }
