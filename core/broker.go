@@ -23,6 +23,9 @@ type Broker struct {
 	groups *groupCoordinator
 
 	lastRetention Instant
+	// configRetries are the topic configuration reads to try again
+	// (cluster.go).
+	configRetries []configRetry
 	cleaner       cleanerState
 
 	// registering is set while the broker's registration is under way
@@ -268,6 +271,7 @@ func (b *Broker) tick(now Instant) {
 	b.maybeRetryElection()
 	b.saslTick()
 	b.aclTick()
+	b.retryTopicConfigs()
 	b.quotaTick()
 	b.ctlTick()
 	b.shutdownTick()

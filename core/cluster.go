@@ -268,16 +268,53 @@ func (b *Broker) applyUpdateMetadata(req *kmsg.UpdateMetadataRequest) *kmsg.Upda
 // of from the controller (DescribeConfigs reports it; a replica hosted
 // later uses it).
 func (b *Broker) loadTopicConfig(t *topic) {
+	if t.configs == nil {
+		t.configs = map[string]string{}
+	}
+	b.readTopicConfig(t)
+}
+
+// topicConfigRetryMs spaces the reads of a topic's configuration that
+// failed (the store unreachable): the topic keeps the configuration it
+// has meanwhile.
+const topicConfigRetryMs = 1000
+
+func (b *Broker) readTopicConfig(t *topic) {
 	tok := awaitFor(b.step, func(r CoordResult) {
-		if r.Err != nil || b.topics[t.name] != t {
+		if b.topics[t.name] != t {
+			return
+		}
+		if r.Err != nil && !errors.Is(r.Err, ErrCoordNoNode) {
+			b.configRetries = append(b.configRetries, configRetry{t: t, at: b.now + Instant(topicConfigRetryMs*1e6)})
 			return
 		}
 		if configs, err := parseConfigZnode(r.Data); err == nil && validateTopicConfigs(configs) == nil {
 			t.configs = configs
 		}
 	})
-	t.configs = map[string]string{}
 	b.emit(CoordOp{Token: tok, Kind: CoordGet, Path: zkConfigs + t.name})
+}
+
+// configRetry is a topic whose configuration is to be read again.
+type configRetry struct {
+	t  *topic
+	at Instant
+}
+
+// retryTopicConfigs reads again the configurations whose read failed.
+func (b *Broker) retryTopicConfigs() {
+	n := 0
+	for _, c := range b.configRetries {
+		if c.at > b.now {
+			b.configRetries[n] = c
+			n++
+			continue
+		}
+		if b.topics[c.t.name] == c.t {
+			b.readTopicConfig(c.t)
+		}
+	}
+	b.configRetries = b.configRetries[:n]
 }
 
 // applyStopReplica stops this broker's replicas of the given
