@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
 )
 
 // admin creates the workload's topic with CreateTopics, retrying across
@@ -373,7 +376,7 @@ func (a *admin) metadata() {
 				continue
 			}
 			for _, p := range t.Partitions {
-				if verifying && p.ErrorCode != 0 {
+				if verifying && p.ErrorCode != 0 && !a.offlineForGood(*t.Topic, p.Partition) {
 					retry = true // every partition must have a leader once faults healed
 				}
 			}
@@ -443,6 +446,46 @@ func (a *admin) deletedOne(op *Op, name string, code int16) {
 		return
 	}
 	a.end(op, Indefinite, code)
+}
+
+// offlineForGood says an extra topic's partition can have no leader
+// again by Kafka's rules: none, an ISR none of whose members is among
+// its replicas (a reassignment replaced or cancelled after the original
+// replicas left the ISR, then the leader failed), and no unclean
+// election. Kafka's controller leaves such a partition offline until an
+// operator elects a leader; the workload's topic is never reassigned
+// that way.
+func (a *admin) offlineForGood(topic string, part int32) bool {
+	if topic == a.w.topic {
+		return false
+	}
+	var config struct {
+		Config map[string]string `json:"config"`
+	}
+	if cfg := a.w.zkRead(core.CoordOp{Kind: core.CoordGet, Path: "/config/topics/" + topic}); cfg.Err == nil {
+		if json.Unmarshal(cfg.Data, &config) == nil && config.Config["unclean.leader.election.enable"] == "true" {
+			return false // the controller elects a live replica
+		}
+	}
+	st := a.w.zkRead(core.CoordOp{Kind: core.CoordGet, Path: core.TopicPath(topic) + "/partitions/" + strconv.Itoa(int(part)) + "/state"})
+	asg := a.w.zkRead(core.CoordOp{Kind: core.CoordGet, Path: core.TopicPath(topic)})
+	var state struct {
+		Leader int32   `json:"leader"`
+		ISR    []int32 `json:"isr"`
+	}
+	var assignment struct {
+		Partitions map[string][]int32 `json:"partitions"`
+	}
+	if st.Err != nil || asg.Err != nil || json.Unmarshal(st.Data, &state) != nil || json.Unmarshal(asg.Data, &assignment) != nil || state.Leader >= 0 {
+		return false
+	}
+	for _, m := range state.ISR {
+		if slices.Contains(assignment.Partitions[strconv.Itoa(int(part))], m) {
+			return false
+		}
+	}
+	a.w.logf("admin: %s-%d is offline by Kafka's rules: ISR %v, replicas %v", topic, part, state.ISR, assignment.Partitions[strconv.Itoa(int(part))])
+	return true
 }
 
 // checkSeen fails the run if a Metadata answer lacks an acknowledged
