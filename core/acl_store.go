@@ -138,6 +138,7 @@ func (b *Broker) loadACLs() {
 			switch {
 			case r.Err == nil:
 				seen[path] = lastChange(r.Children)
+				b.noteNotifications(path, r.Children)
 			case !errors.Is(r.Err, ErrCoordNoNode):
 				failed = true
 			}
@@ -228,6 +229,7 @@ func (b *Broker) aclChangesFired(path string) {
 			b.acl.reloadAt = b.now + Instant(aclRetryMs*1e6)
 			return
 		}
+		b.noteNotifications(path, r.Children)
 		names := slices.Clone(r.Children)
 		slices.Sort(names)
 		for _, name := range names {

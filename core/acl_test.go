@@ -1357,3 +1357,52 @@ func TestACLDenialReportsBounded(t *testing.T) {
 		t.Error("alice's third denial of the next interval: got reported; want suppressed")
 	}
 }
+
+// TestChangeNotificationsPurged: a broker deletes the change
+// notifications it has listed for 15 minutes (Kafka's
+// changeExpirationMs), at its next listing, and keeps the newer ones.
+func TestChangeNotificationsPurged(t *testing.T) {
+	h, _ := aclHarness(t, nil)
+	h.tick(1)
+	h.deliverAll()
+	create := func(topic string) {
+		req := kmsg.NewPtrCreateACLsRequest()
+		c := kmsg.NewCreateACLsRequestCreation()
+		c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeTopic, topic, kmsg.ACLResourcePatternTypeLiteral
+		c.Principal, c.Host, c.Operation, c.PermissionType = "User:alice", "*", kmsg.ACLOperationRead, kmsg.ACLPermissionTypeAllow
+		req.Creations = append(req.Creations, c)
+		seq, _ := h.sendAs(aclAdmin, 1, req)
+		h.deliverAll()
+		h.mustResponse(seq)
+	}
+	notes := func() []string {
+		var out []string
+		for _, z := range h.coordWrites() {
+			if strings.HasPrefix(z.Path, "/kafka-acl-changes/") {
+				out = append(out, z.Path)
+			}
+		}
+		return out
+	}
+	create("a")
+	create("b")
+	if got := notes(); len(got) != 2 {
+		t.Fatalf("notifications after two changes: %v; want 2", got)
+	}
+	h.tick(15*60*1000 - 10)
+	create("c") // listed again: a and b are not 15 minutes old yet
+	if got := notes(); len(got) != 3 {
+		t.Fatalf("notifications just under 15 minutes on: %v; want all 3", got)
+	}
+	h.tick(20)
+	create("d")
+	h.deliverAll()
+	got := notes()
+	if len(got) != 2 || !strings.HasSuffix(got[0], "0000000002") || !strings.HasSuffix(got[1], "0000000003") {
+		t.Fatalf("notifications past 15 minutes: %v; want the two newer ones (c, d)", got)
+	}
+	// The ACLs themselves stay.
+	if ok := h.b.AllowsForTest("User:alice", "/10.0.0.1", kmsg.ACLOperationRead, kmsg.ACLResourceTypeTopic, "a"); !ok {
+		t.Errorf("alice's ACL on a after its notification was purged: denied; want allowed")
+	}
+}

@@ -75,6 +75,9 @@ type Broker struct {
 	acl aclState
 	// quota holds the client quotas and the clients' rates (quota.go).
 	quota quotaState
+	// notices holds, per change notification path, when this broker
+	// first listed each notification (notifications.go).
+	notices map[string]map[string]Instant
 }
 
 // New builds a broker from its configuration and what the runtime

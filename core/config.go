@@ -90,6 +90,9 @@ type Config struct {
 	// Set lists the property names given explicitly (file or override),
 	// so DescribeConfigs can tell static from default values.
 	Set map[string]string
+	// Unknown lists, sorted, the names given that are no property here
+	// nor Kafka's: the runtime logs them, as Kafka does.
+	Unknown []string
 
 	raw listenerSettings // the listener properties before resolution
 }
@@ -312,8 +315,9 @@ func minusOneOr(n, unit int64) int64 {
 }
 
 // ParseProperties resolves properties (later entries override earlier ones)
-// over Kafka's defaults. An unknown name or an invalid value is an error
-// naming the property.
+// over Kafka's defaults. An invalid value is an error naming the property;
+// an unknown name is kept in Unknown, for the runtime to log, as Kafka
+// logs one.
 func ParseProperties(set map[string]string) (Config, error) {
 	var c Config
 	c.ProducerWindow = 5
@@ -328,10 +332,10 @@ func ParseProperties(set map[string]string) (Config, error) {
 			unknown = append(unknown, name)
 		}
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return c, fmt.Errorf("unknown properties: %s", strings.Join(unknown, ", "))
-	}
+	// Kafka takes a property it does not know, and logs it ("supplied
+	// but isn't a known config"): so does Cloud Kafka (Unknown).
+	sort.Strings(unknown)
+	c.Unknown = unknown
 	for _, p := range properties { // defaults first, in table order
 		if err := p.apply(&c, p.def); err != nil {
 			panic(fmt.Sprintf("default of %s invalid: %v", p.name, err))

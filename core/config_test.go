@@ -309,3 +309,18 @@ func TestDeleteTopicDisabled(t *testing.T) {
 		t.Errorf("produce after the refused deletions: got error %d; want 0 (the topic stays)", p.ErrorCode)
 	}
 }
+
+// TestUnknownPropertiesKept: a name no property has is not an error, as
+// in Kafka; it is listed, sorted, for the runtime to log.
+func TestUnknownPropertiesKept(t *testing.T) {
+	c, err := core.ParseProperties(map[string]string{"zz.plugin.setting": "1", "listener.name.ssl.ssl.bogus": "x", "log.retention.ms": "1000"})
+	if err != nil {
+		t.Fatalf("ParseProperties with unknown names: %v; want no error", err)
+	}
+	if got := strings.Join(c.Unknown, ","); got != "listener.name.ssl.ssl.bogus,zz.plugin.setting" {
+		t.Errorf("Unknown: got %q; want the two unknown names, sorted", got)
+	}
+	if c.Log.RetentionMs != 1000 {
+		t.Errorf("log.retention.ms: got %d; want 1000 (known properties still apply)", c.Log.RetentionMs)
+	}
+}

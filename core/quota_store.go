@@ -104,6 +104,9 @@ func (b *Broker) loadQuotas() {
 	}
 	b.coordRead(CoordOp{Kind: CoordChildren, Path: zkConfigChange, Watch: true}, func(r CoordResult) {
 		watched, failed = true, failed || r.Err != nil
+		if r.Err == nil {
+			b.noteNotifications(zkConfigChange, r.Children)
+		}
 		finish()
 	})
 	b.readQuotaEntities(func(entities map[string]map[string]float64, err error) {

@@ -6,13 +6,16 @@ import (
 )
 
 // TestNoEffectPropertiesLogged: a property Kafka defines that changes
-// nothing here is accepted within Kafka's bounds and named in the log, and
-// the broker serves clients.
+// nothing here is accepted within Kafka's bounds and named in the log; a
+// name no one defines (a plugin's, a typo) is logged and ignored, as
+// Kafka ignores it; and the broker serves clients.
 func TestNoEffectPropertiesLogged(t *testing.T) {
-	b := startBroker(t, "num.io.threads=16", "socket.send.buffer.bytes=204800", "unclean.leader.election.enable=true", "log.retention.ms=-5")
+	b := startBroker(t, "num.io.threads=16", "socket.send.buffer.bytes=204800", "unclean.leader.election.enable=true", "log.retention.ms=-5",
+		"confluent.support.metrics.enable=false")
 	kafkaGoClientRoundTrip(t, b, "no-effect", 10)
 	log := b.logTail()
-	for _, want := range []string{"num.io.threads=16: accepted, no effect", "socket.send.buffer.bytes=204800: accepted, no effect"} {
+	for _, want := range []string{"num.io.threads=16: accepted, no effect", "socket.send.buffer.bytes=204800: accepted, no effect",
+		"confluent.support.metrics.enable: supplied but not a known config, ignored"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("broker log: got no line containing %q; want one\n%s", want, log)
 		}

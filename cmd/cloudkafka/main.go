@@ -35,6 +35,9 @@ func main() {
 	for _, name := range cfg.NoEffect() {
 		logger.Printf("%s=%s: accepted, no effect", name, cfg.Set[name])
 	}
+	for _, name := range cfg.Unknown {
+		logger.Printf("%s: supplied but not a known config, ignored (as Kafka ignores it)", name)
+	}
 	srv, err := realio.Start(cfg, logger.Printf)
 	if err != nil {
 		logger.Printf("failed to start: %v", err)
