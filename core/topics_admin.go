@@ -154,24 +154,12 @@ func (b *Broker) checkRoom(assignment [][]BrokerID) (int16, string) {
 	return errNone, ""
 }
 
-// writeTopic writes a planned topic's znodes: its configuration, then,
-// once that is stored, its assignment (as Kafka's AdminZkClient does, so
-// that no broker finds a topic without its configuration). done gets
-// errNone, TOPIC_ALREADY_EXISTS, or UNKNOWN_SERVER_ERROR when the store
-// failed (the topic may exist).
+// writeTopic writes a planned topic's znodes: its configuration, then
+// its assignment. done gets errNone, TOPIC_ALREADY_EXISTS, or
+// UNKNOWN_SERVER_ERROR when the store failed (the topic may exist).
 func (b *Broker) writeTopic(plan topicPlan, done func(int16, string)) {
 	b.creating[plan.name] = plan.assignment
-	b.coordWrite(upsertOp(zkConfigs+plan.name, mustJSON(configZnode{Version: 1, Config: plan.configs})), func(err error) {
-		if err != nil {
-			delete(b.creating, plan.name)
-			done(errUnknownServer, "persisting topic configuration failed: "+err.Error())
-			return
-		}
-		b.writeTopicAssignment(plan, done)
-	})
-}
-
-func (b *Broker) writeTopicAssignment(plan topicPlan, done func(int16, string)) {
+	b.coordWrite(upsertOp(zkConfigs+plan.name, mustJSON(configZnode{Version: 1, Config: plan.configs})), nil)
 	b.coordWrite(createOp(zkTopics+plan.name, topicZnodeData(plan.id, plan.assignment)), func(err error) {
 		delete(b.creating, plan.name)
 		switch {
