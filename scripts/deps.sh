@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the end-to-end tests use when they are
 # missing: kcat and the confluent_kafka and kafka (kafka-python) Python
-# modules, and Debian's ZooKeeper server (package zookeeper, which brings
-# java). Quick and silent when everything is present. Under CI=true, a tool still missing
+# modules, Debian's ZooKeeper server (package zookeeper, which brings
+# java), and openssl (encrypted PKCS#8 keys for the TLS tests). Quick and silent when everything is present. Under CI=true, a tool still missing
 # afterwards is an error; elsewhere it is a warning, and the tests that need
 # it skip themselves.
 set -euo pipefail
@@ -16,12 +16,14 @@ have_kcat()      { command -v kcat >/dev/null 2>&1; }
 have_confluent() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import confluent_kafka' >/dev/null 2>&1; }
 have_kafka_py()  { [ -x "$PYTHON" ] && "$PYTHON" -c 'import kafka' >/dev/null 2>&1; }
 have_zookeeper() { [ -r /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; }
+have_openssl()   { command -v openssl >/dev/null 2>&1; }
 
 missing=()
 have_kcat      || missing+=(kcat)
 have_confluent || missing+=(python3-confluent-kafka)
 have_kafka_py  || missing+=(python3-kafka)
 have_zookeeper || missing+=(zookeeper)
+have_openssl   || missing+=(openssl)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
@@ -41,6 +43,7 @@ have_kcat      || still+=("kcat (Debian package kcat)")
 have_confluent || still+=("confluent_kafka for $PYTHON (Debian package python3-confluent-kafka)")
 have_kafka_py  || still+=("kafka (kafka-python) for $PYTHON (Debian package python3-kafka)")
 have_zookeeper || still+=("ZooKeeper server and java (Debian package zookeeper)")
+have_openssl   || still+=("openssl (Debian package openssl)")
 
 if [ ${#still[@]} -gt 0 ]; then
 	for tool in "${still[@]}"; do
