@@ -1,7 +1,6 @@
 package core
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 )
@@ -129,42 +128,30 @@ func (b *Broker) readQuotaEntities(done func(map[string]map[string]float64, erro
 			done(out, failed)
 		}
 	}
-	var readDir func(dir string, nested bool)
-	readDir = func(dir string, nested bool) {
+	// take keeps the quotas of dir's documents; with nested (users), it
+	// reads each user's clients too.
+	var take func(dir string, nested bool)
+	take = func(dir string, nested bool) {
 		pending++
-		b.coordRead(CoordOp{Kind: CoordChildren, Path: strings.TrimSuffix(dir, "/")}, func(r CoordResult) {
+		b.readDocs(dir, func(docs map[string][]byte, err error) {
 			defer finish()
-			if errors.Is(r.Err, ErrCoordNoNode) {
+			if err != nil {
+				failed = err
 				return
 			}
-			if r.Err != nil {
-				failed = r.Err
-				return
-			}
-			for _, name := range r.Children {
-				path := dir + name
-				pending++
-				b.coordRead(CoordOp{Kind: CoordGet, Path: path}, func(r CoordResult) {
-					defer finish()
-					switch {
-					case errors.Is(r.Err, ErrCoordNoNode):
-					case r.Err != nil:
-						failed = r.Err
-					default:
-						entity, ok := quotaEntityOfPath(path)
-						config, err := userConfig(r.Data)
-						if q := quotasOf(config); ok && err == nil && len(q) > 0 {
-							out[entity] = q
-						}
-					}
-				})
+			for _, name := range sortedKeys(docs) {
+				entity, ok := quotaEntityOfPath(dir + name)
+				config, err := userConfig(docs[name])
+				if q := quotasOf(config); ok && err == nil && len(q) > 0 {
+					out[entity] = q
+				}
 				if nested {
-					readDir(path+"/clients/", false)
+					take(dir+name+"/clients/", false)
 				}
 			}
 		})
 	}
-	readDir(zkUsers, true)
-	readDir(zkClients, false)
+	take(zkUsers, true)
+	take(zkClients, false)
 	finish()
 }

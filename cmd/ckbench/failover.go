@@ -383,13 +383,13 @@ func partitionList(ps []int32) string {
 	return strings.Join(s, ",")
 }
 
-// medianDuration is the median of ds (of the middle two for an even
+// median is the median of xs (the mean of the middle two for an even
 // count); 0 with none.
-func medianDuration(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
+func median[T ~int64 | ~float64](xs []T) T {
+	if len(xs) == 0 {
 		return 0
 	}
-	s := slices.Clone(ds)
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {
@@ -410,13 +410,13 @@ func roundSeconds(d time.Duration) time.Duration { return d.Round(10 * time.Mill
 
 // failoverSummary is the rounds' median failover time and its ratio to
 // the session timeout.
-func failoverSummary(rounds []failoverRound, session time.Duration) (median time.Duration, ratio float64) {
+func failoverSummary(rounds []failoverRound, session time.Duration) (time.Duration, float64) {
 	ds := make([]time.Duration, len(rounds))
 	for i, rd := range rounds {
 		ds[i] = rd.recovery
 	}
-	median = medianDuration(ds)
-	return median, median.Seconds() / session.Seconds()
+	m := median(ds)
+	return m, m.Seconds() / session.Seconds()
 }
 
 // printFailoverTable prints one row per round and the median.

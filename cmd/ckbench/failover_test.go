@@ -24,8 +24,8 @@ func TestMedianDuration(t *testing.T) {
 		{"even count averages the middle two", []time.Duration{4, 1, 2, 5}, 3},
 	} {
 		in := slices.Clone(tc.ds)
-		if got := medianDuration(tc.ds); got != tc.want {
-			t.Errorf("%s: medianDuration(%v) = %v; want %v", tc.name, tc.ds, got, tc.want)
+		if got := median(tc.ds); got != tc.want {
+			t.Errorf("%s: median(%v) = %v; want %v", tc.name, tc.ds, got, tc.want)
 		}
 		if !slices.Equal(in, tc.ds) {
 			t.Errorf("%s: medianDuration reordered its argument: got %v; want %v", tc.name, tc.ds, in)

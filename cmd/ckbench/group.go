@@ -264,15 +264,6 @@ func measureAdminCommits(ctx context.Context, admin *kadm.Client, topic string, 
 	return ds, nil
 }
 
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
-}
-
 func printGroupTable(w io.Writer, results []groupResult, o options) {
 	fmt.Fprintf(w, "\ngroup rebalance: 3 franz-go members, %d partitions, one leaves (LeaveGroup); heartbeat %v; median of %d rounds\n",
 		groupPartitions, o.groupHeartbeat, o.groupRounds)

@@ -367,21 +367,6 @@ func (rd securityRound) ratio(l int) float64 {
 	return rd.runs[l].produceRate() / rd.runs[listenerPlaintext].produceRate()
 }
 
-// medianFloat is the median of xs (of the middle two for an even
-// count); 0 with none.
-func medianFloat(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // securityMedians are listener l's median produce rate (records/s),
 // median MB/s, and median ratio to PLAINTEXT over the rounds.
 func securityMedians(rounds []securityRound, l int) (recordsPerSec, mbps, ratio float64) {
@@ -391,7 +376,7 @@ func securityMedians(rounds []securityRound, l int) (recordsPerSec, mbps, ratio 
 		mbs = append(mbs, rd.runs[l].produceMBps())
 		ratios = append(ratios, rd.ratio(l))
 	}
-	return medianFloat(rates), medianFloat(mbs), medianFloat(ratios)
+	return median(rates), median(mbs), median(ratios)
 }
 
 // printSecurityTable prints each run in the order it ran, then each

@@ -58,11 +58,11 @@ func TestSecurityMedians(t *testing.T) {
 				securityListeners[tc.l], rate, mbps, ratio, tc.rate, tc.mbps, tc.ratio)
 		}
 	}
-	if got := medianFloat([]float64{4, 1, 3, 2}); got != 2.5 {
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
 		t.Errorf("medianFloat of an even count = %v; want 2.5", got)
 	}
-	if got := medianFloat(nil); got != 0 {
-		t.Errorf("medianFloat(nil) = %v; want 0", got)
+	if got := median[float64](nil); got != 0 {
+		t.Errorf("median(nil) = %v; want 0", got)
 	}
 }
 

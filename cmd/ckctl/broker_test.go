@@ -13,13 +13,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"cloudkafka/internal/testaddr"
 )
 
 const (
@@ -69,33 +70,7 @@ func startBrokerStoppable(t *testing.T, overrides ...string) (string, func()) {
 
 // freeAddr is a loopback address whose port is free now. Another process
 // could take it before the broker binds it; that shows as a start failure.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	handedOutMu.Lock()
-	defer handedOutMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("finding a free port: %v", err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		// The system may give a port just closed again: never hand the
-		// same one out twice (two listeners of one broker on one port).
-		if !handedOut[addr] {
-			handedOut[addr] = true
-			return addr
-		}
-	}
-	t.Fatal("finding a free port: every port offered was handed out already")
-	return ""
-}
-
-// handedOut holds the addresses freeAddr returned.
-var (
-	handedOutMu sync.Mutex
-	handedOut   = map[string]bool{}
-)
+func freeAddr(t *testing.T) string { return testaddr.Free(t) }
 
 // startBrokerAt is startBrokerStoppable with a PLAINTEXT listener at
 // addr. An override of listeners may add others; it must keep that one,

@@ -14,7 +14,6 @@ package main
 // a test gives them.
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -425,24 +424,6 @@ func TestACLGrants(t *testing.T) {
 
 func seenOf(r *kgo.Record) seen {
 	return seen{partition: r.Partition, offset: r.Offset, key: r.Key, value: r.Value, headers: r.Headers}
-}
-
-// runToolStatus runs an external command as runTool does, but returns
-// its exit status with both outputs instead of failing on a non-zero
-// one; running past timeout still fails the test.
-func runToolStatus(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("%s %s: still running after %v; stderr:\n%s", name, strings.Join(args, " "), timeout, errOut.String())
-	}
-	return out.String(), errOut.String(), err
 }
 
 // kafkaGoIs says whether a kafka-go Writer's error is code, for its one

@@ -19,13 +19,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"cloudkafka/internal/testaddr"
 )
 
 const (
@@ -106,33 +107,7 @@ func startBrokerAt(t *testing.T, addr string, overrides ...string) *broker {
 // freeAddr finds a loopback port that is free now. Another process could
 // take it before the broker binds it; tests do not run in parallel, so that
 // is rare, and it shows as a clear start failure.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	handedOutMu.Lock()
-	defer handedOutMu.Unlock()
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("finding a free port: %v", err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		// The system may give a port just closed again: never hand the
-		// same one out twice (two listeners of one broker on one port).
-		if !handedOut[addr] {
-			handedOut[addr] = true
-			return addr
-		}
-	}
-	t.Fatal("finding a free port: every port offered was handed out already")
-	return ""
-}
-
-// handedOut holds the addresses freeAddr returned.
-var (
-	handedOutMu sync.Mutex
-	handedOut   = map[string]bool{}
-)
+func freeAddr(t *testing.T) string { return testaddr.Free(t) }
 
 func (b *broker) start() {
 	b.t.Helper()
@@ -523,23 +498,32 @@ func requireTool(t *testing.T, what string, err error) {
 // returns its standard output; a non-zero exit fails the test.
 func runTool(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) string {
 	t.Helper()
+	stdout, stderr, err := runToolStatus(t, timeout, stdin, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: got %v; want exit status 0; stderr:\n%s", name, strings.Join(args, " "), err, stderr)
+	}
+	if stderr != "" {
+		t.Logf("%s stderr:\n%s", name, stderr)
+	}
+	return stdout
+}
+
+// runToolStatus runs an external command with stdin, bounded by
+// timeout, and returns both outputs and its exit status (a non-zero one
+// is no failure here); running past timeout fails the test.
+func runToolStatus(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("%s %s: still running after %v; stderr:\n%s", name, strings.Join(args, " "), timeout, stderr.String())
+		t.Fatalf("%s %s: still running after %v; stderr:\n%s", name, strings.Join(args, " "), timeout, errOut.String())
 	}
-	if err != nil {
-		t.Fatalf("%s %s: got %v; want exit status 0; stderr:\n%s", name, strings.Join(args, " "), err, stderr.String())
-	}
-	if stderr.Len() > 0 {
-		t.Logf("%s stderr:\n%s", name, stderr.String())
-	}
-	return stdout.String()
+	return out.String(), errOut.String(), err
 }
 
 // errorRecorder is a testing.TB that keeps Errorf messages instead of
