@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -128,30 +129,42 @@ func (b *Broker) readQuotaEntities(done func(map[string]map[string]float64, erro
 			done(out, failed)
 		}
 	}
-	// take keeps the quotas of dir's documents; with nested (users), it
-	// reads each user's clients too.
-	var take func(dir string, nested bool)
-	take = func(dir string, nested bool) {
+	var readDir func(dir string, nested bool)
+	readDir = func(dir string, nested bool) {
 		pending++
-		b.readDocs(dir, func(docs map[string][]byte, err error) {
+		b.coordRead(CoordOp{Kind: CoordChildren, Path: strings.TrimSuffix(dir, "/")}, func(r CoordResult) {
 			defer finish()
-			if err != nil {
-				failed = err
+			if errors.Is(r.Err, ErrCoordNoNode) {
 				return
 			}
-			for _, name := range sortedKeys(docs) {
-				entity, ok := quotaEntityOfPath(dir + name)
-				config, err := userConfig(docs[name])
-				if q := quotasOf(config); ok && err == nil && len(q) > 0 {
-					out[entity] = q
-				}
+			if r.Err != nil {
+				failed = r.Err
+				return
+			}
+			for _, name := range r.Children {
+				path := dir + name
+				pending++
+				b.coordRead(CoordOp{Kind: CoordGet, Path: path}, func(r CoordResult) {
+					defer finish()
+					switch {
+					case errors.Is(r.Err, ErrCoordNoNode):
+					case r.Err != nil:
+						failed = r.Err
+					default:
+						entity, ok := quotaEntityOfPath(path)
+						config, err := userConfig(r.Data)
+						if q := quotasOf(config); ok && err == nil && len(q) > 0 {
+							out[entity] = q
+						}
+					}
+				})
 				if nested {
-					take(dir+name+"/clients/", false)
+					readDir(path+"/clients/", false)
 				}
 			}
 		})
 	}
-	take(zkUsers, true)
-	take(zkClients, false)
+	readDir(zkUsers, true)
+	readDir(zkClients, false)
 	finish()
 }

@@ -239,12 +239,8 @@ func (b *Broker) watchUserChanges() {
 }
 
 // readUsers reads every /config/users/<user> document, by sanitized name.
-func (b *Broker) readUsers(done func(map[string][]byte, error)) { b.readDocs(zkUsers, done) }
-
-// readDocs reads the document of every child of dir (with its trailing
-// slash), by child name; a dir that does not exist has none.
-func (b *Broker) readDocs(dir string, done func(map[string][]byte, error)) {
-	b.coordRead(CoordOp{Kind: CoordChildren, Path: strings.TrimSuffix(dir, "/")}, func(r CoordResult) {
+func (b *Broker) readUsers(done func(map[string][]byte, error)) {
+	b.coordRead(CoordOp{Kind: CoordChildren, Path: strings.TrimSuffix(zkUsers, "/")}, func(r CoordResult) {
 		if errors.Is(r.Err, ErrCoordNoNode) {
 			done(map[string][]byte{}, nil)
 			return
@@ -263,7 +259,7 @@ func (b *Broker) readDocs(dir string, done func(map[string][]byte, error)) {
 		}
 		for _, name := range r.Children {
 			pending++
-			b.coordRead(CoordOp{Kind: CoordGet, Path: dir + name}, func(r CoordResult) {
+			b.coordRead(CoordOp{Kind: CoordGet, Path: zkUsers + name}, func(r CoordResult) {
 				switch {
 				case r.Err == nil:
 					out[name] = r.Data
