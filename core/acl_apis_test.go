@@ -238,6 +238,52 @@ func apiAuthCases() map[int16][]authCase {
 		}, func(r kmsg.Response) []int16 {
 			return []int16{r.(*kmsg.DescribeConfigsResponse).Resources[0].ErrorCode}
 		}, clusterAuth}},
+		33: {{"AlterConfigs: AlterConfigs on the topic", 2, func() kmsg.Request {
+			req := kmsg.NewPtrAlterConfigsRequest()
+			res := kmsg.NewAlterConfigsRequestResource()
+			res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "t"
+			c := kmsg.NewAlterConfigsRequestResourceConfig()
+			c.Name, c.Value = "retention.ms", str("60000")
+			res.Configs = append(res.Configs, c)
+			req.Resources = append(req.Resources, res)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.AlterConfigsResponse).Resources[0].ErrorCode}
+		}, topicAuth}, {"AlterConfigs: AlterConfigs on the cluster for a broker", 2, func() kmsg.Request {
+			req := kmsg.NewPtrAlterConfigsRequest()
+			res := kmsg.NewAlterConfigsRequestResource()
+			res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, ""
+			c := kmsg.NewAlterConfigsRequestResourceConfig()
+			c.Name, c.Value = "log.retention.bytes", str("1000000")
+			res.Configs = append(res.Configs, c)
+			req.Resources = append(req.Resources, res)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.AlterConfigsResponse).Resources[0].ErrorCode}
+		}, clusterAuth}},
+		44: {{"IncrementalAlterConfigs: AlterConfigs on the topic", 1, func() kmsg.Request {
+			req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+			res := kmsg.NewIncrementalAlterConfigsRequestResource()
+			res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "t"
+			c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+			c.Name, c.Value = "retention.ms", str("60000")
+			res.Configs = append(res.Configs, c)
+			req.Resources = append(req.Resources, res)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.IncrementalAlterConfigsResponse).Resources[0].ErrorCode}
+		}, topicAuth}, {"IncrementalAlterConfigs: AlterConfigs on the cluster for a broker", 1, func() kmsg.Request {
+			req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+			res := kmsg.NewIncrementalAlterConfigsRequestResource()
+			res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+			c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+			c.Name, c.Op = "log.retention.bytes", kmsg.IncrementalAlterConfigOpDelete
+			res.Configs = append(res.Configs, c)
+			req.Resources = append(req.Resources, res)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.IncrementalAlterConfigsResponse).Resources[0].ErrorCode}
+		}, clusterAuth}},
 		35: {{"DescribeLogDirs: Describe on the cluster", 4, func() kmsg.Request {
 			return kmsg.NewPtrDescribeLogDirsRequest()
 		}, func(r kmsg.Response) []int16 { return []int16{r.(*kmsg.DescribeLogDirsResponse).ErrorCode} }, clusterAuth}},

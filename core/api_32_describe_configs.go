@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -14,14 +16,18 @@ import (
 //     CLUSTER_AUTHORIZATION_FAILED for that resource.
 //   - Topic resources (type 2) list every topic-level config with its
 //     resolved value and source: DYNAMIC_TOPIC_CONFIG for an override,
-//     STATIC_BROKER_CONFIG when the broker property was set, else
-//     DEFAULT_CONFIG. Synonyms (when asked) list the override and the
-//     broker property behind it.
+//     else where the broker's value comes from (config_dynamic.go).
+//     Synonyms (when asked) list the override, then the broker
+//     synonyms' values by level as Kafka orders them; the source is the
+//     first synonym's.
 //   - Broker resources (type 4) named by this broker's id list every
-//     broker property, STATIC_BROKER_CONFIG when set, else DEFAULT_CONFIG;
-//     an empty name or another id is INVALID_REQUEST.
+//     broker property, with its source (DYNAMIC_BROKER_CONFIG,
+//     DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG or
+//     DEFAULT_CONFIG) and ReadOnly unless it may change at run time. The
+//     empty name lists the cluster-wide dynamic properties only. Another
+//     id is INVALID_REQUEST.
 //   - A null config list asks for all; unknown names are left out.
-//   - Documentation (v3+) is left empty.
+//   - Documentation (v3+) is each config's one-line description.
 
 const (
 	resourceTopic  = 2
@@ -66,14 +72,19 @@ func (b *Broker) handleDescribeConfigs(r Request) {
 				out.ErrorCode = errClusterAuth
 				break
 			}
-			if res.ResourceName != strconv.Itoa(int(b.cfg.BrokerID)) {
-				out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("broker resource must name broker "+strconv.Itoa(int(b.cfg.BrokerID)))
+			perBroker := res.ResourceName != ""
+			if perBroker && res.ResourceName != strconv.Itoa(int(b.cfg.BrokerID)) {
+				out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg(fmt.Sprintf("Unexpected broker id, expected %d or empty string, but received %s", b.cfg.BrokerID, res.ResourceName))
 				break
 			}
 			for _, e := range b.cfg.BrokerProperties() {
-				if want(e.Name) {
-					out.Configs = append(out.Configs, describeBrokerConfig(e, req.IncludeSynonyms))
+				if !want(e.Name) {
+					continue
 				}
+				if _, ok := b.cfg.DynamicDefault[e.Name]; !perBroker && !ok {
+					continue
+				}
+				out.Configs = append(out.Configs, b.cfg.describeBrokerConfig(e, perBroker, req.IncludeSynonyms))
 			}
 		default:
 			out.ErrorCode, out.ErrorMessage = errInvalidRequest, errMsg("unsupported resource type")
@@ -84,39 +95,71 @@ func (b *Broker) handleDescribeConfigs(r Request) {
 }
 
 func (b *Broker) describeTopicConfig(t *topic, tc topicConfig, synonyms bool) kmsg.DescribeConfigsResponseResourceConfig {
-	v, src := b.cfg.topicValue(t, tc)
+	v, _ := b.cfg.topicValue(t, tc)
+	all := b.cfg.synonymsOf(brokerSynonyms(tc.synonym))
+	if ov, ok := t.configs[tc.name]; ok {
+		all = append([]configSynonym{{tc.name, ov, srcDynamicTopic}}, all...)
+	}
 	c := kmsg.NewDescribeConfigsResponseResourceConfig()
-	c.Name, c.Value, c.Source, c.ConfigType = tc.name, &v, src, tc.kind
-	c.IsDefault = src == srcDefault
+	c.Name, c.Value, c.Source, c.ConfigType = tc.name, &v, all[0].source, tc.kind
+	c.IsDefault = c.Source == srcDefault
+	c.Documentation = docOf(tc.name)
 	if synonyms {
-		if ov, ok := t.configs[tc.name]; ok {
-			s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-			s.Name, s.Value, s.Source = tc.name, &ov, srcDynamicTopic
-			c.ConfigSynonyms = append(c.ConfigSynonyms, s)
-		}
-		bv, bsrc := b.cfg.brokerDefault(tc)
-		s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-		s.Name, s.Value, s.Source = tc.synonym, &bv, bsrc
-		c.ConfigSynonyms = append(c.ConfigSynonyms, s)
+		c.ConfigSynonyms = describeSynonyms(all)
 	}
 	return c
 }
 
-func describeBrokerConfig(e ConfigEntry, synonyms bool) kmsg.DescribeConfigsResponseResourceConfig {
-	v := e.Value
-	c := kmsg.NewDescribeConfigsResponseResourceConfig()
-	c.Name, c.Value, c.ReadOnly, c.ConfigType = e.Name, &v, true, cfgString
-	c.Source, c.IsDefault = srcDefault, true
-	if e.Set {
-		c.Source, c.IsDefault = srcStaticBroker, false
+// describeBrokerConfig describes a broker property as Kafka's
+// ConfigHelper does: its synonyms from the property itself on, the
+// source of the first, and for the cluster-wide resource only the
+// cluster-wide dynamic values.
+func (c Config) describeBrokerConfig(e ConfigEntry, perBroker, synonyms bool) kmsg.DescribeConfigsResponseResourceConfig {
+	names := brokerSynonyms(e.Name)
+	all := c.synonymsOf(names)
+	for len(all) > 0 && all[0].name != e.Name {
+		all = all[1:]
 	}
+	if !perBroker {
+		all = slices.DeleteFunc(all, func(s configSynonym) bool { return s.source != srcDynamicDefault })
+	}
+	v := e.Value
+	out := kmsg.NewDescribeConfigsResponseResourceConfig()
+	out.Name, out.Value, out.ConfigType = e.Name, &v, cfgString
+	out.Source = srcDefault
+	if len(all) > 0 {
+		out.Source = all[0].source
+	}
+	if !perBroker {
+		v = c.DynamicDefault[e.Name]
+	}
+	out.IsDefault = out.Source == srcDefault
+	out.ReadOnly = !dynamicProp(e.Name)
+	out.Documentation = docOf(e.Name)
 	if e.Sensitive { // a secret is never shown, as Kafka answers
-		c.Value, c.IsSensitive = nil, true
+		out.Value, out.IsSensitive = nil, true
+		for i := range all {
+			all[i].value = ""
+		}
 	}
 	if synonyms {
-		s := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-		s.Name, s.Value, s.Source = e.Name, c.Value, c.Source
-		c.ConfigSynonyms = append(c.ConfigSynonyms, s)
+		out.ConfigSynonyms = describeSynonyms(all)
+		if e.Sensitive {
+			for i := range out.ConfigSynonyms {
+				out.ConfigSynonyms[i].Value = nil
+			}
+		}
 	}
-	return c
+	return out
+}
+
+func describeSynonyms(all []configSynonym) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
+	out := make([]kmsg.DescribeConfigsResponseResourceConfigConfigSynonym, 0, len(all))
+	for _, s := range all {
+		syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+		v := s.value
+		syn.Name, syn.Value, syn.Source = s.name, &v, s.source
+		out = append(out, syn)
+	}
+	return out
 }

@@ -156,54 +156,22 @@ func quotaValue(key string, v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// quotaWriteRetries bounds the attempts of a conditional write of an
-// entity's document that raced with another writer.
-const quotaWriteRetries = 10
-
-// alterQuotaEntity applies ops to the entity's stored document,
-// conditionally on the version read, notifies the other brokers and
-// updates this broker's quotas.
+// alterQuotaEntity applies ops to the entity's stored document (see
+// alterEntityConfig) and updates this broker's quotas.
 func (b *Broker) alterQuotaEntity(entity string, ops []kmsg.AlterClientQuotasRequestEntryOp, done func(error)) {
-	path := "/config/" + entity
-	var attempt func(tries int)
-	attempt = func(tries int) {
-		b.coordRead(CoordOp{Kind: CoordGet, Path: path}, func(r CoordResult) {
-			exists := r.Err == nil
-			if !exists && !errors.Is(r.Err, ErrCoordNoNode) {
-				done(r.Err)
-				return
+	b.alterEntityConfig(entity, func(config map[string]string) (map[string]string, error) {
+		for _, op := range ops {
+			if op.Remove {
+				delete(config, op.Key)
+			} else {
+				config[op.Key] = quotaValue(op.Key, op.Value)
 			}
-			config, err := userConfig(r.Data)
-			if err != nil {
-				config = map[string]string{} // an unreadable document is replaced
-			}
-			for _, op := range ops {
-				if op.Remove {
-					delete(config, op.Key)
-				} else {
-					config[op.Key] = quotaValue(op.Key, op.Value)
-				}
-			}
-			data := userConfigData(config)
-			op := createOp(path, data)
-			if exists {
-				op = CoordOp{Kind: CoordSet, Path: path, Data: data, Version: r.Stat.Version}
-			}
-			b.coordWrite(op, func(err error) {
-				if (errors.Is(err, ErrCoordBadVersion) || errors.Is(err, ErrCoordNodeExists) || errors.Is(err, ErrCoordNoNode)) && tries+1 < quotaWriteRetries {
-					attempt(tries + 1)
-					return
-				}
-				note := createOp(configChange, mustJSON(configChangeZnode{Version: 2, EntityPath: entity}))
-				note.Sequential = true
-				if err != nil {
-					b.coordWrite(note, func(error) { done(err) }) // it may have been written all the same
-					return
-				}
-				b.setQuotaEntity(entity, quotasOf(config))
-				b.coordWrite(note, done)
-			})
-		})
-	}
-	attempt(0)
+		}
+		return config, nil
+	}, func(config map[string]string, err error) {
+		if config != nil {
+			b.setQuotaEntity(entity, quotasOf(config))
+		}
+		done(err)
+	})
 }

@@ -23,6 +23,8 @@ type Broker struct {
 	groups *groupCoordinator
 
 	lastRetention Instant
+	// dyn is the dynamic configuration (config_dynamic.go).
+	dyn dynState
 	// configRetries are the topic configuration reads to try again
 	// (cluster.go).
 	configRetries []configRetry
@@ -168,6 +170,7 @@ func (b *Broker) recover(rec Recovered) error {
 			return err
 		}
 	}
+	b.recoverDynamic(byPath)
 	b.recoverScram(byPath)
 	b.recoverACLs(byPath)
 	b.recoverQuotas(byPath)
@@ -275,6 +278,7 @@ func (b *Broker) tick(now Instant) {
 	b.saslTick()
 	b.aclTick()
 	b.retryTopicConfigs()
+	b.configTick()
 	b.quotaTick()
 	b.ctlTick()
 	b.shutdownTick()
@@ -322,6 +326,8 @@ func (b *Broker) register() {
 		b.emit(Lifecycle{Registered: true})
 		b.listBrokers() // with a watch on this session
 		b.watchUserChanges()
+		b.dyn.fresh = true
+		b.watchConfigChanges()
 		b.loadACLs()
 		b.loadQuotas()
 		b.elect()

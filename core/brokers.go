@@ -147,6 +147,7 @@ func (b *Broker) watchFired(ev CoordWatchFired) {
 	case zkConfigChange:
 		b.watchUserChanges()
 		b.loadQuotas()
+		b.watchConfigChanges()
 	case zkACLChanges, zkACLExtendedChanges:
 		b.aclChangesFired(ev.Path)
 	default:

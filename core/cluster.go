@@ -289,6 +289,9 @@ func (b *Broker) readTopicConfig(t *topic) {
 			return
 		}
 		if configs, err := parseConfigZnode(r.Data); err == nil && validateTopicConfigs(configs) == nil {
+			if t.configs != nil && !mapsEqual(t.configs, configs) {
+				b.reportConfig("topics/"+t.name, configs)
+			}
 			t.configs = configs
 		}
 	})

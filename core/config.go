@@ -90,6 +90,10 @@ type Config struct {
 	// Set lists the property names given explicitly (file or override),
 	// so DescribeConfigs can tell static from default values.
 	Set map[string]string
+	// DynamicDefault and Dynamic are the cluster-wide and this broker's
+	// dynamic properties (config_dynamic.go), over Set: the values above
+	// already include those that apply.
+	DynamicDefault, Dynamic map[string]string
 	// Unknown lists, sorted, the names given that are no property here
 	// nor Kafka's: the runtime logs them, as Kafka does.
 	Unknown []string
@@ -468,7 +472,7 @@ func (c Config) NoEffect() []string {
 func (c Config) BrokerProperties() []ConfigEntry {
 	out := make([]ConfigEntry, 0, len(properties))
 	for _, p := range properties {
-		v, set := c.Set[p.name]
+		v, _, set := c.propLevel(p.name)
 		if !set {
 			v = p.def
 			switch p.name {

@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -546,6 +547,36 @@ type Lifecycle struct {
 	// to a replica outside its ISR (unclean.leader.election.enable):
 	// what only the ISR had may be lost. Nil: no news.
 	UncleanElection *UncleanElection
+	// ConfigUpdated reports an entity's new dynamic configuration, as
+	// this broker now applies it. Nil: no news.
+	ConfigUpdated *ConfigUpdate
+}
+
+// ConfigUpdate is a dynamic configuration a broker applies: a topic's
+// overrides ("topics/<t>") or a broker's dynamic properties
+// ("brokers/<id>", "brokers/<default>"). NoEffect lists the names that
+// are accepted and stored but change nothing here.
+type ConfigUpdate struct {
+	Entity   string
+	Config   map[string]string
+	NoEffect []string
+}
+
+// String renders the update for the broker's log; secrets never reach
+// it (they are not dynamic here).
+func (u ConfigUpdate) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dynamic configuration of %s:", u.Entity)
+	if len(u.Config) == 0 {
+		b.WriteString(" none")
+	}
+	for _, k := range sortedKeys(u.Config) {
+		fmt.Fprintf(&b, " %s=%s", k, u.Config[k])
+	}
+	if len(u.NoEffect) > 0 {
+		fmt.Fprintf(&b, " (accepted, no effect here: %s)", strings.Join(u.NoEffect, ", "))
+	}
+	return b.String()
 }
 
 // UncleanElection is a leader the controller elected outside the ISR.

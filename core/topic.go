@@ -42,7 +42,8 @@ const (
 	cfgList    kmsg.ConfigType = 7
 )
 
-// Kafka's ConfigSource numbers (DescribeConfigs v1+).
+// Kafka's ConfigSource numbers (DescribeConfigs v1+); the dynamic
+// broker ones are in config_dynamic.go.
 const (
 	srcDynamicTopic kmsg.ConfigSource = 1
 	srcStaticBroker kmsg.ConfigSource = 4
@@ -138,32 +139,24 @@ func validateTopicConfigs(cfgs map[string]string) error {
 	return nil
 }
 
-// brokerDefault returns the broker-level value behind a topic config.
+// brokerDefault returns the broker-level value behind a topic config
+// and its source: the head of Kafka's synonym list (config_dynamic.go).
 func (c Config) brokerDefault(tc topicConfig) (string, kmsg.ConfigSource) {
-	if v, ok := c.Set[tc.synonym]; ok {
-		return v, srcStaticBroker
-	}
-	switch tc.synonym { // values resolved from coarser properties
+	src := c.synonymsOf(brokerSynonyms(tc.synonym))[0].source
+	switch tc.synonym { // values resolved from synonyms
 	case "log.retention.ms":
-		return strconv.FormatInt(c.Log.RetentionMs, 10), sourceOf(c, "log.retention.hours", "log.retention.minutes")
+		return strconv.FormatInt(c.Log.RetentionMs, 10), src
 	case "log.roll.ms":
-		return strconv.FormatInt(c.Log.SegmentMs, 10), sourceOf(c, "log.roll.hours")
+		return strconv.FormatInt(c.Log.SegmentMs, 10), src
 	}
-	for _, p := range properties {
-		if p.name == tc.synonym {
-			return p.def, srcDefault
-		}
+	if v, _, ok := c.propLevel(tc.synonym); ok {
+		return v, src
 	}
-	panic("topic config without broker synonym: " + tc.name)
-}
-
-func sourceOf(c Config, names ...string) kmsg.ConfigSource {
-	for _, n := range names {
-		if _, ok := c.Set[n]; ok {
-			return srcStaticBroker
-		}
+	p, ok := findProperty(tc.synonym)
+	if !ok {
+		panic("topic config without broker synonym: " + tc.name)
 	}
-	return srcDefault
+	return p.def, src
 }
 
 // value resolves a topic config for t: the override, else the broker's.

@@ -329,6 +329,10 @@ func (d *Driver) execute(effects []core.Effect) {
 			if e.Warning != "" {
 				d.Logf("warning: %s", e.Warning)
 			}
+			if u := e.ConfigUpdated; u != nil {
+				d.Logf("%s", u)
+				continue
+			}
 			d.transport.Lifecycle(e)
 		case core.PeerSend:
 			d.transport.Send(e)
