@@ -45,7 +45,7 @@ func expectConfig(t *testing.T, c *client, typ kmsg.ConfigResourceType, resource
 	case !ok:
 		t.Errorf("%s of %q: not described; want %q from source %d", name, resource, value, source)
 	case cfg.Value == nil || *cfg.Value != value || cfg.Source != source:
-		t.Errorf("%s of %q: got %v from source %d; want %q from source %d", name, resource, cfg.MaybeValue(), cfg.Source, value, source)
+		t.Errorf("%s of %q: got %v from source %d; want %q from source %d", name, resource, strOrNull(cfg.Value), cfg.Source, value, source)
 	}
 }
 
@@ -250,4 +250,11 @@ func testIncrementalAlterConfigs(t *testing.T, v int16) {
 	checkCode(t, "set log.dirs", res[0].ErrorCode, kerr.InvalidRequest.Code)
 	checkCode(t, "num.replica.fetchers beyond double", res[1].ErrorCode, kerr.InvalidRequest.Code)
 	checkCode(t, "unknown resource type", res[2].ErrorCode, kerr.InvalidRequest.Code)
+}
+
+func strOrNull(s *string) string {
+	if s == nil {
+		return "<null>"
+	}
+	return *s
 }

@@ -1056,9 +1056,11 @@ func testDescribeConfigs(t *testing.T, v int16) {
 	res := describe(2, "dc", true)
 	checkCode(t, "DescribeConfigs topic dc", res.ErrorCode, 0)
 	ret := find(res, "retention.ms")
-	check(ret, "12345", 1, []syn{{"retention.ms", "12345", 1}, {"log.retention.ms", "604800000", 5}})
+	// Kafka's synonyms: the override, then each level's broker synonyms,
+	// the default only for the coarsest (log.retention.hours)
+	check(ret, "12345", 1, []syn{{"retention.ms", "12345", 1}, {"log.retention.hours", "168", 5}})
 	check(find(res, "cleanup.policy"), "delete", 5, []syn{{"log.cleanup.policy", "delete", 5}})
-	check(find(res, "segment.bytes"), "1048576", 4, []syn{{"log.segment.bytes", "1048576", 4}})
+	check(find(res, "segment.bytes"), "1048576", 4, []syn{{"log.segment.bytes", "1048576", 4}, {"log.segment.bytes", "1073741824", 5}})
 	if v >= 3 && ret != nil && ret.ConfigType != kmsg.ConfigTypeLong {
 		t.Errorf("retention.ms ConfigType (v3+): got %d; want %d (LONG)", ret.ConfigType, kmsg.ConfigTypeLong)
 	}
@@ -1075,7 +1077,7 @@ func testDescribeConfigs(t *testing.T, v int16) {
 
 	br := describe(4, "0", true)
 	checkCode(t, "DescribeConfigs broker 0", br.ErrorCode, 0)
-	check(find(br, "log.segment.bytes"), "1048576", 4, []syn{{"log.segment.bytes", "1048576", 4}})
+	check(find(br, "log.segment.bytes"), "1048576", 4, []syn{{"log.segment.bytes", "1048576", 4}, {"log.segment.bytes", "1073741824", 5}})
 	check(find(br, "log.retention.bytes"), "-1", 5, nil)
 	if few := describe(4, "0", false, "log.segment.bytes", "no.such.property"); len(few.Configs) != 1 {
 		t.Errorf("DescribeConfigs broker 0 [log.segment.bytes no.such.property]: got %d configs; want 1", len(few.Configs))
