@@ -87,5 +87,9 @@ const (
 	// changes reach it only when it loads every ACL again (a new
 	// session).
 	BugACLChangesIgnored
+	// BugConfigChangesIgnored makes a broker list configuration change
+	// notifications without rereading the entities they name: another
+	// broker's changes reach it only at its next registration.
+	BugConfigChangesIgnored
 	bugCount
 )

@@ -271,7 +271,7 @@ func (b *Broker) loadTopicConfig(t *topic) {
 	if t.configs == nil {
 		t.configs = map[string]string{}
 	}
-	b.readTopicConfig(t)
+	b.readTopicConfig(t, false)
 }
 
 // topicConfigRetryMs spaces the reads of a topic's configuration that
@@ -279,7 +279,9 @@ func (b *Broker) loadTopicConfig(t *topic) {
 // has meanwhile.
 const topicConfigRetryMs = 1000
 
-func (b *Broker) readTopicConfig(t *topic) {
+// readTopicConfig reads a topic's overrides; notified says a change
+// notification asked for it.
+func (b *Broker) readTopicConfig(t *topic, notified bool) {
 	tok := awaitFor(b.step, func(r CoordResult) {
 		if b.topics[t.name] != t {
 			return
@@ -291,6 +293,9 @@ func (b *Broker) readTopicConfig(t *topic) {
 		if configs, err := parseConfigZnode(r.Data); err == nil && validateTopicConfigs(configs) == nil {
 			if t.configs != nil && !mapsEqual(t.configs, configs) {
 				b.reportConfig("topics/"+t.name, configs)
+				if notified {
+					b.cover(cover.DynamicConfigPropagated)
+				}
 			}
 			t.configs = configs
 		}
@@ -314,7 +319,7 @@ func (b *Broker) retryTopicConfigs() {
 			continue
 		}
 		if b.topics[c.t.name] == c.t {
-			b.readTopicConfig(c.t)
+			b.readTopicConfig(c.t, false)
 		}
 	}
 	b.configRetries = b.configRetries[:n]

@@ -9,6 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // What AlterConfigs and IncrementalAlterConfigs share (Kafka's
@@ -238,6 +240,7 @@ func (b *Broker) alterTopicConfig(name string, changes []configEdit, replace, va
 		return config, nil
 	}, func(config map[string]string, err error) {
 		if t := b.topics[name]; config != nil && t != nil {
+			b.cover(cover.DynamicConfigAltered)
 			t.configs = config
 			b.reportConfig("topics/"+name, config)
 		}
@@ -286,6 +289,7 @@ func (b *Broker) alterBrokerConfig(name string, changes []configEdit, replace, v
 		return config, nil
 	}, func(config map[string]string, err error) {
 		if config != nil {
+			b.cover(cover.DynamicConfigAltered)
 			if entity == brokerDefaultEntity {
 				b.applyBrokerDynamic(config, b.dyn.own)
 			} else {

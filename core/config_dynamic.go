@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core/cover"
 )
 
 // Dynamic configuration, as Kafka keeps it with ZooKeeper
@@ -352,18 +354,18 @@ func (b *Broker) watchConfigChanges() {
 // configChanged rereads the entity a notification names.
 func (b *Broker) configChanged(data []byte) {
 	var z configChangeZnode
-	if err := json.Unmarshal(data, &z); err != nil {
+	if err := json.Unmarshal(data, &z); err != nil || bugOn(BugConfigChangesIgnored) { // BUG SITE (simbugs): no reread
 		return
 	}
 	kind, name, _ := strings.Cut(z.EntityPath, "/")
 	switch kind {
 	case "topics":
 		if t := b.topics[name]; t != nil {
-			b.readTopicConfig(t)
+			b.readTopicConfig(t, true)
 		}
 	case "brokers":
 		if name == brokerDefaultEntity || name == strconv.Itoa(int(b.cfg.BrokerID)) {
-			b.readBrokerConfigs()
+			b.readBrokerConfigs(true)
 		}
 	}
 }
@@ -372,14 +374,15 @@ func (b *Broker) configChanged(data []byte) {
 // documents again.
 func (b *Broker) rereadConfigs() {
 	for _, name := range b.topicNames() {
-		b.readTopicConfig(b.topics[name])
+		b.readTopicConfig(b.topics[name], false)
 	}
-	b.readBrokerConfigs()
+	b.readBrokerConfigs(false)
 }
 
 // readBrokerConfigs reads /config/brokers/<default> and this broker's
-// document and applies them (a failed read is tried again).
-func (b *Broker) readBrokerConfigs() {
+// document and applies them (a failed read is tried again); notified
+// says a change notification asked for it.
+func (b *Broker) readBrokerConfigs(notified bool) {
 	var def, own map[string]string
 	pending, failed := 2, false
 	finish := func() {
@@ -391,7 +394,9 @@ func (b *Broker) readBrokerConfigs() {
 			b.dyn.retryAt = b.now + Instant(configChangeRetryMs*1e6)
 			return
 		}
-		b.applyBrokerDynamic(def, own)
+		if b.applyBrokerDynamic(def, own) && notified {
+			b.cover(cover.DynamicConfigPropagated)
+		}
 	}
 	read := func(entity string, into *map[string]string) {
 		b.coordRead(CoordOp{Kind: CoordGet, Path: zkBrokerConfigs + entity}, func(r CoordResult) {
@@ -408,8 +413,9 @@ func (b *Broker) readBrokerConfigs() {
 }
 
 // applyBrokerDynamic runs with new broker layers and reports each layer
-// that changed to the runtime (which logs it).
-func (b *Broker) applyBrokerDynamic(def, own map[string]string) {
+// that changed to the runtime (which logs it); it says whether any did.
+func (b *Broker) applyBrokerDynamic(def, own map[string]string) bool {
+	changed := false
 	oldDef, oldOwn := b.dyn.defaults, b.dyn.own
 	b.setBrokerDynamic(def, own)
 	for _, l := range []struct {
@@ -417,9 +423,11 @@ func (b *Broker) applyBrokerDynamic(def, own map[string]string) {
 		old, new map[string]string
 	}{{brokerDefaultEntity, oldDef, b.dyn.defaults}, {strconv.Itoa(int(b.cfg.BrokerID)), oldOwn, b.dyn.own}} {
 		if !mapsEqual(l.old, l.new) {
+			changed = true
 			b.reportConfig("brokers/"+l.entity, l.new)
 		}
 	}
+	return changed
 }
 
 // reportConfig tells the runtime an entity's configuration changed, and

@@ -1061,6 +1061,9 @@ func testDescribeConfigs(t *testing.T, v int16) {
 	check(ret, "12345", 1, []syn{{"retention.ms", "12345", 1}, {"log.retention.hours", "168", 5}})
 	check(find(res, "cleanup.policy"), "delete", 5, []syn{{"log.cleanup.policy", "delete", 5}})
 	check(find(res, "segment.bytes"), "1048576", 4, []syn{{"log.segment.bytes", "1048576", 4}, {"log.segment.bytes", "1073741824", 5}})
+	if v >= 3 && ret != nil && (ret.Documentation == nil || *ret.Documentation == "") {
+		t.Errorf("retention.ms Documentation (v3+): got none; want its description")
+	}
 	if v >= 3 && ret != nil && ret.ConfigType != kmsg.ConfigTypeLong {
 		t.Errorf("retention.ms ConfigType (v3+): got %d; want %d (LONG)", ret.ConfigType, kmsg.ConfigTypeLong)
 	}

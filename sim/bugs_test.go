@@ -180,6 +180,12 @@ var deliberateBugs = []deliberateBug{
 	// victim's writes.
 	{"ACLChangesIgnored/cluster", func(on bool) { core.SetBug(core.BugACLChangesIgnored, on) }, 20,
 		[]string{"liveness", "acl-write-after-removal"}, 3, true},
+	// A broker that ignores configuration change notifications never
+	// shows another broker's change (until a new session rereads
+	// everything): the drain waits for every broker to show it
+	// (dynconfig.go), and the liveness bound fails the run.
+	{"ConfigChangesIgnored/cluster", func(on bool) { core.SetBug(core.BugConfigChangesIgnored, on) }, 20,
+		[]string{"liveness"}, 3, false},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

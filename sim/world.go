@@ -248,8 +248,9 @@ type world struct {
 	// during the fault phase (operator.go).
 	operating bool
 	admin     *admin
-	acl       *aclActor   // the victim's ACL (acl.go), with SASL
-	quota     *quotaActor // a producer's quota (quota.go), or nil
+	acl       *aclActor       // the victim's ACL (acl.go), with SASL
+	quota     *quotaActor     // a producer's quota (quota.go), or nil
+	dyncfg    *dynConfigActor // dynamic configuration changes (dynconfig.go), or nil
 	producers []*producer
 	consumers []*consumer
 	members   []*groupMember // the consumer group's members
@@ -478,6 +479,7 @@ func (w *world) drawClients() {
 		w.acl = newACLActor(w)
 	}
 	w.quota = w.drawQuota()
+	w.dyncfg = w.drawDynConfig()
 	for i := range w.rng.IntN(4) {
 		w.members = append(w.members, w.newGroupMember(fmt.Sprintf("g%d", i)))
 	}
@@ -566,6 +568,9 @@ func (w *world) topicReady() {
 	if w.quota != nil {
 		w.quota.start()
 	}
+	if w.dyncfg != nil {
+		w.dyncfg.start()
+	}
 	w.schedule(w.end, w.startDrain)
 }
 
@@ -598,6 +603,9 @@ func (w *world) startDrain() {
 	w.admin.verify()
 	if w.acl != nil {
 		w.acl.drain()
+	}
+	if w.dyncfg != nil {
+		w.dyncfg.drain()
 	}
 	if w.policy.compact {
 		w.startFinalRead()
@@ -746,7 +754,7 @@ func (w *world) drained() bool {
 			return false
 		}
 	}
-	if !w.probe.idle() || !w.admin.verified() || (w.acl != nil && !w.acl.settled()) {
+	if !w.probe.idle() || !w.admin.verified() || (w.acl != nil && !w.acl.settled()) || (w.dyncfg != nil && !w.dyncfg.settled()) {
 		return false
 	}
 	for _, c := range w.consumers {
@@ -779,6 +787,9 @@ func (w *world) lagReport() string {
 	s := fmt.Sprintf("broker up=%v paused=%v registered=%v acked ends %v; admin verified=%v;", w.broker.up, w.broker.paused, w.broker.registered == w.broker.incarnation, w.ackedEnd, w.admin.verified())
 	if w.acl != nil {
 		s += w.acl.report()
+	}
+	if w.dyncfg != nil {
+		s += w.dyncfg.report()
 	}
 	for _, p := range append(w.producers, w.probe) {
 		if p == nil {

@@ -216,6 +216,12 @@ const (
 	ACLDenied
 	// QuotaThrottled: a client over its byte-rate quota was throttled.
 	QuotaThrottled
+	// DynamicConfigAltered: a topic's or a broker's dynamic
+	// configuration was stored by AlterConfigs or IncrementalAlterConfigs.
+	DynamicConfigAltered
+	// DynamicConfigPropagated: a broker applied a configuration another
+	// broker changed, through a /config/changes notification.
+	DynamicConfigPropagated
 	pointCount
 )
 
@@ -294,6 +300,8 @@ var names = [pointCount]string{
 	ACLChangeNotified:                "acl-change-notified",
 	ACLDenied:                        "acl-denied",
 	QuotaThrottled:                   "quota-throttled",
+	DynamicConfigAltered:             "dynamic-config-altered",
+	DynamicConfigPropagated:          "dynamic-config-propagated",
 }
 
 func (p Point) String() string {
