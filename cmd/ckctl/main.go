@@ -5,7 +5,8 @@
 // leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
 // directly (no consumer group), lists, describes, deletes and resets
 // the offsets of consumer groups, manages SCRAM users, creates, lists
-// and deletes ACLs, and alters and describes client quotas.
+// and deletes ACLs, alters and describes client quotas, and reads and
+// changes topic and broker configurations at run time.
 //
 //	ckctl [-b host:port,...] cluster
 //	ckctl [-b host:port,...] topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
@@ -35,6 +36,9 @@
 //	ckctl [-b host:port,...] quota alter ENTITY (--add KEY=VALUE | --delete KEY)... [--dry-run]
 //	ckctl [-b host:port,...] quota describe [--user U | --default-user | --any-user]
 //	      [--client-id C | --default-client-id | --any-client-id] [--strict]
+//	ckctl [-b host:port,...] config get (--topic T | --broker ID | --cluster) [NAME...] [--synonyms] [-o text|json]
+//	ckctl [-b host:port,...] config set (--topic T | --broker ID | --cluster) KEY=VALUE... [--dry-run]
+//	ckctl [-b host:port,...] config delete (--topic T | --broker ID | --cluster) KEY... [--dry-run]
 //
 // RESOURCE is --topic NAME, --group ID, --transactional-id ID or --cluster.
 // A quota ENTITY is --user U or --default-user, --client-id C or

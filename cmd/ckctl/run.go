@@ -60,6 +60,9 @@ commands:
   quota alter ENTITY (--add KEY=VALUE | --delete KEY)... [--dry-run]
   quota describe [--user U | --default-user | --any-user]
                  [--client-id C | --default-client-id | --any-client-id] [--strict]
+  config get (--topic T | --broker ID | --cluster) [NAME...] [--synonyms] [-o text|json]
+  config set (--topic T | --broker ID | --cluster) KEY=VALUE... [--dry-run]
+  config delete (--topic T | --broker ID | --cluster) KEY... [--dry-run]
 
 RESOURCE is --topic NAME, --group ID, --transactional-id ID (each
 repeatable) or --cluster. OP is read, write, create, delete, alter,
@@ -79,6 +82,15 @@ consumer_byte_rate (bytes per second), request_percentage or
 controller_mutation_rate; the broker checks them. quota describe without
 filters shows every entity with quotas; a filter also matches entities
 that combine it with the other type, unless --strict.
+
+config changes a topic's, a broker's or the cluster-wide (--cluster)
+configuration at run time: the broker stores it, tells the other brokers
+and applies it without a restart; an invalid name or value changes
+nothing. In config set, KEY+=V appends V to a list config (such as
+cleanup.policy) and KEY-=V removes it. config get shows each value with
+its source (DYNAMIC_TOPIC_CONFIG, DYNAMIC_BROKER_CONFIG,
+DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG);
+--cluster shows only the cluster-wide dynamic values.
 
 topic create -c is repeatable and passes any topic config (key=value) to
 the broker, which validates it. group seek needs an inactive group (no
@@ -167,6 +179,8 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return aclCommand(ctx, e, rest)
 	case "quota", "quotas":
 		return quotaCommand(ctx, e, rest)
+	case "config", "configs":
+		return configCommand(ctx, e, rest)
 	case "help":
 		return flag.ErrHelp
 	default:
