@@ -24,7 +24,7 @@ func apiTable() []apiRange {
 	return []apiRange{
 		{key: 0, min: 0, max: 11, handle: (*Broker).handleProduce},
 		{key: 1, min: 0, max: 16, handle: (*Broker).handleFetch},
-		{key: 2, min: 0, max: 6, handle: (*Broker).handleListOffsets},
+		{key: 2, min: 0, max: 9, handle: (*Broker).handleListOffsets},
 		{key: 3, min: 0, max: 12, handle: (*Broker).handleMetadata},
 		{key: 4, min: leaderAndIsrVersion, max: leaderAndIsrVersion, handle: (*Broker).handleLeaderAndIsr},
 		{key: 5, min: stopReplicaVersion, max: stopReplicaVersion, handle: (*Broker).handleStopReplica},

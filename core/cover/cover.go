@@ -216,6 +216,16 @@ const (
 	ACLDenied
 	// QuotaThrottled: a client over its byte-rate quota was throttled.
 	QuotaThrottled
+	// RecordsDeleted: a DeleteRecords moved a leader's log start up.
+	RecordsDeleted
+	// TrimAcknowledged: a DeleteRecords partition was answered once its
+	// low watermark reached the offset.
+	TrimAcknowledged
+	// ProducersDescribed: DescribeProducers listed an active producer.
+	ProducersDescribed
+	// MaxTimestampLookup: ListOffsets by max timestamp (-3) answered a
+	// record.
+	MaxTimestampLookup
 	pointCount
 )
 
@@ -294,6 +304,10 @@ var names = [pointCount]string{
 	ACLChangeNotified:                "acl-change-notified",
 	ACLDenied:                        "acl-denied",
 	QuotaThrottled:                   "quota-throttled",
+	RecordsDeleted:                   "records-deleted",
+	TrimAcknowledged:                 "trim-acknowledged",
+	ProducersDescribed:               "producers-described",
+	MaxTimestampLookup:               "max-timestamp-lookup",
 }
 
 func (p Point) String() string {
