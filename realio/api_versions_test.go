@@ -278,6 +278,10 @@ func testMetadata(t *testing.T, v int16) {
 		checkCode(t, "Metadata for a random topic id", r.Topics[1].ErrorCode, kerr.UnknownTopicID.Code)
 	}
 
+	if v >= 4 { // below, asking for an unknown topic creates it
+		testMetadataOperations(t, c, v)
+	}
+
 	// Auto-creation: always requested below v4; v4+ says per request.
 	if v >= 4 {
 		r := call[*kmsg.MetadataResponse](t, c, v, metadataReq(v, false, "auto-off"))
@@ -323,6 +327,41 @@ func testMetadata(t *testing.T, v int16) {
 	checkCode(t, "Metadata with auto.create.topics.enable=false", r.Topics[0].ErrorCode, kerr.UnknownTopicOrPartition.Code)
 	if got := allTopics(t, oc, v); len(got) != 0 {
 		t.Errorf("all topics with auto-creation disabled: got %v; want none", got)
+	}
+}
+
+// testMetadataOperations: the authorized-operations fields (v8+) as
+// Kafka fills them without an authorizer: every operation a topic
+// supports (Read, Write, Create, Delete, Alter, Describe,
+// DescribeConfigs, AlterConfigs: bits 3-8, 10, 11), for a known topic
+// and an unknown one alike, and the cluster's (Create, Alter, Describe,
+// ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite: bits
+// 5, 7-12) through v10; -2147483648 when not asked for.
+func testMetadataOperations(t *testing.T, c *client, v int16) {
+	const topicOps, clusterOps, omitted = 3576, 8096, -2147483648
+	for _, ask := range []bool{false, true} {
+		req := metadataReq(v, false, "meta", "unknown-ops")
+		req.IncludeTopicAuthorizedOperations, req.IncludeClusterAuthorizedOperations = ask, ask
+		r := call[*kmsg.MetadataResponse](t, c, v, req)
+		wantTopic, wantCluster := int32(omitted), int32(omitted)
+		if ask && v >= 8 {
+			wantTopic = topicOps
+			if v <= 10 {
+				wantCluster = clusterOps
+			}
+		}
+		if len(r.Topics) != 2 {
+			t.Fatalf("Metadata meta, unknown-ops: got %d topics; want 2", len(r.Topics))
+		}
+		checkCode(t, "Metadata unknown-ops", r.Topics[1].ErrorCode, kerr.UnknownTopicOrPartition.Code)
+		for _, rt := range r.Topics {
+			if v >= 8 && rt.AuthorizedOperations != wantTopic {
+				t.Errorf("Metadata v%d %s AuthorizedOperations (asked: %v): got %d; want %d", v, *rt.Topic, ask, rt.AuthorizedOperations, wantTopic)
+			}
+		}
+		if v >= 8 && v <= 10 && r.AuthorizedOperations != wantCluster {
+			t.Errorf("Metadata v%d cluster AuthorizedOperations (asked: %v): got %d; want %d", v, ask, r.AuthorizedOperations, wantCluster)
+		}
 	}
 }
 
