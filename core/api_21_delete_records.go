@@ -129,6 +129,10 @@ func (b *Broker) trim(p *partition, offset Offset) {
 		return
 	}
 	b.cover(cover.RecordsDeleted)
+	if bugOn(BugTrimInMemory) {
+		p.logStart = offset // BUG SITE (simbugs): BugTrimInMemory skips the store's checkpoint.
+		return
+	}
 	p.trimTo = max(p.trimTo, offset)
 	if !p.retaining {
 		b.retain(p, p.trimTo)

@@ -87,5 +87,9 @@ const (
 	// changes reach it only when it loads every ACL again (a new
 	// session).
 	BugACLChangesIgnored
+	// BugTrimInMemory makes a DeleteRecords move the leader's log start
+	// in memory only, without the store's durable checkpoint: the trim
+	// is acknowledged, and a restart brings the trimmed records back.
+	BugTrimInMemory
 	bugCount
 )

@@ -180,6 +180,12 @@ var deliberateBugs = []deliberateBug{
 	// victim's writes.
 	{"ACLChangesIgnored/cluster", func(on bool) { core.SetBug(core.BugACLChangesIgnored, on) }, 20,
 		[]string{"liveness", "acl-write-after-removal"}, 3, true},
+	// A DeleteRecords moves the leader's log start in memory only: the
+	// trim is acknowledged, and after a restart the trimmer's earliest
+	// offset (or a fetch below the acknowledged low watermark) shows the
+	// trimmed records again (trim.go). First caught at seed 2.
+	{"TrimInMemory", func(on bool) { core.SetBug(core.BugTrimInMemory, on) }, 20,
+		[]string{"trim-regress", "trim-visible"}, 0, false},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
