@@ -358,6 +358,28 @@ func apiAuthCases() map[int16][]authCase {
 		}, func(r kmsg.Response) []int16 {
 			return []int16{r.(*kmsg.AlterUserSCRAMCredentialsResponse).Results[0].ErrorCode}
 		}, clusterAuth}},
+		21: {{"DeleteRecords: Delete on the topic", 2, func() kmsg.Request {
+			req := kmsg.NewPtrDeleteRecordsRequest()
+			req.TimeoutMillis = 1000
+			t := kmsg.NewDeleteRecordsRequestTopic()
+			t.Topic = "t"
+			p := kmsg.NewDeleteRecordsRequestTopicPartition()
+			p.Offset = -1
+			t.Partitions = append(t.Partitions, p)
+			req.Topics = append(req.Topics, t)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0].ErrorCode}
+		}, topicAuth}},
+		61: {{"DescribeProducers: Read on the topic", 0, func() kmsg.Request {
+			req := kmsg.NewPtrDescribeProducersRequest()
+			t := kmsg.NewDescribeProducersRequestTopic()
+			t.Topic, t.Partitions = "t", []int32{0}
+			req.Topics = append(req.Topics, t)
+			return req
+		}, func(r kmsg.Response) []int16 {
+			return []int16{r.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0].ErrorCode}
+		}, topicAuth}},
 		60: {{"DescribeCluster: needs none (authorized operations only when asked)", 1, func() kmsg.Request {
 			return kmsg.NewPtrDescribeClusterRequest()
 		}, func(r kmsg.Response) []int16 { return []int16{r.(*kmsg.DescribeClusterResponse).ErrorCode} }, 0}},

@@ -268,7 +268,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	if ps != nil {
 		ps.remember(ProducerBatch{ProducerID: h.ProducerID, ProducerEpoch: h.ProducerEpoch,
 			FirstSeq: h.BaseSequence, LastSeq: h.BaseSequence + h.LastOffsetDelta,
-			BaseOffset: base, LastOffset: base + Offset(h.LastOffsetDelta), Timestamp: rp.LogAppendTime}, b.cfg.ProducerWindow)
+			BaseOffset: base, LastOffset: base + Offset(h.LastOffsetDelta), Timestamp: maxTime}, b.cfg.ProducerWindow)
 	}
 }
 

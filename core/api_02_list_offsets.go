@@ -7,7 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// ListOffsets: v0-6
+// ListOffsets: v0-9
 //
 // Behavior:
 //   - Needs Describe on each topic (acl.go): a denied topic's
@@ -34,8 +34,21 @@ import (
 //     request, is at fault, and the client retries or fails over.
 //   - A read that fails because retention deleted the batch after the
 //     lookup found it restarts the lookup from the new log start.
-//   - Other negative timestamps (max-timestamp -3, tiered -4/-5) need
-//     versions that are not advertised and answer INVALID_REQUEST.
+//   - Timestamp -3 (v7+, KIP-734) answers the committed record with the
+//     largest timestamp, the first of equals: the segment store finds
+//     the batch with the largest MaxTimestamp below the high watermark
+//     (FindTime with Max), the core reads it and answers the offset of
+//     its first record carrying that timestamp, with the batch's leader
+//     epoch; no timestamped record answers -1, -1. (Kafka looks at the
+//     whole log and answers none when that record is not committed yet;
+//     here the largest among committed records answers.)
+//   - There is no tiered storage, so, as Kafka without remote storage:
+//     -4 (v8+, earliest local) answers the log start like -2, and -5
+//     (v9+, latest tiered) offset -1, timestamp -1, leader epoch -1.
+//   - A negative timestamp the version does not serve (-3 before v7, -4
+//     before v8, -5 before v9, any other below -2) answers
+//     UNSUPPORTED_VERSION before anything else but authorization, as
+//     Kafka's timestampMinSupportedVersion check does.
 //   - v4+ CurrentLeaderEpoch is checked (FENCED_/UNKNOWN_LEADER_EPOCH), at
 //     a follower too, before NOT_LEADER_OR_FOLLOWER, in Kafka's order
 //     (leaderCode).
@@ -47,8 +60,7 @@ import (
 //     Kafka's v0 answered a timestamp with the base offset of the last
 //     segment modified before it (file times, which Cloud Kafka does not
 //     keep); here it gets the record lookup of v1+, the first offset at
-//     or after the time, or no offset. A timestamp below -2 answers
-//     UNSUPPORTED_VERSION, as Kafka's v0 does.
+//     or after the time, or no offset.
 
 func (b *Broker) handleListOffsets(r Request) {
 	req := r.Body.(*kmsg.ListOffsetsRequest)
@@ -69,6 +81,9 @@ func (b *Broker) handleListOffsets(r Request) {
 			switch {
 			case !allowed:
 				out.ErrorCode = errTopicAuth
+				continue
+			case !timestampServed(in.Timestamp, r.Header.Version):
+				out.ErrorCode = errUnsupportedVersion
 				continue
 			case p == nil:
 				out.ErrorCode = errUnknownTopic
@@ -93,14 +108,16 @@ func (b *Broker) handleListOffsets(r Request) {
 				done = func() { oldStyleOffsets(p, in, out); g.done() }
 			}
 			switch ts := in.Timestamp; {
-			case ts == -2:
+			case ts == -2 || ts == -4: // no tiered storage: the local log start is the log start
 				out.Offset = int64(p.logStart)
 			case ts == -1:
 				out.Offset = int64(p.hwm)
-			case ts < 0 && r.Header.Version == 0:
-				out.ErrorCode = errUnsupportedVersion
-			case ts < 0:
-				out.ErrorCode = errInvalidRequest
+			case ts == -5: // no tiered storage: nothing tiered
+				out.LeaderEpoch = -1
+			case ts == -3:
+				g.add()
+				b.findMaxTime(&timeLookup{p: p, ts: ts, out: out, done: done})
+				continue
 			default:
 				g.add()
 				b.findTime(&timeLookup{p: p, ts: ts, out: out, done: done})
@@ -112,6 +129,23 @@ func (b *Broker) handleListOffsets(r Request) {
 		}
 	}
 	g.done()
+}
+
+// timestampServed says whether version serves a ListOffsets timestamp:
+// any time, and the special negative ones from the version that brought
+// each (Kafka's timestampMinSupportedVersion; v0 knows -1 and -2).
+func timestampServed(ts int64, version int16) bool {
+	switch ts {
+	case -1, -2:
+		return true
+	case -3:
+		return version >= 7
+	case -4:
+		return version >= 8
+	case -5:
+		return version >= 9
+	}
+	return ts >= 0
 }
 
 // timeLookup is one partition's ListOffsets-by-timestamp in progress. It
@@ -237,4 +271,63 @@ func oldStyleOffsets(p *partition, in kmsg.ListOffsetsRequestTopicPartition, out
 		offs = append(offs, int64(p.logStart))
 	}
 	out.OldStyleOffsets = offs[:min(len(offs), max(int(in.MaxNumOffsets), 0))]
+}
+
+// findMaxTime asks the segment store for the committed batch with the
+// largest MaxTimestamp (the first of equals), then reads it for the
+// first record carrying that timestamp.
+func (b *Broker) findMaxTime(l *timeLookup) {
+	tok := awaitFor(b.step, func(tf TimeFound) {
+		switch {
+		case tf.Err != nil:
+			b.failTimeLookup(l)
+		case !tf.Found || tf.Offset >= l.p.hwm:
+			l.done() // no committed record has a timestamp: -1, -1
+		default:
+			b.readMaxTimeBatch(l, tf.Offset)
+		}
+	})
+	b.emit(FindTime{Token: tok, Partition: l.p.tp, Max: true, From: l.p.logStart, Below: l.p.hwm})
+}
+
+// readMaxTimeBatch reads the one batch at offset and answers from it.
+func (b *Broker) readMaxTimeBatch(l *timeLookup, offset Offset) {
+	tok := awaitFor(b.step, func(rd ReadDone) {
+		switch {
+		case rd.Err != nil && offset < l.p.logStart && l.p.logStart > l.restartedAt && !l.p.offline:
+			l.restartedAt = l.p.logStart // retention or a trim took the batch: look again
+			b.findMaxTime(l)
+		case rd.Err != nil:
+			b.failTimeLookup(l)
+		default:
+			b.answerMaxTime(l, rd.Data)
+			l.done()
+		}
+	})
+	b.emit(Read{Token: tok, Partition: l.p.tp, Offset: offset, Below: l.p.hwm, MaxBytes: 1, MinOne: true})
+}
+
+// answerMaxTime answers from the first batch of data: the offset of its
+// first record whose timestamp is the batch's MaxTimestamp (Kafka's
+// RecordBatch.offsetOfMaxTimestamp), or none when no record carries it.
+func (b *Broker) answerMaxTime(l *timeLookup, data []byte) {
+	batchMax := b.cfg.batchBytesMax(l.p.topic)
+	err := SplitBatches(data, func(batch []byte, _ BatchHeader) error {
+		h, err := CheckStoredBatch(batch)
+		if err != nil {
+			return err
+		}
+		off, ts, found, err := findRecordTime(batch, h, h.MaxTimestamp, l.p.logStart, recordsBytesMax(batchMax, len(batch)))
+		if err != nil {
+			return err
+		}
+		if found && ts == h.MaxTimestamp && off < l.p.hwm {
+			l.out.Offset, l.out.Timestamp, l.out.LeaderEpoch = int64(off), ts, int32(h.PartitionLeaderEpoch)
+			b.cover(cover.MaxTimestampLookup)
+		}
+		return errStopScan
+	})
+	if err != nil && !errors.Is(err, errStopScan) {
+		l.out.ErrorCode, l.out.Offset, l.out.Timestamp = errStorage, -1, -1
+	}
 }

@@ -36,9 +36,11 @@ import "github.com/twmb/franz-go/pkg/kmsg"
 //     may describe. Auto-creation needs Create on the cluster or on the
 //     topic, else TOPIC_AUTHORIZATION_FAILED.
 //   - Authorized operations (v8+) are filled when asked: the topics'
-//     for each topic described, the cluster's (v8-10) when Describe on
-//     the cluster is allowed (0 otherwise); else "not requested"
-//     (-2147483648).
+//     for each topic the principal may describe, described or answered
+//     with an error (unknown, being created: as Kafka fills its
+//     topicMetadata), not for one denied or an unknown id; the
+//     cluster's (v8-10) when Describe on the cluster is allowed (0
+//     otherwise); else "not requested" (-2147483648).
 
 func (b *Broker) handleMetadata(r Request) {
 	req := r.Body.(*kmsg.MetadataRequest)
@@ -129,6 +131,11 @@ func (b *Broker) handleMetadata(r Request) {
 			default:
 				slot.ErrorCode = errLeaderNotAvailable
 			}
+		}
+		if v >= 8 && req.IncludeTopicAuthorizedOperations && rt.Topic != nil && slot.ErrorCode != errTopicAuth {
+			// Kafka fills them for every topic the principal may
+			// describe, known or not (its topicMetadata)
+			slot.AuthorizedOperations = b.authorizedOperations(r, kmsg.ACLResourceTypeTopic, *rt.Topic)
 		}
 	}
 	b.respond(r, resp)

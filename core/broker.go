@@ -50,6 +50,9 @@ type Broker struct {
 	// controller's messages must be addressed to it.
 	brokerEpoch int64
 	metaWaits   []*metaWait // requests waiting for the cache to show their change
+	// trimWaits: DeleteRecords answers waiting for low watermarks, at
+	// most queued.max.requests (api_21_delete_records.go).
+	trimWaits []*trimWait
 	// recoveredPaths lists the znodes recovered, until Startup created
 	// the missing persistent paths.
 	recoveredPaths map[string]bool
@@ -252,6 +255,10 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 	default:
 		panic(fmt.Sprintf("core: unknown event %T", in))
 	}
+	if len(b.trimWaits) > 0 { // DeleteRecords answers (api_21_delete_records.go)
+		_, tick := in.(Tick)
+		b.settleTrims(tick)
+	}
 	out, b.out = b.out, nil
 	return out
 }
@@ -426,6 +433,9 @@ func (b *Broker) retain(p *partition, startAtLeast Offset) {
 		}
 		if r.LogStartOffset > p.logStart {
 			p.logStart = r.LogStartOffset
+		}
+		if p.trimTo > p.logStart && p.leading {
+			b.retain(p, p.trimTo) // a DeleteRecords that came meanwhile
 		}
 	})
 	b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, HighWatermark: p.hwm, StartAtLeast: startAtLeast, Config: b.cfg.logConfig(p.topic)})

@@ -91,5 +91,9 @@ const (
 	// notifications without rereading the entities they name: another
 	// broker's changes reach it only at its next registration.
 	BugConfigChangesIgnored
+	// BugTrimInMemory makes a DeleteRecords move the leader's log start
+	// in memory only, without the store's durable checkpoint: the trim
+	// is acknowledged, and a restart brings the trimmed records back.
+	BugTrimInMemory
 	bugCount
 )

@@ -373,6 +373,10 @@ type FindTime struct {
 	Timestamp int64
 	From      Offset
 	Below     Offset
+	// Max, when set, ignores Timestamp and looks up the batch with the
+	// largest MaxTimestamp at or past From, below Below, the first of
+	// equals (ListOffsets by max timestamp).
+	Max bool
 }
 
 // Retain applies the retention policy in Config, deleting whole segments

@@ -138,7 +138,7 @@ func (h *harness) exec(effects []core.Effect) {
 			h.held = append(h.held, core.Measured{Token: e.Token, Bytes: n})
 		case core.Retain:
 			h.retains = append(h.retains, e)
-			h.held = append(h.held, core.Retained{Token: e.Token, LogStartOffset: h.retainStart[e.Partition]})
+			h.held = append(h.held, core.Retained{Token: e.Token, LogStartOffset: max(h.retainStart[e.Partition], e.StartAtLeast)})
 		case core.Clean:
 			h.cleans = append(h.cleans, e)
 			h.held = append(h.held, core.Cleaned{Token: e.Token, Ran: h.cleanRan, Err: h.cleanErr})

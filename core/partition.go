@@ -98,6 +98,10 @@ type replica struct {
 	// here.
 	forgotProducers bool
 
+	// trimTo is the log start a DeleteRecords asked this leader for; a
+	// Retain carries it to the store (api_21_delete_records.go).
+	trimTo Offset
+
 	cleaning bool // a Clean is outstanding
 	// cleanDue is when the cleaner next looks at the partition: at once
 	// after a clean that ran (there may be more to do),

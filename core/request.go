@@ -24,7 +24,7 @@ func apiTable() []apiRange {
 	return []apiRange{
 		{key: 0, min: 0, max: 11, handle: (*Broker).handleProduce},
 		{key: 1, min: 0, max: 16, handle: (*Broker).handleFetch},
-		{key: 2, min: 0, max: 6, handle: (*Broker).handleListOffsets},
+		{key: 2, min: 0, max: 9, handle: (*Broker).handleListOffsets},
 		{key: 3, min: 0, max: 12, handle: (*Broker).handleMetadata},
 		{key: 4, min: leaderAndIsrVersion, max: leaderAndIsrVersion, handle: (*Broker).handleLeaderAndIsr},
 		{key: 5, min: stopReplicaVersion, max: stopReplicaVersion, handle: (*Broker).handleStopReplica},
@@ -43,6 +43,7 @@ func apiTable() []apiRange {
 		{key: 18, min: 0, max: 3, handle: (*Broker).handleApiVersions},
 		{key: 19, min: 2, max: 7, handle: (*Broker).handleCreateTopics},
 		{key: 20, min: 1, max: 6, handle: (*Broker).handleDeleteTopics},
+		{key: 21, min: 0, max: 2, handle: (*Broker).handleDeleteRecords},
 		{key: 22, min: 0, max: 4, handle: (*Broker).handleInitProducerID},
 		{key: 23, min: 0, max: 4, handle: (*Broker).handleOffsetForLeaderEpoch},
 		{key: 29, min: 0, max: 3, handle: (*Broker).handleDescribeAcls},
@@ -64,6 +65,7 @@ func apiTable() []apiRange {
 		{key: 50, min: 0, max: 0, handle: (*Broker).handleDescribeUserScramCredentials},
 		{key: 51, min: 0, max: 0, handle: (*Broker).handleAlterUserScramCredentials},
 		{key: 60, min: 0, max: 1, handle: (*Broker).handleDescribeCluster},
+		{key: 61, min: 0, max: 0, handle: (*Broker).handleDescribeProducers},
 	}
 }
 

@@ -32,7 +32,7 @@ type versionCase struct {
 var versionCases = map[int16]versionCase{
 	0:  {0, 11, testProduce},
 	1:  {0, 16, testFetch},
-	2:  {0, 6, testListOffsets},
+	2:  {0, 9, testListOffsets},
 	3:  {0, 12, testMetadata},
 	4:  {7, 7, testLeaderAndIsr},
 	5:  {4, 4, testStopReplica},
@@ -278,6 +278,10 @@ func testMetadata(t *testing.T, v int16) {
 		checkCode(t, "Metadata for a random topic id", r.Topics[1].ErrorCode, kerr.UnknownTopicID.Code)
 	}
 
+	if v >= 4 { // below, asking for an unknown topic creates it
+		testMetadataOperations(t, c, v)
+	}
+
 	// Auto-creation: always requested below v4; v4+ says per request.
 	if v >= 4 {
 		r := call[*kmsg.MetadataResponse](t, c, v, metadataReq(v, false, "auto-off"))
@@ -323,6 +327,41 @@ func testMetadata(t *testing.T, v int16) {
 	checkCode(t, "Metadata with auto.create.topics.enable=false", r.Topics[0].ErrorCode, kerr.UnknownTopicOrPartition.Code)
 	if got := allTopics(t, oc, v); len(got) != 0 {
 		t.Errorf("all topics with auto-creation disabled: got %v; want none", got)
+	}
+}
+
+// testMetadataOperations: the authorized-operations fields (v8+) as
+// Kafka fills them without an authorizer: every operation a topic
+// supports (Read, Write, Create, Delete, Alter, Describe,
+// DescribeConfigs, AlterConfigs: bits 3-8, 10, 11), for a known topic
+// and an unknown one alike, and the cluster's (Create, Alter, Describe,
+// ClusterAction, DescribeConfigs, AlterConfigs, IdempotentWrite: bits
+// 5, 7-12) through v10; -2147483648 when not asked for.
+func testMetadataOperations(t *testing.T, c *client, v int16) {
+	const topicOps, clusterOps, omitted = 3576, 8096, -2147483648
+	for _, ask := range []bool{false, true} {
+		req := metadataReq(v, false, "meta", "unknown-ops")
+		req.IncludeTopicAuthorizedOperations, req.IncludeClusterAuthorizedOperations = ask, ask
+		r := call[*kmsg.MetadataResponse](t, c, v, req)
+		wantTopic, wantCluster := int32(omitted), int32(omitted)
+		if ask && v >= 8 {
+			wantTopic = topicOps
+			if v <= 10 {
+				wantCluster = clusterOps
+			}
+		}
+		if len(r.Topics) != 2 {
+			t.Fatalf("Metadata meta, unknown-ops: got %d topics; want 2", len(r.Topics))
+		}
+		checkCode(t, "Metadata unknown-ops", r.Topics[1].ErrorCode, kerr.UnknownTopicOrPartition.Code)
+		for _, rt := range r.Topics {
+			if v >= 8 && rt.AuthorizedOperations != wantTopic {
+				t.Errorf("Metadata v%d %s AuthorizedOperations (asked: %v): got %d; want %d", v, *rt.Topic, ask, rt.AuthorizedOperations, wantTopic)
+			}
+		}
+		if v >= 8 && v <= 10 && r.AuthorizedOperations != wantCluster {
+			t.Errorf("Metadata v%d cluster AuthorizedOperations (asked: %v): got %d; want %d", v, ask, r.AuthorizedOperations, wantCluster)
+		}
 	}
 }
 
@@ -671,6 +710,7 @@ func testListOffsets(t *testing.T, v int16) {
 	b := startBroker(t, nil)
 	c := b.dial(t)
 	createTopic(t, c, "lo", 1, nil)
+	createTopic(t, c, "lo2", 1, nil)
 	md, _ := metadataTopic(t, c, "lo")
 	epoch := md.Partitions[0].LeaderEpoch
 	specs := []batchSpec{plainBatch("a", 3).at(1000), plainBatch("b", 2).at(2000), plainBatch("c", 2).at(3000)}
@@ -728,12 +768,78 @@ func testListOffsets(t *testing.T, v int16) {
 			t.Errorf("%s LeaderEpoch: got %d; want %d", what, got.LeaderEpoch, epoch)
 		}
 	}
-	checkCode(t, "ListOffsets timestamp -3", list("lo", 0, -3, -1).ErrorCode, kerr.InvalidRequest.Code)
+	testListOffsetsSpecial(t, v, list, specs[2].maxTS(), epoch)
+	if v >= 7 {
+		testListOffsetsMaxTime(t, c, v)
+	}
 	checkCode(t, "ListOffsets of an unknown partition", list("lo", 4, -1, -1).ErrorCode, kerr.UnknownTopicOrPartition.Code)
 	checkCode(t, "ListOffsets of an unknown topic", list("nope", 0, -1, -1).ErrorCode, kerr.UnknownTopicOrPartition.Code)
 	if v >= 4 {
 		checkCode(t, "ListOffsets with the current leader epoch", list("lo", 0, -1, epoch).ErrorCode, 0)
 		checkCode(t, "ListOffsets with a future leader epoch", list("lo", 0, -1, epoch+3).ErrorCode, kerr.UnknownLeaderEpoch.Code)
+	}
+}
+
+// testListOffsetsSpecial checks the special timestamps of v7+ over the
+// records testListOffsets wrote (the largest timestamp, maxTS, is the
+// last record's, offset 6), and UNSUPPORTED_VERSION below the versions
+// that brought them.
+func testListOffsetsSpecial(t *testing.T, v int16, list func(string, int32, int64, int32) kmsg.ListOffsetsResponseTopicPartition, maxTS int64, epoch int32) {
+	type answer struct {
+		code           int16
+		off, ts, epoch int64
+	}
+	for _, q := range []struct {
+		ts      int64
+		since   int16 // the version that serves it
+		want    answer
+		comment string
+	}{
+		{-3, 7, answer{0, 6, maxTS, int64(epoch)}, "max timestamp"},
+		{-4, 8, answer{0, 0, -1, int64(epoch)}, "earliest local: the log start"},
+		{-5, 9, answer{0, -1, -1, -1}, "latest tiered: none without tiered storage"},
+		{-6, 100, answer{}, "not a special timestamp"},
+	} {
+		got := list("lo", 0, q.ts, -1)
+		want := q.want
+		if v < q.since {
+			want = answer{kerr.UnsupportedVersion.Code, -1, -1, -1}
+		}
+		g := answer{got.ErrorCode, got.Offset, got.Timestamp, int64(got.LeaderEpoch)}
+		if v < 4 {
+			g.epoch = want.epoch // no LeaderEpoch field
+		}
+		if g != want {
+			t.Errorf("ListOffsets v%d timestamp %d (%s): got %+v; want %+v", v, q.ts, q.comment, g, want)
+		}
+	}
+	if v >= 7 {
+		// Max timestamp of an empty partition and of an unknown one.
+		if got := list("lo2", 0, -3, -1); got.ErrorCode != 0 || got.Offset != -1 || got.Timestamp != -1 {
+			t.Errorf("ListOffsets -3 of an empty partition: got %s, offset %d, timestamp %d; want 0, -1, -1", errName(got.ErrorCode), got.Offset, got.Timestamp)
+		}
+		checkCode(t, "ListOffsets -3 of an unknown partition", list("lo", 4, -3, -1).ErrorCode, kerr.UnknownTopicOrPartition.Code)
+	}
+}
+
+// testListOffsetsMaxTime: the record with the largest timestamp is not
+// the last one: an older batch follows it. (Once per version test run,
+// with -3 from v7.)
+func testListOffsetsMaxTime(t *testing.T, c *client, v int16) {
+	createTopic(t, c, "lo3", 1, nil)
+	mustProduce(t, c, 9, "lo3", 0, plainBatch("new", 3).at(5000).bytes()) // 0-2, ts 5000..5020
+	mustProduce(t, c, 9, "lo3", 0, plainBatch("old", 2).at(1000).bytes()) // 3-4, ts 1000..1010
+	mustProduce(t, c, 9, "lo3", 0, plainBatch("eq", 1).at(5020).bytes())  // 5, ts 5020: not the first of equals
+	req := kmsg.NewPtrListOffsetsRequest()
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = "lo3"
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Timestamp = -3
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	got := call[*kmsg.ListOffsetsResponse](t, c, v, req).Topics[0].Partitions[0]
+	if got.ErrorCode != 0 || got.Offset != 2 || got.Timestamp != 5020 {
+		t.Errorf("ListOffsets v%d -3: got %s, offset %d, timestamp %d; want 0, offset 2, timestamp 5020", v, errName(got.ErrorCode), got.Offset, got.Timestamp)
 	}
 }
 

@@ -186,6 +186,12 @@ var deliberateBugs = []deliberateBug{
 	// (dynconfig.go), and the liveness bound fails the run.
 	{"ConfigChangesIgnored/cluster", func(on bool) { core.SetBug(core.BugConfigChangesIgnored, on) }, 20,
 		[]string{"liveness"}, 3, false},
+	// A DeleteRecords moves the leader's log start in memory only: the
+	// trim is acknowledged, and after a restart the trimmer's earliest
+	// offset (or a fetch below the acknowledged low watermark) shows the
+	// trimmed records again (trim.go). First caught at seed 2.
+	{"TrimInMemory", func(on bool) { core.SetBug(core.BugTrimInMemory, on) }, 20,
+		[]string{"trim-regress", "trim-visible"}, 0, false},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

@@ -562,6 +562,9 @@ func (w *world) topicReady() {
 		f.arm(w)
 	}
 	w.admin.startChanges()
+	if !w.sasl {
+		newTrimmer(w).start() // DeleteRecords under faults (trim.go)
+	}
 	if w.acl != nil {
 		w.acl.start()
 	}

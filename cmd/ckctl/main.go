@@ -1,7 +1,7 @@
 // Command ckctl is the Cloud Kafka operator CLI, in the spirit of rpk: it
 // shows the cluster (brokers, controller, cluster id), creates, lists,
 // describes (each partition's leader, replicas and ISR, under-replicated
-// partitions marked) and deletes topics, reassigns partitions, elects
+// partitions marked), trims (deletes records below an offset) and deletes topics, reassigns partitions, elects
 // leaders, shows brokers' log directories, produces lines from standard input, consumes partitions
 // directly (no consumer group), lists, describes, deletes and resets
 // the offsets of consumer groups, manages SCRAM users, creates, lists
@@ -14,6 +14,7 @@
 //	ckctl [-b host:port,...] topic describe NAME [--under-replicated]
 //	ckctl [-b host:port,...] topic describe --under-replicated
 //	ckctl [-b host:port,...] topic delete NAME
+//	ckctl [-b host:port,...] topic trim NAME [--partition P] [--offset N|-1]
 //	ckctl [-b host:port,...] topic reassign TOPIC PARTITION BROKER,BROKER...
 //	ckctl [-b host:port,...] topic reassign --cancel TOPIC PARTITION
 //	ckctl [-b host:port,...] topic reassign --list [TOPIC]

@@ -190,7 +190,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 
 func topicCommand(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: topic needs a subcommand: create, list, describe, delete or reassign", errUsage)
+		return fmt.Errorf("%w: topic needs a subcommand: create, list, describe, delete, reassign or trim", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -204,6 +204,8 @@ func topicCommand(ctx context.Context, e *env, args []string) error {
 		return topicDelete(ctx, e, rest)
 	case "reassign":
 		return topicReassign(ctx, e, rest)
+	case "trim":
+		return topicTrim(ctx, e, rest)
 	default:
 		return fmt.Errorf("%w: unknown topic subcommand %q", errUsage, sub)
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // configFlags collects repeated -c key=value flags.
@@ -218,4 +219,64 @@ func errMessage(m string) string {
 		return ""
 	}
 	return " (" + m + ")"
+}
+
+// topicTrim deletes the records of a topic's partitions below an offset
+// (DeleteRecords): --offset -1, the default, trims each partition to
+// its high watermark; --partition -1, the default, trims every
+// partition. It prints each partition's new low watermark.
+func topicTrim(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("topic trim", &e.g)
+	partition := fs.Int("partition", -1, "the partition to trim (-1: every partition)")
+	fs.IntVar(partition, "p", -1, "the partition to trim (-1: every partition)")
+	offset := fs.Int64("offset", -1, "delete the records below this offset (-1: the high watermark)")
+	fs.Int64Var(offset, "o", -1, "delete the records below this offset (-1: the high watermark)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := exactArgs("topic trim", pos, 1); err != nil {
+		return err
+	}
+	if *offset < -1 {
+		return fmt.Errorf("%w: --offset %d: want an offset or -1 (the high watermark)", errUsage, *offset)
+	}
+	if *partition < -1 || *partition > 1<<31-1 {
+		return fmt.Errorf("%w: --partition %d: want a partition or -1 (all)", errUsage, *partition)
+	}
+	name := pos[0]
+	return e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) error {
+		parts := []int32{int32(*partition)}
+		if *partition == -1 {
+			topics, err := adm.ListTopics(actx, name)
+			if err == nil {
+				err = topics[name].Err
+			}
+			if err == nil && !topics.Has(name) {
+				err = kerr.UnknownTopicOrPartition
+			}
+			if err != nil {
+				return fmt.Errorf("trimming topic %q: %w", name, err)
+			}
+			parts = topics[name].Partitions.Numbers()
+		}
+		os := make(kadm.Offsets)
+		for _, p := range parts {
+			os.Add(kadm.Offset{Topic: name, Partition: p, At: *offset, LeaderEpoch: -1})
+		}
+		resps, err := adm.DeleteRecords(actx, os)
+		if err != nil {
+			return fmt.Errorf("trimming topic %q: %w", name, err)
+		}
+		var failed error
+		for _, r := range resps.Sorted() {
+			if r.Err != nil {
+				fmt.Fprintf(e.stdout, "%s partition %d: %v\n", r.Topic, r.Partition, r.Err)
+				failed = fmt.Errorf("trimming %s partition %d: %w", r.Topic, r.Partition, r.Err)
+				continue
+			}
+			fmt.Fprintf(e.stdout, "%s partition %d: log start %d\n", r.Topic, r.Partition, r.LowWatermark)
+		}
+		return failed
+	})
 }

@@ -222,6 +222,16 @@ const (
 	// DynamicConfigPropagated: a broker applied a configuration another
 	// broker changed, through a /config/changes notification.
 	DynamicConfigPropagated
+	// RecordsDeleted: a DeleteRecords moved a leader's log start up.
+	RecordsDeleted
+	// TrimAcknowledged: a DeleteRecords partition was answered once its
+	// low watermark reached the offset.
+	TrimAcknowledged
+	// ProducersDescribed: DescribeProducers listed an active producer.
+	ProducersDescribed
+	// MaxTimestampLookup: ListOffsets by max timestamp (-3) answered a
+	// record.
+	MaxTimestampLookup
 	pointCount
 )
 
@@ -302,6 +312,10 @@ var names = [pointCount]string{
 	QuotaThrottled:                   "quota-throttled",
 	DynamicConfigAltered:             "dynamic-config-altered",
 	DynamicConfigPropagated:          "dynamic-config-propagated",
+	RecordsDeleted:                   "records-deleted",
+	TrimAcknowledged:                 "trim-acknowledged",
+	ProducersDescribed:               "producers-described",
+	MaxTimestampLookup:               "max-timestamp-lookup",
 }
 
 func (p Point) String() string {

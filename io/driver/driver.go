@@ -436,7 +436,13 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 	case core.FindTime:
 		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}
 		if tf.Err == nil {
-			tf.Offset, tf.Timestamp, tf.Found, tf.Err = d.logs[e.Partition].FindTime(e.Timestamp, e.From, e.Below)
+			find := d.logs[e.Partition].FindTime
+			if e.Max {
+				find = func(_ int64, from, below core.Offset) (core.Offset, int64, bool, error) {
+					return d.logs[e.Partition].FindMaxTime(from, below)
+				}
+			}
+			tf.Offset, tf.Timestamp, tf.Found, tf.Err = find(e.Timestamp, e.From, e.Below)
 		}
 		return tf
 	case core.Retain:
