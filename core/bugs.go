@@ -87,5 +87,9 @@ const (
 	// changes reach it only when it loads every ACL again (a new
 	// session).
 	BugACLChangesIgnored
+	// BugLagPastCommit computes a group's lag as if its committed
+	// offset were the last record it read rather than the next one to
+	// read: the lag shows one record too few.
+	BugLagPastCommit
 	bugCount
 )

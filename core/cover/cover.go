@@ -216,6 +216,9 @@ const (
 	ACLDenied
 	// QuotaThrottled: a client over its byte-rate quota was throttled.
 	QuotaThrottled
+	// GroupLagComputed: a metrics snapshot computed a coordinated
+	// group's lag on a partition from its committed offset.
+	GroupLagComputed
 	pointCount
 )
 
@@ -294,6 +297,7 @@ var names = [pointCount]string{
 	ACLChangeNotified:                "acl-change-notified",
 	ACLDenied:                        "acl-denied",
 	QuotaThrottled:                   "quota-throttled",
+	GroupLagComputed:                 "group-lag-computed",
 }
 
 func (p Point) String() string {
