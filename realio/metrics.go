@@ -250,7 +250,7 @@ func (e snapshotError) Error() string { return string(e) }
 const (
 	errLoopBusy   = snapshotError("the broker's event loop did not answer within 5s")
 	errStopping   = snapshotError("the broker is shutting down")
-	errRecovering = snapshotError("the broker is recovering its log directory")
+	errRecovering = snapshotError("the broker is starting: connecting to its coordinator and recovering its log directory")
 )
 
 // snapshot asks the loop for a snapshot and waits, bounded, for it.
