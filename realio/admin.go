@@ -70,7 +70,7 @@ func (s *Server) listenAdmin(tlsCfg *tls.Config) error {
 	})
 	s.admin = &adminServer{ln: ln, done: make(chan struct{}), http: &http.Server{Handler: mux,
 		ReadHeaderTimeout: adminHeaderTimeout, MaxHeaderBytes: adminHeaderBytes, WriteTimeout: adminWriteTimeout,
-}}
+	}}
 	go func() {
 		defer close(s.admin.done)
 		if err := s.admin.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
