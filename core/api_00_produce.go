@@ -112,7 +112,9 @@ func (b *Broker) handleProduce(r Request) {
 				continue
 			}
 			pending++
+			topic := t.Topic
 			b.producePartition(r.Header.Version, req.Acks, r.Header.ClientID, t.Topic, p, rp, func(code int16) {
+				b.countProduceAnswer(topic, code)
 				if code != errNone {
 					failed = true
 				}
@@ -258,6 +260,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		}
 		b.awaitHWM(p, base+Offset(h.LastOffsetDelta), func(err error) { b.finishProduce(p, acks, rp, err, done) })
 	})
+	b.countProduced(topicName, len(in.Records), int64(h.RecordCount))
 	rp.BaseOffset = int64(base)
 	if bugOn(BugOffsetOffByOne) && h.RecordCount > 1 {
 		rp.BaseOffset++ // BUG SITE (simbugs): BugOffsetOffByOne reports base+1.

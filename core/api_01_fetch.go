@@ -258,6 +258,7 @@ func (b *Broker) fetchReadsDone(fw *fetchWait) {
 				resp.Topics = nil
 			}
 		}
+		b.countFetched(fw, resp)
 		b.respondThrottled(fw.r, resp, throttle)
 		return
 	}

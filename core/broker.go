@@ -83,6 +83,8 @@ type Broker struct {
 	// notices holds, per change notification path, when this broker
 	// first listed each notification (notifications.go).
 	notices map[string]map[string]Instant
+	// stats holds the counters behind Stats (metrics.go).
+	stats metricsState
 }
 
 // New builds a broker from its configuration and what the runtime
@@ -329,6 +331,7 @@ func (b *Broker) register() {
 	current := func() bool { return epoch == b.regEpoch }
 	registered := func(epoch int64) {
 		b.brokerEpoch = epoch
+		b.stats.registered = true
 		b.cover(cover.BrokerRegistered)
 		b.emit(Lifecycle{Registered: true})
 		b.listBrokers() // with a watch on this session
@@ -378,6 +381,7 @@ func (b *Broker) newSession(id int64) {
 		return
 	}
 	b.session = id
+	b.stats.registered = false
 	if b.registering {
 		b.cover(cover.BrokerReregistered)
 	}

@@ -95,5 +95,9 @@ const (
 	// in memory only, without the store's durable checkpoint: the trim
 	// is acknowledged, and a restart brings the trimmed records back.
 	BugTrimInMemory
+	// BugLagPastCommit computes a group's lag as if its committed
+	// offset were the last record it read rather than the next one to
+	// read: the lag shows one record too few.
+	BugLagPastCommit
 	bugCount
 )

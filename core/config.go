@@ -78,6 +78,7 @@ type Config struct {
 	Groups                  GroupConfig
 	Cleaner                 Cleaner            // log.cleaner.*: log compaction
 	ControlledShutdown      ControlledShutdown // controlled.shutdown.*: asking the controller before stopping
+	Metrics                 MetricsConfig      // admin.listener, metrics.*: the runtime's HTTP admin listener (config_metrics.go)
 
 	// Seed seeds the core's PRNG (topic and cluster ids). The runtime
 	// supplies it; it is not a property.

@@ -898,6 +898,7 @@ func (gc *groupCoordinator) completeJoin(g *group) {
 		return
 	}
 	g.generation++
+	gc.b.stats.rebalances++
 	clear(g.pendingSync)
 	if len(g.members) == 0 {
 		g.protocolName = nil

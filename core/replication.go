@@ -238,6 +238,7 @@ func (b *Broker) writeISR(p *partition, isr []BrokerID) {
 			b.updateHWM(p)
 			return // the controller's word decides; it comes with LeaderAndIsr
 		}
+		b.countISRChange(len(p.isr), len(isr))
 		p.isr, p.zkVersion = isr, r.Stat.Version
 		b.coordWrite(CoordOp{Kind: CoordCreate, Path: zkISRChange + "/" + isrChangePrefix, Data: isrChangeData(p.tp), Sequential: true}, nil)
 		b.updateHWM(p)

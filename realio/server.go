@@ -78,6 +78,18 @@ type Server struct {
 	// goroutine, guards the close.
 	readyToStop chan struct{}
 	readyClosed bool
+
+	// admin is the HTTP admin listener (admin.go), nil without one;
+	// reqMetrics the metrics only the runtime sees (metrics.go).
+	// snapshots carries the admin handlers' requests for a snapshot to
+	// the loop, which answers on the channel sent; looping says the loop
+	// runs. lastSizes, touched by the loop alone, keeps each log's last
+	// size for a scrape during its background clean.
+	admin      *adminServer
+	reqMetrics *requestMetrics
+	snapshots  chan chan snapshot
+	looping    atomic.Bool
+	lastSizes  map[core.TopicPartition]logSize
 }
 
 // listener is one of the broker's listeners: its accept loop, and for a
@@ -99,7 +111,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
 		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1),
-		readyToStop: make(chan struct{})}
+		readyToStop: make(chan struct{}), reqMetrics: newRequestMetrics(), snapshots: make(chan chan snapshot)}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -110,6 +122,10 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		return nil, err
 	}
 	s.cfg = cfg
+	if err := s.listenAdmin(nil); err != nil { // TLS for it: pass a configuration here
+		s.closeListeners()
+		return nil, err
+	}
 	var coord kio.Coordinator
 	var err error
 	if cfg.ZookeeperConnect != "" {
@@ -125,6 +141,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		return nil, err
 	}
 	s.driver.Background = s.background
+	s.driver.Responded = s.reqMetrics.responded
 	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
 		start := time.Now()
 		step()
@@ -211,6 +228,7 @@ func (s *Server) closeListeners() {
 	for _, l := range s.listeners {
 		l.ln.Close()
 	}
+	s.closeAdmin()
 }
 
 // dialZooKeeper connects to zookeeper.connect, retrying (and logging
@@ -446,6 +464,7 @@ func (s *Server) background(work func() driver.Finished) {
 
 func (s *Server) loop() {
 	defer close(s.done)
+	s.looping.Store(true)
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
 	start := time.Now()
@@ -465,7 +484,12 @@ func (s *Server) loop() {
 			if now := time.Now(); now.Sub(last) >= TickInterval {
 				tick(now)
 			}
+			if _, ok := ev.(core.Request); ok {
+				s.reqMetrics.queued.Add(-1)
+			}
 			s.driver.Handle(ev)
+		case reply := <-s.snapshots:
+			reply <- s.takeSnapshot()
 		case f := <-s.finished:
 			s.driver.Finish(f)
 		case now := <-t.C:
@@ -621,6 +645,7 @@ type conn struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	throttles map[uint64]throttle // the throttles of responses not yet written
+	arrivals  map[uint64]arrival  // the requests handed to the broker and not yet answered
 	pending   map[uint64][]byte   // completed responses not yet written (nil = none)
 	done      map[uint64]bool     // which seqs have completed
 	next      uint64              // next seq to write
@@ -667,8 +692,9 @@ func (c *conn) read() {
 			}
 			return
 		}
+		arrived := time.Now()
 		if raw {
-			if !c.rawToken(seq, frame) {
+			if !c.rawToken(seq, frame, arrived) {
 				return
 			}
 			raw = !c.authenticated.Load()
@@ -688,12 +714,36 @@ func (c *conn) read() {
 		case <-c.s.quit:
 			return
 		}
-		if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
-			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}) {
+		if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
+			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}, arrived) {
 			return
 		}
 		raw = c.listener.sasl && h.Key == 17 && h.Version == 0 && !c.authenticated.Load()
 	}
+}
+
+// sendRequest hands a request to the loop, counting it as queued until
+// the loop takes it, and notes when it arrived (the response's write
+// observes the time taken).
+func (c *conn) sendRequest(r core.Request, arrived time.Time) bool {
+	c.mu.Lock()
+	if c.arrivals == nil {
+		c.arrivals = map[uint64]arrival{}
+	}
+	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived}
+	c.mu.Unlock()
+	c.s.reqMetrics.queued.Add(1)
+	if !c.s.send(r) {
+		c.s.reqMetrics.queued.Add(-1)
+		return false
+	}
+	return true
+}
+
+// arrival is when a request was read, and what it was.
+type arrival struct {
+	key, version int16
+	at           time.Time
 }
 
 // rawToken hands a bare SASL token (after a SaslHandshake v0) to the
@@ -701,7 +751,7 @@ func (c *conn) read() {
 // delivered, so that the next frame is read as what the outcome says
 // it is: a token, or a Kafka request once authenticated. False: stop
 // reading.
-func (c *conn) rawToken(seq uint64, tok []byte) bool {
+func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time) bool {
 	body := kmsg.NewPtrSASLAuthenticateRequest()
 	body.SASLAuthBytes = tok
 	select {
@@ -709,8 +759,8 @@ func (c *conn) rawToken(seq uint64, tok []byte) bool {
 	case <-c.s.quit:
 		return false
 	}
-	if !c.s.send(core.Request{Conn: c.id, Seq: seq, Header: core.RequestHeader{Key: 36}, Body: body, ClientHost: c.host,
-		Listener: c.listener.ep.Listener, Principal: c.principal}) {
+	if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: core.RequestHeader{Key: 36}, Body: body, ClientHost: c.host,
+		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived) {
 		return false
 	}
 	c.mu.Lock()
@@ -785,9 +835,11 @@ func (c *conn) write() {
 		}
 		frame := c.pending[c.next]
 		th, throttled := c.throttles[c.next]
+		arr, timed := c.arrivals[c.next]
 		delete(c.pending, c.next)
 		delete(c.done, c.next)
 		delete(c.throttles, c.next)
+		delete(c.arrivals, c.next)
 		c.next++
 		more := c.done[c.next]
 		c.mu.Unlock()
@@ -807,6 +859,9 @@ func (c *conn) write() {
 			if _, err := w.Write(frame); err != nil {
 				return
 			}
+		}
+		if timed {
+			c.s.reqMetrics.requestDone(arr.key, arr.version, arr.at, frame != nil)
 		}
 		if !more {
 			if err := w.Flush(); err != nil {

@@ -178,6 +178,12 @@ var deliberateBugs = []deliberateBug{
 	// only the broker that made it (and those that start a new session),
 	// so the others never show it gone (liveness) or keep taking the
 	// victim's writes.
+	// A group's lag is computed as if its committed offset were the last
+	// record read: one record too few whenever there is lag, which the
+	// running metrics check (metrics.go) compares with the snapshot's
+	// high watermark less the committed offset. First caught at seed 1.
+	{"LagPastCommit", func(on bool) { core.SetBug(core.BugLagPastCommit, on) }, 10,
+		[]string{"metrics"}, 0, false},
 	{"ACLChangesIgnored/cluster", func(on bool) { core.SetBug(core.BugACLChangesIgnored, on) }, 20,
 		[]string{"liveness", "acl-write-after-removal"}, 3, true},
 	// A broker that ignores configuration change notifications never

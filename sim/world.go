@@ -258,6 +258,10 @@ type world struct {
 	final     *consumer      // a compacted topic's final reader (compaction.go), or nil
 	faults    []fault
 	ackedEnd  []core.Offset // per partition: end of the highest acknowledged batch
+	// metricsTicks counts the ticks, metricsSeen holds each broker's
+	// last metrics counters (metrics.go).
+	metricsTicks int
+	metricsSeen  map[core.BrokerID]*metricsWatch
 
 	hist        History
 	failures    []string
@@ -626,6 +630,7 @@ func (w *world) drainCheck() {
 		for _, n := range w.nodes {
 			n.checkRegistered()
 		}
+		w.checkMetricsConverged()
 		w.converged = true
 		w.phase = phaseFinished
 		return
@@ -857,6 +862,7 @@ func (w *world) tickLoop() {
 			n.tick()
 		}
 	}
+	w.checkMetricsRunning()
 	w.after(tickInterval, w.tickLoop)
 }
 

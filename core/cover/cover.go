@@ -232,6 +232,9 @@ const (
 	// MaxTimestampLookup: ListOffsets by max timestamp (-3) answered a
 	// record.
 	MaxTimestampLookup
+	// GroupLagComputed: a metrics snapshot computed a coordinated
+	// group's lag on a partition from its committed offset.
+	GroupLagComputed
 	pointCount
 )
 
@@ -316,6 +319,7 @@ var names = [pointCount]string{
 	TrimAcknowledged:                 "trim-acknowledged",
 	ProducersDescribed:               "producers-described",
 	MaxTimestampLookup:               "max-timestamp-lookup",
+	GroupLagComputed:                 "group-lag-computed",
 }
 
 func (p Point) String() string {

@@ -114,6 +114,9 @@ type Driver struct {
 	// step (the request's Step) and returns how long it took, which the
 	// broker then hears (RequestTimed) for request_percentage quotas.
 	RequestCost func(r core.Request, step func()) int64
+	// Responded, when set, sees every response before the transport
+	// gets it (the runtime counts requests and error codes with it).
+	Responded func(core.Respond)
 	// busy holds the partitions with a background clean in flight, and
 	// the storage effects that wait behind it.
 	busy map[core.TopicPartition][]core.Effect
@@ -184,6 +187,18 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 
 // Broker exposes the core, for tests and metrics.
 func (d *Driver) Broker() *core.Broker { return d.broker }
+
+// LogSize reports the bytes and segments of a partition's log, for
+// metrics; ok is false when the log is missing or a background clean
+// holds it (its files are the cleaner's until it finishes). Call it
+// where Handle is called.
+func (d *Driver) LogSize(tp core.TopicPartition) (bytes int64, segments int, ok bool) {
+	l := d.logs[tp]
+	if _, busy := d.busy[tp]; l == nil || busy {
+		return 0, 0, false
+	}
+	return l.Size(), l.Segments(), true
+}
 
 // partitionDir names a partition's directory as Kafka does: topic-N.
 func partitionDir(tp core.TopicPartition) string {
@@ -296,6 +311,9 @@ func (d *Driver) execute(effects []core.Effect) {
 		}
 		switch e := e.(type) {
 		case core.Respond:
+			if d.Responded != nil {
+				d.Responded(e)
+			}
 			var frame []byte
 			if e.Raw {
 				frame = rawToken(e.Body)

@@ -299,6 +299,10 @@ func (l *Log) Size() int64 {
 	return n
 }
 
+// Segments is how many segments the log holds (Kafka's NumLogSegments),
+// counting those below the log start that await deletion.
+func (l *Log) Segments() int { return len(l.segs) }
+
 // rangeEnd is where the offsets of segment i end: the next segment's base,
 // or the log end for the last. It is segs[i].next except after a segment
 // the cleaner emptied at its end.
