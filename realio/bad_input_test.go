@@ -251,7 +251,7 @@ func framingCases() []badCase {
 		{"DescribeConfigs v0", true, "unsupported version", request(0, kmsg.NewPtrDescribeConfigsRequest())},
 		{"Produce v12", true, "unsupported version", request(12, produceReq(-1, "target", 0, plainBatch("v12", 1).bytes()))},
 		{"Metadata v13", true, "unsupported version", request(13, kmsg.NewPtrMetadataRequest())},
-		{"ListOffsets v7", true, "unsupported version", request(7, kmsg.NewPtrListOffsetsRequest())},
+		{"ListOffsets v10", true, "unsupported version", request(10, kmsg.NewPtrListOffsetsRequest())},
 		{"Metadata v9 with a truncated body", true, "closing connection", func(t *testing.T, c *client) {
 			// Flexible v9: header tags, then a topic array claiming 5 entries.
 			writeRaw(c, rawFrame(3, 9, []byte{0, 6}))
