@@ -371,6 +371,9 @@ func ParseProperties(set map[string]string) (Config, error) {
 	if err := c.resolveSASL(set); err != nil {
 		return c, err
 	}
+	if err := c.resolveAdminTLS(set); err != nil {
+		return c, err
+	}
 	if _, ok := set["zookeeper.connection.timeout.ms"]; !ok {
 		c.ZookeeperConnectionMs = c.ZookeeperSessionMs
 	}

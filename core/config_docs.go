@@ -3,6 +3,14 @@ package core
 // configDocs is each broker property's and topic config's documentation
 // (DescribeConfigs v3+), in Kafka's meaning, with what differs here.
 var configDocs = map[string]string{
+	// The admin listener: metrics, health and the web console.
+	"admin.listener":                "Where the HTTP admin listener serves /metrics, /healthz, /readyz and the web console: [http://|https://]host:port, empty to disable it. https:// serves TLS with the listener.name.admin.ssl.* settings, else the broker's ssl.* ones. Specific to Cloud Kafka.",
+	"admin.console.enable":          "Serve the web console on the admin listener. Specific to Cloud Kafka.",
+	"admin.console.listener":        "The broker listener the web console's clients connect to, as the operators who logged in: empty picks the first SASL listener, else the first listener. Specific to Cloud Kafka.",
+	"admin.console.sessions.max":    "The most web console sessions at once; a new one ends the least recently used. Specific to Cloud Kafka.",
+	"admin.console.session.idle.ms": "How long a web console session may go unused before it ends, in ms. Specific to Cloud Kafka.",
+	"metrics.topics.max":            "The most topics with metric series of their own; the rest are summed under the label __other. Specific to Cloud Kafka.",
+	"metrics.groups.max":            "The most consumer groups with metric series of their own; the rest are summed under the label __other. Specific to Cloud Kafka.",
 	// Broker identity and listeners.
 	"broker.id":                      "The broker's id, unique in the cluster. A generated id (-1) is not supported here: set it explicitly.",
 	"broker.id.generation.enable":    "When true, broker.id may range from -1 up to reserved.broker.max.id; when false it must be 0 or more. Ids are never generated here, so -1 is refused either way.",

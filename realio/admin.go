@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"cloudkafka/console"
 )
 
 // The admin listener (admin.listener) serves operators over HTTP:
@@ -27,9 +29,10 @@ import (
 
 // adminServer is the running admin listener.
 type adminServer struct {
-	ln   net.Listener
-	http *http.Server
-	done chan struct{} // closed when Serve returned
+	ln      net.Listener
+	http    *http.Server
+	console *console.Console // nil: not served
+	done    chan struct{}    // closed when Serve returned
 }
 
 // Admin HTTP bounds: a client gets this long to send its request
@@ -40,9 +43,10 @@ const (
 	adminWriteTimeout  = 30 * time.Second
 )
 
-// listenAdmin opens admin.listener. tlsCfg is the hook for serving it
-// over TLS (nil: plaintext); no login is asked for, so the default
-// address is the loopback one. A default address that is taken (another
+// listenAdmin opens admin.listener, over TLS when tlsCfg is set (an
+// https:// admin.listener). /metrics, /healthz and /readyz ask for no
+// login, so the default address is the loopback one; the console's
+// operators log in as the broker's users (console.go). A default address that is taken (another
 // broker on this host) is logged and skipped; an explicit one that
 // cannot be bound fails the start.
 func (s *Server) listenAdmin(tlsCfg *tls.Config) error {
@@ -65,19 +69,34 @@ func (s *Server) listenAdmin(tlsCfg *tls.Config) error {
 	mux.HandleFunc("/metrics", s.getOnly(s.serveMetrics))
 	mux.HandleFunc("/healthz", s.getOnly(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
 	mux.HandleFunc("/readyz", s.getOnly(s.serveReady))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "not found: the admin listener serves /metrics, /healthz and /readyz", http.StatusNotFound)
-	})
-	s.admin = &adminServer{ln: ln, done: make(chan struct{}), http: &http.Server{Handler: mux,
+	s.admin = &adminServer{ln: ln, done: make(chan struct{})}
+	if s.cfg.Metrics.ConsoleEnable {
+		s.admin.console = s.newConsole(tlsCfg != nil)
+	}
+	if s.admin.console != nil {
+		mux.Handle("/", s.admin.console)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "not found: the admin listener serves /metrics, /healthz and /readyz", http.StatusNotFound)
+		})
+	}
+	s.admin.http = &http.Server{Handler: mux,
 		ReadHeaderTimeout: adminHeaderTimeout, MaxHeaderBytes: adminHeaderBytes, WriteTimeout: adminWriteTimeout,
-	}}
+	}
 	go func() {
 		defer close(s.admin.done)
 		if err := s.admin.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.logf("admin listener on %s stopped: %v", ln.Addr(), err)
 		}
 	}()
-	s.logf("admin listener on %s: /metrics, /healthz, /readyz", ln.Addr())
+	scheme, served := "http", "/metrics, /healthz, /readyz"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	if s.admin.console != nil {
+		served += " and the web console"
+	}
+	s.logf("admin listener on %s://%s: %s", scheme, ln.Addr(), served)
 	return nil
 }
 
@@ -97,6 +116,9 @@ func (s *Server) closeAdmin() {
 	}
 	s.admin.http.Close()
 	<-s.admin.done
+	if s.admin.console != nil {
+		s.admin.console.Close()
+	}
 }
 
 // getOnly answers 405 to methods other than GET and HEAD.

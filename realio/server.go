@@ -122,7 +122,15 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		return nil, err
 	}
 	s.cfg = cfg
-	if err := s.listenAdmin(nil); err != nil { // TLS for it: pass a configuration here
+	var adminTLS *tls.Config
+	if t := cfg.Metrics.AdminTLS; t != nil {
+		var err error
+		if adminTLS, err = serverTLS(*t); err != nil {
+			s.closeListeners()
+			return nil, fmt.Errorf("admin.listener: %w", err)
+		}
+	}
+	if err := s.listenAdmin(adminTLS); err != nil {
 		s.closeListeners()
 		return nil, err
 	}
