@@ -3,6 +3,10 @@ package core
 // configDocs is each broker property's and topic config's documentation
 // (DescribeConfigs v3+), in Kafka's meaning, with what differs here.
 var configDocs = map[string]string{
+	// The admin listener: metrics and health.
+	"admin.listener":     "Where the HTTP admin listener serves /metrics, /healthz and /readyz: host:port, empty to disable it. Specific to Cloud Kafka.",
+	"metrics.topics.max": "The most topics with metric series of their own; the rest are summed under the label __other. Specific to Cloud Kafka.",
+	"metrics.groups.max": "The most consumer groups with metric series of their own; the rest are summed under the label __other. Specific to Cloud Kafka.",
 	// Broker identity and listeners.
 	"broker.id":                      "The broker's id, unique in the cluster. A generated id (-1) is not supported here: set it explicitly.",
 	"broker.id.generation.enable":    "When true, broker.id may range from -1 up to reserved.broker.max.id; when false it must be 0 or more. Ids are never generated here, so -1 is refused either way.",
