@@ -15,12 +15,12 @@ import (
 )
 
 // Consumer-group commands, after kafka-consumer-groups: list, describe
-// (members, assignments and lag), delete, and seek (--reset-offsets
-// --execute). Every request goes to the group's coordinator through kadm.
+// (members, assignments and lag), lag (group_lag.go), delete, and seek
+// (--reset-offsets --execute). Every request goes to the group's coordinator through kadm.
 
 func groupCommand(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: group needs a subcommand: list, describe, delete or seek", errUsage)
+		return fmt.Errorf("%w: group needs a subcommand: list, describe, lag, delete or seek", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -28,6 +28,8 @@ func groupCommand(ctx context.Context, e *env, args []string) error {
 		return groupList(ctx, e, rest)
 	case "describe":
 		return groupDescribe(ctx, e, rest)
+	case "lag":
+		return groupLag(ctx, e, rest)
 	case "delete":
 		return groupDelete(ctx, e, rest)
 	case "seek":
