@@ -268,6 +268,7 @@ func aclList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("acl list", &e.g)
 	var f aclFilterFlags
 	f.register(fs)
+	output := registerOutput(fs)
 	if _, err := positional(fs, "acl list", args, 0); err != nil {
 		return err
 	}
@@ -297,7 +298,12 @@ func aclList(ctx context.Context, e *env, args []string) error {
 	if len(failed) > 0 {
 		return fmt.Errorf("describing ACLs: %s", joinDistinct(failed))
 	}
-	return printACLs(e, rows)
+	rows = sortACLs(rows)
+	docs := []aclJSON{}
+	for _, r := range rows {
+		docs = append(docs, r.json())
+	}
+	return output.emit(e.stdout, docs, func() error { return printACLs(e, rows) })
 }
 
 func aclDelete(ctx context.Context, e *env, args []string) error {
@@ -380,11 +386,32 @@ func (r aclRow) String() string {
 	return strings.Join(f, " ")
 }
 
-// printACLs prints the bindings as a table, sorted column by column,
-// each once (filters of one request may match the same binding).
-func printACLs(e *env, rows []aclRow) error {
+// aclJSON is one element of acl list -o json.
+type aclJSON struct {
+	Principal    string `json:"principal"`
+	Host         string `json:"host"`
+	ResourceType string `json:"resourceType"` // TOPIC, GROUP, CLUSTER, TRANSACTIONAL_ID
+	ResourceName string `json:"resourceName"`
+	PatternType  string `json:"patternType"` // LITERAL or PREFIXED
+	Operation    string `json:"operation"`
+	Permission   string `json:"permission"` // ALLOW or DENY
+}
+
+func (r aclRow) json() aclJSON {
+	f := r.fields()
+	return aclJSON{f[0], f[1], f[2], f[3], f[4], f[5], f[6]}
+}
+
+// sortACLs sorts the bindings column by column and keeps each once
+// (filters of one request may match the same binding).
+func sortACLs(rows []aclRow) []aclRow {
 	slices.SortFunc(rows, func(a, b aclRow) int { return slices.Compare(a.fields(), b.fields()) })
-	rows = slices.Compact(rows)
+	return slices.Compact(rows)
+}
+
+// printACLs prints the bindings as a table, sorted by sortACLs.
+func printACLs(e *env, rows []aclRow) error {
+	rows = sortACLs(rows)
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PRINCIPAL\tHOST\tRESOURCE-TYPE\tRESOURCE-NAME\tPATTERN\tOPERATION\tPERMISSION")
 	for _, r := range rows {

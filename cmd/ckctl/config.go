@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,16 +102,13 @@ func configGet(ctx context.Context, e *env, args []string) error {
 	var target configTarget
 	target.register(fs)
 	synonyms := fs.Bool("synonyms", false, "also show where each value could come from, by precedence")
-	output := fs.String("o", "text", "output: text or json")
+	output := registerOutput(fs)
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := target.check(); err != nil {
 		return err
-	}
-	if *output != "text" && *output != "json" {
-		return fmt.Errorf("%w: -o %q: want text or json", errUsage, *output)
 	}
 	var res kadm.ResourceConfigs
 	err = e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) (err error) {
@@ -154,15 +151,12 @@ func configGet(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	slices.SortFunc(rows, func(x, y configRow) int { return strings.Compare(x.Name, y.Name) })
-	if *output == "json" {
-		if rows == nil {
-			rows = []configRow{}
-		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	return output.emit(e.stdout, orEmpty(rows), func() error { return printConfigs(e.stdout, rows) })
+}
+
+// printConfigs writes config get's table.
+func printConfigs(w io.Writer, rows []configRow) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVALUE\tSOURCE")
 	show := func(v *string, sensitive bool) string {
 		switch {

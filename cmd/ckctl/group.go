@@ -15,12 +15,12 @@ import (
 )
 
 // Consumer-group commands, after kafka-consumer-groups: list, describe
-// (members, assignments and lag), delete, and seek (--reset-offsets
-// --execute). Every request goes to the group's coordinator through kadm.
+// (members, assignments and lag), lag (group_lag.go), delete, and seek
+// (--reset-offsets --execute). Every request goes to the group's coordinator through kadm.
 
 func groupCommand(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: group needs a subcommand: list, describe, delete or seek", errUsage)
+		return fmt.Errorf("%w: group needs a subcommand: list, describe, lag, delete or seek", errUsage)
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
@@ -28,6 +28,8 @@ func groupCommand(ctx context.Context, e *env, args []string) error {
 		return groupList(ctx, e, rest)
 	case "describe":
 		return groupDescribe(ctx, e, rest)
+	case "lag":
+		return groupLag(ctx, e, rest)
 	case "delete":
 		return groupDelete(ctx, e, rest)
 	case "seek":
@@ -63,8 +65,16 @@ func awaitCoordinators(ctx context.Context, adm *kadm.Client, groups []string) e
 	}
 }
 
+// groupListJSON is one element of group list -o json.
+type groupListJSON struct {
+	Group        string `json:"group"`
+	State        string `json:"state"`
+	ProtocolType string `json:"protocolType"`
+}
+
 func groupList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("group list", &e.g)
+	output := registerOutput(fs)
 	if _, err := positional(fs, "group list", args, 0); err != nil {
 		return err
 	}
@@ -76,16 +86,23 @@ func groupList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listing groups: %w", err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE")
+	rows := []groupListJSON{}
 	for _, g := range groups.Sorted() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, dash(g.State), dash(g.ProtocolType))
+		rows = append(rows, groupListJSON{g.Group, g.State, g.ProtocolType})
 	}
-	return tw.Flush()
+	return output.emit(e.stdout, rows, func() error {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "GROUP\tSTATE\tPROTOCOL-TYPE")
+		for _, g := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", g.Group, dash(g.State), dash(g.ProtocolType))
+		}
+		return tw.Flush()
+	})
 }
 
 func groupDescribe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("group describe", &e.g)
+	output := registerOutput(fs)
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -104,11 +121,9 @@ func groupDescribe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("describing groups %q: %w", names, err)
 	}
+	docs := []groupJSON{}
 	var failed []string
-	for i, name := range dedupe(names) {
-		if i > 0 {
-			fmt.Fprintln(e.stdout)
-		}
+	for _, name := range dedupe(names) {
 		l, ok := lags[name]
 		if !ok {
 			failed = append(failed, fmt.Sprintf("%s: not in the response", name))
@@ -118,12 +133,24 @@ func groupDescribe(ctx context.Context, e *env, args []string) error {
 			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
-		if err := printGroup(e.stdout, l); err != nil {
-			return err
-		}
+		docs = append(docs, groupDoc(l))
 		if l.State == "Dead" && len(l.Members) == 0 && len(l.Lag) == 0 {
 			failed = append(failed, fmt.Sprintf("%s: group does not exist", name))
 		}
+	}
+	err = output.emit(e.stdout, docs, func() error {
+		for i, g := range docs {
+			if i > 0 {
+				fmt.Fprintln(e.stdout)
+			}
+			if err := printGroup(e.stdout, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("describing groups: %s", strings.Join(failed, "; "))
@@ -131,80 +158,147 @@ func groupDescribe(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// groupJSON is one element of group describe -o json.
+type groupJSON struct {
+	Group        string            `json:"group"`
+	Coordinator  int32             `json:"coordinator"`
+	State        string            `json:"state"`
+	ProtocolType string            `json:"protocolType"`
+	Protocol     string            `json:"protocol"`
+	TotalLag     int64             `json:"totalLag"`
+	Members      []groupMemberJSON `json:"members"`    // in the coordinator's order
+	Partitions   []groupOffsetJSON `json:"partitions"` // by topic, then partition
+}
+
+type groupMemberJSON struct {
+	MemberID   string           `json:"memberId"`
+	InstanceID *string          `json:"instanceId"` // null for a dynamic member
+	ClientID   string           `json:"clientId"`
+	ClientHost string           `json:"clientHost"`
+	Assignment []assignmentJSON `json:"assignment"` // by topic; [] when none or not a consumer
+}
+
+type assignmentJSON struct {
+	Topic      string  `json:"topic"`
+	Partitions []int32 `json:"partitions"` // ascending
+}
+
+// groupOffsetJSON is a partition's committed offset and lag.
+type groupOffsetJSON struct {
+	Topic           string  `json:"topic"`
+	Partition       int32   `json:"partition"`
+	CommittedOffset *int64  `json:"committedOffset"` // null without a commit
+	EndOffset       *int64  `json:"endOffset"`       // the high watermark; null when it could not be listed
+	Lag             *int64  `json:"lag"`             // null with an error
+	MemberID        *string `json:"memberId"`        // the member assigned the partition, if any
+	ClientID        *string `json:"clientId"`
+	ClientHost      *string `json:"clientHost"`
+	Error           string  `json:"error,omitempty"`
+}
+
+// groupDoc is a described group in the shape both outputs print.
+func groupDoc(l kadm.DescribedGroupLag) groupJSON {
+	g := groupJSON{Group: l.Group, Coordinator: l.Coordinator.NodeID, State: l.State, ProtocolType: l.ProtocolType,
+		Protocol: l.Protocol, TotalLag: l.Lag.Total(), Members: []groupMemberJSON{}, Partitions: []groupOffsetJSON{}}
+	for _, m := range l.Members {
+		g.Members = append(g.Members, groupMemberJSON{m.MemberID, m.InstanceID, m.ClientID, m.ClientHost, assignment(m)})
+	}
+	for _, r := range l.Lag.Sorted() {
+		o := groupOffsetJSON{Topic: r.Topic, Partition: r.Partition}
+		if r.Member != nil {
+			o.MemberID, o.ClientID, o.ClientHost = &r.Member.MemberID, &r.Member.ClientID, &r.Member.ClientHost
+		}
+		if r.Commit.At >= 0 {
+			o.CommittedOffset = &r.Commit.At
+		}
+		if r.End.Err == nil {
+			o.EndOffset = &r.End.Offset
+		}
+		if r.Err != nil {
+			o.Error = r.Err.Error()
+		} else {
+			o.Lag = &r.Lag
+		}
+		g.Partitions = append(g.Partitions, o)
+	}
+	return g
+}
+
 // printGroup writes one described group: a header, its members with their
 // assignments, then one row per partition with committed offset and lag.
-func printGroup(w io.Writer, l kadm.DescribedGroupLag) error {
+func printGroup(w io.Writer, g groupJSON) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "GROUP\t%s\n", l.Group)
-	fmt.Fprintf(tw, "COORDINATOR\t%d\n", l.Coordinator.NodeID)
-	fmt.Fprintf(tw, "STATE\t%s\n", l.State)
-	fmt.Fprintf(tw, "PROTOCOL-TYPE\t%s\n", dash(l.ProtocolType))
-	fmt.Fprintf(tw, "PROTOCOL\t%s\n", dash(l.Protocol))
-	fmt.Fprintf(tw, "MEMBERS\t%d\n", len(l.Members))
-	fmt.Fprintf(tw, "TOTAL-LAG\t%d\n", l.Lag.Total())
+	fmt.Fprintf(tw, "GROUP\t%s\n", g.Group)
+	fmt.Fprintf(tw, "COORDINATOR\t%d\n", g.Coordinator)
+	fmt.Fprintf(tw, "STATE\t%s\n", g.State)
+	fmt.Fprintf(tw, "PROTOCOL-TYPE\t%s\n", dash(g.ProtocolType))
+	fmt.Fprintf(tw, "PROTOCOL\t%s\n", dash(g.Protocol))
+	fmt.Fprintf(tw, "MEMBERS\t%d\n", len(g.Members))
+	fmt.Fprintf(tw, "TOTAL-LAG\t%d\n", g.TotalLag)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(l.Members) > 0 {
+	if len(g.Members) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "MEMBER-ID\tINSTANCE-ID\tCLIENT-ID\tHOST\tASSIGNMENT")
-		for _, m := range l.Members {
+		for _, m := range g.Members {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.MemberID, dash(deref(m.InstanceID)),
-				dash(m.ClientID), dash(m.ClientHost), assignmentCell(m))
+				dash(m.ClientID), dash(m.ClientHost), assignmentCell(m.Assignment))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
 	}
-	rows := l.Lag.Sorted()
-	if len(rows) == 0 {
+	if len(g.Partitions) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOPIC\tPARTITION\tCURRENT-OFFSET\tLOG-END-OFFSET\tLAG\tMEMBER-ID\tCLIENT-ID\tHOST\tERROR")
-	for _, r := range rows {
+	for _, r := range g.Partitions {
 		member, client, host := "-", "-", "-"
-		if r.Member != nil {
-			member, client, host = r.Member.MemberID, dash(r.Member.ClientID), dash(r.Member.ClientHost)
+		if r.MemberID != nil {
+			member, client, host = *r.MemberID, dash(deref(r.ClientID)), dash(deref(r.ClientHost))
 		}
-		current, end, lag, perr := "-", "-", "-", "" // perr: a tab and the error, if any
-		if r.Commit.At >= 0 {
-			current = strconv.FormatInt(r.Commit.At, 10)
+		perr := "" // a tab and the error, if any
+		if r.Error != "" {
+			perr = "\t" + r.Error
 		}
-		if r.End.Err == nil {
-			end = strconv.FormatInt(r.End.Offset, 10)
-		}
-		if r.Err != nil {
-			perr = "\t" + r.Err.Error()
-		} else {
-			lag = strconv.FormatInt(r.Lag, 10)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", r.Topic, r.Partition, current, end, lag,
-			member, client, host, perr)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", r.Topic, r.Partition, offsetCell(r.CommittedOffset),
+			offsetCell(r.EndOffset), offsetCell(r.Lag), member, client, host, perr)
 	}
 	return tw.Flush()
 }
 
-// assignmentCell renders a member's decoded consumer-protocol assignment as
-// topic[p,p,...] per topic, or "-" when it has none or is not a consumer.
-func assignmentCell(m kadm.DescribedGroupMember) string {
+// assignment is a member's decoded consumer-protocol assignment, by topic
+// with ascending partitions; empty when it has none or is not a consumer.
+func assignment(m kadm.DescribedGroupMember) []assignmentJSON {
+	out := []assignmentJSON{}
 	a, ok := m.Assigned.AsConsumer()
 	if !ok || a == nil {
-		return "-"
+		return out
 	}
-	var parts []string
 	for _, t := range a.Topics {
-		ps := append([]int32(nil), t.Partitions...)
+		ps := append([]int32{}, t.Partitions...)
 		sort.Slice(ps, func(i, j int) bool { return ps[i] < ps[j] })
-		nums := make([]string, len(ps))
-		for i, p := range ps {
+		out = append(out, assignmentJSON{t.Topic, ps})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Topic < out[j].Topic })
+	return out
+}
+
+// assignmentCell renders an assignment as topic[p,p,...] per topic, or
+// "-" when there is none.
+func assignmentCell(as []assignmentJSON) string {
+	var parts []string
+	for _, t := range as {
+		nums := make([]string, len(t.Partitions))
+		for i, p := range t.Partitions {
 			nums[i] = strconv.Itoa(int(p))
 		}
 		parts = append(parts, t.Topic+"["+strings.Join(nums, ",")+"]")
 	}
-	sort.Strings(parts)
 	if len(parts) == 0 {
 		return "-"
 	}

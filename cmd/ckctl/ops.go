@@ -22,22 +22,41 @@ import (
 // replicas.
 func underReplicated(p kadm.PartitionDetail) bool { return len(p.ISR) < len(p.Replicas) }
 
+// underReplicatedJSON is one element of topic describe
+// --under-replicated -o json without a topic.
+type underReplicatedJSON struct {
+	Topic       string  `json:"topic"`
+	Partition   int32   `json:"partition"`
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leaderEpoch"`
+	Replicas    []int32 `json:"replicas"`
+	ISR         []int32 `json:"isr"`
+}
+
 // underReplicatedAll prints every under-replicated partition of every
 // topic (topic describe --under-replicated without a topic).
-func underReplicatedAll(ctx context.Context, e *env) error {
-	return e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) error {
-		topics, err := adm.ListTopics(actx)
-		if err != nil {
-			return fmt.Errorf("listing topics: %w", err)
+func underReplicatedAll(ctx context.Context, e *env, output outputFormat) error {
+	var topics kadm.TopicDetails
+	err := e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) (err error) {
+		topics, err = adm.ListTopics(actx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("listing topics: %w", err)
+	}
+	rows := []underReplicatedJSON{}
+	for _, t := range topics.Sorted() {
+		for _, p := range t.Partitions.Sorted() {
+			if underReplicated(p) {
+				rows = append(rows, underReplicatedJSON{t.Topic, p.Partition, p.Leader, p.LeaderEpoch, orEmpty(p.Replicas), orEmpty(p.ISR)})
+			}
 		}
+	}
+	return output.emit(e.stdout, rows, func() error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TOPIC\tPARTITION\tLEADER\tEPOCH\tREPLICAS\tISR")
-		for _, t := range topics.Sorted() {
-			for _, p := range t.Partitions.Sorted() {
-				if underReplicated(p) {
-					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%v\t%v\n", t.Topic, p.Partition, p.Leader, p.LeaderEpoch, p.Replicas, p.ISR)
-				}
-			}
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%v\t%v\n", r.Topic, r.Partition, r.Leader, r.LeaderEpoch, r.Replicas, r.ISR)
 		}
 		return tw.Flush()
 	})
@@ -49,6 +68,7 @@ func topicReassign(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic reassign", &e.g)
 	list := fs.Bool("list", false, "list the reassignments under way (of TOPIC, or all)")
 	cancel := fs.Bool("cancel", false, "cancel the reassignment of TOPIC PARTITION")
+	output := registerOutput(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -60,7 +80,9 @@ func topicReassign(ctx context.Context, e *env, args []string) error {
 		if len(pos) > 1 {
 			return exactArgs("topic reassign --list", pos, 1)
 		}
-		return reassignList(ctx, e, pos)
+		return reassignList(ctx, e, pos, *output)
+	case *output != outputText:
+		return fmt.Errorf("%w: topic reassign: -o %s is for --list", errUsage, *output)
 	case *cancel:
 		if err := exactArgs("topic reassign --cancel", pos, 2); err != nil {
 			return err
@@ -125,7 +147,7 @@ func brokerList(s string) ([]int32, error) {
 // reassignList prints the reassignments under way, of one topic or all.
 // kadm lists only named partitions; all of them takes the request with
 // null topics, as kafka-reassign-partitions.sh --list sends it.
-func reassignList(ctx context.Context, e *env, topics []string) error {
+func reassignList(ctx context.Context, e *env, topics []string, output outputFormat) error {
 	cl, err := e.newClient()
 	if err != nil {
 		return err
@@ -163,26 +185,32 @@ func reassignList(ctx context.Context, e *env, topics []string) error {
 	if err != nil {
 		return fmt.Errorf("listing reassignments: %w", err)
 	}
-	type row struct {
-		topic                      string
-		part                       int32
-		replicas, adding, removing []int32
-	}
-	var rows []row
+	rows := []reassignmentJSON{}
 	for _, t := range resp.Topics {
 		for _, p := range t.Partitions {
-			rows = append(rows, row{t.Topic, p.Partition, p.Replicas, p.AddingReplicas, p.RemovingReplicas})
+			rows = append(rows, reassignmentJSON{t.Topic, p.Partition, orEmpty(p.Replicas), orEmpty(p.AddingReplicas), orEmpty(p.RemovingReplicas)})
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool {
-		return rows[i].topic < rows[j].topic || rows[i].topic == rows[j].topic && rows[i].part < rows[j].part
+		return rows[i].Topic < rows[j].Topic || rows[i].Topic == rows[j].Topic && rows[i].Partition < rows[j].Partition
 	})
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TOPIC\tPARTITION\tREPLICAS\tADDING\tREMOVING")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%v\t%v\n", r.topic, r.part, r.replicas, r.adding, r.removing)
-	}
-	return tw.Flush()
+	return output.emit(e.stdout, rows, func() error {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TOPIC\tPARTITION\tREPLICAS\tADDING\tREMOVING")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%d\t%v\t%v\t%v\n", r.Topic, r.Partition, r.Replicas, r.AddingReplicas, r.RemovingReplicas)
+		}
+		return tw.Flush()
+	})
+}
+
+// reassignmentJSON is one element of topic reassign --list -o json.
+type reassignmentJSON struct {
+	Topic            string  `json:"topic"`
+	Partition        int32   `json:"partition"`
+	Replicas         []int32 `json:"replicas"`
+	AddingReplicas   []int32 `json:"addingReplicas"`
+	RemovingReplicas []int32 `json:"removingReplicas"`
 }
 
 // electLeaders: elect-leaders [--type preferred|unclean] [TOPIC [PARTITION]].
@@ -280,10 +308,27 @@ func topicPartitions(ctx context.Context, e *env, topic string) (kadm.TopicsSet,
 	return set, nil
 }
 
+// logDirJSON is one element of log-dirs -o json: a broker's log
+// directory and the partitions in it.
+type logDirJSON struct {
+	Broker     int32                 `json:"broker"`
+	Dir        string                `json:"dir"`
+	Error      string                `json:"error,omitempty"` // the directory could not be described
+	Partitions []logDirPartitionJSON `json:"partitions"`      // by topic, then partition
+}
+
+type logDirPartitionJSON struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	SizeBytes int64  `json:"sizeBytes"`
+	OffsetLag int64  `json:"offsetLag"`
+}
+
 // logDirs: log-dirs [TOPIC...]: each broker's log directories and the
 // size and offset lag of each partition in them.
 func logDirs(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("log-dirs", &e.g)
+	output := registerOutput(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -299,20 +344,35 @@ func logDirs(ctx context.Context, e *env, args []string) error {
 		}
 		set.Merge(s)
 	}
-	return e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) error {
-		all, err := adm.DescribeAllLogDirs(actx, set)
-		if err != nil {
-			return fmt.Errorf("describing log directories: %w", err)
+	var all kadm.DescribedAllLogDirs
+	err = e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) (err error) {
+		all, err = adm.DescribeAllLogDirs(actx, set)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("describing log directories: %w", err)
+	}
+	dirs := []logDirJSON{}
+	for _, d := range all.Sorted() {
+		dir := logDirJSON{Broker: d.Broker, Dir: d.Dir, Partitions: []logDirPartitionJSON{}}
+		if d.Err != nil {
+			dir.Error = d.Err.Error()
 		}
+		for _, p := range d.Topics.Sorted() {
+			dir.Partitions = append(dir.Partitions, logDirPartitionJSON{p.Topic, p.Partition, p.Size, p.OffsetLag})
+		}
+		dirs = append(dirs, dir)
+	}
+	return output.emit(e.stdout, dirs, func() error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "BROKER\tDIR\tTOPIC\tPARTITION\tSIZE\tOFFSET-LAG\tERROR")
-		for _, d := range all.Sorted() {
-			if d.Err != nil {
-				fmt.Fprintf(tw, "%d\t%s\t-\t-\t-\t-\t%v\n", d.Broker, d.Dir, d.Err)
+		for _, d := range dirs {
+			if d.Error != "" {
+				fmt.Fprintf(tw, "%d\t%s\t-\t-\t-\t-\t%s\n", d.Broker, d.Dir, d.Error)
 				continue
 			}
-			for _, p := range d.Topics.Sorted() {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t\n", p.Broker, p.Dir, p.Topic, p.Partition, p.Size, p.OffsetLag)
+			for _, p := range d.Partitions {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%d\t\n", d.Broker, d.Dir, p.Topic, p.Partition, p.SizeBytes, p.OffsetLag)
 			}
 		}
 		return tw.Flush()

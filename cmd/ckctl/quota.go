@@ -239,6 +239,7 @@ func quotaDescribe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("quota describe", &e.g)
 	user, client := newQuotaEntityFlags(fs, true)
 	strict := fs.Bool("strict", false, "only entities with exactly the filtered types (no user=U,client-id=C for --user U)")
+	output := registerOutput(fs)
 	if _, err := positional(fs, "quota describe", args, 0); err != nil {
 		return err
 	}
@@ -259,29 +260,71 @@ func quotaDescribe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("describing client quotas: %w", err)
 	}
-	type row struct{ entity, key, value string }
-	var rows []row
-	for _, d := range described {
-		entity := quotaEntityString(d.Entity)
-		for _, v := range d.Values {
-			rows = append(rows, row{entity, v.Key, quotaValueString(v.Value)})
+	docs := quotaDocs(described)
+	return output.emit(e.stdout, docs, func() error {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ENTITY\tKEY\tVALUE")
+		for _, d := range docs {
+			for _, q := range d.Quotas {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, q.Key, quotaValueString(q.Value))
+			}
 		}
-	}
-	slices.SortFunc(rows, func(a, b row) int {
-		return slices.Compare([]string{a.entity, a.key}, []string{b.entity, b.key})
+		return tw.Flush()
 	})
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTITY\tKEY\tVALUE")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.entity, r.key, r.value)
+}
+
+// quotaJSON is one element of quota describe -o json: an entity and its
+// quotas.
+type quotaJSON struct {
+	Name   string               `json:"name"`   // as the table shows it: "user=alice,client-id=<default>"
+	Entity []quotaComponentJSON `json:"entity"` // user first, then client-id
+	Quotas []quotaValueJSON     `json:"quotas"` // by key
+}
+
+type quotaComponentJSON struct {
+	Type string  `json:"type"` // user or client-id
+	Name *string `json:"name"` // null for the default entity
+}
+
+type quotaValueJSON struct {
+	Key   string  `json:"key"`
+	Value float64 `json:"value"`
+}
+
+// quotaDocs sorts the described entities by name and their quotas by key,
+// the order of the table's rows.
+func quotaDocs(described kadm.DescribedClientQuotas) []quotaJSON {
+	docs := []quotaJSON{}
+	for _, d := range described {
+		doc := quotaJSON{Name: quotaEntityString(d.Entity), Entity: []quotaComponentJSON{}, Quotas: []quotaValueJSON{}}
+		for _, c := range sortedEntity(d.Entity) {
+			doc.Entity = append(doc.Entity, quotaComponentJSON{c.Type, c.Name})
+		}
+		for _, v := range d.Values {
+			doc.Quotas = append(doc.Quotas, quotaValueJSON{v.Key, v.Value})
+		}
+		slices.SortFunc(doc.Quotas, func(a, b quotaValueJSON) int { return strings.Compare(a.Key, b.Key) })
+		docs = append(docs, doc)
 	}
-	return tw.Flush()
+	slices.SortFunc(docs, func(a, b quotaJSON) int { return strings.Compare(a.Name, b.Name) })
+	return docs
 }
 
 // quotaEntityString is an entity as the tables show it,
 // "user=alice,client-id=app", "user=<default>": user first, then
 // client-id, then any other type the broker names.
 func quotaEntityString(entity kadm.ClientQuotaEntity) string {
+	sorted := sortedEntity(entity)
+	parts := make([]string, 0, len(sorted))
+	for _, c := range sorted {
+		parts = append(parts, c.String())
+	}
+	return strings.Join(parts, ",")
+}
+
+// sortedEntity is entity's components, user first, then client-id, then
+// any other type the broker names.
+func sortedEntity(entity kadm.ClientQuotaEntity) kadm.ClientQuotaEntity {
 	sorted := slices.Clone(entity)
 	slices.SortStableFunc(sorted, func(a, b kadm.ClientQuotaEntityComponent) int {
 		rank := func(t string) int {
@@ -292,11 +335,7 @@ func quotaEntityString(entity kadm.ClientQuotaEntity) string {
 		}
 		return rank(a.Type) - rank(b.Type)
 	})
-	parts := make([]string, 0, len(sorted))
-	for _, c := range sorted {
-		parts = append(parts, c.String())
-	}
-	return strings.Join(parts, ",")
+	return sorted
 }
 
 // quotaValueString prints a value without a fraction when it has none

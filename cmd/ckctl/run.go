@@ -31,35 +31,36 @@ connection flags (every command):
   --sasl-user NAME --sasl-password P
 
 commands:
-  cluster
+  cluster [-o text|json]
   topic create NAME [-p partitions] [-r replicas] [-c key=value ...]
-  topic list
-  topic describe NAME [--under-replicated]
-  topic describe --under-replicated
+  topic list [-o text|json]
+  topic describe NAME [--under-replicated] [-o text|json]
+  topic describe --under-replicated [-o text|json]
   topic delete NAME
   topic reassign TOPIC PARTITION BROKER,BROKER...
   topic reassign --cancel TOPIC PARTITION
-  topic reassign --list [TOPIC]
+  topic reassign --list [TOPIC] [-o text|json]
   elect-leaders [--type preferred|unclean] [TOPIC [PARTITION]]
-  log-dirs [TOPIC...]
+  log-dirs [TOPIC...] [-o text|json]
   produce TOPIC [-k key] [-p partition] [-v]
   consume TOPIC [-o earliest|latest|N] [-n count] [-p partition] [-idle 2s]
-  group list
-  group describe GROUP...
+  group list [-o text|json]
+  group describe GROUP... [-o text|json]
+  group lag GROUP... [--watch [--interval 2s] [--count N]] [-o text|json]
   group delete GROUP...
   group seek GROUP --to earliest|latest|OFFSET [--topics t1,t2] [--dry-run]
   group seek GROUP --to-timestamp MS [--topics t1,t2] [--dry-run]
   user create NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512] [--iterations 4096] [--password P]
   user delete NAME [--mechanism SCRAM-SHA-256|SCRAM-SHA-512]
-  user list [NAME...]
+  user list [NAME...] [-o text|json]
   acl create (--allow-principal P | --deny-principal P)... [--allow-host H]... [--deny-host H]...
              --operation OP... RESOURCE... [--resource-pattern-type literal|prefixed]
   acl list [RESOURCE...] [--resource-pattern-type any|match|literal|prefixed]
-           [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any]
+           [--principal P]... [--host H]... [--operation OP]... [--permission allow|deny|any] [-o text|json]
   acl delete (RESOURCE... | --all) [the filters of acl list]
   quota alter ENTITY (--add KEY=VALUE | --delete KEY)... [--dry-run]
   quota describe [--user U | --default-user | --any-user]
-                 [--client-id C | --default-client-id | --any-client-id] [--strict]
+                 [--client-id C | --default-client-id | --any-client-id] [--strict] [-o text|json]
   config get (--topic T | --broker ID | --cluster) [NAME...] [--synonyms] [-o text|json]
   config set (--topic T | --broker ID | --cluster) KEY=VALUE... [--dry-run]
   config delete (--topic T | --broker ID | --cluster) KEY... [--dry-run]
@@ -104,6 +105,44 @@ elect-leaders without a topic asks for every partition. user create
 salts and hashes the password (read from the first line of standard input
 unless --password is given) and stores the SCRAM credential; user list
 shows each user's mechanisms and iterations, never a secret.
+
+-o json prints one JSON document instead of the table (an object or
+an array, indented; fields in lowerCamelCase; the table's order; an
+empty list is [], a missing value null); anything but text or json is a
+usage error. The shapes (field? appears only when set):
+  cluster          {cluster, controller, brokers: [{nodeId, host, port, rack, controller}]}
+  topic list       [{name, partitionCount, replicationFactor, error?}]
+  topic describe   {name, internal, partitionCount, replicationFactor,
+                    partitions: [{partition, leader, leaderEpoch, replicas, isr,
+                    underReplicated, logStartOffset, highWatermark, error?}],
+                    configs: [{name, value, source, sensitive?}], configsError?}
+  topic describe --under-replicated (no NAME)
+                   [{topic, partition, leader, leaderEpoch, replicas, isr}]
+  topic reassign --list
+                   [{topic, partition, replicas, addingReplicas, removingReplicas}]
+  log-dirs         [{broker, dir, error?, partitions: [{topic, partition, sizeBytes, offsetLag}]}]
+  group list       [{group, state, protocolType}]
+  group describe   [{group, coordinator, state, protocolType, protocol, totalLag,
+                    members: [{memberId, instanceId, clientId, clientHost,
+                    assignment: [{topic, partitions}]}],
+                    partitions: [{topic, partition, committedOffset, endOffset, lag,
+                    memberId, clientId, clientHost, error?}]}]
+  group lag        [{group, totalLag, partitions: [{topic, partition,
+                    committedOffset, endOffset, lag, error?}]}]
+  group lag --watch  one line per refresh: {time, groups: [as group lag]}
+  user list        [{user, credentials: [{mechanism, iterations}]}]
+  acl list         [{principal, host, resourceType, resourceName, patternType,
+                    operation, permission}]
+  quota describe   [{name, entity: [{type, name}], quotas: [{key, value}]}]
+                   (an entity name null is the default entity)
+  config get       [{name, value, source, sensitive?, synonyms?: [{name, value, source}]}]
+
+group lag shows, for each partition a group has committed, the
+committed offset, the end offset (the high watermark) and the lag (end
+minus committed, never below 0), and each group's total; an unknown
+group is an error. --watch prints it again every --interval (2s) until
+interrupted, each table after a timestamp line, or one JSON line per
+refresh with -o json; --count N stops after N refreshes, for scripts.
 
 The brokers default to $CKCTL_BROKERS, else ` + brokersDefault + `. The
 connection flags default to $CKCTL_TLS_CA, $CKCTL_TLS_CERT, $CKCTL_TLS_KEY,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -67,8 +68,17 @@ func topicCreate(ctx context.Context, e *env, args []string) error {
 	})
 }
 
+// topicListJSON is one element of topic list -o json.
+type topicListJSON struct {
+	Name              string `json:"name"`
+	PartitionCount    int    `json:"partitionCount"`
+	ReplicationFactor int    `json:"replicationFactor"`
+	Error             string `json:"error,omitempty"` // the topic's metadata error, if any
+}
+
 func topicList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic list", &e.g)
+	output := registerOutput(fs)
 	if _, err := positional(fs, "topic list", args, 0); err != nil {
 		return err
 	}
@@ -80,16 +90,26 @@ func topicList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listing topics: %w", err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPARTITIONS\tREPLICAS")
+	rows := []topicListJSON{}
 	for _, t := range topics.Sorted() {
 		if t.Err != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t%v\n", t.Topic, t.Err)
+			rows = append(rows, topicListJSON{Name: t.Topic, Error: t.Err.Error()})
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", t.Topic, len(t.Partitions), replicaCount(t))
+		rows = append(rows, topicListJSON{Name: t.Topic, PartitionCount: len(t.Partitions), ReplicationFactor: replicaCount(t)})
 	}
-	return tw.Flush()
+	return output.emit(e.stdout, rows, func() error {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tPARTITIONS\tREPLICAS")
+		for _, r := range rows {
+			if r.Error != "" {
+				fmt.Fprintf(tw, "%s\t-\t-\t%s\n", r.Name, r.Error)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\n", r.Name, r.PartitionCount, r.ReplicationFactor)
+		}
+		return tw.Flush()
+	})
 }
 
 // replicaCount is the replication factor of a topic as seen in metadata:
@@ -101,97 +121,150 @@ func replicaCount(t kadm.TopicDetail) int {
 	return 0
 }
 
+// topicDescribeJSON is topic describe NAME -o json.
+type topicDescribeJSON struct {
+	Name              string               `json:"name"`
+	Internal          bool                 `json:"internal"`
+	PartitionCount    int                  `json:"partitionCount"`
+	ReplicationFactor int                  `json:"replicationFactor"`
+	Partitions        []topicPartitionJSON `json:"partitions"` // by partition; only the under-replicated with --under-replicated
+	Configs           []configRow          `json:"configs"`    // by name
+	ConfigsError      string               `json:"configsError,omitempty"`
+}
+
+type topicPartitionJSON struct {
+	Partition       int32   `json:"partition"`
+	Leader          int32   `json:"leader"`
+	LeaderEpoch     int32   `json:"leaderEpoch"`
+	Replicas        []int32 `json:"replicas"`
+	ISR             []int32 `json:"isr"`
+	UnderReplicated bool    `json:"underReplicated"`
+	LogStartOffset  *int64  `json:"logStartOffset"` // null when it could not be listed
+	HighWatermark   *int64  `json:"highWatermark"`  // null when it could not be listed
+	Error           string  `json:"error,omitempty"`
+}
+
 func topicDescribe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("topic describe", &e.g)
 	urp := fs.Bool("under-replicated", false, "only the partitions whose ISR lacks replicas")
+	output := registerOutput(fs)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
 	}
 	if *urp && len(pos) == 0 {
-		return underReplicatedAll(ctx, e)
+		return underReplicatedAll(ctx, e, *output)
 	}
 	if err := exactArgs("topic describe", pos, 1); err != nil {
 		return err
 	}
-	name := pos[0]
-	adm, err := e.newAdmin()
+	var doc topicDescribeJSON
+	err = e.withAdmin(ctx, func(actx context.Context, adm *kadm.Client) (err error) {
+		doc, err = describeTopic(actx, adm, pos[0], *urp)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	actx, cancel := e.adminContext(ctx)
-	defer cancel()
-	topics, err := adm.ListTopics(actx, name)
+	return output.emit(e.stdout, doc, func() error { return printTopic(e.stdout, doc) })
+}
+
+// describeTopic gathers a topic's metadata, offsets and configs.
+func describeTopic(ctx context.Context, adm *kadm.Client, name string, urpOnly bool) (topicDescribeJSON, error) {
+	topics, err := adm.ListTopics(ctx, name)
 	if err != nil {
-		return fmt.Errorf("describing topic %q: %w", name, err)
+		return topicDescribeJSON{}, fmt.Errorf("describing topic %q: %w", name, err)
 	}
 	t, ok := topics[name]
 	if !ok {
-		return fmt.Errorf("describing topic %q: not in the metadata response", name)
+		return topicDescribeJSON{}, fmt.Errorf("describing topic %q: not in the metadata response", name)
 	}
 	if t.Err != nil {
-		return fmt.Errorf("describing topic %q: %w", name, t.Err)
+		return topicDescribeJSON{}, fmt.Errorf("describing topic %q: %w", name, t.Err)
 	}
-	configs, err := adm.DescribeTopicConfigs(actx, name)
+	configs, err := adm.DescribeTopicConfigs(ctx, name)
 	if err != nil {
-		return fmt.Errorf("describing configs of topic %q: %w", name, err)
+		return topicDescribeJSON{}, fmt.Errorf("describing configs of topic %q: %w", name, err)
 	}
-	starts, startErr := adm.ListStartOffsets(actx, name)
-	ends, endErr := adm.ListEndOffsets(actx, name)
-
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "NAME\t%s\n", t.Topic)
-	fmt.Fprintf(tw, "INTERNAL\t%t\n", t.IsInternal)
-	fmt.Fprintf(tw, "PARTITIONS\t%d\n", len(t.Partitions))
-	fmt.Fprintf(tw, "REPLICAS\t%d\n\n", replicaCount(t))
-	fmt.Fprintln(tw, "PARTITION\tLEADER\tEPOCH\tREPLICAS\tISR\tUNDER-REPLICATED\tLOG-START\tHIGH-WATERMARK\tERROR")
+	starts, startErr := adm.ListStartOffsets(ctx, name)
+	ends, endErr := adm.ListEndOffsets(ctx, name)
+	doc := topicDescribeJSON{Name: t.Topic, Internal: t.IsInternal, PartitionCount: len(t.Partitions),
+		ReplicationFactor: replicaCount(t), Partitions: []topicPartitionJSON{}, Configs: []configRow{}}
 	for _, p := range t.Partitions.Sorted() {
-		if *urp && !underReplicated(p) {
+		if urpOnly && !underReplicated(p) {
 			continue
 		}
-		perr := ""
+		row := topicPartitionJSON{Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch,
+			Replicas: orEmpty(p.Replicas), ISR: orEmpty(p.ISR), UnderReplicated: underReplicated(p),
+			LogStartOffset: listedOffset(starts, startErr, name, p.Partition),
+			HighWatermark:  listedOffset(ends, endErr, name, p.Partition)}
 		if p.Err != nil {
-			perr = p.Err.Error()
+			row.Error = p.Err.Error()
 		}
+		doc.Partitions = append(doc.Partitions, row)
+	}
+	for _, rc := range configs {
+		if rc.Err != nil {
+			doc.ConfigsError = fmt.Sprintf("%v%s", rc.Err, errMessage(rc.ErrMessage))
+			continue
+		}
+		for _, c := range rc.Configs {
+			doc.Configs = append(doc.Configs, configRow{Name: c.Key, Value: c.Value, Source: c.Source.String(), Sensitive: c.Sensitive})
+		}
+	}
+	sort.Slice(doc.Configs, func(i, j int) bool { return doc.Configs[i].Name < doc.Configs[j].Name })
+	return doc, nil
+}
+
+// printTopic writes topic describe's tables.
+func printTopic(w io.Writer, doc topicDescribeJSON) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "NAME\t%s\n", doc.Name)
+	fmt.Fprintf(tw, "INTERNAL\t%t\n", doc.Internal)
+	fmt.Fprintf(tw, "PARTITIONS\t%d\n", doc.PartitionCount)
+	fmt.Fprintf(tw, "REPLICAS\t%d\n\n", doc.ReplicationFactor)
+	fmt.Fprintln(tw, "PARTITION\tLEADER\tEPOCH\tREPLICAS\tISR\tUNDER-REPLICATED\tLOG-START\tHIGH-WATERMARK\tERROR")
+	for _, p := range doc.Partitions {
 		ur := "no"
-		if underReplicated(p) {
+		if p.UnderReplicated {
 			ur = "yes"
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%v\t%v\t%s\t%s\t%s\t%s\n", p.Partition, p.Leader, p.LeaderEpoch,
-			p.Replicas, p.ISR, ur, offsetCell(starts, startErr, name, p.Partition),
-			offsetCell(ends, endErr, name, p.Partition), perr)
+			p.Replicas, p.ISR, ur, offsetCell(p.LogStartOffset), offsetCell(p.HighWatermark), p.Error)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "CONFIG\tVALUE\tSOURCE")
-	for _, rc := range configs {
-		if rc.Err != nil {
-			fmt.Fprintf(tw, "(error)\t%v%s\t\n", rc.Err, errMessage(rc.ErrMessage))
-			continue
+	if doc.ConfigsError != "" {
+		fmt.Fprintf(tw, "(error)\t%s\t\n", doc.ConfigsError)
+	}
+	for _, c := range doc.Configs {
+		v := deref(c.Value)
+		if c.Sensitive {
+			v = "(sensitive)"
 		}
-		cs := append([]kadm.Config(nil), rc.Configs...)
-		sort.Slice(cs, func(i, j int) bool { return cs[i].Key < cs[j].Key })
-		for _, c := range cs {
-			v := c.MaybeValue()
-			if c.Sensitive {
-				v = "(sensitive)"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Key, v, c.Source)
-		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, v, c.Source)
 	}
 	return tw.Flush()
 }
 
-// offsetCell renders one listed offset, or "-" when it could not be listed.
-func offsetCell(offs kadm.ListedOffsets, err error, topic string, partition int32) string {
+// listedOffset is one listed offset, or nil when it could not be listed.
+func listedOffset(offs kadm.ListedOffsets, err error, topic string, partition int32) *int64 {
 	if err != nil {
-		return "-"
+		return nil
 	}
 	o, ok := offs.Lookup(topic, partition)
 	if !ok || o.Err != nil {
+		return nil
+	}
+	return &o.Offset
+}
+
+// offsetCell renders an offset, or "-" when there is none.
+func offsetCell(o *int64) string {
+	if o == nil {
 		return "-"
 	}
-	return fmt.Sprint(o.Offset)
+	return fmt.Sprint(*o)
 }
 
 func topicDelete(ctx context.Context, e *env, args []string) error {

@@ -102,8 +102,20 @@ func (e *env) alterUsers(ctx context.Context, what string, del []kadm.DeleteSCRA
 	return nil
 }
 
+// userJSON is one element of user list -o json; never a secret.
+type userJSON struct {
+	User        string           `json:"user"`
+	Credentials []credentialJSON `json:"credentials"` // in the broker's order
+}
+
+type credentialJSON struct {
+	Mechanism  string `json:"mechanism"` // SCRAM-SHA-256 or SCRAM-SHA-512
+	Iterations int32  `json:"iterations"`
+}
+
 func userList(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("user list", &e.g)
+	output := registerOutput(fs)
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -116,19 +128,30 @@ func userList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("describing SCRAM credentials: %w", err)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USER\tMECHANISM\tITERATIONS")
+	docs := []userJSON{}
 	var failed []string
 	for _, u := range users.Sorted() {
 		if u.Err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v%s", u.User, u.Err, errMessage(u.ErrMessage)))
 			continue
 		}
+		doc := userJSON{User: u.User, Credentials: []credentialJSON{}}
 		for _, c := range u.CredInfos {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", u.User, c.Mechanism, c.Iterations)
+			doc.Credentials = append(doc.Credentials, credentialJSON{c.Mechanism.String(), c.Iterations})
 		}
+		docs = append(docs, doc)
 	}
-	if err := tw.Flush(); err != nil {
+	err = output.emit(e.stdout, docs, func() error {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "USER\tMECHANISM\tITERATIONS")
+		for _, u := range docs {
+			for _, c := range u.Credentials {
+				fmt.Fprintf(tw, "%s\t%s\t%d\n", u.User, c.Mechanism, c.Iterations)
+			}
+		}
+		return tw.Flush()
+	})
+	if err != nil {
 		return err
 	}
 	if len(failed) > 0 {
