@@ -4,8 +4,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,7 +82,7 @@ func (s *Server) listenAdmin(tlsCfg *tls.Config) error {
 			http.Error(w, "not found: the admin listener serves /metrics, /healthz and /readyz", http.StatusNotFound)
 		})
 	}
-	s.admin.http = &http.Server{Handler: mux,
+	s.admin.http = &http.Server{Handler: mux, ErrorLog: log.New(logWriter{s.logf}, "admin listener: ", 0),
 		ReadHeaderTimeout: adminHeaderTimeout, MaxHeaderBytes: adminHeaderBytes, WriteTimeout: adminWriteTimeout,
 	}
 	go func() {
@@ -168,6 +170,15 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	scrape.MustRegister(snapshotCollector{snap})
 	promhttp.HandlerFor(prometheus.Gatherers{s.reqMetrics.reg, scrape}, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError, ErrorLog: promLog{s.logf}}).ServeHTTP(w, r)
+}
+
+// logWriter writes the HTTP server's own errors (a bad TLS handshake, a
+// malformed request) to the broker's log.
+type logWriter struct{ logf func(string, ...any) }
+
+func (l logWriter) Write(p []byte) (int, error) {
+	l.logf("%s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // promLog reports promhttp's errors in the broker's log.
