@@ -336,6 +336,9 @@ func TestConsoleLoginInBrowser(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("#topic-delete, #config-edit-submit, #add-partitions-submit").length`); n != 0 {
 		t.Errorf("a reader's topic page has %d controls that change it; want none", n)
 	}
+	if txt := eval[string](b, `document.querySelector("#page").textContent`); strings.Contains(txt, "null") || strings.Contains(txt, "undefined") {
+		t.Errorf("a reader's topic page shows %q; want no null or undefined", txt)
+	}
 	b.shot("13-reader-topic")
 
 	b.do("log out", click("#logout"), visible(`#page[data-page="login"]`))

@@ -58,7 +58,7 @@
 //             the number of samples drawn) #chart-topic #chart-group
 
 import {
-  h, cell, numCell, sizeCell, muted, badge, thead, tableWrap, emptyRow, dataTable, field, card,
+  h, add, cell, numCell, sizeCell, muted, badge, thead, tableWrap, emptyRow, dataTable, field, card,
   pageHeader, fact, readOnlyNote, filterInput,
   fmtBytes, fmtTime, fmtLag, fmtList, clockTime, localInputToMs, msToLocalInput, wholeNumber,
 } from './dom.js';
@@ -246,7 +246,7 @@ function showLogin() {
     event.preventDefault();
     login(ctx, fields, submit, error);
   });
-  ctx.root.append(form);
+  add(ctx.root, form);
   ctx.setReady(true);
   fields.user.focus();
 }
@@ -451,7 +451,7 @@ async function pageBrokers(ctx) {
     numCell('port', b.port),
     h('td', { class: 'rack' }, b.rack === null || b.rack === undefined ? muted('none') : b.rack),
     h('td', { class: 'role' }, b.id === controller ? badge('controller', 'ok') : '')));
-  ctx.root.append(
+  add(ctx.root, 
     pageHeader('Brokers'),
     card('', h('dl', { class: 'facts' },
       fact('Cluster id', h('span', { id: 'cluster-id', class: 'mono', text: cluster.clusterId })),
@@ -476,7 +476,7 @@ async function pageTopics(ctx) {
   if (!ctx.alive()) return;
   const topics = list.topics || [];
   const body = h('tbody', {}, topics.length > 0 ? topics.map(topicRow) : emptyRow(6, 'No topics yet.'));
-  ctx.root.append(
+  add(ctx.root, 
     pageHeader('Topics', h('span', { class: 'count', text: `${topics.length} topics` })),
     card('', filterInput('topic-filter', 'Filter topics by name', body, 'data-topic'),
       tableWrap(h('table', { id: 'topics-table' },
@@ -568,7 +568,7 @@ async function pageTopic(ctx, r) {
   const canConfig = mayTopic(t, 'ALTER_CONFIGS');
   const canGrow = mayTopic(t, 'ALTER');
   const canDelete = mayTopic(t, 'DELETE') && !t.internal;
-  ctx.root.append(
+  add(ctx.root, 
     pageHeader(h('span', { id: 'topic-name', text: t.name }), t.internal ? badge('internal') : null,
       h('a', { id: 'topic-messages', class: 'btn', href: `#/messages?topic=${enc(t.name)}&partition=0`, text: 'Browse messages' })),
     card('', h('dl', { class: 'facts' },
@@ -750,7 +750,7 @@ async function pageGroups(ctx) {
   const body = h('tbody', {}, rows.length > 0 ? rows : emptyRow(5, 'No consumer groups.'));
   const refresh = h('button', { id: 'groups-refresh', type: 'button', class: 'btn', text: 'Refresh' });
   refresh.addEventListener('click', () => reload(''));
-  ctx.root.append(
+  add(ctx.root, 
     pageHeader('Consumer groups', refresh),
     card('', filterInput('group-filter', 'Filter groups by id', body, 'data-group'),
       tableWrap(h('table', { id: 'groups-table' }, thead(['Group', 'State', 'Type', 'Members', 'Lag']), body))));
@@ -767,7 +767,7 @@ async function pageGroup(ctx, r) {
   if (!ctx.alive()) return;
   document.title = `${id} · Cloud Kafka`;
   const view = groupView(ctx, id);
-  ctx.root.append(view.el);
+  add(ctx.root, view.el);
   updateGroup(view, first);
   let busy = false;
   // refresh reloads the group; `shown` marks the page not ready meanwhile
@@ -949,7 +949,7 @@ async function pageMessages(ctx, r) {
     submitQuery(browser);
   });
   browser.form.view.addEventListener('change', () => renderMessages(browser));
-  ctx.root.append(pageHeader('Messages'), browser.form.el, browser.results.el);
+  add(ctx.root, pageHeader('Messages'), browser.form.el, browser.results.el);
   if (topics.length === 0 && !r.query.get('topic')) {
     showNotice('There are no topics to browse yet.');
     return;
@@ -1176,7 +1176,7 @@ async function pageCharts(ctx, r) {
   };
   charts.topic.addEventListener('change', changed);
   charts.group.addEventListener('change', changed);
-  ctx.root.append(
+  add(ctx.root, 
     pageHeader('Charts'),
     h('div', { class: 'card toolbar' }, field('Topic', charts.topic), field('Group', charts.group)),
     h('div', { class: 'charts' }, charts.throughput.el, charts.lag.el));
@@ -1285,7 +1285,7 @@ async function start() {
       clearStatus();
       start();
     });
-    ctx.root.append(card('The console is not available', h('p', { text: 'The console API did not answer.' }), retry));
+    add(ctx.root, card('The console is not available', h('p', { text: 'The console API did not answer.' }), retry));
     ctx.setReady(true);
     return;
   }

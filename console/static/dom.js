@@ -39,6 +39,12 @@ export function h(tag, props, ...children) {
   return el;
 }
 
+// add appends children to el, leaving out null, undefined and false
+// (a control the principal may not use) and flattening arrays.
+export function add(el, ...children) {
+  appendAll(el, children);
+}
+
 function appendAll(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
