@@ -2,8 +2,8 @@
 # Installs the Debian packages that the end-to-end tests use when they are
 # missing: kcat and the confluent_kafka and kafka (kafka-python) Python
 # modules, Debian's ZooKeeper server (package zookeeper, which brings
-# java), openssl (encrypted PKCS#8 keys for the TLS tests) and chromium
-# (the web console's browser tests). Quick and silent when everything is present. Under CI=true, a tool still missing
+# java), openssl (encrypted PKCS#8 keys for the TLS tests), chromium and
+# firefox-esr (the web console's browser tests). Quick and silent when everything is present. Under CI=true, a tool still missing
 # afterwards is an error; elsewhere it is a warning, and the tests that need
 # it skip themselves.
 set -euo pipefail
@@ -19,6 +19,7 @@ have_kafka_py()  { [ -x "$PYTHON" ] && "$PYTHON" -c 'import kafka' >/dev/null 2>
 have_zookeeper() { [ -r /usr/share/java/zookeeper.jar ] && command -v java >/dev/null 2>&1; }
 have_openssl()   { command -v openssl >/dev/null 2>&1; }
 have_chromium()  { command -v chromium >/dev/null 2>&1; }
+have_firefox()   { command -v firefox-esr >/dev/null 2>&1; }
 
 missing=()
 have_kcat      || missing+=(kcat)
@@ -27,6 +28,7 @@ have_kafka_py  || missing+=(python3-kafka)
 have_zookeeper || missing+=(zookeeper)
 have_openssl   || missing+=(openssl)
 have_chromium  || missing+=(chromium)
+have_firefox   || missing+=(firefox-esr)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
@@ -48,6 +50,7 @@ have_kafka_py  || still+=("kafka (kafka-python) for $PYTHON (Debian package pyth
 have_zookeeper || still+=("ZooKeeper server and java (Debian package zookeeper)")
 have_openssl   || still+=("openssl (Debian package openssl)")
 have_chromium  || still+=("chromium (Debian package chromium)")
+have_firefox   || still+=("firefox-esr (Debian package firefox-esr)")
 
 if [ ${#still[@]} -gt 0 ]; then
 	for tool in "${still[@]}"; do

@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,6 +257,25 @@ func TestConsoleInBrowser(t *testing.T) {
 		until(`document.querySelector("#group-lag").textContent.trim() === "0"`))
 	b.shot("06-group-caught-up")
 
+	// A group id with markup in it (group ids are free text) is shown as
+	// text, in the list and on its page.
+	evil := `<img src=x onerror="window.__xss='group'">`
+	offs := kadm.Offsets{}
+	offs.Add(kadm.Offset{Topic: "clicks", Partition: 0, At: 1, LeaderEpoch: -1})
+	if resps, err := adm.CommitOffsets(ctx, evil, offs); err != nil || resps.Error() != nil {
+		t.Fatalf("commit for %s: %v %v", evil, err, resps.Error())
+	}
+	b.open("#/groups", "groups")
+	b.do("evil group listed", until(fmt.Sprintf(`[...document.querySelectorAll("#groups-table tr[data-group]")].some(r => r.dataset.group === %q)`, evil)))
+	b.open("#/groups/"+url.PathEscape(evil), "group")
+	if id := b.text("#group-id"); id != evil {
+		t.Errorf("group page of %q: shows id %q; want it as text", evil, id)
+	}
+	if n, xss := eval[int](b, `document.querySelectorAll("#page img").length`), eval[bool](b, `window.__xss !== undefined`); n != 0 || xss {
+		t.Errorf("a group id's markup became elements (%d) or ran (%v); want it shown as text", n, xss)
+	}
+	b.shot("07-group-markup")
+
 	// The charts draw from the broker's own counters.
 	b.open("#/charts", "charts")
 	b.do("charts", visible("canvas#chart-throughput"), visible("canvas#chart-lag"))
@@ -268,7 +288,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if eval[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`) {
 			t.Errorf("%s at 375 px: the page scrolls sideways; want it to fit", p.hash)
 		}
-		b.shot("07-narrow-" + p.page)
+		b.shot("09-narrow-" + p.page)
 	}
 
 	if errs := b.pageErrors(); len(errs) > 0 {

@@ -477,7 +477,7 @@ async function pageTopics(ctx) {
   const topics = list.topics || [];
   const body = h('tbody', {}, topics.length > 0 ? topics.map(topicRow) : emptyRow(6, 'No topics yet.'));
   add(ctx.root, 
-    pageHeader('Topics', h('span', { class: 'count', text: `${topics.length} topics` })),
+    pageHeader('Topics', h('span', { class: 'count', text: `${topics.length} topic${topics.length === 1 ? "" : "s"}` })),
     card('', filterInput('topic-filter', 'Filter topics by name', body, 'data-topic'),
       tableWrap(h('table', { id: 'topics-table' },
         thead(['Name', 'Partitions', 'Replication', 'Under-replicated', 'Offline', 'Size']), body))),
