@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -181,5 +182,60 @@ func TestDynamicConfigEndToEnd(t *testing.T) {
 	}
 	if err := produce("dyn", 200_000); err != nil {
 		t.Errorf("after a restart, 200 KB record to dyn: got %v; want it written", err)
+	}
+}
+
+// TestCleanupPolicyChangedLive: a topic written with the default delete
+// policy, then switched to compact while the broker runs, is compacted:
+// a reader from the start sees only the latest values of its keys (and
+// the segment the cleaner may not touch yet).
+func TestCleanupPolicyChangedLive(t *testing.T) {
+	b := startBroker(t, "log.cleaner.backoff.ms=50")
+	createTopicWithConfigs(t, b, "kv", map[string]string{"segment.bytes": "2048"})
+	cl := newClient(t, b, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const records, keys = 200, 5
+	for i := 0; i < records; i++ {
+		rec := &kgo.Record{Topic: "kv", Key: []byte(fmt.Sprintf("key-%d", i%keys)), Value: []byte(seqValue("v", i) + strings.Repeat(".", 80))}
+		if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	if got := len(consumeAll(t, b, "kv", 30*time.Second)); got != records {
+		t.Fatalf("before the change: read %d records; want all %d (delete policy keeps them)", got, records)
+	}
+	adm := kadm.NewClient(cl)
+	resps, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{
+		{Name: "cleanup.policy", Value: kadm.StringPtr("compact")},
+		{Name: "min.cleanable.dirty.ratio", Value: kadm.StringPtr("0.01")},
+		{Name: "segment.ms", Value: kadm.StringPtr("100")}}, "kv")
+	if err == nil {
+		_, err = resps.On("kv", func(r *kadm.AlterConfigsResponse) error { return r.Err })
+	}
+	if err != nil {
+		t.Fatalf("AlterTopicConfigs kv cleanup.policy=compact: %v", err)
+	}
+	// A record more rolls the active segment (segment.ms) so that what
+	// came before it may be cleaned.
+	time.Sleep(200 * time.Millisecond)
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "kv", Key: []byte("key-0"), Value: []byte("last")}).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	var got []seen
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		if got = consumeAll(t, b, "kv", 30*time.Second); len(got) < records/4 {
+			break
+		}
+	}
+	if len(got) >= records/4 {
+		t.Fatalf("30 s after cleanup.policy=compact: %d of %d records left; want the old values of the %d keys cleaned away", len(got), records+1, keys)
+	}
+	latest := map[string]string{}
+	for _, r := range got {
+		latest[string(r.key)] = string(r.value)
+	}
+	if len(latest) != keys || latest["key-0"] != "last" || !strings.HasPrefix(latest["key-4"], seqValue("v", records-1)) {
+		t.Errorf("after compaction: latest values %v; want every key's last value", latest)
 	}
 }
