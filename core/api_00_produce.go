@@ -190,7 +190,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 			done(errNone) // Kafka appends nothing and reports no error
 			return
 		}
-		if int64(len(records)) > b.cfg.topicInt(p.topic, "max.message.bytes") {
+		if int64(len(records)) > b.cfg.settingsOf(p.topic).maxMessageBytes {
 			fail(errMessageTooLarge, fmt.Sprintf("message set of %d bytes exceeds max.message.bytes", len(records)))
 			return
 		}
@@ -245,7 +245,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 		fail(errUnknownProducerID, fmt.Sprintf("no state of producer %d at sequence %d: its earlier batches may lie below the log start offset %d", h.ProducerID, h.BaseSequence, p.logStart))
 		return
 	}
-	if acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)) {
+	if acks == -1 && b.cfg.settingsOf(p.topic).minInsync > int64(len(p.isr)) {
 		// after the duplicate check: a retry of a committed batch is
 		// acknowledged whatever the ISR now
 		fail(errNotEnoughReplicas, fmt.Sprintf("the ISR %v is smaller than min.insync.replicas", p.isr))
@@ -286,7 +286,7 @@ func (b *Broker) finishProduce(p *partition, acks int16, rp *kmsg.ProduceRespons
 		code = errUnknownTopic
 	case err != nil:
 		code = errStorage
-	case acks == -1 && b.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)):
+	case acks == -1 && b.cfg.settingsOf(p.topic).minInsync > int64(len(p.isr)):
 		// replicated to the ISR, which shrank below the minimum since
 		// the append (Kafka's Partition.checkEnoughReplicasReachOffset)
 		code = errNotEnoughReplicasAfterAppend
@@ -301,8 +301,7 @@ func (b *Broker) finishProduce(p *partition, acks int16, rp *kmsg.ProduceRespons
 }
 
 func (b *Broker) logAppendTime(p *partition) bool {
-	v, _ := b.cfg.topicValue(p.topic, mustTopicConfig("message.timestamp.type"))
-	return v == "LogAppendTime"
+	return b.cfg.settingsOf(p.topic).logAppendTime
 }
 
 // whenAcked runs fn once offset last may be acknowledged with acks: for
@@ -346,10 +345,10 @@ func (b *Broker) validateBatch(p *partition, records []byte) (BatchHeader, *prod
 	if len(records) == 0 {
 		return BatchHeader{}, &produceErr{errInvalidRecord, "no record batch"}
 	}
-	if int64(len(records)) > b.cfg.topicInt(p.topic, "max.message.bytes") {
+	if int64(len(records)) > b.cfg.settingsOf(p.topic).maxMessageBytes {
 		return BatchHeader{}, &produceErr{errMessageTooLarge, fmt.Sprintf("batch of %d bytes exceeds max.message.bytes", len(records))}
 	}
-	if int64(len(records)) > b.cfg.topicInt(p.topic, "segment.bytes") {
+	if int64(len(records)) > b.cfg.settingsOf(p.topic).segmentBytes {
 		return BatchHeader{}, &produceErr{errRecordListTooLarge, "batch larger than segment.bytes"}
 	}
 	h, err := ParseBatchHeader(records)

@@ -269,7 +269,7 @@ func (b *Broker) applyUpdateMetadata(req *kmsg.UpdateMetadataRequest) *kmsg.Upda
 // later uses it).
 func (b *Broker) loadTopicConfig(t *topic) {
 	if t.configs == nil {
-		t.configs = map[string]string{}
+		t.setConfigs(map[string]string{})
 	}
 	b.readTopicConfig(t, false)
 }
@@ -297,7 +297,7 @@ func (b *Broker) readTopicConfig(t *topic, notified bool) {
 					b.cover(cover.DynamicConfigPropagated)
 				}
 			}
-			t.configs = configs
+			t.setConfigs(configs)
 		}
 	})
 	b.emit(CoordOp{Token: tok, Kind: CoordGet, Path: zkConfigs + t.name})

@@ -285,7 +285,7 @@ func (b *Broker) validateKeys(p *partition, batch []byte, h BatchHeader, version
 	if _, compacts := b.cfg.topicPolicy(p.topic); !compacts {
 		return nil
 	}
-	recs, err := BatchRecords(batch, h, recordsBytesMax(b.cfg.topicInt(p.topic, "max.message.bytes"), len(batch)))
+	recs, err := BatchRecords(batch, h, recordsBytesMax(b.cfg.settingsOf(p.topic).maxMessageBytes, len(batch)))
 	if err != nil {
 		return &produceErr{errCorruptMessage, fmt.Sprintf("records do not decode: %v", err)}
 	}

@@ -95,6 +95,9 @@ type Config struct {
 	// dynamic properties (config_dynamic.go), over Set: the values above
 	// already include those that apply.
 	DynamicDefault, Dynamic map[string]string
+	// gen counts the dynamic configurations applied: topics' resolved
+	// settings (topicSettings) of an older generation are resolved again.
+	gen uint64
 	// Unknown lists, sorted, the names given that are no property here
 	// nor Kafka's: the runtime logs them, as Kafka does.
 	Unknown []string

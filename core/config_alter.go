@@ -241,7 +241,7 @@ func (b *Broker) alterTopicConfig(name string, changes []configEdit, replace, va
 	}, func(config map[string]string, err error) {
 		if t := b.topics[name]; config != nil && t != nil {
 			b.cover(cover.DynamicConfigAltered)
-			t.configs = config
+			t.setConfigs(config)
 			b.reportConfig("topics/"+name, config)
 		}
 		done(err)

@@ -275,6 +275,7 @@ func (b *Broker) setBrokerDynamic(def, own map[string]string) {
 		return // the layers apply one by one but not together: keep what runs
 	}
 	b.dyn.defaults, b.dyn.own = def, own
+	next.gen = b.cfg.gen + 1
 	b.cfg = next
 }
 

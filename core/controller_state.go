@@ -491,7 +491,7 @@ func (b *Broker) ctlKeepLeader(replicas []BrokerID, s *ctlPartState, canLead fun
 // uncleanElection says whether topic may elect a leader outside its
 // ISR: its unclean.leader.election.enable, or the broker's default.
 func (b *Broker) uncleanElection(topic string) bool {
-	return b.cfg.topicBool(b.topics[topic], "unclean.leader.election.enable")
+	return b.cfg.settingsOf(b.topics[topic]).unclean
 }
 
 // ctlWriteState writes partition i's new state, creating the state

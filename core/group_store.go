@@ -137,10 +137,10 @@ func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16), 
 		return fail(errInvalidRequiredAcks) // Kafka's appends take -1, 0 and 1
 	}
 	batch := encodeBatch(recs, gc.nowMs())
-	if int64(len(batch)) > gc.step.cfg.topicInt(p.topic, "max.message.bytes") {
+	if int64(len(batch)) > gc.step.cfg.settingsOf(p.topic).maxMessageBytes {
 		return fail(errMessageTooLarge)
 	}
-	if gc.cfg.CommitAcks == -1 && gc.step.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)) {
+	if gc.cfg.CommitAcks == -1 && gc.step.cfg.settingsOf(p.topic).minInsync > int64(len(p.isr)) {
 		return fail(errNotEnoughReplicas)
 	}
 	h, err := ParseBatchHeader(batch)
@@ -165,7 +165,7 @@ func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16), 
 				switch {
 				case err != nil:
 					w.finish(gc, appendError(p, err), false)
-				case gc.step.cfg.topicInt(p.topic, "min.insync.replicas") > int64(len(p.isr)):
+				case gc.step.cfg.settingsOf(p.topic).minInsync > int64(len(p.isr)):
 					// replicated to an ISR that shrank below the minimum
 					// (Kafka's Partition.checkEnoughReplicasReachOffset)
 					w.finish(gc, errNotEnoughReplicasAfterAppend, true)

@@ -169,7 +169,7 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	SetBaseOffset(batch, base, p.epoch)
 	p.noteEpoch(p.epoch, base)
 	maxTime := h.MaxTimestamp
-	if v, _ := b.cfg.topicValue(p.topic, mustTopicConfig("message.timestamp.type")); v == "LogAppendTime" {
+	if b.cfg.settingsOf(p.topic).logAppendTime {
 		maxTime = b.now.Millis()
 		SetLogAppendTime(batch, maxTime)
 		b.cover(cover.LogAppendTimeBatch)
@@ -195,7 +195,7 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	// flush.messages is acknowledged only once a sync covers it. Counting
 	// from the durable point (not from the last Sync emitted) keeps the
 	// bound while earlier Syncs, a timed flush's among them, are pending.
-	if p.leo-p.syncedEnd >= Offset(b.cfg.topicInt(p.topic, "flush.messages")) {
+	if p.leo-p.syncedEnd >= Offset(b.cfg.settingsOf(p.topic).flushMessages) {
 		op.needsSync = true
 		b.syncPartition(p)
 	}
@@ -239,7 +239,7 @@ func (b *Broker) maybeTimedFlush(p *partition) {
 	}
 	// Compared in milliseconds: flush.ms defaults to the largest long,
 	// which would overflow in nanoseconds.
-	if (b.now - p.unsyncedSince).Millis() >= b.cfg.topicInt(p.topic, "flush.ms") {
+	if (b.now - p.unsyncedSince).Millis() >= b.cfg.settingsOf(p.topic).flushMs {
 		b.cover(cover.TimedFlush)
 		b.syncPartition(p)
 	}

@@ -64,7 +64,7 @@ func recordsBytesMax(maxMessageBytes int64, batchBytes int) int {
 // exceed the request limit (200000000 is a common test setting); the
 // decompression limit stays tied to what can arrive.
 func (c Config) batchBytesMax(t *topic) int64 {
-	return min(c.topicInt(t, "max.message.bytes"), int64(c.RequestMaxBytes))
+	return min(c.settingsOf(t).maxMessageBytes, int64(c.RequestMaxBytes))
 }
 
 // Errors of records decoding. A stored batch that fails here was corrupted

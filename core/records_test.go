@@ -245,7 +245,7 @@ func TestBatchBytesMaxIsBoundByRequestSize(t *testing.T) {
 	if got, want := cfg.batchBytesMax(tp), int64(104857600); got != want {
 		t.Errorf("batchBytesMax: got %d; want socket.request.max.bytes %d", got, want)
 	}
-	tp.configs["max.message.bytes"] = "1000"
+	tp.setConfigs(map[string]string{"max.message.bytes": "1000"})
 	if got := cfg.batchBytesMax(tp); got != 1000 {
 		t.Errorf("batchBytesMax with max.message.bytes=1000: got %d; want 1000", got)
 	}

@@ -515,7 +515,7 @@ func (b *Broker) appendAsFollower(p *partition, data []byte, done func()) {
 		p.unsyncedSince = b.now
 	}
 	p.unsyncedMsgs += n
-	if p.leo-p.syncedEnd >= Offset(b.cfg.topicInt(p.topic, "flush.messages")) {
+	if p.leo-p.syncedEnd >= Offset(b.cfg.settingsOf(p.topic).flushMessages) {
 		op.needsSync = true
 		b.syncPartition(p)
 	}

@@ -17,10 +17,58 @@ type topic struct {
 	name    string
 	id      TopicID
 	parts   []*partition
-	configs map[string]string // explicit topic-level overrides only
+	configs map[string]string // explicit topic-level overrides only; change with setConfigs
+	// settings are the configs resolved for the broker configuration of
+	// generation settingsGen (nil: not yet, or the overrides changed).
+	settings    *topicSettings
+	settingsGen uint64
 	// unlisted: the topic is being deleted; Metadata no longer lists it
 	// and it leaves the cache once this broker hosts none of its replicas.
 	unlisted bool
+}
+
+// setConfigs replaces the topic's overrides.
+func (t *topic) setConfigs(configs map[string]string) {
+	t.configs, t.settings = configs, nil
+}
+
+// topicSettings are a topic's configs resolved once, typed, for the
+// paths that read them for every batch: a topic's overrides over the
+// broker's values. They are resolved again when the overrides or the
+// broker's dynamic configuration change (Config.gen).
+type topicSettings struct {
+	log             LogConfig
+	maxMessageBytes int64
+	minInsync       int64
+	flushMessages   int64
+	flushMs         int64
+	segmentBytes    int64
+	logAppendTime   bool
+	unclean         bool
+}
+
+// settingsOf returns t's resolved settings (t nil: the broker's values,
+// resolved each time).
+func (c Config) settingsOf(t *topic) *topicSettings {
+	if t == nil {
+		return c.settingsOf(&topic{}) // no overrides, not kept
+	}
+	if t.settings != nil && t.settingsGen == c.gen {
+		return t.settings
+	}
+	ts := &topicSettings{
+		log:             c.resolveLogConfig(t),
+		maxMessageBytes: c.topicInt(t, "max.message.bytes"),
+		minInsync:       c.topicInt(t, "min.insync.replicas"),
+		flushMessages:   c.topicInt(t, "flush.messages"),
+		flushMs:         c.topicInt(t, "flush.ms"),
+		segmentBytes:    c.topicInt(t, "segment.bytes"),
+		unclean:         c.topicBool(t, "unclean.leader.election.enable"),
+	}
+	v, _ := c.topicValue(t, mustTopicConfig("message.timestamp.type"))
+	ts.logAppendTime = v == "LogAppendTime"
+	t.settings, t.settingsGen = ts, c.gen
+	return ts
 }
 
 // topicConfig describes a topic-level config: its Kafka name, the broker
@@ -194,8 +242,11 @@ func (c Config) topicInt(t *topic, name string) int64 {
 	return n
 }
 
-// logConfig resolves the store-facing settings of t.
-func (c Config) logConfig(t *topic) LogConfig {
+// logConfig returns the store-facing settings of t.
+func (c Config) logConfig(t *topic) LogConfig { return c.settingsOf(t).log }
+
+// resolveLogConfig resolves the store-facing settings of t.
+func (c Config) resolveLogConfig(t *topic) LogConfig {
 	lc := LogConfig{
 		SegmentBytes:       c.topicInt(t, "segment.bytes"),
 		SegmentMs:          c.topicInt(t, "segment.ms"),
