@@ -25,6 +25,9 @@ type MetricsConfig struct {
 	ConsoleListener      string
 	ConsoleSessionsMax   int
 	ConsoleSessionIdleMs int64
+	// PprofEnable serves Go's profiles under /debug/pprof/
+	// (admin.pprof.enable).
+	PprofEnable bool
 	// TopicsMax (metrics.topics.max) and GroupsMax (metrics.groups.max)
 	// bound the topics and groups with series of their own; the rest
 	// are summed under OtherLabel.
@@ -54,6 +57,7 @@ var metricsProperties = []property{
 		return nil
 	}},
 	boolProp("admin.console.enable", "true", func(c *Config, b bool) { c.Metrics.ConsoleEnable = b }),
+	boolProp("admin.pprof.enable", "false", func(c *Config, b bool) { c.Metrics.PprofEnable = b }),
 	{name: "admin.console.listener", def: "", apply: func(c *Config, v string) error {
 		c.Metrics.ConsoleListener = strings.TrimSpace(v)
 		return nil

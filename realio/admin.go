@@ -7,6 +7,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 //
 //	GET /metrics  Prometheus text format (realio/metrics.go names them)
 //	GET /healthz  200 while the process serves
+//	GET /debug/pprof/  Go's profiles, with admin.pprof.enable
 //	GET /readyz   200 once the broker is registered and serving clients;
 //	              503 with a one-line reason before (recovering, not yet
 //	              registered, waiting for the controller's metadata) and
@@ -71,6 +74,13 @@ func (s *Server) listenAdmin(tlsCfg *tls.Config) error {
 	mux.HandleFunc("/metrics", s.getOnly(s.serveMetrics))
 	mux.HandleFunc("/healthz", s.getOnly(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") }))
 	mux.HandleFunc("/readyz", s.getOnly(s.serveReady))
+	if s.cfg.Metrics.PprofEnable {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", longRunning(pprof.Profile))
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", longRunning(pprof.Trace))
+	}
 	s.admin = &adminServer{ln: ln, done: make(chan struct{})}
 	if s.cfg.Metrics.ConsoleEnable {
 		s.admin.console = s.newConsole(tlsCfg != nil)
@@ -94,6 +104,9 @@ func (s *Server) listenAdmin(tlsCfg *tls.Config) error {
 	scheme, served := "http", "/metrics, /healthz, /readyz"
 	if tlsCfg != nil {
 		scheme = "https"
+	}
+	if s.cfg.Metrics.PprofEnable {
+		served += ", /debug/pprof/"
 	}
 	if s.admin.console != nil {
 		served += " and the web console"
@@ -120,6 +133,19 @@ func (s *Server) closeAdmin() {
 	<-s.admin.done
 	if s.admin.console != nil {
 		s.admin.console.Close()
+	}
+}
+
+// longRunning lets a profile that records for ?seconds=N answer after
+// the admin listener's usual write timeout.
+func longRunning(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		secs, err := strconv.ParseInt(r.FormValue("seconds"), 10, 32)
+		if err != nil || secs <= 0 {
+			secs = 30 // the handlers' default
+		}
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(secs)*time.Second + adminWriteTimeout))
+		h(w, r)
 	}
 }
 

@@ -163,3 +163,21 @@ func TestAdminListenerTaken(t *testing.T) {
 }
 
 func parseForTest(props map[string]string) (core.Config, error) { return core.ParseProperties(props) }
+
+// TestAdminPprof: Go's profiles are served only with admin.pprof.enable.
+func TestAdminPprof(t *testing.T) {
+	off := startBroker(t, map[string]string{"admin.listener": "127.0.0.1:0", "admin.console.enable": "false"})
+	if code, _ := adminGet(t, off.AdminAddr(), "GET", "/debug/pprof/"); code != 404 {
+		t.Errorf("/debug/pprof/ without admin.pprof.enable: got %d; want 404", code)
+	}
+	on := startBroker(t, map[string]string{"admin.listener": "127.0.0.1:0", "admin.pprof.enable": "true"})
+	if code, body := adminGet(t, on.AdminAddr(), "GET", "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Errorf("/debug/pprof/ with admin.pprof.enable: got %d %.100q; want the profile index", code, body)
+	}
+	if code, body := adminGet(t, on.AdminAddr(), "GET", "/debug/pprof/goroutine?debug=1"); code != 200 || !strings.Contains(body, "realio") {
+		t.Errorf("/debug/pprof/goroutine: got %d %.100q; want the broker's goroutines", code, body)
+	}
+	if code, body := adminGet(t, on.AdminAddr(), "GET", "/debug/pprof/profile?seconds=1"); code != 200 || len(body) == 0 {
+		t.Errorf("/debug/pprof/profile?seconds=1: got %d and %d bytes; want a CPU profile", code, len(body))
+	}
+}
