@@ -69,6 +69,16 @@ type result struct {
 	latencyP50     time.Duration
 	latencyP99     time.Duration
 	consumeElapsed time.Duration
+	// brokerCPU is the CPU time the broker process used during the cell
+	// (creating the topic, producing, consuming, deleting it); 0 when
+	// unknown (kfake shares ckbench's process).
+	brokerCPU time.Duration
+}
+
+// cpuPerGB is the broker's CPU-seconds per GB moved: the records' values
+// produced plus consumed.
+func (r result) cpuPerGB() float64 {
+	return r.brokerCPU.Seconds() / (2 * float64(r.cell.records) * float64(r.cell.size) / 1e9)
 }
 
 func (r result) produceRate() float64 { return float64(r.cell.records) / r.produceElapsed.Seconds() }

@@ -322,7 +322,7 @@ func runTarget(ctx context.Context, o options, target string) ([]result, groupRe
 		name = "cloudkafka@" + o.brokers
 	}
 	g := groupResult{target: name}
-	seeds, cleanup, err := startTarget(ctx, o, target)
+	seeds, cleanup, cpu, err := startTarget(ctx, o, target)
 	if err != nil {
 		return nil, g, err
 	}
@@ -331,8 +331,21 @@ func runTarget(ctx context.Context, o options, target string) ([]result, groupRe
 	if o.runs(suiteProduce) {
 		for _, c := range matrix(o) {
 			fmt.Fprintf(os.Stderr, "ckbench: %s %s ...\n", name, c)
+			var before time.Duration
+			if cpu != nil {
+				if before, err = cpu(); err != nil {
+					return results, g, fmt.Errorf("the broker's CPU time: %w", err)
+				}
+			}
 			r, err := runCell(ctx, seeds, c, o)
 			r.target = name
+			if cpu != nil && err == nil {
+				after, cerr := cpu()
+				if cerr != nil {
+					return results, g, fmt.Errorf("the broker's CPU time: %w", cerr)
+				}
+				r.brokerCPU = after - before
+			}
 			if err != nil {
 				return results, g, fmt.Errorf("cell %s: %w", c, err)
 			}

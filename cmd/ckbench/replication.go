@@ -56,7 +56,7 @@ func runReplicationSuite(ctx context.Context, o options) ([]replicationRound, er
 		return nil, fmt.Errorf("starting %s: %w", targetCluster3, err)
 	}
 	defer stopCluster()
-	singleSeeds, stopSingle, err := startBroker(ctx, o)
+	singleSeeds, stopSingle, _, err := startBroker(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("starting the single broker: %w", err)
 	}

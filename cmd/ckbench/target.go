@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,18 +23,20 @@ const (
 	brokerStopTimeout  = 10 * time.Second
 )
 
-// startTarget returns the seed brokers of target and a function that stops
-// whatever startTarget started.
-func startTarget(ctx context.Context, o options, target string) ([]string, func(), error) {
+// startTarget returns the seed brokers of target, a function that stops
+// whatever startTarget started, and one that reads the CPU time the
+// target's process has used (nil when the target is not a process of
+// its own: kfake runs inside ckbench, -brokers is another's).
+func startTarget(ctx context.Context, o options, target string) ([]string, func(), func() (time.Duration, error), error) {
 	switch {
 	case target == targetKfake:
 		c, err := kfake.NewCluster(kfake.NumBrokers(1))
 		if err != nil {
-			return nil, nil, fmt.Errorf("starting kfake: %w", err)
+			return nil, nil, nil, fmt.Errorf("starting kfake: %w", err)
 		}
-		return c.ListenAddrs(), c.Close, nil
+		return c.ListenAddrs(), c.Close, nil, nil
 	case o.brokers != "":
-		return splitList(o.brokers), func() {}, nil
+		return splitList(o.brokers), func() {}, nil, nil
 	default:
 		return startBroker(ctx, o)
 	}
@@ -41,22 +44,27 @@ func startTarget(ctx context.Context, o options, target string) ([]string, func(
 
 // startBroker builds (unless -broker-bin) and runs a Cloud Kafka broker on a
 // free loopback port with a temporary data directory.
-func startBroker(ctx context.Context, o options) ([]string, func(), error) {
+func startBroker(ctx context.Context, o options) ([]string, func(), func() (time.Duration, error), error) {
 	dir, err := os.MkdirTemp("", "ckbench-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	bin, err := brokerBinary(ctx, o, dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	addr, stop, err := runBroker(bin, dir, "broker", []string{"num.partitions=1"}, o)
+	addr, err := freeAddr()
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return []string{addr}, func() { stop(); os.RemoveAll(dir) }, nil
+	p, err := startBrokerProc(bin, dir, "broker", addr, []string{"num.partitions=1"}, o)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	return []string{addr}, func() { p.stop(); os.RemoveAll(dir) }, p.cpu, nil
 }
 
 // brokerBinary is -broker-bin, or ./cmd/cloudkafka built into dir.
@@ -75,20 +83,6 @@ func brokerBinary(ctx context.Context, o options, dir string) (string, error) {
 		return "", fmt.Errorf("building the broker: %w\n%s", err, out)
 	}
 	return bin, nil
-}
-
-// runBroker runs bin on a free loopback port (startBrokerProc) and
-// returns its address and a function that stops it (brokerProc.stop).
-func runBroker(bin, dir, name string, overrides []string, o options) (string, func(), error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return "", nil, err
-	}
-	p, err := startBrokerProc(bin, dir, name, addr, overrides, o)
-	if err != nil {
-		return "", nil, err
-	}
-	return addr, p.stop, nil
 }
 
 // brokerProc is one broker process.
@@ -169,6 +163,42 @@ func (p *brokerProc) stop() {
 	p.logf.Close()
 }
 
+// cpu is the CPU time (user and system) the broker process has used so
+// far, from /proc/<pid>/stat (Linux).
+func (p *brokerProc) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	return procCPU(string(b))
+}
+
+// clockTicks is the kernel's USER_HZ, the unit of /proc's CPU times: 100
+// on every Linux architecture Go runs on.
+const clockTicks = 100
+
+// procCPU reads utime and stime (fields 14 and 15) of a /proc/<pid>/stat
+// line; the command name (field 2, in parentheses) may hold spaces.
+func procCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc stat %q: no command name", stat)
+	}
+	fields := strings.Fields(stat[i+1:]) // from field 3 (state) on
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc stat %q: %d fields after the name; want at least 13", stat, len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat %q: %v", stat, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
 // kill sends SIGKILL, as a crash would end the broker, and waits for the
 // process. The log file stays open for stop.
 func (p *brokerProc) kill() {
@@ -239,16 +269,20 @@ func printTable(w io.Writer, results []result) {
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tsize\tacks\tpartitions\trecords/s\tMB/s\tp50\tp99\tconsume rec/s\tproduce vs kfake\tconsume vs kfake\t")
+	fmt.Fprintln(tw, "target\tsize\tacks\tpartitions\trecords/s\tMB/s\tp50\tp99\tconsume rec/s\tbroker CPU-s/GB\tproduce vs kfake\tconsume vs kfake\t")
 	for _, r := range results {
 		prodRatio, consRatio := "-", "-"
 		if k, ok := ref[r.cell]; ok {
 			prodRatio = fmt.Sprintf("%.2f", r.produceRate()/k.produceRate())
 			consRatio = fmt.Sprintf("%.2f", r.consumeRate()/k.consumeRate())
 		}
-		fmt.Fprintf(tw, "%s\t%d B\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t%.0f\t%s\t%s\t\n",
+		cpu := "-"
+		if r.brokerCPU > 0 {
+			cpu = fmt.Sprintf("%.2f", r.cpuPerGB())
+		}
+		fmt.Fprintf(tw, "%s\t%d B\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t%.0f\t%s\t%s\t%s\t\n",
 			r.target, r.cell.size, r.cell.acks, r.cell.partitions, r.produceRate(), r.produceMBps(),
-			roundLatency(r.latencyP50), roundLatency(r.latencyP99), r.consumeRate(), prodRatio, consRatio)
+			roundLatency(r.latencyP50), roundLatency(r.latencyP99), r.consumeRate(), cpu, prodRatio, consRatio)
 	}
 	tw.Flush()
 }
