@@ -88,8 +88,6 @@ func opNames(bits int32) []string {
 	return out
 }
 
-func containsOp(ops []string, op string) bool { return containsString(ops, op) }
-
 // clusterOperations asks the broker what the session may do on the
 // cluster (DescribeCluster with its authorized operations).
 func clusterOperations(ctx context.Context, s *session) ([]string, error) {

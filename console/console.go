@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -383,7 +384,7 @@ func (c *Console) sessionDoc(ctx context.Context, s *session) sessionDoc {
 	if s != nil {
 		d.LoggedIn, d.Principal, d.CSRF = true, s.principal, s.csrf
 		ops, err := clusterOperations(ctx, s)
-		d.CanAlter = err == nil && containsOp(ops, "ALTER")
+		d.CanAlter = err == nil && slices.Contains(ops, "ALTER")
 	}
 	return d
 }
@@ -424,7 +425,7 @@ func (c *Console) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := c.baseOpts()
 	switch {
-	case !containsString(c.opts.Mechanisms, req.Mechanism):
+	case !slices.Contains(c.opts.Mechanisms, req.Mechanism):
 		fail(w, http.StatusBadRequest, fmt.Sprintf("mechanism %q is not enabled on the console's listener (enabled: %s)", req.Mechanism, strings.Join(c.opts.Mechanisms, ", ")))
 		return
 	case req.Mechanism == "PLAIN":
@@ -488,13 +489,4 @@ func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: c.opts.Secure})
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,10 +1,6 @@
 package core
 
-import (
-	"strconv"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
-)
+import "github.com/twmb/franz-go/pkg/kmsg"
 
 // IncrementalAlterConfigs: v0-1
 //
@@ -18,36 +14,17 @@ func (b *Broker) handleIncrementalAlterConfigs(r Request) {
 	req := r.Body.(*kmsg.IncrementalAlterConfigsRequest)
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
 	resp.Resources = make([]kmsg.IncrementalAlterConfigsResponseResource, len(req.Resources))
-	dup := duplicateResources(len(req.Resources), func(i int) string {
-		return strconv.Itoa(int(req.Resources[i].ResourceType)) + "/" + req.Resources[i].ResourceName
-	})
-	pending := 1
-	finish := func() {
-		if pending--; pending == 0 {
-			b.respond(r, resp)
-		}
-	}
+	targets := make([]alterTarget, len(req.Resources))
 	for i, res := range req.Resources {
 		out := &resp.Resources[i]
 		*out = kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = res.ResourceType, res.ResourceName
-		answer := func(code int16, msg string) {
-			out.ErrorCode = code
-			if msg != "" {
-				out.ErrorMessage = errMsg(msg)
-			}
-			finish()
-		}
-		pending++
-		if dup[i] {
-			answer(errInvalidRequest, "Each resource must appear at most once.")
-			continue
-		}
 		changes := make([]configEdit, len(res.Configs))
 		for j, c := range res.Configs {
 			changes[j] = configEdit{name: c.Name, op: int8(c.Op), value: c.Value}
 		}
-		b.alterResource(r, int8(res.ResourceType), res.ResourceName, changes, false, req.ValidateOnly, answer)
+		targets[i] = alterTarget{typ: int8(res.ResourceType), name: res.ResourceName, changes: changes,
+			answer: func(code int16, msg *string) { out.ErrorCode, out.ErrorMessage = code, msg }}
 	}
-	finish()
+	b.alterResources(r, resp, targets, false, req.ValidateOnly)
 }

@@ -83,6 +83,50 @@ func duplicateResources(n int, key func(i int) string) map[int]bool {
 	return dup
 }
 
+// alterTarget is one resource of an AlterConfigs or IncrementalAlterConfigs
+// request: its changes, and how to set its answer in the response.
+type alterTarget struct {
+	typ     int8
+	name    string
+	changes []configEdit
+	answer  func(code int16, msg *string)
+}
+
+// alterResources applies every resource's changes and responds with resp
+// once all are answered. A resource named twice is INVALID_REQUEST for
+// each; AlterConfigs (replace) knows no broker loggers.
+func (b *Broker) alterResources(r Request, resp kmsg.Response, targets []alterTarget, replace, validateOnly bool) {
+	dup := duplicateResources(len(targets), func(i int) string {
+		return strconv.Itoa(int(targets[i].typ)) + "/" + targets[i].name
+	})
+	pending := 1
+	finish := func() {
+		if pending--; pending == 0 {
+			b.respond(r, resp)
+		}
+	}
+	for i, t := range targets {
+		answer := func(code int16, msg string) {
+			var m *string
+			if msg != "" {
+				m = errMsg(msg)
+			}
+			t.answer(code, m)
+			finish()
+		}
+		pending++
+		switch {
+		case dup[i]:
+			answer(errInvalidRequest, "Each resource must appear at most once.")
+		case replace && t.typ == resourceBrokerLogger:
+			answer(errInvalidRequest, "Unknown resource type 8")
+		default:
+			b.alterResource(r, t.typ, t.name, t.changes, replace, validateOnly, answer)
+		}
+	}
+	finish()
+}
+
 // alterResource applies changes to one resource; done gets the answer's
 // error code and message (errNone, "" on success). replace says the
 // changes replace the whole configuration (AlterConfigs) rather than
