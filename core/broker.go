@@ -23,6 +23,10 @@ type Broker struct {
 	groups *groupCoordinator
 
 	lastRetention Instant
+	// lastRecoveryCheckpoint is when the broker last asked for the
+	// recovery points to be checkpointed (0: not yet; the first tick
+	// starts the interval, the runtime having written them at start).
+	lastRecoveryCheckpoint Instant
 	// dyn is the dynamic configuration (config_dynamic.go).
 	dyn dynState
 	// configRetries are the topic configuration reads to try again
@@ -308,7 +312,20 @@ func (b *Broker) tick(now Instant) {
 		b.lastRetention = b.now
 		b.applyRetention()
 	}
+	b.maybeCheckpointRecovery()
 	b.scheduleCleaning()
+}
+
+// maybeCheckpointRecovery asks for the recovery point checkpoint every
+// log.flush.offset.checkpoint.interval.ms.
+func (b *Broker) maybeCheckpointRecovery() {
+	switch {
+	case b.lastRecoveryCheckpoint == 0:
+		b.lastRecoveryCheckpoint = b.now
+	case (b.now - b.lastRecoveryCheckpoint).Millis() >= b.cfg.RecoveryCheckpointMs:
+		b.lastRecoveryCheckpoint = b.now
+		b.emit(CheckpointRecovery{})
+	}
 }
 
 // registerRetryMs spaces the attempts of a registration that failed

@@ -675,3 +675,33 @@ func TestUnknownProducerPastLogStart(t *testing.T) {
 		t.Errorf("unknown producer 7 at sequence 5, log from 0: got %d; want OUT_OF_ORDER_SEQUENCE_NUMBER 45", p.ErrorCode)
 	}
 }
+
+// TestRecoveryCheckpointInterval: CheckpointRecovery comes every
+// log.flush.offset.checkpoint.interval.ms of the broker's clock, counted
+// from its first tick (the harness's own; the runtime checkpointed at
+// start), and at every later tick with 0.
+func TestRecoveryCheckpointInterval(t *testing.T) {
+	for _, c := range []struct {
+		interval string
+		ticksMs  []int64
+		want     int
+	}{
+		{"", []int64{10, 30000, 29000, 2000, 60000}, 2},  // default 60000: at 61000 and 121000 after the first
+		{"1000", []int64{10, 999, 1, 500, 500, 5000}, 3}, // at 1009, 2010 and 7010
+		{"0", []int64{10, 1, 1, 1}, 4},                   // every tick after the first
+		{"2147483647", []int64{10, 1 << 30, 1 << 29}, 0}, // not within 25 days
+	} {
+		props := map[string]string{}
+		if c.interval != "" {
+			props["log.flush.offset.checkpoint.interval.ms"] = c.interval
+		}
+		h := newHarness(t, props)
+		h.recoveryCheckpoints = 0
+		for _, ms := range c.ticksMs {
+			h.tick(ms)
+		}
+		if h.recoveryCheckpoints != c.want {
+			t.Errorf("interval %q, ticks %v: got %d CheckpointRecovery; want %d", c.interval, c.ticksMs, h.recoveryCheckpoints, c.want)
+		}
+	}
+}

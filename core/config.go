@@ -49,9 +49,13 @@ type Config struct {
 	QueuedMaxRequests  int       // queued.max.requests: parked requests per broker
 	TimestampType      string    // log.message.timestamp.type
 	RetentionCheckMs   int64     // log.retention.check.interval.ms
-	MinInsyncReplicas  int32     // min.insync.replicas: above 1, acks=all produce fails
-	ZookeeperConnect   string    // zookeeper.connect; empty = embedded coordinator
-	ZookeeperSessionMs int64     // zookeeper.session.timeout.ms
+	// RecoveryCheckpointMs is log.flush.offset.checkpoint.interval.ms:
+	// how often the logs' recovery points are checkpointed
+	// (CheckpointRecovery); 0 checkpoints at every tick.
+	RecoveryCheckpointMs int64
+	MinInsyncReplicas    int32  // min.insync.replicas: above 1, acks=all produce fails
+	ZookeeperConnect     string // zookeeper.connect; empty = embedded coordinator
+	ZookeeperSessionMs   int64  // zookeeper.session.timeout.ms
 	// zookeeper.connection.timeout.ms: how long a broker waits for a
 	// session at start before it retries (unset: the session timeout)
 	ZookeeperConnectionMs int64
@@ -223,6 +227,10 @@ var properties = []property{
 	intProp("log.retention.hours", "168", math.MinInt32, math.MaxInt32, func(c *Config, n int64) { c.Log.RetentionMs = minusOneOr(n, 3600000) }, ""),
 	intProp("log.retention.bytes", "-1", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.Log.RetentionBytes = n }, "retention.bytes"),
 	intProp("log.retention.check.interval.ms", "300000", 1, math.MaxInt64, func(c *Config, n int64) { c.RetentionCheckMs = n }, ""),
+	intProp("log.flush.offset.checkpoint.interval.ms", "60000", 0, math.MaxInt32, func(c *Config, n int64) { c.RecoveryCheckpointMs = n }, ""),
+	// The log start offset is checkpointed, per partition, whenever it
+	// moves (io/segment's start.go), so its interval changes nothing.
+	ignoredIntProp("log.flush.start.offset.checkpoint.interval.ms", "60000", 0, math.MaxInt32),
 	intProp("log.index.interval.bytes", "4096", 0, math.MaxInt32, func(c *Config, n int64) { c.Log.IndexIntervalBytes = int32(n) }, "index.interval.bytes"),
 	intProp("log.index.size.max.bytes", "10485760", 4, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentIndexBytes = int32(n) }, "segment.index.bytes"),
 	intProp("log.flush.interval.messages", maxLong, 1, math.MaxInt64, func(c *Config, n int64) { c.FlushIntervalMsgs = n }, "flush.messages"),

@@ -430,6 +430,13 @@ type Measure struct {
 	Partition TopicPartition
 }
 
+// CheckpointRecovery asks the runtime to record every log's recovery
+// point in the log directory's recovery-point-offset-checkpoint, as
+// Kafka's LogManager does every log.flush.offset.checkpoint.interval.ms:
+// a restart after a crash trusts what lies below it. It concerns no one
+// partition and completes with no event.
+type CheckpointRecovery struct{}
+
 // CoordOpKind is the kind of a coordination operation: ZooKeeper's, with
 // the recursive forms Kafka's ZooKeeper client builds from them.
 type CoordOpKind int8
@@ -618,25 +625,26 @@ type ShutdownAccepted struct {
 	Remaining int
 }
 
-func (Lifecycle) isEffect()     {}
-func (PeerSend) isEffect()      {}
-func (Respond) isEffect()       {}
-func (Throttle) isEffect()      {}
-func (Authenticated) isEffect() {}
-func (AuthFailed) isEffect()    {}
-func (AuthzDenied) isEffect()   {}
-func (CloseConn) isEffect()     {}
-func (CreateLog) isEffect()     {}
-func (DeleteLog) isEffect()     {}
-func (Append) isEffect()        {}
-func (Sync) isEffect()          {}
-func (Read) isEffect()          {}
-func (FindTime) isEffect()      {}
-func (Retain) isEffect()        {}
-func (Clean) isEffect()         {}
-func (Truncate) isEffect()      {}
-func (Measure) isEffect()       {}
-func (CoordOp) isEffect()       {}
+func (Lifecycle) isEffect()          {}
+func (PeerSend) isEffect()           {}
+func (Respond) isEffect()            {}
+func (Throttle) isEffect()           {}
+func (Authenticated) isEffect()      {}
+func (AuthFailed) isEffect()         {}
+func (AuthzDenied) isEffect()        {}
+func (CloseConn) isEffect()          {}
+func (CreateLog) isEffect()          {}
+func (DeleteLog) isEffect()          {}
+func (Append) isEffect()             {}
+func (Sync) isEffect()               {}
+func (Read) isEffect()               {}
+func (FindTime) isEffect()           {}
+func (Retain) isEffect()             {}
+func (Clean) isEffect()              {}
+func (Truncate) isEffect()           {}
+func (Measure) isEffect()            {}
+func (CoordOp) isEffect()            {}
+func (CheckpointRecovery) isEffect() {}
 
 // LogConfig is the part of a topic's configuration the segment store
 // needs. Values are resolved (topic override or broker default).

@@ -35,8 +35,10 @@ type harness struct {
 	authFails   []core.AuthFailed
 	denials     []core.AuthzDenied
 	throttles   []core.Throttle
-	peerSends   []core.PeerSend
-	retains     []core.Retain
+	// recoveryCheckpoints counts the CheckpointRecovery effects.
+	recoveryCheckpoints int
+	peerSends           []core.PeerSend
+	retains             []core.Retain
 	// retainStart is the log start a Retain of a partition reports
 	// (none: 0), as if retention had deleted the segments below it.
 	retainStart map[core.TopicPartition]core.Offset
@@ -163,6 +165,8 @@ func (h *harness) exec(effects []core.Effect) {
 			h.denials = append(h.denials, e)
 		case core.Throttle:
 			h.throttles = append(h.throttles, e)
+		case core.CheckpointRecovery:
+			h.recoveryCheckpoints++
 		case core.PeerSend:
 			// no other broker runs here: the controller's requests to
 			// the peers a test registers fail, and are sent again

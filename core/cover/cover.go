@@ -235,6 +235,17 @@ const (
 	// GroupLagComputed: a metrics snapshot computed a coordinated
 	// group's lag on a partition from its committed offset.
 	GroupLagComputed
+	// RecoveryLoadedClean: after a clean shutdown a log was loaded
+	// without reading its batches.
+	RecoveryLoadedClean
+	// RecoveryFromPoint: after an unclean stop a log was recovered from
+	// its recovery point, trusting what lay below it (whole segments, or
+	// batch headers without their CRCs).
+	RecoveryFromPoint
+	// RecoveryFellBack: a log whose files a clean shutdown or the
+	// recovery point vouched for failed a sanity check and was
+	// recovered fully.
+	RecoveryFellBack
 	pointCount
 )
 
@@ -320,6 +331,9 @@ var names = [pointCount]string{
 	ProducersDescribed:               "producers-described",
 	MaxTimestampLookup:               "max-timestamp-lookup",
 	GroupLagComputed:                 "group-lag-computed",
+	RecoveryLoadedClean:              "recovery-loaded-clean",
+	RecoveryFromPoint:                "recovery-from-point",
+	RecoveryFellBack:                 "recovery-fell-back",
 }
 
 func (p Point) String() string {

@@ -69,6 +69,9 @@ type Driver struct {
 	transport Transport
 	logs      map[core.TopicPartition]*segment.Log
 	defaults  core.LogConfig
+	// points is the log directory's recovery point checkpoint
+	// (checkpoint.go).
+	points *segment.RecoveryPoints
 
 	queue   []core.Event
 	effects []core.Effect
@@ -150,31 +153,8 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
-	names, err := fs.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("list log dir: %w", err)
-	}
-	for _, name := range names {
-		tp, ok := parsePartitionDir(name)
-		if !ok {
-			continue
-		}
-		if !known[tp] {
-			d.Logf("removing orphaned partition directory %s", name)
-			if err := fs.RemoveAll(path.Join(dir, name)); err != nil {
-				return nil, fmt.Errorf("remove orphaned %s: %w", name, err)
-			}
-			continue
-		}
-		l, err := segment.Open(fs, path.Join(dir, name), cfg.Log)
-		if err != nil {
-			return nil, fmt.Errorf("recover %s: %w", name, err)
-		}
-		d.logs[tp] = l
-		rp := l.Recovered()
-		rp.Partition = tp
-		rec.Partitions = append(rec.Partitions, rp)
-		d.Logf("recovered %s: log start %d, log end %d", tp, rp.LogStartOffset, rp.LogEndOffset)
+	if err := d.openLogs(cfg, known, &rec); err != nil {
+		return nil, err
 	}
 	d.broker, err = core.New(cfg, rec)
 	if err != nil {
@@ -354,6 +334,8 @@ func (d *Driver) execute(effects []core.Effect) {
 			d.transport.Lifecycle(e)
 		case core.PeerSend:
 			d.transport.Send(e)
+		case core.CheckpointRecovery:
+			d.checkpointRecovery()
 		case core.CoordOp:
 			if d.Coordinate != nil {
 				d.Coordinate(e)
@@ -590,25 +572,10 @@ func (d *Driver) noLog(tp core.TopicPartition) error {
 	return nil
 }
 
-// Close syncs and closes every log; the broker must not be used after.
-func (d *Driver) Close() error {
-	tps := make([]core.TopicPartition, 0, len(d.logs))
-	// order-independent: collected, then sorted
-	for tp := range d.logs {
-		tps = append(tps, tp)
-	}
-	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
-	var first error
-	for _, tp := range tps {
-		if err := d.logs[tp].Sync(); err != nil && first == nil {
-			first = fmt.Errorf("sync %s: %w", tp, err)
-		}
-		if err := d.logs[tp].Close(); err != nil && first == nil {
-			first = fmt.Errorf("close %s: %w", tp, err)
-		}
-	}
-	return first
-}
+// Close syncs and closes every log and, when all of them closed
+// cleanly, checkpoints their recovery points and marks the shutdown
+// clean (checkpoint.go); the broker must not be used after.
+func (d *Driver) Close() error { return d.closeLogs() }
 
 // rawToken frames a SASL token as a v0 handshake's client expects it:
 // a 4-byte size and the bytes, no response header.

@@ -34,6 +34,15 @@ const (
 	// tombstone at once, without waiting delete.retention.ms after its
 	// first cleaning.
 	BugCleanerEarlyTombstone
+	// BugRecoveryPointAtLogEnd makes a log's recovery point its log end
+	// offset instead of the end its last Sync made durable, so the
+	// checkpoint vouches for unsynced batches and a restart after a
+	// power loss trusts them (their headers only, no CRC).
+	BugRecoveryPointAtLogEnd
+	// BugCleanShutdownKept makes the start leave the clean-shutdown
+	// marker in place, so a crash after it is taken for a clean
+	// shutdown and the next start trusts files no shutdown settled.
+	BugCleanShutdownKept
 	bugCount
 )
 

@@ -374,6 +374,19 @@ func (l *Log) cleanGroup(bases []core.Offset, m *offsetMap, nowMs int64, cfg cor
 			return err
 		}
 	}
+	// The first segment's indexes go before its .log is replaced, so
+	// that no restart pairs them with the new .log: a segment without
+	// indexes is recovered, never trusted.
+	for _, ext := range []string{indexExt, timeIndexExt} {
+		if idx := fileName(l.dir, bases[0], ext); l.fs.Exists(idx) {
+			if err := l.remove(idx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := l.syncDirIfDirty(); err != nil {
+		return err
+	}
 	if err := l.fs.Rename(swap, fileName(l.dir, bases[0], logExt)); err != nil {
 		return fmt.Errorf("segment: rename %s: %w", swap, err)
 	}
@@ -551,13 +564,50 @@ func addSaturating(a, b int64) int64 {
 
 // adoptSegment opens the segment a clean just swapped in at base and
 // rebuilds its indexes and summary from its batch headers (the cleaner
-// wrote and synced the bytes; recovery checks them after a crash).
+// wrote and synced the bytes; recovery checks them after a crash). The
+// indexes are written under temporary names, fsynced, and renamed into
+// place (then the directory synced), so that a restart finds them whole
+// or not at all.
 func adoptSegment(l *Log, base core.Offset, cfg core.LogConfig) (*segment, error) {
-	s, err := openSegment(l.fs, l.dir, base)
-	if err != nil {
-		return nil, err
+	s := &segment{base: base, next: base, name: fileName(l.dir, base, logExt),
+		maxTs: noTimestamp, maxTsOffset: base, lastTimeTs: noTimestamp, lastAppendMs: noTimestamp}
+	var err error
+	if s.log, err = l.fs.OpenFile(s.name, false); err != nil {
+		return nil, fmt.Errorf("segment: open %s: %w", s.name, err)
+	}
+	for _, w := range []*indexWriter{&s.idx, &s.tidx} {
+		ext := indexExt
+		if w == &s.tidx {
+			ext = timeIndexExt
+		}
+		w.name = fileName(l.dir, base, ext) + tmpExt
+		if w.f, err = l.fs.OpenFile(w.name, true); err == nil {
+			err = w.f.Truncate(0)
+		}
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("segment: open %s: %w", w.name, err)
+		}
 	}
 	if err := s.adopt(cfg.IndexIntervalBytes); err != nil {
+		s.close()
+		return nil, err
+	}
+	for _, w := range []*indexWriter{&s.idx, &s.tidx} {
+		w.dirty = true
+		err := w.sync()
+		final := w.name[:len(w.name)-len(tmpExt)]
+		if err == nil {
+			err = l.fs.Rename(w.name, final)
+		}
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("segment: install %s: %w", final, err)
+		}
+		w.name = final
+	}
+	l.dirDirty = true
+	if err := l.syncDirIfDirty(); err != nil {
 		s.close()
 		return nil, err
 	}

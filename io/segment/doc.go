@@ -14,6 +14,7 @@
 //	  leader-epoch-checkpoint             epoch -> start offset, text
 //	  log-start-offset-checkpoint         see start.go
 //	  producer-snapshot                   see snapshot.go
+//	  00000000000000000000.index.tmp      a clean's new index being written
 //	  cleaner-offset-checkpoint           compaction: see clean.go, swap.go
 //	  cleaner-rewrite-offset-checkpoint
 //	  00000000000000000000.log.cleaned    a clean's output being written
@@ -74,10 +75,12 @@
 //
 // Kafka preallocates index files to segment.index.bytes and trims them on
 // roll; this package keeps them exactly sized (append only), which Kafka's
-// own loader accepts. The two index files are a cache: Open rebuilds them
-// from the .log of every segment, so Sync does not fsync them (Close does).
-// SegmentIndexBytes still bounds them: a segment rolls when either index
-// would exceed it.
+// own loader accepts. The two index files are a cache that recovery
+// rebuilds from the .log; a restart trusts them only where the recovery
+// point or a clean shutdown vouches for them (see "Restart"), so Sync
+// fsyncs a segment's indexes once, after the segment is sealed, and Close
+// fsyncs them all. SegmentIndexBytes still bounds them: a segment rolls
+// when either index would exceed it.
 //
 // # leader-epoch-checkpoint (Kafka's text format)
 //
@@ -90,11 +93,10 @@
 // batches: an entry (e, o) for the first batch with epoch e > every earlier
 // epoch. Retention moves the first entry's start up to the log start
 // offset, as Kafka's truncateFromStart does. The file is rewritten (tmp +
-// rename) by Sync when the cache changed; Open rebuilds the cache from the
-// batches and does not trust the file (it only compares it, to avoid a
-// rewrite when nothing changed).
-//
-// No recovery-point checkpoint is written: Open verifies every segment.
+// rename) by Sync when the cache changed, and by Open when what it
+// loaded differs. A full recovery rebuilds the cache from the batches
+// and does not trust the file; a restart that trusts segments takes
+// their entries from it (see "Restart").
 //
 // # Recovery (Open)
 //
@@ -114,11 +116,96 @@
 //
 // Before the scan, recovery finishes what a crash left of a clean: an
 // uncommitted output (.log.cleaned) is deleted, a committed one
-// (.log.swap) completed (swap.go). Segments below the cleaner rewrite
+// (.log.swap) completed (swap.go), and the indexes of the segment it
+// replaces deleted. Segments below the cleaner rewrite
 // bound are checked with the relaxed offset rules above (each batch's
 // offsets past the previous batch's and below the next segment's base);
 // the log end is at least the bound, since every offset below it was
 // assigned before.
+//
+// # Restart (OpenWith)
+//
+// Restart time does not grow with the data kept: as Kafka's LogLoader,
+// OpenWith reads only what no durable record vouches for. Two files in
+// the log directory's root, written by the runtime (io/driver), vouch
+// (logdir.go):
+//
+//	<log dir>/.kafka_cleanshutdown               every log was synced and
+//	                                             closed (Close), nothing
+//	                                             written since
+//	<log dir>/recovery-point-offset-checkpoint   per partition, an offset
+//	                                             below which its log is
+//	                                             durable (RecoveryPoint)
+//
+// The runtime deletes the marker, durably, before it opens any log, and
+// writes the checkpoint after loading, every
+// log.flush.offset.checkpoint.interval.ms, and at shutdown before the
+// marker.
+//
+//	                  marker?
+//	          yes ┌──────┴──────┐ no
+//	every segment trusted    recovery point R checkpointed?
+//	                     yes ┌─────┴─────┐ no, or unreadable
+//	      segments before the one        every segment checked
+//	      holding R trusted; that one    (Recovery, above)
+//	      read from its start: below R
+//	      headers only, from R on (and
+//	      every later segment) checked
+//
+// A trusted segment is opened without reading its batches: its size is
+// the file's, its next offset found by reading the headers after its
+// last offset index entry, its newest timestamp from the last time index
+// entry and those headers. It must pass a sanity check first (the index
+// files exist and hold whole entries, increasing; the last offset index
+// entry names a batch that starts there and ends at its offset; the
+// headers from there run exactly to the file's end; segments follow one
+// another, see loadSegment). The leader epoch cache comes from
+// leader-epoch-checkpoint (its entries below the first segment read) and
+// the producer windows from the producer snapshot, when it is as of an
+// offset the batches read reach (else from the trusted segments'
+// headers). If any check fails, or R lies past the log end recovered,
+// the log is recovered fully and the reason reported (Loaded).
+//
+// What makes the trust sound:
+//
+//   - RecoveryPoint is the log end as of the last Sync that completed,
+//     lowered to the base of the first sealed segment whose indexes
+//     changed since their fsync: Sync fsyncs the .log files, then the
+//     indexes of the segments sealed since (once each), the epoch
+//     checkpoint and, after a roll, a producer snapshot. Open leaves
+//     everything it kept durable (recovered segments and their sealed
+//     indexes, the epoch checkpoint, a producer snapshot) before its
+//     recovery point is the log end.
+//   - Whatever changes data below a checkpointed recovery point lowers
+//     the checkpoint first: TruncateTo lowers its log's entry to the base
+//     of the segment it cuts, Delete removes the entry (a log created
+//     under the same name must not inherit it). RestartAt needs nothing:
+//     its new segments all lie past the old recovery point.
+//   - The cleaner rewrites segments below the recovery point, so its
+//     swap keeps every crash state trustworthy: the replaced segment's
+//     indexes are deleted (durably) before its new .log is renamed into
+//     place, and the new indexes are written under .tmp names, fsynced
+//     and renamed in. A segment without indexes fails the sanity check.
+//   - A clean shutdown's Close syncs everything, writes a producer
+//     snapshot as of the log end and fsyncs every index.
+//
+// What a restart does not do that a full recovery does: check the CRCs
+// of trusted batches. Damage the medium does to synced data is then
+// found by reads, which check every batch they hand out (see Reads).
+//
+// # Log start offset: per partition, not Kafka's root file
+//
+// Kafka checkpoints every log's start offset in one root file,
+// log-start-offset-checkpoint, every
+// log.flush.start.offset.checkpoint.interval.ms, so a crash may bring a
+// log start back (and records DeleteRecords removed). Here each
+// partition keeps its own one-entry file of Kafka's format (start.go),
+// written durably before a new log start is reported, so a log start the
+// broker advertised or a DeleteRecords acknowledged is never undone. A
+// root file would have to be rewritten, with two fsyncs, for every
+// partition's every move, and shared by every partition's IO; the
+// per-partition file costs one small read per log at restart. The
+// interval property is accepted and has no effect.
 //
 // # Reads (Read)
 //
@@ -143,7 +230,8 @@
 // # Durability
 //
 // Append writes; Sync fsyncs every .log written since the last Sync, in
-// offset order, then the directory if names changed. Retain and the
+// offset order, then the indexes of the segments sealed since, then the
+// directory if names changed (see "Restart" for what else it writes). Retain and the
 // deletions of recovery sync the directory before they return; TruncateTo
 // ends with a Sync. A failed write or sync
 // poisons the Log: every later call returns ErrFailed wrapping the cause,

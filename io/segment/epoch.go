@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"cloudkafka/core"
@@ -118,4 +119,40 @@ func (c *epochCache) writeCheckpoint(fsys kio.FS, dir string) error {
 	}
 	c.dirty = false
 	return nil
+}
+
+// readEpochFile parses dir's leader-epoch-checkpoint: its entries,
+// whether the file exists, and why it does not parse (nil if it does).
+// Epochs and start offsets must strictly increase.
+func readEpochFile(fsys kio.FS, dir string) (entries []epochEntry, present bool, bad error) {
+	name := path.Join(dir, epochFile)
+	if !fsys.Exists(name) {
+		return nil, false, nil
+	}
+	data := readSmallFile(fsys, name, 64<<20)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if data == nil || len(lines) < 2 || lines[0] != "0" {
+		return nil, true, fmt.Errorf("%s: no version 0 header", epochFile)
+	}
+	n, err := strconv.Atoi(lines[1])
+	if err != nil || n != len(lines)-2 {
+		return nil, true, fmt.Errorf("%s: count %q does not match %d entries", epochFile, lines[1], len(lines)-2)
+	}
+	for _, line := range lines[2:] {
+		var e, o int64
+		f := strings.Fields(line)
+		if len(f) == 2 {
+			e, err = strconv.ParseInt(f[0], 10, 32)
+			if err == nil {
+				o, err = strconv.ParseInt(f[1], 10, 64)
+			}
+		}
+		entry := epochEntry{core.LeaderEpoch(e), core.Offset(o)}
+		if len(f) != 2 || err != nil || e < 0 || o < 0 ||
+			(len(entries) > 0 && (entry.Epoch <= entries[len(entries)-1].Epoch || entry.Start <= entries[len(entries)-1].Start)) {
+			return nil, true, fmt.Errorf("%s: entry %q does not parse or does not follow", epochFile, line)
+		}
+		entries = append(entries, entry)
+	}
+	return entries, true, nil
 }

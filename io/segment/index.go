@@ -20,6 +20,11 @@ type indexWriter struct {
 	name string
 	size int64  // bytes of entries, flushed or buffered
 	buf  []byte // entries not yet written
+	// dirty: the file was written or truncated since its last fsync. A
+	// restart trusts the indexes of a sealed segment below the recovery
+	// point, so Sync fsyncs them once the segment is sealed (see
+	// Log.RecoveryPoint).
+	dirty bool
 }
 
 // flushBytesMax bounds the buffer of an indexWriter during recovery.
@@ -41,10 +46,27 @@ func (w *indexWriter) flush() error {
 		return nil
 	}
 	at := w.size - int64(len(w.buf))
+	w.dirty = true
 	if _, err := w.f.WriteAt(w.buf, at); err != nil {
 		return fmt.Errorf("segment: write %s: %w", w.name, err)
 	}
 	w.buf = w.buf[:0]
+	return nil
+}
+
+// sync flushes the buffer and fsyncs the file if it changed since its
+// last fsync.
+func (w *indexWriter) sync() error {
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if !w.dirty {
+		return nil
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("segment: sync %s: %w", w.name, err)
+	}
+	w.dirty = false
 	return nil
 }
 

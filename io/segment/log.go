@@ -59,12 +59,35 @@ type Log struct {
 	failed       error // sticky; wraps ErrFailed
 	closed       bool
 	scanBuf      []byte // window of the header scans of Read and FindTime, reused
+
+	// syncedEnd is the log end offset as of the last Sync that
+	// completed (or Open): every batch below it is durable. See
+	// RecoveryPoint.
+	syncedEnd core.Offset
+	// snapshotAt is the offset the producer snapshot on disk is as of
+	// (-1: none usable). Sync writes a new one once the active segment
+	// begins past it, so that it always lies in or past the segment
+	// holding the recovery point.
+	snapshotAt core.Offset
+	// points is the log directory's recovery point checkpoint, once the
+	// log has an entry there: TruncateTo and Delete lower the entry
+	// first. Nil for a log the checkpoint does not list.
+	points *RecoveryPoints
+	loaded Loaded // how Open loaded the log
 }
 
 // Open opens the partition log in dir, creating dir if missing, and
 // recovers it (see the package doc): every batch is verified, the log is
 // truncated at the first invalid one and the indexes are rebuilt.
 func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
+	return OpenWith(fsys, dir, cfg, OpenOptions{RecoveryPoint: -1})
+}
+
+// OpenWith opens the partition log in dir, creating dir if missing, and
+// loads it as opts allow (see the package doc, "Restart"): trusting what
+// a clean shutdown or the recovery point vouches for, and recovering the
+// rest as Open does. How it went is in Loaded.
+func OpenWith(fsys kio.FS, dir string, cfg core.LogConfig, opts OpenOptions) (*Log, error) {
 	if err := makeDir(fsys, dir); err != nil {
 		return nil, err
 	}
@@ -72,7 +95,7 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
 	}
-	l := &Log{fs: fsys, dir: dir}
+	l := &Log{fs: fsys, dir: dir, points: opts.Points}
 	bases, swaps, strays := dirListing(names)
 	for _, n := range strays {
 		if strings.HasSuffix(n, cleanedExt) {
@@ -87,31 +110,62 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 	if bases, err = l.completeSwaps(bases, swaps, cfg); err != nil {
 		return nil, err
 	}
-	if err := l.recoverSegments(bases, cfg); err != nil {
+	if err := l.load(bases, cfg, opts); err != nil {
 		l.closeFiles()
 		return nil, err
 	}
-	l.producers = l.producers.withSnapshot(readProducers(fsys, dir), l.segs[0].base)
-	ckpt := readStart(fsys, dir)
+	if err := l.finishOpen(); err != nil {
+		l.closeFiles()
+		return nil, err
+	}
+	return l, nil
+}
+
+// finishOpen settles what the loaded segments imply: the log start, the
+// epoch cache's start, durable names and indexes, a producer snapshot
+// as of the log end, and the recovery point.
+func (l *Log) finishOpen() error {
+	ckpt := readStart(l.fs, l.dir)
 	l.start = min(max(ckpt, l.segs[0].base), l.LogEndOffset())
 	if ckpt > l.start {
 		// The crash lost the tail the checkpoint's start lay in: offsets
 		// written from here on are new and must stay above the start.
-		if err := writeStart(fsys, dir, l.start); err != nil {
-			l.closeFiles()
-			return nil, err
+		if err := writeStart(l.fs, l.dir, l.start); err != nil {
+			return err
 		}
 	}
 	l.epochs.truncateFromStart(l.start)
 	// The names recovery kept may not be durable yet (a process crash
-	// keeps names a power loss would not): make them so.
+	// keeps names a power loss would not): make them so. So must be the
+	// indexes recovery rebuilt for sealed segments, before the recovery
+	// point may pass them.
 	l.dirDirty = true
-	if err := l.syncDirIfDirty(); err != nil {
-		l.closeFiles()
-		return nil, err
+	if err := l.syncSealedIndexes(); err != nil {
+		return err
 	}
-	l.epochs.dirty = !l.epochs.matchesFile(fsys, dir)
-	return l, nil
+	if err := l.syncDirIfDirty(); err != nil {
+		return err
+	}
+	// The recovery point is the log end from here: the epoch checkpoint
+	// must hold the entries of every batch below it.
+	if !l.epochs.matchesFile(l.fs, l.dir) {
+		if err := l.epochs.writeCheckpoint(l.fs, l.dir); err != nil {
+			return err
+		}
+		if err := l.fs.SyncDir(l.dir); err != nil {
+			return fmt.Errorf("segment: sync dir %s: %w", l.dir, err)
+		}
+	}
+	if leo := l.LogEndOffset(); l.snapshotAt > leo || l.snapshotNeeded() {
+		// The snapshot describes batches a crash took, or is older than
+		// the active segment: a restart could not use it.
+		if err := writeProducers(l.fs, l.dir, leo, l.producers.list()); err != nil {
+			return err
+		}
+		l.snapshotAt = leo
+	}
+	l.syncedEnd = l.LogEndOffset()
+	return nil
 }
 
 // makeDir creates dir if missing and then syncs its parent, so that the
@@ -129,16 +183,19 @@ func makeDir(fsys kio.FS, dir string) error {
 	return nil
 }
 
-// recoverSegments opens and scans the segments in order, cutting the log
-// at the first invalid batch or discontinuity, and leaves at least one
-// segment open. Segments below rewriteBound may have gaps (see
+// recoverSegments opens and scans the segments bases[from:] in order
+// (those before are loaded already), cutting the log at the first
+// invalid batch or discontinuity, and leaves at least one segment open.
+// The headers of batches below trustBelow in the first of them are
+// trusted (see scan). Segments below rewriteBound may have gaps (see
 // segment.recover); if the last of them ends the log, an empty active
 // segment starts at rewriteBound, because every offset below it was
 // assigned before (a crash lost the segments after it) and must not be
 // assigned again.
-func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
+func (l *Log) recoverSegments(bases []core.Offset, from int, trustBelow core.Offset, cfg core.LogConfig) error {
 	cut := false
-	for i, base := range bases {
+	for i := from; i < len(bases); i++ {
+		base := bases[i]
 		if !cut && len(l.segs) > 0 && !l.follows(l.active(), base) {
 			cut = true
 			cfg.Coverage.Hit(cover.RecoveryCutSegment)
@@ -159,14 +216,27 @@ func (l *Log) recoverSegments(bases []core.Offset, cfg core.LogConfig) error {
 			return err
 		}
 		l.segs = append(l.segs, s)
-		limit := core.Offset(math.MaxInt64)
+		sc := scan{intervalBytes: cfg.IndexIntervalBytes, gaps: base < l.rewriteBound, limit: math.MaxInt64,
+			cov: cfg.Coverage, visit: l.noteBatch}
 		if i+1 < len(bases) {
-			limit = bases[i+1]
+			sc.limit = bases[i+1]
 		}
-		if cut, err = s.recover(cfg.IndexIntervalBytes, base < l.rewriteBound, limit, cfg.Coverage, l.noteBatch); err != nil {
+		if i == from {
+			sc.trustBelow = trustBelow
+		}
+		cut, err = s.recover(&sc)
+		l.loaded.TrustedBytes += sc.trusted
+		l.loaded.CheckedBytes += sc.checked
+		if err != nil {
 			return err
 		}
 	}
+	return l.ensureActive()
+}
+
+// ensureActive leaves at least one segment, the last at or past the
+// rewrite bound (see recoverSegments).
+func (l *Log) ensureActive() error {
 	if len(l.segs) == 0 {
 		return l.addSegment(max(l.rewriteBound, 0))
 	}
@@ -470,8 +540,10 @@ func (l *Log) maybeRoll(n int64, batches int, last core.Offset, nowMs int64, cfg
 }
 
 // Sync makes everything appended so far durable: it fsyncs every .log
-// written since the last Sync in offset order, rewrites the leader epoch
-// checkpoint if it changed, and fsyncs the directory if names changed.
+// written since the last Sync in offset order and the indexes of every
+// segment sealed since, rewrites the leader epoch checkpoint if it
+// changed and the producer snapshot if a segment rolled, and fsyncs the
+// directory if names changed. Then the recovery point is the log end.
 func (l *Log) Sync() error {
 	if err := l.usable(); err != nil {
 		return err
@@ -485,11 +557,19 @@ func (l *Log) Sync() error {
 		}
 		s.dirty = false
 	}
+	if err := l.syncSealedIndexes(); err != nil {
+		return l.fail(err)
+	}
 	if l.epochs.dirty {
 		if err := l.epochs.writeCheckpoint(l.fs, l.dir); err != nil {
 			return l.fail(err)
 		}
 		l.dirDirty = true
+	}
+	if l.snapshotNeeded() {
+		if err := l.writeSnapshot(); err != nil {
+			return l.fail(err)
+		}
 	}
 	if bugOn(BugSkipDirSync) {
 		return nil // BUG SITE (simbugs): BugSkipDirSync leaves new segment names volatile.
@@ -497,6 +577,26 @@ func (l *Log) Sync() error {
 	if err := l.syncDirIfDirty(); err != nil {
 		return l.fail(err)
 	}
+	l.syncedEnd = l.LogEndOffset()
+	return nil
+}
+
+// snapshotNeeded says the producer snapshot is older than the active
+// segment while sealed segments exist: a restart that trusts them would
+// have to read their headers to rebuild the producer windows.
+func (l *Log) snapshotNeeded() bool {
+	return len(l.segs) > 1 && l.snapshotAt < l.active().base
+}
+
+// writeSnapshot writes the producer snapshot as of the log end; the
+// caller has synced the log, so that the snapshot describes durable
+// batches only.
+func (l *Log) writeSnapshot() error {
+	leo := l.LogEndOffset()
+	if err := writeProducers(l.fs, l.dir, leo, l.producers.list()); err != nil {
+		return err
+	}
+	l.snapshotAt = leo
 	return nil
 }
 
@@ -677,9 +777,10 @@ func (l *Log) RestartAt(offset core.Offset) error {
 	l.start = offset
 	l.producers = producerState{}
 	l.epochs = epochCache{dirty: true}
-	if err := writeProducers(l.fs, l.dir, nil); err != nil {
+	if err := writeProducers(l.fs, l.dir, offset, nil); err != nil {
 		return l.fail(err)
 	}
+	l.snapshotAt = offset
 	if err := l.lowerCleanerCheckpoints(offset); err != nil {
 		return l.fail(err)
 	}
@@ -736,9 +837,14 @@ func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
 		return nil
 	}
 	cfg.Coverage.Hit(cover.RetentionDeletedSegment)
-	// The producers' windows outlive the batches they describe.
+	// The producers' windows outlive the batches they describe. The
+	// snapshot is as of the log end, synced first so that a restart may
+	// also use it for the batches the segments still hold.
 	l.producers.trim(cfg.ProducersMax)
-	if err := writeProducers(l.fs, l.dir, l.producers.list()); err != nil {
+	if err := l.Sync(); err != nil {
+		return err
+	}
+	if err := l.writeSnapshot(); err != nil {
 		return l.fail(err)
 	}
 	for _, s := range l.segs[:n] {
@@ -754,17 +860,24 @@ func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
 	return nil
 }
 
-// Close syncs the log (unless it failed), syncs the indexes and closes
-// every file. The Log is unusable afterwards.
+// Close syncs the log (unless it failed), writes the producer snapshot
+// as of the log end, syncs the indexes and closes every file: after it
+// every file is as a restart after a clean shutdown may trust it. The
+// Log is unusable afterwards.
 func (l *Log) Close() error {
 	if l.closed {
 		return ErrClosed
 	}
 	err := l.Sync()
+	if err == nil && l.snapshotAt != l.LogEndOffset() {
+		if err = l.writeSnapshot(); err != nil {
+			err = l.fail(err)
+		}
+	}
 	for _, s := range l.segs {
-		for _, f := range []kio.File{s.idx.f, s.tidx.f} {
-			if serr := f.Sync(); serr != nil && err == nil && l.failed == nil {
-				err = fmt.Errorf("segment: sync index of %s: %w", s.name, serr)
+		for _, w := range []*indexWriter{&s.idx, &s.tidx} {
+			if serr := w.sync(); serr != nil && err == nil && l.failed == nil {
+				err = serr
 			}
 		}
 	}
@@ -775,13 +888,19 @@ func (l *Log) Close() error {
 	return err
 }
 
-// Delete closes the log and removes its directory with every file in it.
+// Delete closes the log and removes its directory with every file in it,
+// after removing its recovery point from the log directory's checkpoint.
 func (l *Log) Delete() error {
 	if l.closed {
 		return ErrClosed
 	}
 	l.closeFiles()
 	l.closed = true
+	if l.points != nil {
+		if err := l.points.drop(l.Partition()); err != nil {
+			return err
+		}
+	}
 	if err := l.fs.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("segment: remove %s: %w", l.dir, err)
 	}
@@ -807,6 +926,14 @@ func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
 		return l.Sync()
 	}
 	i := l.segmentFor(offset)
+	// A restart must not trust what is cut, nor what is written in its
+	// place: the recovery point may lie no further than the cut segment.
+	if l.points != nil {
+		if err := l.points.lower(l.Partition(), l.segs[i].base); err != nil {
+			return l.fail(err)
+		}
+	}
+	l.syncedEnd = min(l.syncedEnd, l.segs[i].base)
 	for _, s := range l.segs[i+1:] {
 		s.close()
 		if err := l.removeSegmentFiles(s.base); err != nil {
@@ -823,7 +950,15 @@ func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
 	if err := l.rebuildDerived(); err != nil {
 		return l.fail(err)
 	}
-	return l.Sync()
+	if err := l.Sync(); err != nil {
+		return err
+	}
+	if l.snapshotAt != l.LogEndOffset() {
+		if err := l.writeSnapshot(); err != nil {
+			return l.fail(err)
+		}
+	}
+	return nil
 }
 
 // cutActive truncates the (now last) segment before the batch holding
@@ -848,7 +983,8 @@ func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
 		return err
 	}
 	l.segs[len(l.segs)-1] = ns
-	_, err = ns.recover(cfg.IndexIntervalBytes, ns.base < l.rewriteBound, math.MaxInt64, nil, func(core.BatchHeader) {})
+	_, err = ns.recover(&scan{intervalBytes: cfg.IndexIntervalBytes, gaps: ns.base < l.rewriteBound, limit: math.MaxInt64,
+		visit: func(core.BatchHeader) {}})
 	return err
 }
 
@@ -869,7 +1005,7 @@ func (l *Log) rebuildDerived() error {
 			pos += int64(h.Size())
 		}
 	}
-	l.producers = l.producers.withSnapshot(readProducers(l.fs, l.dir), l.segs[0].base)
+	l.producers = l.producers.withSnapshot(readProducers(l.fs, l.dir).batches, l.segs[0].base)
 	l.epochs.dirty = !bytes.Equal(old, l.epochs.encode())
 	return nil
 }

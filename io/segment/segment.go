@@ -88,6 +88,7 @@ func openSegment(fsys kio.FS, dir string, base core.Offset) (*segment, error) {
 		w.name = fileName(dir, base, ext)
 		if w.f, err = fsys.OpenFile(w.name, true); err == nil {
 			err = w.f.Truncate(0)
+			w.dirty = true
 		}
 		if err != nil {
 			s.close()
@@ -173,35 +174,71 @@ func (s *segment) flush() error {
 	return s.tidx.flush()
 }
 
-// recover scans the whole .log, validating every batch, rebuilding both
-// indexes and calling visit for each valid batch in order. At the first
-// invalid batch it truncates and fsyncs the .log and reports truncated.
-//
-// A segment the cleaner may have rewritten (gaps) may skip offsets
-// between its batches; its batches must still go up and end below limit,
-// the next segment's base. Any other segment's offsets are contiguous.
-func (s *segment) recover(intervalBytes int32, gaps bool, limit core.Offset, cov *cover.Counts, visit func(core.BatchHeader)) (truncated bool, err error) {
+// scan says how recover checks a segment.
+type scan struct {
+	intervalBytes int32
+	// gaps: a segment the cleaner may have rewritten may skip offsets
+	// between its batches; its batches must still go up and end below
+	// limit, the next segment's base. Any other segment's offsets are
+	// contiguous.
+	gaps  bool
+	limit core.Offset
+	// trustBelow: batches wholly below it were synced (it is the log's
+	// recovery point), so their headers are checked and their CRCs not.
+	// The first batch that reaches it, or whose header fails, and every
+	// batch after are checked in full.
+	trustBelow core.Offset
+	cov        *cover.Counts
+	visit      func(core.BatchHeader)
+	// trusted and checked count the bytes kept without and with a CRC
+	// check.
+	trusted, checked int64
+}
+
+// recover scans the whole .log, validating every batch (see scan),
+// rebuilding both indexes and calling visit for each valid batch in
+// order. At the first invalid batch it truncates and fsyncs the .log and
+// reports truncated.
+func (s *segment) recover(sc *scan) (truncated bool, err error) {
 	fileSize, err := s.log.Size()
 	if err != nil {
 		return false, fmt.Errorf("segment: size %s: %w", s.name, err)
 	}
 	r := newBlockReader(s.log, s.name, fileSize)
+	var hr *blockReader // headers only, below trustBelow
+	if sc.trustBelow > s.base {
+		hr = &blockReader{f: s.log, name: s.name, end: fileSize, buf: make([]byte, 0, scanWindowBytes)}
+	}
 	for s.size < fileSize {
-		h, bad, err := s.checkBatchAt(r, s.size, gaps, limit)
-		if err != nil {
-			return false, err
+		h, ok := core.BatchHeader{}, false
+		if hr != nil {
+			if h, ok, err = s.trustedHeaderAt(hr, s.size, sc); err != nil {
+				return false, err
+			}
+			if !ok {
+				hr = nil // from here on every batch is checked in full
+			}
 		}
-		if bad != nil {
-			cov.Hit(cutPoint(bad))
-			break
+		if !ok {
+			var bad error
+			if h, bad, err = s.checkBatchAt(r, s.size, sc.gaps, sc.limit); err != nil {
+				return false, err
+			}
+			if bad != nil {
+				sc.cov.Hit(cutPoint(bad))
+				break
+			}
+			sc.checked += int64(h.Size())
+		} else {
+			sc.trusted += int64(h.Size())
 		}
 		if s.size == 0 {
 			s.rollBaseMs = h.MaxTimestamp
 		}
-		if err := s.noteBatch(h, s.size, intervalBytes); err != nil {
+		if err := s.noteBatch(h, s.size, sc.intervalBytes); err != nil {
 			return false, err
 		}
-		visit(h)
+		sc.visit(h)
 	}
 	if err := s.flush(); err != nil {
 		return false, err
@@ -222,6 +259,33 @@ func (s *segment) recover(intervalBytes int32, gaps bool, limit core.Offset, cov
 		return true, fmt.Errorf("segment: sync %s: %w", s.name, err)
 	}
 	return true, nil
+}
+
+// trustedHeaderAt reads the header of the batch at pos and checks what a
+// header shows (magic, length within the file, codec, counts, offsets
+// following s.next), not the CRC; ok is false when a check fails or the
+// batch reaches sc.trustBelow: that batch must be checked in full.
+func (s *segment) trustedHeaderAt(r *blockReader, pos int64, sc *scan) (core.BatchHeader, bool, error) {
+	hdr, err := r.peek(pos, core.BatchHeaderSize)
+	if errors.Is(err, errPastEnd) {
+		return core.BatchHeader{}, false, nil
+	}
+	if err != nil {
+		return core.BatchHeader{}, false, err
+	}
+	h, bad := core.ParseBatchHeader(hdr)
+	if bad != nil || checkFields(h) != nil || h.LastOffset() >= sc.trustBelow {
+		return h, false, nil
+	}
+	end := pos + int64(h.Size())
+	follows := h.BaseOffset == s.next
+	if sc.gaps {
+		follows = h.BaseOffset >= s.next && h.LastOffset() < sc.limit
+	}
+	if end > r.end || end > segmentBytesMax || !follows || h.LastOffset()-s.base > math.MaxInt32 {
+		return h, false, nil
+	}
+	return h, true, nil
 }
 
 // cutPoint names the coverage point of a recovery cut for its reason.

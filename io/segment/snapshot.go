@@ -14,53 +14,77 @@ import (
 // otherwise take with the segments it deletes: as in Kafka, a producer's
 // state outlives its batches (until max.producers.per.partition pushes it
 // out), so a retry of a deleted batch is still recognized after a
-// restart. Retention writes it durably before it deletes segments;
-// recovery reads it first and then the segments' own headers.
+// restart. It also spares a restart that trusts segments without reading
+// them (see the package doc, "Restart") from reading their headers: the
+// windows as of an offset (asOf) are the windows of every batch below it.
+// Retention writes it durably before it deletes segments, Sync after a
+// roll, Close, TruncateTo and RestartAt; recovery reads it first and then
+// the segments' own headers.
 //
-// Format (text): "0" (version), the count, then one line per batch:
+// Format (text), version 1: "1", the offset the windows are as of, the
+// count, then one line per batch:
 //
 //	<producer id> <epoch> <first seq> <last seq> <base offset> <last offset> <max timestamp>
 //
-// Part of the format; do not change.
+// Version 0 (written before restarts trusted segments) lacks the second
+// line; it is read, its asOf unknown (-1). Part of the format; do not
+// change.
 
-func writeProducers(fsys kio.FS, dir string, batches []core.ProducerBatch) error {
+// producerSnapshot is a parsed snapshot.
+type producerSnapshot struct {
+	asOf    core.Offset // -1: unknown (version 0, or no snapshot)
+	batches []core.ProducerBatch
+}
+
+func writeProducers(fsys kio.FS, dir string, asOf core.Offset, batches []core.ProducerBatch) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "0\n%d\n", len(batches))
+	fmt.Fprintf(&b, "1\n%d\n%d\n", asOf, len(batches))
 	for _, pb := range batches {
 		fmt.Fprintf(&b, "%d %d %d %d %d %d %d\n", pb.ProducerID, pb.ProducerEpoch, pb.FirstSeq, pb.LastSeq, pb.BaseOffset, pb.LastOffset, pb.Timestamp)
 	}
 	return writeFileDurably(fsys, path.Join(dir, producersFile), []byte(b.String()))
 }
 
-// readProducers returns the snapshot's batches in file order, or none when
-// it is missing or does not parse (the segments then rebuild what they
-// still hold).
-func readProducers(fsys kio.FS, dir string) []core.ProducerBatch {
+// readProducers returns the snapshot, its batches in file order, or an
+// empty one of unknown asOf when it is missing or does not parse (the
+// segments then rebuild what they still hold).
+func readProducers(fsys kio.FS, dir string) producerSnapshot {
+	none := producerSnapshot{asOf: -1}
 	data := readSmallFile(fsys, path.Join(dir, producersFile), 16<<20)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) < 2 || lines[0] != "0" {
-		return nil
+	asOf := core.Offset(-1)
+	switch {
+	case len(lines) >= 3 && lines[0] == "1":
+		n, err := strconv.ParseInt(lines[1], 10, 64)
+		if err != nil || n < 0 {
+			return none
+		}
+		asOf, lines = core.Offset(n), lines[2:]
+	case len(lines) >= 2 && lines[0] == "0":
+		lines = lines[1:]
+	default:
+		return none
 	}
-	n, err := strconv.Atoi(lines[1])
-	if err != nil || n != len(lines)-2 {
-		return nil
+	n, err := strconv.Atoi(lines[0])
+	if err != nil || n != len(lines)-1 {
+		return none
 	}
 	out := make([]core.ProducerBatch, 0, n)
-	for _, line := range lines[2:] {
+	for _, line := range lines[1:] {
 		var v [7]int64
 		f := strings.Fields(line)
 		if len(f) != 7 {
-			return nil
+			return none
 		}
 		for i := range v {
 			if v[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
-				return nil
+				return none
 			}
 		}
 		out = append(out, core.ProducerBatch{ProducerID: core.ProducerID(v[0]), ProducerEpoch: int16(v[1]),
 			FirstSeq: int32(v[2]), LastSeq: int32(v[3]), BaseOffset: core.Offset(v[4]), LastOffset: core.Offset(v[5]), Timestamp: v[6]})
 	}
-	return out
+	return producerSnapshot{asOf: asOf, batches: out}
 }
 
 // readSmallFile returns up to max bytes of name, or nil if it is absent

@@ -47,6 +47,15 @@ func (l *Log) completeSwaps(bases, swaps []core.Offset, cfg core.LogConfig) ([]c
 			kept = append(kept, b)
 		}
 		bases = kept
+		// a's indexes, if any are left, describe the .log the swap
+		// replaces: without them the segment is recovered, not trusted.
+		for _, ext := range []string{indexExt, timeIndexExt} {
+			if idx := fileName(l.dir, a, ext); l.fs.Exists(idx) {
+				if err := l.remove(idx); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if err := l.fs.Rename(name, fileName(l.dir, a, logExt)); err != nil {
 			return nil, fmt.Errorf("segment: rename %s: %w", name, err)
 		}

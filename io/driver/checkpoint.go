@@ -1,0 +1,163 @@
+package driver
+
+import (
+	"fmt"
+	"path"
+	"sort"
+
+	"cloudkafka/core"
+	"cloudkafka/io/segment"
+)
+
+// Restart after a clean shutdown or a crash (see io/segment's package
+// doc, "Restart"). The log directory holds two files of Kafka's beside
+// the partition directories:
+//
+//   - .kafka_cleanshutdown, written by Close once every log is synced and
+//     closed and the recovery points are checkpointed; Open deletes it
+//     (durably) before it opens any log, so that a crash after the start
+//     is never taken for a clean shutdown. With it, Open loads every log
+//     without reading its batches.
+//   - recovery-point-offset-checkpoint, every log's recovery point:
+//     written by Open once the logs are loaded, by Close, and every
+//     log.flush.offset.checkpoint.interval.ms (the core's
+//     CheckpointRecovery). Without the marker, Open trusts each log below
+//     its recovery point and checks the rest.
+
+// openLogs opens every partition directory of a known partition under
+// dir (removing the others), as the marker and the recovery point
+// checkpoint allow, and writes the checkpoint again once they are
+// loaded.
+func (d *Driver) openLogs(cfg core.Config, known map[core.TopicPartition]bool, rec *core.Recovered) error {
+	fs, dir := d.fs, d.dir
+	clean := segment.HadCleanShutdown(fs, dir)
+	points, why := segment.ReadRecoveryPoints(fs, dir)
+	if err := segment.RemoveCleanShutdown(fs, dir); err != nil {
+		return fmt.Errorf("remove the clean shutdown marker: %w", err)
+	}
+	d.points = points
+	for _, stray := range []string{segment.RecoveryPointFile + ".tmp", segment.CleanShutdownFile + ".tmp"} {
+		if name := path.Join(dir, stray); fs.Exists(name) {
+			if err := fs.Remove(name); err != nil {
+				return fmt.Errorf("remove %s: %w", name, err)
+			}
+		}
+	}
+	names, err := fs.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list log dir: %w", err)
+	}
+	switch {
+	case clean:
+		d.Logf("log dir %s: clean shutdown marker found: loading logs without recovery", dir)
+	case why != "":
+		d.Logf("log dir %s: no clean shutdown marker and %s: recovering every log fully", dir, why)
+	default:
+		d.Logf("log dir %s: no clean shutdown marker: recovering logs from their recovery points (%d checkpointed)", dir, points.Len())
+	}
+	for _, name := range names {
+		tp, ok := parsePartitionDir(name)
+		if !ok {
+			continue
+		}
+		if !known[tp] {
+			d.Logf("removing orphaned partition directory %s", name)
+			if err := fs.RemoveAll(path.Join(dir, name)); err != nil {
+				return fmt.Errorf("remove orphaned %s: %w", name, err)
+			}
+			continue
+		}
+		opts := segment.OpenOptions{CleanShutdown: clean, RecoveryPoint: -1, Points: points}
+		if off, ok := points.Of(tp); ok {
+			opts.RecoveryPoint = off
+		}
+		l, err := segment.OpenWith(fs, path.Join(dir, name), cfg.Log, opts)
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", name, err)
+		}
+		d.logs[tp] = l
+		rp := l.Recovered()
+		rp.Partition = tp
+		rec.Partitions = append(rec.Partitions, rp)
+		d.logLoaded(tp, l, rp)
+	}
+	if err := points.Write(d.sortedLogs(false), nil); err != nil {
+		return fmt.Errorf("checkpoint recovery points: %w", err)
+	}
+	return nil
+}
+
+// logLoaded reports how a log was loaded.
+func (d *Driver) logLoaded(tp core.TopicPartition, l *segment.Log, rp core.RecoveredPartition) {
+	ld := l.Loaded()
+	d.Logf("recovered %s: log start %d, log end %d (%s: %d segments trusted, %d bytes trusted, %d bytes checked)",
+		tp, rp.LogStartOffset, rp.LogEndOffset, ld.Mode, ld.TrustedSegments, ld.TrustedBytes, ld.CheckedBytes)
+	if ld.FellBack != "" {
+		d.Logf("recovered %s fully: its files failed a check (%s)", tp, ld.FellBack)
+	}
+}
+
+// sortedLogs lists the open logs in partition order, without those a
+// background clean holds unless withBusy.
+func (d *Driver) sortedLogs(withBusy bool) []*segment.Log {
+	tps := make([]core.TopicPartition, 0, len(d.logs))
+	// order-independent: collected, then sorted
+	for tp := range d.logs {
+		if _, busy := d.busy[tp]; withBusy || !busy {
+			tps = append(tps, tp)
+		}
+	}
+	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
+	logs := make([]*segment.Log, len(tps))
+	for i, tp := range tps {
+		logs[i] = d.logs[tp]
+	}
+	return logs
+}
+
+// checkpointRecovery executes CheckpointRecovery: it writes every log's
+// recovery point; the logs a background clean holds keep their entries
+// as last written. A failure is logged; the checkpoint on disk stays as
+// it was (it is replaced atomically), which only makes a restart read
+// more.
+func (d *Driver) checkpointRecovery() {
+	var busy []core.TopicPartition
+	// order-independent: collected, then sorted
+	for tp := range d.busy {
+		busy = append(busy, tp)
+	}
+	sort.Slice(busy, func(i, j int) bool { return busy[i].Less(busy[j]) })
+	if err := d.points.Write(d.sortedLogs(false), busy); err != nil {
+		d.Logf("checkpointing recovery points failed: %v", err)
+	}
+}
+
+// closeLogs syncs and closes every log, then, if all went well, writes
+// the recovery points and the clean shutdown marker. The runtime calls
+// it once no background work runs (a clean that finished but was not
+// handed to Finish left its log consistent).
+func (d *Driver) closeLogs() error {
+	logs := d.sortedLogs(true)
+	var first error
+	for _, l := range logs {
+		tp := l.Partition()
+		if err := l.Sync(); err != nil && first == nil {
+			first = fmt.Errorf("sync %s: %w", tp, err)
+		}
+		if err := l.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close %s: %w", tp, err)
+		}
+	}
+	if first != nil {
+		d.Logf("shutdown: not marked clean: %v", first)
+		return first
+	}
+	if err := d.points.Write(logs, nil); err != nil {
+		return fmt.Errorf("checkpoint recovery points: %w", err)
+	}
+	if err := segment.MarkCleanShutdown(d.fs, d.dir); err != nil {
+		return fmt.Errorf("write the clean shutdown marker: %w", err)
+	}
+	d.Logf("shutdown: %d logs synced and closed, recovery points checkpointed, clean shutdown marked", len(logs))
+	return nil
+}
