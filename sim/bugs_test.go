@@ -200,6 +200,23 @@ var deliberateBugs = []deliberateBug{
 	// trimmed records again (trim.go). First caught at seed 2.
 	{"TrimInMemory", func(on bool) { core.SetBug(core.BugTrimInMemory, on) }, 20,
 		[]string{"trim-regress", "trim-visible"}, 0, false},
+	// The start leaves the clean-shutdown marker: after a clean restart
+	// (clean-restart), the next start after a crash finds it and trusts
+	// files no shutdown settled (clean-shutdown-marker; what it loads may
+	// differ from a full recovery, recovery-shortcut, and vouch for
+	// unsynced batches, recovery-point). Seeds with clean-restart and
+	// crashes: 12 of seeds 1-60, the first at seed 13.
+	{"CleanShutdownKept", func(on bool) { segment.SetBug(segment.BugCleanShutdownKept, on) }, 60,
+		[]string{"clean-shutdown-marker", "recovery-shortcut", "recovery-point"}, 0, false},
+	// A log's recovery point is its log end, not the end its last Sync
+	// made durable: the checkpoint on disk vouches for unsynced batches
+	// (recovery-point, checked whenever a process stops). A restart does
+	// not go wrong for it as often: the batches read from the recovery
+	// point's segment must still parse, and a recovery point past the
+	// log recovered makes the log recover fully. 17 of seeds 1-60, the
+	// first at seed 1.
+	{"RecoveryPointAtLogEnd", func(on bool) { segment.SetBug(segment.BugRecoveryPointAtLogEnd, on) }, 20,
+		[]string{"recovery-point", "recovery-shortcut"}, 0, false},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

@@ -27,6 +27,7 @@ func newSimFS(n *node) *simFS {
 	m.Inject = func(op, path string) error {
 		w.trace.fold(w.now, trFS, 0, 0, []byte(op+" "+path))
 		n.maybeCrashAt(op, path)
+		n.noteCleanState(op, path)
 		if err := n.maybeDiskFull(op, path); err != nil {
 			return err
 		}

@@ -54,6 +54,11 @@ type node struct {
 	diskFullEnd  core.Instant   // writes fail with ENOSPC before this instant
 	diskFullHits int            // writes refused in the current disk-full window
 	bitFlipProb  float64        // chance that a crash first flips a bit in an unsynced tail
+	// cleanStop says the logs on n's disk are as its last clean stop
+	// left them: the marker was written (the driver writes it once every
+	// log is closed) and nothing in a partition directory changed since.
+	// Only then may a start find the marker (restart.go).
+	cleanStop bool
 
 	coreClock core.Instant // the latest time a tick gave the broker (its clock never runs back)
 	incClock  core.Instant // the latest time a tick gave the running incarnation

@@ -80,21 +80,26 @@ func (f *peerStopFault) stop(n *node) {
 			w.after(tickInterval, wait)
 			return
 		}
-		n.stopCleanly()
-		w.after(1+core.Instant(w.rng.Int64N(int64(f.downMax))), n.restart)
+		if n.stopCleanly() {
+			w.after(1+core.Instant(w.rng.Int64N(int64(f.downMax))), n.restart)
+		}
 	}
 	wait()
 }
 
-// stopCleanly ends n's process once it is ready to stop. What a clean
-// stop leaves on the disk is what a process crash leaves (the page cache
-// keeps every written byte, and a peer's crash is a process crash), so
-// the crash path ends it; then its coordination session is closed, which
-// deletes its registration and fires the other brokers' watches.
-func (n *node) stopCleanly() {
+// stopCleanly ends n's process once it is ready to stop: the driver's
+// Close syncs and closes its logs and marks the shutdown clean, the
+// process ends (the page cache keeps every written byte), and then its
+// coordination session is closed, which deletes its registration and
+// fires the other brokers' watches. False when a crash point fired
+// during Close instead: the crash took n down and restarts it.
+func (n *node) stopCleanly() bool {
 	w := n.w
-	w.logf("node %d: stopping cleanly", n.id)
-	n.crash()
+	if !n.closeCleanly() {
+		return false
+	}
+	n.halt(true)
 	w.ens.notify(w.ens.tree.CloseSession(n.zk.session))
 	n.registered, n.elected = 0, 0
+	return true
 }

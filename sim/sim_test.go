@@ -38,7 +38,7 @@ var faultKinds = []string{
 	"crash", "crash-at-io", "io-error", "disk-full", "slow-disk", "bit-flip",
 	"header-flip", "header-tear", "stale-batch", "segment-gap",
 	"conn-reset", "partition", "latency-spike", "clock-jump-forward", "clock-jump-back", "pause",
-	"zk-session-expiry", "peer-churn", "zk-partition", "broker-partition", "peer-stop",
+	"zk-session-expiry", "peer-churn", "zk-partition", "broker-partition", "peer-stop", "clean-restart",
 }
 
 // replay is the command that reruns a seed, for failure messages.

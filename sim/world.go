@@ -339,6 +339,7 @@ func (w *world) setup() {
 	}
 	w.hist.LogAppendTime = w.policy.logAppendTime
 	w.drawStorage()
+	w.drawRecoveryCheckpoint()
 	w.drawNetwork()
 	w.partitions = 1 + w.rng.Int32N(4)
 	if w.cfg.Directed == DirectForgottenProducer {
@@ -350,6 +351,9 @@ func (w *world) setup() {
 		w.faults = drawFaults(w)
 		if w.ens != nil && w.cfg.Faults {
 			w.faults = append(w.faults, w.clusterFaults()...)
+		}
+		if w.cfg.Faults {
+			w.faults = append(w.faults, w.drawCleanRestart()...)
 		}
 		if w.cfg.canary == canaryLyingSync && !hasFault(w.faults, "crash") {
 			w.faults = append(w.faults, &crashFault{meanInterval: 2e9, downMax: 100e6})
@@ -876,9 +880,17 @@ func (n *node) tick() {
 }
 
 // crash stops the broker as a power loss would: connections die without
-// a goodbye, the disk keeps what the crash policy says.
-func (n *node) crash() {
+// a goodbye, the disk keeps what the crash policy says. Under a policy
+// that acknowledges before fsync, and for brokers other than the
+// workload's, it is a process crash: the page cache survives.
+func (n *node) crash() { n.halt(n.w.policy.processCrash || n != n.w.broker) }
+
+// halt stops the broker's process: connections die without a goodbye;
+// with processOnly the page cache keeps every written byte (kill -9, or
+// after a clean stop), else the disk keeps what the crash policy says.
+func (n *node) halt(processOnly bool) {
 	w := n.w
+	n.checkRecoveryPoints()
 	w.logf("node %d: crash", n.id)
 	w.trace.fold(w.now, trCrash, uint64(n.incarnation), uint64(n.id), nil)
 	n.up, n.drv = false, nil
@@ -900,7 +912,7 @@ func (n *node) crash() {
 	}
 	n.connList = nil
 	n.disk.forget()
-	if w.policy.processCrash || n != w.broker {
+	if processOnly {
 		n.fs.ProcessCrash() // the page cache keeps every written byte
 		return
 	}
@@ -920,6 +932,7 @@ func (n *node) restart() {
 		w.after(restartRetry, n.restart)
 		return
 	}
+	n.checkCleanShutdownMarker()
 	n.incarnation++
 	w.trace.fold(w.now, trRestart, uint64(n.incarnation), uint64(n.id), nil)
 	cfg, err := core.ParseProperties(n.props())
@@ -982,10 +995,12 @@ func (n *node) open(cfg core.Config, coord kio.Coordinator) (drv *driver.Driver,
 	w := n.w
 	defer n.recoverBroker()
 	n.inBroker = true
+	oracle := n.newRestartOracle(cfg)
 	drv, err = driver.Open(cfg, n.fs, dataDir, coord, &transport{w: w, n: n, incarnation: n.incarnation}, w.logf)
 	n.inBroker = false
 	if drv != nil {
 		drv.RequestCost = requestCost
+		oracle.check(n)
 	}
 	return drv, err
 }

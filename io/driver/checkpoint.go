@@ -31,10 +31,10 @@ import (
 func (d *Driver) openLogs(cfg core.Config, known map[core.TopicPartition]bool, rec *core.Recovered) error {
 	fs, dir := d.fs, d.dir
 	clean := segment.HadCleanShutdown(fs, dir)
-	points, why := segment.ReadRecoveryPoints(fs, dir)
 	if err := segment.RemoveCleanShutdown(fs, dir); err != nil {
 		return fmt.Errorf("remove the clean shutdown marker: %w", err)
 	}
+	points, why := segment.ReadRecoveryPoints(fs, dir)
 	d.points = points
 	for _, stray := range []string{segment.RecoveryPointFile + ".tmp", segment.CleanShutdownFile + ".tmp"} {
 		if name := path.Join(dir, stray); fs.Exists(name) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/rand/v2"
 	"path"
 	"slices"
@@ -477,6 +478,34 @@ func (m *FS) Files() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// Clone returns an independent copy of the file system as it is now:
+// both namespaces, both images of every file, its crash policy, without
+// Inject, pins or open handles. The simulator recovers the copy fully to
+// check what a restart that trusted the files loaded. Like Corrupt, it
+// is a test hook.
+func (m *FS) Clone() *FS {
+	c := &FS{Policy: m.Policy, dirs: maps.Clone(m.dirs), files: make(map[string]*node, len(m.files)),
+		durable: make(map[string]*node, len(m.durable)), gen: m.gen, names: m.names, ids: m.ids}
+	copied := map[*node]*node{}
+	clone := func(n *node) *node {
+		if c, ok := copied[n]; ok {
+			return c
+		}
+		cn := &node{data: slices.Clone(n.data), synced: slices.Clone(n.synced), same: n.same, id: n.id, cuts: n.cuts}
+		copied[n] = cn
+		return cn
+	}
+	// order-independent: copies into maps
+	for name, n := range m.files {
+		c.files[name] = clone(n)
+	}
+	// order-independent: copies into maps
+	for name, n := range m.durable {
+		c.durable[name] = clone(n)
+	}
+	return c
 }
 
 // WrittenSize returns the length of the written image of name, without

@@ -409,3 +409,31 @@ func TestCommitNamesIsSyncDirWithoutInject(t *testing.T) {
 		t.Fatalf("got %v; want ErrNotExist", err)
 	}
 }
+
+func TestCloneIsIndependent(t *testing.T) {
+	m := New()
+	if err := m.MkdirAll("/d"); err != nil {
+		t.Fatal(err)
+	}
+	f := mustOpen(t, m, "/d/a")
+	write(t, f, 0, "synced")
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SyncDir("/d"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, f, 6, "+tail")
+	c := m.Clone()
+	write(t, f, 0, "CHANGED")
+	if got := content(t, c, "/d/a"); got != "synced+tail" {
+		t.Errorf("clone's written image: got %q; want %q", got, "synced+tail")
+	}
+	c.Crash(rand.New(rand.NewPCG(1, 2)))
+	if got := content(t, c, "/d/a"); got != "synced" {
+		t.Errorf("clone after a crash: got %q; want the synced image %q", got, "synced")
+	}
+	if got := content(t, m, "/d/a"); got != "CHANGEDtail" {
+		t.Errorf("original after the clone crashed: got %q; want %q", got, "CHANGEDtail")
+	}
+}

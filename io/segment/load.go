@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"strings"
 
 	"cloudkafka/core"
 	"cloudkafka/core/cover"
@@ -385,6 +386,12 @@ func (l *Log) loadTrusting(bases []core.Offset, snap producerSnapshot, cfg core.
 	} else if err := l.ensureActive(); err != nil {
 		return false, err
 	}
+	if bad, err := l.alignEpochs(); err != nil || bad != nil {
+		if bad != nil {
+			l.loaded.FellBack = bad.Error()
+		}
+		return false, err
+	}
 	if leo := l.LogEndOffset(); !opts.CleanShutdown && opts.RecoveryPoint > leo {
 		// The checkpoint vouched for batches the log does not hold: it
 		// cannot be trusted for what it said below either.
@@ -392,6 +399,48 @@ func (l *Log) loadTrusting(bases []core.Offset, snap producerSnapshot, cfg core.
 		return false, nil
 	}
 	return true, l.settleProducers(snap, replayFrom, n)
+}
+
+// alignEpochs makes the epoch cache of a trusted load what a full
+// recovery derives from the batches the log holds: the checkpoint's
+// first entry may have been moved up to a log start (truncateFromStart)
+// past which the log's first batch with its epoch lies (compaction
+// removed the ones between), or name a log start at a log end that holds
+// no batch. So the first entry is the log's first batch's epoch at its
+// offset, followed by the later entries.
+func (l *Log) alignEpochs() (bad, err error) {
+	for _, s := range l.segs {
+		if s.size == 0 {
+			continue
+		}
+		hdr := make([]byte, core.BatchHeaderSize)
+		if _, err := s.log.ReadAt(hdr, 0); err != nil {
+			return nil, fmt.Errorf("segment: read %s: %w", s.name, err)
+		}
+		h, perr := core.ParseBatchHeader(hdr)
+		if perr != nil || h.PartitionLeaderEpoch < 0 {
+			return fmt.Errorf("%s: the first batch has no leader epoch or does not parse", s.name), nil
+		}
+		out := []epochEntry{{h.PartitionLeaderEpoch, h.BaseOffset}}
+		for _, e := range l.epochs.entries {
+			if e.Start > h.BaseOffset && e.Epoch > h.PartitionLeaderEpoch {
+				out = append(out, e)
+			}
+		}
+		l.epochs.entries = out
+		return nil, nil
+	}
+	l.epochs.entries = nil // no batch to derive an epoch from
+	return nil, nil
+}
+
+// bytes is the total size of the segments.
+func (l *Log) bytes() int64 {
+	var n int64
+	for _, s := range l.segs {
+		n += s.size
+	}
+	return n
 }
 
 // trustedEnd is where the batches recovery reads begin: the base of the
@@ -404,20 +453,22 @@ func (l *Log) trustedEnd(bases []core.Offset, n int) core.Offset {
 }
 
 // readEpochs reads the leader epoch checkpoint for a trusted load: the
-// entries that start below replayFrom (those after come from the
-// batches read). A checkpoint that does not parse, or is missing while
-// trusted batches exist, fails the load.
+// entries that start at or below replayFrom (those after come from the
+// batches read; one at it is the same either way, and after a clean
+// shutdown one at the log end is the first entry moved up to a log start
+// there). A checkpoint that does not parse, or is missing while trusted
+// batches exist, fails the load.
 func (l *Log) readEpochs(replayFrom core.Offset) (epochCache, error) {
 	entries, present, err := readEpochFile(l.fs, l.dir)
 	if err != nil {
 		return epochCache{}, err
 	}
-	if !present && len(l.segs) > 0 && l.segs[0].base < replayFrom && l.Size() > 0 {
+	if !present && l.bytes() > 0 {
 		return epochCache{}, fmt.Errorf("%s is missing", epochFile)
 	}
 	var c epochCache
 	for _, e := range entries {
-		if e.Start < replayFrom {
+		if e.Start <= replayFrom {
 			c.entries = append(c.entries, e)
 		}
 	}
@@ -452,4 +503,20 @@ func (l *Log) settleProducers(snap producerSnapshot, replayFrom core.Offset, n i
 	}
 	l.producers = early.withSnapshot(snap.batches, l.segs[0].base)
 	return nil
+}
+
+// Summary describes the log's state as recovery derives it, one line per
+// part: log start and end, leader epochs, producer windows, and each
+// segment's base, size, next offset, newest timestamp (and the offset
+// it was found at) and age base. Two loads of the same files must give
+// the same summary however much they trusted (the simulator compares a
+// trusted load with a full recovery).
+func (l *Log) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "start %d end %d\nepochs %v\nproducers %v\n", l.start, l.LogEndOffset(), l.epochs.entries, l.producers.list())
+	for _, s := range l.segs {
+		fmt.Fprintf(&b, "segment %d: %d bytes, next %d, max timestamp %d at %d, first timestamp %d\n",
+			s.base, s.size, s.next, s.maxTs, s.maxTsOffset, s.rollBaseMs)
+	}
+	return b.String()
 }
