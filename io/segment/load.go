@@ -88,13 +88,47 @@ func (s *segment) trust(gaps bool, limit core.Offset) (bad, err error) {
 		s.lastTimeTs = int64(binary.BigEndian.Uint64(times[n-timeEntrySize:]))
 		s.maxTs, s.maxTsOffset = s.lastTimeTs, s.base+core.Offset(binary.BigEndian.Uint32(times[n-4:]))
 	}
+	lastTs, lastTsOffset := s.maxTs, s.maxTsOffset
 	if bad, err = s.walkTail(offs, gaps, limit); bad != nil || err != nil {
 		return bad, err
 	}
-	if len(times) > 0 && s.maxTsOffset >= s.next {
-		return fmt.Errorf("time index entry at offset %d past the segment's end %d", s.maxTsOffset, s.next), nil
+	if len(times) > 0 {
+		if bad, err = s.checkTimeEntry(offs, lastTs, lastTsOffset); bad != nil || err != nil {
+			return bad, err
+		}
 	}
 	return s.readFirstTimestamp()
+}
+
+// checkTimeEntry checks the last time index entry, which the newest
+// timestamp comes from: the batch ending at its offset exists (found
+// from the offset index) and has its timestamp.
+func (s *segment) checkTimeEntry(offs []byte, ts int64, off core.Offset) (bad, err error) {
+	if off >= s.next {
+		return fmt.Errorf("time index entry at offset %d past the segment's end %d", off, s.next), nil
+	}
+	pos := int64(0)
+	for i := 0; i < len(offs); i += offsetEntrySize {
+		if s.base+core.Offset(binary.BigEndian.Uint32(offs[i:])) > off {
+			break
+		}
+		pos = int64(binary.BigEndian.Uint32(offs[i+4:]))
+	}
+	r := &blockReader{f: s.log, name: s.name, end: s.size, buf: make([]byte, 0, scanWindowBytes)}
+	for pos < s.size {
+		h, err := s.headerAt(r, pos)
+		if err != nil {
+			return fmt.Errorf("looking up the time index entry: %w", err), nil
+		}
+		if h.LastOffset() >= off {
+			if h.LastOffset() != off || h.MaxTimestamp != ts {
+				return fmt.Errorf("time index entry (%d, %d) names no batch (the batch at %d ends at %d with timestamp %d)", ts, off, pos, h.LastOffset(), h.MaxTimestamp), nil
+			}
+			return nil, nil
+		}
+		pos += int64(h.Size())
+	}
+	return fmt.Errorf("time index entry at offset %d: no batch ends there", off), nil
 }
 
 // readEntries reads a whole index file; bad when it holds a partial entry.
@@ -171,7 +205,10 @@ func (s *segment) walkTail(offs []byte, gaps bool, limit core.Offset) (bad, err 
 		var follows bool
 		switch {
 		case pos == s.lastIndexPos && wantLast >= 0: // the first, at the last index entry
-			follows = h.LastOffset() == wantLast && h.BaseOffset >= s.base
+			if h.LastOffset() != wantLast {
+				return fmt.Errorf("the last offset index entry says the batch at %d ends at offset %d; it ends at %d", pos, wantLast, h.LastOffset()), nil
+			}
+			follows = h.BaseOffset >= s.base
 		case pos == 0:
 			follows = h.BaseOffset == s.base || (gaps && h.BaseOffset > s.base)
 		default:

@@ -992,7 +992,7 @@ func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
 // of every segment, reading headers only.
 func (l *Log) rebuildDerived() error {
 	l.producers = producerState{}
-	old := l.epochs.encode()
+	old, unwritten := l.epochs.encode(), l.epochs.dirty
 	l.epochs = epochCache{}
 	for _, s := range l.segs {
 		r := newBlockReader(s.log, s.name, s.size)
@@ -1006,6 +1006,6 @@ func (l *Log) rebuildDerived() error {
 		}
 	}
 	l.producers = l.producers.withSnapshot(readProducers(l.fs, l.dir).batches, l.segs[0].base)
-	l.epochs.dirty = !bytes.Equal(old, l.epochs.encode())
+	l.epochs.dirty = unwritten || !bytes.Equal(old, l.epochs.encode())
 	return nil
 }
