@@ -116,6 +116,7 @@ func parseFlags(args []string) (options, error) {
 	acks := fs.String("acks", "1,all", "acks settings: 1, all")
 	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
+	restartFlags(fs)
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
 	fs.DurationVar(&o.groupHeartbeat, "group-heartbeat", 250*time.Millisecond, "group suite: the members' heartbeat interval")
 	fs.IntVar(&o.commits, "commits", 2000, "group suite: sequential commits per committer")
@@ -219,7 +220,7 @@ const (
 
 // allSuites lists the suites; suiteReplication is in replication.go,
 // suiteFailover in failover.go, suiteSecurity in security.go.
-var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication, suiteFailover, suiteSecurity}
+var allSuites = []string{suiteProduce, suiteGroup, suiteReplay, suiteLegacy, suiteReplication, suiteFailover, suiteSecurity, suiteRestart}
 
 func (o options) runs(suite string) bool {
 	for _, s := range o.suites {
@@ -283,6 +284,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	if err := runSecurity(ctx, o, &security); err != nil {
+		print()
+		return err
+	}
+	if err := runRestartSuite(ctx, o); err != nil {
 		print()
 		return err
 	}
