@@ -28,6 +28,7 @@ import (
 // 64 KiB records, acks=1, as fast as the broker takes them), then times,
 // from the process's start until Metadata shows every partition led:
 //
+//   - as a baseline, a restart after SIGTERM before any data is written;
 //   - a restart after SIGTERM (the clean shutdown marker: no log is read);
 //   - a restart after SIGKILL of that idle broker (the recovery points
 //     checkpointed at its start cover everything);
@@ -133,15 +134,6 @@ func benchRestart(ctx context.Context, o options, dir string) ([]restartRound, i
 	if err := createRestartTopic(ctx, b, topic, restartOpts.partitions); err != nil {
 		return nil, 0, err
 	}
-	start := time.Now()
-	if err := writeBytes(ctx, addr, topic, restartOpts.bytes, restartOpts.partitions); err != nil {
-		return nil, 0, err
-	}
-	wrote := time.Since(start)
-	size, _ := logBytes(b.data)
-	fmt.Printf("\nrestart: wrote %.2f GB of values (%.2f GB of segments) into %d partitions in %v (%.0f MB/s)\n",
-		float64(restartOpts.bytes)/1e9, float64(size)/1e9, restartOpts.partitions, wrote.Round(time.Millisecond), float64(restartOpts.bytes)/1e6/wrote.Seconds())
-
 	var rounds []restartRound
 	round := func(name string, prepare func() error) error {
 		if err := prepare(); err != nil {
@@ -152,6 +144,18 @@ func benchRestart(ctx context.Context, o options, dir string) ([]restartRound, i
 		rounds = append(rounds, rd)
 		return err
 	}
+	if err := round("after SIGTERM, no data yet (baseline)", func() error { b.stop(); return nil }); err != nil {
+		return rounds, 0, err
+	}
+	start := time.Now()
+	if err := writeBytes(ctx, addr, topic, restartOpts.bytes, restartOpts.partitions); err != nil {
+		return rounds, 0, err
+	}
+	wrote := time.Since(start)
+	size, _ := logBytes(b.data)
+	fmt.Printf("\nrestart: wrote %.2f GB of values (%.2f GB of segments) into %d partitions in %v (%.0f MB/s)\n",
+		float64(restartOpts.bytes)/1e9, float64(size)/1e9, restartOpts.partitions, wrote.Round(time.Millisecond), float64(restartOpts.bytes)/1e6/wrote.Seconds())
+
 	stopped := time.Duration(0)
 	if err := round("after SIGTERM", func() error { stopped = b.stop(); return nil }); err != nil {
 		return rounds, size, err

@@ -420,6 +420,11 @@ func (l *Log) loadTrusting(bases []core.Offset, snap producerSnapshot, cfg core.
 		if err := l.recoverSegments(bases, n, trustBelow, cfg); err != nil {
 			return false, err
 		}
+		// The segment holding the recovery point held batches below it
+		// when the Sync that made it the recovery point synced the
+		// directory: if it is the last and all was below, every name is
+		// durable already.
+		l.namesDurable = n == len(bases)-1 && len(l.segs) == len(bases) && bases[n] < trustBelow && l.loaded.CheckedBytes == 0
 	} else if err := l.ensureActive(); err != nil {
 		return false, err
 	}

@@ -74,6 +74,8 @@ type Log struct {
 	// first. Nil for a log the checkpoint does not list.
 	points *RecoveryPoints
 	loaded Loaded // how Open loaded the log
+	// namesDurable: Open found every segment name durable already.
+	namesDurable bool
 }
 
 // Open opens the partition log in dir, creating dir if missing, and
@@ -136,10 +138,12 @@ func (l *Log) finishOpen() error {
 	}
 	l.epochs.truncateFromStart(l.start)
 	// The names recovery kept may not be durable yet (a process crash
-	// keeps names a power loss would not): make them so. So must be the
-	// indexes recovery rebuilt for sealed segments, before the recovery
-	// point may pass them.
-	l.dirDirty = true
+	// keeps names a power loss would not): make them so (a clean
+	// shutdown left them durable, and so did the last Sync when only
+	// what lay below the recovery point was kept; see loadTrusting). So must be the indexes recovery
+	// rebuilt for sealed segments, before the recovery point may pass
+	// them.
+	l.dirDirty = l.dirDirty || !(l.loaded.Mode == LoadedClean || l.namesDurable)
 	if err := l.syncSealedIndexes(); err != nil {
 		return err
 	}

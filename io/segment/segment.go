@@ -246,7 +246,10 @@ func (s *segment) recover(sc *scan) (truncated bool, err error) {
 	if s.size == fileSize {
 		// What recovery keeps it will serve, and the broker counts it
 		// durable: after a process crash the page cache may still hold
-		// it unsynced, so make it durable now.
+		// it unsynced, so make it durable now (what it trusted is).
+		if sc.checked == 0 && s.size > 0 {
+			return false, nil
+		}
 		if err := s.log.Sync(); err != nil {
 			return false, fmt.Errorf("segment: sync %s: %w", s.name, err)
 		}
