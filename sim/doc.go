@@ -27,6 +27,10 @@
 //   - crash: power loss; unsynced data lost or torn per the seed's memfs
 //     crash policy; restart with recovery.
 //   - crash-at-io: crash just before a chosen file operation.
+//   - clean-restart: the broker is stopped as SIGTERM stops it (the
+//     driver's Close syncs and closes every log, checkpoints the recovery
+//     points and writes the clean shutdown marker) and started again,
+//     which loads its logs without reading them (restart.go).
 //   - bit-flip: before a crash, a bit flips in a segment's unsynced tail
 //     (a flip in synced data is media damage one replica cannot survive:
 //     TestSyncedBitFlip shows recovery truncates there instead of serving
@@ -117,6 +121,14 @@
 // held against the disk's durable image when it is sent (durable.go).
 // Storage may be asynchronous (storage.go) and requests may arrive in
 // bursts.
+//
+// Every start is checked where it trusts the disk (restart.go): each log
+// loaded as the start loads it (after a clean shutdown, or from its
+// recovery point) must be what a full recovery of a copy of the same disk
+// finds (recovery-shortcut); a start finds the clean shutdown marker only
+// if no log changed since the clean stop that wrote it
+// (clean-shutdown-marker); and whenever a process stops, the recovery
+// points on disk lie within the durable logs (recovery-point).
 //
 // # Determinism
 //
