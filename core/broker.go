@@ -324,8 +324,23 @@ func (b *Broker) maybeCheckpointRecovery() {
 		b.lastRecoveryCheckpoint = b.now
 	case (b.now - b.lastRecoveryCheckpoint).Millis() >= b.cfg.RecoveryCheckpointMs:
 		b.lastRecoveryCheckpoint = b.now
-		b.emit(CheckpointRecovery{})
+		b.checkpointRecovery()
 	}
+}
+
+// checkpointRecovery asks for the recovery point checkpoint of the hosted
+// partitions that no Truncate is outstanding for and that are not being
+// deleted (see CheckpointRecovery).
+func (b *Broker) checkpointRecovery() {
+	var tps []TopicPartition
+	for _, name := range b.topicNames() {
+		for _, p := range b.topics[name].parts {
+			if p.hosted() && !p.truncating && !p.deleted {
+				tps = append(tps, p.tp)
+			}
+		}
+	}
+	b.emit(CheckpointRecovery{Partitions: tps})
 }
 
 // registerRetryMs spaces the attempts of a registration that failed

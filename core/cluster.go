@@ -362,6 +362,7 @@ func (b *Broker) dropReplica(p *partition) {
 	p.offline, p.deleted = true, true
 	b.stopFollowing(p)
 	b.takeOffline(p, errTopicDeleted)
+	b.checkpointRecovery() // without p, before its log goes
 	b.emit(DeleteLog{Partition: p.tp})
 	fresh := *p
 	fresh.replica, fresh.leading = nil, false

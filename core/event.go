@@ -430,12 +430,19 @@ type Measure struct {
 	Partition TopicPartition
 }
 
-// CheckpointRecovery asks the runtime to record every log's recovery
-// point in the log directory's recovery-point-offset-checkpoint, as
-// Kafka's LogManager does every log.flush.offset.checkpoint.interval.ms:
-// a restart after a crash trusts what lies below it. It concerns no one
-// partition and completes with no event.
-type CheckpointRecovery struct{}
+// CheckpointRecovery asks the runtime to rewrite the log directory's
+// recovery-point-offset-checkpoint with the recovery points of exactly
+// Partitions, as Kafka's LogManager does every
+// log.flush.offset.checkpoint.interval.ms: a restart after a crash
+// trusts what lies below them. The core emits it on that interval and
+// right before every Truncate and DeleteLog, whose partition it leaves
+// out (and leaves out of every later one until the Truncate completed),
+// so that no checkpoint vouches for data a truncation rewrites or for a
+// log created again under a deleted one's name. It completes with no
+// event; the runtime executes it before the storage effects after it.
+type CheckpointRecovery struct {
+	Partitions []TopicPartition // in partition order
+}
 
 // CoordOpKind is the kind of a coordination operation: ZooKeeper's, with
 // the recursive forms Kafka's ZooKeeper client builds from them.

@@ -85,7 +85,10 @@ type replica struct {
 	producers map[ProducerID]*producerState
 	offline   bool // a storage error took the log offline
 	retaining bool // a Retain is outstanding
-	deleted   bool // the topic was deleted
+	// truncating: a Truncate is outstanding; the recovery point
+	// checkpoint leaves the partition out meanwhile (CheckpointRecovery).
+	truncating bool
+	deleted    bool // the topic was deleted
 	// forgotProducers says the idempotence state may lack a producer that
 	// wrote here: one was evicted under max.producers.per.partition, or
 	// the log no longer starts at 0 and this replica may never have seen

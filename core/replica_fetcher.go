@@ -319,8 +319,11 @@ func (b *Broker) cutForRepair(f *fetcher, p *partition, target Offset, done bool
 	b.cover(cover.FollowerTruncated)
 	f.busy = true
 	epochNow := p.epoch
+	p.truncating = true
+	b.checkpointRecovery()
 	tok := awaitFor(b.step, func(t Truncated) {
 		f.busy = false
+		p.truncating = false
 		if t.Err != nil {
 			b.takeOffline(p, t.Err)
 			b.pumpFetcher(f)
@@ -340,9 +343,10 @@ func (b *Broker) cutForRepair(f *fetcher, p *partition, target Offset, done bool
 func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
 	b.cover(cover.FollowerRestarted)
 	epochNow := p.epoch
-	p.repl.restarting = true
+	p.repl.restarting, p.truncating = true, true
+	b.checkpointRecovery()
 	tok := awaitFor(b.step, func(t Truncated) {
-		p.repl.restarting = false
+		p.repl.restarting, p.truncating = false, false
 		if t.Err != nil {
 			b.takeOffline(p, t.Err)
 			b.pumpFetcher(f)

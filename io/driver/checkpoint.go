@@ -23,6 +23,14 @@ import (
 //     log.flush.offset.checkpoint.interval.ms (the core's
 //     CheckpointRecovery). Without the marker, Open trusts each log below
 //     its recovery point and checks the rest.
+//
+// The checkpoint (segment.RecoveryPoints) lives on the loop: only the
+// driver reads the logs' recovery points into it, and only of logs no
+// storage work holds (a log's state is its IO work's while it runs).
+// The core asks for it without a partition right before that
+// partition's Truncate or DeleteLog (core.CheckpointRecovery), so no
+// checkpoint vouches for what a truncation rewrites or for a log created
+// again under a deleted one's name.
 
 // openLogs opens every partition directory of a known partition under
 // dir (removing the others), as the marker and the recovery point
@@ -67,7 +75,7 @@ func (d *Driver) openLogs(cfg core.Config, known map[core.TopicPartition]bool, r
 			}
 			continue
 		}
-		opts := segment.OpenOptions{CleanShutdown: clean, RecoveryPoint: -1, Points: points}
+		opts := segment.OpenOptions{CleanShutdown: clean, RecoveryPoint: -1}
 		if off, ok := points.Of(tp); ok {
 			opts.RecoveryPoint = off
 		}
@@ -81,10 +89,19 @@ func (d *Driver) openLogs(cfg core.Config, known map[core.TopicPartition]bool, r
 		rec.Partitions = append(rec.Partitions, rp)
 		d.logLoaded(tp, l, rp)
 	}
-	if err := points.Write(d.sortedLogs(false), nil); err != nil {
+	if err := points.Write(recoveryPoints(d.sortedLogs())); err != nil {
 		return fmt.Errorf("checkpoint recovery points: %w", err)
 	}
 	return nil
+}
+
+// recoveryPoints maps each log's partition to its recovery point.
+func recoveryPoints(logs []*segment.Log) map[core.TopicPartition]core.Offset {
+	out := make(map[core.TopicPartition]core.Offset, len(logs))
+	for _, l := range logs {
+		out[l.Partition()] = l.RecoveryPoint()
+	}
+	return out
 }
 
 // logLoaded reports how a log was loaded.
@@ -97,15 +114,12 @@ func (d *Driver) logLoaded(tp core.TopicPartition, l *segment.Log, rp core.Recov
 	}
 }
 
-// sortedLogs lists the open logs in partition order, without those a
-// background clean holds unless withBusy.
-func (d *Driver) sortedLogs(withBusy bool) []*segment.Log {
+// sortedLogs lists the open logs in partition order.
+func (d *Driver) sortedLogs() []*segment.Log {
 	tps := make([]core.TopicPartition, 0, len(d.logs))
 	// order-independent: collected, then sorted
 	for tp := range d.logs {
-		if _, busy := d.busy[tp]; withBusy || !busy {
-			tps = append(tps, tp)
-		}
+		tps = append(tps, tp)
 	}
 	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
 	logs := make([]*segment.Log, len(tps))
@@ -115,19 +129,22 @@ func (d *Driver) sortedLogs(withBusy bool) []*segment.Log {
 	return logs
 }
 
-// checkpointRecovery executes CheckpointRecovery: it writes every log's
-// recovery point; the logs a background clean holds keep their entries
-// as last written. A failure is logged; the checkpoint on disk stays as
-// it was (it is replaced atomically), which only makes a restart read
-// more.
-func (d *Driver) checkpointRecovery() {
-	var busy []core.TopicPartition
-	// order-independent: collected, then sorted
-	for tp := range d.busy {
-		busy = append(busy, tp)
+// checkpointRecovery executes CheckpointRecovery: it rewrites the
+// checkpoint with exactly the partitions the core lists, each with its
+// log's recovery point, or, for a log storage work holds, its entry as
+// last written. A failure is logged; the checkpoint on disk stays as it
+// was (it is replaced atomically), which only makes a restart read more.
+func (d *Driver) checkpointRecovery(e core.CheckpointRecovery) {
+	points := make(map[core.TopicPartition]core.Offset, len(e.Partitions))
+	for _, tp := range e.Partitions {
+		_, busy := d.busy[tp]
+		if l := d.logs[tp]; l != nil && !busy {
+			points[tp] = l.RecoveryPoint()
+		} else if off, ok := d.points.Of(tp); ok {
+			points[tp] = off
+		}
 	}
-	sort.Slice(busy, func(i, j int) bool { return busy[i].Less(busy[j]) })
-	if err := d.points.Write(d.sortedLogs(false), busy); err != nil {
+	if err := d.points.Write(points); err != nil {
 		d.Logf("checkpointing recovery points failed: %v", err)
 	}
 }
@@ -137,7 +154,7 @@ func (d *Driver) checkpointRecovery() {
 // it once no background work runs (a clean that finished but was not
 // handed to Finish left its log consistent).
 func (d *Driver) closeLogs() error {
-	logs := d.sortedLogs(true)
+	logs := d.sortedLogs()
 	var first error
 	for _, l := range logs {
 		tp := l.Partition()
@@ -152,7 +169,7 @@ func (d *Driver) closeLogs() error {
 		d.Logf("shutdown: not marked clean: %v", first)
 		return first
 	}
-	if err := d.points.Write(logs, nil); err != nil {
+	if err := d.points.Write(recoveryPoints(logs)); err != nil {
 		return fmt.Errorf("checkpoint recovery points: %w", err)
 	}
 	if err := segment.MarkCleanShutdown(d.fs, d.dir); err != nil {

@@ -335,7 +335,7 @@ func (d *Driver) execute(effects []core.Effect) {
 		case core.PeerSend:
 			d.transport.Send(e)
 		case core.CheckpointRecovery:
-			d.checkpointRecovery()
+			d.checkpointRecovery(e)
 		case core.CoordOp:
 			if d.Coordinate != nil {
 				d.Coordinate(e)

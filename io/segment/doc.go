@@ -176,11 +176,14 @@
 //     everything it kept durable (recovered segments and their sealed
 //     indexes, the epoch checkpoint, a producer snapshot) before its
 //     recovery point is the log end.
-//   - Whatever changes data below a checkpointed recovery point lowers
-//     the checkpoint first: TruncateTo lowers its log's entry to the base
-//     of the segment it cuts, Delete removes the entry (a log created
-//     under the same name must not inherit it). RestartAt needs nothing:
-//     its new segments all lie past the old recovery point.
+//   - Whatever changes data below a checkpointed recovery point removes
+//     the partition from the checkpoint first: the core asks the runtime
+//     to write the checkpoint without it right before a TruncateTo or a
+//     Delete (a log created under the same name must not inherit its
+//     entry), and leaves it out until the truncation completed, when
+//     TruncateTo has lowered its own recovery point to the base of the
+//     segment it cut. RestartAt needs nothing: its new segments all lie
+//     past the old recovery point.
 //   - The cleaner rewrites segments below the recovery point, so its
 //     swap keeps every crash state trustworthy: the replaced segment's
 //     indexes are deleted (durably) before its new .log is renamed into

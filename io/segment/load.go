@@ -254,9 +254,6 @@ type OpenOptions struct {
 	// RecoveryPoint is the log's entry in the log directory's
 	// recovery-point-offset-checkpoint, or -1 when it has none.
 	RecoveryPoint core.Offset
-	// Points, when set, is that checkpoint: the log lowers its entry
-	// before it truncates or deletes itself.
-	Points *RecoveryPoints
 }
 
 // LoadMode is how OpenWith loaded a log.
@@ -360,7 +357,7 @@ func (l *Log) load(bases []core.Offset, cfg core.LogConfig, opts OpenOptions) er
 		}
 		cfg.Coverage.Hit(cover.RecoveryFellBack)
 		l.closeFiles()
-		*l = Log{fs: l.fs, dir: l.dir, points: l.points, cleanedTo: l.cleanedTo, rewriteBound: l.rewriteBound,
+		*l = Log{fs: l.fs, dir: l.dir, cleanedTo: l.cleanedTo, rewriteBound: l.rewriteBound,
 			loaded: Loaded{RecoveryPoint: opts.RecoveryPoint, FellBack: l.loaded.FellBack}}
 	}
 	if err := l.recoverSegments(bases, 0, 0, cfg); err != nil {
@@ -376,7 +373,9 @@ func (l *Log) load(bases []core.Offset, cfg core.LogConfig, opts OpenOptions) er
 // else up to the segment holding the recovery point, which is read from
 // its start (headers only below the recovery point) like every later
 // one. ok is false, with l.loaded.FellBack saying why, when a trusted
-// file fails its check; it does so before anything is written.
+// file fails its check (found before anything is written), or when what
+// was recovered contradicts the recovery point (found after: the full
+// recovery that follows repeats whatever was repaired).
 func (l *Log) loadTrusting(bases []core.Offset, snap producerSnapshot, cfg core.LogConfig, opts OpenOptions) (ok bool, err error) {
 	n, trustBelow := len(bases), core.Offset(math.MaxInt64)
 	if !opts.CleanShutdown {

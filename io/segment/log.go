@@ -69,11 +69,7 @@ type Log struct {
 	// begins past it, so that it always lies in or past the segment
 	// holding the recovery point.
 	snapshotAt core.Offset
-	// points is the log directory's recovery point checkpoint, once the
-	// log has an entry there: TruncateTo and Delete lower the entry
-	// first. Nil for a log the checkpoint does not list.
-	points *RecoveryPoints
-	loaded Loaded // how Open loaded the log
+	loaded     Loaded // how Open loaded the log
 	// namesDurable: Open found every segment name durable already.
 	namesDurable bool
 }
@@ -97,7 +93,7 @@ func OpenWith(fsys kio.FS, dir string, cfg core.LogConfig, opts OpenOptions) (*L
 	if err != nil {
 		return nil, fmt.Errorf("segment: list %s: %w", dir, err)
 	}
-	l := &Log{fs: fsys, dir: dir, points: opts.Points}
+	l := &Log{fs: fsys, dir: dir}
 	bases, swaps, strays := dirListing(names)
 	for _, n := range strays {
 		if strings.HasSuffix(n, cleanedExt) {
@@ -892,19 +888,15 @@ func (l *Log) Close() error {
 	return err
 }
 
-// Delete closes the log and removes its directory with every file in it,
-// after removing its recovery point from the log directory's checkpoint.
+// Delete closes the log and removes its directory with every file in it.
+// (Its recovery point left the log directory's checkpoint before: see
+// RecoveryPoints.)
 func (l *Log) Delete() error {
 	if l.closed {
 		return ErrClosed
 	}
 	l.closeFiles()
 	l.closed = true
-	if l.points != nil {
-		if err := l.points.drop(l.Partition()); err != nil {
-			return err
-		}
-	}
 	if err := l.fs.RemoveAll(l.dir); err != nil {
 		return fmt.Errorf("segment: remove %s: %w", l.dir, err)
 	}
@@ -932,11 +924,8 @@ func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
 	i := l.segmentFor(offset)
 	// A restart must not trust what is cut, nor what is written in its
 	// place: the recovery point may lie no further than the cut segment.
-	if l.points != nil {
-		if err := l.points.lower(l.Partition(), l.segs[i].base); err != nil {
-			return l.fail(err)
-		}
-	}
+	// (A checkpointed one the runtime removed before it asked for this:
+	// see RecoveryPoints.)
 	l.syncedEnd = min(l.syncedEnd, l.segs[i].base)
 	for _, s := range l.segs[i+1:] {
 		s.close()

@@ -68,10 +68,11 @@ func MarkCleanShutdown(fsys kio.FS, root string) error {
 
 // RecoveryPoints is a log directory's recovery-point-offset-checkpoint
 // as last written: for each partition, an offset below which its log is
-// durable (see Log.RecoveryPoint). It is the Logs' way to lower an
-// entry before they change what lies below it (Log.TruncateTo,
-// Log.Delete). Not safe for concurrent use: its owner and the Logs
-// attached to it call it from one goroutine.
+// durable (see Log.RecoveryPoint). Its owner (the runtime's loop) writes
+// it; the Logs never touch it, so it holds no lock. Whatever changes data
+// below a recovery point it lists must first write it without that
+// partition (the core asks for that before every Truncate and
+// DeleteLog: see core.CheckpointRecovery).
 //
 // Format (Kafka's checkpoint text, version 0, one line per partition,
 // sorted by topic and partition here):
@@ -132,72 +133,20 @@ func parseRecoveryPoints(data []byte) (map[core.TopicPartition]core.Offset, erro
 	return out, nil
 }
 
-// Of returns the checkpointed recovery point of tp, and whether there
+// Of returns the recovery point of tp as last written, and whether there
 // is one.
 func (rp *RecoveryPoints) Of(tp core.TopicPartition) (core.Offset, bool) {
 	off, ok := rp.written[tp]
 	return off, ok
 }
 
-// Write replaces the checkpoint with the recovery points of logs (their
-// RecoveryPoint now) and the entries of keep as last written (logs
-// another goroutine holds), atomically and durably, and attaches each
-// log to rp, so that it lowers its entry before it truncates or deletes
-// itself. Other partitions leave the file.
-func (rp *RecoveryPoints) Write(logs []*Log, keep []core.TopicPartition) error {
-	points := make(map[core.TopicPartition]core.Offset, len(logs)+len(keep))
-	for _, tp := range keep {
-		if off, ok := rp.written[tp]; ok {
-			points[tp] = off
-		}
-	}
-	for _, l := range logs {
-		points[l.Partition()] = l.RecoveryPoint()
-	}
-	if err := rp.write(points); err != nil {
-		return err
-	}
-	for _, l := range logs {
-		l.points = rp
-	}
-	return nil
-}
-
 // Len is the number of entries as last written.
 func (rp *RecoveryPoints) Len() int { return len(rp.written) }
 
-// lower brings tp's entry down to off, durably, when it is above it: the
-// log is about to change what lies at or past off.
-func (rp *RecoveryPoints) lower(tp core.TopicPartition, off core.Offset) error {
-	if cur, ok := rp.written[tp]; !ok || cur <= off {
-		return nil
-	}
-	points := make(map[core.TopicPartition]core.Offset, len(rp.written))
-	// order-independent: copied into a map
-	for k, v := range rp.written {
-		points[k] = v
-	}
-	points[tp] = off
-	return rp.write(points)
-}
-
-// drop removes tp's entry durably: its log is about to be deleted, and a
-// log created later under the same name must not inherit the entry.
-func (rp *RecoveryPoints) drop(tp core.TopicPartition) error {
-	if _, ok := rp.written[tp]; !ok {
-		return nil
-	}
-	points := make(map[core.TopicPartition]core.Offset, len(rp.written))
-	// order-independent: copied into a map
-	for k, v := range rp.written {
-		if k != tp {
-			points[k] = v
-		}
-	}
-	return rp.write(points)
-}
-
-func (rp *RecoveryPoints) write(points map[core.TopicPartition]core.Offset) error {
+// Write replaces the checkpoint with points, atomically and durably
+// (write and fsync a temporary file, rename it, fsync the directory).
+// Partitions not among points leave it.
+func (rp *RecoveryPoints) Write(points map[core.TopicPartition]core.Offset) error {
 	if err := writeFileDurably(rp.fs, path.Join(rp.root, RecoveryPointFile), encodeRecoveryPoints(points)); err != nil {
 		return err
 	}

@@ -50,10 +50,7 @@ func closeCleanly(t tb, fsys kio.FS, l *Log) {
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	rp, _ := ReadRecoveryPoints(fsys, testRoot)
-	if err := rp.Write([]*Log{l}, nil); err != nil {
-		t.Fatalf("%v", err)
-	}
+	checkpoint(t, fsys, l)
 	if err := MarkCleanShutdown(fsys, testRoot); err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -69,18 +66,34 @@ func startLog(t tb, fsys kio.FS, cfg core.LogConfig) *Log {
 		t.Fatalf("%v", err)
 	}
 	rp, _ := ReadRecoveryPoints(fsys, testRoot)
-	opts := OpenOptions{CleanShutdown: clean, RecoveryPoint: -1, Points: rp}
-	if off, ok := rp.Of(partitionOf(path.Base(testDir))); ok {
+	opts := OpenOptions{CleanShutdown: clean, RecoveryPoint: -1}
+	if off, ok := rp.Of(testPartition); ok {
 		opts.RecoveryPoint = off
 	}
 	l, err := OpenWith(fsys, testDir, cfg, opts)
 	if err != nil {
 		t.Fatalf("OpenWith(%+v): %v", opts, err)
 	}
-	if err := rp.Write([]*Log{l}, nil); err != nil {
+	checkpoint(t, fsys, l)
+	return l
+}
+
+// testPartition is testDir's partition.
+var testPartition = partitionOf(path.Base(testDir))
+
+// checkpoint writes the recovery point checkpoint with l's recovery
+// point, or, with l nil, without the partition (as the runtime does
+// before a truncation).
+func checkpoint(t tb, fsys kio.FS, l *Log) {
+	t.Helper()
+	points := map[core.TopicPartition]core.Offset{}
+	if l != nil {
+		points[testPartition] = l.RecoveryPoint()
+	}
+	rp, _ := ReadRecoveryPoints(fsys, testRoot)
+	if err := rp.Write(points); err != nil {
 		t.Fatalf("%v", err)
 	}
-	return l
 }
 
 // fullSummary recovers a copy of fsys fully and returns its summary.
@@ -167,10 +180,7 @@ func TestRecoveryPointPartialScan(t *testing.T) {
 	if err := l.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	rp, _ := ReadRecoveryPoints(fsys, testRoot)
-	if err := rp.Write([]*Log{l}, nil); err != nil {
-		t.Fatal(err)
-	}
+	checkpoint(t, fsys, l)
 	synced, active := l.LogEndOffset(), l.active().name
 	appendProduced(t, l, cfg, 5, 2000, 2, 3, &seq) // unsynced
 	activeSize, _ := fsys.WrittenSize(active)
@@ -244,7 +254,7 @@ func TestRecoveryPointCheckpointGarbled(t *testing.T) {
 		t.Fatal(err)
 	}
 	rp := &RecoveryPoints{fs: fsys, root: testRoot}
-	if err := rp.write(map[core.TopicPartition]core.Offset{partitionOf(path.Base(testDir)): leo + 100}); err != nil {
+	if err := rp.Write(map[core.TopicPartition]core.Offset{testPartition: leo + 100}); err != nil {
 		t.Fatal(err)
 	}
 	l = restartAndCompare(t, fsys, cfg)
@@ -359,15 +369,13 @@ func TestTrustedRestartMatchesFullRecovery(t *testing.T) {
 					t.Fatal(err)
 				}
 			case 6:
-				rp, _ := ReadRecoveryPoints(fsys, testRoot)
-				if err := rp.Write([]*Log{l}, nil); err != nil {
-					t.Fatal(err)
-				}
+				checkpoint(t, fsys, l)
 			case 7:
 				if l.LogStartOffset() > l.LogEndOffset() {
 					continue // a truncation cut the batch holding the log start
 				}
 				off := core.Offset(rapid.Int64Range(int64(l.LogStartOffset()), int64(l.LogEndOffset())).Draw(t, "truncateTo"))
+				checkpoint(t, fsys, nil) // as the core asks before a Truncate
 				if err := l.TruncateTo(off, cfg); err != nil {
 					t.Fatal(err)
 				}
