@@ -47,6 +47,7 @@ type Config struct {
 	RequestMaxBytes    int32     // socket.request.max.bytes: largest request frame
 	FetchMaxBytes      int32     // fetch.max.bytes: cap on one fetch response
 	QueuedMaxRequests  int       // queued.max.requests: parked requests per broker
+	IOThreads          int       // num.io.threads: the runtime's storage workers
 	TimestampType      string    // log.message.timestamp.type
 	RetentionCheckMs   int64     // log.retention.check.interval.ms
 	MinInsyncReplicas  int32     // min.insync.replicas: above 1, acks=all produce fails
@@ -288,7 +289,7 @@ var properties = []property{
 	// within Kafka's bounds (INT, SHORT, atLeast); the runtime sizes these
 	// itself.
 	ignoredIntProp("num.network.threads", "3", 1, math.MaxInt32),
-	ignoredIntProp("num.io.threads", "8", 1, math.MaxInt32),
+	intProp("num.io.threads", "8", 1, math.MaxInt32, func(c *Config, n int64) { c.IOThreads = int(n) }, ""),
 	ignoredIntProp("socket.send.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
 	ignoredIntProp("socket.receive.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
 	ignoredIntProp("num.recovery.threads.per.data.dir", "1", 1, math.MaxInt32),

@@ -91,7 +91,7 @@ var configDocs = map[string]string{
 
 	// Accepted for compatibility.
 	"num.network.threads":                      "Kafka's count of network threads. Accepted for compatibility; no effect here.",
-	"num.io.threads":                           "Kafka's count of request handler threads. Accepted for compatibility; no effect here.",
+	"num.io.threads":                           "The number of IO workers that run storage work (appends, fsyncs, reads, log cleaning) off the event loop, one partition's work at a time each. Read at start; a dynamic change takes effect at the next start.",
 	"socket.send.buffer.bytes":                 "Kafka's socket send buffer size in bytes (-1 = the OS default). Accepted for compatibility; no effect here.",
 	"socket.receive.buffer.bytes":              "Kafka's socket receive buffer size in bytes (-1 = the OS default). Accepted for compatibility; no effect here.",
 	"num.recovery.threads.per.data.dir":        "Kafka's threads per log directory for log recovery at start and flushing at shutdown. Accepted for compatibility; no effect here.",

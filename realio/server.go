@@ -29,11 +29,11 @@ import (
 //	conn reader ──Request──▶ events ──▶ loop: driver.Handle ──▶ Transport
 //	ticker ──────Tick──────▶   chan        ▲                      │
 //	conn writer ◀── responses, in request order ◀─────────────────┘
-//	cleaner goroutine ──Finished──────────┘
+//	IO workers ─────Finished──────────────┘
 //
-// Log cleaning, the one storage job that can take long, runs on a
-// goroutine of its own (at most log.cleaner.threads at once, as the core
-// schedules them), so it never stalls other partitions.
+// Storage work (appends, fsyncs, reads, cleaning) runs on num.io.threads
+// IO workers, one partition's work at a time on one of them, so an fsync
+// or a cold read of one partition never stalls the loop or the others.
 type Server struct {
 	cfg       core.Config
 	listeners []*listener // one per configured listener, in order
@@ -46,12 +46,13 @@ type Server struct {
 	done   chan struct{}
 	peers  peers // connections to the other brokers, for the controller's requests
 
-	// Background work (log cleaning) runs on its own goroutines and posts
-	// its outcome to finished; bg counts those goroutines.
+	// IO work (io.go) runs on the IO workers and posts its outcome to
+	// finished; bg counts the workers.
 	finished chan driver.Finished
 	bg       sync.WaitGroup
-	// afterBackground, when set, sees the outcome of background work on
-	// its goroutine before the loop does (tests hold a clean with it).
+	io       ioQueue
+	// afterBackground, when set, sees the outcome of IO work on its
+	// worker before the loop does (tests hold a clean with it).
 	afterBackground atomic.Pointer[func(driver.Finished)]
 
 	mu     sync.Mutex
@@ -148,7 +149,8 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		s.closeZooKeeper()
 		return nil, err
 	}
-	s.driver.Background = s.background
+	s.startIO(max(cfg.IOThreads, 1))
+	s.driver.IO = s.io.push
 	s.driver.Responded = s.reqMetrics.responded
 	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
 		start := time.Now()
@@ -171,6 +173,8 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		s.closeListeners()
 		close(s.quit)
 		<-s.done
+		s.io.stop()
+		s.bg.Wait()
 		s.stopCoordinator()
 		s.driver.Close()
 		return nil, fmt.Errorf("broker %d: %s", cfg.BrokerID, l.Fatal)
@@ -448,26 +452,11 @@ func (s *Server) Shutdown() error {
 	s.wg.Wait()
 	close(s.quit)
 	<-s.done
+	s.io.stop()
 	s.bg.Wait()
+	s.settleIO()
 	s.stopCoordinator()
 	return s.driver.Close()
-}
-
-// background runs work on a goroutine of its own and posts its outcome
-// to the loop.
-func (s *Server) background(work func() driver.Finished) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		f := work()
-		if hold := s.afterBackground.Load(); hold != nil {
-			(*hold)(f)
-		}
-		select {
-		case s.finished <- f:
-		case <-s.quit:
-		}
-	}()
 }
 
 func (s *Server) loop() {
