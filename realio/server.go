@@ -51,6 +51,7 @@ type Server struct {
 	finished chan driver.Finished
 	bg       sync.WaitGroup
 	io       ioQueue
+	frames   framePool // response frames, recycled by the writers
 	// afterBackground, when set, sees the outcome of IO work on its
 	// worker before the loop does (tests hold a clean with it).
 	afterBackground atomic.Pointer[func(driver.Finished)]
@@ -151,6 +152,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	}
 	s.startIO(max(cfg.IOThreads, 1))
 	s.driver.IO = s.io.push
+	s.driver.Frame = s.frames.get
 	s.driver.Responded = s.reqMetrics.responded
 	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
 		start := time.Now()
@@ -853,7 +855,9 @@ func (c *conn) write() {
 			}
 		}
 		if frame != nil {
-			if _, err := w.Write(frame); err != nil {
+			_, err := w.Write(frame)
+			c.s.frames.put(frame) // the writer copied or sent it
+			if err != nil {
 				return
 			}
 		}

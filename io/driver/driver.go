@@ -76,7 +76,6 @@ type Driver struct {
 	queue   []core.Event
 	effects []core.Effect
 	syncs   map[core.TopicPartition][]core.Token
-	frame   []byte
 
 	// Logf reports what the driver decided on its own (recovery results,
 	// storage errors, closed connections).
@@ -121,6 +120,10 @@ type Driver struct {
 	// step (the request's Step) and returns how long it took, which the
 	// broker then hears (RequestTimed) for request_percentage quotas.
 	RequestCost func(r core.Request, step func()) int64
+	// Frame, when set, supplies the empty buffer, with room for at least
+	// n bytes, that a response frame is encoded into; the transport owns
+	// the frame from Respond on (the runtime recycles it once written).
+	Frame func(n int) []byte
 	// Responded, when set, sees every response before the transport
 	// gets it (the runtime counts requests and error codes with it).
 	Responded func(core.Respond)
@@ -323,7 +326,7 @@ func (d *Driver) execute(effects []core.Effect) {
 			if e.Raw {
 				frame = rawToken(e.Body)
 			} else if e.Body != nil {
-				frame = kio.AppendResponse(make([]byte, 0, kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
+				frame = kio.AppendResponse(d.newFrame(kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
 		case core.Authenticated:
@@ -383,6 +386,14 @@ func (d *Driver) execute(effects []core.Effect) {
 			}
 		}
 	}
+}
+
+// newFrame is an empty buffer with room for n bytes, from Frame if set.
+func (d *Driver) newFrame(n int) []byte {
+	if d.Frame != nil {
+		return d.Frame(n)
+	}
+	return make([]byte, 0, n)
 }
 
 // Perform executes one storage effect now and returns its completion

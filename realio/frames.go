@@ -1,0 +1,55 @@
+package realio
+
+import (
+	"math/bits"
+	"sync"
+)
+
+// framePool recycles response frame buffers, so that the frames of large
+// fetch responses are not allocated (and zeroed) afresh each time: the
+// driver encodes a response into a buffer from get, and the connection's
+// writer puts it back once the frame is handed to the socket. Buffers
+// come in power-of-two classes from frameClassMin to frameClassMax
+// bytes; larger frames are allocated and left to the collector.
+type framePool struct {
+	classes [frameClasses]sync.Pool
+}
+
+const (
+	frameShiftMin = 12 // 4 KiB
+	frameShiftMax = 26 // 64 MiB
+	frameClasses  = frameShiftMax - frameShiftMin + 1
+)
+
+// class is the index of the smallest class holding n bytes; false when
+// n is beyond the largest.
+func frameClass(n int) (int, bool) {
+	if n <= 1<<frameShiftMin {
+		return 0, true
+	}
+	shift := bits.Len(uint(n - 1))
+	return shift - frameShiftMin, shift <= frameShiftMax
+}
+
+// get returns an empty buffer with room for at least n bytes.
+func (p *framePool) get(n int) []byte {
+	c, ok := frameClass(n)
+	if !ok {
+		return make([]byte, 0, n)
+	}
+	if b, _ := p.classes[c].Get().(*[]byte); b != nil {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 1<<(c+frameShiftMin))
+}
+
+// put recycles b, which nothing may use after; a buffer whose capacity
+// is not exactly a class (grown by append, or oversized) is dropped.
+func (p *framePool) put(b []byte) {
+	c, ok := frameClass(cap(b))
+	if !ok || cap(b) != 1<<(c+frameShiftMin) {
+		return
+	}
+	b = b[:0]
+	p.classes[c].Put(&b)
+}

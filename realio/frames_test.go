@@ -1,0 +1,36 @@
+package realio
+
+import "testing"
+
+// TestFramePool checks the size classes: a buffer has room for what was
+// asked, comes back empty, is recycled only at its class's exact
+// capacity, and frames beyond the largest class are plain allocations.
+func TestFramePool(t *testing.T) {
+	var p framePool
+	for _, n := range []int{0, 1, 4096, 4097, 100_000, 1 << 20, 1<<26 - 1, 1 << 26} {
+		b := p.get(n)
+		if len(b) != 0 || cap(b) < n {
+			t.Fatalf("get(%d): len %d cap %d; want len 0, cap >= %d", n, len(b), cap(b), n)
+		}
+		if c, ok := frameClass(n); !ok || cap(b) != 1<<(c+frameShiftMin) {
+			t.Fatalf("get(%d): cap %d; want class %d's %d", n, cap(b), c, 1<<(c+frameShiftMin))
+		}
+	}
+	if _, ok := frameClass(1<<26 + 1); ok {
+		t.Fatalf("frameClass(64 MiB + 1): got a class; want none")
+	}
+	if b := p.get(1<<26 + 1); cap(b) < 1<<26+1 {
+		t.Fatalf("get(64 MiB + 1): cap %d; want room for it", cap(b))
+	}
+	// A recycled buffer comes back empty with its capacity; an odd-sized
+	// one is never handed out again.
+	b := append(p.get(5000), "response"...)
+	p.put(b)
+	p.put(make([]byte, 10, 6000))
+	for range 100 {
+		got := p.get(5000)
+		if len(got) != 0 || cap(got) != 8192 {
+			t.Fatalf("get(5000) after put: len %d cap %d; want len 0, cap 8192", len(got), cap(got))
+		}
+	}
+}
