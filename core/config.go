@@ -48,11 +48,15 @@ type Config struct {
 	FetchMaxBytes      int32     // fetch.max.bytes: cap on one fetch response
 	QueuedMaxRequests  int       // queued.max.requests: parked requests per broker
 	IOThreads          int       // num.io.threads: the runtime's storage workers
-	TimestampType      string    // log.message.timestamp.type
-	RetentionCheckMs   int64     // log.retention.check.interval.ms
-	MinInsyncReplicas  int32     // min.insync.replicas: above 1, acks=all produce fails
-	ZookeeperConnect   string    // zookeeper.connect; empty = embedded coordinator
-	ZookeeperSessionMs int64     // zookeeper.session.timeout.ms
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the request
+	// bytes read and not yet answered, over all connections, beyond which
+	// no more requests are read; <= 0: no bound.
+	QueuedMaxRequestBytes int64
+	TimestampType         string // log.message.timestamp.type
+	RetentionCheckMs      int64  // log.retention.check.interval.ms
+	MinInsyncReplicas     int32  // min.insync.replicas: above 1, acks=all produce fails
+	ZookeeperConnect      string // zookeeper.connect; empty = embedded coordinator
+	ZookeeperSessionMs    int64  // zookeeper.session.timeout.ms
 	// zookeeper.connection.timeout.ms: how long a broker waits for a
 	// session at start before it retries (unset: the session timeout)
 	ZookeeperConnectionMs int64
@@ -256,6 +260,7 @@ var properties = []property{
 	intProp("socket.request.max.bytes", "104857600", 1, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
 	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
 	intProp("queued.max.requests", "500", 1, math.MaxInt32, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
+	intProp("queued.max.request.bytes", "-1", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.QueuedMaxRequestBytes = n }, ""),
 	intProp("min.insync.replicas", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
 	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}), // read as the topics' default
 	boolProp("delete.topic.enable", "true", func(c *Config, b bool) { c.DeleteTopicEnable = b }),

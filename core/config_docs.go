@@ -59,6 +59,7 @@ var configDocs = map[string]string{
 	"message.max.bytes":                       "The largest record batch in bytes the broker accepts (default for max.message.bytes); the effective bound is also limited by socket.request.max.bytes.",
 	"socket.request.max.bytes":                "The largest request in bytes the broker accepts on a connection.",
 	"fetch.max.bytes":                         "The most bytes the broker returns in one fetch response (at least 1024).",
+	"queued.max.request.bytes":                "The request bytes read and not yet answered, over all connections, beyond which no more requests are read until answers free some; -1 (or any value <= 0): no bound. As in Kafka, a request is read while any room is left, even if it takes the total past the bound.",
 	"queued.max.requests":                     "How many requests the broker holds waiting at once (long-polling fetches, and requests that arrive before it is ready); beyond it they are answered at once.",
 	"min.insync.replicas":                     "The fewest in-sync replicas that must hold a write for a produce with acks=all (-1) to succeed; fewer fail with NOT_ENOUGH_REPLICAS. Both a topic config and, on the broker, its default.",
 	"unclean.leader.election.enable":          "Whether a replica outside the ISR may be elected leader when no in-sync replica is alive, at the risk of losing data. Both a topic config and, on the broker, its default.",

@@ -186,3 +186,70 @@ func fetchPartition(b *testBroker, t *testing.T, id [16]byte, p int32, batches i
 	}
 	return nil
 }
+
+// TestQueuedMaxRequestBytes spends the request budget
+// (queued.max.request.bytes) with one produce whose append is held on
+// its IO worker, and checks that no other request is read, from any
+// connection, until that produce is answered; then both are answered.
+func TestQueuedMaxRequestBytes(t *testing.T) {
+	b := startBroker(t, map[string]string{"queued.max.request.bytes": "1"})
+	c := b.dial(t)
+	createTopic(t, c, "slow", 1, nil)
+
+	held := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var releaseOnce, holdOnce sync.Once
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(letGo)
+	hold := func(f driver.Finished) {
+		for _, ev := range f.Events() {
+			if _, ok := ev.(core.Appended); ok && f.Partition() == (core.TopicPartition{Topic: "slow"}) {
+				holdOnce.Do(func() {
+					held <- struct{}{}
+					<-release
+				})
+			}
+		}
+	}
+	b.afterBackground.Store(&hold)
+
+	slow := b.dial(t)
+	req := produceReq(-1, "slow", 0, plainBatch("s", 2).bytes())
+	req.SetVersion(9)
+	corr, err := slow.send(req)
+	if err != nil {
+		t.Fatalf("send produce to slow-0: %v", err)
+	}
+	select {
+	case <-held:
+	case <-time.After(ioTimeout):
+		t.Fatalf("no append to slow-0 within %s", ioTimeout)
+	}
+	if used := b.budget.inUse(); used <= 0 {
+		t.Fatalf("request budget in use while the produce is held: %d bytes; want its frame's", used)
+	}
+	other := b.dial(t)
+	meta := kmsg.NewPtrMetadataRequest()
+	meta.SetVersion(9)
+	metaCorr, err := other.send(meta)
+	if err != nil {
+		t.Fatalf("send metadata: %v", err)
+	}
+	other.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := other.r.Peek(1); !isTimeout(err) {
+		t.Fatalf("metadata while the budget is spent: got a response (err %v); want it unread until the produce is answered", err)
+	}
+	other.nc.SetReadDeadline(time.Time{})
+
+	letGo()
+	resp, err := slow.recv(req, corr)
+	if err != nil {
+		t.Fatalf("produce to slow-0: %v", err)
+	}
+	if p := resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 || p.BaseOffset != 0 {
+		t.Fatalf("produce to slow-0: got %s at offset %d; want 0 at 0", errName(p.ErrorCode), p.BaseOffset)
+	}
+	if _, err := other.recv(meta, metaCorr); err != nil {
+		t.Fatalf("metadata once the budget is free: %v", err)
+	}
+}

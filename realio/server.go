@@ -52,6 +52,9 @@ type Server struct {
 	bg       sync.WaitGroup
 	io       ioQueue
 	frames   framePool // response frames, recycled by the writers
+	// budget bounds the request bytes read and not yet answered
+	// (queued.max.request.bytes).
+	budget *requestBudget
 	// afterBackground, when set, sees the outcome of IO work on its
 	// worker before the loop does (tests hold a clean with it).
 	afterBackground atomic.Pointer[func(driver.Finished)]
@@ -113,7 +116,8 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
 		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1),
-		readyToStop: make(chan struct{}), reqMetrics: newRequestMetrics(), snapshots: make(chan chan snapshot)}
+		readyToStop: make(chan struct{}), reqMetrics: newRequestMetrics(), snapshots: make(chan chan snapshot),
+		budget: newRequestBudget(cfg.QueuedMaxRequestBytes)}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -451,6 +455,7 @@ func (s *Server) Shutdown() error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
+	s.budget.stop()
 	s.wg.Wait()
 	close(s.quit)
 	<-s.done
@@ -645,6 +650,7 @@ type conn struct {
 	cond      *sync.Cond
 	throttles map[uint64]throttle // the throttles of responses not yet written
 	arrivals  map[uint64]arrival  // the requests handed to the broker and not yet answered
+	torn      bool                // the writer tore the connection down: arrivals are released
 	pending   map[uint64][]byte   // completed responses not yet written (nil = none)
 	done      map[uint64]bool     // which seqs have completed
 	next      uint64              // next seq to write
@@ -667,6 +673,10 @@ func (c *conn) read() {
 		return
 	}
 	r := bufio.NewReaderSize(c.nc, 64<<10)
+	// held is the budget taken for the request read and not yet handed
+	// to the broker; sendRequest passes it on to the request's arrival.
+	var held int64
+	defer func() { c.s.budget.release(held) }()
 	var size [4]byte
 	raw := false // after a SaslHandshake v0: bare SASL tokens until authenticated
 	for seq := uint64(0); ; seq++ {
@@ -684,6 +694,10 @@ func (c *conn) read() {
 			c.closeAfter(seq, "oversized request")
 			return
 		}
+		if !c.s.budget.acquire(int64(n)) {
+			return
+		}
+		held = int64(n)
 		frame := make([]byte, n)
 		if _, err := stdio.ReadFull(r, frame); err != nil {
 			if !errors.Is(err, stdio.EOF) {
@@ -693,7 +707,7 @@ func (c *conn) read() {
 		}
 		arrived := time.Now()
 		if raw {
-			if !c.rawToken(seq, frame, arrived) {
+			if !c.rawToken(seq, frame, arrived, &held) {
 				return
 			}
 			raw = !c.authenticated.Load()
@@ -714,7 +728,7 @@ func (c *conn) read() {
 			return
 		}
 		if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
-			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}, arrived) {
+			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}, arrived, &held) {
 			return
 		}
 		raw = c.listener.sasl && h.Key == 17 && h.Version == 0 && !c.authenticated.Load()
@@ -723,13 +737,19 @@ func (c *conn) read() {
 
 // sendRequest hands a request to the loop, counting it as queued until
 // the loop takes it, and notes when it arrived (the response's write
-// observes the time taken).
-func (c *conn) sendRequest(r core.Request, arrived time.Time) bool {
+// observes the time taken) and the request budget it holds, taken from
+// *held, which the writer releases once the response is written.
+func (c *conn) sendRequest(r core.Request, arrived time.Time, held *int64) bool {
 	c.mu.Lock()
+	if c.torn {
+		c.mu.Unlock()
+		return false // the reader's deferred release gives back *held
+	}
 	if c.arrivals == nil {
 		c.arrivals = map[uint64]arrival{}
 	}
-	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived}
+	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived, bytes: *held}
+	*held = 0
 	c.mu.Unlock()
 	c.s.reqMetrics.queued.Add(1)
 	if !c.s.send(r) {
@@ -739,10 +759,12 @@ func (c *conn) sendRequest(r core.Request, arrived time.Time) bool {
 	return true
 }
 
-// arrival is when a request was read, and what it was.
+// arrival is when a request was read, what it was, and the request
+// budget its frame holds until the response is written.
 type arrival struct {
 	key, version int16
 	at           time.Time
+	bytes        int64
 }
 
 // rawToken hands a bare SASL token (after a SaslHandshake v0) to the
@@ -750,7 +772,7 @@ type arrival struct {
 // delivered, so that the next frame is read as what the outcome says
 // it is: a token, or a Kafka request once authenticated. False: stop
 // reading.
-func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time) bool {
+func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time, held *int64) bool {
 	body := kmsg.NewPtrSASLAuthenticateRequest()
 	body.SASLAuthBytes = tok
 	select {
@@ -759,7 +781,7 @@ func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time) bool {
 		return false
 	}
 	if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: core.RequestHeader{Key: 36}, Body: body, ClientHost: c.host,
-		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived) {
+		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived, held) {
 		return false
 	}
 	c.mu.Lock()
@@ -839,6 +861,7 @@ func (c *conn) write() {
 		delete(c.done, c.next)
 		delete(c.throttles, c.next)
 		delete(c.arrivals, c.next)
+		c.s.budget.release(arr.bytes) // answered: the request's bytes are done with
 		c.next++
 		more := c.done[c.next]
 		c.mu.Unlock()
@@ -874,6 +897,13 @@ func (c *conn) write() {
 
 func (c *conn) teardown() {
 	c.nc.Close()
+	c.mu.Lock()
+	c.torn = true
+	for seq, arr := range c.arrivals {
+		c.s.budget.release(arr.bytes)
+		delete(c.arrivals, seq)
+	}
+	c.mu.Unlock()
 	c.s.mu.Lock()
 	delete(c.s.conns, c.id)
 	c.s.mu.Unlock()
