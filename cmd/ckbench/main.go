@@ -104,7 +104,7 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("ckbench", flag.ContinueOnError)
 	fs.StringVar(&o.brokers, "brokers", "", "benchmark this running broker (host:port,...) instead of starting one")
-	targets := fs.String("targets", "cloudkafka,kfake", "comma-separated targets: cloudkafka, kfake")
+	targets := fs.String("targets", "cloudkafka,kfake", "comma-separated targets: cloudkafka, kfake, sink (a server inside ckbench that acknowledges produces without storing them and serves fetches from one prebuilt batch: the client's ceiling)")
 	fs.IntVar(&o.records, "records", 6000000, "records per 100 B cell (1 KiB cells produce a quarter as many)")
 	fs.IntVar(&o.inflight, "inflight", 10000, "records buffered in the producer at most")
 	fs.DurationVar(&o.deadline, "deadline", 60*time.Second, "bound on each cell (produce plus consume)")
@@ -192,8 +192,8 @@ func validate(o options) error {
 		return fmt.Errorf("-suites: none given")
 	}
 	for _, t := range o.targets {
-		if t != targetCloudKafka && t != targetKfake {
-			return fmt.Errorf("-targets: unknown target %q; want %s or %s", t, targetCloudKafka, targetKfake)
+		if !slices.Contains(allTargets, t) {
+			return fmt.Errorf("-targets: unknown target %q; want one of %s", t, strings.Join(allTargets, ", "))
 		}
 	}
 	if len(o.targets) == 0 {
@@ -210,12 +210,17 @@ func validate(o options) error {
 const (
 	targetCloudKafka = "cloudkafka"
 	targetKfake      = "kfake"
+	// targetSink is the client's ceiling (sink.go): it answers only the
+	// produce suite's requests.
+	targetSink = "sink"
 
 	suiteProduce = "produce"
 	suiteGroup   = "group"
 	suiteReplay  = "replay"
 	suiteLegacy  = "legacy"
 )
+
+var allTargets = []string{targetCloudKafka, targetKfake, targetSink}
 
 // allSuites lists the suites; suiteReplication is in replication.go,
 // suiteFailover in failover.go, suiteSecurity in security.go.
@@ -359,7 +364,7 @@ func runTarget(ctx context.Context, o options, target string) ([]result, groupRe
 			return results, g, fmt.Errorf("legacy suite: %w", err)
 		}
 	}
-	if o.runs(suiteGroup) {
+	if o.runs(suiteGroup) && target != targetSink {
 		fmt.Fprintf(os.Stderr, "ckbench: %s group rebalances and commits ...\n", name)
 		g, err = runGroupSuite(ctx, seeds, name, o)
 		if err != nil {

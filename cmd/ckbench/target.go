@@ -26,7 +26,7 @@ const (
 // startTarget returns the seed brokers of target, a function that stops
 // whatever startTarget started, and one that reads the CPU time the
 // target's process has used (nil when the target is not a process of
-// its own: kfake runs inside ckbench, -brokers is another's).
+// its own: kfake and the sink run inside ckbench, -brokers is another's).
 func startTarget(ctx context.Context, o options, target string) ([]string, func(), func() (time.Duration, error), error) {
 	switch {
 	case target == targetKfake:
@@ -35,6 +35,12 @@ func startTarget(ctx context.Context, o options, target string) ([]string, func(
 			return nil, nil, nil, fmt.Errorf("starting kfake: %w", err)
 		}
 		return c.ListenAddrs(), c.Close, nil, nil
+	case target == targetSink:
+		s, err := startSink()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return []string{s.addr()}, s.close, nil, nil
 	case o.brokers != "":
 		return splitList(o.brokers), func() {}, nil, nil
 	default:
