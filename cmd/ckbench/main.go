@@ -1,13 +1,19 @@
 // Command ckbench measures produce and consume throughput and produce
 // latency against a Cloud Kafka broker and, in the same run, against
-// franz-go's in-memory kfake cluster as a reference peer.
+// franz-go's in-memory kfake cluster as a reference peer and against a
+// sink (sink.go) that acknowledges produces without storing them, which
+// is the franz-go client's own ceiling on this machine.
 //
-// The matrix is record size (100 B, 1 KiB) x acks (1, all) x partitions
-// (1, 6). For each cell ckbench creates a topic, produces N records
-// asynchronously with at most -inflight records buffered, records each
-// record's latency from the Produce call to its promise, then consumes the
-// partitions directly (no consumer group) from the start until all N records
-// are back. Every cell is bounded by -deadline.
+// The matrix is record size (-sizes, default 1 KiB and 100 B) x acks
+// (-acks, default all) x partitions (-partitions, default 6). For each
+// cell ckbench creates a topic, produces N records asynchronously with at
+// most -inflight records buffered, records each record's latency from
+// the Produce call to its promise, then consumes the partitions directly
+// (no consumer group) from the start until all N records are back. All
+// the targets stay up, and each cell runs -runs times on each, the
+// targets taking turns run by run (matrix.go); the table reports medians
+// and the ratios to kfake and to the sink. Every run is bounded by
+// -deadline.
 //
 // The group suite (group.go) then times how long a three-member franz-go
 // group takes to rebalance after a member leaves, and the round-trip
@@ -30,8 +36,9 @@
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
 // stopping it at the end.
 //
-//	go run ./cmd/ckbench                       # both targets, full matrix
+//	go run ./cmd/ckbench                       # every target and suite
 //	go run ./cmd/ckbench -targets kfake        # the reference peer only
+//	go run ./cmd/ckbench -suites produce -runs 2 -records 20000  # a quick look
 //	go run ./cmd/ckbench -brokers host:9092    # an already running broker
 //	go run ./cmd/ckbench -suites group         # only rebalances and commits
 //	go run ./cmd/ckbench -suites replay        # only the __consumer_offsets replay
@@ -59,6 +66,7 @@ type options struct {
 	brokers      string
 	targets      []string
 	records      int // records per 100 B cell; 1 KiB cells produce a quarter
+	runsPerCell  int // runs of each cell on each target; the medians are reported
 	inflight     int // records buffered in the producer at most
 	deadline     time.Duration
 	brokerBin    string
@@ -104,16 +112,17 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("ckbench", flag.ContinueOnError)
 	fs.StringVar(&o.brokers, "brokers", "", "benchmark this running broker (host:port,...) instead of starting one")
-	targets := fs.String("targets", "cloudkafka,kfake", "comma-separated targets: cloudkafka, kfake, sink (a server inside ckbench that acknowledges produces without storing them and serves fetches from one prebuilt batch: the client's ceiling)")
-	fs.IntVar(&o.records, "records", 6000000, "records per 100 B cell (1 KiB cells produce a quarter as many)")
+	targets := fs.String("targets", "cloudkafka,kfake,sink", "comma-separated targets: cloudkafka, kfake, sink (a server inside ckbench that acknowledges produces without storing them and serves fetches from one prebuilt batch: the client's ceiling)")
+	fs.IntVar(&o.records, "records", 2000000, "records per 100 B cell (1 KiB cells produce a quarter as many)")
+	fs.IntVar(&o.runsPerCell, "runs", 5, "produce suite: runs of each cell on each target, the targets taking turns run by run (the medians are reported)")
 	fs.IntVar(&o.inflight, "inflight", 10000, "records buffered in the producer at most")
 	fs.DurationVar(&o.deadline, "deadline", 60*time.Second, "bound on each cell (produce plus consume)")
 	fs.StringVar(&o.brokerBin, "broker-bin", "", "prebuilt broker binary (default: build ./cmd/cloudkafka)")
 	fs.StringVar(&o.brokerArgs, "broker-overrides", "", "extra broker overrides key=value,key=value")
 	fs.BoolVar(&o.brokerLogOut, "broker-log", false, "copy the broker's log to stderr")
-	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
-	parts := fs.String("partitions", "1,6", "partition counts")
-	acks := fs.String("acks", "1,all", "acks settings: 1, all")
+	sizes := fs.String("sizes", "1024,100", "produce suite: record value sizes in bytes")
+	parts := fs.String("partitions", "6", "produce suite: partition counts")
+	acks := fs.String("acks", "all", "produce suite: acks settings: 1, all")
 	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
@@ -149,6 +158,9 @@ func parseFlags(args []string) (options, error) {
 func validate(o options) error {
 	if o.records < 4 || o.records > 100_000_000 {
 		return fmt.Errorf("-records %d: want 4 to 100000000", o.records)
+	}
+	if o.runsPerCell < 1 || o.runsPerCell > 100 {
+		return fmt.Errorf("-runs %d: want 1 to 100", o.runsPerCell)
 	}
 	if o.inflight < 1 || o.inflight > 1_000_000 {
 		return fmt.Errorf("-inflight %d: want 1 to 1000000", o.inflight)
@@ -235,63 +247,99 @@ func (o options) runs(suite string) bool {
 	return false
 }
 
-func run(ctx context.Context, o options) error {
-	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, inflight %d, deadline %v per cell\n",
-		runtime.GOMAXPROCS(0), o.records, o.inflight, o.deadline)
-	var results, legacy []result
-	var groups []groupResult
-	var replication []replicationRound
-	var failover []failoverRound
-	var security securityReport
-	print := func() {
-		if o.runs(suiteProduce) {
-			printTable(os.Stdout, results)
-		}
-		if o.runs(suiteGroup) {
-			printGroupTable(os.Stdout, groups, o)
-		}
-		if len(legacy) > 0 {
-			printLegacyTable(os.Stdout, legacy)
-		}
-		printReplicationTable(os.Stdout, replication, o)
-		printFailoverTable(os.Stdout, failover, o)
-		printSecurityTable(os.Stdout, security, o)
+// benchReport is what the suites measured, for the tables.
+type benchReport struct {
+	cells       []cellRuns // the produce suite's, in matrix order
+	groups      []groupResult
+	legacy      []result
+	replication []replicationRound
+	failover    []failoverRound
+	security    securityReport
+}
+
+func (rep *benchReport) print(o options) {
+	if o.runs(suiteProduce) {
+		printProduceTable(os.Stdout, rep.cells, o)
 	}
+	if o.runs(suiteGroup) {
+		printGroupTable(os.Stdout, rep.groups, o)
+	}
+	if len(rep.legacy) > 0 {
+		printLegacyTable(os.Stdout, rep.legacy)
+	}
+	printReplicationTable(os.Stdout, rep.replication, o)
+	printFailoverTable(os.Stdout, rep.failover, o)
+	printSecurityTable(os.Stdout, rep.security, o)
+}
+
+func run(ctx context.Context, o options) error {
+	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, %d runs a cell, inflight %d, deadline %v per cell\n",
+		runtime.GOMAXPROCS(0), o.records, o.runsPerCell, o.inflight, o.deadline)
+	var rep benchReport
 	if o.runs(suiteReplay) && o.brokers == "" {
 		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
 			return fmt.Errorf("replay suite: %w", err)
 		}
 	}
-	// The produce, group and legacy suites run on each target; the
-	// others start what they measure themselves.
-	targets := o.targets
-	if !o.runs(suiteProduce) && !o.runs(suiteGroup) && !o.runs(suiteLegacy) {
-		targets = nil
+	if err := runTargetSuites(ctx, o, &rep); err != nil {
+		rep.print(o)
+		return err
 	}
-	for _, target := range targets {
-		rs, g, err := runTarget(ctx, o, target)
-		for _, r := range rs {
-			if r.cell.client != "" || r.cell.codec != "" {
-				legacy = append(legacy, r)
-			} else {
-				results = append(results, r)
-			}
+	if err := runClusterSuites(ctx, o, &rep.replication, &rep.failover); err != nil {
+		rep.print(o)
+		return err
+	}
+	if err := runSecurity(ctx, o, &rep.security); err != nil {
+		rep.print(o)
+		return err
+	}
+	rep.print(o)
+	return nil
+}
+
+// targetKinds lists the targets the produce, group and legacy suites
+// run on, in -targets order: the produce suite uses every one; the
+// group suite cloudkafka and kfake; the legacy suite cloudkafka. The
+// other suites start what they measure themselves.
+func targetKinds(o options) []string {
+	var kinds []string
+	for _, k := range o.targets {
+		if o.runs(suiteProduce) || (o.runs(suiteGroup) && (k == targetCloudKafka || k == targetKfake)) ||
+			(o.runs(suiteLegacy) && k == targetCloudKafka) {
+			kinds = append(kinds, k)
 		}
-		groups = append(groups, g)
+	}
+	return kinds
+}
+
+// runTargetSuites starts the targets, keeps them up through the produce
+// suite, then runs the legacy and group suites on each, filling rep
+// also when a suite fails.
+func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
+	var ts []*benchTarget
+	defer func() {
+		for _, t := range ts {
+			t.stop()
+		}
+	}()
+	for _, kind := range targetKinds(o) {
+		t, err := startTarget(ctx, o, kind)
 		if err != nil {
-			print()
-			return fmt.Errorf("target %s: %w", target, err)
+			return fmt.Errorf("target %s: %w", kind, err)
+		}
+		ts = append(ts, t)
+	}
+	if o.runs(suiteProduce) {
+		var err error
+		if rep.cells, err = runProduceSuite(ctx, o, ts); err != nil {
+			return fmt.Errorf("produce suite: %w", err)
 		}
 	}
-	if err := runClusterSuites(ctx, o, &replication, &failover); err != nil {
-		print()
-		return err
+	for _, t := range ts {
+		if err := runLegacyAndGroup(ctx, o, t, rep); err != nil {
+			return fmt.Errorf("target %s: %w", t.label, err)
+		}
 	}
-	if err := runSecurity(ctx, o, &security); err != nil {
-		print()
-		return err
-	}
-	print()
 	return nil
 }
 
@@ -320,58 +368,25 @@ func runClusterSuites(ctx context.Context, o options, replication *[]replication
 	return nil
 }
 
-// runTarget starts (or connects to) one target and runs the suites.
-func runTarget(ctx context.Context, o options, target string) ([]result, groupResult, error) {
-	name := target
-	if target == targetCloudKafka && o.brokers != "" {
-		name = "cloudkafka@" + o.brokers
-	}
-	g := groupResult{target: name}
-	seeds, cleanup, cpu, err := startTarget(ctx, o, target)
-	if err != nil {
-		return nil, g, err
-	}
-	defer cleanup()
-	var results []result
-	if o.runs(suiteProduce) {
-		for _, c := range matrix(o) {
-			fmt.Fprintf(os.Stderr, "ckbench: %s %s ...\n", name, c)
-			var before time.Duration
-			if cpu != nil {
-				if before, err = cpu(); err != nil {
-					return results, g, fmt.Errorf("the broker's CPU time: %w", err)
-				}
-			}
-			r, err := runCell(ctx, seeds, c, o)
-			r.target = name
-			if cpu != nil && err == nil {
-				after, cerr := cpu()
-				if cerr != nil {
-					return results, g, fmt.Errorf("the broker's CPU time: %w", cerr)
-				}
-				r.brokerCPU = after - before
-			}
-			if err != nil {
-				return results, g, fmt.Errorf("cell %s: %w", c, err)
-			}
-			results = append(results, r)
-		}
-	}
-	if o.runs(suiteLegacy) && target == targetCloudKafka {
-		rs, err := runLegacySuite(ctx, seeds, name, o)
-		results = append(results, rs...)
+// runLegacyAndGroup runs the legacy suite (on cloudkafka) and the group
+// suite (on cloudkafka and kfake) on t, into rep.
+func runLegacyAndGroup(ctx context.Context, o options, t *benchTarget, rep *benchReport) error {
+	if o.runs(suiteLegacy) && t.kind == targetCloudKafka {
+		rs, err := runLegacySuite(ctx, t.seeds, t.label, o)
+		rep.legacy = append(rep.legacy, rs...)
 		if err != nil {
-			return results, g, fmt.Errorf("legacy suite: %w", err)
+			return fmt.Errorf("legacy suite: %w", err)
 		}
 	}
-	if o.runs(suiteGroup) && target != targetSink {
-		fmt.Fprintf(os.Stderr, "ckbench: %s group rebalances and commits ...\n", name)
-		g, err = runGroupSuite(ctx, seeds, name, o)
+	if o.runs(suiteGroup) && (t.kind == targetCloudKafka || t.kind == targetKfake) {
+		fmt.Fprintf(os.Stderr, "ckbench: %s group rebalances and commits ...\n", t.label)
+		g, err := runGroupSuite(ctx, t.seeds, t.label, o)
+		rep.groups = append(rep.groups, g)
 		if err != nil {
-			return results, g, fmt.Errorf("group suite: %w", err)
+			return fmt.Errorf("group suite: %w", err)
 		}
 	}
-	return results, g, nil
+	return nil
 }
 
 // matrix lists the cells in a fixed order.
