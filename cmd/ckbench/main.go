@@ -112,7 +112,7 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("ckbench", flag.ContinueOnError)
 	fs.StringVar(&o.brokers, "brokers", "", "benchmark this running broker (host:port,...) instead of starting one")
-	targets := fs.String("targets", "cloudkafka,kfake,sink", "comma-separated targets: cloudkafka, kfake, sink (a server inside ckbench that acknowledges produces without storing them and serves fetches from one prebuilt batch: the client's ceiling)")
+	targets := fs.String("targets", "cloudkafka,durable,kfake,sink", "comma-separated targets: cloudkafka, durable (a second broker with log.flush.interval.messages=1; produce suite only, not with -brokers), kfake, sink (a server inside ckbench that acknowledges produces without storing them and serves fetches from one prebuilt batch: the client's ceiling)")
 	fs.IntVar(&o.records, "records", 2000000, "records per 100 B cell (1 KiB cells produce a quarter as many)")
 	fs.IntVar(&o.runsPerCell, "runs", 5, "produce suite: runs of each cell on each target, the targets taking turns run by run (the medians are reported)")
 	fs.IntVar(&o.inflight, "inflight", 10000, "records buffered in the producer at most")
@@ -232,7 +232,8 @@ const (
 	suiteLegacy  = "legacy"
 )
 
-var allTargets = []string{targetCloudKafka, targetKfake, targetSink}
+// allTargets lists the targets; targetDurable is in durable.go.
+var allTargets = []string{targetCloudKafka, targetDurable, targetKfake, targetSink}
 
 // allSuites lists the suites; suiteReplication is in replication.go,
 // suiteFailover in failover.go, suiteSecurity in security.go.
@@ -250,6 +251,7 @@ func (o options) runs(suite string) bool {
 // benchReport is what the suites measured, for the tables.
 type benchReport struct {
 	cells       []cellRuns // the produce suite's, in matrix order
+	halfLoad    halfLoadReport
 	groups      []groupResult
 	legacy      []result
 	replication []replicationRound
@@ -260,6 +262,7 @@ type benchReport struct {
 func (rep *benchReport) print(o options) {
 	if o.runs(suiteProduce) {
 		printProduceTable(os.Stdout, rep.cells, o)
+		printDurable(os.Stdout, rep.cells, rep.halfLoad)
 	}
 	if o.runs(suiteGroup) {
 		printGroupTable(os.Stdout, rep.groups, o)
@@ -304,6 +307,9 @@ func run(ctx context.Context, o options) error {
 func targetKinds(o options) []string {
 	var kinds []string
 	for _, k := range o.targets {
+		if k == targetDurable && o.brokers != "" {
+			continue // ckbench starts it; -brokers says not to start brokers
+		}
 		if o.runs(suiteProduce) || (o.runs(suiteGroup) && (k == targetCloudKafka || k == targetKfake)) ||
 			(o.runs(suiteLegacy) && k == targetCloudKafka) {
 			kinds = append(kinds, k)
@@ -322,6 +328,9 @@ func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
 			t.stop()
 		}
 	}()
+	if o.brokers != "" && slices.Contains(o.targets, targetDurable) && o.runs(suiteProduce) {
+		fmt.Fprintf(os.Stderr, "ckbench: target %s is a broker ckbench starts: it runs only without -brokers\n", targetDurable)
+	}
 	for _, kind := range targetKinds(o) {
 		t, err := startTarget(ctx, o, kind)
 		if err != nil {
@@ -333,6 +342,14 @@ func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
 		var err error
 		if rep.cells, err = runProduceSuite(ctx, o, ts); err != nil {
 			return fmt.Errorf("produce suite: %w", err)
+		}
+		for _, t := range ts {
+			if t.kind != targetDurable {
+				continue
+			}
+			if err := runHalfLoad(ctx, o, t, rep.cells, &rep.halfLoad); err != nil {
+				return fmt.Errorf("produce suite, half load: %w", err)
+			}
 		}
 	}
 	for _, t := range ts {

@@ -55,8 +55,10 @@ func startTarget(ctx context.Context, o options, kind string) (*benchTarget, err
 			return nil, err
 		}
 		return &benchTarget{kind: kind, label: kind, seeds: []string{s.addr()}, stop: s.close}, nil
-	case o.brokers != "":
+	case o.brokers != "" && kind == targetCloudKafka:
 		return &benchTarget{kind: kind, label: kind + "@" + o.brokers, seeds: splitList(o.brokers), stop: func() {}}, nil
+	case kind == targetDurable:
+		return startBrokerTarget(ctx, o, kind, durableOverrides)
 	default:
 		return startBrokerTarget(ctx, o, kind, nil)
 	}
