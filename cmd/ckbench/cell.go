@@ -86,6 +86,9 @@ type result struct {
 	// (creating the topic, producing, consuming, deleting it); 0 when
 	// unknown (kfake shares ckbench's process).
 	brokerCPU time.Duration
+	// rssPeakBytes is the broker process's peak resident set during the
+	// cell; 0 when unknown.
+	rssPeakBytes int64
 }
 
 // cpuPerGB is the broker's CPU-seconds per GB moved: the records' values

@@ -76,6 +76,11 @@ type options struct {
 	acks         []string
 	brokerLogOut bool
 
+	manyPartitions        int // partitions of the many cell; 0: no many cell
+	manyClients           int // clients of the many cell
+	rssCapMiB             int // the cap on the brokers' peak RSS in the many cell
+	queuedMaxRequestBytes int // passed to the brokers as queued.max.request.bytes; 0: not passed
+
 	suites         []string
 	replayGroups   int
 	groupRounds    int           // rebalance rounds per balancer
@@ -123,6 +128,10 @@ func parseFlags(args []string) (options, error) {
 	sizes := fs.String("sizes", "1024,100", "produce suite: record value sizes in bytes")
 	parts := fs.String("partitions", "6", "produce suite: partition counts")
 	acks := fs.String("acks", "all", "produce suite: acks settings: 1, all")
+	fs.IntVar(&o.manyPartitions, "many-partitions", 1000, "produce suite: partitions of the many cell (1 KiB records, acks=all, -many-clients clients at once); 0: no many cell")
+	fs.IntVar(&o.manyClients, "many-clients", 100, "produce suite: franz-go clients of the many cell, each producing to and then consuming its share of the partitions")
+	fs.IntVar(&o.rssCapMiB, "rss-cap-mib", 512, "produce suite: the cap the brokers' peak RSS in the many cell is compared with, in MiB")
+	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
 	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
@@ -161,6 +170,15 @@ func validate(o options) error {
 	}
 	if o.runsPerCell < 1 || o.runsPerCell > 100 {
 		return fmt.Errorf("-runs %d: want 1 to 100", o.runsPerCell)
+	}
+	if o.manyPartitions < 0 || o.manyPartitions > sinkPartitionsMax {
+		return fmt.Errorf("-many-partitions %d: want 0 to %d", o.manyPartitions, sinkPartitionsMax)
+	}
+	if o.manyClients < 2 || o.manyClients > 1000 || (o.manyPartitions > 0 && o.manyClients > o.manyPartitions) {
+		return fmt.Errorf("-many-clients %d: want 2 to 1000, and no more than -many-partitions", o.manyClients)
+	}
+	if o.rssCapMiB < 1 || o.queuedMaxRequestBytes < 0 {
+		return fmt.Errorf("-rss-cap-mib %d, -queued-max-request-bytes %d: want a positive cap and a bound of 0 or more", o.rssCapMiB, o.queuedMaxRequestBytes)
 	}
 	if o.inflight < 1 || o.inflight > 1_000_000 {
 		return fmt.Errorf("-inflight %d: want 1 to 1000000", o.inflight)
@@ -250,19 +268,23 @@ func (o options) runs(suite string) bool {
 
 // benchReport is what the suites measured, for the tables.
 type benchReport struct {
-	cells       []cellRuns // the produce suite's, in matrix order
-	halfLoad    halfLoadReport
-	groups      []groupResult
-	legacy      []result
-	replication []replicationRound
-	failover    []failoverRound
-	security    securityReport
+	cells    []cellRuns // the produce suite's, in matrix order
+	halfLoad halfLoadReport
+	// queuedStatus is what the cloudkafka broker said at start of
+	// queued.max.request.bytes; "" when ckbench did not start it.
+	queuedStatus string
+	groups       []groupResult
+	legacy       []result
+	replication  []replicationRound
+	failover     []failoverRound
+	security     securityReport
 }
 
 func (rep *benchReport) print(o options) {
 	if o.runs(suiteProduce) {
 		printProduceTable(os.Stdout, rep.cells, o)
 		printDurable(os.Stdout, rep.cells, rep.halfLoad)
+		printMany(os.Stdout, rep.cells, o, rep.queuedStatus)
 	}
 	if o.runs(suiteGroup) {
 		printGroupTable(os.Stdout, rep.groups, o)
@@ -337,6 +359,9 @@ func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
 			return fmt.Errorf("target %s: %w", kind, err)
 		}
 		ts = append(ts, t)
+		if kind == targetCloudKafka {
+			rep.queuedStatus = t.queuedStatus
+		}
 	}
 	if o.runs(suiteProduce) {
 		var err error
@@ -406,7 +431,8 @@ func runLegacyAndGroup(ctx context.Context, o options, t *benchTarget, rep *benc
 	return nil
 }
 
-// matrix lists the cells in a fixed order.
+// matrix lists the produce suite's cells in a fixed order: size by
+// acks by partitions, then the many cell (many.go).
 func matrix(o options) []cell {
 	var cells []cell
 	for _, size := range o.sizes {
@@ -419,6 +445,9 @@ func matrix(o options) []cell {
 				cells = append(cells, cell{size: size, acks: acks, partitions: p, records: n})
 			}
 		}
+	}
+	if c, ok := manyCell(o); ok {
+		cells = append(cells, c)
 	}
 	return cells
 }

@@ -69,6 +69,9 @@ func runProduceSuite(ctx context.Context, o options, ts []*benchTarget) ([]cellR
 	}
 	for _, st := range schedule(len(cells), o.runsPerCell, len(ts)) {
 		c, t := cells[st.cell], ts[st.target]
+		if !runsCell(t.kind, c) {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "ckbench: run %d/%d: %s %s ...\n", st.run+1, o.runsPerCell, t.label, c)
 		runtime.GC()
 		r, err := runTargetCell(ctx, t, c, o)
@@ -92,10 +95,21 @@ func runTargetCell(ctx context.Context, t *benchTarget, c cell, o options) (resu
 			return result{}, fmt.Errorf("the broker's CPU time: %w", err)
 		}
 	}
+	if t.proc != nil && !t.rssResetFailed {
+		if err := t.proc.resetPeakRSS(); err != nil {
+			fmt.Fprintf(os.Stderr, "ckbench: %s: resetting the peak RSS: %v; its peaks are since it started\n", t.label, err)
+			t.rssResetFailed = true
+		}
+	}
 	r, err := runCell(ctx, t.seeds, c, o)
 	r.target = t.label
 	if err != nil {
 		return r, err
+	}
+	if t.proc != nil {
+		if r.rssPeakBytes, err = t.proc.peakRSS(); err != nil {
+			return r, fmt.Errorf("the broker's peak RSS: %w", err)
+		}
 	}
 	if t.cpu != nil {
 		after, err := t.cpu()
@@ -115,7 +129,9 @@ type row struct {
 	produceRate float64 // records/s
 	consumeRate float64 // records/s
 	cpuPerGB    float64 // broker CPU-seconds per GB moved; 0: unknown
-	p50, p99    time.Duration
+	// rssPeakBytes is the largest of the runs' peak RSS; 0: unknown.
+	rssPeakBytes int64
+	p50, p99     time.Duration
 	// vs holds, by the kind of another target of the cell, the medians
 	// of this target's per-run rates over that target's in the same
 	// run.
@@ -146,7 +162,7 @@ func summarize(cr cellRuns) []row {
 		}
 		rw := row{kind: cr.kinds[t], label: cr.labels[t], cell: cr.cell, runs: len(rs),
 			produceRate: median(prod), consumeRate: median(cons), cpuPerGB: median(cpu),
-			p50: median(p50), p99: median(p99), vs: map[string]ratios{}}
+			p50: median(p50), p99: median(p99), rssPeakBytes: peakRSS(rs), vs: map[string]ratios{}}
 		for ref, refs := range cr.results {
 			if ref == t || len(refs) == 0 {
 				continue
@@ -173,19 +189,23 @@ func pairedRatios(rs, refs []result) ratios {
 // with the ratios to kfake and to the sink where they ran.
 func produceTable(rows []row) table {
 	t := table{header: []string{"target", "size", "acks", "partitions", "clients", "runs", "records/s", "MB/s",
-		"consume rec/s", "broker CPU-s/GB", "p50", "p99",
+		"consume rec/s", "broker CPU-s/GB", "peak RSS MiB", "p50", "p99",
 		"produce vs kfake", "consume vs kfake", "produce vs sink", "consume vs sink"}}
 	for _, r := range rows {
 		cpu := "-"
 		if r.cpuPerGB > 0 {
 			cpu = fmt.Sprintf("%.2f", r.cpuPerGB)
 		}
+		rss := "-"
+		if r.rssPeakBytes > 0 {
+			rss = fmt.Sprint(r.rssPeakBytes >> 20)
+		}
 		vsK, vsKc := ratioCells(r, targetKfake)
 		vsS, vsSc := ratioCells(r, targetSink)
 		t.add(r.label, fmt.Sprintf("%d B", r.cell.size), r.cell.acks, fmt.Sprint(r.cell.partitions),
 			fmt.Sprint(r.cell.clientCount()), fmt.Sprint(r.runs),
 			fmt.Sprintf("%.0f", r.produceRate), fmt.Sprintf("%.1f", r.produceMBps()), fmt.Sprintf("%.0f", r.consumeRate),
-			cpu, roundLatency(r.p50).String(), roundLatency(r.p99).String(), vsK, vsKc, vsS, vsSc)
+			cpu, rss, roundLatency(r.p50).String(), roundLatency(r.p99).String(), vsK, vsKc, vsS, vsSc)
 	}
 	return t
 }

@@ -66,7 +66,7 @@ func TestSummarize(t *testing.T) {
 	if len(tab.rows) != 2 || len(tab.rows[0]) != len(tab.header) {
 		t.Fatalf("produceTable: %d rows of %d cells; want 2 of %d", len(tab.rows), len(tab.rows[0]), len(tab.header))
 	}
-	if got := strings.Join(tab.rows[0][12:], " "); got != "0.50 2.00 - -" {
+	if got := strings.Join(tab.rows[0][13:], " "); got != "0.50 2.00 - -" {
 		t.Errorf("cloudkafka's ratio cells = %q; want 0.50 2.00 - -", got)
 	}
 }
@@ -93,6 +93,10 @@ func TestParseProduceFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.manyPartitions != 1000 || o.manyClients != 100 || o.queuedMaxRequestBytes != 100<<20 {
+		t.Errorf("defaults: many partitions %d, many clients %d, queued.max.request.bytes %d; want 1000, 100, 100 MiB",
+			o.manyPartitions, o.manyClients, o.queuedMaxRequestBytes)
+	}
 	if o.runsPerCell != 5 || !slices.Equal(o.sizes, []int{1024, 100}) || !slices.Equal(o.acks, []string{"all"}) ||
 		!slices.Equal(o.partitions, []int{6}) || !slices.Contains(o.targets, targetSink) {
 		t.Errorf("defaults: runs %d, sizes %v, acks %v, partitions %v, targets %v; want 5, [1024 100], [all], [6], the sink among the targets",
@@ -106,6 +110,10 @@ func TestParseProduceFlags(t *testing.T) {
 		{[]string{"-runs", "0"}, false},
 		{[]string{"-runs", "101"}, false},
 		{[]string{"-targets", "sink,nope"}, false},
+		{[]string{"-many-partitions", "0"}, true},
+		{[]string{"-many-partitions", "10", "-many-clients", "11"}, false},
+		{[]string{"-many-clients", "1"}, false},
+		{[]string{"-rss-cap-mib", "0"}, false},
 	} {
 		if _, err := parseFlags(tc.args); (err == nil) != tc.ok {
 			t.Errorf("parseFlags(%q): err = %v; want ok = %v", tc.args, err, tc.ok)

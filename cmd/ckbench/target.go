@@ -38,6 +38,12 @@ type benchTarget struct {
 	// and "".
 	proc *brokerProc
 	dir  string
+	// queuedStatus is what the broker said of queued.max.request.bytes
+	// at start (overrideStatus); "" when it was not passed.
+	queuedStatus string
+	// rssResetFailed is set once resetting the peak RSS failed: the
+	// peaks are then since the broker started.
+	rssResetFailed bool
 }
 
 // startTarget starts (or, with -brokers, names) the target of kind.
@@ -57,10 +63,20 @@ func startTarget(ctx context.Context, o options, kind string) (*benchTarget, err
 		return &benchTarget{kind: kind, label: kind, seeds: []string{s.addr()}, stop: s.close}, nil
 	case o.brokers != "" && kind == targetCloudKafka:
 		return &benchTarget{kind: kind, label: kind + "@" + o.brokers, seeds: splitList(o.brokers), stop: func() {}}, nil
-	case kind == targetDurable:
-		return startBrokerTarget(ctx, o, kind, durableOverrides)
 	default:
-		return startBrokerTarget(ctx, o, kind, nil)
+		var overrides []string
+		if kind == targetDurable {
+			overrides = durableOverrides
+		}
+		if o.queuedMaxRequestBytes == 0 {
+			return startBrokerTarget(ctx, o, kind, overrides)
+		}
+		t, err := startBrokerTarget(ctx, o, kind, append(overrides, fmt.Sprintf("queued.max.request.bytes=%d", o.queuedMaxRequestBytes)))
+		if err != nil {
+			return nil, err
+		}
+		t.queuedStatus = overrideStatus(tailFile(t.proc.logf.Name()), "queued.max.request.bytes")
+		return t, nil
 	}
 }
 
