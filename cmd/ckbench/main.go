@@ -81,6 +81,8 @@ type options struct {
 	rssCapMiB             int // the cap on the brokers' peak RSS in the many cell
 	queuedMaxRequestBytes int // passed to the brokers as queued.max.request.bytes; 0: not passed
 
+	summary bool // print the goals table (goals.go) after the others
+
 	suites         []string
 	replayGroups   int
 	groupRounds    int           // rebalance rounds per balancer
@@ -132,6 +134,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.manyClients, "many-clients", 100, "produce suite: franz-go clients of the many cell, each producing to and then consuming its share of the partitions")
 	fs.IntVar(&o.rssCapMiB, "rss-cap-mib", 512, "produce suite: the cap the brokers' peak RSS in the many cell is compared with, in MiB")
 	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
+	fs.BoolVar(&o.summary, "summary", true, "print the goals of the performance issue (issue 13) with what this run measured, PASS or MISS")
 	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
@@ -295,6 +298,9 @@ func (rep *benchReport) print(o options) {
 	printReplicationTable(os.Stdout, rep.replication, o)
 	printFailoverTable(os.Stdout, rep.failover, o)
 	printSecurityTable(os.Stdout, rep.security, o)
+	if o.summary {
+		printGoals(os.Stdout, goals(rep, o))
+	}
 }
 
 func run(ctx context.Context, o options) error {

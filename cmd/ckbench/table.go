@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // table is a header and rows of cells, printed aligned for a terminal
@@ -17,12 +19,23 @@ type table struct {
 
 func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
 
-// text prints t right-aligned, as the other tables of ckbench are.
+// text prints t aligned: the first column to the left, padded to its
+// widest cell, the others to the right, as the other tables of ckbench
+// are.
 func (t table) text(w io.Writer) {
+	width := 0
+	for _, r := range append([][]string{t.header}, t.rows...) {
+		if len(r) > 0 {
+			width = max(width, utf8.RuneCountInString(r[0]))
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(t.header, "\t")+"\t")
-	for _, r := range t.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t")+"\t")
+	for _, r := range append([][]string{t.header}, t.rows...) {
+		cells := slices.Clone(r)
+		if len(cells) > 0 {
+			cells[0] += strings.Repeat(" ", width-utf8.RuneCountInString(cells[0]))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t")+"\t")
 	}
 	tw.Flush()
 }
