@@ -225,6 +225,13 @@ func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {
 	if c.codec == "snappy" {
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.SnappyCompression()))
 	}
+	if c.rate > 0 {
+		// A paced cell measures latency: each record goes at once,
+		// rather than after franz-go's default linger (10 ms) for a
+		// fuller batch, so that its latency is the broker's and the
+		// network's, not the client's wait.
+		opts = append(opts, kgo.ProducerLinger(0))
+	}
 	if c.acks == "1" || c.client != "" {
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
 	}

@@ -29,7 +29,10 @@ import (
 //   - the durable broker's produce p99 with the producer held to half of
 //     durable's median produce rate in the reference cell (the first
 //     cell of the matrix), producing half the cell's records, so the
-//     round takes about as long as a run at full speed.
+//     round takes about as long as a run at full speed; the paced
+//     producer does not linger (producerOpts);
+//   - the same paced cell against the sink, when it runs: the client's
+//     own p99 at that pace, which no broker can beat here.
 //
 // A round's ratio is its p99 over (RTT p50 + sync p50): the least a
 // synced acknowledgement can take is one round trip and one sync. The
@@ -58,6 +61,9 @@ var durableOverrides = []string{"log.flush.interval.messages=1"}
 type halfLoadRound struct {
 	rttP50, syncP50 time.Duration
 	produce         result // the paced run; its latencyP99 is the one compared
+	// sinkP99 is the sink's produce p99 at the same pace: the client's
+	// own; 0 when the sink did not run.
+	sinkP99 time.Duration
 }
 
 // ratio is the round's produce p99 over (RTT p50 + sync p50).
@@ -83,6 +89,17 @@ func (h halfLoadReport) medians() (rtt, sync, p99 time.Duration, ratio float64) 
 	return median(rtts), median(syncs), median(p99s), median(ratios)
 }
 
+// sinkP99 is the rounds' median sink p99; 0 when the sink did not run.
+func (h halfLoadReport) sinkP99() time.Duration {
+	var p99s []time.Duration
+	for _, r := range h.rounds {
+		if r.sinkP99 > 0 {
+			p99s = append(p99s, r.sinkP99)
+		}
+	}
+	return median(p99s)
+}
+
 // halfLoadCell is the reference cell (the first that durable ran) paced
 // at half of durable's median produce rate in it, with half its
 // records; ok is false when durable ran no cell.
@@ -100,10 +117,12 @@ func halfLoadCell(cells []cellRuns) (c cell, peak float64, ok bool) {
 }
 
 // runHalfLoad runs the half-load rounds on t, the durable broker, into
-// rep, also when one fails.
-func runHalfLoad(ctx context.Context, o options, t *benchTarget, cells []cellRuns, rep *halfLoadReport) error {
+// rep, also when one fails. With sink non-nil each round also paces the
+// same cell to the sink: the client's own p99 at that pace, a floor no
+// broker can go under on this machine.
+func runHalfLoad(ctx context.Context, o options, t, sink *benchTarget, cells []cellRuns, rep *halfLoadReport) error {
 	c, peak, ok := halfLoadCell(cells)
-	if !ok {
+	if t == nil || !ok {
 		return nil
 	}
 	rep.cell, rep.peakRate = c, peak
@@ -121,6 +140,13 @@ func runHalfLoad(ctx context.Context, o options, t *benchTarget, cells []cellRun
 			return fmt.Errorf("round %d, %s, cell %s: %w", i+1, t.label, c, err)
 		}
 		h.produce.target = t.label
+		if sink != nil {
+			r, err := runProduceOnly(ctx, sink.seeds[0], sink.seeds[0], c, o, nil)
+			if err != nil {
+				return fmt.Errorf("round %d, %s, cell %s: %w", i+1, sink.label, c, err)
+			}
+			h.sinkP99 = r.latencyP99
+		}
 		rep.rounds = append(rep.rounds, h)
 	}
 	return nil
@@ -196,30 +222,39 @@ func syncLatency(dir string, n int) (time.Duration, error) {
 	return median(ds), nil
 }
 
-// printDurable prints, for each cell durable ran, its produce rate over
-// cloudkafka's, and the half-load measurement.
-func printDurable(w io.Writer, cells []cellRuns, h halfLoadReport) {
-	var lines []string
+// durableNotes are sentences on durable's produce rate over
+// cloudkafka's in each cell it ran, and on the half-load measurement.
+func durableNotes(cells []cellRuns, h halfLoadReport) []string {
+	var notes []string
 	for _, cr := range cells {
 		for _, r := range summarize(cr) {
 			if v, ok := r.vs[targetCloudKafka]; ok && r.kind == targetDurable {
-				lines = append(lines, fmt.Sprintf("  %s: produce %.2f of cloudkafka's (aim at least %.2f)", cellShape(cr.cell), v.produce, durableRatioAim))
+				notes = append(notes, fmt.Sprintf("durable (cloudkafka with %s: a sync before each acknowledgement, group-committed), %s: produce %.2f of cloudkafka's in the same runs (median of the per-run ratios; aim at least %.2f)",
+					durableOverrides[0], cellShape(cr.cell), v.produce, durableRatioAim))
 			}
 		}
 	}
-	if len(lines) == 0 && len(h.rounds) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\ndurable: cloudkafka with %s (a sync before each acknowledgement, group-committed), against the default flush policy in the same runs (median of the per-run ratios):\n", durableOverrides[0])
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
 	if len(h.rounds) == 0 {
-		return
+		return notes
 	}
 	rtt, sync, p99, ratio := h.medians()
-	fmt.Fprintf(w, "durable at half load: %s paced at %.0f records/s, half of durable's %.0f; medians of %d rounds: produce p99 %v, loopback RTT p50 %v, %d-byte write+fdatasync p50 %v in the broker's file system; p99 / (RTT + fdatasync) = %.2f (median of the rounds' ratios; aim at most %.1f)\n",
-		cellShape(h.cell), h.cell.rate, h.peakRate, len(h.rounds), roundLatency(p99), roundLatency(rtt), fsyncWriteBytes, roundLatency(sync), ratio, halfLoadRatioAim)
+	floor := ""
+	if sp := h.sinkP99(); sp > 0 {
+		floor = fmt.Sprintf("; the sink's p99 at the same pace, the client's own: %v", roundLatency(sp))
+	}
+	return append(notes, fmt.Sprintf("durable at half load, %s, paced at %.0f records/s (half of durable's %.0f), without linger; medians of %d rounds: produce p99 %v, loopback RTT p50 %v, %d-byte write+fdatasync p50 %v in the broker's file system; p99 / (RTT + fdatasync) = %.2f (median of the rounds' ratios; aim at most %.1f)%s",
+		cellShape(h.cell), h.cell.rate, h.peakRate, len(h.rounds), roundLatency(p99), roundLatency(rtt), fsyncWriteBytes, roundLatency(sync), ratio, halfLoadRatioAim, floor))
+}
+
+// printNotes prints notes after a blank line, one a line.
+func printNotes(w io.Writer, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
 }
 
 // cellShape names a cell by what the tables vary: size, acks,

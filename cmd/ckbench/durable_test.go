@@ -37,6 +37,13 @@ func TestHalfLoadMedians(t *testing.T) {
 	if rtt != 20*time.Microsecond || sync != 180*time.Microsecond || p99 != time.Millisecond || ratio != 5 {
 		t.Errorf("medians = %v, %v, %v, %v; want 20µs, 180µs, 1ms, 5", rtt, sync, p99, ratio)
 	}
+	if got := h.sinkP99(); got != 0 {
+		t.Errorf("sinkP99 without the sink = %v; want 0", got)
+	}
+	h.rounds[0].sinkP99, h.rounds[2].sinkP99 = time.Millisecond, 3*time.Millisecond
+	if got := h.sinkP99(); got != 2*time.Millisecond {
+		t.Errorf("sinkP99 of two rounds with the sink = %v; want 2ms, the median of those two", got)
+	}
 }
 
 // TestProbes: the RTT and sync probes measure something, without error.

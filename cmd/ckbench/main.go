@@ -286,8 +286,8 @@ type benchReport struct {
 func (rep *benchReport) print(o options) {
 	if o.runs(suiteProduce) {
 		printProduceTable(os.Stdout, rep.cells, o)
-		printDurable(os.Stdout, rep.cells, rep.halfLoad)
-		printMany(os.Stdout, rep.cells, o, rep.queuedStatus)
+		printNotes(os.Stdout, durableNotes(rep.cells, rep.halfLoad))
+		printNotes(os.Stdout, manyNotes(rep.cells, o, rep.queuedStatus))
 	}
 	if o.runs(suiteGroup) {
 		printGroupTable(os.Stdout, rep.groups, o)
@@ -374,13 +374,8 @@ func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
 		if rep.cells, err = runProduceSuite(ctx, o, ts); err != nil {
 			return fmt.Errorf("produce suite: %w", err)
 		}
-		for _, t := range ts {
-			if t.kind != targetDurable {
-				continue
-			}
-			if err := runHalfLoad(ctx, o, t, rep.cells, &rep.halfLoad); err != nil {
-				return fmt.Errorf("produce suite, half load: %w", err)
-			}
+		if err := runHalfLoad(ctx, o, findTarget(ts, targetDurable), findTarget(ts, targetSink), rep.cells, &rep.halfLoad); err != nil {
+			return fmt.Errorf("produce suite, half load: %w", err)
 		}
 	}
 	for _, t := range ts {
@@ -411,6 +406,16 @@ func runClusterSuites(ctx context.Context, o options, replication *[]replication
 	if o.runs(suiteFailover) {
 		if *failover, err = runFailoverSuite(ctx, o); err != nil {
 			return fmt.Errorf("failover suite: %w", err)
+		}
+	}
+	return nil
+}
+
+// findTarget is the target of kind among ts, or nil.
+func findTarget(ts []*benchTarget, kind string) *benchTarget {
+	for _, t := range ts {
+		if t.kind == kind {
+			return t
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -127,8 +126,9 @@ func overrideStatus(log, name string) string {
 	return "accepted"
 }
 
-// printMany prints the many cell's ratios, peak RSS and the cap.
-func printMany(w io.Writer, cells []cellRuns, o options, queuedStatus string) {
+// manyNotes are sentences on the many cell's ratios, peak RSS and cap,
+// and on the queued.max.request.bytes the brokers were given.
+func manyNotes(cells []cellRuns, o options, queuedStatus string) []string {
 	var rows, many []row
 	for _, cr := range cells {
 		rs := summarize(cr)
@@ -138,23 +138,24 @@ func printMany(w io.Writer, cells []cellRuns, o options, queuedStatus string) {
 		}
 	}
 	if len(many) == 0 {
-		return
+		return nil
 	}
-	fmt.Fprintf(w, "\nmany partitions and connections: %s, each client a franz-go client with its own connections, client j owning the partitions p with p mod %d = j; against the same target's %d-partition row (ratio of the medians; aim at least %.1f):\n",
-		cellShape(many[0].cell), many[0].cell.clientCount(), manyRefPartitions, manyRatioAim)
+	notes := []string{fmt.Sprintf("many partitions and connections, %s: each client a franz-go client with its own connections, client j producing to and then consuming the partitions p with p mod %d = j; compared with the same target's %d-partition row (ratio of the medians; aim at least %.1f)",
+		cellShape(many[0].cell), many[0].cell.clientCount(), manyRefPartitions, manyRatioAim)}
 	for _, m := range many {
-		line := fmt.Sprintf("  %s: ", m.label)
+		n := fmt.Sprintf("many, %s: ", m.label)
 		if v, ok := manyRatios(rows, m); ok {
-			line += fmt.Sprintf("produce %.2f, consume %.2f", v.produce, v.consume)
+			n += fmt.Sprintf("produce %.2f, consume %.2f of its %d-partition rates", v.produce, v.consume, manyRefPartitions)
 		} else {
-			line += fmt.Sprintf("no %d-partition row of %d B, acks=%s to compare with", manyRefPartitions, m.cell.size, m.cell.acks)
+			n += fmt.Sprintf("no %d-partition row of %d B, acks=%s to compare with", manyRefPartitions, m.cell.size, m.cell.acks)
 		}
 		if m.rssPeakBytes > 0 {
-			line += fmt.Sprintf("; peak RSS %d MiB, cap %d MiB", m.rssPeakBytes>>20, o.rssCapMiB)
+			n += fmt.Sprintf("; peak RSS %d MiB, cap %d MiB", m.rssPeakBytes>>20, o.rssCapMiB)
 		}
-		fmt.Fprintln(w, line)
+		notes = append(notes, n)
 	}
 	if o.queuedMaxRequestBytes > 0 && queuedStatus != "" {
-		fmt.Fprintf(w, "  queued.max.request.bytes=%d passed to the brokers: %s\n", o.queuedMaxRequestBytes, queuedStatus)
+		notes = append(notes, fmt.Sprintf("queued.max.request.bytes=%d passed to the brokers: %s", o.queuedMaxRequestBytes, queuedStatus))
 	}
+	return notes
 }
