@@ -32,6 +32,11 @@
 // SSL and SASL_SSL (SCRAM-SHA-256) listeners in turn, in the same run,
 // and reports the TLS listeners' rates as ratios to PLAINTEXT's.
 //
+// The output ends with the goals of the performance work (goals.go,
+// -summary), and -readme FILE rewrites FILE's benchmark section
+// (readme.go) with the machine, the produce table and the goals; make
+// bench passes -readme README.md.
+//
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
 // stopping it at the end.
@@ -81,7 +86,9 @@ type options struct {
 	rssCapMiB             int // the cap on the brokers' peak RSS in the many cell
 	queuedMaxRequestBytes int // passed to the brokers as queued.max.request.bytes; 0: not passed
 
-	summary bool // print the goals table (goals.go) after the others
+	summary bool     // print the goals table (goals.go) after the others
+	readme  string   // a file whose benchmark section (readme.go) the run rewrites; "": none
+	args    []string // the arguments as given, for the README
 
 	suites         []string
 	replayGroups   int
@@ -135,6 +142,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.rssCapMiB, "rss-cap-mib", 512, "produce suite: the cap the brokers' peak RSS in the many cell is compared with, in MiB")
 	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
 	fs.BoolVar(&o.summary, "summary", true, "print the goals of the performance issue (issue 13) with what this run measured, PASS or MISS")
+	fs.StringVar(&o.readme, "readme", "", "after a run that completes, rewrite this file's section between "+readmeBegin+" and "+readmeEnd+" with the machine, the produce table and the goals (make bench passes README.md)")
 	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
@@ -154,6 +162,7 @@ func parseFlags(args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	o.args = args
 	o.targets = splitList(*targets)
 	o.acks = splitList(*acks)
 	o.suites = splitList(*suites)
@@ -306,6 +315,9 @@ func (rep *benchReport) print(o options) {
 func run(ctx context.Context, o options) error {
 	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, %d runs a cell, inflight %d, deadline %v per cell\n",
 		runtime.GOMAXPROCS(0), o.records, o.runsPerCell, o.inflight, o.deadline)
+	if err := checkReadme(o); err != nil {
+		return err
+	}
 	var rep benchReport
 	if o.runs(suiteReplay) && o.brokers == "" {
 		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
@@ -325,6 +337,34 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	rep.print(o)
+	if o.readme == "" {
+		return nil
+	}
+	if !o.runs(suiteProduce) {
+		fmt.Fprintf(os.Stderr, "ckbench: -readme %s: left as it was: its section holds the produce suite's table, and the produce suite did not run\n", o.readme)
+		return nil
+	}
+	if err := writeReadme(o.readme, &rep, o, o.args); err != nil {
+		return fmt.Errorf("-readme: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "ckbench: rewrote the benchmark section of %s\n", o.readme)
+	return nil
+}
+
+// checkReadme fails early, before the suites run, when -readme names a
+// file without the markers, for a run that would rewrite it (one with the
+// produce suite).
+func checkReadme(o options) error {
+	if o.readme == "" || !o.runs(suiteProduce) {
+		return nil
+	}
+	doc, err := os.ReadFile(o.readme)
+	if err != nil {
+		return fmt.Errorf("-readme: %w", err)
+	}
+	if _, err := rewriteSection(string(doc), ""); err != nil {
+		return fmt.Errorf("-readme %s: %w", o.readme, err)
+	}
 	return nil
 }
 

@@ -93,6 +93,9 @@ func TestParseProduceFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !o.summary || o.readme != "" {
+		t.Errorf("defaults: summary %v, readme %q; want the summary and no README", o.summary, o.readme)
+	}
 	if o.manyPartitions != 1000 || o.manyClients != 100 || o.queuedMaxRequestBytes != 100<<20 {
 		t.Errorf("defaults: many partitions %d, many clients %d, queued.max.request.bytes %d; want 1000, 100, 100 MiB",
 			o.manyPartitions, o.manyClients, o.queuedMaxRequestBytes)
