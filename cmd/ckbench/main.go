@@ -180,17 +180,8 @@ func validate(o options) error {
 	if o.records < 4 || o.records > 100_000_000 {
 		return fmt.Errorf("-records %d: want 4 to 100000000", o.records)
 	}
-	if o.runsPerCell < 1 || o.runsPerCell > 100 {
-		return fmt.Errorf("-runs %d: want 1 to 100", o.runsPerCell)
-	}
-	if o.manyPartitions < 0 || o.manyPartitions > sinkPartitionsMax {
-		return fmt.Errorf("-many-partitions %d: want 0 to %d", o.manyPartitions, sinkPartitionsMax)
-	}
-	if o.manyClients < 2 || o.manyClients > 1000 || (o.manyPartitions > 0 && o.manyClients > o.manyPartitions) {
-		return fmt.Errorf("-many-clients %d: want 2 to 1000, and no more than -many-partitions", o.manyClients)
-	}
-	if o.rssCapMiB < 1 || o.queuedMaxRequestBytes < 0 {
-		return fmt.Errorf("-rss-cap-mib %d, -queued-max-request-bytes %d: want a positive cap and a bound of 0 or more", o.rssCapMiB, o.queuedMaxRequestBytes)
+	if err := validateProduce(o); err != nil {
+		return err
 	}
 	if o.inflight < 1 || o.inflight > 1_000_000 {
 		return fmt.Errorf("-inflight %d: want 1 to 1000000", o.inflight)
@@ -245,6 +236,23 @@ func validate(o options) error {
 		if a != "1" && a != "all" {
 			return fmt.Errorf("-acks: unknown setting %q; want 1 or all", a)
 		}
+	}
+	return nil
+}
+
+// validateProduce checks the produce suite's flags.
+func validateProduce(o options) error {
+	if o.runsPerCell < 1 || o.runsPerCell > 100 {
+		return fmt.Errorf("-runs %d: want 1 to 100", o.runsPerCell)
+	}
+	if o.manyPartitions < 0 || o.manyPartitions > sinkPartitionsMax {
+		return fmt.Errorf("-many-partitions %d: want 0 to %d", o.manyPartitions, sinkPartitionsMax)
+	}
+	if o.manyClients < 2 || o.manyClients > 1000 || (o.manyPartitions > 0 && o.manyClients > o.manyPartitions) {
+		return fmt.Errorf("-many-clients %d: want 2 to 1000, and no more than -many-partitions", o.manyClients)
+	}
+	if o.rssCapMiB < 1 || o.queuedMaxRequestBytes < 0 {
+		return fmt.Errorf("-rss-cap-mib %d, -queued-max-request-bytes %d: want a positive cap and a bound of 0 or more", o.rssCapMiB, o.queuedMaxRequestBytes)
 	}
 	return nil
 }
