@@ -5,10 +5,11 @@ import (
 	"sync"
 )
 
-// framePool recycles response frame buffers, so that the frames of large
-// fetch responses are not allocated (and zeroed) afresh each time: the
-// driver encodes a response into a buffer from get, and the connection's
-// writer puts it back once the frame is handed to the socket. Buffers
+// framePool recycles the buffers of response frames and of fetch reads,
+// so that large fetches are not allocated (and zeroed) afresh each time
+// (driver.Buffers): the driver encodes a response into a buffer from Get
+// and gives back the read buffers encoded into it; the connection's
+// writer puts the frame back once it is handed to the socket. Buffers
 // come in power-of-two classes from frameClassMin to frameClassMax
 // bytes; larger frames are allocated and left to the collector.
 type framePool struct {
@@ -31,8 +32,8 @@ func frameClass(n int) (int, bool) {
 	return shift - frameShiftMin, shift <= frameShiftMax
 }
 
-// get returns an empty buffer with room for at least n bytes.
-func (p *framePool) get(n int) []byte {
+// Get returns an empty buffer with room for at least n bytes.
+func (p *framePool) Get(n int) []byte {
 	c, ok := frameClass(n)
 	if !ok {
 		return make([]byte, 0, n)
@@ -43,9 +44,9 @@ func (p *framePool) get(n int) []byte {
 	return make([]byte, 0, 1<<(c+frameShiftMin))
 }
 
-// put recycles b, which nothing may use after; a buffer whose capacity
+// Put recycles b, which nothing may use after; a buffer whose capacity
 // is not exactly a class (grown by append, or oversized) is dropped.
-func (p *framePool) put(b []byte) {
+func (p *framePool) Put(b []byte) {
 	c, ok := frameClass(cap(b))
 	if !ok || cap(b) != 1<<(c+frameShiftMin) {
 		return

@@ -8,7 +8,7 @@ import "testing"
 func TestFramePool(t *testing.T) {
 	var p framePool
 	for _, n := range []int{0, 1, 4096, 4097, 100_000, 1 << 20, 1<<26 - 1, 1 << 26} {
-		b := p.get(n)
+		b := p.Get(n)
 		if len(b) != 0 || cap(b) < n {
 			t.Fatalf("get(%d): len %d cap %d; want len 0, cap >= %d", n, len(b), cap(b), n)
 		}
@@ -19,16 +19,16 @@ func TestFramePool(t *testing.T) {
 	if _, ok := frameClass(1<<26 + 1); ok {
 		t.Fatalf("frameClass(64 MiB + 1): got a class; want none")
 	}
-	if b := p.get(1<<26 + 1); cap(b) < 1<<26+1 {
+	if b := p.Get(1<<26 + 1); cap(b) < 1<<26+1 {
 		t.Fatalf("get(64 MiB + 1): cap %d; want room for it", cap(b))
 	}
 	// A recycled buffer comes back empty with its capacity; an odd-sized
 	// one is never handed out again.
-	b := append(p.get(5000), "response"...)
-	p.put(b)
-	p.put(make([]byte, 10, 6000))
+	b := append(p.Get(5000), "response"...)
+	p.Put(b)
+	p.Put(make([]byte, 10, 6000))
 	for range 100 {
-		got := p.get(5000)
+		got := p.Get(5000)
 		if len(got) != 0 || cap(got) != 8192 {
 			t.Fatalf("get(5000) after put: len %d cap %d; want len 0, cap 8192", len(got), cap(got))
 		}

@@ -2,6 +2,7 @@ package realio
 
 import (
 	"fmt"
+	"hash/crc32"
 	"sync"
 	"testing"
 	"time"
@@ -177,6 +178,9 @@ func fetchPartition(b *testBroker, t *testing.T, id [16]byte, p int32, batches i
 			var batch kmsg.RecordBatch
 			if err := batch.ReadFrom(raw); err != nil {
 				return fmt.Errorf("fetch busy-%d at %d: %w", p, next, err)
+			}
+			if crc := crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)); crc != uint32(batch.CRC) {
+				return fmt.Errorf("fetch busy-%d: batch at %d has CRC %08x, its bytes %08x: served bytes changed under the response", p, batch.FirstOffset, uint32(batch.CRC), crc)
 			}
 			if batch.FirstOffset != next || batch.NumRecords != 3 {
 				return fmt.Errorf("fetch busy-%d: got a batch at %d of %d records; want 3 at %d", p, batch.FirstOffset, batch.NumRecords, next)

@@ -156,7 +156,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	}
 	s.startIO(max(cfg.IOThreads, 1))
 	s.driver.IO = s.io.push
-	s.driver.Frame = s.frames.get
+	s.driver.Buffers = &s.frames
 	s.driver.Responded = s.reqMetrics.responded
 	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
 		start := time.Now()
@@ -879,7 +879,7 @@ func (c *conn) write() {
 		}
 		if frame != nil {
 			_, err := w.Write(frame)
-			c.s.frames.put(frame) // the writer copied or sent it
+			c.s.frames.Put(frame) // the writer copied or sent it
 			if err != nil {
 				return
 			}

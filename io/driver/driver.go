@@ -120,10 +120,13 @@ type Driver struct {
 	// step (the request's Step) and returns how long it took, which the
 	// broker then hears (RequestTimed) for request_percentage quotas.
 	RequestCost func(r core.Request, step func()) int64
-	// Frame, when set, supplies the empty buffer, with room for at least
-	// n bytes, that a response frame is encoded into; the transport owns
-	// the frame from Respond on (the runtime recycles it once written).
-	Frame func(n int) []byte
+	// Buffers, when set, supplies the buffers that response frames are
+	// encoded into and that reads are read into, and takes back a fetch
+	// response's record buffers once they are encoded into its frame
+	// (nothing refers to them after: the core is done with a fetch once
+	// it answered). The transport owns a frame from Respond on (the
+	// runtime recycles it once written). Set it before the first Handle.
+	Buffers Buffers
 	// Responded, when set, sees every response before the transport
 	// gets it (the runtime counts requests and error codes with it).
 	Responded func(core.Respond)
@@ -156,7 +159,7 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
 	}
-	d.store = store{fs: fs, dir: dir, logf: func(format string, args ...any) { d.Logf(format, args...) }}
+	d.store = store{fs: fs, dir: dir, logf: func(format string, args ...any) { d.Logf(format, args...) }, buffers: &d.Buffers}
 	znodes, err := coord.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load coordination store: %w", err)
@@ -327,6 +330,7 @@ func (d *Driver) execute(effects []core.Effect) {
 				frame = rawToken(e.Body)
 			} else if e.Body != nil {
 				frame = kio.AppendResponse(d.newFrame(kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
+				d.recycleRecords(e.Body)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
 		case core.Authenticated:
@@ -388,12 +392,37 @@ func (d *Driver) execute(effects []core.Effect) {
 	}
 }
 
-// newFrame is an empty buffer with room for n bytes, from Frame if set.
+// Buffers is a pool of byte buffers (see Driver.Buffers).
+type Buffers interface {
+	// Get returns an empty buffer with room for at least n bytes.
+	Get(n int) []byte
+	// Put takes back b, which nothing uses any more; it may drop it.
+	Put(b []byte)
+}
+
+// newFrame is an empty buffer with room for n bytes, from Buffers if set.
 func (d *Driver) newFrame(n int) []byte {
-	if d.Frame != nil {
-		return d.Frame(n)
+	if d.Buffers != nil {
+		return d.Buffers.Get(n)
 	}
 	return make([]byte, 0, n)
+}
+
+// recycleRecords gives a fetch response's record buffers, now encoded
+// into its frame, back to Buffers. A buffer the pool did not hand out
+// (down-converted records, an empty set) is dropped by Put.
+func (d *Driver) recycleRecords(body kmsg.Response) {
+	f, ok := body.(*kmsg.FetchResponse)
+	if !ok || d.Buffers == nil {
+		return
+	}
+	for i := range f.Topics {
+		for j := range f.Topics[i].Partitions {
+			p := &f.Topics[i].Partitions[j]
+			d.Buffers.Put(p.RecordBatches)
+			p.RecordBatches = nil
+		}
+	}
 }
 
 // Perform executes one storage effect now and returns its completion
@@ -442,9 +471,18 @@ func (d *Driver) executeStorage(e core.Effect) core.Event {
 // mutable, so IO work may use it on any goroutine, one partition's log
 // at a time.
 type store struct {
-	fs   kio.FS
-	dir  string
-	logf func(string, ...any)
+	fs      kio.FS
+	dir     string
+	logf    func(string, ...any)
+	buffers *Buffers // the driver's, set before IO work starts
+}
+
+// readBuf is the allocator reads use: Buffers' if set.
+func (st store) readBuf() func(int) []byte {
+	if *st.buffers == nil {
+		return nil
+	}
+	return (*st.buffers).Get
 }
 
 // perform executes one storage effect on l, the partition's log (nil:
@@ -500,7 +538,7 @@ func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event
 	case core.Read:
 		rd := core.ReadDone{Token: e.Token, Err: noLog()}
 		if rd.Err == nil {
-			rd.Data, rd.Err = l.Read(e.Offset, e.Below, e.MaxBytes, e.MinOne)
+			rd.Data, rd.Err = l.ReadInto(st.readBuf(), e.Offset, e.Below, e.MaxBytes, e.MinOne)
 		}
 		if rd.Err != nil {
 			st.logf("read of %s at offset %d refused: %v", e.Partition, e.Offset, rd.Err)
