@@ -3,6 +3,7 @@ package realio
 import (
 	"bufio"
 	"context"
+	cryptorand "crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -157,6 +158,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s.startIO(max(cfg.IOThreads, 1))
 	s.driver.IO = s.io.push
 	s.driver.Buffers = &s.frames
+	cryptorand.Read(s.driver.Nonce[:]) // never fails (crypto/rand.Read)
 	s.driver.Responded = s.reqMetrics.responded
 	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
 		start := time.Now()
@@ -511,7 +513,7 @@ func (s *Server) accept(l *listener) {
 		if err != nil {
 			return
 		}
-		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64][]byte{},
+		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64]kio.Frame{},
 			slots: make(chan struct{}, s.cfg.QueuedMaxRequests), listener: l, principal: core.PrincipalAnonymous}
 		if l.tls != nil {
 			c.nc = tls.Server(nc, l.tls)
@@ -541,7 +543,7 @@ func (s *Server) send(ev core.Event) bool {
 }
 
 // Respond implements driver.Transport; it runs on the loop goroutine.
-func (s *Server) Respond(id core.ConnID, seq uint64, frame []byte) {
+func (s *Server) Respond(id core.ConnID, seq uint64, frame kio.Frame) {
 	s.mu.Lock()
 	c := s.conns[id]
 	s.mu.Unlock()
@@ -648,13 +650,13 @@ type conn struct {
 
 	mu        sync.Mutex
 	cond      *sync.Cond
-	throttles map[uint64]throttle // the throttles of responses not yet written
-	arrivals  map[uint64]arrival  // the requests handed to the broker and not yet answered
-	torn      bool                // the writer tore the connection down: arrivals are released
-	pending   map[uint64][]byte   // completed responses not yet written (nil = none)
-	done      map[uint64]bool     // which seqs have completed
-	next      uint64              // next seq to write
-	closeAt   uint64              // when closing: close once every seq below it is written
+	throttles map[uint64]throttle  // the throttles of responses not yet written
+	arrivals  map[uint64]arrival   // the requests handed to the broker and not yet answered
+	torn      bool                 // the writer tore the connection down: arrivals are released
+	pending   map[uint64]kio.Frame // completed responses not yet written (no parts = none)
+	done      map[uint64]bool      // which seqs have completed
+	next      uint64               // next seq to write
+	closeAt   uint64               // when closing: close once every seq below it is written
 	closing   bool
 	reason    string
 	finished  bool
@@ -817,8 +819,9 @@ func (c *conn) handshake() bool {
 	return true
 }
 
-// deliver records the response to seq (nil frame: none) for the writer.
-func (c *conn) deliver(seq uint64, frame []byte) {
+// deliver records the response to seq (a frame without parts: none) for
+// the writer.
+func (c *conn) deliver(seq uint64, frame kio.Frame) {
 	c.mu.Lock()
 	if c.done == nil {
 		c.done = map[uint64]bool{}
@@ -877,15 +880,17 @@ func (c *conn) write() {
 				}
 			}
 		}
-		if frame != nil {
-			_, err := w.Write(frame)
-			c.s.frames.Put(frame) // the writer copied or sent it
+		if frame.Parts != nil {
+			err := writeFrame(w, c.nc, frame)
+			for _, b := range frame.Bufs {
+				c.s.frames.Put(b) // the writer copied or sent it
+			}
 			if err != nil {
 				return
 			}
 		}
 		if timed {
-			c.s.reqMetrics.requestDone(arr.key, arr.version, arr.at, frame != nil)
+			c.s.reqMetrics.requestDone(arr.key, arr.version, arr.at, frame.Parts != nil)
 		}
 		if !more {
 			if err := w.Flush(); err != nil {
@@ -893,6 +898,26 @@ func (c *conn) write() {
 			}
 		}
 	}
+}
+
+// writeFrame writes a frame's parts: through w when it is one part or
+// small, else, after what w holds, with one writev of all of them, so
+// that spliced record sets go to the socket from where they were read.
+func writeFrame(w *bufio.Writer, nc net.Conn, frame kio.Frame) error {
+	if len(frame.Parts) == 1 || frame.Len() <= w.Available() {
+		for _, p := range frame.Parts {
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	parts := net.Buffers(frame.Parts)
+	_, err := parts.WriteTo(nc)
+	return err
 }
 
 func (c *conn) teardown() {

@@ -235,6 +235,9 @@ const (
 	// GroupLagComputed: a metrics snapshot computed a coordinated
 	// group's lag on a partition from its committed offset.
 	GroupLagComputed
+	// FetchRecordsSpliced: a fetch response's frame carried a record set
+	// as a part of its own, not copied into the encoded bytes.
+	FetchRecordsSpliced
 	pointCount
 )
 
@@ -319,6 +322,7 @@ var names = [pointCount]string{
 	TrimAcknowledged:                 "trim-acknowledged",
 	ProducersDescribed:               "producers-described",
 	MaxTimestampLookup:               "max-timestamp-lookup",
+	FetchRecordsSpliced:              "fetch-records-spliced",
 	GroupLagComputed:                 "group-lag-computed",
 }
 

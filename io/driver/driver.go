@@ -22,9 +22,10 @@ import (
 // the transport's owner reports the connection gone with a ConnClosed event
 // once the connection is really closed.
 type Transport interface {
-	// Respond delivers the response to request seq of conn; a nil frame
-	// means the request has no response but releases its place in order.
-	Respond(conn core.ConnID, seq uint64, frame []byte)
+	// Respond delivers the response to request seq of conn; a frame
+	// without parts means the request has no response but releases its
+	// place in order. The frame's parts are the transport's from here.
+	Respond(conn core.ConnID, seq uint64, frame kio.Frame)
 	// Throttle throttles conn for a client over its quota: once the
 	// response to seq is written, no request of conn is handed to the
 	// broker for ms; with hold, the response itself waits ms first (the
@@ -122,11 +123,16 @@ type Driver struct {
 	RequestCost func(r core.Request, step func()) int64
 	// Buffers, when set, supplies the buffers that response frames are
 	// encoded into and that reads are read into, and takes back a fetch
-	// response's record buffers once they are encoded into its frame
+	// response's record buffers once they are copied into its frame
 	// (nothing refers to them after: the core is done with a fetch once
-	// it answered). The transport owns a frame from Respond on (the
-	// runtime recycles it once written). Set it before the first Handle.
+	// it answered). The transport owns a frame and the buffers it lists
+	// from Respond on (the runtime recycles them once written). Set it
+	// before the first Handle.
 	Buffers Buffers
+	// Nonce makes the stand-ins of record sets in an encoded fetch
+	// response (kio.EncodeResponse) unlikely to occur in its other bytes;
+	// the runtime draws it at random.
+	Nonce [8]byte
 	// Responded, when set, sees every response before the transport
 	// gets it (the runtime counts requests and error codes with it).
 	Responded func(core.Respond)
@@ -325,11 +331,14 @@ func (d *Driver) execute(effects []core.Effect) {
 			if d.Responded != nil {
 				d.Responded(e)
 			}
-			var frame []byte
+			var frame kio.Frame
 			if e.Raw {
-				frame = rawToken(e.Body)
+				frame.Parts = [][]byte{rawToken(e.Body)}
 			} else if e.Body != nil {
-				frame = kio.AppendResponse(d.newFrame(kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
+				frame = kio.EncodeResponse(d.newFrame, e.CorrelationID, e.Body, d.Nonce)
+				if len(frame.Parts) > 1 {
+					d.coverage.Hit(cover.FetchRecordsSpliced)
+				}
 				d.recycleRecords(e.Body)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
@@ -408,9 +417,11 @@ func (d *Driver) newFrame(n int) []byte {
 	return make([]byte, 0, n)
 }
 
-// recycleRecords gives a fetch response's record buffers, now encoded
-// into its frame, back to Buffers. A buffer the pool did not hand out
-// (down-converted records, an empty set) is dropped by Put.
+// recycleRecords gives a fetch response's record buffers copied into
+// its frame back to Buffers (the larger ones are parts of the frame, and
+// their stand-ins are in the body now). A buffer the pool did not hand
+// out (down-converted records, an empty set, a stand-in) is dropped by
+// Put.
 func (d *Driver) recycleRecords(body kmsg.Response) {
 	f, ok := body.(*kmsg.FetchResponse)
 	if !ok || d.Buffers == nil {
