@@ -84,6 +84,7 @@ type options struct {
 	manyPartitions        int // partitions of the many cell; 0: no many cell
 	manyClients           int // clients of the many cell
 	rssCapMiB             int // the cap on the brokers' peak RSS in the many cell
+	floorMiB              int // bytes of each page-cache floor measurement (floor.go); 0: none
 	queuedMaxRequestBytes int // passed to the brokers as queued.max.request.bytes; 0: not passed
 
 	summary bool     // print the goals table (goals.go) after the others
@@ -140,6 +141,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.manyPartitions, "many-partitions", 1000, "produce suite: partitions of the many cell (1 KiB records, acks=all, -many-clients clients at once); 0: no many cell")
 	fs.IntVar(&o.manyClients, "many-clients", 100, "produce suite: franz-go clients of the many cell, each producing to and then consuming its share of the partitions")
 	fs.IntVar(&o.rssCapMiB, "rss-cap-mib", 512, "produce suite: the cap the brokers' peak RSS in the many cell is compared with, in MiB")
+	fs.IntVar(&o.floorMiB, "floor-mib", 1024, "produce suite: MiB of fresh data written to the log file system after each cloudkafka run, to measure the kernel's page-cache write cost beside the broker's (0: none)")
 	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
 	fs.BoolVar(&o.summary, "summary", true, "print the goals of the performance issue (issue 13) with what this run measured, PASS or MISS")
 	fs.StringVar(&o.readme, "readme", "", "after a run that completes, rewrite this file's section between "+readmeBegin+" and "+readmeEnd+" with the machine, the produce table and the goals (make bench passes README.md)")
@@ -251,7 +253,7 @@ func validateProduce(o options) error {
 	if o.manyClients < 2 || o.manyClients > 1000 || (o.manyPartitions > 0 && o.manyClients > o.manyPartitions) {
 		return fmt.Errorf("-many-clients %d: want 2 to 1000, and no more than -many-partitions", o.manyClients)
 	}
-	if o.rssCapMiB < 1 || o.queuedMaxRequestBytes < 0 {
+	if o.rssCapMiB < 1 || o.queuedMaxRequestBytes < 0 || o.floorMiB < 0 {
 		return fmt.Errorf("-rss-cap-mib %d, -queued-max-request-bytes %d: want a positive cap and a bound of 0 or more", o.rssCapMiB, o.queuedMaxRequestBytes)
 	}
 	return nil
@@ -289,6 +291,7 @@ func (o options) runs(suite string) bool {
 // benchReport is what the suites measured, for the tables.
 type benchReport struct {
 	cells    []cellRuns // the produce suite's, in matrix order
+	floor    []float64  // the page-cache floor measurements (floor.go), CPU-s/GB
 	halfLoad halfLoadReport
 	// queuedStatus is what the cloudkafka broker said at start of
 	// queued.max.request.bytes; "" when ckbench did not start it.
@@ -303,6 +306,7 @@ type benchReport struct {
 func (rep *benchReport) print(o options) {
 	if o.runs(suiteProduce) {
 		printProduceTable(os.Stdout, rep.cells, o)
+		printNotes(os.Stdout, floorNote(rep.floor, int64(o.floorMiB)<<20))
 		printNotes(os.Stdout, durableNotes(rep.cells, rep.halfLoad))
 		printNotes(os.Stdout, manyNotes(rep.cells, o, rep.queuedStatus))
 	}
@@ -419,7 +423,7 @@ func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
 	}
 	if o.runs(suiteProduce) {
 		var err error
-		if rep.cells, err = runProduceSuite(ctx, o, ts); err != nil {
+		if rep.cells, err = runProduceSuite(ctx, o, ts, &rep.floor); err != nil {
 			return fmt.Errorf("produce suite: %w", err)
 		}
 		if err := runHalfLoad(ctx, o, findTarget(ts, targetDurable), findTarget(ts, targetSink), rep.cells, &rep.halfLoad); err != nil {

@@ -57,7 +57,7 @@ type cellRuns struct {
 // runProduceSuite runs the matrix on the targets as schedule orders it
 // and returns what each cell measured, also the runs done before an
 // error.
-func runProduceSuite(ctx context.Context, o options, ts []*benchTarget) ([]cellRuns, error) {
+func runProduceSuite(ctx context.Context, o options, ts []*benchTarget, floor *[]float64) ([]cellRuns, error) {
 	cells := matrix(o)
 	all := make([]cellRuns, len(cells))
 	for i, c := range cells {
@@ -81,6 +81,17 @@ func runProduceSuite(ctx context.Context, o options, ts []*benchTarget) ([]cellR
 		fmt.Fprintf(os.Stderr, "ckbench:   %.0f records/s produced (p99 %v), %.0f records/s consumed\n",
 			r.produceRate(), roundLatency(r.latencyP99), r.consumeRate())
 		all[st.cell].results[st.target] = append(all[st.cell].results[st.target], r)
+		if t.kind == targetCloudKafka && o.floorMiB > 0 {
+			dir := t.dir
+			if dir == "" {
+				dir = os.TempDir() // -brokers: the broker's file system is not known
+			}
+			cost, err := pageCacheWriteCost(dir, int64(o.floorMiB)<<20)
+			if err != nil {
+				return all, fmt.Errorf("page-cache floor in %s: %w", dir, err)
+			}
+			*floor = append(*floor, cost)
+		}
 	}
 	return all, nil
 }

@@ -112,7 +112,8 @@ func readmeSection(rep *benchReport, o options, m machine, args []string) string
 		rows = append(rows, summarize(cr)...)
 	}
 	produceTable(rows).markdown(&b)
-	notes := append(durableNotes(rep.cells, rep.halfLoad), manyNotes(rep.cells, o, rep.queuedStatus)...)
+	notes := append(floorNote(rep.floor, int64(o.floorMiB)<<20), durableNotes(rep.cells, rep.halfLoad)...)
+	notes = append(notes, manyNotes(rep.cells, o, rep.queuedStatus)...)
 	if len(rep.replication) > 0 {
 		notes = append(notes, fmt.Sprintf("RF=3 (three brokers and ZooKeeper, min.insync.replicas=2), %d B, acks=all, %d partitions: produce %.2f of one broker's (median of %d rounds; aim at least %.2f)",
 			replicationRecordBytes, replicationPartitions, medianRatio(rep.replication), len(rep.replication), replicationRatioAim))
