@@ -3,6 +3,7 @@ package realio
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // framePool recycles the buffers of response frames and of fetch reads,
@@ -53,4 +54,35 @@ func (p *framePool) Put(b []byte) {
 	}
 	b = b[:0]
 	p.classes[c].Put(&b)
+}
+
+// reqFrame is the hold on a produce request's frame buffer
+// (core.FrameRef), from the pool: one reference is the response's,
+// released once it is written, and each Append of the request's records
+// holds one while it waits and writes. The last release gives the buffer
+// back; a hold never released (a connection closed first) leaves it to
+// the collector.
+type reqFrame struct {
+	buf  []byte
+	refs atomic.Int32
+	pool *framePool
+}
+
+func newReqFrame(buf []byte, pool *framePool) *reqFrame {
+	f := &reqFrame{buf: buf, pool: pool}
+	f.refs.Store(1)
+	return f
+}
+
+// Hold implements core.FrameRef.
+func (f *reqFrame) Hold() { f.refs.Add(1) }
+
+// Release implements core.FrameRef.
+func (f *reqFrame) Release() {
+	switch n := f.refs.Add(-1); {
+	case n == 0:
+		f.pool.Put(f.buf)
+	case n < 0:
+		panic("realio: request frame released more often than held")
+	}
 }

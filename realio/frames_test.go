@@ -34,3 +34,39 @@ func TestFramePool(t *testing.T) {
 		}
 	}
 }
+
+// TestReqFrameHolds checks the holds on a produce's frame: it goes back
+// to the pool only when the response's hold and every Append's are
+// released, in any order, and a release too many is a broken invariant.
+func TestReqFrameHolds(t *testing.T) {
+	var p framePool
+	buf := p.Get(10000)[:10000]
+	f := newReqFrame(buf, &p)
+	f.Hold() // an Append taken
+	f.Hold() // a second one
+	f.Release()
+	f.Release() // the response written: one Append still writing
+	if n := f.refs.Load(); n != 1 {
+		t.Fatalf("holds after the response and one Append: %d; want 1", n)
+	}
+	if got := p.Get(10000); cap(got) == cap(buf) && &got[:1][0] == &buf[0] {
+		t.Fatalf("the frame came back while an Append still held it")
+	}
+	f.Release()
+	found := false
+	for range 10 { // sync.Pool may drop a buffer, never hand out a held one
+		if got := p.Get(10000); &got[:1][0] == &buf[0] {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Logf("the released frame was not handed out again (the pool may drop buffers)")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatalf("a release past the last hold: got no panic; want one")
+		}
+	}()
+	f.Release()
+}

@@ -700,7 +700,7 @@ func (c *conn) read() {
 			return
 		}
 		held = int64(n)
-		frame := make([]byte, n)
+		frame := c.s.frames.Get(int(n))[:n]
 		if _, err := stdio.ReadFull(r, frame); err != nil {
 			if !errors.Is(err, stdio.EOF) {
 				c.s.logf("closing connection %d from %s: truncated request frame: %v", c.id, c.nc.RemoteAddr(), err)
@@ -729,8 +729,18 @@ func (c *conn) read() {
 		case <-c.s.quit:
 			return
 		}
-		if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
-			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}, arrived, &held) {
+		req := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
+			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}
+		var ref *reqFrame
+		if h.Key == 0 {
+			// A produce's records are written from the frame: it goes
+			// back to the pool once they are and the response is.
+			// Other requests' bytes may live on in the broker (group
+			// members' metadata): their frames are the collector's.
+			ref = newReqFrame(frame, &c.s.frames)
+			req.Frame = ref
+		}
+		if !c.sendRequest(req, arrived, &held, ref) {
 			return
 		}
 		raw = c.listener.sasl && h.Key == 17 && h.Version == 0 && !c.authenticated.Load()
@@ -741,7 +751,7 @@ func (c *conn) read() {
 // the loop takes it, and notes when it arrived (the response's write
 // observes the time taken) and the request budget it holds, taken from
 // *held, which the writer releases once the response is written.
-func (c *conn) sendRequest(r core.Request, arrived time.Time, held *int64) bool {
+func (c *conn) sendRequest(r core.Request, arrived time.Time, held *int64, frame *reqFrame) bool {
 	c.mu.Lock()
 	if c.torn {
 		c.mu.Unlock()
@@ -750,7 +760,7 @@ func (c *conn) sendRequest(r core.Request, arrived time.Time, held *int64) bool 
 	if c.arrivals == nil {
 		c.arrivals = map[uint64]arrival{}
 	}
-	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived, bytes: *held}
+	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived, bytes: *held, frame: frame}
 	*held = 0
 	c.mu.Unlock()
 	c.s.reqMetrics.queued.Add(1)
@@ -767,6 +777,7 @@ type arrival struct {
 	key, version int16
 	at           time.Time
 	bytes        int64
+	frame        *reqFrame // a produce's frame, released once answered; nil: none
 }
 
 // rawToken hands a bare SASL token (after a SaslHandshake v0) to the
@@ -783,7 +794,7 @@ func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time, held *int64) 
 		return false
 	}
 	if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: core.RequestHeader{Key: 36}, Body: body, ClientHost: c.host,
-		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived, held) {
+		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived, held, nil) {
 		return false
 	}
 	c.mu.Lock()
@@ -891,6 +902,9 @@ func (c *conn) write() {
 		}
 		if timed {
 			c.s.reqMetrics.requestDone(arr.key, arr.version, arr.at, frame.Parts != nil)
+			if arr.frame != nil {
+				arr.frame.Release() // answered: the response's hold
+			}
 		}
 		if !more {
 			if err := w.Flush(); err != nil {

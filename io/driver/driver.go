@@ -318,6 +318,9 @@ func (d *Driver) execute(effects []core.Effect) {
 		if _, ok := e.(core.Throttle); ok {
 			continue
 		}
+		if a, ok := e.(core.Append); ok && a.Frame != nil {
+			a.Frame.Hold() // released once the write is done (store.perform)
+		}
 		if tp, ok := storagePartition(e); ok && d.IO != nil {
 			if waiting, busy := d.busy[tp]; busy {
 				d.busy[tp] = append(waiting, e)
@@ -541,6 +544,9 @@ func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event
 			} else {
 				err = l.Append(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
 			}
+		}
+		if e.Frame != nil {
+			e.Frame.Release()
 		}
 		if err != nil {
 			st.logf("append to %s failed: %v", e.Partition, err)
