@@ -52,11 +52,14 @@ type Config struct {
 	// bytes read and not yet answered, over all connections, beyond which
 	// no more requests are read; <= 0: no bound.
 	QueuedMaxRequestBytes int64
-	TimestampType         string // log.message.timestamp.type
-	RetentionCheckMs      int64  // log.retention.check.interval.ms
-	MinInsyncReplicas     int32  // min.insync.replicas: above 1, acks=all produce fails
-	ZookeeperConnect      string // zookeeper.connect; empty = embedded coordinator
-	ZookeeperSessionMs    int64  // zookeeper.session.timeout.ms
+	// BufferPoolMaxBytes is buffer.pool.max.bytes: the frame and read
+	// buffers the runtime keeps idle for reuse, at most (0: none kept).
+	BufferPoolMaxBytes int64
+	TimestampType      string // log.message.timestamp.type
+	RetentionCheckMs   int64  // log.retention.check.interval.ms
+	MinInsyncReplicas  int32  // min.insync.replicas: above 1, acks=all produce fails
+	ZookeeperConnect   string // zookeeper.connect; empty = embedded coordinator
+	ZookeeperSessionMs int64  // zookeeper.session.timeout.ms
 	// zookeeper.connection.timeout.ms: how long a broker waits for a
 	// session at start before it retries (unset: the session timeout)
 	ZookeeperConnectionMs int64

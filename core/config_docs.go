@@ -5,6 +5,7 @@ package core
 var configDocs = map[string]string{
 	// The admin listener: metrics, health and the web console.
 	"admin.listener":                "Where the HTTP admin listener serves /metrics, /healthz, /readyz and the web console: [http://|https://]host:port, empty to disable it. https:// serves TLS with the listener.name.admin.ssl.* settings, else the broker's ssl.* ones. Specific to Cloud Kafka.",
+	"buffer.pool.max.bytes":         "The request frames, response frames and fetch read buffers kept idle for reuse, in bytes, at most (64 MiB by default; 0: none kept, every buffer is allocated afresh). Reuse spares the allocator zeroing and faulting in fresh memory for every large request and response. Specific to Cloud Kafka.",
 	"admin.pprof.enable":            "Serve Go's runtime profiles (CPU, heap, goroutines) under /debug/pprof/ on the admin listener, for profiling the broker; off by default. Specific to Cloud Kafka.",
 	"admin.console.enable":          "Serve the web console on the admin listener. Specific to Cloud Kafka.",
 	"admin.console.listener":        "The broker listener the web console's clients connect to, as the operators who logged in: empty picks the first SASL listener, else the first listener. Specific to Cloud Kafka.",

@@ -6,15 +6,22 @@ import (
 	"sync/atomic"
 )
 
-// framePool recycles the buffers of response frames and of fetch reads,
-// so that large fetches are not allocated (and zeroed) afresh each time
-// (driver.Buffers): the driver encodes a response into a buffer from Get
-// and gives back the read buffers encoded into it; the connection's
-// writer puts the frame back once it is handed to the socket. Buffers
-// come in power-of-two classes from frameClassMin to frameClassMax
-// bytes; larger frames are allocated and left to the collector.
+// framePool recycles the buffers of request and response frames and of
+// fetch reads, so that large ones are not allocated (and zeroed, and on
+// a virtual machine faulted in) afresh each time (driver.Buffers): a
+// produce's frame comes back once its records are written and answered
+// (reqFrame), a response frame once the writer handed it to the socket,
+// a fetch's read buffer once the response that carries it is written.
+// Buffers come in power-of-two classes from 4 KiB to 64 MiB; larger ones
+// are allocated and left to the collector. At most max bytes (the
+// buffer.pool.max.bytes property) wait idle in the pool; a buffer put
+// beyond that is dropped. Unlike a sync.Pool, a collection does not
+// empty it, so the buffers are reused at any allocation rate.
 type framePool struct {
-	classes [frameClasses]sync.Pool
+	mu    sync.Mutex
+	free  [frameClasses][][]byte
+	bytes int64 // the capacity of the buffers in free
+	max   int64
 }
 
 const (
@@ -39,21 +46,33 @@ func (p *framePool) Get(n int) []byte {
 	if !ok {
 		return make([]byte, 0, n)
 	}
-	if b, _ := p.classes[c].Get().(*[]byte); b != nil {
-		return (*b)[:0]
+	p.mu.Lock()
+	if k := len(p.free[c]); k > 0 {
+		b := p.free[c][k-1]
+		p.free[c][k-1] = nil
+		p.free[c] = p.free[c][:k-1]
+		p.bytes -= int64(cap(b))
+		p.mu.Unlock()
+		return b[:0]
 	}
+	p.mu.Unlock()
 	return make([]byte, 0, 1<<(c+frameShiftMin))
 }
 
 // Put recycles b, which nothing may use after; a buffer whose capacity
-// is not exactly a class (grown by append, or oversized) is dropped.
+// is not exactly a class (grown by append, or oversized) is dropped, as
+// is one the pool has no room left for.
 func (p *framePool) Put(b []byte) {
 	c, ok := frameClass(cap(b))
 	if !ok || cap(b) != 1<<(c+frameShiftMin) {
 		return
 	}
-	b = b[:0]
-	p.classes[c].Put(&b)
+	p.mu.Lock()
+	if p.bytes+int64(cap(b)) <= p.max {
+		p.free[c] = append(p.free[c], b[:0])
+		p.bytes += int64(cap(b))
+	}
+	p.mu.Unlock()
 }
 
 // reqFrame is the hold on a produce request's frame buffer

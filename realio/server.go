@@ -118,7 +118,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
 		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1),
 		readyToStop: make(chan struct{}), reqMetrics: newRequestMetrics(), snapshots: make(chan chan snapshot),
-		budget: newRequestBudget(cfg.QueuedMaxRequestBytes)}
+		budget: newRequestBudget(cfg.QueuedMaxRequestBytes), frames: framePool{max: cfg.BufferPoolMaxBytes}}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
