@@ -113,7 +113,7 @@ func (b *Broker) handleProduce(r Request) {
 			}
 			pending++
 			topic := t.Topic
-			b.producePartition(r.Header.Version, req.Acks, r.Header.ClientID, t.Topic, p, rp, func(code int16) {
+			b.producePartition(r, req.Acks, t.Topic, p, rp, func(code int16) {
 				b.countProduceAnswer(topic, code)
 				if code != errNone {
 					failed = true
@@ -143,7 +143,8 @@ func produceSize(r Request, req *kmsg.ProduceRequest) int {
 
 // producePartition validates and appends one partition's batch, filling rp;
 // done runs exactly once, when rp is final.
-func (b *Broker) producePartition(version, acks int16, clientID, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
+func (b *Broker) producePartition(r Request, acks int16, topicName string, in kmsg.ProduceRequestTopicPartition, rp *kmsg.ProduceResponseTopicPartition, done func(int16)) {
+	version, clientID := r.Header.Version, r.Header.ClientID
 	var p *partition
 	fail := func(code int16, msg string) {
 		if code == errInvalidRecord && version < 8 {
@@ -253,7 +254,7 @@ func (b *Broker) producePartition(version, acks int16, clientID, topicName strin
 	}
 	var base Offset
 	var maxTime int64
-	base, maxTime = b.appendBatch(p, records, h, func(err error) {
+	base, maxTime = b.appendBatch(p, records, h, r.Frame, func(err error) {
 		if err != nil || acks != -1 {
 			b.finishProduce(p, acks, rp, err, done)
 			return

@@ -47,8 +47,16 @@ type Config struct {
 	RequestMaxBytes    int32     // socket.request.max.bytes: largest request frame
 	FetchMaxBytes      int32     // fetch.max.bytes: cap on one fetch response
 	QueuedMaxRequests  int       // queued.max.requests: parked requests per broker
-	TimestampType      string    // log.message.timestamp.type
-	RetentionCheckMs   int64     // log.retention.check.interval.ms
+	IOThreads          int       // num.io.threads: the runtime's storage workers
+	// QueuedMaxRequestBytes is queued.max.request.bytes: the request
+	// bytes read and not yet answered, over all connections, beyond which
+	// no more requests are read; <= 0: no bound.
+	QueuedMaxRequestBytes int64
+	// BufferPoolMaxBytes is buffer.pool.max.bytes: the frame and read
+	// buffers the runtime keeps idle for reuse, at most (0: none kept).
+	BufferPoolMaxBytes int64
+	TimestampType      string // log.message.timestamp.type
+	RetentionCheckMs   int64  // log.retention.check.interval.ms
 	// RecoveryCheckpointMs is log.flush.offset.checkpoint.interval.ms:
 	// how often the logs' recovery points are checkpointed
 	// (CheckpointRecovery); 0 checkpoints at every tick.
@@ -263,6 +271,7 @@ var properties = []property{
 	intProp("socket.request.max.bytes", "104857600", 1, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
 	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
 	intProp("queued.max.requests", "500", 1, math.MaxInt32, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
+	intProp("queued.max.request.bytes", "-1", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.QueuedMaxRequestBytes = n }, ""),
 	intProp("min.insync.replicas", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
 	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}), // read as the topics' default
 	boolProp("delete.topic.enable", "true", func(c *Config, b bool) { c.DeleteTopicEnable = b }),
@@ -296,7 +305,7 @@ var properties = []property{
 	// within Kafka's bounds (INT, SHORT, atLeast); the runtime sizes these
 	// itself.
 	ignoredIntProp("num.network.threads", "3", 1, math.MaxInt32),
-	ignoredIntProp("num.io.threads", "8", 1, math.MaxInt32),
+	intProp("num.io.threads", "8", 1, math.MaxInt32, func(c *Config, n int64) { c.IOThreads = int(n) }, ""),
 	ignoredIntProp("socket.send.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
 	ignoredIntProp("socket.receive.buffer.bytes", "102400", math.MinInt32, math.MaxInt32),
 	ignoredIntProp("num.recovery.threads.per.data.dir", "1", 1, math.MaxInt32),

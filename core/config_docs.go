@@ -5,6 +5,7 @@ package core
 var configDocs = map[string]string{
 	// The admin listener: metrics, health and the web console.
 	"admin.listener":                "Where the HTTP admin listener serves /metrics, /healthz, /readyz and the web console: [http://|https://]host:port, empty to disable it. https:// serves TLS with the listener.name.admin.ssl.* settings, else the broker's ssl.* ones. Specific to Cloud Kafka.",
+	"buffer.pool.max.bytes":         "The request frames, response frames and fetch read buffers kept idle for reuse, in bytes, at most (64 MiB by default; 0: none kept, every buffer is allocated afresh). Reuse spares the allocator zeroing and faulting in fresh memory for every large request and response. Specific to Cloud Kafka.",
 	"admin.pprof.enable":            "Serve Go's runtime profiles (CPU, heap, goroutines) under /debug/pprof/ on the admin listener, for profiling the broker; off by default. Specific to Cloud Kafka.",
 	"admin.console.enable":          "Serve the web console on the admin listener. Specific to Cloud Kafka.",
 	"admin.console.listener":        "The broker listener the web console's clients connect to, as the operators who logged in: empty picks the first SASL listener, else the first listener. Specific to Cloud Kafka.",
@@ -61,6 +62,7 @@ var configDocs = map[string]string{
 	"message.max.bytes":                       "The largest record batch in bytes the broker accepts (default for max.message.bytes); the effective bound is also limited by socket.request.max.bytes.",
 	"socket.request.max.bytes":                "The largest request in bytes the broker accepts on a connection.",
 	"fetch.max.bytes":                         "The most bytes the broker returns in one fetch response (at least 1024).",
+	"queued.max.request.bytes":                "The request bytes read and not yet answered, over all connections, beyond which no more requests are read until answers free some; -1 (or any value <= 0): no bound. As in Kafka, a request is read while any room is left, even if it takes the total past the bound.",
 	"queued.max.requests":                     "How many requests the broker holds waiting at once (long-polling fetches, and requests that arrive before it is ready); beyond it they are answered at once.",
 	"min.insync.replicas":                     "The fewest in-sync replicas that must hold a write for a produce with acks=all (-1) to succeed; fewer fail with NOT_ENOUGH_REPLICAS. Both a topic config and, on the broker, its default.",
 	"unclean.leader.election.enable":          "Whether a replica outside the ISR may be elected leader when no in-sync replica is alive, at the risk of losing data. Both a topic config and, on the broker, its default.",
@@ -93,7 +95,7 @@ var configDocs = map[string]string{
 
 	// Accepted for compatibility.
 	"num.network.threads":                      "Kafka's count of network threads. Accepted for compatibility; no effect here.",
-	"num.io.threads":                           "Kafka's count of request handler threads. Accepted for compatibility; no effect here.",
+	"num.io.threads":                           "The number of IO workers that run storage work (appends, fsyncs, reads, log cleaning) off the event loop, one partition's work at a time each. Read at start; a dynamic change takes effect at the next start.",
 	"socket.send.buffer.bytes":                 "Kafka's socket send buffer size in bytes (-1 = the OS default). Accepted for compatibility; no effect here.",
 	"socket.receive.buffer.bytes":              "Kafka's socket receive buffer size in bytes (-1 = the OS default). Accepted for compatibility; no effect here.",
 	"num.recovery.threads.per.data.dir":        "Kafka's threads per log directory for log recovery at start and flushing at shutdown. Accepted for compatibility; no effect here.",

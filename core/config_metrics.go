@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -58,6 +59,7 @@ var metricsProperties = []property{
 	}},
 	boolProp("admin.console.enable", "true", func(c *Config, b bool) { c.Metrics.ConsoleEnable = b }),
 	boolProp("admin.pprof.enable", "false", func(c *Config, b bool) { c.Metrics.PprofEnable = b }),
+	intProp("buffer.pool.max.bytes", "67108864", 0, math.MaxInt64, func(c *Config, n int64) { c.BufferPoolMaxBytes = n }, ""),
 	{name: "admin.console.listener", def: "", apply: func(c *Config, v string) error {
 		c.Metrics.ConsoleListener = strings.TrimSpace(v)
 		return nil

@@ -164,8 +164,9 @@ func TestPropertyMeaning(t *testing.T) {
 			func(c core.Config) any { return c.ControlledShutdown }, core.ControlledShutdown{MaxRetries: 7, RetryBackoffMs: 250}},
 		{map[string]string{"controlled.shutdown.retry.backoff.ms": "-5"}, func(c core.Config) any { return c.ControlledShutdown.RetryBackoffMs }, int64(0)},
 		{map[string]string{"controlled.shutdown.enable": "true"}, func(c core.Config) any { return c.NoEffect() }, []string(nil)},
-		{map[string]string{"num.io.threads": "16", "unclean.leader.election.enable": "true", "num.partitions": "3"},
-			func(c core.Config) any { return c.NoEffect() }, []string{"num.io.threads"}},
+		{map[string]string{"num.network.threads": "16", "unclean.leader.election.enable": "true", "num.partitions": "3"},
+			func(c core.Config) any { return c.NoEffect() }, []string{"num.network.threads"}},
+		{map[string]string{"num.io.threads": "3"}, func(c core.Config) any { return c.IOThreads }, 3},
 	}
 	for _, tt := range tests {
 		c, err := core.ParseProperties(tt.props)

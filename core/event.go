@@ -49,6 +49,20 @@ type Request struct {
 	// Size is the request's size in bytes as received (0: not known),
 	// which a produce counts against its quota.
 	Size int
+	// Frame is the runtime's hold on the buffer the request was read
+	// into, when it recycles such buffers (nil: none): the Appends that
+	// write bytes of the request carry it on.
+	Frame FrameRef
+}
+
+// FrameRef is a runtime's hold on a request's frame buffer, whose bytes
+// (a produce's records) an Append writes. The runtime takes the buffer
+// back only once the response is written and every Append carrying the
+// hold has run: the executor calls Hold when it takes such an Append and
+// Release once the write is done (whether it failed or not).
+type FrameRef interface {
+	Hold()
+	Release()
 }
 
 // Tick carries the runtime clock's current instant. Ticks drive timeouts
@@ -342,6 +356,9 @@ type Append struct {
 	// Replica says Data are a follower's copy of its leader's batches:
 	// their offsets may skip where the leader's cleaner removed records.
 	Replica bool
+	// Frame, when not nil, holds the request frame that Data may lie in
+	// (Request.Frame): the executor holds it until the write is done.
+	Frame FrameRef
 }
 
 // Sync makes everything appended to the partition before it durable. The

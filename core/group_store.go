@@ -150,7 +150,7 @@ func (gc *groupCoordinator) write(part int32, recs []kv, done func(code int16), 
 	w := gc.newWrite(done, late)
 	epoch := p.epoch
 	var last Offset
-	base, _ := gc.b.appendBatch(p, batch, h, func(err error) {
+	base, _ := gc.b.appendBatch(p, batch, h, nil, func(err error) {
 		switch {
 		case err != nil:
 			w.finish(gc, appendError(p, err), false)

@@ -166,8 +166,9 @@ func (p *partition) restore(rp RecoveredPartition, cfg Config) {
 }
 
 // append assigns offsets to one validated batch and emits the effects
-// that write it; done runs when the batch is acknowledgeable.
-func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done func(error)) (Offset, int64) {
+// that write it; done runs when the batch is acknowledgeable. frame is
+// the hold on the request frame batch lies in, if any (Append.Frame).
+func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, frame FrameRef, done func(error)) (Offset, int64) {
 	base := p.leo
 	SetBaseOffset(batch, base, p.epoch)
 	p.noteEpoch(p.epoch, base)
@@ -189,7 +190,7 @@ func (b *Broker) appendBatch(p *partition, batch []byte, h BatchHeader, done fun
 	p.inflight = append(p.inflight, op)
 	tok := awaitFor(b.step, func(a Appended) { b.appended(p, op, a.Err) })
 	b.emit(Append{Token: tok, Partition: p.tp, Data: batch, Base: base, Last: op.last,
-		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic)})
+		MaxTime: maxTime, Now: b.now, Config: b.cfg.logConfig(p.topic), Frame: frame})
 	if p.unsyncedMsgs == 0 {
 		p.unsyncedSince = b.now
 	}

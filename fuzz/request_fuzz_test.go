@@ -19,9 +19,9 @@ type frames struct {
 	closed int
 }
 
-func (f *frames) Respond(_ core.ConnID, _ uint64, frame []byte) {
-	if frame != nil {
-		f.out = append(f.out, frame)
+func (f *frames) Respond(_ core.ConnID, _ uint64, frame kio.Frame) {
+	if frame.Parts != nil {
+		f.out = append(f.out, frame.AppendTo(nil))
 	}
 }
 func (f *frames) Close(core.ConnID, uint64, string)         { f.closed++ }

@@ -25,11 +25,13 @@ func TestCleanDoesNotStallOtherPartitions(t *testing.T) {
 	letGo := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(letGo) // runs before the broker's shutdown, registered earlier
 	hold := func(f driver.Finished) {
-		if c, ok := f.Event().(core.Cleaned); ok && c.Ran {
-			holdOnce.Do(func() {
-				held <- c
-				<-release
-			})
+		for _, ev := range f.Events() {
+			if c, ok := ev.(core.Cleaned); ok && c.Ran {
+				holdOnce.Do(func() {
+					held <- c
+					<-release
+				})
+			}
 		}
 	}
 	b.afterBackground.Store(&hold)

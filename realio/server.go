@@ -3,6 +3,7 @@ package realio
 import (
 	"bufio"
 	"context"
+	cryptorand "crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
@@ -29,11 +30,11 @@ import (
 //	conn reader ──Request──▶ events ──▶ loop: driver.Handle ──▶ Transport
 //	ticker ──────Tick──────▶   chan        ▲                      │
 //	conn writer ◀── responses, in request order ◀─────────────────┘
-//	cleaner goroutine ──Finished──────────┘
+//	IO workers ─────Finished──────────────┘
 //
-// Log cleaning, the one storage job that can take long, runs on a
-// goroutine of its own (at most log.cleaner.threads at once, as the core
-// schedules them), so it never stalls other partitions.
+// Storage work (appends, fsyncs, reads, cleaning) runs on num.io.threads
+// IO workers, one partition's work at a time on one of them, so an fsync
+// or a cold read of one partition never stalls the loop or the others.
 type Server struct {
 	cfg       core.Config
 	listeners []*listener // one per configured listener, in order
@@ -46,12 +47,17 @@ type Server struct {
 	done   chan struct{}
 	peers  peers // connections to the other brokers, for the controller's requests
 
-	// Background work (log cleaning) runs on its own goroutines and posts
-	// its outcome to finished; bg counts those goroutines.
+	// IO work (io.go) runs on the IO workers and posts its outcome to
+	// finished; bg counts the workers.
 	finished chan driver.Finished
 	bg       sync.WaitGroup
-	// afterBackground, when set, sees the outcome of background work on
-	// its goroutine before the loop does (tests hold a clean with it).
+	io       ioQueue
+	frames   framePool // response frames, recycled by the writers
+	// budget bounds the request bytes read and not yet answered
+	// (queued.max.request.bytes).
+	budget *requestBudget
+	// afterBackground, when set, sees the outcome of IO work on its
+	// worker before the loop does (tests hold a clean with it).
 	afterBackground atomic.Pointer[func(driver.Finished)]
 
 	mu     sync.Mutex
@@ -111,7 +117,8 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	s := &Server{cfg: cfg, logf: logf, events: make(chan core.Event, 1024),
 		quit: make(chan struct{}), done: make(chan struct{}), conns: map[core.ConnID]*conn{},
 		finished: make(chan driver.Finished), lifecycle: make(chan core.Lifecycle, 1), fatal: make(chan string, 1),
-		readyToStop: make(chan struct{}), reqMetrics: newRequestMetrics(), snapshots: make(chan chan snapshot)}
+		readyToStop: make(chan struct{}), reqMetrics: newRequestMetrics(), snapshots: make(chan chan snapshot),
+		budget: newRequestBudget(cfg.QueuedMaxRequestBytes), frames: framePool{max: cfg.BufferPoolMaxBytes}}
 	fs := OSFS{}
 	dir := cfg.LogDirs[0]
 	if err := fs.MkdirAll(dir); err != nil {
@@ -148,7 +155,10 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		s.closeZooKeeper()
 		return nil, err
 	}
-	s.driver.Background = s.background
+	s.startIO(max(cfg.IOThreads, 1))
+	s.driver.IO = s.io.push
+	s.driver.Buffers = &s.frames
+	cryptorand.Read(s.driver.Nonce[:]) // never fails (crypto/rand.Read)
 	s.driver.Responded = s.reqMetrics.responded
 	s.driver.RequestCost = func(_ core.Request, step func()) int64 {
 		start := time.Now()
@@ -171,6 +181,8 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 		s.closeListeners()
 		close(s.quit)
 		<-s.done
+		s.io.stop()
+		s.bg.Wait()
 		s.stopCoordinator()
 		s.driver.Close()
 		return nil, fmt.Errorf("broker %d: %s", cfg.BrokerID, l.Fatal)
@@ -445,29 +457,15 @@ func (s *Server) Shutdown() error {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
+	s.budget.stop()
 	s.wg.Wait()
 	close(s.quit)
 	<-s.done
+	s.io.stop()
 	s.bg.Wait()
+	s.settleIO()
 	s.stopCoordinator()
 	return s.driver.Close()
-}
-
-// background runs work on a goroutine of its own and posts its outcome
-// to the loop.
-func (s *Server) background(work func() driver.Finished) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		f := work()
-		if hold := s.afterBackground.Load(); hold != nil {
-			(*hold)(f)
-		}
-		select {
-		case s.finished <- f:
-		case <-s.quit:
-		}
-	}()
 }
 
 func (s *Server) loop() {
@@ -515,7 +513,7 @@ func (s *Server) accept(l *listener) {
 		if err != nil {
 			return
 		}
-		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64][]byte{},
+		c := &conn{s: s, id: core.ConnID(s.nextID.Add(1)), nc: nc, pending: map[uint64]kio.Frame{},
 			slots: make(chan struct{}, s.cfg.QueuedMaxRequests), listener: l, principal: core.PrincipalAnonymous}
 		if l.tls != nil {
 			c.nc = tls.Server(nc, l.tls)
@@ -545,7 +543,7 @@ func (s *Server) send(ev core.Event) bool {
 }
 
 // Respond implements driver.Transport; it runs on the loop goroutine.
-func (s *Server) Respond(id core.ConnID, seq uint64, frame []byte) {
+func (s *Server) Respond(id core.ConnID, seq uint64, frame kio.Frame) {
 	s.mu.Lock()
 	c := s.conns[id]
 	s.mu.Unlock()
@@ -652,12 +650,13 @@ type conn struct {
 
 	mu        sync.Mutex
 	cond      *sync.Cond
-	throttles map[uint64]throttle // the throttles of responses not yet written
-	arrivals  map[uint64]arrival  // the requests handed to the broker and not yet answered
-	pending   map[uint64][]byte   // completed responses not yet written (nil = none)
-	done      map[uint64]bool     // which seqs have completed
-	next      uint64              // next seq to write
-	closeAt   uint64              // when closing: close once every seq below it is written
+	throttles map[uint64]throttle  // the throttles of responses not yet written
+	arrivals  map[uint64]arrival   // the requests handed to the broker and not yet answered
+	torn      bool                 // the writer tore the connection down: arrivals are released
+	pending   map[uint64]kio.Frame // completed responses not yet written (no parts = none)
+	done      map[uint64]bool      // which seqs have completed
+	next      uint64               // next seq to write
+	closeAt   uint64               // when closing: close once every seq below it is written
 	closing   bool
 	reason    string
 	finished  bool
@@ -676,6 +675,10 @@ func (c *conn) read() {
 		return
 	}
 	r := bufio.NewReaderSize(c.nc, 64<<10)
+	// held is the budget taken for the request read and not yet handed
+	// to the broker; sendRequest passes it on to the request's arrival.
+	var held int64
+	defer func() { c.s.budget.release(held) }()
 	var size [4]byte
 	raw := false // after a SaslHandshake v0: bare SASL tokens until authenticated
 	for seq := uint64(0); ; seq++ {
@@ -693,7 +696,11 @@ func (c *conn) read() {
 			c.closeAfter(seq, "oversized request")
 			return
 		}
-		frame := make([]byte, n)
+		if !c.s.budget.acquire(int64(n)) {
+			return
+		}
+		held = int64(n)
+		frame := c.s.frames.Get(int(n))[:n]
 		if _, err := stdio.ReadFull(r, frame); err != nil {
 			if !errors.Is(err, stdio.EOF) {
 				c.s.logf("closing connection %d from %s: truncated request frame: %v", c.id, c.nc.RemoteAddr(), err)
@@ -702,7 +709,7 @@ func (c *conn) read() {
 		}
 		arrived := time.Now()
 		if raw {
-			if !c.rawToken(seq, frame, arrived) {
+			if !c.rawToken(seq, frame, arrived, &held) {
 				return
 			}
 			raw = !c.authenticated.Load()
@@ -722,8 +729,18 @@ func (c *conn) read() {
 		case <-c.s.quit:
 			return
 		}
-		if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
-			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}, arrived) {
+		req := core.Request{Conn: c.id, Seq: seq, Header: h, Body: body, ClientHost: c.host,
+			Listener: c.listener.ep.Listener, Principal: c.principal, Size: int(n)}
+		var ref *reqFrame
+		if h.Key == 0 {
+			// A produce's records are written from the frame: it goes
+			// back to the pool once they are and the response is.
+			// Other requests' bytes may live on in the broker (group
+			// members' metadata): their frames are the collector's.
+			ref = newReqFrame(frame, &c.s.frames)
+			req.Frame = ref
+		}
+		if !c.sendRequest(req, arrived, &held, ref) {
 			return
 		}
 		raw = c.listener.sasl && h.Key == 17 && h.Version == 0 && !c.authenticated.Load()
@@ -732,13 +749,19 @@ func (c *conn) read() {
 
 // sendRequest hands a request to the loop, counting it as queued until
 // the loop takes it, and notes when it arrived (the response's write
-// observes the time taken).
-func (c *conn) sendRequest(r core.Request, arrived time.Time) bool {
+// observes the time taken) and the request budget it holds, taken from
+// *held, which the writer releases once the response is written.
+func (c *conn) sendRequest(r core.Request, arrived time.Time, held *int64, frame *reqFrame) bool {
 	c.mu.Lock()
+	if c.torn {
+		c.mu.Unlock()
+		return false // the reader's deferred release gives back *held
+	}
 	if c.arrivals == nil {
 		c.arrivals = map[uint64]arrival{}
 	}
-	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived}
+	c.arrivals[r.Seq] = arrival{key: r.Header.Key, version: r.Header.Version, at: arrived, bytes: *held, frame: frame}
+	*held = 0
 	c.mu.Unlock()
 	c.s.reqMetrics.queued.Add(1)
 	if !c.s.send(r) {
@@ -748,10 +771,13 @@ func (c *conn) sendRequest(r core.Request, arrived time.Time) bool {
 	return true
 }
 
-// arrival is when a request was read, and what it was.
+// arrival is when a request was read, what it was, and the request
+// budget its frame holds until the response is written.
 type arrival struct {
 	key, version int16
 	at           time.Time
+	bytes        int64
+	frame        *reqFrame // a produce's frame, released once answered; nil: none
 }
 
 // rawToken hands a bare SASL token (after a SaslHandshake v0) to the
@@ -759,7 +785,7 @@ type arrival struct {
 // delivered, so that the next frame is read as what the outcome says
 // it is: a token, or a Kafka request once authenticated. False: stop
 // reading.
-func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time) bool {
+func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time, held *int64) bool {
 	body := kmsg.NewPtrSASLAuthenticateRequest()
 	body.SASLAuthBytes = tok
 	select {
@@ -768,7 +794,7 @@ func (c *conn) rawToken(seq uint64, tok []byte, arrived time.Time) bool {
 		return false
 	}
 	if !c.sendRequest(core.Request{Conn: c.id, Seq: seq, Header: core.RequestHeader{Key: 36}, Body: body, ClientHost: c.host,
-		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived) {
+		Listener: c.listener.ep.Listener, Principal: c.principal}, arrived, held, nil) {
 		return false
 	}
 	c.mu.Lock()
@@ -804,8 +830,9 @@ func (c *conn) handshake() bool {
 	return true
 }
 
-// deliver records the response to seq (nil frame: none) for the writer.
-func (c *conn) deliver(seq uint64, frame []byte) {
+// deliver records the response to seq (a frame without parts: none) for
+// the writer.
+func (c *conn) deliver(seq uint64, frame kio.Frame) {
 	c.mu.Lock()
 	if c.done == nil {
 		c.done = map[uint64]bool{}
@@ -848,6 +875,7 @@ func (c *conn) write() {
 		delete(c.done, c.next)
 		delete(c.throttles, c.next)
 		delete(c.arrivals, c.next)
+		c.s.budget.release(arr.bytes) // answered: the request's bytes are done with
 		c.next++
 		more := c.done[c.next]
 		c.mu.Unlock()
@@ -863,13 +891,20 @@ func (c *conn) write() {
 				}
 			}
 		}
-		if frame != nil {
-			if _, err := w.Write(frame); err != nil {
+		if frame.Parts != nil {
+			err := writeFrame(w, c.nc, frame)
+			for _, b := range frame.Bufs {
+				c.s.frames.Put(b) // the writer copied or sent it
+			}
+			if err != nil {
 				return
 			}
 		}
 		if timed {
-			c.s.reqMetrics.requestDone(arr.key, arr.version, arr.at, frame != nil)
+			c.s.reqMetrics.requestDone(arr.key, arr.version, arr.at, frame.Parts != nil)
+			if arr.frame != nil {
+				arr.frame.Release() // answered: the response's hold
+			}
 		}
 		if !more {
 			if err := w.Flush(); err != nil {
@@ -879,8 +914,35 @@ func (c *conn) write() {
 	}
 }
 
+// writeFrame writes a frame's parts: through w when it is one part or
+// small, else, after what w holds, with one writev of all of them, so
+// that spliced record sets go to the socket from where they were read.
+func writeFrame(w *bufio.Writer, nc net.Conn, frame kio.Frame) error {
+	if len(frame.Parts) == 1 || frame.Len() <= w.Available() {
+		for _, p := range frame.Parts {
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	parts := net.Buffers(frame.Parts)
+	_, err := parts.WriteTo(nc)
+	return err
+}
+
 func (c *conn) teardown() {
 	c.nc.Close()
+	c.mu.Lock()
+	c.torn = true
+	for seq, arr := range c.arrivals {
+		c.s.budget.release(arr.bytes)
+		delete(c.arrivals, seq)
+	}
+	c.mu.Unlock()
 	c.s.mu.Lock()
 	delete(c.s.conns, c.id)
 	c.s.mu.Unlock()

@@ -261,7 +261,11 @@ func (t *transport) Throttle(id core.ConnID, seq uint64, ms int32, hold bool) {
 	}
 }
 
-func (t *transport) Respond(id core.ConnID, seq uint64, frame []byte) {
+func (t *transport) Respond(id core.ConnID, seq uint64, parts kio.Frame) {
+	var frame []byte // the sim's network carries frames in one piece
+	if parts.Parts != nil {
+		frame = parts.AppendTo(make([]byte, 0, parts.Len()))
+	}
 	w := t.w
 	w.trace.fold(w.now, trRespond, uint64(id), seq, frame)
 	c := t.n.conns[id]

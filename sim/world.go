@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -1000,9 +1001,21 @@ func (n *node) open(cfg core.Config, coord kio.Coordinator) (drv *driver.Driver,
 	n.inBroker = false
 	if drv != nil {
 		drv.RequestCost = requestCost
+		drv.Nonce = responseNonce(cfg.Seed, cfg.BrokerID)
 		oracle.check(n)
 	}
 	return drv, err
+}
+
+// responseNonce is a broker's nonce for spliced fetch responses
+// (driver.Driver.Nonce), derived from the seed (splitmix64) rather than
+// drawn, so that the world's random stream is untouched.
+func responseNonce(seed uint64, id core.BrokerID) (nonce [8]byte) {
+	z := seed + uint64(id+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	binary.BigEndian.PutUint64(nonce[:], z^(z>>31))
+	return nonce
 }
 
 // requestCost is the simulated broker's handling time of a request, for

@@ -31,6 +31,13 @@ type cell struct {
 	// min.insync.replicas (0: the broker's default).
 	replicas int
 	minISR   int
+	// clients is how many franz-go clients produce, and then consume,
+	// at once (0: one); client j owns the partitions p with
+	// p % clients == j (clientPartitions).
+	clients int
+	// rate bounds the produce rate, in records a second across the
+	// clients (0: no bound).
+	rate float64
 }
 
 func (c cell) String() string {
@@ -46,6 +53,12 @@ func (c cell) String() string {
 	}
 	if c.minISR > 0 {
 		s += fmt.Sprintf(" min.insync=%d", c.minISR)
+	}
+	if c.clients > 1 {
+		s += fmt.Sprintf(" clients=%d", c.clients)
+	}
+	if c.rate > 0 {
+		s += fmt.Sprintf(" rate=%.0f/s", c.rate)
 	}
 	return s
 }
@@ -73,6 +86,9 @@ type result struct {
 	// (creating the topic, producing, consuming, deleting it); 0 when
 	// unknown (kfake shares ckbench's process).
 	brokerCPU time.Duration
+	// rssPeakBytes is the broker process's peak resident set during the
+	// cell; 0 when unknown.
+	rssPeakBytes int64
 }
 
 // cpuPerGB is the broker's CPU-seconds per GB moved: the records' values
@@ -200,12 +216,21 @@ func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(seeds...),
 		kgo.DefaultProduceTopic(topic),
-		kgo.MaxBufferedRecords(o.inflight),
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.MaxBufferedRecords(max(1, o.inflight/c.clientCount())),
+		// produceShare sets each record's partition, round robin over
+		// its client's share.
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	}
 	if c.codec == "snappy" {
 		opts = append(opts, kgo.ProducerBatchCompression(kgo.SnappyCompression()))
+	}
+	if c.rate > 0 {
+		// A paced cell measures latency: each record goes at once,
+		// rather than after franz-go's default linger (10 ms) for a
+		// fuller batch, so that its latency is the broker's and the
+		// network's, not the client's wait.
+		opts = append(opts, kgo.ProducerLinger(0))
 	}
 	if c.acks == "1" || c.client != "" {
 		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite())
@@ -213,62 +238,181 @@ func producerOpts(seeds []string, topic string, c cell, o options) []kgo.Opt {
 	return append(opts, c.clientOpts()...)
 }
 
-// produce sends c.records records and fills r's produce fields. Produce
-// blocks while o.inflight records are buffered, which bounds memory.
-// extra adds to the client's options, such as TLS and SASL settings.
-func produce(ctx context.Context, seeds []string, topic string, c cell, o options, r *result, extra ...kgo.Opt) error {
-	cl, err := kgo.NewClient(append(producerOpts(seeds, topic, c, o), extra...)...)
-	if err != nil {
-		return err
+// clientCount is how many clients produce and consume c: c.clients, at
+// least one and at most one a partition.
+func (c cell) clientCount() int { return max(1, min(c.clients, c.partitions)) }
+
+// clientPartitions are the partitions client j of n owns: p with
+// p % n == j, in order.
+func clientPartitions(partitions, n, j int) []int32 {
+	var ps []int32
+	for p := j; p < partitions; p += n {
+		ps = append(ps, int32(p))
 	}
-	defer cl.Close()
+	return ps
+}
+
+// clientRecords splits records among n clients as evenly as it can, the
+// first records % n clients taking one more.
+func clientRecords(records, n int) []int {
+	shares := make([]int, n)
+	for j := range shares {
+		shares[j] = records / n
+		if j < records%n {
+			shares[j]++
+		}
+	}
+	return shares
+}
+
+// produceErrs collects the clients' failures.
+type produceErrs struct {
+	mu     sync.Mutex
+	failed int   // records whose promise reported an error
+	first  error // the first of those
+	flush  error // the first Flush that did not finish
+}
+
+func (e *produceErrs) record(err error) {
+	if err == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failed++
+	if e.first == nil {
+		e.first = err
+	}
+}
+
+// produce sends c.records records from c.clientCount() clients at once,
+// each its share (clientRecords) to its partitions (clientPartitions),
+// and fills r's produce fields: the elapsed time runs until the last
+// client has flushed, and the latencies are every record's, from its
+// Produce call to its promise. Produce blocks while a client holds its
+// share of o.inflight records, which bounds memory. With c.rate, the
+// clients together produce at most c.rate records a second (pace).
+// extra adds to the clients' options, such as TLS and SASL settings.
+func produce(ctx context.Context, seeds []string, topic string, c cell, o options, r *result, extra ...kgo.Opt) error {
+	n := c.clientCount()
+	clients := make([]*kgo.Client, 0, n)
+	defer func() {
+		for _, cl := range clients {
+			cl.Close()
+		}
+	}()
+	for range n {
+		cl, err := kgo.NewClient(append(producerOpts(seeds, topic, c, o), extra...)...)
+		if err != nil {
+			return err
+		}
+		clients = append(clients, cl)
+	}
 	latencies := make([]time.Duration, c.records)
-	var (
-		mu       sync.Mutex
-		failed   int
-		firstErr error
-	)
 	value := make([]byte, c.size)
 	for i := range value {
 		value[i] = byte('a' + i%26)
 	}
-	start := time.Now()
-	for i := 0; i < c.records && ctx.Err() == nil; i++ {
-		sent := time.Now()
-		cl.Produce(ctx, &kgo.Record{Value: value}, func(_ *kgo.Record, err error) {
-			latencies[i] = time.Since(sent)
-			if err != nil {
-				mu.Lock()
-				failed++
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-		})
+	var errs produceErrs
+	var wg sync.WaitGroup
+	start, from := time.Now(), 0
+	for j, share := range clientRecords(c.records, n) {
+		lat := latencies[from : from+share]
+		from += share
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			produceShare(ctx, clients[j], clientPartitions(c.partitions, n, j), lat, value, c.rate/float64(n), &errs)
+		}()
 	}
-	if err := cl.Flush(ctx); err != nil {
-		return fmt.Errorf("producing: deadline of %v exceeded: %w", o.deadline, err)
-	}
+	wg.Wait()
 	r.produceElapsed = time.Since(start)
-	mu.Lock()
-	defer mu.Unlock()
+	if errs.flush != nil {
+		return fmt.Errorf("producing: deadline of %v exceeded: %w", o.deadline, errs.flush)
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("producing: deadline of %v exceeded: %w", o.deadline, ctx.Err())
 	}
-	if failed > 0 {
-		return fmt.Errorf("producing: %d of %d records failed; first: %w", failed, c.records, firstErr)
+	if errs.failed > 0 {
+		return fmt.Errorf("producing: %d of %d records failed; first: %w", errs.failed, c.records, errs.first)
 	}
 	r.latencyP50, r.latencyP99 = percentiles(latencies)
 	return nil
 }
 
-// consume reads every partition from the start until c.records records have
-// arrived, and fills r's consume fields.
+// produceShare produces len(latencies) records of value from cl round
+// robin to parts, at most rate a second if rate > 0, records each
+// record's latency, and flushes.
+func produceShare(ctx context.Context, cl *kgo.Client, parts []int32, latencies []time.Duration, value []byte, rate float64, errs *produceErrs) {
+	start := time.Now()
+	for i := 0; i < len(latencies) && ctx.Err() == nil; i++ {
+		if rate > 0 {
+			pace(ctx, start, i, rate)
+		}
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: value, Partition: parts[i%len(parts)]}, func(_ *kgo.Record, err error) {
+			latencies[i] = time.Since(sent)
+			errs.record(err)
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		errs.mu.Lock()
+		if errs.flush == nil {
+			errs.flush = err
+		}
+		errs.mu.Unlock()
+	}
+}
+
+// paceStepMin is the shortest wait pace makes: records due sooner go
+// at once, so a paced producer sends bursts of up to a millisecond's
+// records rather than waking for each.
+const paceStepMin = time.Millisecond
+
+// pace waits, unless ctx ends, until record i (from 0) is due at rate
+// records a second from start.
+func pace(ctx context.Context, start time.Time, i int, rate float64) {
+	due := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+	d := time.Until(due)
+	if d < paceStepMin {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// consume reads every partition from the start, with c.clientCount()
+// clients at once, each its own partitions (clientPartitions), until
+// each has its share of c.records (clientRecords: what produce sent
+// there), and fills r's consume fields: the elapsed time runs until the
+// last client is done.
 func consume(ctx context.Context, seeds []string, topic string, c cell, r *result) error {
+	n := c.clientCount()
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for j, share := range clientRecords(c.records, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[j] = consumeShare(ctx, seeds, topic, c, clientPartitions(c.partitions, n, j), share)
+		}()
+	}
+	wg.Wait()
+	r.consumeElapsed = time.Since(start)
+	return errors.Join(errs...)
+}
+
+// consumeShare reads parts of topic from the start until want records
+// have arrived.
+func consumeShare(ctx context.Context, seeds []string, topic string, c cell, parts []int32, want int) error {
 	assign := map[int32]kgo.Offset{}
-	for p := 0; p < c.partitions; p++ {
-		assign[int32(p)] = kgo.NewOffset().AtStart()
+	for _, p := range parts {
+		assign[p] = kgo.NewOffset().AtStart()
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(seeds...),
@@ -278,12 +422,11 @@ func consume(ctx context.Context, seeds []string, topic string, c cell, r *resul
 		return err
 	}
 	defer cl.Close()
-	start := time.Now()
 	got := 0
-	for got < c.records {
+	for got < want {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return fmt.Errorf("consuming: deadline exceeded after %d of %d records", got, c.records)
+			return fmt.Errorf("consuming: deadline exceeded after %d of %d records", got, want)
 		}
 		for _, fe := range fetches.Errors() {
 			if !errors.Is(fe.Err, context.Canceled) {
@@ -292,9 +435,8 @@ func consume(ctx context.Context, seeds []string, topic string, c cell, r *resul
 		}
 		got += fetches.NumRecords()
 	}
-	r.consumeElapsed = time.Since(start)
-	if got != c.records {
-		return fmt.Errorf("consuming: got %d records; want %d", got, c.records)
+	if got != want {
+		return fmt.Errorf("consuming: got %d records; want %d", got, want)
 	}
 	return nil
 }

@@ -1,13 +1,19 @@
 // Command ckbench measures produce and consume throughput and produce
 // latency against a Cloud Kafka broker and, in the same run, against
-// franz-go's in-memory kfake cluster as a reference peer.
+// franz-go's in-memory kfake cluster as a reference peer and against a
+// sink (sink.go) that acknowledges produces without storing them, which
+// is the franz-go client's own ceiling on this machine.
 //
-// The matrix is record size (100 B, 1 KiB) x acks (1, all) x partitions
-// (1, 6). For each cell ckbench creates a topic, produces N records
-// asynchronously with at most -inflight records buffered, records each
-// record's latency from the Produce call to its promise, then consumes the
-// partitions directly (no consumer group) from the start until all N records
-// are back. Every cell is bounded by -deadline.
+// The matrix is record size (-sizes, default 1 KiB and 100 B) x acks
+// (-acks, default all) x partitions (-partitions, default 6). For each
+// cell ckbench creates a topic, produces N records asynchronously with at
+// most -inflight records buffered, records each record's latency from
+// the Produce call to its promise, then consumes the partitions directly
+// (no consumer group) from the start until all N records are back. All
+// the targets stay up, and each cell runs -runs times on each, the
+// targets taking turns run by run (matrix.go); the table reports medians
+// and the ratios to kfake and to the sink. Every run is bounded by
+// -deadline.
 //
 // The group suite (group.go) then times how long a three-member franz-go
 // group takes to rebalance after a member leaves, and the round-trip
@@ -26,12 +32,18 @@
 // SSL and SASL_SSL (SCRAM-SHA-256) listeners in turn, in the same run,
 // and reports the TLS listeners' rates as ratios to PLAINTEXT's.
 //
+// The output ends with the goals of the performance work (goals.go,
+// -summary), and -readme FILE rewrites FILE's benchmark section
+// (readme.go) with the machine, the produce table and the goals; make
+// bench passes -readme README.md.
+//
 // Unless -brokers is given, ckbench builds ./cmd/cloudkafka into a temporary
 // directory and runs it on a free 127.0.0.1 port with a temporary log.dirs,
 // stopping it at the end.
 //
-//	go run ./cmd/ckbench                       # both targets, full matrix
+//	go run ./cmd/ckbench                       # every target and suite
 //	go run ./cmd/ckbench -targets kfake        # the reference peer only
+//	go run ./cmd/ckbench -suites produce -runs 2 -records 20000  # a quick look
 //	go run ./cmd/ckbench -brokers host:9092    # an already running broker
 //	go run ./cmd/ckbench -suites group         # only rebalances and commits
 //	go run ./cmd/ckbench -suites replay        # only the __consumer_offsets replay
@@ -59,6 +71,7 @@ type options struct {
 	brokers      string
 	targets      []string
 	records      int // records per 100 B cell; 1 KiB cells produce a quarter
+	runsPerCell  int // runs of each cell on each target; the medians are reported
 	inflight     int // records buffered in the producer at most
 	deadline     time.Duration
 	brokerBin    string
@@ -67,6 +80,16 @@ type options struct {
 	partitions   []int
 	acks         []string
 	brokerLogOut bool
+
+	manyPartitions        int // partitions of the many cell; 0: no many cell
+	manyClients           int // clients of the many cell
+	rssCapMiB             int // the cap on the brokers' peak RSS in the many cell
+	floorMiB              int // bytes of each page-cache floor measurement (floor.go); 0: none
+	queuedMaxRequestBytes int // passed to the brokers as queued.max.request.bytes; 0: not passed
+
+	summary bool     // print the goals table (goals.go) after the others
+	readme  string   // a file whose benchmark section (readme.go) the run rewrites; "": none
+	args    []string // the arguments as given, for the README
 
 	suites         []string
 	replayGroups   int
@@ -104,16 +127,24 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("ckbench", flag.ContinueOnError)
 	fs.StringVar(&o.brokers, "brokers", "", "benchmark this running broker (host:port,...) instead of starting one")
-	targets := fs.String("targets", "cloudkafka,kfake", "comma-separated targets: cloudkafka, kfake")
-	fs.IntVar(&o.records, "records", 6000000, "records per 100 B cell (1 KiB cells produce a quarter as many)")
+	targets := fs.String("targets", "cloudkafka,durable,kfake,sink", "comma-separated targets: cloudkafka, durable (a second broker with log.flush.interval.messages=1; produce suite only, not with -brokers), kfake, sink (a server inside ckbench that acknowledges produces without storing them and serves fetches from one prebuilt batch: the client's ceiling)")
+	fs.IntVar(&o.records, "records", 2000000, "records per 100 B cell (1 KiB cells produce a quarter as many)")
+	fs.IntVar(&o.runsPerCell, "runs", 5, "produce suite: runs of each cell on each target, the targets taking turns run by run (the medians are reported)")
 	fs.IntVar(&o.inflight, "inflight", 10000, "records buffered in the producer at most")
 	fs.DurationVar(&o.deadline, "deadline", 60*time.Second, "bound on each cell (produce plus consume)")
 	fs.StringVar(&o.brokerBin, "broker-bin", "", "prebuilt broker binary (default: build ./cmd/cloudkafka)")
 	fs.StringVar(&o.brokerArgs, "broker-overrides", "", "extra broker overrides key=value,key=value")
 	fs.BoolVar(&o.brokerLogOut, "broker-log", false, "copy the broker's log to stderr")
-	sizes := fs.String("sizes", "100,1024", "record value sizes in bytes")
-	parts := fs.String("partitions", "1,6", "partition counts")
-	acks := fs.String("acks", "1,all", "acks settings: 1, all")
+	sizes := fs.String("sizes", "1024,100", "produce suite: record value sizes in bytes")
+	parts := fs.String("partitions", "6", "produce suite: partition counts")
+	acks := fs.String("acks", "all", "produce suite: acks settings: 1, all")
+	fs.IntVar(&o.manyPartitions, "many-partitions", 1000, "produce suite: partitions of the many cell (1 KiB records, acks=all, -many-clients clients at once); 0: no many cell")
+	fs.IntVar(&o.manyClients, "many-clients", 100, "produce suite: franz-go clients of the many cell, each producing to and then consuming its share of the partitions")
+	fs.IntVar(&o.rssCapMiB, "rss-cap-mib", 512, "produce suite: the cap the brokers' peak RSS in the many cell is compared with, in MiB")
+	fs.IntVar(&o.floorMiB, "floor-mib", 1024, "produce suite: MiB of fresh data written to the log file system after each cloudkafka run, to measure the kernel's page-cache write cost beside the broker's (0: none)")
+	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
+	fs.BoolVar(&o.summary, "summary", true, "print the goals of the performance issue (issue 13) with what this run measured, PASS or MISS")
+	fs.StringVar(&o.readme, "readme", "", "after a run that completes, rewrite this file's section between "+readmeBegin+" and "+readmeEnd+" with the machine, the produce table and the goals (make bench passes README.md)")
 	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	restartFlags(fs)
@@ -134,6 +165,7 @@ func parseFlags(args []string) (options, error) {
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	o.args = args
 	o.targets = splitList(*targets)
 	o.acks = splitList(*acks)
 	o.suites = splitList(*suites)
@@ -150,6 +182,9 @@ func parseFlags(args []string) (options, error) {
 func validate(o options) error {
 	if o.records < 4 || o.records > 100_000_000 {
 		return fmt.Errorf("-records %d: want 4 to 100000000", o.records)
+	}
+	if err := validateProduce(o); err != nil {
+		return err
 	}
 	if o.inflight < 1 || o.inflight > 1_000_000 {
 		return fmt.Errorf("-inflight %d: want 1 to 1000000", o.inflight)
@@ -193,8 +228,8 @@ func validate(o options) error {
 		return fmt.Errorf("-suites: none given")
 	}
 	for _, t := range o.targets {
-		if t != targetCloudKafka && t != targetKfake {
-			return fmt.Errorf("-targets: unknown target %q; want %s or %s", t, targetCloudKafka, targetKfake)
+		if !slices.Contains(allTargets, t) {
+			return fmt.Errorf("-targets: unknown target %q; want one of %s", t, strings.Join(allTargets, ", "))
 		}
 	}
 	if len(o.targets) == 0 {
@@ -208,15 +243,38 @@ func validate(o options) error {
 	return nil
 }
 
+// validateProduce checks the produce suite's flags.
+func validateProduce(o options) error {
+	if o.runsPerCell < 1 || o.runsPerCell > 100 {
+		return fmt.Errorf("-runs %d: want 1 to 100", o.runsPerCell)
+	}
+	if o.manyPartitions < 0 || o.manyPartitions > sinkPartitionsMax {
+		return fmt.Errorf("-many-partitions %d: want 0 to %d", o.manyPartitions, sinkPartitionsMax)
+	}
+	if o.manyClients < 2 || o.manyClients > 1000 || (o.manyPartitions > 0 && o.manyClients > o.manyPartitions) {
+		return fmt.Errorf("-many-clients %d: want 2 to 1000, and no more than -many-partitions", o.manyClients)
+	}
+	if o.rssCapMiB < 1 || o.queuedMaxRequestBytes < 0 || o.floorMiB < 0 {
+		return fmt.Errorf("-rss-cap-mib %d, -queued-max-request-bytes %d: want a positive cap and a bound of 0 or more", o.rssCapMiB, o.queuedMaxRequestBytes)
+	}
+	return nil
+}
+
 const (
 	targetCloudKafka = "cloudkafka"
 	targetKfake      = "kfake"
+	// targetSink is the client's ceiling (sink.go): it answers only the
+	// produce suite's requests.
+	targetSink = "sink"
 
 	suiteProduce = "produce"
 	suiteGroup   = "group"
 	suiteReplay  = "replay"
 	suiteLegacy  = "legacy"
 )
+
+// allTargets lists the targets; targetDurable is in durable.go.
+var allTargets = []string{targetCloudKafka, targetDurable, targetKfake, targetSink}
 
 // allSuites lists the suites; suiteReplication is in replication.go,
 // suiteFailover in failover.go, suiteSecurity in security.go.
@@ -231,67 +289,157 @@ func (o options) runs(suite string) bool {
 	return false
 }
 
-func run(ctx context.Context, o options) error {
-	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, inflight %d, deadline %v per cell\n",
-		runtime.GOMAXPROCS(0), o.records, o.inflight, o.deadline)
-	var results, legacy []result
-	var groups []groupResult
-	var replication []replicationRound
-	var failover []failoverRound
-	var security securityReport
-	print := func() {
-		if o.runs(suiteProduce) {
-			printTable(os.Stdout, results)
-		}
-		if o.runs(suiteGroup) {
-			printGroupTable(os.Stdout, groups, o)
-		}
-		if len(legacy) > 0 {
-			printLegacyTable(os.Stdout, legacy)
-		}
-		printReplicationTable(os.Stdout, replication, o)
-		printFailoverTable(os.Stdout, failover, o)
-		printSecurityTable(os.Stdout, security, o)
+// benchReport is what the suites measured, for the tables.
+type benchReport struct {
+	cells    []cellRuns // the produce suite's, in matrix order
+	floor    []float64  // the page-cache floor measurements (floor.go), CPU-s/GB
+	halfLoad halfLoadReport
+	// queuedStatus is what the cloudkafka broker said at start of
+	// queued.max.request.bytes; "" when ckbench did not start it.
+	queuedStatus string
+	groups       []groupResult
+	legacy       []result
+	replication  []replicationRound
+	failover     []failoverRound
+	security     securityReport
+}
+
+func (rep *benchReport) print(o options) {
+	if o.runs(suiteProduce) {
+		printProduceTable(os.Stdout, rep.cells, o)
+		printNotes(os.Stdout, floorNote(rep.floor, int64(o.floorMiB)<<20))
+		printNotes(os.Stdout, durableNotes(rep.cells, rep.halfLoad))
+		printNotes(os.Stdout, manyNotes(rep.cells, o, rep.queuedStatus))
 	}
+	if o.runs(suiteGroup) {
+		printGroupTable(os.Stdout, rep.groups, o)
+	}
+	if len(rep.legacy) > 0 {
+		printLegacyTable(os.Stdout, rep.legacy)
+	}
+	printReplicationTable(os.Stdout, rep.replication, o)
+	printFailoverTable(os.Stdout, rep.failover, o)
+	printSecurityTable(os.Stdout, rep.security, o)
+	if o.summary {
+		printGoals(os.Stdout, goals(rep, o))
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	fmt.Printf("ckbench: GOMAXPROCS=%d, %d records per 100 B cell, %d runs a cell, inflight %d, deadline %v per cell\n",
+		runtime.GOMAXPROCS(0), o.records, o.runsPerCell, o.inflight, o.deadline)
+	if err := checkReadme(o); err != nil {
+		return err
+	}
+	var rep benchReport
 	if o.runs(suiteReplay) && o.brokers == "" {
 		if err := benchReplay(ctx, o, o.replayGroups); err != nil {
 			return fmt.Errorf("replay suite: %w", err)
 		}
 	}
-	// The produce, group and legacy suites run on each target; the
-	// others start what they measure themselves.
-	targets := o.targets
-	if !o.runs(suiteProduce) && !o.runs(suiteGroup) && !o.runs(suiteLegacy) {
-		targets = nil
-	}
-	for _, target := range targets {
-		rs, g, err := runTarget(ctx, o, target)
-		for _, r := range rs {
-			if r.cell.client != "" || r.cell.codec != "" {
-				legacy = append(legacy, r)
-			} else {
-				results = append(results, r)
-			}
-		}
-		groups = append(groups, g)
-		if err != nil {
-			print()
-			return fmt.Errorf("target %s: %w", target, err)
-		}
-	}
-	if err := runClusterSuites(ctx, o, &replication, &failover); err != nil {
-		print()
+	if err := runTargetSuites(ctx, o, &rep); err != nil {
+		rep.print(o)
 		return err
 	}
-	if err := runSecurity(ctx, o, &security); err != nil {
-		print()
+	if err := runClusterSuites(ctx, o, &rep.replication, &rep.failover); err != nil {
+		rep.print(o)
+		return err
+	}
+	if err := runSecurity(ctx, o, &rep.security); err != nil {
+		rep.print(o)
 		return err
 	}
 	if err := runRestartSuite(ctx, o); err != nil {
-		print()
+		rep.print(o)
 		return err
 	}
-	print()
+	rep.print(o)
+	if o.readme == "" {
+		return nil
+	}
+	if !o.runs(suiteProduce) {
+		fmt.Fprintf(os.Stderr, "ckbench: -readme %s: left as it was: its section holds the produce suite's table, and the produce suite did not run\n", o.readme)
+		return nil
+	}
+	if err := writeReadme(o.readme, &rep, o, o.args); err != nil {
+		return fmt.Errorf("-readme: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "ckbench: rewrote the benchmark section of %s\n", o.readme)
+	return nil
+}
+
+// checkReadme fails early, before the suites run, when -readme names a
+// file without the markers, for a run that would rewrite it (one with the
+// produce suite).
+func checkReadme(o options) error {
+	if o.readme == "" || !o.runs(suiteProduce) {
+		return nil
+	}
+	doc, err := os.ReadFile(o.readme)
+	if err != nil {
+		return fmt.Errorf("-readme: %w", err)
+	}
+	if _, err := rewriteSection(string(doc), ""); err != nil {
+		return fmt.Errorf("-readme %s: %w", o.readme, err)
+	}
+	return nil
+}
+
+// targetKinds lists the targets the produce, group and legacy suites
+// run on, in -targets order: the produce suite uses every one; the
+// group suite cloudkafka and kfake; the legacy suite cloudkafka. The
+// other suites start what they measure themselves.
+func targetKinds(o options) []string {
+	var kinds []string
+	for _, k := range o.targets {
+		if k == targetDurable && o.brokers != "" {
+			continue // ckbench starts it; -brokers says not to start brokers
+		}
+		if o.runs(suiteProduce) || (o.runs(suiteGroup) && (k == targetCloudKafka || k == targetKfake)) ||
+			(o.runs(suiteLegacy) && k == targetCloudKafka) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// runTargetSuites starts the targets, keeps them up through the produce
+// suite, then runs the legacy and group suites on each, filling rep
+// also when a suite fails.
+func runTargetSuites(ctx context.Context, o options, rep *benchReport) error {
+	var ts []*benchTarget
+	defer func() {
+		for _, t := range ts {
+			t.stop()
+		}
+	}()
+	if o.brokers != "" && slices.Contains(o.targets, targetDurable) && o.runs(suiteProduce) {
+		fmt.Fprintf(os.Stderr, "ckbench: target %s is a broker ckbench starts: it runs only without -brokers\n", targetDurable)
+	}
+	for _, kind := range targetKinds(o) {
+		t, err := startTarget(ctx, o, kind)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", kind, err)
+		}
+		ts = append(ts, t)
+		if kind == targetCloudKafka {
+			rep.queuedStatus = t.queuedStatus
+		}
+	}
+	if o.runs(suiteProduce) {
+		var err error
+		if rep.cells, err = runProduceSuite(ctx, o, ts, &rep.floor); err != nil {
+			return fmt.Errorf("produce suite: %w", err)
+		}
+		if err := runHalfLoad(ctx, o, findTarget(ts, targetDurable), findTarget(ts, targetSink), rep.cells, &rep.halfLoad); err != nil {
+			return fmt.Errorf("produce suite, half load: %w", err)
+		}
+	}
+	for _, t := range ts {
+		if err := runLegacyAndGroup(ctx, o, t, rep); err != nil {
+			return fmt.Errorf("target %s: %w", t.label, err)
+		}
+	}
 	return nil
 }
 
@@ -320,61 +468,39 @@ func runClusterSuites(ctx context.Context, o options, replication *[]replication
 	return nil
 }
 
-// runTarget starts (or connects to) one target and runs the suites.
-func runTarget(ctx context.Context, o options, target string) ([]result, groupResult, error) {
-	name := target
-	if target == targetCloudKafka && o.brokers != "" {
-		name = "cloudkafka@" + o.brokers
-	}
-	g := groupResult{target: name}
-	seeds, cleanup, cpu, err := startTarget(ctx, o, target)
-	if err != nil {
-		return nil, g, err
-	}
-	defer cleanup()
-	var results []result
-	if o.runs(suiteProduce) {
-		for _, c := range matrix(o) {
-			fmt.Fprintf(os.Stderr, "ckbench: %s %s ...\n", name, c)
-			var before time.Duration
-			if cpu != nil {
-				if before, err = cpu(); err != nil {
-					return results, g, fmt.Errorf("the broker's CPU time: %w", err)
-				}
-			}
-			r, err := runCell(ctx, seeds, c, o)
-			r.target = name
-			if cpu != nil && err == nil {
-				after, cerr := cpu()
-				if cerr != nil {
-					return results, g, fmt.Errorf("the broker's CPU time: %w", cerr)
-				}
-				r.brokerCPU = after - before
-			}
-			if err != nil {
-				return results, g, fmt.Errorf("cell %s: %w", c, err)
-			}
-			results = append(results, r)
+// findTarget is the target of kind among ts, or nil.
+func findTarget(ts []*benchTarget, kind string) *benchTarget {
+	for _, t := range ts {
+		if t.kind == kind {
+			return t
 		}
 	}
-	if o.runs(suiteLegacy) && target == targetCloudKafka {
-		rs, err := runLegacySuite(ctx, seeds, name, o)
-		results = append(results, rs...)
-		if err != nil {
-			return results, g, fmt.Errorf("legacy suite: %w", err)
-		}
-	}
-	if o.runs(suiteGroup) {
-		fmt.Fprintf(os.Stderr, "ckbench: %s group rebalances and commits ...\n", name)
-		g, err = runGroupSuite(ctx, seeds, name, o)
-		if err != nil {
-			return results, g, fmt.Errorf("group suite: %w", err)
-		}
-	}
-	return results, g, nil
+	return nil
 }
 
-// matrix lists the cells in a fixed order.
+// runLegacyAndGroup runs the legacy suite (on cloudkafka) and the group
+// suite (on cloudkafka and kfake) on t, into rep.
+func runLegacyAndGroup(ctx context.Context, o options, t *benchTarget, rep *benchReport) error {
+	if o.runs(suiteLegacy) && t.kind == targetCloudKafka {
+		rs, err := runLegacySuite(ctx, t.seeds, t.label, o)
+		rep.legacy = append(rep.legacy, rs...)
+		if err != nil {
+			return fmt.Errorf("legacy suite: %w", err)
+		}
+	}
+	if o.runs(suiteGroup) && (t.kind == targetCloudKafka || t.kind == targetKfake) {
+		fmt.Fprintf(os.Stderr, "ckbench: %s group rebalances and commits ...\n", t.label)
+		g, err := runGroupSuite(ctx, t.seeds, t.label, o)
+		rep.groups = append(rep.groups, g)
+		if err != nil {
+			return fmt.Errorf("group suite: %w", err)
+		}
+	}
+	return nil
+}
+
+// matrix lists the produce suite's cells in a fixed order: size by
+// acks by partitions, then the many cell (many.go).
 func matrix(o options) []cell {
 	var cells []cell
 	for _, size := range o.sizes {
@@ -387,6 +513,9 @@ func matrix(o options) []cell {
 				cells = append(cells, cell{size: size, acks: acks, partitions: p, records: n})
 			}
 		}
+	}
+	if c, ok := manyCell(o); ok {
+		cells = append(cells, c)
 	}
 	return cells
 }

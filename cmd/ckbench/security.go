@@ -149,7 +149,7 @@ func runSecuritySuite(ctx context.Context, o options, rep *securityReport) error
 		for _, l := range securityOrder(i) {
 			name := securityListeners[l]
 			fmt.Fprintf(os.Stderr, "ckbench: security round %d/%d: %s %s ...\n", i+1, o.securityRounds, name, c)
-			r, err := runSecurityCell(ctx, sb.addrs[listenerPlaintext], sb.addrs[l], c, o, clientOpts[l])
+			r, err := runProduceOnly(ctx, sb.addrs[listenerPlaintext], sb.addrs[l], c, o, clientOpts[l])
 			r.target = name
 			if err != nil {
 				return fmt.Errorf("round %d, listener %s, cell %s: %w", i+1, name, c, err)
@@ -335,15 +335,15 @@ func aesGCMRate() float64 {
 	return float64(n) * securityAEADChunkBytes / time.Since(start).Seconds() / 1e6
 }
 
-// runSecurityCell creates a topic of c's shape over the PLAINTEXT
+// runProduceOnly creates a topic of c's shape through the (PLAINTEXT)
 // listener at admin, produces c's records through the listener at addr
 // with the extra client options, and deletes the topic. It is bounded by
 // o.deadline.
-func runSecurityCell(ctx context.Context, admin, addr string, c cell, o options, extra []kgo.Opt) (result, error) {
+func runProduceOnly(ctx context.Context, admin, addr string, c cell, o options, extra []kgo.Opt) (result, error) {
 	r := result{cell: c}
 	ctx, cancel := context.WithTimeout(ctx, o.deadline)
 	defer cancel()
-	topic := fmt.Sprintf("ckbench-security-%d-%d", time.Now().UnixNano(), topicSeq.Add(1))
+	topic := fmt.Sprintf("ckbench-produce-%d-%d", time.Now().UnixNano(), topicSeq.Add(1))
 	cl, err := kgo.NewClient(kgo.SeedBrokers(admin))
 	if err != nil {
 		return r, err

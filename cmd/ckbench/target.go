@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -23,48 +22,100 @@ const (
 	brokerStopTimeout  = 10 * time.Second
 )
 
-// startTarget returns the seed brokers of target, a function that stops
-// whatever startTarget started, and one that reads the CPU time the
-// target's process has used (nil when the target is not a process of
-// its own: kfake runs inside ckbench, -brokers is another's).
-func startTarget(ctx context.Context, o options, target string) ([]string, func(), func() (time.Duration, error), error) {
+// benchTarget is one target of the produce, group and legacy suites,
+// started once and kept up until every run on it is done.
+type benchTarget struct {
+	kind  string // one of allTargets
+	label string // what the tables call it: kind, or cloudkafka@host:port for -brokers
+	seeds []string
+	stop  func()
+	// cpu reads the CPU time the target's process has used; nil when
+	// the target is not a process of its own (kfake and the sink run
+	// inside ckbench, -brokers is another's).
+	cpu func() (time.Duration, error)
+	// proc is the broker process and dir its temporary directory (its
+	// log.dirs is a subdirectory) when ckbench started it; else nil
+	// and "".
+	proc *brokerProc
+	dir  string
+	// queuedStatus is what the broker said of queued.max.request.bytes
+	// at start (overrideStatus); "" when it was not passed.
+	queuedStatus string
+	// rssResetFailed is set once resetting the peak RSS failed: the
+	// peaks are then since the broker started.
+	rssResetFailed bool
+}
+
+// startTarget starts (or, with -brokers, names) the target of kind.
+func startTarget(ctx context.Context, o options, kind string) (*benchTarget, error) {
 	switch {
-	case target == targetKfake:
+	case kind == targetKfake:
 		c, err := kfake.NewCluster(kfake.NumBrokers(1))
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("starting kfake: %w", err)
+			return nil, fmt.Errorf("starting kfake: %w", err)
 		}
-		return c.ListenAddrs(), c.Close, nil, nil
-	case o.brokers != "":
-		return splitList(o.brokers), func() {}, nil, nil
+		return &benchTarget{kind: kind, label: kind, seeds: c.ListenAddrs(), stop: c.Close}, nil
+	case kind == targetSink:
+		s, err := startSink()
+		if err != nil {
+			return nil, err
+		}
+		return &benchTarget{kind: kind, label: kind, seeds: []string{s.addr()}, stop: s.close}, nil
+	case o.brokers != "" && kind == targetCloudKafka:
+		return &benchTarget{kind: kind, label: kind + "@" + o.brokers, seeds: splitList(o.brokers), stop: func() {}}, nil
 	default:
-		return startBroker(ctx, o)
+		var overrides []string
+		if kind == targetDurable {
+			overrides = durableOverrides
+		}
+		if o.queuedMaxRequestBytes == 0 {
+			return startBrokerTarget(ctx, o, kind, overrides)
+		}
+		t, err := startBrokerTarget(ctx, o, kind, append(overrides, fmt.Sprintf("queued.max.request.bytes=%d", o.queuedMaxRequestBytes)))
+		if err != nil {
+			return nil, err
+		}
+		t.queuedStatus = overrideStatus(tailFile(t.proc.logf.Name()), "queued.max.request.bytes")
+		return t, nil
 	}
 }
 
-// startBroker builds (unless -broker-bin) and runs a Cloud Kafka broker on a
-// free loopback port with a temporary data directory.
+// startBroker starts a Cloud Kafka broker as startBrokerTarget does,
+// for the suites that need only its address, a way to stop it and its
+// CPU time.
 func startBroker(ctx context.Context, o options) ([]string, func(), func() (time.Duration, error), error) {
-	dir, err := os.MkdirTemp("", "ckbench-")
+	t, err := startBrokerTarget(ctx, o, targetCloudKafka, nil)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	return t.seeds, t.stop, t.cpu, nil
+}
+
+// startBrokerTarget builds (unless -broker-bin) and runs a Cloud Kafka
+// broker on a free loopback port with a temporary data directory and
+// the given overrides.
+func startBrokerTarget(ctx context.Context, o options, kind string, overrides []string) (*benchTarget, error) {
+	dir, err := os.MkdirTemp("", "ckbench-")
+	if err != nil {
+		return nil, err
 	}
 	bin, err := brokerBinary(ctx, o, dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, nil, err
+		return nil, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, nil, err
+		return nil, err
 	}
-	p, err := startBrokerProc(bin, dir, "broker", addr, []string{"num.partitions=1"}, o)
+	p, err := startBrokerProc(bin, dir, "broker", addr, append([]string{"num.partitions=1"}, overrides...), o)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, nil, nil, err
+		return nil, err
 	}
-	return []string{addr}, func() { p.stop(); os.RemoveAll(dir) }, p.cpu, nil
+	return &benchTarget{kind: kind, label: kind, seeds: []string{addr}, stop: func() { p.stop(); os.RemoveAll(dir) },
+		cpu: p.cpu, proc: p, dir: dir}, nil
 }
 
 // brokerBinary is -broker-bin, or ./cmd/cloudkafka built into dir.
@@ -257,34 +308,6 @@ func tailFile(path string) string {
 		b = b[len(b)-4000:]
 	}
 	return "\n" + string(b)
-}
-
-// printTable prints one row per result, with the ratio of records/s to the
-// kfake row of the same cell when there is one.
-func printTable(w io.Writer, results []result) {
-	ref := map[cell]result{}
-	for _, r := range results {
-		if r.target == targetKfake {
-			ref[r.cell] = r
-		}
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tsize\tacks\tpartitions\trecords/s\tMB/s\tp50\tp99\tconsume rec/s\tbroker CPU-s/GB\tproduce vs kfake\tconsume vs kfake\t")
-	for _, r := range results {
-		prodRatio, consRatio := "-", "-"
-		if k, ok := ref[r.cell]; ok {
-			prodRatio = fmt.Sprintf("%.2f", r.produceRate()/k.produceRate())
-			consRatio = fmt.Sprintf("%.2f", r.consumeRate()/k.consumeRate())
-		}
-		cpu := "-"
-		if r.brokerCPU > 0 {
-			cpu = fmt.Sprintf("%.2f", r.cpuPerGB())
-		}
-		fmt.Fprintf(tw, "%s\t%d B\t%s\t%d\t%.0f\t%.1f\t%s\t%s\t%.0f\t%s\t%s\t%s\t\n",
-			r.target, r.cell.size, r.cell.acks, r.cell.partitions, r.produceRate(), r.produceMBps(),
-			roundLatency(r.latencyP50), roundLatency(r.latencyP99), r.consumeRate(), cpu, prodRatio, consRatio)
-	}
-	tw.Flush()
 }
 
 func roundLatency(d time.Duration) time.Duration {

@@ -484,9 +484,11 @@ func TestConfluentKafkaPython(t *testing.T) {
 }
 
 // TestCrashRecovery kills the broker with SIGKILL while a producer streams
-// records, restarts it on the same data directory and port, and checks that
-// every acknowledged record survived, offsets have no gap or duplicate, and
-// the broker takes new records afterwards.
+// records, at a moment one of its IO workers is inside an fsync (every
+// append is synced before it is acknowledged, syncs grouped per
+// partition), restarts it on the same data directory and port, and checks
+// that every acknowledged record survived, offsets have no gap or
+// duplicate, and the broker takes new records afterwards.
 func TestCrashRecovery(t *testing.T) {
 	b := startBroker(t, "log.flush.interval.messages=1")
 	const topic = "crash"
@@ -545,6 +547,20 @@ func streamUntilKilled(t *testing.T, b *broker, topic string, acksBeforeKill, se
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	killed := false
+	// Once enough records are acknowledged, a goroutine watches for an
+	// fsync and kills the broker inside it while records keep flowing.
+	var killErr error
+	killing, killDone := false, make(chan struct{})
+	kill := func() {
+		defer close(killDone)
+		killErr = b.killDuringFsync(func() {
+			mu.Lock()
+			killed = true
+			mu.Unlock()
+			cancel() // a Produce blocked on a full buffer returns
+		})
+	}
+produce:
 	for seq := 0; seq < seqMax && ctx.Err() == nil; seq++ {
 		r := &kgo.Record{Key: []byte("k" + strconv.Itoa(seq)), Value: []byte(seqValue(topic, seq))}
 		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
@@ -563,18 +579,28 @@ func streamUntilKilled(t *testing.T, b *broker, topic string, acksBeforeKill, se
 			cl.Close()
 			t.Fatalf("producing before the crash, seq %d: got %v; want success", seq, ferr)
 		}
-		if n >= acksBeforeKill {
-			mu.Lock()
-			killed = true
-			mu.Unlock()
-			b.Kill()
-			break
+		if n >= acksBeforeKill && !killing {
+			killing = true
+			go kill()
 		}
+		select {
+		case <-killDone:
+			break produce
+		default:
+		}
+	}
+	if killing {
+		<-killDone
+	}
+	if killErr != nil {
+		cl.Close()
+		t.Fatal(killErr)
 	}
 	if !killed {
 		cl.Close()
 		t.Fatalf("producing: got %d acknowledgements before the bound (%d records or 60s); want %d", len(acked), seqMax, acksBeforeKill)
 	}
+	b.waitKilled()
 	// Records still in flight are abandoned: Close fails them.
 	closed := make(chan struct{})
 	go func() { cl.Close(); close(closed) }()

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,6 +184,73 @@ func (b *broker) Kill() {
 		b.t.Fatalf("waited %v for the broker to die after SIGKILL", brokerStopTimeout)
 	}
 	b.logFile.Close()
+}
+
+// killDuringFsync waits, bounded, until one of the broker's threads is
+// inside fsync or fdatasync, as /proc/<pid>/task/<tid>/syscall shows,
+// then calls before and sends SIGKILL there. It may run on any
+// goroutine; waitKilled, on the test's, waits for the process to be
+// gone. An error says no thread was seen in an fsync within
+// fsyncWaitMax.
+func (b *broker) killDuringFsync(before func()) error {
+	syncs := fsyncSyscalls[runtime.GOARCH]
+	if syncs == nil {
+		return fmt.Errorf("killDuringFsync: no fsync syscall numbers known for %s", runtime.GOARCH)
+	}
+	deadline := time.Now().Add(fsyncWaitMax)
+	for polls := 0; ; polls++ {
+		if tid, ok := threadInSyscall(b.cmd.Process.Pid, syncs); ok {
+			before()
+			b.cmd.Process.Signal(syscall.SIGKILL)
+			b.t.Logf("SIGKILL while thread %d of the broker was in an fsync (after %d polls)", tid, polls)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("killDuringFsync: no broker thread seen in fsync or fdatasync within %v (%d polls)", fsyncWaitMax, polls)
+		}
+	}
+}
+
+// waitKilled waits for the process killDuringFsync killed to be gone.
+func (b *broker) waitKilled() {
+	b.t.Helper()
+	select {
+	case <-b.exited:
+	case <-time.After(brokerStopTimeout):
+		b.t.Fatalf("waited %v for the broker to die after SIGKILL", brokerStopTimeout)
+	}
+	b.logFile.Close()
+}
+
+// fsyncWaitMax bounds how long KillDuringFsync looks for an fsync.
+const fsyncWaitMax = 20 * time.Second
+
+// fsyncSyscalls are the numbers of fsync and fdatasync per GOARCH.
+var fsyncSyscalls = map[string][]int{"amd64": {74, 75}, "arm64": {82, 83}}
+
+// threadInSyscall reports a thread of process pid that is inside one of
+// the syscalls nums now.
+func threadInSyscall(pid int, nums []int) (int, bool) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, false
+	}
+	for _, task := range tasks {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/syscall", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(raw))
+		if len(fields) == 0 {
+			continue
+		}
+		n, err := strconv.Atoi(fields[0])
+		if err == nil && slices.Contains(nums, n) {
+			tid, _ := strconv.Atoi(task.Name())
+			return tid, true
+		}
+	}
+	return 0, false
 }
 
 // Stop sends SIGTERM and waits, bounded, for a clean exit (status 0). A

@@ -235,6 +235,9 @@ const (
 	// GroupLagComputed: a metrics snapshot computed a coordinated
 	// group's lag on a partition from its committed offset.
 	GroupLagComputed
+	// FetchRecordsSpliced: a fetch response's frame carried a record set
+	// as a part of its own, not copied into the encoded bytes.
+	FetchRecordsSpliced
 	// RecoveryLoadedClean: after a clean shutdown a log was loaded
 	// without reading its batches.
 	RecoveryLoadedClean
@@ -330,6 +333,7 @@ var names = [pointCount]string{
 	TrimAcknowledged:                 "trim-acknowledged",
 	ProducersDescribed:               "producers-described",
 	MaxTimestampLookup:               "max-timestamp-lookup",
+	FetchRecordsSpliced:              "fetch-records-spliced",
 	GroupLagComputed:                 "group-lag-computed",
 	RecoveryLoadedClean:              "recovery-loaded-clean",
 	RecoveryFromPoint:                "recovery-from-point",

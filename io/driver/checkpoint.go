@@ -151,8 +151,8 @@ func (d *Driver) checkpointRecovery(e core.CheckpointRecovery) {
 
 // closeLogs syncs and closes every log, then, if all went well, writes
 // the recovery points and the clean shutdown marker. The runtime calls
-// it once no background work runs (a clean that finished but was not
-// handed to Finish left its log consistent).
+// it once no IO work runs (work that finished after the loop stopped was
+// handed to Settle).
 func (d *Driver) closeLogs() error {
 	logs := d.sortedLogs()
 	var first error

@@ -22,9 +22,10 @@ import (
 // the transport's owner reports the connection gone with a ConnClosed event
 // once the connection is really closed.
 type Transport interface {
-	// Respond delivers the response to request seq of conn; a nil frame
-	// means the request has no response but releases its place in order.
-	Respond(conn core.ConnID, seq uint64, frame []byte)
+	// Respond delivers the response to request seq of conn; a frame
+	// without parts means the request has no response but releases its
+	// place in order. The frame's parts are the transport's from here.
+	Respond(conn core.ConnID, seq uint64, frame kio.Frame)
 	// Throttle throttles conn for a client over its quota: once the
 	// response to seq is written, no request of conn is handed to the
 	// broker for ms; with hold, the response itself waits ms first (the
@@ -60,7 +61,10 @@ type Transport interface {
 //
 // Storage effects complete synchronously here; Sync effects are gathered
 // until the queue is empty, so one fsync per partition covers every
-// append of the burst.
+// append of the burst. With IO set (the production runtime), storage
+// effects instead leave, per partition and in order, as work for IO
+// workers once the queue is empty, and their completions come back
+// through Finish; the simulator's Defer is the deterministic counterpart.
 type Driver struct {
 	broker    *core.Broker
 	fs        kio.FS
@@ -76,7 +80,6 @@ type Driver struct {
 	queue   []core.Event
 	effects []core.Effect
 	syncs   map[core.TopicPartition][]core.Token
-	frame   []byte
 
 	// Logf reports what the driver decided on its own (recovery results,
 	// storage errors, closed connections).
@@ -100,14 +103,18 @@ type Driver struct {
 	// and the fsync themselves happen late, not just their news.
 	Defer func(core.Effect) bool
 
-	// Background, when set, runs a Clean off the caller's goroutine, so
-	// that a long clean does not stall other partitions: it must call
-	// work on another goroutine and pass what work returns to Finish on
-	// the caller's. Until then the partition's later storage effects wait
-	// behind the clean, in order. Log cleaning touches only that
-	// partition's log, which nothing else touches meanwhile. Not used
-	// with Defer.
-	Background func(work func() Finished)
+	// IO, when set, runs storage work off the caller's goroutine, so that
+	// an fsync, a cold read or a long clean of one partition never stalls
+	// the others: every storage effect (CreateLog, DeleteLog, Append,
+	// Sync, Read, FindTime, Retain, Truncate, Measure, Clean) goes, in
+	// emission order, into work for its partition, which IO must run on
+	// another goroutine, passing what work returns to Finish on the
+	// caller's. A partition has at most one work in flight; its effects
+	// emitted meanwhile wait and form its next work, in which one fsync
+	// covers every Sync (per-partition group commit). The work touches
+	// nothing of the driver's but that partition's log and Logf. Not
+	// used with Defer.
+	IO func(work func() Finished)
 	// Coordinate, when set, takes every coordination operation instead
 	// of the coordinator's Apply: the runtime performs it off the loop
 	// (a ZooKeeper round trip never blocks it), in the order taken, and
@@ -117,12 +124,28 @@ type Driver struct {
 	// step (the request's Step) and returns how long it took, which the
 	// broker then hears (RequestTimed) for request_percentage quotas.
 	RequestCost func(r core.Request, step func()) int64
+	// Buffers, when set, supplies the buffers that response frames are
+	// encoded into and that reads are read into, and takes back a fetch
+	// response's record buffers once they are copied into its frame
+	// (nothing refers to them after: the core is done with a fetch once
+	// it answered). The transport owns a frame and the buffers it lists
+	// from Respond on (the runtime recycles them once written). Set it
+	// before the first Handle.
+	Buffers Buffers
+	// Nonce makes the stand-ins of record sets in an encoded fetch
+	// response (kio.EncodeResponse) unlikely to occur in its other bytes;
+	// the runtime draws it at random.
+	Nonce [8]byte
 	// Responded, when set, sees every response before the transport
 	// gets it (the runtime counts requests and error codes with it).
 	Responded func(core.Respond)
-	// busy holds the partitions with a background clean in flight, and
-	// the storage effects that wait behind it.
-	busy map[core.TopicPartition][]core.Effect
+	// busy holds the partitions with IO work in flight, and the storage
+	// effects that wait behind it; ready the effects of partitions
+	// without work in flight, dispatched once the queue is drained.
+	busy, ready map[core.TopicPartition][]core.Effect
+	// store performs storage effects on logs; IO work uses it off the
+	// caller's goroutine, so it holds nothing mutable.
+	store store
 
 	coverage *cover.Counts
 	// appendsTaken and appendsDone count, per partition, the Appends
@@ -140,10 +163,12 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 	d := &Driver{fs: fs, dir: dir, coord: coord, transport: t, logs: map[core.TopicPartition]*segment.Log{},
 		defaults: cfg.Log, syncs: map[core.TopicPartition][]core.Token{}, Logf: logf, coverage: cfg.Coverage,
 		appendsTaken: map[core.TopicPartition]int{}, appendsDone: map[core.TopicPartition]int{},
-		syncMarks: map[core.Token]int{}, busy: map[core.TopicPartition][]core.Effect{}}
+		syncMarks: map[core.Token]int{}, busy: map[core.TopicPartition][]core.Effect{},
+		ready: map[core.TopicPartition][]core.Effect{}}
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
 	}
+	d.store = store{fs: fs, dir: dir, logf: func(format string, args ...any) { d.Logf(format, args...) }, buffers: &d.Buffers}
 	znodes, err := coord.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load coordination store: %w", err)
@@ -169,8 +194,8 @@ func Open(cfg core.Config, fs kio.FS, dir string, coord kio.Coordinator, t Trans
 func (d *Driver) Broker() *core.Broker { return d.broker }
 
 // LogSize reports the bytes and segments of a partition's log, for
-// metrics; ok is false when the log is missing or a background clean
-// holds it (its files are the cleaner's until it finishes). Call it
+// metrics; ok is false when the log is missing or IO work holds it (it
+// is the work's until it finishes). Call it
 // where Handle is called.
 func (d *Driver) LogSize(tp core.TopicPartition) (bytes int64, segments int, ok bool) {
 	l := d.logs[tp]
@@ -226,6 +251,7 @@ func (d *Driver) drain() {
 			d.execute(d.effects)
 		}
 		if len(d.syncs) == 0 {
+			d.dispatchReady()
 			return
 		}
 		d.groupCommit()
@@ -272,21 +298,15 @@ func (d *Driver) execute(effects []core.Effect) {
 		if _, ok := e.(core.Throttle); ok {
 			continue
 		}
-		if tp, ok := storagePartition(e); ok {
+		if a, ok := e.(core.Append); ok && a.Frame != nil {
+			a.Frame.Hold() // released once the write is done (store.perform)
+		}
+		if tp, ok := storagePartition(e); ok && d.IO != nil {
 			if waiting, busy := d.busy[tp]; busy {
 				d.busy[tp] = append(waiting, e)
-				continue
+			} else {
+				d.ready[tp] = append(d.ready[tp], e)
 			}
-		}
-		if c, ok := e.(core.Clean); ok && d.Background != nil && d.Defer == nil && d.logs[c.Partition] != nil {
-			if len(d.syncs[c.Partition]) > 0 {
-				d.syncNow(c.Partition) // the log is the clean's until it finishes
-			}
-			d.busy[c.Partition] = nil
-			l, logf := d.logs[c.Partition], d.Logf
-			d.Background(func() Finished {
-				return Finished{partition: c.Partition, ev: cleanLog(l, c, logf)}
-			})
 			continue
 		}
 		switch e := e.(type) {
@@ -294,11 +314,15 @@ func (d *Driver) execute(effects []core.Effect) {
 			if d.Responded != nil {
 				d.Responded(e)
 			}
-			var frame []byte
+			var frame kio.Frame
 			if e.Raw {
-				frame = rawToken(e.Body)
+				frame.Parts = [][]byte{rawToken(e.Body)}
 			} else if e.Body != nil {
-				frame = kio.AppendResponse(make([]byte, 0, kio.ResponseSizeHint(e.Body)), e.CorrelationID, e.Body)
+				frame = kio.EncodeResponse(d.newFrame, e.CorrelationID, e.Body, d.Nonce)
+				if len(frame.Parts) > 1 {
+					d.coverage.Hit(cover.FetchRecordsSpliced)
+				}
+				d.recycleRecords(e.Body)
 			}
 			d.transport.Respond(e.Conn, e.Seq, frame)
 		case core.Authenticated:
@@ -362,6 +386,41 @@ func (d *Driver) execute(effects []core.Effect) {
 	}
 }
 
+// Buffers is a pool of byte buffers (see Driver.Buffers).
+type Buffers interface {
+	// Get returns an empty buffer with room for at least n bytes.
+	Get(n int) []byte
+	// Put takes back b, which nothing uses any more; it may drop it.
+	Put(b []byte)
+}
+
+// newFrame is an empty buffer with room for n bytes, from Buffers if set.
+func (d *Driver) newFrame(n int) []byte {
+	if d.Buffers != nil {
+		return d.Buffers.Get(n)
+	}
+	return make([]byte, 0, n)
+}
+
+// recycleRecords gives a fetch response's record buffers copied into
+// its frame back to Buffers (the larger ones are parts of the frame, and
+// their stand-ins are in the body now). A buffer the pool did not hand
+// out (down-converted records, an empty set, a stand-in) is dropped by
+// Put.
+func (d *Driver) recycleRecords(body kmsg.Response) {
+	f, ok := body.(*kmsg.FetchResponse)
+	if !ok || d.Buffers == nil {
+		return
+	}
+	for i := range f.Topics {
+		for j := range f.Topics[i].Partitions {
+			p := &f.Topics[i].Partitions[j]
+			d.Buffers.Put(p.RecordBatches)
+			p.RecordBatches = nil
+		}
+	}
+}
+
 // Perform executes one storage effect now and returns its completion
 // (nil for CreateLog and DeleteLog, which have none). Handle calls it for
 // the effects Defer did not take; Defer's taker calls it for the others.
@@ -392,107 +451,192 @@ func (d *Driver) performSync(e core.Sync) core.Event {
 	return core.Synced{Token: e.Token, Err: err}
 }
 
+// executeStorage performs a storage effect on the caller's goroutine.
 func (d *Driver) executeStorage(e core.Effect) core.Event {
+	tp, _ := storagePartition(e)
+	l, ev := d.store.perform(d.logs[tp], e)
+	if l != nil {
+		d.logs[tp] = l
+	} else {
+		delete(d.logs, tp)
+	}
+	return ev
+}
+
+// store performs storage effects on partition logs. It holds nothing
+// mutable, so IO work may use it on any goroutine, one partition's log
+// at a time.
+type store struct {
+	fs      kio.FS
+	dir     string
+	logf    func(string, ...any)
+	buffers *Buffers // the driver's, set before IO work starts
+}
+
+// readBuf is the allocator reads use: Buffers' if set.
+func (st store) readBuf() func(int) []byte {
+	if *st.buffers == nil {
+		return nil
+	}
+	return (*st.buffers).Get
+}
+
+// perform executes one storage effect on l, the partition's log (nil:
+// none), and returns the log after it (created or deleted) and the
+// effect's completion (nil for CreateLog and DeleteLog).
+func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event) {
+	tp, _ := storagePartition(e)
+	noLog := func() error {
+		if l == nil {
+			return fmt.Errorf("no log for %s", tp)
+		}
+		return nil
+	}
 	switch e := e.(type) {
 	case core.CreateLog:
-		if d.logs[e.Partition] != nil {
-			return nil
+		if l != nil {
+			return l, nil
 		}
-		l, err := segment.Open(d.fs, path.Join(d.dir, partitionDir(e.Partition)), e.Config)
+		nl, err := segment.Open(st.fs, path.Join(st.dir, partitionDir(e.Partition)), e.Config)
 		if err != nil {
-			d.Logf("create log %s failed: %v", e.Partition, err)
-			return nil // appends to it fail and take the partition offline
+			st.logf("create log %s failed: %v", e.Partition, err)
+			return nil, nil // appends to it fail and take the partition offline
 		}
-		d.logs[e.Partition] = l
+		return nl, nil
 	case core.DeleteLog:
-		if l := d.logs[e.Partition]; l != nil {
+		if l != nil {
 			if err := l.Delete(); err != nil {
-				d.Logf("delete log %s: %v", e.Partition, err)
+				st.logf("delete log %s: %v", e.Partition, err)
 			}
-			delete(d.logs, e.Partition)
 		}
+		return nil, nil
+	case core.Sync:
+		err := noLog()
+		if err == nil {
+			if err = l.Sync(); err != nil {
+				st.logf("sync %s failed: %v", e.Partition, err)
+			}
+		}
+		return l, core.Synced{Token: e.Token, Err: err}
 	case core.Append:
-		err := d.noLog(e.Partition)
+		err := noLog()
 		if err == nil {
 			if e.Replica {
-				err = d.logs[e.Partition].AppendReplica(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
+				err = l.AppendReplica(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
 			} else {
-				err = d.logs[e.Partition].Append(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
+				err = l.Append(e.Data, e.Base, e.Last, e.MaxTime, e.Now.Millis(), e.Config)
 			}
+		}
+		if e.Frame != nil {
+			e.Frame.Release()
 		}
 		if err != nil {
-			d.Logf("append to %s failed: %v", e.Partition, err)
+			st.logf("append to %s failed: %v", e.Partition, err)
 		}
-		return core.Appended{Token: e.Token, Err: err}
+		return l, core.Appended{Token: e.Token, Err: err}
 	case core.Read:
-		rd := core.ReadDone{Token: e.Token, Err: d.noLog(e.Partition)}
+		rd := core.ReadDone{Token: e.Token, Err: noLog()}
 		if rd.Err == nil {
-			rd.Data, rd.Err = d.logs[e.Partition].Read(e.Offset, e.Below, e.MaxBytes, e.MinOne)
+			rd.Data, rd.Err = l.ReadInto(st.readBuf(), e.Offset, e.Below, e.MaxBytes, e.MinOne)
 		}
 		if rd.Err != nil {
-			d.Logf("read of %s at offset %d refused: %v", e.Partition, e.Offset, rd.Err)
+			st.logf("read of %s at offset %d refused: %v", e.Partition, e.Offset, rd.Err)
 		}
-		return rd
+		return l, rd
 	case core.FindTime:
-		tf := core.TimeFound{Token: e.Token, Err: d.noLog(e.Partition)}
+		tf := core.TimeFound{Token: e.Token, Err: noLog()}
 		if tf.Err == nil {
-			find := d.logs[e.Partition].FindTime
 			if e.Max {
-				find = func(_ int64, from, below core.Offset) (core.Offset, int64, bool, error) {
-					return d.logs[e.Partition].FindMaxTime(from, below)
-				}
+				tf.Offset, tf.Timestamp, tf.Found, tf.Err = l.FindMaxTime(e.From, e.Below)
+			} else {
+				tf.Offset, tf.Timestamp, tf.Found, tf.Err = l.FindTime(e.Timestamp, e.From, e.Below)
 			}
-			tf.Offset, tf.Timestamp, tf.Found, tf.Err = find(e.Timestamp, e.From, e.Below)
 		}
-		return tf
+		return l, tf
 	case core.Retain:
-		r := core.Retained{Token: e.Token, Err: d.noLog(e.Partition)}
+		r := core.Retained{Token: e.Token, Err: noLog()}
 		if r.Err == nil && e.StartAtLeast > 0 {
-			r.Err = d.logs[e.Partition].AdvanceStart(e.StartAtLeast)
+			r.Err = l.AdvanceStart(e.StartAtLeast)
 		}
 		if r.Err == nil {
-			r.LogStartOffset, r.Err = d.logs[e.Partition].Retain(e.Now.Millis(), e.HighWatermark, e.Config)
+			r.LogStartOffset, r.Err = l.Retain(e.Now.Millis(), e.HighWatermark, e.Config)
 		}
-		return r
+		return l, r
 	case core.Truncate:
-		t := core.Truncated{Token: e.Token, Err: d.noLog(e.Partition)}
-		if t.Err == nil {
-			l := d.logs[e.Partition]
-			truncate := l.TruncateTo
-			if e.RestartAt {
-				truncate = func(off core.Offset, _ core.LogConfig) error { return l.RestartAt(off) }
-			}
-			if t.Err = truncate(e.Offset, e.Config); t.Err == nil {
-				rec := l.Recovered()
-				t.LogEnd, t.Epochs, t.Producers = rec.LogEndOffset, rec.Epochs, rec.Producers
-			}
-		}
-		if t.Err != nil {
-			d.Logf("truncate of %s to %d failed: %v", e.Partition, e.Offset, t.Err)
-		} else {
-			d.Logf("truncated %s to %d", e.Partition, t.LogEnd)
-		}
-		return t
+		return l, st.truncate(l, e, noLog())
 	case core.Measure:
-		m := core.Measured{Token: e.Token, Err: d.noLog(e.Partition)}
+		m := core.Measured{Token: e.Token, Err: noLog()}
 		if m.Err == nil {
-			m.Bytes = d.logs[e.Partition].Size()
+			m.Bytes = l.Size()
 		}
-		return m
+		return l, m
 	case core.Clean:
-		if err := d.noLog(e.Partition); err != nil {
-			d.Logf("clean of %s failed: %v", e.Partition, err)
-			return core.Cleaned{Token: e.Token, Err: err}
+		if err := noLog(); err != nil {
+			st.logf("clean of %s failed: %v", e.Partition, err)
+			return l, core.Cleaned{Token: e.Token, Err: err}
 		}
-		return cleanLog(d.logs[e.Partition], e, d.Logf)
+		return l, cleanLog(l, e, st.logf)
 	default:
 		panic(fmt.Sprintf("driver: unknown effect %T", e))
 	}
-	return nil
+}
+
+// truncate runs a Truncate on l; err is the log's absence.
+func (st store) truncate(l *segment.Log, e core.Truncate, err error) core.Truncated {
+	t := core.Truncated{Token: e.Token, Err: err}
+	if t.Err == nil {
+		if e.RestartAt {
+			t.Err = l.RestartAt(e.Offset)
+		} else {
+			t.Err = l.TruncateTo(e.Offset, e.Config)
+		}
+		if t.Err == nil {
+			rec := l.Recovered()
+			t.LogEnd, t.Epochs, t.Producers = rec.LogEndOffset, rec.Epochs, rec.Producers
+		}
+	}
+	if t.Err != nil {
+		st.logf("truncate of %s to %d failed: %v", e.Partition, e.Offset, t.Err)
+	} else {
+		st.logf("truncated %s to %d", e.Partition, t.LogEnd)
+	}
+	return t
+}
+
+// run performs one IO work's effects on l in order, with one fsync for
+// all of its Syncs, placed at the last of them: a sync that covers
+// appends made after an earlier Sync was emitted is still correct. The
+// earlier Syncs complete with the last.
+func (st store) run(l *segment.Log, effects []core.Effect) (*segment.Log, []core.Event) {
+	lastSync := -1
+	for i, e := range effects {
+		if _, ok := e.(core.Sync); ok {
+			lastSync = i
+		}
+	}
+	evs := make([]core.Event, 0, len(effects))
+	var synced []core.Token
+	for i, e := range effects {
+		if s, ok := e.(core.Sync); ok && i < lastSync {
+			synced = append(synced, s.Token)
+			continue
+		}
+		var ev core.Event
+		l, ev = st.perform(l, e)
+		if s, ok := ev.(core.Synced); ok {
+			for _, tok := range synced {
+				evs = append(evs, core.Synced{Token: tok, Err: s.Err})
+			}
+		}
+		if ev != nil {
+			evs = append(evs, ev)
+		}
+	}
+	return l, evs
 }
 
 // cleanLog runs one Clean on l. It touches nothing of the driver's but
-// l and logf, so it may run on a background goroutine.
+// l and logf, so it may run on an IO worker.
 func cleanLog(l *segment.Log, e core.Clean, logf func(string, ...any)) core.Cleaned {
 	c := core.Cleaned{Token: e.Token}
 	st, err := l.Clean(e.Now.Millis(), e.FirstUncleanable, e.Config)
@@ -507,27 +651,69 @@ func cleanLog(l *segment.Log, e core.Clean, logf func(string, ...any)) core.Clea
 	return c
 }
 
-// Finished is the outcome of work run through Background.
+// Finished is the outcome of one partition's IO work.
 type Finished struct {
 	partition core.TopicPartition
-	ev        core.Event
+	log       *segment.Log // the partition's log after the work; nil: none
+	evs       []core.Event
 }
 
-// Event is the completion the work produced.
-func (f Finished) Event() core.Event { return f.ev }
+// Partition is the partition the work was for.
+func (f Finished) Partition() core.TopicPartition { return f.partition }
 
-// Finish takes the outcome of background work on the caller's goroutine:
-// the core learns of it, and the partition's waiting effects run, in the
-// order they were emitted.
+// Events are the completions the work produced, in order.
+func (f Finished) Events() []core.Event { return f.evs }
+
+// dispatchReady hands each partition's ready effects to IO as one work,
+// in partition order.
+func (d *Driver) dispatchReady() {
+	if len(d.ready) == 0 {
+		return
+	}
+	tps := make([]core.TopicPartition, 0, len(d.ready))
+	// order-independent: collected, then sorted
+	for tp := range d.ready {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(i, j int) bool { return tps[i].Less(tps[j]) })
+	for _, tp := range tps {
+		effects, l, st := d.ready[tp], d.logs[tp], d.store
+		delete(d.ready, tp)
+		d.busy[tp] = nil
+		d.IO(func() Finished {
+			l, evs := st.run(l, effects)
+			return Finished{partition: tp, log: l, evs: evs}
+		})
+	}
+}
+
+// Settle takes the outcome of IO work that finished after the runtime
+// stopped driving the core: only the log it created or deleted is kept
+// track of, so that Close syncs and closes the right logs.
+func (d *Driver) Settle(f Finished) {
+	if f.log != nil {
+		d.logs[f.partition] = f.log
+	} else {
+		delete(d.logs, f.partition)
+	}
+}
+
+// Finish takes the outcome of IO work on the caller's goroutine: the
+// core learns of it, and the partition's waiting effects form its next
+// work.
 func (d *Driver) Finish(f Finished) {
-	waiting := d.busy[f.partition]
+	d.Settle(f)
+	if waiting := d.busy[f.partition]; len(waiting) > 0 {
+		d.ready[f.partition] = waiting
+	}
 	delete(d.busy, f.partition)
-	d.complete(f.ev)
-	d.execute(waiting)
+	for _, ev := range f.evs {
+		d.complete(ev)
+	}
 	d.drain()
 }
 
-// Busy says how many partitions have background work in flight.
+// Busy says how many partitions have IO work in flight.
 func (d *Driver) Busy() int { return len(d.busy) }
 
 // storagePartition names the partition of a storage effect.

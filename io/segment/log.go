@@ -612,6 +612,13 @@ func (l *Log) writeSnapshot() error {
 // handed out (see segment.readFrom). The result is allocated once, sized
 // by maxBytes and the bytes the log holds past offset.
 func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]byte, error) {
+	return l.ReadInto(nil, offset, below, maxBytes, minOne)
+}
+
+// ReadInto is Read with the result's buffer from alloc, which returns an
+// empty buffer with room for at least n bytes (nil: a fresh allocation).
+// Only a first batch larger than that room grows it afresh.
+func (l *Log) ReadInto(alloc func(n int) []byte, offset, below core.Offset, maxBytes int32, minOne bool) ([]byte, error) {
 	if err := l.usable(); err != nil {
 		return nil, err
 	}
@@ -633,7 +640,12 @@ func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]by
 			continue // offset lies past this segment's batches
 		}
 		if out == nil {
-			out = make([]byte, 0, chunkBytes(int64(maxBytes), l.bytesFrom(i, start), minOne))
+			n := int(chunkBytes(int64(maxBytes), l.bytesFrom(i, start), minOne))
+			if alloc != nil {
+				out = alloc(n)
+			} else {
+				out = make([]byte, 0, n)
+			}
 		}
 		full := false
 		if out, full, err = s.readFrom(out, start, below, int64(maxBytes)-int64(len(out)), minOne && len(out) == 0); err != nil {

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// goalNamed is the goal whose name starts with prefix.
+func goalNamed(t *testing.T, gs []goal, prefix string) goal {
+	t.Helper()
+	for _, g := range gs {
+		if strings.HasPrefix(g.name, prefix) {
+			return g
+		}
+	}
+	t.Fatalf("no goal named %q... among %d", prefix, len(gs))
+	return goal{}
+}
+
+func TestGoals(t *testing.T) {
+	c := cell{size: 1024, acks: "all", partitions: 6, records: 1000}
+	m := cell{size: 1024, acks: "all", partitions: 1000, clients: 100, records: 1000}
+	ck := runOf(c, 1000, 1000) // 1000 records/s each way
+	ck.brokerCPU = 1536 * time.Microsecond
+	ckMany := runOf(m, 2000, 1000) // produce 0.5 of the 6-partition row, consume 1.0
+	ckMany.rssPeakBytes = 600 << 20
+	rep := &benchReport{
+		cells: []cellRuns{
+			{cell: c, kinds: []string{targetCloudKafka, targetDurable, targetKfake, targetSink}, labels: []string{"c", "d", "k", "s"},
+				results: [][]result{{ck}, {runOf(c, 4000, 1000)}, {runOf(c, 2000, 2000)}, {runOf(c, 1000, 500)}}},
+			{cell: m, kinds: []string{targetCloudKafka}, labels: []string{"c"}, results: [][]result{{ckMany}}},
+		},
+		replication: []replicationRound{roundOf(1500)},
+	}
+	gs := goals(rep, options{rssCapMiB: 512})
+	for _, tc := range []struct{ prefix, measured, verdict string }{
+		{"broker CPU-s/GB, 1024 B", "0.75", verdictMiss}, // 1.536 ms for 2 MB moved
+		{"produce vs kfake", "2.00", verdictPass},
+		{"consume vs sink", "0.50", verdictMiss},
+		{"durable produce vs default", "0.25", verdictMiss},
+		{"durable produce p99 at half load", notMeasuredThisRun, verdictNotMeasured},
+		{"produce vs 6 partitions", "0.50", verdictMiss},
+		{"consume vs 6 partitions", "1.00", verdictPass},
+		{"broker peak RSS MiB", "600", verdictMiss},
+		{"RF=3", "0.67", verdictPass},
+		{"restart", restartNotMeasuredBy, verdictNotMeasured},
+	} {
+		g := goalNamed(t, gs, tc.prefix)
+		if g.measured != tc.measured || g.verdict != tc.verdict {
+			t.Errorf("goal %q: measured %q, %s; want %q, %s", g.name, g.measured, g.verdict, tc.measured, tc.verdict)
+		}
+	}
+}
+
+// TestGoalsOfNothing: a run that measured nothing lists every aim as
+// not measured.
+func TestGoalsOfNothing(t *testing.T) {
+	gs := goals(&benchReport{}, options{rssCapMiB: 512})
+	if len(gs) < 7 {
+		t.Errorf("goals of an empty report: %d; want each aim listed", len(gs))
+	}
+	for _, g := range gs {
+		if g.verdict != verdictNotMeasured {
+			t.Errorf("goal %q of an empty report: %s; want %s", g.name, g.verdict, verdictNotMeasured)
+		}
+	}
+}
