@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,8 +40,10 @@ import (
 //     recovery point checkpoint removed: every batch is checked, as
 //     every start did before the checkpoints.
 //
-// The page cache is warm for each (the data was just written or read);
-// the broker's own log says what each start trusted and checked.
+// The page cache is warm for each (the data was just written or read),
+// or, with -restart-cold, emptied of the data before each start, as
+// after a reboot; the broker's own log says what each start trusted and
+// checked.
 
 const suiteRestart = "restart"
 
@@ -52,6 +55,7 @@ var restartOpts struct {
 	full       bool
 	dir        string
 	waitMax    time.Duration
+	cold       bool
 }
 
 // restartFlags registers the suite's flags.
@@ -62,12 +66,14 @@ func restartFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&restartOpts.full, "restart-full", true, "restart suite: also time a full recovery (marker and recovery point checkpoint removed)")
 	fs.StringVar(&restartOpts.dir, "restart-dir", "", "restart suite: directory for the broker's data (default: a new temporary directory, removed afterwards)")
 	fs.DurationVar(&restartOpts.waitMax, "restart-wait", 20*time.Minute, "restart suite: bound on a start, a stop, and the writing")
+	fs.BoolVar(&restartOpts.cold, "restart-cold", false, "restart suite: before each start, evict the data's pages from the page cache (sync, then posix_fadvise DONTNEED), as after a reboot")
 }
 
 // restartRound is one timed start.
 type restartRound struct {
 	name    string
 	elapsed time.Duration
+	logFrom int64 // where the start's lines begin in the broker's log
 	stats   loadStats
 }
 
@@ -99,6 +105,7 @@ func runRestartSuite(ctx context.Context, o options) error {
 		dir = tmp
 	}
 	rounds, size, err := benchRestart(ctx, o, dir)
+	readRoundStats(rounds, filepath.Join(dir, "broker.log"))
 	printRestart(rounds, size)
 	if err != nil {
 		return fmt.Errorf("restart suite: %w", err)
@@ -138,6 +145,11 @@ func benchRestart(ctx context.Context, o options, dir string) ([]restartRound, i
 	round := func(name string, prepare func() error) error {
 		if err := prepare(); err != nil {
 			return err
+		}
+		if restartOpts.cold {
+			if err := dropCache(b.data); err != nil {
+				return err
+			}
 		}
 		rd, err := b.start(ctx, true)
 		rd.name = name
@@ -215,9 +227,40 @@ func (b *restartBroker) start(ctx context.Context, timed bool) (restartRound, er
 	if err := waitLed(ctx, b.addr, p, "restart", want); err != nil {
 		return restartRound{}, fmt.Errorf("%w; broker log was %s", err, tailFile(b.logPath))
 	}
-	rd := restartRound{elapsed: time.Since(began)}
-	rd.stats, err = readLoadStats(b.logPath, from)
-	return rd, err
+	return restartRound{elapsed: time.Since(began), logFrom: from}, nil
+}
+
+// readRoundStats reads, for each round, what the broker logged from its
+// start to the next round's.
+func readRoundStats(rounds []restartRound, logPath string) {
+	for i := range rounds {
+		to := int64(-1)
+		if i+1 < len(rounds) {
+			to = rounds[i+1].logFrom
+		}
+		rounds[i].stats, _ = readLoadStats(logPath, rounds[i].logFrom, to)
+	}
+}
+
+// dropCache evicts the pages of every file under dir from the page
+// cache: sync (a dirty page stays), then posix_fadvise(DONTNEED).
+func dropCache(dir string) error {
+	syscall.Sync()
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		const fadvDontNeed = 4 // POSIX_FADV_DONTNEED
+		if _, _, errno := syscall.Syscall6(syscall.SYS_FADVISE64, f.Fd(), 0, 0, fadvDontNeed, 0, 0); errno != 0 {
+			return fmt.Errorf("posix_fadvise %s: %w", path, errno)
+		}
+		return nil
+	})
 }
 
 // stop sends SIGTERM and waits for the exit, however long the final
@@ -363,8 +406,9 @@ func writeBytes(ctx context.Context, addr, topic string, n int64, partitions int
 // loadLine matches the driver's line for each log it opened.
 var loadLine = regexp.MustCompile(`recovered \S+: log start \d+, log end \d+ \(([^:]+): \d+ segments trusted, (\d+) bytes trusted, (\d+) bytes checked\)`)
 
-// readLoadStats sums the load lines of the log from byte from on.
-func readLoadStats(path string, from int64) (loadStats, error) {
+// readLoadStats sums the load lines of the log from byte from on, up to
+// byte to (-1: the end).
+func readLoadStats(path string, from, to int64) (loadStats, error) {
 	st := loadStats{modes: map[string]int{}}
 	f, err := os.Open(path)
 	if err != nil {
@@ -374,7 +418,11 @@ func readLoadStats(path string, from int64) (loadStats, error) {
 	if _, err := f.Seek(from, 0); err != nil {
 		return st, err
 	}
-	sc := bufio.NewScanner(f)
+	var r io.Reader = f
+	if to >= 0 {
+		r = io.LimitReader(f, to-from)
+	}
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		m := loadLine.FindStringSubmatch(sc.Text())
@@ -410,7 +458,11 @@ func printRestart(rounds []restartRound, size int64) {
 	if len(rounds) == 0 {
 		return
 	}
-	fmt.Printf("\nrestart until Metadata shows all %d partitions led, %.2f GB of segments (page cache warm):\n", restartOpts.partitions, float64(size)/1e9)
+	cache := "page cache warm"
+	if restartOpts.cold {
+		cache = "page cache emptied of the data before each start"
+	}
+	fmt.Printf("\nrestart until Metadata shows all %d partitions led, %.2f GB of segments (%s):\n", restartOpts.partitions, float64(size)/1e9, cache)
 	fmt.Printf("  %-44s %10s  %10s  %10s  %s\n", "start", "time", "trusted", "checked", "logs")
 	for _, r := range rounds {
 		var modes []string
