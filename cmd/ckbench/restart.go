@@ -141,6 +141,9 @@ func benchRestart(ctx context.Context, o options, dir string) ([]restartRound, i
 	if err := createRestartTopic(ctx, b, topic, restartOpts.partitions); err != nil {
 		return nil, 0, err
 	}
+	if err := waitLogDirs(b.data, topic, restartOpts.partitions); err != nil {
+		return nil, 0, err
+	}
 	var rounds []restartRound
 	round := func(name string, prepare func() error) error {
 		if err := prepare(); err != nil {
@@ -363,6 +366,25 @@ func createRestartTopic(ctx context.Context, b *restartBroker, topic string, par
 		return fmt.Errorf("creating %s: %w", topic, err)
 	}
 	return waitLed(ctx, b.addr, b.p, topic, partitions)
+}
+
+// waitLogDirs waits until the broker created the directory of each of
+// the topic's partitions (a partition is led before its log exists).
+func waitLogDirs(data, topic string, partitions int) error {
+	deadline := time.Now().Add(restartOpts.waitMax)
+	for time.Now().Before(deadline) {
+		n := 0
+		for p := range partitions {
+			if _, err := os.Stat(filepath.Join(data, fmt.Sprintf("%s-%d", topic, p))); err == nil {
+				n++
+			}
+		}
+		if n == partitions {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("the broker did not create the %d log directories of %s within %v", partitions, topic, restartOpts.waitMax)
 }
 
 // restartRecordBytes is the value size: 16 records fill a 1 MiB batch.
