@@ -55,9 +55,14 @@ func (c *sessionClient) request(id, epoch int32, parts []at, forget []int32) *km
 	req.ReplicaID, req.ReplicaState.ID = c.replica, c.replica
 	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = c.maxWait, 1, 1<<20
 	req.SessionID, req.SessionEpoch = id, epoch
+	// As on the wire: topics by name before v13, by id from v13.
+	name, tid := c.topic, [16]byte{}
+	if c.v >= 13 {
+		name, tid = "", c.id
+	}
 	if len(parts) > 0 {
 		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic, rt.TopicID = c.topic, c.id
+		rt.Topic, rt.TopicID = name, tid
 		for _, pa := range parts {
 			rp := kmsg.NewFetchRequestTopicPartition()
 			rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = pa.p, pa.off, 1<<20
@@ -67,7 +72,7 @@ func (c *sessionClient) request(id, epoch int32, parts []at, forget []int32) *km
 	}
 	if len(forget) > 0 {
 		ft := kmsg.NewFetchRequestForgottenTopic()
-		ft.Topic, ft.TopicID, ft.Partitions = c.topic, c.id, forget
+		ft.Topic, ft.TopicID, ft.Partitions = name, tid, forget
 		req.ForgottenTopics = append(req.ForgottenTopics, ft)
 	}
 	return req
