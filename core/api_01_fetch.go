@@ -20,9 +20,25 @@ import (
 //     ClusterAction on the cluster: a denied topic's partitions get
 //     TOPIC_AUTHORIZATION_FAILED and no records. At v13+ a topic id
 //     this broker does not know is UNKNOWN_TOPIC_ID first.
-//   - No fetch sessions are kept (KIP-227 allows a broker to create none).
-//     Requests are answered as Kafka's FetchManager answers them with a
-//     session cache that is always empty; see fullFetch.
+//   - Fetch sessions (KIP-227, v7+) as Kafka's FetchManager keeps them
+//     (fetch_session.go): a full fetch at epoch 0 opens one if
+//     max.incremental.fetch.session.cache.slots has room (else SessionID
+//     0), epoch -1 answers without one, and an incremental fetch lists
+//     what changed in its request and gets what changed in its answer.
+//     FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH and
+//     FETCH_SESSION_TOPIC_ID_ERROR (a v13+ session continued below v13,
+//     or the reverse) come with no partitions and SessionID 0, or the
+//     session's id for an epoch another request took meanwhile.
+//   - Cost of an incremental fetch: a pass over its session's
+//     partitions, each a few lookups and comparisons (resolution and
+//     authorization, as Kafka's foreachPartition), and then reads,
+//     response entries and bytes only for the partitions that changed
+//     (records below the high watermark at their fetch offset, a new
+//     high watermark or log start, an error); a follower's session is
+//     read in full, as each fetch is its position in every partition.
+//     A write wakes the parked fetches that wait on its partition: a
+//     parked incremental fetch is found by one lookup in its session,
+//     not a walk of its partitions, and looks at its session anew.
 //   - v13+ address topics by id (UNKNOWN_TOPIC_ID for unknown ids).
 //   - Consumers read up to the high watermark; with no transactions the
 //     last stable offset equals it, for read_committed too.
@@ -61,6 +77,16 @@ type fetchWait struct {
 	reading  int // reads outstanding
 	parked   bool
 	done     bool
+	// The fetch session (fetch_session.go): sess is an incremental
+	// fetch's, taken at epoch sessEpoch; req is then built from the
+	// session's partitions that may have changed, sessParts, in order
+	// (fw.parts match them one to one), and sessReq is the request as
+	// it came. newSession: a full fetch at epoch 0, which opens one.
+	sess       *fetchSession
+	sessEpoch  int32
+	sessParts  []*sessionPart
+	sessReq    *kmsg.FetchRequest
+	newSession bool
 }
 
 // fetchPart is one requested partition and its result so far.
@@ -75,12 +101,6 @@ type fetchPart struct {
 
 func (b *Broker) handleFetch(r Request) {
 	req := r.Body.(*kmsg.FetchRequest)
-	if !fullFetch(r.Header.Version, req) {
-		resp := req.ResponseKind().(*kmsg.FetchResponse)
-		resp.ErrorCode = errFetchSessionNotFound
-		b.respond(r, resp)
-		return
-	}
 	wait := int64(req.MaxWaitMillis) // int32 milliseconds cannot overflow in nanoseconds
 	fw := &fetchWait{r: r, req: req, deadline: b.now + Instant(wait*1e6), replica: BrokerID(req.ReplicaID)}
 	if r.Header.Version >= 15 {
@@ -89,6 +109,23 @@ func (b *Broker) handleFetch(r Request) {
 	if fw.replica < 0 {
 		fw.replica = -1
 	}
+	if !b.openFetchSession(fw) {
+		return // answered with a session error
+	}
+	if fw.sess != nil {
+		fw.sessReq = req
+		b.readSessionFetch(fw, true)
+		return
+	}
+	b.addFetchParts(fw, true)
+	b.readFetch(fw)
+}
+
+// addFetchParts resolves the partitions fw.req names into fw.parts. A
+// follower's fetch offsets are its positions (replication.go): initial
+// takes them; a long poll read again does not.
+func (b *Broker) addFetchParts(fw *fetchWait, initial bool) {
+	r, req := fw.r, fw.req
 	replicaOK := fw.replica < 0 || b.authorizedCluster(r, kmsg.ACLOperationClusterAction)
 	for ti, t := range req.Topics {
 		p0 := b.fetchTopic(r.Header.Version, t)
@@ -107,13 +144,12 @@ func (b *Broker) handleFetch(r Request) {
 				continue
 			}
 			fp.p, fp.code = b.resolveFetchPartition(r.Header.Version, p0, t, rp, fw.replica)
-			if fw.replica >= 0 && fp.code == errNone {
+			if initial && fw.replica >= 0 && fp.code == errNone {
 				b.followerFetched(fp.p, fp.p.followerOf(fw.replica), fp.offset, Offset(rp.LogStartOffset))
 			}
 			fw.parts = append(fw.parts, fp)
 		}
 	}
-	b.readFetch(fw)
 }
 
 // Fetch session epochs (KIP-227, Kafka's FetchMetadata).
@@ -121,22 +157,6 @@ const (
 	fetchEpochInitial int32 = 0  // full fetch; asks for a new session
 	fetchEpochFinal   int32 = -1 // full fetch; asks for no session
 )
-
-// fullFetch says whether req is a full fetch, one that names every
-// partition it wants, rather than an incremental fetch within a session.
-//
-// Kafka (FetchMetadata.isFull, FetchManager.newContext) treats a request
-// with epoch 0 or -1 as full whatever its SessionID: it closes the session
-// the id names, if any, and for epoch 0 may open a new one. Cloud Kafka has
-// no session to close and opens none, so it answers every full fetch with
-// SessionID 0 in the response; a SessionID of -1, 0 or a stale id makes no
-// difference. Any other epoch continues a session, which cannot exist here:
-// Kafka's answer for a session it does not hold is FETCH_SESSION_ID_NOT_FOUND
-// with no topics, SessionID 0 included. Versions before 7 carry no session
-// fields and are always full (Kafka's FetchMetadata.LEGACY: id 0, epoch -1).
-func fullFetch(version int16, req *kmsg.FetchRequest) bool {
-	return version < 7 || req.SessionEpoch == fetchEpochInitial || req.SessionEpoch == fetchEpochFinal
-}
 
 // fetchTopic resolves a requested topic by name (v4-12) or id (v13+).
 func (b *Broker) fetchTopic(version int16, t kmsg.FetchRequestTopic) *topic {
@@ -189,25 +209,7 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 func (b *Broker) readFetch(fw *fetchWait) {
 	for _, fp := range fw.parts {
 		fp.data = nil
-		if fp.p != nil && fp.code == errNone && !fp.p.leading {
-			fp.code = errNotLeader // moved away while parked
-			if fp.p.deleted || fp.p.topic.unlisted || b.topics[fp.p.tp.Topic] != fp.p.topic {
-				fp.code = errUnknownTopic // or deleted
-			}
-			fp.p = nil
-		}
-		if fp.p != nil && fp.code == errNone && fp.p.offline {
-			fp.code = errStorage
-			if fp.p.deleted {
-				fp.code = errUnknownTopic
-			}
-		}
-		if fp.code == errNone && fw.replica < 0 && !fp.p.serving() {
-			fp.code = errLeaderNotAvailable // led anew while parked
-		}
-		if fp.code == errNone && fw.replica < 0 && !b.leaseHeld() {
-			fp.code, fp.p = errNotLeader, nil // the lease lapsed while parked
-		}
+		b.recheckFetchPart(fw, fp)
 		if fp.code != errNone {
 			continue
 		}
@@ -244,8 +246,40 @@ func (b *Broker) readFetch(fw *fetchWait) {
 	}
 }
 
+// recheckFetchPart sets fp's error for what changed since its partition
+// was resolved: the leadership moved, the log went offline, the topic
+// went, the partition was led anew or the lease lapsed.
+func (b *Broker) recheckFetchPart(fw *fetchWait, fp *fetchPart) {
+	if fp.p != nil && fp.code == errNone && !fp.p.leading {
+		fp.code = errNotLeader // moved away while parked
+		if fp.p.deleted || fp.p.topic.unlisted || b.topics[fp.p.tp.Topic] != fp.p.topic {
+			fp.code = errUnknownTopic // or deleted
+		}
+		fp.p = nil
+	}
+	if fp.p != nil && fp.code == errNone && fp.p.offline {
+		fp.code = errStorage
+		if fp.p.deleted {
+			fp.code = errUnknownTopic
+		}
+	}
+	if fp.code == errNone && fw.replica < 0 && !fp.p.serving() {
+		fp.code = errLeaderNotAvailable // led anew while parked
+	}
+	if fp.code == errNone && fw.replica < 0 && !b.leaseHeld() {
+		fp.code, fp.p = errNotLeader, nil // the lease lapsed while parked
+	}
+}
+
 func (b *Broker) fetchReadsDone(fw *fetchWait) {
 	resp, size, hasErr := b.buildFetchResponse(fw)
+	if fw.sessionStale() {
+		// Another request took the session meanwhile (Kafka's "possible
+		// duplicate request"): the reads are not answered.
+		fw.done = true
+		b.fetchSessionError(fw.r, errInvalidFetchSessionEpoch, fw.sess.id)
+		return
+	}
 	if size >= int(fw.req.MinBytes) || hasErr || fw.req.MaxWaitMillis <= 0 || b.now >= fw.deadline || len(b.fetches) >= b.cfg.QueuedMaxRequests {
 		fw.done = true
 		throttle := int32(0)
@@ -259,6 +293,7 @@ func (b *Broker) fetchReadsDone(fw *fetchWait) {
 			}
 		}
 		b.countFetched(fw, resp)
+		b.finishFetchSession(fw, resp, throttle > 0)
 		b.respondThrottled(fw.r, resp, throttle)
 		return
 	}
@@ -384,9 +419,19 @@ func (b *Broker) wakeFetchesIf(p *partition, cond func(*fetchWait) bool) int {
 	b.fetches = kept
 	for _, fw := range woken {
 		fw.parked = false
-		b.readFetch(fw)
+		b.rereadFetch(fw)
 	}
 	return len(woken)
+}
+
+// rereadFetch reads a parked fetch again; an incremental fetch looks at
+// its session anew.
+func (b *Broker) rereadFetch(fw *fetchWait) {
+	if fw.sess != nil {
+		b.readSessionFetch(fw, false)
+		return
+	}
+	b.readFetch(fw)
 }
 
 // coverMidBatch counts a read that starts inside its first batch.
@@ -397,6 +442,9 @@ func (b *Broker) coverMidBatch(fp *fetchPart) {
 }
 
 func (fw *fetchWait) includes(p *partition) bool {
+	if fw.sess != nil {
+		return fw.sess.holds(p) // any of its session's partitions may change the answer
+	}
 	for _, fp := range fw.parts {
 		if fp.p == p {
 			return true
@@ -422,7 +470,7 @@ func (b *Broker) expireFetches() {
 	}
 	for _, fw := range due {
 		fw.parked = false
-		b.readFetch(fw) // the deadline has passed: this read answers
+		b.rereadFetch(fw) // the deadline has passed: this read answers
 	}
 }
 

@@ -10,10 +10,10 @@ import (
 )
 
 // TestFetchSessionIDAndEpoch checks every kind of (SessionID, SessionEpoch)
-// pair against what Kafka's FetchManager.newContext answers when it holds
-// no session: epoch 0 or -1 is a full fetch whatever the id (Kafka closes
-// the named session and, for -1, opens none), any other epoch asks for a
-// session that does not exist.
+// pair with no session held, against what Kafka's FetchManager.newContext
+// answers: epoch 0 or -1 is a full fetch whatever the id (Kafka closes the
+// named session; epoch 0 opens a new one, -1 none), any other epoch asks
+// for a session that does not exist.
 func TestFetchSessionIDAndEpoch(t *testing.T) {
 	h := newHarness(t, nil)
 	h.createTopic("t", 1, nil)
@@ -26,25 +26,28 @@ func TestFetchSessionIDAndEpoch(t *testing.T) {
 		sessionID int32
 		epoch     int32
 		want      int16 // top-level error code; 0: the records come back
+		session   bool  // the answer opens a session
 	}{
 		// Epoch -1 (FINAL): a sessionless full fetch.
-		{11, -1, -1, 0}, // segmentio/kafka-go's Client.Fetch
-		{11, 0, -1, 0},
-		{11, stale, -1, 0},
-		{12, stale, -1, 0},
-		// Epoch 0 (INITIAL): a full fetch that may open a session; none is.
-		{11, 0, 0, 0},
-		{11, -1, 0, 0},
-		{11, stale, 0, 0},
+		{11, -1, -1, 0, false}, // segmentio/kafka-go's Client.Fetch
+		{11, 0, -1, 0, false},
+		{11, stale, -1, 0, false},
+		{12, stale, -1, 0, false},
+		// Epoch 0 (INITIAL): a full fetch that opens a session.
+		{11, 0, 0, 0, true},
+		{11, -1, 0, 0, true},
+		{11, stale, 0, 0, true},
 		// Any other epoch continues a session that does not exist.
-		{11, stale, 1, kerr.FetchSessionIDNotFound.Code},
-		{11, 0, 1, kerr.FetchSessionIDNotFound.Code},
-		{11, -1, 1, kerr.FetchSessionIDNotFound.Code},
-		{11, stale, -2, kerr.FetchSessionIDNotFound.Code},
-		{11, 0, math.MaxInt32, kerr.FetchSessionIDNotFound.Code},
-		{12, stale, 5, kerr.FetchSessionIDNotFound.Code},
-		// Before v7 the fields do not exist on the wire: always full.
-		{6, stale, 5, 0},
+		{11, stale, 1, kerr.FetchSessionIDNotFound.Code, false},
+		{11, 0, 1, kerr.FetchSessionIDNotFound.Code, false},
+		{11, -1, 1, kerr.FetchSessionIDNotFound.Code, false},
+		{11, stale, -2, kerr.FetchSessionIDNotFound.Code, false},
+		{11, 0, math.MaxInt32, kerr.FetchSessionIDNotFound.Code, false},
+		{12, stale, 5, kerr.FetchSessionIDNotFound.Code, false},
+		// Before v7 the fields do not exist on the wire: always full,
+		// never a session.
+		{6, stale, 5, 0, false},
+		{6, 0, 0, 0, false},
 	}
 	for _, tt := range tests {
 		name := fmt.Sprintf("v%d id %d epoch %d", tt.version, tt.sessionID, tt.epoch)
@@ -57,8 +60,8 @@ func TestFetchSessionIDAndEpoch(t *testing.T) {
 			t.Errorf("%s: got error %d; want %d", name, resp.ErrorCode, tt.want)
 			continue
 		}
-		if resp.SessionID != 0 {
-			t.Errorf("%s: got SessionID %d; want 0 (no session)", name, resp.SessionID)
+		if (resp.SessionID != 0) != tt.session {
+			t.Errorf("%s: got SessionID %d; want a session: %v", name, resp.SessionID, tt.session)
 		}
 		if tt.want != 0 {
 			if len(resp.Topics) != 0 {

@@ -17,6 +17,10 @@ type Broker struct {
 	*metadata // the cluster's metadata as this broker knows it
 
 	fetches []*fetchWait // parked fetches, in arrival order
+	// fetchSessions are the incremental fetch sessions (KIP-227) of the
+	// broker's consumers and followers (fetch_session.go), on the
+	// step's clock and random source.
+	fetchSessions fetchSessionCache
 
 	pids pidAllocator
 

@@ -99,5 +99,15 @@ const (
 	// offset were the last record it read rather than the next one to
 	// read: the lag shows one record too few.
 	BugLagPastCommit
+	// BugSessionKeepsFetchOffset makes a fetch session keep a
+	// partition's fetch offset when an incremental fetch lists the
+	// partition at a new one: the broker reads from where the consumer
+	// was, not where it is.
+	BugSessionKeepsFetchOffset
+	// BugSessionHidesHighWatermark makes an incremental fetch's answer
+	// leave out a partition whose high watermark changed since the
+	// session last told it, unless records or an error come with it:
+	// the consumer goes on believing the old one.
+	BugSessionHidesHighWatermark
 	bugCount
 )

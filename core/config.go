@@ -47,7 +47,15 @@ type Config struct {
 	RequestMaxBytes    int32     // socket.request.max.bytes: largest request frame
 	FetchMaxBytes      int32     // fetch.max.bytes: cap on one fetch response
 	QueuedMaxRequests  int       // queued.max.requests: parked requests per broker
-	IOThreads          int       // num.io.threads: the runtime's storage workers
+	// FetchSessionSlots is max.incremental.fetch.session.cache.slots:
+	// the most fetch sessions (KIP-227) the broker keeps; 0 keeps none.
+	// FetchSessionEvictionMs is how long a session must go unused, or
+	// have lived, before a new one may take its slot (Kafka's constant
+	// MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS, 120000; not a property:
+	// the simulator shortens it). See fetch_session.go.
+	FetchSessionSlots      int
+	FetchSessionEvictionMs int64
+	IOThreads              int // num.io.threads: the runtime's storage workers
 	// QueuedMaxRequestBytes is queued.max.request.bytes: the request
 	// bytes read and not yet answered, over all connections, beyond which
 	// no more requests are read; <= 0: no bound.
@@ -271,6 +279,7 @@ var properties = []property{
 	intProp("socket.request.max.bytes", "104857600", 1, math.MaxInt32, func(c *Config, n int64) { c.RequestMaxBytes = int32(n) }, ""),
 	intProp("fetch.max.bytes", "57671680", 1024, math.MaxInt32, func(c *Config, n int64) { c.FetchMaxBytes = int32(n) }, ""),
 	intProp("queued.max.requests", "500", 1, math.MaxInt32, func(c *Config, n int64) { c.QueuedMaxRequests = int(n) }, ""),
+	intProp("max.incremental.fetch.session.cache.slots", "1000", 0, math.MaxInt32, func(c *Config, n int64) { c.FetchSessionSlots = int(n) }, ""),
 	intProp("queued.max.request.bytes", "-1", math.MinInt64, math.MaxInt64, func(c *Config, n int64) { c.QueuedMaxRequestBytes = n }, ""),
 	intProp("min.insync.replicas", "1", 1, math.MaxInt32, func(c *Config, n int64) { c.MinInsyncReplicas = int32(n) }, "min.insync.replicas"),
 	boolProp("unclean.leader.election.enable", "false", func(*Config, bool) {}), // read as the topics' default
@@ -346,6 +355,7 @@ func minusOneOr(n, unit int64) int64 {
 func ParseProperties(set map[string]string) (Config, error) {
 	var c Config
 	c.ProducerWindow = 5
+	c.FetchSessionEvictionMs = fetchSessionEvictionMsDefault
 	byName := make(map[string]property, len(properties))
 	for _, p := range properties {
 		byName[p.name] = p
@@ -441,7 +451,7 @@ func (c Config) Validate() error {
 	if err := c.validateBrokerID(); err != nil {
 		return err
 	}
-	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 {
+	if c.ProducerWindow < 1 || c.ProducersPerPartMax < 1 || c.QueuedMaxRequests < 1 || c.FetchSessionEvictionMs < 0 {
 		return fmt.Errorf("internal limits must be positive")
 	}
 	if err := c.SASLConfig.validate(); err != nil {

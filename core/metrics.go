@@ -190,6 +190,15 @@ type Stats struct {
 	// Lag: per group and partition, the committed offset against the
 	// partition's high watermark on this broker (see GroupLag).
 	Lag []GroupLag
+	// FetchSessions and FetchSessionPartitions: the fetch sessions
+	// (KIP-227) the broker keeps and the partitions they hold (Kafka's
+	// FetchSessionCache NumIncrementalFetchSessions and
+	// NumIncrementalFetchPartitionsCached); FetchSessionEvictions: the
+	// sessions that gave their slot to a new one
+	// (IncrementalFetchSessionEvictionsPerSec); IncrementalFetches: the
+	// incremental fetches answered within a session.
+	FetchSessions, FetchSessionPartitions     int
+	FetchSessionEvictions, IncrementalFetches uint64
 
 	topicLabels map[string]string
 }
@@ -245,7 +254,9 @@ func (s Stats) TopicLabel(topic string) string {
 func (b *Broker) Stats() Stats {
 	s := Stats{Registered: b.stats.registered, Serving: b.ready, ShuttingDown: b.shutdown.requested,
 		IsrShrinks: b.stats.isrShrinks, IsrExpands: b.stats.isrExpands,
-		ReplicationBytesOut: b.stats.replicationBytesOut, Rebalances: b.stats.rebalances}
+		ReplicationBytesOut: b.stats.replicationBytesOut, Rebalances: b.stats.rebalances,
+		FetchSessions: len(b.fetchSessions.sessions), FetchSessionPartitions: b.fetchSessions.partitions,
+		FetchSessionEvictions: b.fetchSessions.evictions, IncrementalFetches: b.fetchSessions.incrementals}
 	if st := b.ctlActive(); st != nil {
 		s.Controller = true
 		s.OfflinePartitions = b.offlinePartitions(st)

@@ -643,16 +643,24 @@ func testFetchSessions(t *testing.T, c *client, v int16, id [16]byte) {
 	if v < 7 {
 		return // sessions arrived in v7
 	}
-	// No session is ever opened: epochs 0 and -1 are full fetches whatever
-	// the SessionID, as in Kafka; any other epoch names a missing session.
+	// Epochs 0 and -1 are full fetches whatever the SessionID, as in
+	// Kafka: -1 opens no session, 0 opens one, which the next epoch
+	// continues; any other epoch names a session that must exist.
 	for _, s := range []struct{ id, epoch int32 }{{0, -1}, {-1, -1}, {12345, -1}, {0, 0}, {12345, 0}} {
 		req := fetchReq("f", id, 0, 0)
 		req.SessionID, req.SessionEpoch = s.id, s.epoch
 		resp := call[*kmsg.FetchResponse](t, c, v, req)
-		checkCode(t, fmt.Sprintf("full fetch, SessionID %d epoch %d", s.id, s.epoch), resp.ErrorCode, 0)
-		if resp.SessionID != 0 || len(resp.Topics) != 1 {
-			t.Errorf("full fetch, SessionID %d epoch %d: got SessionID %d and %d topics; want 0 (no session) and 1", s.id, s.epoch, resp.SessionID, len(resp.Topics))
+		what := fmt.Sprintf("full fetch, SessionID %d epoch %d", s.id, s.epoch)
+		checkCode(t, what, resp.ErrorCode, 0)
+		if (resp.SessionID != 0) != (s.epoch == 0) || len(resp.Topics) != 1 {
+			t.Errorf("%s: got SessionID %d and %d topics; want a session only at epoch 0, and 1 topic", what, resp.SessionID, len(resp.Topics))
 		}
+		if s.epoch != 0 || resp.SessionID == 0 {
+			continue
+		}
+		req = fetchReq("f", id, 0, 0)
+		req.SessionID, req.SessionEpoch = resp.SessionID, 1
+		checkCode(t, what+", then epoch 1", call[*kmsg.FetchResponse](t, c, v, req).ErrorCode, 0)
 	}
 	for _, s := range []struct{ id, epoch int32 }{{12345, 1}, {0, 1}} {
 		req := fetchReq("f", id, 0, 0)

@@ -43,9 +43,14 @@ import (
 //	kafka.coordinator.group:type=GroupMetadataManager,name=NumGroupsStable  kafka_coordinator_group_groupmetadatamanager_numgroupsstable
 //	  (and NumGroups, NumGroupsPreparingRebalance, NumGroupsCompletingRebalance, NumGroupsEmpty, NumGroupsDead)
 //
+//	kafka.server:type=FetchSessionCache,name=NumIncrementalFetchSessions     kafka_server_fetchsessioncache_numincrementalfetchsessions
+//	  ...name=NumIncrementalFetchPartitionsCached                          kafka_server_fetchsessioncache_numincrementalfetchpartitionscached
+//	  ...name=IncrementalFetchSessionEvictionsPerSec                       kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total
+//
 // Kafka 2.x has no MBean for these; they follow the same pattern:
 //
 //	generations completed by the coordinated groups   kafka_coordinator_group_groupmetadatamanager_rebalances_total
+//	incremental fetches answered within a session      kafka_server_fetchsessioncache_incrementalfetches_total
 //
 // Consumer lag is not a broker MBean in Kafka (tools compute it); the
 // names are those of the widely used kafka_exporter:
@@ -313,6 +318,10 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge("kafka_coordinator_group_groupmetadatamanager_numgroups", "Groups this broker coordinates.", float64(total))
 	counter("kafka_coordinator_group_groupmetadatamanager_rebalances_total", "Generations completed by the groups this broker coordinated.", st.Rebalances)
+	gauge("kafka_server_fetchsessioncache_numincrementalfetchsessions", "Incremental fetch sessions (KIP-227) this broker keeps.", float64(st.FetchSessions))
+	gauge("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached", "Partitions held by the incremental fetch sessions this broker keeps.", float64(st.FetchSessionPartitions))
+	counter("kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total", "Incremental fetch sessions that gave their slot to a new one.", st.FetchSessionEvictions)
+	counter("kafka_server_fetchsessioncache_incrementalfetches_total", "Incremental fetches answered within a fetch session.", st.IncrementalFetches)
 	c.logs(ch, st)
 	c.lag(ch, st)
 }

@@ -217,6 +217,21 @@ var deliberateBugs = []deliberateBug{
 	// first at seed 1.
 	{"RecoveryPointAtLogEnd", func(on bool) { segment.SetBug(segment.BugRecoveryPointAtLogEnd, on) }, 20,
 		[]string{"recovery-point", "recovery-shortcut"}, 0, false},
+	// A fetch session keeps the fetch offset it was opened with: an
+	// incremental fetch that moves a partition on reads from where the
+	// consumer was, until the batches there hold nothing past its
+	// position, and the consumer stops (liveness), or lags (slow-delivery,
+	// lost-write). Seeds whose consumers fetch through sessions: 11 of
+	// seeds 1-40, the first at seed 2.
+	{"SessionKeepsFetchOffset", func(on bool) { core.SetBug(core.BugSessionKeepsFetchOffset, on) }, 20,
+		[]string{"lost-write", "liveness", "slow-delivery", "gap", "nonmonotonic-poll", "stale-read", "hwm-regress"}, 0, false},
+	// An incremental answer leaves out a partition whose high watermark
+	// moved without records to show (the response limit left them no
+	// room): the consumer records the session's last high watermark,
+	// below one an earlier operation saw (hwm-regress, stale-read,
+	// linearizability). 10 of seeds 1-40, the first at seed 2.
+	{"SessionHidesHighWatermark", func(on bool) { core.SetBug(core.BugSessionHidesHighWatermark, on) }, 20,
+		[]string{"stale-read", "hwm-regress", "linearizability"}, 0, false},
 }
 
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,

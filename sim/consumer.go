@@ -11,9 +11,10 @@ import (
 	"cloudkafka/core"
 )
 
-// consumer reads every partition sequentially with sessionless Fetch
-// requests, one request at a time, as a consumer with manual assignment
-// does. Each Fetch is one Op; its position in a partition advances past
+// consumer reads every partition sequentially with Fetch requests, one
+// request at a time, as a consumer with manual assignment does:
+// sessionless, or in some seeds through fetch sessions
+// (fetch_session.go). Each Fetch is one Op; its position in a partition advances past
 // the records it returned.
 //
 // Positions start unknown and are resolved with ListOffsets by the
@@ -59,6 +60,8 @@ type consumer struct {
 	stopped      bool
 	fetches      int
 	decompressor decompressor // keeps codec decoders between fetches
+	// sess, when set, fetches through fetch sessions (fetch_session.go).
+	sess *sessionHandler
 }
 
 // logUniform draws from [2^lo, 2^hi) with every power of two equally
@@ -130,6 +133,9 @@ func (c *consumer) restartLoop() {
 			c.pos[i] = posUnknown
 		}
 		c.clearAwaits()
+		if c.sess != nil {
+			c.sess.abandon()
+		}
 		c.restartLoop()
 	})
 }
@@ -395,7 +401,18 @@ func (c *consumer) fetch(cl *client, parts []int32) {
 		t.Partitions = append(t.Partitions, p)
 		op.Fetches = append(op.Fetches, FetchPart{Partition: int32(i), From: off, HighWatermark: -1, LogStart: -1})
 	}
-	req.Topics = append(req.Topics, t)
+	var plan *sessionPlan
+	if c.sess != nil {
+		want := map[int32]core.Offset{}
+		for _, fp := range op.Fetches {
+			want[fp.Partition] = fp.From
+		}
+		plan = c.sess.plan(cl.target.id, want)
+		plan.request(req, &t, c.w.topic)
+	}
+	if len(t.Partitions) > 0 {
+		req.Topics = append(req.Topics, t)
+	}
 	c.w.hist.begin(op)
 	c.busy[cl] = true
 	c.fetches++
@@ -403,19 +420,42 @@ func (c *consumer) fetch(cl *client, parts []int32) {
 		op.Return = c.w.now
 		if err != nil {
 			op.Outcome = Indefinite
+			if plan != nil {
+				c.sess.lost(plan)
+			}
 			delete(c.busy, cl)
 			c.lost(cl)
 			return
 		}
 		op.Outcome, op.BrokerClock, op.Broker = OK, cl.target.coreClock, cl.target.id
-		c.finish(cl, c.fetched(op, r.(*kmsg.FetchResponse)))
+		c.finish(cl, c.fetched(op, r.(*kmsg.FetchResponse), plan))
 	})
 }
 
 // fetched records the response in op and advances positions; it says
-// whether an error asks for a backoff.
-func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
+// whether an error asks for a backoff. plan is the fetch's session
+// request, or nil.
+func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse, plan *sessionPlan) bool {
 	backoff := false
+	var told map[int32]toldState // an incremental answer's unchanged partitions
+	if plan != nil {
+		var err error
+		if told, err = c.sess.answered(plan, resp, c.w.topic); err != nil {
+			c.w.failf("protocol", "%s: %v", c.cl.name, err)
+			return true
+		}
+		if sessionErrorCode(resp.ErrorCode) {
+			op.Fetches = nil // the answer says nothing of the partitions; the next fetch is full
+			return false
+		}
+		if !plan.full && told == nil {
+			// A throttled incremental answer is empty: it says nothing
+			// of the partitions it leaves out.
+			op.Fetches = slices.DeleteFunc(op.Fetches, func(fp FetchPart) bool {
+				return findFetchPartition(resp, c.w.topic, fp.Partition) == nil
+			})
+		}
+	}
 	if resp.ErrorCode != 0 {
 		c.w.failf("fetch-error", "%s: fetch failed as a whole with %s", c.cl.name, errName(resp.ErrorCode))
 		return true
@@ -430,6 +470,19 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse) bool {
 	for i := range op.Fetches {
 		fp := &op.Fetches[i]
 		rp := findFetchPartition(resp, c.w.topic, fp.Partition)
+		if rp == nil && told != nil {
+			// Left out of an incremental answer: unchanged since the
+			// session last told it, which the history records as such.
+			ts := told[fp.Partition]
+			if !ts.ok {
+				c.w.failf("protocol", "%s: an incremental fetch answer leaves out partition %d, whose state the session was not told", c.cl.name, fp.Partition)
+				backoff = true
+				continue
+			}
+			fp.HighWatermark, fp.LogStart, fp.Next = ts.hwm, ts.logStart, fp.From
+			c.lastHWM[fp.Partition] = ts.hwm
+			continue
+		}
 		if rp == nil {
 			c.w.failf("protocol", "%s: fetch response lacks partition %d", c.cl.name, fp.Partition)
 			backoff = true

@@ -283,6 +283,9 @@ type world struct {
 	// clientDisturbedUntil: faults may delay what clients see until then.
 	clientDisturbedUntil core.Instant
 	burstWindow          core.Instant // requests arriving within it are handled together; 0 handles each alone
+	// sessionEvictionMs, when set, is the brokers' fetch session
+	// eviction time (Config.FetchSessionEvictionMs; fetch_session.go).
+	sessionEvictionMs int64
 }
 
 // Run simulates one seed and checks its history.
@@ -474,6 +477,7 @@ func (w *world) drawClients() {
 		w.consumers = append(w.consumers, newConsumer(w, fmt.Sprintf("c%d", i), i == 0))
 	}
 	w.drawLegacy()
+	w.drawSessions()
 	if w.sasl {
 		// the victim of the ACL change (acl.go): a plain acks=all
 		// producer, modern
@@ -943,6 +947,9 @@ func (n *node) restart() {
 	}
 	cfg.Seed = w.rng.Uint64()
 	cfg.Coverage = &w.coverage
+	if w.sessionEvictionMs > 0 {
+		cfg.FetchSessionEvictionMs = w.sessionEvictionMs
+	}
 	var coord kio.Coordinator
 	if w.ens != nil {
 		w.ens.open(n)

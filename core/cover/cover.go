@@ -238,6 +238,22 @@ const (
 	// FetchRecordsSpliced: a fetch response's frame carried a record set
 	// as a part of its own, not copied into the encoded bytes.
 	FetchRecordsSpliced
+	// FetchSessionCreated: a full fetch opened a fetch session (KIP-227).
+	FetchSessionCreated
+	// FetchSessionIncremental: an incremental fetch's answer left out a
+	// partition of its session that had not changed.
+	FetchSessionIncremental
+	// FetchSessionForgot: an incremental fetch removed partitions from
+	// its session (ForgottenTopics).
+	FetchSessionForgot
+	// FetchSessionEvicted: a new fetch session took the slot of another.
+	FetchSessionEvicted
+	// FetchSessionEpochError: a fetch was answered
+	// INVALID_FETCH_SESSION_EPOCH.
+	FetchSessionEpochError
+	// FetchSessionNotFound: an incremental fetch named a session the
+	// broker does not have (FETCH_SESSION_ID_NOT_FOUND).
+	FetchSessionNotFound
 	// RecoveryLoadedClean: after a clean shutdown a log was loaded
 	// without reading its batches.
 	RecoveryLoadedClean
@@ -335,6 +351,12 @@ var names = [pointCount]string{
 	MaxTimestampLookup:               "max-timestamp-lookup",
 	FetchRecordsSpliced:              "fetch-records-spliced",
 	GroupLagComputed:                 "group-lag-computed",
+	FetchSessionCreated:              "fetch-session-created",
+	FetchSessionIncremental:          "fetch-session-incremental",
+	FetchSessionForgot:               "fetch-session-forgot",
+	FetchSessionEvicted:              "fetch-session-evicted",
+	FetchSessionEpochError:           "fetch-session-epoch-error",
+	FetchSessionNotFound:             "fetch-session-not-found",
 	RecoveryLoadedClean:              "recovery-loaded-clean",
 	RecoveryFromPoint:                "recovery-from-point",
 	RecoveryFellBack:                 "recovery-fell-back",
