@@ -2,14 +2,12 @@ package realio
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
-	"cloudkafka/io/driver"
 )
 
 // TestCleanDoesNotStallOtherPartitions holds a clean of one partition
@@ -19,22 +17,10 @@ import (
 // finishes), and that they complete once the clean is let go.
 func TestCleanDoesNotStallOtherPartitions(t *testing.T) {
 	b := startBroker(t, map[string]string{"log.cleaner.backoff.ms": "10"})
-	held := make(chan core.Cleaned, 1)
-	release := make(chan struct{})
-	var releaseOnce, holdOnce sync.Once
-	letGo := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(letGo) // runs before the broker's shutdown, registered earlier
-	hold := func(f driver.Finished) {
-		for _, ev := range f.Events() {
-			if c, ok := ev.(core.Cleaned); ok && c.Ran {
-				holdOnce.Do(func() {
-					held <- c
-					<-release
-				})
-			}
-		}
-	}
-	b.afterBackground.Store(&hold)
+	held, letGo := holdIOWork(t, b, func(_ core.TopicPartition, ev core.Event) bool {
+		c, ok := ev.(core.Cleaned)
+		return ok && c.Ran
+	})
 
 	c := b.dial(t)
 	createTopic(t, c, "compacted", 1, map[string]string{"cleanup.policy": "compact", "segment.bytes": "1024",
@@ -57,8 +43,8 @@ func TestCleanDoesNotStallOtherPartitions(t *testing.T) {
 		reqs, corrs = append(reqs, req), append(corrs, corr)
 	}
 	select {
-	case cl := <-held:
-		t.Logf("holding a clean of compacted-0 up to offset %d", cl.FirstDirty)
+	case ev := <-held:
+		t.Logf("holding a clean of compacted-0 up to offset %d", ev.(core.Cleaned).FirstDirty)
 	case <-time.After(ioTimeout):
 		t.Fatalf("no clean of compacted-0 did work within %s", ioTimeout)
 	}

@@ -25,22 +25,10 @@ func TestFsyncDoesNotStallOtherPartitions(t *testing.T) {
 	createTopic(t, c, "slow", 1, nil)
 	fastID := createTopic(t, c, "fast", 1, nil)
 
-	held := make(chan struct{}, 1)
-	release := make(chan struct{})
-	var releaseOnce, holdOnce sync.Once
-	letGo := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(letGo) // runs before the broker's shutdown, registered earlier
-	hold := func(f driver.Finished) {
-		for _, ev := range f.Events() {
-			if _, ok := ev.(core.Synced); ok && f.Partition() == (core.TopicPartition{Topic: "slow"}) {
-				holdOnce.Do(func() {
-					held <- struct{}{}
-					<-release
-				})
-			}
-		}
-	}
-	b.afterBackground.Store(&hold)
+	held, letGo := holdIOWork(t, b, func(tp core.TopicPartition, ev core.Event) bool {
+		_, ok := ev.(core.Synced)
+		return ok && tp == core.TopicPartition{Topic: "slow"}
+	})
 
 	slow := b.dial(t)
 	var reqs []*kmsg.ProduceRequest
@@ -200,22 +188,10 @@ func TestQueuedMaxRequestBytes(t *testing.T) {
 	c := b.dial(t)
 	createTopic(t, c, "slow", 1, nil)
 
-	held := make(chan struct{}, 1)
-	release := make(chan struct{})
-	var releaseOnce, holdOnce sync.Once
-	letGo := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(letGo)
-	hold := func(f driver.Finished) {
-		for _, ev := range f.Events() {
-			if _, ok := ev.(core.Appended); ok && f.Partition() == (core.TopicPartition{Topic: "slow"}) {
-				holdOnce.Do(func() {
-					held <- struct{}{}
-					<-release
-				})
-			}
-		}
-	}
-	b.afterBackground.Store(&hold)
+	held, letGo := holdIOWork(t, b, func(tp core.TopicPartition, ev core.Event) bool {
+		_, ok := ev.(core.Appended)
+		return ok && tp == core.TopicPartition{Topic: "slow"}
+	})
 
 	slow := b.dial(t)
 	req := produceReq(-1, "slow", 0, plainBatch("s", 2).bytes())
@@ -256,4 +232,28 @@ func TestQueuedMaxRequestBytes(t *testing.T) {
 	if _, err := other.recv(meta, metaCorr); err != nil {
 		t.Fatalf("metadata once the budget is free: %v", err)
 	}
+}
+
+// holdIOWork holds the first IO work whose outcome matches on its
+// worker, before the loop learns of it: held receives the matching
+// completion, and letGo lets the worker go on (also at the test's end,
+// before the broker's shutdown, which was registered earlier).
+func holdIOWork(t *testing.T, b *testBroker, match func(tp core.TopicPartition, ev core.Event) bool) (held <-chan core.Event, letGo func()) {
+	ch := make(chan core.Event, 1)
+	release := make(chan struct{})
+	var releaseOnce, holdOnce sync.Once
+	letGo = func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(letGo)
+	hold := func(f driver.Finished) {
+		for _, ev := range f.Events() {
+			if match(f.Partition(), ev) {
+				holdOnce.Do(func() {
+					ch <- ev
+					<-release
+				})
+			}
+		}
+	}
+	b.afterBackground.Store(&hold)
+	return ch, letGo
 }

@@ -442,13 +442,7 @@ func (d *Driver) performSync(e core.Sync) core.Event {
 		d.coverage.Hit(cover.SyncCoveredLaterAppends)
 	}
 	delete(d.syncMarks, e.Token)
-	err := d.noLog(e.Partition)
-	if err == nil {
-		if err = d.logs[e.Partition].Sync(); err != nil {
-			d.Logf("sync %s failed: %v", e.Partition, err)
-		}
-	}
-	return core.Synced{Token: e.Token, Err: err}
+	return d.executeStorage(e)
 }
 
 // executeStorage performs a storage effect on the caller's goroutine.
@@ -749,13 +743,6 @@ func (d *Driver) complete(ev core.Event) {
 		return
 	}
 	d.queue = append(d.queue, ev)
-}
-
-func (d *Driver) noLog(tp core.TopicPartition) error {
-	if d.logs[tp] == nil {
-		return fmt.Errorf("no log for %s", tp)
-	}
-	return nil
 }
 
 // Close syncs and closes every log and, when all of them closed
