@@ -52,8 +52,15 @@ func (n *node) checkCleanShutdownMarker() {
 // noteCleanState follows, operation by operation (as the file system's
 // hook sees them, once a crash point let them through), whether n's logs
 // are as its last clean stop left them: a write of the marker says so
-// (the driver writes it last), its removal or any change to a partition
-// directory or the recovery point checkpoint says no longer.
+// (the driver writes it last), any change to a partition directory or
+// the recovery point checkpoint says no longer.
+//
+// The marker's removal changes no log, so it says nothing: a start that
+// removed the marker and crashed before the removal was durable finds
+// it again, rightly, over logs nothing touched. A start that wrote to a
+// log before its removal was durable (a power loss then brings back the
+// marker over a changed log) is what this check exists to catch, and it
+// is caught by that write.
 func (n *node) noteCleanState(op, name string) {
 	rel, ok := strings.CutPrefix(name, dataDir+"/")
 	if !ok {
@@ -62,7 +69,9 @@ func (n *node) noteCleanState(op, name string) {
 	first, _, nested := strings.Cut(rel, "/")
 	switch {
 	case strings.HasPrefix(rel, segment.CleanShutdownFile):
-		n.cleanStop = op != memfs.OpRemove
+		if op != memfs.OpRemove {
+			n.cleanStop = true
+		}
 	case op == memfs.OpRead || op == memfs.OpReadDir || op == memfs.OpSize || op == memfs.OpClose:
 	case nested || strings.HasPrefix(first, segment.RecoveryPointFile):
 		if _, isPart := partitionDirName(first); isPart || !nested {
