@@ -7,16 +7,16 @@ import (
 	kio "cloudkafka/io"
 )
 
-// ReadSpans is Read by reference (core.Read.ByRef): it finds, from the
-// batch holding offset (or the first after it), the log's bytes up to the
-// first batch whose base offset is >= below, and returns them as spans of
-// the segment files rather than reading them: the response's writer sends
-// them from the files. Like Kafka's fetch, it cuts at maxBytes wherever
-// that falls, so the last batch may be partial (clients drop it); with
-// minOne a first batch larger than maxBytes goes whole. It reads only
-// the headers it needs to place the start and the end, and checks no
-// CRC: served bytes were checked when appended or recovered (see the
-// README's Durability section). At the log end it returns nil.
+// ReadSpans is Read by reference (core.Read.ByRef): the same whole
+// batches Read returns, from the batch holding offset (or the first after
+// it) up to the first batch whose base offset is >= below and within
+// maxBytes (with minOne, a first batch larger than maxBytes goes whole),
+// returned as spans of the segment files rather than read: the response's
+// writer sends them from the files. It reads only the headers it needs
+// to place the start and the end (the offset index finds a batch
+// boundary near the byte limit), and checks no CRC: served bytes were
+// checked when appended or recovered (see the README's Durability
+// section). At the log end it returns nil.
 func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) (*core.RecordsRef, error) {
 	if err := l.usable(); err != nil {
 		return nil, err
@@ -48,29 +48,26 @@ func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) 
 		if err != nil {
 			return nil, err
 		}
-		if ref == nil {
-			ref = &core.RecordsRef{FirstSize: int32(h.Size()), FirstBase: h.BaseOffset}
-		}
-		n := end - start
-		cut := n > budget
-		if cut {
-			n = max(budget, 0)
-			if minOne && len(spans) == 0 && n < int64(h.Size()) {
-				n = int64(h.Size())
+		full := end-start > budget
+		if full {
+			if end, endBase, err = s.boundaryWithin(&r, start, start+budget); err != nil {
+				return nil, err
+			}
+			if end == start && minOne && ref == nil {
+				end, endBase = start+int64(h.Size()), h.LastOffset()+1
 			}
 		}
-		if n == 0 {
-			break
+		if end > start {
+			if ref == nil {
+				ref = &core.RecordsRef{FirstSize: int32(h.Size()), FirstBase: h.BaseOffset}
+			}
+			spans = append(spans, kio.Span{File: s.log, Off: start, N: end - start, Gen: s.log.Generation()})
+			ref.Len += end - start
+			budget -= end - start
+			s.hintNext, s.hintPos = endBase, end // the next fetch starts here
 		}
-		spans = append(spans, kio.Span{File: s.log, Off: start, N: n, Gen: s.log.Generation()})
-		ref.Len += n
-		budget -= n
-		if cut {
-			break
-		}
-		s.hintNext, s.hintPos = endBase, end // the next fetch starts here
-		if end < s.size {
-			break // below lies in this segment
+		if full || end < s.size {
+			break // the budget or below ends the read in this segment
 		}
 		offset = s.next
 	}
@@ -97,13 +94,44 @@ func (s *segment) positionBelow(r *blockReader, below core.Offset) (int64, core.
 		return 0, 0, err
 	}
 	if h.BaseOffset < below { // a batch across below is read whole, as Read does
-		pos += int64(h.Size())
-		if pos == s.size {
-			return s.size, s.next, nil
-		}
-		if h, err = s.headerAt(r, pos); err != nil {
-			return 0, 0, err
-		}
+		return s.nextBatch(r, pos, h)
 	}
 	return pos, h.BaseOffset, nil
+}
+
+// boundaryWithin is the last batch boundary of s in [start, limit] and
+// the base offset of the batch there (the offset past s if none): the
+// offset index gives one at or before limit, and the headers from there
+// on (at most an index interval and a batch) the last.
+func (s *segment) boundaryWithin(r *blockReader, start, limit int64) (int64, core.Offset, error) {
+	pos, err := s.idx.lookupPosition(limit)
+	if err != nil {
+		return 0, 0, err
+	}
+	pos = max(pos, start)
+	for pos < s.size {
+		h, err := s.headerAt(r, pos)
+		if err != nil {
+			return 0, 0, err
+		}
+		if pos+int64(h.Size()) > limit {
+			return pos, h.BaseOffset, nil
+		}
+		pos += int64(h.Size())
+	}
+	return pos, s.next, nil
+}
+
+// nextBatch is the position and base offset of the batch after h, at pos
+// (s.size and s.next after the last).
+func (s *segment) nextBatch(r *blockReader, pos int64, h core.BatchHeader) (int64, core.Offset, error) {
+	pos += int64(h.Size())
+	if pos == s.size {
+		return s.size, s.next, nil
+	}
+	next, err := s.headerAt(r, pos)
+	if err != nil {
+		return 0, 0, err
+	}
+	return pos, next.BaseOffset, nil
 }
