@@ -147,7 +147,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	if cfg.ZookeeperConnect != "" {
 		s.zk = s.dialZooKeeper()
 		coord = s.zk
-	} else if coord, err = kio.OpenFileCoordinator(fs, dir); err != nil {
+	} else if coord, err = kio.OpenFileCoordinatorWith(fs, dir, kio.FileCoordinatorOptions{Logf: logf}); err != nil {
 		s.closeListeners()
 		return nil, err
 	}
