@@ -96,7 +96,9 @@ type fetchPart struct {
 	code              int16
 	offset            Offset
 	maxBytes          int32
-	data              []byte
+	data              []byte      // the records read as bytes (down-conversion)
+	ref               *RecordsRef // or by reference
+	n                 int         // bytes of records the answer carries
 }
 
 func (b *Broker) handleFetch(r Request) {
@@ -207,8 +209,9 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 // readFetch emits a Read for every readable partition of fw; the response
 // is built when all have completed.
 func (b *Broker) readFetch(fw *fetchWait) {
+	byRef := fetchMagic(fw.r.Header.Version) == 2 // else the records are down-converted
 	for _, fp := range fw.parts {
-		fp.data = nil
+		fp.data, fp.ref = nil, nil
 		b.recheckFetchPart(fw, fp)
 		if fp.code != errNone {
 			continue
@@ -227,7 +230,7 @@ func (b *Broker) readFetch(fw *fetchWait) {
 			if rd.Err != nil {
 				fp.code = errStorage
 			} else {
-				fp.data = rd.Data
+				fp.data, fp.ref = rd.Data, rd.Ref
 				b.coverMidBatch(fp)
 			}
 			if fw.reading == 0 {
@@ -239,7 +242,7 @@ func (b *Broker) readFetch(fw *fetchWait) {
 			below = fp.p.written // BUG SITE (simbugs): BugFetchPastHighWatermark reads unacknowledged data.
 		}
 		b.emit(Read{Token: tok, Partition: fp.p.tp, Offset: fp.offset, Below: below,
-			MaxBytes: fp.maxBytes, MinOne: true})
+			MaxBytes: fp.maxBytes, MinOne: true, ByRef: byRef})
 	}
 	if fw.reading == 0 {
 		b.fetchReadsDone(fw)
@@ -284,37 +287,47 @@ func (b *Broker) fetchReadsDone(fw *fetchWait) {
 		fw.done = true
 		throttle := int32(0)
 		if fw.replica < 0 {
-			bytes := fetchResponseSize(resp)
-			if throttle = b.recordQuota(fw.r, quotaFetch, bytes); throttle > 0 {
+			if throttle = b.recordQuota(fw.r, quotaFetch, size); throttle > 0 {
 				// Over the quota: an empty answer, whose bytes do not
 				// count, as Kafka's.
-				b.unrecordQuota(fw.r, quotaFetch, bytes)
+				b.unrecordQuota(fw.r, quotaFetch, size)
 				resp.Topics = nil
 			}
 		}
 		b.countFetched(fw, resp)
 		b.finishFetchSession(fw, resp, throttle > 0)
-		b.respondThrottled(fw.r, resp, throttle)
+		b.respondWith(fw.r, resp, throttle, fw.recordsByRef(resp))
 		return
 	}
 	fw.parked = true
 	b.fetches = append(b.fetches, fw)
 }
 
-// buildFetchResponse assembles the response from the reads, applying the
-// response byte limit at batch boundaries.
-// fetchResponseSize is the size a consumer's fetch answer counts against
-// its consumer_byte_rate quota: the records it carries.
-func fetchResponseSize(resp *kmsg.FetchResponse) int {
-	n := 0
-	for _, t := range resp.Topics {
-		for _, p := range t.Partitions {
-			n += len(p.RecordBatches)
-		}
+// recordsByRef lists the record sets of resp read by reference, in the
+// order of its partitions: the partitions of fw that carry records (an
+// incremental answer keeps every one of them), unless a quota emptied
+// the answer.
+func (fw *fetchWait) recordsByRef(resp *kmsg.FetchResponse) []RecordsAt {
+	if resp.Topics == nil {
+		return nil
 	}
-	return n
+	var out []RecordsAt
+	for _, fp := range fw.parts {
+		if fp.ref == nil || fp.n == 0 {
+			continue
+		}
+		t := &fw.req.Topics[fp.topicIdx]
+		ref := *fp.ref
+		ref.Len = int64(fp.n)
+		out = append(out, RecordsAt{Topic: t.Topic, TopicID: t.TopicID, Partition: t.Partitions[fp.partIdx].Partition, Ref: ref})
+	}
+	return out
 }
 
+// buildFetchResponse assembles the response from the reads, applying the
+// response byte limit at batch boundaries (by reference, as Kafka does:
+// the last batch may be cut). size is the bytes of records it carries,
+// which a consumer's answer counts against its consumer_byte_rate quota.
 func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bool) {
 	req, version := fw.req, fw.r.Header.Version
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
@@ -333,13 +346,13 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 	}
 	for _, fp := range fw.parts {
 		if fp.p != nil && !fp.p.hosted() {
-			fp.code, fp.p, fp.data = errNotLeader, nil, nil // deleted while read
+			fp.code, fp.p, fp.data, fp.ref = errNotLeader, nil, nil, nil // deleted while read
 		}
 		if fp.code == errNone && fp.offset < fp.p.logStart {
 			// Retention moved the log start past the offset while the
 			// read was in flight: answer as a fetch arriving now would,
 			// so that the response's data and offsets agree.
-			fp.code, fp.data = errOffsetOutOfRange, nil
+			fp.code, fp.data, fp.ref = errOffsetOutOfRange, nil, nil
 		}
 		rp := kmsg.NewFetchResponseTopicPartition()
 		rp.Partition = req.Topics[fp.topicIdx].Partitions[fp.partIdx].Partition
@@ -358,16 +371,24 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 			room = int(fp.maxBytes)
 		}
 		var data []byte
-		if magic := fetchMagic(version); magic < 2 && fp.code == errNone && len(fp.data) > 0 {
+		fp.n = 0
+		switch magic := fetchMagic(version); {
+		case fp.ref != nil && fp.code == errNone:
+			if fp.n = trimRef(fp.ref, room, size == 0); fp.n > 0 && int64(fp.n) < fp.ref.Len {
+				b.cover(cover.FetchRecordsCut)
+			}
+		case magic < 2 && fp.code == errNone && len(fp.data) > 0:
 			var code int16
 			data, code = b.downConvert(fp.p, fp.data, fp.offset, magic, room, size == 0 && version == 3, version <= 2)
 			if code != errNone {
 				rp.ErrorCode, hasErr = code, true
 			}
-		} else {
+			fp.n = len(data)
+		default:
 			data = trimBatches(fp.data, room, size == 0)
+			fp.n = len(data)
 		}
-		size += len(data)
+		size += fp.n
 		if data == nil {
 			data = []byte{} // an empty record set, never null: clients reject null
 		}
@@ -376,6 +397,21 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	return resp, size, hasErr
+}
+
+// trimRef is how many bytes of a record set read by reference fit in
+// room: up to room, the last batch possibly cut, as Kafka's fetch cuts
+// its file slice; but a first batch that does not fit whole goes whole
+// when first is true, else nothing does.
+func trimRef(ref *RecordsRef, room int, first bool) int {
+	n := min(ref.Len, int64(max(room, 0)))
+	if n < int64(ref.FirstSize) {
+		if !first {
+			return 0
+		}
+		n = int64(ref.FirstSize)
+	}
+	return int(n)
 }
 
 // trimBatches keeps the whole batches of data that fit in room; when first
@@ -436,6 +472,12 @@ func (b *Broker) rereadFetch(fw *fetchWait) {
 
 // coverMidBatch counts a read that starts inside its first batch.
 func (b *Broker) coverMidBatch(fp *fetchPart) {
+	if fp.ref != nil {
+		if fp.ref.FirstBase < fp.offset {
+			b.cover(cover.MidBatchRead)
+		}
+		return
+	}
 	if h, err := ParseBatchHeader(fp.data); err == nil && h.BaseOffset < fp.offset {
 		b.cover(cover.MidBatchRead)
 	}

@@ -88,6 +88,7 @@ type Synced struct {
 type ReadDone struct {
 	Token Token
 	Data  []byte
+	Ref   *RecordsRef // instead of Data for a Read ByRef; nil: nothing read
 	Err   error
 }
 
@@ -246,6 +247,9 @@ type Respond struct {
 	Seq           uint64
 	CorrelationID int32
 	Body          kmsg.Response
+	// Records are the record sets of a fetch response Body that were
+	// read by reference, in the order of its partitions.
+	Records []RecordsAt
 	// Raw: Body is a SaslAuthenticateResponse to a bare token (after a
 	// SaslHandshake v0), written as its bare size-prefixed auth bytes,
 	// without a response header.
@@ -373,6 +377,13 @@ type Sync struct {
 // Read returns whole batches starting with the batch holding Offset, up to
 // MaxBytes (but at least one batch when MinOne), never including a batch
 // whose base offset is at or past Below.
+//
+// ByRef asks for the batches by reference (ReadDone.Ref) instead: the
+// log's bytes from that first batch up to Below, cut at MaxBytes as
+// Kafka cuts a fetch (the last batch may be partial, which clients drop),
+// left where they lie for the response's writer to send from storage.
+// The core then knows only their extent, and the storage does not check
+// their CRCs on the way out (see the README's Durability section).
 type Read struct {
 	Token     Token
 	Partition TopicPartition
@@ -380,6 +391,30 @@ type Read struct {
 	Below     Offset
 	MaxBytes  int32
 	MinOne    bool
+	ByRef     bool
+}
+
+// RecordsRef is a record set read by reference: Len bytes of the log
+// beginning with a whole batch of FirstSize bytes whose base offset is
+// FirstBase. Handle is the storage's own reference to the bytes; the
+// core only passes it on, in Respond.Records.
+type RecordsRef struct {
+	Len       int64
+	FirstSize int32
+	FirstBase Offset
+	Handle    any
+}
+
+// RecordsAt is the record set of a partition of a fetch response left by
+// reference: Body's partition Partition of the topic Topic (v12 and
+// before) or TopicID (v13 on) answers with an empty RecordBatches, whose
+// place Ref's first Len bytes take when the response is written. A
+// Respond lists them in the order of the body's partitions.
+type RecordsAt struct {
+	Topic     string
+	TopicID   [16]byte
+	Partition int32
+	Ref       RecordsRef
 }
 
 // FindTime looks up the first batch at or past From (the log start the

@@ -216,8 +216,8 @@ func (sp *sessionPart) request() kmsg.FetchRequestTopicPartition {
 // CachedPartition.maybeUpdateResponseData): records, a high watermark or
 // log start other than the last told, an error (which is told again
 // until it goes), a preferred read replica, a diverging epoch.
-func (sp *sessionPart) answered(rp *kmsg.FetchResponseTopicPartition) bool {
-	must := len(rp.RecordBatches) > 0
+func (sp *sessionPart) answered(rp *kmsg.FetchResponseTopicPartition, records bool) bool {
+	must := records
 	if sp.highWatermark != rp.HighWatermark && !bugOn(BugSessionHidesHighWatermark) { // BUG SITE (simbugs): BugSessionHidesHighWatermark.
 		must, sp.highWatermark = true, rp.HighWatermark
 	}
@@ -493,11 +493,11 @@ func (b *Broker) keepChanged(fw *fetchWait, resp *kmsg.FetchResponse) {
 		k := next[fp.topicIdx]
 		next[fp.topicIdx]++
 		rp, sp := &resp.Topics[fp.topicIdx].Partitions[k], fw.sessParts[i]
-		if keep[fp.topicIdx][k] = sp.answered(rp); !keep[fp.topicIdx][k] {
+		if keep[fp.topicIdx][k] = sp.answered(rp, fp.n > 0); !keep[fp.topicIdx][k] {
 			continue
 		}
 		kept++
-		if len(rp.RecordBatches) > 0 {
+		if fp.n > 0 {
 			sp.seq = fw.sess.nextSeq
 			fw.sess.nextSeq++
 		}
@@ -542,7 +542,7 @@ func (b *Broker) createFetchSession(fw *fetchWait, resp *kmsg.FetchResponse) int
 		next[fp.topicIdx]++
 		rt := &fw.req.Topics[fp.topicIdx]
 		sp := s.put(keyOf(s.byTopicID, rt.Topic, rt.TopicID, rt.Partitions[fp.partIdx].Partition), &rt.Partitions[fp.partIdx])
-		sp.answered(&resp.Topics[fp.topicIdx].Partitions[k])
+		sp.answered(&resp.Topics[fp.topicIdx].Partitions[k], fp.n > 0)
 	}
 	if c.sessions == nil {
 		c.sessions = map[int32]*fetchSession{}

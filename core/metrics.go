@@ -126,15 +126,11 @@ func (b *Broker) countFetched(fw *fetchWait, resp *kmsg.FetchResponse) {
 	if resp.Topics == nil {
 		return
 	}
-	next := make([]int, len(resp.Topics)) // per topic, the answer's next partition
 	for _, fp := range fw.parts {
-		i := next[fp.topicIdx]
-		next[fp.topicIdx]++
-		parts := resp.Topics[fp.topicIdx].Partitions
-		if fp.p == nil || i >= len(parts) || len(parts[i].RecordBatches) == 0 {
+		if fp.p == nil || fp.n == 0 {
 			continue
 		}
-		n := uint64(len(parts[i].RecordBatches))
+		n := uint64(fp.n)
 		if fw.replica >= 0 {
 			b.stats.replicationBytesOut += n
 			continue

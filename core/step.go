@@ -65,8 +65,17 @@ func (s *step) complete(tok Token, ev Event) {
 // not read throttle_time_ms (before KIP-219) gets the answer that much
 // later too.
 func (s *step) respondThrottled(r Request, body kmsg.Response, ms int32) {
+	s.respondWith(r, body, ms, nil)
+}
+
+// respondWith is respondThrottled of a fetch response whose record sets
+// records were read by reference.
+func (s *step) respondWith(r Request, body kmsg.Response, ms int32, records []RecordsAt) {
 	if ms <= 0 {
-		s.respond(r, body)
+		if body != nil {
+			body.SetVersion(r.Header.Version)
+		}
+		s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body, Records: records})
 		return
 	}
 	if body != nil {
@@ -80,7 +89,7 @@ func (s *step) respondThrottled(r Request, body kmsg.Response, ms int32) {
 		}
 	}
 	s.emit(Throttle{Conn: r.Conn, Seq: r.Seq, Ms: ms, Hold: !clientThrottles(r)})
-	s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body})
+	s.emit(Respond{Conn: r.Conn, Seq: r.Seq, CorrelationID: r.Header.CorrelationID, Body: body, Records: records})
 }
 
 // clientThrottles says whether the client of r reads throttle_time_ms

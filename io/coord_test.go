@@ -27,7 +27,7 @@ func getData(t *testing.T, c *kio.FileCoordinator, path string) (string, error) 
 
 // TestFileCoordinatorDurable: the embedded coordinator's persistent
 // znodes survive a restart and a power loss once Apply returned; its
-// ephemeral znodes end with the process; a write whose snapshot cannot
+// ephemeral znodes end with the process; a write whose log record cannot
 // be saved fails and changes nothing, in memory or on disk.
 func TestFileCoordinatorDurable(t *testing.T) {
 	fs := memfs.New()
@@ -44,18 +44,28 @@ func TestFileCoordinatorDurable(t *testing.T) {
 			t.Fatalf("Apply %v %s: %v", op.Kind, op.Path, res.Err)
 		}
 	}
+	// The log's first fsync fails (its write reached the file): the set
+	// fails, and the log is cut back.
+	syncs := 0
 	fs.Inject = func(op, path string) error {
-		if op == memfs.OpRename {
-			return errors.New("injected rename failure")
+		if op == memfs.OpSync && path == "/data/"+kio.CoordinatorWALFile {
+			if syncs++; syncs == 1 {
+				return errors.New("injected sync failure")
+			}
 		}
 		return nil
 	}
 	if res := c.Apply(core.CoordOp{Kind: core.CoordSet, Path: "/brokers/topics/t", Data: []byte("v2"), Version: core.CoordAnyVersion}); res.Err == nil {
-		t.Fatalf("a set whose snapshot cannot be saved: got success; want the storage error")
+		t.Fatalf("a set whose log record cannot be synced: got success; want the storage error")
 	}
 	fs.Inject = nil
 	if got, err := getData(t, c, "/brokers/topics/t"); got != "v1" || err != nil {
 		t.Errorf("after a failed set: got %q, %v; want v1", got, err)
+	}
+	fs.ProcessCrash() // the record's bytes, had they stayed, would survive this
+	c = openCoord(t, fs)
+	if got, err := getData(t, c, "/brokers/topics/t"); got != "v1" || err != nil {
+		t.Errorf("after a failed set and a reopen: got %q, %v; want v1", got, err)
 	}
 
 	fs.Crash(rand.New(rand.NewPCG(1, 2)))

@@ -1,5 +1,7 @@
 package kio
 
+import "errors"
+
 // FS is the file-system port. Both worlds implement it: realio over the
 // operating system, the simulator over a crashable in-memory disk. The
 // distinction that matters is written versus synced: a write is visible to
@@ -33,4 +35,31 @@ type File interface {
 	Truncate(size int64) error
 	Sync() error
 	Close() error
+	// Generation changes whenever bytes written before may change or
+	// can no longer be read through this handle: a Truncate, a Close. A
+	// Span records it when taken.
+	Generation() uint64
+	// ReadSpan reads len(p) bytes at off, as ReadAt, only if the file's
+	// generation is still gen: else it fails with ErrStaleSpan and reads
+	// nothing.
+	ReadSpan(p []byte, off int64, gen uint64) error
 }
+
+// ErrStaleSpan says a span's file changed (was truncated or closed)
+// after the span was taken: its bytes are no longer the ones it named.
+var ErrStaleSpan = errors.New("span is stale: its file was truncated or closed since it was read")
+
+// Span is N bytes of a file from Off, left where they lie: a record set
+// that a by-reference read found and the writer of its response sends
+// from the file (sendfile) when the response goes out. Gen is the file's
+// generation when the span was taken; a span whose file moved on is
+// stale and must not be sent.
+type Span struct {
+	File File
+	Off  int64
+	N    int64
+	Gen  uint64
+}
+
+// Read reads the span's bytes into p (len(p) == N).
+func (s Span) Read(p []byte) error { return s.File.ReadSpan(p, s.Off, s.Gen) }

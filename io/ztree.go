@@ -23,6 +23,32 @@ type ZTree struct {
 	// a node's Czxid tells one incarnation of a path from another. A
 	// restored tree numbers its nodes anew.
 	zxid int64
+	// track, when set (TrackChanges), records which persistent znodes
+	// changed since they were last persisted, and how to undo a write in
+	// progress. The simulator's ensemble leaves it nil.
+	track *ztrack
+}
+
+// ztrack is the change tracking of a tree that is persisted by its
+// changes (the embedded coordinator's write-ahead log).
+type ztrack struct {
+	// dirty maps each path changed since the last Persisted to its
+	// persistent state then (ok false: absent or ephemeral). Bounded by
+	// the paths one write touches, plus those of session closes between
+	// writes.
+	dirty map[string]savedState
+	// undo reverses, run last to first, every change since Begin; nil
+	// outside a write.
+	undo []func()
+	// writing is set between Begin and Commit or Rollback.
+	writing bool
+}
+
+// savedState is a path's persistent state: its znode, or ok false when
+// there is none (absent, or ephemeral).
+type savedState struct {
+	z  SavedZnode
+	ok bool
 }
 
 type znode struct {
@@ -56,7 +82,7 @@ func NewZTree() *ZTree {
 }
 
 // Clone returns an independent copy of the tree, sessions and watches
-// included.
+// included (change tracking not: the copy does not track).
 func (t *ZTree) Clone() *ZTree {
 	c := &ZTree{nodes: make(map[string]*znode, len(t.nodes)), sessions: make(map[int64]*zsession, len(t.sessions)), nextSession: t.nextSession, zxid: t.zxid}
 	// order-independent: copied into maps
@@ -214,6 +240,7 @@ func (t *ZTree) create(s *zsession, session int64, op core.CoordOp) (string, []W
 	if op.Ephemeral {
 		owner = session
 		s.ephemerals[path] = true
+		t.onUndo(func() { delete(s.ephemerals, path) })
 	}
 	fired = t.add(path, slices.Clone(op.Data), owner, fired)
 	return path, fired, nil
@@ -222,6 +249,8 @@ func (t *ZTree) create(s *zsession, session int64, op core.CoordOp) (string, []W
 // add links a new node under its (existing) parent.
 func (t *ZTree) add(path string, data []byte, owner int64, fired []WatchFired) []WatchFired {
 	parent, name := splitPath(path)
+	t.touch(parent)
+	t.touch(path)
 	pn := t.nodes[parent]
 	pn.children[name] = true
 	pn.creates++
@@ -229,6 +258,14 @@ func (t *ZTree) add(path string, data []byte, owner int64, fired []WatchFired) [
 	pn.stat.NumChildren++
 	t.zxid++
 	t.nodes[path] = &znode{data: data, stat: core.CoordStat{EphemeralOwner: owner, Czxid: t.zxid}, children: map[string]bool{}}
+	t.onUndo(func() {
+		delete(t.nodes, path)
+		t.zxid--
+		pn.stat.NumChildren--
+		pn.stat.CVersion--
+		pn.creates--
+		delete(pn.children, name)
+	})
 	fired = t.fire(path, core.WatchNodeCreated, fired, true, false)
 	return t.fire(parent, core.WatchNodeChildrenChanged, fired, false, true)
 }
@@ -248,8 +285,11 @@ func (t *ZTree) set(op core.CoordOp) ([]WatchFired, error) {
 	if op.Version != core.CoordAnyVersion && n.stat.Version != op.Version {
 		return nil, fmt.Errorf("%w: %s is at version %d, not %d", core.ErrCoordBadVersion, op.Path, n.stat.Version, op.Version)
 	}
+	t.touch(op.Path)
+	data, version := n.data, n.stat.Version
 	n.data = slices.Clone(op.Data)
 	n.stat.Version++
+	t.onUndo(func() { n.data, n.stat.Version = data, version })
 	return t.fire(op.Path, core.WatchNodeDataChanged, nil, true, false), nil
 }
 
@@ -276,16 +316,25 @@ func (t *ZTree) remove(path string, fired []WatchFired) []WatchFired {
 		fired = t.remove(joinPath(path, c), fired)
 	}
 	if n.stat.EphemeralOwner != 0 {
-		if s := t.sessions[n.stat.EphemeralOwner]; s != nil {
+		if s := t.sessions[n.stat.EphemeralOwner]; s != nil && s.ephemerals[path] {
 			delete(s.ephemerals, path)
+			t.onUndo(func() { s.ephemerals[path] = true })
 		}
 	}
-	delete(t.nodes, path)
 	parent, name := splitPath(path)
+	t.touch(parent)
+	t.touch(path)
+	delete(t.nodes, path)
 	pn := t.nodes[parent]
 	delete(pn.children, name)
 	pn.stat.CVersion++
 	pn.stat.NumChildren--
+	t.onUndo(func() {
+		pn.stat.NumChildren++
+		pn.stat.CVersion--
+		pn.children[name] = true
+		t.nodes[path] = n
+	})
 	fired = t.fire(path, core.WatchNodeDeleted, fired, true, true)
 	return t.fire(parent, core.WatchNodeChildrenChanged, fired, false, true)
 }
@@ -297,14 +346,16 @@ func (t *ZTree) remove(path string, fired []WatchFired) []WatchFired {
 func (t *ZTree) fire(path string, typ core.CoordWatchType, fired []WatchFired, data, child bool) []WatchFired {
 	for _, id := range slices.Sorted(maps.Keys(t.sessions)) {
 		s := t.sessions[id]
-		hit := data && s.dataWatches[path] || child && s.childWatches[path]
-		if data {
+		hitData, hitChild := data && s.dataWatches[path], child && s.childWatches[path]
+		if hitData {
 			delete(s.dataWatches, path)
+			t.onUndo(func() { s.dataWatches[path] = true })
 		}
-		if child {
+		if hitChild {
 			delete(s.childWatches, path)
+			t.onUndo(func() { s.childWatches[path] = true })
 		}
-		if hit {
+		if hitData || hitChild {
 			fired = append(fired, WatchFired{Session: id, Path: path, Type: typ})
 		}
 	}
@@ -401,4 +452,103 @@ func joinPath(parent, name string) string {
 		return "/" + name
 	}
 	return parent + "/" + name
+}
+
+// ZChange is one persistent znode's new state after a write: Znode, or,
+// when Deleted, no persistent znode at Znode.Path any more.
+type ZChange struct {
+	Znode   SavedZnode
+	Deleted bool
+}
+
+// TrackChanges starts tracking changes: from now on Changes lists the
+// persistent znodes that differ from the tree as it is now, and writes
+// may be undone (Begin, Rollback). The embedded coordinator persists a
+// tree this way, by its changes, at a cost proportional to each write.
+func (t *ZTree) TrackChanges() {
+	t.track = &ztrack{dirty: map[string]savedState{}}
+}
+
+// Begin starts a write that Rollback can undo, or Commit keep. The tree
+// must be tracking changes, and no other write may be in progress.
+func (t *ZTree) Begin() {
+	if t.track == nil || t.track.writing {
+		panic("ztree: Begin without change tracking, or inside a write")
+	}
+	t.track.writing = true
+}
+
+// Commit keeps the changes made since Begin.
+func (t *ZTree) Commit() {
+	t.endWrite()
+	t.track.undo = t.track.undo[:0]
+}
+
+// Rollback undoes every change made since Begin, znodes, sessions'
+// ephemeral nodes and watches alike: the tree is as it was then.
+func (t *ZTree) Rollback() {
+	t.endWrite()
+	u := t.track.undo
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+	t.track.undo = u[:0]
+}
+
+func (t *ZTree) endWrite() {
+	if t.track == nil || !t.track.writing {
+		panic("ztree: Commit or Rollback outside a write")
+	}
+	t.track.writing = false
+}
+
+// Changes lists, sorted by path, the persistent znodes that differ from
+// the tree as it was when last Persisted (or when tracking started):
+// created, changed (data, versions) or gone (deleted, or replaced by an
+// ephemeral node). A write that touched only ephemeral znodes has none.
+// Its cost is proportional to the paths changed, not to the tree. The
+// tree must be tracking changes, as for Persisted.
+func (t *ZTree) Changes() []ZChange {
+	var out []ZChange
+	for _, p := range slices.Sorted(maps.Keys(t.track.dirty)) {
+		was, now := t.track.dirty[p], t.saved(p)
+		switch {
+		case now.ok && (!was.ok || !now.z.equal(was.z)):
+			out = append(out, ZChange{Znode: now.z})
+		case !now.ok && was.ok:
+			out = append(out, ZChange{Znode: SavedZnode{Path: p}, Deleted: true})
+		}
+	}
+	return out
+}
+
+// Persisted says that the tree as it is now is persisted: Changes starts
+// afresh.
+func (t *ZTree) Persisted() { clear(t.track.dirty) }
+
+// touch notes, before the first change to path since it was last
+// persisted, its persistent state then.
+func (t *ZTree) touch(path string) {
+	if t.track == nil {
+		return
+	}
+	if _, ok := t.track.dirty[path]; !ok {
+		t.track.dirty[path] = t.saved(path)
+	}
+}
+
+// onUndo records how to reverse a change, during a write.
+func (t *ZTree) onUndo(f func()) {
+	if t.track != nil && t.track.writing {
+		t.track.undo = append(t.track.undo, f)
+	}
+}
+
+// saved is path's persistent state now.
+func (t *ZTree) saved(path string) savedState {
+	n := t.nodes[path]
+	if n == nil || n.stat.EphemeralOwner != 0 {
+		return savedState{}
+	}
+	return savedState{z: SavedZnode{Path: path, Data: n.data, Version: n.stat.Version, CVersion: n.stat.CVersion, Creates: n.creates}, ok: true}
 }

@@ -623,13 +623,15 @@ func testFetchLimits(t *testing.T, c *client, v int16, id [16]byte, sent [][]byt
 				len(ps[0].RecordBatches), len(ps[1].RecordBatches), len(sent[0]))
 		}
 	}
-	// The response MaxBytes stops later batches and partitions.
+	// The response MaxBytes stops later batches and partitions. As in
+	// Kafka, the record set is cut at the limit: two whole batches, then
+	// the first 10 bytes of the third, which clients drop.
 	req := fetchMulti("f", id, []int32{0, 1}, 0, 1<<20)
 	req.MaxBytes = int32(len(sent[0]) + len(sent[1]) + 10)
 	resp = call[*kmsg.FetchResponse](t, c, v, req)
 	ps := resp.Topics[0].Partitions
-	if len(ps) != 2 || len(splitBatches(t, ps[0].RecordBatches)) != 2 || len(ps[1].RecordBatches) != 0 {
-		t.Errorf("fetch with MaxBytes %d: got %d and %d bytes; want two batches of partition 0 and none of partition 1", req.MaxBytes, len(ps[0].RecordBatches), len(ps[len(ps)-1].RecordBatches))
+	if len(ps) != 2 || len(ps[0].RecordBatches) != int(req.MaxBytes) || len(splitBatches(t, ps[0].RecordBatches[:len(sent[0])+len(sent[1])])) != 2 || len(ps[1].RecordBatches) != 0 {
+		t.Errorf("fetch with MaxBytes %d: got %d and %d bytes; want two batches and 10 bytes of the third of partition 0 and none of partition 1", req.MaxBytes, len(ps[0].RecordBatches), len(ps[len(ps)-1].RecordBatches))
 	}
 	// A response limit below the first batch still returns that batch.
 	req.MaxBytes = 1

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -146,7 +147,7 @@ func Start(cfg core.Config, logf func(string, ...any)) (*Server, error) {
 	if cfg.ZookeeperConnect != "" {
 		s.zk = s.dialZooKeeper()
 		coord = s.zk
-	} else if coord, err = kio.OpenFileCoordinator(fs, dir); err != nil {
+	} else if coord, err = kio.OpenFileCoordinatorWith(fs, dir, kio.FileCoordinatorOptions{Logf: logf}); err != nil {
 		s.closeListeners()
 		return nil, err
 	}
@@ -897,6 +898,9 @@ func (c *conn) write() {
 				c.s.frames.Put(b) // the writer copied or sent it
 			}
 			if err != nil {
+				if errors.Is(err, kio.ErrStaleSpan) || errors.Is(err, stdio.ErrUnexpectedEOF) {
+					c.s.logf("closing connection %d: the records of a fetch response cannot be sent: %v", c.id, err)
+				}
 				return
 			}
 		}
@@ -915,23 +919,82 @@ func (c *conn) write() {
 }
 
 // writeFrame writes a frame's parts: through w when it is one part or
-// small, else, after what w holds, with one writev of all of them, so
-// that spliced record sets go to the socket from where they were read.
+// small and has no spans, else, after what w holds, each run of byte
+// parts with one writev and each span from its file: with sendfile on a
+// plain TCP connection, so that fetched bytes go from the page cache to
+// the socket without passing through the broker, or through w (TLS).
 func writeFrame(w *bufio.Writer, nc net.Conn, frame kio.Frame) error {
-	if len(frame.Parts) == 1 || frame.Len() <= w.Available() {
+	spans := frame.HasSpans()
+	if !spans && (len(frame.Parts) == 1 || frame.Len() <= int64(w.Available())) {
 		for _, p := range frame.Parts {
-			if _, err := w.Write(p); err != nil {
+			if _, err := w.Write(p.Bytes); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	rc := rawConn(nc)
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	parts := net.Buffers(frame.Parts)
-	_, err := parts.WriteTo(nc)
-	return err
+	var run net.Buffers
+	for i, p := range frame.Parts {
+		if p.Bytes != nil {
+			run = append(run, p.Bytes)
+			if i+1 < len(frame.Parts) && frame.Parts[i+1].Bytes != nil {
+				continue
+			}
+			if _, err := run.WriteTo(nc); err != nil {
+				return err
+			}
+			run = nil
+			continue
+		}
+		if err := writeSpan(w, rc, p.Span); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawConn is nc's raw connection when sendfile may write to it (plain
+// TCP), else nil.
+func rawConn(nc net.Conn) syscall.RawConn {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// writeSpan sends a span of a segment file: with sendfile when rc is set
+// and the file is the OS's, else read into w's buffer piece by piece and
+// written through w (and flushed).
+func writeSpan(w *bufio.Writer, rc syscall.RawConn, s kio.Span) error {
+	if f, ok := s.File.(*osFile); ok && rc != nil {
+		return f.sendSpan(rc, s)
+	}
+	for s.N > 0 {
+		if w.Available() == 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+		buf := w.AvailableBuffer()[:min(int64(w.Available()), s.N)]
+		piece := kio.Span{File: s.File, Off: s.Off, N: int64(len(buf)), Gen: s.Gen}
+		if err := piece.Read(buf); err != nil {
+			return err
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+		s.Off, s.N = s.Off+piece.N, s.N-piece.N
+	}
+	return w.Flush()
 }
 
 func (c *conn) teardown() {

@@ -263,13 +263,23 @@ func (t *transport) Throttle(id core.ConnID, seq uint64, ms int32, hold bool) {
 
 func (t *transport) Respond(id core.ConnID, seq uint64, parts kio.Frame) {
 	var frame []byte // the sim's network carries frames in one piece
+	var spanErr error
 	if parts.Parts != nil {
-		frame = parts.AppendTo(make([]byte, 0, parts.Len()))
+		frame, spanErr = parts.AppendTo(make([]byte, 0, parts.Len()))
 	}
 	w := t.w
 	w.trace.fold(w.now, trRespond, uint64(id), seq, frame)
 	c := t.n.conns[id]
 	if c == nil || !c.brokerOpen || t.incarnation != t.n.incarnation {
+		return
+	}
+	if spanErr != nil {
+		// A span of the frame cannot be read (its file was cut or
+		// closed since the read, or the read failed): realio's writer
+		// closes the connection after the responses before it, as here.
+		w.logf("broker drops connection %d of %s at request %d: %v", id, c.cl.name, seq, spanErr)
+		c.closing, c.closeAt = true, seq
+		w.flushResponses(c)
 		return
 	}
 	if _, dup := c.respHas[seq]; dup || seq < c.respNext {

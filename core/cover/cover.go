@@ -254,6 +254,13 @@ const (
 	// FetchSessionNotFound: an incremental fetch named a session the
 	// broker does not have (FETCH_SESSION_ID_NOT_FOUND).
 	FetchSessionNotFound
+	// FetchRecordsByRef: a fetch response carried a record set read by
+	// reference, sent from the segment files.
+	FetchRecordsByRef
+	// FetchRecordsCut: a fetch response's record set read by reference
+	// was cut short of what was read, to fit the response's byte limit
+	// (its last batch possibly partial).
+	FetchRecordsCut
 	// RecoveryLoadedClean: after a clean shutdown a log was loaded
 	// without reading its batches.
 	RecoveryLoadedClean
@@ -357,6 +364,8 @@ var names = [pointCount]string{
 	FetchSessionEvicted:              "fetch-session-evicted",
 	FetchSessionEpochError:           "fetch-session-epoch-error",
 	FetchSessionNotFound:             "fetch-session-not-found",
+	FetchRecordsByRef:                "fetch-records-by-reference",
+	FetchRecordsCut:                  "fetch-records-cut",
 	RecoveryLoadedClean:              "recovery-loaded-clean",
 	RecoveryFromPoint:                "recovery-from-point",
 	RecoveryFellBack:                 "recovery-fell-back",

@@ -316,11 +316,14 @@ func (d *Driver) execute(effects []core.Effect) {
 			}
 			var frame kio.Frame
 			if e.Raw {
-				frame.Parts = [][]byte{rawToken(e.Body)}
+				frame = kio.BytesFrame(rawToken(e.Body))
 			} else if e.Body != nil {
-				frame = kio.EncodeResponse(d.newFrame, e.CorrelationID, e.Body, d.Nonce)
+				frame = kio.EncodeResponse(d.newFrame, e.CorrelationID, e.Body, d.Nonce, e.Records)
 				if len(frame.Parts) > 1 {
 					d.coverage.Hit(cover.FetchRecordsSpliced)
+				}
+				if len(e.Records) > 0 {
+					d.coverage.Hit(cover.FetchRecordsByRef)
 				}
 				d.recycleRecords(e.Body)
 			}
@@ -530,7 +533,11 @@ func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event
 		return l, core.Appended{Token: e.Token, Err: err}
 	case core.Read:
 		rd := core.ReadDone{Token: e.Token, Err: noLog()}
-		if rd.Err == nil {
+		switch {
+		case rd.Err != nil:
+		case e.ByRef:
+			rd.Ref, rd.Err = l.ReadSpans(e.Offset, e.Below, e.MaxBytes, e.MinOne)
+		default:
 			rd.Data, rd.Err = l.ReadInto(st.readBuf(), e.Offset, e.Below, e.MaxBytes, e.MinOne)
 		}
 		if rd.Err != nil {

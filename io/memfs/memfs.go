@@ -631,6 +631,24 @@ func (f *file) Sync() error {
 	return nil
 }
 
+// Generation is the node's count of truncations that cut bytes: the
+// only change to bytes once written, besides a crash (which makes the
+// handle stale).
+func (f *file) Generation() uint64 { return f.n.cuts }
+
+// ReadSpan reads, as ReadAt, the bytes of a span taken at generation
+// gen.
+func (f *file) ReadSpan(p []byte, off int64, gen uint64) error {
+	if f.n.cuts != gen {
+		return fmt.Errorf("%s at %d: %w", f.name, off, kio.ErrStaleSpan)
+	}
+	k, err := f.ReadAt(p, off)
+	if err != nil && !(errors.Is(err, io.EOF) && k == len(p)) {
+		return err
+	}
+	return nil
+}
+
 func (f *file) Close() error {
 	if err := f.begin(OpClose); err != nil {
 		return err

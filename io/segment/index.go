@@ -114,6 +114,27 @@ func (w *indexWriter) lookupOffset(rel uint32) (int64, error) {
 	return pos, nil
 }
 
+// lookupPosition returns the position of the last offset index entry
+// whose position is <= limit, or 0: a batch boundary at or before limit.
+func (w *indexWriter) lookupPosition(limit int64) (int64, error) {
+	var e [offsetEntrySize]byte
+	lo, hi := int64(0), w.entries(offsetEntrySize)
+	pos := int64(0)
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if err := w.entry(mid, offsetEntrySize, e[:]); err != nil {
+			return 0, err
+		}
+		if p := int64(binary.BigEndian.Uint32(e[4:])); p <= limit {
+			pos = p
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return pos, nil
+}
+
 // lookupTime returns the relative offset of the last time index entry
 // whose timestamp is < ts, and whether there is one.
 func (w *indexWriter) lookupTime(ts int64) (uint32, bool, error) {

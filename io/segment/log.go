@@ -684,6 +684,12 @@ func (l *Log) scanner(s *segment) blockReader {
 // at or past offset from whose MaxTimestamp is >= ts, if that batch's
 // base offset is below below. (Kafka's ListOffsets answers with the first
 // record's offset; decoding records is left to the caller.)
+//
+// from may lie inside a segment (the log start does after AdvanceStart,
+// or after a crash lost the tail a checkpointed start lay in), and a
+// segment's maxTs covers its batches below from too: a segment whose
+// maxTs reaches ts may hold no batch at or past from that does, and the
+// answer then lies in a later segment.
 func (l *Log) FindTime(ts int64, from, below core.Offset) (off core.Offset, batchTs int64, found bool, err error) {
 	if err := l.usable(); err != nil {
 		return 0, 0, false, err
@@ -697,7 +703,11 @@ func (l *Log) FindTime(ts int64, from, below core.Offset) (off core.Offset, batc
 		if err != nil {
 			return 0, 0, false, err
 		}
+		if !ok && s.maxTsOffset < from {
+			continue // only batches below from reach ts
+		}
 		if !ok {
+			// The batch holding maxTs lies at or past from and reaches ts.
 			return 0, 0, false, fmt.Errorf("%w: %s: no batch reaches its max timestamp %d", ErrCorrupt, s.name, s.maxTs)
 		}
 		if h.BaseOffset >= below {

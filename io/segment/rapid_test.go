@@ -8,6 +8,7 @@ import (
 	"pgregory.net/rapid"
 
 	"cloudkafka/core"
+	kio "cloudkafka/io"
 	"cloudkafka/io/memfs"
 )
 
@@ -50,6 +51,53 @@ func (m *model) read(off, below core.Offset, maxBytes int32, minOne bool) []byte
 		out = append(out, b.data...)
 	}
 	return out
+}
+
+// spanBytes reads what a ReadSpans result names.
+func spanBytes(t *rapid.T, ref *core.RecordsRef) []byte {
+	if ref == nil {
+		return nil
+	}
+	var out []byte
+	for _, s := range ref.Handle.([]kio.Span) {
+		b := make([]byte, s.N)
+		if err := s.Read(b); err != nil {
+			t.Fatalf("reading a span: %v", err)
+		}
+		out = append(out, b...)
+	}
+	if int64(len(out)) != ref.Len {
+		t.Fatalf("spans of %d bytes; Len %d", len(out), ref.Len)
+	}
+	return out
+}
+
+// readEither reads with Read or, drawn, ReadSpans, checking it against
+// the model, and returns what it read.
+func readEither(t *rapid.T, l *Log, m *model, off, below core.Offset, maxBytes int32, minOne bool) []byte {
+	if !rapid.Bool().Draw(t, "byRef") {
+		got, err := l.Read(off, below, maxBytes, minOne)
+		if err != nil {
+			t.Fatalf("Read(%d, %d, %d, %v): %v", off, below, maxBytes, minOne, err)
+		}
+		if want := m.read(off, below, maxBytes, minOne); !bytes.Equal(got, want) {
+			t.Fatalf("Read(%d, %d, %d, %v): got %d bytes; want %d", off, below, maxBytes, minOne, len(got), len(want))
+		}
+		return got
+	}
+	ref, err := l.ReadSpans(off, below, maxBytes, minOne)
+	if err != nil {
+		t.Fatalf("ReadSpans(%d, %d, %d, %v): %v", off, below, maxBytes, minOne, err)
+	}
+	got := spanBytes(t, ref)
+	want := m.read(off, below, maxBytes, minOne) // the very batches Read returns
+	if !bytes.Equal(got, want) {
+		t.Fatalf("ReadSpans(%d, %d, %d, %v): got %d bytes; want %d", off, below, maxBytes, minOne, len(got), len(want))
+	}
+	if hs := headers(t, got); ref != nil && (int(ref.FirstSize) != hs[0].Size() || ref.FirstBase != hs[0].BaseOffset) {
+		t.Fatalf("ReadSpans(%d, %d, %d, %v): first batch %d bytes at %d; want %d at %d", off, below, maxBytes, minOne, ref.FirstSize, ref.FirstBase, hs[0].Size(), hs[0].BaseOffset)
+	}
+	return got
 }
 
 // findTime is the specification of Log.FindTime.
@@ -155,13 +203,7 @@ func stepRead(t *rapid.T, l *Log, m *model) {
 	below := core.Offset(rapid.Int64Range(int64(lo), int64(m.leo())+1).Draw(t, "below"))
 	maxBytes := rapid.Int32Range(0, 2000).Draw(t, "maxBytes")
 	minOne := rapid.Bool().Draw(t, "minOne")
-	got, err := l.Read(core.Offset(off), below, maxBytes, minOne)
-	if err != nil {
-		t.Fatalf("Read(%d, %d, %d, %v): %v", off, below, maxBytes, minOne, err)
-	}
-	if want := m.read(core.Offset(off), below, maxBytes, minOne); !bytes.Equal(got, want) {
-		t.Fatalf("Read(%d, %d, %d, %v): got %d bytes; want %d", off, below, maxBytes, minOne, len(got), len(want))
-	}
+	readEither(t, l, m, core.Offset(off), below, maxBytes, minOne)
 }
 
 func stepFindTime(t *rapid.T, l *Log, m *model) {
@@ -427,13 +469,7 @@ func stepReadOn(t *rapid.T, l *Log, m *model, cursor core.Offset) core.Offset {
 	cursor = min(max(cursor, l.LogStartOffset()), l.LogEndOffset())
 	below := m.leo() - core.Offset(rapid.IntRange(0, 3).Draw(t, "belowBack"))
 	maxBytes := rapid.SampledFrom([]int32{1, 100, 300, 1000, 1 << 20}).Draw(t, "maxBytes")
-	got, err := l.Read(cursor, below, maxBytes, true)
-	if err != nil {
-		t.Fatalf("Read(%d, %d, %d, true): %v", cursor, below, maxBytes, err)
-	}
-	if want := m.read(cursor, below, maxBytes, true); !bytes.Equal(got, want) {
-		t.Fatalf("Read(%d, %d, %d, true): got %d bytes; want %d", cursor, below, maxBytes, len(got), len(want))
-	}
+	got := readEither(t, l, m, cursor, below, maxBytes, true)
 	if hs := headers(t, got); len(hs) > 0 {
 		return hs[len(hs)-1].LastOffset() + 1
 	}
