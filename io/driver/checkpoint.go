@@ -31,6 +31,14 @@ import (
 // partition's Truncate or DeleteLog (core.CheckpointRecovery), so no
 // checkpoint vouches for what a truncation rewrites or for a log created
 // again under a deleted one's name.
+//
+// A rewrite that fails (a full disk) leaves the previous checkpoint in
+// place, which may list the very partition about to be cut: the driver
+// then removes the checkpoint, and a restart recovers every log fully.
+// Should the removal fail too, what the checkpoint vouches for is
+// unknown, and the driver refuses every Truncate and CreateLog until a
+// removal succeeds (refuseUnvouched): a log that may be vouched for is
+// neither cut nor started afresh.
 
 // openLogs opens every partition directory of a known partition under
 // dir (removing the others), as the marker and the recovery point
@@ -132,8 +140,7 @@ func (d *Driver) sortedLogs() []*segment.Log {
 // checkpointRecovery executes CheckpointRecovery: it rewrites the
 // checkpoint with exactly the partitions the core lists, each with its
 // log's recovery point, or, for a log storage work holds, its entry as
-// last written. A failure is logged; the checkpoint on disk stays as it
-// was (it is replaced atomically), which only makes a restart read more.
+// last written. If that fails, the checkpoint is removed (see above).
 func (d *Driver) checkpointRecovery(e core.CheckpointRecovery) {
 	points := make(map[core.TopicPartition]core.Offset, len(e.Partitions))
 	for _, tp := range e.Partitions {
@@ -144,9 +151,52 @@ func (d *Driver) checkpointRecovery(e core.CheckpointRecovery) {
 			points[tp] = off
 		}
 	}
-	if err := d.points.Write(points); err != nil {
-		d.Logf("checkpointing recovery points failed: %v", err)
+	err := d.points.Write(points)
+	if err == nil {
+		d.pointsUnknown = false
+		return
 	}
+	d.Logf("checkpointing recovery points failed: %v", err)
+	d.removePoints()
+}
+
+// removePoints removes the checkpoint after a failed rewrite, and notes
+// whether what it vouches for is now unknown.
+func (d *Driver) removePoints() {
+	if err := d.points.Remove(); err != nil {
+		d.pointsUnknown = true
+		d.Logf("removing the recovery point checkpoint failed: %v; truncations and new logs are refused until it is gone", err)
+		return
+	}
+	d.pointsUnknown = false
+	d.Logf("removed the recovery point checkpoint: a restart recovers every log fully")
+}
+
+// refuseUnvouched runs while what the checkpoint vouches for is unknown.
+// A Truncate or CreateLog is refused, unless a new try removes the
+// checkpoint: the Truncate completes with the error (the core takes the
+// partition offline, as after a failed write), the CreateLog creates
+// nothing (appends to the partition fail the same way). It says whether
+// e was refused.
+func (d *Driver) refuseUnvouched(e core.Effect) bool {
+	switch e.(type) {
+	case core.Truncate, core.CreateLog:
+	default:
+		return false
+	}
+	d.removePoints()
+	if !d.pointsUnknown {
+		return false
+	}
+	err := fmt.Errorf("the recovery point checkpoint could not be rewritten or removed")
+	switch e := e.(type) {
+	case core.Truncate:
+		d.Logf("truncate of %s to %d refused: %v", e.Partition, e.Offset, err)
+		d.complete(core.Truncated{Token: e.Token, Err: err})
+	case core.CreateLog:
+		d.Logf("create log %s refused: %v", e.Partition, err)
+	}
+	return true
 }
 
 // closeLogs syncs and closes every log, then, if all went well, writes

@@ -74,8 +74,11 @@ type Driver struct {
 	logs      map[core.TopicPartition]*segment.Log
 	defaults  core.LogConfig
 	// points is the log directory's recovery point checkpoint
-	// (checkpoint.go).
-	points *segment.RecoveryPoints
+	// (checkpoint.go); pointsUnknown says its last rewrite and the
+	// removal that followed both failed, so that what it vouches for on
+	// disk is unknown.
+	points        *segment.RecoveryPoints
+	pointsUnknown bool
 
 	queue   []core.Event
 	effects []core.Effect
@@ -300,6 +303,9 @@ func (d *Driver) execute(effects []core.Effect) {
 		}
 		if a, ok := e.(core.Append); ok && a.Frame != nil {
 			a.Frame.Hold() // released once the write is done (store.perform)
+		}
+		if d.pointsUnknown && d.refuseUnvouched(e) {
+			continue
 		}
 		if tp, ok := storagePartition(e); ok && d.IO != nil {
 			if waiting, busy := d.busy[tp]; busy {

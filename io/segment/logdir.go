@@ -154,6 +154,24 @@ func (rp *RecoveryPoints) Write(points map[core.TopicPartition]core.Offset) erro
 	return nil
 }
 
+// Remove deletes the checkpoint durably and forgets what it held: a
+// restart then recovers every log fully. The runtime removes a
+// checkpoint it could not rewrite rather than leave one that may vouch
+// for more of a log than a truncation about to run leaves of it.
+func (rp *RecoveryPoints) Remove() error {
+	name := path.Join(rp.root, RecoveryPointFile)
+	if rp.fs.Exists(name) {
+		if err := rp.fs.Remove(name); err != nil {
+			return fmt.Errorf("segment: remove %s: %w", name, err)
+		}
+	}
+	if err := rp.fs.SyncDir(rp.root); err != nil {
+		return fmt.Errorf("segment: sync dir %s: %w", rp.root, err)
+	}
+	rp.written = map[core.TopicPartition]core.Offset{}
+	return nil
+}
+
 // encodeRecoveryPoints renders the checkpoint, entries sorted.
 func encodeRecoveryPoints(points map[core.TopicPartition]core.Offset) []byte {
 	tps := make([]core.TopicPartition, 0, len(points))
