@@ -15,8 +15,10 @@ import (
 // writer sends them from the files. It reads only the headers it needs
 // to place the start and the end (the offset index finds a batch
 // boundary near the byte limit), and checks no CRC: served bytes were
-// checked when appended or recovered (see the README's Durability
-// section). At the log end it returns nil.
+// checked when appended, or by the recovery after a crash past the
+// recovery point; a restart trusts what lies below it, as Kafka's does,
+// and leaves damage there to the client's CRC check (see the README's
+// Durability section). At the log end it returns nil.
 func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) (*core.RecordsRef, error) {
 	if err := l.usable(); err != nil {
 		return nil, err
