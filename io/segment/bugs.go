@@ -19,9 +19,11 @@ const (
 	// the simulator's crashes tear batches often but leave a whole batch
 	// with a bad CRC, a flipped bit or a garbage end, only rarely.)
 	BugSkipRecoveryCRC
-	// BugSkipDirSync makes Sync skip the directory fsync, so a segment
-	// created by a roll, and the acknowledged batches in it, vanish in a
-	// crash (see io/memfs: names are durable only after SyncDir).
+	// BugSkipDirSync makes Sync skip the directory fsync (and the
+	// producer snapshot after a roll, whose durable write would sync the
+	// directory too), so a segment created by a roll, and the
+	// acknowledged batches in it, vanish in a crash (see io/memfs: names
+	// are durable only after SyncDir).
 	BugSkipDirSync
 	// BugRetentionByOldest ages a segment by its oldest batch instead of
 	// its newest, so retention.ms deletes records younger than it.
