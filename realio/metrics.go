@@ -96,6 +96,22 @@ func newRequestMetrics() *requestMetrics {
 // requestName is the API's name as Kafka spells it (ApiKeys.name), which
 // kmsg capitalizes differently for some.
 func requestName(key int16) string {
+	if key >= 0 && int(key) < len(requestNames) {
+		return requestNames[key]
+	}
+	return kafkaRequestName(key)
+}
+
+// requestNames are the names of the keys kmsg knows, spelled once.
+var requestNames = func() []string {
+	out := make([]string, kmsg.MaxKey+1)
+	for k := range out {
+		out[k] = kafkaRequestName(int16(k))
+	}
+	return out
+}()
+
+func kafkaRequestName(key int16) string {
 	n := kmsg.NameForKey(key)
 	if n == "" {
 		return "Unknown" + strconv.Itoa(int(key))
