@@ -34,6 +34,10 @@ const (
 	// tombstone at once, without waiting delete.retention.ms after its
 	// first cleaning.
 	BugCleanerEarlyTombstone
+	// BugScrubSkipsDamage makes the scrubber pass over a batch that fails
+	// verification as if it were sound: it neither marks nor reports it,
+	// so damage on the medium is never taken offline by the scrubber.
+	BugScrubSkipsDamage
 	bugCount
 )
 

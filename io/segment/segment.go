@@ -64,6 +64,12 @@ type segment struct {
 	// and TruncateTo replaces the segment it cuts.
 	hintNext core.Offset
 	hintPos  int64
+
+	// damaged is set when the scrubber found a batch at damagedPos that
+	// no longer verifies: reads refuse the bytes from there on (see
+	// scrub.go and damagedFrom).
+	damaged    bool
+	damagedPos int64
 }
 
 func fileName(dir string, base core.Offset, ext string) string {
@@ -381,7 +387,11 @@ func chunkBytes(budget, avail int64, minOne bool) int64 {
 // The bytes of a cut-off batch past the bound are read and dropped.
 func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget int64, minOne bool) ([]byte, bool, error) {
 	n := len(out)
-	out, err := s.readAppend(out, start, chunkBytes(budget, s.size-start, minOne))
+	end := s.readEnd() // a damaged segment is read up to its damage only
+	if start >= end && end < s.size {
+		return nil, false, s.damageError(start)
+	}
+	out, err := s.readAppend(out, start, chunkBytes(budget, end-start, minOne))
 	if err != nil {
 		return nil, false, err
 	}
@@ -389,8 +399,8 @@ func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget in
 	for k < len(out) {
 		first := minOne && k == n
 		if len(out)-k < core.BatchHeaderSize {
-			if pos+core.BatchHeaderSize > s.size {
-				return nil, false, fmt.Errorf("%w: %s: header at %d past size %d", ErrCorrupt, s.name, pos, s.size)
+			if pos+core.BatchHeaderSize > end {
+				return nil, false, fmt.Errorf("%w: %s: header at %d past size %d", ErrCorrupt, s.name, pos, end)
 			}
 			break // the chunk ends within the header: past the budget
 		}
@@ -402,8 +412,8 @@ func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget in
 			break
 		}
 		size := h.Size()
-		if pos+int64(size) > s.size {
-			return nil, false, fmt.Errorf("%w: %s: batch at %d overruns size %d", ErrCorrupt, s.name, pos, s.size)
+		if pos+int64(size) > end {
+			return nil, false, fmt.Errorf("%w: %s: batch at %d overruns size %d", ErrCorrupt, s.name, pos, end)
 		}
 		if !first && int64(k-n+size) > budget {
 			break
