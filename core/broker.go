@@ -33,6 +33,7 @@ type Broker struct {
 	// (cluster.go).
 	configRetries []configRetry
 	cleaner       cleanerState
+	scrub         scrubState // the log scrubber (scrub.go)
 
 	// registering is set while the broker's registration is under way
 	// or done (it starts at the first tick, when the broker knows the
@@ -250,6 +251,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case Measured:
 		b.complete(ev.Token, ev)
+	case Scrubbed:
+		b.complete(ev.Token, ev)
 	case CoordResult:
 		b.complete(ev.Token, ev)
 	case CoordNewSession:
@@ -313,6 +316,7 @@ func (b *Broker) tick(now Instant) {
 		b.applyRetention()
 	}
 	b.scheduleCleaning()
+	b.scheduleScrub()
 }
 
 // registerRetryMs spaces the attempts of a registration that failed

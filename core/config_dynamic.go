@@ -54,6 +54,7 @@ var dynamicExtra = []string{
 	"log.retention.minutes", "log.retention.hours", "log.roll.hours",
 	"log.cleaner.threads", "log.cleaner.dedupe.buffer.size", "log.cleaner.io.buffer.size",
 	"log.cleaner.io.buffer.load.factor", "log.cleaner.io.max.bytes.per.second", "log.cleaner.backoff.ms",
+	"log.scrub.bytes.per.second",
 	"num.io.threads", "num.replica.fetchers", "num.recovery.threads.per.data.dir", "num.network.threads",
 }
 

@@ -74,6 +74,8 @@ func effectPartition(e core.Effect) core.TopicPartition {
 		return e.Partition
 	case core.Measure:
 		return e.Partition
+	case core.Scrub:
+		return e.Partition
 	}
 	panic(fmt.Sprintf("sim: %T is not a storage effect", e))
 }
@@ -86,6 +88,10 @@ func (n *node) deferStorage(e core.Effect) bool {
 		return false
 	}
 	switch e.(type) {
+	case core.Scrub:
+		// Scrubs run at once: they only read, and the scrubber's pace
+		// draws nothing from the world's random source.
+		return false
 	case core.Read, core.FindTime, core.Measure:
 		inc := n.incarnation
 		w.after(core.Instant(w.rng.Int64N(int64(s.delayMax)+1)), func() {

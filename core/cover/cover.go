@@ -261,6 +261,12 @@ const (
 	// was cut short of what was read, to fit the response's byte limit
 	// (its last batch possibly partial).
 	FetchRecordsCut
+	// ScrubFoundDamage: the log scrubber found a stored batch that no
+	// longer verifies (damage on the medium after it was stored).
+	ScrubFoundDamage
+	// ScrubPassCompleted: the log scrubber verified a partition's log to
+	// its end and started over.
+	ScrubPassCompleted
 	pointCount
 )
 
@@ -355,6 +361,8 @@ var names = [pointCount]string{
 	FetchSessionNotFound:             "fetch-session-not-found",
 	FetchRecordsByRef:                "fetch-records-by-reference",
 	FetchRecordsCut:                  "fetch-records-cut",
+	ScrubFoundDamage:                 "scrub-found-damage",
+	ScrubPassCompleted:               "scrub-pass-completed",
 }
 
 func (p Point) String() string {
