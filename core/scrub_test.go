@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
 	"cloudkafka/core/cover"
@@ -170,5 +171,41 @@ func TestScrubDamageReported(t *testing.T) {
 	}
 	if s = h.oneScrub(10); s.Partition != (core.TopicPartition{Topic: "a", Partition: 1}) {
 		t.Fatalf("got %+v; want a-1: a-0 is offline", s)
+	}
+}
+
+// TestScrubRateDynamic: log.scrub.bytes.per.second changes at run time
+// (IncrementalAlterConfigs for the broker): 0 stops the scrubber, a rate
+// starts it again.
+func TestScrubRateDynamic(t *testing.T) {
+	h, _ := scrubHarness(t, "16777216")
+	set := func(v string) {
+		t.Helper()
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		res := kmsg.NewIncrementalAlterConfigsRequestResource()
+		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = "log.scrub.bytes.per.second", kmsg.StringPtr(v)
+		res.Configs = append(res.Configs, c)
+		req.Resources = append(req.Resources, res)
+		seq := h.send(1, 1, req)
+		h.deliver(func(ev core.Event) bool { _, ok := ev.(core.Scrubbed); return !ok })
+		if code := h.mustResponse(seq).(*kmsg.IncrementalAlterConfigsResponse).Resources[0].ErrorCode; code != 0 {
+			t.Fatalf("setting log.scrub.bytes.per.second=%s: got error %d; want 0", v, code)
+		}
+	}
+	s := h.oneScrub(10)
+	h.step(core.Scrubbed{Token: s.Token, Checked: 1000})
+	set("0")
+	for range 5 {
+		h.tick(1000)
+	}
+	if got := h.takeScrubs(); len(got) != 0 {
+		t.Fatalf("after setting the rate to 0: got Scrubs %+v", got)
+	}
+	set("1048576")
+	h.tick(1000)
+	if got := h.takeScrubs(); len(got) != 1 || got[0].MaxBytes != 1048576 {
+		t.Fatalf("a second at 1 MiB/s after the rate came back: got %+v; want one Scrub of 1048576 bytes", got)
 	}
 }
