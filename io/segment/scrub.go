@@ -27,8 +27,10 @@ import (
 // the segment, CRC-32C, codec and counts, offsets following the previous
 // batch as recovery requires), about maxBytes of them, and moves the
 // cursor on; at the log end it goes back to the first segment and reports
-// a completed pass. A segment the cursor was in that is gone (deleted by
-// retention, replaced by a clean or a truncation) sends it back to the
+// a completed pass. A pass ends at the log end as it was when the pass
+// began, so that a partition written faster than it is scrubbed still
+// completes passes. A segment the cursor was in that is gone (deleted by
+// retention, replaced by a clean or a truncation) starts a new pass at the
 // first segment.
 //
 // A batch that fails marks its segment damaged from the batch's position:
@@ -52,14 +54,27 @@ type ScrubReport struct {
 
 // scrubCursor is where the next Scrub starts: a batch boundary of seg.
 type scrubCursor struct {
-	seg  *segment    // nil: the first segment
+	seg  *segment    // nil: a pass starts at the first segment
 	pos  int64       // a batch boundary of seg, <= its size
 	next core.Offset // the offset after the batch before pos (seg.base at 0)
-	buf  []byte      // the verification window, reused
+	// passEnd is the log end when the pass began: the pass is done once
+	// the batches below it are verified.
+	passEnd core.Offset
+	buf     []byte // the verification window, reused
 }
 
 // moveTo puts the cursor at the start of s.
 func (c *scrubCursor) moveTo(s *segment) { c.seg, c.pos, c.next = s, 0, s.base }
+
+// startPass puts the cursor at the start of the first segment, for a pass
+// up to the log end as it is now.
+func (l *Log) startPass() {
+	l.scrub.moveTo(l.segs[0])
+	l.scrub.passEnd = l.LogEndOffset()
+}
+
+// passReached says the cursor is past every batch below the pass's end.
+func (c *scrubCursor) passReached() bool { return c.next >= c.passEnd }
 
 // damagedFrom says whether the scrubber marked s damaged, and from which
 // position: no read may return, or send by reference, bytes of s at or
@@ -105,8 +120,8 @@ func (l *Log) Scrub(maxBytes int64) (ScrubReport, error) {
 		if err != nil || !done {
 			return rep, err
 		}
-		if i+1 == len(l.segs) {
-			l.scrub.moveTo(l.segs[0])
+		if i+1 == len(l.segs) || l.scrub.passReached() {
+			l.startPass()
 			rep.PassDone = true
 			return rep, nil
 		}
@@ -117,8 +132,8 @@ func (l *Log) Scrub(maxBytes int64) (ScrubReport, error) {
 	}
 }
 
-// scrubSegment returns the index of the cursor's segment, first putting
-// the cursor at the first segment if its own is gone.
+// scrubSegment returns the index of the cursor's segment, first starting
+// a pass at the first segment if its own is gone.
 func (l *Log) scrubSegment() int {
 	c := &l.scrub
 	if c.seg != nil {
@@ -128,14 +143,14 @@ func (l *Log) scrubSegment() int {
 			}
 		}
 	}
-	c.moveTo(l.segs[0])
+	l.startPass()
 	return 0
 }
 
 // scrubIn verifies batches of s from the cursor until the budget is
 // spent (done false) or the segment's verifiable bytes end (done true):
-// at its size, at its damage mark, or at a batch that fails, which it
-// marks.
+// at its size, at its damage mark, at a batch that fails, which it marks,
+// or at the end of the pass.
 func (l *Log) scrubIn(s *segment, maxBytes int64, rep *ScrubReport) (done bool, err error) {
 	c := &l.scrub
 	end := s.readEnd()
@@ -144,7 +159,7 @@ func (l *Log) scrubIn(s *segment, maxBytes int64, rep *ScrubReport) (done bool, 
 	}
 	r := reuseBlockReader(s.log, s.name, end, c.buf)
 	gaps := s.base < l.rewriteBound
-	for c.pos < end {
+	for c.pos < end && !c.passReached() {
 		h, bad, err := s.scrubHeaderAt(&r, c.pos)
 		if err != nil {
 			return false, err

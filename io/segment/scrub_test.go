@@ -201,24 +201,46 @@ func TestScrubLargeBatch(t *testing.T) {
 	}
 }
 
-// TestScrubCursor: the cursor goes on across segments appended while a
-// pass runs, starts over at the first segment when its own is deleted by
-// retention or replaced by a truncation, and a pass covers the log.
+// TestScrubCursor: a pass ends at the log end it began with, though
+// segments were appended and rolled meanwhile (the next pass covers
+// them), so that a log written faster than it is scrubbed still completes
+// passes; the cursor starts over at the first segment when its own is
+// deleted by retention or replaced by a truncation.
 func TestScrubCursor(t *testing.T) {
 	fsys := memfs.New()
 	cfg := testCfg()
 	l := openLog(t, fsys, cfg)
 	appendN(t, l, cfg, 20, 3, 1000)
-	// Part of a pass, then rolls: the pass reaches the new segments.
-	rep, err := l.Scrub(l.Size() / 2)
+	if rep := scrubPass(t, l, 1<<20, 2); rep.Checked != l.Size() {
+		t.Fatalf("a pass checked %d bytes; want the log's %d", rep.Checked, l.Size())
+	}
+	size := l.Size()
+	rep, err := l.Scrub(size / 2)
 	if err != nil || rep.PassDone {
 		t.Fatalf("half a pass: %+v, %v; want it unfinished", rep, err)
 	}
 	half := rep.Checked
 	appendN(t, l, cfg, 20, 3, 2000)
-	rest := scrubPass(t, l, 300, 100)
-	if half+rest.Checked != l.Size() {
-		t.Fatalf("a pass across rolls checked %d+%d bytes; want the log's %d", half, rest.Checked, l.Size())
+	if rest := scrubPass(t, l, 300, 100); half+rest.Checked != size {
+		t.Fatalf("a pass across rolls checked %d+%d bytes; want the %d the log held when it began", half, rest.Checked, size)
+	}
+	if next := scrubPass(t, l, 300, 100); next.Checked != l.Size() {
+		t.Fatalf("the next pass checked %d bytes; want the log's %d", next.Checked, l.Size())
+	}
+	// Appends outpacing the scrubber: passes still end.
+	passes := 0
+	for range 60 {
+		rep, err := l.Scrub(100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.PassDone {
+			passes++
+		}
+		appendN(t, l, cfg, 2, 3, 3000)
+	}
+	if passes == 0 {
+		t.Fatalf("no pass completed while appends outpaced the scrubber")
 	}
 	// Into a segment that retention then deletes: the next call starts
 	// at the new first segment.
