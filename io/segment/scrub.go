@@ -100,7 +100,7 @@ func (s *segment) damageError(pos int64) error {
 // it; next is the offset after the last sound batch before pos.
 func (s *segment) markDamaged(pos int64, next core.Offset, why error) core.ScrubDamage {
 	if !s.damaged || pos < s.damagedPos {
-		s.damaged, s.damagedPos = true, pos
+		s.damaged, s.damagedPos, s.damagedNext = true, pos, next
 	}
 	return core.ScrubDamage{Segment: s.name, SegmentBase: s.base, Position: pos, Offset: next, End: s.next, Reason: why.Error()}
 }

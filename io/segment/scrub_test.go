@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"cloudkafka/core"
+	kio "cloudkafka/io"
 	"cloudkafka/io/memfs"
 )
 
@@ -114,15 +115,47 @@ func TestScrubFindsDamage(t *testing.T) {
 	}
 }
 
-// checkDamagedReads: a read from the damaged batch or past it within its
-// segment s is refused; one from before it returns the batches up to it
-// and nothing after; the next segment reads as before.
+// readers are the two read paths: copied (Read) and by reference
+// (ReadSpans, whose spans are read here), each of everything from an
+// offset to the log end.
+var readers = []struct {
+	name string
+	read func(l *Log, from core.Offset) ([]byte, error)
+}{
+	{"Read", func(l *Log, from core.Offset) ([]byte, error) { return l.Read(from, l.LogEndOffset(), 1<<30, true) }},
+	{"ReadSpans", func(l *Log, from core.Offset) ([]byte, error) {
+		ref, err := l.ReadSpans(from, l.LogEndOffset(), 1<<30, true)
+		if err != nil || ref == nil {
+			return nil, err
+		}
+		var out []byte
+		for _, sp := range ref.Handle.([]kio.Span) {
+			b := make([]byte, sp.N)
+			if err := sp.Read(b); err != nil {
+				return nil, err
+			}
+			out = append(out, b...)
+		}
+		return out, nil
+	}},
+}
+
+// checkDamagedReads: by either read path, a read from the damaged batch
+// or past it within its segment s is refused; one from before it returns
+// the batches up to it and nothing after; the next segment reads as
+// before.
 func checkDamagedReads(t *testing.T, l *Log, batches [][]byte, victim int, s *segment) {
 	t.Helper()
-	end := l.LogEndOffset()
+	for _, r := range readers {
+		checkDamagedReadsBy(t, l, batches, victim, s, r.name, r.read)
+	}
+}
+
+func checkDamagedReadsBy(t *testing.T, l *Log, batches [][]byte, victim int, s *segment, name string, read func(*Log, core.Offset) ([]byte, error)) {
+	t.Helper()
 	for o := core.Offset(victim * 3); o < s.next; o++ {
-		if data, err := l.Read(o, end, 1<<20, true); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("Read(%d) at or past the damage: got %d bytes, %v; want ErrCorrupt", o, len(data), err)
+		if data, err := read(l, o); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("%s(%d) at or past the damage: got %d bytes, %v; want ErrCorrupt", name, o, len(data), err)
 		}
 	}
 	firstOfSeg := 0
@@ -132,11 +165,17 @@ func checkDamagedReads(t *testing.T, l *Log, batches [][]byte, victim int, s *se
 		}
 		firstOfSeg++
 	}
-	if got, want := readAll(t, l, s.base), concat(batches[firstOfSeg:victim]); !bytes.Equal(got, want) {
-		t.Fatalf("read from the damaged segment's start: got %d bytes; want the %d bytes before the damage", len(got), len(want))
-	}
-	if got, want := readAll(t, l, 0), concat(batches[:victim]); !bytes.Equal(got, want) {
-		t.Fatalf("read from the log start: got %d bytes; want the %d bytes before the damage", len(got), len(want))
+	for _, c := range []struct {
+		what string
+		from core.Offset
+		want []byte
+	}{
+		{"the damaged segment's start", s.base, concat(batches[firstOfSeg:victim])},
+		{"the log start", 0, concat(batches[:victim])},
+	} {
+		if got, err := read(l, c.from); err != nil || !bytes.Equal(got, c.want) {
+			t.Fatalf("%s from %s: got %d bytes, %v; want the %d bytes before the damage", name, c.what, len(got), err, len(c.want))
+		}
 	}
 	after := 0
 	for after < len(batches) {
@@ -145,8 +184,8 @@ func checkDamagedReads(t *testing.T, l *Log, batches [][]byte, victim int, s *se
 		}
 		after++
 	}
-	if got, want := readAll(t, l, s.next), concat(batches[after:]); !bytes.Equal(got, want) {
-		t.Fatalf("read of the next segment: got %d bytes; want %d", len(got), len(want))
+	if got, err := read(l, s.next); err != nil || !bytes.Equal(got, concat(batches[after:])) {
+		t.Fatalf("%s of the next segment: got %d bytes, %v; want %d", name, len(got), err, len(concat(batches[after:])))
 	}
 }
 

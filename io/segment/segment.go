@@ -67,9 +67,11 @@ type segment struct {
 
 	// damaged is set when the scrubber found a batch at damagedPos that
 	// no longer verifies: reads refuse the bytes from there on (see
-	// scrub.go and damagedFrom).
-	damaged    bool
-	damagedPos int64
+	// scrub.go and damagedFrom). damagedNext is the offset after the last
+	// sound batch before damagedPos (base at 0).
+	damaged     bool
+	damagedPos  int64
+	damagedNext core.Offset
 }
 
 func fileName(dir string, base core.Offset, ext string) string {
