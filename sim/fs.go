@@ -199,9 +199,15 @@ func (n *node) maybeDiskFull(op, path string) error {
 // is late, so a crash meanwhile falls between an operation and its
 // acknowledgement. Completions may overtake each other, as with
 // asynchronous IO.
+//
+// Scrubbed completions are not held: the scrubber's pace, one Scrub at a
+// time, would otherwise draw from the world's random source every tick.
 func (n *node) hold(ev core.Event) bool {
 	w := n.w
 	f := n.slowDisk
+	if _, scrub := ev.(core.Scrubbed); scrub {
+		return false
+	}
 	if f == nil || !w.faulting() || w.rng.Float64() >= f.prob {
 		return false
 	}

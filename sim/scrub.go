@@ -30,9 +30,9 @@ import (
 //   - scrub-missed: the scrubber (log.scrub.bytes.per.second) must report
 //     the damage within scrubBound of the flip: two passes over every
 //     log the broker holds at the configured rate, plus slack, counted
-//     from the flip or from the end of the last fault that stalled the
-//     broker (a pause, a slow disk). A segment deleted meanwhile owes
-//     nothing.
+//     from the flip or from the end of the last stretch of faults that
+//     disturbed the broker's timing (a pause stops its ticks). A segment
+//     deleted meanwhile owes nothing.
 //   - corrupt-read: a consumer's own CRC check (as a client with
 //     check.crcs) catching a damaged batch in a fetch answer is the
 //     broker's failure only if the fetch was sent after the scrubber
@@ -274,7 +274,7 @@ func (n *node) scrubBound() core.Instant {
 }
 
 // scrubDue is when f must be reported: its bound after the flip, or
-// after the last stretch of faults that stalled the broker since.
+// after the last stretch of faults that disturbed the broker since.
 func (w *world) scrubDue(f *syncedFlip) core.Instant {
 	return max(f.at, w.disturbedUntil) + f.n.scrubBound()
 }
