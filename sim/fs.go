@@ -74,8 +74,8 @@ type crashNow struct{ op, path string }
 func (n *node) maybeCrashAt(op, path string) {
 	w := n.w
 	cp := n.crashAt
-	if cp == nil || !n.inBroker || !w.faulting() {
-		return
+	if cp == nil || !n.inBroker || !w.faulting() || n.scrubbing {
+		return // (a crash amid the scrubber's reads is a crash between events)
 	}
 	switch cp.op {
 	case "", op:
@@ -206,6 +206,7 @@ func (n *node) hold(ev core.Event) bool {
 	w := n.w
 	f := n.slowDisk
 	if _, scrub := ev.(core.Scrubbed); scrub {
+		n.scrubbing = false
 		return false
 	}
 	if f == nil || !w.faulting() || w.rng.Float64() >= f.prob {

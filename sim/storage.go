@@ -84,14 +84,17 @@ func effectPartition(e core.Effect) core.TopicPartition {
 func (n *node) deferStorage(e core.Effect) bool {
 	w := n.w
 	s := &n.storage
+	if _, ok := e.(core.Scrub); ok {
+		// Scrubs run at once, in the driver: they only read, and the
+		// scrubber's pace draws nothing from the world's random source
+		// nor counts toward a crash point (see node.scrubbing).
+		n.scrubbing = true
+		return false
+	}
 	if !s.on {
 		return false
 	}
 	switch e.(type) {
-	case core.Scrub:
-		// Scrubs run at once: they only read, and the scrubber's pace
-		// draws nothing from the world's random source.
-		return false
 	case core.Read, core.FindTime, core.Measure:
 		inc := n.incarnation
 		w.after(core.Instant(w.rng.Int64N(int64(s.delayMax)+1)), func() {

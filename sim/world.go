@@ -907,6 +907,7 @@ func (n *node) crash() {
 	w.trace.fold(w.now, trCrash, uint64(n.incarnation), uint64(n.id), nil)
 	n.up, n.drv = false, nil
 	n.paused, n.pausedEvents = false, nil
+	n.scrubbing = false
 	n.dropPeerClients()
 	n.inbox = nil
 	n.storage.queues = map[core.TopicPartition]*storageQueue{}
