@@ -43,8 +43,9 @@ type harness struct {
 	truncates   []core.Truncate
 	cleans      []core.Clean
 	scrubs      []core.Scrub
-	cleanRan    bool  // what Cleaned says
-	cleanErr    error // what Cleaned says
+	coordOps    []core.CoordOp // every coordination operation, in order
+	cleanRan    bool           // what Cleaned says
+	cleanErr    error          // what Cleaned says
 
 	// peerAnswer, when set, answers the requests sent to other brokers
 	// (the token is filled in); by default they fail.
@@ -148,6 +149,7 @@ func (h *harness) exec(effects []core.Effect) {
 			h.cleans = append(h.cleans, e)
 			h.held = append(h.held, core.Cleaned{Token: e.Token, Ran: h.cleanRan, Err: h.cleanErr})
 		case core.CoordOp:
+			h.coordOps = append(h.coordOps, e)
 			if h.failCoord {
 				h.held = append(h.held, core.CoordResult{Token: e.Token, Err: errDisk})
 				continue
