@@ -110,7 +110,7 @@ func (b *Broker) trimOffset(p *partition, offset Offset) (Offset, int16) {
 	case !b.leaseHeld():
 		return 0, errNotLeader // another broker may lead it by now (lease.go)
 	}
-	if deletes, _ := b.cfg.topicPolicy(p.topic); !deletes {
+	if !b.cfg.settingsOf(p.topic).deletes {
 		return 0, errPolicyViolation
 	}
 	if offset == -1 {

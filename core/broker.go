@@ -37,6 +37,7 @@ type Broker struct {
 	// (cluster.go).
 	configRetries []configRetry
 	cleaner       cleanerState
+	scrub         scrubState // the log scrubber (scrub.go)
 
 	// registering is set while the broker's registration is under way
 	// or done (it starts at the first tick, when the broker knows the
@@ -254,6 +255,8 @@ func (b *Broker) Step(out []Effect, in Event) []Effect {
 		b.complete(ev.Token, ev)
 	case Measured:
 		b.complete(ev.Token, ev)
+	case Scrubbed:
+		b.complete(ev.Token, ev)
 	case CoordResult:
 		b.complete(ev.Token, ev)
 	case CoordNewSession:
@@ -318,6 +321,7 @@ func (b *Broker) tick(now Instant) {
 	}
 	b.maybeCheckpointRecovery()
 	b.scheduleCleaning()
+	b.scheduleScrub()
 }
 
 // maybeCheckpointRecovery asks for the recovery point checkpoint every

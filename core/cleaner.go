@@ -26,7 +26,7 @@ func (b *Broker) compactedPartitions() []*partition {
 	var out []*partition
 	for _, name := range b.topicNames() {
 		t := b.topics[name]
-		if _, compacts := b.cfg.topicPolicy(t); compacts && !t.unlisted {
+		if b.cfg.settingsOf(t).compacts && !t.unlisted {
 			for _, p := range t.parts {
 				if p.hosted() {
 					out = append(out, p)

@@ -282,7 +282,7 @@ func closeWriter(buf *bytes.Buffer, w writeCloser, recs []byte) ([]byte, error) 
 // without a key (Kafka's LogValidator.validateKey), filling rp's record
 // errors (v8+) with Kafka's messages.
 func (b *Broker) validateKeys(p *partition, batch []byte, h BatchHeader, version int16, rp *kmsg.ProduceResponseTopicPartition) *produceErr {
-	if _, compacts := b.cfg.topicPolicy(p.topic); !compacts {
+	if !b.cfg.settingsOf(p.topic).compacts {
 		return nil
 	}
 	recs, err := BatchRecords(batch, h, recordsBytesMax(b.cfg.settingsOf(p.topic).maxMessageBytes, len(batch)))

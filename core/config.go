@@ -69,9 +69,12 @@ type Config struct {
 	// how often the logs' recovery points are checkpointed
 	// (CheckpointRecovery); 0 checkpoints at every tick.
 	RecoveryCheckpointMs int64
-	MinInsyncReplicas    int32  // min.insync.replicas: above 1, acks=all produce fails
-	ZookeeperConnect     string // zookeeper.connect; empty = embedded coordinator
-	ZookeeperSessionMs   int64  // zookeeper.session.timeout.ms
+	// ScrubBytesPerSec is log.scrub.bytes.per.second: the rate at which
+	// the scrubber re-verifies stored batches (scrub.go); 0 disables it.
+	ScrubBytesPerSec   int64
+	MinInsyncReplicas  int32  // min.insync.replicas: above 1, acks=all produce fails
+	ZookeeperConnect   string // zookeeper.connect; empty = embedded coordinator
+	ZookeeperSessionMs int64  // zookeeper.session.timeout.ms
 	// zookeeper.connection.timeout.ms: how long a broker waits for a
 	// session at start before it retries (unset: the session timeout)
 	ZookeeperConnectionMs int64
@@ -271,6 +274,7 @@ var properties = []property{
 	floatProp("log.cleaner.io.buffer.load.factor", "0.9", -math.MaxFloat64, math.MaxFloat64, func(c *Config, f float64) { c.Cleaner.LoadFactor = f }, ""),
 	withNoEffect(floatProp("log.cleaner.io.max.bytes.per.second", maxDouble, -math.MaxFloat64, math.MaxFloat64, func(*Config, float64) {}, "")),
 	intProp("log.cleaner.backoff.ms", "15000", 0, math.MaxInt64, func(c *Config, n int64) { c.Cleaner.BackoffMs = n }, ""),
+	intProp("log.scrub.bytes.per.second", "16777216", 0, scrubBytesPerSecMax, func(c *Config, n int64) { c.ScrubBytesPerSec = n }, ""),
 	floatProp("log.cleaner.min.cleanable.ratio", "0.5", 0, 1, func(*Config, float64) {}, "min.cleanable.dirty.ratio"),
 	intProp("log.cleaner.delete.retention.ms", "86400000", 0, math.MaxInt64, func(*Config, int64) {}, "delete.retention.ms"),
 	intProp("log.cleaner.min.compaction.lag.ms", "0", 0, math.MaxInt64, func(*Config, int64) {}, "min.compaction.lag.ms"),

@@ -334,6 +334,7 @@ func (b *Broker) alterBrokerConfig(name string, changes []configEdit, replace, v
 	}, func(config map[string]string, err error) {
 		if config != nil {
 			b.cover(cover.DynamicConfigAltered)
+			b.dyn.applied = b.dyn.reads // reads issued before the write answer with older documents
 			if entity == brokerDefaultEntity {
 				b.applyBrokerDynamic(config, b.dyn.own)
 			} else {

@@ -93,6 +93,7 @@ var configDocs = map[string]string{
 	// Limits of Cloud Kafka.
 	"max.producers.per.partition": "The most idempotent producers whose state a partition remembers; beyond it, the one that wrote least recently is forgotten. Specific to Cloud Kafka.",
 	"max.partitions.per.broker":   "The most partition replicas per live broker: a topic creation or partition increase that would exceed it in the cluster is refused. Specific to Cloud Kafka.",
+	"log.scrub.bytes.per.second":  "The rate in bytes per second at which the log scrubber re-verifies the stored record batches of the partitions this broker hosts (header, length, CRC), one partition at a time, round and round (16 MiB/s by default; 0 disables it). Fetches may send stored bytes without checking them again: a batch damaged on the medium is found within one pass over the logs at this rate, logged, counted (cloudkafka_log_scrub_damaged_batches_total) and refused from then on with KAFKA_STORAGE_ERROR, with the rest of its segment. Specific to Cloud Kafka.",
 
 	// Accepted for compatibility.
 	"num.network.threads":                      "Kafka's count of network threads. Accepted for compatibility; no effect here.",

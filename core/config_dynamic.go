@@ -54,6 +54,7 @@ var dynamicExtra = []string{
 	"log.retention.minutes", "log.retention.hours", "log.roll.hours",
 	"log.cleaner.threads", "log.cleaner.dedupe.buffer.size", "log.cleaner.io.buffer.size",
 	"log.cleaner.io.buffer.load.factor", "log.cleaner.io.max.bytes.per.second", "log.cleaner.backoff.ms",
+	"log.scrub.bytes.per.second",
 	"num.io.threads", "num.replica.fetchers", "num.recovery.threads.per.data.dir", "num.network.threads",
 }
 
@@ -252,6 +253,13 @@ type dynState struct {
 	fresh   bool
 	epoch   int
 	retryAt Instant
+	// reads numbers the reads of the broker documents as they are
+	// issued; applied is the number of the last read applied, or, after
+	// an AlterConfigs applied its own write, of the last read issued: a
+	// read's answer applies only if no later one was applied since, so
+	// that answers that come back out of order never undo a newer
+	// configuration.
+	reads, applied uint64
 }
 
 // configChangeRetryMs spaces the attempts to read notifications or
@@ -386,6 +394,8 @@ func (b *Broker) rereadConfigs() {
 func (b *Broker) readBrokerConfigs(notified bool) {
 	var def, own map[string]string
 	pending, failed := 2, false
+	b.dyn.reads++
+	seq := b.dyn.reads
 	finish := func() {
 		if pending--; pending > 0 {
 			return
@@ -395,6 +405,10 @@ func (b *Broker) readBrokerConfigs(notified bool) {
 			b.dyn.retryAt = b.now + Instant(configChangeRetryMs*1e6)
 			return
 		}
+		if seq <= b.dyn.applied {
+			return // a later read, or the broker's own write, was applied meanwhile
+		}
+		b.dyn.applied = seq
 		if b.applyBrokerDynamic(def, own) && notified {
 			b.cover(cover.DynamicConfigPropagated)
 		}

@@ -140,6 +140,35 @@ type Measured struct {
 	Err   error
 }
 
+// Scrubbed completes a Scrub: Checked is how many bytes of whole batches
+// were verified; PassDone says the scrubber reached the log end (and
+// starts again at its first segment); Damaged lists what failed
+// verification, each place once. Err is an IO error: what was checked
+// before it is reported all the same.
+type Scrubbed struct {
+	Token    Token
+	Checked  int64
+	PassDone bool
+	Damaged  []ScrubDamage
+	Err      error
+}
+
+// ScrubDamage is a place of a partition's log that failed verification
+// after it was stored (damage on the medium): the batch at Position of the
+// segment file Segment, whose base offset is SegmentBase. From then on the
+// store refuses every read of that segment from Position on: the offsets
+// [Offset, End) are unreadable, where Offset is the end of the last sound
+// batch before Position (the damaged batch's own header may be what is
+// damaged) and End the segment's end.
+type ScrubDamage struct {
+	Segment     string
+	SegmentBase Offset
+	Position    int64
+	Offset      Offset
+	End         Offset
+	Reason      string // what the verification found, for the log
+}
+
 // CoordResult completes a CoordOp. Err is nil, one of the ErrCoord
 // errors (wrapped: the store's verdicts, or ErrCoordConnectionLoss when
 // the outcome is unknown), or the embedded store's storage error (the
@@ -232,6 +261,7 @@ func (Retained) isEvent()          {}
 func (Cleaned) isEvent()           {}
 func (Truncated) isEvent()         {}
 func (Measured) isEvent()          {}
+func (Scrubbed) isEvent()          {}
 func (CoordResult) isEvent()       {}
 func (CoordNewSession) isEvent()   {}
 func (CoordWatchFired) isEvent()   {}
@@ -496,6 +526,17 @@ type CheckpointRecovery struct {
 	Partitions []TopicPartition // in partition order
 }
 
+// Scrub re-verifies about MaxBytes of the partition's stored batches
+// (never less than one batch), from where its previous Scrub stopped (see
+// core/scrub.go): the store marks what fails as damaged and refuses to
+// serve it from then on. It only reads; like a Read, it need not wait for
+// writes queued before it.
+type Scrub struct {
+	Token     Token
+	Partition TopicPartition
+	MaxBytes  int64
+}
+
 // CoordOpKind is the kind of a coordination operation: ZooKeeper's, with
 // the recursive forms Kafka's ZooKeeper client builds from them.
 type CoordOpKind int8
@@ -620,6 +661,11 @@ type Lifecycle struct {
 	// ConfigUpdated reports an entity's new dynamic configuration, as
 	// this broker now applies it. Nil: no news.
 	ConfigUpdated *ConfigUpdate
+	// Damaged names a partition whose log the scrubber found damaged on
+	// the medium, with what it found (Damage); the Warning says it in
+	// words. Reads of the damaged range are refused from then on.
+	Damaged TopicPartition
+	Damage  ScrubDamage
 }
 
 // ConfigUpdate is a dynamic configuration a broker applies: a topic's
@@ -702,8 +748,9 @@ func (Retain) isEffect()             {}
 func (Clean) isEffect()              {}
 func (Truncate) isEffect()           {}
 func (Measure) isEffect()            {}
-func (CoordOp) isEffect()            {}
+func (Scrub) isEffect()              {}
 func (CheckpointRecovery) isEffect() {}
+func (CoordOp) isEffect()            {}
 
 // LogConfig is the part of a topic's configuration the segment store
 // needs. Values are resolved (topic override or broker default).

@@ -44,8 +44,10 @@ type harness struct {
 	retainStart map[core.TopicPartition]core.Offset
 	truncates   []core.Truncate
 	cleans      []core.Clean
-	cleanRan    bool  // what Cleaned says
-	cleanErr    error // what Cleaned says
+	scrubs      []core.Scrub
+	coordOps    []core.CoordOp // every coordination operation, in order
+	cleanRan    bool           // what Cleaned says
+	cleanErr    error          // what Cleaned says
 
 	// peerAnswer, when set, answers the requests sent to other brokers
 	// (the token is filled in); by default they fail.
@@ -141,10 +143,15 @@ func (h *harness) exec(effects []core.Effect) {
 		case core.Retain:
 			h.retains = append(h.retains, e)
 			h.held = append(h.held, core.Retained{Token: e.Token, LogStartOffset: max(h.retainStart[e.Partition], e.StartAtLeast)})
+		case core.Scrub:
+			// the store holds no bytes to verify: a pass is done at once
+			h.scrubs = append(h.scrubs, e)
+			h.held = append(h.held, core.Scrubbed{Token: e.Token, PassDone: true})
 		case core.Clean:
 			h.cleans = append(h.cleans, e)
 			h.held = append(h.held, core.Cleaned{Token: e.Token, Ran: h.cleanRan, Err: h.cleanErr})
 		case core.CoordOp:
+			h.coordOps = append(h.coordOps, e)
 			if h.failCoord {
 				h.held = append(h.held, core.CoordResult{Token: e.Token, Err: errDisk})
 				continue

@@ -195,6 +195,10 @@ type Stats struct {
 	// incremental fetches answered within a session.
 	FetchSessions, FetchSessionPartitions     int
 	FetchSessionEvictions, IncrementalFetches uint64
+	// ScrubBytes and ScrubDamagedBatches: the bytes the log scrubber
+	// verified and the damaged batches it found (scrub.go) since the
+	// broker started.
+	ScrubBytes, ScrubDamagedBatches uint64
 
 	topicLabels map[string]string
 }
@@ -252,7 +256,8 @@ func (b *Broker) Stats() Stats {
 		IsrShrinks: b.stats.isrShrinks, IsrExpands: b.stats.isrExpands,
 		ReplicationBytesOut: b.stats.replicationBytesOut, Rebalances: b.stats.rebalances,
 		FetchSessions: len(b.fetchSessions.sessions), FetchSessionPartitions: b.fetchSessions.partitions,
-		FetchSessionEvictions: b.fetchSessions.evictions, IncrementalFetches: b.fetchSessions.incrementals}
+		FetchSessionEvictions: b.fetchSessions.evictions, IncrementalFetches: b.fetchSessions.incrementals,
+		ScrubBytes: b.scrub.bytes, ScrubDamagedBatches: b.scrub.damaged}
 	if st := b.ctlActive(); st != nil {
 		s.Controller = true
 		s.OfflinePartitions = b.offlinePartitions(st)

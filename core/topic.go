@@ -45,6 +45,8 @@ type topicSettings struct {
 	segmentBytes    int64
 	logAppendTime   bool
 	unclean         bool
+	deletes         bool // cleanup.policy holds delete
+	compacts        bool // cleanup.policy holds compact
 }
 
 // settingsOf returns t's resolved settings (t nil: the broker's values,
@@ -67,6 +69,7 @@ func (c Config) settingsOf(t *topic) *topicSettings {
 	}
 	v, _ := c.topicValue(t, mustTopicConfig("message.timestamp.type"))
 	ts.logAppendTime = v == "LogAppendTime"
+	ts.deletes, ts.compacts = c.topicPolicy(t)
 	t.settings, t.settingsGen = ts, c.gen
 	return ts
 }

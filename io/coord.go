@@ -482,10 +482,16 @@ func (c *FileCoordinator) fail(err error) {
 // writeTemp writes data to name's temporary file and fsyncs it: the
 // first half of an atomic replace.
 func writeTemp(fs FS, name string, data []byte) error {
-	tmp := name + tmpSuffix
-	f, err := fs.OpenFile(tmp, true)
+	return WriteSynced(fs, name+tmpSuffix, data)
+}
+
+// WriteSynced makes name hold exactly data, fsynced (the directory entry
+// of a new file is not): the first half of an atomic replace, whose
+// rename follows.
+func WriteSynced(fs FS, name string, data []byte) error {
+	f, err := fs.OpenFile(name, true)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	err = f.Truncate(0)
 	if err == nil {
@@ -498,7 +504,7 @@ func writeTemp(fs FS, name string, data []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }

@@ -80,7 +80,8 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("/metrics does not parse as Prometheus text: %v\n%s", err, body)
 	}
 	for _, name := range []string{"kafka_network_requestchannel_requestqueuesize", "kafka_server_replicamanager_partitioncount",
-		"kafka_controller_kafkacontroller_activecontrollercount", "kafka_network_requestmetrics_totaltimems"} {
+		"kafka_controller_kafkacontroller_activecontrollercount", "kafka_network_requestmetrics_totaltimems",
+		"cloudkafka_log_scrub_bytes_total", "cloudkafka_log_scrub_damaged_batches_total"} {
 		if families[name] == nil {
 			t.Errorf("/metrics has no %s", name)
 		}

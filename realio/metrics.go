@@ -52,6 +52,12 @@ import (
 //	generations completed by the coordinated groups   kafka_coordinator_group_groupmetadatamanager_rebalances_total
 //	incremental fetches answered within a session      kafka_server_fetchsessioncache_incrementalfetches_total
 //
+// Cloud Kafka's own, with no Kafka counterpart (the log scrubber,
+// log.scrub.bytes.per.second):
+//
+//	bytes of stored batches the scrubber verified      cloudkafka_log_scrub_bytes_total
+//	damaged batches it found (each refused from then)  cloudkafka_log_scrub_damaged_batches_total
+//
 // Consumer lag is not a broker MBean in Kafka (tools compute it); the
 // names are those of the widely used kafka_exporter:
 //
@@ -96,6 +102,22 @@ func newRequestMetrics() *requestMetrics {
 // requestName is the API's name as Kafka spells it (ApiKeys.name), which
 // kmsg capitalizes differently for some.
 func requestName(key int16) string {
+	if key >= 0 && int(key) < len(requestNames) {
+		return requestNames[key]
+	}
+	return kafkaRequestName(key)
+}
+
+// requestNames are the names of the keys kmsg knows, spelled once.
+var requestNames = func() []string {
+	out := make([]string, kmsg.MaxKey+1)
+	for k := range out {
+		out[k] = kafkaRequestName(int16(k))
+	}
+	return out
+}()
+
+func kafkaRequestName(key int16) string {
 	n := kmsg.NameForKey(key)
 	if n == "" {
 		return "Unknown" + strconv.Itoa(int(key))
@@ -322,6 +344,8 @@ func (c snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge("kafka_server_fetchsessioncache_numincrementalfetchpartitionscached", "Partitions held by the incremental fetch sessions this broker keeps.", float64(st.FetchSessionPartitions))
 	counter("kafka_server_fetchsessioncache_incrementalfetchsessionevictions_total", "Incremental fetch sessions that gave their slot to a new one.", st.FetchSessionEvictions)
 	counter("kafka_server_fetchsessioncache_incrementalfetches_total", "Incremental fetches answered within a fetch session.", st.IncrementalFetches)
+	counter("cloudkafka_log_scrub_bytes_total", "Bytes of stored record batches the log scrubber verified.", st.ScrubBytes)
+	counter("cloudkafka_log_scrub_damaged_batches_total", "Stored record batches the log scrubber found damaged; reads of them are refused.", st.ScrubDamagedBatches)
 	c.logs(ch, st)
 	c.lag(ch, st)
 }

@@ -99,6 +99,16 @@ func decodeBatches(data []byte) ([]readRecord, error) {
 	return new(decompressor).decodeBatches(data)
 }
 
+// batchError is what decodeBatches finds wrong with one batch, whose
+// header names base as its base offset.
+type batchError struct {
+	base core.Offset
+	err  error
+}
+
+func (e *batchError) Error() string { return fmt.Sprintf("batch at offset %d: %v", e.base, e.err) }
+func (e *batchError) Unwrap() error { return e.err }
+
 // decodeBatches parses the concatenated whole batches of a fetch response,
 // verifying every CRC, decompressing every compressed records section and
 // checking its record framing, and returns their records in order. A
@@ -117,19 +127,19 @@ func (d *decompressor) decodeBatches(data []byte) ([]readRecord, error) {
 		raw := data[:h.Size()]
 		data = data[h.Size():]
 		if _, err := core.CheckStoredBatch(raw); err != nil {
-			return out, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+			return out, &batchError{h.BaseOffset, err}
 		}
 		var rb kmsg.RecordBatch
 		if err := rb.ReadFrom(raw); err != nil {
-			return out, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+			return out, &batchError{h.BaseOffset, err}
 		}
 		section, err := d.decompress(h.Compression(), rb.Records)
 		if err != nil {
-			return out, fmt.Errorf("batch at offset %d: %s: %w", h.BaseOffset, codecName(h.Compression()), err)
+			return out, &batchError{h.BaseOffset, fmt.Errorf("%s: %w", codecName(h.Compression()), err)}
 		}
 		recs, err := decodeRecords(section, int(rb.NumRecords))
 		if err != nil {
-			return out, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
+			return out, &batchError{h.BaseOffset, err}
 		}
 		for _, r := range recs {
 			rr := readRecord{offset: core.Offset(rb.FirstOffset) + core.Offset(r.OffsetDelta), value: string(r.Value)}

@@ -234,6 +234,25 @@ var deliberateBugs = []deliberateBug{
 		[]string{"stale-read", "hwm-regress", "linearizability"}, 0, false},
 }
 
+// directedBug is a deliberate bug that only the seeds of a directive
+// reach often enough for a small bound.
+type directedBug struct {
+	deliberateBug
+	directed Directive
+}
+
+// directedBugs are run like deliberateBugs, with their directive.
+var directedBugs = []directedBug{
+	// The scrubber passes over damage on the medium without marking or
+	// reporting it: the synced-flip fault's damage goes unreported past
+	// its bound (scrub-missed); a consumer that reaches the damaged batch
+	// stays refused (liveness), or, where reads do not check CRCs, is
+	// served it (corrupt-read). 16 of seeds 1-20, the first at seed 2 (a
+	// seed whose flush policy syncs little offers few batches to damage).
+	{deliberateBug{"ScrubSkipsDamage", func(on bool) { segment.SetBug(segment.BugScrubSkipsDamage, on) }, 10,
+		[]string{"scrub-missed", "corrupt-read", "liveness"}, 0, false}, DirectSyncedFlip},
+}
+
 // TestDeliberateBugs proves the checks can fail: each deliberate bug,
 // switched on, must be caught by a failure of a wanted kind within its
 // stated number of seeds, and the catching seed must pass with the bug
@@ -241,7 +260,11 @@ var deliberateBugs = []deliberateBug{
 //
 //	go test -tags simbugs -run TestDeliberateBugs -count=1 ./sim
 func TestDeliberateBugs(t *testing.T) {
-	for _, bug := range deliberateBugs {
+	bugs := directedBugs
+	for _, b := range deliberateBugs {
+		bugs = append(bugs, directedBug{deliberateBug: b})
+	}
+	for _, bug := range bugs {
 		t.Run(bug.name, func(t *testing.T) {
 			bug.set(true)
 			t.Cleanup(func() { bug.set(false) })
@@ -262,9 +285,9 @@ func TestDeliberateBugs(t *testing.T) {
 
 // catchBug runs seeds 1..seedsMax with faults until one fails with a
 // wanted kind.
-func catchBug(bug deliberateBug) (Config, Result, bool) {
+func catchBug(bug directedBug) (Config, Result, bool) {
 	for seed := uint64(1); seed <= bug.seedsMax; seed++ {
-		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true, Brokers: bug.brokers, SASL: bug.sasl}
+		cfg := Config{Seed: seed, Duration: bugRunDuration, Faults: true, Brokers: bug.brokers, SASL: bug.sasl, Directed: bug.directed}
 		r := Run(cfg)
 		if hasFailureKind(r.Failures, bug.want) {
 			return cfg, r, true

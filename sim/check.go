@@ -71,6 +71,10 @@ type readAt struct {
 //     error code (OFFSET_OUT_OF_RANGE included unless retention runs: a
 //     position reached by reading never falls out of range otherwise).
 //
+// Media damage (History.Damaged, scrub.go) destroys acknowledged records
+// on a partition's only replica: those in a damaged range are not lost for
+// never being read.
+//
 // Retention (History.Retention) may delete acknowledged records: one below
 // the highest log start offset the broker reported (ListOffsets earliest,
 // Fetch v5+) is not lost for never being read. Whether retention was
@@ -233,7 +237,7 @@ func (c *checker) checkAcked(h *History, reads map[int32]map[core.Offset]readAt,
 			switch {
 			case ok && got.value != v:
 				c.fail("wrong-value", "op %d acknowledged %q at partition %d offset %d; read there: %q", op.ID, v, op.Partition, off, got.value)
-			case !ok && complete && off >= starts[op.Partition] && (facts == nil || !facts.mayBeGone(op.Partition, recordRef{op, i}, off)):
+			case !ok && complete && off >= starts[op.Partition] && (facts == nil || !facts.mayBeGone(op.Partition, recordRef{op, i}, off)) && !h.damaged(op.Partition, off):
 				c.fail("lost-write", "op %d acknowledged %q at partition %d offset %d at %s; never read", op.ID, v, op.Partition, off, fmtInstant(op.Return))
 			}
 		}

@@ -509,23 +509,39 @@ func (c *consumer) fetched(op *Op, resp *kmsg.FetchResponse, plan *sessionPlan) 
 		}
 		if rp.ErrorCode != 0 {
 			backoff = true // retriable or not, wait before asking again
+			if rp.ErrorCode == kerr.KafkaStorageError.Code {
+				c.skipDamage(fp.Partition)
+			}
 			continue
 		}
-		c.record(fp, rp.RecordBatches)
+		c.record(fp, rp.RecordBatches, op.Call)
 	}
 	return backoff
 }
 
-// record decodes one partition's batches into fp and advances the
-// position past them.
-func (c *consumer) record(fp *FetchPart, batches []byte) {
+// skipDamage moves the position of part, refused with
+// KAFKA_STORAGE_ERROR there, past the damaged range the broker reported,
+// if it lies in one (sim/scrub.go); else the consumer asks again.
+func (c *consumer) skipDamage(part int32) {
+	to, ok := c.w.skipDamage(part, c.pos[part])
+	if !ok {
+		return
+	}
+	c.pos[part] = to
+	c.awaitFrom[part] = -1
+	c.w.hist.begin(&Op{Client: c.cl.name, Kind: OpSeek, Call: c.w.now, Return: c.w.now, Outcome: OK, Partition: part, Offset: to})
+}
+
+// record decodes one partition's batches, answered to a fetch sent at
+// call, into fp and advances the position past them.
+func (c *consumer) record(fp *FetchPart, batches []byte, call core.Instant) {
 	if c.legacyMagic >= 0 {
 		c.recordLegacy(fp, batches)
 		return
 	}
 	recs, err := c.decompressor.decodeBatches(batches)
 	if err != nil {
-		c.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", c.cl.name, fp.Partition, fp.From, err)
+		c.w.corruptRead(c.cl.name, fp.Partition, fp.From, call, err)
 	}
 	kept := true // every record returned was kept
 	for _, r := range recs {

@@ -33,8 +33,12 @@
 //     which loads its logs without reading them (restart.go).
 //   - bit-flip: before a crash, a bit flips in a segment's unsynced tail
 //     (a flip in synced data is media damage one replica cannot survive:
-//     TestSyncedBitFlip shows recovery truncates there instead of serving
-//     it).
+//     TestSyncedBitFlipRestart shows recovery truncates there instead of
+//     serving it).
+//   - synced-flip: while the broker runs, a bit flips in a stored,
+//     synced, acknowledged batch (media damage); the log scrubber must
+//     find and report it within a bound, and from then on no read serves
+//     it (scrub.go). Only where nothing restarts the broker.
 //   - header-flip: before a crash, bits flip in one header field of a
 //     batch in a segment's unsynced tail, a field the CRC does not cover
 //     (base offset, batch length, partition leader epoch, magic, the CRC
@@ -73,7 +77,9 @@
 // corrupt.go) touch only bytes written after a file's last fsync, and
 // stale-batch only where the crash lost such bytes: nothing the disk had
 // made durable is damaged, whatever the flush policy, so (acknowledged
-// implying synced) nothing acknowledged is.
+// implying synced) nothing acknowledged is. synced-flip is the one fault
+// that damages durable, acknowledged data, and the checks excuse what it
+// destroys (History.Damaged).
 //
 // # Clients
 //

@@ -75,8 +75,8 @@ type crashNow struct{ op, path string }
 func (n *node) maybeCrashAt(op, path string) {
 	w := n.w
 	cp := n.crashAt
-	if cp == nil || !n.inBroker || !w.faulting() {
-		return
+	if cp == nil || !n.inBroker || !w.faulting() || n.scrubbing {
+		return // (a crash amid the scrubber's reads is a crash between events)
 	}
 	switch cp.op {
 	case "", op:
@@ -200,9 +200,16 @@ func (n *node) maybeDiskFull(op, path string) error {
 // is late, so a crash meanwhile falls between an operation and its
 // acknowledgement. Completions may overtake each other, as with
 // asynchronous IO.
+//
+// Scrubbed completions are not held: the scrubber's pace, one Scrub at a
+// time, would otherwise draw from the world's random source every tick.
 func (n *node) hold(ev core.Event) bool {
 	w := n.w
 	f := n.slowDisk
+	if _, scrub := ev.(core.Scrubbed); scrub {
+		n.scrubbing = false
+		return false
+	}
 	if f == nil || !w.faulting() || w.rng.Float64() >= f.prob {
 		return false
 	}

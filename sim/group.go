@@ -590,11 +590,14 @@ func (m *groupMember) pumpData() {
 				if rp.ErrorCode == kerr.OffsetOutOfRange.Code && !m.gone(ep) {
 					m.pos[fp.Partition] = posUnknown
 				}
+				if to, ok := m.w.skipDamage(fp.Partition, fp.From); ok && rp.ErrorCode == kerr.KafkaStorageError.Code && !m.gone(ep) && m.pos[fp.Partition] == fp.From {
+					m.seek(fp.Partition, to) // past the damage the broker reported (scrub.go)
+				}
 				continue
 			}
 			recs, err := m.decomp.decodeBatches(rp.RecordBatches)
 			if err != nil {
-				m.w.failf("corrupt-read", "%s: partition %d at offset %d: %v", m.name, fp.Partition, fp.From, err)
+				m.w.corruptRead(m.name, fp.Partition, fp.From, op.Call, err)
 			}
 			for _, rec := range recs {
 				if rec.offset >= fp.From {

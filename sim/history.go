@@ -203,6 +203,10 @@ type History struct {
 	Hosts []core.BrokerID
 	// ACL is what became of the victim's ACL (acl.go).
 	ACL ACLHistory
+	// Damaged lists the offsets whose records media damage destroyed on
+	// the partition's only replica, or that its broker refuses since its
+	// scrubber found the damage (scrub.go): not lost writes.
+	Damaged []DamagedRange
 }
 
 // hostedBy says broker id holds partition part (every partition, when

@@ -315,6 +315,8 @@ func (t *transport) Lifecycle(l core.Lifecycle) {
 		return
 	}
 	switch {
+	case l.Damaged != (core.TopicPartition{}):
+		w.scrubReported(t.n, l.Damaged, l.Damage)
 	case l.Leading != (core.TopicPartition{}):
 		w.noteLeader(l.Leading, l.LeaderEpoch, t.n.id)
 	case l.Ready:

@@ -41,6 +41,9 @@ type node struct {
 	crashAt      *crashPoint  // armed crash at a storage operation, or nil
 	crashDownMax core.Instant // downtime after a crash point fires
 	inBroker     bool         // inside handle: a crash point may fire
+	// scrubbing: the driver is performing a Scrub (from Defer declining
+	// it to its completion passing Hold): its reads arm no crash point.
+	scrubbing bool
 	// epochFlipped names the partition directories in which a header-flip
 	// damaged a batch's partition leader epoch (a field no CRC covers).
 	epochFlipped map[string]bool

@@ -51,7 +51,7 @@ const compactStream = 0x636f6d70616374 // "compact"
 func (w *world) drawCompaction() {
 	r := rand.New(rand.NewPCG(w.cfg.Seed, compactStream))
 	c := &w.policy.compaction
-	if r.Float64() >= 0.35 || w.rf > 1 {
+	if r.Float64() >= 0.35 || w.rf > 1 || w.cfg.Directed == DirectSyncedFlip {
 		return // replicated topics are not compacted here: each replica cleans its own log
 	}
 	c.compact = true

@@ -214,7 +214,9 @@ func (w *world) drawCleanRestart() []fault {
 	return []fault{&cleanRestartFault{meanInterval: core.Instant(1e9 + r.Int64N(10e9)), downMax: core.Instant(1e6 + r.Int64N(1e9))}}
 }
 
-func (f *cleanRestartFault) name() string { return "clean-restart" }
+const faultCleanRestart = "clean-restart"
+
+func (f *cleanRestartFault) name() string { return faultCleanRestart }
 func (f *cleanRestartFault) describe() string {
 	return fmt.Sprintf("clean-restart(every~%s,down<%s)", fmtDur(f.meanInterval), fmtDur(f.downMax))
 }

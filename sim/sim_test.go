@@ -38,7 +38,8 @@ var faultKinds = []string{
 	"crash", "crash-at-io", "io-error", "disk-full", "slow-disk", "bit-flip",
 	"header-flip", "header-tear", "stale-batch", "segment-gap",
 	"conn-reset", "partition", "latency-spike", "clock-jump-forward", "clock-jump-back", "pause",
-	"zk-session-expiry", "peer-churn", "zk-partition", "broker-partition", "peer-stop", "clean-restart",
+	"zk-session-expiry", "peer-churn", "zk-partition", "broker-partition", "peer-stop", "synced-flip",
+	"clean-restart",
 }
 
 // replay is the command that reruns a seed, for failure messages.
@@ -127,6 +128,11 @@ func TestSeeds(t *testing.T) {
 	// in one batch (a break between segments at recovery).
 	for i := 0; i < *simDirected; i++ {
 		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Directed: DirectSegmentGap})
+	}
+	// Media damage at run time needs a broker nothing restarts, which few
+	// random mixes draw: these seeds meet it (scrub-found-damage).
+	for i := 0; i < *simDirected; i++ {
+		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Directed: DirectSyncedFlip})
 	}
 	// A forgotten producer needs a follower that started over to lead
 	// while a slow producer's batches lie below its start: about every

@@ -74,6 +74,8 @@ func effectPartition(e core.Effect) core.TopicPartition {
 		return e.Partition
 	case core.Measure:
 		return e.Partition
+	case core.Scrub:
+		return e.Partition
 	}
 	panic(fmt.Sprintf("sim: %T is not a storage effect", e))
 }
@@ -82,6 +84,13 @@ func effectPartition(e core.Effect) core.TopicPartition {
 func (n *node) deferStorage(e core.Effect) bool {
 	w := n.w
 	s := &n.storage
+	if _, ok := e.(core.Scrub); ok {
+		// Scrubs run at once, in the driver: they only read, and the
+		// scrubber's pace draws nothing from the world's random source
+		// nor counts toward a crash point (see node.scrubbing).
+		n.scrubbing = true
+		return false
+	}
 	if !s.on {
 		return false
 	}

@@ -31,6 +31,9 @@ type Config struct {
 	// authorizer, whose ACLs change during traffic (acl.go).
 	SASL   bool
 	canary canary // a planted bug; set only by this package's tests
+	// scrubRate, when set, is log.scrub.bytes.per.second in place of the
+	// seed's draw; set only by this package's tests.
+	scrubRate string
 	// Directed steers the seed's draws toward a rare path (see Directive).
 	Directed Directive
 	// Logf, when set, receives the broker driver's log lines and the
@@ -79,6 +82,11 @@ const (
 	// behind that start, to start over there and lead without that
 	// producer's state (unknown-producer-id).
 	DirectForgottenProducer
+	// DirectSyncedFlip: one broker, no faults that restart it and no
+	// compaction, with the synced-flip fault every two seconds or so, so
+	// that its scrubber meets damage on the medium (scrub-found-damage;
+	// see scrub.go).
+	DirectSyncedFlip
 )
 
 // ParseDirective reads a directive's name ("" or "none": none).
@@ -90,8 +98,10 @@ func ParseDirective(s string) (Directive, error) {
 		return DirectSegmentGap, nil
 	case "forgotten-producer":
 		return DirectForgottenProducer, nil
+	case "synced-flip":
+		return DirectSyncedFlip, nil
 	}
-	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap or forgotten-producer)", s)
+	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap, forgotten-producer or synced-flip)", s)
 }
 
 func (d Directive) String() string {
@@ -100,12 +110,18 @@ func (d Directive) String() string {
 		return "segment-gap"
 	case DirectForgottenProducer:
 		return "forgotten-producer"
+	case DirectSyncedFlip:
+		return "synced-flip"
 	}
 	return "none"
 }
 
 // direct applies the seed's directive after its draws.
 func (w *world) direct() {
+	if w.cfg.Directed == DirectSyncedFlip {
+		w.directSyncedFlip()
+		return
+	}
 	if w.cfg.Directed == DirectForgottenProducer && w.ens != nil {
 		// (the segment size, retention.bytes, partition count, replicas
 		// and the first producer honour the directive in their draws)
@@ -286,6 +302,8 @@ type world struct {
 	// sessionEvictionMs, when set, is the brokers' fetch session
 	// eviction time (Config.FetchSessionEvictionMs; fetch_session.go).
 	sessionEvictionMs int64
+	// flips are the synced bits the synced-flip fault flipped (scrub.go).
+	flips []*syncedFlip
 }
 
 // Run simulates one seed and checks its history.
@@ -364,6 +382,7 @@ func (w *world) setup() {
 		}
 	}
 	w.direct()
+	w.drawScrub()
 	w.mix = append(w.mix, "faults="+describeFaults(w.faults))
 	if w.phase == phaseFinished {
 		return // the configuration was refused
@@ -900,6 +919,7 @@ func (n *node) halt(processOnly bool) {
 	w.trace.fold(w.now, trCrash, uint64(n.incarnation), uint64(n.id), nil)
 	n.up, n.drv = false, nil
 	n.paused, n.pausedEvents = false, nil
+	n.scrubbing = false
 	n.dropPeerClients()
 	n.inbox = nil
 	n.storage.queues = map[core.TopicPartition]*storageQueue{}
@@ -1096,6 +1116,7 @@ func (w *world) result() Result {
 	}
 	r.ProducedVia = w.hist.brokersAnswering()
 	w.checkReplicas()
+	w.checkScrubbedAtEnd()
 	r.OffsetsRF = w.offsetsRF
 	r.Failures = append(r.Failures, w.failures...)
 	r.Failures = append(r.Failures, CheckHistory(&w.hist, w.converged)...)

@@ -64,6 +64,9 @@ type halfLoadRound struct {
 	// sinkP99 is the sink's produce p99 at the same pace: the client's
 	// own; 0 when the sink did not run.
 	sinkP99 time.Duration
+	// floorP99 is an ideal group commit's p99 at the same pace on the
+	// broker's disk (syncFloor): the disk's own share.
+	floorP99 time.Duration
 }
 
 // ratio is the round's produce p99 over (RTT p50 + sync p50).
@@ -91,13 +94,23 @@ func (h halfLoadReport) medians() (rtt, sync, p99 time.Duration, ratio float64) 
 
 // sinkP99 is the rounds' median sink p99; 0 when the sink did not run.
 func (h halfLoadReport) sinkP99() time.Duration {
-	var p99s []time.Duration
+	return h.medianOf(func(r halfLoadRound) time.Duration { return r.sinkP99 })
+}
+
+// floorP99 is the rounds' median ideal group commit p99.
+func (h halfLoadReport) floorP99() time.Duration {
+	return h.medianOf(func(r halfLoadRound) time.Duration { return r.floorP99 })
+}
+
+// medianOf is the median of what of the rounds that measured it.
+func (h halfLoadReport) medianOf(what func(halfLoadRound) time.Duration) time.Duration {
+	var ds []time.Duration
 	for _, r := range h.rounds {
-		if r.sinkP99 > 0 {
-			p99s = append(p99s, r.sinkP99)
+		if d := what(r); d > 0 {
+			ds = append(ds, d)
 		}
 	}
-	return median(p99s)
+	return median(ds)
 }
 
 // halfLoadCell is the reference cell (the first that durable ran) paced
@@ -135,6 +148,10 @@ func runHalfLoad(ctx context.Context, o options, t, sink *benchTarget, cells []c
 		}
 		if h.syncP50, err = syncLatency(t.dir, fsyncRounds); err != nil {
 			return fmt.Errorf("fdatasync in %s: %w", t.dir, err)
+		}
+		d := min(syncFloorMax, time.Duration(float64(c.records)/c.rate*float64(time.Second)))
+		if h.floorP99, err = syncFloor(t.dir, c.partitions, c.size, c.rate, d); err != nil {
+			return fmt.Errorf("ideal group commit in %s: %w", t.dir, err)
 		}
 		if h.produce, err = runProduceOnly(ctx, t.seeds[0], t.seeds[0], c, o, nil); err != nil {
 			return fmt.Errorf("round %d, %s, cell %s: %w", i+1, t.label, c, err)
@@ -241,6 +258,9 @@ func durableNotes(cells []cellRuns, h halfLoadReport) []string {
 	floor := ""
 	if sp := h.sinkP99(); sp > 0 {
 		floor = fmt.Sprintf("; the sink's p99 at the same pace, the client's own: %v", roundLatency(sp))
+	}
+	if fp := h.floorP99(); fp > 0 {
+		floor += fmt.Sprintf("; an ideal group commit at the same pace on the same disk (each partition's due records written at once and fdatasynced, no broker): p99 %v, so the broker's p99 is %.1f× the disk's own", roundLatency(fp), float64(p99)/float64(fp))
 	}
 	return append(notes, fmt.Sprintf("durable at half load, %s, paced at %.0f records/s (half of durable's %.0f), without linger; medians of %d rounds: produce p99 %v, loopback RTT p50 %v, %d-byte write+fdatasync p50 %v in the broker's file system; p99 / (RTT + fdatasync) = %.2f (median of the rounds' ratios; aim at most %.1f)%s",
 		cellShape(h.cell), h.cell.rate, h.peakRate, len(h.rounds), roundLatency(p99), roundLatency(rtt), fsyncWriteBytes, roundLatency(sync), ratio, halfLoadRatioAim, floor))

@@ -55,3 +55,16 @@ func TestProbes(t *testing.T) {
 		t.Errorf("syncLatency(3) = %v, %v; want a positive duration", d, err)
 	}
 }
+
+// TestSyncFloor runs the ideal group commit briefly: every record that
+// fell due is written and synced, so it reports a latency, and bad shapes
+// are refused.
+func TestSyncFloor(t *testing.T) {
+	p99, err := syncFloor(t.TempDir(), 3, 1024, 3000, 200*time.Millisecond)
+	if err != nil || p99 <= 0 {
+		t.Fatalf("syncFloor = %v, %v; want a positive p99", p99, err)
+	}
+	if _, err := syncFloor(t.TempDir(), 0, 1024, 3000, time.Second); err == nil {
+		t.Errorf("syncFloor of no partitions: no error")
+	}
+}

@@ -272,6 +272,12 @@ const (
 	// recovery point vouched for failed a sanity check and was
 	// recovered fully.
 	RecoveryFellBack
+	// ScrubFoundDamage: the log scrubber found a stored batch that no
+	// longer verifies (damage on the medium after it was stored).
+	ScrubFoundDamage
+	// ScrubPassCompleted: the log scrubber verified a partition's log to
+	// its end and started over.
+	ScrubPassCompleted
 	pointCount
 )
 
@@ -369,6 +375,8 @@ var names = [pointCount]string{
 	RecoveryLoadedClean:              "recovery-loaded-clean",
 	RecoveryFromPoint:                "recovery-from-point",
 	RecoveryFellBack:                 "recovery-fell-back",
+	ScrubFoundDamage:                 "scrub-found-damage",
+	ScrubPassCompleted:               "scrub-pass-completed",
 }
 
 func (p Point) String() string {

@@ -109,7 +109,7 @@ type Driver struct {
 	// IO, when set, runs storage work off the caller's goroutine, so that
 	// an fsync, a cold read or a long clean of one partition never stalls
 	// the others: every storage effect (CreateLog, DeleteLog, Append,
-	// Sync, Read, FindTime, Retain, Truncate, Measure, Clean) goes, in
+	// Sync, Read, FindTime, Retain, Truncate, Measure, Clean, Scrub) goes, in
 	// emission order, into work for its partition, which IO must run on
 	// another goroutine, passing what work returns to Finish on the
 	// caller's. A partition has at most one work in flight; its effects
@@ -577,6 +577,8 @@ func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event
 			m.Bytes = l.Size()
 		}
 		return l, m
+	case core.Scrub:
+		return l, scrubLog(l, e, st.logf)
 	case core.Clean:
 		if err := noLog(); err != nil {
 			st.logf("clean of %s failed: %v", e.Partition, err)
@@ -745,6 +747,8 @@ func storagePartition(e core.Effect) (core.TopicPartition, bool) {
 	case core.Truncate:
 		return e.Partition, true
 	case core.Measure:
+		return e.Partition, true
+	case core.Scrub:
 		return e.Partition, true
 	}
 	return core.TopicPartition{}, false

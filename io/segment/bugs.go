@@ -45,6 +45,10 @@ const (
 	// marker in place, so a crash after it is taken for a clean
 	// shutdown and the next start trusts files no shutdown settled.
 	BugCleanShutdownKept
+	// BugScrubSkipsDamage makes the scrubber pass over a batch that fails
+	// verification as if it were sound: it neither marks nor reports it,
+	// so damage on the medium is never taken offline by the scrubber.
+	BugScrubSkipsDamage
 	bugCount
 )
 

@@ -223,6 +223,14 @@
 // keeps, so the bytes checked are the bytes returned. Only with minOne and
 // a first batch larger than what was read does a second ReadAt follow.
 //
+// # Scrubbing (Scrub)
+//
+// Scrub re-verifies stored batches from a cursor that walks the segments
+// over and over, a bounded number of bytes per call (scrub.go). A batch
+// that fails marks its segment damaged from its position: reads refuse
+// the segment from there on, and the next append rolls a damaged active
+// segment. The mark lives in memory; recovery finds the damage again.
+//
 // # Segment age (segment.ms)
 //
 // A segment's age base is the nowMs of the Append that wrote its first

@@ -72,6 +72,7 @@ type Log struct {
 	loaded     Loaded // how Open loaded the log
 	// namesDurable: Open found every segment name durable already.
 	namesDurable bool
+	scrub        scrubCursor
 }
 
 // Open opens the partition log in dir, creating dir if missing, and
@@ -506,12 +507,16 @@ func (l *Log) checkAppend(data []byte, base, last core.Offset, gaps bool) ([]cor
 
 // shouldRoll reports whether an append of n bytes in batches batches with
 // last offset last must go to a new segment: the active one is non-empty
-// and the append would overflow segment.bytes, the 2 GiB position limit,
-// segment.index.bytes or the relative offset range, or the segment is
-// older than segment.ms (SegmentMs <= 0 disables age rolling).
+// and the scrubber marked it damaged, or the append would overflow
+// segment.bytes, the 2 GiB position limit, segment.index.bytes or the
+// relative offset range, or the segment is older than segment.ms
+// (SegmentMs <= 0 disables age rolling).
 func shouldRoll(s *segment, n int64, batches int, last core.Offset, nowMs int64, cfg core.LogConfig) bool {
 	if s.size == 0 {
 		return false
+	}
+	if _, damaged := s.damagedFrom(); damaged {
+		return true // batches appended past the damage could never be read
 	}
 	idxFull := cfg.SegmentIndexBytes > 0 &&
 		(s.idx.size+int64(batches)*offsetEntrySize > int64(cfg.SegmentIndexBytes) ||
@@ -528,9 +533,11 @@ func (l *Log) maybeRoll(n int64, batches int, last core.Offset, nowMs int64, cfg
 	if !shouldRoll(s, n, batches, last, nowMs, cfg) {
 		return nil
 	}
-	if cfg.SegmentMs > 0 && nowMs-s.rollBaseMs > cfg.SegmentMs {
+	switch _, damaged := s.damagedFrom(); {
+	case damaged: // rolled away from the scrubber's damage mark
+	case cfg.SegmentMs > 0 && nowMs-s.rollBaseMs > cfg.SegmentMs:
 		cfg.Coverage.Hit(cover.SegmentRolledByTime)
-	} else {
+	default:
 		cfg.Coverage.Hit(cover.SegmentRolledBySize)
 	}
 	if err := s.seal(); err != nil {
@@ -611,8 +618,10 @@ func (l *Log) writeSnapshot() error {
 //
 // Data damaged on the medium after recovery is refused, never served:
 // every batch handed out is checked against its CRC, in the very bytes
-// handed out (see segment.readFrom). The result is allocated once, sized
-// by maxBytes and the bytes the log holds past offset.
+// handed out (see segment.readFrom), and a segment the scrubber marked
+// damaged (scrub.go) is read only up to the damage: a read that would
+// start at or past it fails with ErrCorrupt. The result is allocated
+// once, sized by maxBytes and the bytes the log holds past offset.
 func (l *Log) Read(offset, below core.Offset, maxBytes int32, minOne bool) ([]byte, error) {
 	return l.ReadInto(nil, offset, below, maxBytes, minOne)
 }
@@ -640,6 +649,12 @@ func (l *Log) ReadInto(alloc func(n int) []byte, offset, below core.Offset, maxB
 		}
 		if start == s.size {
 			continue // offset lies past this segment's batches
+		}
+		if p, damaged := s.damagedFrom(); damaged && start >= p {
+			if len(out) > 0 {
+				break // what lies before the damage is served; the next read is refused
+			}
+			return nil, s.damageError(start)
 		}
 		if out == nil {
 			n := int(chunkBytes(int64(maxBytes), l.bytesFrom(i, start), minOne))

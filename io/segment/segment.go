@@ -64,6 +64,14 @@ type segment struct {
 	// and TruncateTo replaces the segment it cuts.
 	hintNext core.Offset
 	hintPos  int64
+
+	// damaged is set when the scrubber found a batch at damagedPos that
+	// no longer verifies: reads refuse the bytes from there on (see
+	// scrub.go and damagedFrom). damagedNext is the offset after the last
+	// sound batch before damagedPos (base at 0).
+	damaged     bool
+	damagedPos  int64
+	damagedNext core.Offset
 }
 
 func fileName(dir string, base core.Offset, ext string) string {
@@ -448,7 +456,11 @@ func chunkBytes(budget, avail int64, minOne bool) int64 {
 // The bytes of a cut-off batch past the bound are read and dropped.
 func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget int64, minOne bool) ([]byte, bool, error) {
 	n := len(out)
-	out, err := s.readAppend(out, start, chunkBytes(budget, s.size-start, minOne))
+	end := s.readEnd() // a damaged segment is read up to its damage only
+	if start >= end && end < s.size {
+		return nil, false, s.damageError(start)
+	}
+	out, err := s.readAppend(out, start, chunkBytes(budget, end-start, minOne))
 	if err != nil {
 		return nil, false, err
 	}
@@ -456,8 +468,8 @@ func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget in
 	for k < len(out) {
 		first := minOne && k == n
 		if len(out)-k < core.BatchHeaderSize {
-			if pos+core.BatchHeaderSize > s.size {
-				return nil, false, fmt.Errorf("%w: %s: header at %d past size %d", ErrCorrupt, s.name, pos, s.size)
+			if pos+core.BatchHeaderSize > end {
+				return nil, false, fmt.Errorf("%w: %s: header at %d past size %d", ErrCorrupt, s.name, pos, end)
 			}
 			break // the chunk ends within the header: past the budget
 		}
@@ -469,8 +481,8 @@ func (s *segment) readFrom(out []byte, start int64, below core.Offset, budget in
 			break
 		}
 		size := h.Size()
-		if pos+int64(size) > s.size {
-			return nil, false, fmt.Errorf("%w: %s: batch at %d overruns size %d", ErrCorrupt, s.name, pos, s.size)
+		if pos+int64(size) > end {
+			return nil, false, fmt.Errorf("%w: %s: batch at %d overruns size %d", ErrCorrupt, s.name, pos, end)
 		}
 		if !first && int64(k-n+size) > budget {
 			break

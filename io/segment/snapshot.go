@@ -126,22 +126,8 @@ func writeFileDurably(fsys kio.FS, name string, data []byte) error {
 // synced.
 func writeFileAtomic(fsys kio.FS, name string, data []byte) error {
 	tmp := name + tmpExt
-	f, err := fsys.OpenFile(tmp, true)
-	if err != nil {
-		return fmt.Errorf("segment: open %s: %w", tmp, err)
-	}
-	err = f.Truncate(0)
-	if err == nil {
-		_, err = f.WriteAt(data, 0)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("segment: write %s: %w", tmp, err)
+	if err := kio.WriteSynced(fsys, tmp, data); err != nil {
+		return fmt.Errorf("segment: %w", err)
 	}
 	if err := fsys.Rename(tmp, name); err != nil {
 		return fmt.Errorf("segment: rename %s: %w", tmp, err)

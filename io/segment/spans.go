@@ -16,9 +16,11 @@ import (
 // to place the start and the end (the offset index finds a batch
 // boundary near the byte limit), and checks no CRC: served bytes were
 // checked when appended, or by the recovery after a crash past the
-// recovery point; a restart trusts what lies below it, as Kafka's does,
-// and leaves damage there to the client's CRC check (see the README's
-// Durability section). At the log end it returns nil.
+// recovery point (a restart trusts what lies below it, as Kafka's does),
+// and the scrubber re-verifies them (see the README's Durability
+// section); a read stops at the damage the scrubber marked, and one that
+// would start there is refused with ErrCorrupt (see damagedFrom). At the
+// log end it returns nil.
 func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) (*core.RecordsRef, error) {
 	if err := l.usable(); err != nil {
 		return nil, err
@@ -39,6 +41,12 @@ func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) 
 		if start == s.size {
 			continue // offset lies past this segment's batches
 		}
+		if p, damaged := s.damagedFrom(); damaged && start >= p {
+			if ref != nil {
+				break // what lies before the damage is served; the next read is refused
+			}
+			return nil, s.damageError(start)
+		}
 		h, err := s.headerAt(&r, start)
 		if err != nil {
 			return nil, err
@@ -46,7 +54,7 @@ func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) 
 		if h.BaseOffset >= below {
 			break
 		}
-		end, endBase, err := s.positionBelow(&r, below)
+		end, endBase, err := s.spansEnd(&r, below)
 		if err != nil {
 			return nil, err
 		}
@@ -78,6 +86,16 @@ func (l *Log) ReadSpans(offset, below core.Offset, maxBytes int32, minOne bool) 
 	}
 	ref.Handle = spans
 	return ref, nil
+}
+
+// spansEnd is where a read of s by reference ends for below: the first
+// batch at or past below (positionBelow), or the scrubber's damage mark if
+// that comes first (the headers past it are not trusted to find below).
+func (s *segment) spansEnd(r *blockReader, below core.Offset) (int64, core.Offset, error) {
+	if p, damaged := s.damagedFrom(); damaged && below >= s.damagedNext {
+		return p, s.damagedNext, nil
+	}
+	return s.positionBelow(r, below)
 }
 
 // positionBelow is the position in s of the first batch whose base

@@ -1,0 +1,61 @@
+package core_test
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"cloudkafka/core"
+)
+
+// TestBrokerConfigStaleReadIgnored: a read of the broker documents that
+// a change notification started, answered only after the broker applied
+// its own AlterConfigs of the cluster-wide document (coordination answers
+// may come back late), does not undo the newer configuration.
+func TestBrokerConfigStaleReadIgnored(t *testing.T) {
+	h := newHarness(t, nil)
+	h.asPeer(core.CoordOp{Kind: core.CoordSet, Path: "/config/brokers/<default>", Data: []byte(`{"version":1,"config":{"log.segment.bytes":"4096"}}`),
+		Version: core.CoordAnyVersion, Upsert: true})
+	h.asPeer(core.CoordOp{Kind: core.CoordCreate, Path: "/config/changes/config_change_", Data: []byte(`{"version":2,"entity_path":"brokers/<default>"}`),
+		Sequential: true, Parents: true})
+	// The notification's reads of the broker documents are answered, but
+	// the answers are held back.
+	stale := map[core.Token]bool{}
+	holdStale := func(ev core.Event) bool {
+		if r, ok := ev.(core.CoordResult); ok {
+			for _, op := range h.coordOps {
+				if op.Token == r.Token && op.Kind == core.CoordGet && (op.Path == "/config/brokers/<default>" || op.Path == "/config/brokers/0") {
+					stale[r.Token] = true
+				}
+			}
+			return !stale[r.Token]
+		}
+		return true
+	}
+	h.deliver(holdStale)
+	if len(stale) != 2 {
+		t.Fatalf("the notification read %d broker documents; want 2", len(stale))
+	}
+	alter := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, ""
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = "log.segment.bytes", kmsg.StringPtr("8192")
+	res.Configs = append(res.Configs, c)
+	alter.Resources = append(alter.Resources, res)
+	seq := h.send(1, 1, alter)
+	h.deliver(func(ev core.Event) bool { r, ok := ev.(core.CoordResult); return !ok || !stale[r.Token] })
+	if code := h.mustResponse(seq).(*kmsg.IncrementalAlterConfigsResponse).Resources[0].ErrorCode; code != 0 {
+		t.Fatalf("IncrementalAlterConfigs: got error %d; want 0", code)
+	}
+	h.deliverAll() // the late answers, with the older document
+	describe := kmsg.NewPtrDescribeConfigsRequest()
+	dres := kmsg.NewDescribeConfigsRequestResource()
+	dres.ResourceType, dres.ResourceName, dres.ConfigNames = kmsg.ConfigResourceTypeBroker, "0", []string{"log.segment.bytes"}
+	describe.Resources = append(describe.Resources, dres)
+	seq = h.send(1, 3, describe)
+	got := h.mustResponse(seq).(*kmsg.DescribeConfigsResponse).Resources[0].Configs
+	if len(got) != 1 || got[0].Value == nil || *got[0].Value != "8192" {
+		t.Fatalf("log.segment.bytes after the late answers: got %+v; want 8192", got)
+	}
+}
