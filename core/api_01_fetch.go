@@ -361,6 +361,9 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		if fp.p != nil {
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = int64(fp.p.hwm), int64(fp.p.hwm), int64(fp.p.logStart)
 		}
+		if fp.code == errOffsetOutOfRange && fw.replica >= 0 && fp.p != nil && fp.p.leading && fp.offset < fp.p.logStart {
+			tagProducers(&rp, fp.p) // the follower starts over at the log start (producer_transfer.go)
+		}
 		if fp.code != errNone {
 			hasErr = true
 		}

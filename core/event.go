@@ -501,6 +501,11 @@ type Truncate struct {
 	// RestartAt, when true, empties the log and starts it at Offset, which
 	// lies past its end (a follower behind its leader's log start).
 	RestartAt bool
+	// Producers, with RestartAt, are the idempotence windows as of
+	// Offset (the leader's, of the batches below its log start), in
+	// offset order: the store keeps them as a retention-deleted log's
+	// (producer_transfer.go).
+	Producers []ProducerBatch
 	Config    LogConfig
 }
 

@@ -339,9 +339,14 @@ func (b *Broker) cutForRepair(f *fetcher, p *partition, target Offset, done bool
 }
 
 // restartAt empties p's log and starts it at the leader's log start,
-// which lies past its end (Kafka's truncateFullyAndStartAt).
-func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
+// which lies past its end (Kafka's truncateFullyAndStartAt), with the
+// producer windows the leader sent for what lies below it
+// (producer_transfer.go).
+func (b *Broker) restartAt(f *fetcher, p *partition, start Offset, producers []ProducerBatch) {
 	b.cover(cover.FollowerRestarted)
+	if len(producers) > 0 {
+		b.cover(cover.FollowerTookProducers)
+	}
 	epochNow := p.epoch
 	p.repl.restarting, p.truncating = true, true
 	b.checkpointRecovery()
@@ -355,17 +360,20 @@ func (b *Broker) restartAt(f *fetcher, p *partition, start Offset) {
 		b.truncated(p, t)
 		p.logStart = t.LogEnd
 		p.hwm = max(p.hwm, p.logStart)
-		// The producers whose batches all lay below the leader's log
-		// start are unknown here now: one of them going on past
-		// sequence 0 is answered UNKNOWN_PRODUCER_ID once this replica
-		// leads (producerState.check).
+		// The leader's windows of the producers whose batches all lay
+		// below its log start came with its answer; without them (a
+		// leader that sent none) those producers are unknown here, and
+		// one of them going on past sequence 0 is answered
+		// UNKNOWN_PRODUCER_ID once this replica leads
+		// (producerState.check). The leader may have forgotten some
+		// itself: the state is never taken for complete.
 		p.forgotProducers = true
 		if p.following(f, epochNow) {
 			p.repl.truncated = true
 		}
 		b.pumpFetcher(f)
 	})
-	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: start, RestartAt: true, Config: b.cfg.logConfig(p.topic)})
+	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: start, RestartAt: true, Producers: producers, Config: b.cfg.logConfig(p.topic)})
 }
 
 // storageIdle says no append or sync of p is outstanding: a Truncate
@@ -445,7 +453,8 @@ func (b *Broker) sendReplicaFetch(f *fetcher, lb liveBroker, parts []*partition)
 				case errNone:
 				case errOffsetOutOfRange:
 					if start := Offset(rp.LogStartOffset); start > p.leo && p.storageIdle() {
-						b.restartAt(f, p, start) // behind the leader's log start: start over there
+						producers, _ := taggedProducers(&rp, start)
+						b.restartAt(f, p, start, producers) // behind the leader's log start: start over there
 						continue
 					}
 					p.repl.truncated = false // the logs disagree: repair again

@@ -278,6 +278,10 @@ const (
 	// ScrubPassCompleted: the log scrubber verified a partition's log to
 	// its end and started over.
 	ScrubPassCompleted
+	// FollowerTookProducers: a follower that started over at its
+	// leader's log start took the leader's producer windows of the
+	// batches below it.
+	FollowerTookProducers
 	pointCount
 )
 
@@ -377,6 +381,7 @@ var names = [pointCount]string{
 	RecoveryFellBack:                 "recovery-fell-back",
 	ScrubFoundDamage:                 "scrub-found-damage",
 	ScrubPassCompleted:               "scrub-pass-completed",
+	FollowerTookProducers:            "follower-took-producers",
 }
 
 func (p Point) String() string {

@@ -595,7 +595,7 @@ func (st store) truncate(l *segment.Log, e core.Truncate, err error) core.Trunca
 	t := core.Truncated{Token: e.Token, Err: err}
 	if t.Err == nil {
 		if e.RestartAt {
-			t.Err = l.RestartAt(e.Offset)
+			t.Err = l.RestartAt(e.Offset, e.Producers)
 		} else {
 			t.Err = l.TruncateTo(e.Offset, e.Config)
 		}

@@ -789,16 +789,33 @@ func (l *Log) AdvanceStart(start core.Offset) error {
 
 // RestartAt empties the log and starts it at offset, above its end: a
 // follower whose log ends below its leader's log start takes the leader's
-// log from there (Kafka's truncateFullyAndStartAt). The new log start is
-// checkpointed first and the new segment made before the old ones go, so
-// that a crash midway leaves the old log or the new one.
-func (l *Log) RestartAt(offset core.Offset) error {
+// log from there (Kafka's truncateFullyAndStartAt). producers are the
+// leader's idempotence windows of the batches below offset, in offset
+// order: they become the log's, as retention's deleted batches' do, and
+// its producer snapshot keeps them. The snapshot is written first, then
+// the new log start is checkpointed and the new segment made before the
+// old ones go, so that a crash midway leaves the new log with its
+// windows, or the old one, whole or emptied (a start checkpoint past its
+// end): still below the leader's log start, it is restarted again. Its
+// load takes from the snapshot only the windows of batches below its
+// first segment, as after retention.
+func (l *Log) RestartAt(offset core.Offset, producers []core.ProducerBatch) error {
 	if err := l.usable(); err != nil {
 		return err
 	}
 	if offset <= l.LogEndOffset() {
 		return fmt.Errorf("segment: restart %s at %d, not past its end %d", l.dir, offset, l.LogEndOffset())
 	}
+	var windows producerState
+	for _, pb := range producers {
+		if pb.LastOffset < offset {
+			windows.remember(pb)
+		}
+	}
+	if err := writeProducers(l.fs, l.dir, offset, windows.list()); err != nil {
+		return l.fail(err)
+	}
+	l.snapshotAt = -1 // the old segments' windows are no longer in it
 	if err := writeStart(l.fs, l.dir, offset); err != nil {
 		return l.fail(err)
 	}
@@ -814,11 +831,8 @@ func (l *Log) RestartAt(offset core.Offset) error {
 		}
 	}
 	l.start = offset
-	l.producers = producerState{}
+	l.producers = windows
 	l.epochs = epochCache{dirty: true}
-	if err := writeProducers(l.fs, l.dir, offset, nil); err != nil {
-		return l.fail(err)
-	}
 	l.snapshotAt = offset
 	if err := l.lowerCleanerCheckpoints(offset); err != nil {
 		return l.fail(err)

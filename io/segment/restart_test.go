@@ -393,7 +393,11 @@ func TestTrustedRestartMatchesFullRecovery(t *testing.T) {
 				fsys.ProcessCrash() // kill -9: the page cache keeps everything
 				l = restartAndCompare(t, fsys, cfg)
 			case 12:
-				if err := l.RestartAt(l.LogEndOffset() + core.Offset(rapid.IntRange(1, 50).Draw(t, "restartAt"))); err != nil {
+				// with the windows a leader would send: the log's own
+				// and a producer of the batch right below the restart
+				off := l.LogEndOffset() + core.Offset(rapid.IntRange(1, 50).Draw(t, "restartAt"))
+				producers := append(l.Recovered().Producers, core.ProducerBatch{ProducerID: 900, BaseOffset: off - 1, LastOffset: off - 1, Timestamp: now})
+				if err := l.RestartAt(off, producers); err != nil {
 					t.Fatal(err)
 				}
 			case 13:
