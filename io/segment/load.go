@@ -494,11 +494,13 @@ func (l *Log) trustedEnd(bases []core.Offset, n int) core.Offset {
 }
 
 // readEpochs reads the leader epoch checkpoint for a trusted load: the
-// entries that start at or below replayFrom (those after come from the
-// batches read; one at it is the same either way, and after a clean
-// shutdown one at the log end is the first entry moved up to a log start
-// there). A checkpoint that does not parse, or is missing while trusted
-// batches exist, fails the load.
+// entries that start below replayFrom, whose batches the load trusts;
+// those after come from the batches read. One at replayFrom is kept only
+// where the log start is (the first entry moved up to a log start at the
+// log end, which no batch shows): anywhere else it names a batch at
+// replayFrom, which the batches read show again if recovery keeps it.
+// A checkpoint that does not parse, or is missing while trusted batches
+// exist, fails the load.
 func (l *Log) readEpochs(replayFrom core.Offset) (epochCache, error) {
 	entries, present, err := readEpochFile(l.fs, l.dir)
 	if err != nil {
@@ -508,8 +510,9 @@ func (l *Log) readEpochs(replayFrom core.Offset) (epochCache, error) {
 		return epochCache{}, fmt.Errorf("%s is missing", epochFile)
 	}
 	var c epochCache
+	start := readStart(l.fs, l.dir)
 	for _, e := range entries {
-		if e.Start <= replayFrom {
+		if e.Start < replayFrom || e.Start == replayFrom && replayFrom <= start {
 			c.entries = append(c.entries, e)
 		}
 	}
