@@ -5,8 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"cloudkafka/core/cover"
 )
 
@@ -180,19 +178,8 @@ func requestQuotaExempt(r Request) bool {
 	switch r.Header.Key {
 	case 4, 5, 6, 7, 17, 18, 36:
 		return true
-	case 1:
-		if f, ok := r.Body.(*kmsg.FetchRequest); ok {
-			if r.Header.Version >= 15 {
-				return f.ReplicaState.ID >= 0
-			}
-			return f.ReplicaID >= 0
-		}
-	case 23:
-		if o, ok := r.Body.(*kmsg.OffsetForLeaderEpochRequest); ok {
-			return o.ReplicaID >= 0
-		}
 	}
-	return false
+	return fromReplica(r)
 }
 
 // quotaWindowBytesMax is the most bytes r may be sent at once under its

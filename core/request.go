@@ -110,12 +110,12 @@ func (b *Broker) handleRequest(r Request) {
 	if r.Body.Key() != r.Header.Key || r.Body.GetVersion() != v {
 		panic(fmt.Sprintf("core: request body %d v%d under header %d v%d", r.Body.Key(), r.Body.GetVersion(), r.Header.Key, v))
 	}
-	if !b.ready && !interBroker(r.Header.Key) && !oneWay(r) && len(b.early) < b.cfg.QueuedMaxRequests {
+	if !b.ready && !interBroker(r.Header.Key) && !fromReplica(r) && !oneWay(r) && len(b.early) < b.cfg.QueuedMaxRequests {
 		b.early = append(b.early, r)
 		return
 	}
-	// (beyond queued.max.requests, or a request nobody waits for, it is
-	// answered from what the broker knows: its partitions not led yet)
+	// (beyond queued.max.requests, a request nobody waits for, or a
+	// follower's, it is answered from what the broker knows so far)
 	a.handle(b, r)
 }
 
@@ -129,6 +129,25 @@ func oneWay(r Request) bool {
 // interBroker says whether key is an inter-broker request: one of the
 // controller's, or a stopping broker's ControlledShutdown to it.
 func interBroker(key int16) bool { return key >= 4 && key <= 7 }
+
+// fromReplica says whether r is a follower's request to its leader: a
+// Fetch or an OffsetForLeaderEpoch with a replica id. A broker that is
+// not ready never holds one: a follower's requests share the link to
+// this broker with the controller's (PeerSend: sent and answered in
+// order), so one held here would hold the controller's UpdateMetadata
+// behind it, the very request that makes this broker ready.
+func fromReplica(r Request) bool {
+	switch body := r.Body.(type) {
+	case *kmsg.FetchRequest:
+		if r.Header.Version >= 15 {
+			return body.ReplicaState.ID >= 0
+		}
+		return body.ReplicaID >= 0
+	case *kmsg.OffsetForLeaderEpochRequest:
+		return body.ReplicaID >= 0
+	}
+	return false
+}
 
 // becomeReady serves the requests that waited for the controller's
 // first metadata.

@@ -52,3 +52,70 @@ func TestUpdateMetadataKeepsLeadersISR(t *testing.T) {
 	f.follow(topicT, 7, f.leaderEpoch(topicT)) // now it is
 	f.intact(t, topicT, 7)
 }
+
+// TestReplicaRequestsNotHeldBeforeMetadata: until the controller's first
+// UpdateMetadata, a broker holds clients' requests, but never a
+// follower's replica fetch or epoch query: those share the link from the
+// other broker with the controller's requests, which are answered in
+// order, so one held would keep the controller's UpdateMetadata, the
+// request that makes the broker ready, waiting behind it for good. (A
+// broker restarted as the leader of partitions, and queried by a
+// follower before the controller's metadata came, answered no one.)
+func TestReplicaRequestsNotHeldBeforeMetadata(t *testing.T) {
+	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 42
+	// broker 2 is the controller, and sends broker 1 nothing here
+	rec := core.Recovered{Znodes: []core.Znode{
+		{Path: "/controller", Data: []byte(`{"version":2,"brokerid":2,"timestamp":"0","kraftControllerEpoch":-1}`)},
+		{Path: "/controller_epoch", Data: []byte("1")},
+	}}
+	h := newHarnessFrom(t, cfg, rec)
+	const clientConn, peerConn = 1, 2
+	metadata := h.send(clientConn, 12, kmsg.NewPtrMetadataRequest())
+	consumerQuery := h.send(clientConn, 3, epochQuery(-1))
+	h.deliverAll()
+	if h.response(metadata) != nil {
+		t.Fatal("fixture: a client's Metadata was answered before the controller's metadata came")
+	}
+
+	followerFetch := fetchReq(topicT, 0, 0, 0, 1)
+	followerFetch.ReplicaID = 2
+	stateFetch := fetchReq(topicT, 0, 0, 0, 1)
+	stateFetch.ReplicaID, stateFetch.ReplicaState.ID, stateFetch.ReplicaState.Epoch = -1, 2, h.epochOf(1)
+	stateFetch.Topics[0].TopicID = topicID(topicT)
+	for _, tc := range []struct {
+		what string
+		v    int16
+		req  kmsg.Request
+	}{
+		{"a follower's OffsetForLeaderEpoch", 3, epochQuery(2)},
+		{"a follower's Fetch (ReplicaID)", 12, followerFetch},
+		{"a follower's Fetch (ReplicaState)", 15, stateFetch},
+	} {
+		seq := h.send(peerConn, tc.v, tc.req)
+		h.deliverAll()
+		if h.response(seq) == nil {
+			t.Errorf("%s before the controller's metadata: no response; want one at once", tc.what)
+		}
+	}
+	if h.response(consumerQuery) != nil {
+		t.Errorf("a consumer's OffsetForLeaderEpoch before the controller's metadata: answered; want it held")
+	}
+}
+
+// epochQuery is an OffsetForLeaderEpoch for t-0 at leader epoch 0 from
+// replica (-1: a consumer).
+func epochQuery(replica int32) *kmsg.OffsetForLeaderEpochRequest {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.ReplicaID = replica
+	rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+	rt.Topic = topicT
+	rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+	rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = 0, -1, 0
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
+}
