@@ -179,7 +179,7 @@ func requestQuotaExempt(r Request) bool {
 	case 4, 5, 6, 7, 17, 18, 36:
 		return true
 	}
-	return fromFollower(r)
+	return fromReplica(r)
 }
 
 // quotaWindowBytesMax is the most bytes r may be sent at once under its

@@ -110,12 +110,12 @@ func (b *Broker) handleRequest(r Request) {
 	if r.Body.Key() != r.Header.Key || r.Body.GetVersion() != v {
 		panic(fmt.Sprintf("core: request body %d v%d under header %d v%d", r.Body.Key(), r.Body.GetVersion(), r.Header.Key, v))
 	}
-	if !b.ready && !interBroker(r) && !oneWay(r) && len(b.early) < b.cfg.QueuedMaxRequests {
+	if !b.ready && !interBroker(r.Header.Key) && !fromReplica(r) && !oneWay(r) && len(b.early) < b.cfg.QueuedMaxRequests {
 		b.early = append(b.early, r)
 		return
 	}
-	// (beyond queued.max.requests, or a request nobody waits for, it is
-	// answered from what the broker knows: its partitions not led yet)
+	// (beyond queued.max.requests, a request nobody waits for, or a
+	// follower's, it is answered from what the broker knows so far)
 	a.handle(b, r)
 }
 
@@ -126,26 +126,17 @@ func oneWay(r Request) bool {
 	return ok && p.Acks == 0
 }
 
-// interBroker says whether r is an inter-broker request: one of the
-// controller's, a stopping broker's ControlledShutdown to it, or a
-// follower's Fetch or OffsetForLeaderEpoch. None of them waits for the
-// controller's first metadata. A follower's request must not: it may
-// share a connection with the controller's LeaderAndIsr, whose answer
-// then leaves after it (a connection's answers leave in order), and the
-// controller sends the UpdateMetadata that ends the wait only once that
-// answer came. A follower takes an error (this broker leads nothing yet)
-// as it takes any other, and asks again.
-func interBroker(r Request) bool {
-	switch r.Header.Key {
-	case 4, 5, 6, 7:
-		return true
-	}
-	return fromFollower(r)
-}
+// interBroker says whether key is an inter-broker request: one of the
+// controller's, or a stopping broker's ControlledShutdown to it.
+func interBroker(key int16) bool { return key >= 4 && key <= 7 }
 
-// fromFollower says whether r is a follower's Fetch or
-// OffsetForLeaderEpoch (one that names a replica).
-func fromFollower(r Request) bool {
+// fromReplica says whether r is a follower's request to its leader: a
+// Fetch or an OffsetForLeaderEpoch with a replica id. A broker that is
+// not ready never holds one: a follower's requests share the link to
+// this broker with the controller's (PeerSend: sent and answered in
+// order), so one held here would hold the controller's UpdateMetadata
+// behind it, the very request that makes this broker ready.
+func fromReplica(r Request) bool {
 	switch body := r.Body.(type) {
 	case *kmsg.FetchRequest:
 		if r.Header.Version >= 15 {

@@ -8,7 +8,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
-	kio "cloudkafka/io"
 )
 
 // TestUpdateMetadataKeepsLeadersISR: a leader whose own ISR write is
@@ -54,81 +53,69 @@ func TestUpdateMetadataKeepsLeadersISR(t *testing.T) {
 	f.intact(t, topicT, 7)
 }
 
-// TestFollowerRequestsDoNotWaitForMetadata: a broker that has not had
-// the controller's first UpdateMetadata holds clients' requests, but
-// answers followers' Fetch and OffsetForLeaderEpoch at once. A follower's
-// request may share a connection with the controller's LeaderAndIsr,
-// whose answer leaves after it; held, it held that answer, and the
-// controller sends the UpdateMetadata that ends the wait only once the
-// LeaderAndIsr is answered (a 4-broker simulator seed stalled there
-// after a restart, request timeout after request timeout).
-func TestFollowerRequestsDoNotWaitForMetadata(t *testing.T) {
+// TestReplicaRequestsNotHeldBeforeMetadata: until the controller's first
+// UpdateMetadata, a broker holds clients' requests, but never a
+// follower's replica fetch or epoch query: those share the link from the
+// other broker with the controller's requests, which are answered in
+// order, so one held would keep the controller's UpdateMetadata, the
+// request that makes the broker ready, waiting behind it for good. (A
+// broker restarted as the leader of partitions, and queried by a
+// follower before the controller's metadata came, answered no one.)
+func TestReplicaRequestsNotHeldBeforeMetadata(t *testing.T) {
 	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Seed = 42
-	// Broker 9 is the controller and has sent this broker nothing yet.
-	tree := kio.NewZTree()
-	if res, _ := tree.Apply(tree.OpenSession(), core.CoordOp{Kind: core.CoordCreate, Path: "/controller", Ephemeral: true,
-		Data: []byte(`{"version":2,"brokerid":9,"timestamp":"0","kraftControllerEpoch":-1}`)}); res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	rec := core.Recovered{CoordSession: tree.OpenSession()}
-	b, err := core.New(cfg, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, b: b, now: 1e12, logs: map[core.TopicPartition][][]byte{}, coord: tree, session: rec.CoordSession}
-	h.exec(b.Startup(nil))
+	// broker 2 is the controller, and sends broker 1 nothing here
+	rec := core.Recovered{Znodes: []core.Znode{
+		{Path: "/controller", Data: []byte(`{"version":2,"brokerid":2,"timestamp":"0","kraftControllerEpoch":-1}`)},
+		{Path: "/controller_epoch", Data: []byte("1")},
+	}}
+	h := newHarnessFrom(t, cfg, rec)
+	const clientConn, peerConn = 1, 2
+	metadata := h.send(clientConn, 12, kmsg.NewPtrMetadataRequest())
+	consumerQuery := h.send(clientConn, 3, epochQuery(-1))
 	h.deliverAll()
-	h.tick(1)
-	h.deliverAll()
-	for _, l := range h.lifecycles {
-		if l.Ready || l.Elected {
-			t.Fatalf("fixture: broker 1 got %+v before any UpdateMetadata; want it waiting", l)
-		}
+	if h.response(metadata) != nil {
+		t.Fatal("fixture: a client's Metadata was answered before the controller's metadata came")
 	}
 
-	follower := func(v int16) *kmsg.FetchRequest {
-		req := fetchReq(topicT, 0, 0, 500, 1)
-		if v >= 15 {
-			req.ReplicaState.ID, req.ReplicaState.Epoch = 2, 1
-		} else {
-			req.ReplicaID = 2
-		}
-		return req
-	}
-	epochs := func(replica int32) *kmsg.OffsetForLeaderEpochRequest {
-		req := kmsg.NewPtrOffsetForLeaderEpochRequest()
-		req.ReplicaID = replica
-		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
-		rt.Topic = topicT
-		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
-		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = 0, -1, 0
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		return req
-	}
-	answered := map[string]uint64{
-		"follower Fetch v12":               h.send(2, 12, follower(12)),
-		"follower Fetch v15":               h.send(3, 15, follower(15)),
-		"follower OffsetForLeaderEpoch v4": h.send(4, 4, epochs(2)),
-	}
-	held := map[string]uint64{
-		"consumer Fetch v12":               h.send(5, 12, fetchReq(topicT, 0, 0, 500, 1)),
-		"consumer OffsetForLeaderEpoch v4": h.send(6, 4, epochs(-1)),
-		"Metadata v9":                      h.send(7, 9, metadataReq()),
-	}
-	h.deliverAll()
-	for _, what := range sortedNames(answered) {
-		if h.response(answered[what]) == nil {
-			t.Errorf("%s: got no answer before the first UpdateMetadata; want one at once", what)
+	followerFetch := fetchReq(topicT, 0, 0, 0, 1)
+	followerFetch.ReplicaID = 2
+	stateFetch := fetchReq(topicT, 0, 0, 0, 1)
+	stateFetch.ReplicaID, stateFetch.ReplicaState.ID, stateFetch.ReplicaState.Epoch = -1, 2, h.epochOf(1)
+	stateFetch.Topics[0].TopicID = topicID(topicT)
+	for _, tc := range []struct {
+		what string
+		v    int16
+		req  kmsg.Request
+	}{
+		{"a follower's OffsetForLeaderEpoch", 3, epochQuery(2)},
+		{"a follower's Fetch (ReplicaID)", 12, followerFetch},
+		{"a follower's Fetch (ReplicaState)", 15, stateFetch},
+	} {
+		seq := h.send(peerConn, tc.v, tc.req)
+		h.deliverAll()
+		if h.response(seq) == nil {
+			t.Errorf("%s before the controller's metadata: no response; want one at once", tc.what)
 		}
 	}
-	for _, what := range sortedNames(held) {
-		if r := h.response(held[what]); r != nil {
-			t.Errorf("%s: got %T before the first UpdateMetadata; want it held", what, r)
-		}
+	if h.response(consumerQuery) != nil {
+		t.Errorf("a consumer's OffsetForLeaderEpoch before the controller's metadata: answered; want it held")
 	}
+}
+
+// epochQuery is an OffsetForLeaderEpoch for t-0 at leader epoch 0 from
+// replica (-1: a consumer).
+func epochQuery(replica int32) *kmsg.OffsetForLeaderEpochRequest {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.ReplicaID = replica
+	rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+	rt.Topic = topicT
+	rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+	rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = 0, -1, 0
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	return req
 }
