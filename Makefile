@@ -11,7 +11,9 @@ FUZZTIME ?= 20s
 # or BENCHFLAGS='-suites failover -failover-rounds 1' (a SIGKILLed leader's
 # partitions until they take writes again; about 20 s a round)
 # or BENCHFLAGS='-suites security' (one broker's PLAINTEXT, SSL and SASL_SSL
-# listeners in turn; about 20 s with the defaults).
+# listeners in turn; about 20 s with the defaults)
+# or BENCHFLAGS='-suites restart -restart-bytes 1073741824' (start times
+# after SIGTERM and SIGKILL with 1 GiB held; 10 GB by default).
 # make bench rewrites README.md's benchmark results section after a run that
 # completes with the produce suite; BENCHFLAGS="-readme ''" leaves it alone.
 BENCHFLAGS ?=

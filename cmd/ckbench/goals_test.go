@@ -44,7 +44,7 @@ func TestGoals(t *testing.T) {
 		{"consume vs 6 partitions", "1.00", verdictPass},
 		{"broker peak RSS MiB", "600", verdictMiss},
 		{"RF=3", "0.67", verdictPass},
-		{"restart", restartNotMeasuredBy, verdictNotMeasured},
+		{"restart", notMeasuredThisRun, verdictNotMeasured},
 	} {
 		g := goalNamed(t, gs, tc.prefix)
 		if g.measured != tc.measured || g.verdict != tc.verdict {
@@ -64,5 +64,33 @@ func TestGoalsOfNothing(t *testing.T) {
 		if g.verdict != verdictNotMeasured {
 			t.Errorf("goal %q of an empty report: %s; want %s", g.name, g.verdict, verdictNotMeasured)
 		}
+	}
+}
+
+// TestRestartGoals: the restart after SIGTERM against its aim in
+// seconds, and each restart after SIGKILL against what was written since
+// the recovery points.
+func TestRestartGoals(t *testing.T) {
+	r := restartReport{size: 10e9, partitions: 500, rounds: []restartRound{
+		{name: "after SIGTERM, no data yet (baseline)", elapsed: 200 * time.Millisecond},
+		{name: restartAfterTerm, elapsed: 6 * time.Second},
+		{name: "after SIGKILL", elapsed: time.Second, killed: true, stats: loadStats{checked: 1 << 20}},
+		{name: "after SIGKILL, 0.50 GB just written", elapsed: 2 * time.Second, killed: true, writtenSince: 500e6, stats: loadStats{checked: 700e6}},
+	}}
+	gs := restartGoals(r)
+	if len(gs) != 3 {
+		t.Fatalf("goals: %v; want the SIGTERM restart and two SIGKILL ones", gs)
+	}
+	for i, want := range []struct{ measured, verdict string }{{"6.00", verdictMiss}, {"0.00 GB", verdictPass}, {"0.70 GB", verdictMiss}} {
+		if gs[i].measured != want.measured || gs[i].verdict != want.verdict {
+			t.Errorf("goal %q: %q, %s; want %q, %s", gs[i].name, gs[i].measured, gs[i].verdict, want.measured, want.verdict)
+		}
+	}
+	if !strings.Contains(gs[0].name, "10.00 GB in 500 partitions") {
+		t.Errorf("goal %q does not name the data size", gs[0].name)
+	}
+	r.rounds[1].elapsed = 4 * time.Second
+	if g := restartGoals(r)[0]; g.verdict != verdictPass {
+		t.Errorf("a restart after SIGTERM in 4 s: %s; want %s", g.verdict, verdictPass)
 	}
 }

@@ -145,7 +145,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
 	fs.BoolVar(&o.summary, "summary", true, "print the goals of the performance issue (issue 13) with what this run measured, PASS or MISS")
 	fs.StringVar(&o.readme, "readme", "", "after a run that completes, rewrite this file's section between "+readmeBegin+" and "+readmeEnd+" with the machine, the produce table and the goals (make bench passes README.md)")
-	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only)")
+	suites := fs.String("suites", "produce,group,replay,legacy,replication,failover,security,restart", "comma-separated suites: produce (the throughput matrix), group (rebalance time and commit latency), replay (__consumer_offsets replay at start; Cloud Kafka only), legacy (0.9 and 0.10 clients against modern ones; Cloud Kafka only), replication (three brokers and ZooKeeper, rf=3, against one broker; Cloud Kafka only), failover (time until a SIGKILLed leader's partitions take writes again; Cloud Kafka only), security (produce over PLAINTEXT, SSL and SASL_SSL listeners of one broker; Cloud Kafka only), restart (start times after SIGTERM and SIGKILL with -restart-bytes held; Cloud Kafka only)")
 	fs.IntVar(&o.replayGroups, "replay-groups", 10000, "replay suite: groups committed before the restart")
 	restartFlags(fs)
 	fs.IntVar(&o.groupRounds, "group-rounds", 5, "group suite: rebalance rounds per balancer (the median is reported)")
@@ -302,6 +302,7 @@ type benchReport struct {
 	replication  []replicationRound
 	failover     []failoverRound
 	security     securityReport
+	restart      restartReport
 }
 
 func (rep *benchReport) print(o options) {
@@ -320,6 +321,7 @@ func (rep *benchReport) print(o options) {
 	printReplicationTable(os.Stdout, rep.replication, o)
 	printFailoverTable(os.Stdout, rep.failover, o)
 	printSecurityTable(os.Stdout, rep.security, o)
+	printRestart(rep.restart)
 	if o.summary {
 		printGoals(os.Stdout, goals(rep, o))
 	}
@@ -349,7 +351,7 @@ func run(ctx context.Context, o options) error {
 		rep.print(o)
 		return err
 	}
-	if err := runRestartSuite(ctx, o); err != nil {
+	if err := runRestartSuite(ctx, o, &rep.restart); err != nil {
 		rep.print(o)
 		return err
 	}

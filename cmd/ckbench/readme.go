@@ -118,6 +118,7 @@ func readmeSection(rep *benchReport, o options, m machine, args []string) string
 		notes = append(notes, fmt.Sprintf("RF=3 (three brokers and ZooKeeper, min.insync.replicas=2), %d B, acks=all, %d partitions: produce %.2f of one broker's (median of %d rounds; aim at least %.2f)",
 			replicationRecordBytes, replicationPartitions, medianRatio(rep.replication), len(rep.replication), replicationRatioAim))
 	}
+	notes = append(notes, restartNotes(rep.restart)...)
 	if len(notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range notes {

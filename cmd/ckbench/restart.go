@@ -62,7 +62,7 @@ var restartOpts struct {
 func restartFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&restartOpts.bytes, "restart-bytes", 10<<30, "restart suite: bytes of record values written before the restarts")
 	fs.IntVar(&restartOpts.partitions, "restart-partitions", 500, "restart suite: partitions the bytes are spread over")
-	fs.Int64Var(&restartOpts.tail, "restart-tail-bytes", 0, "restart suite: bytes written right before an extra SIGKILL (0: no such round)")
+	fs.Int64Var(&restartOpts.tail, "restart-tail-bytes", 512<<20, "restart suite: bytes written right before an extra SIGKILL (0: no such round)")
 	fs.BoolVar(&restartOpts.full, "restart-full", true, "restart suite: also time a full recovery (marker and recovery point checkpoint removed)")
 	fs.StringVar(&restartOpts.dir, "restart-dir", "", "restart suite: directory for the broker's data (default: a new temporary directory, removed afterwards)")
 	fs.DurationVar(&restartOpts.waitMax, "restart-wait", 20*time.Minute, "restart suite: bound on a start, a stop, and the writing")
@@ -75,7 +75,22 @@ type restartRound struct {
 	elapsed time.Duration
 	logFrom int64 // where the start's lines begin in the broker's log
 	stats   loadStats
+	// killed: the broker was stopped with SIGKILL, writtenSince bytes of
+	// values after its recovery points were last checkpointed (at its
+	// start, or at most log.flush.offset.checkpoint.interval.ms before).
+	killed       bool
+	writtenSince int64
 }
+
+// restartReport is what the suite measured: its rounds, the size of the
+// segments and the partitions they are spread over.
+type restartReport struct {
+	rounds     []restartRound
+	size       int64
+	partitions int
+}
+
+const restartAfterTerm = "after SIGTERM"
 
 // loadStats sums what the broker's log says it did with each log.
 type loadStats struct {
@@ -84,7 +99,7 @@ type loadStats struct {
 }
 
 // runRestartSuite runs the suite if -suites names it.
-func runRestartSuite(ctx context.Context, o options) error {
+func runRestartSuite(ctx context.Context, o options, rep *restartReport) error {
 	if !o.runs(suiteRestart) {
 		return nil
 	}
@@ -106,7 +121,7 @@ func runRestartSuite(ctx context.Context, o options) error {
 	}
 	rounds, size, err := benchRestart(ctx, o, dir)
 	readRoundStats(rounds, filepath.Join(dir, "broker.log"))
-	printRestart(rounds, size)
+	*rep = restartReport{rounds: rounds, size: size, partitions: r.partitions}
 	if err != nil {
 		return fmt.Errorf("restart suite: %w", err)
 	}
@@ -172,13 +187,14 @@ func benchRestart(ctx context.Context, o options, dir string) ([]restartRound, i
 		float64(restartOpts.bytes)/1e9, float64(size)/1e9, restartOpts.partitions, wrote.Round(time.Millisecond), float64(restartOpts.bytes)/1e6/wrote.Seconds())
 
 	stopped := time.Duration(0)
-	if err := round("after SIGTERM", func() error { stopped = b.stop(); return nil }); err != nil {
+	if err := round(restartAfterTerm, func() error { stopped = b.stop(); return nil }); err != nil {
 		return rounds, size, err
 	}
 	fmt.Printf("restart: the clean shutdown (SIGTERM until exit) took %v\n", stopped.Round(time.Millisecond))
 	if err := round("after SIGKILL", func() error { b.kill(); return nil }); err != nil {
 		return rounds, size, err
 	}
+	rounds[len(rounds)-1].killed = true
 	if t := restartOpts.tail; t > 0 {
 		name := fmt.Sprintf("after SIGKILL, %.2f GB just written", float64(t)/1e9)
 		if err := round(name, func() error {
@@ -190,6 +206,7 @@ func benchRestart(ctx context.Context, o options, dir string) ([]restartRound, i
 		}); err != nil {
 			return rounds, size, err
 		}
+		rounds[len(rounds)-1].killed, rounds[len(rounds)-1].writtenSince = true, t
 	}
 	if restartOpts.full {
 		if err := round("full recovery (no marker, no checkpoint)", func() error {
@@ -476,7 +493,25 @@ func logBytes(dir string) (int64, error) {
 	return n, err
 }
 
-func printRestart(rounds []restartRound, size int64) {
+// restartNotes are the README's lines on the suite's rounds.
+func restartNotes(r restartReport) []string {
+	if len(r.rounds) == 0 {
+		return nil
+	}
+	var times []string
+	for _, rd := range r.rounds {
+		times = append(times, fmt.Sprintf("%s %.2f s (%.2f GB checked)", rd.name, rd.elapsed.Seconds(), float64(rd.stats.checked)/1e9))
+	}
+	cache := "page cache warm"
+	if restartOpts.cold {
+		cache = "page cache emptied of the data before each start"
+	}
+	return []string{fmt.Sprintf("restart until every partition is led, %.2f GB of segments in %d partitions (%s): %s",
+		float64(r.size)/1e9, r.partitions, cache, strings.Join(times, "; "))}
+}
+
+func printRestart(r restartReport) {
+	rounds, size := r.rounds, r.size
 	if len(rounds) == 0 {
 		return
 	}
