@@ -178,8 +178,17 @@ func (b *Broker) findTime(l *timeLookup) {
 	b.emit(FindTime{Token: tok, Partition: l.p.tp, Timestamp: l.ts, From: l.p.logStart, Below: l.p.hwm})
 }
 
-// readTimeBatch reads exactly the one batch holding offset and answers
-// from its records, or moves on to the next batch.
+// timeLookupReadBytes bounds each read of a timestamp lookup that walks
+// on from the batch FindTime found: a batch whose header's maximum
+// timestamp reaches the target may no longer hold the record that
+// carried it (the cleaner removed it), and a compacted log may hold
+// thousands of such batches in a row; one read each would make the
+// lookup outlast the client's request timeout.
+const timeLookupReadBytes = 64 << 10
+
+// readTimeBatch reads the batches from the one holding offset (at least
+// that one, about timeLookupReadBytes) and answers from their records,
+// or moves on past them.
 func (b *Broker) readTimeBatch(l *timeLookup, offset Offset) {
 	if offset >= l.p.hwm {
 		l.done() // no committed record qualifies: -1, -1
@@ -206,7 +215,7 @@ func (b *Broker) readTimeBatch(l *timeLookup, offset Offset) {
 			}
 		}
 	})
-	b.emit(Read{Token: tok, Partition: l.p.tp, Offset: offset, Below: l.p.hwm, MaxBytes: 1, MinOne: true})
+	b.emit(Read{Token: tok, Partition: l.p.tp, Offset: offset, Below: l.p.hwm, MaxBytes: timeLookupReadBytes, MinOne: true})
 }
 
 // answerFromBatches looks for the answer in the batches read (one, with

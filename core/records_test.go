@@ -423,8 +423,8 @@ func TestListOffsetsTimePaths(t *testing.T) {
 			t.Errorf("FindTime: got %+v; want timestamp 1015 below 7", ft)
 		}
 		rd := only[Read](r, TimeFound{Token: ft.Token, Offset: 0, Timestamp: 1020, Found: true})
-		if rd.Offset != 0 || rd.Below != 7 || rd.MaxBytes != 1 || !rd.MinOne {
-			t.Errorf("Read: got %+v; want offset 0 below 7, one whole batch", rd)
+		if rd.Offset != 0 || rd.Below != 7 || rd.MaxBytes != timeLookupReadBytes || !rd.MinOne {
+			t.Errorf("Read: got %+v; want offset 0 below 7, at least one whole batch, about %d bytes", rd, timeLookupReadBytes)
 		}
 		got := r.answer(only[Respond](r, ReadDone{Token: rd.Token, Data: b0}))
 		if got.ErrorCode != 0 || got.Offset != 2 || got.Timestamp != 1020 || got.LeaderEpoch != 7 {
@@ -446,6 +446,18 @@ func TestListOffsetsTimePaths(t *testing.T) {
 		got := r.answer(only[Respond](r, ReadDone{Token: rd.Token, Data: later}))
 		if got.ErrorCode != 0 || got.Offset != 5 || got.Timestamp != 6000 {
 			t.Errorf("answer: got code %d, offset %d, timestamp %d; want 0, 5, 6000", got.ErrorCode, got.Offset, got.Timestamp)
+		}
+	})
+	t.Run("one read walks many batches", func(t *testing.T) {
+		// A cleaned log holds long runs of batches whose records no
+		// longer reach their header's MaxTimestamp: one read covers many.
+		r := newTimeLookupRig(t, 7)
+		ft := r.ask(1500)
+		rd := only[Read](r, TimeFound{Token: ft.Token, Offset: 0, Timestamp: 5000, Found: true})
+		run := append(append(append([]byte(nil), lying...), low...), later...)
+		got := r.answer(only[Respond](r, ReadDone{Token: rd.Token, Data: run}))
+		if got.ErrorCode != 0 || got.Offset != 5 || got.Timestamp != 6000 {
+			t.Errorf("answer from one read of three batches: got code %d, offset %d, timestamp %d; want 0, 5, 6000", got.ErrorCode, got.Offset, got.Timestamp)
 		}
 	})
 	t.Run("scan reaches the high watermark", func(t *testing.T) {

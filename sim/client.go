@@ -177,7 +177,7 @@ func (c *client) armTimeout() {
 	c.w.schedule(c.inflight[0].deadline, func() {
 		c.timerSet = false
 		if c.conn != nil && len(c.inflight) > 0 && c.inflight[0].deadline <= c.w.now {
-			c.w.logf("%s: request %d timed out; dropping %s", c.name, c.inflight[0].corr, c.conn)
+			c.w.logf("%s: request %d (%s) timed out; dropping %s", c.name, c.inflight[0].corr, kmsg.NameForKey(c.inflight[0].req.Key()), c.conn)
 			c.w.timeouts++
 			c.abandon(c.conn)
 			return

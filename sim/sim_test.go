@@ -134,9 +134,15 @@ func TestSeeds(t *testing.T) {
 	for i := 0; i < *simDirected; i++ {
 		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Directed: DirectSyncedFlip})
 	}
-	// A forgotten producer needs a follower that started over to lead
-	// while a slow producer's batches lie below its start: about every
-	// other seed gets there, so this directive gets twice the seeds.
+	// A producer the broker no longer remembers (unknown-producer-id)
+	// needs max.producers.per.partition below the producers writing.
+	for i := 0; i < *simDirected; i++ {
+		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Directed: DirectProducerBound})
+	}
+	// A follower that starts over with its leader's producer windows
+	// needs to fall behind its leader's log start while a slow producer's
+	// batches lie below it: about every other seed gets there, so this
+	// directive gets twice the seeds.
 	for i := 0; i < 2**simDirected; i++ {
 		cfgs = append(cfgs, Config{Seed: *simFrom + uint64(i), Duration: *simDuration, Faults: true, Brokers: 3, Directed: DirectForgottenProducer})
 	}

@@ -79,14 +79,22 @@ const (
 	// keeps little (small segments, a small retention.bytes) and whose
 	// first producer is idempotent and slow, so that its batches often
 	// all lie below the log start; broker partitions leave followers
-	// behind that start, to start over there and lead without that
-	// producer's state (unknown-producer-id).
+	// behind that start, to start over there with the producer windows
+	// their leader sends (follower-took-producers) and lead with them.
 	DirectForgottenProducer
 	// DirectSyncedFlip: one broker, no faults that restart it and no
 	// compaction, with the synced-flip fault every two seconds or so, so
 	// that its scrubber meets damage on the medium (scrub-found-damage;
 	// see scrub.go).
 	DirectSyncedFlip
+	// DirectProducerBound: one broker remembering one producer a
+	// partition (max.producers.per.partition=1) and several idempotent
+	// producers, no faults: each producer's write pushes out the last
+	// one's state, whose next batch is answered UNKNOWN_PRODUCER_ID
+	// (unknown-producer-id) and which starts over under a new id. With no
+	// acknowledgement lost, none of the retries a pushed-out producer can
+	// no longer be recognised by (of its first batch) arises.
+	DirectProducerBound
 )
 
 // ParseDirective reads a directive's name ("" or "none": none).
@@ -100,8 +108,10 @@ func ParseDirective(s string) (Directive, error) {
 		return DirectForgottenProducer, nil
 	case "synced-flip":
 		return DirectSyncedFlip, nil
+	case "producer-bound":
+		return DirectProducerBound, nil
 	}
-	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap, forgotten-producer or synced-flip)", s)
+	return DirectNone, fmt.Errorf("unknown directive %q (want segment-gap, forgotten-producer, synced-flip or producer-bound)", s)
 }
 
 func (d Directive) String() string {
@@ -112,6 +122,8 @@ func (d Directive) String() string {
 		return "forgotten-producer"
 	case DirectSyncedFlip:
 		return "synced-flip"
+	case DirectProducerBound:
+		return "producer-bound"
 	}
 	return "none"
 }
@@ -120,6 +132,12 @@ func (d Directive) String() string {
 func (w *world) direct() {
 	if w.cfg.Directed == DirectSyncedFlip {
 		w.directSyncedFlip()
+		return
+	}
+	if w.cfg.Directed == DirectProducerBound && w.ens == nil {
+		w.faults, w.broker.bitFlipProb, w.net.spikeProb = nil, 0, 0
+		w.brokerProps["max.producers.per.partition"] = "1"
+		w.mix = append(w.mix, "directed=producer-bound")
 		return
 	}
 	if w.cfg.Directed == DirectForgottenProducer && w.ens != nil {
@@ -464,6 +482,9 @@ func (w *world) drawClients() {
 		if w.cfg.Directed == DirectForgottenProducer {
 			np = max(np, 4) // slow ones and others
 		}
+		if w.cfg.Directed == DirectProducerBound {
+			np = max(np, 2)
+		}
 	}
 	if nc <= 0 {
 		nc = 1 + w.rng.IntN(3)
@@ -472,6 +493,8 @@ func (w *world) drawClients() {
 	for i := 0; i < np; i++ {
 		p := w.newProducer(fmt.Sprintf("p%d", i), w.rng.IntN(2) == 0)
 		switch {
+		case w.cfg.Directed == DirectProducerBound:
+			p.idempotent, p.acks = true, -1
 		case w.cfg.Directed != DirectForgottenProducer:
 		case i == 0:
 			// idempotent, and slow: a burst of batches every few

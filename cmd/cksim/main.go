@@ -50,7 +50,7 @@ func main() {
 	verbose := flag.Bool("v", false, "print the broker's and the world's log lines (use with -parallel 1)")
 	viz := flag.String("viz", filepath.Join(os.TempDir(), "cksim"),
 		"directory for failing seeds' reports (seed-N.txt) and linearizability visualizations (seed-N-partition-P.html); empty: none")
-	directed := flag.String("directed", "", "steer each seed's draws toward a rare path: segment-gap, forgotten-producer or synced-flip")
+	directed := flag.String("directed", "", "steer each seed's draws toward a rare path: segment-gap, forgotten-producer, synced-flip or producer-bound")
 	compareRef := flag.String("compare", "", "git revision (commit, branch, tag, HEAD) whose cksim runs the same seeds; lists the seeds whose trace differs")
 	flag.Parse()
 	if *brokers < 1 || *brokers > 9 {
