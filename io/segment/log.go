@@ -470,9 +470,6 @@ func (l *Log) appendChecked(data []byte, hs []core.BatchHeader, last core.Offset
 		l.noteBatch(h)
 		pos += int64(h.Size())
 	}
-	if err := s.flush(); err != nil {
-		return l.fail(err)
-	}
 	return nil
 }
 

@@ -803,3 +803,40 @@ func TestAppendReplicaGaps(t *testing.T) {
 		t.Fatalf("fetching it again: %v", err)
 	}
 }
+
+// TestAppendBuffersIndexEntries: appends leave their index entries in
+// memory until about flushBytesMax of them accumulated (one write of the
+// .index per 512 entries, not one per append), lookups find the unwritten
+// ones, and Close writes the rest, so that a clean restart's index is
+// whole.
+func TestAppendBuffersIndexEntries(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	cfg.SegmentBytes, cfg.IndexIntervalBytes = 1<<30, 0 // one segment; every batch indexed
+	l := openLog(t, fsys, cfg)
+	writes := map[string]int{}
+	fsys.Inject = func(op, p string) error {
+		if op == "write" {
+			writes[path.Ext(p)]++
+		}
+		return nil
+	}
+	const n = 2000
+	batches := appendN(t, l, cfg, n, 1, 1000)
+	fsys.Inject = nil
+	if want := n*offsetEntrySize/flushBytesMax + 1; writes[".index"] > want || writes[".log"] != n {
+		t.Errorf("%d appends wrote the .index %d times and the .log %d times; want at most %d and %d", n, writes[".index"], writes[".log"], want, n)
+	}
+	for _, off := range []core.Offset{0, 1, n / 2, n - 2, n - 1} { // the last entries are unwritten
+		if got := readAll(t, l, off); !bytes.HasPrefix(got, batches[off]) {
+			t.Fatalf("read at %d does not start with the batch appended there", off)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	size, err := fsys.WrittenSize(fileName(testDir, 0, indexExt))
+	if err != nil || size != (n-1)*offsetEntrySize {
+		t.Fatalf("after Close the .index holds %d bytes (%v); want %d, an entry per batch but the first", size, err, (n-1)*offsetEntrySize)
+	}
+}
