@@ -840,3 +840,37 @@ func TestAppendBuffersIndexEntries(t *testing.T) {
 		t.Fatalf("after Close the .index holds %d bytes (%v); want %d, an entry per batch but the first", size, err, (n-1)*offsetEntrySize)
 	}
 }
+
+// TestNewLogSyncsOnlyItsParent: creating a log fsyncs the data
+// directory (so the new directory survives) and nothing else; its first
+// Sync makes the segment's names durable. A power loss before that Sync
+// leaves at most an empty log, which opens again.
+func TestNewLogSyncsOnlyItsParent(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	ops := map[string][]string{}
+	fsys.Inject = func(op, p string) error {
+		if op == memfs.OpSyncDir || op == memfs.OpSync {
+			ops[op] = append(ops[op], p)
+		}
+		return nil
+	}
+	l := openLog(t, fsys, cfg)
+	if want := []string{path.Dir(testDir)}; !slices.Equal(ops[memfs.OpSyncDir], want) || len(ops[memfs.OpSync]) != 0 {
+		t.Fatalf("creating a log synced directories %v and files %v; want %v and none", ops[memfs.OpSyncDir], ops[memfs.OpSync], want)
+	}
+	fsys.Inject = nil
+	fsys.Crash(rand.New(rand.NewPCG(1, 2)))
+	l = openLog(t, fsys, cfg)
+	if rec := l.Recovered(); rec.LogStartOffset != 0 || rec.LogEndOffset != 0 {
+		t.Fatalf("after a power loss right after the creation: log [%d, %d); want empty at 0", rec.LogStartOffset, rec.LogEndOffset)
+	}
+	appendN(t, l, cfg, 3, 1, 1000)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	fsys.Crash(rand.New(rand.NewPCG(1, 3)))
+	if rec := openLog(t, fsys, cfg).Recovered(); rec.LogEndOffset != 3 {
+		t.Fatalf("after a Sync and a power loss: log end %d; want 3", rec.LogEndOffset)
+	}
+}
