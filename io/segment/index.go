@@ -27,8 +27,15 @@ type indexWriter struct {
 	dirty bool
 }
 
-// flushBytesMax bounds the buffer of an indexWriter during recovery.
-const flushBytesMax = 64 << 10
+// flushBytesMax bounds the entries an indexWriter holds unwritten:
+// appends and recovery write them in pieces of about this size (an
+// append's own entries stay in memory until then, one write per 512
+// offset entries instead of one per append), and seal, Sync of a sealed
+// segment and Close write the rest. Lookups read the unwritten entries
+// from the buffer. Unwritten entries lost in a crash are rebuilt by
+// recovery, which rebuilds the index of every segment past the recovery
+// point.
+const flushBytesMax = 4 << 10
 
 func (w *indexWriter) entries(entrySize int) int64 { return w.size / int64(entrySize) }
 
@@ -84,9 +91,15 @@ func (w *indexWriter) addTime(ts int64, rel uint32) error {
 	return w.add(e[:])
 }
 
-// entry reads entry i of size entrySize; the writer must be flushed.
+// entry reads entry i of size entrySize, from the buffer if it is not
+// written yet.
 func (w *indexWriter) entry(i int64, entrySize int, dst []byte) error {
-	if _, err := w.f.ReadAt(dst[:entrySize], i*int64(entrySize)); err != nil {
+	at := i * int64(entrySize)
+	if written := w.size - int64(len(w.buf)); at >= written {
+		copy(dst[:entrySize], w.buf[at-written:])
+		return nil
+	}
+	if _, err := w.f.ReadAt(dst[:entrySize], at); err != nil {
 		return fmt.Errorf("segment: read %s entry %d: %w", w.name, i, err)
 	}
 	return nil

@@ -87,7 +87,8 @@ func Open(fsys kio.FS, dir string, cfg core.LogConfig) (*Log, error) {
 // a clean shutdown or the recovery point vouches for, and recovering the
 // rest as Open does. How it went is in Loaded.
 func OpenWith(fsys kio.FS, dir string, cfg core.LogConfig, opts OpenOptions) (*Log, error) {
-	if err := makeDir(fsys, dir); err != nil {
+	created, err := makeDir(fsys, dir)
+	if err != nil {
 		return nil, err
 	}
 	names, err := fsys.ReadDir(dir)
@@ -113,7 +114,7 @@ func OpenWith(fsys kio.FS, dir string, cfg core.LogConfig, opts OpenOptions) (*L
 		l.closeFiles()
 		return nil, err
 	}
-	if err := l.finishOpen(); err != nil {
+	if err := l.finishOpen(created); err != nil {
 		l.closeFiles()
 		return nil, err
 	}
@@ -122,8 +123,11 @@ func OpenWith(fsys kio.FS, dir string, cfg core.LogConfig, opts OpenOptions) (*L
 
 // finishOpen settles what the loaded segments imply: the log start, the
 // epoch cache's start, durable names and indexes, a producer snapshot
-// as of the log end, and the recovery point.
-func (l *Log) finishOpen() error {
+// as of the log end, and the recovery point. created says Open made the
+// directory: its first segment's names are made durable by the first
+// Sync or durable write (until then a power loss may take them, and with
+// them nothing but an empty log, which the next start makes again).
+func (l *Log) finishOpen(created bool) error {
 	ckpt := readStart(l.fs, l.dir)
 	l.start = min(max(ckpt, l.segs[0].base), l.LogEndOffset())
 	if ckpt > l.start {
@@ -144,8 +148,10 @@ func (l *Log) finishOpen() error {
 	if err := l.syncSealedIndexes(); err != nil {
 		return err
 	}
-	if err := l.syncDirIfDirty(); err != nil {
-		return err
+	if !created {
+		if err := l.syncDirIfDirty(); err != nil {
+			return err
+		}
 	}
 	// The recovery point is the log end from here: the epoch checkpoint
 	// must hold the entries of every batch below it.
@@ -170,18 +176,19 @@ func (l *Log) finishOpen() error {
 }
 
 // makeDir creates dir if missing and then syncs its parent, so that the
-// new partition directory itself survives a crash.
-func makeDir(fsys kio.FS, dir string) error {
+// new partition directory itself survives a crash; created says it was
+// missing.
+func makeDir(fsys kio.FS, dir string) (created bool, err error) {
 	if fsys.Exists(dir) {
-		return nil
+		return false, nil
 	}
 	if err := fsys.MkdirAll(dir); err != nil {
-		return fmt.Errorf("segment: mkdir %s: %w", dir, err)
+		return false, fmt.Errorf("segment: mkdir %s: %w", dir, err)
 	}
 	if err := fsys.SyncDir(path.Dir(dir)); err != nil {
-		return fmt.Errorf("segment: sync dir %s: %w", path.Dir(dir), err)
+		return false, fmt.Errorf("segment: sync dir %s: %w", path.Dir(dir), err)
 	}
-	return nil
+	return true, nil
 }
 
 // recoverSegments opens and scans the segments bases[from:] in order
@@ -469,9 +476,6 @@ func (l *Log) appendChecked(data []byte, hs []core.BatchHeader, last core.Offset
 		}
 		l.noteBatch(h)
 		pos += int64(h.Size())
-	}
-	if err := s.flush(); err != nil {
-		return l.fail(err)
 	}
 	return nil
 }

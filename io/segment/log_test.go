@@ -803,3 +803,74 @@ func TestAppendReplicaGaps(t *testing.T) {
 		t.Fatalf("fetching it again: %v", err)
 	}
 }
+
+// TestAppendBuffersIndexEntries: appends leave their index entries in
+// memory until about flushBytesMax of them accumulated (one write of the
+// .index per 512 entries, not one per append), lookups find the unwritten
+// ones, and Close writes the rest, so that a clean restart's index is
+// whole.
+func TestAppendBuffersIndexEntries(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	cfg.SegmentBytes, cfg.IndexIntervalBytes = 1<<30, 0 // one segment; every batch indexed
+	l := openLog(t, fsys, cfg)
+	writes := map[string]int{}
+	fsys.Inject = func(op, p string) error {
+		if op == "write" {
+			writes[path.Ext(p)]++
+		}
+		return nil
+	}
+	const n = 2000
+	batches := appendN(t, l, cfg, n, 1, 1000)
+	fsys.Inject = nil
+	if want := n*offsetEntrySize/flushBytesMax + 1; writes[".index"] > want || writes[".log"] != n {
+		t.Errorf("%d appends wrote the .index %d times and the .log %d times; want at most %d and %d", n, writes[".index"], writes[".log"], want, n)
+	}
+	for _, off := range []core.Offset{0, 1, n / 2, n - 2, n - 1} { // the last entries are unwritten
+		if got := readAll(t, l, off); !bytes.HasPrefix(got, batches[off]) {
+			t.Fatalf("read at %d does not start with the batch appended there", off)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	size, err := fsys.WrittenSize(fileName(testDir, 0, indexExt))
+	if err != nil || size != (n-1)*offsetEntrySize {
+		t.Fatalf("after Close the .index holds %d bytes (%v); want %d, an entry per batch but the first", size, err, (n-1)*offsetEntrySize)
+	}
+}
+
+// TestNewLogSyncsOnlyItsParent: creating a log fsyncs the data
+// directory (so the new directory survives) and nothing else; its first
+// Sync makes the segment's names durable. A power loss before that Sync
+// leaves at most an empty log, which opens again.
+func TestNewLogSyncsOnlyItsParent(t *testing.T) {
+	fsys := memfs.New()
+	cfg := testCfg()
+	ops := map[string][]string{}
+	fsys.Inject = func(op, p string) error {
+		if op == memfs.OpSyncDir || op == memfs.OpSync {
+			ops[op] = append(ops[op], p)
+		}
+		return nil
+	}
+	l := openLog(t, fsys, cfg)
+	if want := []string{path.Dir(testDir)}; !slices.Equal(ops[memfs.OpSyncDir], want) || len(ops[memfs.OpSync]) != 0 {
+		t.Fatalf("creating a log synced directories %v and files %v; want %v and none", ops[memfs.OpSyncDir], ops[memfs.OpSync], want)
+	}
+	fsys.Inject = nil
+	fsys.Crash(rand.New(rand.NewPCG(1, 2)))
+	l = openLog(t, fsys, cfg)
+	if rec := l.Recovered(); rec.LogStartOffset != 0 || rec.LogEndOffset != 0 {
+		t.Fatalf("after a power loss right after the creation: log [%d, %d); want empty at 0", rec.LogStartOffset, rec.LogEndOffset)
+	}
+	appendN(t, l, cfg, 3, 1, 1000)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	fsys.Crash(rand.New(rand.NewPCG(1, 3)))
+	if rec := openLog(t, fsys, cfg).Recovered(); rec.LogEndOffset != 3 {
+		t.Fatalf("after a Sync and a power loss: log end %d; want 3", rec.LogEndOffset)
+	}
+}
