@@ -638,6 +638,63 @@ func TestControllerElection(t *testing.T) {
 	}
 }
 
+// TestControllerWonOnSessionHeardOfLate: a campaign whose create runs on
+// a new coordination session before the broker hears of that session
+// leaves /controller held by the new session. Hearing of it, the broker
+// gives up the tenure it took on the old session's terms; registered
+// anew, it finds its own node on its session and takes the next epoch
+// as that node's holder: nobody else may campaign while the node stands,
+// so without it the cluster has no controller and a topic created now
+// never gets a leader.
+func TestControllerWonOnSessionHeardOfLate(t *testing.T) {
+	h := newHarness(t, map[string]string{"broker.id": "1"})
+	h.deliverAll()
+	epochs := func() []int32 {
+		var out []int32
+		for _, l := range h.lifecycles {
+			if l.Elected {
+				out = append(out, l.ControllerEpoch)
+			}
+		}
+		return out
+	}
+	if got := epochs(); !slices.Equal(got, []int32{1}) {
+		t.Fatalf("a lone broker: got controller epochs %v; want [1]", got)
+	}
+
+	// The session expires (its /controller goes) and the store runs the
+	// broker's operations on the new session from then on; the broker
+	// sees /controller gone and campaigns before it hears of the change.
+	h.coord.CloseSession(h.session)
+	h.session = h.coord.OpenSession()
+	h.step(core.CoordWatchFired{Path: "/controller", Type: core.WatchNodeDeleted})
+	h.deliverAll()
+	ctl, _ := h.coord.Apply(0, core.CoordOp{Kind: core.CoordGet, Path: "/controller"})
+	if ctl.Err != nil || ctl.Stat.EphemeralOwner != h.session {
+		t.Fatalf("/controller after the campaign: got %v, owner %d; want the new session %d", ctl.Err, ctl.Stat.EphemeralOwner, h.session)
+	}
+	h.step(core.CoordNewSession{Session: h.session})
+	h.tick(1)
+	h.deliverAll()
+	controller := h.mustResponse(h.send(1, 12, kmsg.NewPtrMetadataRequest())).(*kmsg.MetadataResponse).ControllerID
+	if got := epochs(); controller != 1 || len(got) != 3 || got[2] <= got[1] {
+		t.Errorf("after registering on the new session: got controller %d, epochs %v; want 1, a third, newer epoch", controller, got)
+	}
+
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 1000
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "late", 1, 1
+	req.Topics = append(req.Topics, rt)
+	seq := h.send(1, 5, req)
+	h.deliverAll()
+	h.tick(1001)
+	h.deliverAll()
+	if code := h.mustResponse(seq).(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode; code != 0 {
+		t.Errorf("CreateTopics after the new session: got error %d; want 0 (its partition led)", code)
+	}
+}
+
 // TestUnknownProducerPastLogStart: a log that no longer starts at 0 may
 // lack a producer whose batches all lay below its start (a follower that
 // started over at its leader's log start never saw them). Such a

@@ -24,6 +24,9 @@ type controllerView struct {
 	// epochVersion is /controller_epoch's znode version after this
 	// broker's win: the guard of every write it makes as controller.
 	epochVersion int32
+	// claimed: this broker holds /controller on its current session and
+	// takes, or took (mine), the controller epoch; lose ends it.
+	claimed bool
 	// round counts elections begun; an answer to an older round (or one
 	// begun on an expired session) is ignored.
 	round int
@@ -138,6 +141,15 @@ func (b *Broker) follow(round int) {
 			return
 		}
 		if BrokerID(z.BrokerID) == b.cfg.BrokerID && r.Stat.EphemeralOwner == b.session {
+			if !b.ctl.claimed {
+				// A campaign's create ran on this session before the
+				// broker heard that its session had changed: the
+				// answer, judged against the old session, was void,
+				// or the win it made was given up with that session
+				// (lose). The node is this session's all the same,
+				// and no other broker campaigns while it stands.
+				b.claim()
+			}
 			return // this broker's (its epoch taken, or being taken)
 		}
 		b.lose()
@@ -164,11 +176,17 @@ func (b *Broker) campaign(round int) {
 		case err != nil:
 			b.retryElection()
 		default:
-			b.ctl.active = b.cfg.BrokerID
-			b.ctl.taking++
-			b.takeEpoch(session, b.ctl.taking)
+			b.claim()
 		}
 	})
+}
+
+// claim starts the tenure of the /controller this broker holds on its
+// current session: it takes the next controller epoch.
+func (b *Broker) claim() {
+	b.ctl.active, b.ctl.claimed = b.cfg.BrokerID, true
+	b.ctl.taking++
+	b.takeEpoch(b.session, b.ctl.taking)
 }
 
 // takeEpoch advances /controller_epoch for the /controller this broker
@@ -236,6 +254,7 @@ func (b *Broker) lose() {
 		b.cover(cover.ControllerLost)
 	}
 	b.setController(-1, false, 0, 0)
+	b.ctl.claimed = false
 	b.ctl.state = nil // its outstanding work is void
 	b.ctl.taking++
 }
