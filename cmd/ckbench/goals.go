@@ -25,15 +25,15 @@ import (
 //     recovery points checked (restart.go).
 
 const (
-	cpuPerGBAim1KiB      = 0.5
-	cpuPerGBAimSmall     = 1.0
-	vsKfakeAim           = 1.5
-	vsSinkAim            = 0.9
-	restartAimSeconds    = 5
-	verdictPass          = "PASS"
-	verdictMiss          = "MISS"
-	verdictNotMeasured   = "-"
-	notMeasuredThisRun   = "not measured in this run"
+	cpuPerGBAim1KiB    = 0.5
+	cpuPerGBAimSmall   = 1.0
+	vsKfakeAim         = 1.5
+	vsSinkAim          = 0.9
+	restartAimSeconds  = 5
+	verdictPass        = "PASS"
+	verdictMiss        = "MISS"
+	verdictNotMeasured = "-"
+	notMeasuredThisRun = "not measured in this run"
 )
 
 // goal is one aim and where the run stands against it.

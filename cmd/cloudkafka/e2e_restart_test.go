@@ -37,7 +37,7 @@ func TestRestartShortcuts(t *testing.T) {
 	}
 
 	b.Restart()
-	log := b.currentLog()
+	log := b.startedLog()
 	for _, want := range []string{"clean shutdown marker found", "recovered " + topic + "-0: ", "loaded after a clean shutdown"} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("broker log after a restart from SIGTERM: no %q:\n%s", want, log)
@@ -55,7 +55,7 @@ func TestRestartShortcuts(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // past log.flush.offset.checkpoint.interval.ms: a checkpoint after the writes
 	b.Kill()
 	b.Restart()
-	log = b.currentLog()
+	log = b.startedLog()
 	for _, want := range []string{"no clean shutdown marker: recovering logs from their recovery points", "recovered from its recovery point"} {
 		if !strings.Contains(log, want) {
 			t.Fatalf("broker log after a restart from SIGKILL: no %q:\n%s", want, log)
@@ -96,4 +96,22 @@ func (b *broker) currentLog() string {
 		b.t.Fatalf("reading the broker log: %v", err)
 	}
 	return string(data)
+}
+
+// startedLog waits, bounded, until the current start's log says the
+// broker serves clients (its listener accepts connections before its
+// logs are loaded), and returns the log.
+func (b *broker) startedLog() string {
+	b.t.Helper()
+	deadline := time.Now().Add(brokerStartTimeout)
+	for {
+		log := b.currentLog()
+		if strings.Contains(log, "serving clients") {
+			return log
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waited %v for the broker to serve clients; its log:\n%s", brokerStartTimeout, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
