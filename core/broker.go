@@ -312,6 +312,7 @@ func (b *Broker) tick(now Instant) {
 			if p.hosted() {
 				b.maybeTimedFlush(p)
 				b.maybeShrinkISR(p)
+				b.maybeDeleteFiles(p)
 			}
 		}
 	}
@@ -465,6 +466,18 @@ func (b *Broker) applyRetention() {
 	}
 }
 
+// maybeDeleteFiles asks for a Retain, which deletes the files of removed
+// segments that are due, once the store said they are: so they go about
+// file.delete.delay.ms after their removal rather than at the next
+// retention check. (The Retain applies the retention policy too, as an
+// early check would.)
+func (b *Broker) maybeDeleteFiles(p *partition) {
+	if p.filesDueMs == 0 || b.now.Millis() < p.filesDueMs || p.offline || p.retaining {
+		return
+	}
+	b.retain(p, 0)
+}
+
 // retain applies p's retention policy and, on a follower, moves its log
 // start up to startAtLeast (its leader's, capped at its own log end).
 func (b *Broker) retain(p *partition, startAtLeast Offset) {
@@ -475,6 +488,7 @@ func (b *Broker) retain(p *partition, startAtLeast Offset) {
 			b.takeOffline(p, r.Err)
 			return
 		}
+		p.filesDueMs = r.FilesDueMs
 		if r.LogStartOffset > p.logStart {
 			p.logStart = r.LogStartOffset
 		}

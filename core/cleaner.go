@@ -69,6 +69,7 @@ func (b *Broker) clean(p *partition) {
 			b.takeOffline(p, r.Err)
 			return
 		}
+		p.filesDueMs = r.FilesDueMs
 		p.cleanDue = b.now
 		if !r.Ran {
 			p.cleanDue = b.now + Instant(min(b.cfg.Cleaner.BackoffMs, math.MaxInt64/1_000_000))*1e6

@@ -250,6 +250,7 @@ var properties = []property{
 	// The log start offset is checkpointed, per partition, whenever it
 	// moves (io/segment's start.go), so its interval changes nothing.
 	ignoredIntProp("log.flush.start.offset.checkpoint.interval.ms", "60000", 0, math.MaxInt32),
+	intProp("log.segment.delete.delay.ms", "60000", 0, math.MaxInt64, func(c *Config, n int64) { c.Log.FileDeleteDelayMs = n }, "file.delete.delay.ms"),
 	intProp("log.index.interval.bytes", "4096", 0, math.MaxInt32, func(c *Config, n int64) { c.Log.IndexIntervalBytes = int32(n) }, "index.interval.bytes"),
 	intProp("log.index.size.max.bytes", "10485760", 4, math.MaxInt32, func(c *Config, n int64) { c.Log.SegmentIndexBytes = int32(n) }, "segment.index.bytes"),
 	intProp("log.flush.interval.messages", maxLong, 1, math.MaxInt64, func(c *Config, n int64) { c.FlushIntervalMsgs = n }, "flush.messages"),

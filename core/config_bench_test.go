@@ -42,6 +42,18 @@ func TestTopicSettingsFollowChanges(t *testing.T) {
 	if got := b.cfg.logConfig(tp).RetentionMs; got != 120000 {
 		t.Errorf("retention after a cluster-wide change: got %d; want 120000", got)
 	}
+	if got := b.cfg.logConfig(tp).FileDeleteDelayMs; got != 60000 {
+		t.Errorf("file.delete.delay.ms: got %d; want the default 60000", got)
+	}
+	b.setBrokerDynamic(map[string]string{"log.segment.delete.delay.ms": "500"}, nil)
+	if got := b.cfg.logConfig(tp).FileDeleteDelayMs; got != 500 {
+		t.Errorf("file.delete.delay.ms after a cluster-wide change: got %d; want 500", got)
+	}
+	tp.setConfigs(map[string]string{"file.delete.delay.ms": "0"})
+	if got := b.cfg.logConfig(tp).FileDeleteDelayMs; got != 0 {
+		t.Errorf("file.delete.delay.ms after the override: got %d; want 0", got)
+	}
+	tp.setConfigs(map[string]string{})
 	b.setBrokerDynamic(nil, map[string]string{"message.max.bytes": "5000"})
 	if got := b.cfg.settingsOf(tp).maxMessageBytes; got != 5000 {
 		t.Errorf("max.message.bytes after this broker's change: got %d; want 5000", got)

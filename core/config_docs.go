@@ -38,6 +38,7 @@ var configDocs = map[string]string{
 	"log.retention.check.interval.ms":               "How often in ms the broker checks whether any log segment is due for deletion under the retention settings.",
 	"log.flush.offset.checkpoint.interval.ms":       "How often in ms the broker records every log's recovery point (the offset up to which it is known to be on disk) in recovery-point-offset-checkpoint; a restart after a crash checks only what lies past it. 0 records it at every tick.",
 	"log.flush.start.offset.checkpoint.interval.ms": "Accepted for compatibility: Cloud Kafka writes a partition's log start offset to disk whenever it moves (a DeleteRecords is durable once acknowledged), so there is nothing to do periodically.",
+	"log.segment.delete.delay.ms":                   "How long in ms the files of a log segment removed from the log (by retention, a follower's truncation or the cleaner) are kept, renamed with the suffix .deleted, before they are deleted (default for file.delete.delay.ms); reads already under way are served from them meanwhile. 0 deletes them at once.",
 	"log.index.interval.bytes":                      "How many bytes of records are appended between two entries of the offset index (default for index.interval.bytes); smaller values make the index denser.",
 	"log.index.size.max.bytes":                      "The largest size in bytes of a segment's offset index; a segment rolls when its index is full (default for segment.index.bytes).",
 	"log.flush.interval.messages":                   "How many records may be appended to a partition before they are forced to disk with a sync (default for flush.messages); the default, the largest long, leaves syncing to the operating system.",
@@ -185,6 +186,7 @@ var configDocs = map[string]string{
 	// and entry, above).
 	"cleanup.policy":            "The topic's retention policy: a list of delete (drop old segments under the retention settings) and compact (keep the latest record per key).",
 	"delete.retention.ms":       "How long in ms delete markers (tombstones) are kept in a compacted topic, so consumers reading from the start still see them.",
+	"file.delete.delay.ms":      "How long in ms the files of a log segment removed from the log are kept, renamed with the suffix .deleted, before they are deleted; 0 deletes them at once.",
 	"flush.messages":            "How many records may be appended to a partition before a sync forces them to disk; the default, the largest long, leaves it to the operating system.",
 	"flush.ms":                  "The longest time in ms appended records may wait before a sync forces them to disk; the default, the largest long, means never.",
 	"index.interval.bytes":      "How many bytes of records are appended between two offset index entries; smaller values make the index denser.",

@@ -65,6 +65,8 @@ var kafkaPropertyVerdicts = []struct {
 	{"log.flush.offset.checkpoint.interval.ms", "-1", nil, kafkaRefuses, "INT atLeast(0)"},
 	{"log.flush.offset.checkpoint.interval.ms", "2147483648", nil, kafkaRefuses, "INT"},
 	{"log.flush.start.offset.checkpoint.interval.ms", "-1", nil, kafkaRefuses, "INT atLeast(0)"},
+	{"log.segment.delete.delay.ms", "-1", nil, kafkaRefuses, "LONG atLeast(0)"},
+	{"log.segment.delete.delay.ms", "0", nil, kafkaStarts, "LONG atLeast(0)"},
 	{"log.index.interval.bytes", "-1", nil, kafkaRefuses, "INT atLeast(0)"},
 	{"log.index.interval.bytes", "0", nil, kafkaStarts, "INT atLeast(0)"},
 	{"log.index.size.max.bytes", "3", nil, kafkaRefuses, "INT atLeast(4)"},
@@ -204,6 +206,8 @@ var kafkaTopicConfigVerdicts = []struct {
 	{"flush.messages", "0", false, "LONG atLeast(1)"},
 	{"flush.ms", "-1", false, "LONG atLeast(0)"},
 	{"index.interval.bytes", "-1", false, "INT atLeast(0)"},
+	{"file.delete.delay.ms", "-1", false, "LONG atLeast(0)"},
+	{"file.delete.delay.ms", "0", true, "LONG atLeast(0)"},
 	{"message.timestamp.type", "LogAppendTime", true, "ValidString.in(CreateTime, LogAppendTime)"},
 	{"message.timestamp.type", "logappendtime", false, "ValidString is case-sensitive"},
 }

@@ -103,10 +103,17 @@ type TimeFound struct {
 }
 
 // Retained completes a Retain effect with the partition's new log start.
+// A Retain also deletes the files of removed segments whose
+// file.delete.delay.ms has passed.
 type Retained struct {
 	Token          Token
 	LogStartOffset Offset
-	Err            error
+	// FilesDueMs is when, by the broker's clock in ms, the store next
+	// deletes the files of segments removed with file.delete.delay.ms;
+	// the broker asks for a Retain then. 0: none wait (a due time is a
+	// removal's clock plus a positive delay).
+	FilesDueMs int64
+	Err        error
 }
 
 // Cleaned completes a Clean effect. Ran says the cleaner rewrote
@@ -117,6 +124,7 @@ type Cleaned struct {
 	Ran               bool
 	FirstDirty        Offset
 	TombstonesRemoved int64
+	FilesDueMs        int64 // as in Retained
 	Err               error
 }
 
@@ -128,7 +136,11 @@ type Truncated struct {
 	LogEnd    Offset
 	Epochs    []EpochStart
 	Producers []ProducerBatch
-	Err       error
+	// FilesDueMs is when, by the broker's clock in ms, the store next
+	// deletes the files of segments removed with file.delete.delay.ms;
+	// as in Retained.
+	FilesDueMs int64
+	Err        error
 }
 
 // Measured completes a Measure with the bytes of the partition's log
@@ -506,7 +518,10 @@ type Truncate struct {
 	// offset order: the store keeps them as a retention-deleted log's
 	// (producer_transfer.go).
 	Producers []ProducerBatch
-	Config    LogConfig
+	// Now is the broker's clock: files the truncation removes are due
+	// for deletion file.delete.delay.ms after it.
+	Now    Instant
+	Config LogConfig
 }
 
 // Measure asks how many bytes the partition's log holds on disk
@@ -766,6 +781,10 @@ type LogConfig struct {
 	RetentionBytes     int64 // retention.bytes; -1 keeps any size
 	IndexIntervalBytes int32 // index.interval.bytes
 	SegmentIndexBytes  int32 // segment.index.bytes
+	// FileDeleteDelayMs is file.delete.delay.ms (>= 0): how long the
+	// files of a segment removed from the log stay, renamed .deleted and
+	// open, before they are deleted; 0 deletes them at once.
+	FileDeleteDelayMs int64
 	// ProducersMax bounds the producers whose windows the store keeps
 	// once their batches are deleted (max.producers.per.partition).
 	ProducersMax int

@@ -85,6 +85,10 @@ type replica struct {
 	producers map[ProducerID]*producerState
 	offline   bool // a storage error took the log offline
 	retaining bool // a Retain is outstanding
+	// filesDueMs is when the store next deletes the files of removed
+	// segments (file.delete.delay.ms), as its last Retained, Truncated
+	// or Cleaned said; 0: none wait. A Retain is asked for then.
+	filesDueMs int64
 	// truncating: a Truncate is outstanding; the recovery point
 	// checkpoint leaves the partition out meanwhile (CheckpointRecovery).
 	truncating bool

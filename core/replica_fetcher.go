@@ -335,7 +335,7 @@ func (b *Broker) cutForRepair(f *fetcher, p *partition, target Offset, done bool
 		}
 		b.pumpFetcher(f)
 	})
-	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: target, Config: b.cfg.logConfig(p.topic)})
+	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: target, Now: b.now, Config: b.cfg.logConfig(p.topic)})
 }
 
 // restartAt empties p's log and starts it at the leader's log start,
@@ -373,7 +373,7 @@ func (b *Broker) restartAt(f *fetcher, p *partition, start Offset, producers []P
 		}
 		b.pumpFetcher(f)
 	})
-	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: start, RestartAt: true, Producers: producers, Config: b.cfg.logConfig(p.topic)})
+	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: start, RestartAt: true, Producers: producers, Now: b.now, Config: b.cfg.logConfig(p.topic)})
 }
 
 // storageIdle says no append or sync of p is outstanding: a Truncate
@@ -390,6 +390,7 @@ func (b *Broker) truncated(p *partition, t Truncated) {
 	p.syncedEnd = min(p.syncedEnd, end)
 	p.hwm = min(p.hwm, end)
 	p.unsyncedMsgs = 0
+	p.filesDueMs = t.FilesDueMs
 	p.epochs = append(p.epochs[:0], t.Epochs...)
 	p.producers = map[ProducerID]*producerState{}
 	for _, pb := range t.Producers {

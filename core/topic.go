@@ -151,6 +151,7 @@ func validOneOf(vals ...string) func(string) error {
 var topicConfigs = []topicConfig{
 	{"cleanup.policy", "log.cleanup.policy", cfgList, validCleanupPolicy},
 	{"delete.retention.ms", "log.cleaner.delete.retention.ms", cfgLong, validLong(0)},
+	{"file.delete.delay.ms", "log.segment.delete.delay.ms", cfgLong, validLong(0)},
 	{"flush.messages", "log.flush.interval.messages", cfgLong, validLong(1)},
 	{"flush.ms", "log.flush.interval.ms", cfgLong, validLong(0)},
 	{"index.interval.bytes", "log.index.interval.bytes", cfgInt, validInt(0)},
@@ -257,6 +258,7 @@ func (c Config) resolveLogConfig(t *topic) LogConfig {
 		RetentionBytes:     c.topicInt(t, "retention.bytes"),
 		IndexIntervalBytes: int32(c.topicInt(t, "index.interval.bytes")),
 		SegmentIndexBytes:  int32(c.topicInt(t, "segment.index.bytes")),
+		FileDeleteDelayMs:  c.topicInt(t, "file.delete.delay.ms"),
 		ProducersMax:       c.ProducersPerPartMax,
 		Coverage:           c.Coverage,
 	}

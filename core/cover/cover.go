@@ -282,6 +282,9 @@ const (
 	// leader's log start took the leader's producer windows of the
 	// batches below it.
 	FollowerTookProducers
+	// SegmentDeletionDelayed: the segment store deleted the files of a
+	// removed segment once file.delete.delay.ms had passed.
+	SegmentDeletionDelayed
 	pointCount
 )
 
@@ -382,6 +385,7 @@ var names = [pointCount]string{
 	ScrubFoundDamage:                 "scrub-found-damage",
 	ScrubPassCompleted:               "scrub-pass-completed",
 	FollowerTookProducers:            "follower-took-producers",
+	SegmentDeletionDelayed:           "segment-deletion-delayed",
 }
 
 func (p Point) String() string {

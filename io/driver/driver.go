@@ -567,6 +567,7 @@ func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event
 		}
 		if r.Err == nil {
 			r.LogStartOffset, r.Err = l.Retain(e.Now.Millis(), e.HighWatermark, e.Config)
+			r.FilesDueMs = filesDueMs(l)
 		}
 		return l, r
 	case core.Truncate:
@@ -595,10 +596,11 @@ func (st store) truncate(l *segment.Log, e core.Truncate, err error) core.Trunca
 	t := core.Truncated{Token: e.Token, Err: err}
 	if t.Err == nil {
 		if e.RestartAt {
-			t.Err = l.RestartAt(e.Offset, e.Producers)
+			t.Err = l.RestartAt(e.Offset, e.Producers, e.Now.Millis(), e.Config)
 		} else {
-			t.Err = l.TruncateTo(e.Offset, e.Config)
+			t.Err = l.TruncateTo(e.Offset, e.Now.Millis(), e.Config)
 		}
+		t.FilesDueMs = filesDueMs(l)
 		if t.Err == nil {
 			rec := l.Recovered()
 			t.LogEnd, t.Epochs, t.Producers = rec.LogEndOffset, rec.Epochs, rec.Producers
@@ -650,6 +652,7 @@ func cleanLog(l *segment.Log, e core.Clean, logf func(string, ...any)) core.Clea
 	c := core.Cleaned{Token: e.Token}
 	st, err := l.Clean(e.Now.Millis(), e.FirstUncleanable, e.Config)
 	c.Ran, c.FirstDirty, c.TombstonesRemoved, c.Err = st.Ran, st.FirstDirty, st.TombstonesRemoved, err
+	c.FilesDueMs = filesDueMs(l)
 	if st.Ran {
 		logf("cleaned %s up to offset %d: %d bytes into %d, %d records and %d tombstones removed",
 			e.Partition, st.FirstDirty, st.BytesBefore, st.BytesAfter, st.RecordsRemoved, st.TombstonesRemoved)
@@ -658,6 +661,15 @@ func cleanLog(l *segment.Log, e core.Clean, logf func(string, ...any)) core.Clea
 		logf("clean of %s failed: %v", e.Partition, err)
 	}
 	return c
+}
+
+// filesDueMs is when l's next delayed file deletion is due, 0 if none
+// waits (see core.Retained).
+func filesDueMs(l *segment.Log) int64 {
+	if due, ok := l.DeletionDueMs(); ok {
+		return max(due, 1)
+	}
+	return 0
 }
 
 // Finished is the outcome of one partition's IO work.

@@ -366,23 +366,17 @@ func (l *Log) cleanGroup(bases []core.Offset, m *offsetMap, nowMs int64, cfg cor
 	if err := l.syncDirIfDirty(); err != nil {
 		return err
 	}
-	for _, s := range group {
-		s.close()
-	}
 	for _, s := range group[1:] {
-		if err := l.removeSegmentFiles(s.base); err != nil {
+		if err := l.discard(s, nowMs, cfg); err != nil {
 			return err
 		}
 	}
 	// The first segment's indexes go before its .log is replaced, so
 	// that no restart pairs them with the new .log: a segment without
-	// indexes is recovered, never trusted.
-	for _, ext := range []string{indexExt, timeIndexExt} {
-		if idx := fileName(l.dir, bases[0], ext); l.fs.Exists(idx) {
-			if err := l.remove(idx); err != nil {
-				return err
-			}
-		}
+	// indexes is recovered, never trusted. With a deletion delay its
+	// .log is renamed aside with them (deletion.go).
+	if err := l.discardReplaced(group[0], nowMs, cfg); err != nil {
+		return err
 	}
 	if err := l.syncDirIfDirty(); err != nil {
 		return err
@@ -399,6 +393,25 @@ func (l *Log) cleanGroup(bases []core.Offset, m *offsetMap, nowMs int64, cfg cor
 		return err
 	}
 	l.segs = slices.Replace(l.segs, i, i+len(group), ns)
+	return nil
+}
+
+// discardReplaced discards s, the first segment of a cleaner group, whose
+// .log the swap is about to replace: with a deletion delay wholly, as
+// discard does; without, only its indexes, the rename of the swap over
+// its .log removing that.
+func (l *Log) discardReplaced(s *segment, nowMs int64, cfg core.LogConfig) error {
+	if cfg.FileDeleteDelayMs > 0 {
+		return l.discard(s, nowMs, cfg)
+	}
+	s.close()
+	for _, ext := range []string{indexExt, timeIndexExt} {
+		if idx := fileName(l.dir, s.base, ext); l.fs.Exists(idx) {
+			if err := l.remove(idx); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

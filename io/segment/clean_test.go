@@ -410,9 +410,17 @@ type crashAt struct{ op, path string }
 // torn) or a process crash (nothing lost), reopens the log, and checks
 // that recovery leaves a valid log whose records sit at their original
 // offsets with every key's latest value, and that cleaning it again gives
-// what an uninterrupted clean gives.
+// what an uninterrupted clean gives; with file.delete.delay.ms 0 and
+// with the replaced segments renamed aside (deletion.go).
 func TestCleanCrashAtEveryOperation(t *testing.T) {
+	for _, delay := range []int64{0, 1000} {
+		t.Run(fmt.Sprintf("delay=%d", delay), func(t *testing.T) { testCleanCrashAtEveryOperation(t, delay) })
+	}
+}
+
+func testCleanCrashAtEveryOperation(t *testing.T, delayMs int64) {
 	cfg := compactCfg()
+	cfg.FileDeleteDelayMs = delayMs
 	build := func() (*memfs.FS, *Log, map[string]core.Offset) {
 		fsys := memfs.New()
 		fsys.Policy = memfs.CrashPolicy{TornTailProb: 0.7, GarbageProb: 0.5, GarbageBytesMax: 64}
@@ -450,6 +458,9 @@ func TestCleanCrashAtEveryOperation(t *testing.T) {
 	}
 	fsys.Inject = nil
 	want, _ := readRecords(t, l)
+	if aside := deletedNames(fsys, testDir); (len(aside) > 0) != (delayMs > 0) {
+		t.Fatalf("with file.delete.delay.ms %d the clean left .deleted files %v", delayMs, aside)
+	}
 	t.Logf("the clean does %d file operations", ops)
 	if ops < 10 {
 		t.Fatalf("the reference clean did only %d file operations", ops)

@@ -73,6 +73,10 @@ type Log struct {
 	// namesDurable: Open found every segment name durable already.
 	namesDurable bool
 	scrub        scrubCursor
+	// pending are the segments removed from segs whose files wait for
+	// their delayed deletion (deletion.go), in removal order; at most
+	// pendingDeletionsMax.
+	pending []pendingDeletion
 }
 
 // Open opens the partition log in dir, creating dir if missing, and
@@ -753,8 +757,11 @@ func (l *Log) Retain(nowMs int64, highWatermark core.Offset, cfg core.LogConfig)
 	if err := l.usable(); err != nil {
 		return 0, err
 	}
-	if err := l.deleteBelowStart(cfg); err != nil {
+	if err := l.deleteBelowStart(nowMs, cfg); err != nil {
 		return 0, err
+	}
+	if err := l.deleteDue(nowMs, cfg); err != nil {
+		return 0, l.fail(err)
 	}
 	n := l.expired(nowMs, cfg)
 	for n > 0 && l.segs[n-1].next > highWatermark {
@@ -803,7 +810,7 @@ func (l *Log) AdvanceStart(start core.Offset) error {
 // end): still below the leader's log start, it is restarted again. Its
 // load takes from the snapshot only the windows of batches below its
 // first segment, as after retention.
-func (l *Log) RestartAt(offset core.Offset, producers []core.ProducerBatch) error {
+func (l *Log) RestartAt(offset core.Offset, producers []core.ProducerBatch, nowMs int64, cfg core.LogConfig) error {
 	if err := l.usable(); err != nil {
 		return err
 	}
@@ -829,8 +836,7 @@ func (l *Log) RestartAt(offset core.Offset, producers []core.ProducerBatch) erro
 	}
 	l.segs = l.segs[len(old):]
 	for _, s := range old {
-		s.close()
-		if err := l.removeSegmentFiles(s.base); err != nil {
+		if err := l.discard(s, nowMs, cfg); err != nil {
 			return l.fail(err)
 		}
 	}
@@ -885,7 +891,7 @@ func (l *Log) expired(nowMs int64, cfg core.LogConfig) int {
 
 // deleteBelowStart deletes the segments wholly below the log start and
 // syncs the directory.
-func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
+func (l *Log) deleteBelowStart(nowMs int64, cfg core.LogConfig) error {
 	n := 0
 	for n < len(l.segs)-1 && l.rangeEnd(n) <= l.start {
 		n++
@@ -904,27 +910,29 @@ func (l *Log) deleteBelowStart(cfg core.LogConfig) error {
 	if err := l.writeSnapshot(); err != nil {
 		return l.fail(err)
 	}
-	for _, s := range l.segs[:n] {
-		s.close()
-		if err := l.removeSegmentFiles(s.base); err != nil {
+	gone := l.segs[:n:n]
+	l.segs = l.segs[n:]
+	for _, s := range gone {
+		if err := l.discard(s, nowMs, cfg); err != nil {
 			return l.fail(err)
 		}
 	}
-	l.segs = l.segs[n:]
 	if err := l.syncDirIfDirty(); err != nil {
 		return l.fail(err)
 	}
 	return nil
 }
 
-// Close syncs the log (unless it failed), writes the producer snapshot
-// as of the log end, syncs the indexes and closes every file: after it
-// every file is as a restart after a clean shutdown may trust it. The
-// Log is unusable afterwards.
+// Close carries out the pending deletions (deletion.go), syncs the log
+// (unless it failed), writes the producer snapshot as of the log end,
+// syncs the indexes and closes every file: after it every file is as a
+// restart after a clean shutdown may trust it. The Log is unusable
+// afterwards.
 func (l *Log) Close() error {
 	if l.closed {
 		return ErrClosed
 	}
+	perr := l.deleteAllPending()
 	err := l.Sync()
 	if err == nil && l.snapshotAt != l.LogEndOffset() {
 		if err = l.writeSnapshot(); err != nil {
@@ -941,6 +949,9 @@ func (l *Log) Close() error {
 	if cerr := l.closeFiles(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = perr
+	}
 	l.closed = true
 	return err
 }
@@ -952,6 +963,7 @@ func (l *Log) Delete() error {
 	if l.closed {
 		return ErrClosed
 	}
+	l.closePending()
 	l.closeFiles()
 	l.closed = true
 	if err := l.fs.RemoveAll(l.dir); err != nil {
@@ -968,7 +980,7 @@ func (l *Log) Delete() error {
 // rebuilt from the remaining batch headers. Everything kept is durable
 // on return (TruncateTo ends with a Sync, also when offset is at or past
 // the end and nothing is cut). offset must be >= LogStartOffset.
-func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
+func (l *Log) TruncateTo(offset core.Offset, nowMs int64, cfg core.LogConfig) error {
 	if err := l.usable(); err != nil {
 		return err
 	}
@@ -984,13 +996,13 @@ func (l *Log) TruncateTo(offset core.Offset, cfg core.LogConfig) error {
 	// (A checkpointed one the runtime removed before it asked for this:
 	// see RecoveryPoints.)
 	l.syncedEnd = min(l.syncedEnd, l.segs[i].base)
-	for _, s := range l.segs[i+1:] {
-		s.close()
-		if err := l.removeSegmentFiles(s.base); err != nil {
+	gone := l.segs[i+1:]
+	l.segs = l.segs[: i+1 : i+1]
+	for _, s := range gone {
+		if err := l.discard(s, nowMs, cfg); err != nil {
 			return l.fail(err)
 		}
 	}
-	l.segs = l.segs[:i+1]
 	if err := l.cutActive(offset, cfg); err != nil {
 		return l.fail(err)
 	}

@@ -603,7 +603,7 @@ func TestTruncateToMatchesReopen(t *testing.T) {
 		}
 		all = append(all, b)
 	}
-	if err := l.TruncateTo(33, cfg); err != nil { // mid-batch: batch 32..33 goes
+	if err := l.TruncateTo(33, 0, cfg); err != nil { // mid-batch: batch 32..33 goes
 		t.Fatal(err)
 	}
 	if l.LogEndOffset() != 32 {

@@ -121,6 +121,7 @@ func drawCfg(t *rapid.T) core.LogConfig {
 		RetentionBytes:     -1,
 		IndexIntervalBytes: rapid.Int32Range(0, 400).Draw(t, "indexInterval"),
 		SegmentIndexBytes:  rapid.SampledFrom([]int32{0, 64, 10 << 20}).Draw(t, "segmentIndexBytes"),
+		FileDeleteDelayMs:  rapid.SampledFrom([]int64{0, 30, 300}).Draw(t, "fileDeleteDelayMs"),
 	}
 }
 
@@ -162,7 +163,7 @@ func TestLogMatchesModel(t *testing.T) {
 				m.synced = len(m.batches)
 				l = reopen(t, fsys, cfg, m)
 			case 10:
-				stepTruncate(t, l, m, cfg)
+				stepTruncate(t, l, m, cfg, now)
 			case 9:
 				fsys.Crash(rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "crashSeed"), 0)))
 				l = reopen(t, fsys, cfg, m)
@@ -220,9 +221,9 @@ func stepFindTime(t *rapid.T, l *Log, m *model) {
 }
 
 // stepTruncate cuts the log like a follower; everything kept is durable.
-func stepTruncate(t *rapid.T, l *Log, m *model, cfg core.LogConfig) {
+func stepTruncate(t *rapid.T, l *Log, m *model, cfg core.LogConfig, now int64) {
 	off := core.Offset(rapid.Int64Range(int64(l.LogStartOffset()), int64(m.leo())).Draw(t, "truncateTo"))
-	if err := l.TruncateTo(off, cfg); err != nil {
+	if err := l.TruncateTo(off, now, cfg); err != nil {
 		t.Fatalf("TruncateTo(%d): %v", off, err)
 	}
 	kept := len(m.batches)
@@ -248,6 +249,9 @@ func stepRetain(t *rapid.T, l *Log, m *model, cfg core.LogConfig, now int64) {
 	start, err := l.Retain(now, l.LogEndOffset(), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if due, ok := l.DeletionDueMs(); ok && due <= now {
+		t.Fatalf("Retain at %d left a deletion due at %d", now, due)
 	}
 	if start != startBefore && start > activeBase {
 		t.Fatalf("retention moved start %d into the active segment at %d", start, activeBase)
@@ -445,7 +449,7 @@ func TestConsumerReadsMatchModel(t *testing.T) {
 				i := rapid.IntRange(0, len(cursors)-1).Draw(t, "consumer")
 				cursors[i] = stepReadOn(t, l, m, cursors[i])
 			case 7:
-				stepTruncate(t, l, m, cfg)
+				stepTruncate(t, l, m, cfg, now)
 			case 8:
 				stepRetain(t, l, m, cfg, now)
 			case 9:

@@ -45,7 +45,7 @@ func TestRestartAtKeepsLeaderProducers(t *testing.T) {
 	oldEnd := l.LogEndOffset()
 	ops := 0
 	fsys.Inject = func(string, string) error { ops++; return nil }
-	if err := l.RestartAt(100, leader); err != nil {
+	if err := l.RestartAt(100, leader, 0, core.LogConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	fsys.Inject = nil
@@ -75,7 +75,7 @@ func TestRestartAtKeepsLeaderProducers(t *testing.T) {
 			}
 			func() {
 				defer func() { _ = recover() }()
-				_ = l.RestartAt(100, leader)
+				_ = l.RestartAt(100, leader, 0, core.LogConfig{})
 			}()
 			fsys.Inject = nil
 			if power {

@@ -376,7 +376,7 @@ func TestTrustedRestartMatchesFullRecovery(t *testing.T) {
 				}
 				off := core.Offset(rapid.Int64Range(int64(l.LogStartOffset()), int64(l.LogEndOffset())).Draw(t, "truncateTo"))
 				checkpoint(t, fsys, nil) // as the core asks before a Truncate
-				if err := l.TruncateTo(off, cfg); err != nil {
+				if err := l.TruncateTo(off, 0, cfg); err != nil {
 					t.Fatal(err)
 				}
 			case 8:
@@ -397,7 +397,7 @@ func TestTrustedRestartMatchesFullRecovery(t *testing.T) {
 				// and a producer of the batch right below the restart
 				off := l.LogEndOffset() + core.Offset(rapid.IntRange(1, 50).Draw(t, "restartAt"))
 				producers := append(l.Recovered().Producers, core.ProducerBatch{ProducerID: 900, BaseOffset: off - 1, LastOffset: off - 1, Timestamp: now})
-				if err := l.RestartAt(off, producers); err != nil {
+				if err := l.RestartAt(off, producers, 0, cfg); err != nil {
 					t.Fatal(err)
 				}
 			case 13:

@@ -306,7 +306,7 @@ func TestScrubCursor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := l.TruncateTo(l.LogEndOffset()-3, cfg); err != nil {
+	if err := l.TruncateTo(l.LogEndOffset()-3, 0, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if rep := scrubPass(t, l, 300, 100); rep.Checked != l.Size() || len(rep.Damaged) != 0 {
