@@ -5,12 +5,16 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
+	"cloudkafka/core"
 	kio "cloudkafka/io"
+	"cloudkafka/io/segment"
 )
 
 // tcpPair is a connected pair of loopback TCP connections.
@@ -202,4 +206,92 @@ func TestSpansRaceTruncation(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Logf("%d spans sent whole, %d stale", sent, stale)
+}
+
+// TestSpanOfRemovedSegmentIsSent: a fetch answered by reference from the
+// oldest segment, which retention then removes with a deletion delay, is
+// still sent whole (over TCP with sendfile, and through the writer) from
+// the segment's renamed, open file; once the delay passed and the file
+// was deleted, the span is refused as stale rather than sent.
+func TestSpanOfRemovedSegmentIsSent(t *testing.T) {
+	var o OSFS
+	dir := filepath.Join(t.TempDir(), "orders-0")
+	cfg := core.LogConfig{SegmentBytes: 2048, RetentionMs: -1, RetentionBytes: -1,
+		IndexIntervalBytes: 256, SegmentIndexBytes: 1 << 20, FileDeleteDelayMs: 1000}
+	l, err := segment.Open(o, dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := range 60 {
+		base := l.LogEndOffset()
+		if err := l.Append(testBatch(base, 2, int64(1000+i)), base, base+1, int64(1000+i), 0, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := l.Read(0, l.LogEndOffset(), 1500, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := l.ReadSpans(0, l.LogEndOffset(), 1500, true)
+	if err != nil || ref == nil || ref.Len != int64(len(want)) {
+		t.Fatalf("ReadSpans: %v, %+v; want %d bytes", err, ref, len(want))
+	}
+	spans := ref.Handle.([]kio.Span)
+	frame := kio.Frame{Parts: []kio.Part{{Bytes: []byte("head")}}}
+	for _, s := range spans {
+		frame.Parts = append(frame.Parts, kio.Part{Span: s})
+	}
+	// Retention moves the log start past the first segments, then
+	// removes them.
+	rc := cfg
+	rc.RetentionBytes = l.Size() / 2
+	for _, now := range []int64{100, 200} {
+		if _, err := l.Retain(now, l.LogEndOffset(), rc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := filepath.Join(dir, "00000000000000000000.log")
+	if _, err := os.Stat(first); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the first segment is still there: %v", err)
+	}
+	if _, err := os.Stat(first + ".deleted"); err != nil {
+		t.Fatalf("the first segment was not renamed aside: %v", err)
+	}
+	send := func(tls bool) ([]byte, error) {
+		server, client := tcpPair(t)
+		var nc net.Conn = server
+		if tls {
+			nc = struct{ net.Conn }{server} // not a *net.TCPConn: no sendfile
+		}
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(io.LimitReader(client, int64(len("head")+len(want))))
+			got <- b
+		}()
+		w := bufio.NewWriter(nc)
+		err := writeFrame(w, nc, frame)
+		if err == nil {
+			err = w.Flush()
+		}
+		server.Close()
+		return <-got, err
+	}
+	for _, tls := range []bool{false, true} {
+		b, err := send(tls)
+		if err != nil || !bytes.Equal(b, append([]byte("head"), want...)) {
+			t.Fatalf("tls=%v: after the removal: writeFrame %v, %d bytes; want the %d bytes read before", tls, err, len(b), 4+len(want))
+		}
+	}
+	if _, err := l.Retain(1200, l.LogEndOffset(), rc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(first + ".deleted"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the renamed segment outlived the delay: %v", err)
+	}
+	for _, tls := range []bool{false, true} {
+		if _, err := send(tls); !errors.Is(err, kio.ErrStaleSpan) {
+			t.Fatalf("tls=%v: after the deletion: writeFrame %v; want ErrStaleSpan", tls, err)
+		}
+	}
 }
