@@ -401,6 +401,7 @@ func (w *world) setup() {
 	}
 	w.direct()
 	w.drawScrub()
+	w.drawDeleteDelay()
 	w.mix = append(w.mix, "faults="+describeFaults(w.faults))
 	if w.phase == phaseFinished {
 		return // the configuration was refused
