@@ -42,12 +42,15 @@ type harness struct {
 	// retainStart is the log start a Retain of a partition reports
 	// (none: 0), as if retention had deleted the segments below it.
 	retainStart map[core.TopicPartition]core.Offset
-	truncates   []core.Truncate
-	cleans      []core.Clean
-	scrubs      []core.Scrub
-	coordOps    []core.CoordOp // every coordination operation, in order
-	cleanRan    bool           // what Cleaned says
-	cleanErr    error          // what Cleaned says
+	// filesDueMs is what the next Retained reports as FilesDueMs (then
+	// 0 again): a deletion of removed segments' files due then.
+	filesDueMs int64
+	truncates  []core.Truncate
+	cleans     []core.Clean
+	scrubs     []core.Scrub
+	coordOps   []core.CoordOp // every coordination operation, in order
+	cleanRan   bool           // what Cleaned says
+	cleanErr   error          // what Cleaned says
 
 	// peerAnswer, when set, answers the requests sent to other brokers
 	// (the token is filled in); by default they fail.
@@ -142,7 +145,8 @@ func (h *harness) exec(effects []core.Effect) {
 			h.held = append(h.held, core.Measured{Token: e.Token, Bytes: n})
 		case core.Retain:
 			h.retains = append(h.retains, e)
-			h.held = append(h.held, core.Retained{Token: e.Token, LogStartOffset: max(h.retainStart[e.Partition], e.StartAtLeast)})
+			h.held = append(h.held, core.Retained{Token: e.Token, LogStartOffset: max(h.retainStart[e.Partition], e.StartAtLeast), FilesDueMs: h.filesDueMs})
+			h.filesDueMs = 0
 		case core.Scrub:
 			// the store holds no bytes to verify: a pass is done at once
 			h.scrubs = append(h.scrubs, e)

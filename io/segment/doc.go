@@ -223,6 +223,15 @@
 // keeps, so the bytes checked are the bytes returned. Only with minOne and
 // a first batch larger than what was read does a second ReadAt follow.
 //
+// # Deleting removed segments (file.delete.delay.ms)
+//
+// A segment that retention, TruncateTo, RestartAt or the cleaner's swap
+// removes leaves the log at once. With LogConfig.FileDeleteDelayMs > 0
+// its files are renamed <name>.deleted and stay open, so that spans
+// handed out before are still served, until a Retain at or past the
+// removal's clock plus the delay deletes them (deletion.go); Close and
+// Delete delete them at once, and Open removes any a crash left.
+//
 // # Scrubbing (Scrub)
 //
 // Scrub re-verifies stored batches from a cursor that walks the segments
