@@ -753,6 +753,11 @@ func (l *Log) FindTime(ts int64, from, below core.Offset) (off core.Offset, batc
 // checkpointed durably before Retain returns it; the segments themselves
 // go in the next pass. As in Kafka, only segments wholly below
 // highWatermark expire: the log start never passes the high watermark.
+//
+// The segments it removes, as those TruncateTo, RestartAt and Clean
+// remove, have their files deleted cfg.FileDeleteDelayMs after nowMs;
+// Retain also deletes the files of earlier removals that are due by
+// nowMs (deletion.go).
 func (l *Log) Retain(nowMs int64, highWatermark core.Offset, cfg core.LogConfig) (core.Offset, error) {
 	if err := l.usable(); err != nil {
 		return 0, err
@@ -800,7 +805,9 @@ func (l *Log) AdvanceStart(start core.Offset) error {
 
 // RestartAt empties the log and starts it at offset, above its end: a
 // follower whose log ends below its leader's log start takes the leader's
-// log from there (Kafka's truncateFullyAndStartAt). producers are the
+// log from there (Kafka's truncateFullyAndStartAt); the old segments'
+// files are deleted cfg.FileDeleteDelayMs after nowMs (deletion.go), and
+// the new log takes nothing else of cfg. producers are the
 // leader's idempotence windows of the batches below offset, in offset
 // order: they become the log's, as retention's deleted batches' do, and
 // its producer snapshot keeps them. The snapshot is written first, then
@@ -975,7 +982,8 @@ func (l *Log) Delete() error {
 // TruncateTo removes every batch whose last offset is >= offset, as a
 // follower does after OffsetForLeaderEpoch: the batch holding offset goes
 // too, so the new log end offset is at a batch boundary <= offset. Later
-// segments are deleted, the cut segment is rescanned (its indexes
+// segments are removed (their files deleted cfg.FileDeleteDelayMs after
+// nowMs, the broker's clock: deletion.go), the cut segment is rescanned (its indexes
 // rebuilt) and becomes active, and the producer and epoch state are
 // rebuilt from the remaining batch headers. Everything kept is durable
 // on return (TruncateTo ends with a Sync, also when offset is at or past
