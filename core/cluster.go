@@ -282,6 +282,8 @@ const topicConfigRetryMs = 1000
 // readTopicConfig reads a topic's overrides; notified says a change
 // notification asked for it.
 func (b *Broker) readTopicConfig(t *topic, notified bool) {
+	t.configReads++
+	seq := t.configReads
 	tok := awaitFor(b.step, func(r CoordResult) {
 		if b.topics[t.name] != t {
 			return
@@ -290,6 +292,10 @@ func (b *Broker) readTopicConfig(t *topic, notified bool) {
 			b.configRetries = append(b.configRetries, configRetry{t: t, at: b.now + Instant(topicConfigRetryMs*1e6)})
 			return
 		}
+		if seq <= t.configApplied {
+			return // a later read, or the broker's own write, was applied meanwhile
+		}
+		t.configApplied = seq
 		if configs, err := parseConfigZnode(r.Data); err == nil && validateTopicConfigs(configs) == nil {
 			if t.configs != nil && !mapsEqual(t.configs, configs) {
 				b.reportConfig("topics/"+t.name, configs)

@@ -286,6 +286,7 @@ func (b *Broker) alterTopicConfig(name string, changes []configEdit, replace, va
 		if t := b.topics[name]; config != nil && t != nil {
 			b.cover(cover.DynamicConfigAltered)
 			t.setConfigs(config)
+			t.configApplied = t.configReads // reads issued before the write answer with older overrides
 			b.reportConfig("topics/"+name, config)
 		}
 		done(err)

@@ -18,6 +18,13 @@ type topic struct {
 	id      TopicID
 	parts   []*partition
 	configs map[string]string // explicit topic-level overrides only; change with setConfigs
+	// configReads numbers the reads of the topic's overrides as they are
+	// issued; configApplied is the number of the last read applied, or,
+	// after an AlterConfigs applied its own write, of the last read
+	// issued: a read's answer applies only if no later one was applied
+	// since, so that a read issued before the write never undoes it (as
+	// the broker documents' reads, Broker.dyn).
+	configReads, configApplied uint64
 	// settings are the configs resolved for the broker configuration of
 	// generation settingsGen (nil: not yet, or the overrides changed).
 	settings    *topicSettings
