@@ -466,16 +466,25 @@ func (b *Broker) applyRetention() {
 	}
 }
 
-// maybeDeleteFiles asks for a Retain, which deletes the files of removed
-// segments that are due, once the store said they are: so they go about
-// file.delete.delay.ms after their removal rather than at the next
-// retention check. (The Retain applies the retention policy too, as an
-// early check would.)
+// maybeDeleteFiles asks the store to delete the files of removed segments
+// once it said they are due: so they go about file.delete.delay.ms after
+// their removal rather than at the next retention check. The deletion
+// touches neither the log nor its start, so it does not hold off what
+// waits for a Retain (storageIdle).
 func (b *Broker) maybeDeleteFiles(p *partition) {
-	if p.filesDueMs == 0 || b.now.Millis() < p.filesDueMs || p.offline || p.retaining {
+	if p.filesDueMs == 0 || b.now.Millis() < p.filesDueMs || p.offline || p.deletingFiles {
 		return
 	}
-	b.retain(p, 0)
+	p.deletingFiles = true
+	tok := awaitFor(b.step, func(r Retained) {
+		p.deletingFiles = false
+		if r.Err != nil {
+			b.takeOffline(p, r.Err)
+			return
+		}
+		p.filesDueMs = r.FilesDueMs
+	})
+	b.emit(Retain{Token: tok, Partition: p.tp, Now: b.now, HighWatermark: p.hwm, FilesOnly: true, Config: b.cfg.logConfig(p.topic)})
 }
 
 // retain applies p's retention policy and, on a follower, moves its log

@@ -484,7 +484,11 @@ type Retain struct {
 	// StartAtLeast, when above the log start (and at most the log end),
 	// becomes the log start: a follower takes its leader's.
 	StartAtLeast Offset
-	Config       LogConfig
+	// FilesOnly asks only for the deletion of the files of removed
+	// segments that are due (file.delete.delay.ms, see Retained): no
+	// retention, and the log start stays.
+	FilesOnly bool
+	Config    LogConfig
 }
 
 // Clean compacts the partition's log once if its cleanup.policy includes

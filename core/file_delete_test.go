@@ -3,9 +3,9 @@ package core_test
 import "testing"
 
 // TestRetainWhenFilesDue: a Retained that reports files of removed
-// segments due for deletion makes the broker ask for a Retain once that
-// time has come, well before the next log.retention.check.interval.ms,
-// and not before.
+// segments due for deletion makes the broker ask for their deletion (a
+// Retain with FilesOnly) once that time has come, well before the next
+// log.retention.check.interval.ms, and not before.
 func TestRetainWhenFilesDue(t *testing.T) {
 	h := newHarness(t, map[string]string{"log.retention.check.interval.ms": "300000"})
 	h.createTopic("t", 1, nil)
@@ -24,8 +24,8 @@ func TestRetainWhenFilesDue(t *testing.T) {
 	}
 	h.tick(1000)
 	h.deliverAll()
-	if len(h.retains) != 1 || h.retains[0].Now.Millis() < due {
-		t.Fatalf("retains %+v at %d; want one once the files were due at %d", h.retains, h.now.Millis(), due)
+	if len(h.retains) != 1 || h.retains[0].Now.Millis() < due || !h.retains[0].FilesOnly {
+		t.Fatalf("retains %+v at %d; want one for the files alone once they were due at %d", h.retains, h.now.Millis(), due)
 	}
 	h.retains = nil
 	h.tick(1000)

@@ -87,8 +87,10 @@ type replica struct {
 	retaining bool // a Retain is outstanding
 	// filesDueMs is when the store next deletes the files of removed
 	// segments (file.delete.delay.ms), as its last Retained, Truncated
-	// or Cleaned said; 0: none wait. A Retain is asked for then.
-	filesDueMs int64
+	// or Cleaned said; 0: none wait. A Retain with FilesOnly is asked
+	// for then; deletingFiles says one is outstanding.
+	filesDueMs    int64
+	deletingFiles bool
 	// truncating: a Truncate is outstanding; the recovery point
 	// checkpoint leaves the partition out meanwhile (CheckpointRecovery).
 	truncating bool

@@ -562,6 +562,11 @@ func (st store) perform(l *segment.Log, e core.Effect) (*segment.Log, core.Event
 		return l, tf
 	case core.Retain:
 		r := core.Retained{Token: e.Token, Err: noLog()}
+		if r.Err == nil && e.FilesOnly {
+			r.Err = l.DeleteDue(e.Now.Millis(), e.Config)
+			r.LogStartOffset, r.FilesDueMs = l.LogStartOffset(), filesDueMs(l)
+			return l, r
+		}
 		if r.Err == nil && e.StartAtLeast > 0 {
 			r.Err = l.AdvanceStart(e.StartAtLeast)
 		}

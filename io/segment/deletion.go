@@ -27,10 +27,11 @@ import (
 // cutting Truncate makes a span stale. So a fetch answered from a segment
 // retention removes while the response is being sent is sent whole.
 //
-// Deletions are carried out by Retain, which carries the broker's clock;
-// DeletionDueMs tells the broker when the next one is due, so that it
-// asks for a Retain then (the Retained, Truncated and Cleaned events
-// report it). Close and Delete carry out every pending deletion at once.
+// Deletions are carried out by Retain, which carries the broker's clock,
+// and by DeleteDue; DeletionDueMs tells the broker when the next one is
+// due, so that it asks for one then (the Retained, Truncated and Cleaned
+// events report it, and a Retain with FilesOnly runs DeleteDue). Close
+// and Delete carry out every pending deletion at once.
 //
 // Crash safety: a rename lost to a power loss brings the file back
 // under its old name, which is what a lost removal did before: the log
@@ -97,6 +98,18 @@ func (l *Log) disown(name string) {
 	for i := range l.pending {
 		l.pending[i].names = slices.DeleteFunc(l.pending[i].names, func(n string) bool { return n == name })
 	}
+}
+
+// DeleteDue deletes the files of removed segments that are due at nowMs,
+// as Retain does first, and nothing else.
+func (l *Log) DeleteDue(nowMs int64, cfg core.LogConfig) error {
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if err := l.deleteDue(nowMs, cfg); err != nil {
+		return l.fail(err)
+	}
+	return nil
 }
 
 // deleteDue carries out the pending deletions due at nowMs.
