@@ -376,10 +376,13 @@ func (b *Broker) restartAt(f *fetcher, p *partition, start Offset, producers []P
 	b.emit(Truncate{Token: tok, Partition: p.tp, Offset: start, RestartAt: true, Producers: producers, Now: b.now, Config: b.cfg.logConfig(p.topic)})
 }
 
-// storageIdle says no append or sync of p is outstanding: a Truncate
-// may be emitted.
+// storageIdle says no append, sync, retention or truncation of p is
+// outstanding: a Truncate may be emitted. (Two answers to epoch queries
+// may both ask for a cut: the second, emitted while the first was
+// outstanding, would cut what the follower fetched after the first,
+// which its leader may already count as replicated.)
 func (p *partition) storageIdle() bool {
-	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written && !p.retaining && !p.repl.restarting
+	return len(p.inflight) == 0 && p.syncsPending == 0 && p.leo == p.written && !p.retaining && !p.truncating && !p.repl.restarting
 }
 
 // truncated takes the log's state after a Truncate: its end, its epochs
