@@ -235,28 +235,16 @@ func (f *cleanRestartFault) arm(w *world) {
 	})
 }
 
-// stop asks n to prepare, then stops it cleanly once it is ready and
-// restarts it; a crash of n meanwhile ends the stop (the crash's fault
-// restarts it).
+// stop asks n to prepare, then stops it cleanly once it is ready (as
+// SIGTERM does: the clean shutdown marker written) and restarts it.
 func (f *cleanRestartFault) stop(n *node) {
-	w, inc := n.w, n.incarnation
-	w.logf("node %d: asked to stop", n.id)
-	n.handle(core.ShutdownRequested{})
-	var wait func()
-	wait = func() {
-		if !n.up || n.incarnation != inc {
-			return
+	n.stopWhenReady(f.downMax, func() bool {
+		if !n.closeCleanly() {
+			return false
 		}
-		if !n.drv.Broker().ReadyToStop() {
-			w.after(tickInterval, wait)
-			return
-		}
-		if n.closeCleanly() {
-			n.halt(true)
-			w.after(1+core.Instant(w.rng.Int64N(int64(f.downMax))), n.restart)
-		}
-	}
-	wait()
+		n.halt(true)
+		return true
+	})
 }
 
 // drawRecoveryCheckpoint draws log.flush.offset.checkpoint.interval.ms

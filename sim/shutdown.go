@@ -67,7 +67,13 @@ func (f *peerStopFault) arm(w *world) {
 
 // stop asks n to prepare, then stops it once it is ready; a crash of n
 // meanwhile ends the stop (the crash's fault restarts it).
-func (f *peerStopFault) stop(n *node) {
+func (f *peerStopFault) stop(n *node) { n.stopWhenReady(f.downMax, n.stopCleanly) }
+
+// stopWhenReady asks n to prepare (a controlled shutdown), then, once it
+// is ready, stops it with stop and, if that stopped it, restarts it
+// after up to downMax; a crash of n meanwhile ends the stop (the crash's
+// fault restarts it).
+func (n *node) stopWhenReady(downMax core.Instant, stop func() bool) {
 	w, inc := n.w, n.incarnation
 	w.logf("node %d: asked to stop", n.id)
 	n.handle(core.ShutdownRequested{})
@@ -80,8 +86,8 @@ func (f *peerStopFault) stop(n *node) {
 			w.after(tickInterval, wait)
 			return
 		}
-		if n.stopCleanly() {
-			w.after(1+core.Instant(w.rng.Int64N(int64(f.downMax))), n.restart)
+		if stop() {
+			w.after(1+core.Instant(w.rng.Int64N(int64(downMax))), n.restart)
 		}
 	}
 	wait()

@@ -143,14 +143,22 @@ func (ref *reference) remove() {
 // referenceFlags are the flags that shape a world, as cfg has them (every
 // seed's cfg has the same), for the reference run.
 func referenceFlags(cfg sim.Config, parallel int) []string {
-	return []string{
+	flags := []string{
 		"-duration", cfg.Duration.String(),
 		"-producers", strconv.Itoa(cfg.Producers),
 		"-consumers", strconv.Itoa(cfg.Consumers),
+		"-brokers", strconv.Itoa(max(cfg.Brokers, 1)),
 		"-faults=" + strconv.FormatBool(cfg.Faults),
 		"-parallel", strconv.Itoa(parallel),
 		"-viz", "",
 	}
+	if cfg.Directed != sim.DirectNone {
+		flags = append(flags, "-directed", cfg.Directed.String())
+	}
+	if cfg.SASL {
+		flags = append(flags, "-sasl")
+	}
+	return flags
 }
 
 // compare runs the reference over seeds and prints how our outcomes

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cloudkafka/sim"
 )
 
 // TestParseSeeds reads SEED= lines and the status line under each, and
@@ -127,5 +129,20 @@ func TestCompareHEADSameTraces(t *testing.T) {
 	}
 	if strings.Contains(string(out), "DIFF ") {
 		t.Errorf("output has a DIFF line; want none:\n%s", out)
+	}
+}
+
+// TestReferenceFlags: the reference run gets every flag that shapes a
+// world: a cluster's brokers, a directive and SASL included, so that it
+// simulates the same worlds.
+func TestReferenceFlags(t *testing.T) {
+	got := strings.Join(referenceFlags(sim.Config{Duration: 30 * time.Second, Brokers: 3, Directed: sim.DirectForgottenProducer, SASL: true, Faults: true}, 2), " ")
+	for _, want := range []string{"-duration 30s", "-brokers 3", "-directed forgotten-producer", "-sasl", "-faults=true", "-parallel 2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reference flags %q lack %q", got, want)
+		}
+	}
+	if got := strings.Join(referenceFlags(sim.Config{Duration: time.Second}, 1), " "); strings.Contains(got, "-directed") || strings.Contains(got, "-sasl") || !strings.Contains(got, "-brokers 1") {
+		t.Errorf("reference flags of a plain one-broker world: %q", got)
 	}
 }
