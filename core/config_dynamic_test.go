@@ -22,13 +22,9 @@ func TestBrokerConfigStaleReadIgnored(t *testing.T) {
 	// the answers are held back.
 	stale := map[core.Token]bool{}
 	holdStale := func(ev core.Event) bool {
-		if r, ok := ev.(core.CoordResult); ok {
-			for _, op := range h.coordOps {
-				if op.Token == r.Token && op.Kind == core.CoordGet && (op.Path == "/config/brokers/<default>" || op.Path == "/config/brokers/0") {
-					stale[r.Token] = true
-				}
-			}
-			return !stale[r.Token]
+		if r, ok := ev.(core.CoordResult); ok && (h.readOf(r.Token, "/config/brokers/<default>") || h.readOf(r.Token, "/config/brokers/0")) {
+			stale[r.Token] = true
+			return false
 		}
 		return true
 	}
