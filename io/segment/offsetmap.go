@@ -16,7 +16,10 @@ import (
 //
 // It is full at maxEntries = slots*loadFactor entries
 // (log.cleaner.io.buffer.load.factor); the cleaner then stops mapping and
-// cleans the prefix it mapped. latest is the highest offset mapped so far
+// cleans the prefix it mapped. Kafka takes any load factor; maxEntries
+// stays below slots whatever it is, so that a probe always meets a free
+// slot (Kafka's map, asked to hold more than its slots at a factor above
+// 1, fails the clean instead). latest is the highest offset mapped so far
 // (Kafka's latestOffset): records above it are past what this clean knows
 // and are kept.
 //
@@ -40,13 +43,19 @@ const (
 // never fills, exactly as the full-sized one would not), and at least 2.
 func offsetMapSlots(bufferBytes int64, loadFactor float64, records int64) int {
 	slots := bufferBytes / offsetMapEntry
-	need := int64(float64(records)/loadFactor) + 2
-	return int(max(min(slots, need), 2))
+	need := float64(records)/min(loadFactor, 1) + 2
+	if need < float64(slots) {
+		slots = int64(need)
+	}
+	return int(max(slots, 2))
 }
 
+// newOffsetMap makes a map of slots (at least 2) that holds
+// slots*loadFactor keys, at least 1 and at most slots-1.
 func newOffsetMap(slots int, loadFactor float64) *offsetMap {
+	entries := min(float64(slots)*loadFactor, float64(slots-1))
 	return &offsetMap{slots: make([]byte, slots*offsetMapEntry),
-		maxEntries: max(int(float64(slots)*loadFactor), 1), latest: -1}
+		maxEntries: max(int(entries), 1), latest: -1}
 }
 
 func (m *offsetMap) slotCount() int { return len(m.slots) / offsetMapEntry }
