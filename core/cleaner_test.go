@@ -28,10 +28,32 @@ func TestCleanerProperties(t *testing.T) {
 		{map[string]string{"log.cleanup.policy": "compact, delete"}, true},
 		{map[string]string{"log.cleanup.policy": "compact,purge"}, false},
 		{map[string]string{"log.cleaner.threads": "-1"}, false},
-		{map[string]string{"log.cleaner.threads": "0", "log.cleaner.dedupe.buffer.size": "0"}, true},
+		// Kafka divides the dedupe buffer by the threads at startup:
+		// with 0 it cannot start, cleaner enabled or not.
+		{map[string]string{"log.cleaner.threads": "0", "log.cleaner.dedupe.buffer.size": "0"}, false},
+		{map[string]string{"log.cleaner.threads": "0", "log.cleaner.enable": "false"}, false},
+		// More than 1MB per thread (Kafka's integer division), even
+		// with the cleaner disabled.
 		{map[string]string{"log.cleaner.dedupe.buffer.size": "24"}, false},
-		{map[string]string{"log.cleaner.dedupe.buffer.size": "100", "log.cleaner.threads": "2"}, true},
-		{map[string]string{"log.cleaner.io.buffer.load.factor": "1.5"}, false},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "100", "log.cleaner.threads": "2"}, false},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "1048576"}, false},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "1048577"}, true},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "4194303", "log.cleaner.threads": "2"}, true},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "3145727", "log.cleaner.threads": "3"}, false},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "100", "log.cleaner.enable": "false"}, false},
+		{map[string]string{"log.cleaner.dedupe.buffer.size": "-1"}, false},
+		{map[string]string{"log.cleaner.threads": "2147483647"}, false},
+		// Any double whose map holds more than one key (slots, the
+		// per-thread buffer over 24 bytes, times the factor, above 1).
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "1.5"}, true},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "1"}, true},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "100"}, true},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "0.001"}, true},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "0.00002", "log.cleaner.dedupe.buffer.size": "1048577"}, false},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "0.00003", "log.cleaner.dedupe.buffer.size": "1048577"}, true},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "0"}, false},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "-0.5"}, false},
+		{map[string]string{"log.cleaner.io.buffer.load.factor": "0", "log.cleaner.enable": "false"}, true},
 		{map[string]string{"log.cleaner.min.cleanable.ratio": "1.01"}, false},
 		{map[string]string{"log.cleaner.max.compaction.lag.ms": "0"}, false},
 		{map[string]string{"log.cleaner.delete.retention.ms": "-1"}, false},
@@ -45,7 +67,14 @@ func TestCleanerProperties(t *testing.T) {
 			t.Errorf("%v: got error %v; want ok=%v", tc.props, err, tc.ok)
 		}
 	}
-	cfg, err := core.ParseProperties(map[string]string{"log.cleaner.io.max.bytes.per.second": "5"})
+	// Kafka's only load factor is log.cleaner.io.buffer.load.factor (its
+	// CleanerConfig calls it the dedupe buffer's): the dedupe-named one is
+	// no property, taken and logged as unknown, changing nothing.
+	cfg, err := core.ParseProperties(map[string]string{"log.cleaner.dedupe.buffer.load.factor": "0.5"})
+	if err != nil || cfg.Cleaner.LoadFactor != 0.9 || strings.Join(cfg.Unknown, ",") != "log.cleaner.dedupe.buffer.load.factor" {
+		t.Fatalf("log.cleaner.dedupe.buffer.load.factor: got load factor %v, unknown %v (%v); want 0.9 and the name unknown", cfg.Cleaner.LoadFactor, cfg.Unknown, err)
+	}
+	cfg, err = core.ParseProperties(map[string]string{"log.cleaner.io.max.bytes.per.second": "5"})
 	if err != nil || strings.Join(cfg.NoEffect(), ",") != "log.cleaner.io.max.bytes.per.second" {
 		t.Fatalf("NoEffect: got %v (%v); want the throttle property", cfg.NoEffect(), err)
 	}

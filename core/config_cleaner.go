@@ -14,37 +14,72 @@ import (
 
 // Cleaner is the broker's log cleaner configuration (log.cleaner.*).
 type Cleaner struct {
-	Enable           bool    // log.cleaner.enable
-	Threads          int     // log.cleaner.threads: cleans running at once; 0 runs none
-	DedupeBufferSize int64   // log.cleaner.dedupe.buffer.size, shared by the threads
-	IOBufferSize     int64   // log.cleaner.io.buffer.size, shared by the threads
-	LoadFactor       float64 // log.cleaner.io.buffer.load.factor
-	BackoffMs        int64   // log.cleaner.backoff.ms: between checks of a partition with nothing to clean
+	Enable           bool  // log.cleaner.enable
+	Threads          int   // log.cleaner.threads: cleans running at once; at least 1
+	DedupeBufferSize int64 // log.cleaner.dedupe.buffer.size, shared by the threads
+	IOBufferSize     int64 // log.cleaner.io.buffer.size, shared by the threads
+	// LoadFactor is log.cleaner.io.buffer.load.factor, how full a clean's
+	// key map may get (Kafka's CleanerConfig.dedupeBufferLoadFactor: the
+	// property's name says io buffer, but it only ever applied to the
+	// dedupe buffer's map; Kafka has no log.cleaner.dedupe.buffer.load.factor).
+	// Kafka takes any double here; a map cannot hold more keys than slots,
+	// so a factor above 1 lets it fill every slot.
+	LoadFactor float64
+	BackoffMs  int64 // log.cleaner.backoff.ms: between checks of a partition with nothing to clean
+	// DedupeBytesPerCleanMax, when positive, caps each clean's share of
+	// the dedupe buffer below what the properties give. It is no
+	// property: Kafka's rule of at least 1MB per thread keeps a
+	// configured key map far larger than a test's handful of keys, and
+	// the simulator sets this field so that its cleans fill their map and
+	// clean a prefix.
+	DedupeBytesPerCleanMax int64
 }
 
 // offsetMapEntryBytes is what one key takes in the cleaner's map (a
-// 16-byte digest and an 8-byte offset), as in Kafka's SkimpyOffsetMap.
+// 16-byte MD5 digest and an 8-byte offset), as in Kafka's
+// SkimpyOffsetMap, whose slots are its memory / (hash size + 8).
 const offsetMapEntryBytes = 24
 
+// dedupeBytesPerThreadMin is Kafka's floor on each cleaner thread's share
+// of log.cleaner.dedupe.buffer.size (KafkaConfig.validateValues: the share
+// must be more than 1024*1024 bytes).
+const dedupeBytesPerThreadMin = 1 << 20
+
 // perThreadDedupeBytes is each clean's share of the dedupe buffer, capped
-// at Kafka's Int.MaxValue.
+// at Kafka's Int.MaxValue and at DedupeBytesPerCleanMax when set.
 func (c Cleaner) perThreadDedupeBytes() int64 {
-	return min(c.DedupeBufferSize/int64(max(c.Threads, 1)), math.MaxInt32)
+	n := min(c.DedupeBufferSize/int64(max(c.Threads, 1)), math.MaxInt32)
+	if c.DedupeBytesPerCleanMax > 0 {
+		n = min(n, c.DedupeBytesPerCleanMax)
+	}
+	return n
 }
 
-// validate applies Kafka's startup check of the cleaner (LogCleaner's
-// "offset map is too small to fit in even a single message") and refuses
-// a load factor outside (0, 1], which Kafka's map cannot honour either.
+// validate applies Kafka's startup checks of the cleaner's properties.
+// KafkaConfig.validateValues divides log.cleaner.dedupe.buffer.size by
+// log.cleaner.threads and requires more than 1MB per thread, whether or
+// not the cleaner is enabled; with no threads the division fails and
+// Kafka does not start. An enabled cleaner then builds each thread's map
+// and requires it to hold more than one key at the load factor
+// (LogCleaner's Cleaner: offsetMap.slots * dupBufferLoadFactor > 1),
+// which refuses a load factor that is not positive.
 func (c Cleaner) validate() error {
-	if !c.Enable || c.Threads == 0 {
+	if c.Threads < 1 {
+		return fmt.Errorf("log.cleaner.threads (%d) must be at least 1: Kafka divides log.cleaner.dedupe.buffer.size by it at startup and cannot start with 0", c.Threads)
+	}
+	if c.DedupeBufferSize/int64(c.Threads) <= dedupeBytesPerThreadMin {
+		return fmt.Errorf("log.cleaner.dedupe.buffer.size must be at least 1MB per cleaner thread (%d bytes over %d threads)",
+			c.DedupeBufferSize, c.Threads)
+	}
+	if c.DedupeBytesPerCleanMax < 0 {
+		return fmt.Errorf("the dedupe buffer's cap per clean (%d) must not be negative", c.DedupeBytesPerCleanMax)
+	}
+	if !c.Enable {
 		return nil
 	}
-	if c.LoadFactor <= 0 || c.LoadFactor > 1 {
-		return fmt.Errorf("log.cleaner.io.buffer.load.factor (%v) must be in (0, 1]", c.LoadFactor)
-	}
-	if float64(c.perThreadDedupeBytes()/offsetMapEntryBytes)*c.LoadFactor <= 1 {
-		return fmt.Errorf("log.cleaner.dedupe.buffer.size (%d) over log.cleaner.threads (%d) is too small for the cleaner's map to hold even one key; raise it or lower the threads",
-			c.DedupeBufferSize, c.Threads)
+	if !(float64(c.perThreadDedupeBytes()/offsetMapEntryBytes)*c.LoadFactor > 1) {
+		return fmt.Errorf("offset map is too small to fit in even a single message, so log cleaning will never make progress (log.cleaner.dedupe.buffer.size %d over log.cleaner.threads %d at log.cleaner.io.buffer.load.factor %v); raise the buffer or the load factor, or lower the threads",
+			c.DedupeBufferSize, c.Threads, c.LoadFactor)
 	}
 	return nil
 }

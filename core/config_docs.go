@@ -48,10 +48,10 @@ var configDocs = map[string]string{
 
 	// Log cleaner (compaction).
 	"log.cleaner.enable":                  "Whether the log cleaner runs, compacting topics whose cleanup.policy includes compact.",
-	"log.cleaner.threads":                 "How many log cleans run at once; 0 runs none.",
+	"log.cleaner.threads":                 "How many log cleans run at once; at least 1 (log.cleaner.dedupe.buffer.size must give each more than 1MB).",
 	"log.cleaner.dedupe.buffer.size":      "The memory in bytes, shared across the cleaner threads, used to map keys to their latest offsets while compacting.",
 	"log.cleaner.io.buffer.size":          "The memory in bytes, shared across the cleaner threads, used for reading and writing segments while compacting.",
-	"log.cleaner.io.buffer.load.factor":   "How full the cleaner's key map may get (a fraction in (0, 1]) before a clean stops adding keys to it.",
+	"log.cleaner.io.buffer.load.factor":   "How full the cleaner's key map (the dedupe buffer, despite the name) may get before a clean stops adding keys to it; above 1, the map fills every slot but one.",
 	"log.cleaner.io.max.bytes.per.second": "Kafka's throttle on the cleaner's read and write rate in bytes per second. Accepted for compatibility; no effect here.",
 	"log.cleaner.backoff.ms":              "How long in ms the cleaner waits before checking again when no log needs cleaning.",
 	"log.cleaner.min.cleanable.ratio":     "The least fraction of a log that must be uncleaned (dirty) before it is eligible for compaction (default for min.cleanable.dirty.ratio).",

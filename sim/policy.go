@@ -36,6 +36,9 @@ type compaction struct {
 	deleteRetentionMs int64 // delete.retention.ms
 	keys              int   // keys per partition the producers draw from
 	tombstonePerMille int   // share of records that are tombstones
+	// dedupeBytesPerClean, when set, is the brokers'
+	// Cleaner.DedupeBytesPerCleanMax.
+	dedupeBytesPerClean int64
 }
 
 // compactStream seeds the compaction draws' own random source, so that
@@ -80,7 +83,9 @@ func (w *world) drawCompaction() {
 	w.brokerProps["log.cleaner.threads"] = strconv.FormatInt(threads, 10)
 	w.brokerProps["log.cleaner.backoff.ms"] = strconv.FormatInt(10+r.Int64N(2000), 10)
 	if r.Float64() < 0.3 {
-		w.brokerProps["log.cleaner.dedupe.buffer.size"] = strconv.FormatInt(24*threads*(2+r.Int64N(10)), 10)
+		// 2 to 11 slots of the key map per clean: below Kafka's 1MB per cleaner
+		// thread, so set on the Config rather than as the property.
+		c.dedupeBytesPerClean = 24 * (2 + r.Int64N(10))
 	}
 	if r.Float64() < 0.5 {
 		w.brokerProps["log.cleaner.io.buffer.size"] = strconv.FormatInt(256+r.Int64N(64<<10), 10)

@@ -994,6 +994,7 @@ func (n *node) restart() {
 	if w.sessionEvictionMs > 0 {
 		cfg.FetchSessionEvictionMs = w.sessionEvictionMs
 	}
+	cfg.Cleaner.DedupeBytesPerCleanMax = w.policy.compaction.dedupeBytesPerClean
 	var coord kio.Coordinator
 	if w.ens != nil {
 		w.ens.open(n)
