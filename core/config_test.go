@@ -113,6 +113,39 @@ var kafkaPropertyVerdicts = []struct {
 	{"listeners", "PLAINTEXT://0.0.0.0:9092", nil, kafkaRefuses, "advertised (here: listeners) cannot be 0.0.0.0"},
 	{"listeners", "PLAINTEXT://0.0.0.0:9092", map[string]string{"advertised.listeners": "PLAINTEXT://localhost:9092"}, kafkaStarts, "advertised address is routable"},
 	{"advertised.listeners", "PLAINTEXT://0.0.0.0:9092", nil, kafkaRefuses, "cannot use the nonroutable meta-address 0.0.0.0"},
+	// validateValues: replica.fetch.wait.max.ms <= replica.lag.time.max.ms
+	// (Kafka also requires it <= replica.socket.timeout.ms, 30000 by
+	// default, raised here to isolate the lag rule).
+	{"replica.fetch.wait.max.ms", "30001", map[string]string{"replica.socket.timeout.ms": "60000"}, kafkaRefuses, "validateValues: at most replica.lag.time.max.ms (30000)"},
+	{"replica.fetch.wait.max.ms", "20000", map[string]string{"replica.lag.time.max.ms": "20000"}, kafkaStarts, "validateValues: equal to replica.lag.time.max.ms is allowed"},
+	{"replica.lag.time.max.ms", "499", nil, kafkaRefuses, "validateValues: at least replica.fetch.wait.max.ms (500)"},
+	{"replica.lag.time.max.ms", "500", nil, kafkaStarts, "validateValues: at least replica.fetch.wait.max.ms (500)"},
+	// validateValues: with a SASL inter-broker listener,
+	// sasl.mechanism.inter.broker.protocol must be among that listener's
+	// enabled mechanisms (listener.name.<l>.sasl.enabled.mechanisms, else
+	// sasl.enabled.mechanisms).
+	{"sasl.mechanism.inter.broker.protocol", "PLAIN", saslInterBroker("SCRAM-SHA-256", nil), kafkaRefuses, "validateValues: must be in sasl.enabled.mechanisms"},
+	{"sasl.mechanism.inter.broker.protocol", "PLAIN", saslInterBroker("PLAIN", nil), kafkaStarts, "validateValues: in sasl.enabled.mechanisms"},
+	{"sasl.mechanism.inter.broker.protocol", "PLAIN", saslInterBroker("SCRAM-SHA-256", map[string]string{"listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN"}), kafkaStarts, "validateValues: the listener's own list wins"},
+	{"sasl.mechanism.inter.broker.protocol", "PLAIN", saslInterBroker("PLAIN", map[string]string{"listener.name.sasl_plaintext.sasl.enabled.mechanisms": "SCRAM-SHA-256"}), kafkaRefuses, "validateValues: the listener's own list wins"},
+	{"sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512", saslInterBroker("PLAIN", map[string]string{"security.inter.broker.protocol": "PLAINTEXT",
+		"listeners": "PLAINTEXT://127.0.0.1:9092,SASL_PLAINTEXT://127.0.0.1:9093"}), kafkaStarts, "validateValues: only checked when inter-broker traffic uses SASL"},
+}
+
+// saslInterBroker is a broker whose only listener, the inter-broker one,
+// is SASL_PLAINTEXT with enabled mechanisms and a PLAIN login module for
+// that listener, with extra properties over them.
+func saslInterBroker(enabled string, extra map[string]string) map[string]string {
+	props := map[string]string{
+		"listeners":                      "SASL_PLAINTEXT://127.0.0.1:9092",
+		"security.inter.broker.protocol": "SASL_PLAINTEXT",
+		"sasl.enabled.mechanisms":        enabled,
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="b" password="p" user_b="p";`,
+	}
+	for k, v := range extra {
+		props[k] = v
+	}
+	return props
 }
 
 func TestPropertyBoundsMatchKafka(t *testing.T) {
