@@ -268,6 +268,47 @@ func TestTopicCreateConfigs(t *testing.T) {
 	}
 }
 
+// TestTopicCreateCompacted: `topic create -c cleanup.policy=compact`
+// makes a compacted topic: DescribeConfigs and `topic describe` show the
+// topic's own cleanup.policy, and the broker refuses a keyless record
+// with INVALID_RECORD (Kafka's answer for a compacted topic) while a
+// keyed one is stored.
+func TestTopicCreateCompacted(t *testing.T) {
+	b := startBroker(t)
+	mustCkctl(t, b, "", "topic", "create", "compacted", "-c", "cleanup.policy=compact")
+	rcs, err := testAdmin(t, b).DescribeTopicConfigs(bounded(t, 10*time.Second), "compacted")
+	if err != nil {
+		t.Fatalf("DescribeConfigs compacted: %v", err)
+	}
+	rc, err := rcs.On("compacted", nil)
+	if err != nil || rc.Err != nil {
+		t.Fatalf("DescribeConfigs compacted: %v, %v", err, rc.Err)
+	}
+	found := false
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" {
+			found = true
+			if c.MaybeValue() != "compact" || c.Source.String() != "DYNAMIC_TOPIC_CONFIG" {
+				t.Errorf("cleanup.policy: got %q from %v; want \"compact\" from DYNAMIC_TOPIC_CONFIG", c.MaybeValue(), c.Source)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("DescribeConfigs compacted: no cleanup.policy in %+v", rc.Configs)
+	}
+	out := mustCkctl(t, b, "", "topic", "describe", "compacted")
+	if !hasLineFields(out, "cleanup.policy", "compact", "DYNAMIC_TOPIC_CONFIG") {
+		t.Errorf("topic describe compacted: got %q; want a line \"cleanup.policy compact DYNAMIC_TOPIC_CONFIG\"", out)
+	}
+	code, _, errOut := ckctl(t, b, "no key\n", "produce", "compacted")
+	if code != 1 || !strings.Contains(errOut, "INVALID_RECORD") {
+		t.Errorf("keyless produce to a compacted topic: got exit %d, stderr %q; want 1 and INVALID_RECORD", code, errOut)
+	}
+	if out := mustCkctl(t, b, "v\n", "produce", "compacted", "-k", "k", "-v"); strings.TrimSpace(out) != "partition 0 offset 0" {
+		t.Errorf("keyed produce to a compacted topic: got %q; want \"partition 0 offset 0\"", out)
+	}
+}
+
 // TestClusterCommands: against three brokers of one ZooKeeper ensemble,
 // `ckctl cluster` lists them with the controller and the cluster id, and
 // `topic describe` shows each partition's leader, replicas and ISR, the
