@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,7 +137,11 @@ func (b *broker) start() {
 }
 
 // waitListening polls every 50 ms until the listener accepts a TCP
-// connection, failing the test if the process exits or the time runs out.
+// connection on a socket the broker's own process listens on, failing
+// the test if the process exits or the time runs out. Checking the
+// owner matters: the address was free when the test picked it, and a
+// process of another package's tests may have bound it since, in which
+// case the broker cannot start and the dial would reach the other one.
 func (b *broker) waitListening() {
 	b.t.Helper()
 	deadline := time.Now().Add(brokerStartTimeout)
@@ -149,7 +154,9 @@ func (b *broker) waitListening() {
 		c, err := net.DialTimeout("tcp", b.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return
+			if err = listensOn(b.cmd.Process.Pid, b.addr); err == nil {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
 			b.t.Fatalf("waited %v for the broker to accept TCP connections on %s; last dial error: %v\n%s",
@@ -157,6 +164,45 @@ func (b *broker) waitListening() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// listensOn says whether process pid holds the TCP socket listening on
+// addr (an IPv4 host:port), from /proc/net/tcp and the process's open
+// descriptors.
+func listensOn(pid int, addr string) error {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		return fmt.Errorf("listensOn %s: want an IPv4 address and port", addr)
+	}
+	ip := ap.Addr().As4()
+	// /proc/net/tcp writes the address as the 32-bit word in host
+	// (little-endian) order, then the port: 127.0.0.1:9092 is
+	// 0100007F:2384. State 0A is LISTEN.
+	local := fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], ap.Port())
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return err
+	}
+	inode := ""
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[1] == local && f[3] == "0A" {
+			inode = f[9]
+		}
+	}
+	if inode == "" {
+		return fmt.Errorf("no socket listens on %s", addr)
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return err
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && l == "socket:["+inode+"]" {
+			return nil
+		}
+	}
+	return fmt.Errorf("another process listens on %s", addr)
 }
 
 func (b *broker) running() bool {
@@ -642,5 +688,24 @@ func TestCheckLogCatchesFaults(t *testing.T) {
 				t.Errorf("checkLog: got report %q; want one containing %q", report, tt.want)
 			}
 		})
+	}
+}
+
+// TestListensOn: the start check tells the broker's listening socket
+// from another process's on the same address.
+func TestListensOn(t *testing.T) {
+	l, err := net.Listen("tcp", freeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := listensOn(os.Getpid(), l.Addr().String()); err != nil {
+		t.Errorf("listensOn(this process, its listener): %v; want nil", err)
+	}
+	if err := listensOn(os.Getppid(), l.Addr().String()); err == nil {
+		t.Errorf("listensOn(the parent process, this process's listener): nil; want an error")
+	}
+	if err := listensOn(os.Getpid(), freeAddr(t)); err == nil {
+		t.Errorf("listensOn(this process, an address nobody listens on): nil; want an error")
 	}
 }
