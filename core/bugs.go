@@ -109,5 +109,10 @@ const (
 	// session last told it, unless records or an error come with it:
 	// the consumer goes on believing the old one.
 	BugSessionHidesHighWatermark
+	// BugSyncHandsLeaderAssignment gives every member of a generation,
+	// when the leader's SyncGroup is stored, the leader's own assignment
+	// instead of the one the leader sent for it: members own the same
+	// partitions, and the others' partitions nobody.
+	BugSyncHandsLeaderAssignment
 	bugCount
 )

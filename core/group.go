@@ -1075,6 +1075,9 @@ func (gc *groupCoordinator) syncGroup(r Request, p syncParams) {
 			}
 			for _, x := range g.members {
 				x.assignment = assignment[x.id]
+				if bugOn(BugSyncHandsLeaderAssignment) { // BUG SITE (simbugs): every member gets the leader's assignment.
+					x.assignment = assignment[g.leaderOrEmpty()]
+				}
 			}
 			gc.propagate(g, errNone)
 			gc.transition(g, groupStable)

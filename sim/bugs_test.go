@@ -232,6 +232,13 @@ var deliberateBugs = []deliberateBug{
 	// linearizability). 10 of seeds 1-40, the first at seed 2.
 	{"SessionHidesHighWatermark", func(on bool) { core.SetBug(core.BugSessionHidesHighWatermark, on) }, 20,
 		[]string{"stale-read", "hwm-regress", "linearizability"}, 0, false},
+	// The coordinator hands every member the leader's own assignment:
+	// two members own the same partitions in one generation, and each
+	// received what the leader did not send it (ownership). Seeds whose
+	// group has two members in a generation: 13 of seeds 1-30, the
+	// first at seed 2.
+	{"SyncHandsLeaderAssignment", func(on bool) { core.SetBug(core.BugSyncHandsLeaderAssignment, on) }, 10,
+		[]string{"ownership"}, 0, false},
 }
 
 // directedBug is a deliberate bug that only the seeds of a directive
