@@ -114,5 +114,9 @@ const (
 	// instead of the one the leader sent for it: members own the same
 	// partitions, and the others' partitions nobody.
 	BugSyncHandsLeaderAssignment
+	// BugSessionNeverExpires ignores a member's session deadline: a
+	// member that stopped heartbeating stays in the group, owning its
+	// partitions, and its next heartbeat is accepted.
+	BugSessionNeverExpires
 	bugCount
 )

@@ -958,7 +958,7 @@ func (gc *groupCoordinator) onSyncDeadline(g *group) {
 }
 
 func (gc *groupCoordinator) onHeartbeatExpired(g *group, m *member) {
-	if g.state == groupDead || m.satisfied() {
+	if g.state == groupDead || m.satisfied() || bugOn(BugSessionNeverExpires) { // BUG SITE (simbugs): BugSessionNeverExpires keeps the member.
 		m.hbSeq = 0
 		return
 	}
