@@ -118,5 +118,10 @@ const (
 	// member that stopped heartbeating stays in the group, owning its
 	// partitions, and its next heartbeat is accepted.
 	BugSessionNeverExpires
+	// BugRebalanceLeftOpen answers the SyncGroups once the leader's
+	// assignment is stored but leaves the group CompletingRebalance: its
+	// members' commits are refused with REBALANCE_IN_PROGRESS, they
+	// rejoin, and the group never settles.
+	BugRebalanceLeftOpen
 	bugCount
 )

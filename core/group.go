@@ -1080,7 +1080,9 @@ func (gc *groupCoordinator) syncGroup(r Request, p syncParams) {
 				}
 			}
 			gc.propagate(g, errNone)
-			gc.transition(g, groupStable)
+			if !bugOn(BugRebalanceLeftOpen) { // BUG SITE (simbugs): BugRebalanceLeftOpen stays CompletingRebalance.
+				gc.transition(g, groupStable)
+			}
 		})
 	case groupStable:
 		m := g.member(p.memberID)

@@ -239,6 +239,15 @@ var deliberateBugs = []deliberateBug{
 	// first at seed 2.
 	{"SyncHandsLeaderAssignment", func(on bool) { core.SetBug(core.BugSyncHandsLeaderAssignment, on) }, 10,
 		[]string{"ownership"}, 0, false},
+	// The coordinator answers the SyncGroups but never enters Stable:
+	// commits are refused with REBALANCE_IN_PROGRESS, the members rejoin
+	// again and again, and the group never settles (liveness: the drain
+	// waits for every member to be in one generation that assigns every
+	// partition, with everything acknowledged committed). A broker
+	// restart after the last rebalance hides it (a loaded group is
+	// Stable): 15 of seeds 1-30, the first at seed 5.
+	{"RebalanceLeftOpen", func(on bool) { core.SetBug(core.BugRebalanceLeftOpen, on) }, 15,
+		[]string{"liveness"}, 0, false},
 }
 
 // directedBug is a deliberate bug that only the seeds of a directive,
