@@ -5,7 +5,8 @@ package main
 // (librdkafka), confluent-kafka-python and kafka-python. Two members of
 // each consume a stream as a group through a join and a leave, and commit;
 // a later member of the same group must start exactly at the committed
-// offsets.
+// offsets. Each member reports its assignment changes to an ownership
+// tracker, which must find no partition owned by two members at once.
 
 import (
 	"bufio"
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,10 +40,14 @@ type groupMember interface{ stop(t *testing.T) }
 // library; it adds what it consumes to got.
 type startMember func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember
 
+// ownedMember returns a client library's startMember whose members report
+// their assignment changes, and the records they consume, to own.
+type ownedMember func(own *ownership) startMember
+
 // groupClient is one client library under test.
 type groupClient struct {
 	name  string
-	start startMember
+	start ownedMember
 	// quiesce: the first member leaves only once the stream is paused and
 	// the group has consumed everything. kcat needs it: its consumer
 	// loop drops a record polled (its offset already stored for the
@@ -57,15 +63,18 @@ type groupClient struct {
 // offsets must end at the log end, and the group must be Empty once its
 // members left. The second run starts one member after 500 more records:
 // it must consume exactly those (starting at the committed offsets, not
-// earlier and not later) and commit up to the new log end.
+// earlier and not later) and commit up to the new log end. In both runs
+// no partition may have two owners at once.
 func testGroupClient(t *testing.T, c groupClient) {
-	name, start := c.name, c.start
+	name := c.name
 	b := startBroker(t, groupOverrides...)
 	topic, group := "group-"+name, "group-"+name
 	const partitions, n1, n2 = 4, 12_000, 500
 	createTopic(t, b, topic, partitions)
 
 	began := time.Now()
+	own := newOwnership()
+	start := c.start(own)
 	got1, got2 := newConsumed(), newConsumed()
 	m1 := start(t, b, group, topic, name+"-1", got1)
 	acks := newAckLog()
@@ -91,6 +100,8 @@ func testGroupClient(t *testing.T, c groupClient) {
 	ends1 := endOffsets(t, b, topic)
 	waitFor(t, groupWait, "the members to consume up to the log end", func() bool { return reachedTogether(ends1, got1, got2) })
 	m2.stop(t)
+	own.check(t)
+	own.checkAssigned(t, name+"-1", name+"-2")
 	got := append(got1.records(), got2.records()...)
 	dups := checkConsumed(t, name+" first run", got, topic, acked1, nil, ends1)
 	checkCommitted(t, name+" first run", b, group, topic, ends1)
@@ -104,10 +115,13 @@ func testGroupClient(t *testing.T, c groupClient) {
 	acked2 := produceSeqs(t, b, topic, topic, n1, n2)
 	ends2 := endOffsets(t, b, topic)
 	began = time.Now()
+	own = newOwnership()
 	got3 := newConsumed()
-	m3 := start(t, b, group, topic, name+"-3", got3)
+	m3 := c.start(own)(t, b, group, topic, name+"-3", got3)
 	waitFor(t, groupWait, "the third member to consume up to the log end", func() bool { return got3.reached(ends2) })
 	m3.stop(t)
+	own.check(t)
+	own.checkAssigned(t, name+"-3")
 	dups = checkConsumed(t, name+" second run", got3.records(), topic, mergeAcked(acked1, acked2), ends1, ends2)
 	checkCommitted(t, name+" second run", b, group, topic, ends2)
 	checkGroupEmpty(t, name+" second run", b, group)
@@ -131,25 +145,28 @@ func reachedTogether(ends map[int32]int64, cs ...*consumed) bool {
 // TestGroupClientsSurviveBrokerCrash runs two members of each client's
 // group while records stream in, SIGKILLs the broker mid-stream and
 // restarts it. The members keep running and must go on from the replayed
-// group and their committed offsets: every acknowledged record consumed,
-// the commits at the log end, the group Empty once they left. kcat is not
-// among them: it exits by design once all its broker connections are down.
+// group and their committed offsets: no partition owned by two members at
+// once, the committed offsets not behind those committed before the kill,
+// nothing below those consumed again after it, every acknowledged record
+// consumed, the commits at the log end, the group Empty once they left.
+// kcat exits by design once all its broker connections are down: its
+// case, TestKcatGroupResumesAfterBrokerCrash, starts it again.
 func TestGroupClientsSurviveBrokerCrash(t *testing.T) {
 	clients := []struct {
 		name  string
-		start func(t *testing.T) startMember
+		start func(t *testing.T) ownedMember
 	}{
-		{"sarama", func(*testing.T) startMember { return startSarama }},
-		{"kafkago", func(*testing.T) startMember { return startKafkaGo }},
-		{"confluent-python", func(t *testing.T) startMember {
+		{"sarama", func(*testing.T) ownedMember { return saramaOwned }},
+		{"kafkago", func(*testing.T) ownedMember { return kafkaGoOwned }},
+		{"confluent-python", func(t *testing.T) ownedMember {
 			py, err := pythonWithConfluent()
 			requireTool(t, "python3 with confluent_kafka", err)
-			return startPython(py, confluentGroupScript)
+			return pythonOwned(py, confluentGroupScript)
 		}},
-		{"kafka-python", func(t *testing.T) startMember {
+		{"kafka-python", func(t *testing.T) ownedMember {
 			py, err := pythonWithModule("kafka")
 			requireTool(t, "python3 with kafka (kafka-python)", err)
-			return startPython(py, kafkaPythonGroupScript)
+			return pythonOwned(py, kafkaPythonGroupScript)
 		}},
 	}
 	for _, c := range clients {
@@ -157,11 +174,13 @@ func TestGroupClientsSurviveBrokerCrash(t *testing.T) {
 	}
 }
 
-func testGroupClientCrash(t *testing.T, name string, start startMember) {
+func testGroupClientCrash(t *testing.T, name string, owned ownedMember) {
 	b := startBroker(t, groupOverrides...)
 	topic, group := "crash-"+name, "crash-"+name
 	const partitions, n = 4, 12_000
 	createTopic(t, b, topic, partitions)
+	own := newOwnership()
+	start := owned(own)
 	got1, got2 := newConsumed(), newConsumed()
 	m1 := start(t, b, group, topic, name+"-1", got1)
 	m2 := start(t, b, group, topic, name+"-2", got2)
@@ -170,54 +189,93 @@ func testGroupClientCrash(t *testing.T, name string, start startMember) {
 	waitFor(t, groupWait, "a third of the stream acknowledged and both members consuming", func() bool {
 		return acks.count() >= n/3 && got1.count() > 0 && got2.count() > 0
 	})
+	committed := waitCommitted(t, b, group, topic, partitions)
+	killed := time.Now()
 	b.Kill()
 	b.Restart()
+	checkNotBehind(t, name+" right after the restart", committed, committedOffsets(t, b, group, topic))
 	acked := s.wait(t)
 	ends := endOffsets(t, b, topic)
 	waitFor(t, groupWait, "the members to consume the whole stream after the restart", func() bool { return reachedTogether(ends, got1, got2) })
 	m1.stop(t)
 	m2.stop(t)
+	own.check(t)
+	own.checkAssigned(t, name+"-1", name+"-2")
+	checkResumed(t, name+" after the restart", append(got1.since(killed), got2.since(killed)...), committed)
 	dups := checkConsumed(t, name+" through a crash", append(got1.records(), got2.records()...), topic, acked, nil, ends)
 	checkCommitted(t, name+" through a crash", b, group, topic, ends)
 	checkGroupEmpty(t, name+" through a crash", b, group)
-	t.Logf("%s through a crash: %d records, %d by the first member, %d by the second, %d consumed twice", name, n, got1.count(), got2.count(), dups)
+	t.Logf("%s through a crash: %d records, %d by the first member, %d by the second, %d consumed twice; committed before the kill %v",
+		name, n, got1.count(), got2.count(), dups, committed)
+}
+
+// waitCommitted waits until group has committed an offset past the start
+// of every partition of topic, and returns its committed offsets.
+func waitCommitted(t *testing.T, b *broker, group, topic string, partitions int32) map[int32]int64 {
+	t.Helper()
+	var committed map[int32]int64
+	waitFor(t, groupWait, "the group to commit on every partition", func() bool {
+		committed = committedOffsets(t, b, group, topic)
+		for p := int32(0); p < partitions; p++ {
+			if committed[p] <= 0 {
+				time.Sleep(50 * time.Millisecond) // a client per call: not every 20 ms
+				return false
+			}
+		}
+		return true
+	})
+	return committed
 }
 
 func TestSaramaGroup(t *testing.T) {
 	captureSaramaLog(t)
-	testGroupClient(t, groupClient{name: "sarama", start: startSarama})
+	testGroupClient(t, groupClient{name: "sarama", start: saramaOwned})
 }
 
 func TestKafkaGoGroup(t *testing.T) {
-	testGroupClient(t, groupClient{name: "kafkago", start: startKafkaGo})
+	testGroupClient(t, groupClient{name: "kafkago", start: kafkaGoOwned})
 }
 
 func TestKcatGroup(t *testing.T) {
 	_, err := exec.LookPath("kcat")
 	requireTool(t, "kcat", err)
-	testGroupClient(t, groupClient{name: "kcat", start: startKcat, quiesce: true})
+	testGroupClient(t, groupClient{name: "kcat", start: kcatOwned, quiesce: true})
 }
 
 func TestConfluentKafkaPythonGroup(t *testing.T) {
 	py, err := pythonWithConfluent()
 	requireTool(t, "python3 with confluent_kafka", err)
-	testGroupClient(t, groupClient{name: "confluent-python", start: startPython(py, confluentGroupScript)})
+	testGroupClient(t, groupClient{name: "confluent-python", start: pythonOwned(py, confluentGroupScript)})
 }
 
 func TestKafkaPythonGroup(t *testing.T) {
 	py, err := pythonWithModule("kafka")
 	requireTool(t, "python3 with kafka (kafka-python)", err)
-	testGroupClient(t, groupClient{name: "kafka-python", start: startPython(py, kafkaPythonGroupScript)})
+	testGroupClient(t, groupClient{name: "kafka-python", start: pythonOwned(py, kafkaPythonGroupScript)})
 }
 
 // ---- sarama ----
 
 // saramaHandler records every message of its claims and marks it for the
-// autocommit.
-type saramaHandler struct{ got *consumed }
+// autocommit. A session's claims are its member's assignment: Setup runs
+// before any ConsumeClaim of the session, Cleanup once they all returned
+// and before the member joins the next generation.
+type saramaHandler struct {
+	name, topic string
+	own         *ownership
+	got         *consumed
+}
 
-func (h saramaHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (h saramaHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (h saramaHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.own.assigned(h.name, s.Claims()[h.topic])
+	return nil
+}
+
+func (h saramaHandler) Cleanup(s sarama.ConsumerGroupSession) error {
+	h.own.ended(h.name, s.Claims()[h.topic], "revoked")
+	return nil
+}
+
 func (h saramaHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	for {
 		select {
@@ -225,7 +283,9 @@ func (h saramaHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Cons
 			if !ok {
 				return nil
 			}
-			h.got.add(seen{partition: m.Partition, offset: m.Offset, key: m.Key, value: m.Value})
+			at := time.Now()
+			h.own.polled(h.name, m.Partition, m.Offset, at)
+			h.got.addAt(seen{partition: m.Partition, offset: m.Offset, key: m.Key, value: m.Value}, at)
 			s.MarkMessage(m, "")
 		case <-s.Context().Done():
 			return nil
@@ -244,7 +304,21 @@ type saramaMember struct {
 	errs   []error
 }
 
+// startSarama starts a sarama member whose assignments nothing checks.
 func startSarama(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+	t.Helper()
+	return saramaOwned(newOwnership())(t, b, group, topic, name, got)
+}
+
+// saramaOwned starts sarama members that report to own.
+func saramaOwned(own *ownership) startMember {
+	return func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+		t.Helper()
+		return startSaramaMember(t, b, group, topic, name, own, got)
+	}
+}
+
+func startSaramaMember(t *testing.T, b *broker, group, topic, name string, own *ownership, got *consumed) *saramaMember {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.ClientID = name
@@ -266,7 +340,7 @@ func startSarama(t *testing.T, b *broker, group, topic, name string, got *consum
 	go func() {
 		defer m.wg.Done()
 		for ctx.Err() == nil {
-			err := cg.Consume(ctx, []string{topic}, saramaHandler{got})
+			err := cg.Consume(ctx, []string{topic}, saramaHandler{name: name, topic: topic, own: own, got: got})
 			if err == nil || errors.Is(err, sarama.ErrClosedConsumerGroup) || ctx.Err() != nil {
 				continue
 			}
@@ -316,17 +390,63 @@ func isDisconnect(err error) bool {
 // 100 ms and on close.
 type kafkaGoMember struct {
 	name   string
+	own    *ownership
 	r      *segkafka.Reader
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
 	errs   []error
 	logged []string
+	joined time.Time // when the latest JoinGroup answered
 }
 
-func startKafkaGo(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+// kafkaGoOwned starts kafka-go members that report to own.
+func kafkaGoOwned(own *ownership) startMember {
+	return func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+		t.Helper()
+		return startKafkaGo(t, b, group, topic, name, own, got)
+	}
+}
+
+// kafkaGoPartition finds the partitions in the Reader's "subscribed to
+// topics and partitions: map[{topic:T partition:P}:OFFSET ...]" log line.
+var kafkaGoPartition = regexp.MustCompile(`partition:(\d+)\}`)
+
+// traceGeneration follows the Reader's info log, the only place it tells
+// its assignments: a generation's span opens when its JoinGroup answered
+// ("Joined group ..."; the partitions come with "subscribed to topics and
+// partitions: ..." once the Reader started fetching them) and closes when
+// its commit loop stops ("stopped commit for group ..."), which the
+// Reader waits for before it joins the next generation. Opening at the
+// JoinGroup answer keeps the span ahead of every fetch of the generation;
+// the answer comes only once the previous owners have rejoined, after
+// their own spans closed.
+func (m *kafkaGoMember) traceGeneration(line string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case strings.HasPrefix(line, "Joined group "):
+		m.joined = time.Now()
+	case strings.HasPrefix(line, "subscribed to topics and partitions: "):
+		var ps []int32
+		for _, sub := range kafkaGoPartition.FindAllStringSubmatch(line, -1) {
+			p, _ := strconv.Atoi(sub[1])
+			ps = append(ps, int32(p))
+		}
+		slices.Sort(ps)
+		at := m.joined
+		if at.IsZero() {
+			at = time.Now()
+		}
+		m.own.assignedAt(m.name, ps, at)
+	case strings.HasPrefix(line, "stopped commit for group "):
+		m.own.endAll(m.name, "revoked", time.Now())
+	}
+}
+
+func startKafkaGo(t *testing.T, b *broker, group, topic, name string, own *ownership, got *consumed) groupMember {
 	t.Helper()
-	m := &kafkaGoMember{name: name, done: make(chan struct{})}
+	m := &kafkaGoMember{name: name, own: own, done: make(chan struct{})}
 	m.r = segkafka.NewReader(segkafka.ReaderConfig{
 		Brokers:           []string{b.addr},
 		GroupID:           group,
@@ -341,6 +461,9 @@ func startKafkaGo(t *testing.T, b *broker, group, topic, name string, got *consu
 		CommitInterval:    100 * time.Millisecond,
 		StartOffset:       segkafka.FirstOffset,
 		GroupBalancers:    []segkafka.GroupBalancer{segkafka.RangeGroupBalancer{}},
+		Logger: segkafka.LoggerFunc(func(format string, args ...any) {
+			m.traceGeneration(fmt.Sprintf(format, args...))
+		}),
 		ErrorLogger: segkafka.LoggerFunc(func(format string, args ...any) {
 			m.mu.Lock()
 			m.logged = append(m.logged, fmt.Sprintf(format, args...))
@@ -361,7 +484,11 @@ func startKafkaGo(t *testing.T, b *broker, group, topic, name string, got *consu
 				}
 				return
 			}
-			got.add(seen{partition: int32(msg.Partition), offset: msg.Offset, key: msg.Key, value: msg.Value})
+			// the Reader may hand over a record it buffered after its
+			// generation ended: delivered, not polled
+			at := time.Now()
+			own.delivered(name, int32(msg.Partition), msg.Offset, at)
+			got.addAt(seen{partition: int32(msg.Partition), offset: msg.Offset, key: msg.Key, value: msg.Value}, at)
 		}
 	}()
 	return m
@@ -392,29 +519,52 @@ func (m *kafkaGoMember) stop(t *testing.T) {
 
 // ---- processes: kcat and the Python clients ----
 
-// procMember is a group member in its own process. Each line it prints is
-// a record or a note (a client error, a failed commit); it is stopped by
-// closing its standard input (the Python consumers) or with SIGINT (kcat),
-// after which it commits, leaves the group and exits 0.
+// procMember is a group member in its own process. Each line it prints
+// is a record, an assignment change, or a note (a client error, a failed
+// commit); it is stopped by closing its standard input (the Python
+// consumers) or with SIGINT (kcat), after which it commits, leaves the
+// group and exits 0.
 type procMember struct {
 	name   string
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	sigint bool
-	parse  func(line string) (seen, bool)
 	done   chan struct{} // closed once the output is read and the process waited
-	stderr bytes.Buffer
-	notes  []string // written by the reader goroutine, read after done
-	bad    []string
+	stderr bytes.Buffer  // written by the stderr reader, read after done
+	notes  []string      // written by the stdout reader, read after done
 	err    error
 }
 
-func startProc(t *testing.T, name string, got *consumed, parse func(string) (seen, bool), sigint bool, argv ...string) *procMember {
+// procEvent is one line of a member process's output.
+type procEvent struct {
+	rec    *seen   // a record, or
+	change string  // "assigned", "revoked" or "lost" with parts
+	parts  []int32 //
+	// mono is when the process says the event happened, on
+	// CLOCK_MONOTONIC; zero: the process does not say, and the event
+	// counts from when its line was read.
+	mono int64
+}
+
+// procParser reads one line of a member process's output; ok false: the
+// line is none of its events.
+type procParser func(line string) (ev procEvent, ok bool)
+
+// startProc runs argv as member name: parseOut reads its standard output,
+// parseErr (if not nil) its standard error. Records go to got, with
+// assignment changes to own; a record the process stamped must also come
+// from a partition it owned then (own.polled). Once the process has
+// exited it owns nothing: a process that died without revoking (kcat once
+// its brokers are down) has its spans closed there.
+func startProc(t *testing.T, name string, own *ownership, got *consumed, parseOut, parseErr procParser, sigint bool, argv ...string) *procMember {
 	t.Helper()
-	m := &procMember{name: name, sigint: sigint, parse: parse, done: make(chan struct{})}
+	m := &procMember{name: name, sigint: sigint, done: make(chan struct{})}
 	m.cmd = exec.Command(argv[0], argv[1:]...)
-	m.cmd.Stderr = &m.stderr
 	stdout, err := m.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	stderr, err := m.cmd.StderrPipe()
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -424,18 +574,56 @@ func startProc(t *testing.T, name string, got *consumed, parse func(string) (see
 	if err := m.cmd.Start(); err != nil {
 		t.Fatalf("%s: starting %s: %v", name, argv[0], err)
 	}
+	apply := func(ev procEvent) {
+		at := time.Now()
+		if ev.mono != 0 {
+			at = monoTime(ev.mono)
+		}
+		switch {
+		case ev.rec != nil:
+			if ev.mono != 0 {
+				own.polled(name, ev.rec.partition, ev.rec.offset, at)
+			}
+			got.addAt(*ev.rec, at)
+		case ev.change == "assigned":
+			own.assignedAt(name, ev.parts, at)
+		default:
+			own.endedAt(name, ev.parts, ev.change, at)
+		}
+	}
+	var readers sync.WaitGroup
+	readers.Add(2)
 	go func() {
-		defer close(m.done)
+		defer readers.Done()
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			if r, ok := m.parse(sc.Text()); ok {
-				got.add(r)
+			if ev, ok := parseOut(sc.Text()); ok {
+				apply(ev)
 			} else {
 				m.notes = append(m.notes, sc.Text())
 			}
 		}
+	}()
+	go func() {
+		defer readers.Done()
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			m.stderr.WriteString(sc.Text() + "\n")
+			if parseErr == nil {
+				continue
+			}
+			if ev, ok := parseErr(sc.Text()); ok {
+				apply(ev)
+			}
+		}
+	}()
+	go func() {
+		defer close(m.done)
+		readers.Wait()
 		m.err = m.cmd.Wait()
+		own.endAll(name, "exited", time.Now())
 	}()
 	t.Cleanup(func() {
 		select {
@@ -470,12 +658,39 @@ func (m *procMember) stop(t *testing.T) {
 	}
 }
 
+// exited waits, bounded, for the process to exit by itself and returns
+// how it exited.
+func (m *procMember) exited(t *testing.T) error {
+	t.Helper()
+	select {
+	case <-m.done:
+		return m.err
+	case <-time.After(groupWait):
+		m.cmd.Process.Kill()
+		<-m.done
+		t.Fatalf("%s: still running %v later; want it to exit by itself; stderr:\n%s", m.name, groupWait, m.stderr.String())
+		return nil
+	}
+}
+
+// kcatOwned starts kcat members that report to own.
+func kcatOwned(own *ownership) startMember {
+	return func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+		t.Helper()
+		return startKcat(t, b, group, topic, name, own, got)
+	}
+}
+
 // startKcat runs kcat's balanced consumer (-G), autocommitting every 200
-// ms and on close.
-func startKcat(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+// ms and on close. Without -q it tells its rebalances on standard error;
+// it does not stamp them, so they count from when their line is read. The
+// gap that leaves is small beside the one it must not close: a member
+// writes its revoke before it rejoins, and the next owner's assignment
+// comes only after the coordinator has heard every member rejoin.
+func startKcat(t *testing.T, b *broker, group, topic, name string, own *ownership, got *consumed) *procMember {
 	t.Helper()
 	ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) }
-	return startProc(t, name, got, parseKcatLine, true, "kcat", "-b", b.addr, "-G", group, "-q", "-u",
+	return startProc(t, name, own, got, parseKcatLine, kcatRebalanceParser(topic), true, "kcat", "-b", b.addr, "-G", group, "-u",
 		"-X", "client.id="+name,
 		"-X", "auto.offset.reset=earliest",
 		"-X", "auto.commit.interval.ms=200",
@@ -486,17 +701,52 @@ func startKcat(t *testing.T, b *broker, group, topic, name string, got *consumed
 }
 
 // parseKcatLine reads "PARTITION OFFSET VALUE".
-func parseKcatLine(line string) (seen, bool) {
+func parseKcatLine(line string) (procEvent, bool) {
 	fields := strings.SplitN(line, " ", 3)
 	if len(fields) != 3 {
-		return seen{}, false
+		return procEvent{}, false
 	}
 	p, perr := strconv.Atoi(fields[0])
 	o, oerr := strconv.ParseInt(fields[1], 10, 64)
 	if perr != nil || oerr != nil {
-		return seen{}, false
+		return procEvent{}, false
 	}
-	return seen{partition: int32(p), offset: o, value: []byte(fields[2])}, true
+	return procEvent{rec: &seen{partition: int32(p), offset: o, value: []byte(fields[2])}}, true
+}
+
+// kcatRebalanceParser reads kcat's rebalance lines of topic's partitions:
+// "% Group G rebalanced (memberid M): assigned: T [0], T [1]" and the
+// same with "revoked:".
+func kcatRebalanceParser(topic string) procParser {
+	return func(line string) (procEvent, bool) {
+		if !strings.HasPrefix(line, "% Group ") || !strings.Contains(line, " rebalanced (memberid ") {
+			return procEvent{}, false
+		}
+		var ev procEvent
+		var list string
+		for _, change := range []string{"assigned", "revoked"} {
+			if i := strings.Index(line, "): "+change+": "); i >= 0 {
+				ev.change, list = change, line[i+len("): "+change+": "):]
+			} else if strings.HasSuffix(line, "): "+change+":") {
+				ev.change = change
+			}
+		}
+		if ev.change == "" {
+			return procEvent{}, false
+		}
+		for _, item := range strings.Split(list, ", ") {
+			rest, ok := strings.CutPrefix(item, topic+" [")
+			if !ok {
+				continue
+			}
+			p, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+			if err != nil {
+				return procEvent{}, false
+			}
+			ev.parts = append(ev.parts, int32(p))
+		}
+		return ev, true
+	}
 }
 
 // pythonWithModule finds a Python that can import module; Debian's
@@ -522,8 +772,13 @@ func pythonWithModule(module string) (string, error) {
 // the client settings. They poll until their standard input closes (or
 // 120 seconds pass), print each record as a JSON line, commit
 // synchronously after every poll that returned records (a commit that a
-// rebalance refuses is printed as a note), commit once more, close, and
-// print {"closed": true}.
+// rebalance refuses is printed as a note), commit once more, revoke what
+// they own, close, and print {"closed": true}. Their rebalance callbacks
+// print {"assigned": [partitions]}, {"revoked": [...]} or {"lost": [...]}.
+// Every record and callback line carries "t", the CLOCK_MONOTONIC instant
+// in nanoseconds: a callback's when it began, a record's when it was
+// printed, after the poll that returned it and before the next (the
+// clients run their callbacks only inside a poll).
 const pythonGroupPrelude = `
 import json, sys, threading, time
 addr, group, topic, client_id = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -540,7 +795,9 @@ def emit(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
 def record(p, o, v):
-    emit({"p": p, "o": o, "v": v.decode()})
+    emit({"p": p, "o": o, "v": v.decode(), "t": time.monotonic_ns()})
+def change(how, tps):
+    emit({how: sorted(tp.partition for tp in tps if tp.topic == topic), "t": time.monotonic_ns()})
 `
 
 // The librdkafka consumers (this one and kcat) keep librdkafka's default
@@ -555,7 +812,8 @@ c = Consumer({"bootstrap.servers": addr, "group.id": group, "client.id": client_
               "auto.offset.reset": "earliest", "enable.auto.commit": False,
               "session.timeout.ms": session_ms, "heartbeat.interval.ms": heartbeat_ms,
               "fetch.wait.max.ms": wait_ms})
-c.subscribe([topic])
+c.subscribe([topic], on_assign=lambda c, ps: change("assigned", ps),
+            on_revoke=lambda c, ps: change("revoked", ps), on_lost=lambda c, ps: change("lost", ps))
 def commit():
     try:
         c.commit(asynchronous=False)
@@ -571,17 +829,24 @@ while running():
     if ms:
         commit()
 commit()
+change("revoked", c.assignment())
 c.close()
 emit({"closed": True})
 `
 
 const kafkaPythonGroupScript = pythonGroupPrelude + `
-from kafka import KafkaConsumer
+from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
-c = KafkaConsumer(topic, bootstrap_servers=addr, group_id=group, client_id=client_id,
+class Listener(ConsumerRebalanceListener):
+    def on_partitions_assigned(self, assigned):
+        change("assigned", assigned)
+    def on_partitions_revoked(self, revoked):
+        change("revoked", revoked)
+c = KafkaConsumer(bootstrap_servers=addr, group_id=group, client_id=client_id,
                   auto_offset_reset="earliest", enable_auto_commit=False,
                   session_timeout_ms=session_ms, heartbeat_interval_ms=heartbeat_ms,
                   fetch_max_wait_ms=wait_ms)
+c.subscribe([topic], listener=Listener())
 def commit():
     try:
         c.commit()
@@ -595,17 +860,24 @@ while running():
     if polled:
         commit()
 commit()
+change("revoked", c.assignment())
 c.close()
 emit({"closed": True})
 `
 
-// startPython runs one Python group consumer process.
-func startPython(py, script string) startMember {
-	return func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
-		t.Helper()
-		ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) }
-		return &pythonMember{startProc(t, name, got, parsePythonLine, false, py, "-c", script, b.addr, group, topic, name,
-			ms(groupSessionTimeout), ms(groupHeartbeat), ms(groupFetchMaxWait))}
+// startPython runs one Python group consumer process whose assignments
+// nothing checks.
+func startPython(py, script string) startMember { return pythonOwned(py, script)(newOwnership()) }
+
+// pythonOwned runs Python group consumer processes that report to own.
+func pythonOwned(py, script string) ownedMember {
+	return func(own *ownership) startMember {
+		return func(t *testing.T, b *broker, group, topic, name string, got *consumed) groupMember {
+			t.Helper()
+			ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) }
+			return &pythonMember{startProc(t, name, own, got, parsePythonLine, nil, false, py, "-c", script, b.addr, group, topic, name,
+				ms(groupSessionTimeout), ms(groupHeartbeat), ms(groupFetchMaxWait))}
+		}
 	}
 }
 
@@ -620,16 +892,31 @@ func (m *pythonMember) stop(t *testing.T) {
 	}
 }
 
-func parsePythonLine(line string) (seen, bool) {
+// parsePythonLine reads a record line or a rebalance callback's line.
+func parsePythonLine(line string) (procEvent, bool) {
 	var r struct {
-		P *int32 `json:"p"`
-		O int64  `json:"o"`
-		V string `json:"v"`
+		P        *int32  `json:"p"`
+		O        int64   `json:"o"`
+		V        string  `json:"v"`
+		T        int64   `json:"t"`
+		Assigned []int32 `json:"assigned"`
+		Revoked  []int32 `json:"revoked"`
+		Lost     []int32 `json:"lost"`
 	}
-	if json.Unmarshal([]byte(line), &r) != nil || r.P == nil {
-		return seen{}, false
+	if json.Unmarshal([]byte(line), &r) != nil || r.T == 0 {
+		return procEvent{}, false
 	}
-	return seen{partition: *r.P, offset: r.O, value: []byte(r.V)}, true
+	switch {
+	case r.P != nil:
+		return procEvent{rec: &seen{partition: *r.P, offset: r.O, value: []byte(r.V)}, mono: r.T}, true
+	case r.Assigned != nil:
+		return procEvent{change: "assigned", parts: r.Assigned, mono: r.T}, true
+	case r.Revoked != nil:
+		return procEvent{change: "revoked", parts: r.Revoked, mono: r.T}, true
+	case r.Lost != nil:
+		return procEvent{change: "lost", parts: r.Lost, mono: r.T}, true
+	}
+	return procEvent{}, false
 }
 
 // ---- bounded closing ----

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sys/unix"
 )
 
 // groupOverrides make rebalances quick: no initial rebalance delay, and
@@ -137,15 +139,22 @@ func mergeAcked(ms ...map[int]pos) map[int]pos {
 type consumed struct {
 	mu   sync.Mutex
 	recs []seen
+	at   []time.Time     // at[i]: when the client handed recs[i] to the application
 	next map[int32]int64 // per partition, one past the highest offset consumed
 }
 
 func newConsumed() *consumed { return &consumed{next: map[int32]int64{}} }
 
-func (c *consumed) add(r seen) {
+// add records r as handed to the application now.
+func (c *consumed) add(r seen) { c.addAt(r, time.Now()) }
+
+// addAt records r as handed to the application at instant at (a client
+// in another process says when, on the monotonic clock: see monoTime).
+func (c *consumed) addAt(r seen, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recs = append(c.recs, r)
+	c.at = append(c.at, at)
 	if r.offset+1 > c.next[r.partition] {
 		c.next[r.partition] = r.offset + 1
 	}
@@ -174,6 +183,72 @@ func (c *consumed) records() []seen {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]seen(nil), c.recs...)
+}
+
+// since returns the records handed to the application at or after t.
+func (c *consumed) since(t time.Time) []seen {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []seen
+	for i, r := range c.recs {
+		if !c.at[i].Before(t) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// monoBase pairs a time.Time with the CLOCK_MONOTONIC reading taken with
+// it, so that instants another process reads from CLOCK_MONOTONIC (Python's
+// time.monotonic_ns) convert to times comparable with this process's
+// time.Now: Go's monotonic clock is CLOCK_MONOTONIC too, so the two differ
+// only by the nanoseconds between the two readings.
+var monoBase = func() (b struct {
+	t  time.Time
+	ns int64
+}) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(fmt.Sprintf("clock_gettime(CLOCK_MONOTONIC): %v", err))
+	}
+	b.t, b.ns = time.Now(), ts.Nano()
+	return b
+}()
+
+// monoTime converts a CLOCK_MONOTONIC reading in nanoseconds to a time
+// comparable with time.Now.
+func monoTime(ns int64) time.Time { return monoBase.t.Add(time.Duration(ns - monoBase.ns)) }
+
+// checkResumed checks what a group consumed after its coordinator's
+// broker was SIGKILLed and restarted against the offsets the group had
+// committed just before the kill: on every partition, nothing below the
+// committed offset (the members resumed at or after what was committed,
+// not earlier). after holds only records handed to the application after
+// the kill; a record handed over then was fetched from the member's
+// position, which is never below what it committed, or from the committed
+// offset of a new assignment, which only grows.
+func checkResumed(t testing.TB, what string, after []seen, committed map[int32]int64) {
+	t.Helper()
+	p := &problems{t: t}
+	for _, r := range after {
+		if c, ok := committed[r.partition]; ok && r.offset < c {
+			p.add("%s: partition %d offset %d consumed again after the restart; want nothing below the offset %d committed before the kill",
+				what, r.partition, r.offset, c)
+		}
+	}
+	p.done(what)
+}
+
+// checkNotBehind checks that committed offsets did not go backwards: on
+// every partition of before, later is at least as far.
+func checkNotBehind(t testing.TB, what string, before, later map[int32]int64) {
+	t.Helper()
+	for _, part := range sortedParts(before) {
+		if got, ok := later[part]; !ok || got < before[part] {
+			t.Errorf("%s: partition %d: committed offset %d (present %v); want at least the %d committed before the kill",
+				what, part, got, ok, before[part])
+		}
+	}
 }
 
 // checkConsumed checks a group's consumption of tag's records: every offset
@@ -273,16 +348,20 @@ func checkCommitted(t *testing.T, what string, b *broker, group, topic string, w
 }
 
 // ownership records, from a client's assignment callbacks, which member
-// owned which partition when; all members live in this process, so their
-// timestamps share one monotonic clock.
+// owned which partition when. Members in this process stamp their events
+// with time.Now; members in other processes with their own reading of the
+// same monotonic clock (monoTime), or with when their line was read, so
+// all the timestamps are comparable.
 type ownership struct {
-	mu    sync.Mutex
-	open  map[string]map[int32]time.Time // member → partition → owned since
-	spans []span
-	log   []string // every callback, for failure reports
-	bad   []string // records consumed outside the member's ownership
-	lost  int      // partitions reported lost
-	start time.Time
+	mu         sync.Mutex
+	open       map[string]map[int32]time.Time // member → partition → owned since
+	spans      []span
+	assigns    map[string][]time.Time // member → the instants of its assignments, in order
+	deliveries []delivery
+	log        []string // every callback, for failure reports
+	bad        []string // records consumed outside the member's ownership
+	lost       int      // partitions reported lost
+	start      time.Time
 }
 
 type span struct {
@@ -291,12 +370,23 @@ type span struct {
 	from, to  time.Time
 }
 
-func newOwnership() *ownership {
-	return &ownership{open: map[string]map[int32]time.Time{}, start: time.Now()}
+// delivery is a record a client handed to its application, checked once
+// every member closed (see delivered).
+type delivery struct {
+	member    string
+	partition int32
+	offset    int64
+	at        time.Time
 }
 
-func (o *ownership) assigned(member string, ps []int32) {
-	now := time.Now()
+func newOwnership() *ownership {
+	return &ownership{open: map[string]map[int32]time.Time{}, assigns: map[string][]time.Time{}, start: time.Now()}
+}
+
+func (o *ownership) assigned(member string, ps []int32) { o.assignedAt(member, ps, time.Now()) }
+
+// assignedAt opens member's spans of ps at instant at.
+func (o *ownership) assignedAt(member string, ps []int32, at time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.open[member] == nil {
@@ -307,28 +397,51 @@ func (o *ownership) assigned(member string, ps []int32) {
 			o.bad = append(o.bad, fmt.Sprintf("%s assigned partition %d again without a revoke", member, p))
 			continue
 		}
-		o.open[member][p] = now
+		o.open[member][p] = at
 	}
-	o.log = append(o.log, fmt.Sprintf("%8.3fs %s assigned %v", now.Sub(o.start).Seconds(), member, ps))
+	o.assigns[member] = append(o.assigns[member], at)
+	o.log = append(o.log, fmt.Sprintf("%8.3fs %s assigned %v", at.Sub(o.start).Seconds(), member, ps))
 }
 
 // ended closes member's spans of ps: how is "revoked" or "lost".
 func (o *ownership) ended(member string, ps []int32, how string) {
-	now := time.Now()
+	o.endedAt(member, ps, how, time.Now())
+}
+
+// endedAt closes member's spans of ps at instant at.
+func (o *ownership) endedAt(member string, ps []int32, how string, at time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.endLocked(member, ps, how, at)
+}
+
+// endAll closes every span member has open at instant at: for a client
+// that says only that its generation ended, and for a process that died
+// (a dead process owns nothing).
+func (o *ownership) endAll(member, how string, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ps := make([]int32, 0, len(o.open[member]))
+	for p := range o.open[member] {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	o.endLocked(member, ps, how, at)
+}
+
+func (o *ownership) endLocked(member string, ps []int32, how string, at time.Time) {
 	for _, p := range ps {
 		from, ok := o.open[member][p]
 		if !ok {
 			continue // eager revokes list everything, owned or not
 		}
 		delete(o.open[member], p)
-		o.spans = append(o.spans, span{member, p, from, now})
+		o.spans = append(o.spans, span{member, p, from, at})
 	}
 	if how == "lost" {
 		o.lost += len(ps)
 	}
-	o.log = append(o.log, fmt.Sprintf("%8.3fs %s %s %v", now.Sub(o.start).Seconds(), member, how, ps))
+	o.log = append(o.log, fmt.Sprintf("%8.3fs %s %s %v", at.Sub(o.start).Seconds(), member, how, ps))
 }
 
 // polled checks that member owned partition p at instant at, when a poll
@@ -341,6 +454,48 @@ func (o *ownership) polled(member string, p int32, offset int64, at time.Time) {
 	}
 	o.bad = append(o.bad, fmt.Sprintf("%s polled partition %d offset %d at %.3fs without owning it",
 		member, p, offset, at.Sub(o.start).Seconds()))
+}
+
+// delivered notes a record of partition p that member's client handed to
+// the application at instant at, for a client that buffers what it
+// fetched and may hand it over after its ownership ended (kafka-go's
+// Reader drops a buffered record only once its next assignment starts).
+// check requires p to be in member's latest assignment at or before at.
+func (o *ownership) delivered(member string, p int32, offset int64, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.deliveries = append(o.deliveries, delivery{member, p, offset, at})
+}
+
+// ownedFrom reports whether member's span of p opened at instant from.
+func (o *ownership) ownedFrom(member string, p int32, from time.Time) bool {
+	if since, ok := o.open[member][p]; ok && since.Equal(from) {
+		return true
+	}
+	for _, s := range o.spans {
+		if s.member == member && s.partition == p && s.from.Equal(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDeliveries reports each delivery whose partition was not in its
+// member's latest assignment at or before it.
+func (o *ownership) checkDeliveries(p *problems) {
+	for _, d := range o.deliveries {
+		var latest time.Time
+		found := false
+		for _, a := range o.assigns[d.member] {
+			if !a.After(d.at) && (!found || a.After(latest)) {
+				latest, found = a, true
+			}
+		}
+		if !found || !o.ownedFrom(d.member, d.partition, latest) {
+			p.add("ownership: %s handed over partition %d offset %d at %.3fs; its latest assignment before then did not hold the partition",
+				d.member, d.partition, d.offset, d.at.Sub(o.start).Seconds())
+		}
+	}
 }
 
 // owners returns, per partition, the members that own it now.
@@ -408,13 +563,37 @@ func (o *ownership) check(t testing.TB) {
 	for _, b := range o.bad {
 		p.add("ownership: %s", b)
 	}
+	o.checkDeliveries(p)
 	if o.lost > 0 {
 		p.add("ownership: %d partitions were lost (session expiry or a fatal group error); want only revokes", o.lost)
 	}
-	if p.count > 0 {
+	if p.count > 0 || testing.Verbose() {
 		t.Logf("assignment callbacks:\n%s", strings.Join(o.log, "\n"))
 	}
 	p.done("ownership")
+}
+
+// checkAssigned checks that each of members reported an assignment that
+// held a partition: a client whose callbacks never reached the tracker
+// would leave check nothing to find fault with.
+func (o *ownership) checkAssigned(t testing.TB, members ...string) {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	held := map[string]bool{}
+	for _, s := range o.spans {
+		held[s.member] = true
+	}
+	for m, ps := range o.open {
+		if len(ps) > 0 {
+			held[m] = true
+		}
+	}
+	for _, m := range members {
+		if !held[m] {
+			t.Errorf("ownership: %s reported no assignment holding a partition; want every member's assignments tracked", m)
+		}
+	}
 }
 
 // checkGroupEmpty checks, once every member has closed, that the group is
@@ -511,6 +690,30 @@ func TestGroupCheckersCatchFaults(t *testing.T) {
 			o.ended("a", []int32{0}, "lost")
 		}, "were lost"},
 		{"never revoked", func(o *ownership) { o.assigned("a", []int32{0}) }, "still owns 1 partitions"},
+		{"delivered from a buffer after the revoke", func(o *ownership) {
+			o.assigned("a", []int32{0, 1})
+			o.ended("a", []int32{0, 1}, "revoked")
+			o.delivered("a", 0, 3, time.Now())
+			o.assigned("b", []int32{0})
+			o.endAll("b", "revoked", time.Now())
+		}, ""},
+		{"delivered after a later assignment without the partition", func(o *ownership) {
+			o.assigned("a", []int32{0, 1})
+			o.ended("a", []int32{0, 1}, "revoked")
+			o.assigned("a", []int32{1})
+			o.delivered("a", 0, 3, time.Now())
+			o.endAll("a", "revoked", time.Now())
+		}, "a handed over partition 0 offset 3"},
+		{"delivered before any assignment", func(o *ownership) {
+			o.delivered("a", 0, 3, time.Now())
+		}, "a handed over partition 0 offset 3"},
+		{"two owners at once, stamped by another process", func(o *ownership) {
+			at := o.start.Add(time.Second)
+			o.assignedAt("a", []int32{0}, at)
+			o.assignedAt("b", []int32{0}, at.Add(time.Millisecond))
+			o.endedAt("a", []int32{0}, "revoked", at.Add(2*time.Millisecond))
+			o.endAll("b", "exited", at.Add(3*time.Millisecond))
+		}, "want one owner at a time"},
 	}
 	for _, tt := range ownershipCases {
 		t.Run("ownership/"+tt.name, func(t *testing.T) {
@@ -521,6 +724,54 @@ func TestGroupCheckersCatchFaults(t *testing.T) {
 			expectReport(t, r, tt.want)
 		})
 	}
+}
+
+// TestResumeCheckersCatchFaults is the canary for checkResumed and
+// checkNotBehind, the checks that a group resumed from the offsets it
+// committed before its broker was killed.
+func TestResumeCheckersCatchFaults(t *testing.T) {
+	committed := map[int32]int64{0: 5, 1: 7}
+	rec := func(p int32, o int64) seen { return seen{partition: p, offset: o} }
+	resumedCases := []struct {
+		name  string
+		after []seen
+		want  string
+	}{
+		{"clean", []seen{rec(0, 5), rec(1, 7), rec(0, 6), rec(2, 0)}, ""},
+		{"re-read below the committed offset", []seen{rec(0, 5), rec(1, 6)}, "partition 1 offset 6 consumed again"},
+	}
+	for _, tt := range resumedCases {
+		t.Run("resumed/"+tt.name, func(t *testing.T) {
+			r := &errorRecorder{TB: t}
+			checkResumed(r, tt.name, tt.after, committed)
+			expectReport(t, r, tt.want)
+		})
+	}
+	behindCases := []struct {
+		name  string
+		later map[int32]int64
+		want  string
+	}{
+		{"clean", map[int32]int64{0: 5, 1: 9}, ""},
+		{"went backwards", map[int32]int64{0: 4, 1: 9}, "partition 0: committed offset 4"},
+		{"vanished", map[int32]int64{0: 5}, "partition 1: committed offset 0 (present false)"},
+	}
+	for _, tt := range behindCases {
+		t.Run("not behind/"+tt.name, func(t *testing.T) {
+			r := &errorRecorder{TB: t}
+			checkNotBehind(r, tt.name, committed, tt.later)
+			expectReport(t, r, tt.want)
+		})
+	}
+	t.Run("monoTime", func(t *testing.T) {
+		var ts unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(monoTime(ts.Nano())); d < 0 || d > time.Second {
+			t.Errorf("monoTime(now) is %v before time.Now; want between 0 and 1s", d)
+		}
+	})
 }
 
 func expectReport(t *testing.T, r *errorRecorder, want string) {
