@@ -538,8 +538,8 @@ type procMember struct {
 // procEvent is one line of a member process's output.
 type procEvent struct {
 	rec    *seen   // a record, or
-	change string  // "assigned", "revoked" or "lost" with parts
-	parts  []int32 //
+	change string  // "assigned", "revoked" or "lost",
+	parts  []int32 // of these partitions
 	// mono is when the process says the event happened, on
 	// CLOCK_MONOTONIC; zero: the process does not say, and the event
 	// counts from when its line was read.
