@@ -534,8 +534,9 @@ func (o *ownership) settled(partitions int32, members ...string) bool {
 }
 
 // check reports two members owning one partition at the same time, records
-// polled outside ownership, and lost partitions. Every member must have
-// been closed (its spans ended).
+// polled outside ownership, records delivered from a partition not in
+// their member's latest assignment, and lost partitions. Every member must
+// have been closed (its spans ended).
 func (o *ownership) check(t testing.TB) {
 	t.Helper()
 	o.mu.Lock()
