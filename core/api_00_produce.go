@@ -24,8 +24,9 @@ import (
 //     2 (INVALID_RECORD otherwise) with a valid CRC (CORRUPT_MESSAGE), no
 //     larger than max.message.bytes (MESSAGE_TOO_LARGE). Transactional and
 //     control batches are refused (INVALID_RECORD): transactions are not
-//     offered. Before v8, which introduced INVALID_RECORD, those answers
-//     are CORRUPT_MESSAGE, as Kafka maps them.
+//     offered. INVALID_RECORD is the answer at every version, as Kafka's
+//     (InvalidRecordException is an ApiException, answered as itself;
+//     only the per-record errors and error message wait for v8).
 //   - The internal topic __consumer_offsets refuses appends with
 //     INVALID_TOPIC_EXCEPTION, except from the client id "__admin_client",
 //     as in Kafka.
@@ -41,8 +42,7 @@ import (
 //     first sequence is taken, as Kafka takes it.
 //   - A topic whose cleanup.policy includes compact refuses a batch with a
 //     record without a key, as Kafka's LogValidator.validateKey does:
-//     INVALID_RECORD (CORRUPT_MESSAGE before v8) with one record error per
-//     keyless record (v8+). This is the one place the produce path decodes
+//     INVALID_RECORD with one record error per keyless record (v8+). This is the one place the produce path decodes
 //     records; records that do not decode answer CORRUPT_MESSAGE.
 //   - acks=0 gets no response, except that an error closes the
 //     connection so the producer notices, as Kafka does. acks=1 is
@@ -147,9 +147,6 @@ func (b *Broker) producePartition(r Request, acks int16, topicName string, in km
 	version, clientID := r.Header.Version, r.Header.ClientID
 	var p *partition
 	fail := func(code int16, msg string) {
-		if code == errInvalidRecord && version < 8 {
-			code = errCorruptMessage // INVALID_RECORD arrived with v8 (KIP-467)
-		}
 		rp.ErrorCode = code
 		switch code {
 		case errUnknownTopic, errNotLeader, errMessageTooLarge, errRecordListTooLarge, errCorruptMessage, errStorage:

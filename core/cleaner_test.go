@@ -129,9 +129,8 @@ func TestCompactedTopicConfigs(t *testing.T) {
 }
 
 // TestProduceWithoutKeyToCompactedTopic: Kafka's LogValidator.validateKey
-// answer, INVALID_RECORD with a record error per keyless record (v8+), or
-// CORRUPT_MESSAGE before v8; keyed records and other topics are
-// unaffected.
+// answer, INVALID_RECORD at every version, with a record error per
+// keyless record from v8; keyed records and other topics are unaffected.
 func TestProduceWithoutKeyToCompactedTopic(t *testing.T) {
 	h := newHarness(t, nil)
 	h.createTopic("c", 1, map[string]string{"cleanup.policy": "compact"})
@@ -147,8 +146,8 @@ func TestProduceWithoutKeyToCompactedTopic(t *testing.T) {
 		rp.ErrorMessage == nil || !strings.HasPrefix(*rp.ErrorMessage, "One or more records have been rejected due to 3 record errors") {
 		t.Errorf("keyless v9: got %+v; want INVALID_RECORD with 3 record errors", rp)
 	}
-	if rp := send("c", 7, batchOpts{}); rp.ErrorCode != kerr.CorruptMessage.Code || len(rp.ErrorRecords) != 0 {
-		t.Errorf("keyless v7: got %+v; want CORRUPT_MESSAGE", rp)
+	if rp := send("c", 7, batchOpts{}); rp.ErrorCode != kerr.InvalidRecord.Code || len(rp.ErrorRecords) != 0 {
+		t.Errorf("keyless v7: got %+v; want INVALID_RECORD without record errors", rp)
 	}
 	if rp := send("c", 9, batchOpts{key: "k", records: 2}); rp.ErrorCode != 0 || rp.BaseOffset != 0 {
 		t.Errorf("keyed: got %+v; want offset 0", rp)

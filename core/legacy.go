@@ -41,9 +41,9 @@ import (
 //     without a value or without inner messages, compressed inner
 //     messages, inner messages of another magic, a magic 1 wrapper offset
 //     below its last inner one, zstd (which no legacy format carries),
-//     messages of different magics in one set: INVALID_RECORD (which
-//     Produce v0-7 answers as CORRUPT_MESSAGE, as Kafka's pre-2.4 brokers
-//     did);
+//     messages of different magics in one set: INVALID_RECORD, as
+//     Kafka 3.x answers it at every Produce version (InvalidRecordException
+//     from its legacy record iterator and LogValidator);
 //   - a producer that sets the LogAppendTime bit (unless it gives a
 //     timestamp on a CreateTime topic): INVALID_TIMESTAMP;
 //   - a codec that does not exist, or a wrapper whose payload does not

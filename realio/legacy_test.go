@@ -227,6 +227,12 @@ func testProduceLegacy(t *testing.T, c *client, v int16) {
 		return appendMsg(nil, magic, legacyMsg{offset: 3, attrs: 1, ts: ts(0), value: gzipBytes(t, inner)})
 	}()
 	otherMagic := legacySet(1-magic, msg(0))
+	// The wrapper's own CRC is right; its second inner message's is not.
+	innerBadCRC := func() []byte {
+		inner := legacySet(magic, msg(0), msg(1))
+		inner[len(inner)-1] ^= 1
+		return appendMsg(nil, magic, legacyMsg{offset: 1, attrs: 1, ts: ts(1), value: gzipBytes(t, inner)})
+	}()
 	cases := []struct {
 		what string
 		data []byte
@@ -236,19 +242,20 @@ func testProduceLegacy(t *testing.T, c *client, v int16) {
 		{"a set truncated mid-message", plain[:len(plain)-3], kerr.CorruptMessage.Code},
 		{"a record batch (magic 2)", plainBatch("m2", 1).bytes(), kerr.CorruptMessage.Code},
 		{"an unknown magic", func() []byte { b := legacySet(magic, msg(0)); b[16] = 7; return b }(), kerr.CorruptMessage.Code},
-		{"a wrapper holding a compressed message", innerCompressed, kerr.CorruptMessage.Code},
+		{"a wrapper holding a compressed message", innerCompressed, kerr.InvalidRecord.Code},
 
-		{"a wrapper beside another message", append(gzipWrapper(t, magic, msg(0)), legacySet(magic, msg(1))...), kerr.CorruptMessage.Code},
+		{"a wrapper beside another message", append(gzipWrapper(t, magic, msg(0)), legacySet(magic, msg(1))...), kerr.InvalidRecord.Code},
 		{"a wrapper with a garbage payload", appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0), value: []byte("not gzip at all")}), kerr.UnknownServerError.Code},
 		{"a wrapper with a truncated payload", appendMsg(nil, magic, legacyMsg{attrs: 1, ts: ts(0), value: gzipBytes(t, plain)[:20]}), kerr.UnknownServerError.Code},
-		{"messages of two magics", append(legacySet(magic, msg(0)), otherMagic...), kerr.CorruptMessage.Code},
+		{"messages of two magics", append(legacySet(magic, msg(0)), otherMagic...), kerr.InvalidRecord.Code},
+		{"a wrapper whose inner message's CRC does not match", innerBadCRC, kerr.CorruptMessage.Code},
 	}
 	if magic == 1 {
 		cases = append(cases, struct {
 			what string
 			data []byte
 			code int16
-		}{"a wrapper whose offset is below its last inner offset", wrapperBelow, kerr.CorruptMessage.Code})
+		}{"a wrapper whose offset is below its last inner offset", wrapperBelow, kerr.InvalidRecord.Code})
 	}
 	for _, tc := range cases {
 		rp := producePart(t, c, v, "p", 0, tc.data)
