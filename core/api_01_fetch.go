@@ -50,7 +50,9 @@ import (
 //     the first partition with data returns at least one whole batch even
 //     when it is larger than both limits, as Kafka does.
 //   - v0-3 read message formats 0 and 1: the batches are converted down
-//     (fetch_legacy.go), and v0-2's limits are hard.
+//     (fetch_legacy.go), and v0-2's limits are hard. Their partitions are
+//     read one after another, each within what is left of the response
+//     limit, as Kafka's ReplicaManager.readFromLog reads them.
 //   - A fetch with a replica id (ReplicaState from v15) is a follower's
 //     (replication.go): it reads up to the leader's written end, not the
 //     high watermark, parks until new data is written, and its offset is
@@ -207,46 +209,94 @@ func (b *Broker) resolveFetchPartition(version int16, t *topic, rt kmsg.FetchReq
 }
 
 // readFetch emits a Read for every readable partition of fw; the response
-// is built when all have completed.
+// is built when all have completed. Reads by reference (v4+) go out at
+// once. A down-converting fetch (v0-3) reads its partitions' bytes into
+// memory, so it reads them one after another, each within what is left
+// of the response limit, as Kafka's ReplicaManager.readFromLog does: the
+// first partition with data reads at least one batch, and once the limit
+// is used up the others read nothing. Its memory is then bounded by the
+// response limit plus one batch, not by the sum of the partition limits.
 func (b *Broker) readFetch(fw *fetchWait) {
 	byRef := fetchMagic(fw.r.Header.Version) == 2 // else the records are down-converted
+	var queue []*fetchPart
 	for _, fp := range fw.parts {
 		fp.data, fp.ref = nil, nil
 		b.recheckFetchPart(fw, fp)
-		if fp.code != errNone {
+		if fp.code != errNone || fp.offset >= b.fetchEnd(fw, fp) && !bugOn(BugFetchPastHighWatermark) {
 			continue
 		}
-		end := fp.p.hwm // consumers read up to the high watermark, followers what is written
-		if fw.replica >= 0 {
-			end = fp.p.written
-		}
-		if fp.offset >= end && !bugOn(BugFetchPastHighWatermark) {
+		if !byRef {
+			queue = append(queue, fp)
 			continue
 		}
 		fw.reading++
-		fp := fp
-		tok := awaitFor(b.step, func(rd ReadDone) {
-			fw.reading--
-			if rd.Err != nil {
-				fp.code = errStorage
-			} else {
-				fp.data, fp.ref = rd.Data, rd.Ref
-				b.coverMidBatch(fp)
-			}
-			if fw.reading == 0 {
+		b.readFetchPart(fw, fp, fp.maxBytes, true, func() {
+			if fw.reading--; fw.reading == 0 {
 				b.fetchReadsDone(fw)
 			}
 		})
-		below := end
-		if bugOn(BugFetchPastHighWatermark) {
-			below = fp.p.written // BUG SITE (simbugs): BugFetchPastHighWatermark reads unacknowledged data.
-		}
-		b.emit(Read{Token: tok, Partition: fp.p.tp, Offset: fp.offset, Below: below,
-			MaxBytes: fp.maxBytes, MinOne: true, ByRef: byRef})
+	}
+	if !byRef {
+		b.readLegacyParts(fw, queue, b.fetchLimit(fw), true)
+		return
 	}
 	if fw.reading == 0 {
 		b.fetchReadsDone(fw)
 	}
+}
+
+// readLegacyParts reads queue's partitions in turn within room bytes,
+// then builds the response. Each is checked again before its read: the
+// reads before it took steps, in which its partition may have changed.
+func (b *Broker) readLegacyParts(fw *fetchWait, queue []*fetchPart, room int, first bool) {
+	for len(queue) > 0 {
+		fp := queue[0]
+		b.recheckFetchPart(fw, fp)
+		if fp.code == errNone && (fp.offset < b.fetchEnd(fw, fp) || bugOn(BugFetchPastHighWatermark)) {
+			break
+		}
+		queue = queue[1:]
+	}
+	if len(queue) == 0 || room <= 0 {
+		b.fetchReadsDone(fw)
+		return
+	}
+	fp := queue[0]
+	fw.reading = 1
+	b.readFetchPart(fw, fp, min(fp.maxBytes, int32(room)), first, func() {
+		fw.reading = 0
+		n := len(fp.data)
+		b.readLegacyParts(fw, queue[1:], room-n, first && n == 0)
+	})
+}
+
+// fetchEnd is where fp's read stops: consumers read up to the high
+// watermark, followers what is written.
+func (b *Broker) fetchEnd(fw *fetchWait, fp *fetchPart) Offset {
+	if fw.replica >= 0 {
+		return fp.p.written
+	}
+	return fp.p.hwm
+}
+
+// readFetchPart emits the Read of one partition, of at most maxBytes
+// (the first batch whole if minOne), and runs then once it is done.
+func (b *Broker) readFetchPart(fw *fetchWait, fp *fetchPart, maxBytes int32, minOne bool, then func()) {
+	tok := awaitFor(b.step, func(rd ReadDone) {
+		if rd.Err != nil {
+			fp.code = errStorage
+		} else {
+			fp.data, fp.ref = rd.Data, rd.Ref
+			b.coverMidBatch(fp)
+		}
+		then()
+	})
+	below := b.fetchEnd(fw, fp)
+	if bugOn(BugFetchPastHighWatermark) {
+		below = fp.p.written // BUG SITE (simbugs): BugFetchPastHighWatermark reads unacknowledged data.
+	}
+	b.emit(Read{Token: tok, Partition: fp.p.tp, Offset: fp.offset, Below: below,
+		MaxBytes: maxBytes, MinOne: minOne, ByRef: fetchMagic(fw.r.Header.Version) == 2})
 }
 
 // recheckFetchPart sets fp's error for what changed since its partition
@@ -331,13 +381,7 @@ func (fw *fetchWait) recordsByRef(resp *kmsg.FetchResponse) []RecordsAt {
 func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bool) {
 	req, version := fw.req, fw.r.Header.Version
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
-	limit := int(req.MaxBytes)
-	if limit <= 0 || limit > int(b.cfg.FetchMaxBytes) {
-		limit = int(b.cfg.FetchMaxBytes)
-	}
-	if quotaMax, ok := b.quotaWindowBytesMax(fw.r, quotaFetch); ok && fw.replica < 0 {
-		limit = min(limit, quotaMax)
-	}
+	limit := b.fetchLimit(fw)
 	size, hasErr := 0, false
 	for _, t := range req.Topics {
 		rt := kmsg.NewFetchResponseTopic()
@@ -400,6 +444,19 @@ func (b *Broker) buildFetchResponse(fw *fetchWait) (*kmsg.FetchResponse, int, bo
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	return resp, size, hasErr
+}
+
+// fetchLimit is the response byte limit of fw: its MaxBytes within
+// fetch.max.bytes and, for a consumer, what its quota allows.
+func (b *Broker) fetchLimit(fw *fetchWait) int {
+	limit := int(fw.req.MaxBytes)
+	if limit <= 0 || limit > int(b.cfg.FetchMaxBytes) {
+		limit = int(b.cfg.FetchMaxBytes)
+	}
+	if quotaMax, ok := b.quotaWindowBytesMax(fw.r, quotaFetch); ok && fw.replica < 0 {
+		limit = min(limit, quotaMax)
+	}
+	return limit
 }
 
 // trimRef is how many bytes of a record set read by reference fit in

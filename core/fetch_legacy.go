@@ -21,10 +21,11 @@ import (
 // cannot be converted: UNSUPPORTED_COMPRESSION_TYPE if it is the first,
 // otherwise the data stops before it.
 //
-// Memory stays bounded by the fetch's own limits: conversion walks the
-// batches the read returned (at most the partition's byte limit, or one
-// batch), one at a time, and stops once the converted bytes fill the
-// room. Sizes: v0-2 have a hard limit, so their data is cut at the room,
+// Memory stays bounded by the fetch's own limits: the partitions are read
+// one after another, each within what is left of the response limit
+// (readFetch), and conversion walks the batches a read returned (at most
+// that, or one batch), one at a time, and stops once the converted bytes
+// fill the room. Sizes: v0-2 have a hard limit, so their data is cut at the room,
 // and may end in a partial message, as Kafka's brokers of that era sent
 // (old clients skip a trailing partial message, and grow their fetch
 // size when it is the first); v3 keeps whole converted batches, and the
