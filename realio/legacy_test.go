@@ -9,7 +9,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	stdio "io"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -77,9 +76,37 @@ func gzipWrapper(t testing.TB, magic int8, msgs ...legacyMsg) []byte {
 	return appendMsg(nil, magic, legacyMsg{offset: int64(len(msgs) - 1), attrs: 1, ts: maxTs, value: gzipBytes(t, inner)})
 }
 
+// outerMsgs splits a fetched legacy set into its outer messages, wrappers
+// left compressed; a partial message at the end is skipped.
+func outerMsgs(t testing.TB, data []byte, magic int8) []legacyMsg {
+	t.Helper()
+	var out []legacyMsg
+	for len(data) >= 12 {
+		size := int(binary.BigEndian.Uint32(data[8:]))
+		if len(data) < 12+size {
+			break
+		}
+		out = append(out, decodeMsg(t, data[:12+size], magic))
+		data = data[12+size:]
+	}
+	return out
+}
+
+// describeOuter says what outer messages are, for failures.
+func describeOuter(outer []legacyMsg) string {
+	s := fmt.Sprintf("%d outer messages", len(outer))
+	for i, m := range outer {
+		if i == 3 {
+			return s + ", ..."
+		}
+		s += fmt.Sprintf(", codec %d at offset %d", m.attrs&7, m.offset)
+	}
+	return s
+}
+
 // readLegacy decodes a fetched legacy set, checking every CRC, decompressing
-// gzip wrappers (the only codec these tests produce) and resolving inner
-// offsets; a partial message at the end is skipped, as clients skip it.
+// wrappers (decompressWrapper) and resolving inner offsets; a partial
+// message at the end is skipped, as clients skip it.
 func readLegacy(t testing.TB, data []byte, magic int8) []legacyMsg {
 	t.Helper()
 	var out []legacyMsg
@@ -101,18 +128,7 @@ func readLegacy(t testing.TB, data []byte, magic int8) []legacyMsg {
 			out = append(out, m)
 			continue
 		}
-		if m.attrs&7 != 1 {
-			t.Fatalf("fetched a wrapper of codec %d; these tests produce gzip only", m.attrs&7)
-		}
-		r, err := gzip.NewReader(bytes.NewReader(m.value))
-		if err != nil {
-			t.Fatal(err)
-		}
-		inner, err := stdio.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		innerMsgs := readLegacy(t, inner, magic)
+		innerMsgs := readLegacy(t, decompressWrapper(t, magic, m.attrs&7, m.value), magic)
 		if len(innerMsgs) == 0 {
 			t.Fatalf("a fetched wrapper holds no messages")
 		}
@@ -351,5 +367,66 @@ func testFetchLegacy(t *testing.T, c *client, v int16) {
 		t.Errorf("Fetch v%d with PartitionMaxBytes 30: got %d bytes; want exactly 30 (a hard limit)", v, len(data))
 	case v == 3 && len(readLegacy(t, data, magic)) != 4:
 		t.Errorf("Fetch v3 with PartitionMaxBytes 30: got %d bytes; want the first batch's 4 messages whole", len(data))
+	}
+
+	// The gzip batch comes back as one wrapper, recompressed with the
+	// batch's own codec, at the batch's last offset.
+	rp = fetchPart(t, c, v, "fl", id, 0, 4)
+	if outer := outerMsgs(t, rp.RecordBatches, magic); len(outer) != 1 || outer[0].attrs&7 != 1 || outer[0].offset != 7 {
+		t.Errorf("Fetch v%d of the gzip batch: got %s; want one gzip wrapper at offset 7", v, describeOuter(outer))
+	}
+
+	testFetchLegacyLogAppendTime(t, c, v, plain, gz)
+}
+
+// testFetchLegacyLogAppendTime: a LogAppendTime topic's batches fetched at
+// v2-3 are magic 1 messages (and wrappers) with the LogAppendTime bit and
+// the batch's append time, its max timestamp, as Kafka's
+// RecordsUtil.convertRecordBatch writes them; at v0-1 magic 0 messages,
+// which carry neither.
+func testFetchLegacyLogAppendTime(t *testing.T, c *client, v int16, batches ...[]byte) {
+	magic := int8(0)
+	if v >= 2 {
+		magic = 1
+	}
+	createTopic(t, c, "fla", 1, map[string]string{"message.timestamp.type": "LogAppendTime"})
+	id := topicID(t, c, "fla")
+	for _, b := range batches {
+		mustProduce(t, c, 9, "fla", 0, b)
+	}
+	appendTime := map[int64]int64{} // offset: its batch's append time
+	for _, sb := range splitBatches(t, fetchPart(t, c, 12, "fla", id, 0, 0).RecordBatches) {
+		h, err := core.CheckBatch(sb)
+		if err != nil || h.Attributes&core.AttrTimestampLogAppend == 0 || h.MaxTimestamp <= baseTimestampMs+1000 {
+			t.Fatalf("stored LogAppendTime batch: %+v (%v); want the LogAppendTime attribute and the append time", h, err)
+		}
+		for o := h.BaseOffset; o <= h.LastOffset(); o++ {
+			appendTime[int64(o)] = h.MaxTimestamp
+		}
+	}
+	rp := fetchPart(t, c, v, "fla", id, 0, 0)
+	checkCode(t, fmt.Sprintf("Fetch v%d of a LogAppendTime topic", v), rp.ErrorCode, 0)
+	check := func(what string, m legacyMsg) {
+		t.Helper()
+		wantAttr, wantTs := int8(0), int64(-1)
+		if magic == 1 {
+			wantAttr, wantTs = 8, appendTime[m.offset]
+		}
+		if m.attrs&8 != wantAttr || m.ts != wantTs {
+			t.Errorf("Fetch v%d of a LogAppendTime topic, %s at offset %d: got LogAppendTime bit %d, timestamp %d; want %d, %d",
+				v, what, m.offset, m.attrs&8, m.ts, wantAttr, wantTs)
+		}
+	}
+	msgs := readLegacy(t, rp.RecordBatches, magic)
+	if len(msgs) != len(appendTime) {
+		t.Fatalf("Fetch v%d of a LogAppendTime topic: got %d messages; want %d", v, len(msgs), len(appendTime))
+	}
+	for _, m := range msgs {
+		check("message", m)
+	}
+	for _, m := range outerMsgs(t, rp.RecordBatches, magic) {
+		if m.attrs&7 != 0 {
+			check("wrapper", m)
+		}
 	}
 }
