@@ -1,8 +1,10 @@
 package core
 
 import (
-	"cloudkafka/core/cover"
+	"encoding/binary"
 	"fmt"
+
+	"cloudkafka/core/cover"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -349,17 +351,17 @@ func (b *Broker) validateBatch(p *partition, records []byte) (BatchHeader, *prod
 	if int64(len(records)) > b.cfg.settingsOf(p.topic).segmentBytes {
 		return BatchHeader{}, &produceErr{errRecordListTooLarge, "batch larger than segment.bytes"}
 	}
+	if e := framingError(records); e != nil {
+		return BatchHeader{}, e
+	}
 	h, err := ParseBatchHeader(records)
-	if err == ErrBatchMagic {
-		return h, &produceErr{errInvalidRecord, "produce v3+ accepts only record batches of magic 2"}
+	if err != nil {
+		return h, &produceErr{errCorruptMessage, err.Error()}
 	}
-	if err != nil || h.Size() != len(records) {
-		if err == nil && h.Size() < len(records) {
-			return h, &produceErr{errInvalidRecord, "produce requests may carry exactly one record batch per partition"}
-		}
-		return h, &produceErr{errCorruptMessage, "truncated or malformed record batch"}
-	}
-	if _, err := CheckBatch(records); err != nil {
+	if _, err := CheckBatch(records); err == ErrBatchCounts {
+		// Kafka's LogValidator: "Inconsistent batch offset range".
+		return h, &produceErr{errInvalidRecord, err.Error()}
+	} else if err != nil {
 		return h, &produceErr{errCorruptMessage, err.Error()}
 	}
 	if h.Attributes&(AttrTransactional|AttrControl) != 0 {
@@ -369,6 +371,51 @@ func (b *Broker) validateBatch(p *partition, records []byte) (BatchHeader, *prod
 		return h, &produceErr{errInvalidRecord, "record batch holds no records"}
 	}
 	return h, nil
+}
+
+// framingError judges how the bytes of one partition's records frame
+// batches, in the order and with the answers of Kafka's produce path: its
+// batch iterator (ByteBufferLogInputStream) finds no whole batch in too
+// few bytes (INVALID_RECORD: a produce v3+ carries exactly one), refuses a
+// length below the smallest message or an unknown magic (CORRUPT_MESSAGE),
+// then the request's own check wants one batch of magic 2
+// (INVALID_RECORD), and the batch's a full header (CORRUPT_MESSAGE).
+// Bytes after the batch are refused whole or partial; Kafka drops a
+// partial batch at the end and appends the first.
+func framingError(records []byte) *produceErr {
+	const (
+		magicAt          = 16
+		smallestMessage  = 14 // a magic 0 message's overhead, the least length the iterator accepts
+		noWholeBatch     = "produce requests may carry exactly one record batch per partition; these bytes hold no whole batch"
+		exactlyOneBatch  = "produce requests may carry exactly one record batch per partition"
+		batchHeaderShort = "record batch length smaller than a batch header"
+	)
+	if len(records) < batchLengthOverhead {
+		return &produceErr{errInvalidRecord, noWholeBatch}
+	}
+	length := int32(binary.BigEndian.Uint32(records[8:]))
+	if length < smallestMessage {
+		return &produceErr{errCorruptMessage, fmt.Sprintf("record batch length %d below the smallest message's", length)}
+	}
+	if len(records) <= magicAt {
+		return &produceErr{errInvalidRecord, noWholeBatch}
+	}
+	magic := int8(records[magicAt])
+	if magic < 0 || magic > 2 {
+		return &produceErr{errCorruptMessage, fmt.Sprintf("unknown magic %d", magic)}
+	}
+	size := int64(length) + batchLengthOverhead
+	switch {
+	case int64(len(records)) < size:
+		return &produceErr{errInvalidRecord, noWholeBatch}
+	case magic != 2:
+		return &produceErr{errInvalidRecord, "produce v3+ accepts only record batches of magic 2"}
+	case int64(len(records)) > size:
+		return &produceErr{errInvalidRecord, exactlyOneBatch}
+	case size < BatchHeaderSize:
+		return &produceErr{errCorruptMessage, batchHeaderShort}
+	}
+	return nil
 }
 
 // checkSequence applies idempotence to an idempotent batch; plain batches

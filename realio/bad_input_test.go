@@ -280,13 +280,17 @@ func batchCases(t *testing.T, setup *client) []badCase {
 		{"flipped record byte", mutate(func(b []byte) []byte { b[70] ^= 0x01; return b }), kerr.CorruptMessage.Code},
 		{"magic 1", mutate(func(b []byte) []byte { b[16] = 1; return b }), kerr.InvalidRecord.Code},
 		{"magic 0", mutate(func(b []byte) []byte { b[16] = 0; return b }), kerr.InvalidRecord.Code},
-		{"truncated batch", mutate(func(b []byte) []byte { return b[:len(b)-10] }), kerr.CorruptMessage.Code},
-		{"shorter than a batch header", good()[:40], kerr.CorruptMessage.Code},
+		{"truncated batch", mutate(func(b []byte) []byte { return b[:len(b)-10] }), kerr.InvalidRecord.Code},
+		{"shorter than a batch header", good()[:40], kerr.InvalidRecord.Code},
+		{"shorter than a length field", good()[:11], kerr.InvalidRecord.Code},
+		{"length below the smallest message", mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b[8:], 13); return b }), kerr.CorruptMessage.Code},
+		{"length below a batch header", mutate(func(b []byte) []byte { binary.BigEndian.PutUint32(b[8:], 30); return b[:42] }), kerr.CorruptMessage.Code},
+		{"unknown magic 3", mutate(func(b []byte) []byte { b[16] = 3; return b }), kerr.CorruptMessage.Code},
 		{"record count disagrees with last offset delta", mutate(func(b []byte) []byte {
 			binary.BigEndian.PutUint32(b[57:], 7)
 			fixCRC(b)
 			return b
-		}), kerr.CorruptMessage.Code},
+		}), kerr.InvalidRecord.Code},
 		{"batch larger than message.max.bytes", plainBatch("big", 2).sized(badMessageBytesMax/2 + 100).bytes(), kerr.MessageTooLarge.Code},
 		{"two batches", append(good(), plainBatch("second", 1).bytes()...), kerr.InvalidRecord.Code},
 		{"transactional batch", mutate(func(b []byte) []byte {

@@ -76,7 +76,7 @@ var deliberateBugs = []deliberateBug{
 		[]string{"retention"}, 0, false},
 	// Down-converted wrappers carry their first inner offset: a magic 1
 	// consumer reads every compressed record at an offset below its own
-	// (seeds with a legacy consumer and compressed data). First caught at seed 7.
+	// (seeds with a legacy consumer and compressed data). First caught at seed 12.
 	{"LegacyWrapperAtFirst", func(on bool) { core.SetBug(core.BugLegacyWrapperAtFirst, on) }, 60,
 		[]string{"wrong-value", "nonmonotonic-poll", "duplicate", "phantom", "inconsistent-offset"}, 0, false},
 	// A legacy produce of several messages is stored without its last:
