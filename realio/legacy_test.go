@@ -289,10 +289,36 @@ func testProduceLegacy(t *testing.T, c *client, v int16) {
 	if (v >= 2) != (rp2.LogAppendTime > 0) {
 		t.Errorf("Produce v%d to a LogAppendTime topic: got LogAppendTime %d; want the append time from v2 on, -1 before", v, rp2.LogAppendTime)
 	}
+	stored := splitBatches(t, fetchPart(t, c, 12, "lat", topicID(t, c, "lat"), 0, 0).RecordBatches)
+	if len(stored) != 1 {
+		t.Fatalf("Produce v%d to a LogAppendTime topic: %d batches stored; want 1", v, len(stored))
+	}
+	if h, err := core.CheckBatch(stored[0]); err != nil || h.Attributes&core.AttrTimestampLogAppend == 0 ||
+		h.MaxTimestamp <= ts(0) || v >= 2 && h.MaxTimestamp != rp2.LogAppendTime {
+		t.Errorf("Produce v%d to a LogAppendTime topic: stored %+v (%v); want the LogAppendTime attribute and the broker's append time (answered %d), not the message's %d",
+			v, h, err, rp2.LogAppendTime, ts(0))
+	}
 	if magic == 1 {
-		// A producer must not set the LogAppendTime bit itself.
-		rp := producePart(t, c, v, "lat", 0, legacySet(magic, legacyMsg{attrs: 8, ts: ts(0), key: []byte("k"), value: []byte("v")}))
+		// A producer must not set the LogAppendTime bit itself
+		// (LogValidator.validateTimestamp): refused on a LogAppendTime
+		// topic, and on a CreateTime topic unless the message has a
+		// timestamp, which is then taken as its create time.
+		lat := legacyMsg{attrs: 8, ts: ts(0), key: []byte("k"), value: []byte("v")}
+		rp := producePart(t, c, v, "lat", 0, legacySet(magic, lat))
 		checkCode(t, fmt.Sprintf("Produce v%d with the LogAppendTime bit to a LogAppendTime topic", v), rp.ErrorCode, kerr.InvalidTimestamp.Code)
+		createTopic(t, c, "cat", 1, nil)
+		rp = producePart(t, c, v, "cat", 0, legacySet(magic, lat))
+		checkCode(t, fmt.Sprintf("Produce v%d with the LogAppendTime bit and a timestamp to a CreateTime topic", v), rp.ErrorCode, 0)
+		lat.ts = -1
+		rp = producePart(t, c, v, "cat", 0, legacySet(magic, lat))
+		checkCode(t, fmt.Sprintf("Produce v%d with the LogAppendTime bit and no timestamp to a CreateTime topic", v), rp.ErrorCode, kerr.InvalidTimestamp.Code)
+		stored := splitBatches(t, fetchPart(t, c, 12, "cat", topicID(t, c, "cat"), 0, 0).RecordBatches)
+		if len(stored) != 1 {
+			t.Fatalf("Produce v%d with the LogAppendTime bit to a CreateTime topic: %d batches stored; want the 1 accepted", v, len(stored))
+		}
+		if h, err := core.CheckBatch(stored[0]); err != nil || h.Attributes&core.AttrTimestampLogAppend != 0 || h.MaxTimestamp != ts(0) {
+			t.Errorf("Produce v%d with the LogAppendTime bit to a CreateTime topic: stored %+v (%v); want a CreateTime batch at the message's timestamp %d", v, h, err, ts(0))
+		}
 	}
 }
 
