@@ -84,6 +84,13 @@ func newHarnessFrom(t *testing.T, cfg core.Config, rec core.Recovered) *harness 
 	if err := tree.Restore(saved); err != nil {
 		t.Fatal(err)
 	}
+	return newHarnessOn(t, cfg, rec, tree)
+}
+
+// newHarnessOn starts a broker on what rec recovered, with the
+// coordination store tree (rec's znodes are not added) and a session of
+// its own.
+func newHarnessOn(t *testing.T, cfg core.Config, rec core.Recovered, tree *kio.ZTree) *harness {
 	rec.CoordSession = tree.OpenSession()
 	b, err := core.New(cfg, rec)
 	if err != nil {

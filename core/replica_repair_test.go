@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
+	kio "cloudkafka/io"
 )
 
 // TestFollowerRepairByOwnEpochEnd: a follower whose log has epoch 15 from
@@ -153,5 +154,107 @@ func TestFollowerDropsEpochLeaderNeverHad(t *testing.T) {
 	}
 	if len(fetchedFrom) == 0 || fetchedFrom[0] != 30 {
 		t.Fatalf("the follower fetched from %v; want 30 first", fetchedFrom)
+	}
+}
+
+// TestFollowerOneTruncateAtATime: a follower's cut for one leader is
+// still running when the leader changes, and its new leader's answer
+// asks for another cut. The second Truncate waits for the first to end:
+// emitted while the first runs, it would cut the log the first leaves,
+// from an end the store has not reached yet. Once the first is done the
+// follower asks its new leader again and cuts where that leader says.
+func TestFollowerOneTruncateAtATime(t *testing.T) {
+	tp := core.TopicPartition{Topic: "t", Partition: 0}
+	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 42
+	// t-0 on brokers 3, 1 and 2, last led by broker 3 at epoch 18 with
+	// the ISR [3 2]. The follower's log has epoch 15 from 20 and its own
+	// epoch 17 from 30, to 36.
+	var uuid [16]byte
+	uuid[15] = 1
+	topicDoc := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"0":[3,1,2]},"adding_replicas":{},"removing_replicas":{}}`,
+		base64.RawURLEncoding.EncodeToString(uuid[:]))
+	rec := core.Recovered{
+		Znodes: []core.Znode{{Path: "/brokers/topics/t", Data: []byte(topicDoc)},
+			{Path: "/brokers/topics/t/partitions/0/state", Data: []byte(`{"controller_epoch":1,"leader":3,"version":1,"leader_epoch":18,"isr":[3,2]}`)}},
+		Partitions: []core.RecoveredPartition{{Partition: tp, LogEndOffset: 36, LeaderEpoch: 17,
+			Epochs: []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 17, Start: 30}}}}}
+	// Brokers 3 and 2 are registered when broker 1 starts.
+	tree := kio.NewZTree()
+	var saved []kio.SavedZnode
+	for _, z := range append(rec.Znodes, core.Znode{Path: "/brokers/ids"}) {
+		saved = append(saved, kio.SavedZnode{Path: z.Path, Data: z.Data})
+	}
+	if err := tree.Restore(saved); err != nil {
+		t.Fatal(err)
+	}
+	sessions := map[int]int64{}
+	for _, id := range []int{3, 2} {
+		sessions[id] = tree.OpenSession()
+		doc := fmt.Sprintf(`{"version":5,"host":"peer-%d","port":%d,"endpoints":["PLAINTEXT://peer-%d:%d"],"jmx_port":-1}`, id, 9000+id, id, 9000+id)
+		if res, _ := tree.Apply(sessions[id], core.CoordOp{Kind: core.CoordCreate, Path: fmt.Sprintf("/brokers/ids/%d", id), Data: []byte(doc), Ephemeral: true}); res.Err != nil {
+			t.Fatalf("registering broker %d: %v", id, res.Err)
+		}
+	}
+	h := newHarnessOn(t, cfg, rec, tree)
+	h.truncEpochs = func(tr core.Truncate) []core.EpochStart {
+		return []core.EpochStart{{Epoch: 15, Start: 20}}
+	}
+	// Broker 3 has epoch 15 to 36: the follower cuts to 30, where its
+	// own epoch 15 ends. Broker 2 has epoch 15 only to 25.
+	ends := map[core.BrokerID]int64{3: 36, 2: 25}
+	h.peerAnswer = func(ps core.PeerSend) core.PeerResponse {
+		req, ok := ps.Request.(*kmsg.OffsetForLeaderEpochRequest)
+		if !ok || ends[ps.Broker] == 0 {
+			return core.PeerResponse{Err: errDisk}
+		}
+		resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+		for _, rt := range req.Topics {
+			t := kmsg.NewOffsetForLeaderEpochResponseTopic()
+			t.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+				p.Partition, p.LeaderEpoch, p.EndOffset = rp.Partition, 15, ends[ps.Broker]
+				t.Partitions = append(t.Partitions, p)
+			}
+			resp.Topics = append(resp.Topics, t)
+		}
+		return core.PeerResponse{Response: resp}
+	}
+	// Everything runs but the Truncates, which the test ends itself.
+	notTruncated := func(ev core.Event) bool { _, ok := ev.(core.Truncated); return !ok }
+	run := func() {
+		for i := 0; i < 10; i++ {
+			h.tick(100)
+			h.deliver(notTruncated)
+		}
+	}
+	run()
+	if leader, _, _ := h.partitionState("t", 0); leader != 3 {
+		t.Fatalf("t-0 led by %d; want 3", leader)
+	}
+	if len(h.truncates) != 1 || h.truncates[0].Partition != tp || h.truncates[0].Offset != 30 {
+		t.Fatalf("truncations: %+v; want one of t-0 to 30, for broker 3", h.truncates)
+	}
+
+	// Broker 3 dies with the cut to 30 still running: broker 2 leads.
+	h.deliverWatches(h.coord.CloseSession(sessions[3]))
+	run()
+	if leader, _, _ := h.partitionState("t", 0); leader != 2 {
+		t.Fatalf("t-0 led by %d after broker 3 died; want 2", leader)
+	}
+	if len(h.truncates) != 1 {
+		t.Fatalf("truncations while the first still runs: %+v; want only the first", h.truncates)
+	}
+
+	// The first cut ends: the follower asks broker 2 again and cuts to 25.
+	h.deliverAll()
+	run()
+	h.deliverAll()
+	if len(h.truncates) != 2 || h.truncates[1].Offset != 25 {
+		t.Fatalf("truncations: %+v; want t-0 to 30, then to 25 for broker 2", h.truncates)
 	}
 }
