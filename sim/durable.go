@@ -409,8 +409,10 @@ func (w *world) disturb(d core.Instant) {
 // checkFetchLatency: a fetch (MinBytes 1) must be answered promptly once
 // one of its partitions has committed data at or past its fetch offset:
 // a parked long poll is woken by the data, not by MaxWaitMs. The bound
-// covers the storage reads a woken fetch issues; stretches disturbed by
-// faults are not judged.
+// covers the storage reads a woken fetch issues: at once for a fetch of
+// v4 on, one partition after another for a down-converting one (v0-3,
+// which holds its reads within the response limit); stretches disturbed
+// by faults are not judged.
 func (n *node) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
 	w := n.w
 	ready, readyPart := core.Instant(-1), int32(-1)
@@ -427,7 +429,14 @@ func (n *node) checkFetchLatency(req *kmsg.FetchRequest, arrived core.Instant) {
 			}
 		}
 	}
-	bound := 2*n.storage.delayMax + w.burstWindow + 20e6
+	reads := core.Instant(1)
+	if req.GetVersion() <= 3 {
+		reads = 0
+		for _, t := range req.Topics {
+			reads += core.Instant(len(t.Partitions))
+		}
+	}
+	bound := (1+reads)*n.storage.delayMax + w.burstWindow + 20e6
 	if ready < 0 || w.disturbedUntil > ready || w.now-ready <= bound {
 		return
 	}
