@@ -23,6 +23,28 @@ func eventually(t *testing.T, b string, ok func(code int, out string) bool, args
 	}
 }
 
+// waitRegistered runs `ckctl cluster` against b until it lists every
+// broker of addrs (broker ids 1 and on, in order) at its address, and
+// fails the test if that takes 30 s. A broker accepts TCP connections
+// before it has registered: its start alone does not put it in the
+// cluster.
+func waitRegistered(t *testing.T, b string, addrs []string) {
+	t.Helper()
+	listed := func(out string) bool {
+		for i, addr := range addrs {
+			host, port, _ := strings.Cut(addr, ":")
+			id := fmt.Sprint(i + 1)
+			if !hasLinePrefixFields(out, id, host, port) && !hasLinePrefixFields(out, id+"*", host, port) {
+				return false
+			}
+		}
+		return true
+	}
+	if out := eventually(t, b, func(code int, out string) bool { return code == 0 && listed(out) }, "cluster"); !listed(out) {
+		t.Fatalf("ckctl cluster: got %q; want the %d brokers at %v registered", out, len(addrs), addrs)
+	}
+}
+
 // TestOperationsCommands: against three brokers of one ensemble, `topic
 // reassign` moves a partition (and `--list` shows it until it is done),
 // refuses an unknown broker and a cancel with nothing under way;
@@ -37,7 +59,7 @@ func TestOperationsCommands(t *testing.T) {
 		addrs[i], stops[i] = startBrokerStoppable(t, "zookeeper.connect="+zk.Addr, fmt.Sprintf("broker.id=%d", i+1))
 	}
 	b := addrs[0]
-	eventually(t, b, func(code int, out string) bool { return code == 0 && strings.Count(out, "\n") >= 6 }, "cluster")
+	waitRegistered(t, b, addrs)
 	mustCkctl(t, b, "", "topic", "create", "moves", "-p", "2", "-r", "2")
 	out := eventually(t, b, func(code int, out string) bool {
 		return code == 0 && strings.Count(out, " no ") >= 2 // both partitions led, ISR full
