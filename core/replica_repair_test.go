@@ -22,22 +22,9 @@ import (
 // would keep its epoch-17 records at 30-35 where the leader has others.
 func TestFollowerRepairByOwnEpochEnd(t *testing.T) {
 	tp := core.TopicPartition{Topic: "t", Partition: 0}
-	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seed = 42
 	// t-0 on brokers 2 and 1, last led by broker 2 at epoch 18 with the
 	// ISR [2]: offline until broker 2 registers.
-	var uuid [16]byte
-	uuid[15] = 1
-	topicDoc := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"0":[2,1]},"adding_replicas":{},"removing_replicas":{}}`,
-		base64.RawURLEncoding.EncodeToString(uuid[:]))
-	rec := core.Recovered{
-		Znodes: []core.Znode{{Path: "/brokers/topics/t", Data: []byte(topicDoc)},
-			{Path: "/brokers/topics/t/partitions/0/state", Data: []byte(`{"controller_epoch":1,"leader":2,"version":1,"leader_epoch":18,"isr":[2]}`)}},
-		Partitions: []core.RecoveredPartition{{Partition: tp, LogEndOffset: 36, LeaderEpoch: 17,
-			Epochs: []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 17, Start: 30}}}}}
+	cfg, rec := followerStart(t, "[2,1]", 2, "[2]", 36, []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 17, Start: 30}})
 	h := newHarnessFrom(t, cfg, rec)
 	var asked []int32
 	h.peerAnswer = func(ps core.PeerSend) core.PeerResponse {
@@ -45,19 +32,10 @@ func TestFollowerRepairByOwnEpochEnd(t *testing.T) {
 		if !ok || ps.Broker != 2 {
 			return core.PeerResponse{Err: errDisk}
 		}
-		resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
-		for _, rt := range req.Topics {
-			t := kmsg.NewOffsetForLeaderEpochResponseTopic()
-			t.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				asked = append(asked, rp.LeaderEpoch)
-				p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
-				p.Partition, p.LeaderEpoch, p.EndOffset = rp.Partition, 15, 36
-				t.Partitions = append(t.Partitions, p)
-			}
-			resp.Topics = append(resp.Topics, t)
-		}
-		return core.PeerResponse{Response: resp}
+		return epochAnswer(req, func(epoch int32) (int32, int64) {
+			asked = append(asked, epoch)
+			return 15, 36
+		})
 	}
 	h.register(h.coord.OpenSession(), 2)
 	h.tick(100)
@@ -83,20 +61,7 @@ func TestFollowerRepairByOwnEpochEnd(t *testing.T) {
 // forever and never fetching again.
 func TestFollowerDropsEpochLeaderNeverHad(t *testing.T) {
 	tp := core.TopicPartition{Topic: "t", Partition: 0}
-	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seed = 42
-	var uuid [16]byte
-	uuid[15] = 1
-	topicDoc := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"0":[2,1]},"adding_replicas":{},"removing_replicas":{}}`,
-		base64.RawURLEncoding.EncodeToString(uuid[:]))
-	rec := core.Recovered{
-		Znodes: []core.Znode{{Path: "/brokers/topics/t", Data: []byte(topicDoc)},
-			{Path: "/brokers/topics/t/partitions/0/state", Data: []byte(`{"controller_epoch":1,"leader":2,"version":1,"leader_epoch":18,"isr":[2]}`)}},
-		Partitions: []core.RecoveredPartition{{Partition: tp, LogEndOffset: 36, LeaderEpoch: 90,
-			Epochs: []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 90, Start: 30}}}}}
+	cfg, rec := followerStart(t, "[2,1]", 2, "[2]", 36, []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 90, Start: 30}})
 	h := newHarnessFrom(t, cfg, rec)
 	h.truncEpochs = func(tr core.Truncate) []core.EpochStart {
 		if tr.Offset > 20 {
@@ -112,23 +77,14 @@ func TestFollowerDropsEpochLeaderNeverHad(t *testing.T) {
 		}
 		switch req := ps.Request.(type) {
 		case *kmsg.OffsetForLeaderEpochRequest:
-			resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
-			for _, rt := range req.Topics {
-				t := kmsg.NewOffsetForLeaderEpochResponseTopic()
-				t.Topic = rt.Topic
-				for _, rp := range rt.Partitions {
-					asked = append(asked, rp.LeaderEpoch)
-					p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
-					// The leader's epochs: 15 from 20, 18 from 36.
-					p.Partition, p.LeaderEpoch, p.EndOffset = rp.Partition, -1, -1
-					if rp.LeaderEpoch <= 18 {
-						p.LeaderEpoch, p.EndOffset = 15, 36
-					}
-					t.Partitions = append(t.Partitions, p)
+			return epochAnswer(req, func(epoch int32) (int32, int64) {
+				asked = append(asked, epoch)
+				// The leader's epochs: 15 from 20, 18 from 36.
+				if epoch <= 18 {
+					return 15, 36
 				}
-				resp.Topics = append(resp.Topics, t)
-			}
-			return core.PeerResponse{Response: resp}
+				return -1, -1
+			})
 		case *kmsg.FetchRequest:
 			for _, rt := range req.Topics {
 				for _, rp := range rt.Partitions {
@@ -165,23 +121,10 @@ func TestFollowerDropsEpochLeaderNeverHad(t *testing.T) {
 // follower asks its new leader again and cuts where that leader says.
 func TestFollowerOneTruncateAtATime(t *testing.T) {
 	tp := core.TopicPartition{Topic: "t", Partition: 0}
-	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seed = 42
 	// t-0 on brokers 3, 1 and 2, last led by broker 3 at epoch 18 with
 	// the ISR [3 2]. The follower's log has epoch 15 from 20 and its own
 	// epoch 17 from 30, to 36.
-	var uuid [16]byte
-	uuid[15] = 1
-	topicDoc := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"0":[3,1,2]},"adding_replicas":{},"removing_replicas":{}}`,
-		base64.RawURLEncoding.EncodeToString(uuid[:]))
-	rec := core.Recovered{
-		Znodes: []core.Znode{{Path: "/brokers/topics/t", Data: []byte(topicDoc)},
-			{Path: "/brokers/topics/t/partitions/0/state", Data: []byte(`{"controller_epoch":1,"leader":3,"version":1,"leader_epoch":18,"isr":[3,2]}`)}},
-		Partitions: []core.RecoveredPartition{{Partition: tp, LogEndOffset: 36, LeaderEpoch: 17,
-			Epochs: []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 17, Start: 30}}}}}
+	cfg, rec := followerStart(t, "[3,1,2]", 3, "[3,2]", 36, []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 17, Start: 30}})
 	// Brokers 3 and 2 are registered when broker 1 starts.
 	tree := kio.NewZTree()
 	var saved []kio.SavedZnode
@@ -211,18 +154,7 @@ func TestFollowerOneTruncateAtATime(t *testing.T) {
 		if !ok || ends[ps.Broker] == 0 {
 			return core.PeerResponse{Err: errDisk}
 		}
-		resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
-		for _, rt := range req.Topics {
-			t := kmsg.NewOffsetForLeaderEpochResponseTopic()
-			t.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
-				p.Partition, p.LeaderEpoch, p.EndOffset = rp.Partition, 15, ends[ps.Broker]
-				t.Partitions = append(t.Partitions, p)
-			}
-			resp.Topics = append(resp.Topics, t)
-		}
-		return core.PeerResponse{Response: resp}
+		return epochAnswer(req, func(int32) (int32, int64) { return 15, ends[ps.Broker] })
 	}
 	// Everything runs but the Truncates, which the test ends itself.
 	notTruncated := func(ev core.Event) bool { _, ok := ev.(core.Truncated); return !ok }
@@ -257,4 +189,45 @@ func TestFollowerOneTruncateAtATime(t *testing.T) {
 	if len(h.truncates) != 2 || h.truncates[1].Offset != 25 {
 		t.Fatalf("truncations: %+v; want t-0 to 30, then to 25 for broker 2", h.truncates)
 	}
+}
+
+// followerStart is broker 1's configuration and what it recovered: topic
+// t's partition 0 on replicas (a JSON array), last led by leader at epoch
+// 18 with the ISR isr (a JSON array), and a log to end with epochs, the
+// last of which is the latest.
+func followerStart(t *testing.T, replicas string, leader int, isr string, end core.Offset, epochs []core.EpochStart) (core.Config, core.Recovered) {
+	t.Helper()
+	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 42
+	var uuid [16]byte
+	uuid[15] = 1
+	topicDoc := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"0":%s},"adding_replicas":{},"removing_replicas":{}}`,
+		base64.RawURLEncoding.EncodeToString(uuid[:]), replicas)
+	state := fmt.Sprintf(`{"controller_epoch":1,"leader":%d,"version":1,"leader_epoch":18,"isr":%s}`, leader, isr)
+	return cfg, core.Recovered{
+		Znodes: []core.Znode{{Path: "/brokers/topics/t", Data: []byte(topicDoc)},
+			{Path: "/brokers/topics/t/partitions/0/state", Data: []byte(state)}},
+		Partitions: []core.RecoveredPartition{{Partition: core.TopicPartition{Topic: "t", Partition: 0}, LogEndOffset: end,
+			LeaderEpoch: epochs[len(epochs)-1].Epoch, Epochs: epochs}}}
+}
+
+// epochAnswer answers an OffsetForLeaderEpoch request, each partition
+// with the epoch and end offset answer gives for the epoch asked about.
+func epochAnswer(req *kmsg.OffsetForLeaderEpochRequest, answer func(asked int32) (epoch int32, end int64)) core.PeerResponse {
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for _, rt := range req.Topics {
+		t := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		t.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			p.Partition = rp.Partition
+			p.LeaderEpoch, p.EndOffset = answer(rp.LeaderEpoch)
+			t.Partitions = append(t.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, t)
+	}
+	return core.PeerResponse{Response: resp}
 }
