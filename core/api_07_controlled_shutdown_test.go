@@ -36,12 +36,30 @@ func clusterHarness(t *testing.T, props map[string]string) (*harness, *cover.Cou
 	return h, counts
 }
 
+// peerRegistration creates broker id's registration, its ephemeral
+// /brokers/ids/<id> (the broker runs elsewhere, at peer-<id>:<9000+id>).
+func peerRegistration(id int) core.CoordOp {
+	doc := fmt.Sprintf(`{"version":5,"host":"peer-%d","port":%d,"endpoints":["PLAINTEXT://peer-%d:%d"],"jmx_port":-1}`, id, 9000+id, id, 9000+id)
+	return core.CoordOp{Kind: core.CoordCreate, Path: fmt.Sprintf("/brokers/ids/%d", id), Data: []byte(doc), Ephemeral: true}
+}
+
+// clusterBrokerConfig is broker 1's configuration in a ZooKeeper
+// cluster, with the harness's seed.
+func clusterBrokerConfig(t *testing.T) core.Config {
+	t.Helper()
+	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Seed = 42
+	return cfg
+}
+
 // register creates broker id's registration on session (the broker
 // runs elsewhere) and returns its broker epoch.
 func (h *harness) register(session int64, id int) int64 {
 	h.t.Helper()
-	doc := fmt.Sprintf(`{"version":5,"host":"peer-%d","port":%d,"endpoints":["PLAINTEXT://peer-%d:%d"],"jmx_port":-1}`, id, 9000+id, id, 9000+id)
-	res, fired := h.coord.Apply(session, core.CoordOp{Kind: core.CoordCreate, Path: fmt.Sprintf("/brokers/ids/%d", id), Data: []byte(doc), Ephemeral: true})
+	res, fired := h.coord.Apply(session, peerRegistration(id))
 	if res.Err != nil {
 		h.t.Fatalf("registering broker %d: %v", id, res.Err)
 	}

@@ -76,15 +76,21 @@ func newHarness(t *testing.T, props map[string]string) *harness {
 // newHarnessFrom starts a broker on what rec recovered, with a
 // coordination store holding rec's znodes and a session of its own.
 func newHarnessFrom(t *testing.T, cfg core.Config, rec core.Recovered) *harness {
+	return newHarnessOn(t, cfg, rec, restoredTree(t, rec.Znodes))
+}
+
+// restoredTree is a coordination store holding znodes.
+func restoredTree(t *testing.T, znodes []core.Znode) *kio.ZTree {
+	t.Helper()
 	tree := kio.NewZTree()
 	var saved []kio.SavedZnode
-	for _, z := range rec.Znodes {
+	for _, z := range znodes {
 		saved = append(saved, kio.SavedZnode{Path: z.Path, Data: z.Data})
 	}
 	if err := tree.Restore(saved); err != nil {
 		t.Fatal(err)
 	}
-	return newHarnessOn(t, cfg, rec, tree)
+	return tree
 }
 
 // newHarnessOn starts a broker on what rec recovered, with the

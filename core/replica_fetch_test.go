@@ -17,11 +17,7 @@ import (
 // registers.
 func followerHarness(t *testing.T, parts int) *harness {
 	t.Helper()
-	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seed = 42
+	cfg := clusterBrokerConfig(t)
 	var uuid [16]byte
 	uuid[15] = 1
 	assign := map[string][]int{}

@@ -9,7 +9,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"cloudkafka/core"
-	kio "cloudkafka/io"
 )
 
 // TestFollowerRepairByOwnEpochEnd: a follower whose log has epoch 15 from
@@ -126,19 +125,11 @@ func TestFollowerOneTruncateAtATime(t *testing.T) {
 	// epoch 17 from 30, to 36.
 	cfg, rec := followerStart(t, "[3,1,2]", 3, "[3,2]", 36, []core.EpochStart{{Epoch: 15, Start: 20}, {Epoch: 17, Start: 30}})
 	// Brokers 3 and 2 are registered when broker 1 starts.
-	tree := kio.NewZTree()
-	var saved []kio.SavedZnode
-	for _, z := range append(rec.Znodes, core.Znode{Path: "/brokers/ids"}) {
-		saved = append(saved, kio.SavedZnode{Path: z.Path, Data: z.Data})
-	}
-	if err := tree.Restore(saved); err != nil {
-		t.Fatal(err)
-	}
+	tree := restoredTree(t, append(rec.Znodes, core.Znode{Path: "/brokers/ids"}))
 	sessions := map[int]int64{}
 	for _, id := range []int{3, 2} {
 		sessions[id] = tree.OpenSession()
-		doc := fmt.Sprintf(`{"version":5,"host":"peer-%d","port":%d,"endpoints":["PLAINTEXT://peer-%d:%d"],"jmx_port":-1}`, id, 9000+id, id, 9000+id)
-		if res, _ := tree.Apply(sessions[id], core.CoordOp{Kind: core.CoordCreate, Path: fmt.Sprintf("/brokers/ids/%d", id), Data: []byte(doc), Ephemeral: true}); res.Err != nil {
+		if res, _ := tree.Apply(sessions[id], peerRegistration(id)); res.Err != nil {
 			t.Fatalf("registering broker %d: %v", id, res.Err)
 		}
 	}
@@ -197,11 +188,7 @@ func TestFollowerOneTruncateAtATime(t *testing.T) {
 // last of which is the latest.
 func followerStart(t *testing.T, replicas string, leader int, isr string, end core.Offset, epochs []core.EpochStart) (core.Config, core.Recovered) {
 	t.Helper()
-	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seed = 42
+	cfg := clusterBrokerConfig(t)
 	var uuid [16]byte
 	uuid[15] = 1
 	topicDoc := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"0":%s},"adding_replicas":{},"removing_replicas":{}}`,

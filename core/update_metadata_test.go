@@ -62,11 +62,7 @@ func TestUpdateMetadataKeepsLeadersISR(t *testing.T) {
 // broker restarted as the leader of partitions, and queried by a
 // follower before the controller's metadata came, answered no one.)
 func TestReplicaRequestsNotHeldBeforeMetadata(t *testing.T) {
-	cfg, err := core.ParseProperties(map[string]string{"broker.id": "1", "zookeeper.connect": "zk:2181"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Seed = 42
+	cfg := clusterBrokerConfig(t)
 	// broker 2 is the controller, and sends broker 1 nothing here
 	rec := core.Recovered{Znodes: []core.Znode{
 		{Path: "/controller", Data: []byte(`{"version":2,"brokerid":2,"timestamp":"0","kraftControllerEpoch":-1}`)},
