@@ -141,7 +141,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.manyPartitions, "many-partitions", 1000, "produce suite: partitions of the many cell (1 KiB records, acks=all, -many-clients clients at once); 0: no many cell")
 	fs.IntVar(&o.manyClients, "many-clients", 100, "produce suite: franz-go clients of the many cell, each producing to and then consuming its share of the partitions")
 	fs.IntVar(&o.rssCapMiB, "rss-cap-mib", 512, "produce suite: the cap the brokers' peak RSS in the many cell is compared with, in MiB")
-	fs.IntVar(&o.floorMiB, "floor-mib", 1024, "produce suite: MiB of fresh data written to the log file system after each cloudkafka run, to measure the kernel's page-cache write cost beside the broker's (0: none)")
+	fs.IntVar(&o.floorMiB, "floor-mib", 1024, "produce suite: MiB of each part of the kernel floor, measured after each cloudkafka run beside the broker's CPU: fresh data written to the log file system, received from a loopback socket, sent with sendfile (0: none)")
 	fs.IntVar(&o.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "produce suite: queued.max.request.bytes passed to the brokers ckbench starts; 0: not passed")
 	fs.BoolVar(&o.summary, "summary", true, "print the goals of the performance issue (issue 13) with what this run measured, PASS or MISS")
 	fs.StringVar(&o.readme, "readme", "", "after a run that completes, rewrite this file's section between "+readmeBegin+" and "+readmeEnd+" with the machine, the produce table and the goals (make bench passes README.md)")
@@ -291,8 +291,8 @@ func (o options) runs(suite string) bool {
 
 // benchReport is what the suites measured, for the tables.
 type benchReport struct {
-	cells    []cellRuns // the produce suite's, in matrix order
-	floor    []float64  // the page-cache floor measurements (floor.go), CPU-s/GB
+	cells    []cellRuns  // the produce suite's, in matrix order
+	floor    kernelFloor // the kernel floor's measurements (floor.go)
 	halfLoad halfLoadReport
 	// queuedStatus is what the cloudkafka broker said at start of
 	// queued.max.request.bytes; "" when ckbench did not start it.

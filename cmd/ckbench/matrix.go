@@ -57,7 +57,7 @@ type cellRuns struct {
 // runProduceSuite runs the matrix on the targets as schedule orders it
 // and returns what each cell measured, also the runs done before an
 // error.
-func runProduceSuite(ctx context.Context, o options, ts []*benchTarget, floor *[]float64) ([]cellRuns, error) {
+func runProduceSuite(ctx context.Context, o options, ts []*benchTarget, floor *kernelFloor) ([]cellRuns, error) {
 	cells := matrix(o)
 	all := make([]cellRuns, len(cells))
 	for i, c := range cells {
@@ -86,11 +86,9 @@ func runProduceSuite(ctx context.Context, o options, ts []*benchTarget, floor *[
 			if dir == "" {
 				dir = os.TempDir() // -brokers: the broker's file system is not known
 			}
-			cost, err := pageCacheWriteCost(dir, int64(o.floorMiB)<<20)
-			if err != nil {
-				return all, fmt.Errorf("page-cache floor in %s: %w", dir, err)
+			if err := floor.measure(dir, int64(o.floorMiB)<<20); err != nil {
+				return all, fmt.Errorf("kernel floor: %w", err)
 			}
-			*floor = append(*floor, cost)
 		}
 	}
 	return all, nil
