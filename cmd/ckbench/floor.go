@@ -98,7 +98,6 @@ func loopbackReceiveCost(n int64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer r.Close()
 	written := make(chan error, 1)
 	go func() {
 		defer w.Close()
@@ -121,6 +120,7 @@ func loopbackReceiveCost(n int64) (float64, error) {
 		}
 		return err
 	})
+	r.Close() // ends the writer's writes if the reads stopped early
 	if werr := <-written; err == nil {
 		err = werr
 	}
