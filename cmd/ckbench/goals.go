@@ -44,8 +44,18 @@ type goal struct {
 	verdict  string // verdictPass, verdictMiss or verdictNotMeasured
 }
 
+// goalValue is v to two places, or to three where two would read as the
+// aim itself (0.6985 against 0.70), so that the verdict beside it never
+// seems to contradict it.
+func goalValue(v, aim float64) string {
+	if s := fmt.Sprintf("%.2f", v); s != fmt.Sprintf("%.2f", aim) || v == aim {
+		return s
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
 func atLeast(name string, v, aim float64) goal {
-	g := goal{name: name, measured: fmt.Sprintf("%.2f", v), aim: fmt.Sprintf("≥ %.2f", aim), verdict: verdictMiss}
+	g := goal{name: name, measured: goalValue(v, aim), aim: fmt.Sprintf("≥ %.2f", aim), verdict: verdictMiss}
 	if v >= aim {
 		g.verdict = verdictPass
 	}
@@ -53,7 +63,7 @@ func atLeast(name string, v, aim float64) goal {
 }
 
 func atMost(name string, v, aim float64) goal {
-	g := goal{name: name, measured: fmt.Sprintf("%.2f", v), aim: fmt.Sprintf("≤ %.2f", aim), verdict: verdictMiss}
+	g := goal{name: name, measured: goalValue(v, aim), aim: fmt.Sprintf("≤ %.2f", aim), verdict: verdictMiss}
 	if v <= aim {
 		g.verdict = verdictPass
 	}

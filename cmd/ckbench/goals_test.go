@@ -95,3 +95,23 @@ func TestRestartGoals(t *testing.T) {
 		t.Errorf("a restart after SIGTERM in 4 s: %s; want %s", g.verdict, verdictPass)
 	}
 }
+
+// TestGoalValueNearTheAim: a value that two places would round onto the
+// aim is shown to three, so that 0.6985 reads as a MISS against 0.70.
+func TestGoalValueNearTheAim(t *testing.T) {
+	for _, tc := range []struct {
+		g    goal
+		want string
+	}{
+		{atLeast("a", 0.6985, 0.7), "0.699 " + verdictMiss},
+		{atLeast("a", 0.7, 0.7), "0.70 " + verdictPass},
+		{atLeast("a", 0.7021, 0.7), "0.702 " + verdictPass},
+		{atLeast("a", 0.66, 0.7), "0.66 " + verdictMiss},
+		{atMost("a", 0.5041, 0.5), "0.504 " + verdictMiss},
+		{atMost("a", 0.42, 0.5), "0.42 " + verdictPass},
+	} {
+		if got := tc.g.measured + " " + tc.g.verdict; got != tc.want {
+			t.Errorf("got %q; want %q", got, tc.want)
+		}
+	}
+}
