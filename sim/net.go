@@ -173,9 +173,15 @@ func (n *node) admitRequest(c *conn, frame []byte) {
 		return // a release is scheduled
 	}
 	inc := n.incarnation
+	// open: the connection still reaches the broker process the frames
+	// were sent to. A delivery may crash the broker (an injected crash
+	// at IO), so it is asked again before each.
+	open := func() bool {
+		return c.brokerOpen && n.up && c.incarnation == n.incarnation && inc == n.incarnation
+	}
 	var release func()
 	release = func() {
-		if !c.brokerOpen || !n.up || c.incarnation != n.incarnation || inc != n.incarnation {
+		if !open() {
 			c.held = nil
 			return
 		}
@@ -184,6 +190,10 @@ func (n *node) admitRequest(c *conn, frame []byte) {
 			return
 		}
 		for len(c.held) > 0 && w.now >= c.mutedUntil {
+			if !open() {
+				c.held = nil
+				return
+			}
 			f := c.held[0]
 			c.held = c.held[1:]
 			n.deliverRequest(c, f)
