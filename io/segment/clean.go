@@ -44,11 +44,12 @@ import (
 //     much time has passed since the clean that first mapped it, which
 //     removed its key's older values; one past the map's end waits). A batch whose records
 //     all go is dropped, except that its header stays (Kafka's empty
-//     batch) when it is in its producer's idempotence window (Kafka keeps
+//     batch) when it is in its producer's idempotence window, or may be
+//     once a crash took the producer's unsynced batches (Kafka keeps
 //     only each producer's last batch, and restores the rest from a
 //     producer snapshot, which this store does not write at cleaning
-//     time) or starts a leader epoch, so that recovery, which rebuilds
-//     both from batch headers, finds them unchanged. Control batches stay
+//     time), or when it starts a leader epoch, so that recovery, which
+//     rebuilds both from batch headers, finds them unchanged. Control batches stay
 //     as they are. A batch whose records do not decode stays whole and
 //     adds no keys.
 //  4. Checkpoint the end: the next clean's dirty section starts there.
@@ -533,7 +534,7 @@ func (l *Log) filterBatch(batch []byte, h core.BatchHeader, m *offsetMap, nowMs 
 			hz = addSaturating(nowMs, cfg.DeleteRetentionMs)
 		}
 		return codecs.Rebuild(h, kept, hz, core.IsXerial(batch, h))
-	case l.producers.holds(h) || l.epochs.starts(h.BaseOffset):
+	case l.producers.mayHold(h, l.syncedEnd) || l.epochs.starts(h.BaseOffset):
 		st.EmptyBatchesKept++
 		cfg.Coverage.Hit(cover.CleanerKeptEmptyBatch)
 		if h.RecordCount == 0 {

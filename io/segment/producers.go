@@ -38,10 +38,17 @@ func (p *producerState) note(h core.BatchHeader) {
 	})
 }
 
-// holds says whether batch h is in its producer's window: the cleaner
-// keeps the header of such a batch when it removes its records, so that
-// the window rebuilt from headers after a restart is the same.
-func (p *producerState) holds(h core.BatchHeader) bool {
+// mayHold says whether batch h is, or may be after a crash, in its
+// producer's window: the cleaner keeps the header of such a batch when it
+// removes its records, so that the window rebuilt from headers after a
+// restart is the one the producer snapshot and the batches after it give.
+// The window held is as of the log end, but a crash may take the batches
+// from syncedEnd on, and the window as of where the log then ends reaches
+// further back. So a batch is kept when its window holds it, or when that
+// window holds a batch at or past syncedEnd: then the window as of
+// syncedEnd is not known, and may hold any of the producer's batches
+// before.
+func (p *producerState) mayHold(h core.BatchHeader, syncedEnd core.Offset) bool {
 	if h.ProducerID < 0 || h.BaseSequence < 0 {
 		return false
 	}
@@ -50,7 +57,7 @@ func (p *producerState) holds(h core.BatchHeader) bool {
 		return false
 	}
 	for _, b := range w.batches {
-		if b.BaseOffset == h.BaseOffset {
+		if b.BaseOffset == h.BaseOffset || b.BaseOffset >= syncedEnd {
 			return true
 		}
 	}
