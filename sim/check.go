@@ -69,7 +69,9 @@ type readAt struct {
 //   - hwm-regress / stale-read also for ListOffsets latest answers;
 //   - fetch-error / produce-error / list-offsets-error: a non-retriable
 //     error code (OFFSET_OUT_OF_RANGE included unless retention runs: a
-//     position reached by reading never falls out of range otherwise).
+//     position reached by reading never falls out of range otherwise; a
+//     consumer that skipped a damaged range may be at its end before the
+//     log is, see History.pastDamage).
 //
 // Media damage (History.Damaged, scrub.go) destroys acknowledged records
 // on a partition's only replica: those in a damaged range are not lost for
@@ -180,7 +182,7 @@ func (c *checker) indexReads(h *History, produced map[string]*Op) map[int32]map[
 			continue
 		}
 		for _, fp := range op.Fetches {
-			outOfRange := fp.ErrorCode == kerr.OffsetOutOfRange.Code && h.Retention
+			outOfRange := fp.ErrorCode == kerr.OffsetOutOfRange.Code && (h.Retention || h.pastDamage(fp.Partition, fp.From))
 			if fp.ErrorCode != 0 && !indefiniteCode(fp.ErrorCode) && !outOfRange {
 				c.fail("fetch-error", "op %d (%s) partition %d at offset %d got %s", op.ID, op.Client, fp.Partition, fp.From, errName(fp.ErrorCode))
 			}

@@ -162,6 +162,20 @@ func (h *History) damaged(part int32, off core.Offset) bool {
 	return false
 }
 
+// pastDamage says whether off is where a damaged range of partition part
+// ends: a consumer refused there skips to that end (consumer.skipDamage),
+// which the scrubber took from the segment file, and the file may hold an
+// append the broker has not finished yet. Until it has, the log ends
+// below, and a fetch there is rightly answered OFFSET_OUT_OF_RANGE.
+func (h *History) pastDamage(part int32, off core.Offset) bool {
+	for _, d := range h.Damaged {
+		if d.Partition == part && off == d.To {
+			return true
+		}
+	}
+	return false
+}
+
 // flipCandidate is a batch the fault may damage.
 type flipCandidate struct {
 	file    string
