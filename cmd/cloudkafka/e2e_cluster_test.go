@@ -233,9 +233,18 @@ func TestClusterOfThree(t *testing.T) {
 	}
 	start := time.Now()
 	ctlBroker.Kill()
-	waitFor(t, time.Duration(sessionMs)*time.Millisecond+15*time.Second, "another broker to become the controller", func() bool {
-		id := metadataFrom(t, other).ControllerID
-		return id != -1 && id != ctl
+	// Also until the killed broker is gone from the metadata: the new
+	// controller learns of its deregistration from its own watch, and a
+	// topic created before then may put partitions on it, which never
+	// get a leader (CreateTopics then times out, as Kafka's does).
+	waitFor(t, time.Duration(sessionMs)*time.Millisecond+15*time.Second, "another broker to become the controller, without the killed one", func() bool {
+		md := metadataFrom(t, other)
+		for _, br := range md.Brokers {
+			if br.NodeID == ctl {
+				return false
+			}
+		}
+		return md.ControllerID != -1 && md.ControllerID != ctl
 	})
 	t.Logf("controller failover after SIGKILL of broker %d: %v", ctl, time.Since(start).Round(time.Millisecond))
 	createVia(t, other, "after-failover", 4)
