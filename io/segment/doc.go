@@ -176,6 +176,13 @@
 //     everything it kept durable (recovered segments and their sealed
 //     indexes, the epoch checkpoint, a producer snapshot) before its
 //     recovery point is the log end.
+//   - A recovery rebuilds a segment's indexes under temporary names and
+//     renames them into place once whole, the time index first, and
+//     every sync writes the time index before the offset index: a crash
+//     never leaves an offset index that reaches past the batches the
+//     time index covers, which would hide their timestamps from a load
+//     that trusts the two (a time index ahead is harmless: its last
+//     entry names a batch found from any offset index entry before it).
 //   - Whatever changes data below a checkpointed recovery point removes
 //     the partition from the checkpoint first: the core asks the runtime
 //     to write the checkpoint without it right before a TruncateTo or a

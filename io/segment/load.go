@@ -326,10 +326,10 @@ func (l *Log) RecoveryPoint() core.Offset {
 // changed since their last fsync.
 func (l *Log) syncSealedIndexes() error {
 	for _, s := range l.segs[:max(len(l.segs)-1, 0)] {
-		if err := s.idx.sync(); err != nil {
+		if err := s.tidx.sync(); err != nil { // the time index first: see installIndexes
 			return err
 		}
-		if err := s.tidx.sync(); err != nil {
+		if err := s.idx.sync(); err != nil {
 			return err
 		}
 	}

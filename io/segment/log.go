@@ -223,7 +223,7 @@ func (l *Log) recoverSegments(bases []core.Offset, from int, trustBelow core.Off
 				return err
 			}
 		}
-		s, err := openSegment(l.fs, l.dir, base)
+		s, err := openSegment(l.fs, l.dir, base, tmpExt)
 		if err != nil {
 			return err
 		}
@@ -242,6 +242,10 @@ func (l *Log) recoverSegments(bases []core.Offset, from int, trustBelow core.Off
 		if err != nil {
 			return err
 		}
+		if err := s.installIndexes(l.fs); err != nil {
+			return err
+		}
+		l.dirDirty = true
 	}
 	return l.ensureActive()
 }
@@ -281,7 +285,7 @@ func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
 
 // addSegment creates an empty active segment at base.
 func (l *Log) addSegment(base core.Offset) error {
-	s, err := openSegment(l.fs, l.dir, base)
+	s, err := openSegment(l.fs, l.dir, base, "")
 	if err == nil {
 		err = s.log.Truncate(0)
 	}
@@ -947,7 +951,7 @@ func (l *Log) Close() error {
 		}
 	}
 	for _, s := range l.segs {
-		for _, w := range []*indexWriter{&s.idx, &s.tidx} {
+		for _, w := range []*indexWriter{&s.tidx, &s.idx} { // see installIndexes
 			if serr := w.sync(); serr != nil && err == nil && l.failed == nil {
 				err = serr
 			}
@@ -1048,14 +1052,17 @@ func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
 	if err := s.close(); err != nil {
 		return err
 	}
-	ns, err := openSegment(l.fs, l.dir, s.base)
+	ns, err := openSegment(l.fs, l.dir, s.base, tmpExt)
 	if err != nil {
 		return err
 	}
 	l.segs[len(l.segs)-1] = ns
-	_, err = ns.recover(&scan{intervalBytes: cfg.IndexIntervalBytes, gaps: ns.base < l.rewriteBound, limit: math.MaxInt64,
-		visit: func(core.BatchHeader) {}})
-	return err
+	if _, err = ns.recover(&scan{intervalBytes: cfg.IndexIntervalBytes, gaps: ns.base < l.rewriteBound, limit: math.MaxInt64,
+		visit: func(core.BatchHeader) {}}); err != nil {
+		return err
+	}
+	l.dirDirty = true
+	return ns.installIndexes(l.fs)
 }
 
 // rebuildDerived recomputes the producer and epoch state from the headers

@@ -336,6 +336,62 @@ func TestIndexSanityFailureRecoversFully(t *testing.T) {
 	}
 }
 
+// TestRebuildCrashLeavesNoHalfIndexes: a start that rebuilds a segment's
+// indexes (here because its offset index fails the sanity check) and
+// crashes at any of its writes of the time index must not leave indexes
+// that a later start trusts and reads differently from a full
+// recovery: an offset index rebuilt whole beside a time index cut short
+// hides the newest timestamp of the batches between them.
+func TestRebuildCrashLeavesNoHalfIndexes(t *testing.T) {
+	for k := 0; ; k++ {
+		fsys := memfs.New()
+		cfg := testCfg()
+		l := startLog(t, fsys, cfg)
+		var seq int32
+		appendProduced(t, l, cfg, 60, 1000, 0, 0, &seq)
+		base := l.segs[1].base
+		closeCleanly(t, fsys, l)
+		f, err := fsys.OpenFile(fileName(testDir, base, indexExt), false)
+		if err == nil {
+			_, err = f.WriteAt([]byte{0x7f, 0, 0, 0}, 4) // the first entry's position: past the log
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		timeIndex := fileName(testDir, base, timeIndexExt)
+		writes, crashed := 0, false
+		fsys.Inject = func(op, name string) error {
+			if op == memfs.OpWrite && strings.HasPrefix(name, timeIndex) {
+				if writes == k {
+					crashed = true
+					panic(crashAt{op, name})
+				}
+				writes++
+			}
+			return nil
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					if _, ok := r.(crashAt); !ok {
+						panic(r)
+					}
+				}
+			}()
+			startLog(t, fsys, cfg)
+		}()
+		fsys.Inject = nil
+		if !crashed {
+			if k == 0 {
+				t.Fatalf("the start wrote no time index of segment %d; want it rebuilt", base)
+			}
+			return
+		}
+		fsys.ProcessCrash()
+		restartAndCompare(t, fsys, cfg)
+	}
+}
+
 // TestTrustedRestartMatchesFullRecovery drives a log through random
 // appends (several producers and leader epochs), syncs, checkpoints,
 // truncations, retention, moves of the log start, restarts of the log
