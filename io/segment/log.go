@@ -242,10 +242,9 @@ func (l *Log) recoverSegments(bases []core.Offset, from int, trustBelow core.Off
 		if err != nil {
 			return err
 		}
-		if err := s.installIndexes(l.fs); err != nil {
+		if err := l.installIndexes(s); err != nil {
 			return err
 		}
-		l.dirDirty = true
 	}
 	return l.ensureActive()
 }
@@ -282,6 +281,29 @@ func (l *Log) noteBatch(h core.BatchHeader) {
 }
 
 func (l *Log) active() *segment { return l.segs[len(l.segs)-1] }
+
+// installIndexes writes out the indexes a recovery rebuilt in s under
+// temporary names (openSegment) and renames them into place, the time
+// index first: a time index ahead of the offset index is one a load
+// trusts rightly (its entries name batches it finds from any offset
+// index entry before), the other way round it is not.
+func (l *Log) installIndexes(s *segment) error {
+	for _, w := range []*indexWriter{&s.tidx, &s.idx} {
+		final, ok := strings.CutSuffix(w.name, tmpExt)
+		if !ok {
+			continue
+		}
+		if err := w.flush(); err != nil {
+			return err
+		}
+		if err := l.fs.Rename(w.name, final); err != nil {
+			return fmt.Errorf("segment: install %s: %w", final, err)
+		}
+		w.name = final
+		l.dirDirty = true
+	}
+	return nil
+}
 
 // addSegment creates an empty active segment at base.
 func (l *Log) addSegment(base core.Offset) error {
@@ -1061,8 +1083,7 @@ func (l *Log) cutActive(offset core.Offset, cfg core.LogConfig) error {
 		visit: func(core.BatchHeader) {}}); err != nil {
 		return err
 	}
-	l.dirDirty = true
-	return ns.installIndexes(l.fs)
+	return l.installIndexes(ns)
 }
 
 // rebuildDerived recomputes the producer and epoch state from the headers

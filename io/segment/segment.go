@@ -7,7 +7,6 @@ import (
 	"math"
 	"path"
 	"slices"
-	"strings"
 
 	"cloudkafka/core"
 	"cloudkafka/core/cover"
@@ -83,7 +82,7 @@ func fileName(dir string, base core.Offset, ext string) string {
 // and truncates both indexes: the caller either recovers the segment,
 // which rebuilds them, or starts it empty. indexSuffix names the indexes
 // it writes: "" for their own names; tmpExt for a recovery, which
-// installs them once whole (installIndexes), so that a crash while it
+// installs them once whole (Log.installIndexes), so that a crash while it
 // rebuilds them leaves the old ones, or none, never one index behind the
 // other.
 func openSegment(fsys kio.FS, dir string, base core.Offset, indexSuffix string) (*segment, error) {
@@ -109,28 +108,6 @@ func openSegment(fsys kio.FS, dir string, base core.Offset, indexSuffix string) 
 		}
 	}
 	return s, nil
-}
-
-// installIndexes writes out the indexes a recovery rebuilt under
-// temporary names and renames them into place, the time index first: a
-// time index ahead of the offset index is one a load trusts rightly (its
-// entries name batches it finds from any offset index entry before),
-// the other way round it is not.
-func (s *segment) installIndexes(fsys kio.FS) error {
-	for _, w := range []*indexWriter{&s.tidx, &s.idx} {
-		final, ok := strings.CutSuffix(w.name, tmpExt)
-		if !ok {
-			continue
-		}
-		if err := w.flush(); err != nil {
-			return err
-		}
-		if err := fsys.Rename(w.name, final); err != nil {
-			return fmt.Errorf("segment: install %s: %w", final, err)
-		}
-		w.name = final
-	}
-	return nil
 }
 
 // close closes the files it opened and returns the first error.
